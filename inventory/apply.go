@@ -1,0 +1,431 @@
+package inventory
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+)
+
+var (
+	amountRE   = regexp.MustCompile(`^-?[0-9]{1,12}(\.[0-9]{1,2})?$`)
+	currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
+)
+
+// MaxStayNights bounds one room stay.
+const MaxStayNights = 365
+
+// hold is the units a reservation takes on one pool-night.
+type hold struct {
+	nightKey
+	Units int `json:"units"`
+}
+
+// catalogRefs resolves the codes a revision names.
+type catalogRefs struct {
+	property  Property
+	channelID int64
+	// room type code → pool id, for the room types that exist
+	roomPools map[string]int64
+	poolCodes map[int64]string
+}
+
+func (r *catalogRefs) poolCode(id int64) string { return r.poolCodes[id] }
+
+func resolveRefs(ctx context.Context, tx pgx.Tx, rev *Revision) (*catalogRefs, error) {
+	prop, err := propertyByCode(ctx, tx, rev.Property)
+	if err != nil {
+		return nil, err
+	}
+	refs := &catalogRefs{property: prop, roomPools: map[string]int64{}, poolCodes: map[int64]string{}}
+	var enabled bool
+	err = tx.QueryRow(ctx, `SELECT id, enabled FROM channels WHERE property_id = $1 AND code = $2`, prop.ID, rev.Channel).Scan(&refs.channelID, &enabled)
+	if err != nil {
+		return nil, notFound(err, "channel %s does not exist in property %s", rev.Channel, rev.Property)
+	}
+	var codes []string
+	for _, st := range rev.Stays {
+		if st.RoomType != "" {
+			codes = append(codes, st.RoomType)
+		}
+	}
+	if len(codes) > 0 {
+		rows, _ := tx.Query(ctx, `SELECT rt.code, pl.id, pl.code FROM room_types rt
+			JOIN pools pl ON pl.property_id = rt.property_id AND pl.id = rt.pool_id
+			WHERE rt.property_id = $1 AND rt.code = ANY($2)`, prop.ID, codes)
+		var code, poolCode string
+		var poolID int64
+		_, err := pgx.ForEachRow(rows, []any{&code, &poolID, &poolCode}, func() error {
+			refs.roomPools[code] = poolID
+			refs.poolCodes[poolID] = poolCode
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return refs, nil
+}
+
+// validateRevision checks what can be checked without the database and fills
+// in defaults.
+func validateRevision(rev *Revision) error {
+	if rev.Property == "" || rev.Channel == "" {
+		return Errorf(EINVALID, "a reservation needs a property and a channel")
+	}
+	if rev.ExternalID == "" {
+		return Errorf(EINVALID, "the channel's reservation id is missing")
+	}
+	if len(rev.ExternalID) > 128 {
+		return Errorf(EINVALID, "reservation id %.20q… is longer than 128 characters", rev.ExternalID)
+	}
+	switch rev.Kind {
+	case New, Modify, Cancel:
+	default:
+		return Errorf(EINVALID, "reservation %s: revision kind %q is not new, modify or cancel", rev.ExternalID, rev.Kind)
+	}
+	switch rev.Mode {
+	case "":
+		rev.Mode = MustAccept
+	case MustAccept, MayReject:
+	default:
+		return Errorf(EINVALID, "acceptance mode %q is not must_accept or may_reject", rev.Mode)
+	}
+	if rev.Total != "" && !amountRE.MatchString(rev.Total) {
+		return Errorf(EINVALID, "reservation %s: total %q is not a decimal amount", rev.ExternalID, rev.Total)
+	}
+	if rev.Currency != "" && !currencyRE.MatchString(rev.Currency) {
+		return Errorf(EINVALID, "reservation %s: currency %q is not an ISO 4217 code", rev.ExternalID, rev.Currency)
+	}
+	if rev.Kind != Cancel && len(rev.Stays) == 0 {
+		return Errorf(EINVALID, "reservation %s: a %s needs at least one room stay", rev.ExternalID, rev.Kind)
+	}
+	for i := range rev.Stays {
+		st := &rev.Stays[i]
+		if st.Rooms == 0 {
+			st.Rooms = 1
+		}
+		if st.Rooms < 0 || st.Rooms > 1000 {
+			return Errorf(EINVALID, "reservation %s: room stay %d asks for %d rooms", rev.ExternalID, i+1, st.Rooms)
+		}
+		if !st.Arrival.Before(st.Departure) {
+			return Errorf(EINVALID, "reservation %s: room stay %d departs %s, not after its arrival %s", rev.ExternalID, i+1, st.Departure, st.Arrival)
+		}
+		if st.Departure.Sub(st.Arrival) > MaxStayNights {
+			return Errorf(EINVALID, "reservation %s: room stay %d is longer than %d nights", rev.ExternalID, i+1, MaxStayNights)
+		}
+	}
+	return nil
+}
+
+// holdsOf lists what an effective reservation takes, merged per pool-night
+// and sorted; stays whose room type is unknown take nothing and mark the
+// reservation parked.
+func holdsOf(e effective, refs *catalogRefs) (holds []hold, parked bool) {
+	if e.Status != Confirmed {
+		return nil, unmapped(e.Stays, refs)
+	}
+	units := map[nightKey]int{}
+	for _, st := range e.Stays {
+		pool, ok := refs.roomPools[st.RoomType]
+		if !ok {
+			parked = true
+			continue
+		}
+		for _, d := range Nights(st.Arrival, st.Departure) {
+			units[nightKey{Pool: pool, Night: d}] += st.Rooms
+		}
+	}
+	for _, k := range slices.SortedFunc(maps.Keys(units), nightKey.compare) {
+		holds = append(holds, hold{nightKey: k, Units: units[k]})
+	}
+	return holds, parked
+}
+
+func unmapped(stays []RoomStay, refs *catalogRefs) bool {
+	for _, st := range stays {
+		if _, ok := refs.roomPools[st.RoomType]; !ok {
+			return true
+		}
+	}
+	return false
+}
+
+// delta is what changes on a pool-night between two sets of holds.
+func deltas(old, new []hold) map[nightKey]int {
+	d := map[nightKey]int{}
+	for _, h := range old {
+		d[h.nightKey] -= h.Units
+	}
+	for _, h := range new {
+		d[h.nightKey] += h.Units
+	}
+	for k, v := range d {
+		if v == 0 {
+			delete(d, k)
+		}
+	}
+	return d
+}
+
+type storedReservation struct {
+	id        int64
+	created   bool
+	held      []hold
+	revisions []RevisionRecord
+	hashes    [][]byte
+}
+
+// lockReservation creates the reservation row if it is new, or locks the
+// existing one and loads its revisions.
+func lockReservation(ctx context.Context, tx pgx.Tx, refs *catalogRefs, externalID string) (*storedReservation, error) {
+	r := &storedReservation{}
+	err := tx.QueryRow(ctx, `INSERT INTO reservations (property_id, channel_id, external_id, status)
+		VALUES ($1, $2, $3, 'pending')
+		ON CONFLICT (property_id, channel_id, external_id) DO NOTHING RETURNING id`,
+		refs.property.ID, refs.channelID, externalID).Scan(&r.id)
+	if err == nil {
+		r.created = true
+		return r, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return nil, err
+	}
+	var held []byte
+	err = tx.QueryRow(ctx, `SELECT id, held FROM reservations WHERE property_id = $1 AND channel_id = $2 AND external_id = $3 FOR UPDATE`,
+		refs.property.ID, refs.channelID, externalID).Scan(&r.id, &held)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(held, &r.held); err != nil {
+		return nil, fmt.Errorf("reservation %d: held: %w", r.id, err)
+	}
+	rows, _ := tx.Query(ctx, `SELECT seq, revision, content_hash, outcome FROM reservation_revisions
+		WHERE property_id = $1 AND reservation_id = $2 ORDER BY seq`, refs.property.ID, r.id)
+	for rows.Next() {
+		var rec RevisionRecord
+		var hash []byte
+		if err := rows.Scan(&rec.Seq, &rec.Revision, &hash, &rec.Outcome); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		r.revisions = append(r.revisions, rec)
+		r.hashes = append(r.hashes, hash)
+	}
+	return r, rows.Err()
+}
+
+// ApplyRevision records a revision of a reservation from a channel and
+// brings the pool in line with the reservation's new state, in one
+// transaction with its audit entry and outbox rows.
+//
+// The reservation's state is the fold of all its revisions in the channel's
+// order, so delivering a revision again changes nothing (the first outcome
+// comes back, marked Duplicate), and a modification or cancellation that
+// arrives before its booking is kept and takes effect when the booking does.
+//
+// In MustAccept mode the revision is always recorded; nights it pushes past
+// their limit raise an overbooking incident. In MayReject mode a revision
+// that needs more than a night offers fails with an ECONFLICT *Error listing
+// the short nights, and nothing is written.
+func (s *Store) ApplyRevision(ctx context.Context, rev Revision) (Outcome, error) {
+	if err := validateRevision(&rev); err != nil {
+		return Outcome{}, err
+	}
+	hash := rev.Hash()
+	var out Outcome
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		out, err = applyRevision(ctx, tx, &rev, hash)
+		return err
+	})
+	if err != nil {
+		return Outcome{}, err
+	}
+	return out, nil
+}
+
+func applyRevision(ctx context.Context, tx pgx.Tx, rev *Revision, hash []byte) (Outcome, error) {
+	refs, err := resolveRefs(ctx, tx, rev)
+	if err != nil {
+		return Outcome{}, err
+	}
+	res, err := lockReservation(ctx, tx, refs, rev.ExternalID)
+	if err != nil {
+		return Outcome{}, err
+	}
+	for i, h := range res.hashes {
+		if bytes.Equal(h, hash) {
+			out := res.revisions[i].Outcome
+			out.Duplicate = true
+			return out, nil
+		}
+	}
+
+	seq := len(res.revisions) + 1
+	all := append(slices.Clone(res.revisions), RevisionRecord{Seq: seq, Revision: *rev})
+	eff := fold(all)
+	holds, parked := holdsOf(eff, refs)
+	change := deltas(res.held, holds)
+	keys := slices.SortedFunc(maps.Keys(change), nightKey.compare)
+	rows, err := lockNights(ctx, tx, refs.property.ID, keys)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if len(refs.poolCodes) < len(rows) {
+		// Nights released from pools the revision no longer names.
+		if refs.poolCodes, err = poolCodes(ctx, tx, refs.property.ID); err != nil {
+			return Outcome{}, err
+		}
+	}
+
+	out := Outcome{ReservationID: res.id, Revision: seq, Status: eff.Status, Parked: parked}
+	var short []Shortage
+	for _, n := range rows {
+		d := change[n.nightKey]
+		if d > 0 {
+			if avail := n.available(); d > avail {
+				sh := Shortage{Pool: refs.poolCode(n.Pool), Night: n.Night, Wanted: d, Available: avail}
+				short = append(short, sh)
+				if n.Closed {
+					out.Warnings = append(out.Warnings, fmt.Sprintf("pool %s is closed on %s", sh.Pool, sh.Night))
+				}
+			}
+		}
+		n.settle(n.taken() + d)
+		if n.wentOver {
+			out.Overbooked = append(out.Overbooked, Shortage{Pool: refs.poolCode(n.Pool), Night: n.Night, Wanted: d, Available: 0})
+		}
+	}
+	if rev.Mode == MayReject && len(short) > 0 {
+		e := Errorf(ECONFLICT, "reservation %s does not fit: %s", rev.ExternalID, describeShort(short))
+		e.Short = short
+		return Outcome{}, e
+	}
+
+	if err := saveNights(ctx, tx, refs.property.ID, rows); err != nil {
+		return Outcome{}, err
+	}
+	if err := saveRevision(ctx, tx, refs, res, rev, seq, hash, eff, holds, out); err != nil {
+		return Outcome{}, err
+	}
+	if err := outboxAvailability(ctx, tx, refs.property.ID, rows, refs.channelID, false); err != nil {
+		return Outcome{}, err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO outbox (property_id, topic, reservation_id, revision_seq, origin_channel_id)
+		VALUES ($1, 'reservation', $2, $3, $4)`, refs.property.ID, res.id, seq, refs.channelID); err != nil {
+		return Outcome{}, err
+	}
+	if err := raiseOverbooking(ctx, tx, refs.property.ID, rows, refs.poolCode, res.id,
+		fmt.Sprintf("%s reservation %s from %s", rev.Kind, rev.ExternalID, rev.Channel)); err != nil {
+		return Outcome{}, err
+	}
+	if parked {
+		_, err := tx.Exec(ctx, `INSERT INTO incidents (property_id, kind, reservation_id, message)
+			VALUES ($1, 'unmapped_booking', $2, $3)
+			ON CONFLICT (property_id, reservation_id) WHERE kind = 'unmapped_booking' AND resolved_at IS NULL DO NOTHING`,
+			refs.property.ID, res.id, fmt.Sprintf("Reservation %s from %s names a room that is not mapped (%s); it is kept but holds no inventory for that room until it is mapped",
+				rev.ExternalID, rev.Channel, unmappedCodes(eff.Stays, refs)))
+		if err != nil {
+			return Outcome{}, err
+		}
+	}
+	return out, nil
+}
+
+func describeShort(short []Shortage) string {
+	var b bytes.Buffer
+	for i, s := range short {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s on %s (wanted %d, %d available)", s.Pool, s.Night, s.Wanted, s.Available)
+	}
+	return b.String()
+}
+
+func unmappedCodes(stays []RoomStay, refs *catalogRefs) string {
+	var codes []string
+	for _, st := range stays {
+		if _, ok := refs.roomPools[st.RoomType]; !ok {
+			c := st.ChannelRoom
+			if c == "" {
+				c = st.RoomType
+			}
+			if st.ChannelRate != "" {
+				c += "/" + st.ChannelRate
+			}
+			codes = append(codes, fmt.Sprintf("%q", c))
+		}
+	}
+	slices.Sort(codes)
+	return fmt.Sprint(slices.Compact(codes))
+}
+
+func saveRevision(ctx context.Context, tx pgx.Tx, refs *catalogRefs, res *storedReservation, rev *Revision, seq int, hash []byte, eff effective, holds []hold, out Outcome) error {
+	var raw *string
+	if rev.Raw != nil {
+		m := string(MaskCardData(rev.Raw))
+		raw = &m
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO reservation_revisions
+		(property_id, reservation_id, seq, kind, content_hash, revision, raw, content_type, actor, outcome)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		refs.property.ID, res.id, seq, string(rev.Kind), hash, rev, raw, rev.ContentType, actorOf(rev), out); err != nil {
+		return err
+	}
+	var arrival, departure *Date
+	for _, st := range eff.Stays {
+		if arrival == nil || st.Arrival.Before(*arrival) {
+			a := st.Arrival
+			arrival = &a
+		}
+		if departure == nil || st.Departure.After(*departure) {
+			d := st.Departure
+			departure = &d
+		}
+	}
+	if holds == nil {
+		holds = []hold{}
+	}
+	stays := eff.Stays
+	if stays == nil {
+		stays = []RoomStay{}
+	}
+	if _, err := tx.Exec(ctx, `UPDATE reservations SET status = $3, parked = $4, arrival = $5, departure = $6,
+		stays = $7, guest = $8, total = nullif($9, '')::numeric, currency = nullif($10, ''), held = $11,
+		revisions = $12, updated_at = now()
+		WHERE property_id = $1 AND id = $2`,
+		refs.property.ID, res.id, string(eff.Status), out.Parked, arrival, departure,
+		stays, eff.Guest, eff.Total, eff.Curr, holds, seq); err != nil {
+		if isCheckViolation(err) {
+			return Errorf(EINVALID, "reservation %s: %v", rev.ExternalID, err)
+		}
+		return err
+	}
+	action := "reservation." + string(rev.Kind)
+	return audit(ctx, tx, refs.property.ID, actorFor(rev), action, fmt.Sprintf("reservation %d", res.id), map[string]any{
+		"channel": rev.Channel, "external_id": rev.ExternalID, "revision": seq, "status": eff.Status,
+		"mode": rev.Mode, "overbooked": len(out.Overbooked), "parked": out.Parked,
+	})
+}
+
+// actorFor is who a revision comes from: the channel unless the caller said otherwise.
+func actorFor(rev *Revision) Actor {
+	a := rev.Actor
+	if a.Kind == "" {
+		a = Actor{Kind: "channel", Name: rev.Channel}
+	}
+	if a.Channel == "" {
+		a.Channel = rev.Channel
+	}
+	return a
+}
+
+func actorOf(rev *Revision) string { return actorFor(rev).String() }

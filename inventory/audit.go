@@ -1,0 +1,43 @@
+package inventory
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// AuditEntry is one line of the audit log: who changed what, when, from where.
+type AuditEntry struct {
+	ID      int64          `json:"id"`
+	At      time.Time      `json:"at"`
+	Actor   string         `json:"actor"`
+	Origin  string         `json:"origin,omitempty"`
+	Action  string         `json:"action"`
+	Subject string         `json:"subject"`
+	Details map[string]any `json:"details,omitempty"`
+}
+
+// audit writes an audit entry inside the change's transaction.
+func audit(ctx context.Context, tx pgx.Tx, propertyID int64, by Actor, action, subject string, details any) error {
+	_, err := tx.Exec(ctx, `INSERT INTO audit_log (property_id, actor, origin, action, subject, details) VALUES ($1, $2, $3, $4, $5, $6)`,
+		propertyID, by.String(), by.Channel, action, subject, details)
+	return err
+}
+
+// Audit lists a property's audit entries, newest first; subject narrows it
+// to one thing ("reservation 42") when not empty.
+func (s *Store) Audit(ctx context.Context, property, subject string, limit int) ([]AuditEntry, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	rows, _ := s.db.Query(ctx, `SELECT a.id, a.at, a.actor, a.origin, a.action, a.subject, a.details
+		FROM audit_log a JOIN properties p ON p.id = a.property_id
+		WHERE p.code = $1 AND ($2 = '' OR a.subject = $2)
+		ORDER BY a.id DESC LIMIT $3`, property, subject, limit)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (AuditEntry, error) {
+		var e AuditEntry
+		err := r.Scan(&e.ID, &e.At, &e.Actor, &e.Origin, &e.Action, &e.Subject, &e.Details)
+		return e, err
+	})
+}

@@ -1,0 +1,318 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// The catalogue: properties, pools, room types, rate plans, channels and
+// mappings. These change rarely and are addressed by their codes.
+
+var codeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+func validCode(what, code string) error {
+	if !codeRE.MatchString(code) {
+		return Errorf(EINVALID, "%s code %q: use 1–64 letters, digits, '_', '.' or '-', starting with a letter or digit", what, code)
+	}
+	return nil
+}
+
+// notFound maps pgx.ErrNoRows to an ENOTFOUND error.
+func notFound(err error, format string, args ...any) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Errorf(ENOTFOUND, format, args...)
+	}
+	return err
+}
+
+// conflictOnDuplicate maps a unique violation to an ECONFLICT error.
+func conflictOnDuplicate(err error, format string, args ...any) error {
+	if isUniqueViolation(err) {
+		return Errorf(ECONFLICT, format, args...)
+	}
+	return err
+}
+
+// CreateProperty adds a property.
+func (s *Store) CreateProperty(ctx context.Context, p Property, by Actor) (Property, error) {
+	if err := validCode("property", p.Code); err != nil {
+		return p, err
+	}
+	if p.Name == "" {
+		return p, Errorf(EINVALID, "property %s: a name is required", p.Code)
+	}
+	if _, err := time.LoadLocation(p.TimeZone); err != nil || p.TimeZone == "" || p.TimeZone == "Local" {
+		return p, Errorf(EINVALID, "property %s: time zone %q is not an IANA zone name", p.Code, p.TimeZone)
+	}
+	if !currencyRE.MatchString(p.Currency) {
+		return p, Errorf(EINVALID, "property %s: currency %q is not an ISO 4217 code", p.Code, p.Currency)
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO properties (code, name, time_zone, currency) VALUES ($1, $2, $3, $4) RETURNING id`,
+			p.Code, p.Name, p.TimeZone, p.Currency).Scan(&p.ID)
+		if err != nil {
+			return conflictOnDuplicate(err, "property %s already exists", p.Code)
+		}
+		return audit(ctx, tx, p.ID, by, "property.create", "property "+p.Code, p)
+	})
+	return p, err
+}
+
+// Property looks a property up by code.
+func (s *Store) Property(ctx context.Context, code string) (Property, error) {
+	return propertyByCode(ctx, s.db, code)
+}
+
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func propertyByCode(ctx context.Context, q querier, code string) (Property, error) {
+	p := Property{Code: code}
+	err := q.QueryRow(ctx, `SELECT id, name, time_zone, currency FROM properties WHERE code = $1`, code).
+		Scan(&p.ID, &p.Name, &p.TimeZone, &p.Currency)
+	return p, notFound(err, "property %s does not exist", code)
+}
+
+// Properties lists every property by code.
+func (s *Store) Properties(ctx context.Context) ([]Property, error) {
+	rows, _ := s.db.Query(ctx, `SELECT id, code, name, time_zone, currency FROM properties ORDER BY code`)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Property, error) {
+		var p Property
+		err := r.Scan(&p.ID, &p.Code, &p.Name, &p.TimeZone, &p.Currency)
+		return p, err
+	})
+}
+
+// CreatePool adds an inventory pool to a property.
+func (s *Store) CreatePool(ctx context.Context, property string, p Pool, by Actor) (Pool, error) {
+	if err := validCode("pool", p.Code); err != nil {
+		return p, err
+	}
+	if p.Units < 0 {
+		return p, Errorf(EINVALID, "pool %s: units must not be negative", p.Code)
+	}
+	if p.OverbookingFactor == 0 {
+		p.OverbookingFactor = FactorOne
+	}
+	if err := p.OverbookingFactor.Validate(); err != nil {
+		return p, err
+	}
+	if p.Name == "" {
+		p.Name = p.Code
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		prop, err := propertyByCode(ctx, tx, property)
+		if err != nil {
+			return err
+		}
+		err = tx.QueryRow(ctx, `INSERT INTO pools (property_id, code, name, units, overbooking_factor)
+			VALUES ($1, $2, $3, $4, $5::numeric / 100) RETURNING id`,
+			prop.ID, p.Code, p.Name, p.Units, int(p.OverbookingFactor)).Scan(&p.ID)
+		if err != nil {
+			return conflictOnDuplicate(err, "pool %s already exists in property %s", p.Code, property)
+		}
+		return audit(ctx, tx, prop.ID, by, "pool.create", "pool "+p.Code, p)
+	})
+	return p, err
+}
+
+// Pools lists a property's pools by code.
+func (s *Store) Pools(ctx context.Context, property string) ([]Pool, error) {
+	rows, _ := s.db.Query(ctx, `SELECT pl.id, pl.code, pl.name, pl.units, (pl.overbooking_factor * 100)::int
+		FROM pools pl JOIN properties p ON p.id = pl.property_id WHERE p.code = $1 ORDER BY pl.code`, property)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Pool, error) {
+		var p Pool
+		err := r.Scan(&p.ID, &p.Code, &p.Name, &p.Units, &p.OverbookingFactor)
+		return p, err
+	})
+}
+
+// CreateRoomType adds a room type drawing on one of the property's pools.
+func (s *Store) CreateRoomType(ctx context.Context, property string, rt RoomType, by Actor) (RoomType, error) {
+	if err := validCode("room type", rt.Code); err != nil {
+		return rt, err
+	}
+	if rt.Name == "" {
+		rt.Name = rt.Code
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		prop, err := propertyByCode(ctx, tx, property)
+		if err != nil {
+			return err
+		}
+		err = tx.QueryRow(ctx, `INSERT INTO room_types (property_id, code, name, pool_id)
+			SELECT $1, $2, $3, id FROM pools WHERE property_id = $1 AND code = $4 RETURNING id`,
+			prop.ID, rt.Code, rt.Name, rt.Pool).Scan(&rt.ID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return Errorf(EINVALID, "room type %s: pool %q does not exist in property %s", rt.Code, rt.Pool, property)
+		}
+		if err != nil {
+			return conflictOnDuplicate(err, "room type %s already exists in property %s", rt.Code, property)
+		}
+		return audit(ctx, tx, prop.ID, by, "room_type.create", "room type "+rt.Code, rt)
+	})
+	return rt, err
+}
+
+// RoomTypes lists a property's room types by code.
+func (s *Store) RoomTypes(ctx context.Context, property string) ([]RoomType, error) {
+	rows, _ := s.db.Query(ctx, `SELECT rt.id, rt.code, rt.name, pl.code
+		FROM room_types rt JOIN properties p ON p.id = rt.property_id
+		JOIN pools pl ON pl.property_id = rt.property_id AND pl.id = rt.pool_id
+		WHERE p.code = $1 ORDER BY rt.code`, property)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (RoomType, error) {
+		var rt RoomType
+		err := r.Scan(&rt.ID, &rt.Code, &rt.Name, &rt.Pool)
+		return rt, err
+	})
+}
+
+// CreateRatePlan adds a rate plan to a room type.
+func (s *Store) CreateRatePlan(ctx context.Context, property string, rp RatePlan, by Actor) (RatePlan, error) {
+	if err := validCode("rate plan", rp.Code); err != nil {
+		return rp, err
+	}
+	if rp.Name == "" {
+		rp.Name = rp.Code
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		prop, err := propertyByCode(ctx, tx, property)
+		if err != nil {
+			return err
+		}
+		err = tx.QueryRow(ctx, `INSERT INTO rate_plans (property_id, code, name, room_type_id)
+			SELECT $1, $2, $3, id FROM room_types WHERE property_id = $1 AND code = $4 RETURNING id`,
+			prop.ID, rp.Code, rp.Name, rp.RoomType).Scan(&rp.ID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return Errorf(EINVALID, "rate plan %s: room type %q does not exist in property %s", rp.Code, rp.RoomType, property)
+		}
+		if err != nil {
+			return conflictOnDuplicate(err, "rate plan %s already exists for room type %s", rp.Code, rp.RoomType)
+		}
+		return audit(ctx, tx, prop.ID, by, "rate_plan.create", "rate plan "+rp.Code, rp)
+	})
+	return rp, err
+}
+
+// RatePlans lists a property's rate plans by room type and code.
+func (s *Store) RatePlans(ctx context.Context, property string) ([]RatePlan, error) {
+	rows, _ := s.db.Query(ctx, `SELECT rp.id, rp.code, rp.name, rt.code
+		FROM rate_plans rp JOIN properties p ON p.id = rp.property_id
+		JOIN room_types rt ON rt.property_id = rp.property_id AND rt.id = rp.room_type_id
+		WHERE p.code = $1 ORDER BY rt.code, rp.code`, property)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (RatePlan, error) {
+		var rp RatePlan
+		err := r.Scan(&rp.ID, &rp.Code, &rp.Name, &rp.RoomType)
+		return rp, err
+	})
+}
+
+// CreateChannel adds a channel to a property.
+func (s *Store) CreateChannel(ctx context.Context, property string, c Channel, by Actor) (Channel, error) {
+	if err := validCode("channel", c.Code); err != nil {
+		return c, err
+	}
+	if !c.Kind.Valid() {
+		return c, Errorf(EINVALID, "channel %s: kind %q is not one of ota_push, ota_pull, gds, ical, pms", c.Code, c.Kind)
+	}
+	if c.RateLimit < 0 {
+		return c, Errorf(EINVALID, "channel %s: rate limit must not be negative", c.Code)
+	}
+	if c.HorizonDays == 0 {
+		c.HorizonDays = 365
+	}
+	if c.HorizonDays < 1 || c.HorizonDays > MaxRangeNights {
+		return c, Errorf(EINVALID, "channel %s: horizon must be 1–%d days", c.Code, MaxRangeNights)
+	}
+	if c.Name == "" {
+		c.Name = c.Code
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		prop, err := propertyByCode(ctx, tx, property)
+		if err != nil {
+			return err
+		}
+		err = tx.QueryRow(ctx, `INSERT INTO channels (property_id, code, name, kind, enabled, hotel_code, endpoint, rate_limit, horizon_days)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+			prop.ID, c.Code, c.Name, string(c.Kind), c.Enabled, c.HotelCode, c.Endpoint, c.RateLimit, c.HorizonDays).Scan(&c.ID)
+		if err != nil {
+			return conflictOnDuplicate(err, "channel %s already exists in property %s", c.Code, property)
+		}
+		return audit(ctx, tx, prop.ID, by, "channel.create", "channel "+c.Code, c)
+	})
+	return c, err
+}
+
+// Channels lists a property's channels by code.
+func (s *Store) Channels(ctx context.Context, property string) ([]Channel, error) {
+	rows, _ := s.db.Query(ctx, `SELECT c.id, c.code, c.name, c.kind, c.enabled, c.hotel_code, c.endpoint, c.rate_limit, c.horizon_days
+		FROM channels c JOIN properties p ON p.id = c.property_id WHERE p.code = $1 ORDER BY c.code`, property)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Channel, error) {
+		var c Channel
+		err := r.Scan(&c.ID, &c.Code, &c.Name, &c.Kind, &c.Enabled, &c.HotelCode, &c.Endpoint, &c.RateLimit, &c.HorizonDays)
+		return c, err
+	})
+}
+
+// SetMapping maps a channel's room (and rate) code to our room type (and
+// rate plan), replacing an earlier mapping of the same codes.
+func (s *Store) SetMapping(ctx context.Context, property, channel string, m Mapping, by Actor) error {
+	if m.ChannelRoom == "" {
+		return Errorf(EINVALID, "mapping: the channel's room code is required")
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		prop, err := propertyByCode(ctx, tx, property)
+		if err != nil {
+			return err
+		}
+		var chID, rtID int64
+		var rpID *int64
+		if err := tx.QueryRow(ctx, `SELECT id FROM channels WHERE property_id = $1 AND code = $2`, prop.ID, channel).Scan(&chID); err != nil {
+			return notFound(err, "channel %s does not exist in property %s", channel, property)
+		}
+		if err := tx.QueryRow(ctx, `SELECT id FROM room_types WHERE property_id = $1 AND code = $2`, prop.ID, m.RoomType).Scan(&rtID); err != nil {
+			return notFound(err, "room type %q does not exist in property %s", m.RoomType, property)
+		}
+		if m.RatePlan != "" {
+			var id int64
+			if err := tx.QueryRow(ctx, `SELECT id FROM rate_plans WHERE property_id = $1 AND room_type_id = $2 AND code = $3`,
+				prop.ID, rtID, m.RatePlan).Scan(&id); err != nil {
+				return notFound(err, "rate plan %q does not exist for room type %s", m.RatePlan, m.RoomType)
+			}
+			rpID = &id
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO mappings (property_id, channel_id, channel_room, channel_rate, room_type_id, rate_plan_id)
+			VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (property_id, channel_id, channel_room, channel_rate)
+			DO UPDATE SET room_type_id = EXCLUDED.room_type_id, rate_plan_id = EXCLUDED.rate_plan_id`,
+			prop.ID, chID, m.ChannelRoom, m.ChannelRate, rtID, rpID)
+		if err != nil {
+			return err
+		}
+		return audit(ctx, tx, prop.ID, by, "mapping.set", fmt.Sprintf("channel %s room %s rate %s", channel, m.ChannelRoom, strconv.Quote(m.ChannelRate)), m)
+	})
+}
+
+// Mappings lists a channel's mappings.
+func (s *Store) Mappings(ctx context.Context, property, channel string) ([]Mapping, error) {
+	rows, _ := s.db.Query(ctx, `SELECT m.channel_room, m.channel_rate, rt.code, coalesce(rp.code, '')
+		FROM mappings m
+		JOIN properties p ON p.id = m.property_id
+		JOIN channels c ON c.property_id = m.property_id AND c.id = m.channel_id
+		JOIN room_types rt ON rt.property_id = m.property_id AND rt.id = m.room_type_id
+		LEFT JOIN rate_plans rp ON rp.property_id = m.property_id AND rp.id = m.rate_plan_id
+		WHERE p.code = $1 AND c.code = $2 ORDER BY m.channel_room, m.channel_rate`, property, channel)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Mapping, error) {
+		var m Mapping
+		err := r.Scan(&m.ChannelRoom, &m.ChannelRate, &m.RoomType, &m.RatePlan)
+		return m, err
+	})
+}

@@ -1,0 +1,233 @@
+// Package inventory is keyrack's domain: the property's authoritative
+// inventory pools, the reservations taken from every channel and the
+// invariants that hold between them. It owns the PostgreSQL schema.
+//
+// Every change goes through one PostgreSQL transaction that updates the
+// nights, keeps the reservation revision, writes the audit entry and the
+// outbox rows that the fan-out (package sync) delivers to the other channels.
+package inventory
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Property is a hotel or rental: nights are dates on its own calendar.
+type Property struct {
+	ID       int64
+	Code     string
+	Name     string
+	TimeZone string // IANA name, e.g. Europe/Lisbon
+	Currency string // ISO 4217
+}
+
+// Location loads the property's time zone.
+func (p Property) Location() (*time.Location, error) { return time.LoadLocation(p.TimeZone) }
+
+// Pool is physical inventory of one kind. Every night has its own units,
+// overbooking factor and stop-sell flag; the pool's values are the defaults
+// for nights nobody has edited.
+type Pool struct {
+	ID                int64
+	Code              string
+	Name              string
+	Units             int
+	OverbookingFactor Factor
+}
+
+// RoomType is a sellable product drawing on one pool.
+type RoomType struct {
+	ID   int64
+	Code string
+	Name string
+	Pool string // pool code
+}
+
+// RatePlan belongs to a room type.
+type RatePlan struct {
+	ID       int64
+	Code     string
+	Name     string
+	RoomType string // room type code
+}
+
+// ChannelKind is the protocol family a channel speaks.
+type ChannelKind string
+
+// The channel kinds named in the product brief.
+const (
+	ChannelOTAPush ChannelKind = "ota_push" // OTA XML, the channel pushes bookings to us
+	ChannelOTAPull ChannelKind = "ota_pull" // OTA XML, we poll the channel for bookings
+	ChannelGDS     ChannelKind = "gds"      // GDS/CRS link (HTNG)
+	ChannelICal    ChannelKind = "ical"     // calendar platform exchanging iCal feeds
+	ChannelPMS     ChannelKind = "pms"      // the hotel's own PMS, JSON API
+)
+
+// Valid reports whether k is a known kind.
+func (k ChannelKind) Valid() bool {
+	switch k {
+	case ChannelOTAPush, ChannelOTAPull, ChannelGDS, ChannelICal, ChannelPMS:
+		return true
+	}
+	return false
+}
+
+// Channel is one connection to an outside system.
+type Channel struct {
+	ID        int64
+	Code      string
+	Name      string
+	Kind      ChannelKind
+	Enabled   bool
+	HotelCode string // the channel's code for this property
+	Endpoint  string // where keyrack delivers to, if it pushes
+	// RateLimit is the channel's request budget per minute for this property; 0 = none.
+	RateLimit int
+	// HorizonDays is how far ahead availability is kept in sync with the channel.
+	HorizonDays int
+}
+
+// Mapping ties a channel's room (and optionally rate) code to our room type
+// (and rate plan).
+type Mapping struct {
+	ChannelRoom string
+	ChannelRate string // "" matches any rate
+	RoomType    string
+	RatePlan    string // "" when the mapping covers the room only
+}
+
+// Factor is an overbooking factor in hundredths: 110 is 1.10. A night's
+// limit is floor(units × factor).
+type Factor int
+
+// FactorOne is the default overbooking factor, 1.00.
+const FactorOne Factor = 100
+
+// Limit is floor(units × f), computed exactly.
+func (f Factor) Limit(units int) int { return units * int(f) / 100 }
+
+func (f Factor) String() string { return fmt.Sprintf("%d.%02d", int(f)/100, int(f)%100) }
+
+// ParseFactor reads a factor such as "1.1" or "1.10"; at most two decimals,
+// between 0.01 and 9.99.
+func ParseFactor(s string) (Factor, error) {
+	s = strings.TrimSpace(s)
+	whole, frac, _ := strings.Cut(s, ".")
+	if len(frac) > 2 || whole == "" {
+		return 0, fmt.Errorf("overbooking factor %q: want a number with at most two decimals", s)
+	}
+	for len(frac) < 2 {
+		frac += "0"
+	}
+	w, err1 := strconv.Atoi(whole)
+	c, err2 := strconv.Atoi(frac)
+	if err1 != nil || err2 != nil || w < 0 || c < 0 {
+		return 0, fmt.Errorf("overbooking factor %q: not a number", s)
+	}
+	f := Factor(w*100 + c)
+	if err := f.Validate(); err != nil {
+		return 0, err
+	}
+	return f, nil
+}
+
+// Validate checks the factor is within what the schema allows.
+func (f Factor) Validate() error {
+	if f < 1 || f > 999 {
+		return Errorf(EINVALID, "overbooking factor %s: must be between 0.01 and 9.99", f)
+	}
+	return nil
+}
+
+// MarshalText writes the factor as a decimal ("1.10").
+func (f Factor) MarshalText() ([]byte, error) { return []byte(f.String()), nil }
+
+// UnmarshalText reads a decimal factor.
+func (f *Factor) UnmarshalText(b []byte) error {
+	v, err := ParseFactor(string(b))
+	if err != nil {
+		return err
+	}
+	*f = v
+	return nil
+}
+
+// Night is the state of one pool on one night, as the pool holds it.
+type Night struct {
+	Pool   string `json:"pool"`
+	Night  Date   `json:"night"`
+	Units  int    `json:"units"`
+	Factor Factor `json:"overbooking_factor"`
+	Limit  int    `json:"limit"`
+	// Sold is every unit taken on the night, including units recorded past
+	// the limit for bookings the channel had already confirmed.
+	Sold   int  `json:"sold"`
+	Closed bool `json:"closed"`
+	// Available is what channels are offered: closed ? 0 : max(0, limit − sold).
+	Available int `json:"available"`
+	// Version grows with every change to the night; the fan-out uses it so an
+	// older state never overwrites a newer one.
+	Version int64 `json:"version"`
+}
+
+// Availability is what a channel may sell on a night.
+func Availability(limit, sold int, closed bool) int {
+	if closed || sold >= limit {
+		return 0
+	}
+	return limit - sold
+}
+
+// NightRange selects nights [From, To) of one pool of a property.
+type NightRange struct {
+	Property string
+	Pool     string
+	From     Date
+	To       Date // exclusive
+}
+
+// Validate checks the range is non-empty and not absurdly long.
+func (r NightRange) Validate() error {
+	if r.Property == "" || r.Pool == "" {
+		return Errorf(EINVALID, "a night range needs a property and a pool")
+	}
+	if !r.From.Before(r.To) {
+		return Errorf(EINVALID, "night range %s..%s is empty: the end is exclusive and must be after the start", r.From, r.To)
+	}
+	if r.To.Sub(r.From) > MaxRangeNights {
+		return Errorf(EINVALID, "night range %s..%s is longer than %d nights", r.From, r.To, MaxRangeNights)
+	}
+	return nil
+}
+
+// MaxRangeNights bounds one edit or query, so a typo cannot lock years of nights.
+const MaxRangeNights = 1100
+
+// Actor says who made a change, for the audit log and for loop suppression.
+type Actor struct {
+	// Kind is "staff", "channel", "api" or "system".
+	Kind string
+	// Name is the user name, API key name or channel code.
+	Name string
+	// Channel is the code of the channel the change came from, if any; the
+	// fan-out does not echo a change back to it.
+	Channel string
+}
+
+func (a Actor) String() string {
+	if a.Kind == "" {
+		return "system"
+	}
+	if a.Name == "" {
+		return a.Kind
+	}
+	return a.Kind + ":" + a.Name
+}
+
+// Staff is an Actor for a staff user.
+func Staff(name string) Actor { return Actor{Kind: "staff", Name: name} }
+
+// System is the Actor for keyrack's own changes.
+var System = Actor{Kind: "system"}

@@ -1,0 +1,107 @@
+// Package inventorytest gives tests a real, freshly migrated PostgreSQL
+// schema of their own.
+//
+// The database comes from TEST_DATABASE_URL, else DATABASE_URL (`make test`
+// sets it, starting a throwaway server when none is reachable). Without one
+// the test fails when CI is set and is skipped otherwise.
+package inventorytest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/keyrack/keyrack/inventory"
+)
+
+// DatabaseURL is the server tests use, or "" when none is configured.
+func DatabaseURL() string {
+	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
+		return u
+	}
+	return os.Getenv("DATABASE_URL")
+}
+
+// RequireDatabase returns the database URL, failing the test in CI and
+// skipping it elsewhere when there is none.
+func RequireDatabase(tb testing.TB) string {
+	tb.Helper()
+	u := DatabaseURL()
+	if u == "" {
+		if os.Getenv("CI") != "" {
+			tb.Fatal("this test needs PostgreSQL: set TEST_DATABASE_URL or DATABASE_URL (make test does)")
+		}
+		tb.Skip("no PostgreSQL: set TEST_DATABASE_URL or DATABASE_URL, or run make test")
+	}
+	return u
+}
+
+// Schema creates an empty schema of its own for tb, dropped when tb ends, and
+// returns a pool configuration whose connections use only that schema.
+func Schema(tb testing.TB) *pgxpool.Config {
+	tb.Helper()
+	url := RequireDatabase(tb)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		tb.Fatalf("connect to PostgreSQL at %s: %v", redact(url), err)
+	}
+	defer conn.Close(ctx)
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "t_" + hex.EncodeToString(b[:])
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		tb.Fatalf("create schema: %v", err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, url)
+		if err != nil {
+			tb.Logf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			tb.Logf("drop schema %s: %v", schema, err)
+		}
+	})
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		tb.Fatalf("database url: %v", err)
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	return cfg
+}
+
+// New returns a Store on a fresh, migrated schema of its own, closed when tb ends.
+func New(tb testing.TB) *inventory.Store {
+	tb.Helper()
+	cfg := Schema(tb)
+	cfg.MaxConns = 32
+	ctx := context.Background()
+	st, err := inventory.OpenConfig(ctx, cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(st.Close)
+	st.SetLogger(slog.New(slog.DiscardHandler))
+	if err := st.Migrate(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	return st
+}
+
+func redact(url string) string {
+	if cfg, err := pgx.ParseConfig(url); err == nil {
+		return cfg.Host
+	}
+	return "(unparsable url)"
+}

@@ -1,0 +1,332 @@
+package inventory
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// nightKey names one pool on one night.
+type nightKey struct {
+	Pool  int64 `json:"pool_id"`
+	Night Date  `json:"night"`
+}
+
+func (a nightKey) compare(b nightKey) int {
+	if c := cmp.Compare(a.Pool, b.Pool); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Night.days, b.Night.days)
+}
+
+// nightRow is a locked row of the nights table.
+type nightRow struct {
+	nightKey
+	Units    int
+	Factor   Factor
+	Sold     int // within the limit
+	Oversold int // past the limit
+	Closed   bool
+	Version  int64
+
+	changed  bool
+	wentOver bool // this change pushed the night (further) past its limit
+}
+
+func (n *nightRow) limit() int { return n.Factor.Limit(n.Units) }
+func (n *nightRow) taken() int { return n.Sold + n.Oversold }
+
+// available is what channels are offered on the night.
+func (n *nightRow) available() int { return Availability(n.limit(), n.taken(), n.Closed) }
+
+// settle splits taken units between sold (within the limit) and oversold
+// (past it), as the schema's constraints require, and notes whether the night
+// went further past its limit than before.
+func (n *nightRow) settle(taken int) {
+	if taken < 0 {
+		taken = 0
+	}
+	before := n.Oversold
+	n.Sold = min(taken, n.limit())
+	n.Oversold = taken - n.Sold
+	if n.Oversold > before {
+		n.wentOver = true
+	}
+	n.changed = true
+}
+
+// lockNights makes sure a row exists for every key and locks them all, in
+// (pool, night) order so that concurrent changes cannot deadlock. Missing
+// rows are created from the pool's units and factor. keys must be sorted and
+// unique; the rows come back in the same order.
+func lockNights(ctx context.Context, tx pgx.Tx, propertyID int64, keys []nightKey) ([]*nightRow, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	pools := make([]int64, len(keys))
+	nights := make([]Date, len(keys))
+	for i, k := range keys {
+		pools[i], nights[i] = k.Pool, k.Night
+	}
+	// ON CONFLICT DO UPDATE locks an existing row exactly as FOR UPDATE would
+	// and returns it, so one statement creates, locks and reads every night.
+	rows, err := tx.Query(ctx, `
+		INSERT INTO nights AS n (property_id, pool_id, night, units, overbooking_factor)
+		SELECT $1, k.pool_id, k.night, pl.units, pl.overbooking_factor
+		FROM unnest($2::bigint[], $3::date[]) WITH ORDINALITY AS k (pool_id, night, ord)
+		JOIN pools pl ON pl.property_id = $1 AND pl.id = k.pool_id
+		ORDER BY k.ord
+		ON CONFLICT (property_id, pool_id, night) DO UPDATE SET version = n.version
+		RETURNING pool_id, night, units, (overbooking_factor * 100)::int, sold, oversold, closed, version`,
+		propertyID, pools, nights)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*nightRow, 0, len(keys))
+	for rows.Next() {
+		n := new(nightRow)
+		if err := rows.Scan(&n.Pool, &n.Night, &n.Units, &n.Factor, &n.Sold, &n.Oversold, &n.Closed, &n.Version); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) != len(keys) {
+		return nil, fmt.Errorf("lock nights: %d of %d nights found (unknown pool?)", len(out), len(keys))
+	}
+	slices.SortFunc(out, func(a, b *nightRow) int { return a.compare(b.nightKey) })
+	return out, nil
+}
+
+// saveNights writes the changed rows back, bumping their versions.
+func saveNights(ctx context.Context, tx pgx.Tx, propertyID int64, rows []*nightRow) error {
+	var pools []int64
+	var nights []Date
+	var units, factors, sold, over []int
+	var closed []bool
+	for _, n := range rows {
+		if !n.changed {
+			continue
+		}
+		n.Version++
+		pools = append(pools, n.Pool)
+		nights = append(nights, n.Night)
+		units = append(units, n.Units)
+		factors = append(factors, int(n.Factor))
+		sold = append(sold, n.Sold)
+		over = append(over, n.Oversold)
+		closed = append(closed, n.Closed)
+	}
+	if len(pools) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `
+		UPDATE nights n SET units = v.units, overbooking_factor = v.factor::numeric / 100,
+			sold = v.sold, oversold = v.oversold, closed = v.closed,
+			version = n.version + 1, updated_at = now()
+		FROM unnest($2::bigint[], $3::date[], $4::int[], $5::int[], $6::int[], $7::int[], $8::bool[])
+			AS v (pool_id, night, units, factor, sold, oversold, closed)
+		WHERE n.property_id = $1 AND n.pool_id = v.pool_id AND n.night = v.night`,
+		propertyID, pools, nights, units, factors, sold, over, closed)
+	return err
+}
+
+// changedRanges groups changed nights into one [from, to) range per pool, for
+// the outbox.
+func changedRanges(rows []*nightRow) []poolRange {
+	var out []poolRange
+	for _, n := range rows {
+		if !n.changed {
+			continue
+		}
+		if len(out) > 0 && out[len(out)-1].Pool == n.Pool {
+			r := &out[len(out)-1]
+			if n.Night.Before(r.From) {
+				r.From = n.Night
+			}
+			if !n.Night.Before(r.To) {
+				r.To = n.Night.AddDays(1)
+			}
+			continue
+		}
+		out = append(out, poolRange{Pool: n.Pool, From: n.Night, To: n.Night.AddDays(1)})
+	}
+	return out
+}
+
+type poolRange struct {
+	Pool     int64
+	From, To Date
+}
+
+// outboxAvailability queues the changed nights for the fan-out. origin is the
+// channel the change came from (0 for none), so it is not echoed back.
+func outboxAvailability(ctx context.Context, tx pgx.Tx, propertyID int64, rows []*nightRow, originChannel int64, bulk bool) error {
+	for _, r := range changedRanges(rows) {
+		_, err := tx.Exec(ctx, `INSERT INTO outbox (property_id, topic, pool_id, from_night, to_night, origin_channel_id, bulk)
+			VALUES ($1, 'availability', $2, $3, $4, nullif($5, 0), $6)`, propertyID, r.Pool, r.From, r.To, originChannel, bulk)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// raiseOverbooking opens (or updates) the overbooking incident of every night
+// that went past its limit.
+func raiseOverbooking(ctx context.Context, tx pgx.Tx, propertyID int64, rows []*nightRow, poolCode func(int64) string, reservationID int64, cause string) error {
+	for _, n := range rows {
+		if !n.wentOver {
+			continue
+		}
+		msg := fmt.Sprintf("Pool %s is overbooked on %s: %d taken, limit %d (%s)", poolCode(n.Pool), n.Night, n.taken(), n.limit(), cause)
+		_, err := tx.Exec(ctx, `
+			INSERT INTO incidents (property_id, kind, pool_id, night, reservation_id, excess, message, details)
+			VALUES ($1, 'overbooking', $2, $3, nullif($4, 0), $5, $6, jsonb_build_object('reservations', jsonb_build_array($4::bigint), 'cause', $7::text))
+			ON CONFLICT (property_id, pool_id, night) WHERE kind = 'overbooking' AND resolved_at IS NULL
+			DO UPDATE SET excess = greatest(incidents.excess, EXCLUDED.excess), message = EXCLUDED.message, updated_at = now(),
+				details = jsonb_set(incidents.details, '{reservations}', coalesce(incidents.details->'reservations', '[]') || jsonb_build_array($4::bigint))`,
+			propertyID, n.Pool, n.Night, reservationID, n.Oversold, msg, cause)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// poolsByID loads the codes of a property's pools.
+func poolCodes(ctx context.Context, q querier, propertyID int64) (map[int64]string, error) {
+	rows, _ := q.Query(ctx, `SELECT id, code FROM pools WHERE property_id = $1`, propertyID)
+	m := map[int64]string{}
+	var id int64
+	var code string
+	_, err := pgx.ForEachRow(rows, []any{&id, &code}, func() error { m[id] = code; return nil })
+	return m, err
+}
+
+// rangeEdit applies fn to every night of r in one transaction, with audit,
+// outbox and incidents.
+func (s *Store) rangeEdit(ctx context.Context, r NightRange, by Actor, action string, details any, fn func(n *nightRow)) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		prop, err := propertyByCode(ctx, tx, r.Property)
+		if err != nil {
+			return err
+		}
+		var poolID int64
+		if err := tx.QueryRow(ctx, `SELECT id FROM pools WHERE property_id = $1 AND code = $2`, prop.ID, r.Pool).Scan(&poolID); err != nil {
+			return notFound(err, "pool %s does not exist in property %s", r.Pool, r.Property)
+		}
+		keys := make([]nightKey, 0, r.To.Sub(r.From))
+		for _, d := range Nights(r.From, r.To) {
+			keys = append(keys, nightKey{Pool: poolID, Night: d})
+		}
+		rows, err := lockNights(ctx, tx, prop.ID, keys)
+		if err != nil {
+			return err
+		}
+		for _, n := range rows {
+			fn(n)
+		}
+		if err := saveNights(ctx, tx, prop.ID, rows); err != nil {
+			return err
+		}
+		subject := fmt.Sprintf("pool %s %s..%s", r.Pool, r.From, r.To)
+		if err := audit(ctx, tx, prop.ID, by, action, subject, details); err != nil {
+			return err
+		}
+		if err := outboxAvailability(ctx, tx, prop.ID, rows, 0, true); err != nil {
+			return err
+		}
+		code := func(int64) string { return r.Pool }
+		return raiseOverbooking(ctx, tx, prop.ID, rows, code, 0, "limit lowered by "+by.String())
+	})
+}
+
+// SetUnits sets the physical units of a pool on a range of nights (rooms out
+// of order, extra rooms). Lowering them below what is sold never cancels a
+// booking: the nights past their new limit raise an overbooking incident.
+func (s *Store) SetUnits(ctx context.Context, r NightRange, units int, by Actor) error {
+	if units < 0 || units > 100000 {
+		return Errorf(EINVALID, "units must be between 0 and 100000, not %d", units)
+	}
+	return s.rangeEdit(ctx, r, by, "nights.set_units", map[string]any{"units": units}, func(n *nightRow) {
+		if n.Units == units {
+			return
+		}
+		t := n.taken()
+		n.Units = units
+		n.settle(t)
+	})
+}
+
+// SetFactor sets the overbooking factor of a pool on a range of nights; the
+// limit becomes floor(units × factor). Lowering it below what is sold never
+// cancels a booking.
+func (s *Store) SetFactor(ctx context.Context, r NightRange, f Factor, by Actor) error {
+	if err := f.Validate(); err != nil {
+		return err
+	}
+	return s.rangeEdit(ctx, r, by, "nights.set_factor", map[string]any{"overbooking_factor": f.String()}, func(n *nightRow) {
+		if n.Factor == f {
+			return
+		}
+		t := n.taken()
+		n.Factor = f
+		n.settle(t)
+	})
+}
+
+// SetClosed opens or closes (stop-sell) a pool on a range of nights.
+func (s *Store) SetClosed(ctx context.Context, r NightRange, closed bool, by Actor) error {
+	action := "nights.open"
+	if closed {
+		action = "nights.close"
+	}
+	return s.rangeEdit(ctx, r, by, action, map[string]any{"closed": closed}, func(n *nightRow) {
+		if n.Closed != closed {
+			n.Closed = closed
+			n.changed = true
+		}
+	})
+}
+
+// Availability lists, for every pool of the property and every night in
+// [from, to), the units, limit, sold, closed flag and what channels are
+// offered — ordered by pool code, then night.
+func (s *Store) Availability(ctx context.Context, property string, from, to Date) ([]Night, error) {
+	if err := (NightRange{Property: property, Pool: "*", From: from, To: to}).Validate(); err != nil {
+		return nil, err
+	}
+	prop, err := s.Property(ctx, property)
+	if err != nil {
+		return nil, err
+	}
+	rows, _ := s.db.Query(ctx, `
+		SELECT pl.code, d::date,
+			coalesce(n.units, pl.units),
+			(coalesce(n.overbooking_factor, pl.overbooking_factor) * 100)::int,
+			coalesce(n.sold + n.oversold, 0),
+			coalesce(n.closed, false),
+			coalesce(n.version, 0)
+		FROM pools pl
+		CROSS JOIN generate_series($2::date, $3::date - 1, interval '1 day') AS d
+		LEFT JOIN nights n ON n.property_id = pl.property_id AND n.pool_id = pl.id AND n.night = d::date
+		WHERE pl.property_id = $1
+		ORDER BY pl.code, d`, prop.ID, from, to)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Night, error) {
+		var n Night
+		err := r.Scan(&n.Pool, &n.Night, &n.Units, &n.Factor, &n.Sold, &n.Closed, &n.Version)
+		n.Limit = n.Factor.Limit(n.Units)
+		n.Available = Availability(n.Limit, n.Sold, n.Closed)
+		return n, err
+	})
+}

@@ -1,0 +1,230 @@
+package inventory
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/json"
+	"slices"
+	"time"
+)
+
+// RevisionKind is what a revision does to a reservation.
+type RevisionKind string
+
+// Revision kinds.
+const (
+	New    RevisionKind = "new"
+	Modify RevisionKind = "modify"
+	Cancel RevisionKind = "cancel"
+)
+
+func (k RevisionKind) rank() int {
+	switch k {
+	case New:
+		return 0
+	case Modify:
+		return 1
+	}
+	return 2
+}
+
+// Mode is how a booking that does not fit the limit is treated.
+type Mode string
+
+// Acceptance modes (PRODUCT.md invariants 1 and 2).
+const (
+	// MustAccept is for bookings a channel has already confirmed to a guest:
+	// they are always recorded; past the limit an overbooking incident is
+	// raised and the night shows 0 everywhere.
+	MustAccept Mode = "must_accept"
+	// MayReject is for callers that can still say no (direct and PMS reserve
+	// calls): past the limit the revision fails with a Conflict and nothing
+	// is written.
+	MayReject Mode = "may_reject"
+)
+
+// Status of a reservation.
+type Status string
+
+// Reservation statuses.
+const (
+	// Pending: only a modification or cancellation has arrived; the booking it
+	// changes has not, so nothing is held yet.
+	Pending   Status = "pending"
+	Confirmed Status = "confirmed"
+	Cancelled Status = "cancelled"
+)
+
+// RoomStay is one booked room (or several identical ones) for a stay.
+type RoomStay struct {
+	// RoomType is our room type code, filled in by the connector's mapping;
+	// "" when the channel's room code is not mapped (the booking is then
+	// kept but parked, and an alert raised).
+	RoomType    string `json:"room_type,omitempty"`
+	RatePlan    string `json:"rate_plan,omitempty"`
+	ChannelRoom string `json:"channel_room,omitempty"`
+	ChannelRate string `json:"channel_rate,omitempty"`
+	Arrival     Date   `json:"arrival"`
+	Departure   Date   `json:"departure"` // exclusive: the check-out day
+	Rooms       int    `json:"rooms"`     // number of rooms of this kind, ≥ 1
+	Adults      int    `json:"adults,omitempty"`
+	Children    int    `json:"children,omitempty"`
+}
+
+// Guest is the lead guest of a reservation.
+type Guest struct {
+	Name  string `json:"name,omitempty"`
+	Email string `json:"email,omitempty"`
+	Phone string `json:"phone,omitempty"`
+}
+
+// Revision is one version of a reservation as a channel sent it. Modify
+// revisions carry the whole reservation as it now stands, as OTA and PMS
+// messages do; a Cancel needs no stays.
+type Revision struct {
+	Property   string       `json:"property"`
+	Channel    string       `json:"channel"`
+	ExternalID string       `json:"external_id"` // the channel's reservation id
+	Kind       RevisionKind `json:"kind"`
+	// Version is the channel's own revision number when it sends one;
+	// SentAt its timestamp. They order revisions that arrive out of order:
+	// by Version, then SentAt, then kind (new, modify, cancel), then arrival.
+	Version  int64      `json:"version,omitempty"`
+	SentAt   time.Time  `json:"sent_at,omitzero"`
+	Stays    []RoomStay `json:"stays,omitempty"`
+	Guest    Guest      `json:"guest,omitzero"`
+	Total    string     `json:"total,omitempty"` // decimal amount, e.g. "280.00"
+	Currency string     `json:"currency,omitempty"`
+
+	Mode Mode `json:"-"`
+	// Raw is the payload as received; card numbers and CVV are masked
+	// before it is stored.
+	Raw         []byte `json:"-"`
+	ContentType string `json:"-"`
+	Actor       Actor  `json:"-"`
+}
+
+// Hash identifies a revision's content: the same channel, reservation id and
+// content is the same revision, however often it is delivered.
+func (r Revision) Hash() []byte {
+	b, _ := json.Marshal(r)
+	h := sha256.Sum256(b)
+	return h[:]
+}
+
+// Outcome is the result of applying a revision. Applying the same revision
+// again returns the first outcome with Duplicate set.
+type Outcome struct {
+	ReservationID int64  `json:"reservation_id"`
+	Revision      int    `json:"revision"` // sequence number of this revision on the reservation
+	Status        Status `json:"status"`
+	Duplicate     bool   `json:"duplicate,omitempty"`
+	// Parked is set when a room stay's code is not mapped: the booking is
+	// kept, holds no nights for that stay, and an alert is open.
+	Parked bool `json:"parked,omitempty"`
+	// Overbooked lists nights this revision pushed past their limit.
+	Overbooked []Shortage `json:"overbooked,omitempty"`
+	// Warnings are for the channel's reply (e.g. booking on a closed night).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Shortage is a night that a booking did not fit.
+type Shortage struct {
+	Pool      string `json:"pool"`
+	Night     Date   `json:"night"`
+	Wanted    int    `json:"wanted"`
+	Available int    `json:"available"`
+}
+
+// Reservation is the current state of a booking, folded from its revisions.
+type Reservation struct {
+	ID         int64      `json:"id"`
+	Property   string     `json:"property"`
+	Channel    string     `json:"channel"`
+	ExternalID string     `json:"external_id"`
+	Status     Status     `json:"status"`
+	Parked     bool       `json:"parked"`
+	Arrival    Date       `json:"arrival,omitzero"`
+	Departure  Date       `json:"departure,omitzero"`
+	Stays      []RoomStay `json:"stays"`
+	Guest      Guest      `json:"guest"`
+	Total      string     `json:"total,omitempty"`
+	Currency   string     `json:"currency,omitempty"`
+	Revisions  int        `json:"revisions"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+}
+
+// RevisionRecord is a stored revision with its masked raw payload.
+type RevisionRecord struct {
+	Seq        int       `json:"seq"`
+	Revision   Revision  `json:"revision"`
+	ReceivedAt time.Time `json:"received_at"`
+	Outcome    Outcome   `json:"outcome"`
+	Raw        string    `json:"raw,omitempty"`
+	Actor      string    `json:"actor"`
+}
+
+// effective is the state a reservation is in after all its revisions are
+// applied in the channel's order. It depends only on the set of revisions, so
+// duplicates and out-of-order delivery end in the same state.
+type effective struct {
+	Status Status
+	Stays  []RoomStay
+	Guest  Guest
+	Total  string
+	Curr   string
+}
+
+// orderRevisions sorts revisions into the channel's order; seq (arrival
+// order) breaks the remaining ties.
+func orderRevisions(revs []RevisionRecord) {
+	slices.SortStableFunc(revs, func(a, b RevisionRecord) int {
+		ra, rb := a.Revision, b.Revision
+		if c := cmp.Compare(ra.Version, rb.Version); c != 0 {
+			return c
+		}
+		if c := ra.SentAt.Compare(rb.SentAt); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(ra.Kind.rank(), rb.Kind.rank()); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Seq, b.Seq)
+	})
+}
+
+// fold applies revisions in the channel's order. Until a New arrives the
+// reservation is Pending and holds nothing; a Modify replaces the whole
+// booking (and reinstates a cancelled one, as channels do); a Cancel releases it.
+func fold(revs []RevisionRecord) effective {
+	orderRevisions(revs)
+	var e effective
+	seenNew := false
+	for _, r := range revs {
+		rv := r.Revision
+		switch rv.Kind {
+		case New:
+			seenNew = true
+			e = effective{Status: Confirmed, Stays: rv.Stays, Guest: rv.Guest, Total: rv.Total, Curr: rv.Currency}
+		case Modify:
+			if seenNew {
+				e = effective{Status: Confirmed, Stays: rv.Stays, Guest: rv.Guest, Total: rv.Total, Curr: rv.Currency}
+			}
+		case Cancel:
+			if seenNew {
+				e.Status = Cancelled
+			}
+		}
+	}
+	if !seenNew {
+		e = effective{Status: Pending}
+		// Show what the channel told us so far, though nothing is held.
+		for _, r := range revs {
+			if r.Revision.Kind == Modify {
+				e.Stays, e.Guest, e.Total, e.Curr = r.Revision.Stays, r.Revision.Guest, r.Revision.Total, r.Revision.Currency
+			}
+		}
+	}
+	return e
+}

@@ -1,0 +1,108 @@
+package inventory
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/tern/v2/migrate"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Store is the inventory on PostgreSQL. Its methods are the Go API the
+// connectors, the fan-out and the web layer call; each change is one
+// transaction.
+type Store struct {
+	db  *pgxpool.Pool
+	log *slog.Logger
+}
+
+// Open connects to the database at url (a PostgreSQL URL or DSN).
+func Open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("database url: %w", err)
+	}
+	return OpenConfig(ctx, cfg)
+}
+
+// OpenConfig connects with a prepared pool configuration.
+func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
+	db, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	return &Store{db: db, log: slog.Default()}, nil
+}
+
+// SetLogger replaces the logger (slog.Default by default).
+func (s *Store) SetLogger(l *slog.Logger) { s.log = l }
+
+// Close releases the connections.
+func (s *Store) Close() { s.db.Close() }
+
+// DB is the connection pool, for packages that keep their own tables in the
+// same database (the fan-out's delivery state).
+func (s *Store) DB() *pgxpool.Pool { return s.db }
+
+// Ping checks that PostgreSQL answers.
+func (s *Store) Ping(ctx context.Context) error { return s.db.Ping(ctx) }
+
+// Migrate brings the schema up to the newest embedded migration.
+func (s *Store) Migrate(ctx context.Context) error {
+	conn, err := s.db.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Release()
+	m, err := migrate.NewMigrator(ctx, conn.Conn(), "keyrack_schema_version")
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return err
+	}
+	if err := m.LoadMigrations(sub); err != nil {
+		return fmt.Errorf("migrate: load: %w", err)
+	}
+	m.OnStart = func(seq int32, name, direction, _ string) {
+		s.log.Info("migrating", "step", seq, "name", name, "direction", direction)
+	}
+	if err := m.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// SchemaVersion is the number of the last migration applied.
+func (s *Store) SchemaVersion(ctx context.Context) (int32, error) {
+	var v int32
+	err := s.db.QueryRow(ctx, `SELECT version FROM keyrack_schema_version`).Scan(&v)
+	return v, err
+}
+
+// inTx runs fn in one transaction and commits it; any error rolls it back.
+func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, s.db, fn)
+}
+
+// isUniqueViolation reports a unique_violation from PostgreSQL.
+func isUniqueViolation(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && pg.Code == "23505"
+}
+
+// isCheckViolation reports a check_violation from PostgreSQL.
+func isCheckViolation(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && pg.Code == "23514"
+}
