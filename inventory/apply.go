@@ -38,39 +38,56 @@ type catalogRefs struct {
 
 func (r *catalogRefs) poolCode(id int64) string { return r.poolCodes[id] }
 
-func resolveRefs(ctx context.Context, tx pgx.Tx, rev *Revision) (*catalogRefs, error) {
-	prop, err := propertyByCode(ctx, tx, rev.Property)
-	if err != nil {
-		return nil, err
-	}
-	refs := &catalogRefs{property: prop, roomPools: map[string]int64{}, poolCodes: map[int64]string{}}
-	var enabled bool
-	err = tx.QueryRow(ctx, `SELECT id, enabled FROM channels WHERE property_id = $1 AND code = $2`, prop.ID, rev.Channel).Scan(&refs.channelID, &enabled)
-	if err != nil {
-		return nil, notFound(err, "channel %s does not exist in property %s", rev.Channel, rev.Property)
-	}
+// resolveAndInsert resolves the codes a revision names and creates its
+// reservation row if it is new, in one round trip. It returns the new
+// reservation's id, or 0 when the reservation already exists.
+func resolveAndInsert(ctx context.Context, tx pgx.Tx, rev *Revision) (*catalogRefs, int64, error) {
 	var codes []string
 	for _, st := range rev.Stays {
 		if st.RoomType != "" {
 			codes = append(codes, st.RoomType)
 		}
 	}
-	if len(codes) > 0 {
-		rows, _ := tx.Query(ctx, `SELECT rt.code, pl.id, pl.code FROM room_types rt
-			JOIN pools pl ON pl.property_id = rt.property_id AND pl.id = rt.pool_id
-			WHERE rt.property_id = $1 AND rt.code = ANY($2)`, prop.ID, codes)
-		var code, poolCode string
-		var poolID int64
-		_, err := pgx.ForEachRow(rows, []any{&code, &poolID, &poolCode}, func() error {
-			refs.roomPools[code] = poolID
-			refs.poolCodes[poolID] = poolCode
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
+	var b pgx.Batch
+	refs := &catalogRefs{property: Property{Code: rev.Property}, roomPools: map[string]int64{}, poolCodes: map[int64]string{}}
+	b.Queue(`SELECT p.id, p.name, p.time_zone, p.currency, c.id
+		FROM properties p LEFT JOIN channels c ON c.property_id = p.id AND c.code = $2
+		WHERE p.code = $1`, rev.Property, rev.Channel)
+	b.Queue(`SELECT rt.code, pl.id, pl.code FROM properties p
+		JOIN room_types rt ON rt.property_id = p.id
+		JOIN pools pl ON pl.property_id = rt.property_id AND pl.id = rt.pool_id
+		WHERE p.code = $1 AND rt.code = ANY($2)`, rev.Property, codes)
+	b.Queue(`INSERT INTO reservations (property_id, channel_id, external_id, status)
+		SELECT p.id, c.id, $3, 'pending' FROM properties p JOIN channels c ON c.property_id = p.id AND c.code = $2
+		WHERE p.code = $1
+		ON CONFLICT (property_id, channel_id, external_id) DO NOTHING RETURNING id`, rev.Property, rev.Channel, rev.ExternalID)
+	br := tx.SendBatch(ctx, &b)
+	defer br.Close()
+
+	p := &refs.property
+	var channelID *int64
+	if err := br.QueryRow().Scan(&p.ID, &p.Name, &p.TimeZone, &p.Currency, &channelID); err != nil {
+		return nil, 0, notFound(err, "property %s does not exist", rev.Property)
 	}
-	return refs, nil
+	if channelID == nil {
+		return nil, 0, Errorf(ENOTFOUND, "channel %s does not exist in property %s", rev.Channel, rev.Property)
+	}
+	refs.channelID = *channelID
+	rows, _ := br.Query()
+	var code, poolCode string
+	var poolID int64
+	if _, err := pgx.ForEachRow(rows, []any{&code, &poolID, &poolCode}, func() error {
+		refs.roomPools[code] = poolID
+		refs.poolCodes[poolID] = poolCode
+		return nil
+	}); err != nil {
+		return nil, 0, err
+	}
+	var id int64
+	if err := br.QueryRow().Scan(&id); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, 0, err
+	}
+	return refs, id, br.Close()
 }
 
 // validateRevision checks what can be checked without the database and fills
@@ -182,23 +199,11 @@ type storedReservation struct {
 	hashes    [][]byte
 }
 
-// lockReservation creates the reservation row if it is new, or locks the
-// existing one and loads its revisions.
+// lockReservation locks an existing reservation and loads its revisions.
 func lockReservation(ctx context.Context, tx pgx.Tx, refs *catalogRefs, externalID string) (*storedReservation, error) {
 	r := &storedReservation{}
-	err := tx.QueryRow(ctx, `INSERT INTO reservations (property_id, channel_id, external_id, status)
-		VALUES ($1, $2, $3, 'pending')
-		ON CONFLICT (property_id, channel_id, external_id) DO NOTHING RETURNING id`,
-		refs.property.ID, refs.channelID, externalID).Scan(&r.id)
-	if err == nil {
-		r.created = true
-		return r, nil
-	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return nil, err
-	}
 	var held []byte
-	err = tx.QueryRow(ctx, `SELECT id, held FROM reservations WHERE property_id = $1 AND channel_id = $2 AND external_id = $3 FOR UPDATE`,
+	err := tx.QueryRow(ctx, `SELECT id, held FROM reservations WHERE property_id = $1 AND channel_id = $2 AND external_id = $3 FOR UPDATE`,
 		refs.property.ID, refs.channelID, externalID).Scan(&r.id, &held)
 	if err != nil {
 		return nil, err
@@ -252,13 +257,15 @@ func (s *Store) ApplyRevision(ctx context.Context, rev Revision) (Outcome, error
 }
 
 func applyRevision(ctx context.Context, tx pgx.Tx, rev *Revision, hash []byte) (Outcome, error) {
-	refs, err := resolveRefs(ctx, tx, rev)
+	refs, newID, err := resolveAndInsert(ctx, tx, rev)
 	if err != nil {
 		return Outcome{}, err
 	}
-	res, err := lockReservation(ctx, tx, refs, rev.ExternalID)
-	if err != nil {
-		return Outcome{}, err
+	res := &storedReservation{id: newID, created: true}
+	if newID == 0 {
+		if res, err = lockReservation(ctx, tx, refs, rev.ExternalID); err != nil {
+			return Outcome{}, err
+		}
 	}
 	for i, h := range res.hashes {
 		if bytes.Equal(h, hash) {
@@ -278,10 +285,13 @@ func applyRevision(ctx context.Context, tx pgx.Tx, rev *Revision, hash []byte) (
 	if err != nil {
 		return Outcome{}, err
 	}
-	if len(refs.poolCodes) < len(rows) {
-		// Nights released from pools the revision no longer names.
-		if refs.poolCodes, err = poolCodes(ctx, tx, refs.property.ID); err != nil {
-			return Outcome{}, err
+	for _, n := range rows {
+		if _, ok := refs.poolCodes[n.Pool]; !ok {
+			// Nights released from a pool the revision no longer names.
+			if refs.poolCodes, err = poolCodes(ctx, tx, refs.property.ID); err != nil {
+				return Outcome{}, err
+			}
+			break
 		}
 	}
 
@@ -309,32 +319,23 @@ func applyRevision(ctx context.Context, tx pgx.Tx, rev *Revision, hash []byte) (
 		return Outcome{}, e
 	}
 
-	if err := saveNights(ctx, tx, refs.property.ID, rows); err != nil {
-		return Outcome{}, err
-	}
-	if err := saveRevision(ctx, tx, refs, res, rev, seq, hash, eff, holds, out); err != nil {
-		return Outcome{}, err
-	}
-	if err := outboxAvailability(ctx, tx, refs.property.ID, rows, refs.channelID, false); err != nil {
-		return Outcome{}, err
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO outbox (property_id, topic, reservation_id, revision_seq, origin_channel_id)
-		VALUES ($1, 'reservation', $2, $3, $4)`, refs.property.ID, res.id, seq, refs.channelID); err != nil {
-		return Outcome{}, err
-	}
-	if err := raiseOverbooking(ctx, tx, refs.property.ID, rows, refs.poolCode, res.id,
-		fmt.Sprintf("%s reservation %s from %s", rev.Kind, rev.ExternalID, rev.Channel)); err != nil {
-		return Outcome{}, err
-	}
+	w := &writer{}
+	w.saveNights(refs.property.ID, rows)
+	w.saveRevision(refs, res, rev, seq, hash, eff, holds, out)
+	w.outboxAvailability(refs.property.ID, rows, refs.channelID, false)
+	w.queue(`INSERT INTO outbox (property_id, topic, reservation_id, revision_seq, origin_channel_id)
+		VALUES ($1, 'reservation', $2, $3, $4)`, refs.property.ID, res.id, seq, refs.channelID)
+	w.raiseOverbooking(refs.property.ID, rows, refs.poolCode, res.id,
+		fmt.Sprintf("%s reservation %s from %s", rev.Kind, rev.ExternalID, rev.Channel))
 	if parked {
-		_, err := tx.Exec(ctx, `INSERT INTO incidents (property_id, kind, reservation_id, message)
+		w.queue(`INSERT INTO incidents (property_id, kind, reservation_id, message)
 			VALUES ($1, 'unmapped_booking', $2, $3)
 			ON CONFLICT (property_id, reservation_id) WHERE kind = 'unmapped_booking' AND resolved_at IS NULL DO NOTHING`,
 			refs.property.ID, res.id, fmt.Sprintf("Reservation %s from %s names a room that is not mapped (%s); it is kept but holds no inventory for that room until it is mapped",
 				rev.ExternalID, rev.Channel, unmappedCodes(eff.Stays, refs)))
-		if err != nil {
-			return Outcome{}, err
-		}
+	}
+	if err := w.send(ctx, tx); err != nil {
+		return Outcome{}, err
 	}
 	return out, nil
 }
@@ -368,18 +369,17 @@ func unmappedCodes(stays []RoomStay, refs *catalogRefs) string {
 	return fmt.Sprint(slices.Compact(codes))
 }
 
-func saveRevision(ctx context.Context, tx pgx.Tx, refs *catalogRefs, res *storedReservation, rev *Revision, seq int, hash []byte, eff effective, holds []hold, out Outcome) error {
+// saveRevision queues the revision, the reservation's new state and the audit entry.
+func (w *writer) saveRevision(refs *catalogRefs, res *storedReservation, rev *Revision, seq int, hash []byte, eff effective, holds []hold, out Outcome) {
 	var raw *string
 	if rev.Raw != nil {
 		m := string(MaskCardData(rev.Raw))
 		raw = &m
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO reservation_revisions
+	w.queue(`INSERT INTO reservation_revisions
 		(property_id, reservation_id, seq, kind, content_hash, revision, raw, content_type, actor, outcome)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		refs.property.ID, res.id, seq, string(rev.Kind), hash, rev, raw, rev.ContentType, actorOf(rev), out); err != nil {
-		return err
-	}
+		refs.property.ID, res.id, seq, string(rev.Kind), hash, rev, raw, rev.ContentType, actorOf(rev), out)
 	var arrival, departure *Date
 	for _, st := range eff.Stays {
 		if arrival == nil || st.Arrival.Before(*arrival) {
@@ -398,19 +398,13 @@ func saveRevision(ctx context.Context, tx pgx.Tx, refs *catalogRefs, res *stored
 	if stays == nil {
 		stays = []RoomStay{}
 	}
-	if _, err := tx.Exec(ctx, `UPDATE reservations SET status = $3, parked = $4, arrival = $5, departure = $6,
+	w.queue(`UPDATE reservations SET status = $3, parked = $4, arrival = $5, departure = $6,
 		stays = $7, guest = $8, total = nullif($9, '')::numeric, currency = nullif($10, ''), held = $11,
 		revisions = $12, updated_at = now()
 		WHERE property_id = $1 AND id = $2`,
 		refs.property.ID, res.id, string(eff.Status), out.Parked, arrival, departure,
-		stays, eff.Guest, eff.Total, eff.Curr, holds, seq); err != nil {
-		if isCheckViolation(err) {
-			return Errorf(EINVALID, "reservation %s: %v", rev.ExternalID, err)
-		}
-		return err
-	}
-	action := "reservation." + string(rev.Kind)
-	return audit(ctx, tx, refs.property.ID, actorFor(rev), action, fmt.Sprintf("reservation %d", res.id), map[string]any{
+		stays, eff.Guest, eff.Total, eff.Curr, holds, seq)
+	w.audit(refs.property.ID, actorFor(rev), "reservation."+string(rev.Kind), fmt.Sprintf("reservation %d", res.id), map[string]any{
 		"channel": rev.Channel, "external_id": rev.ExternalID, "revision": seq, "status": eff.Status,
 		"mode": rev.Mode, "overbooked": len(out.Overbooked), "parked": out.Parked,
 	})

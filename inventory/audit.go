@@ -18,11 +18,39 @@ type AuditEntry struct {
 	Details map[string]any `json:"details,omitempty"`
 }
 
+// writer queues a change's statements and sends them to PostgreSQL in one
+// round trip, inside the change's transaction.
+type writer struct{ b pgx.Batch }
+
+// queue adds a statement; its error comes from send.
+func (w *writer) queue(sql string, args ...any) { w.b.Queue(sql, args...) }
+
+// send runs the queued statements in tx, stopping at the first error.
+func (w *writer) send(ctx context.Context, tx pgx.Tx) error {
+	if w.b.Len() == 0 {
+		return nil
+	}
+	br := tx.SendBatch(ctx, &w.b)
+	for i := 0; i < w.b.Len(); i++ {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return err
+		}
+	}
+	return br.Close()
+}
+
+const auditSQL = `INSERT INTO audit_log (property_id, actor, origin, action, subject, details) VALUES ($1, $2, $3, $4, $5, $6)`
+
 // audit writes an audit entry inside the change's transaction.
 func audit(ctx context.Context, tx pgx.Tx, propertyID int64, by Actor, action, subject string, details any) error {
-	_, err := tx.Exec(ctx, `INSERT INTO audit_log (property_id, actor, origin, action, subject, details) VALUES ($1, $2, $3, $4, $5, $6)`,
-		propertyID, by.String(), by.Channel, action, subject, details)
+	_, err := tx.Exec(ctx, auditSQL, propertyID, by.String(), by.Channel, action, subject, details)
 	return err
+}
+
+// audit queues an audit entry with the change's other statements.
+func (w *writer) audit(propertyID int64, by Actor, action, subject string, details any) {
+	w.queue(auditSQL, propertyID, by.String(), by.Channel, action, subject, details)
 }
 
 // Audit lists a property's audit entries, newest first; subject narrows it

@@ -105,7 +105,7 @@ func lockNights(ctx context.Context, tx pgx.Tx, propertyID int64, keys []nightKe
 }
 
 // saveNights writes the changed rows back, bumping their versions.
-func saveNights(ctx context.Context, tx pgx.Tx, propertyID int64, rows []*nightRow) error {
+func (w *writer) saveNights(propertyID int64, rows []*nightRow) {
 	var pools []int64
 	var nights []Date
 	var units, factors, sold, over []int
@@ -124,9 +124,9 @@ func saveNights(ctx context.Context, tx pgx.Tx, propertyID int64, rows []*nightR
 		closed = append(closed, n.Closed)
 	}
 	if len(pools) == 0 {
-		return nil
+		return
 	}
-	_, err := tx.Exec(ctx, `
+	w.queue(`
 		UPDATE nights n SET units = v.units, overbooking_factor = v.factor::numeric / 100,
 			sold = v.sold, oversold = v.oversold, closed = v.closed,
 			version = n.version + 1, updated_at = now()
@@ -134,7 +134,6 @@ func saveNights(ctx context.Context, tx pgx.Tx, propertyID int64, rows []*nightR
 			AS v (pool_id, night, units, factor, sold, oversold, closed)
 		WHERE n.property_id = $1 AND n.pool_id = v.pool_id AND n.night = v.night`,
 		propertyID, pools, nights, units, factors, sold, over, closed)
-	return err
 }
 
 // changedRanges groups changed nights into one [from, to) range per pool, for
@@ -167,37 +166,29 @@ type poolRange struct {
 
 // outboxAvailability queues the changed nights for the fan-out. origin is the
 // channel the change came from (0 for none), so it is not echoed back.
-func outboxAvailability(ctx context.Context, tx pgx.Tx, propertyID int64, rows []*nightRow, originChannel int64, bulk bool) error {
+func (w *writer) outboxAvailability(propertyID int64, rows []*nightRow, originChannel int64, bulk bool) {
 	for _, r := range changedRanges(rows) {
-		_, err := tx.Exec(ctx, `INSERT INTO outbox (property_id, topic, pool_id, from_night, to_night, origin_channel_id, bulk)
+		w.queue(`INSERT INTO outbox (property_id, topic, pool_id, from_night, to_night, origin_channel_id, bulk)
 			VALUES ($1, 'availability', $2, $3, $4, nullif($5, 0), $6)`, propertyID, r.Pool, r.From, r.To, originChannel, bulk)
-		if err != nil {
-			return err
-		}
 	}
-	return nil
 }
 
 // raiseOverbooking opens (or updates) the overbooking incident of every night
 // that went past its limit.
-func raiseOverbooking(ctx context.Context, tx pgx.Tx, propertyID int64, rows []*nightRow, poolCode func(int64) string, reservationID int64, cause string) error {
+func (w *writer) raiseOverbooking(propertyID int64, rows []*nightRow, poolCode func(int64) string, reservationID int64, cause string) {
 	for _, n := range rows {
 		if !n.wentOver {
 			continue
 		}
 		msg := fmt.Sprintf("Pool %s is overbooked on %s: %d taken, limit %d (%s)", poolCode(n.Pool), n.Night, n.taken(), n.limit(), cause)
-		_, err := tx.Exec(ctx, `
+		w.queue(`
 			INSERT INTO incidents (property_id, kind, pool_id, night, reservation_id, excess, message, details)
 			VALUES ($1, 'overbooking', $2, $3, nullif($4, 0), $5, $6, jsonb_build_object('reservations', jsonb_build_array($4::bigint), 'cause', $7::text))
 			ON CONFLICT (property_id, pool_id, night) WHERE kind = 'overbooking' AND resolved_at IS NULL
 			DO UPDATE SET excess = greatest(incidents.excess, EXCLUDED.excess), message = EXCLUDED.message, updated_at = now(),
 				details = jsonb_set(incidents.details, '{reservations}', coalesce(incidents.details->'reservations', '[]') || jsonb_build_array($4::bigint))`,
 			propertyID, n.Pool, n.Night, reservationID, n.Oversold, msg, cause)
-		if err != nil {
-			return err
-		}
 	}
-	return nil
 }
 
 // poolsByID loads the codes of a property's pools.
@@ -236,18 +227,12 @@ func (s *Store) rangeEdit(ctx context.Context, r NightRange, by Actor, action st
 		for _, n := range rows {
 			fn(n)
 		}
-		if err := saveNights(ctx, tx, prop.ID, rows); err != nil {
-			return err
-		}
-		subject := fmt.Sprintf("pool %s %s..%s", r.Pool, r.From, r.To)
-		if err := audit(ctx, tx, prop.ID, by, action, subject, details); err != nil {
-			return err
-		}
-		if err := outboxAvailability(ctx, tx, prop.ID, rows, 0, true); err != nil {
-			return err
-		}
-		code := func(int64) string { return r.Pool }
-		return raiseOverbooking(ctx, tx, prop.ID, rows, code, 0, "limit lowered by "+by.String())
+		w := &writer{}
+		w.saveNights(prop.ID, rows)
+		w.audit(prop.ID, by, action, fmt.Sprintf("pool %s %s..%s", r.Pool, r.From, r.To), details)
+		w.outboxAvailability(prop.ID, rows, 0, true)
+		w.raiseOverbooking(prop.ID, rows, func(int64) string { return r.Pool }, 0, "limit lowered by "+by.String())
+		return w.send(ctx, tx)
 	})
 }
 

@@ -1,0 +1,166 @@
+package inventory_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"sync/atomic"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/keyrack/keyrack/inventory"
+	"github.com/keyrack/keyrack/inventory/inventorytest"
+	"github.com/stretchr/testify/require"
+)
+
+// The booking benchmark: 3-night stays over 1,000 pools from 16 concurrent
+// callers, through the Go API, next to plain pgbench running one booking
+// transaction per call against the same server. `make bench` runs both.
+
+const (
+	benchPools   = 1000
+	benchCallers = 16
+	benchDays    = 300
+)
+
+var benchStart = inventory.MustDate("2027-01-01")
+
+// benchHotel makes a property with benchPools pools of 1,000 rooms each (so
+// no booking is short) and four channels.
+func benchHotel(b *testing.B, st *inventory.Store) {
+	ctx := context.Background()
+	_, err := st.CreateProperty(ctx, inventory.Property{Code: "BENCH", Name: "Benchmark hotel", TimeZone: "Europe/Lisbon", Currency: "EUR"}, inventory.System)
+	require.NoError(b, err)
+	_, err = st.DB().Exec(ctx, `
+		INSERT INTO pools (property_id, code, name, units) SELECT p.id, 'P' || g, 'Pool ' || g, 1000
+			FROM properties p, generate_series(0, $1 - 1) g WHERE p.code = 'BENCH'`, benchPools)
+	require.NoError(b, err)
+	_, err = st.DB().Exec(ctx, `INSERT INTO room_types (property_id, code, name, pool_id)
+		SELECT property_id, 'R' || substr(code, 2), name, id FROM pools`)
+	require.NoError(b, err)
+	for i := 0; i < 4; i++ {
+		_, err := st.CreateChannel(ctx, "BENCH", inventory.Channel{Code: fmt.Sprint("C", i), Kind: inventory.ChannelOTAPush, Enabled: true}, inventory.System)
+		require.NoError(b, err)
+	}
+}
+
+// callers sets RunParallel's goroutine count to benchCallers.
+func callers(b *testing.B) {
+	p := runtime.GOMAXPROCS(0)
+	b.SetParallelism((benchCallers + p - 1) / p)
+}
+
+func BenchmarkApplyRevision(b *testing.B) {
+	cfg := inventorytest.Schema(b)
+	cfg.MaxConns = benchCallers
+	ctx := context.Background()
+	st, err := inventory.OpenConfig(ctx, cfg)
+	require.NoError(b, err)
+	b.Cleanup(st.Close)
+	require.NoError(b, st.Migrate(ctx))
+	benchHotel(b, st)
+
+	var seq atomic.Int64
+	callers(b)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := seq.Add(1)
+			pool := rand.IntN(benchPools)
+			arrival := benchStart.AddDays(rand.IntN(benchDays))
+			_, err := st.ApplyRevision(ctx, inventory.Revision{
+				Property: "BENCH", Channel: fmt.Sprint("C", n%4), ExternalID: strconv.FormatInt(n, 10), Kind: inventory.New,
+				Stays: []inventory.RoomStay{{RoomType: fmt.Sprint("R", pool), Arrival: arrival, Departure: arrival.AddDays(3), Rooms: 1}},
+				Guest: inventory.Guest{Name: "Bench Guest"}, Total: "300.00", Currency: "EUR",
+			})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "bookings/s")
+}
+
+// pgbenchScript is the reference: one booking per transaction — take a room
+// on three nights of one pool within its limit, record the reservation.
+const pgbenchScript = `\set pool random(0, 999)
+\set day random(0, 299)
+BEGIN;
+UPDATE nights SET sold = sold + 1, version = version + 1
+  WHERE property_id = :prop::bigint AND pool_id = :pool::bigint + :first_pool::bigint
+    AND night >= date '2027-01-01' + :day::int AND night < date '2027-01-01' + :day::int + 3 AND sold < lim;
+INSERT INTO reservations (property_id, channel_id, external_id, status, arrival, departure)
+  VALUES (:prop::bigint, :channel::bigint, gen_random_uuid()::text, 'confirmed', date '2027-01-01' + :day::int, date '2027-01-01' + :day::int + 3);
+END;
+`
+
+func BenchmarkPgbenchBooking(b *testing.B) {
+	bin, err := exec.LookPath("pgbench")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			b.Fatal("pgbench is not installed (Debian: apt-get install postgresql)")
+		}
+		b.Skip("pgbench is not installed")
+	}
+	cfg := inventorytest.Schema(b)
+	ctx := context.Background()
+	st, err := inventory.OpenConfig(ctx, cfg)
+	require.NoError(b, err)
+	b.Cleanup(st.Close)
+	require.NoError(b, st.Migrate(ctx))
+	benchHotel(b, st)
+	var prop, channel, firstPool int64
+	require.NoError(b, st.DB().QueryRow(ctx, `SELECT p.id, (SELECT min(id) FROM channels), (SELECT min(id) FROM pools) FROM properties p`).Scan(&prop, &channel, &firstPool))
+	// Every night the script can touch exists, as it would after the first
+	// bookings through keyrack.
+	_, err = st.DB().Exec(ctx, `INSERT INTO nights (property_id, pool_id, night, units, overbooking_factor)
+		SELECT property_id, id, d, units, overbooking_factor FROM pools, generate_series($1::date, $1::date + $2::int + 3, interval '1 day') d`,
+		benchStart, benchDays)
+	require.NoError(b, err)
+
+	script := filepath.Join(b.TempDir(), "booking.sql")
+	require.NoError(b, os.WriteFile(script, []byte(pgbenchScript), 0o644))
+	perClient := (b.N + benchCallers - 1) / benchCallers
+	cmd := exec.Command(bin, "-n", "-M", "prepared", "-c", strconv.Itoa(benchCallers), "-j", strconv.Itoa(runtime.GOMAXPROCS(0)),
+		"-t", strconv.Itoa(perClient), "-f", script,
+		"-D", fmt.Sprint("prop=", prop), "-D", fmt.Sprint("channel=", channel), "-D", fmt.Sprint("first_pool=", firstPool),
+		pgbenchConnString(b, cfg))
+	b.ResetTimer()
+	out, err := cmd.CombinedOutput()
+	b.StopTimer()
+	require.NoError(b, err, "pgbench: %s", out)
+	m := regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`).FindSubmatch(out)
+	require.NotNil(b, m, "pgbench output: %s", out)
+	tps, err := strconv.ParseFloat(string(m[1]), 64)
+	require.NoError(b, err)
+	b.ReportMetric(tps, "bookings/s")
+}
+
+// pgbenchConnString is a libpq URI for the test's server and schema.
+func pgbenchConnString(b *testing.B, cfg *pgxpool.Config) string {
+	c := cfg.ConnConfig
+	u := url.URL{Scheme: "postgres", Host: fmt.Sprintf("%s:%d", c.Host, c.Port), Path: "/" + c.Database}
+	if c.Password != "" {
+		u.User = url.UserPassword(c.User, c.Password)
+	} else {
+		u.User = url.User(c.User)
+	}
+	q := url.Values{}
+	q.Set("options", "-csearch_path="+c.RuntimeParams["search_path"])
+	q.Set("sslmode", "disable")
+	if c.Host != "" && c.Host[0] == '/' {
+		u.Host = ""
+		q.Set("host", c.Host)
+		q.Set("port", strconv.Itoa(int(c.Port)))
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
