@@ -90,6 +90,34 @@ func resolveAndInsert(ctx context.Context, tx pgx.Tx, rev *Revision) (*catalogRe
 	return refs, id, br.Close()
 }
 
+// resolveRoomTypes looks up the room types that earlier revisions name and
+// the incoming one does not: whichever revision wins the fold decides what
+// the reservation holds.
+func (r *catalogRefs) resolveRoomTypes(ctx context.Context, tx pgx.Tx, revs []RevisionRecord) error {
+	var missing []string
+	for _, rec := range revs {
+		for _, st := range rec.Revision.Stays {
+			if _, ok := r.roomPools[st.RoomType]; !ok && st.RoomType != "" && !slices.Contains(missing, st.RoomType) {
+				missing = append(missing, st.RoomType)
+			}
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	rows, _ := tx.Query(ctx, `SELECT rt.code, pl.id, pl.code FROM room_types rt
+		JOIN pools pl ON pl.property_id = rt.property_id AND pl.id = rt.pool_id
+		WHERE rt.property_id = $1 AND rt.code = ANY($2)`, r.property.ID, missing)
+	var code, poolCode string
+	var poolID int64
+	_, err := pgx.ForEachRow(rows, []any{&code, &poolID, &poolCode}, func() error {
+		r.roomPools[code] = poolID
+		r.poolCodes[poolID] = poolCode
+		return nil
+	})
+	return err
+}
+
 // validateRevision checks what can be checked without the database and fills
 // in defaults.
 func validateRevision(rev *Revision) error {
@@ -193,7 +221,6 @@ func deltas(old, new []hold) map[nightKey]int {
 
 type storedReservation struct {
 	id        int64
-	created   bool
 	held      []hold
 	revisions []RevisionRecord
 	hashes    [][]byte
@@ -261,7 +288,7 @@ func applyRevision(ctx context.Context, tx pgx.Tx, rev *Revision, hash []byte) (
 	if err != nil {
 		return Outcome{}, err
 	}
-	res := &storedReservation{id: newID, created: true}
+	res := &storedReservation{id: newID}
 	if newID == 0 {
 		if res, err = lockReservation(ctx, tx, refs, rev.ExternalID); err != nil {
 			return Outcome{}, err
@@ -277,6 +304,9 @@ func applyRevision(ctx context.Context, tx pgx.Tx, rev *Revision, hash []byte) (
 
 	seq := len(res.revisions) + 1
 	all := append(slices.Clone(res.revisions), RevisionRecord{Seq: seq, Revision: *rev})
+	if err := refs.resolveRoomTypes(ctx, tx, all); err != nil {
+		return Outcome{}, err
+	}
 	eff := fold(all)
 	holds, parked := holdsOf(eff, refs)
 	change := deltas(res.held, holds)

@@ -44,12 +44,18 @@ const auditSQL = `INSERT INTO audit_log (property_id, actor, origin, action, sub
 
 // audit writes an audit entry inside the change's transaction.
 func audit(ctx context.Context, tx pgx.Tx, propertyID int64, by Actor, action, subject string, details any) error {
+	if details == nil {
+		details = map[string]any{}
+	}
 	_, err := tx.Exec(ctx, auditSQL, propertyID, by.String(), by.Channel, action, subject, details)
 	return err
 }
 
 // audit queues an audit entry with the change's other statements.
 func (w *writer) audit(propertyID int64, by Actor, action, subject string, details any) {
+	if details == nil {
+		details = map[string]any{}
+	}
 	w.queue(auditSQL, propertyID, by.String(), by.Channel, action, subject, details)
 }
 

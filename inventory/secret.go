@@ -1,0 +1,180 @@
+package inventory
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Secrets protects channel credentials with the deployment's KEYRACK_SECRET:
+// what a channel presents to us is kept only as an HMAC-SHA256 under a key
+// derived from it, and what we present to a channel is sealed with AES-256-GCM
+// under another derived key. Neither is ever stored or logged in clear.
+type Secrets struct {
+	hashKey [32]byte
+	sealKey [32]byte
+}
+
+// NewSecrets derives the keys from the deployment secret, which must be at
+// least 16 bytes.
+func NewSecrets(secret string) (*Secrets, error) {
+	if len(secret) < 16 {
+		return nil, errors.New("KEYRACK_SECRET must be at least 16 characters")
+	}
+	s := &Secrets{}
+	s.hashKey = derive(secret, "keyrack inbound credential hash v1")
+	s.sealKey = derive(secret, "keyrack outbound credential seal v1")
+	return s, nil
+}
+
+func derive(secret, purpose string) [32]byte {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(purpose))
+	var k [32]byte
+	copy(k[:], m.Sum(nil))
+	return k
+}
+
+// Hash is the stored form of an inbound secret.
+func (s *Secrets) Hash(secret string) []byte {
+	m := hmac.New(sha256.New, s.hashKey[:])
+	m.Write([]byte(secret))
+	return m.Sum(nil)
+}
+
+// Seal encrypts an outbound secret; the result carries its nonce.
+func (s *Secrets) Seal(plain string) ([]byte, error) {
+	gcm, err := s.gcm()
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, gcm.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	return gcm.Seal(nonce, nonce, []byte(plain), nil), nil
+}
+
+// Open decrypts what Seal produced.
+func (s *Secrets) Open(sealed []byte) (string, error) {
+	gcm, err := s.gcm()
+	if err != nil {
+		return "", err
+	}
+	if len(sealed) < gcm.NonceSize() {
+		return "", errors.New("sealed credential is too short")
+	}
+	plain, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], nil)
+	if err != nil {
+		return "", errors.New("sealed credential does not open with this KEYRACK_SECRET")
+	}
+	return string(plain), nil
+}
+
+func (s *Secrets) gcm() (cipher.AEAD, error) {
+	block, err := aes.NewCipher(s.sealKey[:])
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+// Credentials of a channel: what it presents to us (Inbound) and what we
+// present to it (Outbound). An empty secret leaves that side unchanged.
+type Credentials struct {
+	InboundUser    string
+	InboundSecret  string
+	OutboundUser   string
+	OutboundSecret string
+	ClearInbound   bool // remove the inbound secret
+	ClearOutbound  bool // remove the outbound secret
+}
+
+// SetChannelCredentials stores a channel's credentials, hashed and sealed.
+func (s *Store) SetChannelCredentials(ctx context.Context, sec *Secrets, property, channel string, c Credentials, by Actor) error {
+	if sec == nil {
+		return Errorf(EINVALID, "credentials cannot be stored without KEYRACK_SECRET")
+	}
+	var inHash, outSealed []byte
+	if c.InboundSecret != "" {
+		inHash = sec.Hash(c.InboundSecret)
+	}
+	if c.OutboundSecret != "" {
+		var err error
+		if outSealed, err = sec.Seal(c.OutboundSecret); err != nil {
+			return err
+		}
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		prop, err := propertyByCode(ctx, tx, property)
+		if err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE channels SET
+				inbound_username = coalesce(nullif($3, ''), inbound_username),
+				inbound_secret_hash = CASE WHEN $7 THEN NULL ELSE coalesce($4, inbound_secret_hash) END,
+				outbound_username = coalesce(nullif($5, ''), outbound_username),
+				outbound_secret_sealed = CASE WHEN $8 THEN NULL ELSE coalesce($6, outbound_secret_sealed) END
+			WHERE property_id = $1 AND code = $2`,
+			prop.ID, channel, c.InboundUser, inHash, c.OutboundUser, outSealed, c.ClearInbound, c.ClearOutbound)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return Errorf(ENOTFOUND, "channel %s does not exist in property %s", channel, property)
+		}
+		return audit(ctx, tx, prop.ID, by, "channel.credentials", "channel "+channel, map[string]any{
+			"inbound_user": c.InboundUser, "inbound_secret_changed": c.InboundSecret != "" || c.ClearInbound,
+			"outbound_user": c.OutboundUser, "outbound_secret_changed": c.OutboundSecret != "" || c.ClearOutbound,
+		})
+	})
+}
+
+// CheckChannelSecret reports whether user and secret are the inbound
+// credentials of the channel, comparing in constant time.
+func (s *Store) CheckChannelSecret(ctx context.Context, sec *Secrets, property, channel, user, secret string) (bool, error) {
+	if sec == nil {
+		return false, Errorf(EINVALID, "credentials cannot be checked without KEYRACK_SECRET")
+	}
+	var wantUser string
+	var wantHash []byte
+	err := s.db.QueryRow(ctx, `SELECT c.inbound_username, c.inbound_secret_hash FROM channels c
+		JOIN properties p ON p.id = c.property_id WHERE p.code = $1 AND c.code = $2`, property, channel).Scan(&wantUser, &wantHash)
+	if err != nil {
+		return false, notFound(err, "channel %s does not exist in property %s", channel, property)
+	}
+	if wantHash == nil {
+		return false, nil
+	}
+	okUser := hmac.Equal([]byte(user), []byte(wantUser))
+	okSecret := hmac.Equal(sec.Hash(secret), wantHash)
+	return okUser && okSecret, nil
+}
+
+// OutboundCredentials opens the credentials keyrack presents to a channel.
+func (s *Store) OutboundCredentials(ctx context.Context, sec *Secrets, property, channel string) (user, secret string, err error) {
+	if sec == nil {
+		return "", "", Errorf(EINVALID, "credentials cannot be opened without KEYRACK_SECRET")
+	}
+	var sealed []byte
+	err = s.db.QueryRow(ctx, `SELECT c.outbound_username, c.outbound_secret_sealed FROM channels c
+		JOIN properties p ON p.id = c.property_id WHERE p.code = $1 AND c.code = $2`, property, channel).Scan(&user, &sealed)
+	if err != nil {
+		return "", "", notFound(err, "channel %s does not exist in property %s", channel, property)
+	}
+	if sealed == nil {
+		return user, "", nil
+	}
+	secret, err = sec.Open(sealed)
+	if err != nil {
+		return "", "", fmt.Errorf("channel %s: %w", channel, err)
+	}
+	return user, secret, nil
+}
