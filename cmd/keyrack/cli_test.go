@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/keyrack/keyrack/inventory/inventorytest"
+	"github.com/stretchr/testify/require"
+)
+
+// keyrack runs the command line with env as the whole environment and
+// returns its exit status, stdout and stderr.
+func keyrack(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), args, func(k string) string { return env[k] }, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// schemaURL is a database URL whose connections use an empty schema of the
+// test's own: pgx passes unknown URL parameters on as run-time settings.
+func schemaURL(t *testing.T) string {
+	t.Helper()
+	base := inventorytest.RequireDatabase(t)
+	schema := inventorytest.Schema(t).ConnConfig.RuntimeParams["search_path"]
+	require.NotEmpty(t, schema)
+	if !strings.Contains(base, "://") {
+		return base + " search_path=" + schema // key=value form
+	}
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	return base + sep + "search_path=" + schema
+}
+
+func TestUnknownCommandPrintsUsageAndExits2(t *testing.T) {
+	t.Parallel()
+	code, stdout, stderr := keyrack(t, nil, "frobnicate")
+	require.Equal(t, 2, code)
+	require.Empty(t, stdout)
+	require.Contains(t, stderr, `unknown command "frobnicate"`)
+	require.Contains(t, stderr, "Usage:")
+}
+
+func TestNoCommandPrintsUsageAndExits2(t *testing.T) {
+	t.Parallel()
+	code, _, stderr := keyrack(t, nil)
+	require.Equal(t, 2, code)
+	require.Contains(t, stderr, "Usage:")
+}
+
+func TestHelpListsCommandsAndEnvironment(t *testing.T) {
+	t.Parallel()
+	code, stdout, _ := keyrack(t, nil, "help")
+	require.Equal(t, 0, code)
+	for _, s := range []string{"serve", "migrate", "seed demo", "version", "DATABASE_URL", "REDIS_URL", "KEYRACK_ADDR", "KEYRACK_LOG_LEVEL"} {
+		require.Contains(t, stdout, s)
+	}
+	code, stdout, _ = keyrack(t, nil, "help", "serve")
+	require.Equal(t, 0, code)
+	require.Contains(t, stdout, "-migrate")
+	require.Contains(t, stdout, "-database-url")
+}
+
+func TestBadFlagExits2(t *testing.T) {
+	t.Parallel()
+	code, _, stderr := keyrack(t, nil, "migrate", "-no-such-flag")
+	require.Equal(t, 2, code)
+	require.Contains(t, stderr, "no-such-flag")
+}
+
+func TestVersionPrintsAVersion(t *testing.T) {
+	t.Parallel()
+	code, stdout, _ := keyrack(t, nil, "version")
+	require.Equal(t, 0, code)
+	require.True(t, strings.HasPrefix(stdout, "keyrack "), stdout)
+}
+
+func TestALogLevelKeyrackDoesNotKnowIsRefused(t *testing.T) {
+	t.Parallel()
+	code, _, stderr := keyrack(t, map[string]string{"KEYRACK_LOG_LEVEL": "chatty"}, "version")
+	require.Equal(t, 2, code)
+	require.Contains(t, stderr, "KEYRACK_LOG_LEVEL")
+}
+
+func TestMigrateWithoutDatabaseURLSaysWhatToSet(t *testing.T) {
+	t.Parallel()
+	code, _, stderr := keyrack(t, nil, "migrate")
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, "DATABASE_URL is not set")
+}
+
+func TestSeedDemoBeforeMigrateSaysToMigrate(t *testing.T) {
+	t.Parallel()
+	code, _, stderr := keyrack(t, map[string]string{"DATABASE_URL": schemaURL(t)}, "seed", "demo")
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, "keyrack migrate")
+}
+
+func TestSeedNeedsAKnownDataSet(t *testing.T) {
+	t.Parallel()
+	code, _, stderr := keyrack(t, nil, "seed")
+	require.Equal(t, 2, code)
+	require.Contains(t, stderr, "keyrack seed demo")
+	code, _, stderr = keyrack(t, nil, "seed", "everything")
+	require.Equal(t, 2, code)
+	require.Contains(t, stderr, `unknown data set "everything"`)
+}
+
+func TestMigrateThenSeedDemoTwice(t *testing.T) {
+	t.Parallel()
+	url := schemaURL(t)
+
+	code, stdout, stderr := keyrack(t, nil, "migrate", "-database-url", url)
+	require.Equal(t, 0, code, stderr)
+	require.Regexp(t, `^schema is at version [1-9][0-9]*\n$`, stdout)
+
+	env := map[string]string{"DATABASE_URL": url}
+	code, stdout, stderr = keyrack(t, env, "seed", "demo")
+	require.Equal(t, 0, code, stderr)
+	require.Equal(t, "loaded the demo hotel: property DEMO\n", stdout)
+
+	code, stdout, stderr = keyrack(t, env, "seed", "demo")
+	require.Equal(t, 0, code, stderr)
+	require.Equal(t, "property DEMO is already there; left it as it is\n", stdout)
+
+	// Migrating again is harmless.
+	code, _, stderr = keyrack(t, env, "migrate")
+	require.Equal(t, 0, code, stderr)
+}

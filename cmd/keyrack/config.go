@@ -1,0 +1,58 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+)
+
+const (
+	defaultAddr     = "127.0.0.1:8080"
+	defaultRedisURL = "redis://127.0.0.1:6379/0"
+)
+
+// Config is keyrack's configuration: the environment, then a command's flags.
+type Config struct {
+	DatabaseURL string // PostgreSQL; every command but version and help needs it
+	RedisURL    string // Redis, for serve
+	Addr        string // where serve listens
+	LogLevel    slog.Level
+}
+
+// configFromEnv reads the configuration from the environment.
+func configFromEnv(getenv func(string) string) (Config, error) {
+	cfg := Config{
+		DatabaseURL: getenv("DATABASE_URL"),
+		RedisURL:    getenv("REDIS_URL"),
+		Addr:        getenv("KEYRACK_ADDR"),
+	}
+	if cfg.RedisURL == "" {
+		cfg.RedisURL = defaultRedisURL
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = defaultAddr
+	}
+	if lvl := strings.TrimSpace(getenv("KEYRACK_LOG_LEVEL")); lvl != "" {
+		if err := cfg.LogLevel.UnmarshalText([]byte(lvl)); err != nil {
+			return cfg, fmt.Errorf("KEYRACK_LOG_LEVEL=%q: use debug, info, warn or error", lvl)
+		}
+	}
+	return cfg, nil
+}
+
+// requireDatabaseURL is the error for a command run without a database.
+func requireDatabaseURL(cfg Config) error {
+	if cfg.DatabaseURL == "" {
+		return fmt.Errorf("DATABASE_URL is not set: export DATABASE_URL=postgres://user:password@host:5432/db, or pass -database-url")
+	}
+	return nil
+}
+
+// newLogger is keyrack's logger: text lines on w. It becomes slog's default
+// too, for the packages that log through it.
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	l := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(l)
+	return l
+}

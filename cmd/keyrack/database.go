@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/keyrack/keyrack/inventory"
+)
+
+// connectTimeout bounds the first contact with PostgreSQL.
+const connectTimeout = 10 * time.Second
+
+// openStore connects to PostgreSQL and checks that it answers, so a wrong
+// URL or a stopped server is reported at once, not at the first request.
+func openStore(ctx context.Context, url string) (*inventory.Store, error) {
+	st, err := inventory.Open(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	if err := st.Ping(pingCtx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("PostgreSQL does not answer (check DATABASE_URL): %w", err)
+	}
+	return st, nil
+}
+
+// errNotMigrated says how to create the schema.
+var errNotMigrated = errors.New("the database has no keyrack schema yet: run `keyrack migrate` first (or `keyrack serve -migrate`)")
+
+// requireSchema fails with errNotMigrated when the migrations have not run.
+func requireSchema(ctx context.Context, st *inventory.Store) (int32, error) {
+	v, err := st.SchemaVersion(ctx)
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && pg.Code == "42P01" { // undefined_table
+		return 0, errNotMigrated
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read the schema version: %w", err)
+	}
+	if v == 0 {
+		return 0, errNotMigrated
+	}
+	return v, nil
+}

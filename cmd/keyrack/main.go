@@ -1,0 +1,149 @@
+// Command keyrack is the channel manager: one authoritative inventory pool
+// per property, every sales channel kept in sync with it.
+//
+// Run `keyrack help` for its commands and configuration.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	// The first signal starts a graceful shutdown; restoring the default
+	// handling lets a second one end the process at once.
+	go func() { <-ctx.Done(); stop() }()
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+const usage = `keyrack is a channel manager for hotels: one inventory pool per property,
+every sales channel kept in sync with it.
+
+Usage:
+  keyrack <command> [flags]
+
+Commands:
+  serve       serve HTTP until SIGINT or SIGTERM, then shut down gracefully
+  migrate     bring the database schema up to date
+  seed demo   load the demo hotel (property DEMO) unless it is already there
+  version     print the version
+  help        print this help; "keyrack help <command>" lists a command's flags
+
+Environment:
+  DATABASE_URL       PostgreSQL URL, required: postgres://user:password@host:5432/db
+  REDIS_URL          Redis URL for serve (default ` + defaultRedisURL + `)
+  KEYRACK_ADDR       address serve listens on (default ` + defaultAddr + `)
+  KEYRACK_LOG_LEVEL  debug, info, warn or error (default info); logs go to stderr
+
+Flags override the environment. Prefer the environment for URLs with
+passwords: command lines are visible to every user of the machine.
+`
+
+// usageError is a mistake in the command line; keyrack exits with status 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// run is keyrack with its environment passed in, so tests can run it; it
+// returns the exit status.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cfg, err := configFromEnv(getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "keyrack: %v\n", err)
+		return 2
+	}
+	logger := newLogger(stderr, cfg.LogLevel)
+
+	name, args := args[0], args[1:]
+	switch name {
+	case "serve":
+		err = serveCommand(ctx, cfg, args, logger, stdout, stderr)
+	case "migrate":
+		err = migrateCommand(ctx, cfg, args, logger, stdout, stderr)
+	case "seed":
+		err = seedCommand(ctx, cfg, args, logger, stdout, stderr)
+	case "version":
+		err = versionCommand(args, stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		err = helpCommand(cfg, args, stdout, stderr)
+	default:
+		fmt.Fprintf(stderr, "keyrack: unknown command %q\n\n%s", name, usage)
+		return 2
+	}
+
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0 // the flag package has printed the command's flags
+	case errors.As(err, &ue):
+		if ue.msg != "" {
+			fmt.Fprintf(stderr, "keyrack: %v\n", err)
+		}
+		return 2
+	default:
+		fmt.Fprintf(stderr, "keyrack: %v\n", err)
+		return 1
+	}
+}
+
+// parseFlags parses a command's flags, reporting a bad flag as a usage error.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{} // the flag package has said what is wrong
+	}
+	return nil
+}
+
+// newFlagSet is a command's flag set, printing its usage to w.
+func newFlagSet(name, synopsis string, w io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(w)
+	fs.Usage = func() {
+		fmt.Fprintf(w, "Usage: keyrack %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func helpCommand(cfg Config, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	if len(args) > 1 {
+		return usageError{"help takes at most one command"}
+	}
+	var fs *flag.FlagSet
+	switch args[0] {
+	case "serve":
+		fs, _ = serveFlags(cfg, stdout)
+	case "migrate":
+		fs, _ = migrateFlags(cfg, stdout)
+	case "seed":
+		fs, _ = seedFlags(cfg, stdout)
+	case "version":
+		fs = versionFlags(stdout)
+	default:
+		fmt.Fprintf(stderr, "keyrack: unknown command %q\n\n%s", args[0], usage)
+		return usageError{}
+	}
+	fs.Usage()
+	return nil
+}

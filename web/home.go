@@ -1,0 +1,25 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+)
+
+// homePage stands in for the staff UI until it arrives.
+const homePage = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>keyrack</title></head>
+<body>
+<h1>keyrack is running</h1>
+<ul>
+<li><a href="/healthz">/healthz</a> — the process is alive</li>
+<li><a href="/readyz">/readyz</a> — PostgreSQL and Redis answer</li>
+</ul>
+</body>
+</html>
+`
+
+func (s *Server) home(c *gin.Context) {
+	c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(homePage))
+}

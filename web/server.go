@@ -1,0 +1,69 @@
+// Package web is keyrack's HTTP side: the health endpoints today; the OTA,
+// iCal and PMS endpoints and the staff admin UI as they arrive. It turns
+// requests into calls on the inventory and the queue, and never lets an
+// internal error or a secret reach the response.
+package web
+
+import (
+	"log/slog"
+	"net/http"
+	"os"
+
+	"github.com/gin-gonic/gin"
+	"github.com/keyrack/keyrack/inventory"
+	"github.com/keyrack/keyrack/sync"
+)
+
+func init() {
+	// In debug mode gin prints every route to stdout, which is kept for the
+	// one line people and scripts read from `keyrack serve`. GIN_MODE still wins.
+	if os.Getenv(gin.EnvGinMode) == "" {
+		gin.SetMode(gin.ReleaseMode)
+	}
+}
+
+// Config is what the server needs.
+type Config struct {
+	Store  *inventory.Store
+	Queue  *sync.Queue
+	Logger *slog.Logger // slog.Default() when nil
+}
+
+// Server routes keyrack's HTTP requests.
+type Server struct {
+	store  *inventory.Store
+	queue  *sync.Queue
+	log    *slog.Logger
+	engine *gin.Engine
+}
+
+// New builds the server and its routes.
+func New(cfg Config) *Server {
+	s := &Server{store: cfg.Store, queue: cfg.Queue, log: cfg.Logger}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	e := gin.New()
+	// No proxy is trusted until one is configured: X-Forwarded-For from the
+	// internet must not choose the client address that logs and rate limits see.
+	// A nil list cannot fail to parse.
+	_ = e.SetTrustedProxies(nil)
+	// The logger wraps the recoverer so that it records the 500 a panic becomes.
+	e.Use(requestLogger(s.log), recoverer(s.log))
+
+	e.GET("/", s.home)
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+
+	s.engine = e
+	return s
+}
+
+// Handler is the server's http.Handler.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// errorBody is the JSON every error response carries: a message meant for
+// the caller, never an internal error's text.
+type errorBody struct {
+	Error string `json:"error"`
+}
