@@ -53,10 +53,9 @@ func resolveAndInsert(ctx context.Context, tx pgx.Tx, rev *Revision) (*catalogRe
 	b.Queue(`SELECT p.id, p.name, p.time_zone, p.currency, c.id
 		FROM properties p LEFT JOIN channels c ON c.property_id = p.id AND c.code = $2
 		WHERE p.code = $1`, rev.Property, rev.Channel)
-	b.Queue(`SELECT rt.code, pl.id, pl.code FROM properties p
-		JOIN room_types rt ON rt.property_id = p.id
+	b.Queue(`SELECT rt.code, pl.id, pl.code FROM room_types rt
 		JOIN pools pl ON pl.property_id = rt.property_id AND pl.id = rt.pool_id
-		WHERE p.code = $1 AND rt.code = ANY($2)`, rev.Property, codes)
+		WHERE rt.property_id = (SELECT id FROM properties WHERE code = $1) AND rt.code = ANY($2)`, rev.Property, codes)
 	b.Queue(`INSERT INTO reservations (property_id, channel_id, external_id, status)
 		SELECT p.id, c.id, $3, 'pending' FROM properties p JOIN channels c ON c.property_id = p.id AND c.code = $2
 		WHERE p.code = $1

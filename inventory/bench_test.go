@@ -45,6 +45,8 @@ func benchHotel(b *testing.B, st *inventory.Store) {
 	_, err = st.DB().Exec(ctx, `INSERT INTO room_types (property_id, code, name, pool_id)
 		SELECT property_id, 'R' || substr(code, 2), name, id FROM pools`)
 	require.NoError(b, err)
+	_, err = st.DB().Exec(ctx, `ANALYZE pools; ANALYZE room_types`)
+	require.NoError(b, err)
 	for i := 0; i < 4; i++ {
 		_, err := st.CreateChannel(ctx, "BENCH", inventory.Channel{Code: fmt.Sprint("C", i), Kind: inventory.ChannelOTAPush, Enabled: true}, inventory.System)
 		require.NoError(b, err)
