@@ -41,7 +41,7 @@ func (r *catalogRefs) poolCode(id int64) string { return r.poolCodes[id] }
 // resolveAndInsert resolves the codes a revision names and creates its
 // reservation row if it is new, in one round trip. It returns the new
 // reservation's id, or 0 when the reservation already exists.
-func resolveAndInsert(ctx context.Context, tx pgx.Tx, rev *Revision) (*catalogRefs, int64, error) {
+func resolveAndInsert(ctx context.Context, tx dbtx, rev *Revision) (*catalogRefs, int64, error) {
 	var codes []string
 	for _, st := range rev.Stays {
 		if st.RoomType != "" {
@@ -49,6 +49,7 @@ func resolveAndInsert(ctx context.Context, tx pgx.Tx, rev *Revision) (*catalogRe
 		}
 	}
 	var b pgx.Batch
+	b.Queue("begin")
 	refs := &catalogRefs{property: Property{Code: rev.Property}, roomPools: map[string]int64{}, poolCodes: map[int64]string{}}
 	b.Queue(`SELECT p.id, p.name, p.time_zone, p.currency, c.id
 		FROM properties p LEFT JOIN channels c ON c.property_id = p.id AND c.code = $2
@@ -62,6 +63,9 @@ func resolveAndInsert(ctx context.Context, tx pgx.Tx, rev *Revision) (*catalogRe
 		ON CONFLICT (property_id, channel_id, external_id) DO NOTHING RETURNING id`, rev.Property, rev.Channel, rev.ExternalID)
 	br := tx.SendBatch(ctx, &b)
 	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, 0, err
+	}
 
 	p := &refs.property
 	var channelID *int64
@@ -92,7 +96,7 @@ func resolveAndInsert(ctx context.Context, tx pgx.Tx, rev *Revision) (*catalogRe
 // resolveRoomTypes looks up the room types that earlier revisions name and
 // the incoming one does not: whichever revision wins the fold decides what
 // the reservation holds.
-func (r *catalogRefs) resolveRoomTypes(ctx context.Context, tx pgx.Tx, revs []RevisionRecord) error {
+func (r *catalogRefs) resolveRoomTypes(ctx context.Context, tx dbtx, revs []RevisionRecord) error {
 	var missing []string
 	for _, rec := range revs {
 		for _, st := range rec.Revision.Stays {
@@ -226,7 +230,7 @@ type storedReservation struct {
 }
 
 // lockReservation locks an existing reservation and loads its revisions.
-func lockReservation(ctx context.Context, tx pgx.Tx, refs *catalogRefs, externalID string) (*storedReservation, error) {
+func lockReservation(ctx context.Context, tx dbtx, refs *catalogRefs, externalID string) (*storedReservation, error) {
 	r := &storedReservation{}
 	var held []byte
 	err := tx.QueryRow(ctx, `SELECT id, held FROM reservations WHERE property_id = $1 AND channel_id = $2 AND external_id = $3 FOR UPDATE`,
@@ -271,85 +275,95 @@ func (s *Store) ApplyRevision(ctx context.Context, rev Revision) (Outcome, error
 	}
 	hash := rev.Hash()
 	var out Outcome
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		out, err = applyRevision(ctx, tx, &rev, hash)
-		return err
-	})
-	if err != nil {
-		return Outcome{}, err
+	for attempt := 1; ; attempt++ {
+		var rej *rejection
+		err := s.pipelinedTx(ctx, func(c dbtx) error {
+			var err error
+			out, rej, err = applyRevision(ctx, c, &rev, hash)
+			return err
+		})
+		if err != nil {
+			return Outcome{}, err
+		}
+		if rej == nil {
+			return out, nil
+		}
+		short, err := s.shortages(ctx, rej)
+		if err != nil {
+			return Outcome{}, err
+		}
+		if len(short) > 0 || attempt == 3 {
+			e := Errorf(ECONFLICT, "reservation %s does not fit: %s", rev.ExternalID, describeShort(short))
+			e.Short = short
+			return Outcome{}, e
+		}
+		// Rooms were freed between the attempt and the check: try again.
 	}
-	return out, nil
 }
 
-func applyRevision(ctx context.Context, tx pgx.Tx, rev *Revision, hash []byte) (Outcome, error) {
+// applyRevision does the work of ApplyRevision in c: it begins the
+// transaction with its first batch and commits it with its last. A MayReject
+// revision that does not fit returns the nights that are short, to be
+// described after the rollback.
+func applyRevision(ctx context.Context, tx dbtx, rev *Revision, hash []byte) (Outcome, *rejection, error) {
 	refs, newID, err := resolveAndInsert(ctx, tx, rev)
 	if err != nil {
-		return Outcome{}, err
+		return Outcome{}, nil, err
 	}
 	res := &storedReservation{id: newID}
 	if newID == 0 {
 		if res, err = lockReservation(ctx, tx, refs, rev.ExternalID); err != nil {
-			return Outcome{}, err
+			return Outcome{}, nil, err
 		}
 	}
 	for i, h := range res.hashes {
 		if bytes.Equal(h, hash) {
 			out := res.revisions[i].Outcome
 			out.Duplicate = true
-			return out, nil
+			return out, nil, nil
 		}
 	}
 
 	seq := len(res.revisions) + 1
 	all := append(slices.Clone(res.revisions), RevisionRecord{Seq: seq, Revision: *rev})
 	if err := refs.resolveRoomTypes(ctx, tx, all); err != nil {
-		return Outcome{}, err
+		return Outcome{}, nil, err
 	}
 	eff := fold(all)
 	holds, parked := holdsOf(eff, refs)
 	change := deltas(res.held, holds)
 	keys := slices.SortedFunc(maps.Keys(change), nightKey.compare)
-	rows, err := lockNights(ctx, tx, refs.property.ID, keys)
+	rows, err := applyNights(ctx, tx, refs.property.ID, keys, change, rev.Mode)
+	if isCheckViolation(err) && rev.Mode == MayReject {
+		return Outcome{}, &rejection{propertyID: refs.property.ID, want: change}, nil
+	}
 	if err != nil {
-		return Outcome{}, err
+		return Outcome{}, nil, err
 	}
 	for _, n := range rows {
 		if _, ok := refs.poolCodes[n.Pool]; !ok {
 			// Nights released from a pool the revision no longer names.
 			if refs.poolCodes, err = poolCodes(ctx, tx, refs.property.ID); err != nil {
-				return Outcome{}, err
+				return Outcome{}, nil, err
 			}
 			break
 		}
 	}
 
 	out := Outcome{ReservationID: res.id, Revision: seq, Status: eff.Status, Parked: parked}
-	var short []Shortage
 	for _, n := range rows {
-		d := change[n.nightKey]
-		if d > 0 {
-			if avail := n.available(); d > avail {
-				sh := Shortage{Pool: refs.poolCode(n.Pool), Night: n.Night, Wanted: d, Available: avail}
-				short = append(short, sh)
-				if n.Closed {
-					out.Warnings = append(out.Warnings, fmt.Sprintf("pool %s is closed on %s", sh.Pool, sh.Night))
-				}
-			}
+		if rev.Mode == MayReject && ((n.Closed && change[n.nightKey] > 0) || n.wentOver) {
+			return Outcome{}, &rejection{propertyID: refs.property.ID, want: change}, nil
 		}
-		n.settle(n.taken() + d)
+		if n.Closed && change[n.nightKey] > 0 {
+			out.Warnings = append(out.Warnings, fmt.Sprintf("pool %s is closed on %s", refs.poolCode(n.Pool), n.Night))
+		}
 		if n.wentOver {
-			out.Overbooked = append(out.Overbooked, Shortage{Pool: refs.poolCode(n.Pool), Night: n.Night, Wanted: d, Available: 0})
+			out.Overbooked = append(out.Overbooked, Shortage{Pool: refs.poolCode(n.Pool), Night: n.Night, Wanted: change[n.nightKey], Available: 0})
 		}
-	}
-	if rev.Mode == MayReject && len(short) > 0 {
-		e := Errorf(ECONFLICT, "reservation %s does not fit: %s", rev.ExternalID, describeShort(short))
-		e.Short = short
-		return Outcome{}, e
 	}
 
 	w := &writer{}
-	w.saveNights(refs.property.ID, rows)
 	w.saveRevision(refs, res, rev, seq, hash, eff, holds, out)
 	w.outboxAvailability(refs.property.ID, rows, refs.channelID, false)
 	w.queue(`INSERT INTO outbox (property_id, topic, reservation_id, revision_seq, origin_channel_id)
@@ -363,10 +377,50 @@ func applyRevision(ctx context.Context, tx pgx.Tx, rev *Revision, hash []byte) (
 			refs.property.ID, res.id, fmt.Sprintf("Reservation %s from %s names a room that is not mapped (%s); it is kept but holds no inventory for that room until it is mapped",
 				rev.ExternalID, rev.Channel, unmappedCodes(eff.Stays, refs)))
 	}
+	w.queue("commit")
 	if err := w.send(ctx, tx); err != nil {
-		return Outcome{}, err
+		return Outcome{}, nil, err
 	}
-	return out, nil
+	return out, nil, nil
+}
+
+// rejection is a MayReject revision that did not fit: the pool-nights it
+// wanted more of, and how many more.
+type rejection struct {
+	propertyID int64
+	want       map[nightKey]int
+}
+
+// shortages reads, after the rollback, the nights where the rejected revision
+// wanted more than is offered. It can come back empty if the pool changed
+// meanwhile; the caller then tries again.
+func (s *Store) shortages(ctx context.Context, r *rejection) ([]Shortage, error) {
+	var pools []int64
+	var nights []Date
+	for k, d := range r.want {
+		if d > 0 {
+			pools, nights = append(pools, k.Pool), append(nights, k.Night)
+		}
+	}
+	rows, _ := s.db.Query(ctx, `
+		SELECT k.pool_id, pl.code, k.night,
+			coalesce(n.lim, floor(pl.units * pl.overbooking_factor)::int), coalesce(n.sold + n.oversold, 0), coalesce(n.closed, false)
+		FROM unnest($2::bigint[], $3::date[]) AS k (pool_id, night)
+		JOIN pools pl ON pl.property_id = $1 AND pl.id = k.pool_id
+		LEFT JOIN nights n ON n.property_id = $1 AND n.pool_id = k.pool_id AND n.night = k.night
+		ORDER BY pl.code, k.night`, r.propertyID, pools, nights)
+	var short []Shortage
+	var k nightKey
+	var code string
+	var limit, sold int
+	var closed bool
+	_, err := pgx.ForEachRow(rows, []any{&k.Pool, &code, &k.Night, &limit, &sold, &closed}, func() error {
+		if avail := Availability(limit, sold, closed); r.want[k] > avail {
+			short = append(short, Shortage{Pool: code, Night: k.Night, Wanted: r.want[k], Available: avail})
+		}
+		return nil
+	})
+	return short, err
 }
 
 func describeShort(short []Shortage) string {

@@ -26,7 +26,7 @@ type writer struct{ b pgx.Batch }
 func (w *writer) queue(sql string, args ...any) { w.b.Queue(sql, args...) }
 
 // send runs the queued statements in tx, stopping at the first error.
-func (w *writer) send(ctx context.Context, tx pgx.Tx) error {
+func (w *writer) send(ctx context.Context, tx dbtx) error {
 	if w.b.Len() == 0 {
 		return nil
 	}

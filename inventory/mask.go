@@ -53,9 +53,11 @@ import (
 //     number is turned into a string.
 //
 // Only bytes inside values change; markup, names, quotes and separators are
-// untouched, card numbers keep their length, and only "***" replacements
-// change a value's length, so a well-formed XML or JSON document stays
-// well-formed. Masking is idempotent: MaskCardData(MaskCardData(x)) equals
+// untouched, so a well-formed XML or JSON document stays well-formed. A
+// masked card number keeps its length (except that an XML entity or a JSON
+// escape in a named card number becomes a single X, and a masked bare JSON
+// number gains its two quotes); only "***" replacements otherwise change a
+// value's length. Masking is idempotent: MaskCardData(MaskCardData(x)) equals
 // MaskCardData(x).
 //
 // Everything is a linear scan (no regular expressions, no backtracking);
@@ -189,6 +191,15 @@ func maskIsNameByte(c byte) bool {
 }
 
 func maskIsDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func maskIsHex(b []byte) bool {
+	for _, c := range b {
+		if !maskIsDigit(c) && !('a' <= c && c <= 'f') && !('A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
 
 func maskIsSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
@@ -385,9 +396,10 @@ func (m *namedMasker) maskAfterName(start, end int, class cardMaskClass) int {
 		case (c == '{' || c == '[') && len(keyQuote) == 1 && keyQuote[0] == '"':
 			return m.maskJSONNested(p, class)
 		case c == '-' || maskIsDigit(c):
-			te := m.numberEnd(p)
-			m.add(p, te, m.quotedNumber(src[p:te], keyQuote, class))
-			return te
+			if te := m.numberEnd(p); te > p {
+				m.add(p, te, m.quotedNumber(src[p:te], keyQuote, class))
+				return te
+			}
 		}
 		return end
 	}
@@ -397,10 +409,14 @@ func (m *namedMasker) maskAfterName(start, end int, class cardMaskClass) int {
 	return end
 }
 
-// numberEnd returns the end of the JSON number starting at p.
+// numberEnd returns the end of the JSON number starting at p, or -1 if what
+// starts at p is not a number followed by the end of a JSON value.
 func (m *namedMasker) numberEnd(p int) int {
 	for p < len(m.src) && (maskIsDigit(m.src[p]) || bytes.IndexByte([]byte("+-.eE"), m.src[p]) >= 0) {
 		p++
+	}
+	if p < len(m.src) && !maskIsSpace(m.src[p]) && bytes.IndexByte([]byte(",}]"), m.src[p]) < 0 {
+		return -1
 	}
 	return p
 }
@@ -532,8 +548,9 @@ func maskPANValue(v []byte) []byte {
 				u.end, u.mask = j+1, true
 			}
 		case c == '\\' && i+1 < len(v):
-			u.end, u.mask = i+2, true
-			if v[i+1] == 'u' && i+6 <= len(v) {
+			_, size := utf8.DecodeRune(v[i+1:])
+			u.end, u.mask = i+1+size, true
+			if v[i+1] == 'u' && i+6 <= len(v) && maskIsHex(v[i+2:i+6]) {
 				u.end = i + 6
 			}
 		case maskIsDigit(c):
@@ -761,6 +778,11 @@ func (m *namedMasker) maskJSONNested(p int, class cardMaskClass) int {
 			i = e + 1
 		case c == '-' || maskIsDigit(c):
 			e := m.numberEnd(i)
+			if e < 0 { // not a number: skip what looked like one
+				for i++; i < limit && maskIsDigit(src[i]); i++ {
+				}
+				continue
+			}
 			m.add(i, e, m.quotedNumber(src[i:e], quote, class))
 			i = e
 		default:

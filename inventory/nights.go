@@ -104,36 +104,82 @@ func lockNights(ctx context.Context, tx pgx.Tx, propertyID int64, keys []nightKe
 	return out, nil
 }
 
+// applyNights adds each key's delta to its night in one statement: missing
+// nights are created from the pool's units and factor, existing ones are
+// locked and updated, in (pool, night) order so concurrent bookings cannot
+// deadlock. keys must be sorted. Units past the limit go to oversold, except
+// that for a MayReject revision an existing night's new units go to sold, so
+// that PostgreSQL's nights_sold_within_limit constraint refuses the statement
+// (a check violation) rather than admit them. (A night created here is
+// checked by the caller: PostgreSQL checks the proposed row of an upsert
+// before it knows whether the night exists, so that row must be valid.)
+// The rows come back in the new state.
+func applyNights(ctx context.Context, tx dbtx, propertyID int64, keys []nightKey, delta map[nightKey]int, mode Mode) ([]*nightRow, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	pools := make([]int64, len(keys))
+	nights := make([]Date, len(keys))
+	deltas := make([]int, len(keys))
+	for i, k := range keys {
+		pools[i], nights[i], deltas[i] = k.Pool, k.Night, delta[k]
+	}
+	rows, err := tx.Query(ctx, `
+		WITH k AS (
+			SELECT * FROM unnest($2::bigint[], $3::date[], $4::int[]) WITH ORDINALITY AS k (pool_id, night, delta, ord)
+		)
+		INSERT INTO nights AS n (property_id, pool_id, night, units, overbooking_factor, sold, oversold)
+		SELECT $1, k.pool_id, k.night, pl.units, pl.overbooking_factor,
+			least(greatest(k.delta, 0), floor(pl.units * pl.overbooking_factor)::int),
+			greatest(k.delta, 0) - least(greatest(k.delta, 0), floor(pl.units * pl.overbooking_factor)::int)
+		FROM k JOIN pools pl ON pl.property_id = $1 AND pl.id = k.pool_id
+		ORDER BY k.ord
+		ON CONFLICT (property_id, pool_id, night) DO UPDATE SET (sold, oversold, version, updated_at) = (
+			SELECT CASE WHEN $5 AND k.delta > 0 THEN n.sold + k.delta ELSE least(greatest(n.sold + n.oversold + k.delta, 0), n.lim) END,
+				CASE WHEN $5 AND k.delta > 0 THEN n.oversold
+					ELSE greatest(n.sold + n.oversold + k.delta, 0) - least(greatest(n.sold + n.oversold + k.delta, 0), n.lim) END,
+				n.version + 1, now()
+			FROM k WHERE k.pool_id = n.pool_id AND k.night = n.night)
+		RETURNING pool_id, night, units, (overbooking_factor * 100)::int, sold, oversold, closed, version`,
+		propertyID, pools, nights, deltas, mode == MayReject)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*nightRow, 0, len(keys))
+	for rows.Next() {
+		n := &nightRow{changed: true}
+		if err := rows.Scan(&n.Pool, &n.Night, &n.Units, &n.Factor, &n.Sold, &n.Oversold, &n.Closed, &n.Version); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		before := max(0, n.taken()-delta[n.nightKey]-n.limit())
+		n.wentOver = n.Oversold > before
+		out = append(out, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) != len(keys) {
+		return nil, fmt.Errorf("apply nights: %d of %d nights found (unknown pool?)", len(out), len(keys))
+	}
+	slices.SortFunc(out, func(a, b *nightRow) int { return a.compare(b.nightKey) })
+	return out, nil
+}
+
 // saveNights writes the changed rows back, bumping their versions.
 func (w *writer) saveNights(propertyID int64, rows []*nightRow) {
-	var pools []int64
-	var nights []Date
-	var units, factors, sold, over []int
-	var closed []bool
+	// One primary-key update per night: always an index lookup, whatever plan
+	// PostgreSQL has cached for the statement while the table was small.
 	for _, n := range rows {
 		if !n.changed {
 			continue
 		}
 		n.Version++
-		pools = append(pools, n.Pool)
-		nights = append(nights, n.Night)
-		units = append(units, n.Units)
-		factors = append(factors, int(n.Factor))
-		sold = append(sold, n.Sold)
-		over = append(over, n.Oversold)
-		closed = append(closed, n.Closed)
+		w.queue(`UPDATE nights SET units = $4, overbooking_factor = $5::numeric / 100, sold = $6, oversold = $7, closed = $8,
+				version = $9, updated_at = now()
+			WHERE property_id = $1 AND pool_id = $2 AND night = $3`,
+			propertyID, n.Pool, n.Night, n.Units, int(n.Factor), n.Sold, n.Oversold, n.Closed, n.Version)
 	}
-	if len(pools) == 0 {
-		return
-	}
-	w.queue(`
-		UPDATE nights n SET units = v.units, overbooking_factor = v.factor::numeric / 100,
-			sold = v.sold, oversold = v.oversold, closed = v.closed,
-			version = n.version + 1, updated_at = now()
-		FROM unnest($2::bigint[], $3::date[], $4::int[], $5::int[], $6::int[], $7::int[], $8::bool[])
-			AS v (pool_id, night, units, factor, sold, oversold, closed)
-		WHERE n.property_id = $1 AND n.pool_id = v.pool_id AND n.night = v.night`,
-		propertyID, pools, nights, units, factors, sold, over, closed)
 }
 
 // changedRanges groups changed nights into one [from, to) range per pool, for

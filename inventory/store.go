@@ -90,6 +90,34 @@ func (s *Store) SchemaVersion(ctx context.Context) (int32, error) {
 	return v, err
 }
 
+// dbtx is a connection or a transaction.
+type dbtx interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// pipelinedTx runs fn on one connection for a transaction whose BEGIN fn
+// sends with its first batch and whose COMMIT it sends with its last, saving
+// two round trips on the hot path. A transaction fn leaves open (it found
+// nothing to do, or failed) is rolled back.
+func (s *Store) pipelinedTx(ctx context.Context, fn func(c dbtx) error) error {
+	conn, err := s.db.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	err = fn(conn)
+	if conn.Conn().PgConn().TxStatus() != 'I' {
+		if _, rbErr := conn.Exec(ctx, "rollback"); rbErr != nil {
+			// The pool discards a connection left in a transaction.
+			s.log.Warn("rollback failed", "err", rbErr)
+		}
+	}
+	return err
+}
+
 // inTx runs fn in one transaction and commits it; any error rolls it back.
 func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.db, fn)
