@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"regexp"
@@ -50,45 +49,45 @@ func resolveAndInsert(ctx context.Context, tx dbtx, rev *Revision) (*catalogRefs
 	}
 	var b pgx.Batch
 	b.Queue("begin")
-	refs := &catalogRefs{property: Property{Code: rev.Property}, roomPools: map[string]int64{}, poolCodes: map[int64]string{}}
-	b.Queue(`SELECT p.id, p.name, p.time_zone, p.currency, c.id
-		FROM properties p LEFT JOIN channels c ON c.property_id = p.id AND c.code = $2
-		WHERE p.code = $1`, rev.Property, rev.Channel)
-	b.Queue(`SELECT rt.code, pl.id, pl.code FROM room_types rt
-		JOIN pools pl ON pl.property_id = rt.property_id AND pl.id = rt.pool_id
-		WHERE rt.property_id = (SELECT id FROM properties WHERE code = $1) AND rt.code = ANY($2)`, rev.Property, codes)
-	b.Queue(`INSERT INTO reservations (property_id, channel_id, external_id, status)
-		SELECT p.id, c.id, $3, 'pending' FROM properties p JOIN channels c ON c.property_id = p.id AND c.code = $2
-		WHERE p.code = $1
-		ON CONFLICT (property_id, channel_id, external_id) DO NOTHING RETURNING id`, rev.Property, rev.Channel, rev.ExternalID)
+	b.Queue(`
+		WITH p AS (SELECT id, name, time_zone, currency FROM properties WHERE code = $1),
+		c AS (SELECT c.id FROM channels c JOIN p ON c.property_id = p.id WHERE c.code = $2),
+		created AS (
+			INSERT INTO reservations (property_id, channel_id, external_id, status)
+			SELECT p.id, c.id, $3, 'pending' FROM p, c
+			ON CONFLICT (property_id, channel_id, external_id) DO NOTHING RETURNING id
+		)
+		SELECT p.id, p.name, p.time_zone, p.currency, (SELECT id FROM c), (SELECT id FROM created),
+			(SELECT coalesce(jsonb_agg(jsonb_build_array(rt.code, pl.id, pl.code)), '[]')
+			 FROM room_types rt JOIN pools pl ON pl.property_id = rt.property_id AND pl.id = rt.pool_id
+			 WHERE rt.property_id = p.id AND rt.code = ANY($4))
+		FROM p`, rev.Property, rev.Channel, rev.ExternalID, codes)
 	br := tx.SendBatch(ctx, &b)
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
 		return nil, 0, err
 	}
-
+	refs := &catalogRefs{property: Property{Code: rev.Property}, roomPools: map[string]int64{}, poolCodes: map[int64]string{}}
 	p := &refs.property
-	var channelID *int64
-	if err := br.QueryRow().Scan(&p.ID, &p.Name, &p.TimeZone, &p.Currency, &channelID); err != nil {
+	var channelID, newID *int64
+	var types [][3]any
+	if err := br.QueryRow().Scan(&p.ID, &p.Name, &p.TimeZone, &p.Currency, &channelID, &newID, &types); err != nil {
 		return nil, 0, notFound(err, "property %s does not exist", rev.Property)
 	}
 	if channelID == nil {
 		return nil, 0, Errorf(ENOTFOUND, "channel %s does not exist in property %s", rev.Channel, rev.Property)
 	}
 	refs.channelID = *channelID
-	rows, _ := br.Query()
-	var code, poolCode string
-	var poolID int64
-	if _, err := pgx.ForEachRow(rows, []any{&code, &poolID, &poolCode}, func() error {
-		refs.roomPools[code] = poolID
-		refs.poolCodes[poolID] = poolCode
-		return nil
-	}); err != nil {
-		return nil, 0, err
+	for _, t := range types {
+		code, _ := t[0].(string)
+		id, _ := t[1].(float64)
+		pool, _ := t[2].(string)
+		refs.roomPools[code] = int64(id)
+		refs.poolCodes[int64(id)] = pool
 	}
 	var id int64
-	if err := br.QueryRow().Scan(&id); err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return nil, 0, err
+	if newID != nil {
+		id = *newID
 	}
 	return refs, id, br.Close()
 }
@@ -364,10 +363,7 @@ func applyRevision(ctx context.Context, tx dbtx, rev *Revision, hash []byte) (Ou
 	}
 
 	w := &writer{}
-	w.saveRevision(refs, res, rev, seq, hash, eff, holds, out)
-	w.outboxAvailability(refs.property.ID, rows, refs.channelID, false)
-	w.queue(`INSERT INTO outbox (property_id, topic, reservation_id, revision_seq, origin_channel_id)
-		VALUES ($1, 'reservation', $2, $3, $4)`, refs.property.ID, res.id, seq, refs.channelID)
+	w.saveRevision(refs, res, rev, seq, hash, eff, holds, out, rows)
 	w.raiseOverbooking(refs.property.ID, rows, refs.poolCode, res.id,
 		fmt.Sprintf("%s reservation %s from %s", rev.Kind, rev.ExternalID, rev.Channel))
 	if parked {
@@ -452,17 +448,15 @@ func unmappedCodes(stays []RoomStay, refs *catalogRefs) string {
 	return fmt.Sprint(slices.Compact(codes))
 }
 
-// saveRevision queues the revision, the reservation's new state and the audit entry.
-func (w *writer) saveRevision(refs *catalogRefs, res *storedReservation, rev *Revision, seq int, hash []byte, eff effective, holds []hold, out Outcome) {
+// saveRevision queues, as one statement, the revision, the reservation's
+// new state, the audit entry and the outbox rows: the nights' availability
+// for the fan-out and the revision for the PMS.
+func (w *writer) saveRevision(refs *catalogRefs, res *storedReservation, rev *Revision, seq int, hash []byte, eff effective, holds []hold, out Outcome, rows []*nightRow) {
 	var raw *string
 	if rev.Raw != nil {
 		m := string(MaskCardData(rev.Raw))
 		raw = &m
 	}
-	w.queue(`INSERT INTO reservation_revisions
-		(property_id, reservation_id, seq, kind, content_hash, revision, raw, content_type, actor, outcome)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		refs.property.ID, res.id, seq, string(rev.Kind), hash, rev, raw, rev.ContentType, actorOf(rev), out)
 	var arrival, departure *Date
 	for _, st := range eff.Stays {
 		if arrival == nil || st.Arrival.Before(*arrival) {
@@ -481,16 +475,38 @@ func (w *writer) saveRevision(refs *catalogRefs, res *storedReservation, rev *Re
 	if stays == nil {
 		stays = []RoomStay{}
 	}
-	w.queue(`UPDATE reservations SET status = $3, parked = $4, arrival = $5, departure = $6,
-		stays = $7, guest = $8, total = nullif($9, '')::numeric, currency = nullif($10, ''), held = $11,
-		revisions = $12, updated_at = now()
-		WHERE property_id = $1 AND id = $2`,
-		refs.property.ID, res.id, string(eff.Status), out.Parked, arrival, departure,
-		stays, eff.Guest, eff.Total, eff.Curr, holds, seq)
-	w.audit(refs.property.ID, actorFor(rev), "reservation."+string(rev.Kind), fmt.Sprintf("reservation %d", res.id), map[string]any{
+	var obPools []int64
+	var obFrom, obTo []Date
+	for _, r := range changedRanges(rows) {
+		obPools, obFrom, obTo = append(obPools, r.Pool), append(obFrom, r.From), append(obTo, r.To)
+	}
+	by := actorFor(rev)
+	details := map[string]any{
 		"channel": rev.Channel, "external_id": rev.ExternalID, "revision": seq, "status": eff.Status,
 		"mode": rev.Mode, "overbooked": len(out.Overbooked), "parked": out.Parked,
-	})
+	}
+	w.queue(`
+		WITH revision AS (
+			INSERT INTO reservation_revisions
+				(property_id, reservation_id, seq, kind, content_hash, revision, raw, content_type, actor, outcome)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		), reservation AS (
+			UPDATE reservations SET status = $11, parked = $12, arrival = $13, departure = $14,
+				stays = $15, guest = $16, total = nullif($17, '')::numeric, currency = nullif($18, ''), held = $19,
+				revisions = $3, updated_at = now()
+			WHERE property_id = $1 AND id = $2
+		), audit AS (
+			INSERT INTO audit_log (property_id, actor, origin, action, subject, details)
+			VALUES ($1, $9, $20, $21, 'reservation ' || $2, $22)
+		)
+		INSERT INTO outbox (property_id, topic, pool_id, from_night, to_night, reservation_id, revision_seq, origin_channel_id)
+		SELECT $1::bigint, 'availability', o.pool_id, o.from_night, o.to_night, NULL::bigint, NULL::int, $23::bigint
+		FROM unnest($24::bigint[], $25::date[], $26::date[]) AS o (pool_id, from_night, to_night)
+		UNION ALL
+		SELECT $1::bigint, 'reservation', NULL::bigint, NULL::date, NULL::date, $2::bigint, $3::int, $23::bigint`,
+		refs.property.ID, res.id, seq, string(rev.Kind), hash, rev, raw, rev.ContentType, by.String(), out,
+		string(eff.Status), out.Parked, arrival, departure, stays, eff.Guest, eff.Total, eff.Curr, holds,
+		by.Channel, "reservation."+string(rev.Kind), details, refs.channelID, obPools, obFrom, obTo)
 }
 
 // actorFor is who a revision comes from: the channel unless the caller said otherwise.

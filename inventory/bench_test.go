@@ -91,16 +91,31 @@ func BenchmarkApplyRevision(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "bookings/s")
 }
 
-// pgbenchScript is the reference: one booking per transaction — take a room
-// on three nights of one pool within its limit, record the reservation.
+// pgbenchScript is the reference: one booking per transaction, in plain SQL,
+// writing what a booking through keyrack writes — take a room on three
+// nights of one pool within its limit, insert the reservation, its revision,
+// the audit entry and the two outbox rows.
 const pgbenchScript = `\set pool random(0, 999)
 \set day random(0, 299)
 BEGIN;
-UPDATE nights SET sold = sold + 1, version = version + 1
+UPDATE nights SET sold = sold + 1, version = version + 1, updated_at = now()
   WHERE property_id = :prop::bigint AND pool_id = :pool::bigint + :first_pool::bigint
     AND night >= date '2027-01-01' + :day::int AND night < date '2027-01-01' + :day::int + 3 AND sold < lim;
-INSERT INTO reservations (property_id, channel_id, external_id, status, arrival, departure)
-  VALUES (:prop::bigint, :channel::bigint, gen_random_uuid()::text, 'confirmed', date '2027-01-01' + :day::int, date '2027-01-01' + :day::int + 3);
+INSERT INTO reservations (property_id, channel_id, external_id, status, arrival, departure, stays, guest, total, currency, held, revisions)
+  VALUES (:prop::bigint, :channel::bigint, gen_random_uuid()::text, 'confirmed', date '2027-01-01' + :day::int, date '2027-01-01' + :day::int + 3,
+    '[{"room_type": "R1","arrival": "2027-01-01","departure": "2027-01-04","rooms": 1}]', '{"name": "Bench Guest"}', 300.00, 'EUR',
+    '[{"pool_id": 1,"night": "2027-01-01","units": 1},{"pool_id": 1,"night": "2027-01-02","units": 1},{"pool_id": 1,"night": "2027-01-03","units": 1}]', 1)
+  RETURNING id AS res \gset
+INSERT INTO reservation_revisions (property_id, reservation_id, seq, kind, content_hash, revision, content_type, actor, outcome)
+  VALUES (:prop::bigint, :res::bigint, 1, 'new', sha256(:res::text::bytea),
+    '{"property": "BENCH","channel": "C0","external_id": "1","kind": "new","stays": [{"room_type": "R1","arrival": "2027-01-01","departure": "2027-01-04","rooms": 1}],"guest": {"name": "Bench Guest"},"total": "300.00","currency": "EUR"}',
+    '', :actor, '{"reservation_id": 1,"revision": 1,"status": "confirmed"}');
+INSERT INTO audit_log (property_id, actor, origin, action, subject, details)
+  VALUES (:prop::bigint, :actor, 'C0', 'reservation.new', 'reservation ' || :res, '{"channel": "C0","revision": 1,"status": "confirmed"}');
+INSERT INTO outbox (property_id, topic, pool_id, from_night, to_night, origin_channel_id)
+  VALUES (:prop::bigint, 'availability', :pool::bigint + :first_pool::bigint, date '2027-01-01' + :day::int, date '2027-01-01' + :day::int + 3, :channel::bigint);
+INSERT INTO outbox (property_id, topic, reservation_id, revision_seq, origin_channel_id)
+  VALUES (:prop::bigint, 'reservation', :res::bigint, 1, :channel::bigint);
 END;
 `
 
@@ -133,7 +148,7 @@ func BenchmarkPgbenchBooking(b *testing.B) {
 	perClient := (b.N + benchCallers - 1) / benchCallers
 	cmd := exec.Command(bin, "-n", "-M", "prepared", "-c", strconv.Itoa(benchCallers), "-j", strconv.Itoa(runtime.GOMAXPROCS(0)),
 		"-t", strconv.Itoa(perClient), "-f", script,
-		"-D", fmt.Sprint("prop=", prop), "-D", fmt.Sprint("channel=", channel), "-D", fmt.Sprint("first_pool=", firstPool),
+		"-D", fmt.Sprint("prop=", prop), "-D", fmt.Sprint("channel=", channel), "-D", fmt.Sprint("first_pool=", firstPool), "-D", "actor=channel:C0",
 		pgbenchConnString(b, cfg))
 	b.ResetTimer()
 	out, err := cmd.CombinedOutput()

@@ -77,10 +77,31 @@ func MaskCardData(raw []byte) []byte {
 	if raw == nil {
 		return nil
 	}
+	out := maskCardDataOnce(raw)
+	if bytes.Equal(out, raw) {
+		return out // nothing to mask: a fixed point
+	}
+	// On well-formed input one round is a fixed point already; on broken
+	// input a mask can change how the bytes around it read (a quote or an
+	// entity closing differently). Going on until nothing changes makes
+	// MaskCardData idempotent, which stored payloads rely on (masking twice
+	// must not change what was stored).
+	for range maskMaxRounds {
+		next := maskCardDataOnce(out)
+		if bytes.Equal(next, out) {
+			break
+		}
+		out = next
+	}
+	return out
+}
+
+// maskCardDataOnce runs both passes once; it returns a new slice.
+func maskCardDataOnce(raw []byte) []byte {
 	out := maskNamedCardValues(raw)
 	// Masking a window of a digit run can leave the visible last 4 digits next
 	// to digits that were never part of a window; re-run the (cheap) PAN pass
-	// until nothing changes so that the result is a fixed point.
+	// until nothing changes.
 	for range maskMaxPANPasses {
 		next, changed := maskCardNumberRuns(out)
 		if !changed {
@@ -106,6 +127,7 @@ const (
 	maskMaxScanBytes = 64 << 10 // look-ahead for an element's content or a JSON object
 	maskMaxScanTags  = 32       // tags visited while looking at an element's content
 	maskMaxPANPasses = 3
+	maskMaxRounds    = 3
 	maskMinPANDigits = 13
 	maskMaxPANDigits = 19
 	maskKeepDigits   = 4
@@ -150,7 +172,7 @@ func maskClassify(name ...[]byte) cardMaskClass {
 			n++
 		}
 	}
-	if n < 3 {
+	if n < 3 || !maskNameEnds.has(buf[n-2], buf[n-1]) {
 		return cardMaskNone
 	}
 	s := string(buf[:n]) // does not escape: compared only
@@ -175,6 +197,30 @@ func maskClassify(name ...[]byte) cardMaskClass {
 		}
 	}
 	return cardMaskNone
+}
+
+// maskNameEnds holds the last two bytes of every card field name and
+// suffix: a quick rejection of most identifiers.
+var maskNameEnds = func() (set maskBytePairs) {
+	for _, list := range [][]string{maskPANNames, maskPANSuffixes, maskSecretNames, maskSecretSuffixes} {
+		for _, name := range list {
+			set.add(name[len(name)-2], name[len(name)-1])
+		}
+	}
+	return set
+}()
+
+// maskBytePairs is a set of byte pairs.
+type maskBytePairs [1 << 16 / 64]uint64
+
+func (s *maskBytePairs) add(a, b byte) {
+	i := uint(a)<<8 | uint(b)
+	s[i/64] |= 1 << (i % 64)
+}
+
+func (s *maskBytePairs) has(a, b byte) bool {
+	i := uint(a)<<8 | uint(b)
+	return s[i/64]&(1<<(i%64)) != 0
 }
 
 func maskIsTailWord(w []byte) bool {
@@ -526,7 +572,7 @@ func (m *namedMasker) maskText(vs, ve int, class cardMaskClass) {
 }
 
 // maskPANValue masks a named card number: every letter and digit (and every
-// XML entity or JSON escape) becomes 'X', except the last 4 digits when the
+// XML entity, '&' or JSON escape) becomes 'X', except the last 4 digits when the
 // value has at least 12 characters; other characters (separators) stay.
 func maskPANValue(v []byte) []byte {
 	type unit struct {
@@ -540,13 +586,19 @@ func maskPANValue(v []byte) []byte {
 		c := v[i]
 		switch {
 		case c == '&':
+			// Up to 12 characters (counted in runes, so that masking
+			// cannot turn a non-entity into one) and a ';'.
 			j := i + 1
-			for j < len(v) && j-i <= 12 && (maskIsNameByte(v[j]) || v[j] == '#') {
-				j++
+			for runes := 0; j < len(v) && runes < 12 && !maskIsSpace(v[j]) && bytes.IndexByte([]byte(";&<>\"'"), v[j]) < 0; runes++ {
+				_, size := utf8.DecodeRune(v[j:])
+				j += size
 			}
 			if j < len(v) && j > i+1 && v[j] == ';' {
-				u.end, u.mask = j+1, true
+				u.end = j + 1
+			} else {
+				u.end = i + 1 // a bare '&' is masked too, so no entity can appear
 			}
+			u.mask = true
 		case c == '\\' && i+1 < len(v):
 			_, size := utf8.DecodeRune(v[i+1:])
 			u.end, u.mask = i+1+size, true
@@ -755,6 +807,12 @@ func (m *namedMasker) maskJSONNested(p int, class cardMaskClass) int {
 	limit := min(len(src), p+maskMaxScanBytes)
 	quote := []byte{'"'}
 	depth := 0
+	edits := len(m.edits)
+	defer func() {
+		if depth != 0 { // not closed: not JSON after all, undo
+			m.edits = m.edits[:edits]
+		}
+	}()
 	for i := p; i < limit; {
 		c := src[i]
 		switch {
@@ -770,6 +828,7 @@ func (m *namedMasker) maskJSONNested(p int, class cardMaskClass) int {
 		case c == '"':
 			e := m.closeQuote(i+1, quote, true)
 			if e < 0 {
+				depth = -1
 				return p
 			}
 			if k := m.skipSpace(e + 1); k >= len(src) || src[k] != ':' {

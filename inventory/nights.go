@@ -132,7 +132,8 @@ func applyNights(ctx context.Context, tx dbtx, propertyID int64, keys []nightKey
 		SELECT $1, k.pool_id, k.night, pl.units, pl.overbooking_factor,
 			least(greatest(k.delta, 0), floor(pl.units * pl.overbooking_factor)::int),
 			greatest(k.delta, 0) - least(greatest(k.delta, 0), floor(pl.units * pl.overbooking_factor)::int)
-		FROM k JOIN pools pl ON pl.property_id = $1 AND pl.id = k.pool_id
+		-- LIMIT keeps this a primary-key lookup per night rather than a scan of every pool.
+		FROM k CROSS JOIN LATERAL (SELECT units, overbooking_factor FROM pools WHERE property_id = $1 AND id = k.pool_id LIMIT 1) AS pl
 		ORDER BY k.ord
 		ON CONFLICT (property_id, pool_id, night) DO UPDATE SET (sold, oversold, version, updated_at) = (
 			SELECT CASE WHEN $5 AND k.delta > 0 THEN n.sold + k.delta ELSE least(greatest(n.sold + n.oversold + k.delta, 0), n.lim) END,
