@@ -32,9 +32,10 @@ const (
 
 var benchStart = inventory.MustDate("2027-01-01")
 
-// benchHotel makes a property with benchPools pools of 1,000 rooms each (so
-// no booking is short) and four channels.
-func benchHotel(b *testing.B, st *inventory.Store) {
+// benchHotel makes, in a fresh schema, a property with benchPools pools of
+// 1,000 rooms each (so no booking is short) and four channels.
+func benchHotel(b *testing.B) *inventory.Store {
+	st := inventorytest.New(b)
 	ctx := context.Background()
 	_, err := st.CreateProperty(ctx, inventory.Property{Code: "BENCH", Name: "Benchmark hotel", TimeZone: "Europe/Lisbon", Currency: "EUR"}, inventory.System)
 	require.NoError(b, err)
@@ -51,6 +52,7 @@ func benchHotel(b *testing.B, st *inventory.Store) {
 		_, err := st.CreateChannel(ctx, "BENCH", inventory.Channel{Code: fmt.Sprint("C", i), Kind: inventory.ChannelOTAPush, Enabled: true}, inventory.System)
 		require.NoError(b, err)
 	}
+	return st
 }
 
 // callers sets RunParallel's goroutine count to benchCallers.
@@ -60,14 +62,8 @@ func callers(b *testing.B) {
 }
 
 func BenchmarkApplyRevision(b *testing.B) {
-	cfg := inventorytest.Schema(b)
-	cfg.MaxConns = benchCallers
+	st := benchHotel(b)
 	ctx := context.Background()
-	st, err := inventory.OpenConfig(ctx, cfg)
-	require.NoError(b, err)
-	b.Cleanup(st.Close)
-	require.NoError(b, st.Migrate(ctx))
-	benchHotel(b, st)
 
 	var seq atomic.Int64
 	callers(b)
@@ -127,13 +123,8 @@ func BenchmarkPgbenchBooking(b *testing.B) {
 		}
 		b.Skip("pgbench is not installed")
 	}
-	cfg := inventorytest.Schema(b)
+	st := benchHotel(b)
 	ctx := context.Background()
-	st, err := inventory.OpenConfig(ctx, cfg)
-	require.NoError(b, err)
-	b.Cleanup(st.Close)
-	require.NoError(b, st.Migrate(ctx))
-	benchHotel(b, st)
 	var prop, channel, firstPool int64
 	require.NoError(b, st.DB().QueryRow(ctx, `SELECT p.id, (SELECT min(id) FROM channels), (SELECT min(id) FROM pools) FROM properties p`).Scan(&prop, &channel, &firstPool))
 	// Every night the script can touch exists, as it would after the first
@@ -149,7 +140,7 @@ func BenchmarkPgbenchBooking(b *testing.B) {
 	cmd := exec.Command(bin, "-n", "-M", "prepared", "-c", strconv.Itoa(benchCallers), "-j", strconv.Itoa(runtime.GOMAXPROCS(0)),
 		"-t", strconv.Itoa(perClient), "-f", script,
 		"-D", fmt.Sprint("prop=", prop), "-D", fmt.Sprint("channel=", channel), "-D", fmt.Sprint("first_pool=", firstPool), "-D", "actor=channel:C0",
-		pgbenchConnString(b, cfg))
+		pgbenchConnString(b, st.DB().Config()))
 	b.ResetTimer()
 	out, err := cmd.CombinedOutput()
 	b.StopTimer()

@@ -77,15 +77,21 @@ func lockNights(ctx context.Context, tx pgx.Tx, propertyID int64, keys []nightKe
 		INSERT INTO nights AS n (property_id, pool_id, night, units, overbooking_factor)
 		SELECT $1, k.pool_id, k.night, pl.units, pl.overbooking_factor
 		FROM unnest($2::bigint[], $3::date[]) WITH ORDINALITY AS k (pool_id, night, ord)
-		JOIN pools pl ON pl.property_id = $1 AND pl.id = k.pool_id
+		CROSS JOIN LATERAL (SELECT units, overbooking_factor FROM pools WHERE property_id = $1 AND id = k.pool_id LIMIT 1) AS pl
 		ORDER BY k.ord
 		ON CONFLICT (property_id, pool_id, night) DO UPDATE SET version = n.version
 		RETURNING pool_id, night, units, (overbooking_factor * 100)::int, sold, oversold, closed, version`,
 		propertyID, pools, nights)
+	return scanNights(rows, err, len(keys))
+}
+
+// scanNights reads the rows lockNights and applyNights return, sorted by
+// (pool, night), checking that every one of the want nights came back.
+func scanNights(rows pgx.Rows, err error, want int) ([]*nightRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*nightRow, 0, len(keys))
+	out := make([]*nightRow, 0, want)
 	for rows.Next() {
 		n := new(nightRow)
 		if err := rows.Scan(&n.Pool, &n.Night, &n.Units, &n.Factor, &n.Sold, &n.Oversold, &n.Closed, &n.Version); err != nil {
@@ -97,8 +103,8 @@ func lockNights(ctx context.Context, tx pgx.Tx, propertyID int64, keys []nightKe
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if len(out) != len(keys) {
-		return nil, fmt.Errorf("lock nights: %d of %d nights found (unknown pool?)", len(out), len(keys))
+	if len(out) != want {
+		return nil, fmt.Errorf("nights: %d of %d found (unknown pool?)", len(out), want)
 	}
 	slices.SortFunc(out, func(a, b *nightRow) int { return a.compare(b.nightKey) })
 	return out, nil
@@ -143,27 +149,15 @@ func applyNights(ctx context.Context, tx dbtx, propertyID int64, keys []nightKey
 			FROM k WHERE k.pool_id = n.pool_id AND k.night = n.night)
 		RETURNING pool_id, night, units, (overbooking_factor * 100)::int, sold, oversold, closed, version`,
 		propertyID, pools, nights, deltas, mode == MayReject)
+	out, err := scanNights(rows, err, len(keys))
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*nightRow, 0, len(keys))
-	for rows.Next() {
-		n := &nightRow{changed: true}
-		if err := rows.Scan(&n.Pool, &n.Night, &n.Units, &n.Factor, &n.Sold, &n.Oversold, &n.Closed, &n.Version); err != nil {
-			rows.Close()
-			return nil, err
-		}
+	for _, n := range out {
+		n.changed = true
 		before := max(0, n.taken()-delta[n.nightKey]-n.limit())
 		n.wentOver = n.Oversold > before
-		out = append(out, n)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if len(out) != len(keys) {
-		return nil, fmt.Errorf("apply nights: %d of %d nights found (unknown pool?)", len(out), len(keys))
-	}
-	slices.SortFunc(out, func(a, b *nightRow) int { return a.compare(b.nightKey) })
 	return out, nil
 }
 

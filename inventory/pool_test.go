@@ -489,3 +489,13 @@ func slicesIndex(s []string, v string) int {
 	}
 	return -1
 }
+
+func TestMigrateReachesTheNewestSchema(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, "Europe/Lisbon", nil, inventory.FactorOne, 0)
+	v, err := h.st.SchemaVersion(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, inventory.LatestSchemaVersion(), v)
+	require.Positive(t, v)
+	require.NoError(t, h.st.Migrate(context.Background()), "migrating again changes nothing")
+}

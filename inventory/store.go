@@ -83,6 +83,13 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
+// LatestSchemaVersion is the number of the newest embedded migration.
+func LatestSchemaVersion() int32 {
+	sub, _ := fs.Sub(migrationFiles, "migrations")
+	names, _ := migrate.FindMigrations(sub)
+	return int32(len(names))
+}
+
 // SchemaVersion is the number of the last migration applied.
 func (s *Store) SchemaVersion(ctx context.Context) (int32, error) {
 	var v int32

@@ -45,5 +45,8 @@ func requireSchema(ctx context.Context, st *inventory.Store) (int32, error) {
 	if v == 0 {
 		return 0, errNotMigrated
 	}
+	if latest := inventory.LatestSchemaVersion(); v < latest {
+		return 0, fmt.Errorf("the database schema is at version %d and this keyrack needs %d: run `keyrack migrate` first (or `keyrack serve -migrate`)", v, latest)
+	}
 	return v, nil
 }

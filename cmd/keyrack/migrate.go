@@ -9,7 +9,12 @@ import (
 )
 
 func migrateFlags(cfg Config, w io.Writer) (*flag.FlagSet, *Config) {
-	fs := newFlagSet("migrate", "migrate [flags]", w)
+	return databaseFlags("migrate", "migrate [flags]", cfg, w)
+}
+
+// databaseFlags is the flag set of a one-shot command that needs only the database.
+func databaseFlags(name, usage string, cfg Config, w io.Writer) (*flag.FlagSet, *Config) {
+	fs := newFlagSet(name, usage, w)
 	fs.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "PostgreSQL `url` (DATABASE_URL)")
 	return fs, &cfg
 }

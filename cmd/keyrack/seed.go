@@ -11,9 +11,7 @@ import (
 )
 
 func seedFlags(cfg Config, w io.Writer) (*flag.FlagSet, *Config) {
-	fs := newFlagSet("seed", "seed demo [flags]", w)
-	fs.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "PostgreSQL `url` (DATABASE_URL)")
-	return fs, &cfg
+	return databaseFlags("seed", "seed demo [flags]", cfg, w)
 }
 
 func seedCommand(ctx context.Context, cfg Config, args []string, _ *slog.Logger, stdout, stderr io.Writer) error {
