@@ -58,9 +58,13 @@ func resolveAndInsert(ctx context.Context, tx dbtx, rev *Revision) (*catalogRefs
 			ON CONFLICT (property_id, channel_id, external_id) DO NOTHING RETURNING id
 		)
 		SELECT p.id, p.name, p.time_zone, p.currency, (SELECT id FROM c), (SELECT id FROM created),
-			(SELECT coalesce(jsonb_agg(jsonb_build_array(rt.code, pl.id, pl.code)), '[]')
-			 FROM room_types rt JOIN pools pl ON pl.property_id = rt.property_id AND pl.id = rt.pool_id
-			 WHERE rt.property_id = p.id AND rt.code = ANY($4))
+			-- One index lookup per room type named, however many the property has.
+			(SELECT coalesce(jsonb_agg(jsonb_build_array(t.code, t.pool_id, t.pool_code)), '[]')
+			 FROM unnest($4::text[]) AS want (code)
+			 CROSS JOIN LATERAL (
+				SELECT rt.code, rt.pool_id, (SELECT pl.code FROM pools pl WHERE pl.property_id = rt.property_id AND pl.id = rt.pool_id) AS pool_code
+				FROM room_types rt WHERE rt.property_id = p.id AND rt.code = want.code LIMIT 1
+			 ) AS t)
 		FROM p`, rev.Property, rev.Channel, rev.ExternalID, codes)
 	br := tx.SendBatch(ctx, &b)
 	defer br.Close()
