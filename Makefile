@@ -31,7 +31,7 @@ run: devservices keyrack
 	$(DEVSERVICES) -- sh -c '$(KEYRACK) migrate && $(KEYRACK) seed demo && exec $(KEYRACK) serve'
 
 bench: devservices
-	$(DEVSERVICES) -- $(GO) test -run '^$$' -bench . -benchtime 20s -timeout 60m ./inventory/
+	$(DEVSERVICES) -- $(GO) test -run '^$$' -bench 'ApplyRevision|PgbenchBooking' -benchtime 20s -timeout 60m ./inventory/
 
 fmt:
 	$(GO) fmt ./...
