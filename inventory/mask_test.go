@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"github.com/keyrack/keyrack/fixtures/samples"
 	"io"
 	"os"
 	"path/filepath"
@@ -218,7 +219,7 @@ func TestMaskCardDataCopies(t *testing.T) {
 }
 
 // maskOTASamplesDir holds real third-party OTA messages (never edit them).
-const maskOTASamplesDir = "../../shared/samples/ota"
+var maskOTASamplesDir = samples.Dir("ota")
 
 // maskOTASampleChanges lists, per sample holding card data, every change masking
 // must make; masking must leave everything else byte for byte.
