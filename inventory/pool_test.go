@@ -499,3 +499,49 @@ func TestMigrateReachesTheNewestSchema(t *testing.T) {
 	require.Positive(t, v)
 	require.NoError(t, h.st.Migrate(context.Background()), "migrating again changes nothing")
 }
+
+// The same booking delivered by 16 goroutines at once, and its modification
+// delivered concurrently before and after it: one reservation, each revision
+// kept once, and the pool holding exactly the modified stay.
+func TestConcurrentDuplicateDeliveriesApplyOnce(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, "Europe/Lisbon", []int{5, 5}, inventory.FactorOne, 1)
+	ctx := context.Background()
+	newRev := h.booking("C0", "DUP", inventory.New, "R0", "2026-12-01", 3, 2, inventory.MustAccept)
+	newRev.Version = 1
+	mod := h.booking("C0", "DUP", inventory.Modify, "R1", "2026-12-02", 2, 1, inventory.MustAccept)
+	mod.Version = 2
+	var wg gosync.WaitGroup
+	var dups atomic.Int32
+	for g := 0; g < 32; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rev := newRev
+			if g%2 == 1 {
+				rev = mod
+			}
+			out, err := h.st.ApplyRevision(ctx, rev)
+			if err != nil {
+				t.Errorf("delivery %d: %v", g, err)
+				return
+			}
+			if out.Duplicate {
+				dups.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	require.Equal(t, int32(30), dups.Load(), "all but the first delivery of each revision are duplicates")
+	res, err := h.st.Reservation(ctx, h.code, "C0", "DUP")
+	require.NoError(t, err)
+	require.Equal(t, inventory.Confirmed, res.Status)
+	require.Equal(t, 2, res.Revisions)
+	got := h.nights(t, "2026-12-01", 5)
+	for _, n := range got["P0"] {
+		require.Zero(t, n.Sold, "the modification moved the stay off P0 (%s)", n.Night)
+	}
+	require.Equal(t, 1, got["P1"][inventory.MustDate("2026-12-02")].Sold)
+	require.Equal(t, 1, got["P1"][inventory.MustDate("2026-12-03")].Sold)
+	require.Zero(t, got["P1"][inventory.MustDate("2026-12-04")].Sold)
+}
