@@ -59,7 +59,7 @@ func resolveAndInsert(ctx context.Context, tx dbtx, rev *Revision) (*catalogRefs
 		)
 		SELECT p.id, p.name, p.time_zone, p.currency, (SELECT id FROM c), (SELECT id FROM created),
 			-- One index lookup per room type named, however many the property has.
-			(SELECT coalesce(jsonb_agg(jsonb_build_array(t.code, t.pool_id, t.pool_code)), '[]')
+			(SELECT ROW(coalesce(array_agg(t.code), '{}'), coalesce(array_agg(t.pool_id), '{}'), coalesce(array_agg(t.pool_code), '{}'))
 			 FROM unnest($4::text[]) AS want (code)
 			 CROSS JOIN LATERAL (
 				SELECT rt.code, rt.pool_id, (SELECT pl.code FROM pools pl WHERE pl.property_id = rt.property_id AND pl.id = rt.pool_id) AS pool_code
@@ -74,7 +74,11 @@ func resolveAndInsert(ctx context.Context, tx dbtx, rev *Revision) (*catalogRefs
 	refs := &catalogRefs{property: Property{Code: rev.Property}, roomPools: map[string]int64{}, poolCodes: map[int64]string{}}
 	p := &refs.property
 	var channelID, newID *int64
-	var types [][3]any
+	var types struct {
+		Codes     []string
+		Pools     []int64
+		PoolCodes []string
+	}
 	if err := br.QueryRow().Scan(&p.ID, &p.Name, &p.TimeZone, &p.Currency, &channelID, &newID, &types); err != nil {
 		return nil, 0, notFound(err, "property %s does not exist", rev.Property)
 	}
@@ -82,12 +86,9 @@ func resolveAndInsert(ctx context.Context, tx dbtx, rev *Revision) (*catalogRefs
 		return nil, 0, Errorf(ENOTFOUND, "channel %s does not exist in property %s", rev.Channel, rev.Property)
 	}
 	refs.channelID = *channelID
-	for _, t := range types {
-		code, _ := t[0].(string)
-		id, _ := t[1].(float64)
-		pool, _ := t[2].(string)
-		refs.roomPools[code] = int64(id)
-		refs.poolCodes[int64(id)] = pool
+	for i, code := range types.Codes {
+		refs.roomPools[code] = types.Pools[i]
+		refs.poolCodes[types.Pools[i]] = types.PoolCodes[i]
 	}
 	var id int64
 	if newID != nil {

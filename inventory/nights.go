@@ -39,9 +39,6 @@ type nightRow struct {
 func (n *nightRow) limit() int { return n.Factor.Limit(n.Units) }
 func (n *nightRow) taken() int { return n.Sold + n.Oversold }
 
-// available is what channels are offered on the night.
-func (n *nightRow) available() int { return Availability(n.limit(), n.taken(), n.Closed) }
-
 // settle splits taken units between sold (within the limit) and oversold
 // (past it), as the schema's constraints require, and notes whether the night
 // went further past its limit than before.

@@ -3,6 +3,7 @@ package inventory_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	gosync "sync"
 	"sync/atomic"
 	"testing"
@@ -464,7 +465,7 @@ func TestConcurrentMixedChangesNeitherDeadlockNorDrift(t *testing.T) {
 		}
 		require.Equal(t, inventory.Confirmed, res.Status)
 		for _, st := range res.Stays {
-			pool := h.pools[slicesIndex(h.rooms, st.RoomType)]
+			pool := h.pools[slices.Index(h.rooms, st.RoomType)]
 			if want[pool] == nil {
 				want[pool] = map[inventory.Date]int{}
 			}
@@ -479,15 +480,6 @@ func TestConcurrentMixedChangesNeitherDeadlockNorDrift(t *testing.T) {
 			require.Equal(t, want[pool][d], n.Sold, "%s %s", pool, d)
 		}
 	}
-}
-
-func slicesIndex(s []string, v string) int {
-	for i, x := range s {
-		if x == v {
-			return i
-		}
-	}
-	return -1
 }
 
 func TestMigrateReachesTheNewestSchema(t *testing.T) {

@@ -29,29 +29,13 @@ const (
 // ensurePostgres returns the DATABASE_URL for COMMAND: the caller's if it
 // answers, else that of a throwaway server.
 func (s *session) ensurePostgres(ctx context.Context) (string, error) {
-	if u := os.Getenv("DATABASE_URL"); u != "" {
-		err := pingPostgres(ctx, u, probeTimeout)
-		if err == nil {
-			s.log.Info("devservices: using PostgreSQL from DATABASE_URL", "server", describePostgresURL(u))
-			return u, nil
-		}
-		if ctx.Err() != nil {
-			return "", ctx.Err()
-		}
-		s.log.Warn("devservices: DATABASE_URL is set but unreachable; starting a throwaway PostgreSQL instead", "err", err)
+	if u, err := s.fromEnv(ctx, "DATABASE_URL", "PostgreSQL", pingPostgres, describePostgresURL); u != "" || err != nil {
+		return u, err
 	}
-	pg, err := findPostgres(postgresCandidates())
-	if errors.Is(err, errNoPostgres) {
-		tried, ierr := aptInstall(ctx, s.log, "no PostgreSQL server binaries found", "postgresql")
-		if ierr != nil {
-			return "", fmt.Errorf("installing PostgreSQL failed: %v; %s", ierr, pgInstallHint)
-		}
-		if tried {
-			pg, err = findPostgres(postgresCandidates())
-		}
-	}
+	pg, err := findOrInstall(ctx, s, func() (pgInstall, error) { return findPostgres(postgresCandidates()) },
+		errNoPostgres, "no PostgreSQL server binaries found", "postgresql", "PostgreSQL", pgInstallHint)
 	if err != nil {
-		return "", fmt.Errorf("%v; %s", err, pgInstallHint)
+		return "", err
 	}
 	return s.startPostgres(ctx, pg)
 }

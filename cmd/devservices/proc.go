@@ -214,3 +214,44 @@ func aptInstall(ctx context.Context, log *slog.Logger, why string, pkgs ...strin
 	}
 	return true, nil
 }
+
+// fromEnv returns the URL in the environment variable env when the server
+// there answers; "" (and no error) means a throwaway server is needed.
+func (s *session) fromEnv(ctx context.Context, env, name string, ping func(context.Context, string, time.Duration) error, describe func(string) string) (string, error) {
+	u := os.Getenv(env)
+	if u == "" {
+		return "", nil
+	}
+	err := ping(ctx, u, probeTimeout)
+	if err == nil {
+		s.log.Info("devservices: using "+name+" from "+env, "server", describe(u))
+		return u, nil
+	}
+	if ctx.Err() != nil {
+		return "", ctx.Err()
+	}
+	s.log.Warn("devservices: "+env+" is set but unreachable; starting a throwaway "+name+" instead", "err", err)
+	return "", nil
+}
+
+// findOrInstall finds a server's binaries, installing its Debian package
+// (as root, with apt-get) when find reports notFound, and otherwise says
+// exactly what to install.
+func findOrInstall[T any](ctx context.Context, s *session, find func() (T, error), notFound error, why, pkg, name, hint string) (T, error) {
+	bin, err := find()
+	if errors.Is(err, notFound) {
+		tried, ierr := aptInstall(ctx, s.log, why, pkg)
+		if ierr != nil {
+			var zero T
+			return zero, fmt.Errorf("installing %s failed: %v; %s", name, ierr, hint)
+		}
+		if tried {
+			bin, err = find()
+		}
+	}
+	if err != nil {
+		var zero T
+		return zero, fmt.Errorf("%v; %s", err, hint)
+	}
+	return bin, nil
+}

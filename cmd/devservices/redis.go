@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -27,29 +26,12 @@ var errNoRedis = errors.New("no redis-server found on PATH")
 // ensureRedis returns the REDIS_URL for COMMAND: the caller's if it answers,
 // else that of a throwaway server.
 func (s *session) ensureRedis(ctx context.Context) (string, error) {
-	if u := os.Getenv("REDIS_URL"); u != "" {
-		err := pingRedis(ctx, u, probeTimeout)
-		if err == nil {
-			s.log.Info("devservices: using Redis from REDIS_URL", "server", describeRedisURL(u))
-			return u, nil
-		}
-		if ctx.Err() != nil {
-			return "", ctx.Err()
-		}
-		s.log.Warn("devservices: REDIS_URL is set but unreachable; starting a throwaway Redis instead", "err", err)
+	if u, err := s.fromEnv(ctx, "REDIS_URL", "Redis", pingRedis, describeRedisURL); u != "" || err != nil {
+		return u, err
 	}
-	bin, err := findRedis()
-	if errors.Is(err, errNoRedis) {
-		tried, ierr := aptInstall(ctx, s.log, "no redis-server found", "redis-server")
-		if ierr != nil {
-			return "", fmt.Errorf("installing Redis failed: %v; %s", ierr, redisInstallHint)
-		}
-		if tried {
-			bin, err = findRedis()
-		}
-	}
+	bin, err := findOrInstall(ctx, s, findRedis, errNoRedis, "no redis-server found", "redis-server", "Redis", redisInstallHint)
 	if err != nil {
-		return "", fmt.Errorf("%v; %s", err, redisInstallHint)
+		return "", err
 	}
 	return s.startRedis(ctx, bin)
 }

@@ -13,10 +13,14 @@ import (
 // connectTimeout bounds the first contact with PostgreSQL.
 const connectTimeout = 10 * time.Second
 
-// openStore connects to PostgreSQL and checks that it answers, so a wrong
-// URL or a stopped server is reported at once, not at the first request.
-func openStore(ctx context.Context, url string) (*inventory.Store, error) {
-	st, err := inventory.Open(ctx, url)
+// openStore connects to the configured PostgreSQL and checks that it
+// answers, so a missing or wrong URL or a stopped server is reported at once,
+// not at the first request.
+func openStore(ctx context.Context, cfg Config) (*inventory.Store, error) {
+	if err := requireDatabaseURL(cfg); err != nil {
+		return nil, err
+	}
+	st, err := inventory.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
 	}

@@ -27,10 +27,7 @@ func migrateCommand(ctx context.Context, cfg Config, args []string, _ *slog.Logg
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("migrate takes no arguments, got %q", fs.Args())}
 	}
-	if err := requireDatabaseURL(*c); err != nil {
-		return err
-	}
-	st, err := openStore(ctx, c.DatabaseURL)
+	st, err := openStore(ctx, *c)
 	if err != nil {
 		return err
 	}

@@ -34,10 +34,7 @@ func seedCommand(ctx context.Context, cfg Config, args []string, _ *slog.Logger,
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("seed demo takes no more arguments, got %q", fs.Args())}
 	}
-	if err := requireDatabaseURL(*c); err != nil {
-		return err
-	}
-	st, err := openStore(ctx, c.DatabaseURL)
+	st, err := openStore(ctx, *c)
 	if err != nil {
 		return err
 	}

@@ -105,10 +105,7 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Stdout = io.Discard
 	}
 	if m.Store == nil {
-		if err := requireDatabaseURL(m.Config); err != nil {
-			return err
-		}
-		st, err := openStore(ctx, m.Config.DatabaseURL)
+		st, err := openStore(ctx, m.Config)
 		if err != nil {
 			return err
 		}
