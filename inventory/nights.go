@@ -59,7 +59,7 @@ func (n *nightRow) settle(taken int) {
 // (pool, night) order so that concurrent changes cannot deadlock. Missing
 // rows are created from the pool's units and factor. keys must be sorted and
 // unique; the rows come back in the same order.
-func lockNights(ctx context.Context, tx pgx.Tx, propertyID int64, keys []nightKey) ([]*nightRow, error) {
+func lockNights(ctx context.Context, tx dbtx, propertyID int64, keys []nightKey) ([]*nightRow, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
@@ -107,71 +107,34 @@ func scanNights(rows pgx.Rows, err error, want int) ([]*nightRow, error) {
 	return out, nil
 }
 
-// applyNights adds each key's delta to its night in one statement: missing
-// nights are created from the pool's units and factor, existing ones are
-// locked and updated, in (pool, night) order so concurrent bookings cannot
-// deadlock. keys must be sorted. Units past the limit go to oversold, except
-// that for a MayReject revision an existing night's new units go to sold, so
-// that PostgreSQL's nights_sold_within_limit constraint refuses the statement
-// (a check violation) rather than admit them. (A night created here is
-// checked by the caller: PostgreSQL checks the proposed row of an upsert
-// before it knows whether the night exists, so that row must be valid.)
-// The rows come back in the new state.
-func applyNights(ctx context.Context, tx dbtx, propertyID int64, keys []nightKey, delta map[nightKey]int, mode Mode) ([]*nightRow, error) {
-	if len(keys) == 0 {
-		return nil, nil
-	}
-	pools := make([]int64, len(keys))
-	nights := make([]Date, len(keys))
-	deltas := make([]int, len(keys))
-	for i, k := range keys {
-		pools[i], nights[i], deltas[i] = k.Pool, k.Night, delta[k]
-	}
-	rows, err := tx.Query(ctx, `
-		WITH k AS (
-			SELECT * FROM unnest($2::bigint[], $3::date[], $4::int[]) WITH ORDINALITY AS k (pool_id, night, delta, ord)
-		)
-		INSERT INTO nights AS n (property_id, pool_id, night, units, overbooking_factor, sold, oversold)
-		SELECT $1, k.pool_id, k.night, pl.units, pl.overbooking_factor,
-			least(greatest(k.delta, 0), floor(pl.units * pl.overbooking_factor)::int),
-			greatest(k.delta, 0) - least(greatest(k.delta, 0), floor(pl.units * pl.overbooking_factor)::int)
-		-- LIMIT keeps this a primary-key lookup per night rather than a scan of every pool.
-		FROM k CROSS JOIN LATERAL (SELECT units, overbooking_factor FROM pools WHERE property_id = $1 AND id = k.pool_id LIMIT 1) AS pl
-		ORDER BY k.ord
-		ON CONFLICT (property_id, pool_id, night) DO UPDATE SET (sold, oversold, version, updated_at) = (
-			SELECT CASE WHEN $5 AND k.delta > 0 THEN n.sold + k.delta ELSE least(greatest(n.sold + n.oversold + k.delta, 0), n.lim) END,
-				CASE WHEN $5 AND k.delta > 0 THEN n.oversold
-					ELSE greatest(n.sold + n.oversold + k.delta, 0) - least(greatest(n.sold + n.oversold + k.delta, 0), n.lim) END,
-				n.version + 1, now()
-			FROM k WHERE k.pool_id = n.pool_id AND k.night = n.night)
-		RETURNING pool_id, night, units, (overbooking_factor * 100)::int, sold, oversold, closed, version`,
-		propertyID, pools, nights, deltas, mode == MayReject)
-	out, err := scanNights(rows, err, len(keys))
-	if err != nil {
-		return nil, err
-	}
-	for _, n := range out {
-		n.changed = true
-		before := max(0, n.taken()-delta[n.nightKey]-n.limit())
-		n.wentOver = n.Oversold > before
-	}
-	return out, nil
-}
-
-// saveNights writes the changed rows back, bumping their versions.
+// saveNights writes the changed rows back, bumping their versions, in one
+// statement. The rows are locked already; an upsert finds each through the
+// primary key, whatever plan PostgreSQL has cached for the statement.
 func (w *writer) saveNights(propertyID int64, rows []*nightRow) {
-	// One primary-key update per night: always an index lookup, whatever plan
-	// PostgreSQL has cached for the statement while the table was small.
+	var pools, versions []int64
+	var nights []Date
+	var units, factors, sold, oversold []int32
+	var closed []bool
 	for _, n := range rows {
 		if !n.changed {
 			continue
 		}
 		n.Version++
-		w.queue(`UPDATE nights SET units = $4, overbooking_factor = $5::numeric / 100, sold = $6, oversold = $7, closed = $8,
-				version = $9, updated_at = now()
-			WHERE property_id = $1 AND pool_id = $2 AND night = $3`,
-			propertyID, n.Pool, n.Night, n.Units, int(n.Factor), n.Sold, n.Oversold, n.Closed, n.Version)
+		pools, nights, versions = append(pools, n.Pool), append(nights, n.Night), append(versions, n.Version)
+		units, factors, sold, oversold = append(units, int32(n.Units)), append(factors, int32(n.Factor)), append(sold, int32(n.Sold)), append(oversold, int32(n.Oversold))
+		closed = append(closed, n.Closed)
 	}
+	if len(pools) == 0 {
+		return
+	}
+	w.queue(`
+		INSERT INTO nights AS n (property_id, pool_id, night, units, overbooking_factor, sold, oversold, closed, version)
+		SELECT $1, u.pool_id, u.night, u.units, u.factor::numeric / 100, u.sold, u.oversold, u.closed, u.version
+		FROM unnest($2::bigint[], $3::date[], $4::int[], $5::int[], $6::int[], $7::int[], $8::bool[], $9::bigint[])
+			AS u (pool_id, night, units, factor, sold, oversold, closed, version)
+		ON CONFLICT (property_id, pool_id, night) DO UPDATE SET units = EXCLUDED.units, overbooking_factor = EXCLUDED.overbooking_factor,
+			sold = EXCLUDED.sold, oversold = EXCLUDED.oversold, closed = EXCLUDED.closed, version = EXCLUDED.version, updated_at = now()`,
+		propertyID, pools, nights, units, factors, sold, oversold, closed, versions)
 }
 
 // changedRanges groups changed nights into one [from, to) range per pool, for
@@ -202,31 +165,78 @@ type poolRange struct {
 	From, To Date
 }
 
-// outboxAvailability queues the changed nights for the fan-out. origin is the
+// outboxColumns gathers outbox rows for one statement.
+type outboxColumns struct {
+	topics                    []string
+	pools, reservations, from []int64
+	seqs                      []int32
+	starts, ends              []*Date
+	bulk                      []bool
+}
+
+// availability adds the changed ranges for the fan-out. origin is the
 // channel the change came from (0 for none), so it is not echoed back.
-func (w *writer) outboxAvailability(propertyID int64, rows []*nightRow, originChannel int64, bulk bool) {
-	for _, r := range changedRanges(rows) {
-		w.queue(`INSERT INTO outbox (property_id, topic, pool_id, from_night, to_night, origin_channel_id, bulk)
-			VALUES ($1, 'availability', $2, $3, $4, nullif($5, 0), $6)`, propertyID, r.Pool, r.From, r.To, originChannel, bulk)
+func (c *outboxColumns) availability(ranges []poolRange, origin int64, bulk bool) {
+	for _, r := range ranges {
+		c.add("availability", r.Pool, &r.From, &r.To, 0, 0, origin, bulk)
 	}
 }
 
-// raiseOverbooking opens (or updates) the overbooking incident of every night
-// that went past its limit.
-func (w *writer) raiseOverbooking(propertyID int64, rows []*nightRow, poolCode func(int64) string, reservationID int64, cause string) {
-	for _, n := range rows {
-		if !n.wentOver {
-			continue
-		}
-		msg := fmt.Sprintf("Pool %s is overbooked on %s: %d taken, limit %d (%s)", poolCode(n.Pool), n.Night, n.taken(), n.limit(), cause)
-		w.queue(`
-			INSERT INTO incidents (property_id, kind, pool_id, night, reservation_id, excess, message, details)
-			VALUES ($1, 'overbooking', $2, $3, nullif($4, 0), $5, $6, jsonb_build_object('reservations', jsonb_build_array($4::bigint), 'cause', $7::text))
-			ON CONFLICT (property_id, pool_id, night) WHERE kind = 'overbooking' AND resolved_at IS NULL
-			DO UPDATE SET excess = greatest(incidents.excess, EXCLUDED.excess), message = EXCLUDED.message, updated_at = now(),
-				details = jsonb_set(incidents.details, '{reservations}', coalesce(incidents.details->'reservations', '[]') || jsonb_build_array($4::bigint))`,
-			propertyID, n.Pool, n.Night, reservationID, n.Oversold, msg, cause)
+// reservation adds a reservation's new revision, for the PMS.
+func (c *outboxColumns) reservation(id int64, seq int, origin int64) {
+	c.add("reservation", 0, nil, nil, id, seq, origin, false)
+}
+
+func (c *outboxColumns) add(topic string, pool int64, start, end *Date, reservation int64, seq int, origin int64, bulk bool) {
+	c.topics, c.pools, c.starts, c.ends = append(c.topics, topic), append(c.pools, pool), append(c.starts, start), append(c.ends, end)
+	c.reservations, c.seqs, c.from, c.bulk = append(c.reservations, reservation), append(c.seqs, int32(seq)), append(c.from, origin), append(c.bulk, bulk)
+}
+
+func (c *outboxColumns) queue(w *writer, propertyID int64) {
+	if len(c.topics) == 0 {
+		return
 	}
+	w.queue(`
+		INSERT INTO outbox (property_id, topic, pool_id, from_night, to_night, reservation_id, revision_seq, origin_channel_id, bulk)
+		SELECT $1, u.topic, nullif(u.pool_id, 0), u.from_night, u.to_night, nullif(u.reservation_id, 0), nullif(u.seq, 0), nullif(u.origin, 0), u.bulk
+		FROM unnest($2::text[], $3::bigint[], $4::date[], $5::date[], $6::bigint[], $7::int[], $8::bigint[], $9::bool[])
+			AS u (topic, pool_id, from_night, to_night, reservation_id, seq, origin, bulk)`,
+		propertyID, c.topics, c.pools, c.starts, c.ends, c.reservations, c.seqs, c.from, c.bulk)
+}
+
+// raiseOverbooking opens (or updates) the overbooking incident of every
+// night that went past its limit, in one statement; obs must name each night
+// once.
+func (w *writer) raiseOverbooking(propertyID int64, obs []*overbooking, poolCode func(int64) string) {
+	if len(obs) == 0 {
+		return
+	}
+	var pools, first []int64
+	var nights []Date
+	var excess []int32
+	var messages, reservations, causes []string
+	for _, o := range obs {
+		n := o.night
+		ids, _ := jsonText(orEmpty(o.reservations))
+		var id int64
+		if len(o.reservations) > 0 {
+			id = o.reservations[0]
+		}
+		pools, nights, first, excess = append(pools, n.Pool), append(nights, n.Night), append(first, id), append(excess, int32(n.Oversold))
+		messages = append(messages, fmt.Sprintf("Pool %s is overbooked on %s: %d taken, limit %d (%s)", poolCode(n.Pool), n.Night, n.taken(), n.limit(), o.cause))
+		reservations, causes = append(reservations, ids), append(causes, o.cause)
+	}
+	w.queue(`
+		INSERT INTO incidents (property_id, kind, pool_id, night, reservation_id, excess, message, details)
+		SELECT $1, 'overbooking', u.pool_id, u.night, nullif(u.reservation_id, 0), u.excess, u.message,
+			jsonb_build_object('reservations', u.reservations::jsonb, 'cause', u.cause)
+		FROM unnest($2::bigint[], $3::date[], $4::bigint[], $5::int[], $6::text[], $7::text[], $8::text[])
+			AS u (pool_id, night, reservation_id, excess, message, reservations, cause)
+		ON CONFLICT (property_id, pool_id, night) WHERE kind = 'overbooking' AND resolved_at IS NULL
+		DO UPDATE SET excess = greatest(incidents.excess, EXCLUDED.excess), message = EXCLUDED.message, updated_at = now(),
+			details = jsonb_set(incidents.details, '{reservations}',
+				coalesce(incidents.details->'reservations', '[]') || (EXCLUDED.details->'reservations'))`,
+		propertyID, pools, nights, first, excess, messages, reservations, causes)
 }
 
 // poolsByID loads the codes of a property's pools.
@@ -267,9 +277,19 @@ func (s *Store) rangeEdit(ctx context.Context, r NightRange, by Actor, action st
 		}
 		w := &writer{}
 		w.saveNights(prop.ID, rows)
-		w.audit(prop.ID, by, action, fmt.Sprintf("pool %s %s..%s", r.Pool, r.From, r.To), details)
-		w.outboxAvailability(prop.ID, rows, 0, true)
-		w.raiseOverbooking(prop.ID, rows, func(int64) string { return r.Pool }, 0, "limit lowered by "+by.String())
+		var audits auditColumns
+		audits.add(by, action, fmt.Sprintf("pool %s %s..%s", r.Pool, r.From, r.To), details)
+		audits.queue(w, prop.ID)
+		var outbox outboxColumns
+		outbox.availability(changedRanges(rows), 0, true)
+		outbox.queue(w, prop.ID)
+		var obs []*overbooking
+		for _, n := range rows {
+			if n.wentOver {
+				obs = append(obs, &overbooking{night: n, cause: "limit lowered by " + by.String()})
+			}
+		}
+		w.raiseOverbooking(prop.ID, obs, func(int64) string { return r.Pool })
 		return w.send(ctx, tx)
 	})
 }

@@ -21,8 +21,9 @@ var migrationFiles embed.FS
 // connectors, the fan-out and the web layer call; each change is one
 // transaction.
 type Store struct {
-	db  *pgxpool.Pool
-	log *slog.Logger
+	db     *pgxpool.Pool
+	log    *slog.Logger
+	groups *batcher
 }
 
 // Open connects to the database at url (a PostgreSQL URL or DSN).
@@ -40,7 +41,7 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
 	}
-	return &Store{db: db, log: slog.Default()}, nil
+	return &Store{db: db, log: slog.Default(), groups: newBatcher()}, nil
 }
 
 // SetLogger replaces the logger (slog.Default by default).
