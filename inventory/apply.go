@@ -6,6 +6,8 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strings"
+	"unicode/utf8"
 )
 
 var (
@@ -31,6 +33,9 @@ func validateRevision(rev *Revision) error {
 	if rev.ExternalID == "" {
 		return Errorf(EINVALID, "the channel's reservation id is missing")
 	}
+	if !utf8.ValidString(rev.ExternalID) || strings.ContainsRune(rev.ExternalID, 0) {
+		return Errorf(EINVALID, "reservation id %q is not valid UTF-8 text", rev.ExternalID)
+	}
 	if len(rev.ExternalID) > 128 {
 		return Errorf(EINVALID, "reservation id %.20q… is longer than 128 characters", rev.ExternalID)
 	}
@@ -52,6 +57,21 @@ func validateRevision(rev *Revision) error {
 	if rev.Currency != "" && !currencyRE.MatchString(rev.Currency) {
 		return Errorf(EINVALID, "reservation %s: currency %q is not an ISO 4217 code", rev.ExternalID, rev.Currency)
 	}
+	// PostgreSQL text and jsonb hold neither NUL characters nor invalid
+	// UTF-8; a channel's booking must not be lost over a stray byte in a
+	// guest's name, so such bytes become U+FFFD.
+	for _, f := range []*string{&rev.Guest.Name, &rev.Guest.Email, &rev.Guest.Phone, &rev.ContentType} {
+		*f = cleanText(*f)
+	}
+	for i := range rev.Stays {
+		st := &rev.Stays[i]
+		for _, f := range []*string{&st.RoomType, &st.RatePlan, &st.ChannelRoom, &st.ChannelRate} {
+			*f = cleanText(*f)
+		}
+	}
+	if rev.Raw != nil && (!utf8.Valid(rev.Raw) || bytes.IndexByte(rev.Raw, 0) >= 0) {
+		rev.Raw = []byte(cleanText(string(rev.Raw)))
+	}
 	if rev.Kind != Cancel && len(rev.Stays) == 0 {
 		return Errorf(EINVALID, "reservation %s: a %s needs at least one room stay", rev.ExternalID, rev.Kind)
 	}
@@ -71,6 +91,14 @@ func validateRevision(rev *Revision) error {
 		}
 	}
 	return nil
+}
+
+// cleanText replaces invalid UTF-8 and NUL characters with U+FFFD.
+func cleanText(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsRune(s, 0) {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 // holdsOf lists what an effective reservation takes, merged per pool-night

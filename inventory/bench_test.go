@@ -82,6 +82,23 @@ func callers(b *testing.B) {
 
 func BenchmarkApplyRevision(b *testing.B) {
 	st := benchHotel(b)
+	if v := os.Getenv("KEYRACK_BENCH_GROUP"); v != "" {
+		var size, per int
+		fmt.Sscanf(v, "%d,%d", &size, &per)
+		st.SetGroupCommit(size, per)
+	}
+	benchApply(b, st)
+}
+
+// BenchmarkApplyRevisionOneByOne is the same load with group commit off:
+// every booking has its own transaction.
+func BenchmarkApplyRevisionOneByOne(b *testing.B) {
+	st := benchHotel(b)
+	st.SetGroupCommit(1, benchCallers)
+	benchApply(b, st)
+}
+
+func benchApply(b *testing.B, st *inventory.Store) {
 	ctx := context.Background()
 
 	var seq atomic.Int64

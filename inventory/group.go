@@ -408,7 +408,7 @@ func resolveGroup(ctx context.Context, c dbtx, ms []*member) (*groupState, error
 		case channelID == nil:
 			m.answer(Outcome{}, Errorf(ENOTFOUND, "channel %s does not exist in property %s", m.rev.Channel, m.rev.Property))
 		case newID != nil:
-			m.channel, m.isNew, m.res.id = *channelID, true, *newID
+			m.channel, m.isNew, m.res.id, m.seq = *channelID, true, *newID, 1
 		default:
 			m.channel = *channelID
 		}
@@ -434,7 +434,6 @@ func resolveGroup(ctx context.Context, c dbtx, ms []*member) (*groupState, error
 		return nil, br.Close()
 	}
 	for _, m := range ms {
-		m.seq = 1
 		if !m.answered {
 			return g, br.Close()
 		}
@@ -678,7 +677,15 @@ type revisionColumns struct {
 	raws                                  []*string
 }
 
+// groupFault is set by tests to make the database refuse some revisions'
+// writes, as it would refuse a row it finds invalid.
+var groupFault func(*Revision) bool
+
 func (c *revisionColumns) add(m *member) error {
+	kind := string(m.rev.Kind)
+	if groupFault != nil && groupFault(&m.rev) {
+		kind = "refused by the test"
+	}
 	rev, err := jsonText(m.rev)
 	if err != nil {
 		return err
@@ -692,7 +699,7 @@ func (c *revisionColumns) add(m *member) error {
 		s := string(MaskCardData(m.rev.Raw))
 		raw = &s
 	}
-	c.ids, c.seqs, c.kinds, c.hashes = append(c.ids, m.res.id), append(c.seqs, int32(m.seq)), append(c.kinds, string(m.rev.Kind)), append(c.hashes, m.hash)
+	c.ids, c.seqs, c.kinds, c.hashes = append(c.ids, m.res.id), append(c.seqs, int32(m.seq)), append(c.kinds, kind), append(c.hashes, m.hash)
 	c.revisions, c.raws, c.types = append(c.revisions, rev), append(c.raws, raw), append(c.types, m.rev.ContentType)
 	c.actors, c.outs = append(c.actors, actorOf(&m.rev)), append(c.outs, out)
 	return nil
