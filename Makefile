@@ -32,6 +32,7 @@ run: devservices keyrack
 
 bench: devservices
 	$(DEVSERVICES) -- $(GO) test -run '^$$' -bench 'ApplyRevision|PgbenchBooking' -benchtime 20s -timeout 60m ./inventory/
+	$(DEVSERVICES) -- $(GO) test -run '^$$' -bench 'SyncLag' -benchtime 3000x -timeout 30m ./sync/
 
 fmt:
 	$(GO) fmt ./...

@@ -56,13 +56,14 @@ func TestHelpListsCommandsAndEnvironment(t *testing.T) {
 	t.Parallel()
 	code, stdout, _ := keyrack(t, nil, "help")
 	require.Equal(t, 0, code)
-	for _, s := range []string{"serve", "migrate", "seed demo", "version", "DATABASE_URL", "REDIS_URL", "KEYRACK_ADDR", "KEYRACK_LOG_LEVEL"} {
+	for _, s := range []string{"serve", "migrate", "seed demo", "version", "DATABASE_URL", "REDIS_URL", "KEYRACK_ADDR", "KEYRACK_LOG_LEVEL", "KEYRACK_ROLES", "KEYRACK_SECRET"} {
 		require.Contains(t, stdout, s)
 	}
 	code, stdout, _ = keyrack(t, nil, "help", "serve")
 	require.Equal(t, 0, code)
 	require.Contains(t, stdout, "-migrate")
 	require.Contains(t, stdout, "-database-url")
+	require.Contains(t, stdout, "-roles")
 }
 
 func TestBadFlagExits2(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 const (
 	defaultAddr     = "127.0.0.1:8080"
 	defaultRedisURL = "redis://127.0.0.1:6379/0"
+	defaultRoles    = "web,worker,scheduler"
 )
 
 // Config is keyrack's configuration: the environment, then a command's flags.
@@ -18,6 +19,17 @@ type Config struct {
 	RedisURL    string // Redis, for serve
 	Addr        string // where serve listens
 	LogLevel    slog.Level
+	// Roles are what serve runs: web, worker, scheduler (comma-separated).
+	Roles string
+	// Secret (KEYRACK_SECRET) seals the credentials keyrack presents to
+	// channels; without it channels with sealed credentials get nothing.
+	Secret string
+	// QueuePrefix goes before the fan-out's queue names, for deployments
+	// sharing one Redis database.
+	QueuePrefix string
+	// ResyncAt is the property-local time of the nightly full resync
+	// (HH:MM, or off); the fan-out's default when empty.
+	ResyncAt string
 }
 
 // configFromEnv reads the configuration from the environment.
@@ -26,6 +38,13 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 		DatabaseURL: getenv("DATABASE_URL"),
 		RedisURL:    getenv("REDIS_URL"),
 		Addr:        getenv("KEYRACK_ADDR"),
+		Roles:       getenv("KEYRACK_ROLES"),
+		Secret:      getenv("KEYRACK_SECRET"),
+		QueuePrefix: getenv("KEYRACK_QUEUE_PREFIX"),
+		ResyncAt:    getenv("KEYRACK_RESYNC_AT"),
+	}
+	if cfg.Roles == "" {
+		cfg.Roles = defaultRoles
 	}
 	if cfg.RedisURL == "" {
 		cfg.RedisURL = defaultRedisURL

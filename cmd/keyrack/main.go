@@ -31,7 +31,8 @@ Usage:
   keyrack <command> [flags]
 
 Commands:
-  serve       serve HTTP until SIGINT or SIGTERM, then shut down gracefully
+  serve       run keyrack (HTTP, the fan-out to channels, the scheduler) until
+              SIGINT or SIGTERM, then shut down gracefully
   migrate     bring the database schema up to date
   seed demo   load the demo hotel (property DEMO) unless it is already there
   version     print the version
@@ -42,6 +43,14 @@ Environment:
   REDIS_URL          Redis URL for serve (default ` + defaultRedisURL + `)
   KEYRACK_ADDR       address serve listens on (default ` + defaultAddr + `)
   KEYRACK_LOG_LEVEL  debug, info, warn or error (default info); logs go to stderr
+  KEYRACK_ROLES      what serve runs (default ` + defaultRoles + `): web (HTTP),
+                     worker (outbox relay and deliveries to channels), scheduler
+                     (nightly resync; one process leads); several processes can
+                     share PostgreSQL and Redis, each with its own roles
+  KEYRACK_SECRET     seals and opens the credentials keyrack presents to channels
+  KEYRACK_QUEUE_PREFIX  prefix of the fan-out's queue names in Redis (default none)
+  KEYRACK_RESYNC_AT  property-local time of each channel's nightly full resync,
+                     HH:MM or off (default 03:00)
 
 Flags override the environment. Prefer the environment for URLs with
 passwords: command lines are visible to every user of the machine.

@@ -62,12 +62,21 @@ func get(t *testing.T, url string) (int, map[string]any) {
 	return resp.StatusCode, v
 }
 
-func TestServeAnswersUntilCancelledThenStopsGracefully(t *testing.T) {
-	t.Parallel()
-	var stdout bytes.Buffer
+// newTestMain is a Main listening on a free port, using the test Redis
+// with queues of the test's own.
+func newTestMain(t *testing.T) *Main {
+	t.Helper()
 	m := NewMain()
 	m.Config.Addr = "127.0.0.1:0"
 	m.Config.RedisURL = synctest.RedisURL(t)
+	m.Config.QueuePrefix = synctest.QueuePrefix(t, m.Config.RedisURL)
+	return m
+}
+
+func TestServeAnswersUntilCancelledThenStopsGracefully(t *testing.T) {
+	t.Parallel()
+	var stdout bytes.Buffer
+	m := newTestMain(t)
 	m.Store = inventorytest.New(t)
 	m.Stdout = &stdout
 	ctx, cancel := context.WithCancel(context.Background())
@@ -132,9 +141,7 @@ func TestServeRefusesADatabaseThatIsNotMigrated(t *testing.T) {
 
 func TestServeMigratesWhenAsked(t *testing.T) {
 	t.Parallel()
-	m := NewMain()
-	m.Config.Addr = "127.0.0.1:0"
-	m.Config.RedisURL = synctest.RedisURL(t)
+	m := newTestMain(t)
 	m.Store = unmigrated(t)
 	m.Migrate = true
 	ctx, cancel := context.WithCancel(context.Background())
@@ -154,9 +161,8 @@ func TestServeSaysSoWhenItsPortIsTaken(t *testing.T) {
 	require.NoError(t, err)
 	defer taken.Close()
 
-	m := NewMain()
+	m := newTestMain(t)
 	m.Config.Addr = taken.Addr().String()
-	m.Config.RedisURL = synctest.RedisURL(t)
 	m.Store = inventorytest.New(t)
 	m.Logger = slog.New(slog.DiscardHandler)
 	t.Cleanup(func() { _ = m.Close() })

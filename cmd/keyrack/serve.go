@@ -9,9 +9,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	gosync "sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/keyrack/keyrack/connectors"
 	"github.com/keyrack/keyrack/inventory"
 	"github.com/keyrack/keyrack/sync"
 	"github.com/keyrack/keyrack/web"
@@ -20,6 +24,36 @@ import (
 // shutdownTimeout is how long requests in flight get to finish after a signal.
 const shutdownTimeout = 10 * time.Second
 
+// The roles serve can run.
+const (
+	roleWeb       = "web"       // the HTTP server
+	roleWorker    = "worker"    // the outbox relay and the deliveries to channels
+	roleScheduler = "scheduler" // periodic work; one process leads
+)
+
+var allRoles = []string{roleWeb, roleWorker, roleScheduler}
+
+// parseRoles reads a comma-separated list of roles.
+func parseRoles(s string) ([]string, error) {
+	var roles []string
+	for r := range strings.SplitSeq(s, ",") {
+		r = strings.TrimSpace(r)
+		if r == "" {
+			continue
+		}
+		if !slices.Contains(allRoles, r) {
+			return nil, fmt.Errorf("unknown role %q: the roles are %s", r, strings.Join(allRoles, ", "))
+		}
+		if !slices.Contains(roles, r) {
+			roles = append(roles, r)
+		}
+	}
+	if len(roles) == 0 {
+		return nil, fmt.Errorf("no role to run: give one or more of %s", strings.Join(allRoles, ", "))
+	}
+	return roles, nil
+}
+
 func serveFlags(cfg Config, w io.Writer) (*flag.FlagSet, *Main) {
 	m := NewMain()
 	m.Config = cfg
@@ -27,6 +61,7 @@ func serveFlags(cfg Config, w io.Writer) (*flag.FlagSet, *Main) {
 	fs.StringVar(&m.Config.Addr, "addr", cfg.Addr, "`address` to listen on (KEYRACK_ADDR)")
 	fs.StringVar(&m.Config.DatabaseURL, "database-url", cfg.DatabaseURL, "PostgreSQL `url` (DATABASE_URL)")
 	fs.StringVar(&m.Config.RedisURL, "redis-url", cfg.RedisURL, "Redis `url` (REDIS_URL)")
+	fs.StringVar(&m.Config.Roles, "roles", cfg.Roles, "`roles` to run, comma-separated: web, worker, scheduler (KEYRACK_ROLES)")
 	fs.BoolVar(&m.Migrate, "migrate", false, "bring the schema up to date before serving, instead of refusing to start")
 	return fs, m
 }
@@ -38,6 +73,9 @@ func serveCommand(ctx context.Context, cfg Config, args []string, logger *slog.L
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("serve takes no arguments, got %q", fs.Args())}
+	}
+	if _, err := parseRoles(m.Config.Roles); err != nil {
+		return usageError{err.Error()}
 	}
 	m.Logger, m.Stdout = logger, stdout
 	defer m.Close()
@@ -63,46 +101,80 @@ type Main struct {
 	// close. Tests give a Store on a schema of their own.
 	Store *inventory.Store
 	Queue *sync.Queue
+	// Connectors are the fan-out's connectors, per channel kind. The OTA
+	// XML, iCal and PMS connectors arrive with their issues; until then
+	// keyrack pushes to no channel kind (tests add the testjson one).
+	Connectors connectors.Registry
+	// Sync is the base configuration of the fan-out (intervals, limits);
+	// Run fills in its connections, connectors, secrets, logger and queue
+	// prefix. Zero values take the fan-out's defaults.
+	Sync sync.Config
 
 	closeStore, closeQueue bool
-	listening              chan struct{}
+	syncDB                 *pgxpool.Pool
+	fanout                 *sync.Fanout
+	listening, started     chan struct{}
 	mu                     gosync.Mutex
 	addr                   net.Addr
 }
 
 // NewMain returns a Main with the default configuration.
 func NewMain() *Main {
-	return &Main{Config: Config{Addr: defaultAddr, RedisURL: defaultRedisURL}}
+	return &Main{Config: Config{Addr: defaultAddr, RedisURL: defaultRedisURL, Roles: defaultRoles}}
 }
 
-// Listening is closed once Run has bound its address; Addr is valid then.
-func (m *Main) Listening() <-chan struct{} { return m.listeningCh() }
+// Listening is closed once Run has bound its address (web role); Addr is
+// valid then.
+func (m *Main) Listening() <-chan struct{} { return m.chans(&m.listening) }
 
-func (m *Main) listeningCh() chan struct{} {
+// Started is closed once Run has started every role.
+func (m *Main) Started() <-chan struct{} { return m.chans(&m.started) }
+
+func (m *Main) chans(c *chan struct{}) chan struct{} {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.listening == nil {
-		m.listening = make(chan struct{})
+	if *c == nil {
+		*c = make(chan struct{})
 	}
-	return m.listening
+	return *c
 }
 
-// Addr is the address Run listens on, nil before it is bound.
+// Addr is the address Run listens on, nil before it is bound or without
+// the web role.
 func (m *Main) Addr() net.Addr {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.addr
 }
 
-// Run connects to PostgreSQL and Redis, serves HTTP until ctx is done, then
-// shuts the server down gracefully: it returns nil when every request in
-// flight finished in time. Close releases the connections afterwards.
+// Fanout is the fan-out Run started, nil before or when no role needs it.
+func (m *Main) Fanout() *sync.Fanout {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.fanout
+}
+
+// Run connects to PostgreSQL and Redis and runs the configured roles until
+// ctx is done, then stops them gracefully: it returns nil when every
+// request in flight finished in time. Close releases the connections
+// afterwards.
 func (m *Main) Run(ctx context.Context) error {
 	if m.Logger == nil {
 		m.Logger = slog.Default()
 	}
 	if m.Stdout == nil {
 		m.Stdout = io.Discard
+	}
+	roles, err := parseRoles(m.Config.Roles)
+	if err != nil {
+		return err
+	}
+	has := func(r string) bool { return slices.Contains(roles, r) }
+	var secrets *inventory.Secrets
+	if m.Config.Secret != "" {
+		if secrets, err = inventory.NewSecrets(m.Config.Secret); err != nil {
+			return err
+		}
 	}
 	if m.Store == nil {
 		st, err := openStore(ctx, m.Config)
@@ -136,54 +208,135 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	cancel()
 
+	if has(roleWorker) || has(roleScheduler) {
+		if err := m.openFanout(ctx, secrets); err != nil {
+			return err
+		}
+	}
+
 	// Listen before anything else can go wrong quietly: a port in use is
 	// reported here, not by a background goroutine.
-	ln, err := net.Listen("tcp", m.Config.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s (set KEYRACK_ADDR or -addr): %w", m.Config.Addr, err)
-	}
-	m.mu.Lock()
-	m.addr = ln.Addr()
-	m.mu.Unlock()
-
-	srv := &http.Server{
-		Handler:           web.New(web.Config{Store: m.Store, Queue: m.Queue, Logger: m.Logger}).Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second, // channels post large OTA XML batches
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
-	}
+	var srv *http.Server
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	if has(roleWeb) {
+		ln, err := net.Listen("tcp", m.Config.Addr)
+		if err != nil {
+			return fmt.Errorf("listen on %s (set KEYRACK_ADDR or -addr): %w", m.Config.Addr, err)
+		}
+		m.mu.Lock()
+		m.addr = ln.Addr()
+		m.mu.Unlock()
+		srv = &http.Server{
+			Handler:           web.New(web.Config{Store: m.Store, Queue: m.Queue, Logger: m.Logger}).Handler(),
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       60 * time.Second, // channels post large OTA XML batches
+			WriteTimeout:      60 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+		}
+		go func() { served <- srv.Serve(ln) }()
+		m.Logger.Info("serving", "addr", ln.Addr().String(), "schema_version", version)
+		fmt.Fprintf(m.Stdout, "keyrack is serving on %s\n", serverURL(ln.Addr()))
+		close(m.chans(&m.listening))
+	}
 
-	m.Logger.Info("serving", "addr", ln.Addr().String(), "schema_version", version)
-	fmt.Fprintf(m.Stdout, "keyrack is serving on %s\n", serverURL(ln.Addr()))
-	close(m.listeningCh())
+	// The fan-out's roles stop after the HTTP server: requests in flight
+	// may still be writing changes for them.
+	rolesCtx, stopRoles := context.WithCancel(context.WithoutCancel(ctx))
+	var wg gosync.WaitGroup
+	defer func() { stopRoles(); wg.Wait() }()
+	failed := make(chan error, 2)
+	for _, r := range []struct {
+		name string
+		run  func(context.Context) error
+	}{{roleWorker, m.fanout.RunWorker}, {roleScheduler, m.fanout.RunScheduler}} {
+		if !has(r.name) {
+			continue
+		}
+		wg.Go(func() {
+			if err := r.run(rolesCtx); err != nil {
+				failed <- fmt.Errorf("%s: %w", r.name, err)
+			}
+		})
+	}
+	if !has(roleWeb) {
+		m.Logger.Info("running", "roles", strings.Join(roles, ","), "schema_version", version)
+		fmt.Fprintf(m.Stdout, "keyrack is running: %s\n", strings.Join(roles, ", "))
+	}
+	close(m.chans(&m.started))
 
 	select {
 	case err := <-served:
 		return fmt.Errorf("http server: %w", err)
+	case err := <-failed:
+		if srv != nil {
+			_ = srv.Close()
+		}
+		return err
 	case <-ctx.Done():
 	}
 	m.Logger.Info("shutting down", "timeout", shutdownTimeout)
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		_ = srv.Close()
-		return fmt.Errorf("graceful shutdown: requests still running after %s were cut off: %w", shutdownTimeout, err)
+	if srv != nil {
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+		defer cancel()
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			_ = srv.Close()
+			return fmt.Errorf("graceful shutdown: requests still running after %s were cut off: %w", shutdownTimeout, err)
+		}
+		if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http server: %w", err)
+		}
 	}
-	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("http server: %w", err)
-	}
+	stopRoles()
+	wg.Wait()
 	m.Logger.Info("stopped")
+	return nil
+}
+
+// openFanout prepares the fan-out with a connection pool of its own: a
+// delivery holds a connection while it talks to a channel, and web
+// requests must not wait behind slow channels.
+func (m *Main) openFanout(ctx context.Context, secrets *inventory.Secrets) error {
+	c := m.Sync
+	if c.Concurrency <= 0 {
+		c.Concurrency = 16
+	}
+	if c.BulkConcurrency <= 0 {
+		c.BulkConcurrency = max(1, c.Concurrency/4)
+	}
+	pc := m.Store.DB().Config().Copy()
+	pc.MaxConns = int32(c.Concurrency + c.BulkConcurrency + 4)
+	pc.MinConns = 0
+	db, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return fmt.Errorf("connect the fan-out to PostgreSQL: %w", err)
+	}
+	m.syncDB = db
+	c.DB, c.Queue, c.Connectors, c.Secrets, c.Logger = db, m.Queue, m.Connectors, secrets, m.Logger
+	if c.QueuePrefix == "" {
+		c.QueuePrefix = m.Config.QueuePrefix
+	}
+	if c.ResyncAt == "" {
+		c.ResyncAt = m.Config.ResyncAt
+	}
+	f, err := sync.New(c)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.fanout = f
+	m.mu.Unlock()
 	return nil
 }
 
 // Close releases the connections Run opened. It can be called more than once.
 func (m *Main) Close() error {
 	var err error
+	if m.syncDB != nil {
+		m.syncDB.Close()
+		m.syncDB = nil
+	}
 	if m.closeQueue && m.Queue != nil {
 		err = m.Queue.Close()
 		m.Queue, m.closeQueue = nil, false

@@ -3,11 +3,27 @@
 // The server comes from TEST_REDIS_URL, else REDIS_URL (`make test` sets
 // it, starting a throwaway server when none is reachable). Without one the
 // test fails when CI is set and is skipped otherwise.
+//
+// Tests share that server, so each one keeps to queues of its own
+// (QueuePrefix) and never flushes a database. A test that needs to stop and
+// start Redis starts a private server (StartRedis).
 package synctest
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // RedisURL returns the Redis URL tests use, failing the test in CI and
@@ -25,4 +41,133 @@ func RedisURL(tb testing.TB) string {
 	}
 	tb.Skip("no Redis: set TEST_REDIS_URL or REDIS_URL, or run make test")
 	return ""
+}
+
+// QueuePrefix returns a prefix for the fan-out's queue names
+// (sync.Config.QueuePrefix) that is tb's own, and removes those queues'
+// keys from the Redis at redisURL when tb ends — only those: the server is
+// shared.
+func QueuePrefix(tb testing.TB, redisURL string) string {
+	tb.Helper()
+	var b [5]byte
+	_, _ = rand.Read(b[:])
+	prefix := "t" + hex.EncodeToString(b[:]) + "-"
+	tb.Cleanup(func() {
+		opt, err := redis.ParseURL(redisURL)
+		if err != nil {
+			tb.Logf("remove test queues: %v", err)
+			return
+		}
+		c := redis.NewClient(opt)
+		defer c.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		// asynq keeps a queue's keys under asynq:{queue}: and its name in asynq:queues.
+		iter := c.Scan(ctx, 0, "asynq:{"+prefix+"*", 500).Iterator()
+		var keys []string
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		if err := iter.Err(); err != nil {
+			tb.Logf("remove test queues: %v", err) // e.g. the private server is already gone
+			return
+		}
+		for len(keys) > 0 {
+			n := min(len(keys), 500)
+			c.Del(ctx, keys[:n]...)
+			keys = keys[n:]
+		}
+		names, _ := c.SMembers(ctx, "asynq:queues").Result()
+		for _, q := range names {
+			if len(q) >= len(prefix) && q[:len(prefix)] == prefix {
+				c.SRem(ctx, "asynq:queues", q)
+			}
+		}
+	})
+	return prefix
+}
+
+// RedisServer is a private redis-server a test can stop and start.
+type RedisServer struct {
+	URL  string
+	tb   testing.TB
+	bin  string
+	dir  string
+	port int
+	cmd  *exec.Cmd
+}
+
+// StartRedis starts a redis-server of tb's own on a free port of 127.0.0.1,
+// keeping nothing on disk; it is stopped when tb ends. It fails the test in
+// CI and skips it elsewhere when redis-server is not installed.
+func StartRedis(tb testing.TB) *RedisServer {
+	tb.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			tb.Fatal("this test starts a private Redis and needs redis-server: apt-get install redis-server")
+		}
+		tb.Skip("redis-server is not installed (apt-get install redis-server)")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	s := &RedisServer{tb: tb, bin: bin, dir: tb.TempDir(), port: port,
+		URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port)}
+	s.Start()
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+// Start starts the server (again) on its port and waits until it answers.
+// Having kept nothing on disk, it starts empty.
+func (s *RedisServer) Start() {
+	s.tb.Helper()
+	if s.cmd != nil {
+		s.tb.Fatal("the private Redis is already running")
+	}
+	cmd := exec.Command(s.bin, "--bind", "127.0.0.1", "--port", strconv.Itoa(s.port),
+		"--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", s.dir,
+		"--logfile", filepath.Join(s.dir, "redis.log"))
+	if err := cmd.Start(); err != nil {
+		s.tb.Fatalf("start redis-server: %v", err)
+	}
+	s.cmd = cmd
+	opt, _ := redis.ParseURL(s.URL)
+	c := redis.NewClient(opt)
+	defer c.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := c.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
+			s.tb.Fatalf("the private Redis does not answer on port %d: %v\n%s", s.port, err, log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Stop stops the server (SIGTERM, then SIGKILL after 10 s) and waits for it.
+func (s *RedisServer) Stop() {
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-done
+	}
+	s.cmd = nil
 }

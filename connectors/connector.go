@@ -1,0 +1,206 @@
+package connectors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/keyrack/keyrack/inventory"
+)
+
+// Connector delivers availability to the channels of one protocol. The
+// fan-out (package sync) decides what to send and when; a connector only
+// encodes it for the channel, sends it and reports what the channel accepted.
+type Connector interface {
+	// Push sends u to the channel. A nil error means the channel answered;
+	// Ack lists the items it refused. Errors say whether trying again can
+	// help: see Retryable, RateLimited and Permanent.
+	Push(ctx context.Context, ch Channel, u Update) (Ack, error)
+}
+
+// Registry picks the connector for a channel by its kind. A kind with no
+// connector (yet) is not pushed to.
+type Registry map[inventory.ChannelKind]Connector
+
+// Lookup returns the connector for kind, or nil.
+func (r Registry) Lookup(kind inventory.ChannelKind) Connector { return r[kind] }
+
+// Channel is what a connector needs to reach a channel for one property.
+type Channel struct {
+	Property  string // the property's code
+	Code      string // the channel's code
+	Kind      inventory.ChannelKind
+	HotelCode string // the channel's code for the property
+	Endpoint  string
+	// Username and Secret are what keyrack presents to the channel; the
+	// secret is opened just before the push and must never be logged.
+	Username string
+	Secret   string
+}
+
+// String names the channel without its credentials.
+func (c Channel) String() string { return c.Property + "/" + c.Code }
+
+// Update is the availability to send: the current value of each of the
+// channel's rooms over date ranges, consecutive nights with equal values
+// merged into one range.
+type Update struct {
+	Items []Availability
+	// Full is set for a full resync: the update repeats values the channel
+	// has acknowledged already.
+	Full bool
+}
+
+// Availability is what the channel may sell of one of its rooms on the
+// nights [From, To).
+type Availability struct {
+	Room      string // the channel's room code
+	From      inventory.Date
+	To        inventory.Date // exclusive
+	Available int
+}
+
+// Ack is the channel's answer to an update that it received.
+type Ack struct {
+	// Rejected lists the items the channel refused (e.g. a room code it does
+	// not know); every other item was accepted.
+	Rejected []Rejection
+}
+
+// Rejection is an item the channel refused.
+type Rejection struct {
+	Item   int // index into Update.Items
+	Reason string
+}
+
+// Kind says whether a failed push can succeed later.
+type Kind int
+
+const (
+	// KindRetryable: a timeout, a refused connection, a 5xx; try again after a backoff.
+	KindRetryable Kind = iota
+	// KindRateLimited: the channel asked us to slow down (HTTP 429);
+	// try again after RetryAfter.
+	KindRateLimited
+	// KindPermanent: the channel will refuse the same request again (bad
+	// credentials, a malformed request); staff must fix something first.
+	KindPermanent
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindRateLimited:
+		return "rate limited"
+	case KindPermanent:
+		return "permanent"
+	}
+	return "retryable"
+}
+
+// Error is a failed push.
+type Error struct {
+	Kind Kind
+	// RetryAfter is how long the channel asked us to wait (0 when it did not say).
+	RetryAfter time.Duration
+	// Status is the HTTP status the channel answered, 0 when it did not answer.
+	Status int
+	Err    error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Kind.String())
+	if e.Status != 0 {
+		fmt.Fprintf(&b, " (HTTP %d)", e.Status)
+	}
+	if e.RetryAfter > 0 {
+		fmt.Fprintf(&b, ", retry after %s", e.RetryAfter)
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Retryable wraps err as a failure that may pass on a later attempt.
+func Retryable(err error) error { return &Error{Kind: KindRetryable, Err: err} }
+
+// RateLimited wraps err as the channel asking to wait retryAfter (0: unknown).
+func RateLimited(retryAfter time.Duration, err error) error {
+	return &Error{Kind: KindRateLimited, RetryAfter: retryAfter, Err: err}
+}
+
+// Permanent wraps err as a failure that will repeat until someone fixes it.
+func Permanent(err error) error { return &Error{Kind: KindPermanent, Err: err} }
+
+// KindOf classifies err; an error that is not an *Error is retryable, since
+// most unexpected failures (networks, timeouts) are passing ones.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return KindRetryable
+}
+
+// RetryAfterOf is the wait a channel asked for, or 0.
+func RetryAfterOf(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
+}
+
+// HTTPError classifies a channel's HTTP answer: nil for 2xx; 429 (and 503
+// with Retry-After) rate limited; 408, 425 and 5xx retryable; any other
+// status permanent. body is a short excerpt of the answer, for the error text.
+func HTTPError(resp *http.Response, body string, now time.Time) error {
+	code := resp.StatusCode
+	if code >= 200 && code < 300 {
+		return nil
+	}
+	err := fmt.Errorf("channel answered %s", resp.Status)
+	if body = strings.TrimSpace(body); body != "" {
+		if len(body) > 200 {
+			body = body[:200] + "…"
+		}
+		err = fmt.Errorf("%w: %s", err, body)
+	}
+	after := ParseRetryAfter(resp.Header.Get("Retry-After"), now)
+	switch {
+	case code == http.StatusTooManyRequests, code == http.StatusServiceUnavailable && after > 0:
+		return &Error{Kind: KindRateLimited, RetryAfter: after, Status: code, Err: err}
+	case code == http.StatusRequestTimeout, code == http.StatusTooEarly, code >= 500:
+		return &Error{Kind: KindRetryable, RetryAfter: after, Status: code, Err: err}
+	}
+	return &Error{Kind: KindPermanent, Status: code, Err: err}
+}
+
+// ParseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date
+// (RFC 9110 §10.2.3). It returns 0 when v is empty or unreadable.
+func ParseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil {
+		if s < 0 {
+			return 0
+		}
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}

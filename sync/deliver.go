@@ -1,0 +1,672 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/keyrack/keyrack/connectors"
+	"github.com/keyrack/keyrack/inventory"
+)
+
+// A delivery brings one channel of one property up to date. Deliveries to
+// the same pair never overlap: each holds a PostgreSQL advisory lock on the
+// pair for as long as it runs, so an older state can never reach the
+// channel after a newer one, and a worker that dies (SIGKILL) releases the
+// lock with its connection. Every statement of a delivery runs on the
+// connection that holds the lock: if the lock is lost, so is the delivery.
+
+// pairLockSQL is the advisory lock key of a pair; the schema is part of it
+// because advisory locks are per database and tests share one.
+const pairLockSQL = `hashtextextended(current_schema() || '/keyrack/sync/channel/' || $1::bigint::text || '/' || $2::bigint::text, 0)`
+
+// handleChannelTask is the asynq handler of taskChannel.
+func (f *Fanout) handleChannelTask(ctx context.Context, t *asynq.Task) error {
+	var p taskPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return fmt.Errorf("sync: unreadable task payload: %v: %w", err, asynq.SkipRetry)
+	}
+	queue, _ := asynq.GetQueueName(ctx)
+	retried, _ := asynq.GetRetryCount(ctx)
+	maxRetry, _ := asynq.GetMaxRetry(ctx)
+	// asynq archives a task that fails on this attempt, whatever the error.
+	last := retried >= maxRetry
+	return f.deliver(ctx, p, f.classOf(queue), last)
+}
+
+// deliver runs one delivery of task p, of queue class, to its pair. last
+// says asynq archives the task if this attempt fails.
+func (f *Fanout) deliver(ctx context.Context, p taskPayload, class string, last bool) error {
+	conn, err := f.db.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	defer conn.Release()
+	unlock, err := lockPair(ctx, conn, p.pair, f.cfg.LockWait)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	d := &delivery{f: f, conn: conn, task: p, class: class}
+	return d.run(ctx, last)
+}
+
+// lockPair waits up to wait for the pair's lock and returns its release.
+func lockPair(ctx context.Context, conn *pgxpool.Conn, p pair, wait time.Duration) (func(), error) {
+	lctx, cancel := context.WithTimeout(ctx, wait)
+	_, err := conn.Exec(lctx, `SELECT pg_advisory_lock(`+pairLockSQL+`)`, p.Property, p.Channel)
+	cancel()
+	if err != nil {
+		// A cancelled wait may have been granted just as it was cancelled;
+		// closing the session releases whatever it holds.
+		_ = conn.Conn().Close(context.Background())
+		if ctx.Err() == nil {
+			return nil, fmt.Errorf("sync: %w: %v", errBusy, err)
+		}
+		return nil, err
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var released bool
+		err := conn.QueryRow(ctx, `SELECT pg_advisory_unlock(`+pairLockSQL+`)`, p.Property, p.Channel).Scan(&released)
+		if err != nil || !released {
+			_ = conn.Conn().Close(ctx)
+		}
+	}, nil
+}
+
+// delivery is one run of a delivery task, holding the pair's lock.
+type delivery struct {
+	f     *Fanout
+	conn  *pgxpool.Conn
+	task  taskPayload
+	class string
+
+	ch    channelRow
+	sent  int    // pushes the channel took in this run
+	notes string // rejections to report even though the run succeeded
+}
+
+// channelRow is what a delivery needs of the channel.
+type channelRow struct {
+	Property   string
+	Code       string
+	Kind       inventory.ChannelKind
+	Enabled    bool
+	HotelCode  string
+	Endpoint   string
+	RateLimit  int
+	Username   string
+	SecretSeal []byte
+}
+
+// run delivers until the pair has no dirty marks left.
+func (d *delivery) run(ctx context.Context, last bool) error {
+	found, err := d.claim(ctx)
+	if err != nil || !found {
+		return err
+	}
+	if !d.ch.Enabled {
+		return d.clearAll(ctx, "")
+	}
+	conn := d.f.cfg.Connectors.Lookup(d.ch.Kind)
+	if conn == nil {
+		// Not an error to retry: nothing can be pushed to this kind of
+		// channel yet. The nightly resync catches it up once something can.
+		return d.clearAll(ctx, fmt.Sprintf("no connector pushes to %s channels yet; changes are not sent", d.ch.Kind))
+	}
+	target, err := d.target()
+	if err != nil {
+		return d.fail(ctx, err, last)
+	}
+	rooms, err := d.rooms(ctx)
+	if err != nil {
+		return d.fail(ctx, err, last)
+	}
+	start := time.Now()
+	for {
+		w, err := d.load(ctx)
+		if err != nil {
+			return d.fail(ctx, err, last)
+		}
+		if len(w.versions) == 0 {
+			break
+		}
+		u, runs, itemRun := w.update(rooms, d.f.cfg.EchoWindow)
+		if len(u.Items) > 0 {
+			wait, err := d.admit(ctx)
+			if err != nil {
+				return d.fail(ctx, err, last)
+			}
+			if wait > 0 {
+				// Rate limited: the marks stay and a task comes back when the
+				// channel may be sent to; changes until then join it.
+				return d.later(ctx, wait)
+			}
+			pctx, cancel := context.WithTimeout(ctx, d.f.cfg.PushTimeout)
+			ack, err := conn.Push(pctx, target, u)
+			cancel()
+			if err != nil {
+				return d.fail(ctx, err, last)
+			}
+			d.sent++
+			if err := d.acknowledge(ctx, u, runs, itemRun, ack); err != nil {
+				return d.fail(ctx, err, last)
+			}
+		}
+		if err := d.clear(ctx, w); err != nil {
+			return d.fail(ctx, err, last)
+		}
+		if time.Since(start) > d.f.cfg.MaxRun {
+			// A channel that keeps changing must not hold a worker forever.
+			return d.later(ctx, 0)
+		}
+	}
+	return d.succeeded(ctx)
+}
+
+// claim marks the waiting task as taken — from now on a change enqueues a
+// new task rather than count on this one — and loads the channel. It
+// reports false when the channel no longer exists.
+func (d *delivery) claim(ctx context.Context) (bool, error) {
+	p := d.task.pair
+	if _, err := d.conn.Exec(ctx, `UPDATE sync_channels SET queued = NULL, queued_gen = NULL, queued_at = NULL, archived = false
+		WHERE property_id = $1 AND channel_id = $2`, p.Property, p.Channel); err != nil {
+		return false, err
+	}
+	err := d.conn.QueryRow(ctx, `
+		SELECT p.code, c.code, c.kind, c.enabled, c.hotel_code, c.endpoint, c.rate_limit,
+			c.outbound_username, c.outbound_secret_sealed
+		FROM channels c JOIN properties p ON p.id = c.property_id
+		WHERE c.property_id = $1 AND c.id = $2`, p.Property, p.Channel).
+		Scan(&d.ch.Property, &d.ch.Code, &d.ch.Kind, &d.ch.Enabled, &d.ch.HotelCode, &d.ch.Endpoint,
+			&d.ch.RateLimit, &d.ch.Username, &d.ch.SecretSeal)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// target is the channel as its connector sees it, credentials opened.
+func (d *delivery) target() (connectors.Channel, error) {
+	c := connectors.Channel{
+		Property: d.ch.Property, Code: d.ch.Code, Kind: d.ch.Kind,
+		HotelCode: d.ch.HotelCode, Endpoint: d.ch.Endpoint, Username: d.ch.Username,
+	}
+	if d.ch.SecretSeal == nil {
+		return c, nil
+	}
+	if d.f.cfg.Secrets == nil {
+		return c, connectors.Permanent(errors.New("the channel's credentials are sealed and KEYRACK_SECRET is not set"))
+	}
+	s, err := d.f.cfg.Secrets.Open(d.ch.SecretSeal)
+	if err != nil {
+		return c, connectors.Permanent(err)
+	}
+	c.Secret = s
+	return c, nil
+}
+
+// rooms maps each pool to the channel's room codes drawing on it. A room
+// code mapped (through several rates) to room types of different pools is a
+// mapping mistake; it is sent for the first pool only.
+func (d *delivery) rooms(ctx context.Context) (map[int64][]string, error) {
+	rows, _ := d.conn.Query(ctx, `
+		SELECT DISTINCT ON (m.channel_room) m.channel_room, rt.pool_id
+		FROM mappings m JOIN room_types rt ON rt.property_id = m.property_id AND rt.id = m.room_type_id
+		WHERE m.property_id = $1 AND m.channel_id = $2
+		ORDER BY m.channel_room, rt.pool_id`, d.task.Property, d.task.Channel)
+	out := map[int64][]string{}
+	var room string
+	var pool int64
+	_, err := pgx.ForEachRow(rows, []any{&room, &pool}, func() error {
+		out[pool] = append(out[pool], room)
+		return nil
+	})
+	return out, err
+}
+
+// work is the pair's dirty state as one delivery round read it.
+type work struct {
+	versions map[int64]int64 // pool → version of its dirty mark
+	nights   []nightState    // sorted by pool, night
+	settle   []nightState    // echoes the channel holds already, to record as acknowledged
+}
+
+// nightState is one dirty night: the pool's current state and what the
+// channel acknowledged.
+type nightState struct {
+	Pool      int64
+	Night     inventory.Date
+	Available int
+	Version   int64
+	Forced    bool // full resync: send even if acknowledged
+	Echo      bool // dirty only because the channel changed it itself
+	Pending   bool // an outbox row for the night waits for the relay
+	Ack       *ack // what the channel acknowledged, nil if nothing
+}
+
+// ack is a channel's acknowledgement of a pool-night.
+type ack struct {
+	Available       int
+	Version         int64
+	AckedAt         time.Time
+	OriginChangedAt *time.Time // the channel changed the night itself since
+}
+
+// load reads the dirty marks, the current value of every dirty night within
+// the channel's horizon (from the property's today: past nights are not
+// sold, and channels refuse nights beyond what they are configured for),
+// the channel's acknowledgements, and whether a change to the night still waits in the
+// outbox — all in one statement, so from one snapshot.
+func (d *delivery) load(ctx context.Context) (*work, error) {
+	rows, _ := d.conn.Query(ctx, `
+		WITH dirty AS (
+			SELECT pool_id, nights, force, echo, version FROM sync_dirty WHERE property_id = $1 AND channel_id = $2
+		), today AS (
+			SELECT (now() AT TIME ZONE p.time_zone)::date AS night, c.horizon_days
+			FROM properties p JOIN channels c ON c.property_id = p.id AND c.id = $2 WHERE p.id = $1
+		), pending AS (
+			SELECT pool_id, range_agg(daterange(from_night, to_night)) AS nights FROM outbox
+			WHERE property_id = $1 AND done_at IS NULL AND topic = 'availability' GROUP BY pool_id
+		)
+		SELECT d.pool_id, d.version, g.night::date,
+			coalesce(g.night::date <@ d.force, false), coalesce(g.night::date <@ d.echo, false),
+			coalesce(g.night::date <@ pe.nights, false),
+			coalesce(n.lim, floor(pl.units * pl.overbooking_factor)::int),
+			coalesce(n.sold + n.oversold, 0), coalesce(n.closed, false), coalesce(n.version, 0),
+			a.available, a.version, a.acked_at, a.origin_changed_at
+		FROM dirty d
+		JOIN pools pl ON pl.property_id = $1 AND pl.id = d.pool_id
+		LEFT JOIN pending pe ON pe.pool_id = d.pool_id
+		LEFT JOIN LATERAL unnest(d.nights) AS r (nights) ON true
+		LEFT JOIN LATERAL generate_series(greatest(lower(r.nights), (SELECT night FROM today))::timestamp,
+			(least(upper(r.nights), (SELECT night + horizon_days FROM today)) - 1)::timestamp, interval '1 day') AS g (night) ON true
+		LEFT JOIN nights n ON n.property_id = $1 AND n.pool_id = d.pool_id AND n.night = g.night::date
+		LEFT JOIN sync_acks a ON a.property_id = $1 AND a.channel_id = $2 AND a.pool_id = d.pool_id AND a.night = g.night::date
+		ORDER BY d.pool_id, g.night`, d.task.Property, d.task.Channel)
+	w := &work{versions: map[int64]int64{}}
+	var n nightState
+	var version int64
+	var night *inventory.Date
+	var limit, sold int
+	var closed bool
+	var ackValue *int
+	var ackVersion *int64
+	var ackedAt, changedAt *time.Time
+	_, err := pgx.ForEachRow(rows, []any{&n.Pool, &version, &night, &n.Forced, &n.Echo, &n.Pending,
+		&limit, &sold, &closed, &n.Version, &ackValue, &ackVersion, &ackedAt, &changedAt}, func() error {
+		w.versions[n.Pool] = version
+		if night == nil {
+			return nil // a mark on past nights only
+		}
+		n.Night = *night
+		n.Available = inventory.Availability(limit, sold, closed)
+		n.Ack = nil
+		if ackValue != nil {
+			n.Ack = &ack{Available: *ackValue, Version: *ackVersion, AckedAt: *ackedAt, OriginChangedAt: changedAt}
+		}
+		w.nights = append(w.nights, n)
+		return nil
+	})
+	return w, err
+}
+
+// verdict is what a delivery does with a dirty night.
+type verdict int
+
+const (
+	send   verdict = iota
+	skip           // the channel holds the value already
+	settle         // an echo: the channel holds the value through its own change; record that
+)
+
+// decide says whether the channel must be sent the night's value.
+//
+// Loop suppression and no-op suppression meet here. A channel that took a
+// booking lowered its own count, so keyrack does not echo the new value back
+// to it — as long as it is sure the channel's count was right when it sold:
+// the channel had acknowledged the value before, and no delivery landed
+// during the echo window before the booking reached keyrack (channels push
+// absolute values, so a delivery landing after the channel sold but before
+// it told keyrack overwrote the channel's own decrement). When in doubt the
+// channel is sent the pool's value: a correction, not an echo.
+func (n nightState) decide(echoWindow time.Duration) verdict {
+	switch {
+	case n.Forced, n.Ack == nil:
+		return send
+	case n.Ack.OriginChangedAt == nil:
+		if n.Ack.Available == n.Available {
+			return skip
+		}
+		return send
+	case n.Echo && n.Ack.AckedAt.Before(n.Ack.OriginChangedAt.Add(-echoWindow)):
+		if n.Pending {
+			// Someone's change is on its way through the relay; decide when
+			// it has arrived.
+			return skip
+		}
+		return settle
+	}
+	// The channel changed its own count and so did others since: what it
+	// holds now is unknown.
+	return send
+}
+
+// run is consecutive nights of one pool with one value, to be sent for every
+// room of the pool.
+type run struct {
+	Pool     int64
+	From, To inventory.Date
+	Value    int
+	Versions []int64 // the nights' versions, from From on
+	Rejected bool    // the channel refused it for at least one room
+}
+
+// update builds what to send — the nights decide says to send, merged per
+// pool into runs of equal values, one item per run and room (item i sends
+// itemRun[i]) — and notes the echoes to settle.
+func (w *work) update(rooms map[int64][]string, echoWindow time.Duration) (u connectors.Update, runs, itemRun []*run) {
+	var cur *run
+	w.settle = w.settle[:0]
+	for _, n := range w.nights {
+		if len(rooms[n.Pool]) == 0 {
+			cur = nil // not mapped on this channel: nothing to tell it
+			continue
+		}
+		switch n.decide(echoWindow) {
+		case skip:
+			cur = nil
+			continue
+		case settle:
+			w.settle = append(w.settle, n)
+			cur = nil
+			continue
+		}
+		u.Full = u.Full || n.Forced
+		if cur != nil && cur.Pool == n.Pool && cur.To == n.Night && cur.Value == n.Available {
+			cur.To = cur.To.AddDays(1)
+			cur.Versions = append(cur.Versions, n.Version)
+			continue
+		}
+		cur = &run{Pool: n.Pool, From: n.Night, To: n.Night.AddDays(1), Value: n.Available, Versions: []int64{n.Version}}
+		runs = append(runs, cur)
+	}
+	for _, r := range runs {
+		for _, room := range rooms[r.Pool] {
+			u.Items = append(u.Items, connectors.Availability{Room: room, From: r.From, To: r.To, Available: r.Value})
+			itemRun = append(itemRun, r)
+		}
+	}
+	return u, runs, itemRun
+}
+
+// acknowledge records what the channel took. A pool-night counts as
+// acknowledged only if the channel took it for every room of the pool. An
+// acknowledgement never replaces one read at a newer version: a delivery of
+// an older state that finishes late cannot overwrite a newer one.
+func (d *delivery) acknowledge(ctx context.Context, u connectors.Update, runs, itemRun []*run, ack connectors.Ack) error {
+	var reasons []string
+	for _, rj := range ack.Rejected {
+		if rj.Item >= 0 && rj.Item < len(itemRun) {
+			itemRun[rj.Item].Rejected = true
+			it := u.Items[rj.Item]
+			reasons = append(reasons, fmt.Sprintf("room %s %s..%s: %s", it.Room, it.From, it.To, rj.Reason))
+		}
+	}
+	if len(reasons) > 0 {
+		d.notes = "the channel refused " + strings.Join(reasons, "; ")
+	}
+	var pools, versions []int64
+	var nights []inventory.Date
+	var values []int
+	for _, r := range runs {
+		if r.Rejected {
+			continue
+		}
+		for i, v := range r.Versions {
+			pools, nights, values, versions = append(pools, r.Pool), append(nights, r.From.AddDays(i)), append(values, r.Value), append(versions, v)
+		}
+	}
+	return recordAcks(ctx, d.conn, d.task.pair, pools, nights, values, versions)
+}
+
+// recordAcks stores acknowledgements of p, each (pool, night, value) read at
+// a night version, unless the stored one was read at a newer version.
+func recordAcks(ctx context.Context, db interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+}, p pair, pools []int64, nights []inventory.Date, values []int, versions []int64) error {
+	if len(pools) == 0 {
+		return nil
+	}
+	_, err := db.Exec(ctx, `
+		INSERT INTO sync_acks AS a (property_id, channel_id, pool_id, night, available, version, acked_at)
+		SELECT $1, $2, k.pool_id, k.night, k.available, k.version, now()
+		FROM unnest($3::bigint[], $4::date[], $5::int[], $6::bigint[]) AS k (pool_id, night, available, version)
+		ORDER BY k.pool_id, k.night
+		ON CONFLICT (property_id, channel_id, pool_id, night) DO UPDATE
+			SET available = EXCLUDED.available, version = EXCLUDED.version, acked_at = EXCLUDED.acked_at, origin_changed_at = NULL
+			WHERE a.version <= EXCLUDED.version`,
+		p.Property, p.Channel, pools, nights, values, versions)
+	return err
+}
+
+// clear removes the dirty marks this round delivered — compare-and-clear: a
+// mark whose version changed since it was read holds a newer change, stays,
+// and is delivered by the next round. In the same transaction it records
+// the settled echoes of the pools it cleared: only if no change arrived
+// since the round read them is the channel's own count known to be the
+// value read.
+func (d *delivery) clear(ctx context.Context, w *work) error {
+	pools := make([]int64, 0, len(w.versions))
+	for p := range w.versions {
+		pools = append(pools, p)
+	}
+	slices.Sort(pools)
+	vs := make([]int64, len(pools))
+	for i, p := range pools {
+		vs[i] = w.versions[p]
+	}
+	return pgx.BeginFunc(ctx, d.conn, func(tx pgx.Tx) error {
+		// Rows are locked in pool order, as the relay locks them.
+		rows, _ := tx.Query(ctx, `
+			DELETE FROM sync_dirty d USING (
+				SELECT s.pool_id FROM sync_dirty s
+				JOIN unnest($3::bigint[], $4::bigint[]) AS k (pool_id, version) ON k.pool_id = s.pool_id AND k.version = s.version
+				WHERE s.property_id = $1 AND s.channel_id = $2
+				ORDER BY s.pool_id FOR UPDATE OF s
+			) AS l
+			WHERE d.property_id = $1 AND d.channel_id = $2 AND d.pool_id = l.pool_id
+			RETURNING d.pool_id`, d.task.Property, d.task.Channel, pools, vs)
+		cleared, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil || len(w.settle) == 0 {
+			return err
+		}
+		var sp, sv []int64
+		var sn []inventory.Date
+		var sa []int
+		var sc []time.Time
+		for _, n := range w.settle {
+			if slices.Contains(cleared, n.Pool) {
+				sp, sn, sa, sv, sc = append(sp, n.Pool), append(sn, n.Night), append(sa, n.Available), append(sv, n.Version), append(sc, *n.Ack.OriginChangedAt)
+			}
+		}
+		if len(sp) == 0 {
+			return nil
+		}
+		_, err = tx.Exec(ctx, `
+			WITH k AS (
+				SELECT * FROM unnest($3::bigint[], $4::date[], $5::int[], $6::bigint[], $7::timestamptz[])
+					AS k (pool_id, night, available, version, changed_at)
+			), locked AS (
+				SELECT a.pool_id, a.night FROM sync_acks a JOIN k ON k.pool_id = a.pool_id AND k.night = a.night
+				WHERE a.property_id = $1 AND a.channel_id = $2
+				ORDER BY a.pool_id, a.night FOR UPDATE OF a
+			)
+			UPDATE sync_acks a SET available = k.available, version = k.version, origin_changed_at = NULL
+			FROM k JOIN locked l ON l.pool_id = k.pool_id AND l.night = k.night
+			WHERE a.property_id = $1 AND a.channel_id = $2 AND a.pool_id = k.pool_id AND a.night = k.night
+				AND a.origin_changed_at = k.changed_at AND a.version <= k.version`,
+			d.task.Property, d.task.Channel, sp, sn, sa, sv, sc)
+		return err
+	})
+}
+
+// clearAll drops every mark of the pair, for a channel that is not pushed
+// to; note says why, for staff.
+func (d *delivery) clearAll(ctx context.Context, note string) error {
+	if _, err := d.conn.Exec(ctx, `DELETE FROM sync_dirty WHERE property_id = $1 AND channel_id = $2`,
+		d.task.Property, d.task.Channel); err != nil {
+		return err
+	}
+	d.notes = note
+	return d.succeeded(ctx)
+}
+
+// admit applies the channel's rate limit and any pause it asked for. It
+// returns how long to wait, or 0 having counted the request.
+func (d *delivery) admit(ctx context.Context) (time.Duration, error) {
+	var now time.Time
+	var sent []time.Time
+	var paused *time.Time
+	// PostgreSQL's clock, shared by every worker process.
+	if err := d.conn.QueryRow(ctx, `SELECT clock_timestamp(), rate_window, paused_until FROM sync_channels
+		WHERE property_id = $1 AND channel_id = $2`, d.task.Property, d.task.Channel).Scan(&now, &sent, &paused); err != nil {
+		return 0, err
+	}
+	if paused != nil && paused.After(now) {
+		return paused.Sub(now), nil
+	}
+	wait, window := admitRequest(now, sent, d.ch.RateLimit, d.f.cfg.RateWindow)
+	if wait > 0 {
+		if wait <= 100*time.Millisecond {
+			// Not worth a round trip through Redis.
+			time.Sleep(wait)
+			return d.admit(ctx)
+		}
+		return wait, nil
+	}
+	if d.ch.RateLimit <= 0 {
+		return 0, nil
+	}
+	_, err := d.conn.Exec(ctx, `UPDATE sync_channels SET rate_window = $3 WHERE property_id = $1 AND channel_id = $2`,
+		d.task.Property, d.task.Channel, window)
+	return 0, err
+}
+
+// admitRequest is a sliding-window limit of limit requests per window:
+// given when the latest requests were sent (oldest first), it returns how
+// long to wait before the next one, or 0 and the times to keep once it is
+// counted. Unlike a token bucket, it never lets more than limit requests
+// into any window, which is what channels count. limit ≤ 0 is no limit.
+func admitRequest(now time.Time, sent []time.Time, limit int, window time.Duration) (time.Duration, []time.Time) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	recent := slices.DeleteFunc(slices.Clone(sent), func(t time.Time) bool { return !t.After(now.Add(-window)) })
+	if len(recent) >= limit {
+		return recent[len(recent)-limit].Add(window).Sub(now), nil
+	}
+	return 0, append(recent, now)
+}
+
+// later hands the pair over to a fresh task that runs after delay, unless a
+// task waits already (it will do the work), and ends this run successfully.
+func (d *delivery) later(ctx context.Context, delay time.Duration) error {
+	var gen int64
+	err := d.conn.QueryRow(ctx, `
+		UPDATE sync_channels SET gen = gen + 1, queued = $3, queued_gen = gen + 1, queued_at = now()
+		WHERE property_id = $1 AND channel_id = $2 AND queued IS NULL
+		RETURNING gen`, d.task.Property, d.task.Channel, d.class).Scan(&gen)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	if err == nil {
+		// If Redis is down the sweeper enqueues it later (without the delay;
+		// the task then waits again).
+		_ = d.f.enqueue(ctx, d.task.pair, d.class, gen, delay)
+	}
+	return d.succeeded(ctx)
+}
+
+// succeeded records a run that ended without a failure.
+func (d *delivery) succeeded(ctx context.Context) error {
+	var note *string
+	if d.notes != "" {
+		note = &d.notes
+	}
+	_, err := d.conn.Exec(ctx, `UPDATE sync_channels SET deliveries = deliveries + $3,
+			last_delivery_at = CASE WHEN $3 > 0 THEN now() ELSE last_delivery_at END,
+			last_error = $4, last_error_at = CASE WHEN $4::text IS NULL THEN NULL ELSE now() END
+		WHERE property_id = $1 AND channel_id = $2`, d.task.Property, d.task.Channel, d.sent, note)
+	return err
+}
+
+// fail records a failed run and decides what becomes of it. A run that got
+// some pushes through hands over to a fresh task (with a fresh retry
+// budget): the budget is for channels that make no progress. Otherwise the
+// task is retried by asynq with backoff — the marks stay, so the retry sends
+// the state current then — or, for a permanent failure or the last
+// attempt, archived.
+func (d *delivery) fail(ctx context.Context, cause error, last bool) error {
+	kind := connectors.KindOf(cause)
+	msg := cause.Error()
+	var pause *time.Duration
+	if after := connectors.RetryAfterOf(cause); kind == connectors.KindRateLimited && after > 0 {
+		pause = &after
+	}
+	// The bookkeeping uses its own context: the run's may be what failed.
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, err := d.conn.Exec(bctx, `UPDATE sync_channels SET failures = failures + 1, last_error = $3, last_error_at = now(),
+			deliveries = deliveries + $4,
+			paused_until = CASE WHEN $5::interval IS NULL THEN paused_until ELSE clock_timestamp() + $5::interval END
+		WHERE property_id = $1 AND channel_id = $2`, d.task.Property, d.task.Channel, msg, d.sent, pause); err != nil {
+		d.f.log.Warn("could not record a failed delivery", "err", err)
+	}
+	d.f.log.Debug("delivery failed", "channel", d.ch.Property+"/"+d.ch.Code, "kind", kind, "err", cause)
+	switch {
+	case d.sent > 0 && kind != connectors.KindPermanent && ctx.Err() == nil:
+		d.sent = 0 // counted above
+		delay := d.f.retryDelay(0, cause, nil)
+		var gen int64
+		err := d.conn.QueryRow(bctx, `
+			UPDATE sync_channels SET gen = gen + 1, queued = $3, queued_gen = gen + 1, queued_at = now()
+			WHERE property_id = $1 AND channel_id = $2 AND queued IS NULL
+			RETURNING gen`, d.task.Property, d.task.Channel, d.class).Scan(&gen)
+		if err == nil {
+			_ = d.f.enqueue(bctx, d.task.pair, d.class, gen, delay)
+		}
+		return nil
+	case kind == connectors.KindPermanent || last:
+		// Archived: nothing retries the pair until a change, a resync or
+		// staff (Archived, RetryArchived) — unless a newer task waits already.
+		if _, err := d.conn.Exec(bctx, `UPDATE sync_channels SET archived = (queued IS NULL)
+			WHERE property_id = $1 AND channel_id = $2`, d.task.Property, d.task.Channel); err != nil {
+			d.f.log.Warn("could not record an archived delivery", "err", err)
+		}
+		d.f.log.Warn("delivery archived: staff can retry it", "channel", d.ch.Property+"/"+d.ch.Code, "err", cause)
+		if kind == connectors.KindPermanent {
+			return fmt.Errorf("%w (%w)", cause, asynq.SkipRetry)
+		}
+		return cause
+	default:
+		// This task comes back as an asynq retry: it is the one that waits,
+		// and changes until then join it.
+		if _, err := d.conn.Exec(bctx, `UPDATE sync_channels SET queued = $3, queued_gen = $4, queued_at = now()
+			WHERE property_id = $1 AND channel_id = $2 AND queued IS NULL`,
+			d.task.Property, d.task.Channel, d.class, d.task.Gen); err != nil {
+			d.f.log.Warn("could not record a delivery to retry", "err", err)
+		}
+		return cause
+	}
+}

@@ -1,0 +1,24 @@
+package sync
+
+import (
+	"context"
+
+	"github.com/keyrack/keyrack/inventory"
+)
+
+// Hooks for the tests of package sync_test.
+
+// DeliverNow runs a delivery to a channel of a property in the caller's
+// goroutine, as a duplicate of the task asynq might hand out.
+func (f *Fanout) DeliverNow(ctx context.Context, property, channel int64) error {
+	return f.deliver(ctx, taskPayload{pair: pair{property, channel}}, classCritical, false)
+}
+
+// RecordAck records that a channel acknowledged value on a pool-night read
+// at version, as a delivery does.
+func (f *Fanout) RecordAck(ctx context.Context, property, channel, pool int64, night inventory.Date, value int, version int64) error {
+	return recordAcks(ctx, f.db, pair{property, channel}, []int64{pool}, []inventory.Date{night}, []int{value}, []int64{version})
+}
+
+// Sweep runs one sweep.
+func (f *Fanout) Sweep(ctx context.Context) error { return f.sweep(ctx) }

@@ -1,0 +1,123 @@
+package sync_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/keyrack/keyrack/inventory"
+	"github.com/stretchr/testify/require"
+)
+
+func TestABookingReachesEveryOtherChannelAndNeverEchoesBack(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{}).primed()
+	// A quiet channel: nothing delivered to A within the echo window before
+	// it sells, so its own count is known to be right and its booking is
+	// not echoed back to it.
+	time.Sleep(h.cfg.EchoWindow + 200*time.Millisecond)
+	arrival := h.today.AddDays(3)
+
+	h.book("A", "A-1", 0, arrival, 3, 2)
+	for _, c := range []string{"B", "C", "D"} {
+		eventually(t, convergeTimeout, c+" to hear of the booking", func() bool {
+			v, _ := h.tc[c].Value(h.room(c, 0), arrival.AddDays(2))
+			return v == 8
+		})
+	}
+	h.waitConverged()
+
+	for _, c := range []string{"B", "C", "D"} {
+		for d := h.today; d.Before(h.today.AddDays(30)); d = d.AddDays(1) {
+			want := 10
+			if !d.Before(arrival) && d.Before(arrival.AddDays(3)) {
+				want = 8
+			}
+			got, _ := h.tc[c].Value(h.room(c, 0), d)
+			require.Equal(t, want, got, "%s on %s", c, d)
+		}
+		// Only the changed nights travel, as one range.
+		got := h.tc[c].Received()
+		require.NotEmpty(t, got)
+		last := got[len(got)-1].Request.Availability
+		require.Len(t, last, 1, "%s: one merged range", c)
+		require.Equal(t, arrival, last[0].From)
+		require.Equal(t, arrival.AddDays(3), last[0].To)
+		require.Equal(t, 8, last[0].Available)
+		require.Equal(t, "HOTEL-"+c, got[len(got)-1].Request.Hotel)
+	}
+	require.Zero(t, h.tc["A"].Stats().Requests, "the booking came from A: nothing may be echoed back to it")
+
+	// A change with no origin — staff closing the pool — reaches A too.
+	require.NoError(t, h.st.SetClosed(context.Background(), inventory.NightRange{Property: h.code, Pool: "P0",
+		From: arrival, To: arrival.AddDays(1)}, true, inventory.Staff("anna")))
+	h.waitConverged()
+	v, _ := h.tc["A"].Value(h.room("A", 0), arrival)
+	require.Equal(t, 0, v)
+	require.Equal(t, 1, h.tc["A"].Stats().Applied)
+}
+
+func TestABurstOfAThousandBookingsOnOnePoolIsCoalesced(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{units: []int{1200}}).primed()
+	const bookings = 1000
+	rng := rand.New(rand.NewPCG(7, 7))
+	type stay struct {
+		channel string
+		arrival inventory.Date
+		nights  int
+	}
+	stays := make([]stay, bookings)
+	sold := map[inventory.Date]int{}
+	for i := range stays {
+		s := stay{channel: h.channels[rng.IntN(len(h.channels))], arrival: h.today.AddDays(1 + rng.IntN(8)), nights: 1 + rng.IntN(3)}
+		stays[i] = s
+		for d := s.arrival; d.Before(s.arrival.AddDays(s.nights)); d = d.AddDays(1) {
+			sold[d]++
+		}
+	}
+	start := time.Now()
+	parallel(bookings, 16, func(i int) {
+		s := stays[i]
+		if err := h.tryBook(s.channel, fmt.Sprintf("burst-%d", i), 0, s.arrival, s.nights, 1); err != nil {
+			t.Errorf("booking %d: %v", i, err)
+		}
+	})
+	t.Logf("%d bookings took %s", bookings, time.Since(start).Round(time.Millisecond))
+	h.waitConverged()
+
+	// Exact final availability, on every channel, for every night.
+	for _, c := range h.channels {
+		for d := h.today; d.Before(h.today.AddDays(30)); d = d.AddDays(1) {
+			got, _ := h.tc[c].Value(h.room(c, 0), d)
+			require.Equal(t, 1200-sold[d], got, "%s on %s", c, d)
+		}
+	}
+	total := 0
+	for _, c := range h.channels {
+		n := h.tc[c].Stats().Applied
+		total += n
+		t.Logf("channel %s: %d deliveries for %d bookings", c, n, bookings)
+		require.Less(t, n, bookings/4, "channel %s: deliveries must be coalesced", c)
+	}
+	t.Logf("%.3f deliveries per booking in all", float64(total)/bookings)
+	require.Zero(t, h.pendingOutbox())
+}
+
+func TestNightsBeyondAChannelsHorizonAreNotSent(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{}).primed()
+	far := h.today.AddDays(40) // the channels' horizon is 30 nights
+	h.book("A", "A-far", 0, far, 2, 1)
+	near := h.today.AddDays(1)
+	h.book("A", "A-near", 0, near, 1, 1)
+	h.waitConverged()
+	for _, c := range []string{"B", "C", "D"} {
+		_, ok := h.tc[c].Value(h.room(c, 0), far)
+		require.False(t, ok, "%s was sent a night beyond its horizon", c)
+		v, _ := h.tc[c].Value(h.room(c, 0), near)
+		require.Equal(t, 9, v)
+	}
+}

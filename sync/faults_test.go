@@ -1,0 +1,265 @@
+package sync_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/keyrack/keyrack/sync"
+	"github.com/keyrack/keyrack/sync/synctest"
+	"github.com/stretchr/testify/require"
+)
+
+func TestRedisDownForTenSecondsLosesNothing(t *testing.T) {
+	t.Parallel()
+	redis := synctest.StartRedis(t)
+	h := newHotel(t, hotelOptions{units: []int{300, 300}, redisURL: redis.URL}).primed()
+
+	redis.Stop()
+	stopped := time.Now()
+	rng := rand.New(rand.NewPCG(3, 3))
+	for i := range 200 {
+		c := h.channels[rng.IntN(len(h.channels))]
+		h.book(c, fmt.Sprintf("outage-%d", i), rng.IntN(2), h.today.AddDays(1+rng.IntN(20)), 1+rng.IntN(3), 1)
+		time.Sleep(40 * time.Millisecond) // 200 bookings over about 8 s
+	}
+	// Bookings go on while Redis is down, and the relay still turns the
+	// outbox into dirty marks in PostgreSQL.
+	eventually(t, convergeTimeout, "the relay to take every outbox row without Redis", func() bool { return h.pendingOutbox() == 0 })
+	st, err := h.status()
+	require.NoError(t, err)
+	for _, s := range st {
+		require.False(t, s.InSync, "channel %s cannot have been delivered to without Redis", s.Channel)
+	}
+	time.Sleep(time.Until(stopped.Add(10 * time.Second)))
+
+	// Redis comes back empty (it kept nothing on disk): every wake-up the
+	// relay could not enqueue, and every task Redis held, is gone.
+	redis.Start()
+	h.waitConverged()
+	require.Zero(t, h.pendingOutbox(), "no outbox row left behind")
+	archived, err := h.fan.Archived(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, archived)
+}
+
+func TestAWorkerKilledMidDeliveryIsRetried(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{noWorker: true})
+	worker := h.startWorkerProcess()
+	h.fan = h.fanout() // for Resync and Status only: the worker is the other process
+	h.primed()
+	time.Sleep(h.cfg.EchoWindow + 200*time.Millisecond) // A is quiet: its booking is not echoed
+	arrival := h.today.AddDays(4)
+
+	h.tc["B"].Hold()
+	h.book("A", "A-kill", 0, arrival, 2, 3)
+	eventually(t, convergeTimeout, "the delivery to B to be in flight", func() bool { return h.tc["B"].InFlight() == 1 })
+	require.NoError(t, worker.Process.Signal(syscall.SIGKILL))
+	_ = worker.Wait()
+	// The channel saw its caller vanish and did not apply the update.
+	eventually(t, convergeTimeout, "B to drop the update of the dead worker", func() bool { return h.tc["B"].Stats().Abandoned == 1 })
+	h.tc["B"].Release()
+	got, _ := h.tc["B"].Value(h.room("B", 0), arrival)
+	require.Equal(t, 10, got, "B cannot know of the booking yet")
+
+	h.startWorker() // a new worker, as a supervisor would start
+	h.waitConverged()
+	require.GreaterOrEqual(t, h.tc["B"].Stats().Applied, 1, "the delivery was retried")
+	got, _ = h.tc["B"].Value(h.room("B", 0), arrival)
+	require.Equal(t, 7, got)
+	require.Zero(t, h.tc["A"].Stats().Applied, "still no echo to A")
+}
+
+func TestAFlakyChannelAndAThrottlingOneBothConverge(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{units: []int{200}}).primed()
+	h.tc["B"].FailShare(0.5)
+	h.tc["C"].Limit(2, time.Second) // beyond 2 requests a second: 429 with Retry-After
+
+	rng := rand.New(rand.NewPCG(5, 5))
+	for i := range 100 {
+		c := []string{"A", "D"}[i%2]
+		h.book(c, fmt.Sprintf("flaky-%d", i), 0, h.today.AddDays(1+rng.IntN(15)), 1+rng.IntN(2), 1)
+		time.Sleep(20 * time.Millisecond)
+	}
+	h.waitConverged()
+	require.Positive(t, h.tc["B"].Stats().Failed, "B must have failed some requests")
+	require.Positive(t, h.tc["C"].Stats().Throttled, "C must have answered 429 to some requests")
+	t.Logf("B: %+v", h.tc["B"].Stats())
+	t.Logf("C: %+v", h.tc["C"].Stats())
+	archived, err := h.fan.Archived(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, archived, "failures within the budget archive nothing")
+	st, err := h.status()
+	require.NoError(t, err)
+	for _, s := range st {
+		require.False(t, s.Archived, s.Channel)
+	}
+}
+
+func TestADeliveryOutOfRetriesIsArchivedVisibleAndRetryable(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{config: func(c *sync.Config) {
+		c.MaxRetry = 2
+		c.RetryBase = 20 * time.Millisecond
+		c.RetryMax = 100 * time.Millisecond
+	}}).primed()
+	ctx := context.Background()
+	arrival := h.today.AddDays(2)
+	h.tc["B"].FailAll(true)
+	h.book("A", "A-dead", 0, arrival, 1, 1)
+	h.waitConverged("C", "D")
+
+	var archived []sync.ArchivedTask
+	eventually(t, convergeTimeout, "the delivery to B to be archived", func() bool {
+		var err error
+		archived, err = h.fan.Archived(ctx)
+		require.NoError(t, err)
+		return len(archived) > 0
+	})
+	require.Len(t, archived, 1)
+	a := archived[0]
+	require.Equal(t, h.code, a.Property)
+	require.Equal(t, "B", a.Channel)
+	require.Equal(t, 2, a.Retried)
+	require.Contains(t, a.LastError, "HTTP 500")
+	require.Equal(t, 3, h.tc["B"].Stats().Failed, "one attempt and two retries")
+	st := statusOf(t, h, "B")
+	require.True(t, st.Archived)
+	require.False(t, st.InSync)
+	require.Contains(t, st.LastError, "HTTP 500")
+
+	// Archived means left alone: the sweeper does not resurrect it.
+	time.Sleep(3 * h.cfg.SweepInterval)
+	require.Equal(t, 3, h.tc["B"].Stats().Failed)
+
+	h.tc["B"].FailAll(false)
+	require.NoError(t, h.fan.RetryArchived(ctx, a.Queue, a.ID))
+	h.waitConverged()
+	archived, err := h.fan.Archived(ctx)
+	require.NoError(t, err)
+	require.Empty(t, archived)
+	got, _ := h.tc["B"].Value(h.room("B", 0), arrival)
+	require.Equal(t, 9, got)
+	require.False(t, statusOf(t, h, "B").Archived)
+}
+
+func TestAChannelRefusingOurCredentialsIsArchivedAtOnce(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{}).primed()
+	h.tc["C"].RequireCredentials("keyrack-C", "a new password keyrack does not know")
+	h.book("A", "A-401", 0, h.today.AddDays(1), 1, 1)
+	eventually(t, convergeTimeout, "the delivery to C to be archived", func() bool {
+		a, err := h.fan.Archived(context.Background())
+		require.NoError(t, err)
+		return len(a) == 1 && a[0].Channel == "C" && strings.Contains(a[0].LastError, "HTTP 401")
+	})
+	require.Equal(t, 1, h.tc["C"].Stats().Unauthorized, "a permanent failure is not retried")
+	h.waitConverged("B", "D")
+}
+
+func TestAnOlderStateCanNeverOverwriteANewerOne(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{}).primed()
+	ctx := context.Background()
+	arrival := h.today.AddDays(2)
+
+	// A slow delivery of an older state is in flight to B …
+	h.tc["B"].Hold()
+	h.book("A", "old-1", 0, arrival, 1, 1) // 9 left
+	eventually(t, convergeTimeout, "the first delivery to B to be in flight", func() bool { return h.tc["B"].InFlight() == 1 })
+	// … while newer changes land, and asynq hands out duplicate deliveries.
+	h.book("C", "new-1", 0, arrival, 1, 1) // 8 left
+	h.book("D", "new-2", 0, arrival, 1, 2) // 6 left
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() { errs <- h.fan.DeliverNow(ctx, h.id, h.chanIDs["B"]) }()
+	}
+	time.Sleep(300 * time.Millisecond)
+	require.Equal(t, 1, h.tc["B"].InFlight(), "the other deliveries wait for the one in flight")
+	h.tc["B"].Release()
+	for range 2 {
+		require.NoError(t, <-errs)
+	}
+	h.waitConverged()
+
+	got, _ := h.tc["B"].Value(h.room("B", 0), arrival)
+	require.Equal(t, 6, got)
+	require.Equal(t, 1, h.tc["B"].Stats().MaxInFlight, "deliveries to one channel never overlap")
+	var seen []int
+	for _, r := range h.tc["B"].Received() {
+		for _, it := range r.Request.Availability {
+			if !arrival.Before(it.From) && arrival.Before(it.To) {
+				seen = append(seen, it.Available)
+			}
+		}
+	}
+	require.NotEmpty(t, seen)
+	for i := 1; i < len(seen); i++ {
+		require.LessOrEqual(t, seen[i], seen[i-1], "B was sent an older value after a newer one: %v", seen)
+	}
+	require.Equal(t, 6, seen[len(seen)-1])
+
+	// The acknowledgement is the newest state; recording an older one late
+	// (a delivery that read before the last change) changes nothing.
+	var value int
+	var version, nightVersion int64
+	load := func() {
+		require.NoError(t, h.st.DB().QueryRow(ctx, `SELECT a.available, a.version, n.version FROM sync_acks a
+			JOIN nights n ON n.property_id = a.property_id AND n.pool_id = a.pool_id AND n.night = a.night
+			WHERE a.channel_id = $1 AND a.night = $2`, h.chanIDs["B"], arrival).Scan(&value, &version, &nightVersion))
+	}
+	load()
+	require.Equal(t, 6, value)
+	require.Equal(t, nightVersion, version)
+	require.NoError(t, h.fan.RecordAck(ctx, h.id, h.chanIDs["B"], h.poolIDs[0], arrival, 9, version-1))
+	load()
+	require.Equal(t, 6, value)
+	require.Equal(t, nightVersion, version)
+}
+
+func TestChannelRateLimitDelaysAndCoalescesInsteadOfDropping(t *testing.T) {
+	t.Parallel()
+	const limit, window = 2, 2 * time.Second
+	h := newHotel(t, hotelOptions{units: []int{100}, rateLimit: map[string]int{"B": limit},
+		config: func(c *sync.Config) { c.RateWindow = window }}).primed()
+	// The channel enforces a slightly tighter limit than keyrack keeps to,
+	// so a request that keyrack let through too early would meet a 429.
+	h.tc["B"].Limit(limit, window-200*time.Millisecond)
+
+	const bookings = 30
+	for i := range bookings {
+		h.book("A", fmt.Sprintf("rl-%d", i), 0, h.today.AddDays(1+i%10), 1, 1)
+		time.Sleep(100 * time.Millisecond)
+	}
+	h.waitConverged()
+	got := h.tc["B"].Received()
+	t.Logf("B: %d requests for %d bookings", len(got), bookings)
+	require.Less(t, len(got), bookings/2, "the rate limit coalesces changes")
+	require.Zero(t, h.tc["B"].Stats().Throttled, "keyrack kept to the limit")
+	for i := limit; i < len(got); i++ {
+		require.GreaterOrEqual(t, got[i].At.Sub(got[i-limit].At), window-200*time.Millisecond,
+			"more than %d requests within %s", limit, window)
+	}
+	archived, err := h.fan.Archived(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, archived, "waiting for the rate limit is not a failure")
+}
+
+func statusOf(t testing.TB, h *hotel, channel string) sync.ChannelStatus {
+	t.Helper()
+	st, err := h.status()
+	require.NoError(t, err)
+	for _, s := range st {
+		if s.Channel == channel {
+			return s
+		}
+	}
+	t.Fatalf("no status for channel %s", channel)
+	return sync.ChannelStatus{}
+}

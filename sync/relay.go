@@ -1,0 +1,219 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// The outbox relay: turns the availability rows inventory writes into dirty
+// marks per channel, then wakes the channels up.
+
+// runRelay relays until ctx ends, looking for new rows every RelayInterval
+// and going on at once while it finds full batches.
+func (f *Fanout) runRelay(ctx context.Context) {
+	f.every(ctx, f.cfg.RelayInterval, "outbox relay", func(ctx context.Context) (bool, error) {
+		n, err := f.relayOnce(ctx)
+		return n >= f.cfg.RelayBatch, err
+	})
+}
+
+// every runs fn now and then every interval until ctx ends, at once again
+// when fn says there is more to do. Failures are logged, at most one every
+// 10 s, and the next round tries again.
+func (f *Fanout) every(ctx context.Context, interval time.Duration, what string, fn func(context.Context) (more bool, err error)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	var lastErr time.Time
+	for {
+		more, err := fn(ctx)
+		if err != nil && ctx.Err() == nil && time.Since(lastErr) > 10*time.Second {
+			lastErr = time.Now()
+			f.log.Error(what+" failed; retrying", "err", err)
+		}
+		if more && err == nil {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// relayOnce relays what is pending, one property at a time, and returns the
+// most rows it took from one property.
+func (f *Fanout) relayOnce(ctx context.Context) (int, error) {
+	rows, _ := f.db.Query(ctx, `SELECT DISTINCT property_id FROM outbox
+		WHERE done_at IS NULL AND topic = 'availability' LIMIT 100`)
+	props, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return 0, err
+	}
+	most := 0
+	var errs []error
+	for _, p := range props {
+		n, err := f.relayProperty(ctx, p)
+		most = max(most, n)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return most, errors.Join(errs...)
+}
+
+// propertyLockSQL takes the transaction-scoped lock that serialises the
+// writers of one property's dirty marks (relays and resyncs), so they lock
+// rows in the same order and cannot deadlock. The schema is part of the key
+// because advisory locks are per database and tests share one.
+const propertyLockSQL = `hashtextextended(current_schema() || '/keyrack/sync/property/' || $1::bigint::text, 0)`
+
+// relayProperty relays up to RelayBatch pending rows of one property in one
+// transaction, then enqueues the channels that need it. It returns the
+// number of rows taken.
+func (f *Fanout) relayProperty(ctx context.Context, property int64) (int, error) {
+	var taken int
+	var wake []wakeup
+	err := pgx.BeginFunc(ctx, f.db, func(tx pgx.Tx) error {
+		var mine bool
+		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(`+propertyLockSQL+`)`, property).Scan(&mine); err != nil {
+			return err
+		}
+		if !mine {
+			return nil // another relay or a resync is at it; its rows are not ours to take anyway
+		}
+		// One statement takes the rows, marks them done and marks every
+		// channel dirty — the origin's nights as echoes, which a delivery does
+		// not send back unless the origin's own count may be off.
+		rows, _ := tx.Query(ctx, `
+			WITH claimed AS (
+				SELECT id, pool_id, from_night, to_night, origin_channel_id, bulk FROM outbox
+				WHERE property_id = $1 AND done_at IS NULL AND topic = 'availability'
+				ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
+			), done AS (
+				UPDATE outbox o SET done_at = now() FROM claimed c WHERE o.property_id = $1 AND o.id = c.id
+			), targets AS (
+				SELECT ch.id AS channel_id, c.pool_id, daterange(c.from_night, c.to_night) AS nights, c.bulk,
+					ch.id IS NOT DISTINCT FROM c.origin_channel_id AS own
+				FROM claimed c JOIN channels ch ON ch.property_id = $1 AND ch.enabled
+				-- Only channels that sell the pool (a room of theirs draws on it).
+				WHERE EXISTS (
+					SELECT 1 FROM mappings m JOIN room_types rt ON rt.property_id = m.property_id AND rt.id = m.room_type_id
+					WHERE m.property_id = $1 AND m.channel_id = ch.id AND rt.pool_id = c.pool_id)
+			), marked AS (
+				INSERT INTO sync_dirty AS d (property_id, channel_id, pool_id, nights, echo)
+				SELECT $1, channel_id, pool_id, range_agg(nights),
+					range_agg(nights) - coalesce(range_agg(nights) FILTER (WHERE NOT own), '{}')
+				FROM targets GROUP BY channel_id, pool_id ORDER BY channel_id, pool_id
+				ON CONFLICT (property_id, channel_id, pool_id) DO UPDATE SET
+					nights = d.nights + EXCLUDED.nights,
+					-- A night stays an echo only while no one else changed it.
+					echo = (d.echo + EXCLUDED.echo) - (d.nights - d.echo) - (EXCLUDED.nights - EXCLUDED.echo) - d.force,
+					version = nextval('sync_version')
+			)
+			SELECT (SELECT coalesce(array_agg(id), '{}') FROM claimed), t.channel_id, t.critical
+			FROM (SELECT 1) AS one LEFT JOIN (
+				SELECT channel_id, NOT bool_and(bulk) AS critical FROM targets GROUP BY channel_id
+			) AS t ON true
+			ORDER BY t.channel_id`, property, f.cfg.RelayBatch)
+		var channels []int64
+		var classes []string
+		var ids []int64
+		var ch *int64
+		var critical *bool
+		_, err := pgx.ForEachRow(rows, []any{&ids, &ch, &critical}, func() error {
+			if ch != nil {
+				channels = append(channels, *ch)
+				classes = append(classes, classFor(*critical))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		taken = len(ids)
+		// The origin lowered (or raised) its own count when it took the
+		// booking, so it no longer holds what it acknowledged. (A statement
+		// of its own: dirty marks, then acknowledgements, is the order in
+		// which deliveries lock them too.)
+		if _, err := tx.Exec(ctx, `
+			WITH own AS (
+				SELECT a.channel_id, a.pool_id, a.night, c.created_at
+				FROM outbox c JOIN sync_acks a
+					ON a.property_id = $1 AND a.channel_id = c.origin_channel_id AND a.pool_id = c.pool_id
+					AND a.night >= c.from_night AND a.night < c.to_night
+				WHERE c.property_id = $1 AND c.id = ANY($2)
+				ORDER BY a.channel_id, a.pool_id, a.night
+				FOR UPDATE OF a
+			)
+			UPDATE sync_acks a SET origin_changed_at = least(a.origin_changed_at, o.at)
+			FROM (SELECT channel_id, pool_id, night, min(created_at) AS at FROM own GROUP BY channel_id, pool_id, night) AS o
+			WHERE a.property_id = $1 AND a.channel_id = o.channel_id AND a.pool_id = o.pool_id AND a.night = o.night`,
+			property, ids); err != nil {
+			return err
+		}
+		wake, err = markQueued(ctx, tx, property, channels, classes)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	f.wake(ctx, wake)
+	return taken, nil
+}
+
+func classFor(critical bool) string {
+	if critical {
+		return classCritical
+	}
+	return classBulk
+}
+
+// wakeup is a delivery task to enqueue once the transaction that asked for
+// it has committed.
+type wakeup struct {
+	pair
+	class string
+	gen   int64
+}
+
+// markQueued records, in tx, that a task is about to be enqueued for each
+// channel that has none waiting — or only a bulk one when the change is
+// critical, so a bulk resync queued for a channel never holds a booking back.
+// channels must be sorted; classes are their queue classes.
+func markQueued(ctx context.Context, tx pgx.Tx, property int64, channels []int64, classes []string) ([]wakeup, error) {
+	if len(channels) == 0 {
+		return nil, nil
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO sync_channels (property_id, channel_id)
+		SELECT $1, c FROM unnest($2::bigint[]) AS c ORDER BY c ON CONFLICT DO NOTHING`, property, channels); err != nil {
+		return nil, err
+	}
+	rows, _ := tx.Query(ctx, `
+		UPDATE sync_channels s SET gen = s.gen + 1, queued = w.class, queued_gen = s.gen + 1, queued_at = now(), archived = false
+		FROM unnest($2::bigint[], $3::text[]) AS w (channel_id, class)
+		WHERE s.property_id = $1 AND s.channel_id = w.channel_id
+			AND (s.queued IS NULL OR (s.queued = 'bulk' AND w.class = 'critical'))
+		RETURNING s.channel_id, s.queued, s.gen`, property, channels, classes)
+	var out []wakeup
+	var w wakeup
+	w.Property = property
+	_, err := pgx.ForEachRow(rows, []any{&w.Channel, &w.class, &w.gen}, func() error {
+		out = append(out, w)
+		return nil
+	})
+	return out, err
+}
+
+// wake enqueues the tasks; what fails to enqueue stays marked in
+// PostgreSQL for the sweeper.
+func (f *Fanout) wake(ctx context.Context, ws []wakeup) {
+	for _, w := range ws {
+		if err := f.enqueue(ctx, w.pair, w.class, w.gen, 0); err != nil {
+			return // Redis is down (noted once); the sweeper catches up
+		}
+	}
+}

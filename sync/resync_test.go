@@ -1,0 +1,133 @@
+package sync_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/keyrack/keyrack/inventory"
+	"github.com/keyrack/keyrack/sync"
+	"github.com/stretchr/testify/require"
+)
+
+func TestAResyncSendsEveryNightOfTheHorizonAgain(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{units: []int{10, 5}}).primed()
+	ctx := context.Background()
+	require.NoError(t, h.st.SetClosed(ctx, inventory.NightRange{Property: h.code, Pool: "P1",
+		From: h.today.AddDays(10), To: h.today.AddDays(12)}, true, inventory.Staff("anna")))
+	h.waitConverged()
+	for _, c := range h.channels {
+		h.tc[c].Reset()
+	}
+
+	require.NoError(t, h.fan.Resync(ctx, h.code, "B"))
+	h.waitConverged()
+	got := h.tc["B"].Received()
+	require.Len(t, got, 1)
+	require.True(t, got[0].Request.Full)
+	type item struct {
+		Room      string
+		From, To  inventory.Date
+		Available int
+	}
+	var items []item
+	for _, it := range got[0].Request.Availability {
+		items = append(items, item{it.Room, it.From, it.To, it.Available})
+	}
+	require.ElementsMatch(t, []item{
+		{"B-R0", h.today, h.today.AddDays(30), 10},
+		{"B-R1", h.today, h.today.AddDays(10), 5},
+		{"B-R1", h.today.AddDays(10), h.today.AddDays(12), 0},
+		{"B-R1", h.today.AddDays(12), h.today.AddDays(30), 5},
+	}, items, "the values B had acknowledged already, merged into ranges")
+	for _, c := range []string{"A", "C", "D"} {
+		require.Zero(t, h.tc[c].Stats().Requests, c)
+	}
+
+	err := h.fan.Resync(ctx, h.code, "nope")
+	require.Equal(t, inventory.ENOTFOUND, inventory.ErrorCode(err))
+	err = h.fan.Resync(ctx, "NOPE", "")
+	require.Equal(t, inventory.ENOTFOUND, inventory.ErrorCode(err))
+}
+
+func TestOneElectedSchedulerRunsTheNightlyResyncOncePerDay(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{config: func(c *sync.Config) { c.ResyncAt = "00:00" }})
+	type runner struct {
+		f      *sync.Fanout
+		cancel context.CancelFunc
+		done   chan error
+	}
+	start := func() *runner {
+		r := &runner{f: h.fanout(), done: make(chan error, 1)}
+		var ctx context.Context
+		ctx, r.cancel = context.WithCancel(context.Background())
+		go func() { r.done <- r.f.RunScheduler(ctx) }()
+		t.Cleanup(func() { r.cancel(); <-r.done })
+		return r
+	}
+	a, b := start(), start()
+	eventually(t, convergeTimeout, "a leader", func() bool { return a.f.IsLeader() || b.f.IsLeader() })
+	require.False(t, a.f.IsLeader() && b.f.IsLeader(), "two leaders")
+
+	// The nightly resync (due: it is past 00:00 everywhere) brings every
+	// channel up to date, once.
+	h.waitConverged()
+	time.Sleep(10 * h.cfg.ScheduleInterval)
+	for _, c := range h.channels {
+		st := h.tc[c].Stats()
+		require.Equal(t, 1, st.Applied, "channel %s resynced once a day, not once per scheduler run", c)
+		require.True(t, h.tc[c].Received()[0].Request.Full)
+	}
+	require.True(t, a.f.IsLeader() != b.f.IsLeader(), "exactly one leader")
+
+	// The leader stops: the other takes over.
+	leader, other := a, b
+	if b.f.IsLeader() {
+		leader, other = b, a
+	}
+	leader.cancel()
+	require.NoError(t, <-leader.done)
+	leader.done <- nil // for the cleanup
+	eventually(t, convergeTimeout, "the other scheduler to take over", other.f.IsLeader)
+}
+
+func TestBulkWorkDoesNotHoldBookingsBack(t *testing.T) {
+	t.Parallel()
+	bulk := []string{"X1", "X2", "X3", "X4", "X5", "X6"}
+	h := newHotel(t, hotelOptions{units: []int{10, 10}, channels: append([]string{"A", "B", "C", "D"}, bulk...),
+		config: func(c *sync.Config) { c.BulkConcurrency = 1 }}).primed()
+	ctx := context.Background()
+	// The X channels sell only the second pool, and are slow.
+	for _, x := range bulk {
+		_, err := h.st.DB().Exec(ctx, `DELETE FROM mappings WHERE channel_id = $1 AND channel_room = $2`, h.chanIDs[x], h.room(x, 0))
+		require.NoError(t, err)
+		h.tc[x].Delay(500 * time.Millisecond)
+	}
+	for _, x := range bulk {
+		require.NoError(t, h.fan.Resync(ctx, h.code, x))
+	}
+	arrival := h.today.AddDays(5)
+	h.book("A", "A-urgent", 0, arrival, 1, 4)
+	eventually(t, convergeTimeout, "B, C and D to hear of the booking", func() bool {
+		for _, c := range []string{"B", "C", "D"} {
+			if v, _ := h.tc[c].Value(h.room(c, 0), arrival); v != 6 {
+				return false
+			}
+		}
+		return true
+	})
+	behind := 0
+	for _, x := range bulk {
+		if h.tc[x].Stats().Applied == 0 {
+			behind++
+		}
+	}
+	t.Logf("%d of %d bulk resyncs still waiting when the booking had reached every channel", behind, len(bulk))
+	require.Positive(t, behind, "the booking waited for the bulk resyncs")
+	h.waitConverged("A", "B", "C", "D")
+	for _, x := range bulk {
+		eventually(t, convergeTimeout, x+"'s resync", func() bool { return h.tc[x].Stats().Applied == 1 })
+	}
+}

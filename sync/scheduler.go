@@ -1,0 +1,108 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// The scheduler runs periodic work: today the nightly full resync. asynq's
+// own Scheduler enqueues every periodic task once per process that runs it,
+// so keyrack elects one scheduler instead: the process holding a PostgreSQL
+// advisory lock leads, and another takes over within ElectionInterval of its
+// connection closing (the lock goes with the session). The work itself is
+// recorded in PostgreSQL (sync_channels.resynced_on), so a missed night is
+// caught up by whichever process leads next, and a brief overlap of two
+// leaders does nothing worse than resync a channel twice.
+
+const schedulerLockSQL = `hashtextextended(current_schema() || '/keyrack/sync/scheduler', 0)`
+
+// RunScheduler runs the scheduler role until ctx ends: it tries to become
+// the leader and, while it leads, runs the due periodic work every
+// ScheduleInterval.
+func (f *Fanout) RunScheduler(ctx context.Context) error {
+	for {
+		if err := f.lead(ctx); err != nil && ctx.Err() == nil {
+			f.log.Warn("scheduler: lost or could not take the lead; trying again", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(f.cfg.ElectionInterval):
+		}
+	}
+}
+
+// lead takes the scheduler lock if it is free and runs the periodic work
+// until ctx ends or the lock's session fails.
+func (f *Fanout) lead(ctx context.Context) error {
+	conn, err := f.db.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	var mine bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(`+schedulerLockSQL+`)`).Scan(&mine); err != nil || !mine {
+		return err
+	}
+	f.leader.Store(true)
+	defer f.leader.Store(false)
+	defer func() {
+		// Closing the session releases the lock whatever state it is in.
+		_ = conn.Conn().Close(context.Background())
+	}()
+	f.log.Info("scheduler: this process leads")
+	t := time.NewTicker(f.cfg.ScheduleInterval)
+	defer t.Stop()
+	for {
+		if err := f.runDue(ctx); err != nil && ctx.Err() == nil {
+			f.log.Error("scheduler: periodic work failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if err := conn.Ping(ctx); err != nil {
+			return fmt.Errorf("scheduler: the session holding the lead failed: %w", err)
+		}
+	}
+}
+
+// runDue runs the nightly resync of every enabled channel whose property's
+// local time has passed ResyncAt today and that has not been resynced today.
+func (f *Fanout) runDue(ctx context.Context) error {
+	if f.resyncAt < 0 {
+		return nil
+	}
+	rows, _ := f.db.Query(ctx, `
+		SELECT p.code, c.code FROM channels c
+		JOIN properties p ON p.id = c.property_id
+		LEFT JOIN sync_channels s ON s.property_id = c.property_id AND s.channel_id = c.id
+		WHERE c.enabled
+			AND coalesce(s.resynced_on, '-infinity') < (now() AT TIME ZONE p.time_zone)::date
+			AND (now() AT TIME ZONE p.time_zone)::time >= time '00:00' + $1::interval
+		ORDER BY p.code, c.code`, f.resyncAt)
+	type due struct{ property, channel string }
+	todo, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (due, error) {
+		var d due
+		err := r.Scan(&d.property, &d.channel)
+		return d, err
+	})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, d := range todo {
+		if err := f.Resync(ctx, d.property, d.channel); err != nil {
+			errs = append(errs, fmt.Errorf("resync %s/%s: %w", d.property, d.channel, err))
+		}
+	}
+	if len(todo) > 0 {
+		f.log.Info("scheduler: nightly resync", "channels", len(todo))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,53 @@
+package sync
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ChannelStatus says whether a channel is in sync with the pool and, if
+// not, why — for staff and for tests.
+type ChannelStatus struct {
+	Channel string `json:"channel"`
+	Enabled bool   `json:"enabled"`
+	// InSync: nothing waits to be delivered.
+	InSync bool `json:"in_sync"`
+	// DirtyNights counts the pool-nights not delivered yet; DirtySince is
+	// when the oldest of them changed.
+	DirtyNights int        `json:"dirty_nights"`
+	DirtySince  *time.Time `json:"dirty_since,omitempty"`
+	// Queued is the queue of the task that waits ("critical", "bulk"), if any.
+	Queued string `json:"queued,omitempty"`
+	// Archived: the last delivery ran out of retries; see Archived.
+	Archived     bool       `json:"archived"`
+	Deliveries   int64      `json:"deliveries"`
+	Failures     int64      `json:"failures"`
+	LastDelivery *time.Time `json:"last_delivery,omitempty"`
+	LastError    string     `json:"last_error,omitempty"`
+	LastErrorAt  *time.Time `json:"last_error_at,omitempty"`
+	ResyncedOn   *time.Time `json:"resynced_on,omitempty"`
+}
+
+// Status reports the fan-out state of every channel of a property, by code.
+func (f *Fanout) Status(ctx context.Context, property string) ([]ChannelStatus, error) {
+	rows, _ := f.db.Query(ctx, `
+		SELECT c.code, c.enabled,
+			coalesce((SELECT sum(upper(r) - lower(r)) FROM sync_dirty d, unnest(d.nights) AS r
+				WHERE d.property_id = c.property_id AND d.channel_id = c.id), 0)::int,
+			(SELECT min(since) FROM sync_dirty d WHERE d.property_id = c.property_id AND d.channel_id = c.id),
+			coalesce(s.queued, ''), coalesce(s.archived, false), coalesce(s.deliveries, 0), coalesce(s.failures, 0),
+			s.last_delivery_at, coalesce(s.last_error, ''), s.last_error_at, s.resynced_on::timestamp
+		FROM channels c JOIN properties p ON p.id = c.property_id
+		LEFT JOIN sync_channels s ON s.property_id = c.property_id AND s.channel_id = c.id
+		WHERE p.code = $1
+		ORDER BY c.code`, property)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ChannelStatus, error) {
+		var s ChannelStatus
+		err := r.Scan(&s.Channel, &s.Enabled, &s.DirtyNights, &s.DirtySince, &s.Queued, &s.Archived,
+			&s.Deliveries, &s.Failures, &s.LastDelivery, &s.LastError, &s.LastErrorAt, &s.ResyncedOn)
+		s.InSync = s.DirtyNights == 0 && s.DirtySince == nil
+		return s, err
+	})
+}
