@@ -316,3 +316,124 @@ func (s *Store) Mappings(ctx context.Context, property, channel string) ([]Mappi
 		return m, err
 	})
 }
+
+// PoolPatch changes a pool's name and the units and factor of nights nobody
+// has edited; nil fields stay as they are.
+type PoolPatch struct {
+	Name              *string
+	Units             *int
+	OverbookingFactor *Factor
+}
+
+// UpdatePool changes a pool's defaults. Nights edited or booked before keep
+// their own units and factor; the others take the new ones, and the fan-out
+// is told about every night from today on.
+func (s *Store) UpdatePool(ctx context.Context, property, code string, p PoolPatch, by Actor) (Pool, error) {
+	if p.Units != nil && (*p.Units < 0 || *p.Units > 100000) {
+		return Pool{}, Errorf(EINVALID, "pool %s: units must be between 0 and 100000", code)
+	}
+	if p.OverbookingFactor != nil {
+		if err := p.OverbookingFactor.Validate(); err != nil {
+			return Pool{}, err
+		}
+	}
+	var out Pool
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		prop, err := propertyByCode(ctx, tx, property)
+		if err != nil {
+			return err
+		}
+		var factor *int
+		if p.OverbookingFactor != nil {
+			f := int(*p.OverbookingFactor)
+			factor = &f
+		}
+		err = tx.QueryRow(ctx, `UPDATE pools SET name = coalesce($3, name), units = coalesce($4, units),
+				overbooking_factor = coalesce($5::numeric / 100, overbooking_factor)
+			WHERE property_id = $1 AND code = $2
+			RETURNING id, code, name, units, (overbooking_factor * 100)::int`, prop.ID, code, p.Name, p.Units, factor).
+			Scan(&out.ID, &out.Code, &out.Name, &out.Units, &out.OverbookingFactor)
+		if err != nil {
+			return notFound(err, "pool %s does not exist in property %s", code, property)
+		}
+		if p.Units != nil || p.OverbookingFactor != nil {
+			loc, err := prop.Location()
+			if err != nil {
+				return err
+			}
+			today := Today(loc)
+			var ob outboxColumns
+			ob.availability([]poolRange{{Pool: out.ID, From: today, To: today.AddDays(MaxRangeNights)}}, 0, true)
+			w := &writer{}
+			ob.queue(w, prop.ID)
+			if err := w.send(ctx, tx); err != nil {
+				return err
+			}
+		}
+		return audit(ctx, tx, prop.ID, by, "pool.update", "pool "+code, out)
+	})
+	return out, err
+}
+
+// ChannelPatch changes a channel's settings; nil fields stay as they are.
+type ChannelPatch struct {
+	Name        *string
+	Enabled     *bool
+	HotelCode   *string
+	Endpoint    *string
+	RateLimit   *int
+	HorizonDays *int
+}
+
+// UpdateChannel changes a channel's settings (not its kind or code).
+func (s *Store) UpdateChannel(ctx context.Context, property, code string, c ChannelPatch, by Actor) (Channel, error) {
+	if c.RateLimit != nil && *c.RateLimit < 0 {
+		return Channel{}, Errorf(EINVALID, "channel %s: rate limit must not be negative", code)
+	}
+	if c.HorizonDays != nil && (*c.HorizonDays < 1 || *c.HorizonDays > MaxRangeNights) {
+		return Channel{}, Errorf(EINVALID, "channel %s: horizon must be 1–%d days", code, MaxRangeNights)
+	}
+	if c.Name != nil && *c.Name == "" {
+		return Channel{}, Errorf(EINVALID, "channel %s: the name must not be empty", code)
+	}
+	var out Channel
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		prop, err := propertyByCode(ctx, tx, property)
+		if err != nil {
+			return err
+		}
+		err = tx.QueryRow(ctx, `UPDATE channels SET name = coalesce($3, name), enabled = coalesce($4, enabled),
+				hotel_code = coalesce($5, hotel_code), endpoint = coalesce($6, endpoint), rate_limit = coalesce($7, rate_limit),
+				horizon_days = coalesce($8, horizon_days)
+			WHERE property_id = $1 AND code = $2
+			RETURNING id, code, name, kind, enabled, hotel_code, endpoint, rate_limit, horizon_days`,
+			prop.ID, code, c.Name, c.Enabled, c.HotelCode, c.Endpoint, c.RateLimit, c.HorizonDays).
+			Scan(&out.ID, &out.Code, &out.Name, &out.Kind, &out.Enabled, &out.HotelCode, &out.Endpoint, &out.RateLimit, &out.HorizonDays)
+		if err != nil {
+			return notFound(err, "channel %s does not exist in property %s", code, property)
+		}
+		return audit(ctx, tx, prop.ID, by, "channel.update", "channel "+code, out)
+	})
+	return out, err
+}
+
+// DeleteMapping removes the mapping of a channel's room and rate codes.
+// Bookings already taken keep their room type.
+func (s *Store) DeleteMapping(ctx context.Context, property, channel, room, rate string, by Actor) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		prop, err := propertyByCode(ctx, tx, property)
+		if err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM mappings m USING channels c
+			WHERE m.property_id = $1 AND c.property_id = m.property_id AND c.id = m.channel_id AND c.code = $2
+				AND m.channel_room = $3 AND m.channel_rate = $4`, prop.ID, channel, room, rate)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return Errorf(ENOTFOUND, "channel %s has no mapping for room %q rate %q", channel, room, rate)
+		}
+		return audit(ctx, tx, prop.ID, by, "mapping.delete", fmt.Sprintf("channel %s room %s rate %s", channel, room, strconv.Quote(rate)), nil)
+	})
+}

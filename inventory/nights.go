@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -294,52 +295,79 @@ func (s *Store) rangeEdit(ctx context.Context, r NightRange, by Actor, action st
 	})
 }
 
-// SetUnits sets the physical units of a pool on a range of nights (rooms out
-// of order, extra rooms). Lowering them below what is sold never cancels a
+// NightEdit is a change to a range of nights; nil fields stay as they are.
+type NightEdit struct {
+	Units  *int
+	Factor *Factor
+	Closed *bool
+}
+
+// EditNights applies e to every night of r in one transaction, audited as
+// one action. Lowering units or the factor below what is sold never cancels a
 // booking: the nights past their new limit raise an overbooking incident.
-func (s *Store) SetUnits(ctx context.Context, r NightRange, units int, by Actor) error {
-	if units < 0 || units > 100000 {
-		return Errorf(EINVALID, "units must be between 0 and 100000, not %d", units)
-	}
-	return s.rangeEdit(ctx, r, by, "nights.set_units", map[string]any{"units": units}, func(n *nightRow) {
-		if n.Units == units {
-			return
+func (s *Store) EditNights(ctx context.Context, r NightRange, e NightEdit, by Actor) error {
+	details := map[string]any{}
+	var actions []string
+	if e.Units != nil {
+		if *e.Units < 0 || *e.Units > 100000 {
+			return Errorf(EINVALID, "units must be between 0 and 100000, not %d", *e.Units)
 		}
-		t := n.taken()
-		n.Units = units
-		n.settle(t)
+		details["units"], actions = *e.Units, append(actions, "set_units")
+	}
+	if e.Factor != nil {
+		if err := e.Factor.Validate(); err != nil {
+			return err
+		}
+		details["overbooking_factor"], actions = e.Factor.String(), append(actions, "set_factor")
+	}
+	if e.Closed != nil {
+		details["closed"] = *e.Closed
+		if *e.Closed {
+			actions = append(actions, "close")
+		} else {
+			actions = append(actions, "open")
+		}
+	}
+	if len(actions) == 0 {
+		return Errorf(EINVALID, "a night edit needs units, an overbooking factor or closed")
+	}
+	return s.rangeEdit(ctx, r, by, "nights."+strings.Join(actions, "+"), details, func(n *nightRow) {
+		// Units and factor change together, then the taken units are split
+		// once, so no intermediate limit raises an incident.
+		units, factor := n.Units, n.Factor
+		if e.Units != nil {
+			units = *e.Units
+		}
+		if e.Factor != nil {
+			factor = *e.Factor
+		}
+		if units != n.Units || factor != n.Factor {
+			t := n.taken()
+			n.Units, n.Factor = units, factor
+			n.settle(t)
+		}
+		if e.Closed != nil && n.Closed != *e.Closed {
+			n.Closed = *e.Closed
+			n.changed = true
+		}
 	})
 }
 
+// SetUnits sets the physical units of a pool on a range of nights (rooms out
+// of order, extra rooms).
+func (s *Store) SetUnits(ctx context.Context, r NightRange, units int, by Actor) error {
+	return s.EditNights(ctx, r, NightEdit{Units: &units}, by)
+}
+
 // SetFactor sets the overbooking factor of a pool on a range of nights; the
-// limit becomes floor(units × factor). Lowering it below what is sold never
-// cancels a booking.
+// limit becomes floor(units × factor).
 func (s *Store) SetFactor(ctx context.Context, r NightRange, f Factor, by Actor) error {
-	if err := f.Validate(); err != nil {
-		return err
-	}
-	return s.rangeEdit(ctx, r, by, "nights.set_factor", map[string]any{"overbooking_factor": f.String()}, func(n *nightRow) {
-		if n.Factor == f {
-			return
-		}
-		t := n.taken()
-		n.Factor = f
-		n.settle(t)
-	})
+	return s.EditNights(ctx, r, NightEdit{Factor: &f}, by)
 }
 
 // SetClosed opens or closes (stop-sell) a pool on a range of nights.
 func (s *Store) SetClosed(ctx context.Context, r NightRange, closed bool, by Actor) error {
-	action := "nights.open"
-	if closed {
-		action = "nights.close"
-	}
-	return s.rangeEdit(ctx, r, by, action, map[string]any{"closed": closed}, func(n *nightRow) {
-		if n.Closed != closed {
-			n.Closed = closed
-			n.changed = true
-		}
-	})
+	return s.EditNights(ctx, r, NightEdit{Closed: &closed}, by)
 }
 
 // Availability lists, for every pool of the property and every night in

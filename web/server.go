@@ -1,7 +1,8 @@
-// Package web is keyrack's HTTP side: the health endpoints today; the OTA,
-// iCal and PMS endpoints and the staff admin UI as they arrive. It turns
-// requests into calls on the inventory and the queue, and never lets an
-// internal error or a secret reach the response.
+// Package web is keyrack's HTTP side: the health endpoints and the
+// management and PMS API (/api/v1); the OTA and iCal endpoints and the
+// staff admin UI as they arrive. It turns requests into calls on the
+// inventory and the queue, and never lets an internal error or a secret
+// reach the response.
 package web
 
 import (
@@ -27,19 +28,26 @@ type Config struct {
 	Store  *inventory.Store
 	Queue  *sync.Queue
 	Logger *slog.Logger // slog.Default() when nil
+	// Secrets hashes and seals channel credentials set through the API; nil
+	// (no KEYRACK_SECRET) refuses credentials.
+	Secrets *inventory.Secrets
+	// Fanout, when set, lists failed deliveries among the API's incidents.
+	Fanout *sync.Fanout
 }
 
 // Server routes keyrack's HTTP requests.
 type Server struct {
-	store  *inventory.Store
-	queue  *sync.Queue
-	log    *slog.Logger
-	engine *gin.Engine
+	store   *inventory.Store
+	queue   *sync.Queue
+	log     *slog.Logger
+	engine  *gin.Engine
+	secrets *inventory.Secrets
+	fanout  *sync.Fanout
 }
 
 // New builds the server and its routes.
 func New(cfg Config) *Server {
-	s := &Server{store: cfg.Store, queue: cfg.Queue, log: cfg.Logger}
+	s := &Server{store: cfg.Store, queue: cfg.Queue, log: cfg.Logger, secrets: cfg.Secrets, fanout: cfg.Fanout}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -54,6 +62,7 @@ func New(cfg Config) *Server {
 	e.GET("/", s.home)
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
+	s.routeAPI(e)
 
 	s.engine = e
 	return s

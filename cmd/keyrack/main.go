@@ -35,6 +35,12 @@ Commands:
               SIGINT or SIGTERM, then shut down gracefully
   migrate     bring the database schema up to date
   seed demo   load the demo hotel (property DEMO) unless it is already there
+  apikey create [--property CODE] [--name NAME]
+              make an API key (for one property, or all); prints it once
+  apikey revoke ID|PREFIX
+              revoke an API key; it stops working at once
+  apikey list [--property CODE]
+              list API keys (never the keys themselves)
   version     print the version
   help        print this help; "keyrack help <command>" lists a command's flags
 
@@ -83,6 +89,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = migrateCommand(ctx, cfg, args, logger, stdout, stderr)
 	case "seed":
 		err = seedCommand(ctx, cfg, args, logger, stdout, stderr)
+	case "apikey":
+		err = apikeyCommand(ctx, cfg, args, logger, stdout, stderr)
 	case "version":
 		err = versionCommand(args, stdout, stderr)
 	case "help", "-h", "-help", "--help":
@@ -147,6 +155,8 @@ func helpCommand(cfg Config, args []string, stdout, stderr io.Writer) error {
 		fs, _ = migrateFlags(cfg, stdout)
 	case "seed":
 		fs, _ = seedFlags(cfg, stdout)
+	case "apikey":
+		fs, _, _, _ = apikeyFlags(cfg, stdout)
 	case "version":
 		fs = versionFlags(stdout)
 	default:

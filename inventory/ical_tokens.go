@@ -1,0 +1,230 @@
+package inventory
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ICalFeed is a platform's calendar keyrack polls for one room type's
+// bookings on an iCal channel. Its URL is sealed; only the host is shown.
+type ICalFeed struct {
+	ID        int64     `json:"id"`
+	Channel   string    `json:"channel"`
+	RoomType  string    `json:"room_type"`
+	Host      string    `json:"host"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// ExportToken opens keyrack's own iCal calendar of one room type to a
+// platform. The token is shown once; only its SHA-256 is kept.
+type ExportToken struct {
+	ID         int64      `json:"id"`
+	Channel    string     `json:"channel"`
+	RoomType   string     `json:"room_type"`
+	Prefix     string     `json:"prefix"`
+	CreatedAt  time.Time  `json:"created_at"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+}
+
+// icalChannel resolves an iCal channel and a room type of a property.
+func icalChannel(ctx context.Context, tx pgx.Tx, property, channel, roomType string) (propID, chID, rtID int64, err error) {
+	prop, err := propertyByCode(ctx, tx, property)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	var kind ChannelKind
+	if err := tx.QueryRow(ctx, `SELECT id, kind FROM channels WHERE property_id = $1 AND code = $2`, prop.ID, channel).Scan(&chID, &kind); err != nil {
+		return 0, 0, 0, notFound(err, "channel %s does not exist in property %s", channel, property)
+	}
+	if kind != ChannelICal {
+		return 0, 0, 0, Errorf(EINVALID, "channel %s is of kind %s; iCal feeds and export tokens belong to ical channels", channel, kind)
+	}
+	if roomType != "" {
+		if err := tx.QueryRow(ctx, `SELECT id FROM room_types WHERE property_id = $1 AND code = $2`, prop.ID, roomType).Scan(&rtID); err != nil {
+			return 0, 0, 0, notFound(err, "room type %q does not exist in property %s", roomType, property)
+		}
+	}
+	return prop.ID, chID, rtID, nil
+}
+
+// SetICalFeed sets the calendar URL keyrack polls for a room type on an iCal
+// channel, replacing an earlier one.
+func (s *Store) SetICalFeed(ctx context.Context, sec *Secrets, property, channel, roomType, feedURL string, by Actor) (ICalFeed, error) {
+	if sec == nil {
+		return ICalFeed{}, Errorf(EINVALID, "iCal feed URLs cannot be stored without KEYRACK_SECRET")
+	}
+	u, err := url.Parse(feedURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return ICalFeed{}, Errorf(EINVALID, "the feed URL must be an absolute http(s) URL")
+	}
+	sealed, err := sec.Seal(feedURL)
+	if err != nil {
+		return ICalFeed{}, err
+	}
+	f := ICalFeed{Channel: channel, RoomType: roomType, Host: u.Host}
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		propID, chID, rtID, err := icalChannel(ctx, tx, property, channel, roomType)
+		if err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `INSERT INTO ical_feeds (property_id, channel_id, room_type_id, url_host, url_sealed)
+			VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (property_id, channel_id, room_type_id) DO UPDATE SET url_host = EXCLUDED.url_host, url_sealed = EXCLUDED.url_sealed
+			RETURNING id, created_at`, propID, chID, rtID, u.Host, sealed).Scan(&f.ID, &f.CreatedAt); err != nil {
+			return err
+		}
+		return audit(ctx, tx, propID, by, "ical_feed.set", "channel "+channel+" room type "+roomType, map[string]any{"host": u.Host})
+	})
+	return f, err
+}
+
+// ICalFeeds lists an iCal channel's feeds.
+func (s *Store) ICalFeeds(ctx context.Context, property, channel string) ([]ICalFeed, error) {
+	rows, _ := s.db.Query(ctx, `SELECT f.id, c.code, rt.code, f.url_host, f.created_at FROM ical_feeds f
+		JOIN properties p ON p.id = f.property_id
+		JOIN channels c ON c.property_id = f.property_id AND c.id = f.channel_id
+		JOIN room_types rt ON rt.property_id = f.property_id AND rt.id = f.room_type_id
+		WHERE p.code = $1 AND c.code = $2 ORDER BY rt.code`, property, channel)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ICalFeed, error) {
+		var f ICalFeed
+		err := r.Scan(&f.ID, &f.Channel, &f.RoomType, &f.Host, &f.CreatedAt)
+		return f, err
+	})
+}
+
+// ICalFeedURL opens the URL of a feed, for the connector that polls it.
+func (s *Store) ICalFeedURL(ctx context.Context, sec *Secrets, property string, id int64) (string, error) {
+	if sec == nil {
+		return "", Errorf(EINVALID, "iCal feed URLs cannot be opened without KEYRACK_SECRET")
+	}
+	var sealed []byte
+	err := s.db.QueryRow(ctx, `SELECT f.url_sealed FROM ical_feeds f JOIN properties p ON p.id = f.property_id
+		WHERE p.code = $1 AND f.id = $2`, property, id).Scan(&sealed)
+	if err != nil {
+		return "", notFound(err, "no iCal feed %d in property %s", id, property)
+	}
+	return sec.Open(sealed)
+}
+
+// DeleteICalFeed stops polling a feed.
+func (s *Store) DeleteICalFeed(ctx context.Context, property, channel string, id int64, by Actor) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		propID, chID, _, err := icalChannel(ctx, tx, property, channel, "")
+		if err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM ical_feeds WHERE property_id = $1 AND channel_id = $2 AND id = $3`, propID, chID, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return Errorf(ENOTFOUND, "channel %s has no iCal feed %d", channel, id)
+		}
+		return audit(ctx, tx, propID, by, "ical_feed.delete", "ical feed "+strconv.FormatInt(id, 10), nil)
+	})
+}
+
+// CreateExportToken makes a token for keyrack's iCal calendar of a room type
+// on an iCal channel and returns it with the token, shown this once.
+func (s *Store) CreateExportToken(ctx context.Context, property, channel, roomType string, by Actor) (ExportToken, string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return ExportToken{}, "", err
+	}
+	token := base64.RawURLEncoding.EncodeToString(b[:])
+	h := sha256.Sum256([]byte(token))
+	t := ExportToken{Channel: channel, RoomType: roomType, Prefix: token[:8]}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		propID, chID, rtID, err := icalChannel(ctx, tx, property, channel, roomType)
+		if err != nil {
+			return err
+		}
+		if rtID == 0 {
+			return Errorf(EINVALID, "an export token needs a room type")
+		}
+		if err := tx.QueryRow(ctx, `INSERT INTO ical_export_tokens (property_id, channel_id, room_type_id, prefix, token_hash)
+			VALUES ($1, $2, $3, $4, $5) RETURNING id, created_at`, propID, chID, rtID, t.Prefix, h[:]).Scan(&t.ID, &t.CreatedAt); err != nil {
+			return err
+		}
+		return audit(ctx, tx, propID, by, "ical_export_token.create", "channel "+channel+" room type "+roomType, map[string]any{"prefix": t.Prefix})
+	})
+	if err != nil {
+		return ExportToken{}, "", err
+	}
+	return t, token, nil
+}
+
+const exportTokenColumns = `t.id, c.code, rt.code, t.prefix, t.created_at, t.revoked_at, t.last_used_at`
+
+const exportTokenJoins = ` FROM ical_export_tokens t
+	JOIN properties p ON p.id = t.property_id
+	JOIN channels c ON c.property_id = t.property_id AND c.id = t.channel_id
+	JOIN room_types rt ON rt.property_id = t.property_id AND rt.id = t.room_type_id `
+
+func scanExportToken(r pgx.Row) (ExportToken, error) {
+	var t ExportToken
+	err := r.Scan(&t.ID, &t.Channel, &t.RoomType, &t.Prefix, &t.CreatedAt, &t.RevokedAt, &t.LastUsedAt)
+	return t, err
+}
+
+// ExportTokens lists an iCal channel's export tokens (never the tokens).
+func (s *Store) ExportTokens(ctx context.Context, property, channel string) ([]ExportToken, error) {
+	rows, _ := s.db.Query(ctx, `SELECT `+exportTokenColumns+exportTokenJoins+`WHERE p.code = $1 AND c.code = $2 ORDER BY t.id`, property, channel)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ExportToken, error) { return scanExportToken(r) })
+}
+
+// RevokeExportToken revokes an export token; the calendar stops answering to it.
+func (s *Store) RevokeExportToken(ctx context.Context, property, channel string, id int64, by Actor) (ExportToken, error) {
+	var t ExportToken
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		propID, chID, _, err := icalChannel(ctx, tx, property, channel, "")
+		if err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE ical_export_tokens SET revoked_at = coalesce(revoked_at, now())
+			WHERE property_id = $1 AND channel_id = $2 AND id = $3`, propID, chID, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return Errorf(ENOTFOUND, "channel %s has no export token %d", channel, id)
+		}
+		if t, err = scanExportToken(tx.QueryRow(ctx, `SELECT `+exportTokenColumns+exportTokenJoins+`WHERE t.property_id = $1 AND t.id = $2`, propID, id)); err != nil {
+			return err
+		}
+		return audit(ctx, tx, propID, by, "ical_export_token.revoke", "ical export token "+t.Prefix, nil)
+	})
+	return t, err
+}
+
+// ExportTokenTarget is what a live export token opens: a room type's calendar.
+type ExportTokenTarget struct {
+	Property string
+	Channel  string
+	RoomType string
+}
+
+// LookupExportToken finds the room type calendar a live token opens and
+// notes its use; an unknown or revoked token is ENOTFOUND.
+func (s *Store) LookupExportToken(ctx context.Context, token string) (ExportTokenTarget, error) {
+	h := sha256.Sum256([]byte(token))
+	var t ExportTokenTarget
+	err := s.db.QueryRow(ctx, `UPDATE ical_export_tokens t SET last_used_at = now()
+		FROM properties p, channels c, room_types rt
+		WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND p.id = t.property_id
+			AND c.property_id = t.property_id AND c.id = t.channel_id AND rt.property_id = t.property_id AND rt.id = t.room_type_id
+		RETURNING p.code, c.code, rt.code`, h[:]).Scan(&t.Property, &t.Channel, &t.RoomType)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, Errorf(ENOTFOUND, "no such calendar")
+	}
+	return t, err
+}

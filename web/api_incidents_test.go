@@ -1,0 +1,71 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"testing"
+
+	"github.com/hibiken/asynq"
+	"github.com/keyrack/keyrack/inventory"
+	"github.com/keyrack/keyrack/sync"
+	"github.com/keyrack/keyrack/sync/synctest"
+	"github.com/keyrack/keyrack/web"
+	"github.com/stretchr/testify/require"
+)
+
+func TestFailedDeliveriesAreListedAsIncidentsAndRetriedOnResolve(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 2)
+	redisURL := synctest.RedisURL(t)
+	prefix := synctest.QueuePrefix(t, redisURL)
+	q := openQueue(t, redisURL)
+	f, err := sync.New(sync.Config{DB: e.st.DB(), Queue: q, QueuePrefix: prefix, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	s := web.New(web.Config{Store: e.st, Queue: q, Fanout: f, Logger: slog.New(slog.DiscardHandler)})
+	e.ts = newTestServer(t, s)
+	e.router = openAPIRouter(t, e.ts.URL)
+
+	// A delivery to expedia that ran out of retries, as asynq keeps it.
+	var propID, chID int64
+	require.NoError(t, e.st.DB().QueryRow(context.Background(), `SELECT p.id, c.id FROM properties p JOIN channels c ON c.property_id = p.id
+		WHERE p.code = 'P' AND c.code = 'expedia'`).Scan(&propID, &chID))
+	opt, err := asynq.ParseRedisURI(redisURL)
+	require.NoError(t, err)
+	client := asynq.NewClient(opt)
+	t.Cleanup(func() { _ = client.Close() })
+	queue := prefix + "critical"
+	info, err := client.Enqueue(asynq.NewTask("sync:channel", fmt.Appendf(nil, `{"property_id":%d,"channel_id":%d,"gen":1}`, propID, chID)),
+		asynq.Queue(queue), asynq.ProcessIn(1e12))
+	require.NoError(t, err)
+	inspector := asynq.NewInspector(opt)
+	t.Cleanup(func() { _ = inspector.Close() })
+	require.NoError(t, inspector.ArchiveTask(queue, info.ID))
+
+	_, err = e.st.ApplyRevision(context.Background(), inventory.Revision{Property: "P", Channel: "expedia", ExternalID: "E-9", Kind: inventory.New,
+		Stays: []inventory.RoomStay{{ChannelRoom: "NOPE", Arrival: inventory.MustDate("2027-12-01"), Departure: inventory.MustDate("2027-12-02")}}})
+	require.NoError(t, err)
+
+	list := e.must(http.StatusOK, "GET", "/api/v1/properties/P/incidents", nil).List(t)
+	require.Len(t, list, 2)
+	var failed map[string]any
+	for _, i := range list {
+		if i["kind"] == "failed_delivery" {
+			failed = i
+		}
+	}
+	require.NotNil(t, failed, "%v", list)
+	require.Equal(t, "expedia", failed["details"].(map[string]any)["channel"])
+
+	// Another property's key sees none of it.
+	e.hotel("Q", 1)
+	require.Len(t, e.do("GET", "/api/v1/properties/Q/incidents", e.propertyKey("Q"), nil).List(t), 0)
+
+	problemOf(t, e.do("POST", "/api/v1/properties/Q/incidents/"+failed["id"].(string)+"/resolve", e.admin, nil), http.StatusNotFound)
+	e.must(http.StatusNoContent, "POST", "/api/v1/properties/P/incidents/"+failed["id"].(string)+"/resolve", nil)
+	archived, err := f.Archived(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, archived, "resolving runs the delivery again")
+}

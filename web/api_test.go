@@ -1,0 +1,208 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/keyrack/keyrack/inventory"
+	"github.com/keyrack/keyrack/inventory/inventorytest"
+	"github.com/keyrack/keyrack/web"
+	"github.com/stretchr/testify/require"
+)
+
+// apiEnv is a server on a fresh schema with a key for all properties.
+type apiEnv struct {
+	t     *testing.T
+	st    *inventory.Store
+	ts    *httptest.Server
+	admin string // an all-properties key
+	// router, when set, checks every answer (and every request that
+	// succeeded) against web/openapi.json.
+	router routers.Router
+}
+
+func newAPI(t *testing.T) *apiEnv {
+	t.Helper()
+	st := inventorytest.New(t)
+	sec, err := inventory.NewSecrets("test secret of keyrack's API tests")
+	require.NoError(t, err)
+	s := web.New(web.Config{Store: st, Secrets: sec, Logger: slog.New(slog.DiscardHandler)})
+	ts := newTestServer(t, s)
+	_, key, err := st.CreateAPIKey(context.Background(), "", "admin", inventory.System)
+	require.NoError(t, err)
+	return &apiEnv{t: t, st: st, ts: ts, admin: key, router: openAPIRouter(t, ts.URL)}
+}
+
+// response is an API answer with its body read.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body.
+func (r response) JSON(t *testing.T) map[string]any {
+	t.Helper()
+	var v map[string]any
+	require.NoError(t, json.Unmarshal(r.Body, &v), "body: %s", r.Body)
+	return v
+}
+
+// List decodes a JSON array body.
+func (r response) List(t *testing.T) []map[string]any {
+	t.Helper()
+	var v []map[string]any
+	require.NoError(t, json.Unmarshal(r.Body, &v), "body: %s", r.Body)
+	return v
+}
+
+// do sends a request with key as bearer ("" for none) and body (a string
+// is sent as it is, anything else as JSON); extra holds header pairs.
+func (e *apiEnv) do(method, path, key string, body any, extra ...string) response {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		require.NoError(e.t, err)
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, e.ts.URL+path, rd)
+	require.NoError(e.t, err)
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		req.Header.Set(extra[i], extra[i+1])
+	}
+	resp, err := e.ts.Client().Do(req)
+	require.NoError(e.t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(e.t, err)
+	if e.router != nil {
+		e.checkOpenAPI(method, path, key, body, extra, resp, b)
+	}
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// openAPIRouter finds operations of web/openapi.json served at base.
+func openAPIRouter(t *testing.T, base string) routers.Router {
+	t.Helper()
+	doc := loadOpenAPI(t, web.OpenAPIDocument)
+	doc.Servers = openapi3.Servers{{URL: base + "/api/v1"}}
+	r, err := legacy.NewRouter(doc)
+	require.NoError(t, err)
+	return r
+}
+
+// checkOpenAPI validates an exchange against the document: the answer
+// always, the request when it succeeded (tests send bad ones on purpose).
+func (e *apiEnv) checkOpenAPI(method, path, key string, body any, extra []string, resp *http.Response, b []byte) {
+	e.t.Helper()
+	var raw []byte
+	switch v := body.(type) {
+	case nil:
+	case string:
+		raw = []byte(v)
+	default:
+		raw, _ = json.Marshal(v)
+	}
+	req, err := http.NewRequest(method, e.ts.URL+path, bytes.NewReader(raw))
+	require.NoError(e.t, err)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		req.Header.Set(extra[i], extra[i+1])
+	}
+	route, params, err := e.router.FindRoute(req)
+	require.NoError(e.t, err, "%s %s is not in web/openapi.json", method, path)
+	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
+	ctx := context.Background()
+	if resp.StatusCode < 300 {
+		require.NoError(e.t, openapi3filter.ValidateRequest(ctx, in), "request %s %s does not match web/openapi.json", method, path)
+	}
+	err = openapi3filter.ValidateResponse(ctx, &openapi3filter.ResponseValidationInput{RequestValidationInput: in,
+		Status: resp.StatusCode, Header: resp.Header, Body: io.NopCloser(bytes.NewReader(b)),
+		Options: &openapi3filter.Options{IncludeResponseStatus: true}})
+	require.NoError(e.t, err, "answer %d to %s %s does not match web/openapi.json: %s", resp.StatusCode, method, path, b)
+}
+
+// must sends a request and requires the status.
+func (e *apiEnv) must(status int, method, path string, body any, extra ...string) response {
+	e.t.Helper()
+	r := e.do(method, path, e.admin, body, extra...)
+	require.Equal(e.t, status, r.Status, "%s %s: %s", method, path, r.Body)
+	return r
+}
+
+// hotel configures property code through the API: pool DBL (units rooms),
+// room type DBL-STD with rate plan BAR, a PMS channel "pms" and an OTA
+// channel "expedia" mapping room "DBL" to DBL-STD.
+func (e *apiEnv) hotel(code string, units int) {
+	e.t.Helper()
+	p := "/api/v1/properties/" + code
+	e.must(201, "POST", "/api/v1/properties", map[string]any{"code": code, "name": "Hotel " + code, "time_zone": "Europe/Lisbon", "currency": "EUR"})
+	e.must(201, "POST", p+"/pools", map[string]any{"code": "DBL", "name": "Double rooms", "units": units})
+	e.must(201, "POST", p+"/room-types", map[string]any{"code": "DBL-STD", "pool": "DBL"})
+	e.must(201, "POST", p+"/rate-plans", map[string]any{"code": "BAR", "room_type": "DBL-STD"})
+	e.must(201, "POST", p+"/channels", map[string]any{"code": "pms", "kind": "pms"})
+	e.must(201, "POST", p+"/channels", map[string]any{"code": "expedia", "kind": "ota_push"})
+	e.must(200, "PUT", p+"/channels/expedia/mappings", map[string]any{"channel_room": "DBL", "room_type": "DBL-STD"})
+}
+
+// propertyKey makes a key for one property.
+func (e *apiEnv) propertyKey(code string) string {
+	e.t.Helper()
+	r := e.must(201, "POST", "/api/v1/api-keys", map[string]any{"name": "pms of " + code, "property": code})
+	return r.JSON(e.t)["key"].(string)
+}
+
+func booking(id string, arrival, departure string, rooms int) map[string]any {
+	return map[string]any{"id": id, "stays": []any{map[string]any{"room_type": "DBL-STD", "rate_plan": "BAR",
+		"arrival": arrival, "departure": departure, "rooms": rooms, "adults": 2}},
+		"guest": map[string]any{"name": "Ana Silva"}, "total": "240.00", "currency": "EUR"}
+}
+
+// problemOf checks a problem+json answer and returns it.
+func problemOf(t *testing.T, r response, status int) map[string]any {
+	t.Helper()
+	require.Equal(t, status, r.Status, "%s", r.Body)
+	require.Equal(t, "application/problem+json", r.Header.Get("Content-Type"))
+	p := r.JSON(t)
+	require.Equal(t, float64(status), p["status"])
+	require.NotEmpty(t, p["type"])
+	require.NotEmpty(t, p["title"])
+	return p
+}
+
+func newTestServer(t *testing.T, s *web.Server) *httptest.Server {
+	t.Helper()
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+func jsonNumber(n int64) string { b, _ := json.Marshal(n); return string(b) }
