@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	gosync "sync"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/keyrack/keyrack/connectors"
+	"github.com/keyrack/keyrack/connectors/pms"
 	"github.com/keyrack/keyrack/inventory"
 )
 
@@ -32,7 +34,11 @@ import (
 //     meanwhile (compare-and-clear), and goes round again while marks are
 //     left;
 //   - the sweeper (sweeper.go) re-enqueues what Redis lost or never got;
-//   - one elected scheduler (scheduler.go) runs the nightly full resync.
+//   - reservation outbox rows become feed entries for the property's PMS
+//     channels, sent by signed webhook and kept on a pull feed until
+//     acknowledged (feed.go);
+//   - one elected scheduler (scheduler.go) runs the nightly full resync and
+//     raises incidents for revisions a PMS has not acknowledged in time.
 //
 // PostgreSQL holds every piece of state that matters; Redis holds only
 // wake-ups, which the sweeper can always recreate.
@@ -116,6 +122,9 @@ type Config struct {
 	// ResyncAt is the property-local time of day after which each channel
 	// gets its nightly full resync, "HH:MM" ("03:00"); "off" disables it.
 	ResyncAt string
+	// FeedAckTimeout is how long a PMS channel may leave a reservation
+	// revision unacknowledged before an incident is raised (30 min).
+	FeedAckTimeout time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -156,6 +165,7 @@ func (c *Config) setDefaults() {
 	def(&c.EchoWindow, 5*time.Second)
 	def(&c.ScheduleInterval, time.Minute)
 	def(&c.ElectionInterval, 5*time.Second)
+	def(&c.FeedAckTimeout, 30*time.Minute)
 }
 
 // Fanout brings every channel up to date with the pool. Its roles run
@@ -169,6 +179,7 @@ type Fanout struct {
 	inspector *asynq.Inspector
 	log       *slog.Logger
 	resyncAt  time.Duration // since local midnight; < 0 when off
+	webhooks  *pms.Sender
 
 	leader    atomic.Bool
 	redisDown atomic.Bool // for logging the outage once, not every attempt
@@ -191,6 +202,7 @@ func New(cfg Config) (*Fanout, error) {
 		inspector: asynq.NewInspectorFromRedisClient(cfg.Queue.redis),
 		log:       cfg.Logger.With("component", "sync"),
 		resyncAt:  at,
+		webhooks:  &pms.Sender{Client: &http.Client{Timeout: cfg.PushTimeout}},
 	}, nil
 }
 
@@ -295,6 +307,7 @@ func (f *Fanout) IsLeader() bool { return f.leader.Load() }
 func (f *Fanout) RunWorker(ctx context.Context) error {
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(taskChannel, f.handleChannelTask)
+	mux.HandleFunc(taskWebhook, f.handleWebhookTask)
 	var servers []*asynq.Server
 	defer func() {
 		for _, srv := range servers {

@@ -62,6 +62,20 @@ func (f *Fanout) relayOnce(ctx context.Context) (int, error) {
 			errs = append(errs, err)
 		}
 	}
+	// Reservation rows become feed entries for the PMS channels (feed.go).
+	rows, _ = f.db.Query(ctx, `SELECT DISTINCT property_id FROM outbox
+		WHERE done_at IS NULL AND topic = 'reservation' LIMIT 100`)
+	props, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return most, errors.Join(append(errs, err)...)
+	}
+	for _, p := range props {
+		n, err := f.relayReservations(ctx, p)
+		most = max(most, n)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return most, errors.Join(errs...)
 }
 

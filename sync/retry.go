@@ -37,7 +37,8 @@ func (f *Fanout) retryDelay(n int, err error, _ *asynq.Task) time.Duration {
 
 // isFailure is asynq's IsFailure: a channel asking us to slow down and a
 // delivery waiting its turn are not failures, so they do not spend the
-// retry budget (asynq then keeps the retry count as it was).
+// retry budget (asynq then keeps the retry count as it was); nor is a
+// webhook waiting for an older revision of its reservation.
 func isFailure(err error) bool {
-	return !errors.Is(err, errBusy) && connectors.KindOf(err) != connectors.KindRateLimited
+	return !errors.Is(err, errBusy) && !errors.Is(err, errOlderFirst) && connectors.KindOf(err) != connectors.KindRateLimited
 }

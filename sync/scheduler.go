@@ -9,7 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// The scheduler runs periodic work: today the nightly full resync. asynq's
+// The scheduler runs periodic work: the nightly full resync and the alarm
+// for revisions a PMS has not acknowledged in time. asynq's
 // own Scheduler enqueues every periodic task once per process that runs it,
 // so keyrack elects one scheduler instead: the process holding a PostgreSQL
 // advisory lock leads, and another takes over within ElectionInterval of its
@@ -72,9 +73,15 @@ func (f *Fanout) lead(ctx context.Context) error {
 	}
 }
 
-// runDue runs the nightly resync of every enabled channel whose property's
-// local time has passed ResyncAt today and that has not been resynced today.
+// runDue runs the due periodic work: the alarm for revisions a PMS has not
+// acknowledged in time (feed.go), and the nightly resync.
 func (f *Fanout) runDue(ctx context.Context) error {
+	return errors.Join(f.raiseUnacked(ctx), f.resyncDue(ctx))
+}
+
+// resyncDue runs the nightly resync of every enabled channel whose property's
+// local time has passed ResyncAt today and that has not been resynced today.
+func (f *Fanout) resyncDue(ctx context.Context) error {
 	if f.resyncAt < 0 {
 		return nil
 	}

@@ -28,6 +28,14 @@ type ChannelStatus struct {
 	LastError    string     `json:"last_error,omitempty"`
 	LastErrorAt  *time.Time `json:"last_error_at,omitempty"`
 	ResyncedOn   *time.Time `json:"resynced_on,omitempty"`
+	// For PMS channels: the reservation revisions on the channel's feed that
+	// it has not acknowledged, and since when the oldest has waited; of
+	// those with a webhook, how many are not delivered yet and how many
+	// failed for good. InSync is about availability only.
+	FeedUnacked       int        `json:"feed_unacked"`
+	FeedOldestUnacked *time.Time `json:"feed_oldest_unacked,omitempty"`
+	WebhooksPending   int        `json:"webhooks_pending"`
+	WebhooksFailed    int        `json:"webhooks_failed"`
 }
 
 // Status reports the fan-out state of every channel of a property, by code.
@@ -38,15 +46,23 @@ func (f *Fanout) Status(ctx context.Context, property string) ([]ChannelStatus, 
 				WHERE d.property_id = c.property_id AND d.channel_id = c.id), 0)::int,
 			(SELECT min(since) FROM sync_dirty d WHERE d.property_id = c.property_id AND d.channel_id = c.id),
 			coalesce(s.queued, ''), coalesce(s.archived, false), coalesce(s.deliveries, 0), coalesce(s.failures, 0),
-			s.last_delivery_at, coalesce(s.last_error, ''), s.last_error_at, s.resynced_on::timestamp
+			s.last_delivery_at, coalesce(s.last_error, ''), s.last_error_at, s.resynced_on::timestamp,
+			coalesce(f.unacked, 0), f.oldest, coalesce(f.pending, 0), coalesce(f.failed, 0)
 		FROM channels c JOIN properties p ON p.id = c.property_id
 		LEFT JOIN sync_channels s ON s.property_id = c.property_id AND s.channel_id = c.id
+		LEFT JOIN LATERAL (
+			SELECT count(*)::int AS unacked, min(e.created_at) AS oldest,
+				(count(*) FILTER (WHERE e.webhook AND e.delivered_at IS NULL AND e.failed_at IS NULL))::int AS pending,
+				(count(*) FILTER (WHERE e.failed_at IS NOT NULL))::int AS failed
+			FROM feed_entries e WHERE e.property_id = c.property_id AND e.channel_id = c.id AND e.acked_at IS NULL
+		) AS f ON c.kind = 'pms'
 		WHERE p.code = $1
 		ORDER BY c.code`, property)
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ChannelStatus, error) {
 		var s ChannelStatus
 		err := r.Scan(&s.Channel, &s.Enabled, &s.DirtyNights, &s.DirtySince, &s.Queued, &s.Archived,
-			&s.Deliveries, &s.Failures, &s.LastDelivery, &s.LastError, &s.LastErrorAt, &s.ResyncedOn)
+			&s.Deliveries, &s.Failures, &s.LastDelivery, &s.LastError, &s.LastErrorAt, &s.ResyncedOn,
+			&s.FeedUnacked, &s.FeedOldestUnacked, &s.WebhooksPending, &s.WebhooksFailed)
 		s.InSync = s.DirtyNights == 0 && s.DirtySince == nil
 		return s, err
 	})

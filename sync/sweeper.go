@@ -28,10 +28,15 @@ type sweepRow struct {
 	LongAgo   bool // queued for more than 6 × StaleAfter
 }
 
-// sweep checks, once, every pair with dirty marks that is not archived and
+// sweep sweeps, once, the channels' delivery tasks and the PMS webhooks.
+func (f *Fanout) sweep(ctx context.Context) error {
+	return errors.Join(f.sweepChannels(ctx), f.sweepWebhooks(ctx))
+}
+
+// sweepChannels checks, once, every pair with dirty marks that is not archived and
 // whose task was claimed by a delivery (queued NULL) or has waited longer
 // than StaleAfter.
-func (f *Fanout) sweep(ctx context.Context) error {
+func (f *Fanout) sweepChannels(ctx context.Context) error {
 	rows, _ := f.db.Query(ctx, `
 		SELECT s.property_id, s.channel_id, s.queued, s.queued_gen, coalesce(s.queued_at < now() - $2::interval, false)
 		FROM sync_channels s

@@ -35,6 +35,10 @@ func (s *Server) routeAPI(e *gin.Engine) {
 	a.POST("/api-keys", s.createAPIKey)
 	a.DELETE("/api-keys/:key", s.revokeAPIKey)
 
+	r := a.Group("/revisions", s.feedScope)
+	r.GET("/feed", s.revisionFeed)
+	r.POST("/:id/ack", s.ackRevision)
+
 	p := a.Group("/properties/:property", s.propertyScope, s.idempotency)
 	p.GET("", s.getProperty)
 	p.GET("/pools", s.listPools)
@@ -287,9 +291,11 @@ func (s *Server) authenticate(c *gin.Context) {
 
 // propertyScope lets a key act only on its own property (403 otherwise) and
 // loads the addressed property.
-func (s *Server) propertyScope(c *gin.Context) {
+func (s *Server) propertyScope(c *gin.Context) { s.scope(c, c.Param("property")) }
+
+// scope sets the request's property to code if the key may act on it.
+func (s *Server) scope(c *gin.Context, code string) {
 	k := apiKey(c)
-	code := c.Param("property")
 	if !k.AllProperties() && k.Property != code {
 		abortProblem(c, http.StatusForbidden, fmt.Sprintf("this API key acts on property %s only", k.Property))
 		return

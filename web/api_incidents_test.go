@@ -3,15 +3,11 @@ package web_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"testing"
 
 	"github.com/hibiken/asynq"
 	"github.com/keyrack/keyrack/inventory"
-	"github.com/keyrack/keyrack/sync"
-	"github.com/keyrack/keyrack/sync/synctest"
-	"github.com/keyrack/keyrack/web"
 	"github.com/stretchr/testify/require"
 )
 
@@ -19,14 +15,7 @@ func TestFailedDeliveriesAreListedAsIncidentsAndRetriedOnResolve(t *testing.T) {
 	t.Parallel()
 	e := newAPI(t)
 	e.hotel("P", 2)
-	redisURL := synctest.RedisURL(t)
-	prefix := synctest.QueuePrefix(t, redisURL)
-	q := openQueue(t, redisURL)
-	f, err := sync.New(sync.Config{DB: e.st.DB(), Queue: q, QueuePrefix: prefix, Logger: slog.New(slog.DiscardHandler)})
-	require.NoError(t, err)
-	s := web.New(web.Config{Store: e.st, Queue: q, Fanout: f, Logger: slog.New(slog.DiscardHandler)})
-	e.ts = newTestServer(t, s)
-	e.router = openAPIRouter(t, e.ts.URL)
+	f, redisURL, prefix := e.withFanout()
 
 	// A delivery to expedia that ran out of retries, as asynq keeps it.
 	var propID, chID int64

@@ -17,6 +17,8 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/keyrack/keyrack/inventory"
 	"github.com/keyrack/keyrack/inventory/inventorytest"
+	"github.com/keyrack/keyrack/sync"
+	"github.com/keyrack/keyrack/sync/synctest"
 	"github.com/keyrack/keyrack/web"
 	"github.com/stretchr/testify/require"
 )
@@ -42,6 +44,24 @@ func newAPI(t *testing.T) *apiEnv {
 	_, key, err := st.CreateAPIKey(context.Background(), "", "admin", inventory.System)
 	require.NoError(t, err)
 	return &apiEnv{t: t, st: st, ts: ts, admin: key, router: openAPIRouter(t, ts.URL)}
+}
+
+// withFanout serves the API again with a fan-out on queues of the test's own
+// in the real Redis, and returns it with the Redis URL and queue prefix.
+func (e *apiEnv) withFanout() (*sync.Fanout, string, string) {
+	t := e.t
+	t.Helper()
+	redisURL := synctest.RedisURL(t)
+	prefix := synctest.QueuePrefix(t, redisURL)
+	q := openQueue(t, redisURL)
+	sec, err := inventory.NewSecrets("test secret of keyrack's API tests")
+	require.NoError(t, err)
+	f, err := sync.New(sync.Config{DB: e.st.DB(), Queue: q, QueuePrefix: prefix, Secrets: sec, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	s := web.New(web.Config{Store: e.st, Queue: q, Fanout: f, Secrets: sec, Logger: slog.New(slog.DiscardHandler)})
+	e.ts = newTestServer(t, s)
+	e.router = openAPIRouter(t, e.ts.URL)
+	return f, redisURL, prefix
 }
 
 // response is an API answer with its body read.

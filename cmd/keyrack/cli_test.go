@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keyrack/keyrack/inventory/inventorytest"
 	"github.com/stretchr/testify/require"
@@ -56,7 +57,7 @@ func TestHelpListsCommandsAndEnvironment(t *testing.T) {
 	t.Parallel()
 	code, stdout, _ := keyrack(t, nil, "help")
 	require.Equal(t, 0, code)
-	for _, s := range []string{"serve", "migrate", "seed demo", "version", "DATABASE_URL", "REDIS_URL", "KEYRACK_ADDR", "KEYRACK_LOG_LEVEL", "KEYRACK_ROLES", "KEYRACK_SECRET"} {
+	for _, s := range []string{"serve", "migrate", "seed demo", "version", "DATABASE_URL", "REDIS_URL", "KEYRACK_ADDR", "KEYRACK_LOG_LEVEL", "KEYRACK_ROLES", "KEYRACK_SECRET", "KEYRACK_FEED_ACK_TIMEOUT"} {
 		require.Contains(t, stdout, s)
 	}
 	code, stdout, _ = keyrack(t, nil, "help", "serve")
@@ -85,6 +86,23 @@ func TestALogLevelKeyrackDoesNotKnowIsRefused(t *testing.T) {
 	code, _, stderr := keyrack(t, map[string]string{"KEYRACK_LOG_LEVEL": "chatty"}, "version")
 	require.Equal(t, 2, code)
 	require.Contains(t, stderr, "KEYRACK_LOG_LEVEL")
+}
+
+func TestAFeedAckTimeoutThatIsNotADurationIsRefused(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{"soon", "-5m", "0s"} {
+		code, _, stderr := keyrack(t, map[string]string{"KEYRACK_FEED_ACK_TIMEOUT": v}, "version")
+		require.Equal(t, 2, code, v)
+		require.Contains(t, stderr, "KEYRACK_FEED_ACK_TIMEOUT")
+	}
+	cfg, err := configFromEnv(func(k string) string {
+		if k == "KEYRACK_FEED_ACK_TIMEOUT" {
+			return "45m"
+		}
+		return ""
+	})
+	require.NoError(t, err)
+	require.Equal(t, 45*time.Minute, cfg.FeedAckTimeout)
 }
 
 func TestMigrateWithoutDatabaseURLSaysWhatToSet(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 )
 
 const (
@@ -30,6 +31,10 @@ type Config struct {
 	// ResyncAt is the property-local time of the nightly full resync
 	// (HH:MM, or off); the fan-out's default when empty.
 	ResyncAt string
+	// FeedAckTimeout (KEYRACK_FEED_ACK_TIMEOUT, a Go duration such as 30m)
+	// is how long a PMS may leave a revision unacknowledged before an
+	// incident is raised; the fan-out's default (30 min) when zero.
+	FeedAckTimeout time.Duration
 }
 
 // configFromEnv reads the configuration from the environment.
@@ -42,6 +47,13 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 		Secret:      getenv("KEYRACK_SECRET"),
 		QueuePrefix: getenv("KEYRACK_QUEUE_PREFIX"),
 		ResyncAt:    getenv("KEYRACK_RESYNC_AT"),
+	}
+	if v := strings.TrimSpace(getenv("KEYRACK_FEED_ACK_TIMEOUT")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return cfg, fmt.Errorf("KEYRACK_FEED_ACK_TIMEOUT=%q: use a positive duration such as 30m or 1h", v)
+		}
+		cfg.FeedAckTimeout = d
 	}
 	if cfg.Roles == "" {
 		cfg.Roles = defaultRoles

@@ -57,6 +57,8 @@ Environment:
   KEYRACK_QUEUE_PREFIX  prefix of the fan-out's queue names in Redis (default none)
   KEYRACK_RESYNC_AT  property-local time of each channel's nightly full resync,
                      HH:MM or off (default 03:00)
+  KEYRACK_FEED_ACK_TIMEOUT  how long a PMS may leave a revision unacknowledged
+                     before an incident is raised (default 30m)
 
 Flags override the environment. Prefer the environment for URLs with
 passwords: command lines are visible to every user of the machine.

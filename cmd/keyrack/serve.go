@@ -147,7 +147,7 @@ func (m *Main) Addr() net.Addr {
 	return m.addr
 }
 
-// Fanout is the fan-out Run started, nil before or when no role needs it.
+// Fanout is the fan-out Run prepared, nil before.
 func (m *Main) Fanout() *sync.Fanout {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -208,10 +208,10 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	cancel()
 
-	if has(roleWorker) || has(roleScheduler) {
-		if err := m.openFanout(ctx, secrets); err != nil {
-			return err
-		}
+	// Every role needs the fan-out: web reads the PMS feed and the failed
+	// deliveries from it; it only runs work in the worker and scheduler roles.
+	if err := m.openFanout(ctx, secrets); err != nil {
+		return err
 	}
 
 	// Listen before anything else can go wrong quietly: a port in use is
@@ -319,6 +319,9 @@ func (m *Main) openFanout(ctx context.Context, secrets *inventory.Secrets) error
 	}
 	if c.ResyncAt == "" {
 		c.ResyncAt = m.Config.ResyncAt
+	}
+	if c.FeedAckTimeout == 0 {
+		c.FeedAckTimeout = m.Config.FeedAckTimeout
 	}
 	f, err := sync.New(c)
 	if err != nil {

@@ -1,0 +1,508 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5"
+	"github.com/keyrack/keyrack/connectors"
+	"github.com/keyrack/keyrack/connectors/pms"
+	"github.com/keyrack/keyrack/inventory"
+)
+
+// Reservations out to the PMS. Every reservation revision inventory applies
+// comes with an outbox row (topic 'reservation'). The relay turns it, in the
+// transaction that marks the row done, into one feed entry per enabled PMS
+// channel of the property — except the channel the revision came from — and
+// then enqueues a signed webhook for each entry whose channel has an
+// endpoint. The entry stays on the channel's pull feed until the PMS
+// acknowledges it; the elected scheduler raises an incident for an entry
+// not acknowledged within FeedAckTimeout, and the acknowledgement resolves it.
+//
+// As with availability, PostgreSQL holds the state and Redis only wake-ups:
+// the sweeper re-enqueues webhooks that Redis never got or lost.
+
+// taskWebhook is the asynq task "send feed entry F of property P by webhook".
+const taskWebhook = "pms:webhook"
+
+// errOlderFirst is a webhook waiting for an older revision of the same
+// reservation to be delivered first.
+var errOlderFirst = errors.New("an older revision of the reservation goes first")
+
+// webhookPayload is a webhook task's payload.
+type webhookPayload struct {
+	Property int64 `json:"property_id"`
+	Feed     int64 `json:"feed_id"`
+}
+
+func webhookTaskID(p webhookPayload) string {
+	return fmt.Sprintf("webhook:%d:%d", p.Property, p.Feed)
+}
+
+// FeedEntry is a revision on a PMS channel's pull feed: what the webhook
+// carries, and how its webhook delivery stands.
+type FeedEntry struct {
+	pms.Revision
+	// Webhook: the entry is (also) sent by webhook.
+	Webhook     bool       `json:"webhook"`
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+	Attempts    int        `json:"attempts"`
+	LastError   string     `json:"last_error,omitempty"`
+}
+
+// relayReservations turns up to RelayBatch pending reservation outbox rows
+// of one property into feed entries, then enqueues their webhooks. It
+// returns the number of rows taken.
+func (f *Fanout) relayReservations(ctx context.Context, property int64) (int, error) {
+	var taken int
+	var hooks []webhookPayload
+	err := pgx.BeginFunc(ctx, f.db, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `
+			WITH claimed AS (
+				SELECT id, reservation_id, revision_seq, origin_channel_id FROM outbox
+				WHERE property_id = $1 AND done_at IS NULL AND topic = 'reservation'
+				ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
+			), done AS (
+				UPDATE outbox o SET done_at = now() FROM claimed c WHERE o.property_id = $1 AND o.id = c.id
+			), entries AS (
+				INSERT INTO feed_entries (property_id, channel_id, reservation_id, revision_seq, webhook, queued_at)
+				SELECT $1, ch.id, c.reservation_id, c.revision_seq, ch.endpoint <> '',
+					CASE WHEN ch.endpoint <> '' THEN now() END
+				FROM claimed c JOIN channels ch ON ch.property_id = $1 AND ch.kind = 'pms' AND ch.enabled
+					AND ch.id IS DISTINCT FROM c.origin_channel_id
+				WHERE c.revision_seq IS NOT NULL
+				ORDER BY c.id, ch.id
+				ON CONFLICT (property_id, channel_id, reservation_id, revision_seq) DO NOTHING
+				RETURNING id, webhook
+			)
+			SELECT (SELECT count(*) FROM claimed)::int, e.id
+			FROM (SELECT 1) AS one LEFT JOIN entries e ON e.webhook
+			ORDER BY e.id`, property, f.cfg.RelayBatch)
+		var id *int64
+		_, err := pgx.ForEachRow(rows, []any{&taken, &id}, func() error {
+			if id != nil {
+				hooks = append(hooks, webhookPayload{Property: property, Feed: *id})
+			}
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, h := range hooks {
+		if err := f.enqueueWebhook(ctx, h); err != nil {
+			break // Redis is down (noted once); the sweeper catches up
+		}
+	}
+	return taken, nil
+}
+
+// enqueueWebhook asks for the webhook of a feed entry. A task with its id
+// already in Redis is success: it is the same delivery.
+func (f *Fanout) enqueueWebhook(ctx context.Context, p webhookPayload) error {
+	payload, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, enqueueTimeout)
+	defer cancel()
+	_, err = f.client.EnqueueContext(ctx, asynq.NewTask(taskWebhook, payload),
+		asynq.Queue(f.queueName(classCritical)),
+		asynq.TaskID(webhookTaskID(p)),
+		asynq.MaxRetry(f.cfg.MaxRetry),
+		asynq.Timeout(f.cfg.PushTimeout+time.Minute))
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		err = nil
+	}
+	f.noteRedis(err)
+	return err
+}
+
+// handleWebhookTask is the asynq handler of taskWebhook.
+func (f *Fanout) handleWebhookTask(ctx context.Context, t *asynq.Task) error {
+	var p webhookPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return fmt.Errorf("sync: unreadable webhook task: %v: %w", err, asynq.SkipRetry)
+	}
+	retried, _ := asynq.GetRetryCount(ctx)
+	maxRetry, _ := asynq.GetMaxRetry(ctx)
+	return f.sendWebhook(ctx, p, retried >= maxRetry)
+}
+
+// sendWebhook posts a feed entry to its channel's endpoint once. last says
+// asynq archives the task if this attempt fails: the entry is then marked
+// failed and an incident raised (it stays on the pull feed).
+func (f *Fanout) sendWebhook(ctx context.Context, p webhookPayload, last bool) error {
+	var endpoint, channel string
+	var sealed []byte
+	var enabled, done bool
+	err := f.db.QueryRow(ctx, `
+		SELECT c.code, c.endpoint, c.outbound_secret_sealed, c.enabled,
+			e.delivered_at IS NOT NULL OR e.failed_at IS NOT NULL OR e.acked_at IS NOT NULL OR NOT e.webhook
+		FROM feed_entries e JOIN channels c ON c.property_id = e.property_id AND c.id = e.channel_id
+		WHERE e.property_id = $1 AND e.id = $2`, p.Property, p.Feed).Scan(&channel, &endpoint, &sealed, &enabled, &done)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil // the channel was deleted
+	case err != nil:
+		return fmt.Errorf("sync: %w", err)
+	case done || !enabled:
+		// Delivered (this is a repeated task), acknowledged on the pull feed,
+		// or given up; a disabled channel gets its webhooks from the sweeper
+		// once it is enabled again.
+		return nil
+	case endpoint == "":
+		// The endpoint was removed: the channel is pull-only now.
+		_, err := f.db.Exec(ctx, `UPDATE feed_entries SET webhook = false, queued_at = NULL
+			WHERE property_id = $1 AND id = $2 AND delivered_at IS NULL AND failed_at IS NULL`, p.Property, p.Feed)
+		return err
+	}
+	// Revisions of a reservation go out in order: an older one still on its
+	// way goes first (this waits without spending the retry budget).
+	var older bool
+	if err := f.db.QueryRow(ctx, `SELECT EXISTS (
+			SELECT 1 FROM feed_entries e JOIN feed_entries o ON o.property_id = e.property_id
+				AND o.channel_id = e.channel_id AND o.reservation_id = e.reservation_id AND o.revision_seq < e.revision_seq
+			WHERE e.property_id = $1 AND e.id = $2
+				AND o.webhook AND o.delivered_at IS NULL AND o.failed_at IS NULL AND o.acked_at IS NULL)`,
+		p.Property, p.Feed).Scan(&older); err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	if older {
+		return errOlderFirst
+	}
+	var cause error
+	var secret string
+	if sealed == nil || f.cfg.Secrets == nil {
+		cause = connectors.Permanent(errors.New("the channel has no outbound secret to sign webhooks with"))
+	} else if secret, err = f.cfg.Secrets.Open(sealed); err != nil {
+		cause = connectors.Permanent(fmt.Errorf("open the channel's outbound secret: %w", err))
+	}
+	if cause == nil {
+		entries, err := f.feedEntries(ctx, `e.property_id = $1 AND e.id = $2`, p.Property, p.Feed)
+		if err != nil || len(entries) == 0 {
+			return fmt.Errorf("sync: read feed entry %d: %w", p.Feed, errors.Join(err, pgx.ErrNoRows))
+		}
+		body, err := json.Marshal(entries[0].Revision)
+		if err != nil {
+			return fmt.Errorf("sync: %w: %w", err, asynq.SkipRetry)
+		}
+		sctx, cancel := context.WithTimeout(ctx, f.cfg.PushTimeout)
+		cause = f.webhooks.Send(sctx, endpoint, secret, p.Feed, body)
+		cancel()
+	}
+	// The outcome is recorded even when the task's context has ended.
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if cause == nil {
+		_, err := f.db.Exec(bctx, `
+			WITH delivered AS (
+				UPDATE feed_entries SET delivered_at = now(), attempts = attempts + 1, last_attempt_at = now(), last_error = NULL
+				WHERE property_id = $1 AND id = $2
+			)
+			UPDATE incidents SET resolved_at = now(), resolved_by = 'webhook delivered', updated_at = now()
+			WHERE property_id = $1 AND feed_entry_id = $2 AND kind = 'webhook_failed' AND resolved_at IS NULL`, p.Property, p.Feed)
+		return err
+	}
+	giveUp := connectors.KindOf(cause) == connectors.KindPermanent || (last && isFailure(cause))
+	msg := cause.Error()
+	if _, err := f.db.Exec(bctx, `UPDATE feed_entries SET attempts = attempts + 1, last_attempt_at = now(), last_error = $3,
+			failed_at = CASE WHEN $4 THEN now() END
+		WHERE property_id = $1 AND id = $2`, p.Property, p.Feed, msg, giveUp); err != nil {
+		f.log.Warn("could not record a failed webhook", "err", err)
+	}
+	if giveUp {
+		if err := f.raiseWebhookFailed(bctx, p, msg); err != nil {
+			f.log.Warn("could not raise a webhook incident", "err", err)
+		}
+		f.log.Warn("webhook delivery failed for good; the revision stays on the pull feed",
+			"property_id", p.Property, "channel", channel, "feed_id", p.Feed, "err", cause)
+		if connectors.KindOf(cause) == connectors.KindPermanent {
+			return fmt.Errorf("%w (%w)", cause, asynq.SkipRetry)
+		}
+	}
+	return cause
+}
+
+// RetryWebhook sends a PMS channel's feed entry by webhook again, with a
+// fresh retry budget: for staff, once the receiver is fixed after its
+// webhook failed for good. An entry already delivered or acknowledged is
+// left as it is; one of a pull-only channel is EINVALID.
+func (f *Fanout) RetryWebhook(ctx context.Context, property, channel string, id int64) error {
+	p, c, err := f.pmsChannel(ctx, property, channel)
+	if err != nil {
+		return err
+	}
+	var webhook, failed bool
+	err = f.db.QueryRow(ctx, `SELECT webhook, failed_at IS NOT NULL FROM feed_entries
+		WHERE property_id = $1 AND channel_id = $2 AND id = $3`, p, c, id).Scan(&webhook, &failed)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return inventory.Errorf(inventory.ENOTFOUND, "feed entry %d not found on the feed of %s", id, channel)
+	case err != nil:
+		return err
+	case !webhook:
+		return inventory.Errorf(inventory.EINVALID, "channel %s has no webhook endpoint", channel)
+	case !failed:
+		return nil
+	}
+	// The archived task keeps its id in asynq: it goes first.
+	w := webhookPayload{Property: p, Feed: id}
+	if err := f.inspector.DeleteTask(f.queueName(classCritical), webhookTaskID(w)); err != nil &&
+		!errors.Is(err, asynq.ErrTaskNotFound) && !errors.Is(err, asynq.ErrQueueNotFound) {
+		return fmt.Errorf("sync: drop the archived webhook task: %w", err)
+	}
+	if _, err := f.db.Exec(ctx, `UPDATE feed_entries SET failed_at = NULL, queued_at = now()
+		WHERE property_id = $1 AND id = $2`, p, id); err != nil {
+		return err
+	}
+	// If Redis does not take it now, the sweeper enqueues it later.
+	_ = f.enqueueWebhook(ctx, w)
+	return nil
+}
+
+// raiseWebhookFailed opens the incident of a webhook that failed for good.
+func (f *Fanout) raiseWebhookFailed(ctx context.Context, p webhookPayload, cause string) error {
+	_, err := f.db.Exec(ctx, `
+		INSERT INTO incidents (property_id, kind, reservation_id, feed_entry_id, message, details)
+		SELECT e.property_id, 'webhook_failed', e.reservation_id, e.id,
+			format('webhook to %s failed for good after %s attempts (revision %s of reservation %s): %s',
+				c.code, e.attempts, e.revision_seq, r.external_id, $3::text),
+			jsonb_build_object('channel', c.code, 'feed_id', e.id, 'revision_seq', e.revision_seq,
+				'attempts', e.attempts, 'last_error', $3::text)
+		FROM feed_entries e
+		JOIN channels c ON c.property_id = e.property_id AND c.id = e.channel_id
+		JOIN reservations r ON r.property_id = e.property_id AND r.id = e.reservation_id
+		WHERE e.property_id = $1 AND e.id = $2 AND e.acked_at IS NULL
+		ON CONFLICT DO NOTHING`, p.Property, p.Feed, cause)
+	return err
+}
+
+// sweepWebhooks re-enqueues the webhooks of entries not delivered yet whose
+// task Redis does not have (it was down, or lost it), and records those asynq
+// archived without the handler noticing.
+func (f *Fanout) sweepWebhooks(ctx context.Context) error {
+	// Read across properties, then write one entry at a time: no
+	// transaction touches two properties.
+	rows, _ := f.db.Query(ctx, `
+		SELECT e.property_id, e.id FROM feed_entries e
+		JOIN channels c ON c.property_id = e.property_id AND c.id = e.channel_id AND c.enabled
+		WHERE e.webhook AND e.delivered_at IS NULL AND e.failed_at IS NULL AND e.acked_at IS NULL
+			AND coalesce(e.queued_at < now() - $1::interval, true)
+		ORDER BY e.queued_at NULLS FIRST LIMIT 1000`, f.cfg.StaleAfter)
+	todo, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (webhookPayload, error) {
+		var p webhookPayload
+		err := r.Scan(&p.Property, &p.Feed)
+		return p, err
+	})
+	if err != nil {
+		return err
+	}
+	for _, p := range todo {
+		// Checked again now: another sweeper may have just looked at it.
+		tag, err := f.db.Exec(ctx, `UPDATE feed_entries SET queued_at = now()
+			WHERE property_id = $1 AND id = $2 AND delivered_at IS NULL AND failed_at IS NULL AND acked_at IS NULL
+				AND coalesce(queued_at < now() - $3::interval, true)`, p.Property, p.Feed, f.cfg.StaleAfter)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			continue
+		}
+		info, err := f.inspector.GetTaskInfo(f.queueName(classCritical), webhookTaskID(p))
+		switch {
+		case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
+			if err := f.enqueueWebhook(ctx, p); err != nil {
+				return err
+			}
+		case err != nil:
+			f.noteRedis(err)
+			return err
+		case info.State == asynq.TaskStateArchived:
+			if _, err := f.db.Exec(ctx, `UPDATE feed_entries SET failed_at = now(), last_error = coalesce(last_error, $3)
+				WHERE property_id = $1 AND id = $2 AND failed_at IS NULL`, p.Property, p.Feed, info.LastErr); err != nil {
+				return err
+			}
+			if err := f.raiseWebhookFailed(ctx, p, info.LastErr); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// raiseUnacked opens an incident for each feed entry that its channel has
+// not acknowledged within FeedAckTimeout: one per entry (so each names the
+// reservation and revision the PMS lacks), resolved when it is acknowledged.
+// Staff resolving one by hand is final for that entry. One transaction per
+// property.
+func (f *Fanout) raiseUnacked(ctx context.Context) error {
+	rows, _ := f.db.Query(ctx, `SELECT DISTINCT property_id FROM feed_entries
+		WHERE acked_at IS NULL AND created_at < now() - $1::interval`, f.cfg.FeedAckTimeout)
+	props, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, p := range props {
+		tag, err := f.db.Exec(ctx, `
+			INSERT INTO incidents (property_id, kind, reservation_id, feed_entry_id, message, details)
+			SELECT e.property_id, 'unacked_revision', e.reservation_id, e.id,
+				format('%s has not acknowledged revision %s of reservation %s from %s since %s',
+					c.code, e.revision_seq, r.external_id, oc.code, e.created_at),
+				jsonb_build_object('channel', c.code, 'feed_id', e.id, 'revision_seq', e.revision_seq,
+					'origin_channel', oc.code, 'external_id', r.external_id, 'created_at', e.created_at)
+			FROM feed_entries e
+			JOIN channels c ON c.property_id = e.property_id AND c.id = e.channel_id AND c.enabled
+			JOIN reservations r ON r.property_id = e.property_id AND r.id = e.reservation_id
+			JOIN channels oc ON oc.property_id = r.property_id AND oc.id = r.channel_id
+			WHERE e.property_id = $1 AND e.acked_at IS NULL AND e.created_at < now() - $2::interval
+				AND NOT EXISTS (SELECT 1 FROM incidents i WHERE i.property_id = e.property_id
+					AND i.feed_entry_id = e.id AND i.kind = 'unacked_revision')
+			ORDER BY e.id
+			ON CONFLICT DO NOTHING`, p, f.cfg.FeedAckTimeout)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if n := tag.RowsAffected(); n > 0 {
+			f.log.Warn("revisions not acknowledged by the PMS in time", "property_id", p, "count", n)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Feed lists a PMS channel's revisions that it has not acknowledged, with
+// feed ids greater than after, oldest first, at most limit (100 when 0,
+// 1000 at most). Property and channel are codes.
+func (f *Fanout) Feed(ctx context.Context, property, channel string, after int64, limit int) ([]FeedEntry, error) {
+	p, c, err := f.pmsChannel(ctx, property, channel)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case limit < 0:
+		return nil, inventory.Errorf(inventory.EINVALID, "limit must not be negative")
+	case limit == 0:
+		limit = 100
+	case limit > 1000:
+		limit = 1000
+	}
+	entries, err := f.feedEntries(ctx, `e.property_id = $1 AND e.channel_id = $2 AND e.acked_at IS NULL AND e.id > $3
+		ORDER BY e.id LIMIT $4`, p, c, after, limit)
+	if entries == nil && err == nil {
+		entries = []FeedEntry{}
+	}
+	return entries, err
+}
+
+// Ack records that a PMS channel has the revision of feed entry id. Acking
+// again is a no-op; an id not on any of the property's feeds is ENOTFOUND,
+// and one on another channel's feed ECONFLICT. It resolves the entry's
+// open incidents (not acknowledged in time, webhook failed).
+func (f *Fanout) Ack(ctx context.Context, property, channel string, id int64) error {
+	p, c, err := f.pmsChannel(ctx, property, channel)
+	if err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, f.db, func(tx pgx.Tx) error {
+		var owner int64
+		var first bool
+		err := tx.QueryRow(ctx, `SELECT channel_id, acked_at IS NULL FROM feed_entries
+			WHERE property_id = $1 AND id = $2 FOR UPDATE`, p, id).Scan(&owner, &first)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return inventory.Errorf(inventory.ENOTFOUND, "feed entry %d not found", id)
+		case err != nil:
+			return err
+		case owner != c:
+			return inventory.Errorf(inventory.ECONFLICT, "feed entry %d is not on the feed of channel %s", id, channel)
+		case !first:
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `UPDATE feed_entries SET acked_at = now() WHERE property_id = $1 AND id = $2`, p, id); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE incidents SET resolved_at = now(), resolved_by = $3, updated_at = now()
+			WHERE property_id = $1 AND feed_entry_id = $2 AND resolved_at IS NULL`, p, id, "ack:"+channel)
+		return err
+	})
+}
+
+// pmsChannel resolves the codes of a property and one of its PMS channels.
+func (f *Fanout) pmsChannel(ctx context.Context, property, channel string) (p, c int64, err error) {
+	var kind *string
+	var cid *int64
+	err = f.db.QueryRow(ctx, `SELECT p.id, c.id, c.kind FROM properties p
+		LEFT JOIN channels c ON c.property_id = p.id AND c.code = $2
+		WHERE p.code = $1`, property, channel).Scan(&p, &cid, &kind)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return 0, 0, inventory.Errorf(inventory.ENOTFOUND, "property %s not found", property)
+	case err != nil:
+		return 0, 0, err
+	case cid == nil:
+		return 0, 0, inventory.Errorf(inventory.ENOTFOUND, "channel %s not found", channel)
+	case *kind != string(inventory.ChannelPMS):
+		return 0, 0, inventory.Errorf(inventory.EINVALID, "channel %s is not a PMS channel", channel)
+	}
+	return p, *cid, nil
+}
+
+// feedEntries reads feed entries with their revision and the reservation's
+// current state; where filters and orders entries e.
+func (f *Fanout) feedEntries(ctx context.Context, where string, args ...any) ([]FeedEntry, error) {
+	rows, _ := f.db.Query(ctx, `
+		SELECT e.id, p.code, c.code, oc.code, e.created_at, r.id, r.external_id,
+			rv.seq, rv.kind, rv.received_at, rv.revision,
+			r.status, r.parked, r.arrival, r.departure, r.stays, r.guest, r.total::text, r.currency,
+			r.revisions, r.created_at, r.updated_at,
+			e.webhook, e.delivered_at, e.attempts, coalesce(e.last_error, '')
+		FROM feed_entries e
+		JOIN properties p ON p.id = e.property_id
+		JOIN channels c ON c.property_id = e.property_id AND c.id = e.channel_id
+		JOIN reservations r ON r.property_id = e.property_id AND r.id = e.reservation_id
+		JOIN channels oc ON oc.property_id = r.property_id AND oc.id = r.channel_id
+		JOIN reservation_revisions rv ON rv.property_id = e.property_id AND rv.reservation_id = e.reservation_id
+			AND rv.seq = e.revision_seq
+		WHERE `+where, args...)
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (FeedEntry, error) {
+		var e FeedEntry
+		var rev inventory.Revision
+		var arrival, departure *inventory.Date
+		var total, currency *string
+		res := &e.Reservation
+		err := row.Scan(&e.FeedID, &e.Property, &e.Channel, &e.Origin, &e.Created, &e.ReservationID, &e.ExternalID,
+			&e.RevisionSeq, &e.Kind, &e.ReceivedAt, &rev,
+			&res.Status, &res.Parked, &arrival, &departure, &res.Stays, &res.Guest, &total, &currency,
+			&res.Revisions, &res.CreatedAt, &res.UpdatedAt,
+			&e.Webhook, &e.DeliveredAt, &e.Attempts, &e.LastError)
+		if err != nil {
+			return e, err
+		}
+		res.ID, res.Property, res.Channel, res.ExternalID = e.ReservationID, e.Property, e.Origin, e.ExternalID
+		if arrival != nil && departure != nil {
+			res.Arrival, res.Departure = *arrival, *departure
+		}
+		if total != nil {
+			res.Total = *total
+		}
+		if currency != nil {
+			res.Currency = *currency
+		}
+		if res.Stays == nil {
+			res.Stays = []inventory.RoomStay{}
+		}
+		e.Status = res.Status
+		e.Stays, e.Guest, e.Total, e.Currency = rev.Stays, rev.Guest, rev.Total, rev.Currency
+		if e.Stays == nil {
+			e.Stays = []inventory.RoomStay{}
+		}
+		return e, nil
+	})
+}

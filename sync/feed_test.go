@@ -1,0 +1,385 @@
+package sync_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	gosync "sync"
+	"testing"
+	"time"
+
+	"github.com/keyrack/keyrack/connectors/pms"
+	"github.com/keyrack/keyrack/inventory"
+	"github.com/keyrack/keyrack/sync"
+	"github.com/keyrack/keyrack/sync/synctest"
+	"github.com/stretchr/testify/require"
+)
+
+// pmsSecret is the outbound secret of the tests' PMS channels: the key of
+// their webhook signatures.
+const pmsSecret = "pms-webhook-secret"
+
+// receiver is a PMS's webhook endpoint: it records every request and
+// answers fail (a status) to the first failFirst of them, 204 afterwards.
+type receiver struct {
+	srv       *httptest.Server
+	mu        gosync.Mutex
+	failFirst int
+	fail      int
+	got       []webhook
+}
+
+type webhook struct {
+	status    int
+	signature error // what pms.Verify said
+	feedID    string
+	rev       pms.Revision
+}
+
+func newReceiver(t *testing.T, failFirst, fail int) *receiver {
+	r := &receiver{failFirst: failFirst, fail: fail}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		wh := webhook{signature: pms.Verify(pmsSecret, req.Header.Get(pms.SignatureHeader), body, 5*time.Minute),
+			feedID: req.Header.Get("Keyrack-Feed-Id")}
+		if err := json.Unmarshal(body, &wh.rev); err != nil {
+			wh.signature = err
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		wh.status = http.StatusNoContent
+		if len(r.got) < r.failFirst {
+			wh.status = r.fail
+		}
+		r.got = append(r.got, wh)
+		w.WriteHeader(wh.status)
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *receiver) requests() []webhook {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]webhook(nil), r.got...)
+}
+
+// delivered is what the receiver accepted (answered 2xx).
+func (r *receiver) delivered() []pms.Revision {
+	var out []pms.Revision
+	for _, w := range r.requests() {
+		if w.status < 300 {
+			out = append(out, w.rev)
+		}
+	}
+	return out
+}
+
+// addPMS adds a PMS channel to the hotel, sending webhooks to endpoint (none
+// when empty: pull-only).
+func (h *hotel) addPMS(code, endpoint string) {
+	h.t.Helper()
+	ctx := context.Background()
+	ch, err := h.st.CreateChannel(ctx, h.code, inventory.Channel{Code: code, Kind: inventory.ChannelPMS, Enabled: true,
+		Endpoint: endpoint, HorizonDays: 30}, inventory.System)
+	require.NoError(h.t, err)
+	require.NoError(h.t, h.st.SetChannelCredentials(ctx, h.secrets, h.code, code, inventory.Credentials{
+		OutboundUser: "keyrack", OutboundSecret: pmsSecret}, inventory.System))
+	h.chanIDs[code] = ch.ID
+}
+
+func (h *hotel) feed(channel string) []sync.FeedEntry {
+	h.t.Helper()
+	entries, err := h.fan.Feed(context.Background(), h.code, channel, 0, 0)
+	require.NoError(h.t, err)
+	return entries
+}
+
+// openIncidents counts a kind's open incidents of the hotel.
+func (h *hotel) openIncidents(kind string) int {
+	h.t.Helper()
+	var n int
+	require.NoError(h.t, h.st.DB().QueryRow(context.Background(), `SELECT count(*) FROM incidents
+		WHERE property_id = $1 AND kind = $2 AND resolved_at IS NULL`, h.id, kind).Scan(&n))
+	return n
+}
+
+func TestABookingFromAnOTAReachesThePMSSignedAndOnTheFeedUntilAcked(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	recv := newReceiver(t, 0, 0)
+	h := newHotel(t, hotelOptions{channels: []string{"A", "B"}})
+	h.addPMS("pms", recv.srv.URL)
+
+	h.book("A", "ota-1", 0, h.today.AddDays(3), 2, 1)
+	eventually(t, convergeTimeout, "the webhook", func() bool { return len(recv.delivered()) == 1 })
+	w := recv.requests()[0]
+	require.NoError(t, w.signature, "the signature verifies with the channel's secret")
+	require.Equal(t, pms.ErrBadSignature, pms.Verify("another secret", "t=1,v1=00", []byte("{}"), 0))
+	rev := w.rev
+	require.Equal(t, "H", rev.Property)
+	require.Equal(t, "pms", rev.Channel)
+	require.Equal(t, "A", rev.Origin)
+	require.Equal(t, "ota-1", rev.ExternalID)
+	require.Equal(t, 1, rev.RevisionSeq)
+	require.Equal(t, inventory.New, rev.Kind)
+	require.Equal(t, inventory.Confirmed, rev.Status)
+	require.Len(t, rev.Stays, 1)
+	require.Equal(t, h.today.AddDays(3), rev.Reservation.Arrival)
+	require.Equal(t, "A", rev.Reservation.Channel)
+	require.NotZero(t, rev.FeedID)
+	require.Equal(t, w.feedID, jsonNumber(rev.FeedID))
+
+	// The same revision is on the pull feed, with the same feed id.
+	feed := h.feed("pms")
+	require.Len(t, feed, 1)
+	require.Equal(t, rev.FeedID, feed[0].FeedID)
+	require.Equal(t, "ota-1", feed[0].ExternalID)
+	eventually(t, 10*time.Second, "the delivery to be recorded", func() bool { return h.feed("pms")[0].DeliveredAt != nil })
+
+	// A cancellation is a second revision, newer.
+	_, err := h.st.ApplyRevision(ctx, inventory.Revision{Property: h.code, Channel: "A", ExternalID: "ota-1",
+		Kind: inventory.Cancel, Mode: inventory.MustAccept})
+	require.NoError(t, err)
+	eventually(t, convergeTimeout, "the cancellation's webhook", func() bool { return len(recv.delivered()) == 2 })
+	cancel := recv.delivered()[1]
+	require.Equal(t, 2, cancel.RevisionSeq)
+	require.Equal(t, inventory.Cancel, cancel.Kind)
+	require.Equal(t, inventory.Cancelled, cancel.Status)
+	require.Len(t, h.feed("pms"), 2)
+	after, err := h.fan.Feed(ctx, h.code, "pms", rev.FeedID, 0)
+	require.NoError(t, err)
+	require.Len(t, after, 1, "after= skips what the PMS has seen")
+	require.Equal(t, cancel.FeedID, after[0].FeedID)
+
+	// Acking removes an entry from the feed; acking again changes nothing.
+	require.NoError(t, h.fan.Ack(ctx, h.code, "pms", rev.FeedID))
+	require.NoError(t, h.fan.Ack(ctx, h.code, "pms", rev.FeedID))
+	feed = h.feed("pms")
+	require.Len(t, feed, 1)
+	require.Equal(t, cancel.FeedID, feed[0].FeedID)
+	require.NoError(t, h.fan.Ack(ctx, h.code, "pms", cancel.FeedID))
+	require.Empty(t, h.feed("pms"))
+
+	err = h.fan.Ack(ctx, h.code, "pms", cancel.FeedID+1000)
+	require.Equal(t, inventory.ENOTFOUND, inventory.ErrorCode(err))
+	_, err = h.fan.Feed(ctx, h.code, "A", 0, 0)
+	require.Equal(t, inventory.EINVALID, inventory.ErrorCode(err), "only PMS channels have a feed")
+	require.Len(t, recv.requests(), 2, "no webhook twice")
+}
+
+func jsonNumber(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestABookingFromThePMSIsNotSentBackToIt(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	recv := newReceiver(t, 0, 0)
+	h := newHotel(t, hotelOptions{channels: []string{"A"}})
+	h.addPMS("pms", recv.srv.URL)
+	h.addPMS("backoffice", "") // a second PMS, pull-only
+
+	_, err := h.st.ApplyRevision(ctx, inventory.Revision{Property: h.code, Channel: "pms", ExternalID: "walk-in-1",
+		Kind: inventory.New, Mode: inventory.MayReject,
+		Stays: []inventory.RoomStay{{RoomType: "R0", Arrival: h.today, Departure: h.today.AddDays(1), Rooms: 1}}})
+	require.NoError(t, err)
+	h.book("A", "ota-2", 0, h.today.AddDays(5), 1, 1)
+
+	// The OTA booking reaches the PMS; its own walk-in, taken before, never does.
+	eventually(t, convergeTimeout, "the OTA booking's webhook", func() bool { return len(recv.delivered()) >= 1 })
+	eventually(t, convergeTimeout, "both bookings on the pull-only PMS's feed", func() bool { return len(h.feed("backoffice")) == 2 })
+	time.Sleep(500 * time.Millisecond)
+	got := recv.delivered()
+	require.Len(t, got, 1)
+	require.Equal(t, "ota-2", got[0].ExternalID)
+	feed := h.feed("pms")
+	require.Len(t, feed, 1)
+	require.Equal(t, "ota-2", feed[0].ExternalID)
+
+	back := h.feed("backoffice")
+	require.Equal(t, "walk-in-1", back[0].ExternalID)
+	require.Equal(t, "pms", back[0].Origin)
+	require.False(t, back[0].Webhook, "a PMS without an endpoint is pull-only")
+
+	// One channel's entry cannot be acked through another's feed.
+	err = h.fan.Ack(ctx, h.code, "pms", back[0].FeedID)
+	require.Equal(t, inventory.ECONFLICT, inventory.ErrorCode(err))
+	require.Len(t, h.feed("backoffice"), 2)
+}
+
+func TestAFailingWebhookReceiverGetsTheRevisionOnceInEffect(t *testing.T) {
+	t.Parallel()
+	recv := newReceiver(t, 3, http.StatusInternalServerError)
+	h := newHotel(t, hotelOptions{channels: []string{"A"}})
+	h.addPMS("pms", recv.srv.URL)
+
+	h.book("A", "ota-3", 0, h.today.AddDays(2), 1, 1)
+	eventually(t, convergeTimeout, "the webhook to get through", func() bool { return len(recv.delivered()) == 1 })
+	time.Sleep(time.Second)
+	reqs := recv.requests()
+	require.Len(t, reqs, 4, "three 500s, then one success, then nothing more")
+	for _, r := range reqs {
+		require.NoError(t, r.signature)
+		require.Equal(t, reqs[0].rev.FeedID, r.rev.FeedID, "every attempt carries the same feed id")
+		require.Equal(t, 1, r.rev.RevisionSeq)
+	}
+	feed := h.feed("pms")
+	require.Len(t, feed, 1)
+	require.Equal(t, 4, feed[0].Attempts)
+	require.NotNil(t, feed[0].DeliveredAt)
+	require.Zero(t, h.openIncidents("webhook_failed"))
+}
+
+func TestAWebhookRefusedForGoodRaisesAnIncidentAndStaysOnTheFeed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	recv := newReceiver(t, 1, http.StatusUnauthorized)
+	h := newHotel(t, hotelOptions{channels: []string{"A"}})
+	h.addPMS("pms", recv.srv.URL)
+
+	h.book("A", "ota-4", 0, h.today.AddDays(2), 1, 1)
+	h.book("A", "ota-5", 0, h.today.AddDays(3), 1, 1)
+	eventually(t, convergeTimeout, "the webhook_failed incident", func() bool { return h.openIncidents("webhook_failed") >= 1 })
+	eventually(t, convergeTimeout, "the other webhook", func() bool { return len(recv.delivered()) == 1 })
+	time.Sleep(500 * time.Millisecond)
+	require.Len(t, recv.requests(), 2, "a 401 is not retried")
+	require.Equal(t, 1, h.openIncidents("webhook_failed"))
+	feed := h.feed("pms")
+	require.Len(t, feed, 2)
+	refused := feed[0]
+	if refused.DeliveredAt != nil {
+		refused = feed[1]
+	}
+	require.Contains(t, refused.LastError, "401")
+	st := statusOf(t, h, "pms")
+	require.Equal(t, 2, st.FeedUnacked)
+	require.Equal(t, 1, st.WebhooksFailed)
+	require.Zero(t, st.WebhooksPending)
+
+	// Staff retry it once the receiver is fixed: delivered, incident resolved.
+	require.NoError(t, h.fan.RetryWebhook(ctx, h.code, "pms", refused.FeedID))
+	eventually(t, convergeTimeout, "the retried webhook", func() bool { return len(recv.delivered()) == 2 })
+	eventually(t, 10*time.Second, "the incident to be resolved", func() bool { return h.openIncidents("webhook_failed") == 0 })
+	require.Equal(t, refused.FeedID, recv.delivered()[1].FeedID)
+}
+
+func TestAnAckResolvesTheIncidentOfAFailedWebhook(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	recv := newReceiver(t, 1000, http.StatusForbidden)
+	h := newHotel(t, hotelOptions{channels: []string{"A"}})
+	h.addPMS("pms", recv.srv.URL)
+
+	h.book("A", "ota-6", 0, h.today.AddDays(2), 1, 1)
+	eventually(t, convergeTimeout, "the webhook_failed incident", func() bool { return h.openIncidents("webhook_failed") == 1 })
+	feed := h.feed("pms")
+	require.Len(t, feed, 1, "a revision whose webhook failed stays on the pull feed")
+	require.NoError(t, h.fan.Ack(ctx, h.code, "pms", feed[0].FeedID))
+	require.Zero(t, h.openIncidents("webhook_failed"), "the PMS has the revision")
+}
+
+func TestAnUnacknowledgedRevisionRaisesAnIncidentThatTheAckResolves(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := newHotel(t, hotelOptions{channels: []string{"A"}, config: func(c *sync.Config) {
+		c.FeedAckTimeout = 500 * time.Millisecond
+	}})
+	h.addPMS("pms", "")
+	sched := h.fanout()
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- sched.RunScheduler(sctx) }()
+	t.Cleanup(func() { stop(); <-done })
+
+	h.book("A", "ota-5", 0, h.today.AddDays(2), 1, 1)
+	h.book("A", "ota-6", 0, h.today.AddDays(4), 1, 1)
+	eventually(t, convergeTimeout, "both revisions on the feed", func() bool { return len(h.feed("pms")) == 2 })
+	feed := h.feed("pms")
+	// One acked at once raises nothing.
+	require.NoError(t, h.fan.Ack(ctx, h.code, "pms", feed[0].FeedID))
+	eventually(t, convergeTimeout, "the alarm", func() bool { return h.openIncidents("unacked_revision") == 1 })
+	var feedID int64
+	var msg string
+	require.NoError(t, h.st.DB().QueryRow(ctx, `SELECT feed_entry_id, message FROM incidents
+		WHERE property_id = $1 AND kind = 'unacked_revision'`, h.id).Scan(&feedID, &msg))
+	require.Equal(t, feed[1].FeedID, feedID)
+	require.Contains(t, msg, "ota-6")
+	time.Sleep(500 * time.Millisecond)
+	require.Equal(t, 1, h.openIncidents("unacked_revision"), "raised once, not once per check")
+
+	require.NoError(t, h.fan.Ack(ctx, h.code, "pms", feed[1].FeedID))
+	require.Zero(t, h.openIncidents("unacked_revision"))
+	time.Sleep(500 * time.Millisecond)
+	require.Zero(t, h.openIncidents("unacked_revision"), "an acked revision never raises again")
+}
+
+func TestWebhooksWaitOutARedisOutage(t *testing.T) {
+	t.Parallel()
+	redis := synctest.StartRedis(t)
+	recv := newReceiver(t, 0, 0)
+	h := newHotel(t, hotelOptions{channels: []string{"A"}, redisURL: redis.URL})
+	h.addPMS("pms", recv.srv.URL)
+
+	redis.Stop()
+	for i := range 10 {
+		h.book("A", "outage-"+jsonNumber(int64(i)), 0, h.today.AddDays(1+i), 1, 1)
+	}
+	eventually(t, convergeTimeout, "the feed entries without Redis", func() bool { return len(h.feed("pms")) == 10 })
+	time.Sleep(2 * time.Second)
+	require.Empty(t, recv.requests(), "nothing can be delivered without Redis")
+	require.Equal(t, 10, statusOf(t, h, "pms").WebhooksPending)
+
+	redis.Start() // empty: every enqueue the relay tried is gone
+	eventually(t, convergeTimeout, "every webhook after Redis returns", func() bool { return len(recv.delivered()) == 10 })
+	seen := map[string]bool{}
+	for _, r := range recv.delivered() {
+		seen[r.ExternalID] = true
+	}
+	require.Len(t, seen, 10)
+}
+
+func TestARemodifiedReservationReachesThePMSInRevisionOrder(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	recv := newReceiver(t, 3, http.StatusBadGateway)
+	h := newHotel(t, hotelOptions{channels: []string{"A"}})
+	h.addPMS("pms", recv.srv.URL)
+
+	h.book("A", "ota-7", 0, h.today.AddDays(2), 1, 1)
+	for i, nights := range []int{2, 3} {
+		_, err := h.st.ApplyRevision(ctx, inventory.Revision{Property: h.code, Channel: "A", ExternalID: "ota-7",
+			Kind: inventory.Modify, Mode: inventory.MustAccept, Version: int64(i + 1),
+			Stays: []inventory.RoomStay{{RoomType: "R0", Arrival: h.today.AddDays(2), Departure: h.today.AddDays(2 + nights), Rooms: 1}}})
+		require.NoError(t, err)
+	}
+	eventually(t, convergeTimeout, "three webhooks", func() bool { return len(recv.delivered()) == 3 })
+	last := 0
+	for _, r := range recv.requests() {
+		require.GreaterOrEqual(t, r.rev.RevisionSeq, last, "no revision is sent before an older one got through")
+		last = r.rev.RevisionSeq
+	}
+	got := recv.delivered()
+	for i, r := range got {
+		require.Equal(t, i+1, r.RevisionSeq)
+		require.Equal(t, h.today.AddDays(5), r.Reservation.Departure, "every payload carries the current state")
+	}
+	require.Equal(t, h.today.AddDays(4), got[1].Stays[0].Departure, "and what its own revision said")
+}
+
+func TestAWebhookOutOfRetriesRaisesAnIncident(t *testing.T) {
+	t.Parallel()
+	recv := newReceiver(t, 1000, http.StatusInternalServerError)
+	h := newHotel(t, hotelOptions{channels: []string{"A"}, config: func(c *sync.Config) { c.MaxRetry = 2 }})
+	h.addPMS("pms", recv.srv.URL)
+
+	h.book("A", "ota-8", 0, h.today.AddDays(2), 1, 1)
+	eventually(t, convergeTimeout, "the webhook_failed incident", func() bool { return h.openIncidents("webhook_failed") == 1 })
+	time.Sleep(time.Second)
+	require.Len(t, recv.requests(), 3, "the first attempt and two retries, then nothing")
+	feed := h.feed("pms")
+	require.Len(t, feed, 1)
+	require.Equal(t, 3, feed[0].Attempts)
+	require.Contains(t, feed[0].LastError, "500")
+	require.Equal(t, 1, statusOf(t, h, "pms").WebhooksFailed)
+}

@@ -1,0 +1,58 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/keyrack/keyrack/inventory"
+	"github.com/stretchr/testify/require"
+)
+
+// A booking from an OTA reaches the PMS's pull feed; the PMS acknowledges
+// it and it leaves the feed.
+func TestThePMSPullsRevisionsAndAcknowledgesThem(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 4)
+	e.hotel("Q", 1)
+	f, _, _ := e.withFanout()
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); _ = f.RunWorker(ctx) }()
+	// The worker stops before the queue's connections close (cleanups run last first).
+	t.Cleanup(func() { cancel(); <-stopped })
+
+	pmsKey := e.propertyKey("P")
+	_, err := e.st.ApplyRevision(context.Background(), inventory.Revision{Property: "P", Channel: "expedia", ExternalID: "EXP-1", Kind: inventory.New,
+		Stays: []inventory.RoomStay{{RoomType: "DBL-STD", Arrival: inventory.MustDate("2027-05-01"), Departure: inventory.MustDate("2027-05-03")}},
+		Guest: inventory.Guest{Name: "Ana Silva"}})
+	require.NoError(t, err)
+
+	var revs []any
+	require.Eventually(t, func() bool {
+		r := e.do("GET", "/api/v1/revisions/feed", pmsKey, nil)
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+		revs = r.JSON(t)["revisions"].([]any)
+		return len(revs) == 1
+	}, 20*time.Second, 50*time.Millisecond, "the booking reaches the PMS feed")
+	rev := revs[0].(map[string]any)
+	require.Equal(t, "EXP-1", rev["external_id"])
+	require.Equal(t, "expedia", rev["origin_channel"])
+	id := int64(rev["feed_id"].(float64))
+	ack := "/api/v1/revisions/" + jsonNumber(id) + "/ack"
+
+	// Another property's key cannot see or acknowledge it.
+	problemOf(t, e.do("GET", "/api/v1/revisions/feed?property=P", e.propertyKey("Q"), nil), http.StatusForbidden)
+	problemOf(t, e.do("POST", ack, e.propertyKey("Q"), nil), http.StatusNotFound)
+	// A key for all properties names the property.
+	problemOf(t, e.do("GET", "/api/v1/revisions/feed", e.admin, nil), http.StatusBadRequest)
+	require.Len(t, e.must(http.StatusOK, "GET", "/api/v1/revisions/feed?property=P", nil).JSON(t)["revisions"], 1)
+
+	require.Equal(t, http.StatusOK, e.do("POST", ack, pmsKey, nil).Status)
+	require.Equal(t, http.StatusOK, e.do("POST", ack, pmsKey, nil).Status, "acknowledging again is a no-op")
+	require.Empty(t, e.do("GET", "/api/v1/revisions/feed", pmsKey, nil).JSON(t)["revisions"])
+	problemOf(t, e.do("POST", "/api/v1/revisions/999999/ack", pmsKey, nil), http.StatusNotFound)
+	problemOf(t, e.do("GET", "/api/v1/revisions/feed?after=x", pmsKey, nil), http.StatusBadRequest)
+}
