@@ -3,10 +3,12 @@ package web_test
 import (
 	"context"
 	"net/http"
+	gosync "sync"
 	"testing"
 	"time"
 
 	"github.com/keyrack/keyrack/inventory"
+	"github.com/keyrack/keyrack/sync"
 	"github.com/stretchr/testify/require"
 )
 
@@ -17,12 +19,15 @@ func TestThePMSPullsRevisionsAndAcknowledgesThem(t *testing.T) {
 	e := newAPI(t)
 	e.hotel("P", 4)
 	e.hotel("Q", 1)
-	f, _, _ := e.withFanout()
+	f, _, _ := e.withFanout(func(c *sync.Config) {
+		c.FeedAckTimeout, c.ScheduleInterval, c.ResyncAt = 2*time.Second, 100*time.Millisecond, "off"
+	})
 	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan struct{})
-	go func() { defer close(stopped); _ = f.RunWorker(ctx) }()
-	// The worker stops before the queue's connections close (cleanups run last first).
-	t.Cleanup(func() { cancel(); <-stopped })
+	var roles gosync.WaitGroup
+	roles.Go(func() { _ = f.RunWorker(ctx) })
+	roles.Go(func() { _ = f.RunScheduler(ctx) })
+	// The roles stop before the queue's connections close (cleanups run last first).
+	t.Cleanup(func() { cancel(); roles.Wait() })
 
 	pmsKey := e.propertyKey("P")
 	_, err := e.st.ApplyRevision(context.Background(), inventory.Revision{Property: "P", Channel: "expedia", ExternalID: "EXP-1", Kind: inventory.New,
@@ -50,7 +55,20 @@ func TestThePMSPullsRevisionsAndAcknowledgesThem(t *testing.T) {
 	problemOf(t, e.do("GET", "/api/v1/revisions/feed", e.admin, nil), http.StatusBadRequest)
 	require.Len(t, e.must(http.StatusOK, "GET", "/api/v1/revisions/feed?property=P", nil).JSON(t)["revisions"], 1)
 
+	// Left unacknowledged past the timeout, it raises an incident staff see.
+	unacked := func() int {
+		n := 0
+		for _, i := range e.do("GET", "/api/v1/properties/P/incidents", pmsKey, nil).List(t) {
+			if i["kind"] == "unacked_revision" {
+				n++
+			}
+		}
+		return n
+	}
+	require.Eventually(t, func() bool { return unacked() == 1 }, 20*time.Second, 100*time.Millisecond, "the unacknowledged revision is an incident")
+
 	require.Equal(t, http.StatusOK, e.do("POST", ack, pmsKey, nil).Status)
+	require.Zero(t, unacked(), "the ack resolves it")
 	require.Equal(t, http.StatusOK, e.do("POST", ack, pmsKey, nil).Status, "acknowledging again is a no-op")
 	require.Empty(t, e.do("GET", "/api/v1/revisions/feed", pmsKey, nil).JSON(t)["revisions"])
 	problemOf(t, e.do("POST", "/api/v1/revisions/999999/ack", pmsKey, nil), http.StatusNotFound)

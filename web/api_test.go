@@ -48,7 +48,7 @@ func newAPI(t *testing.T) *apiEnv {
 
 // withFanout serves the API again with a fan-out on queues of the test's own
 // in the real Redis, and returns it with the Redis URL and queue prefix.
-func (e *apiEnv) withFanout() (*sync.Fanout, string, string) {
+func (e *apiEnv) withFanout(configure ...func(*sync.Config)) (*sync.Fanout, string, string) {
 	t := e.t
 	t.Helper()
 	redisURL := synctest.RedisURL(t)
@@ -56,7 +56,11 @@ func (e *apiEnv) withFanout() (*sync.Fanout, string, string) {
 	q := openQueue(t, redisURL)
 	sec, err := inventory.NewSecrets("test secret of keyrack's API tests")
 	require.NoError(t, err)
-	f, err := sync.New(sync.Config{DB: e.st.DB(), Queue: q, QueuePrefix: prefix, Secrets: sec, Logger: slog.New(slog.DiscardHandler)})
+	cfg := sync.Config{DB: e.st.DB(), Queue: q, QueuePrefix: prefix, Secrets: sec, Logger: slog.New(slog.DiscardHandler)}
+	for _, c := range configure {
+		c(&cfg)
+	}
+	f, err := sync.New(cfg)
 	require.NoError(t, err)
 	s := web.New(web.Config{Store: e.st, Queue: q, Fanout: f, Secrets: sec, Logger: slog.New(slog.DiscardHandler)})
 	e.ts = newTestServer(t, s)
