@@ -2,11 +2,15 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	gosync "sync"
 	"testing"
 	"time"
 
+	"github.com/keyrack/keyrack/connectors/pms"
 	"github.com/keyrack/keyrack/inventory"
 	"github.com/keyrack/keyrack/sync"
 	"github.com/stretchr/testify/require"
@@ -29,6 +33,21 @@ func TestThePMSPullsRevisionsAndAcknowledgesThem(t *testing.T) {
 	// The roles stop before the queue's connections close (cleanups run last first).
 	t.Cleanup(func() { cancel(); roles.Wait() })
 
+	// The PMS takes webhooks too: configured through the API, checked with the signature.
+	var hooks gosync.Map // feed id → verified
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := pms.Verify("pms-signing-secret", r.Header.Get(pms.SignatureHeader), body, time.Minute); err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		var rev pms.Revision
+		_ = json.Unmarshal(body, &rev)
+		hooks.Store(rev.FeedID, rev.ExternalID)
+	}))
+	t.Cleanup(recv.Close)
+	e.must(http.StatusOK, "PATCH", "/api/v1/properties/P/channels/pms", map[string]any{"endpoint": recv.URL})
+	e.must(http.StatusNoContent, "PUT", "/api/v1/properties/P/channels/pms/credentials", map[string]any{"outbound_secret": "pms-signing-secret"})
 	pmsKey := e.propertyKey("P")
 	_, err := e.st.ApplyRevision(context.Background(), inventory.Revision{Property: "P", Channel: "expedia", ExternalID: "EXP-1", Kind: inventory.New,
 		Stays: []inventory.RoomStay{{RoomType: "DBL-STD", Arrival: inventory.MustDate("2027-05-01"), Departure: inventory.MustDate("2027-05-03")}},
@@ -46,6 +65,8 @@ func TestThePMSPullsRevisionsAndAcknowledgesThem(t *testing.T) {
 	require.Equal(t, "EXP-1", rev["external_id"])
 	require.Equal(t, "expedia", rev["origin_channel"])
 	id := int64(rev["feed_id"].(float64))
+	require.Eventually(t, func() bool { v, ok := hooks.Load(id); return ok && v == "EXP-1" }, 20*time.Second, 50*time.Millisecond,
+		"the same revision reaches the PMS's webhook, signed")
 	ack := "/api/v1/revisions/" + jsonNumber(id) + "/ack"
 
 	// Another property's key cannot see or acknowledge it.
