@@ -40,6 +40,12 @@ type Channel struct {
 	// secret is opened just before the push and must never be logged.
 	Username string
 	Secret   string
+	// Envelope and Message are the protocol's options for this channel; ""
+	// takes the protocol's default. OTA XML: Envelope "raw", "soap11" or
+	// "soap12"; Message "avail" (OTA_HotelAvailNotifRQ) or "invcount"
+	// (OTA_HotelInvCountNotifRQ).
+	Envelope string
+	Message  string
 }
 
 // String names the channel without its credentials.

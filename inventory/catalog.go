@@ -215,6 +215,18 @@ func (s *Store) RatePlans(ctx context.Context, property string) ([]RatePlan, err
 	})
 }
 
+// channelColumns are the columns scanChannel reads, in its order.
+const channelColumns = `id, code, name, kind, enabled, hotel_code, endpoint, rate_limit, horizon_days,
+	inbound_auth, envelope, ari_message, pull_url, pull_interval_s`
+
+// scanChannel reads channelColumns, then the extra columns into extra.
+func scanChannel(r pgx.Row, extra ...any) (Channel, error) {
+	var c Channel
+	err := r.Scan(append([]any{&c.ID, &c.Code, &c.Name, &c.Kind, &c.Enabled, &c.HotelCode, &c.Endpoint, &c.RateLimit, &c.HorizonDays,
+		&c.InboundAuth, &c.Envelope, &c.ARIMessage, &c.PullURL, &c.PullInterval}, extra...)...)
+	return c, err
+}
+
 // CreateChannel adds a channel to a property.
 func (s *Store) CreateChannel(ctx context.Context, property string, c Channel, by Actor) (Channel, error) {
 	if err := validCode("channel", c.Code); err != nil {
@@ -232,6 +244,9 @@ func (s *Store) CreateChannel(ctx context.Context, property string, c Channel, b
 	if c.HorizonDays < 1 || c.HorizonDays > MaxRangeNights {
 		return c, Errorf(EINVALID, "channel %s: horizon must be 1–%d days", c.Code, MaxRangeNights)
 	}
+	if err := c.OTASettings.validate(c.Code); err != nil {
+		return c, err
+	}
 	if c.Name == "" {
 		c.Name = c.Code
 	}
@@ -240,9 +255,11 @@ func (s *Store) CreateChannel(ctx context.Context, property string, c Channel, b
 		if err != nil {
 			return err
 		}
-		err = tx.QueryRow(ctx, `INSERT INTO channels (property_id, code, name, kind, enabled, hotel_code, endpoint, rate_limit, horizon_days)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-			prop.ID, c.Code, c.Name, string(c.Kind), c.Enabled, c.HotelCode, c.Endpoint, c.RateLimit, c.HorizonDays).Scan(&c.ID)
+		err = tx.QueryRow(ctx, `INSERT INTO channels (property_id, code, name, kind, enabled, hotel_code, endpoint, rate_limit, horizon_days,
+				inbound_auth, envelope, ari_message, pull_url, pull_interval_s)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
+			prop.ID, c.Code, c.Name, string(c.Kind), c.Enabled, c.HotelCode, c.Endpoint, c.RateLimit, c.HorizonDays,
+			c.InboundAuth, c.Envelope, c.ARIMessage, c.PullURL, c.PullInterval).Scan(&c.ID)
 		if err != nil {
 			return conflictOnDuplicate(err, "channel %s already exists in property %s", c.Code, property)
 		}
@@ -253,13 +270,9 @@ func (s *Store) CreateChannel(ctx context.Context, property string, c Channel, b
 
 // Channels lists a property's channels by code.
 func (s *Store) Channels(ctx context.Context, property string) ([]Channel, error) {
-	rows, _ := s.db.Query(ctx, `SELECT c.id, c.code, c.name, c.kind, c.enabled, c.hotel_code, c.endpoint, c.rate_limit, c.horizon_days
-		FROM channels c JOIN properties p ON p.id = c.property_id WHERE p.code = $1 ORDER BY c.code`, property)
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Channel, error) {
-		var c Channel
-		err := r.Scan(&c.ID, &c.Code, &c.Name, &c.Kind, &c.Enabled, &c.HotelCode, &c.Endpoint, &c.RateLimit, &c.HorizonDays)
-		return c, err
-	})
+	rows, _ := s.db.Query(ctx, `SELECT `+channelColumns+` FROM channels
+		WHERE property_id = (SELECT id FROM properties WHERE code = $1) ORDER BY code`, property)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Channel, error) { return scanChannel(r) })
 }
 
 // SetMapping maps a channel's room (and rate) code to our room type (and
@@ -377,12 +390,17 @@ func (s *Store) UpdatePool(ctx context.Context, property, code string, p PoolPat
 
 // ChannelPatch changes a channel's settings; nil fields stay as they are.
 type ChannelPatch struct {
-	Name        *string
-	Enabled     *bool
-	HotelCode   *string
-	Endpoint    *string
-	RateLimit   *int
-	HorizonDays *int
+	Name         *string
+	Enabled      *bool
+	HotelCode    *string
+	Endpoint     *string
+	RateLimit    *int
+	HorizonDays  *int
+	InboundAuth  *string
+	Envelope     *string
+	ARIMessage   *string
+	PullURL      *string
+	PullInterval *int
 }
 
 // UpdateChannel changes a channel's settings (not its kind or code).
@@ -402,19 +420,39 @@ func (s *Store) UpdateChannel(ctx context.Context, property, code string, c Chan
 		if err != nil {
 			return err
 		}
-		err = tx.QueryRow(ctx, `UPDATE channels SET name = coalesce($3, name), enabled = coalesce($4, enabled),
-				hotel_code = coalesce($5, hotel_code), endpoint = coalesce($6, endpoint), rate_limit = coalesce($7, rate_limit),
-				horizon_days = coalesce($8, horizon_days)
-			WHERE property_id = $1 AND code = $2
-			RETURNING id, code, name, kind, enabled, hotel_code, endpoint, rate_limit, horizon_days`,
-			prop.ID, code, c.Name, c.Enabled, c.HotelCode, c.Endpoint, c.RateLimit, c.HorizonDays).
-			Scan(&out.ID, &out.Code, &out.Name, &out.Kind, &out.Enabled, &out.HotelCode, &out.Endpoint, &out.RateLimit, &out.HorizonDays)
+		cur, err := scanChannel(tx.QueryRow(ctx, `SELECT `+channelColumns+` FROM channels WHERE property_id = $1 AND code = $2 FOR UPDATE`, prop.ID, code))
 		if err != nil {
 			return notFound(err, "channel %s does not exist in property %s", code, property)
+		}
+		o := cur.OTASettings
+		set(&o.InboundAuth, c.InboundAuth)
+		set(&o.Envelope, c.Envelope)
+		set(&o.ARIMessage, c.ARIMessage)
+		set(&o.PullURL, c.PullURL)
+		set(&o.PullInterval, c.PullInterval)
+		if err := o.validate(code); err != nil {
+			return err
+		}
+		out, err = scanChannel(tx.QueryRow(ctx, `UPDATE channels SET name = coalesce($3, name), enabled = coalesce($4, enabled),
+				hotel_code = coalesce($5, hotel_code), endpoint = coalesce($6, endpoint), rate_limit = coalesce($7, rate_limit),
+				horizon_days = coalesce($8, horizon_days),
+				inbound_auth = $9, envelope = $10, ari_message = $11, pull_url = $12, pull_interval_s = $13
+			WHERE property_id = $1 AND code = $2
+			RETURNING `+channelColumns,
+			prop.ID, code, c.Name, c.Enabled, c.HotelCode, c.Endpoint, c.RateLimit, c.HorizonDays,
+			o.InboundAuth, o.Envelope, o.ARIMessage, o.PullURL, o.PullInterval))
+		if err != nil {
+			return err
 		}
 		return audit(ctx, tx, prop.ID, by, "channel.update", "channel "+code, out)
 	})
 	return out, err
+}
+
+func set[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
 }
 
 // DeleteMapping removes the mapping of a channel's room and rate codes.

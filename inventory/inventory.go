@@ -9,6 +9,8 @@ package inventory
 
 import (
 	"fmt"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -87,6 +89,82 @@ type Channel struct {
 	RateLimit int
 	// HorizonDays is how far ahead availability is kept in sync with the channel.
 	HorizonDays int
+	OTASettings
+}
+
+// OTASettings are the settings of OTA XML and GDS channels; "" takes the
+// kind's default.
+type OTASettings struct {
+	// InboundAuth is how the channel authenticates what it sends us:
+	// "basic" (HTTP Basic), "wsse" (WS-Security UsernameToken) or
+	// "message_password" (POS/Source/RequestorID ID and MessagePassword).
+	// Default: wsse for gds, basic for the others.
+	InboundAuth string
+	// Envelope of what keyrack sends: "raw", "soap11" or "soap12".
+	// Default: soap12 for gds, raw for the others.
+	Envelope string
+	// ARIMessage is the availability message the channel takes: "avail"
+	// (OTA_HotelAvailNotifRQ, the default) or "invcount" (OTA_HotelInvCountNotifRQ).
+	ARIMessage string
+	// PullURL is where a pull-mode channel serves its pending reservations
+	// (GET) and takes acknowledgements (POST); PullInterval how often, in
+	// seconds (60 by default; 5 at least).
+	PullURL      string
+	PullInterval int
+}
+
+// EffectiveAuth is InboundAuth with the kind's default filled in.
+func (c Channel) EffectiveAuth() string {
+	switch {
+	case c.InboundAuth != "":
+		return c.InboundAuth
+	case c.Kind == ChannelGDS:
+		return "wsse"
+	}
+	return "basic"
+}
+
+// EffectiveEnvelope is Envelope with the kind's default filled in.
+func (c Channel) EffectiveEnvelope() string {
+	switch {
+	case c.Envelope != "":
+		return c.Envelope
+	case c.Kind == ChannelGDS:
+		return "soap12"
+	}
+	return "raw"
+}
+
+// Check reports the first invalid setting: its JSON field name and what is
+// wrong. A zero PullInterval is set to its default.
+func (o *OTASettings) Check() (field, problem string) {
+	switch {
+	case !slices.Contains([]string{"", "basic", "wsse", "message_password"}, o.InboundAuth):
+		return "inbound_auth", "must be one of basic, wsse, message_password"
+	case !slices.Contains([]string{"", "raw", "soap11", "soap12"}, o.Envelope):
+		return "envelope", "must be one of raw, soap11, soap12"
+	case !slices.Contains([]string{"", "avail", "invcount"}, o.ARIMessage):
+		return "ari_message", "must be one of avail, invcount"
+	}
+	if o.PullInterval == 0 {
+		o.PullInterval = 60
+	}
+	if o.PullInterval < 5 || o.PullInterval > 86400 {
+		return "pull_interval_s", "must be between 5 and 86400 seconds"
+	}
+	if o.PullURL != "" {
+		if u, err := url.Parse(o.PullURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return "pull_url", "must be an http or https URL"
+		}
+	}
+	return "", ""
+}
+
+func (o *OTASettings) validate(channel string) error {
+	if field, problem := o.Check(); field != "" {
+		return Errorf(EINVALID, "channel %s: %s %s", channel, field, problem)
+	}
+	return nil
 }
 
 // Mapping ties a channel's room (and optionally rate) code to our room type

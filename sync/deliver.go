@@ -107,6 +107,8 @@ type channelRow struct {
 	RateLimit  int
 	Username   string
 	SecretSeal []byte
+	Envelope   string
+	ARIMessage string
 }
 
 // run delivers until the pair has no dirty marks left.
@@ -185,11 +187,11 @@ func (d *delivery) claim(ctx context.Context) (bool, error) {
 	}
 	err := d.conn.QueryRow(ctx, `
 		SELECT p.code, c.code, c.kind, c.enabled, c.hotel_code, c.endpoint, c.rate_limit,
-			c.outbound_username, c.outbound_secret_sealed
+			c.outbound_username, c.outbound_secret_sealed, c.envelope, c.ari_message
 		FROM channels c JOIN properties p ON p.id = c.property_id
 		WHERE c.property_id = $1 AND c.id = $2`, p.Property, p.Channel).
 		Scan(&d.ch.Property, &d.ch.Code, &d.ch.Kind, &d.ch.Enabled, &d.ch.HotelCode, &d.ch.Endpoint,
-			&d.ch.RateLimit, &d.ch.Username, &d.ch.SecretSeal)
+			&d.ch.RateLimit, &d.ch.Username, &d.ch.SecretSeal, &d.ch.Envelope, &d.ch.ARIMessage)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
@@ -201,6 +203,8 @@ func (d *delivery) target() (connectors.Channel, error) {
 	c := connectors.Channel{
 		Property: d.ch.Property, Code: d.ch.Code, Kind: d.ch.Kind,
 		HotelCode: d.ch.HotelCode, Endpoint: d.ch.Endpoint, Username: d.ch.Username,
+		Envelope: inventory.Channel{Kind: d.ch.Kind, OTASettings: inventory.OTASettings{Envelope: d.ch.Envelope}}.EffectiveEnvelope(),
+		Message:  d.ch.ARIMessage,
 	}
 	if d.ch.SecretSeal == nil {
 		return c, nil

@@ -241,13 +241,34 @@ type channelJSON struct {
 	Endpoint    string                `json:"endpoint,omitempty"`
 	RateLimit   int                   `json:"rate_limit"`
 	HorizonDays int                   `json:"horizon_days,omitempty"`
+	otaSettingsJSON
 	// Credentials are accepted on create; responses never carry secrets.
 	Credentials *credentialsJSON `json:"credentials,omitempty"`
 }
 
+// otaSettingsJSON are the settings of OTA XML and GDS channels.
+type otaSettingsJSON struct {
+	InboundAuth  string `json:"inbound_auth,omitempty"`
+	Envelope     string `json:"envelope,omitempty"`
+	ARIMessage   string `json:"ari_message,omitempty"`
+	PullURL      string `json:"pull_url,omitempty"`
+	PullInterval int    `json:"pull_interval_s,omitempty"`
+}
+
+func (o otaSettingsJSON) settings() inventory.OTASettings { return inventory.OTASettings(o) }
+
+// check adds a field error for the first invalid setting.
+func (o otaSettingsJSON) check(errs []fieldError) []fieldError {
+	s := o.settings()
+	if field, problem := s.Check(); field != "" {
+		errs = append(errs, newFieldError(field, problem))
+	}
+	return errs
+}
+
 func toChannelJSON(ch inventory.Channel) channelJSON {
 	return channelJSON{Code: ch.Code, Name: ch.Name, Kind: ch.Kind, Enabled: &ch.Enabled, HotelCode: ch.HotelCode,
-		Endpoint: ch.Endpoint, RateLimit: ch.RateLimit, HorizonDays: ch.HorizonDays}
+		Endpoint: ch.Endpoint, RateLimit: ch.RateLimit, HorizonDays: ch.HorizonDays, otaSettingsJSON: otaSettingsJSON(ch.OTASettings)}
 }
 
 func (s *Server) listChannels(c *gin.Context) {
@@ -296,6 +317,7 @@ func (s *Server) createChannel(c *gin.Context) {
 	if in.Credentials != nil && s.secrets == nil {
 		errs = append(errs, newFieldError("credentials", "cannot be stored: keyrack runs without KEYRACK_SECRET"))
 	}
+	errs = in.otaSettingsJSON.check(errs)
 	if len(errs) > 0 {
 		invalid(c, errs...)
 		return
@@ -306,7 +328,8 @@ func (s *Server) createChannel(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	ch, err := s.store.CreateChannel(ctx, apiProperty(c).Code, inventory.Channel{Code: in.Code, Name: in.Name, Kind: in.Kind, Enabled: enabled,
-		HotelCode: in.HotelCode, Endpoint: in.Endpoint, RateLimit: in.RateLimit, HorizonDays: in.HorizonDays}, apiKey(c).Actor())
+		HotelCode: in.HotelCode, Endpoint: in.Endpoint, RateLimit: in.RateLimit, HorizonDays: in.HorizonDays,
+		OTASettings: in.settings()}, apiKey(c).Actor())
 	if err != nil {
 		s.fail(c, err, "")
 		return
@@ -450,12 +473,17 @@ func (s *Server) updatePool(c *gin.Context) {
 }
 
 type channelPatchJSON struct {
-	Name        *string `json:"name,omitempty"`
-	Enabled     *bool   `json:"enabled,omitempty"`
-	HotelCode   *string `json:"hotel_code,omitempty"`
-	Endpoint    *string `json:"endpoint,omitempty"`
-	RateLimit   *int    `json:"rate_limit,omitempty"`
-	HorizonDays *int    `json:"horizon_days,omitempty"`
+	Name         *string `json:"name,omitempty"`
+	Enabled      *bool   `json:"enabled,omitempty"`
+	HotelCode    *string `json:"hotel_code,omitempty"`
+	Endpoint     *string `json:"endpoint,omitempty"`
+	RateLimit    *int    `json:"rate_limit,omitempty"`
+	HorizonDays  *int    `json:"horizon_days,omitempty"`
+	InboundAuth  *string `json:"inbound_auth,omitempty"`
+	Envelope     *string `json:"envelope,omitempty"`
+	ARIMessage   *string `json:"ari_message,omitempty"`
+	PullURL      *string `json:"pull_url,omitempty"`
+	PullInterval *int    `json:"pull_interval_s,omitempty"`
 }
 
 // updateChannel changes a channel's settings; its code and kind stay.
@@ -474,6 +502,13 @@ func (s *Server) updateChannel(c *gin.Context) {
 	if in.Name != nil && *in.Name == "" {
 		errs = append(errs, newFieldError("name", "must not be empty"))
 	}
+	var o otaSettingsJSON
+	setPtr(&o.InboundAuth, in.InboundAuth)
+	setPtr(&o.Envelope, in.Envelope)
+	setPtr(&o.ARIMessage, in.ARIMessage)
+	setPtr(&o.PullURL, in.PullURL)
+	setPtr(&o.PullInterval, in.PullInterval)
+	errs = o.check(errs)
 	if len(errs) > 0 {
 		invalid(c, errs...)
 		return
@@ -498,4 +533,10 @@ func (s *Server) deleteMapping(c *gin.Context) {
 		return
 	}
 	c.Status(http.StatusNoContent)
+}
+
+func setPtr[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
 }

@@ -46,7 +46,7 @@ func TestAPIConfiguresAWholePropertyFromScratch(t *testing.T) {
 	chs := e.must(http.StatusOK, "GET", base+"/channels", nil).List(t)
 	require.Len(t, chs, 2)
 	require.Equal(t, map[string]any{"code": "expedia", "name": "Expedia", "kind": "ota_push", "enabled": true, "hotel_code": "EXP-1",
-		"endpoint": "https://example.test/ota", "rate_limit": float64(60), "horizon_days": float64(365)}, chs[0])
+		"endpoint": "https://example.test/ota", "rate_limit": float64(60), "horizon_days": float64(365), "pull_interval_s": float64(60)}, chs[0])
 	require.Equal(t, []map[string]any{{"channel_room": "SEA", "channel_rate": "RACK", "room_type": "DBL-SEA", "rate_plan": "BAR"}},
 		e.must(http.StatusOK, "GET", base+"/channels/expedia/mappings", nil).List(t))
 	require.Equal(t, []map[string]any{{"code": "DBL-SEA", "name": "Double, sea view", "pool": "DBL"}}, e.must(http.StatusOK, "GET", base+"/room-types", nil).List(t))

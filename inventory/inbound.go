@@ -1,0 +1,168 @@
+package inventory
+
+import (
+	"context"
+	"crypto/hmac"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// InboundMessage is a raw message a channel sent (pushed to us, or fetched
+// by a pull-mode poller) with what became of it.
+type InboundMessage struct {
+	ID         int64     `json:"id"`
+	Property   string    `json:"property,omitempty"` // "" when it could not be told
+	Channel    string    `json:"channel"`            // the code the message was addressed to
+	ReceivedAt time.Time `json:"received_at"`
+	Direction  string    `json:"direction"` // push or pull
+	Remote     string    `json:"remote,omitempty"`
+	Message    string    `json:"message,omitempty"` // e.g. OTA_HotelResNotifRQ
+	EchoToken  string    `json:"echo_token,omitempty"`
+	Records    int       `json:"records"`
+	// Outcome: ok, partial (some records were not applied), failed (none
+	// was, or the message could not be read), unauthenticated.
+	Outcome    string `json:"outcome"`
+	HTTPStatus int    `json:"http_status"`
+	Detail     string `json:"detail,omitempty"` // errors and warnings, for staff
+	// Raw and Reply are stored with card data masked, Raw capped at
+	// MaxStoredMessage bytes.
+	Raw   string `json:"raw"`
+	Reply string `json:"reply,omitempty"`
+}
+
+// MaxStoredMessage is the most of a raw inbound message that is kept.
+const MaxStoredMessage = 4 << 20
+
+// RecordInbound keeps a raw inbound message and its outcome. Card numbers
+// and CVV are masked in the message and the reply before they are stored.
+func (s *Store) RecordInbound(ctx context.Context, m InboundMessage) (int64, error) {
+	raw := m.Raw
+	if len(raw) > MaxStoredMessage {
+		raw = raw[:MaxStoredMessage] + "\n[… cut: the message had " + strconv.Itoa(len(m.Raw)) + " bytes]"
+	}
+	if m.HTTPStatus == 0 {
+		m.HTTPStatus = 200
+	}
+	// The message is a log of what arrived, not the booking (which its
+	// revision keeps, durably): it is written without waiting for the WAL
+	// flush, in one round trip.
+	var id int64
+	err := s.pipelinedTx(ctx, func(c dbtx) error {
+		b := &pgx.Batch{}
+		b.Queue("BEGIN")
+		b.Queue("SET LOCAL synchronous_commit = off")
+		b.Queue(`INSERT INTO inbound_messages (property_id, channel_id, channel_code, direction, remote,
+				message, echo_token, records, outcome, http_status, detail, raw, reply)
+			SELECT p.id, c.id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
+			FROM (SELECT 1) one
+			LEFT JOIN properties p ON p.code = $1
+			LEFT JOIN channels c ON c.property_id = p.id AND c.code = $2
+			RETURNING id`,
+			m.Property, m.Channel, m.Direction, cleanText(m.Remote), cleanText(m.Message), cleanText(m.EchoToken), m.Records,
+			m.Outcome, m.HTTPStatus, cleanText(m.Detail), cleanText(MaskCardString(raw)), cleanText(MaskCardString(m.Reply))).
+			QueryRow(func(r pgx.Row) error { return r.Scan(&id) })
+		b.Queue("COMMIT")
+		return c.SendBatch(ctx, b).Close()
+	})
+	return id, err
+}
+
+// InboundMessages lists the latest raw messages of a property's channel
+// (every channel when channel is ""), newest first.
+func (s *Store) InboundMessages(ctx context.Context, property, channel string, limit int) ([]InboundMessage, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	rows, _ := s.db.Query(ctx, `SELECT m.id, p.code, m.channel_code, m.received_at, m.direction, m.remote, m.message,
+			m.echo_token, m.records, m.outcome, m.http_status, m.detail, m.raw, m.reply
+		FROM inbound_messages m JOIN properties p ON p.id = m.property_id
+		WHERE p.code = $1 AND ($2 = '' OR m.channel_code = $2)
+		ORDER BY m.id DESC LIMIT $3`, property, channel, limit)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (InboundMessage, error) {
+		var m InboundMessage
+		err := r.Scan(&m.ID, &m.Property, &m.Channel, &m.ReceivedAt, &m.Direction, &m.Remote, &m.Message,
+			&m.EchoToken, &m.Records, &m.Outcome, &m.HTTPStatus, &m.Detail, &m.Raw, &m.Reply)
+		return m, err
+	})
+}
+
+// prefixed qualifies each column of a comma-separated list with p.
+func prefixed(p, columns string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = p + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}
+
+// InboundChannel is a channel that messages addressed to its code may come
+// from, with what authenticates them.
+type InboundChannel struct {
+	Channel
+	Property string // the property's code
+	// InboundUser is the user name (or RequestorID) the channel presents.
+	InboundUser string
+	secretHash  []byte
+}
+
+// InboundChannels lists the enabled channels of the given kinds that have
+// this code, in every property: one channel account at an OTA can serve
+// several hotels, which the message's hotel code then tells apart.
+func (s *Store) InboundChannels(ctx context.Context, code string, kinds ...ChannelKind) ([]InboundChannel, error) {
+	ks := make([]string, len(kinds))
+	for i, k := range kinds {
+		ks[i] = string(k)
+	}
+	rows, _ := s.db.Query(ctx, `SELECT `+prefixed("c.", channelColumns)+`, p.code, c.inbound_username, c.inbound_secret_hash
+		FROM channels c JOIN properties p ON p.id = c.property_id
+		WHERE c.code = $1 AND c.kind = ANY($2) AND c.enabled ORDER BY p.code`, code, ks)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (InboundChannel, error) {
+		var ic InboundChannel
+		var err error
+		ic.Channel, err = scanChannel(r, &ic.Property, &ic.InboundUser, &ic.secretHash)
+		return ic, err
+	})
+}
+
+// Authenticates reports whether user and secret are the channel's inbound
+// credentials, comparing in constant time. A channel without an inbound
+// secret authenticates nobody.
+func (ic InboundChannel) Authenticates(sec *Secrets, user, secret string) bool {
+	if sec == nil || ic.secretHash == nil {
+		return false
+	}
+	okUser := hmac.Equal([]byte(user), []byte(ic.InboundUser))
+	okSecret := hmac.Equal(sec.Hash(secret), ic.secretHash)
+	return okUser && okSecret
+}
+
+// MapStays fills in the room type and rate plan of each stay from a
+// channel's mappings (Store.Mappings) of its ChannelRoom and ChannelRate:
+// the mapping of both codes, else the room's mapping for any rate. A stay
+// whose codes are not mapped keeps an empty room type, so the booking is
+// parked.
+func MapStays(ms []Mapping, stays []RoomStay) {
+	for i := range stays {
+		st := &stays[i]
+		var room *Mapping
+		for j := range ms {
+			m := &ms[j]
+			if m.ChannelRoom != st.ChannelRoom {
+				continue
+			}
+			if m.ChannelRate == st.ChannelRate {
+				room = m
+				break
+			}
+			if m.ChannelRate == "" {
+				room = m
+			}
+		}
+		if room != nil {
+			st.RoomType, st.RatePlan = room.RoomType, room.RatePlan
+		}
+	}
+}

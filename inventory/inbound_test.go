@@ -1,0 +1,122 @@
+package inventory_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/keyrack/keyrack/inventory"
+	"github.com/stretchr/testify/require"
+)
+
+func TestMapStaysPrefersTheRoomAndRateMappingThenTheRoomsOwn(t *testing.T) {
+	ms := []inventory.Mapping{
+		{ChannelRoom: "DBL", ChannelRate: "", RoomType: "DBL-STD"},
+		{ChannelRoom: "DBL", ChannelRate: "NR", RoomType: "DBL-NR", RatePlan: "NRF"},
+		{ChannelRoom: "SGL", ChannelRate: "BAR", RoomType: "SGL-STD", RatePlan: "BAR"},
+	}
+	stays := []inventory.RoomStay{
+		{ChannelRoom: "DBL", ChannelRate: "NR"},
+		{ChannelRoom: "DBL", ChannelRate: "BAR"},
+		{ChannelRoom: "SGL", ChannelRate: "NR"}, // only SGL/BAR is mapped
+		{ChannelRoom: "SUITE"},
+	}
+	inventory.MapStays(ms, stays)
+	require.Equal(t, [][2]string{{"DBL-NR", "NRF"}, {"DBL-STD", ""}, {"", ""}, {"", ""}},
+		[][2]string{{stays[0].RoomType, stays[0].RatePlan}, {stays[1].RoomType, stays[1].RatePlan},
+			{stays[2].RoomType, stays[2].RatePlan}, {stays[3].RoomType, stays[3].RatePlan}})
+}
+
+func TestOTASettingsAreValidatedAndKept(t *testing.T) {
+	h := newHotel(t, "Europe/Lisbon", []int{3}, inventory.FactorOne, 0)
+	ctx := context.Background()
+	for _, c := range []struct {
+		o     inventory.OTASettings
+		field string
+	}{
+		{inventory.OTASettings{InboundAuth: "cookie"}, "inbound_auth"},
+		{inventory.OTASettings{Envelope: "soap13"}, "envelope"},
+		{inventory.OTASettings{ARIMessage: "rates"}, "ari_message"},
+		{inventory.OTASettings{PullURL: "ftp://x"}, "pull_url"},
+		{inventory.OTASettings{PullInterval: 1}, "pull_interval_s"},
+	} {
+		_, err := h.st.CreateChannel(ctx, h.code, inventory.Channel{Code: "x", Kind: inventory.ChannelOTAPull, OTASettings: c.o}, inventory.System)
+		require.Equal(t, inventory.EINVALID, inventory.ErrorCode(err), c.field)
+		require.Contains(t, err.Error(), c.field)
+	}
+	ch, err := h.st.CreateChannel(ctx, h.code, inventory.Channel{Code: "bdc", Kind: inventory.ChannelOTAPull, Enabled: true,
+		OTASettings: inventory.OTASettings{PullURL: "https://bdc.test/reservations", ARIMessage: "invcount"}}, inventory.System)
+	require.NoError(t, err)
+	require.Equal(t, 60, ch.PullInterval)
+	require.Equal(t, "basic", ch.EffectiveAuth())
+	require.Equal(t, "raw", ch.EffectiveEnvelope())
+	soap := "soap11"
+	up, err := h.st.UpdateChannel(ctx, h.code, "bdc", inventory.ChannelPatch{Envelope: &soap}, inventory.System)
+	require.NoError(t, err)
+	require.Equal(t, "soap11", up.Envelope)
+	require.Equal(t, "https://bdc.test/reservations", up.PullURL, "settings not in the patch stay")
+	bad := "rates"
+	_, err = h.st.UpdateChannel(ctx, h.code, "bdc", inventory.ChannelPatch{ARIMessage: &bad}, inventory.System)
+	require.Equal(t, inventory.EINVALID, inventory.ErrorCode(err))
+	gds := inventory.Channel{Kind: inventory.ChannelGDS}
+	require.Equal(t, "wsse", gds.EffectiveAuth())
+	require.Equal(t, "soap12", gds.EffectiveEnvelope())
+}
+
+func TestInboundChannelsAuthenticateAcrossProperties(t *testing.T) {
+	h := newHotel(t, "Europe/Lisbon", []int{3}, inventory.FactorOne, 0)
+	ctx := context.Background()
+	sec, err := inventory.NewSecrets("inbound channel test secret")
+	require.NoError(t, err)
+	h2 := newHotelIn(t, h.st, "H2", "Europe/Paris", []int{2}, inventory.FactorOne, 0)
+	for _, p := range []string{h.code, h2.code} {
+		_, err := h.st.CreateChannel(ctx, p, inventory.Channel{Code: "bdc", Kind: inventory.ChannelOTAPush, Enabled: true, HotelCode: "HC-" + p}, inventory.System)
+		require.NoError(t, err)
+		require.NoError(t, h.st.SetChannelCredentials(ctx, sec, p, "bdc", inventory.Credentials{InboundUser: "acct", InboundSecret: "pw-" + p}, inventory.System))
+	}
+	_, err = h.st.CreateChannel(ctx, h.code, inventory.Channel{Code: "cal", Kind: inventory.ChannelICal, Enabled: true}, inventory.System)
+	require.NoError(t, err)
+
+	chs, err := h.st.InboundChannels(ctx, "bdc", inventory.ChannelOTAPush, inventory.ChannelGDS)
+	require.NoError(t, err)
+	require.Len(t, chs, 2)
+	require.Equal(t, "H1", chs[0].Property)
+	require.Equal(t, "HC-H2", chs[1].HotelCode)
+	require.True(t, chs[0].Authenticates(sec, "acct", "pw-H1"))
+	require.False(t, chs[0].Authenticates(sec, "acct", "pw-H2"))
+	require.False(t, chs[0].Authenticates(sec, "other", "pw-H1"))
+	require.False(t, chs[0].Authenticates(nil, "acct", "pw-H1"))
+	chs, err = h.st.InboundChannels(ctx, "cal", inventory.ChannelOTAPush, inventory.ChannelGDS)
+	require.NoError(t, err)
+	require.Empty(t, chs, "kinds are filtered")
+}
+
+func TestInboundMessagesAreKeptMasked(t *testing.T) {
+	h := newHotel(t, "Europe/Lisbon", []int{3}, inventory.FactorOne, 1)
+	ctx := context.Background()
+	raw := `<OTA_HotelResNotifRQ><PaymentCard CardNumber="4111111111111111" SeriesCode="737"/>` + "\x00\xff</OTA_HotelResNotifRQ>"
+	id, err := h.st.RecordInbound(ctx, inventory.InboundMessage{Property: h.code, Channel: "C0", Direction: "push",
+		Message: "OTA_HotelResNotifRQ", Records: 1, Outcome: "ok", Raw: raw, Reply: "<Success/>"})
+	require.NoError(t, err)
+	require.NotZero(t, id)
+	// Unknown property and channel: kept without them.
+	_, err = h.st.RecordInbound(ctx, inventory.InboundMessage{Channel: "nobody", Direction: "push", Outcome: "unauthenticated",
+		HTTPStatus: 401, Raw: strings.Repeat("x", 10)})
+	require.NoError(t, err)
+	big := strings.Repeat("y", inventory.MaxStoredMessage+10)
+	_, err = h.st.RecordInbound(ctx, inventory.InboundMessage{Property: h.code, Channel: "C0", Direction: "pull", Outcome: "failed", Raw: big})
+	require.NoError(t, err)
+
+	ms, err := h.st.InboundMessages(ctx, h.code, "C0", 10)
+	require.NoError(t, err)
+	require.Len(t, ms, 2)
+	require.Equal(t, "pull", ms[0].Direction)
+	require.Less(t, len(ms[0].Raw), inventory.MaxStoredMessage+100)
+	require.Contains(t, ms[0].Raw, "cut")
+	m := ms[1]
+	require.Equal(t, id, m.ID)
+	require.Equal(t, 200, m.HTTPStatus)
+	require.NotContains(t, m.Raw, "4111111111111111")
+	require.NotContains(t, m.Raw, `"737"`)
+	require.NotContains(t, m.Raw, "\x00")
+}
