@@ -126,6 +126,12 @@ func (d *delivery) run(ctx context.Context, last bool) error {
 		// channel yet. The nightly resync catches it up once something can.
 		return d.clearAll(ctx, fmt.Sprintf("no connector pushes to %s channels yet; changes are not sent", d.ch.Kind))
 	}
+	if d.ch.Endpoint == "" {
+		// Configured to receive nothing (yet): staff see why in the
+		// channel's status, and the next resync after an endpoint is set
+		// catches the channel up.
+		return d.clearAll(ctx, "the channel has no endpoint: availability is not pushed to it")
+	}
 	target, err := d.target()
 	if err != nil {
 		return d.fail(ctx, err, last)
