@@ -1,0 +1,50 @@
+package inventory
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// BlockedNights lists the nights in [from, to) on which roomType cannot be
+// sold on channel: nights closed to sale, and nights with nothing left once
+// the channel's own bookings are set aside. Leaving those out is loop
+// suppression for calendar platforms: a channel that booked a night knows it
+// is taken, and a calendar that showed it back as blocked would look to the
+// platform like someone else's booking of the same night.
+func (s *Store) BlockedNights(ctx context.Context, property, channel, roomType string, from, to Date) ([]Date, error) {
+	if to.Sub(from) > MaxRangeNights || !from.Before(to) {
+		return nil, Errorf(EINVALID, "calendar range %s to %s: want 1 to %d nights", from, to, MaxRangeNights)
+	}
+	rows, _ := s.db.Query(ctx, `
+		WITH target AS (
+			SELECT rt.property_id, rt.pool_id, pl.units, pl.overbooking_factor, c.id AS channel_id
+			FROM room_types rt
+			JOIN properties p ON p.id = rt.property_id
+			JOIN pools pl ON pl.property_id = rt.property_id AND pl.id = rt.pool_id
+			JOIN channels c ON c.property_id = rt.property_id AND c.code = $2
+			WHERE p.code = $1 AND rt.code = $3
+		), own AS (
+			SELECT (h->>'night')::date AS night, sum((h->>'units')::int) AS units
+			FROM target t
+			JOIN reservations r ON r.property_id = t.property_id AND r.channel_id = t.channel_id
+			CROSS JOIN LATERAL jsonb_array_elements(r.held) h
+			WHERE r.status = 'confirmed' AND r.departure > $4 AND r.arrival < $5
+				AND (h->>'pool_id')::bigint = t.pool_id
+			GROUP BY 1
+		)
+		SELECT d::date
+		FROM target t
+		CROSS JOIN generate_series($4::date, $5::date - 1, interval '1 day') d
+		LEFT JOIN nights n ON n.property_id = t.property_id AND n.pool_id = t.pool_id AND n.night = d::date
+		LEFT JOIN own o ON o.night = d::date
+		WHERE coalesce(n.closed, false)
+			OR coalesce(n.lim, floor(t.units * t.overbooking_factor)::int)
+				- (coalesce(n.sold, 0) + coalesce(n.oversold, 0) - coalesce(o.units, 0)) <= 0
+		ORDER BY 1`, property, channel, roomType, from, to)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Date, error) {
+		var d Date
+		err := r.Scan(&d)
+		return d, err
+	})
+}

@@ -1,0 +1,52 @@
+package inventory_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/keyrack/keyrack/inventory"
+	"github.com/stretchr/testify/require"
+)
+
+// A channel's calendar blocks the nights others took and the nights closed
+// to sale, never the nights only its own bookings took.
+func TestBlockedNightsLeaveOutTheChannelsOwnBookings(t *testing.T) {
+	h := newHotel(t, "Europe/Lisbon", []int{1, 2}, inventory.FactorOne, 3)
+	ctx := context.Background()
+	for _, b := range []inventory.Revision{
+		h.booking("C0", "own", inventory.New, "R0", "2027-06-01", 2, 1, inventory.MustAccept),
+		h.booking("C1", "other", inventory.New, "R0", "2027-06-04", 2, 1, inventory.MustAccept),
+		h.booking("C1", "gone", inventory.New, "R0", "2027-06-10", 1, 1, inventory.MustAccept),
+		h.booking("C1", "gone", inventory.Cancel, "R0", "2027-06-10", 1, 1, inventory.MustAccept),
+		// Pool P1 has two units: one booking leaves one to sell.
+		h.booking("C1", "half", inventory.New, "R1", "2027-06-01", 3, 1, inventory.MustAccept),
+		// Both of P1's units on the 8th: one by C0, one by C1.
+		h.booking("C0", "p1-own", inventory.New, "R1", "2027-06-08", 1, 1, inventory.MustAccept),
+		h.booking("C1", "p1-other", inventory.New, "R1", "2027-06-08", 1, 1, inventory.MustAccept),
+	} {
+		_, err := h.st.ApplyRevision(ctx, b)
+		require.NoError(t, err)
+	}
+	require.NoError(t, h.st.SetClosed(ctx, inventory.NightRange{Property: h.code, Pool: "P0",
+		From: inventory.MustDate("2027-06-07"), To: inventory.MustDate("2027-06-08")}, true, inventory.System))
+
+	from, to := inventory.MustDate("2027-05-30"), inventory.MustDate("2027-06-15")
+	blocked := func(channel, room string) []string {
+		ds, err := h.st.BlockedNights(ctx, h.code, channel, room, from, to)
+		require.NoError(t, err)
+		out := []string{}
+		for _, d := range ds {
+			out = append(out, d.String())
+		}
+		return out
+	}
+	require.Equal(t, []string{"2027-06-04", "2027-06-05", "2027-06-07"}, blocked("C0", "R0"))
+	require.Equal(t, []string{"2027-06-01", "2027-06-02", "2027-06-07"}, blocked("C1", "R0"))
+	require.Equal(t, []string{"2027-06-01", "2027-06-02", "2027-06-04", "2027-06-05", "2027-06-07"}, blocked("C2", "R0"))
+	require.Equal(t, []string{}, blocked("C0", "R1"), "C0's own unit on the 8th leaves it one to sell")
+	require.Equal(t, []string{}, blocked("C1", "R1"))
+	require.Equal(t, []string{"2027-06-08"}, blocked("C2", "R1"))
+
+	_, err := h.st.BlockedNights(ctx, h.code, "C0", "R0", to, from)
+	require.Equal(t, inventory.EINVALID, inventory.ErrorCode(err))
+}
