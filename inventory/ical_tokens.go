@@ -21,6 +21,15 @@ type ICalFeed struct {
 	RoomType  string    `json:"room_type"`
 	Host      string    `json:"host"`
 	CreatedAt time.Time `json:"created_at"`
+	// How polling goes: every PollInterval seconds (with jitter); the last
+	// attempt, the last good fetch, and why the last attempt failed.
+	PollInterval int        `json:"poll_interval_s"`
+	NextFetchAt  time.Time  `json:"next_fetch_at"`
+	LastFetchAt  *time.Time `json:"last_fetch_at,omitempty"`
+	LastOKAt     *time.Time `json:"last_ok_at,omitempty"`
+	LastStatus   *int       `json:"last_status,omitempty"`
+	LastError    *string    `json:"last_error,omitempty"`
+	Events       int        `json:"events"`
 }
 
 // ExportToken opens keyrack's own iCal calendar of one room type to a
@@ -79,7 +88,8 @@ func (s *Store) SetICalFeed(ctx context.Context, sec *Secrets, property, channel
 		if err := tx.QueryRow(ctx, `INSERT INTO ical_feeds (property_id, channel_id, room_type_id, url_host, url_sealed)
 			VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (property_id, channel_id, room_type_id) DO UPDATE SET url_host = EXCLUDED.url_host, url_sealed = EXCLUDED.url_sealed
-			RETURNING id, created_at`, propID, chID, rtID, u.Host, sealed).Scan(&f.ID, &f.CreatedAt); err != nil {
+			RETURNING id, created_at, poll_interval_s, next_fetch_at, events`, propID, chID, rtID, u.Host, sealed).
+			Scan(&f.ID, &f.CreatedAt, &f.PollInterval, &f.NextFetchAt, &f.Events); err != nil {
 			return err
 		}
 		return audit(ctx, tx, propID, by, "ical_feed.set", "channel "+channel+" room type "+roomType, map[string]any{"host": u.Host})
@@ -89,14 +99,17 @@ func (s *Store) SetICalFeed(ctx context.Context, sec *Secrets, property, channel
 
 // ICalFeeds lists an iCal channel's feeds.
 func (s *Store) ICalFeeds(ctx context.Context, property, channel string) ([]ICalFeed, error) {
-	rows, _ := s.db.Query(ctx, `SELECT f.id, c.code, rt.code, f.url_host, f.created_at FROM ical_feeds f
+	rows, _ := s.db.Query(ctx, `SELECT f.id, c.code, rt.code, f.url_host, f.created_at, f.poll_interval_s, f.next_fetch_at,
+			f.last_fetch_at, f.last_ok_at, f.last_status, f.last_error, f.events
+		FROM ical_feeds f
 		JOIN properties p ON p.id = f.property_id
 		JOIN channels c ON c.property_id = f.property_id AND c.id = f.channel_id
 		JOIN room_types rt ON rt.property_id = f.property_id AND rt.id = f.room_type_id
 		WHERE p.code = $1 AND c.code = $2 ORDER BY rt.code`, property, channel)
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ICalFeed, error) {
 		var f ICalFeed
-		err := r.Scan(&f.ID, &f.Channel, &f.RoomType, &f.Host, &f.CreatedAt)
+		err := r.Scan(&f.ID, &f.Channel, &f.RoomType, &f.Host, &f.CreatedAt, &f.PollInterval, &f.NextFetchAt,
+			&f.LastFetchAt, &f.LastOKAt, &f.LastStatus, &f.LastError, &f.Events)
 		return f, err
 	})
 }

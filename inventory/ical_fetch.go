@@ -1,0 +1,134 @@
+package inventory
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ICalFeedDue is a feed whose poll is due, with what a conditional fetch
+// needs.
+type ICalFeedDue struct {
+	ICalFeedRef
+	Channel      string
+	RoomType     string
+	URL          string
+	ETag         string
+	LastModified string
+}
+
+// DueICalFeeds claims up to limit feeds of enabled iCal channels whose poll
+// is due and moves each one's next poll a poll interval ahead, ±10% so that
+// feeds set up together spread out; a feed is claimed by one caller only.
+// Their URLs are opened with sec.
+func (s *Store) DueICalFeeds(ctx context.Context, sec *Secrets, limit int) ([]ICalFeedDue, error) {
+	if sec == nil {
+		return nil, Errorf(EINVALID, "iCal feed URLs cannot be opened without KEYRACK_SECRET")
+	}
+	rows, _ := s.db.Query(ctx, `
+		WITH due AS (
+			SELECT f.property_id, f.id FROM ical_feeds f
+			JOIN channels c ON c.property_id = f.property_id AND c.id = f.channel_id
+			WHERE c.enabled AND c.kind = 'ical' AND f.next_fetch_at <= now()
+			ORDER BY f.next_fetch_at LIMIT $1
+			FOR UPDATE OF f SKIP LOCKED
+		)
+		UPDATE ical_feeds f SET next_fetch_at = now() + f.poll_interval_s * (0.9 + random() * 0.2) * interval '1 second'
+		FROM due, properties p, channels c, room_types rt
+		WHERE f.property_id = due.property_id AND f.id = due.id AND p.id = f.property_id
+			AND c.property_id = f.property_id AND c.id = f.channel_id
+			AND rt.property_id = f.property_id AND rt.id = f.room_type_id
+		RETURNING p.code, f.id, c.code, rt.code, f.url_sealed, f.etag, f.last_modified`, limit)
+	var sealed []byte
+	var out []ICalFeedDue
+	var f ICalFeedDue
+	_, err := pgx.ForEachRow(rows, []any{&f.Property, &f.ID, &f.Channel, &f.RoomType, &sealed, &f.ETag, &f.LastModified}, func() error {
+		u, err := sec.Open(sealed)
+		if err != nil {
+			return err
+		}
+		f.URL = u
+		out = append(out, f)
+		return nil
+	})
+	return out, err
+}
+
+// FetchICalFeedNow makes a feed's poll due at once ("sync now").
+func (s *Store) FetchICalFeedNow(ctx context.Context, property, channel string, id int64) error {
+	tag, err := s.db.Exec(ctx, `UPDATE ical_feeds f SET next_fetch_at = now()
+		FROM properties p, channels c
+		WHERE p.code = $1 AND c.property_id = p.id AND c.code = $2 AND f.property_id = p.id AND f.channel_id = c.id AND f.id = $3`,
+		property, channel, id)
+	if err == nil && tag.RowsAffected() == 0 {
+		err = Errorf(ENOTFOUND, "channel %s has no iCal feed %d", channel, id)
+	}
+	return err
+}
+
+// ICalFetch is the outcome of one poll of a feed.
+type ICalFetch struct {
+	At     time.Time
+	Status int // the HTTP status; 0 when the feed did not answer
+	// Err says why the fetch is not good ("" when it is): a non-2xx answer,
+	// a body that is not a calendar, a parse failure. A failed fetch
+	// changes no booking.
+	Err          string
+	NotModified  bool // 304: the calendar is as last fetched
+	ETag         string
+	LastModified string
+	Events       int // events in the calendar (when fetched, not 304)
+}
+
+// RecordICalFetch keeps the outcome of a poll. A good one also resolves
+// the feed's open stale-feed incident.
+func (s *Store) RecordICalFetch(ctx context.Context, feed ICalFeedRef, f ICalFetch) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		var propID int64
+		err := tx.QueryRow(ctx, `UPDATE ical_feeds fd SET last_fetch_at = $3, last_status = $4,
+				last_error = nullif($5, ''),
+				last_ok_at = CASE WHEN $5 = '' THEN $3 ELSE fd.last_ok_at END,
+				etag = CASE WHEN $5 = '' AND NOT $6 THEN $7 ELSE fd.etag END,
+				last_modified = CASE WHEN $5 = '' AND NOT $6 THEN $8 ELSE fd.last_modified END,
+				events = CASE WHEN $5 = '' AND NOT $6 THEN $9 ELSE fd.events END
+			FROM properties p WHERE p.code = $1 AND fd.property_id = p.id AND fd.id = $2
+			RETURNING p.id`, feed.Property, feed.ID, f.At, f.Status, cleanText(f.Err), f.NotModified,
+			f.ETag, f.LastModified, f.Events).Scan(&propID)
+		if err != nil {
+			return notFound(err, "no iCal feed %d in property %s", feed.ID, feed.Property)
+		}
+		if f.Err != "" {
+			return nil
+		}
+		_, err = tx.Exec(ctx, `UPDATE incidents SET resolved_at = now(), resolved_by = 'system:ical'
+			WHERE property_id = $1 AND ical_feed_id = $2 AND kind = 'stale_feed' AND resolved_at IS NULL`, propID, feed.ID)
+		return err
+	})
+}
+
+// RaiseStaleFeeds opens a stale-feed incident for every feed of an enabled
+// iCal channel without a good fetch for longer than after, and returns
+// how many feeds are stale now.
+func (s *Store) RaiseStaleFeeds(ctx context.Context, after time.Duration) (int, error) {
+	var stale int
+	err := s.db.QueryRow(ctx, `
+		WITH stale AS (
+			SELECT f.property_id, f.id, c.code AS channel, rt.code AS room_type, f.url_host, f.last_ok_at, f.last_error
+			FROM ical_feeds f
+			JOIN channels c ON c.property_id = f.property_id AND c.id = f.channel_id
+			JOIN room_types rt ON rt.property_id = f.property_id AND rt.id = f.room_type_id
+			WHERE c.enabled AND coalesce(f.last_ok_at, f.created_at) < now() - $1::interval
+		), raised AS (
+			INSERT INTO incidents (property_id, kind, ical_feed_id, message, details)
+			SELECT property_id, 'stale_feed', id,
+				format('the iCal feed of %s for %s (%s) has not been fetched successfully %s: %s', channel, room_type, url_host,
+					CASE WHEN last_ok_at IS NULL THEN 'yet' ELSE 'since ' || to_char(last_ok_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') END,
+					coalesce(last_error, 'no answer yet')),
+				jsonb_build_object('channel', channel, 'room_type', room_type, 'feed_id', id, 'last_ok_at', last_ok_at, 'last_error', last_error)
+			FROM stale
+			ON CONFLICT DO NOTHING
+		)
+		SELECT count(*) FROM stale`, after).Scan(&stale)
+	return stale, err
+}
