@@ -3,6 +3,7 @@ module github.com/keyrack/keyrack
 go 1.26.8
 
 require (
+	github.com/beevik/etree v1.8.1
 	github.com/getkin/kin-openapi v0.152.0
 	github.com/gin-gonic/gin v1.12.0
 	github.com/hibiken/asynq v0.26.0

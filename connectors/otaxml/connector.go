@@ -1,0 +1,163 @@
+package otaxml
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/keyrack/keyrack/connectors"
+)
+
+// maxAnswer caps a channel's answer to a push.
+const maxAnswer = 1 << 20
+
+// Connector pushes availability as OTA_HotelAvailNotifRQ (channel Message
+// "" or "avail") or OTA_HotelInvCountNotifRQ ("invcount"), raw with HTTP
+// Basic or in SOAP with WS-Security, and reads the channel's RS.
+type Connector struct {
+	// Client sends the requests; http.DefaultClient when nil. Deadlines come
+	// from the context Push is given.
+	Client *http.Client
+	// Now stamps the messages; time.Now when nil.
+	Now func() time.Time
+}
+
+var _ connectors.Connector = (*Connector)(nil)
+
+// Push sends u to ch.Endpoint. An RS with Errors is a failed push, whose
+// text carries the channel's own messages; Warnings or Errors with a
+// RecordID naming the 1-based position of an item reject that item.
+func (c *Connector) Push(ctx context.Context, ch connectors.Channel, u connectors.Update) (connectors.Ack, error) {
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+	if ch.Endpoint == "" {
+		return connectors.Ack{}, connectors.Permanent(fmt.Errorf("channel %s has no endpoint", ch))
+	}
+	env, err := ParseEnvelope(ch.Envelope)
+	if err != nil {
+		return connectors.Ack{}, connectors.Permanent(fmt.Errorf("channel %s: %w", ch, err))
+	}
+	o := Out{Envelope: env, HotelCode: ch.HotelCode, TimeStamp: now(), EchoToken: newMessageID()[9:]}
+	if env != Raw {
+		o.Username, o.Password, o.To = ch.Username, ch.Secret, ch.Endpoint
+	}
+	var body []byte
+	var name string
+	switch ch.Message {
+	case "", "avail":
+		name, body = "OTA_HotelAvailNotifRQ", EncodeAvailNotif(o, u.Items)
+	case "invcount":
+		name, body = "OTA_HotelInvCountNotifRQ", EncodeInvCountNotif(o, u.Items)
+	default:
+		return connectors.Ack{}, connectors.Permanent(fmt.Errorf("channel %s: message %q: want avail or invcount", ch, ch.Message))
+	}
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, ch.Endpoint, bytes.NewReader(body))
+	if err != nil {
+		return connectors.Ack{}, connectors.Permanent(fmt.Errorf("channel %s: endpoint: %w", ch, err))
+	}
+	ct := env.ContentType()
+	switch env {
+	case Raw:
+		if ch.Username != "" || ch.Secret != "" {
+			hr.SetBasicAuth(ch.Username, ch.Secret)
+		}
+	case SOAP11:
+		hr.Header.Set("SOAPAction", `"`+NS+"/"+name+`"`)
+	case SOAP12:
+		ct += `; action="` + NS + "/" + name + `"`
+	}
+	hr.Header.Set("Content-Type", ct)
+	hr.Header.Set("Accept-Encoding", "gzip")
+	client := c.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(hr)
+	if err != nil {
+		return connectors.Ack{}, connectors.Retryable(err)
+	}
+	defer resp.Body.Close()
+	raw, rerr := ReadBody(resp.Body, resp.Header.Get("Content-Encoding"), maxAnswer)
+	if err := connectors.HTTPError(resp, string(raw), now()); err != nil {
+		return connectors.Ack{}, err
+	}
+	if rerr != nil {
+		return connectors.Ack{}, connectors.Retryable(fmt.Errorf("channel %s: read the answer: %w", ch, rerr))
+	}
+	rs, err := ParseResponse(raw)
+	if err != nil {
+		// We cannot tell what the channel accepted: the push counts as failed.
+		return connectors.Ack{}, connectors.Retryable(fmt.Errorf("channel %s: unreadable answer: %w", ch, err))
+	}
+	var ack connectors.Ack
+	rejected := map[int]bool{}
+	reject := func(e Error) bool {
+		n, err := strconv.Atoi(e.RecordID)
+		if err != nil || n < 1 || n > len(u.Items) || rejected[n-1] {
+			return false
+		}
+		rejected[n-1] = true
+		ack.Rejected = append(ack.Rejected, connectors.Rejection{Item: n - 1, Reason: describe(e)})
+		return true
+	}
+	for _, w := range rs.Warnings {
+		reject(w)
+	}
+	if len(rs.Errors) > 0 {
+		// Errors that each name an item reject those items; any other error
+		// fails the whole push.
+		var general []Error
+		for _, e := range rs.Errors {
+			if !reject(e) {
+				general = append(general, e)
+			}
+		}
+		if len(general) > 0 {
+			return connectors.Ack{}, classify(ch, name, general)
+		}
+	}
+	return ack, nil
+}
+
+// describe renders a channel's Error or Warning for staff.
+func describe(e Error) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "type %d", e.Type)
+	if e.Code != 0 {
+		fmt.Fprintf(&b, " code %d", e.Code)
+	}
+	if e.Msg != "" {
+		b.WriteString(": ")
+		b.WriteString(clip(e.Msg, 300))
+	}
+	return b.String()
+}
+
+// classify turns an RS's Errors into a failed push: retryable when the
+// channel reports a passing failure (processing or application error,
+// unknown type, system error 448, unable to process 450), permanent
+// otherwise (authentication, authorization, business rule, required field,
+// protocol: the same request would fail again).
+func classify(ch connectors.Channel, name string, errs []Error) error {
+	texts := make([]string, len(errs))
+	retry := true
+	for i, e := range errs {
+		texts[i] = describe(e)
+		passing := e.Type == TypeProcessing || e.Type == TypeApplication || e.Type == TypeUnknown ||
+			e.Code == CodeSystemError || e.Code == CodeUnableToProcess
+		if !passing {
+			retry = false
+		}
+	}
+	err := fmt.Errorf("channel %s refused the %s: %s", ch, name, strings.Join(texts, "; "))
+	if retry {
+		return connectors.Retryable(err)
+	}
+	return connectors.Permanent(err)
+}

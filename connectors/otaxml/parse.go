@@ -1,0 +1,414 @@
+package otaxml
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/beevik/etree"
+	"github.com/keyrack/keyrack/inventory"
+)
+
+// Parse reads one OTA message: raw, SOAP 1.1 or SOAP 1.2, the OTA element
+// found by local name with the OTA namespace or none; UTF-8 or ISO-8859-1.
+// A message it cannot read (not XML, a DOCTYPE, no OTA element, a message
+// type keyrack does not take, a missing required part) gives an *Error, and
+// the Message holds as much of the header as was read, so the reply can
+// still echo the EchoToken in the right envelope. Problems of one
+// reservation record are that record's Problem, not an error.
+func Parse(body []byte) (*Message, error) {
+	m := &Message{}
+	root, perr := readTree(body)
+	if perr != nil {
+		return m, perr
+	}
+	ota, perr := unwrap(root, &m.Header)
+	if perr != nil {
+		return m, perr
+	}
+	readHeader(ota, &m.Header)
+	switch m.Name {
+	case "OTA_HotelResNotifRQ", "OTA_HotelResRQ":
+		for _, hr := range children(child(ota, "HotelReservations"), "HotelReservation") {
+			m.addRecord(ota, hr, attr(ota, "ResStatus"), "")
+		}
+	case "OTA_HotelResModifyNotifRQ":
+		for _, hr := range children(child(ota, "HotelResModifies"), "HotelResModify") {
+			m.addRecord(ota, hr, attr(ota, "ResStatus"), inventory.Modify)
+		}
+	case "OTA_CancelRQ":
+		m.addCancel(ota)
+	case "OTA_HotelAvailNotifRQ":
+		m.readAvail(ota)
+	case "OTA_HotelInvCountNotifRQ":
+		m.readInvCounts(ota)
+	case "OTA_HotelRateAmountNotifRQ":
+		m.readRates(ota)
+	default:
+		return m, Errorf(TypeNoImplementation, 0, "message %s is not supported by keyrack", m.Name)
+	}
+	// A reservation message with no HotelReservations is not an error: it
+	// is what a pull-mode channel (Booking.com) serves when nothing is
+	// pending.
+	return m, nil
+}
+
+// unwrap finds the OTA element: the root, or the first element of a SOAP
+// Body, whose header it reads into h.
+func unwrap(root *etree.Element, h *Header) (*etree.Element, *Error) {
+	if root.Tag == "Envelope" {
+		switch root.NamespaceURI() {
+		case nsSOAP11:
+			h.Envelope = SOAP11
+		case nsSOAP12:
+			h.Envelope = SOAP12
+		default:
+			return nil, Errorf(TypeProtocol, 0, "Envelope in namespace %q: want SOAP 1.1 (%s) or SOAP 1.2 (%s)", root.NamespaceURI(), nsSOAP11, nsSOAP12)
+		}
+		readSOAPHeader(child(root, "Header"), h)
+		b := child(root, "Body")
+		if b == nil {
+			return nil, Errorf(TypeProtocol, 0, "SOAP envelope has no Body")
+		}
+		els := b.ChildElements()
+		if len(els) == 0 {
+			return nil, Errorf(TypeProtocol, 0, "SOAP Body is empty: expected an OTA message")
+		}
+		root = els[0]
+	}
+	if !strings.HasPrefix(root.Tag, "OTA_") || !isOTA(root) {
+		return nil, Errorf(TypeProtocol, 0, "no OTA message: found <%s> in namespace %q, want an OTA_* element in %s or no namespace", clip(root.Tag, 60), clip(root.NamespaceURI(), 80), NS)
+	}
+	h.Name = root.Tag
+	return root, nil
+}
+
+func readSOAPHeader(hd *etree.Element, h *Header) {
+	if hd == nil {
+		return
+	}
+	if sec := child(hd, "Security"); sec != nil {
+		tok := child(sec, "UsernameToken")
+		if tok == nil {
+			tok = child(sec, "UsertextToken") // misspelled in real partner docs
+		}
+		if tok != nil {
+			h.UsernameToken = &UsernameToken{Username: text(child(tok, "Username")), Password: text(child(tok, "Password"))}
+		}
+	}
+	h.MessageID = text(child(hd, "MessageID"))
+	h.Action = text(child(hd, "Action"))
+	h.To = text(child(hd, "To"))
+	h.ReplyTo = text(path(hd, "ReplyTo", "Address"))
+	h.HTNGCorrelationID = text(child(hd, "CorrelationID"))
+}
+
+func readHeader(ota *etree.Element, h *Header) {
+	h.Version = attr(ota, "Version")
+	h.EchoToken = attr(ota, "EchoToken")
+	h.TimeStamp, _ = parseTime(attr(ota, "TimeStamp"))
+	h.Target = attr(ota, "Target")
+	h.PrimaryLangID = attr(ota, "PrimaryLangID")
+	h.TransactionIdentifier = attr(ota, "TransactionIdentifier")
+	h.CorrelationID = attr(ota, "CorrelationID")
+	if r := path(ota, "POS", "Source", "RequestorID"); r != nil {
+		h.Requestor = RequestorID{ID: attr(r, "ID"), Type: attr(r, "Type"), MessagePassword: attr(r, "MessagePassword")}
+	}
+}
+
+// kindOf reads the root and HotelReservation statuses together: a cancel
+// on either side wins, then a modify on either side (Modify + Reserved is a
+// modify); otherwise the transaction actions that create a booking and the
+// PMS status Reserved mean new, and no status at all means new.
+func kindOf(root, hr string) (inventory.RevisionKind, bool) {
+	r, s := strings.ToLower(root), strings.ToLower(hr)
+	isCancel := func(v string) bool { return v == "cancel" || v == "cancelled" || v == "canceled" }
+	isModify := func(v string) bool { return v == "modify" || v == "modified" }
+	isNew := func(v string) bool {
+		switch v {
+		case "", "commit", "book", "reserved", "initiate", "committed", "confirmed":
+			return true
+		}
+		return false
+	}
+	switch {
+	case isCancel(r) || isCancel(s):
+		return inventory.Cancel, true
+	case isModify(r) || isModify(s):
+		return inventory.Modify, true
+	case isNew(r) && isNew(s):
+		return inventory.New, true
+	}
+	return "", false
+}
+
+// addRecord reads one HotelReservation (or HotelResModify). base is the
+// kind the message type implies (modify for ResModify), "" to read it from
+// the statuses.
+func (m *Message) addRecord(ota, hr *etree.Element, rootStatus string, base inventory.RevisionKind) {
+	r := Reservation{Record: len(m.Reservations) + 1, RootStatus: rootStatus, Status: attr(hr, "ResStatus")}
+	kind, ok := kindOf(rootStatus, r.Status)
+	switch {
+	case !ok:
+		r.Problem = Errorf(TypeNoImplementation, 0, "ResStatus %q with HotelReservation ResStatus %q: keyrack takes new (Commit/Book/Reserved), Modify and Cancel records", rootStatus, r.Status)
+	case base == inventory.Modify && kind != inventory.Cancel:
+		kind = inventory.Modify
+	}
+	r.Kind = kind
+	r.problem(m.readIDs(&r, hr))
+	r.problem(readStamp(attr(hr, "CreateDateTime"), "CreateDateTime", &r.Created))
+	r.problem(readStamp(attr(hr, "LastModifyDateTime"), "LastModifyDateTime", &r.LastModified))
+	global := child(hr, "ResGlobalInfo")
+	for i, rs := range children(child(hr, "RoomStays"), "RoomStay") {
+		st, err := readStay(rs, global, i+1)
+		r.problem(err)
+		if err == nil {
+			if r.HotelCode == "" {
+				r.HotelCode = st.HotelCode
+			}
+			r.Stays = append(r.Stays, st)
+		}
+	}
+	if r.HotelCode == "" {
+		r.HotelCode = attr(child(hr, "BasicPropertyInfo"), "HotelCode")
+	}
+	// Some senders count guests only as ResGuests (OpenTravel's
+	// ResNotifRQ2): with one room they are that room's guests.
+	if len(r.Stays) == 1 && r.Stays[0].Adults+r.Stays[0].Children == 0 {
+		for _, g := range children(child(hr, "ResGuests"), "ResGuest") {
+			switch attr(g, "AgeQualifyingCode") {
+			case "", "10":
+				r.Stays[0].Adults++
+			case "8", "7":
+				r.Stays[0].Children++
+			}
+		}
+	}
+	if r.Kind != inventory.Cancel && len(r.Stays) == 0 {
+		r.problem(Errorf(TypeRequiredMissing, CodeRequiredMissing, "reservation %q has no RoomStay with room, dates and units", r.ID))
+	}
+	r.Guest = readGuest(hr)
+	r.Total, r.Currency = readTotal(hr)
+	m.Reservations = append(m.Reservations, r)
+}
+
+func (r *Reservation) problem(e *Error) {
+	if e != nil && r.Problem == nil {
+		e.RecordID = strconv.Itoa(r.Record)
+		e.Status = "NotProcessed"
+		r.Problem = e
+	}
+}
+
+// readStamp reads an optional record timestamp.
+func readStamp(s, what string, into *time.Time) *Error {
+	if s == "" {
+		return nil
+	}
+	t, err := parseTime(s)
+	if err != nil {
+		return Errorf(TypeBizRule, CodeInvalidDate, "%s: %v", what, err)
+	}
+	*into = t
+	return nil
+}
+
+// readIDs collects the record's UniqueIDs and HotelReservationIDs and picks
+// the channel's reservation id: UniqueID Type 14, else the first UniqueID;
+// else the first HotelReservationID that is not Type 14, else the Type 14
+// one. In HotelReservationIDs, Type 14 is the hotel's (or channel
+// manager's) confirmation in real traffic — Marriott in the OpenTravel
+// modify sample, "ChannelManager" at Weekendesk — while the channel names
+// its own id with its own type (13 Internet broker, 5 Weekendesk).
+func (m *Message) readIDs(r *Reservation, e *etree.Element) *Error {
+	var uid, uid14 string
+	for _, u := range children(e, "UniqueID") {
+		id := ResID{Type: attr(u, "Type"), Value: attr(u, "ID"), Source: attr(u, "ID_Context")}
+		if id.Value == "" {
+			continue
+		}
+		r.IDs = append(r.IDs, id)
+		if uid == "" {
+			uid = id.Value
+		}
+		if uid14 == "" && id.Type == "14" {
+			uid14 = id.Value
+		}
+	}
+	var hid, hid14 string
+	ids := child(e, "HotelReservationIDs")
+	if ids == nil {
+		ids = path(e, "ResGlobalInfo", "HotelReservationIDs")
+	}
+	for _, h := range children(ids, "HotelReservationID") {
+		id := ResID{Type: attr(h, "ResID_Type"), Value: attr(h, "ResID_Value"), Source: attr(h, "ResID_Source")}
+		if id.Value == "" {
+			continue
+		}
+		r.IDs = append(r.IDs, id)
+		if id.Type == "14" {
+			if hid14 == "" {
+				hid14 = id.Value
+			}
+		} else if hid == "" {
+			hid = id.Value
+		}
+	}
+	for _, v := range []string{uid14, uid, hid, hid14} {
+		if v != "" {
+			r.ID = v
+			return nil
+		}
+	}
+	return Errorf(TypeRequiredMissing, CodeRequiredMissing, "record %d has no reservation id: send UniqueID (Type 14) or ResGlobalInfo/HotelReservationIDs/HotelReservationID", r.Record)
+}
+
+// addCancel reads an OTA_CancelRQ: one cancel record for the reservation
+// its UniqueIDs (1..5, all naming the same booking) or HotelReservationIDs
+// identify. CancelType is kept as RootStatus: Initiate asks for a quote,
+// Commit/Cancel for the cancellation; telling them apart is the caller's.
+func (m *Message) addCancel(ota *etree.Element) {
+	r := Reservation{Record: 1, Kind: inventory.Cancel, RootStatus: attr(ota, "CancelType")}
+	r.problem(m.readIDs(&r, ota))
+	if v := path(ota, "Verification", "PersonName"); v != nil {
+		r.Guest.Name = personName(v)
+	}
+	r.Guest.Email = text(path(ota, "Verification", "Email"))
+	m.Reservations = append(m.Reservations, r)
+}
+
+func readStay(rs, global *etree.Element, n int) (Stay, *Error) {
+	rt := path(rs, "RoomTypes", "RoomType")
+	rp := path(rs, "RatePlans", "RatePlan")
+	rr := path(rs, "RoomRates", "RoomRate")
+	st := Stay{
+		RoomType:  first(attr(rt, "RoomTypeCode"), attr(rr, "RoomTypeCode")),
+		RatePlan:  first(attr(rp, "RatePlanCode"), attr(rr, "RatePlanCode")),
+		HotelCode: attr(child(rs, "BasicPropertyInfo"), "HotelCode"),
+		Units:     1,
+	}
+	if u := first(attr(rr, "NumberOfUnits"), attr(rt, "NumberOfUnits")); u != "" {
+		v, err := strconv.Atoi(u)
+		if err != nil || v < 1 || v > 1000 {
+			return st, Errorf(TypeBizRule, 0, "RoomStay %d: NumberOfUnits %q must be a whole number from 1 to 1000", n, u)
+		}
+		st.Units = v
+	}
+	for _, gc := range children(child(rs, "GuestCounts"), "GuestCount") {
+		c, err := strconv.Atoi(attr(gc, "Count"))
+		if err != nil || c < 0 || c > 10000 {
+			return st, Errorf(TypeBizRule, 0, "RoomStay %d: GuestCount Count %q is not a number of guests", n, attr(gc, "Count"))
+		}
+		switch attr(gc, "AgeQualifyingCode") {
+		case "", "10":
+			st.Adults += c
+		case "8", "7":
+			st.Children += c
+		}
+	}
+	// Dates: the RoomStay's TimeSpan, else the reservation's, else the
+	// span of the room's rates (EffectiveDate..ExpireDate).
+	start, end, dur := "", "", ""
+	for _, ts := range []*etree.Element{child(rs, "TimeSpan"), child(global, "TimeSpan")} {
+		if ts != nil && attr(ts, "Start") != "" {
+			start, end, dur = attr(ts, "Start"), attr(ts, "End"), attr(ts, "Duration")
+			break
+		}
+	}
+	if start == "" {
+		for _, rate := range children(child(rr, "Rates"), "Rate") {
+			if start == "" {
+				start = attr(rate, "EffectiveDate")
+			}
+			end = attr(rate, "ExpireDate")
+		}
+	}
+	if start == "" {
+		return st, Errorf(TypeRequiredMissing, CodeRequiredMissing, "RoomStay %d has no dates: send TimeSpan Start and End", n)
+	}
+	var err error
+	if st.Arrival, err = parseDate(start); err != nil {
+		return st, Errorf(TypeBizRule, CodeInvalidDate, "RoomStay %d: arrival: %v", n, err)
+	}
+	switch {
+	case end != "":
+		if st.Departure, err = parseDate(end); err != nil {
+			return st, Errorf(TypeBizRule, CodeInvalidDate, "RoomStay %d: departure: %v", n, err)
+		}
+	case dur != "":
+		d, ok := durationDays(dur)
+		if !ok {
+			return st, Errorf(TypeBizRule, CodeInvalidDate, "RoomStay %d: TimeSpan Duration %q: want PnD", n, dur)
+		}
+		st.Departure = st.Arrival.AddDays(d)
+	default:
+		return st, Errorf(TypeRequiredMissing, CodeRequiredMissing, "RoomStay %d has no departure: send TimeSpan End", n)
+	}
+	if !st.Departure.After(st.Arrival) {
+		return st, Errorf(TypeBizRule, CodeInvalidDate, "RoomStay %d: departure %s is not after arrival %s", n, st.Departure, st.Arrival)
+	}
+	if nights := st.Departure.Sub(st.Arrival); nights > MaxStayNights {
+		return st, Errorf(TypeBizRule, CodeInvalidDate, "RoomStay %d: %d nights from %s is longer than %d", n, nights, st.Arrival, MaxStayNights)
+	}
+	return st, nil
+}
+
+// readGuest takes the primary (else first) ResGuest's customer, else the
+// ResGlobalInfo profile.
+func readGuest(hr *etree.Element) inventory.Guest {
+	var cust *etree.Element
+	guests := children(child(hr, "ResGuests"), "ResGuest")
+	for _, g := range guests {
+		if attr(g, "PrimaryIndicator") == "true" || attr(g, "PrimaryIndicator") == "1" {
+			cust = path(g, "Profiles", "ProfileInfo", "Profile", "Customer")
+			break
+		}
+	}
+	if cust == nil && len(guests) > 0 {
+		cust = path(guests[0], "Profiles", "ProfileInfo", "Profile", "Customer")
+	}
+	if cust == nil {
+		cust = path(hr, "ResGlobalInfo", "Profiles", "ProfileInfo", "Profile", "Customer")
+	}
+	if cust == nil {
+		return inventory.Guest{}
+	}
+	return inventory.Guest{
+		Name:  personName(child(cust, "PersonName")),
+		Email: text(child(cust, "Email")),
+		Phone: attr(child(cust, "Telephone"), "PhoneNumber"),
+	}
+}
+
+func personName(p *etree.Element) string {
+	var parts []string
+	for _, g := range children(p, "GivenName") {
+		parts = append(parts, text(g))
+	}
+	parts = append(parts, text(child(p, "Surname")))
+	return strings.Join(strings.Fields(strings.Join(parts, " ")), " ")
+}
+
+// readTotal is ResGlobalInfo/Total, else the Total of a single RoomStay:
+// AmountAfterTax, else AmountBeforeTax.
+func readTotal(hr *etree.Element) (amount, currency string) {
+	t := path(hr, "ResGlobalInfo", "Total")
+	if t == nil {
+		if stays := children(child(hr, "RoomStays"), "RoomStay"); len(stays) == 1 {
+			t = child(stays[0], "Total")
+		}
+	}
+	if t == nil {
+		return "", ""
+	}
+	return first(attr(t, "AmountAfterTax"), attr(t, "AmountBeforeTax")), attr(t, "CurrencyCode")
+}
+
+func first(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,273 @@
+package otaxml
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyrack/keyrack/inventory"
+)
+
+func TestParseTime(t *testing.T) {
+	plus := func(h, m int) *time.Location { return time.FixedZone("", h*3600+m*60) }
+	cases := []struct {
+		in   string
+		want time.Time
+	}{
+		{"2004-05-01T06:39:09", time.Date(2004, 5, 1, 6, 39, 9, 0, time.UTC)},
+		{"2010-10-18T14:28:47-05:00", time.Date(2010, 10, 18, 14, 28, 47, 0, plus(-5, 0))},
+		{"2019-03-01T10:00:00+0700", time.Date(2019, 3, 1, 10, 0, 0, 0, plus(7, 0))},
+		{"2017-09-28T02:32:44+2", time.Date(2017, 9, 28, 2, 32, 44, 0, plus(2, 0))},
+		{"2017-09-27T18:32:43.612", time.Date(2017, 9, 27, 18, 32, 43, 612000000, time.UTC)},
+		{"2017-09-28T02:32:44.9882167+10:00", time.Date(2017, 9, 28, 2, 32, 44, 988216700, plus(10, 0))},
+		{"2018-01-02T10:20:41.+03:00", time.Date(2018, 1, 2, 10, 20, 41, 0, plus(3, 0))},
+		{"2018-01-02 08:51:45 UTC", time.Date(2018, 1, 2, 8, 51, 45, 0, time.UTC)},
+		{"2018-01-02T08:51:45Z", time.Date(2018, 1, 2, 8, 51, 45, 0, time.UTC)},
+		{"2018-01-02T08:51", time.Date(2018, 1, 2, 8, 51, 0, 0, time.UTC)},
+		{"2018-01-02", time.Date(2018, 1, 2, 0, 0, 0, 0, time.UTC)},
+		{" 2018-01-02T08:51:45-03:30 ", time.Date(2018, 1, 2, 8, 51, 45, 0, plus(-3, -30))},
+	}
+	for _, c := range cases {
+		got, err := parseTime(c.in)
+		if err != nil || !got.Equal(c.want) {
+			t.Errorf("parseTime(%q) = %v, %v; want %v", c.in, got, err, c.want)
+		}
+	}
+	for _, bad := range []string{"", "tomorrow", "2018-02-30", "2018-13-01", "18-01-02", "2018-01-02T25:00:00", "2018-01-02T10:00:00+25", "2018/01/02", "0000-01-01 00:00+00"} {
+		if got, err := parseTime(bad); err == nil {
+			t.Errorf("parseTime(%q) = %v, want an error", bad, got)
+		}
+	}
+}
+
+func TestParseDate(t *testing.T) {
+	cases := map[string]string{
+		"2017-10-31":                "2017-10-31",
+		"2017-10-31T23:30:00-05:00": "2017-10-31", // the date as written, never shifted to UTC
+		"2017-10-31T00:30:00+0900":  "2017-10-31",
+		"2017-10-31T12:00":          "2017-10-31",
+	}
+	for in, want := range cases {
+		got, err := parseDate(in)
+		if err != nil || got.String() != want {
+			t.Errorf("parseDate(%q) = %v, %v; want %s", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "31/10/2017", "2017-02-29", "2017-10-31X"} {
+		if _, err := parseDate(bad); err == nil {
+			t.Errorf("parseDate(%q): want an error", bad)
+		}
+	}
+}
+
+func otaErr(t *testing.T, err error, typ int) *Error {
+	t.Helper()
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("want an *Error of type %d, got %v", typ, err)
+	}
+	if e.Type != typ {
+		t.Errorf("error type %d, want %d: %v", e.Type, typ, e)
+	}
+	return e
+}
+
+const resTmpl = `<OTA_HotelResNotifRQ xmlns="http://www.opentravel.org/OTA/2003/05" Version="1.0" EchoToken="tok" ResStatus="%s">
+<HotelReservations><HotelReservation ResStatus="%s"><UniqueID Type="14" ID="R1"/>
+<RoomStays><RoomStay><RoomTypes><RoomType RoomTypeCode="DBL"/></RoomTypes><RatePlans><RatePlan RatePlanCode="BAR"/></RatePlans>
+<GuestCounts><GuestCount AgeQualifyingCode="10" Count="2"/><GuestCount AgeQualifyingCode="7" Count="1"/></GuestCounts>
+<TimeSpan Start="%s" End="%s"/><BasicPropertyInfo HotelCode="H1"/></RoomStay></RoomStays></HotelReservation></HotelReservations></OTA_HotelResNotifRQ>`
+
+func resBody(root, hr, start, end string) []byte {
+	s := resTmpl
+	for _, v := range []string{root, hr, start, end} {
+		s = strings.Replace(s, "%s", v, 1)
+	}
+	return []byte(s)
+}
+
+func TestKinds(t *testing.T) {
+	cases := []struct{ root, hr, want string }{
+		{"Commit", "Reserved", "new"}, {"Book", "", "new"}, {"", "", "new"}, {"Initiate", "", "new"},
+		{"Modify", "Reserved", "modify"}, {"Commit", "Modify", "modify"},
+		{"Cancel", "Cancelled", "cancel"}, {"Modify", "Cancelled", "cancel"}, {"Cancel", "Reserved", "cancel"}, {"", "Cancelled", "cancel"},
+	}
+	for _, c := range cases {
+		m, err := Parse(resBody(c.root, c.hr, "2026-12-01", "2026-12-03"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := m.Reservations[0]; string(r.Kind) != c.want || r.Problem != nil {
+			t.Errorf("root %q + HotelReservation %q: kind %q problem %v, want %s", c.root, c.hr, r.Kind, r.Problem, c.want)
+		}
+	}
+	m, _ := Parse(resBody("Quote", "", "2026-12-01", "2026-12-03"))
+	if p := m.Reservations[0].Problem; p == nil || p.Type != TypeNoImplementation {
+		t.Errorf("Quote: problem %v", p)
+	}
+}
+
+func TestRecordProblems(t *testing.T) {
+	cases := []struct{ name, start, end string }{
+		{"ten-year stay", "2026-01-01", "2036-01-01"},
+		{"departure before arrival", "2026-12-05", "2026-12-01"},
+		{"same day", "2026-12-05", "2026-12-05"},
+		{"unknown date", "next friday", "2026-12-01"},
+		{"impossible date", "2026-02-30", "2026-03-02"},
+	}
+	for _, c := range cases {
+		m, err := Parse(resBody("Commit", "", c.start, c.end))
+		if err != nil {
+			t.Fatalf("%s: a record problem must not fail the message: %v", c.name, err)
+		}
+		p := m.Reservations[0].Problem
+		if p == nil || p.Code != CodeInvalidDate || p.RecordID != "1" {
+			t.Errorf("%s: problem %+v", c.name, p)
+		}
+		checkConsistent(t, m)
+	}
+	m, err := Parse(resBody("Commit", "", "2026-12-01", "2026-12-03"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := m.Reservations[0]
+	want := Stay{RoomType: "DBL", RatePlan: "BAR", HotelCode: "H1", Arrival: inventory.MustDate("2026-12-01"), Departure: inventory.MustDate("2026-12-03"), Units: 1, Adults: 2, Children: 1}
+	if r.Problem != nil || r.ID != "R1" || len(r.Stays) != 1 || r.Stays[0] != want || m.EchoToken != "tok" {
+		t.Errorf("got %+v", r)
+	}
+	// A new booking with no stay at all.
+	m, _ = Parse([]byte(`<OTA_HotelResNotifRQ ResStatus="Commit"><HotelReservations><HotelReservation><UniqueID Type="14" ID="X"/></HotelReservation></HotelReservations></OTA_HotelResNotifRQ>`))
+	if p := m.Reservations[0].Problem; p == nil || p.Type != TypeRequiredMissing {
+		t.Errorf("no stay: %v", p)
+	}
+}
+
+func TestHardening(t *testing.T) {
+	sample := string(resBody("Commit", "", "2026-12-01", "2026-12-03"))
+	inner := sample[strings.Index(sample, "<HotelReservations>"):strings.LastIndex(sample, "</OTA_HotelResNotifRQ>")]
+	cases := []struct {
+		name string
+		body string
+		typ  int
+	}{
+		{"doctype", `<?xml version="1.0"?><!DOCTYPE x SYSTEM "http://evil/x.dtd"><OTA_HotelResNotifRQ/>`, TypeProtocol},
+		{"entity bomb", `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><OTA_HotelResNotifRQ>&lol2;</OTA_HotelResNotifRQ>`, TypeProtocol},
+		{"not xml", `{"json": true}`, TypeProtocol},
+		{"truncated", sample[:200], TypeProtocol},
+		{"empty", "  \n", TypeProtocol},
+		{"no OTA element", `<Booking><Id>1</Id></Booking>`, TypeProtocol},
+		{"foreign namespace", `<OTA_HotelResNotifRQ xmlns="urn:other"/>`, TypeProtocol},
+		{"SOAP without Body", `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header/></s:Envelope>`, TypeProtocol},
+		{"SOAP empty Body", `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body/></s:Envelope>`, TypeProtocol},
+		{"unknown message", `<OTA_HotelDescriptiveInfoRQ xmlns="http://www.opentravel.org/OTA/2003/05" EchoToken="e9"/>`, TypeNoImplementation},
+		{"deep nesting", "<OTA_HotelResNotifRQ>" + strings.Repeat("<a>", 200) + strings.Repeat("</a>", 200) + "</OTA_HotelResNotifRQ>", TypeProtocol},
+		{"two roots", `<OTA_HotelResNotifRQ/><OTA_HotelResNotifRQ/>`, TypeProtocol},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m, err := Parse([]byte(c.body))
+			if m == nil {
+				t.Fatal("nil Message")
+			}
+			otaErr(t, err, c.typ)
+		})
+	}
+	m, err := Parse([]byte(`<OTA_HotelDescriptiveInfoRQ xmlns="http://www.opentravel.org/OTA/2003/05" EchoToken="e9"/>`))
+	if m.Name != "OTA_HotelDescriptiveInfoRQ" || m.EchoToken != "e9" || err == nil {
+		t.Errorf("unknown message keeps its header: %+v", m.Header)
+	}
+	// Namespaces: absent, prefixed, declared again on an inner element.
+	for name, body := range map[string]string{
+		"absent":   `<OTA_HotelResNotifRQ ResStatus="Commit">` + inner + `</OTA_HotelResNotifRQ>`,
+		"prefixed": `<ota:OTA_HotelResNotifRQ xmlns:ota="http://www.opentravel.org/OTA/2003/05" ResStatus="Commit">` + strings.NewReplacer("</", "</ota:", "<", "<ota:").Replace(inner) + `</ota:OTA_HotelResNotifRQ>`,
+		"inner":    `<OTA_HotelResNotifRQ ResStatus="Commit"><HotelReservations xmlns="http://www.opentravel.org/OTA/2003/05">` + strings.TrimPrefix(inner, "<HotelReservations>") + `</OTA_HotelResNotifRQ>`,
+		"soap11 no ns": `<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/"><SOAP-ENV:Header><wsse:Security xmlns:wsse="x"><wsse:UsertextToken><wsse:Username>u</wsse:Username><wsse:Password>p</wsse:Password></wsse:UsertextToken></wsse:Security></SOAP-ENV:Header><SOAP-ENV:Body>` +
+			`<OTA_HotelResNotifRQ ResStatus="Commit">` + inner + `</OTA_HotelResNotifRQ></SOAP-ENV:Body></SOAP-ENV:Envelope>`,
+	} {
+		m, err := Parse([]byte(body))
+		if err != nil || len(m.Reservations) != 1 || m.Reservations[0].ID != "R1" || m.Reservations[0].Problem != nil {
+			t.Errorf("namespace %s: %v %+v", name, err, m)
+		}
+		if name == "soap11 no ns" && (m.Envelope != SOAP11 || m.UsernameToken == nil || m.UsernameToken.Password != "p") {
+			t.Errorf("UsertextToken: %+v", m.Header)
+		}
+	}
+}
+
+func TestISO88591(t *testing.T) {
+	body := []byte("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n" + strings.Replace(string(resBody("Commit", "", "2026-12-01", "2026-12-03")),
+		"</HotelReservation>", "<ResGuests><ResGuest><Profiles><ProfileInfo><Profile><Customer><PersonName><GivenName>Ren\xe9</GivenName><Surname>Dupr\xe9</Surname></PersonName></Customer></Profile></ProfileInfo></Profiles></ResGuest></ResGuests></HotelReservation>", 1))
+	m, err := Parse(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := m.Reservations[0].Guest.Name; g != "René Dupré" {
+		t.Errorf("guest %q, want René Dupré", g)
+	}
+	if _, err := Parse([]byte(`<?xml version="1.0" encoding="EBCDIC"?><OTA_CancelRQ/>`)); err == nil {
+		t.Error("unknown encoding accepted")
+	}
+}
+
+func TestSOAP12Headers(t *testing.T) {
+	body := `<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope" xmlns:wsa="http://www.w3.org/2005/08/addressing" xmlns:htnga="http://htng.org/PWSWG/2007/02/AsyncHeaders">
+<env:Header><wsa:MessageID>urn:uuid:m1</wsa:MessageID><wsa:Action>http://htng.org/2014B/HTNG_ReservationService#OTA_HotelResNotifRQ</wsa:Action>
+<wsa:ReplyTo><wsa:Address>https://crs.example/reply</wsa:Address></wsa:ReplyTo><wsa:To>https://keyrack.example/ota</wsa:To><htnga:CorrelationID>c-1</htnga:CorrelationID>
+<wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"><wsse:UsernameToken><wsse:Username>crs</wsse:Username><wsse:Password>pw</wsse:Password></wsse:UsernameToken></wsse:Security></env:Header>
+<env:Body>` + string(resBody("Modify", "Reserved", "2026-12-01", "2026-12-03")) + `</env:Body></env:Envelope>`
+	m, err := Parse([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := m.Header
+	if h.Envelope != SOAP12 || h.MessageID != "urn:uuid:m1" || !strings.HasSuffix(h.Action, "#OTA_HotelResNotifRQ") || h.ReplyTo != "https://crs.example/reply" ||
+		h.To != "https://keyrack.example/ota" || h.HTNGCorrelationID != "c-1" || h.UsernameToken == nil || h.UsernameToken.Username != "crs" {
+		t.Errorf("header %+v", h)
+	}
+	if m.Reservations[0].Kind != inventory.Modify {
+		t.Errorf("kind %s", m.Reservations[0].Kind)
+	}
+}
+
+func TestReadBody(t *testing.T) {
+	var z bytes.Buffer
+	w := gzip.NewWriter(&z)
+	w.Write([]byte("<OTA_CancelRQ/>"))
+	w.Close()
+	b, err := ReadBody(bytes.NewReader(z.Bytes()), "gzip", 100)
+	if err != nil || string(b) != "<OTA_CancelRQ/>" {
+		t.Errorf("gzip: %q %v", b, err)
+	}
+	if _, err := ReadBody(strings.NewReader(strings.Repeat("x", 101)), "", 100); err == nil {
+		t.Error("over-cap body accepted")
+	} else {
+		otaErr(t, err, TypeProtocol)
+	}
+	if b, err := ReadBody(strings.NewReader(strings.Repeat("x", 100)), "", 100); err != nil || len(b) != 100 {
+		t.Errorf("body at the cap: %v", err)
+	}
+	// A gzip bomb: 10 MiB of zeros in a few KiB.
+	z.Reset()
+	w = gzip.NewWriter(&z)
+	w.Write(make([]byte, 10<<20))
+	w.Close()
+	if _, err := ReadBody(bytes.NewReader(z.Bytes()), "gzip", 1<<20); err == nil {
+		t.Error("gzip bomb accepted")
+	}
+	if _, err := ReadBody(strings.NewReader("not gzip"), "gzip", 100); err == nil {
+		t.Error("bad gzip accepted")
+	}
+	if _, err := ReadBody(strings.NewReader("x"), "br", 100); err == nil {
+		t.Error("unknown encoding accepted")
+	}
+}
+
+func TestEmptyPullIsNotAnError(t *testing.T) {
+	m, err := Parse([]byte(`<OTA_HotelResNotifRQ xmlns="http://www.opentravel.org/OTA/2003/05" Version="2.001" TimeStamp="2026-11-22T10:00:00+00:00"/>`))
+	if err != nil || len(m.Reservations) != 0 || !m.IsReservation() {
+		t.Errorf("empty pull: %v %+v", err, m)
+	}
+}

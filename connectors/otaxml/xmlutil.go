@@ -1,0 +1,226 @@
+package otaxml
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/beevik/etree"
+)
+
+// Namespaces of the envelopes keyrack reads and writes.
+const (
+	nsSOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
+	nsSOAP12 = "http://www.w3.org/2003/05/soap-envelope"
+	nsWSA    = "http://www.w3.org/2005/08/addressing"
+	nsWSSE   = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+	nsHTNGA  = "http://htng.org/PWSWG/2007/02/AsyncHeaders"
+	// passwordText is the WS-Security UsernameToken profile's clear-text
+	// password type.
+	passwordText = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText"
+)
+
+// maxDepth is the deepest element nesting Parse accepts; real OTA messages
+// in a SOAP envelope stay below 25.
+const maxDepth = 64
+
+// ReadBody reads a request or answer body: gunzipped when contentEncoding is
+// "gzip", at most max bytes after decompression (an *Error of TypeProtocol
+// beyond that).
+func ReadBody(r io.Reader, contentEncoding string, max int64) ([]byte, error) {
+	switch strings.ToLower(strings.TrimSpace(contentEncoding)) {
+	case "", "identity":
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(r)
+		if err != nil {
+			return nil, Errorf(TypeProtocol, 0, "body is not gzip although Content-Encoding says so: %v", err)
+		}
+		defer zr.Close()
+		r = zr
+	default:
+		return nil, Errorf(TypeProtocol, 0, "Content-Encoding %q is not supported: send identity or gzip", contentEncoding)
+	}
+	// Reading one byte past the cap tells a body of exactly max bytes from a
+	// longer one; the cap applies after decompression, so a gzip bomb stops
+	// at max+1 bytes.
+	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		if errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, Errorf(TypeProtocol, 0, "gzip body is corrupt: %v", err)
+		}
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	if int64(len(b)) > max {
+		return nil, Errorf(TypeProtocol, 0, "body is larger than %d bytes (after decompression): split the message", max)
+	}
+	return b, nil
+}
+
+// charsetReader lets bodies declare ISO-8859-1 (and its usual aliases,
+// windows-1252 read as Latin-1) besides UTF-8.
+func charsetReader(charset string, input io.Reader) (io.Reader, error) {
+	switch strings.ToLower(strings.TrimSpace(charset)) {
+	case "utf-8", "utf8", "us-ascii", "ascii":
+		return input, nil
+	case "iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-1", "l1", "windows-1252", "cp1252":
+		b, err := io.ReadAll(input)
+		if err != nil {
+			return nil, err
+		}
+		var out bytes.Buffer
+		out.Grow(len(b))
+		for _, c := range b {
+			out.WriteRune(rune(c))
+		}
+		return &out, nil
+	}
+	return nil, fmt.Errorf("encoding %q is not supported: send UTF-8 or ISO-8859-1", charset)
+}
+
+// precheck walks the token stream before etree builds the tree: it refuses
+// any DOCTYPE (and so every entity trick) and nesting deeper than maxDepth,
+// and reports XML that is not well-formed.
+func precheck(body []byte) *Error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return Errorf(TypeProtocol, 0, "empty body: expected an OTA XML message")
+	}
+	d := xml.NewDecoder(bytes.NewReader(body))
+	d.CharsetReader = charsetReader
+	depth, roots := 0, 0
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return Errorf(TypeProtocol, 0, "not well-formed XML: %v", err)
+		}
+		switch t := tok.(type) {
+		case xml.Directive:
+			if bytes.HasPrefix(bytes.ToUpper(bytes.TrimSpace(t)), []byte("DOCTYPE")) {
+				return Errorf(TypeProtocol, 0, "DOCTYPE declarations are refused: send the message without a DTD")
+			}
+			return Errorf(TypeProtocol, 0, "XML directive <!%.20s…> is refused", string(t))
+		case xml.StartElement:
+			if depth == 0 {
+				roots++
+			}
+			depth++
+			if depth > maxDepth {
+				return Errorf(TypeProtocol, 0, "elements are nested deeper than %d levels", maxDepth)
+			}
+		case xml.EndElement:
+			depth--
+		case xml.CharData:
+			if depth == 0 && len(bytes.TrimSpace(t)) > 0 {
+				return Errorf(TypeProtocol, 0, "text outside the root element: not an XML document")
+			}
+		}
+	}
+	if roots != 1 {
+		return Errorf(TypeProtocol, 0, "expected one root element, found %d", roots)
+	}
+	return nil
+}
+
+// readTree parses body into an element tree after precheck.
+func readTree(body []byte) (*etree.Element, *Error) {
+	if err := precheck(body); err != nil {
+		return nil, err
+	}
+	doc := etree.NewDocument()
+	doc.ReadSettings = etree.ReadSettings{CharsetReader: charsetReader}
+	if err := doc.ReadFromBytes(body); err != nil {
+		return nil, Errorf(TypeProtocol, 0, "not well-formed XML: %v", err)
+	}
+	if doc.Root() == nil {
+		return nil, Errorf(TypeProtocol, 0, "no root element")
+	}
+	return doc.Root(), nil
+}
+
+// child is e's first child element with local name tag, in any namespace.
+func child(e *etree.Element, tag string) *etree.Element {
+	if e == nil {
+		return nil
+	}
+	for _, c := range e.ChildElements() {
+		if c.Tag == tag {
+			return c
+		}
+	}
+	return nil
+}
+
+// path follows local names from e; nil when any step is missing.
+func path(e *etree.Element, tags ...string) *etree.Element {
+	for _, t := range tags {
+		e = child(e, t)
+	}
+	return e
+}
+
+// children are e's child elements with local name tag.
+func children(e *etree.Element, tag string) []*etree.Element {
+	if e == nil {
+		return nil
+	}
+	var out []*etree.Element
+	for _, c := range e.ChildElements() {
+		if c.Tag == tag {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// attr is e's unprefixed attribute name, trimmed ("" when e is nil).
+func attr(e *etree.Element, name string) string {
+	if e == nil {
+		return ""
+	}
+	for _, a := range e.Attr {
+		if a.Key == name && a.Space == "" {
+			return strings.TrimSpace(a.Value)
+		}
+	}
+	return ""
+}
+
+// text is the character data directly inside e (CDATA included, comments
+// skipped), trimmed.
+func text(e *etree.Element) string {
+	if e == nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, t := range e.Child {
+		if cd, ok := t.(*etree.CharData); ok {
+			b.WriteString(cd.Data)
+		}
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// isOTA reports whether e is in the OTA namespace or none.
+func isOTA(e *etree.Element) bool {
+	ns := e.NamespaceURI()
+	return ns == NS || ns == ""
+}
+
+// clip keeps s to n runes (schema string lengths, error excerpts).
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n])
+}
+
+// MarshalText writes the envelope as ParseEnvelope reads it.
+func (e Envelope) MarshalText() ([]byte, error) { return []byte(e.String()), nil }
