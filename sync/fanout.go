@@ -125,6 +125,12 @@ type Config struct {
 	// FeedAckTimeout is how long a PMS channel may leave a reservation
 	// revision unacknowledged before an incident is raised (30 min).
 	FeedAckTimeout time.Duration
+	// Store applies the reservations polled from ota_pull channels (pull.go);
+	// without it they are not polled.
+	Store *inventory.Store
+	// PullCheckInterval is how often the elected scheduler looks for
+	// ota_pull channels due to be polled (1 s).
+	PullCheckInterval time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -166,6 +172,7 @@ func (c *Config) setDefaults() {
 	def(&c.ScheduleInterval, time.Minute)
 	def(&c.ElectionInterval, 5*time.Second)
 	def(&c.FeedAckTimeout, 30*time.Minute)
+	def(&c.PullCheckInterval, time.Second)
 }
 
 // Fanout brings every channel up to date with the pool. Its roles run
@@ -308,6 +315,7 @@ func (f *Fanout) RunWorker(ctx context.Context) error {
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(taskChannel, f.handleChannelTask)
 	mux.HandleFunc(taskWebhook, f.handleWebhookTask)
+	mux.HandleFunc(taskPull, f.handlePullTask)
 	var servers []*asynq.Server
 	defer func() {
 		for _, srv := range servers {

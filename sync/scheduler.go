@@ -56,6 +56,7 @@ func (f *Fanout) lead(ctx context.Context) error {
 		_ = conn.Conn().Close(context.Background())
 	}()
 	f.log.Info("scheduler: this process leads")
+	defer f.schedulePulls(ctx)() // polls of ota_pull channels, on their own short loop (pull.go)
 	t := time.NewTicker(f.cfg.ScheduleInterval)
 	defer t.Stop()
 	for {

@@ -36,6 +36,13 @@ type ChannelStatus struct {
 	FeedOldestUnacked *time.Time `json:"feed_oldest_unacked,omitempty"`
 	WebhooksPending   int        `json:"webhooks_pending"`
 	WebhooksFailed    int        `json:"webhooks_failed"`
+	// For ota_pull channels: when keyrack last polled the channel, when a
+	// poll last succeeded, and the error of the last failed poll (cleared
+	// by the next good one).
+	PulledAt    *time.Time `json:"pulled_at,omitempty"`
+	PullOKAt    *time.Time `json:"pull_ok_at,omitempty"`
+	PullError   string     `json:"pull_error,omitempty"`
+	PullErrorAt *time.Time `json:"pull_error_at,omitempty"`
 }
 
 // Status reports the fan-out state of every channel of a property, by code.
@@ -47,7 +54,8 @@ func (f *Fanout) Status(ctx context.Context, property string) ([]ChannelStatus, 
 			(SELECT min(since) FROM sync_dirty d WHERE d.property_id = c.property_id AND d.channel_id = c.id),
 			coalesce(s.queued, ''), coalesce(s.archived, false), coalesce(s.deliveries, 0), coalesce(s.failures, 0),
 			s.last_delivery_at, coalesce(s.last_error, ''), s.last_error_at, s.resynced_on::timestamp,
-			coalesce(f.unacked, 0), f.oldest, coalesce(f.pending, 0), coalesce(f.failed, 0)
+			coalesce(f.unacked, 0), f.oldest, coalesce(f.pending, 0), coalesce(f.failed, 0),
+			s.pulled_at, s.pull_ok_at, coalesce(s.pull_error, ''), s.pull_error_at
 		FROM channels c JOIN properties p ON p.id = c.property_id
 		LEFT JOIN sync_channels s ON s.property_id = c.property_id AND s.channel_id = c.id
 		LEFT JOIN LATERAL (
@@ -62,7 +70,8 @@ func (f *Fanout) Status(ctx context.Context, property string) ([]ChannelStatus, 
 		var s ChannelStatus
 		err := r.Scan(&s.Channel, &s.Enabled, &s.DirtyNights, &s.DirtySince, &s.Queued, &s.Archived,
 			&s.Deliveries, &s.Failures, &s.LastDelivery, &s.LastError, &s.LastErrorAt, &s.ResyncedOn,
-			&s.FeedUnacked, &s.FeedOldestUnacked, &s.WebhooksPending, &s.WebhooksFailed)
+			&s.FeedUnacked, &s.FeedOldestUnacked, &s.WebhooksPending, &s.WebhooksFailed,
+			&s.PulledAt, &s.PullOKAt, &s.PullError, &s.PullErrorAt)
 		s.InSync = s.DirtyNights == 0 && s.DirtySince == nil
 		return s, err
 	})

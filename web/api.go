@@ -57,6 +57,7 @@ func (s *Server) routeAPI(e *gin.Engine) {
 	p.GET("/channels/:channel/mappings", s.listMappings)
 	p.PUT("/channels/:channel/mappings", s.setMapping)
 	p.DELETE("/channels/:channel/mappings", s.deleteMapping)
+	p.GET("/channels/:channel/messages", s.listInboundMessages)
 	p.GET("/channels/:channel/ical-feeds", s.listICalFeeds)
 	p.PUT("/channels/:channel/ical-feeds", s.setICalFeed)
 	p.DELETE("/channels/:channel/ical-feeds/:id", s.deleteICalFeed)

@@ -1,6 +1,6 @@
 // Package web is keyrack's HTTP side: the health endpoints and the
-// management and PMS API (/api/v1); the OTA and iCal endpoints and the
-// staff admin UI as they arrive. It turns requests into calls on the
+// management and PMS API (/api/v1), the OTA XML push endpoint (/ota/{channel});
+// the iCal endpoints and the staff admin UI as they arrive. It turns requests into calls on the
 // inventory and the queue, and never lets an internal error or a secret
 // reach the response.
 package web
@@ -33,6 +33,8 @@ type Config struct {
 	Secrets *inventory.Secrets
 	// Fanout, when set, lists failed deliveries among the API's incidents.
 	Fanout *sync.Fanout
+	// OTAMaxBody caps an OTA message after decompression (DefaultOTAMaxBody when 0).
+	OTAMaxBody int64
 }
 
 // Server routes keyrack's HTTP requests.
@@ -43,11 +45,16 @@ type Server struct {
 	engine  *gin.Engine
 	secrets *inventory.Secrets
 	fanout  *sync.Fanout
+
+	otaMaxBody int64
 }
 
 // New builds the server and its routes.
 func New(cfg Config) *Server {
-	s := &Server{store: cfg.Store, queue: cfg.Queue, log: cfg.Logger, secrets: cfg.Secrets, fanout: cfg.Fanout}
+	s := &Server{store: cfg.Store, queue: cfg.Queue, log: cfg.Logger, secrets: cfg.Secrets, fanout: cfg.Fanout, otaMaxBody: cfg.OTAMaxBody}
+	if s.otaMaxBody <= 0 {
+		s.otaMaxBody = DefaultOTAMaxBody
+	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -63,6 +70,7 @@ func New(cfg Config) *Server {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	s.routeAPI(e)
+	s.routeOTA(e)
 
 	s.engine = e
 	return s

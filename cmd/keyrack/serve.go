@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/keyrack/keyrack/connectors"
+	"github.com/keyrack/keyrack/connectors/otaxml"
 	"github.com/keyrack/keyrack/inventory"
 	"github.com/keyrack/keyrack/sync"
 	"github.com/keyrack/keyrack/web"
@@ -101,9 +102,9 @@ type Main struct {
 	// close. Tests give a Store on a schema of their own.
 	Store *inventory.Store
 	Queue *sync.Queue
-	// Connectors are the fan-out's connectors, per channel kind. The OTA
-	// XML, iCal and PMS connectors arrive with their issues; until then
-	// keyrack pushes to no channel kind (tests add the testjson one).
+	// Connectors are the fan-out's connectors, per channel kind: NewMain
+	// gives OTA XML for ota_push, ota_pull and gds channels. PMS channels
+	// are reached by webhook and feed, iCal channels poll our export.
 	Connectors connectors.Registry
 	// Sync is the base configuration of the fan-out (intervals, limits);
 	// Run fills in its connections, connectors, secrets, logger and queue
@@ -120,7 +121,15 @@ type Main struct {
 
 // NewMain returns a Main with the default configuration.
 func NewMain() *Main {
-	return &Main{Config: Config{Addr: defaultAddr, RedisURL: defaultRedisURL, Roles: defaultRoles}}
+	ota := &otaxml.Connector{}
+	return &Main{
+		Config: Config{Addr: defaultAddr, RedisURL: defaultRedisURL, Roles: defaultRoles},
+		Connectors: connectors.Registry{
+			inventory.ChannelOTAPush: ota,
+			inventory.ChannelOTAPull: ota,
+			inventory.ChannelGDS:     ota,
+		},
+	}
 }
 
 // Listening is closed once Run has bound its address (web role); Addr is
@@ -314,6 +323,9 @@ func (m *Main) openFanout(ctx context.Context, secrets *inventory.Secrets) error
 	}
 	m.syncDB = db
 	c.DB, c.Queue, c.Connectors, c.Secrets, c.Logger = db, m.Queue, m.Connectors, secrets, m.Logger
+	if c.Store == nil {
+		c.Store = m.Store // ota_pull reservations are applied like pushed ones
+	}
 	if c.QueuePrefix == "" {
 		c.QueuePrefix = m.Config.QueuePrefix
 	}

@@ -14,6 +14,7 @@
 package otaxml
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -282,7 +283,15 @@ type Error struct {
 	Msg      string
 	RecordID string // the record it is about, in per-record results
 	Status   string // NotProcessed, Incomplete, Complete, Unknown
+
+	cause error // what errors.Is sees, e.g. ErrTooLarge
 }
+
+// ErrTooLarge is what an Error about a body over the size cap unwraps to.
+var ErrTooLarge = errors.New("body too large")
+
+// Unwrap gives the cause the error was built with, if any.
+func (e *Error) Unwrap() error { return e.cause }
 
 func (e *Error) Error() string {
 	if e.Code != 0 {

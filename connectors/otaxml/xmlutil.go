@@ -56,7 +56,9 @@ func ReadBody(r io.Reader, contentEncoding string, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("read body: %w", err)
 	}
 	if int64(len(b)) > max {
-		return nil, Errorf(TypeProtocol, 0, "body is larger than %d bytes (after decompression): split the message", max)
+		e := Errorf(TypeProtocol, 0, "body is larger than %d bytes (after decompression): split the message", max)
+		e.cause = ErrTooLarge
+		return nil, e
 	}
 	return b, nil
 }

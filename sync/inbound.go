@@ -1,0 +1,143 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	gosync "sync"
+
+	"github.com/keyrack/keyrack/connectors/otaxml"
+	"github.com/keyrack/keyrack/inventory"
+)
+
+// OTAChannel is the channel an OTA message came from, once authenticated:
+// what it sends can only create or change that channel's own reservations.
+type OTAChannel struct {
+	Property  string // the property's code
+	Code      string // the channel's code
+	HotelCode string // the channel's code for the property
+}
+
+// maxRawPerRevision is the largest message kept whole on each of its
+// reservations' revisions; a bigger one (a batch of many reservations) is
+// kept once, with the inbound messages, and each revision says where.
+const maxRawPerRevision = 64 << 10
+
+// maxParallelRecords bounds how many reservations of one message are
+// applied at once.
+const maxParallelRecords = 32
+
+// ApplyOTA applies the reservation records of m, which the channel ch sent,
+// and says what became of each. Records of one reservation are applied in
+// message order; different reservations at once, so that group commit can
+// take them into one transaction. Bookings are must-accept (the channel
+// has confirmed them to a guest), idempotent by content (a retransmission
+// is answered like the first delivery) and kept even when their codes are
+// not mapped (parked, with an alert). A record is refused only when it
+// cannot be read, names another hotel, or the database fails; the channel
+// then sends it again.
+func ApplyOTA(ctx context.Context, store *inventory.Store, ch OTAChannel, m *otaxml.Message, raw []byte) []otaxml.Result {
+	results := make([]otaxml.Result, len(m.Reservations))
+	mappings, mapErr := store.Mappings(ctx, ch.Property, ch.Code)
+	var ids []string
+	byID := map[string][]int{}
+	for i, rec := range m.Reservations {
+		results[i].Record = rec
+		switch {
+		case rec.Problem != nil:
+			results[i].Err = rec.Problem
+			continue
+		case rec.HotelCode != "" && ch.HotelCode != "" && rec.HotelCode != ch.HotelCode:
+			results[i].Err = otaxml.Errorf(otaxml.TypeBizRule, otaxml.CodeInvalidHotel,
+				"hotel code %q is not the one this channel has for the property (%q)", rec.HotelCode, ch.HotelCode)
+			continue
+		case mapErr != nil:
+			results[i].Err = retryLater(mapErr)
+			continue
+		}
+		if _, ok := byID[rec.ID]; !ok {
+			ids = append(ids, rec.ID)
+		}
+		byID[rec.ID] = append(byID[rec.ID], i)
+	}
+	keep := raw
+	if len(raw) > maxRawPerRevision {
+		keep = fmt.Appendf(nil, "(one of %d reservations in a %d-byte %s; the whole message is kept with the channel's inbound messages)",
+			len(m.Reservations), len(raw), m.Name)
+	}
+	sem := make(chan struct{}, maxParallelRecords)
+	var wg gosync.WaitGroup
+	for _, id := range ids {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			for _, i := range byID[id] {
+				applyRecord(ctx, store, ch, mappings, &results[i], keep)
+			}
+		})
+	}
+	wg.Wait()
+	for i := range results {
+		if results[i].Err != nil && results[i].Err.RecordID == "" {
+			results[i].Err.RecordID = strconv.Itoa(results[i].Record.Record)
+		}
+	}
+	return results
+}
+
+func applyRecord(ctx context.Context, store *inventory.Store, ch OTAChannel, mappings []inventory.Mapping, res *otaxml.Result, raw []byte) {
+	rec := res.Record
+	rev := rec.Revision(ch.Property, ch.Code)
+	rev.Raw, rev.ContentType = raw, "application/xml"
+	inventory.MapStays(mappings, rev.Stays)
+	out, err := store.ApplyRevision(ctx, rev)
+	if err != nil {
+		if inventory.ErrorCode(err) == inventory.EINTERNAL {
+			res.Err = retryLater(err)
+		} else {
+			res.Err = otaxml.Errorf(otaxml.TypeBizRule, otaxml.CodeUnableToProcess, "%s", inventory.ErrorMessage(err))
+		}
+		return
+	}
+	res.OurID = strconv.FormatInt(out.ReservationID, 10)
+	switch {
+	case out.Status == inventory.Pending:
+		res.Status = "Pending"
+	case rec.Kind == inventory.Cancel:
+		res.Status = "Cancelled"
+	case rec.Kind == inventory.Modify:
+		res.Status = "Modified"
+	default:
+		res.Status = "Committed"
+	}
+	if out.Parked {
+		var codes []string
+		for _, st := range rev.Stays {
+			if st.RoomType == "" {
+				codes = append(codes, fmt.Sprintf("%s/%s", st.ChannelRoom, st.ChannelRate))
+			}
+		}
+		res.Warnings = append(res.Warnings, otaxml.Error{Type: otaxml.TypeBizRule, Code: otaxml.CodeRoomRateNotFound,
+			Msg: "room/rate " + strings.Join(codes, ", ") + " is not mapped: the booking is kept and parked for the hotel's staff"})
+	}
+	if len(out.Overbooked) > 0 {
+		var nights []string
+		for _, sh := range out.Overbooked {
+			nights = append(nights, sh.Night.String())
+		}
+		res.Warnings = append(res.Warnings, otaxml.Error{Type: otaxml.TypeAdvisory,
+			Msg: "the booking is kept but overbooks " + strings.Join(nights, ", ") + "; the hotel has been alerted"})
+	}
+	for _, w := range out.Warnings {
+		res.Warnings = append(res.Warnings, otaxml.Error{Type: otaxml.TypeAdvisory, Msg: w})
+	}
+}
+
+// retryLater is the record error for a failure on our side: the channel
+// should send the record again; what went wrong stays in our logs.
+func retryLater(err error) *otaxml.Error {
+	slog.Error("ota: a reservation record could not be applied", "err", err)
+	return otaxml.Errorf(otaxml.TypeProcessing, otaxml.CodeSystemError, "temporary failure at keyrack; please send the reservation again")
+}

@@ -1,0 +1,363 @@
+package sync
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5"
+	"github.com/keyrack/keyrack/connectors"
+	"github.com/keyrack/keyrack/connectors/otaxml"
+	"github.com/keyrack/keyrack/inventory"
+)
+
+// Pull mode (Booking.com style): keyrack polls an ota_pull channel for the
+// reservations it holds for the hotel. While it leads, the elected scheduler
+// looks every PullCheckInterval for channels whose poll is due (pulled_at
+// older than pull_interval_s), records the attempt and enqueues one task per
+// channel and slot. The task fetches the pending reservations (GET pull_url),
+// applies them like pushed ones (ApplyOTA) and then acknowledges (POST
+// pull_url) only the records that were committed: a record that failed is
+// not acknowledged, so the channel serves it again at the next poll, and a
+// record served again after a lost acknowledgement is applied once (ApplyOTA
+// is idempotent by content). Every fetched message is kept with its outcome
+// (inbound_messages, direction pull), and the channel's poll state with the
+// last error in sync_channels. A failed poll is not retried by asynq: the
+// next poll is the retry.
+
+// taskPull is the asynq task "poll channel C of property P".
+const taskPull = "ota:pull"
+
+// maxPullBody is the largest fetched message taken, after decompression:
+// the channel returns every open reservation at once.
+const maxPullBody = 32 << 20
+
+// pullLockSQL is the advisory lock a poll holds, so that two polls of one
+// channel never overlap.
+const pullLockSQL = `hashtextextended(current_schema() || '/keyrack/sync/pull/' || $1::bigint::text || '/' || $2::bigint::text, 0)`
+
+// pullPayload is a poll task's payload: the pair and the slot it is due in.
+type pullPayload struct {
+	pair
+	Slot int64 `json:"slot"`
+}
+
+func pullTaskID(p pullPayload) string {
+	return fmt.Sprintf("pull:%d:%d:%d", p.Property, p.Channel, p.Slot)
+}
+
+// schedulePulls runs the scheduling of polls until ctx ends or the returned
+// stop is called; stop waits for it to finish.
+func (f *Fanout) schedulePulls(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f.every(ctx, f.cfg.PullCheckInterval, "scheduling channel polls", func(ctx context.Context) (bool, error) {
+			return false, f.enqueueDuePulls(ctx)
+		})
+	}()
+	return func() { cancel(); <-done }
+}
+
+// enqueueDuePulls enqueues a poll of every enabled ota_pull channel with a
+// pull URL whose poll is due. Without a Store there is nothing to apply
+// pulled reservations with, so nothing is polled.
+func (f *Fanout) enqueueDuePulls(ctx context.Context) error {
+	if f.cfg.Store == nil {
+		return nil
+	}
+	rows, _ := f.db.Query(ctx, `
+		SELECT c.property_id, c.id, c.pull_interval_s FROM channels c
+		LEFT JOIN sync_channels s ON s.property_id = c.property_id AND s.channel_id = c.id
+		WHERE c.enabled AND c.kind = 'ota_pull' AND c.pull_url <> ''
+			AND coalesce(s.pulled_at, '-infinity') <= now() - c.pull_interval_s * interval '1 second'
+		ORDER BY s.pulled_at NULLS FIRST LIMIT 1000`)
+	type due struct {
+		pair
+		interval int
+	}
+	todo, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (due, error) {
+		var d due
+		err := r.Scan(&d.Property, &d.Channel, &d.interval)
+		return d, err
+	})
+	if err != nil {
+		return err
+	}
+	for _, d := range todo {
+		if err := f.enqueuePull(ctx, d.pair, d.interval); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// enqueuePull records the attempt to poll p and enqueues its task, in one
+// transaction: if Redis does not take the task, the poll stays due. The
+// attempt is recorded only if the poll is still due, so two schedulers (a
+// brief overlap of leaders) or two ticks enqueue it once; the slot in the
+// task id makes sure of it.
+func (f *Fanout) enqueuePull(ctx context.Context, p pair, interval int) error {
+	return pgx.BeginFunc(ctx, f.db, func(tx pgx.Tx) error {
+		var at time.Time
+		err := tx.QueryRow(ctx, `
+			INSERT INTO sync_channels (property_id, channel_id, pulled_at) VALUES ($1, $2, now())
+			ON CONFLICT (property_id, channel_id) DO UPDATE SET pulled_at = now()
+			WHERE coalesce(sync_channels.pulled_at, '-infinity') <= now() - $3::int * interval '1 second'
+			RETURNING pulled_at`, p.Property, p.Channel, interval).Scan(&at)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // not due any more: polled meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		pl := pullPayload{pair: p, Slot: at.Unix() / int64(interval)}
+		payload, err := json.Marshal(pl)
+		if err != nil {
+			return err
+		}
+		ectx, cancel := context.WithTimeout(ctx, enqueueTimeout)
+		defer cancel()
+		_, err = f.client.EnqueueContext(ectx, asynq.NewTask(taskPull, payload),
+			asynq.Queue(f.queueName(classCritical)),
+			asynq.TaskID(pullTaskID(pl)),
+			asynq.MaxRetry(0),
+			asynq.Timeout(2*f.cfg.PushTimeout+time.Minute))
+		if errors.Is(err, asynq.ErrTaskIDConflict) {
+			err = nil
+		}
+		f.noteRedis(err)
+		return err
+	})
+}
+
+// handlePullTask is the asynq handler of taskPull.
+func (f *Fanout) handlePullTask(ctx context.Context, t *asynq.Task) error {
+	var p pullPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return fmt.Errorf("sync: unreadable poll task: %v: %w", err, asynq.SkipRetry)
+	}
+	return f.pull(ctx, p.pair)
+}
+
+// pull polls a channel once, unless a poll of it runs already. What fails
+// on the channel's side is recorded, not returned: the next poll retries.
+func (f *Fanout) pull(ctx context.Context, p pair) error {
+	if f.cfg.Store == nil {
+		return nil
+	}
+	conn, err := f.db.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	defer conn.Release()
+	var mine bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(`+pullLockSQL+`)`, p.Property, p.Channel).Scan(&mine); err != nil || !mine {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock(`+pullLockSQL+`)`, p.Property, p.Channel); err != nil {
+			_ = conn.Conn().Close(ctx)
+		}
+	}()
+	var ch channelRow
+	var pullURL string
+	err = conn.QueryRow(ctx, `
+		SELECT p.code, c.code, c.kind, c.enabled, c.hotel_code, c.outbound_username, c.outbound_secret_sealed,
+			c.envelope, c.pull_url
+		FROM channels c JOIN properties p ON p.id = c.property_id
+		WHERE c.property_id = $1 AND c.id = $2`, p.Property, p.Channel).
+		Scan(&ch.Property, &ch.Code, &ch.Kind, &ch.Enabled, &ch.HotelCode, &ch.Username, &ch.SecretSeal, &ch.Envelope, &pullURL)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil // deleted
+	case err != nil:
+		return fmt.Errorf("sync: %w", err)
+	case !ch.Enabled || ch.Kind != inventory.ChannelOTAPull || pullURL == "":
+		return nil // changed since the poll was scheduled
+	}
+	problem := f.pullOnce(ctx, ch, pullURL)
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	var msg *string
+	if problem != nil {
+		s := problem.Error()
+		msg = &s
+		f.log.Warn("poll of an OTA channel failed", "channel", ch.Property+"/"+ch.Code, "err", problem)
+	}
+	// A poll that got the channel's message is ok even if some of it could
+	// not be applied (pull_error then says what).
+	_, err = conn.Exec(bctx, `UPDATE sync_channels SET
+			pull_ok_at = CASE WHEN $3 THEN now() ELSE pull_ok_at END,
+			pull_error = $4, pull_error_at = CASE WHEN $4::text IS NULL THEN NULL ELSE now() END
+		WHERE property_id = $1 AND channel_id = $2`, p.Property, p.Channel, !errors.Is(problem, errFetch), msg)
+	return err
+}
+
+// errFetch marks a poll that got no message from the channel.
+var errFetch = errors.New("fetch failed")
+
+// pullOnce fetches the channel's pending reservations, applies them,
+// acknowledges the ones committed and keeps the message. It returns what
+// went wrong, wrapping errFetch when no message was got.
+func (f *Fanout) pullOnce(ctx context.Context, ch channelRow, pullURL string) error {
+	target, err := (&delivery{f: f, ch: ch}).target()
+	if err != nil {
+		return fmt.Errorf("%w: %w", errFetch, err)
+	}
+	env, err := otaxml.ParseEnvelope(target.Envelope)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errFetch, err)
+	}
+	rec := inventory.InboundMessage{Property: ch.Property, Channel: ch.Code, Direction: "pull", Remote: pullURL, Outcome: "failed"}
+	defer func() {
+		if rec.Raw == "" && rec.HTTPStatus == 0 {
+			return // nothing came back
+		}
+		if _, err := f.cfg.Store.RecordInbound(context.WithoutCancel(ctx), rec); err != nil {
+			f.log.Error("a pulled message could not be stored", "channel", ch.Property+"/"+ch.Code, "err", err)
+		}
+	}()
+	body, status, err := pullRequest(ctx, http.MethodGet, pullURL, target, env, nil, f.cfg.PushTimeout)
+	rec.Raw, rec.HTTPStatus = string(body), status
+	if err != nil {
+		rec.Detail = err.Error()
+		return fmt.Errorf("%w: %w", errFetch, err)
+	}
+	m, perr := otaxml.Parse(body)
+	if m != nil {
+		rec.Message, rec.EchoToken = m.Name, m.EchoToken
+	}
+	switch {
+	case perr != nil:
+		err = fetchError(body, perr)
+	case !m.IsReservation():
+		err = fmt.Errorf("the channel sent %s, not reservations", m.Name)
+	}
+	if err != nil {
+		rec.Detail = err.Error()
+		return fmt.Errorf("%w: %w", errFetch, err)
+	}
+
+	results := ApplyOTA(ctx, f.cfg.Store, OTAChannel{Property: ch.Property, Code: ch.Code, HotelCode: ch.HotelCode}, m, body)
+	rec.Records = len(results)
+	rec.Outcome, rec.Detail = OTAOutcome(results)
+	var problems []string
+	failed := 0
+	for _, r := range results {
+		if r.Err != nil {
+			failed++
+			problems = append(problems, fmt.Sprintf("reservation %s: %s", r.Record.ID, r.Err.Msg))
+		}
+	}
+	if failed > 0 {
+		problems = []string{fmt.Sprintf("%d of %d reservations not applied, so not acknowledged (they come again at the next poll): %s",
+			failed, len(results), strings.Join(problems, "; "))}
+	}
+	// Only records committed are acknowledged: a record is never acked
+	// before it is kept. A message without reservations (nothing pending)
+	// has nothing to acknowledge.
+	if failed < len(results) {
+		ack := otaxml.EncodeResNotifRS(otaxml.Out{Envelope: env, HotelCode: ch.HotelCode, EchoToken: m.EchoToken, TimeStamp: time.Now(),
+			Username: target.Username, Password: target.Secret}, results)
+		rec.Reply = string(ack)
+		answer, _, err := pullRequest(ctx, http.MethodPost, pullURL, target, env, ack, f.cfg.PushTimeout)
+		if err == nil {
+			if rs, perr := otaxml.ParseResponse(answer); perr == nil && len(rs.Errors) > 0 {
+				err = otaErrors(rs.Errors)
+			}
+		}
+		if err != nil {
+			problems = append(problems, "acknowledgement failed (the reservations come again and are applied once): "+err.Error())
+			rec.Detail = strings.TrimSpace(rec.Detail + "\nacknowledgement failed: " + err.Error())
+		}
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// pullRequest makes one request to a pull URL with the channel's
+// credentials as HTTP Basic, and reads the answer; a non-2xx answer is an
+// error.
+func pullRequest(ctx context.Context, method, url string, target connectors.Channel, env otaxml.Envelope, body []byte, timeout time.Duration) ([]byte, int, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, 0, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", env.ContentType())
+	}
+	if target.Username != "" || target.Secret != "" {
+		req.SetBasicAuth(target.Username, target.Secret)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s %s: %w", method, target, err)
+	}
+	defer res.Body.Close()
+	out, err := otaxml.ReadBody(res.Body, res.Header.Get("Content-Encoding"), maxPullBody)
+	if err != nil {
+		return out, res.StatusCode, fmt.Errorf("%s %s: read the answer: %w", method, target, err)
+	}
+	if res.StatusCode/100 != 2 {
+		return out, res.StatusCode, fmt.Errorf("%s %s: HTTP %d: %.200s", method, target, res.StatusCode, out)
+	}
+	return out, res.StatusCode, nil
+}
+
+// fetchError says why a fetched message cannot be read: the channel's OTA
+// Errors when it answered with them, else the parser's error.
+func fetchError(body []byte, perr error) error {
+	if rs, err := otaxml.ParseResponse(body); err == nil && len(rs.Errors) > 0 {
+		return otaErrors(rs.Errors)
+	}
+	return perr
+}
+
+// otaErrors is the OTA Errors a channel answered, as one error.
+func otaErrors(es []otaxml.Error) error {
+	msgs := make([]string, len(es))
+	for i := range es {
+		msgs[i] = es[i].Error()
+	}
+	return errors.New("the channel answered " + strings.Join(msgs, "; "))
+}
+
+// OTAOutcome says what became of a message's reservation records, as kept
+// with the message (inventory.InboundMessage): the outcome (ok; partial
+// when some records were not applied; failed when none was) and every
+// error and warning, for staff.
+func OTAOutcome(results []otaxml.Result) (outcome, detail string) {
+	var b strings.Builder
+	failed := 0
+	for _, r := range results {
+		if r.Err != nil {
+			failed++
+			b.WriteString("record " + r.Err.RecordID + " (" + r.Record.ID + "): " + r.Err.Error() + "\n")
+		}
+		for _, w := range r.Warnings {
+			b.WriteString("record " + r.Record.ID + " warning: " + w.Error() + "\n")
+		}
+	}
+	outcome = "ok"
+	switch {
+	case failed > 0 && failed == len(results):
+		outcome = "failed"
+	case failed > 0:
+		outcome = "partial"
+	}
+	return outcome, strings.TrimSpace(b.String())
+}

@@ -1,0 +1,244 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/keyrack/keyrack/connectors/otaxml"
+	"github.com/keyrack/keyrack/inventory"
+	"github.com/keyrack/keyrack/sync"
+)
+
+// DefaultOTAMaxBody is the largest OTA message taken, after decompression:
+// room for a batch of a thousand reservations.
+const DefaultOTAMaxBody = 16 << 20
+
+// maxUnauthenticatedKept is how much of a message from a sender that could
+// not be authenticated is kept for staff to see.
+const maxUnauthenticatedKept = 16 << 10
+
+// otaKinds are the channel kinds that push OTA XML to /ota/{channel}.
+var otaKinds = []inventory.ChannelKind{inventory.ChannelOTAPush, inventory.ChannelGDS}
+
+func (s *Server) routeOTA(e *gin.Engine) {
+	e.POST("/ota/:channel", s.otaPush)
+}
+
+// otaPush takes an OTA message a channel pushes: raw XML, SOAP 1.1 or SOAP
+// 1.2 (GDS/HTNG). The sender is authenticated as the channel named in the
+// path, the way that channel is configured to (HTTP Basic, WS-Security
+// UsernameToken or RequestorID and MessagePassword); the hotel code picks
+// the property among those the channel account serves. Every record is
+// applied for that channel, and the reply is the matching RS with per-record
+// results. OTA failures are answered as OTA Errors with HTTP 200 (401 when
+// authentication fails, 413 when the body is too large); the raw message and
+// its outcome are stored either way.
+func (s *Server) otaPush(c *gin.Context) {
+	ctx := c.Request.Context()
+	now := time.Now()
+	rec := inventory.InboundMessage{Channel: c.Param("channel"), Direction: "push", Remote: c.ClientIP()}
+	limit := s.otaMaxBody
+	body, err := otaxml.ReadBody(http.MaxBytesReader(c.Writer, c.Request.Body, limit), c.GetHeader("Content-Encoding"), limit)
+	if err != nil {
+		status := http.StatusBadRequest
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) || errors.Is(err, otaxml.ErrTooLarge) {
+			status = http.StatusRequestEntityTooLarge
+		}
+		s.otaAnswer(c, &rec, nil, status, "failed", []*otaxml.Error{asOTAError(err)}, now)
+		return
+	}
+	rec.Raw = string(body)
+	m, perr := otaxml.Parse(body)
+	if m != nil {
+		rec.Message, rec.EchoToken = m.Name, m.EchoToken
+	}
+	chs, err := s.store.InboundChannels(ctx, rec.Channel, otaKinds...)
+	if err != nil {
+		s.log.Error("ota: channels could not be read", "channel", rec.Channel, "err", err)
+		s.otaAnswer(c, &rec, m, http.StatusServiceUnavailable, "failed",
+			[]*otaxml.Error{otaxml.Errorf(otaxml.TypeProcessing, otaxml.CodeSystemError, "temporary failure at keyrack; please send the message again")}, now)
+		return
+	}
+	chs = s.authenticateOTA(c.Request, m, chs)
+	if len(chs) == 0 {
+		if len(rec.Raw) > maxUnauthenticatedKept {
+			rec.Raw = rec.Raw[:maxUnauthenticatedKept]
+		}
+		if m == nil || m.Envelope == otaxml.Raw {
+			c.Header("WWW-Authenticate", `Basic realm="keyrack OTA", charset="UTF-8"`)
+		}
+		s.otaAnswer(c, &rec, m, http.StatusUnauthorized, "unauthenticated",
+			[]*otaxml.Error{otaxml.Errorf(otaxml.TypeAuthentication, otaxml.CodeAuthorization,
+				"authentication failed for channel %s: check the credentials configured for it", rec.Channel)}, now)
+		return
+	}
+	rec.Property = chs[0].Property
+	if perr != nil {
+		s.otaAnswer(c, &rec, m, http.StatusOK, "failed", []*otaxml.Error{asOTAError(perr)}, now)
+		return
+	}
+	if !m.IsReservation() {
+		s.otaAnswer(c, &rec, m, http.StatusOK, "failed", []*otaxml.Error{otaxml.Errorf(otaxml.TypeNoImplementation, otaxml.CodeUnableToProcess,
+			"keyrack takes reservations here (OTA_HotelResNotifRQ, OTA_HotelResModifyNotifRQ, OTA_CancelRQ, OTA_HotelResRQ), not %s", m.Name)}, now)
+		return
+	}
+	results := s.applyOTA(c, m, chs, body)
+	rec.Records = len(results)
+	rec.Outcome, rec.Detail = sync.OTAOutcome(results)
+	reply := otaxml.Reply(m, results, now)
+	rec.Reply, rec.HTTPStatus = string(reply), http.StatusOK
+	s.keepInbound(c, rec)
+	c.Data(http.StatusOK, m.Envelope.ContentType(), reply)
+}
+
+// authenticateOTA keeps the channels whose inbound credentials the request
+// presents, in the way each one is configured to present them.
+func (s *Server) authenticateOTA(r *http.Request, m *otaxml.Message, chs []inventory.InboundChannel) []inventory.InboundChannel {
+	basicUser, basicPass, hasBasic := r.BasicAuth()
+	var out []inventory.InboundChannel
+	for _, ch := range chs {
+		var user, secret string
+		var ok bool
+		switch ch.EffectiveAuth() {
+		case "basic":
+			user, secret, ok = basicUser, basicPass, hasBasic
+		case "wsse":
+			if m != nil && m.UsernameToken != nil {
+				user, secret, ok = m.UsernameToken.Username, m.UsernameToken.Password, true
+			}
+		case "message_password":
+			if m != nil && m.Requestor.MessagePassword != "" {
+				user, secret, ok = m.Requestor.ID, m.Requestor.MessagePassword, true
+			}
+		}
+		if ok && ch.Authenticates(s.secrets, user, secret) {
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
+// applyOTA applies each record for the property its hotel code names among
+// the authenticated channels (the only one, when the record names none) and
+// returns the results in record order.
+func (s *Server) applyOTA(c *gin.Context, m *otaxml.Message, chs []inventory.InboundChannel, body []byte) []otaxml.Result {
+	results := make([]otaxml.Result, len(m.Reservations))
+	type group struct {
+		ch  inventory.InboundChannel
+		idx []int
+		sub otaxml.Message
+	}
+	var groups []*group
+	byProperty := map[string]*group{}
+	for i, r := range m.Reservations {
+		ch, ok := pickHotel(chs, r.HotelCode)
+		if !ok {
+			results[i] = otaxml.Result{Record: r, Err: unknownHotel(r, len(chs))}
+			continue
+		}
+		g := byProperty[ch.Property]
+		if g == nil {
+			g = &group{ch: ch, sub: *m}
+			g.sub.Reservations = nil
+			byProperty[ch.Property] = g
+			groups = append(groups, g)
+		}
+		g.idx = append(g.idx, i)
+		g.sub.Reservations = append(g.sub.Reservations, r)
+	}
+	for _, g := range groups {
+		out := sync.ApplyOTA(c.Request.Context(), s.store,
+			sync.OTAChannel{Property: g.ch.Property, Code: g.ch.Code, HotelCode: g.ch.HotelCode}, &g.sub, body)
+		for j, i := range g.idx {
+			results[i] = out[j]
+		}
+	}
+	return results
+}
+
+// pickHotel finds the channel of the property with this hotel code; a
+// record without a hotel code belongs to the channel's only property.
+func pickHotel(chs []inventory.InboundChannel, hotel string) (inventory.InboundChannel, bool) {
+	if hotel == "" {
+		return chs[0], len(chs) == 1
+	}
+	for _, ch := range chs {
+		if ch.HotelCode == hotel {
+			return ch, true
+		}
+	}
+	return inventory.InboundChannel{}, false
+}
+
+func unknownHotel(r otaxml.Reservation, properties int) *otaxml.Error {
+	if r.HotelCode == "" {
+		return otaxml.Errorf(otaxml.TypeRequiredMissing, otaxml.CodeRequiredMissing,
+			"the reservation names no hotel code, and this channel account serves %d hotels", properties)
+	}
+	return otaxml.Errorf(otaxml.TypeBizRule, otaxml.CodeInvalidHotel, "hotel code %q is unknown for this channel", r.HotelCode)
+}
+
+// otaAnswer replies with OTA Errors and stores the message with that outcome.
+func (s *Server) otaAnswer(c *gin.Context, rec *inventory.InboundMessage, m *otaxml.Message, status int, outcome string, errs []*otaxml.Error, now time.Time) {
+	reply := otaxml.ErrorReply(m, errs, now)
+	var details []string
+	for _, e := range errs {
+		details = append(details, e.Error())
+	}
+	rec.Outcome, rec.HTTPStatus, rec.Detail, rec.Reply = outcome, status, strings.Join(details, "\n"), string(reply)
+	s.keepInbound(c, *rec)
+	env := otaxml.Raw
+	if m != nil {
+		env = m.Envelope
+	}
+	c.Data(status, env.ContentType(), reply)
+}
+
+// keepInbound stores the raw message; failing to is logged, not fatal: the
+// bookings themselves are kept with their revisions.
+func (s *Server) keepInbound(c *gin.Context, rec inventory.InboundMessage) {
+	if _, err := s.store.RecordInbound(c.Request.Context(), rec); err != nil {
+		s.log.Error("ota: the inbound message could not be stored", "channel", rec.Channel, "err", err)
+	}
+}
+
+// asOTAError is err as an OTA error: the parser's own, or a protocol error.
+func asOTAError(err error) *otaxml.Error {
+	var oe *otaxml.Error
+	if errors.As(err, &oe) {
+		return oe
+	}
+	return otaxml.Errorf(otaxml.TypeProtocol, otaxml.CodeUnableToProcess, "%s", err.Error())
+}
+
+// listInboundMessages lists the latest raw messages the channel sent
+// (?limit=, 100 by default), newest first, card data masked.
+func (s *Server) listInboundMessages(c *gin.Context) {
+	prop := apiProperty(c).Code
+	if _, ok := s.channelExists(c, prop, c.Param("channel")); !ok {
+		return
+	}
+	limit := 100
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			invalid(c, newFieldError("limit", "must be a number from 1 to 1000"))
+			return
+		}
+		limit = n
+	}
+	ms, err := s.store.InboundMessages(c.Request.Context(), prop, c.Param("channel"), limit)
+	if err != nil {
+		s.fail(c, err, "")
+		return
+	}
+	if ms == nil {
+		ms = []inventory.InboundMessage{}
+	}
+	c.JSON(http.StatusOK, ms)
+}

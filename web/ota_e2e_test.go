@@ -1,0 +1,106 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	gosync "sync"
+	"testing"
+	"time"
+
+	"github.com/keyrack/keyrack/connectors"
+	"github.com/keyrack/keyrack/connectors/otaxml"
+	"github.com/keyrack/keyrack/fixtures/otachannel"
+	"github.com/keyrack/keyrack/inventory"
+	"github.com/keyrack/keyrack/sync"
+	"github.com/stretchr/testify/require"
+)
+
+// End to end over HTTP, real PostgreSQL and Redis: channel A pushes a
+// Commit, a Modify that moves the dates and a Cancel to /ota/A; after each
+// step the pool holds what it should, and the OTA test channels B (raw XML,
+// HTTP Basic) and C (SOAP 1.1, WS-Security) are told the new availability
+// with OTA_HotelAvailNotifRQ. A itself is never pushed its own change back.
+func TestOTAEndToEndCommitModifyCancelReachOtherChannels(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	ota := &otaxml.Connector{}
+	f, _, _ := e.withFanout(func(c *sync.Config) {
+		c.ScheduleInterval, c.ResyncAt, c.EchoWindow = 100*time.Millisecond, "off", 200*time.Millisecond
+		c.Connectors = connectors.Registry{inventory.ChannelOTAPush: ota, inventory.ChannelGDS: ota, inventory.ChannelOTAPull: ota}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	var roles gosync.WaitGroup
+	roles.Go(func() { _ = f.RunWorker(ctx) })
+	roles.Go(func() { _ = f.RunScheduler(ctx) })
+	t.Cleanup(func() { cancel(); roles.Wait() })
+
+	e.hotel("P", 3)
+	a := otachannel.New()
+	t.Cleanup(a.Close)
+	e.otaChannel("P", "A", "ota_push", "HTL-A", "a-user", "a-secret", map[string]any{"endpoint": a.URL()})
+	a.SetCredentials("keyrack-a", "out-a")
+	e.must(http.StatusNoContent, "PUT", "/api/v1/properties/P/channels/A/credentials", map[string]any{"outbound_username": "keyrack-a", "outbound_secret": "out-a"})
+	b := otachannel.New()
+	t.Cleanup(b.Close)
+	b.SetCredentials("keyrack-b", "out-b")
+	e.otaChannel("P", "B", "ota_push", "HTL-B", "b-user", "b-secret", map[string]any{"endpoint": b.URL()})
+	e.must(http.StatusNoContent, "PUT", "/api/v1/properties/P/channels/B/credentials", map[string]any{"outbound_username": "keyrack-b", "outbound_secret": "out-b"})
+	c := otachannel.New()
+	t.Cleanup(c.Close)
+	c.SetCredentials("keyrack-c", "out-c")
+	e.otaChannel("P", "C", "ota_push", "HTL-C", "c-user", "c-secret", map[string]any{"endpoint": c.URL(), "envelope": "soap11"})
+	e.must(http.StatusNoContent, "PUT", "/api/v1/properties/P/channels/C/credentials", map[string]any{"outbound_username": "keyrack-c", "outbound_secret": "out-c"})
+
+	// Every channel first holds the pool's values (a full resync), so that
+	// A's own changes are echoes keyrack need not send back to it.
+	for _, ch := range []string{"A", "B", "C"} {
+		require.NoError(t, f.Resync(ctx, "P", ch))
+	}
+	for _, oc := range []*otachannel.Channel{a, b, c} {
+		for d := inventory.MustDate("2027-03-01"); d.Before(inventory.MustDate("2027-03-04")); d = d.AddDays(1) {
+			require.NoError(t, oc.WaitFor("DBL", d, 3, 20*time.Second))
+		}
+	}
+	time.Sleep(400 * time.Millisecond) // past the echo window: A's count was right when it sold
+	before := map[*otachannel.Channel]int{a: len(a.Received()), b: len(b.Received()), c: len(c.Received())}
+
+	// want is every night's availability after a step: each of B and C
+	// must come to believe exactly that, and the pool must have sold the rest.
+	step := func(name string, msg []byte, want map[string]int) {
+		t.Helper()
+		r := e.otaPost("A", "a-user", "a-secret", msg)
+		require.Equal(t, http.StatusOK, r.Status, "%s: %s", name, r.Body)
+		rs := otaRS(t, r)
+		require.True(t, rs.Success, "%s: %s", name, r.Body)
+		for night, avail := range want {
+			require.Equal(t, 3-avail, e.sold("P", night), "%s: sold on %s", name, night)
+			for ch, oc := range map[string]*otachannel.Channel{"B": b, "C": c} {
+				require.NoError(t, oc.WaitFor("DBL", inventory.MustDate(night), avail, 20*time.Second), "%s: channel %s on %s", name, ch, night)
+			}
+		}
+	}
+	step("commit", resNotif("Commit", "A-1", "HTL-A", "2027-03-01", "2027-03-03"),
+		map[string]int{"2027-03-01": 2, "2027-03-02": 2})
+	step("modify", resNotif("Modify", "A-1", "HTL-A", "2027-03-02", "2027-03-04"),
+		map[string]int{"2027-03-01": 3, "2027-03-02": 2, "2027-03-03": 2})
+	step("cancel", resNotif("Cancel", "A-1", "HTL-A", "2027-03-02", "2027-03-04"),
+		map[string]int{"2027-03-01": 3, "2027-03-02": 3, "2027-03-03": 3})
+
+	res, err := e.st.Reservation(context.Background(), "P", "A", "A-1")
+	require.NoError(t, err)
+	require.Equal(t, inventory.Cancelled, res.Status)
+	require.Equal(t, 3, res.Revisions)
+
+	for ch, oc := range map[string]*otachannel.Channel{"B": b, "C": c} {
+		got := oc.Received()
+		require.Greater(t, len(got), before[oc], "channel %s", ch)
+		for _, m := range got {
+			require.Equal(t, "OTA_HotelAvailNotifRQ", m.Message.Name, "channel %s", ch)
+		}
+		require.Zero(t, oc.Stats().Unauthorized, "channel %s", ch)
+	}
+	require.Equal(t, otaxml.SOAP11, c.Received()[0].Message.Envelope, "C is configured for SOAP 1.1")
+	require.Equal(t, otaxml.Raw, b.Received()[0].Message.Envelope)
+	// A's own changes are not echoed back to it (loop suppression).
+	require.Len(t, a.Received(), before[a], "channel A is not told about its own booking")
+}

@@ -1,0 +1,402 @@
+package web_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/keyrack/keyrack/connectors/otaxml"
+	"github.com/keyrack/keyrack/inventory"
+	"github.com/keyrack/keyrack/web"
+	"github.com/stretchr/testify/require"
+)
+
+// otaChannel adds an OTA push channel to property p through the API, with
+// hotel code hotel, inbound credentials user/secret and room DBL mapped to
+// DBL-STD; settings are extra channel fields.
+func (e *apiEnv) otaChannel(p, code, kind, hotel, user, secret string, settings map[string]any) {
+	e.t.Helper()
+	body := map[string]any{"code": code, "kind": kind, "hotel_code": hotel,
+		"credentials": map[string]any{"inbound_username": user, "inbound_secret": secret}}
+	for k, v := range settings {
+		body[k] = v
+	}
+	e.must(http.StatusCreated, "POST", "/api/v1/properties/"+p+"/channels", body)
+	e.must(http.StatusOK, "PUT", "/api/v1/properties/"+p+"/channels/"+code+"/mappings", map[string]any{"channel_room": "DBL", "room_type": "DBL-STD"})
+}
+
+// otaPost sends body to /ota/{channel} with HTTP Basic user/secret (none
+// when user is "") and extra header pairs.
+func (e *apiEnv) otaPost(channel, user, secret string, body []byte, extra ...string) response {
+	e.t.Helper()
+	req, err := http.NewRequest("POST", e.ts.URL+"/ota/"+channel, bytes.NewReader(body))
+	require.NoError(e.t, err)
+	req.Header.Set("Content-Type", "text/xml")
+	if user != "" {
+		req.SetBasicAuth(user, secret)
+	}
+	return e.send(req, extra...)
+}
+
+// otaRS parses an answer as an OTA RS.
+func otaRS(t *testing.T, r response) *otaxml.Response {
+	t.Helper()
+	rs, err := otaxml.ParseResponse(r.Body)
+	require.NoError(t, err, "answer %d: %s", r.Status, r.Body)
+	return rs
+}
+
+// resNotif is an OTA_HotelResNotifRQ of one reservation of room DBL, rate
+// BAR, as push channels send it.
+func resNotif(status, id, hotel, arrival, departure string) []byte {
+	hrStatus := "Reserved"
+	if status == "Cancel" {
+		hrStatus = "Cancelled"
+	}
+	return fmt.Appendf(nil, `<?xml version="1.0" encoding="UTF-8"?>
+<OTA_HotelResNotifRQ xmlns="http://www.opentravel.org/OTA/2003/05" Version="1.0" EchoToken="echo-%[2]s-%[1]s" TimeStamp="2027-01-10T10:00:00+01:00" ResStatus="%[1]s">
+  <HotelReservations>
+    <HotelReservation ResStatus="%[6]s" CreateDateTime="2027-01-10T09:59:00+01:00">
+      <UniqueID Type="14" ID="%[2]s"/>
+      <RoomStays>
+        <RoomStay>
+          <RoomTypes><RoomType RoomTypeCode="DBL" NumberOfUnits="1"/></RoomTypes>
+          <RatePlans><RatePlan RatePlanCode="BAR"/></RatePlans>
+          <GuestCounts><GuestCount AgeQualifyingCode="10" Count="2"/></GuestCounts>
+          <TimeSpan Start="%[4]s" End="%[5]s"/>
+          <Total AmountAfterTax="240.00" CurrencyCode="EUR"/>
+          <BasicPropertyInfo HotelCode="%[3]s"/>
+        </RoomStay>
+      </RoomStays>
+      <ResGuests><ResGuest><Profiles><ProfileInfo><Profile><Customer>
+        <PersonName><GivenName>Ana</GivenName><Surname>Silva</Surname></PersonName>
+      </Customer></Profile></ProfileInfo></Profiles></ResGuest></ResGuests>
+      <ResGlobalInfo>
+        <Guarantee><GuaranteesAccepted><GuaranteeAccepted>
+          <PaymentCard CardNumber="4111111111111111" SeriesCode="737" ExpireDate="1230" CardType="VI"/>
+        </GuaranteeAccepted></GuaranteesAccepted></Guarantee>
+      </ResGlobalInfo>
+    </HotelReservation>
+  </HotelReservations>
+</OTA_HotelResNotifRQ>`, status, id, hotel, arrival, departure, hrStatus)
+}
+
+// sold is what property p's pool DBL has sold on night.
+func (e *apiEnv) sold(p, night string) int {
+	e.t.Helper()
+	ns, err := e.st.Availability(context.Background(), p, inventory.MustDate(night), inventory.MustDate(night).AddDays(1))
+	require.NoError(e.t, err)
+	require.Len(e.t, ns, 1)
+	return ns[0].Sold
+}
+
+var timeStamp = regexp.MustCompile(`TimeStamp="[^"]*"`)
+
+// The same Commit delivered three times gives one booking and three
+// identical success replies, each with our reservation id.
+func TestOTACommitDeliveredThreeTimesIsOneBooking(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.otaChannel("P", "bdc", "ota_push", "HTL-P", "bdc-user", "bdc-secret", nil)
+	msg := resNotif("Commit", "BDC-1", "HTL-P", "2027-03-01", "2027-03-03")
+	var replies []string
+	for range 3 {
+		r := e.otaPost("bdc", "bdc-user", "bdc-secret", msg)
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+		rs := otaRS(t, r)
+		require.True(t, rs.Success, "%s", r.Body)
+		require.Empty(t, rs.Errors)
+		require.Equal(t, "echo-BDC-1-Commit", rs.EchoToken)
+		replies = append(replies, timeStamp.ReplaceAllString(string(r.Body), ""))
+	}
+	require.Equal(t, replies[0], replies[1])
+	require.Equal(t, replies[0], replies[2])
+	res, err := e.st.Reservation(context.Background(), "P", "bdc", "BDC-1")
+	require.NoError(t, err)
+	require.Equal(t, inventory.Confirmed, res.Status)
+	require.Equal(t, 1, res.Revisions)
+	require.Contains(t, replies[0], fmt.Sprintf(`ResID_Value="%d"`, res.ID), "our id is returned")
+	require.Equal(t, 1, e.sold("P", "2027-03-01"))
+	require.Equal(t, 1, e.sold("P", "2027-03-02"))
+	require.Equal(t, 0, e.sold("P", "2027-03-03"))
+
+	// The stored revision and the inbound messages keep the raw message, card masked.
+	revs, err := e.st.Revisions(context.Background(), "P", res.ID)
+	require.NoError(t, err)
+	require.NotContains(t, revs[0].Raw, "4111111111111111")
+	require.NotContains(t, revs[0].Raw, `SeriesCode="737"`)
+	msgs, err := e.st.InboundMessages(context.Background(), "P", "bdc", 10)
+	require.NoError(t, err)
+	require.Len(t, msgs, 3)
+	for _, m := range msgs {
+		require.Equal(t, "ok", m.Outcome)
+		require.Equal(t, "OTA_HotelResNotifRQ", m.Message)
+		require.NotContains(t, m.Raw, "4111111111111111")
+		require.Contains(t, m.Reply, "Success")
+	}
+	// Staff and integrators see them through the API.
+	list := e.must(http.StatusOK, "GET", "/api/v1/properties/P/channels/bdc/messages?limit=2", nil).List(t)
+	require.Len(t, list, 2)
+	require.Equal(t, "ok", list[0]["outcome"])
+	problemOf(t, e.do("GET", "/api/v1/properties/P/channels/bdc/messages?limit=x", e.admin, nil), http.StatusBadRequest)
+	problemOf(t, e.do("GET", "/api/v1/properties/P/channels/nope/messages", e.admin, nil), http.StatusNotFound)
+}
+
+// A Cancel that arrives before its Commit ends with the booking cancelled,
+// holding nothing.
+func TestOTACancelBeforeCommitEndsCancelled(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.otaChannel("P", "bdc", "ota_push", "HTL-P", "u", "s", nil)
+	r := e.otaPost("bdc", "u", "s", resNotif("Cancel", "BDC-9", "HTL-P", "2027-03-01", "2027-03-03"))
+	require.True(t, otaRS(t, r).Success, "%s", r.Body)
+	r = e.otaPost("bdc", "u", "s", resNotif("Commit", "BDC-9", "HTL-P", "2027-03-01", "2027-03-03"))
+	require.True(t, otaRS(t, r).Success, "%s", r.Body)
+	res, err := e.st.Reservation(context.Background(), "P", "bdc", "BDC-9")
+	require.NoError(t, err)
+	require.Equal(t, inventory.Cancelled, res.Status)
+	require.Equal(t, 0, e.sold("P", "2027-03-01"))
+}
+
+// Wrong or missing credentials get an authentication error and write no
+// booking; one channel's credentials cannot cancel another channel's booking.
+func TestOTAAuthenticationPerChannel(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.otaChannel("P", "a", "ota_push", "HTL-P", "a-user", "a-secret", nil)
+	e.otaChannel("P", "b", "ota_push", "HTL-P", "b-user", "b-secret", nil)
+	commit := resNotif("Commit", "R-1", "HTL-P", "2027-04-01", "2027-04-02")
+
+	for _, c := range []struct{ name, channel, user, secret string }{
+		{"wrong secret", "a", "a-user", "nope"},
+		{"no credentials", "a", "", ""},
+		{"another channel's credentials", "a", "b-user", "b-secret"},
+		{"unknown channel", "zzz", "a-user", "a-secret"},
+	} {
+		r := e.otaPost(c.channel, c.user, c.secret, commit)
+		require.Equal(t, http.StatusUnauthorized, r.Status, "%s: %s", c.name, r.Body)
+		rs := otaRS(t, r)
+		require.False(t, rs.Success, c.name)
+		require.NotEmpty(t, rs.Errors, c.name)
+		require.Equal(t, otaxml.TypeAuthentication, rs.Errors[0].Type, c.name)
+	}
+	_, err := e.st.Reservation(context.Background(), "P", "a", "R-1")
+	require.Equal(t, inventory.ENOTFOUND, inventory.ErrorCode(err), "nothing was written")
+	require.Equal(t, 0, e.sold("P", "2027-04-01"))
+	msgs, err := e.st.InboundMessages(context.Background(), "P", "a", 10)
+	require.NoError(t, err)
+	require.Empty(t, msgs, "unauthenticated messages are not filed under the property")
+
+	// b books R-1; a's credentials and a Cancel of R-1 do not touch it.
+	require.True(t, otaRS(t, e.otaPost("b", "b-user", "b-secret", commit)).Success)
+	r := e.otaPost("a", "a-user", "a-secret", resNotif("Cancel", "R-1", "HTL-P", "2027-04-01", "2027-04-02"))
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	res, err := e.st.Reservation(context.Background(), "P", "b", "R-1")
+	require.NoError(t, err)
+	require.Equal(t, inventory.Confirmed, res.Status, "b's booking stands")
+	require.Equal(t, 1, e.sold("P", "2027-04-01"))
+	r = e.otaPost("b", "a-user", "a-secret", resNotif("Cancel", "R-1", "HTL-P", "2027-04-01", "2027-04-02"))
+	require.Equal(t, http.StatusUnauthorized, r.Status, "a's credentials are not b's")
+	require.Equal(t, 1, e.sold("P", "2027-04-01"))
+}
+
+// Whatever is malformed, unknown or inconsistent is answered with OTA
+// Errors (never a 500) and changes nothing.
+func TestOTABadMessagesGetErrorsAndChangeNothing(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.otaChannel("P", "bdc", "ota_push", "HTL-P", "u", "s", nil)
+	ok := string(resNotif("Commit", "X-1", "HTL-P", "2027-05-01", "2027-05-03"))
+	for _, c := range []struct {
+		name, body string
+		status     int
+	}{
+		{"not XML", "this is not xml", http.StatusOK},
+		{"empty", "", http.StatusOK},
+		{"DOCTYPE", `<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]>` + ok[strings.Index(ok, "<OTA"):], http.StatusOK},
+		{"unknown message", `<OTA_HotelDescriptiveInfoRQ xmlns="http://www.opentravel.org/OTA/2003/05" Version="1.0"/>`, http.StatusOK},
+		{"departure before arrival", string(resNotif("Commit", "X-2", "HTL-P", "2027-05-03", "2027-05-01")), http.StatusOK},
+		{"ten-year stay", string(resNotif("Commit", "X-3", "HTL-P", "2027-05-01", "2037-05-01")), http.StatusOK},
+		{"unknown hotel", string(resNotif("Commit", "X-4", "NOT-OURS", "2027-05-01", "2027-05-03")), http.StatusOK},
+		{"bad date", string(resNotif("Commit", "X-5", "HTL-P", "2027-02-30", "2027-05-03")), http.StatusOK},
+	} {
+		r := e.otaPost("bdc", "u", "s", []byte(c.body))
+		require.Equal(t, c.status, r.Status, "%s: %s", c.name, r.Body)
+		rs := otaRS(t, r)
+		require.False(t, rs.Success, "%s: %s", c.name, r.Body)
+		require.NotEmpty(t, rs.Errors, c.name)
+		require.NotEmpty(t, rs.Errors[0].Msg, c.name)
+	}
+	for night := range 3 {
+		require.Equal(t, 0, e.sold("P", inventory.MustDate("2027-05-01").AddDays(night).String()))
+	}
+	msgs, err := e.st.InboundMessages(context.Background(), "P", "bdc", 20)
+	require.NoError(t, err)
+	require.Len(t, msgs, 8, "each message is kept with its outcome")
+	for _, m := range msgs {
+		require.Equal(t, "failed", m.Outcome, "%s", m.Raw)
+		require.NotEmpty(t, m.Detail)
+	}
+
+	// gzip is accepted; a body over the cap is refused with 413.
+	var gz bytes.Buffer
+	w := gzip.NewWriter(&gz)
+	_, _ = w.Write([]byte(ok))
+	require.NoError(t, w.Close())
+	r := e.otaPost("bdc", "u", "s", gz.Bytes(), "Content-Encoding", "gzip")
+	require.True(t, otaRS(t, r).Success, "%s", r.Body)
+	require.Equal(t, 1, e.sold("P", "2027-05-01"))
+	huge := strings.Replace(ok, "<HotelReservations>", "<HotelReservations>"+strings.Repeat("<!-- padding -->", web.DefaultOTAMaxBody/16+1), 1)
+	r = e.otaPost("bdc", "u", "s", []byte(huge))
+	require.Equal(t, http.StatusRequestEntityTooLarge, r.Status)
+	require.NotEmpty(t, otaRS(t, r).Errors)
+}
+
+// A booking for a room code that is not mapped is kept, parked and raised
+// for staff; the reply succeeds with a warning.
+func TestOTAUnmappedRoomIsParkedWithAWarning(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.otaChannel("P", "bdc", "ota_push", "HTL-P", "u", "s", nil)
+	msg := bytes.Replace(resNotif("Commit", "U-1", "HTL-P", "2027-06-01", "2027-06-02"), []byte(`RoomTypeCode="DBL"`), []byte(`RoomTypeCode="SUITE"`), 1)
+	r := e.otaPost("bdc", "u", "s", msg)
+	rs := otaRS(t, r)
+	require.True(t, rs.Success, "%s", r.Body)
+	require.NotEmpty(t, rs.Warnings, "%s", r.Body)
+	require.Contains(t, rs.Warnings[0].Msg, "SUITE")
+	res, err := e.st.Reservation(context.Background(), "P", "bdc", "U-1")
+	require.NoError(t, err)
+	require.True(t, res.Parked)
+	incidents, err := e.st.Incidents(context.Background(), "P", true)
+	require.NoError(t, err)
+	require.Len(t, incidents, 1)
+	require.Equal(t, "unmapped_booking", string(incidents[0].Kind))
+}
+
+// A GDS link sends SOAP 1.2 with WS-Addressing and a WS-Security
+// UsernameToken; the reply relates to its MessageID.
+func TestGDSSOAP12WithWSSecurityAndRelatesTo(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.otaChannel("P", "synxis", "gds", "HTL-P", "gds-user", "gds-secret", nil)
+	inner := resNotif("Commit", "GDS-1", "HTL-P", "2027-07-01", "2027-07-04")
+	inner = inner[bytes.Index(inner, []byte("<OTA")):]
+	envelope := func(password string) []byte {
+		return fmt.Appendf(nil, `<?xml version="1.0" encoding="UTF-8"?>
+<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope" xmlns:wsa="http://www.w3.org/2005/08/addressing"
+  xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd">
+  <soap:Header>
+    <wsa:MessageID>urn:uuid:7d1c0b1e-1111-2222-3333-444455556666</wsa:MessageID>
+    <wsa:Action>http://htng.org/2014B/HTNG_ReservationService#OTA_HotelResNotifRQ</wsa:Action>
+    <wsa:ReplyTo><wsa:Address>http://www.w3.org/2005/08/addressing/anonymous</wsa:Address></wsa:ReplyTo>
+    <wsse:Security><wsse:UsernameToken><wsse:Username>gds-user</wsse:Username>
+      <wsse:Password Type="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText">%s</wsse:Password>
+    </wsse:UsernameToken></wsse:Security>
+  </soap:Header>
+  <soap:Body>%s</soap:Body>
+</soap:Envelope>`, password, inner)
+	}
+	r := e.otaPost("synxis", "", "", envelope("wrong"))
+	require.Equal(t, http.StatusUnauthorized, r.Status)
+	require.Equal(t, otaxml.TypeAuthentication, otaRS(t, r).Errors[0].Type)
+	require.Equal(t, 0, e.sold("P", "2027-07-01"))
+
+	r = e.otaPost("synxis", "", "", envelope("gds-secret"))
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.Contains(t, r.Header.Get("Content-Type"), "application/soap+xml")
+	rs := otaRS(t, r)
+	require.True(t, rs.Success, "%s", r.Body)
+	require.Equal(t, "urn:uuid:7d1c0b1e-1111-2222-3333-444455556666", rs.RelatesTo)
+	require.Equal(t, 1, e.sold("P", "2027-07-03"))
+}
+
+// Weekendesk's own messages: a booking pushed as OTA_HotelResRQ and its
+// cancellation as OTA_CancelRQ naming only HotelReservationIDs,
+// authenticated by RequestorID and MessagePassword.
+func TestWeekendeskSamplesBookAndCancel(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.must(http.StatusCreated, "POST", "/api/v1/properties/P/channels", map[string]any{"code": "weekendesk", "kind": "ota_push",
+		"hotel_code": "AL_TEST", "inbound_auth": "message_password",
+		"credentials": map[string]any{"inbound_username": "user", "inbound_secret": "password"}})
+	e.must(http.StatusOK, "PUT", "/api/v1/properties/P/channels/weekendesk/mappings", map[string]any{"channel_room": "RO_TEST", "room_type": "DBL-STD"})
+	sample := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join("..", "..", "shared", "samples", "ota", name))
+		require.NoError(t, err)
+		return b
+	}
+	r := e.otaPost("weekendesk", "", "", sample("weekendesk_OTA_HotelResRQ_booking-notification.xml"))
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	rs := otaRS(t, r)
+	require.True(t, rs.Success, "%s", r.Body)
+	require.Equal(t, "OTA_HotelResRS", rs.Name)
+	require.Equal(t, 1, e.sold("P", "2017-10-31"))
+
+	// With the MessagePassword wrong, nothing is cancelled.
+	bad := bytes.Replace(sample("weekendesk_OTA_CancelRQ.xml"), []byte(`MessagePassword="password"`), []byte(`MessagePassword="guess"`), 1)
+	require.Equal(t, http.StatusUnauthorized, e.otaPost("weekendesk", "", "", bad).Status)
+	require.Equal(t, 1, e.sold("P", "2017-10-31"))
+
+	r = e.otaPost("weekendesk", "", "", sample("weekendesk_OTA_CancelRQ.xml"))
+	rs = otaRS(t, r)
+	require.True(t, rs.Success, "%s", r.Body)
+	require.Equal(t, "OTA_CancelRS", rs.Name)
+	require.Equal(t, 0, e.sold("P", "2017-10-31"))
+}
+
+// batch joins the HotelReservation elements of single-reservation messages
+// into one message, as channels that batch do.
+func batch(msgs ...[]byte) []byte {
+	var hrs []byte
+	for _, m := range msgs {
+		s := bytes.Index(m, []byte("<HotelReservation "))
+		e := bytes.Index(m, []byte("</HotelReservation>")) + len("</HotelReservation>")
+		hrs = append(hrs, m[s:e]...)
+	}
+	first := msgs[0]
+	s := bytes.Index(first, []byte("<HotelReservation "))
+	e := bytes.Index(first, []byte("</HotelReservation>")) + len("</HotelReservation>")
+	return bytes.Join([][]byte{first[:s], hrs, first[e:]}, nil)
+}
+
+// Several reservations in one message are applied one by one: a bad record
+// is reported by its RecordID and does not keep the others out.
+func TestOTABatchHasPerRecordResults(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.otaChannel("P", "bdc", "ota_push", "HTL-P", "u", "s", nil)
+	msg := batch(
+		resNotif("Commit", "B-1", "HTL-P", "2027-08-01", "2027-08-02"),
+		resNotif("Commit", "B-2", "HTL-P", "2027-08-05", "2027-08-01"), // departure before arrival
+		resNotif("Commit", "B-3", "HTL-P", "2027-08-01", "2027-08-03"),
+	)
+	r := e.otaPost("bdc", "u", "s", msg)
+	rs := otaRS(t, r)
+	require.True(t, rs.Success, "%s", r.Body)
+	require.Len(t, rs.Warnings, 1, "%s", r.Body)
+	require.Equal(t, "2", rs.Warnings[0].RecordID)
+	require.Equal(t, 2, e.sold("P", "2027-08-01"))
+	require.Equal(t, 1, e.sold("P", "2027-08-02"))
+	_, err := e.st.Reservation(context.Background(), "P", "bdc", "B-2")
+	require.Equal(t, inventory.ENOTFOUND, inventory.ErrorCode(err))
+	msgs, err := e.st.InboundMessages(context.Background(), "P", "bdc", 1)
+	require.NoError(t, err)
+	require.Equal(t, "partial", msgs[0].Outcome)
+	require.Equal(t, 3, msgs[0].Records)
+	require.Contains(t, msgs[0].Detail, "B-2")
+}
