@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	gosync "sync"
 	"testing"
 	"time"
@@ -103,4 +104,23 @@ func TestOTAEndToEndCommitModifyCancelReachOtherChannels(t *testing.T) {
 	require.Equal(t, otaxml.Raw, b.Received()[0].Message.Envelope)
 	// A's own changes are not echoed back to it (loop suppression).
 	require.Len(t, a.Received(), before[a], "channel A is not told about its own booking")
+
+	// Stop-sell: C is sent Close (it believes 0); B answers with OTA Errors,
+	// a failed delivery whose text staff see in B's status.
+	b.FailWith(otaxml.TypeBizRule, 392, "Hotel not active at the OTA")
+	e.must(http.StatusOK, "PUT", "/api/v1/properties/P/pools/DBL/nights?from=2027-03-05&to=2027-03-06", map[string]any{"closed": true})
+	require.NoError(t, c.WaitFor("DBL", inventory.MustDate("2027-03-05"), 0, 20*time.Second))
+	last := c.Received()[len(c.Received())-1].Message
+	require.Len(t, last.Avail, 1)
+	require.Equal(t, "Close", last.Avail[0].Restrictions[0].Status)
+	require.Eventually(t, func() bool {
+		st, err := f.Status(context.Background(), "P")
+		require.NoError(t, err)
+		for _, s := range st {
+			if s.Channel == "B" {
+				return strings.Contains(s.LastError, "Hotel not active at the OTA") && !s.InSync
+			}
+		}
+		return false
+	}, 20*time.Second, 20*time.Millisecond, "B's error is kept for staff")
 }
