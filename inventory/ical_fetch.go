@@ -13,6 +13,7 @@ type ICalFeedDue struct {
 	ICalFeedRef
 	Channel      string
 	RoomType     string
+	TimeZone     string // the property's
 	URL          string
 	ETag         string
 	LastModified string
@@ -39,11 +40,11 @@ func (s *Store) DueICalFeeds(ctx context.Context, sec *Secrets, limit int) ([]IC
 		WHERE f.property_id = due.property_id AND f.id = due.id AND p.id = f.property_id
 			AND c.property_id = f.property_id AND c.id = f.channel_id
 			AND rt.property_id = f.property_id AND rt.id = f.room_type_id
-		RETURNING p.code, f.id, c.code, rt.code, f.url_sealed, f.etag, f.last_modified`, limit)
+		RETURNING p.code, f.id, c.code, rt.code, p.time_zone, f.url_sealed, f.etag, f.last_modified`, limit)
 	var sealed []byte
 	var out []ICalFeedDue
 	var f ICalFeedDue
-	_, err := pgx.ForEachRow(rows, []any{&f.Property, &f.ID, &f.Channel, &f.RoomType, &sealed, &f.ETag, &f.LastModified}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&f.Property, &f.ID, &f.Channel, &f.RoomType, &f.TimeZone, &sealed, &f.ETag, &f.LastModified}, func() error {
 		u, err := sec.Open(sealed)
 		if err != nil {
 			return err
@@ -79,11 +80,17 @@ type ICalFetch struct {
 	ETag         string
 	LastModified string
 	Events       int // events in the calendar (when fetched, not 304)
+	// Warnings are what the parser skipped or guessed in a good fetch.
+	Warnings []string
 }
 
 // RecordICalFetch keeps the outcome of a poll. A good one also resolves
 // the feed's open stale-feed incident.
 func (s *Store) RecordICalFetch(ctx context.Context, feed ICalFeedRef, f ICalFetch) error {
+	warnings := make([]string, 0, len(f.Warnings))
+	for _, w := range f.Warnings {
+		warnings = append(warnings, cleanText(w))
+	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		var propID int64
 		err := tx.QueryRow(ctx, `UPDATE ical_feeds fd SET last_fetch_at = $3, last_status = $4,
@@ -91,10 +98,11 @@ func (s *Store) RecordICalFetch(ctx context.Context, feed ICalFeedRef, f ICalFet
 				last_ok_at = CASE WHEN $5 = '' THEN $3 ELSE fd.last_ok_at END,
 				etag = CASE WHEN $5 = '' AND NOT $6 THEN $7 ELSE fd.etag END,
 				last_modified = CASE WHEN $5 = '' AND NOT $6 THEN $8 ELSE fd.last_modified END,
-				events = CASE WHEN $5 = '' AND NOT $6 THEN $9 ELSE fd.events END
+				events = CASE WHEN $5 = '' AND NOT $6 THEN $9 ELSE fd.events END,
+				last_warnings = CASE WHEN $5 = '' AND NOT $6 THEN $10 ELSE fd.last_warnings END
 			FROM properties p WHERE p.code = $1 AND fd.property_id = p.id AND fd.id = $2
 			RETURNING p.id`, feed.Property, feed.ID, f.At, f.Status, cleanText(f.Err), f.NotModified,
-			f.ETag, f.LastModified, f.Events).Scan(&propID)
+			f.ETag, f.LastModified, f.Events, warnings).Scan(&propID)
 		if err != nil {
 			return notFound(err, "no iCal feed %d in property %s", feed.ID, feed.Property)
 		}

@@ -24,7 +24,7 @@ func icalHotel(t *testing.T) (*hotel, inventory.ICalFeedRef) {
 	require.NoError(t, err)
 	sec, err := inventory.NewSecrets("ical import test secret")
 	require.NoError(t, err)
-	f, err := h.st.SetICalFeed(ctx, sec, h.code, "airbnb", "R0", "https://www.airbnb.com/calendar/ical/1.ics?s=x", inventory.System)
+	f, err := h.st.SetICalFeed(ctx, sec, h.code, "airbnb", "R0", "https://www.airbnb.com/calendar/ical/1.ics?s=x", 0, inventory.System)
 	require.NoError(t, err)
 	return h, inventory.ICalFeedRef{Property: h.code, ID: f.ID}
 }

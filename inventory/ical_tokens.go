@@ -30,6 +30,9 @@ type ICalFeed struct {
 	LastStatus   *int       `json:"last_status,omitempty"`
 	LastError    *string    `json:"last_error,omitempty"`
 	Events       int        `json:"events"`
+	// Warnings: what the last good fetch skipped or guessed (an inverted
+	// event, an unknown time zone).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // ExportToken opens keyrack's own iCal calendar of one room type to a
@@ -66,8 +69,13 @@ func icalChannel(ctx context.Context, tx pgx.Tx, property, channel, roomType str
 }
 
 // SetICalFeed sets the calendar URL keyrack polls for a room type on an iCal
-// channel, replacing an earlier one.
-func (s *Store) SetICalFeed(ctx context.Context, sec *Secrets, property, channel, roomType, feedURL string, by Actor) (ICalFeed, error) {
+// channel, replacing an earlier one, and how often it is polled in seconds
+// (pollInterval; 0 keeps the feed's interval, 900 for a new feed). The
+// feed is fetched at once.
+func (s *Store) SetICalFeed(ctx context.Context, sec *Secrets, property, channel, roomType, feedURL string, pollInterval int, by Actor) (ICalFeed, error) {
+	if pollInterval != 0 && (pollInterval < MinICalPollInterval || pollInterval > MaxICalPollInterval) {
+		return ICalFeed{}, Errorf(EINVALID, "poll interval %d s: want %d to %d seconds", pollInterval, MinICalPollInterval, MaxICalPollInterval)
+	}
 	if sec == nil {
 		return ICalFeed{}, Errorf(EINVALID, "iCal feed URLs cannot be stored without KEYRACK_SECRET")
 	}
@@ -85,10 +93,13 @@ func (s *Store) SetICalFeed(ctx context.Context, sec *Secrets, property, channel
 		if err != nil {
 			return err
 		}
-		if err := tx.QueryRow(ctx, `INSERT INTO ical_feeds (property_id, channel_id, room_type_id, url_host, url_sealed)
-			VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (property_id, channel_id, room_type_id) DO UPDATE SET url_host = EXCLUDED.url_host, url_sealed = EXCLUDED.url_sealed
-			RETURNING id, created_at, poll_interval_s, next_fetch_at, events`, propID, chID, rtID, u.Host, sealed).
+		// A new URL drops the old one's validators: they belong to another
+		// resource.
+		if err := tx.QueryRow(ctx, `INSERT INTO ical_feeds (property_id, channel_id, room_type_id, url_host, url_sealed, poll_interval_s)
+			VALUES ($1, $2, $3, $4, $5, coalesce(nullif($6, 0), 900))
+			ON CONFLICT (property_id, channel_id, room_type_id) DO UPDATE SET url_host = EXCLUDED.url_host, url_sealed = EXCLUDED.url_sealed,
+				poll_interval_s = coalesce(nullif($6, 0), ical_feeds.poll_interval_s), next_fetch_at = now(), etag = '', last_modified = ''
+			RETURNING id, created_at, poll_interval_s, next_fetch_at, events`, propID, chID, rtID, u.Host, sealed, pollInterval).
 			Scan(&f.ID, &f.CreatedAt, &f.PollInterval, &f.NextFetchAt, &f.Events); err != nil {
 			return err
 		}
@@ -97,10 +108,16 @@ func (s *Store) SetICalFeed(ctx context.Context, sec *Secrets, property, channel
 	return f, err
 }
 
+// The bounds of an iCal feed's poll interval, in seconds (the schema's).
+const (
+	MinICalPollInterval = 60
+	MaxICalPollInterval = 86400
+)
+
 // ICalFeeds lists an iCal channel's feeds.
 func (s *Store) ICalFeeds(ctx context.Context, property, channel string) ([]ICalFeed, error) {
 	rows, _ := s.db.Query(ctx, `SELECT f.id, c.code, rt.code, f.url_host, f.created_at, f.poll_interval_s, f.next_fetch_at,
-			f.last_fetch_at, f.last_ok_at, f.last_status, f.last_error, f.events
+			f.last_fetch_at, f.last_ok_at, f.last_status, f.last_error, f.events, f.last_warnings
 		FROM ical_feeds f
 		JOIN properties p ON p.id = f.property_id
 		JOIN channels c ON c.property_id = f.property_id AND c.id = f.channel_id
@@ -109,7 +126,7 @@ func (s *Store) ICalFeeds(ctx context.Context, property, channel string) ([]ICal
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ICalFeed, error) {
 		var f ICalFeed
 		err := r.Scan(&f.ID, &f.Channel, &f.RoomType, &f.Host, &f.CreatedAt, &f.PollInterval, &f.NextFetchAt,
-			&f.LastFetchAt, &f.LastOKAt, &f.LastStatus, &f.LastError, &f.Events)
+			&f.LastFetchAt, &f.LastOKAt, &f.LastStatus, &f.LastError, &f.Events, &f.Warnings)
 		return f, err
 	})
 }
@@ -149,13 +166,8 @@ func (s *Store) DeleteICalFeed(ctx context.Context, property, channel string, id
 // CreateExportToken makes a token for keyrack's iCal calendar of a room type
 // on an iCal channel and returns it with the token, shown this once.
 func (s *Store) CreateExportToken(ctx context.Context, property, channel, roomType string, by Actor) (ExportToken, string, error) {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return ExportToken{}, "", err
-	}
-	token := base64.RawURLEncoding.EncodeToString(b[:])
-	h := sha256.Sum256([]byte(token))
-	t := ExportToken{Channel: channel, RoomType: roomType, Prefix: token[:8]}
+	var t ExportToken
+	var token string
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		propID, chID, rtID, err := icalChannel(ctx, tx, property, channel, roomType)
 		if err != nil {
@@ -164,16 +176,62 @@ func (s *Store) CreateExportToken(ctx context.Context, property, channel, roomTy
 		if rtID == 0 {
 			return Errorf(EINVALID, "an export token needs a room type")
 		}
-		if err := tx.QueryRow(ctx, `INSERT INTO ical_export_tokens (property_id, channel_id, room_type_id, prefix, token_hash)
-			VALUES ($1, $2, $3, $4, $5) RETURNING id, created_at`, propID, chID, rtID, t.Prefix, h[:]).Scan(&t.ID, &t.CreatedAt); err != nil {
-			return err
-		}
-		return audit(ctx, tx, propID, by, "ical_export_token.create", "channel "+channel+" room type "+roomType, map[string]any{"prefix": t.Prefix})
+		t, token, err = insertExportToken(ctx, tx, propID, chID, rtID, by, "ical_export_token.create")
+		return err
 	})
 	if err != nil {
 		return ExportToken{}, "", err
 	}
 	return t, token, nil
+}
+
+// RotateExportToken replaces a live export token with a new one for the
+// same calendar, in one transaction: the old token stops answering at once.
+// The new token is returned, shown this once.
+func (s *Store) RotateExportToken(ctx context.Context, property, channel string, id int64, by Actor) (ExportToken, string, error) {
+	var t ExportToken
+	var token string
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		propID, chID, _, err := icalChannel(ctx, tx, property, channel, "")
+		if err != nil {
+			return err
+		}
+		var rtID int64
+		err = tx.QueryRow(ctx, `UPDATE ical_export_tokens SET revoked_at = now()
+			WHERE property_id = $1 AND channel_id = $2 AND id = $3 AND revoked_at IS NULL
+			RETURNING room_type_id`, propID, chID, id).Scan(&rtID)
+		if err != nil {
+			return notFound(err, "channel %s has no live export token %d", channel, id)
+		}
+		t, token, err = insertExportToken(ctx, tx, propID, chID, rtID, by, "ical_export_token.rotate")
+		return err
+	})
+	if err != nil {
+		return ExportToken{}, "", err
+	}
+	return t, token, nil
+}
+
+// insertExportToken makes a new token of 256 random bits; only its SHA-256
+// and first 8 characters are kept.
+func insertExportToken(ctx context.Context, tx pgx.Tx, propID, chID, rtID int64, by Actor, action string) (ExportToken, string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return ExportToken{}, "", err
+	}
+	token := base64.RawURLEncoding.EncodeToString(b[:])
+	h := sha256.Sum256([]byte(token))
+	var id int64
+	if err := tx.QueryRow(ctx, `INSERT INTO ical_export_tokens (property_id, channel_id, room_type_id, prefix, token_hash)
+		VALUES ($1, $2, $3, $4, $5) RETURNING id`, propID, chID, rtID, token[:8], h[:]).Scan(&id); err != nil {
+		return ExportToken{}, "", err
+	}
+	t, err := scanExportToken(tx.QueryRow(ctx, `SELECT `+exportTokenColumns+exportTokenJoins+`WHERE t.property_id = $1 AND t.id = $2`, propID, id))
+	if err != nil {
+		return ExportToken{}, "", err
+	}
+	err = audit(ctx, tx, propID, by, action, "channel "+t.Channel+" room type "+t.RoomType, map[string]any{"prefix": t.Prefix, "id": t.ID})
+	return t, token, err
 }
 
 const exportTokenColumns = `t.id, c.code, rt.code, t.prefix, t.created_at, t.revoked_at, t.last_used_at`
@@ -224,6 +282,14 @@ type ExportTokenTarget struct {
 	Property string
 	Channel  string
 	RoomType string
+	// Location is the property's time zone and Horizon the channel's horizon
+	// in nights: the calendar covers today up to Horizon nights ahead.
+	Location *time.Location
+	Horizon  int
+	// ServedETag and ServedChangedAt are what the token's calendar last
+	// served and since when it has been the same (NoteExportServed).
+	ServedETag      string
+	ServedChangedAt time.Time
 }
 
 // LookupExportToken finds the room type calendar a live token opens and
@@ -231,13 +297,33 @@ type ExportTokenTarget struct {
 func (s *Store) LookupExportToken(ctx context.Context, token string) (ExportTokenTarget, error) {
 	h := sha256.Sum256([]byte(token))
 	var t ExportTokenTarget
+	var tz string
 	err := s.db.QueryRow(ctx, `UPDATE ical_export_tokens t SET last_used_at = now()
 		FROM properties p, channels c, room_types rt
 		WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND p.id = t.property_id
 			AND c.property_id = t.property_id AND c.id = t.channel_id AND rt.property_id = t.property_id AND rt.id = t.room_type_id
-		RETURNING p.code, c.code, rt.code`, h[:]).Scan(&t.Property, &t.Channel, &t.RoomType)
+		RETURNING p.code, c.code, rt.code, p.time_zone, c.horizon_days, t.served_etag, t.served_changed_at`, h[:]).
+		Scan(&t.Property, &t.Channel, &t.RoomType, &tz, &t.Horizon, &t.ServedETag, &t.ServedChangedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return t, Errorf(ENOTFOUND, "no such calendar")
 	}
+	if err != nil {
+		return t, err
+	}
+	t.Location, err = time.LoadLocation(tz)
 	return t, err
+}
+
+// NoteExportServed records that the token's calendar now serves etag and
+// returns since when it has served it: the time it last changed.
+func (s *Store) NoteExportServed(ctx context.Context, token, etag string) (time.Time, error) {
+	h := sha256.Sum256([]byte(token))
+	var at time.Time
+	err := s.db.QueryRow(ctx, `UPDATE ical_export_tokens SET served_etag = $2,
+			served_changed_at = CASE WHEN served_etag = $2 THEN served_changed_at ELSE date_trunc('second', now()) END
+		WHERE token_hash = $1 RETURNING served_changed_at`, h[:], etag).Scan(&at)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return at, Errorf(ENOTFOUND, "no such calendar")
+	}
+	return at, err
 }

@@ -109,3 +109,23 @@ func (s *Store) Revisions(ctx context.Context, property string, reservationID in
 		return rec, err
 	})
 }
+
+// OpenIncidentCounts counts the open incidents of every property by kind
+// (every kind is present, 0 when none is open): for metrics and alerting.
+func (s *Store) OpenIncidentCounts(ctx context.Context) (map[string]int, error) {
+	out := map[string]int{}
+	for _, k := range IncidentKinds {
+		out[k] = 0
+	}
+	rows, _ := s.db.Query(ctx, `SELECT kind, count(*)::int FROM incidents WHERE resolved_at IS NULL GROUP BY kind`)
+	var kind string
+	var n int
+	_, err := pgx.ForEachRow(rows, []any{&kind, &n}, func() error {
+		out[kind] = n
+		return nil
+	})
+	return out, err
+}
+
+// IncidentKinds are the kinds of incident keyrack raises.
+var IncidentKinds = []string{"overbooking", "unmapped_booking", "unacked_revision", "webhook_failed", "stale_feed"}

@@ -15,6 +15,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/keyrack/keyrack/connectors"
+	"github.com/keyrack/keyrack/connectors/ical"
 	"github.com/keyrack/keyrack/connectors/pms"
 	"github.com/keyrack/keyrack/inventory"
 )
@@ -125,12 +126,24 @@ type Config struct {
 	// FeedAckTimeout is how long a PMS channel may leave a reservation
 	// revision unacknowledged before an incident is raised (30 min).
 	FeedAckTimeout time.Duration
-	// Store applies the reservations polled from ota_pull channels (pull.go);
-	// without it they are not polled.
+	// Store applies the reservations polled from ota_pull channels (pull.go)
+	// and the calendars fetched from iCal feeds (ical.go); without it
+	// neither is polled.
 	Store *inventory.Store
 	// PullCheckInterval is how often the elected scheduler looks for
 	// ota_pull channels due to be polled (1 s).
 	PullCheckInterval time.Duration
+	// ICalCheckInterval is how often each worker looks for iCal feeds due
+	// to be polled (2 s), which is also how soon "sync now" is served;
+	// ICalConcurrency how many feeds a worker fetches at once (4).
+	ICalCheckInterval time.Duration
+	ICalConcurrency   int
+	// ICalStaleAfter is how long a feed may go without a good fetch before
+	// it is flagged stale (2 h).
+	ICalStaleAfter time.Duration
+	// ICalFetcher fetches the feeds; one refusing private addresses, with
+	// its default limits, when nil.
+	ICalFetcher *ical.Fetcher
 }
 
 func (c *Config) setDefaults() {
@@ -173,6 +186,14 @@ func (c *Config) setDefaults() {
 	def(&c.ElectionInterval, 5*time.Second)
 	def(&c.FeedAckTimeout, 30*time.Minute)
 	def(&c.PullCheckInterval, time.Second)
+	def(&c.ICalCheckInterval, 2*time.Second)
+	def(&c.ICalStaleAfter, 2*time.Hour)
+	if c.ICalConcurrency <= 0 {
+		c.ICalConcurrency = 4
+	}
+	if c.ICalFetcher == nil {
+		c.ICalFetcher = &ical.Fetcher{}
+	}
 }
 
 // Fanout brings every channel up to date with the pool. Its roles run
@@ -345,6 +366,7 @@ func (f *Fanout) RunWorker(ctx context.Context) error {
 	var wg gosync.WaitGroup
 	wg.Go(func() { f.runRelay(ctx) })
 	wg.Go(func() { f.runSweeper(ctx) })
+	wg.Go(func() { f.runICalImport(ctx) })
 	<-ctx.Done()
 	wg.Wait()
 	return nil

@@ -134,8 +134,9 @@ func TestPulledReservationsAreAppliedThenAcknowledged(t *testing.T) {
 		}
 	}
 	require.Len(t, ours, 2, "the ack names keyrack's id of each reservation: %+v", acks[0].IDs)
+	// The poll is recorded once the acknowledgement is answered.
+	eventually(t, convergeTimeout, "the poll recorded", func() bool { return h.pullState().OKAt != nil })
 	st := h.pullState()
-	require.NotNil(t, st.OKAt)
 	require.Nil(t, st.Error)
 
 	msgs, err := h.st.InboundMessages(ctx, h.code, "BDC", 10)

@@ -75,9 +75,10 @@ func (f *Fanout) lead(ctx context.Context) error {
 }
 
 // runDue runs the due periodic work: the alarm for revisions a PMS has not
-// acknowledged in time (feed.go), and the nightly resync.
+// acknowledged in time (feed.go), stale iCal feeds (ical.go), and the
+// nightly resync.
 func (f *Fanout) runDue(ctx context.Context) error {
-	return errors.Join(f.raiseUnacked(ctx), f.resyncDue(ctx))
+	return errors.Join(f.raiseUnacked(ctx), f.raiseStaleFeeds(ctx), f.resyncDue(ctx))
 }
 
 // resyncDue runs the nightly resync of every enabled channel whose property's

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,8 +14,9 @@ import (
 // that open keyrack's own calendars to platforms (export tokens).
 
 type icalFeedInJSON struct {
-	RoomType string `json:"room_type"`
-	URL      string `json:"url"`
+	RoomType     string `json:"room_type"`
+	URL          string `json:"url"`
+	PollInterval int    `json:"poll_interval_s"`
 }
 
 func (s *Server) listICalFeeds(c *gin.Context) {
@@ -45,6 +47,9 @@ func (s *Server) setICalFeed(c *gin.Context) {
 	if in.URL == "" {
 		errs = append(errs, newFieldError("url", "is required"))
 	}
+	if in.PollInterval != 0 && (in.PollInterval < inventory.MinICalPollInterval || in.PollInterval > inventory.MaxICalPollInterval) {
+		errs = append(errs, newFieldError("poll_interval_s", fmt.Sprintf("must be from %d to %d seconds", inventory.MinICalPollInterval, inventory.MaxICalPollInterval)))
+	}
 	if len(errs) > 0 {
 		invalid(c, errs...)
 		return
@@ -53,7 +58,7 @@ func (s *Server) setICalFeed(c *gin.Context) {
 		abortProblem(c, http.StatusServiceUnavailable, "iCal feed URLs cannot be stored: keyrack runs without KEYRACK_SECRET")
 		return
 	}
-	f, err := s.store.SetICalFeed(c.Request.Context(), s.secrets, apiProperty(c).Code, c.Param("channel"), in.RoomType, in.URL, apiKey(c).Actor())
+	f, err := s.store.SetICalFeed(c.Request.Context(), s.secrets, apiProperty(c).Code, c.Param("channel"), in.RoomType, in.URL, in.PollInterval, apiKey(c).Actor())
 	if err != nil {
 		if inventory.ErrorCode(err) == inventory.ENOTFOUND && containsRoomType(err) {
 			invalid(c, newFieldError("room_type", inventory.ErrorMessage(err)))
@@ -153,4 +158,34 @@ func (s *Server) revokeExportToken(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, t)
+}
+
+// rotateExportToken replaces a live token with a new one for the same
+// calendar; the old one stops answering at once.
+func (s *Server) rotateExportToken(c *gin.Context) {
+	id, ok := pathID(c)
+	if !ok {
+		return
+	}
+	t, token, err := s.store.RotateExportToken(c.Request.Context(), apiProperty(c).Code, c.Param("channel"), id, apiKey(c).Actor())
+	if err != nil {
+		s.fail(c, err, "")
+		return
+	}
+	c.JSON(http.StatusCreated, exportTokenCreatedJSON{ExportToken: t, Token: token, Path: "/ical/" + token + ".ics"})
+}
+
+// syncICalFeed makes a feed's poll due now ("sync now"); a worker fetches
+// it within seconds, and the feed's last_fetch_at and last_ok_at show how
+// it went.
+func (s *Server) syncICalFeed(c *gin.Context) {
+	id, ok := pathID(c)
+	if !ok {
+		return
+	}
+	if err := s.store.FetchICalFeedNow(c.Request.Context(), apiProperty(c).Code, c.Param("channel"), id); err != nil {
+		s.fail(c, err, "")
+		return
+	}
+	c.Status(http.StatusAccepted)
 }

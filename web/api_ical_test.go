@@ -44,16 +44,44 @@ func TestICalFeedsAreSealedAndExportTokensShownOnceAndRevocable(t *testing.T) {
 	require.Equal(t, "/ical/"+token+".ics", tok["path"])
 	target, err := e.st.LookupExportToken(ctx, token)
 	require.NoError(t, err)
-	require.Equal(t, inventory.ExportTokenTarget{Property: "P", Channel: "airbnb", RoomType: "DBL-STD"}, target)
+	require.Equal(t, []string{"P", "airbnb", "DBL-STD"}, []string{target.Property, target.Channel, target.RoomType})
+	require.Equal(t, 365, target.Horizon)
+	require.Equal(t, "Europe/Lisbon", target.Location.String())
+	require.Equal(t, http.StatusOK, e.get("/ical/"+token+".ics").Status)
+
+	// Rotating gives a new token for the same calendar; the old one stops at once.
+	rotated := e.must(http.StatusCreated, "POST", base+"/export-tokens/"+itoa(tok["id"].(float64))+"/rotate", nil).JSON(t)
+	require.NotEqual(t, token, rotated["token"])
+	require.Equal(t, "DBL-STD", rotated["room_type"])
+	require.Equal(t, http.StatusNotFound, e.get("/ical/"+token+".ics").Status)
+	require.Equal(t, http.StatusOK, e.get(rotated["path"].(string)).Status)
+	problemOf(t, e.do("POST", base+"/export-tokens/"+itoa(tok["id"].(float64))+"/rotate", e.admin, nil), http.StatusNotFound)
+	token = rotated["token"].(string)
 	tokens := e.must(http.StatusOK, "GET", base+"/export-tokens", nil)
 	require.NotContains(t, string(tokens.Body), token)
-	id := tokens.List(t)[0]["id"].(float64)
+	require.Len(t, tokens.List(t), 2, "the rotated token stays listed, revoked")
+	id := rotated["id"].(float64)
 	revoked := e.must(http.StatusOK, "DELETE", base+"/export-tokens/"+itoa(id), nil).JSON(t)
 	require.NotEmpty(t, revoked["revoked_at"])
 	_, err = e.st.LookupExportToken(ctx, token)
 	require.Equal(t, inventory.ENOTFOUND, inventory.ErrorCode(err))
 
-	e.must(http.StatusNoContent, "DELETE", base+"/ical-feeds/"+itoa(list[0]["id"].(float64)), nil)
+	require.Equal(t, http.StatusNotFound, e.get("/ical/"+token+".ics").Status, "a revoked token opens nothing")
+
+	// Sync now makes the feed due at once.
+	feedID := itoa(list[0]["id"].(float64))
+	_, err = e.st.DB().Exec(ctx, `UPDATE ical_feeds SET next_fetch_at = now() + interval '1 hour'`)
+	require.NoError(t, err)
+	e.must(http.StatusAccepted, "POST", base+"/ical-feeds/"+feedID+"/sync", nil)
+	var due bool
+	require.NoError(t, e.st.DB().QueryRow(ctx, `SELECT next_fetch_at <= now() FROM ical_feeds`).Scan(&due))
+	require.True(t, due)
+	problemOf(t, e.do("POST", base+"/ical-feeds/999999/sync", e.admin, nil), http.StatusNotFound)
+	problemOf(t, e.do("PUT", base+"/ical-feeds", e.admin, map[string]any{"room_type": "DBL-STD", "url": feedURL, "poll_interval_s": 5}), http.StatusBadRequest)
+	f = e.must(http.StatusOK, "PUT", base+"/ical-feeds", map[string]any{"room_type": "DBL-STD", "url": feedURL, "poll_interval_s": 600})
+	require.Equal(t, float64(600), f.JSON(t)["poll_interval_s"])
+
+	e.must(http.StatusNoContent, "DELETE", base+"/ical-feeds/"+feedID, nil)
 	require.Empty(t, e.must(http.StatusOK, "GET", base+"/ical-feeds", nil).List(t))
 }
 

@@ -40,17 +40,17 @@ func TestRequestsAreLoggedByRouteNotByPath(t *testing.T) {
 	t.Parallel()
 	log, logs := logBuffer()
 	s := New(Config{Logger: log})
-	s.engine.GET("/ical/:token", func(c *gin.Context) { c.String(http.StatusOK, "BEGIN:VCALENDAR") })
+	s.engine.GET("/probe/:token", func(c *gin.Context) { c.String(http.StatusOK, "BEGIN:VCALENDAR") })
 
 	rec := httptest.NewRecorder()
-	s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/ical/feed-secret-token", nil))
+	s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/probe/feed-secret-token", nil))
 	require.Equal(t, http.StatusOK, rec.Code)
 
 	rec = httptest.NewRecorder()
 	s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/nowhere/other-secret", nil))
 	require.Equal(t, http.StatusNotFound, rec.Code)
 
-	require.Contains(t, logs.String(), "route=/ical/:token")
+	require.Contains(t, logs.String(), "route=/probe/:token")
 	require.Contains(t, logs.String(), "route=unmatched")
 	require.NotContains(t, logs.String(), "secret")
 }

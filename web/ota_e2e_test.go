@@ -16,6 +16,25 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// runFanout serves the API with a fan-out (withFanout) that pushes to OTA
+// channels with the OTA XML connector, and runs its worker and scheduler
+// until the test ends.
+func (e *apiEnv) runFanout(configure ...func(*sync.Config)) *sync.Fanout {
+	e.t.Helper()
+	ota := &otaxml.Connector{}
+	f, _, _ := e.withFanout(append([]func(*sync.Config){func(c *sync.Config) {
+		c.ScheduleInterval, c.ResyncAt = 100*time.Millisecond, "off"
+		c.Connectors = connectors.Registry{inventory.ChannelOTAPush: ota, inventory.ChannelGDS: ota, inventory.ChannelOTAPull: ota}
+	}}, configure...)...)
+	ctx, cancel := context.WithCancel(context.Background())
+	var roles gosync.WaitGroup
+	roles.Go(func() { _ = f.RunWorker(ctx) })
+	roles.Go(func() { _ = f.RunScheduler(ctx) })
+	// The roles stop before the queue's connections close (cleanups run last first).
+	e.t.Cleanup(func() { cancel(); roles.Wait() })
+	return f
+}
+
 // End to end over HTTP, real PostgreSQL and Redis: channel A pushes a
 // Commit, a Modify that moves the dates and a Cancel to /ota/A; after each
 // step the pool holds what it should, and the OTA test channels B (raw XML,
@@ -24,16 +43,8 @@ import (
 func TestOTAEndToEndCommitModifyCancelReachOtherChannels(t *testing.T) {
 	t.Parallel()
 	e := newAPI(t)
-	ota := &otaxml.Connector{}
-	f, _, _ := e.withFanout(func(c *sync.Config) {
-		c.ScheduleInterval, c.ResyncAt, c.EchoWindow = 100*time.Millisecond, "off", 200*time.Millisecond
-		c.Connectors = connectors.Registry{inventory.ChannelOTAPush: ota, inventory.ChannelGDS: ota, inventory.ChannelOTAPull: ota}
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	var roles gosync.WaitGroup
-	roles.Go(func() { _ = f.RunWorker(ctx) })
-	roles.Go(func() { _ = f.RunScheduler(ctx) })
-	t.Cleanup(func() { cancel(); roles.Wait() })
+	f := e.runFanout(func(c *sync.Config) { c.EchoWindow = 200 * time.Millisecond })
+	ctx := context.Background()
 
 	e.hotel("P", 3)
 	a := otachannel.New()

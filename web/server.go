@@ -1,6 +1,6 @@
 // Package web is keyrack's HTTP side: the health endpoints and the
-// management and PMS API (/api/v1), the OTA XML push endpoint (/ota/{channel});
-// the iCal endpoints and the staff admin UI as they arrive. It turns requests into calls on the
+// management and PMS API (/api/v1), the OTA XML push endpoint (/ota/{channel}),
+// the iCal export feeds (/ical/{token}.ics); the staff admin UI as it arrives. It turns requests into calls on the
 // inventory and the queue, and never lets an internal error or a secret
 // reach the response.
 package web
@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/keyrack/keyrack/inventory"
@@ -35,6 +36,8 @@ type Config struct {
 	Fanout *sync.Fanout
 	// OTAMaxBody caps an OTA message after decompression (DefaultOTAMaxBody when 0).
 	OTAMaxBody int64
+	// Now is the clock the iCal export takes "today" from (time.Now when nil).
+	Now func() time.Time
 }
 
 // Server routes keyrack's HTTP requests.
@@ -47,11 +50,15 @@ type Server struct {
 	fanout  *sync.Fanout
 
 	otaMaxBody int64
+	now        func() time.Time
 }
 
 // New builds the server and its routes.
 func New(cfg Config) *Server {
 	s := &Server{store: cfg.Store, queue: cfg.Queue, log: cfg.Logger, secrets: cfg.Secrets, fanout: cfg.Fanout, otaMaxBody: cfg.OTAMaxBody}
+	if s.now = cfg.Now; s.now == nil {
+		s.now = time.Now
+	}
 	if s.otaMaxBody <= 0 {
 		s.otaMaxBody = DefaultOTAMaxBody
 	}
@@ -71,6 +78,8 @@ func New(cfg Config) *Server {
 	e.GET("/readyz", s.readyz)
 	s.routeAPI(e)
 	s.routeOTA(e)
+	s.routeICal(e)
+	s.routeMetrics(e)
 
 	s.engine = e
 	return s

@@ -57,7 +57,7 @@ func TestHelpListsCommandsAndEnvironment(t *testing.T) {
 	t.Parallel()
 	code, stdout, _ := keyrack(t, nil, "help")
 	require.Equal(t, 0, code)
-	for _, s := range []string{"serve", "migrate", "seed demo", "version", "DATABASE_URL", "REDIS_URL", "KEYRACK_ADDR", "KEYRACK_LOG_LEVEL", "KEYRACK_ROLES", "KEYRACK_SECRET", "KEYRACK_FEED_ACK_TIMEOUT"} {
+	for _, s := range []string{"serve", "migrate", "seed demo", "version", "DATABASE_URL", "REDIS_URL", "KEYRACK_ADDR", "KEYRACK_LOG_LEVEL", "KEYRACK_ROLES", "KEYRACK_SECRET", "KEYRACK_FEED_ACK_TIMEOUT", "KEYRACK_ICAL_STALE_AFTER", "KEYRACK_ICAL_ALLOW_PRIVATE"} {
 		require.Contains(t, stdout, s)
 	}
 	code, stdout, _ = keyrack(t, nil, "help", "serve")
@@ -88,21 +88,25 @@ func TestALogLevelKeyrackDoesNotKnowIsRefused(t *testing.T) {
 	require.Contains(t, stderr, "KEYRACK_LOG_LEVEL")
 }
 
-func TestAFeedAckTimeoutThatIsNotADurationIsRefused(t *testing.T) {
+func TestDurationsAndSwitchesThatDoNotParseAreRefused(t *testing.T) {
 	t.Parallel()
-	for _, v := range []string{"soon", "-5m", "0s"} {
-		code, _, stderr := keyrack(t, map[string]string{"KEYRACK_FEED_ACK_TIMEOUT": v}, "version")
-		require.Equal(t, 2, code, v)
-		require.Contains(t, stderr, "KEYRACK_FEED_ACK_TIMEOUT")
-	}
-	cfg, err := configFromEnv(func(k string) string {
-		if k == "KEYRACK_FEED_ACK_TIMEOUT" {
-			return "45m"
+	for env, bad := range map[string][]string{
+		"KEYRACK_FEED_ACK_TIMEOUT":   {"soon", "-5m", "0s"},
+		"KEYRACK_ICAL_STALE_AFTER":   {"later", "-1h"},
+		"KEYRACK_ICAL_ALLOW_PRIVATE": {"maybe"},
+	} {
+		for _, v := range bad {
+			code, _, stderr := keyrack(t, map[string]string{env: v}, "version")
+			require.Equal(t, 2, code, "%s=%s", env, v)
+			require.Contains(t, stderr, env)
 		}
-		return ""
-	})
+	}
+	env := map[string]string{"KEYRACK_FEED_ACK_TIMEOUT": "45m", "KEYRACK_ICAL_STALE_AFTER": "6h", "KEYRACK_ICAL_ALLOW_PRIVATE": "1"}
+	cfg, err := configFromEnv(func(k string) string { return env[k] })
 	require.NoError(t, err)
 	require.Equal(t, 45*time.Minute, cfg.FeedAckTimeout)
+	require.Equal(t, 6*time.Hour, cfg.ICalStaleAfter)
+	require.True(t, cfg.ICalAllowPrivate)
 }
 
 func TestMigrateWithoutDatabaseURLSaysWhatToSet(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -35,6 +36,14 @@ type Config struct {
 	// is how long a PMS may leave a revision unacknowledged before an
 	// incident is raised; the fan-out's default (30 min) when zero.
 	FeedAckTimeout time.Duration
+	// ICalStaleAfter (KEYRACK_ICAL_STALE_AFTER, a Go duration) is how long
+	// an iCal feed may go without a good fetch before it is flagged stale;
+	// the fan-out's default (2 h) when zero.
+	ICalStaleAfter time.Duration
+	// ICalAllowPrivate (KEYRACK_ICAL_ALLOW_PRIVATE=1) lets iCal feeds live on
+	// loopback, private and link-local addresses; refused by default, since
+	// whoever sets a feed URL chooses where keyrack connects.
+	ICalAllowPrivate bool
 }
 
 // configFromEnv reads the configuration from the environment.
@@ -48,12 +57,24 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 		QueuePrefix: getenv("KEYRACK_QUEUE_PREFIX"),
 		ResyncAt:    getenv("KEYRACK_RESYNC_AT"),
 	}
-	if v := strings.TrimSpace(getenv("KEYRACK_FEED_ACK_TIMEOUT")); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return cfg, fmt.Errorf("KEYRACK_FEED_ACK_TIMEOUT=%q: use a positive duration such as 30m or 1h", v)
+	for _, d := range []struct {
+		env string
+		to  *time.Duration
+	}{{"KEYRACK_FEED_ACK_TIMEOUT", &cfg.FeedAckTimeout}, {"KEYRACK_ICAL_STALE_AFTER", &cfg.ICalStaleAfter}} {
+		if v := strings.TrimSpace(getenv(d.env)); v != "" {
+			dur, err := time.ParseDuration(v)
+			if err != nil || dur <= 0 {
+				return cfg, fmt.Errorf("%s=%q: use a positive duration such as 30m or 1h", d.env, v)
+			}
+			*d.to = dur
 		}
-		cfg.FeedAckTimeout = d
+	}
+	if v := strings.TrimSpace(getenv("KEYRACK_ICAL_ALLOW_PRIVATE")); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return cfg, fmt.Errorf("KEYRACK_ICAL_ALLOW_PRIVATE=%q: use 1 or 0", v)
+		}
+		cfg.ICalAllowPrivate = on
 	}
 	if cfg.Roles == "" {
 		cfg.Roles = defaultRoles

@@ -59,6 +59,10 @@ Environment:
                      HH:MM or off (default 03:00)
   KEYRACK_FEED_ACK_TIMEOUT  how long a PMS may leave a revision unacknowledged
                      before an incident is raised (default 30m)
+  KEYRACK_ICAL_STALE_AFTER  how long an iCal feed may go without a good fetch
+                     before it is flagged stale (default 2h)
+  KEYRACK_ICAL_ALLOW_PRIVATE  1 lets iCal feed URLs reach loopback, private and
+                     link-local addresses (refused by default)
 
 Flags override the environment. Prefer the environment for URLs with
 passwords: command lines are visible to every user of the machine.

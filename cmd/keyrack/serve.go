@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/keyrack/keyrack/connectors"
+	"github.com/keyrack/keyrack/connectors/ical"
 	"github.com/keyrack/keyrack/connectors/otaxml"
 	"github.com/keyrack/keyrack/inventory"
 	"github.com/keyrack/keyrack/sync"
@@ -334,6 +335,12 @@ func (m *Main) openFanout(ctx context.Context, secrets *inventory.Secrets) error
 	}
 	if c.FeedAckTimeout == 0 {
 		c.FeedAckTimeout = m.Config.FeedAckTimeout
+	}
+	if c.ICalStaleAfter == 0 {
+		c.ICalStaleAfter = m.Config.ICalStaleAfter
+	}
+	if c.ICalFetcher == nil {
+		c.ICalFetcher = &ical.Fetcher{AllowPrivate: m.Config.ICalAllowPrivate}
 	}
 	f, err := sync.New(c)
 	if err != nil {

@@ -1,0 +1,104 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/keyrack/keyrack/connectors/ical"
+	"github.com/keyrack/keyrack/inventory"
+)
+
+func (s *Server) routeICal(e *gin.Engine) {
+	e.GET("/ical/:file", s.icalExport)
+	e.HEAD("/ical/:file", s.icalExport)
+}
+
+// icalExport serves keyrack's calendar of a room type for an iCal channel
+// at /ical/{token}.ics: every night from today to the channel's horizon on
+// which the room type cannot be sold, except those taken by the channel's
+// own bookings (loop suppression: the platform knows them, and seeing them
+// back would look like someone else's booking). The token is the only
+// credential, as calendar platforms allow nothing else; it is compared by
+// its hash and can be revoked or rotated through the API.
+//
+// The ETag depends on the nights only, and Last-Modified (and the events'
+// DTSTAMP) is when the calendar last changed, so a platform polling with
+// If-None-Match or If-Modified-Since gets 304 until something changes.
+func (s *Server) icalExport(c *gin.Context) {
+	token, ok := strings.CutSuffix(c.Param("file"), ".ics")
+	if !ok || token == "" || len(token) > 128 {
+		icalNotFound(c)
+		return
+	}
+	ctx := c.Request.Context()
+	t, err := s.store.LookupExportToken(ctx, token)
+	if err != nil {
+		if inventory.ErrorCode(err) == inventory.ENOTFOUND {
+			icalNotFound(c)
+			return
+		}
+		s.icalUnavailable(c, err)
+		return
+	}
+	today := inventory.LocalDate(s.now(), t.Location)
+	nights, err := s.store.BlockedNights(ctx, t.Property, t.Channel, t.RoomType, today, today.AddDays(t.Horizon))
+	if err != nil {
+		s.icalUnavailable(c, err)
+		return
+	}
+	exp := ical.Export{
+		Name:      t.Property + " " + t.RoomType + " (keyrack)",
+		UIDPrefix: strings.ToLower(t.Property + "-" + t.RoomType + "-"),
+	}
+	etag := ical.ETag(exp.Encode(nights)) // Stamp left zero: the tag follows the nights alone
+	changed := t.ServedChangedAt
+	if etag != t.ServedETag {
+		if changed, err = s.store.NoteExportServed(ctx, token, etag); err != nil {
+			s.icalUnavailable(c, err)
+			return
+		}
+	}
+	h := c.Writer.Header()
+	h.Set("ETag", etag)
+	h.Set("Last-Modified", changed.UTC().Format(http.TimeFormat))
+	h.Set("Cache-Control", "private, no-cache")
+	if notModified(c.Request, etag, changed) {
+		c.Status(http.StatusNotModified)
+		return
+	}
+	exp.Stamp = changed
+	c.Data(http.StatusOK, "text/calendar; charset=utf-8", exp.Encode(nights))
+}
+
+// notModified applies the conditional request headers (RFC 9110 §13.2.2):
+// If-None-Match when present, else If-Modified-Since.
+func notModified(r *http.Request, etag string, changed time.Time) bool {
+	if inm := r.Header.Get("If-None-Match"); inm != "" {
+		for _, v := range strings.Split(inm, ",") {
+			v = strings.TrimPrefix(strings.TrimSpace(v), "W/")
+			if v == "*" || v == etag {
+				return true
+			}
+		}
+		return false
+	}
+	if ims, err := http.ParseTime(r.Header.Get("If-Modified-Since")); err == nil {
+		return !changed.Truncate(time.Second).After(ims)
+	}
+	return false
+}
+
+// icalNotFound answers an unknown, revoked or malformed token alike.
+func icalNotFound(c *gin.Context) {
+	c.Data(http.StatusNotFound, "text/plain; charset=utf-8", []byte("no such calendar\n"))
+}
+
+// icalUnavailable answers a failure on keyrack's side with 503, so the
+// platform keeps the calendar it has rather than emptying it.
+func (s *Server) icalUnavailable(c *gin.Context, err error) {
+	s.log.Error("ical: the calendar could not be served", "err", err)
+	c.Header("Retry-After", "60")
+	c.Data(http.StatusServiceUnavailable, "text/plain; charset=utf-8", []byte("calendar temporarily unavailable\n"))
+}
