@@ -84,7 +84,7 @@ type PrivateAddressError struct {
 // Error says why the address was refused and how a deployment allows it.
 func (e *PrivateAddressError) Error() string {
 	return fmt.Sprintf("ical: refusing to fetch from %s: the address is private (loopback, private network, link-local or similar); "+
-		"a deployment that keeps feeds on its own network can allow private addresses (Fetcher.AllowPrivate)", e.Addr)
+		"a deployment that keeps feeds on its own network can allow private addresses (KEYRACK_ICAL_ALLOW_PRIVATE=1)", e.Addr)
 }
 
 const (

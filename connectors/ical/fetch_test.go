@@ -169,7 +169,7 @@ func TestFetchRefusesPrivateAddresses(t *testing.T) {
 	if !errors.As(err, &pe) {
 		t.Fatalf("fetch from 127.0.0.1: %v, want a PrivateAddressError", err)
 	}
-	if !strings.Contains(err.Error(), "private") || !strings.Contains(err.Error(), "AllowPrivate") {
+	if !strings.Contains(err.Error(), "private") || !strings.Contains(err.Error(), "KEYRACK_ICAL_ALLOW_PRIVATE") {
 		t.Errorf("error does not say the address is private and how to allow it: %v", err)
 	}
 	if _, err := (&Fetcher{AllowPrivate: true}).Fetch(context.Background(), srv.URL, Conditional{}); err != nil {
