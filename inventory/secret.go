@@ -178,3 +178,14 @@ func (s *Store) OutboundCredentials(ctx context.Context, sec *Secrets, property,
 	}
 	return user, secret, nil
 }
+
+// Key derives a 256-bit key for purpose (e.g. the admin UI's CSRF tokens)
+// from the deployment secret, so that it survives restarts and is the same
+// in every process.
+func (s *Secrets) Key(purpose string) [32]byte {
+	m := hmac.New(sha256.New, s.hashKey[:])
+	m.Write([]byte("keyrack derived key v1: " + purpose))
+	var k [32]byte
+	copy(k[:], m.Sum(nil))
+	return k
+}

@@ -6,13 +6,14 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// homePage stands in for the staff UI until it arrives.
+// homePage says keyrack runs and where to go.
 const homePage = `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>keyrack</title></head>
 <body>
 <h1>keyrack is running</h1>
 <ul>
+<li><a href="/admin/">/admin/</a> — the staff admin UI (users: <code>keyrack user add NAME --role admin</code>)</li>
 <li><a href="/healthz">/healthz</a> — the process is alive</li>
 <li><a href="/readyz">/readyz</a> — PostgreSQL and Redis answer</li>
 </ul>

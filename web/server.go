@@ -51,6 +51,7 @@ type Server struct {
 
 	otaMaxBody int64
 	now        func() time.Time
+	ui         uiTemplates
 }
 
 // New builds the server and its routes.
@@ -80,6 +81,7 @@ func New(cfg Config) *Server {
 	s.routeOTA(e)
 	s.routeICal(e)
 	s.routeMetrics(e)
+	s.routeUI(e)
 
 	s.engine = e
 	return s

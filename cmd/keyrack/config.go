@@ -44,6 +44,9 @@ type Config struct {
 	// loopback, private and link-local addresses; refused by default, since
 	// whoever sets a feed URL chooses where keyrack connects.
 	ICalAllowPrivate bool
+	// Password (KEYRACK_PASSWORD) is the password `keyrack user add` sets
+	// when it is not given on standard input.
+	Password string
 }
 
 // configFromEnv reads the configuration from the environment.
@@ -56,6 +59,7 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 		Secret:      getenv("KEYRACK_SECRET"),
 		QueuePrefix: getenv("KEYRACK_QUEUE_PREFIX"),
 		ResyncAt:    getenv("KEYRACK_RESYNC_AT"),
+		Password:    getenv("KEYRACK_PASSWORD"),
 	}
 	for _, d := range []struct {
 		env string

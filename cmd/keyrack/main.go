@@ -41,6 +41,10 @@ Commands:
               revoke an API key; it stops working at once
   apikey list [--property CODE]
               list API keys (never the keys themselves)
+  user add NAME --role admin|viewer
+              add a staff user of the admin UI (or reset one's role and
+              password); the password is read from standard input, or from
+              KEYRACK_PASSWORD
   version     print the version
   help        print this help; "keyrack help <command>" lists a command's flags
 
@@ -63,6 +67,7 @@ Environment:
                      before it is flagged stale (default 2h)
   KEYRACK_ICAL_ALLOW_PRIVATE  1 lets iCal feed URLs reach loopback, private and
                      link-local addresses (refused by default)
+  KEYRACK_PASSWORD   the password "keyrack user add" sets, instead of stdin
 
 Flags override the environment. Prefer the environment for URLs with
 passwords: command lines are visible to every user of the machine.
@@ -97,6 +102,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = seedCommand(ctx, cfg, args, logger, stdout, stderr)
 	case "apikey":
 		err = apikeyCommand(ctx, cfg, args, logger, stdout, stderr)
+	case "user":
+		err = userCommand(ctx, cfg, args, logger, stdout, stderr)
 	case "version":
 		err = versionCommand(args, stdout, stderr)
 	case "help", "-h", "-help", "--help":
@@ -163,6 +170,8 @@ func helpCommand(cfg Config, args []string, stdout, stderr io.Writer) error {
 		fs, _ = seedFlags(cfg, stdout)
 	case "apikey":
 		fs, _, _, _ = apikeyFlags(cfg, stdout)
+	case "user":
+		fs, _, _ = userFlags(cfg, stdout)
 	case "version":
 		fs = versionFlags(stdout)
 	default:

@@ -1,0 +1,136 @@
+package inventory
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"regexp"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Staff roles: an admin changes things, a viewer only reads.
+const (
+	RoleAdmin  = "admin"
+	RoleViewer = "viewer"
+)
+
+// StaffUser is a person who logs in to the admin UI.
+type StaffUser struct {
+	ID        int64
+	Name      string
+	Role      string
+	CreatedAt time.Time
+}
+
+// CanEdit reports whether the user may change anything.
+func (u StaffUser) CanEdit() bool { return u.Role == RoleAdmin }
+
+// Actor is who the user's changes are audited as.
+func (u StaffUser) Actor() Actor { return Actor{Kind: "staff", Name: u.Name} }
+
+// SessionTTL is how long a login lasts without being used.
+const SessionTTL = 12 * time.Hour
+
+// MinPasswordLength is the shortest password a staff user may have.
+const MinPasswordLength = 10
+
+var staffNameRE = regexp.MustCompile(`^[A-Za-z0-9._@-]{1,64}$`)
+
+// CreateStaffUser adds a staff user, or sets the role and password of an
+// existing one of that name (so the command that adds users also resets
+// passwords). The password is kept as a bcrypt hash.
+func (s *Store) CreateStaffUser(ctx context.Context, name, role, password string, by Actor) (StaffUser, error) {
+	if !staffNameRE.MatchString(name) {
+		return StaffUser{}, Errorf(EINVALID, "a user name is 1 to 64 letters, digits and . _ @ -")
+	}
+	if role != RoleAdmin && role != RoleViewer {
+		return StaffUser{}, Errorf(EINVALID, "role %q: want admin or viewer", role)
+	}
+	if len(password) < MinPasswordLength {
+		return StaffUser{}, Errorf(EINVALID, "a password is at least %d characters", MinPasswordLength)
+	}
+	if len(password) > 72 {
+		return StaffUser{}, Errorf(EINVALID, "a password is at most 72 bytes")
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return StaffUser{}, err
+	}
+	u := StaffUser{Name: name, Role: role}
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `INSERT INTO staff_users (name, role, password_hash) VALUES ($1, $2, $3)
+			ON CONFLICT (name) DO UPDATE SET role = EXCLUDED.role, password_hash = EXCLUDED.password_hash, disabled_at = NULL
+			RETURNING id, created_at`, name, role, string(hash)).Scan(&u.ID, &u.CreatedAt); err != nil {
+			return err
+		}
+		// A new password ends the user's sessions.
+		_, err := tx.Exec(ctx, `DELETE FROM staff_sessions WHERE user_id = $1`, u.ID)
+		return err
+	})
+	return u, err
+}
+
+// dummyHash is compared against when the user does not exist, so that a
+// wrong name takes as long as a wrong password.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("keyrack dummy password"), bcrypt.DefaultCost)
+
+// ErrBadLogin is a wrong user name or password (deliberately not saying which).
+var ErrBadLogin = Errorf(EUNAUTHORIZED, "wrong user name or password")
+
+// StaffLogin checks a user's password and opens a session; the returned
+// token goes into the session cookie and is stored only as a hash.
+func (s *Store) StaffLogin(ctx context.Context, name, password string) (StaffUser, string, error) {
+	var u StaffUser
+	var hash string
+	err := s.db.QueryRow(ctx, `SELECT id, name, role, created_at, password_hash FROM staff_users
+		WHERE name = $1 AND disabled_at IS NULL`, name).Scan(&u.ID, &u.Name, &u.Role, &u.CreatedAt, &hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		return StaffUser{}, "", ErrBadLogin
+	}
+	if err != nil {
+		return StaffUser{}, "", err
+	}
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
+		return StaffUser{}, "", ErrBadLogin
+	}
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return StaffUser{}, "", err
+	}
+	token := base64.RawURLEncoding.EncodeToString(b[:])
+	h := sha256.Sum256([]byte(token))
+	if _, err := s.db.Exec(ctx, `INSERT INTO staff_sessions (token_hash, user_id, expires_at) VALUES ($1, $2, now() + $3::interval)`,
+		h[:], u.ID, SessionTTL); err != nil {
+		return StaffUser{}, "", err
+	}
+	_, _ = s.db.Exec(ctx, `DELETE FROM staff_sessions WHERE expires_at < now()`)
+	return u, token, nil
+}
+
+// StaffSession finds the user of a live session and extends it; an unknown
+// or expired session, or a disabled user, is EUNAUTHORIZED.
+func (s *Store) StaffSession(ctx context.Context, token string) (StaffUser, error) {
+	h := sha256.Sum256([]byte(token))
+	var u StaffUser
+	err := s.db.QueryRow(ctx, `UPDATE staff_sessions ss SET last_seen_at = now(), expires_at = now() + $2::interval
+		FROM staff_users u
+		WHERE ss.token_hash = $1 AND ss.expires_at > now() AND u.id = ss.user_id AND u.disabled_at IS NULL
+		RETURNING u.id, u.name, u.role, u.created_at`, h[:], SessionTTL).Scan(&u.ID, &u.Name, &u.Role, &u.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return u, Errorf(EUNAUTHORIZED, "not logged in")
+	}
+	return u, err
+}
+
+// StaffLogout ends a session.
+func (s *Store) StaffLogout(ctx context.Context, token string) error {
+	h := sha256.Sum256([]byte(token))
+	_, err := s.db.Exec(ctx, `DELETE FROM staff_sessions WHERE token_hash = $1`, h[:])
+	return err
+}

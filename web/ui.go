@@ -1,0 +1,389 @@
+package web
+
+import (
+	"bytes"
+	"crypto/rand"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/gorilla/csrf"
+	"github.com/keyrack/keyrack/inventory"
+)
+
+// The staff admin UI under /admin: server-rendered pages from html/template
+// (embedded, one template set per page: templates/layout.html and
+// templates/common.html with the page's own file), htmx for partial updates
+// (vendored under assets/, every page also renders fully without it), a
+// session cookie after login, and CSRF protection on every form and htmx
+// request (gorilla/csrf: a hidden field in forms, the X-CSRF-Token header
+// from htmx).
+
+//go:embed templates
+var templateFS embed.FS
+
+//go:embed assets
+var assetFS embed.FS
+
+const (
+	sessionCookie = "keyrack_session"
+	ctxStaff      = "keyrack.staff"
+	ctxUIProperty = "keyrack.ui.property"
+	// htmxAsset is the vendored htmx (one pinned major).
+	htmxAsset = "/admin/assets/htmx-2.0.11.min.js"
+)
+
+// uiPage is what every page template gets: the layout reads the common
+// fields, the page its own Data.
+type uiPage struct {
+	Title      string
+	User       inventory.StaffUser
+	CSRF       template.HTML // the hidden input to put in every form
+	CSRFToken  string        // for htmx's X-CSRF-Token header
+	Property   *inventory.Property
+	Properties []inventory.Property
+	Nav        string // which menu entry is current: grid, bookings, channels, alerts, queues
+	Flash      string // a success message carried over a redirect (?flash=)
+	Error      string
+	HTMX       string // the vendored htmx's path
+	Data       any
+}
+
+// uiTemplates are the parsed template sets, one per page.
+type uiTemplates map[string]*template.Template
+
+var uiFuncs = template.FuncMap{
+	"date":     func(d inventory.Date) string { return d.String() },
+	"datetime": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"ago": func(t time.Time) string {
+		d := time.Since(t).Round(time.Second)
+		switch {
+		case d < time.Minute:
+			return fmt.Sprintf("%ds ago", int(d.Seconds()))
+		case d < time.Hour:
+			return fmt.Sprintf("%dm ago", int(d.Minutes()))
+		case d < 48*time.Hour:
+			return fmt.Sprintf("%dh ago", int(d.Hours()))
+		}
+		return fmt.Sprintf("%dd ago", int(d.Hours()/24))
+	},
+	"deref": func(p any) any {
+		switch v := p.(type) {
+		case *time.Time:
+			if v == nil {
+				return nil
+			}
+			return *v
+		case *string:
+			if v == nil {
+				return ""
+			}
+			return *v
+		case *int:
+			if v == nil {
+				return 0
+			}
+			return *v
+		}
+		return p
+	},
+	"query": url.QueryEscape,
+	"path":  url.PathEscape,
+}
+
+// loadTemplates parses layout.html and common.html with each page file.
+func loadTemplates() (uiTemplates, error) {
+	pages, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	out := uiTemplates{}
+	for _, p := range pages {
+		name := strings.TrimSuffix(strings.TrimPrefix(p, "templates/"), ".html")
+		if name == "layout" || name == "common" {
+			continue
+		}
+		t, err := template.New(name).Funcs(uiFuncs).ParseFS(templateFS, "templates/layout.html", "templates/common.html", p)
+		if err != nil {
+			return nil, fmt.Errorf("template %s: %w", name, err)
+		}
+		out[name] = t
+	}
+	return out, nil
+}
+
+// routeUI registers the admin UI.
+func (s *Server) routeUI(e *gin.Engine) {
+	tpl, err := loadTemplates()
+	if err != nil {
+		panic(err) // the templates are embedded: a parse error is a build defect, caught by every test
+	}
+	s.ui = tpl
+	assets, _ := fs.Sub(assetFS, "assets")
+	e.GET("/admin/assets/*file", func(c *gin.Context) {
+		c.Header("Cache-Control", "public, max-age=86400")
+		c.FileFromFS(c.Param("file"), http.FS(assets))
+	})
+
+	a := e.Group("/admin", s.csrfProtect())
+	a.GET("/login", s.loginPage)
+	a.POST("/login", s.login)
+	a.POST("/logout", s.logout)
+
+	in := a.Group("", s.requireStaff)
+	in.GET("", s.adminHome)
+	in.GET("/", s.adminHome)
+	p := in.Group("/p/:property", s.uiProperty)
+	p.GET("", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/admin/p/"+c.Param("property")+"/grid") })
+	s.routeUIGrid(p)
+	s.routeUIBookings(p)
+	s.routeUIChannels(p)
+	s.routeUIAlerts(p)
+	s.routeUIQueues(in)
+}
+
+// csrfProtect runs gorilla/csrf in front of the admin pages: unsafe
+// methods need the token of the page they came from. The key comes from
+// KEYRACK_SECRET, so tokens survive restarts and work across processes;
+// without a secret a random key is used.
+func (s *Server) csrfProtect() gin.HandlerFunc {
+	var key [32]byte
+	if s.secrets != nil {
+		key = s.secrets.Key("admin csrf")
+	} else {
+		_, _ = rand.Read(key[:])
+	}
+	protect := csrf.Protect(key[:],
+		csrf.Path("/admin"),
+		csrf.CookieName("keyrack_csrf"),
+		csrf.FieldName("csrf_token"),
+		csrf.RequestHeader("X-CSRF-Token"),
+		csrf.SameSite(csrf.SameSiteLaxMode),
+		csrf.Secure(false), // set per request below: a plain-HTTP deployment still works
+		csrf.ErrorHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprintf(w, "Forbidden: the form has expired or did not come from this site (%v). Go back, reload the page and try again.\n", csrf.FailureReason(r))
+		})))
+	return func(c *gin.Context) {
+		r := c.Request
+		if r.TLS == nil {
+			// gorilla/csrf checks the Referer of HTTPS requests only when
+			// told the request is plain HTTP.
+			r = csrf.PlaintextHTTPRequest(r)
+		}
+		passed := false
+		protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			passed = true
+			c.Request = r
+			c.Next()
+		})).ServeHTTP(c.Writer, r)
+		if !passed {
+			c.Abort()
+		}
+	}
+}
+
+// requireStaff lets logged-in staff through and sends everyone else to the
+// login page (htmx requests get a full-page redirect).
+func (s *Server) requireStaff(c *gin.Context) {
+	if ck, err := c.Cookie(sessionCookie); err == nil && ck != "" {
+		u, err := s.store.StaffSession(c.Request.Context(), ck)
+		if err == nil {
+			c.Set(ctxStaff, u)
+			c.Next()
+			return
+		}
+		if inventory.ErrorCode(err) != inventory.EUNAUTHORIZED {
+			s.uiFail(c, err)
+			return
+		}
+	}
+	next := c.Request.URL.RequestURI()
+	if c.Request.Method != http.MethodGet {
+		next = "/admin/"
+	}
+	to := "/admin/login?next=" + url.QueryEscape(next)
+	if c.GetHeader("HX-Request") != "" {
+		c.Header("HX-Redirect", to)
+		c.AbortWithStatus(http.StatusUnauthorized)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, to)
+	c.Abort()
+}
+
+// staff is the logged-in user.
+func staff(c *gin.Context) inventory.StaffUser {
+	u, _ := c.Get(ctxStaff)
+	su, _ := u.(inventory.StaffUser)
+	return su
+}
+
+// requireEditor refuses a change by a viewer with 403. Use it on every
+// handler that changes something.
+func (s *Server) requireEditor(c *gin.Context) {
+	if !staff(c).CanEdit() {
+		s.renderError(c, http.StatusForbidden, "Your account can look but not change anything: ask an admin.")
+		c.Abort()
+		return
+	}
+	c.Next()
+}
+
+// uiProperty loads the property named in the path.
+func (s *Server) uiProperty(c *gin.Context) {
+	p, err := s.store.Property(c.Request.Context(), c.Param("property"))
+	if err != nil {
+		if inventory.ErrorCode(err) == inventory.ENOTFOUND {
+			s.renderError(c, http.StatusNotFound, "There is no property "+c.Param("property")+".")
+		} else {
+			s.uiFail(c, err)
+		}
+		c.Abort()
+		return
+	}
+	c.Set(ctxUIProperty, p)
+	c.Next()
+}
+
+// uiProp is the property of the page.
+func uiProp(c *gin.Context) inventory.Property {
+	p, _ := c.Get(ctxUIProperty)
+	pp, _ := p.(inventory.Property)
+	return pp
+}
+
+// render writes page (its template set's "layout") with data. An htmx
+// request that names a fragment to swap (?fragment=NAME or the
+// fragment argument) gets that template alone.
+func (s *Server) render(c *gin.Context, status int, page, title, nav string, data any) {
+	s.renderTemplate(c, status, page, "layout", title, nav, data)
+}
+
+// renderFragment writes one named template of page's set (an htmx partial).
+func (s *Server) renderFragment(c *gin.Context, status int, page, fragment string, data any) {
+	s.renderTemplate(c, status, page, fragment, "", "", data)
+}
+
+func (s *Server) renderTemplate(c *gin.Context, status int, page, name, title, nav string, data any) {
+	t := s.ui[page]
+	if t == nil {
+		s.uiFail(c, fmt.Errorf("no template %s", page))
+		return
+	}
+	v := uiPage{Title: title, User: staff(c), CSRF: csrf.TemplateField(c.Request), CSRFToken: csrf.Token(c.Request),
+		Nav: nav, Flash: c.Query("flash"), HTMX: htmxAsset, Data: data}
+	if p, ok := c.Get(ctxUIProperty); ok {
+		pp := p.(inventory.Property)
+		v.Property = &pp
+	}
+	if v.User.ID != 0 && name == "layout" {
+		v.Properties, _ = s.store.Properties(c.Request.Context())
+	}
+	var b bytes.Buffer
+	if err := t.ExecuteTemplate(&b, name, v); err != nil {
+		s.log.Error("ui: template failed", "page", page, "template", name, "err", err)
+		c.Data(http.StatusInternalServerError, "text/plain; charset=utf-8", []byte("internal error\n"))
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Header("X-Frame-Options", "DENY")
+	c.Header("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+	c.Data(status, "text/html; charset=utf-8", b.Bytes())
+}
+
+// renderError shows a page with an error message.
+func (s *Server) renderError(c *gin.Context, status int, msg string) {
+	if c.GetHeader("HX-Request") != "" {
+		c.Data(status, "text/html; charset=utf-8", []byte(`<p class="error" role="alert">`+template.HTMLEscapeString(msg)+`</p>`))
+		return
+	}
+	s.render(c, status, "error", http.StatusText(status), "", msg)
+}
+
+// uiFail answers an error from below: a clear message for what staff can
+// fix (bad input, not found, conflict), a logged 500 otherwise.
+func (s *Server) uiFail(c *gin.Context, err error) {
+	switch inventory.ErrorCode(err) {
+	case inventory.EINVALID:
+		s.renderError(c, http.StatusBadRequest, inventory.ErrorMessage(err))
+	case inventory.ENOTFOUND:
+		s.renderError(c, http.StatusNotFound, inventory.ErrorMessage(err))
+	case inventory.ECONFLICT:
+		s.renderError(c, http.StatusConflict, inventory.ErrorMessage(err))
+	default:
+		s.log.Error("ui: request failed", "route", route(c), "err", err)
+		s.renderError(c, http.StatusInternalServerError, "Something went wrong on keyrack's side; it has been logged. Try again in a moment.")
+	}
+	c.Abort()
+}
+
+// redirectFlash sends the browser to path with a message to show there
+// (post/redirect/get).
+func redirectFlash(c *gin.Context, path, flash string) {
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	c.Redirect(http.StatusSeeOther, path+sep+"flash="+url.QueryEscape(flash))
+}
+
+func (s *Server) loginPage(c *gin.Context) {
+	s.render(c, http.StatusOK, "login", "Log in", "", map[string]string{"Next": safeNext(c.Query("next"))})
+}
+
+func (s *Server) login(c *gin.Context) {
+	name, password := strings.TrimSpace(c.PostForm("username")), c.PostForm("password")
+	next := safeNext(c.PostForm("next"))
+	_, token, err := s.store.StaffLogin(c.Request.Context(), name, password)
+	if err != nil {
+		if errors.Is(err, inventory.ErrBadLogin) {
+			c.Set("login.error", true)
+			s.render(c, http.StatusUnauthorized, "login", "Log in", "", map[string]string{"Next": next, "Username": name, "Error": "Wrong user name or password."})
+			return
+		}
+		s.uiFail(c, err)
+		return
+	}
+	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: token, Path: "/admin", HttpOnly: true,
+		Secure: c.Request.TLS != nil, SameSite: http.SameSiteLaxMode, MaxAge: int(inventory.SessionTTL.Seconds())})
+	c.Redirect(http.StatusSeeOther, next)
+}
+
+func (s *Server) logout(c *gin.Context) {
+	if ck, err := c.Cookie(sessionCookie); err == nil {
+		_ = s.store.StaffLogout(c.Request.Context(), ck)
+	}
+	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: "", Path: "/admin", HttpOnly: true, MaxAge: -1})
+	c.Redirect(http.StatusSeeOther, "/admin/login")
+}
+
+// safeNext keeps a post-login destination inside the admin UI.
+func safeNext(next string) string {
+	if strings.HasPrefix(next, "/admin") && !strings.HasPrefix(next, "//") && !strings.ContainsAny(next, "\\\r\n") {
+		return next
+	}
+	return "/admin/"
+}
+
+// adminHome lists the properties; with only one, it opens its grid.
+func (s *Server) adminHome(c *gin.Context) {
+	ps, err := s.store.Properties(c.Request.Context())
+	if err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	if len(ps) == 1 {
+		c.Redirect(http.StatusSeeOther, "/admin/p/"+url.PathEscape(ps[0].Code)+"/grid")
+		return
+	}
+	s.render(c, http.StatusOK, "home", "Properties", "", ps)
+}

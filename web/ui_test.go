@@ -1,0 +1,218 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/keyrack/keyrack/inventory"
+	"github.com/keyrack/keyrack/inventory/inventorytest"
+	"github.com/keyrack/keyrack/web"
+	"github.com/stretchr/testify/require"
+)
+
+// uiEnv is a keyrack server with staff users "anna" (admin) and "victor"
+// (viewer), and a browser-like client keeping cookies.
+type uiEnv struct {
+	t      *testing.T
+	st     *inventory.Store
+	ts     *httptest.Server
+	client *http.Client
+}
+
+const uiPassword = "correct horse battery"
+
+func newUI(t *testing.T, cfg ...func(*web.Config)) *uiEnv {
+	t.Helper()
+	st := inventorytest.New(t)
+	sec, err := inventory.NewSecrets("test secret of keyrack's UI tests")
+	require.NoError(t, err)
+	c := web.Config{Store: st, Secrets: sec, Logger: slog.New(slog.DiscardHandler)}
+	for _, f := range cfg {
+		f(&c)
+	}
+	ts := newTestServer(t, web.New(c))
+	for name, role := range map[string]string{"anna": inventory.RoleAdmin, "victor": inventory.RoleViewer} {
+		_, err := st.CreateStaffUser(context.Background(), name, role, uiPassword, inventory.System)
+		require.NoError(t, err)
+	}
+	return &uiEnv{t: t, st: st, ts: ts, client: newBrowserClient(t)}
+}
+
+// newBrowserClient keeps cookies and does not follow redirects, so tests
+// see them.
+func newBrowserClient(t *testing.T) *http.Client {
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// page is an answer with its body.
+type page struct {
+	Status int
+	Header http.Header
+	Body   string
+}
+
+func (e *uiEnv) do(req *http.Request) page {
+	e.t.Helper()
+	resp, err := e.client.Do(req)
+	require.NoError(e.t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(e.t, err)
+	return page{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
+}
+
+// get fetches a page; extra holds header pairs.
+func (e *uiEnv) get(path string, extra ...string) page {
+	e.t.Helper()
+	req, err := http.NewRequest("GET", e.ts.URL+path, nil)
+	require.NoError(e.t, err)
+	for i := 0; i+1 < len(extra); i += 2 {
+		req.Header.Set(extra[i], extra[i+1])
+	}
+	return e.do(req)
+}
+
+var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+// token is the CSRF token of the page at from (fetched for it).
+func (e *uiEnv) token(from string) string {
+	e.t.Helper()
+	p := e.get(from)
+	m := csrfField.FindStringSubmatch(p.Body)
+	require.NotNil(e.t, m, "no CSRF field on %s (%d): %s", from, p.Status, p.Body)
+	return m[1]
+}
+
+// post submits a form as the browser would from the page at from: with
+// that page's CSRF token (unless the form sets csrf_token itself) and its
+// Referer.
+func (e *uiEnv) post(from, path string, form url.Values) page {
+	e.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	if _, ok := form["csrf_token"]; !ok {
+		form.Set("csrf_token", e.token(from))
+	}
+	req, err := http.NewRequest("POST", e.ts.URL+path, strings.NewReader(form.Encode()))
+	require.NoError(e.t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Referer", e.ts.URL+from)
+	req.Header.Set("Origin", e.ts.URL)
+	return e.do(req)
+}
+
+// login logs in as name (with the common password) and requires success.
+func (e *uiEnv) login(name string) {
+	e.t.Helper()
+	p := e.post("/admin/login", "/admin/login", url.Values{"username": {name}, "password": {uiPassword}, "next": {"/admin/"}})
+	require.Equal(e.t, http.StatusSeeOther, p.Status, "login as %s: %s", name, p.Body)
+}
+
+// seedHotel makes property code with pool DBL of units rooms, room type
+// DBL-STD and channels pms and expedia, straight through the store.
+func (e *uiEnv) seedHotel(code string, units int) {
+	e.t.Helper()
+	ctx := context.Background()
+	_, err := e.st.CreateProperty(ctx, inventory.Property{Code: code, Name: "Hotel " + code, TimeZone: "Europe/Lisbon", Currency: "EUR"}, inventory.System)
+	require.NoError(e.t, err)
+	_, err = e.st.CreatePool(ctx, code, inventory.Pool{Code: "DBL", Name: "Double rooms", Units: units}, inventory.System)
+	require.NoError(e.t, err)
+	_, err = e.st.CreateRoomType(ctx, code, inventory.RoomType{Code: "DBL-STD", Pool: "DBL"}, inventory.System)
+	require.NoError(e.t, err)
+	for _, ch := range []inventory.Channel{{Code: "pms", Kind: inventory.ChannelPMS, Enabled: true}, {Code: "expedia", Kind: inventory.ChannelOTAPush, Enabled: true}} {
+		_, err = e.st.CreateChannel(ctx, code, ch, inventory.System)
+		require.NoError(e.t, err)
+	}
+	require.NoError(e.t, e.st.SetMapping(ctx, code, "expedia", inventory.Mapping{ChannelRoom: "DBL", RoomType: "DBL-STD"}, inventory.System))
+}
+
+// Pages need a login; a wrong password is refused without saying which part
+// was wrong; logging out ends the session.
+func TestAdminNeedsLoginAndLogoutEndsTheSession(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+	e.seedHotel("P", 2)
+
+	p := e.get("/admin/p/P")
+	require.Equal(t, http.StatusSeeOther, p.Status)
+	require.Equal(t, "/admin/login?next=%2Fadmin%2Fp%2FP", p.Header.Get("Location"))
+	p = e.get("/admin/p/P", "HX-Request", "true")
+	require.Equal(t, http.StatusUnauthorized, p.Status)
+	require.NotEmpty(t, p.Header.Get("HX-Redirect"))
+
+	login := e.get("/admin/login")
+	require.Equal(t, http.StatusOK, login.Status)
+	require.Contains(t, login.Body, `<label for="username">`)
+	require.Contains(t, login.Body, `<label for="password">`)
+
+	p = e.post("/admin/login", "/admin/login", url.Values{"username": {"anna"}, "password": {"wrong password"}})
+	require.Equal(t, http.StatusUnauthorized, p.Status)
+	require.Contains(t, p.Body, "Wrong user name or password.")
+	p = e.post("/admin/login", "/admin/login", url.Values{"username": {"nobody"}, "password": {uiPassword}})
+	require.Equal(t, http.StatusUnauthorized, p.Status)
+	require.Contains(t, p.Body, "Wrong user name or password.")
+
+	p = e.post("/admin/login", "/admin/login", url.Values{"username": {"anna"}, "password": {uiPassword}, "next": {"/admin/p/P/grid"}})
+	require.Equal(t, http.StatusSeeOther, p.Status)
+	require.Equal(t, "/admin/p/P/grid", p.Header.Get("Location"))
+	var session *http.Cookie
+	for _, c := range p.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(c, "keyrack_session=") {
+			require.Contains(t, c, "HttpOnly")
+			require.Contains(t, c, "SameSite=Lax")
+			session = &http.Cookie{}
+		}
+	}
+	require.NotNil(t, session, "a session cookie is set")
+	p = e.get("/admin/")
+	require.Equal(t, http.StatusSeeOther, p.Status, "one property: its grid")
+	require.Equal(t, "/admin/p/P/grid", p.Header.Get("Location"))
+
+	// An open redirect is not: next stays inside the admin UI.
+	e2 := &uiEnv{t: t, st: e.st, ts: e.ts, client: newBrowserClient(t)}
+	p = e2.post("/admin/login", "/admin/login", url.Values{"username": {"anna"}, "password": {uiPassword}, "next": {"//evil.example/"}})
+	require.Equal(t, "/admin/", p.Header.Get("Location"))
+
+	p = e.post("/admin/login", "/admin/logout", nil)
+	require.Equal(t, http.StatusSeeOther, p.Status)
+	require.Equal(t, http.StatusSeeOther, e.get("/admin/").Status)
+	require.Contains(t, e.get("/admin/").Header.Get("Location"), "/admin/login")
+}
+
+// A form posted without its CSRF token, or from another site, is refused.
+func TestAdminFormsWithoutCSRFTokenAreRefused(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+	e.seedHotel("P", 2)
+	p := e.post("/admin/login", "/admin/login", url.Values{"csrf_token": {""}, "username": {"anna"}, "password": {uiPassword}})
+	require.Equal(t, http.StatusForbidden, p.Status)
+	require.Contains(t, p.Body, "Forbidden")
+	e.login("anna")
+	p = e.post("/admin/login", "/admin/logout", url.Values{"csrf_token": {"forged"}})
+	require.Equal(t, http.StatusForbidden, p.Status)
+	// The session still stands: the forged logout did nothing.
+	require.Equal(t, http.StatusSeeOther, e.get("/admin/").Status)
+	require.Equal(t, "/admin/p/P/grid", e.get("/admin/").Header.Get("Location"))
+}
+
+// The admin pages are served with the vendored htmx and the stylesheet.
+func TestAdminAssetsAreServed(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+	p := e.get("/admin/assets/htmx-2.0.11.min.js")
+	require.Equal(t, http.StatusOK, p.Status)
+	require.Contains(t, p.Body, "htmx")
+	require.Equal(t, http.StatusOK, e.get("/admin/assets/style.css").Status)
+	require.Equal(t, http.StatusNotFound, e.get("/admin/assets/nope.js").Status)
+}
