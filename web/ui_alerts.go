@@ -1,6 +1,394 @@
 package web
 
-import "github.com/gin-gonic/gin"
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/keyrack/keyrack/inventory"
+	"github.com/keyrack/keyrack/sync"
+)
+
+// The alerts page: everything of a property that needs staff, grouped by
+// what it is and newest first, each with the action that resolves it.
+// Incidents come from the store; dead-lettered deliveries (asynq's archived
+// tasks) from the fan-out.
+
+// alertsView is the alerts page's data.
+type alertsView struct {
+	Count        int
+	Overbookings []alertItem
+	Unmapped     []alertItem
+	Webhooks     []alertItem // webhook_failed
+	Unacked      []alertItem // unacked_revision
+	StaleFeeds   []alertItem
+	Other        []alertItem // a kind this page does not know yet
+	DeadLetters  []sync.ArchivedTask
+	// QueueNote says why dead letters are not listed ("" when they are).
+	QueueNote string
+	// CanRetryWebhook is set when the fan-out is there to send a webhook again.
+	CanRetryWebhook bool
+}
+
+// alertItem is an incident with what its details say, decoded for the page.
+type alertItem struct {
+	inventory.Incident
+	Channel     string
+	RoomType    string
+	FeedID      int64
+	RevisionSeq int64
+	Attempts    int64
+	LastError   string
+	LastOKAt    string
+	// Booking is the reservation the incident is about (unmapped,
+	// unacknowledged, webhook); nil when there is none or it is gone.
+	Booking *inventory.Reservation
+	// UnmappedRooms are the booking's channel room codes that are not mapped.
+	UnmappedRooms []string
+	// Bookings are the reservations that took an overbooked night past
+	// its limit (Overbooked with their names); NightTo is the day after the
+	// night (to search for every booking of that night).
+	Bookings   []int64
+	Overbooked []alertBooking
+	NightTo    string
+}
+
+// alertBooking names a booking to link to.
+type alertBooking struct {
+	ID    int64
+	Label string
+}
 
 // routeUIAlerts registers the alerts pages under /admin/p/:property.
-func (s *Server) routeUIAlerts(p *gin.RouterGroup) {}
+func (s *Server) routeUIAlerts(p *gin.RouterGroup) {
+	p.GET("/alerts", s.alertsPage)
+	p.POST("/alerts/incidents/:id/resolve", s.requireEditor, s.alertResolve)
+	p.POST("/alerts/incidents/:id/sync", s.requireEditor, s.alertSyncFeed)
+	p.POST("/alerts/incidents/:id/retry", s.requireEditor, s.alertRetryWebhook)
+	p.POST("/alerts/dead-letters/retry", s.requireEditor, s.alertRetryDeadLetter)
+}
+
+func alertsPath(prop inventory.Property) string { return "/admin/p/" + prop.Code + "/alerts" }
+
+func (s *Server) alertsPage(c *gin.Context) {
+	ctx := c.Request.Context()
+	prop := uiProp(c)
+	incs, err := s.store.Incidents(ctx, prop.Code, true)
+	if err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	v := alertsView{CanRetryWebhook: s.fanout != nil}
+	bookings := map[int64]*inventory.Reservation{}
+	// booking loads a reservation once per page; nil when it is gone.
+	booking := func(id int64) (*inventory.Reservation, error) {
+		if r, seen := bookings[id]; seen {
+			return r, nil
+		}
+		r, err := s.store.ReservationByID(ctx, prop.Code, id)
+		switch {
+		case err == nil:
+			bookings[id] = &r
+		case inventory.ErrorCode(err) == inventory.ENOTFOUND:
+			bookings[id] = nil
+		default:
+			return nil, err
+		}
+		return bookings[id], nil
+	}
+	for _, inc := range incs {
+		it := decodeIncident(inc)
+		if inc.Kind == "overbooking" {
+			for _, id := range it.Bookings {
+				r, err := booking(id)
+				if err != nil {
+					s.uiFail(c, err)
+					return
+				}
+				b := alertBooking{ID: id, Label: "#" + strconv.FormatInt(id, 10)}
+				if r != nil {
+					b.Label = r.ExternalID + " (" + r.Channel + ")"
+				}
+				it.Overbooked = append(it.Overbooked, b)
+			}
+		} else if inc.ReservationID != nil {
+			r, err := booking(*inc.ReservationID)
+			if err != nil {
+				s.uiFail(c, err)
+				return
+			}
+			it.Booking = r
+			if it.Booking != nil && it.Channel == "" {
+				it.Channel = it.Booking.Channel
+			}
+		}
+		if inc.Kind == "unmapped_booking" && it.Booking != nil {
+			for _, st := range it.Booking.Stays {
+				if st.RoomType == "" && st.ChannelRoom != "" && !slices.Contains(it.UnmappedRooms, st.ChannelRoom) {
+					it.UnmappedRooms = append(it.UnmappedRooms, st.ChannelRoom)
+				}
+			}
+		}
+		switch inc.Kind {
+		case "overbooking":
+			v.Overbookings = append(v.Overbookings, it)
+		case "unmapped_booking":
+			v.Unmapped = append(v.Unmapped, it)
+		case "webhook_failed":
+			v.Webhooks = append(v.Webhooks, it)
+		case "unacked_revision":
+			v.Unacked = append(v.Unacked, it)
+		case "stale_feed":
+			v.StaleFeeds = append(v.StaleFeeds, it)
+		default:
+			v.Other = append(v.Other, it)
+		}
+		v.Count++
+	}
+	if s.fanout == nil {
+		v.QueueNote = "The task queue is not connected to this server, so dead-lettered deliveries cannot be listed here."
+	} else {
+		archived, err := s.archivedWithin(ctx, alertsQueueWait)
+		if err != nil {
+			s.log.Warn("alerts: dead letters are not listed", "property", prop.Code, "err", err)
+			v.QueueNote = "The task queue (Redis) did not answer, so dead-lettered deliveries cannot be listed right now. Reload in a moment."
+		}
+		for _, a := range archived {
+			if a.Property == prop.Code {
+				v.DeadLetters = append(v.DeadLetters, a)
+			}
+		}
+		slices.SortStableFunc(v.DeadLetters, func(a, b sync.ArchivedTask) int { return b.LastFailedAt.Compare(a.LastFailedAt) })
+		v.Count += len(v.DeadLetters)
+	}
+	title := "Alerts"
+	if v.Count > 0 {
+		title = fmt.Sprintf("Alerts (%d)", v.Count)
+	}
+	s.render(c, http.StatusOK, "alerts", title, "alerts", v)
+}
+
+// alertsQueueWait bounds how long the alerts page waits for Redis: a Redis
+// that hangs must not keep staff from the incidents.
+const alertsQueueWait = 2 * time.Second
+
+// archivedWithin lists the dead-lettered deliveries, giving up after wait
+// (asynq's inspector takes no context).
+func (s *Server) archivedWithin(ctx context.Context, wait time.Duration) ([]sync.ArchivedTask, error) {
+	type result struct {
+		tasks []sync.ArchivedTask
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		tasks, err := s.fanout.Archived(ctx)
+		done <- result{tasks, err}
+	}()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case r := <-done:
+		return r.tasks, r.err
+	case <-t.C:
+		return nil, fmt.Errorf("the task queue did not answer within %s", wait)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// decodeIncident reads what the details of each kind of incident carry
+// (see the INSERTs into incidents in inventory and sync).
+func decodeIncident(inc inventory.Incident) alertItem {
+	d := inc.Details
+	it := alertItem{Incident: inc,
+		Channel:     detailString(d, "channel"),
+		RoomType:    detailString(d, "room_type"),
+		FeedID:      detailInt(d, "feed_id"),
+		RevisionSeq: detailInt(d, "revision_seq"),
+		Attempts:    detailInt(d, "attempts"),
+		LastError:   detailString(d, "last_error"),
+		LastOKAt:    detailString(d, "last_ok_at"),
+	}
+	if t, err := time.Parse(time.RFC3339Nano, it.LastOKAt); err == nil {
+		it.LastOKAt = t.UTC().Format("2006-01-02 15:04 UTC")
+	}
+	if rs, ok := d["reservations"].([]any); ok {
+		for _, r := range rs {
+			if id := anyInt(r); id > 0 && !slices.Contains(it.Bookings, id) {
+				it.Bookings = append(it.Bookings, id)
+			}
+		}
+	}
+	if len(it.Bookings) == 0 && inc.Kind == "overbooking" && inc.ReservationID != nil {
+		it.Bookings = []int64{*inc.ReservationID}
+	}
+	if inc.Night != nil {
+		it.NightTo = inc.Night.AddDays(1).String()
+	}
+	return it
+}
+
+func detailString(d map[string]any, key string) string {
+	switch v := d[key].(type) {
+	case string:
+		return v
+	case nil:
+		return ""
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+func detailInt(d map[string]any, key string) int64 { return anyInt(d[key]) }
+
+// anyInt reads a JSON number however it was decoded.
+func anyInt(v any) int64 {
+	switch n := v.(type) {
+	case float64:
+		return int64(n)
+	case int64:
+		return n
+	case int:
+		return int64(n)
+	case json.Number:
+		i, _ := n.Int64()
+		return i
+	case string:
+		i, _ := strconv.ParseInt(n, 10, 64)
+		return i
+	}
+	return 0
+}
+
+// openIncident finds an open incident of the page's property by the id in
+// the path; it answers 404 itself when there is none.
+func (s *Server) openIncident(c *gin.Context) (alertItem, bool) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		s.renderError(c, http.StatusNotFound, "There is no open alert "+c.Param("id")+".")
+		return alertItem{}, false
+	}
+	incs, err := s.store.Incidents(c.Request.Context(), uiProp(c).Code, true)
+	if err != nil {
+		s.uiFail(c, err)
+		return alertItem{}, false
+	}
+	for _, inc := range incs {
+		if inc.ID == id {
+			return decodeIncident(inc), true
+		}
+	}
+	s.renderError(c, http.StatusNotFound, "There is no open alert "+c.Param("id")+": someone may have resolved it already.")
+	return alertItem{}, false
+}
+
+// alertResolve closes an incident by hand: an overbooking once the guest
+// has been relocated, an unmapped booking once its room is mapped and the
+// booking put right, a revision the PMS will never acknowledge, a webhook
+// given up on.
+func (s *Server) alertResolve(c *gin.Context) {
+	prop := uiProp(c)
+	it, ok := s.openIncident(c)
+	if !ok {
+		return
+	}
+	if err := s.store.ResolveIncident(c.Request.Context(), prop.Code, it.ID, staff(c).Actor()); err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	what := "The alert"
+	switch it.Kind {
+	case "overbooking":
+		what = "The overbooking of pool " + it.Pool
+		if it.Night != nil {
+			what += " on " + it.Night.String()
+		}
+	case "unmapped_booking":
+		what = "The unmapped booking alert"
+	case "unacked_revision":
+		what = "The unacknowledged revision alert"
+	case "webhook_failed":
+		what = "The failed webhook alert"
+	case "stale_feed":
+		what = "The stale feed alert"
+	}
+	redirectFlash(c, alertsPath(prop), what+" is resolved.")
+}
+
+// alertSyncFeed makes the feed of a stale-feed incident due for a fetch
+// now; a good fetch resolves the incident.
+func (s *Server) alertSyncFeed(c *gin.Context) {
+	prop := uiProp(c)
+	it, ok := s.openIncident(c)
+	if !ok {
+		return
+	}
+	if it.Kind != "stale_feed" || it.Channel == "" || it.FeedID == 0 {
+		s.renderError(c, http.StatusBadRequest, "Alert "+strconv.FormatInt(it.ID, 10)+" is not about an iCal feed.")
+		return
+	}
+	if err := s.store.FetchICalFeedNow(c.Request.Context(), prop.Code, it.Channel, it.FeedID); err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	redirectFlash(c, alertsPath(prop), fmt.Sprintf("The iCal feed of %s for %s is fetched at the next poll; the alert closes after a good fetch.",
+		it.Channel, cmp.Or(it.RoomType, "its room type")))
+}
+
+// alertRetryWebhook sends the feed entry of a webhook_failed incident
+// again; its delivery resolves the incident.
+func (s *Server) alertRetryWebhook(c *gin.Context) {
+	prop := uiProp(c)
+	it, ok := s.openIncident(c)
+	if !ok {
+		return
+	}
+	if it.Kind != "webhook_failed" || it.Channel == "" || it.FeedID == 0 {
+		s.renderError(c, http.StatusBadRequest, "Alert "+strconv.FormatInt(it.ID, 10)+" is not about a failed webhook.")
+		return
+	}
+	if s.fanout == nil {
+		s.renderError(c, http.StatusServiceUnavailable, "The task queue is not connected to this server: the webhook cannot be sent again from here.")
+		return
+	}
+	if err := s.fanout.RetryWebhook(c.Request.Context(), prop.Code, it.Channel, it.FeedID); err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	redirectFlash(c, alertsPath(prop), "The webhook to "+it.Channel+" is queued again; the alert closes when it is delivered.")
+}
+
+// alertRetryDeadLetter runs a dead-lettered delivery of this property again.
+func (s *Server) alertRetryDeadLetter(c *gin.Context) {
+	prop := uiProp(c)
+	if s.fanout == nil {
+		s.renderError(c, http.StatusServiceUnavailable, "The task queue is not connected to this server: the delivery cannot be retried from here.")
+		return
+	}
+	ctx := c.Request.Context()
+	queue, task := c.PostForm("queue"), c.PostForm("task")
+	archived, err := s.fanout.Archived(ctx)
+	if err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	// Only a delivery of this property: the form names any task.
+	i := slices.IndexFunc(archived, func(a sync.ArchivedTask) bool {
+		return a.Queue == queue && a.ID == task && a.Property == prop.Code
+	})
+	if i < 0 {
+		s.renderError(c, http.StatusNotFound, "That delivery is no longer dead-lettered: it may have been retried already.")
+		return
+	}
+	if err := s.fanout.RetryArchived(ctx, queue, task); err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	redirectFlash(c, alertsPath(prop), "The delivery to "+archived[i].Channel+" is queued again.")
+}

@@ -1,6 +1,304 @@
 package web
 
-import "github.com/gin-gonic/gin"
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/keyrack/keyrack/inventory"
+)
+
+// The bookings pages: a search over the property's reservations (a GET
+// form, so a search is a bookmarkable URL and works without JavaScript;
+// htmx swaps only the results as the form changes), and one booking with
+// every revision as the channel sent it (raw message masked by the store),
+// the nights it holds, its incidents and its audit trail. Both are for
+// reading: viewers see everything, nothing here changes anything.
+
+// bookingsPageSize is how many bookings one page of results shows.
+const bookingsPageSize = 50
 
 // routeUIBookings registers the bookings pages under /admin/p/:property.
-func (s *Server) routeUIBookings(p *gin.RouterGroup) {}
+func (s *Server) routeUIBookings(p *gin.RouterGroup) {
+	p.GET("/bookings", s.uiBookings)
+	p.GET("/bookings/:id", s.uiBooking)
+}
+
+// bookingsForm is the search as typed, to fill the form in again.
+type bookingsForm struct {
+	Channel, Status, From, To, Guest, ID string
+}
+
+// bookingsData is the bookings page.
+type bookingsData struct {
+	Form     bookingsForm
+	Channels []inventory.Channel
+	Statuses []inventory.Status
+	Rows     []bookingRow
+	Searched bool   // some filter is set
+	Page     int    // 1-based
+	First    int    // the number of the first row shown, 1-based
+	Last     int    // the number of the last row shown
+	Prev     string // the previous page's URL, "" on the first
+	Next     string // the next page's URL, "" on the last
+	Problem  string // why the search could not run
+}
+
+// bookingRow is one booking in the results.
+type bookingRow struct {
+	inventory.Reservation
+	Nights    int
+	Rooms     int
+	RoomTypes []string // our room type codes; an unmapped stay shows the channel's code
+	Unmapped  []string // the channel's room codes that are not mapped
+}
+
+func newBookingRow(r inventory.Reservation) bookingRow {
+	b := bookingRow{Reservation: r}
+	if !r.Arrival.IsZero() {
+		b.Nights = r.Departure.Sub(r.Arrival)
+	}
+	for _, st := range r.Stays {
+		b.Rooms += st.Rooms
+		if st.RoomType == "" {
+			code := st.ChannelRoom
+			if code == "" {
+				code = "?"
+			}
+			if !slices.Contains(b.Unmapped, code) {
+				b.Unmapped = append(b.Unmapped, code)
+			}
+			continue
+		}
+		if !slices.Contains(b.RoomTypes, st.RoomType) {
+			b.RoomTypes = append(b.RoomTypes, st.RoomType)
+		}
+	}
+	return b
+}
+
+// uiBookings lists and searches the property's bookings.
+func (s *Server) uiBookings(c *gin.Context) {
+	ctx := c.Request.Context()
+	prop := uiProp(c)
+	f := bookingsForm{
+		Channel: strings.TrimSpace(c.Query("channel")),
+		Status:  strings.TrimSpace(c.Query("status")),
+		From:    strings.TrimSpace(c.Query("from")),
+		To:      strings.TrimSpace(c.Query("to")),
+		Guest:   strings.TrimSpace(c.Query("guest")),
+		ID:      strings.TrimSpace(c.Query("id")),
+	}
+	d := bookingsData{Form: f, Statuses: inventory.ReservationStatuses, Page: 1,
+		Searched: f != bookingsForm{}}
+	chans, err := s.store.Channels(ctx, prop.Code)
+	if err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	d.Channels = chans
+
+	q, problem := bookingsQuery(f, chans)
+	if p := c.Query("page"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 100000 {
+			problem = "Page " + p + " does not exist."
+		} else {
+			d.Page = n
+		}
+	}
+	status := http.StatusOK
+	if problem == "" {
+		q.Limit, q.Offset = bookingsPageSize, (d.Page-1)*bookingsPageSize
+		found, more, err := s.store.SearchReservations(ctx, prop.Code, q)
+		switch {
+		case inventory.ErrorCode(err) == inventory.EINVALID:
+			problem = inventory.ErrorMessage(err)
+		case err != nil:
+			s.uiFail(c, err)
+			return
+		}
+		for _, r := range found {
+			d.Rows = append(d.Rows, newBookingRow(r))
+		}
+		d.First, d.Last = q.Offset+1, q.Offset+len(d.Rows)
+		base := "/admin/p/" + url.PathEscape(prop.Code) + "/bookings"
+		if d.Page > 1 {
+			d.Prev = base + "?" + f.values(d.Page-1).Encode()
+		}
+		if more {
+			d.Next = base + "?" + f.values(d.Page+1).Encode()
+		}
+	}
+	if problem != "" {
+		d.Problem = problem
+		status = http.StatusBadRequest
+	}
+	// An htmx request from the search form swaps the results alone; going
+	// back in the browser's history asks for the whole page again.
+	c.Header("Vary", "HX-Request, HX-Target")
+	if c.GetHeader("HX-Request") != "" && c.GetHeader("HX-Target") == "booking-results" && c.GetHeader("HX-History-Restore-Request") == "" {
+		// htmx does not swap in error answers: the problem goes out as a
+		// 200 so that staff see it in place of the results.
+		s.renderFragment(c, http.StatusOK, "bookings", "results", d)
+		return
+	}
+	s.render(c, status, "bookings", "Bookings", "bookings", d)
+}
+
+// bookingsQuery turns the form into a store query, or says what is wrong
+// with it in words staff can act on.
+func bookingsQuery(f bookingsForm, chans []inventory.Channel) (inventory.ReservationQuery, string) {
+	q := inventory.ReservationQuery{Channel: f.Channel, Status: inventory.Status(f.Status), Guest: f.Guest, ExternalID: f.ID}
+	if f.Channel != "" && !slices.ContainsFunc(chans, func(ch inventory.Channel) bool { return ch.Code == f.Channel }) {
+		return q, "There is no channel " + f.Channel + " in this property."
+	}
+	if f.Status != "" && !slices.Contains(inventory.ReservationStatuses, q.Status) {
+		return q, "Status " + f.Status + " is not one of confirmed, pending, cancelled."
+	}
+	var err error
+	if f.From != "" {
+		if q.From, err = inventory.ParseDate(f.From); err != nil {
+			return q, "The first night " + f.From + " is not a date (YYYY-MM-DD)."
+		}
+	}
+	if f.To != "" {
+		if q.To, err = inventory.ParseDate(f.To); err != nil {
+			return q, "The last date " + f.To + " is not a date (YYYY-MM-DD)."
+		}
+	}
+	return q, ""
+}
+
+// values is the search as a query string, on page.
+func (f bookingsForm) values(page int) url.Values {
+	v := url.Values{}
+	for _, kv := range [][2]string{{"channel", f.Channel}, {"status", f.Status}, {"from", f.From}, {"to", f.To}, {"guest", f.Guest}, {"id", f.ID}} {
+		if kv[1] != "" {
+			v.Set(kv[0], kv[1])
+		}
+	}
+	if page > 1 {
+		v.Set("page", strconv.Itoa(page))
+	}
+	return v
+}
+
+// bookingData is one booking's page.
+type bookingData struct {
+	bookingRow
+	Held      []heldRange
+	History   []bookingRevision // every revision, in the order received
+	Incidents []inventory.Incident
+	Audit     []inventory.AuditEntry
+	// AuditMore is set when the trail is longer than what is shown.
+	AuditMore bool
+}
+
+// bookingRevision is one revision as received, and how it went out to the
+// PMS channels.
+type bookingRevision struct {
+	inventory.RevisionRecord
+	ContentType string
+	Feed        []inventory.FeedDelivery
+}
+
+// heldRange is consecutive nights a booking holds in one pool, the same
+// number of units each.
+type heldRange struct {
+	Pool      string
+	From, To  inventory.Date // To exclusive
+	Units     int
+	NightsLen int
+}
+
+// heldRanges merges held nights into runs.
+func heldRanges(held []inventory.HeldNight) []heldRange {
+	var out []heldRange
+	for _, h := range held {
+		if n := len(out); n > 0 {
+			last := &out[n-1]
+			if last.Pool == h.Pool && last.Units == h.Units && last.To == h.Night {
+				last.To, last.NightsLen = h.Night.AddDays(1), last.NightsLen+1
+				continue
+			}
+		}
+		out = append(out, heldRange{Pool: h.Pool, From: h.Night, To: h.Night.AddDays(1), Units: h.Units, NightsLen: 1})
+	}
+	return out
+}
+
+// bookingAuditLimit bounds the audit trail shown on a booking's page.
+const bookingAuditLimit = 200
+
+// uiBooking shows one booking by keyrack's id.
+func (s *Server) uiBooking(c *gin.Context) {
+	ctx := c.Request.Context()
+	prop := uiProp(c)
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		s.renderError(c, http.StatusNotFound, "There is no booking "+c.Param("id")+" in "+prop.Name+": booking numbers are keyrack's own (the # column of the bookings list).")
+		return
+	}
+	r, err := s.store.ReservationByID(ctx, prop.Code, id)
+	if inventory.ErrorCode(err) == inventory.ENOTFOUND {
+		s.renderError(c, http.StatusNotFound, "There is no booking "+strconv.FormatInt(id, 10)+" in "+prop.Name+".")
+		return
+	}
+	if err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	d := bookingData{bookingRow: newBookingRow(r)}
+	revs, err := s.store.Revisions(ctx, prop.Code, id)
+	if err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	types, err := s.store.RevisionContentTypes(ctx, prop.Code, id)
+	if err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	feed, err := s.store.ReservationFeedDeliveries(ctx, prop.Code, id)
+	if err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	for _, rv := range revs {
+		// The store masks card data before it stores a payload; masking
+		// again (it is idempotent) keeps a row written any other way from
+		// showing a card number on screen.
+		rv.Raw = inventory.MaskCardString(rv.Raw)
+		br := bookingRevision{RevisionRecord: rv, ContentType: types[rv.Seq]}
+		for _, f := range feed {
+			if f.Seq == rv.Seq {
+				br.Feed = append(br.Feed, f)
+			}
+		}
+		d.History = append(d.History, br)
+	}
+	held, err := s.store.HeldNights(ctx, prop.Code, id)
+	if err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	d.Held = heldRanges(held)
+	if d.Incidents, err = s.store.ReservationIncidents(ctx, prop.Code, id); err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	if d.Audit, err = s.store.Audit(ctx, prop.Code, inventory.ReservationAuditSubject(id), bookingAuditLimit+1); err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	if len(d.Audit) > bookingAuditLimit {
+		d.Audit, d.AuditMore = d.Audit[:bookingAuditLimit], true
+	}
+	slices.Reverse(d.Audit) // oldest first, like the revisions
+	title := "Booking " + r.Channel + " " + r.ExternalID
+	s.render(c, http.StatusOK, "booking", title, "bookings", d)
+}

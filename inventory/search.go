@@ -1,0 +1,238 @@
+package inventory
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Finding reservations for the staff screens: a search over a property's
+// bookings, and what a booking's page shows besides its revisions (the
+// nights it holds, the content type of each revision, its incidents).
+
+// ReservationStatuses are the statuses a reservation can be in, in the order
+// staff look for them.
+var ReservationStatuses = []Status{Confirmed, Pending, Cancelled}
+
+// ReservationQuery narrows a property's reservations; zero fields match
+// everything.
+type ReservationQuery struct {
+	Channel string // the channel's code
+	Status  Status
+	// From and To select stays overlapping the nights [From, To): a stay
+	// arriving on To or leaving on From does not match. Either may be zero
+	// (open-ended). A reservation without stays (pending, nothing known
+	// yet) never matches a date filter.
+	From, To Date
+	// Guest is a case-insensitive substring of the lead guest's name or
+	// e-mail address; % and _ are matched literally.
+	Guest string
+	// ExternalID is the channel's reservation id, matched exactly; a number
+	// also matches keyrack's own reservation id.
+	ExternalID string
+	// Limit is the page size (default 50, at most 500); Offset skips that many.
+	Limit, Offset int
+}
+
+// MaxSearchLimit bounds one page of a reservation search.
+const MaxSearchLimit = 500
+
+// SearchReservations lists a property's reservations matching q, the most
+// recently changed first (ties: the newest reservation first); more says
+// whether a further page exists. An unknown property has no reservations.
+func (s *Store) SearchReservations(ctx context.Context, property string, q ReservationQuery) ([]Reservation, bool, error) {
+	if q.Status != "" && !validStatus(q.Status) {
+		return nil, false, Errorf(EINVALID, "status %q is not one of confirmed, pending, cancelled", q.Status)
+	}
+	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
+		return nil, false, Errorf(EINVALID, "the stay dates run from %s to %s: the end must be after the start", q.From, q.To)
+	}
+	if q.Offset < 0 {
+		return nil, false, Errorf(EINVALID, "offset %d is negative", q.Offset)
+	}
+	switch {
+	case q.Limit <= 0:
+		q.Limit = 50
+	case q.Limit > MaxSearchLimit:
+		q.Limit = MaxSearchLimit
+	}
+	var from, to *Date
+	if !q.From.IsZero() {
+		from = &q.From
+	}
+	if !q.To.IsZero() {
+		to = &q.To
+	}
+	var id *int64
+	ext := strings.TrimSpace(q.ExternalID)
+	if n, err := strconv.ParseInt(ext, 10, 64); err == nil && n > 0 {
+		id = &n
+	}
+	guest := strings.TrimSpace(q.Guest)
+	if guest != "" {
+		guest = "%" + likeEscaper.Replace(guest) + "%"
+	}
+	rows, _ := s.db.Query(ctx, searchReservationsSQL, property, q.Channel, string(q.Status), from, to, guest, ext, id, q.Limit+1, q.Offset)
+	out, err := pgx.CollectRows(rows, scanReservationRow)
+	if err != nil {
+		return nil, false, err
+	}
+	more := len(out) > q.Limit
+	if more {
+		out = out[:q.Limit]
+	}
+	for i := range out {
+		out[i].Property = property
+	}
+	return out, more, nil
+}
+
+const searchReservationsSQL = `
+	SELECT r.id, c.code, r.external_id, r.status, r.parked, r.arrival, r.departure,
+		r.stays, r.guest, r.total::text, r.currency, r.revisions, r.created_at, r.updated_at
+	FROM reservations r
+	JOIN channels c ON c.property_id = r.property_id AND c.id = r.channel_id
+	WHERE r.property_id = (SELECT id FROM properties WHERE code = $1)
+		AND ($2 = '' OR c.code = $2)
+		AND ($3 = '' OR r.status = $3)
+		AND ($4::date IS NULL OR r.departure > $4::date)
+		AND ($5::date IS NULL OR r.arrival < $5::date)
+		AND ($6 = '' OR r.guest->>'name' ILIKE $6 ESCAPE '\' OR r.guest->>'email' ILIKE $6 ESCAPE '\')
+		AND ($7 = '' OR r.external_id = $7 OR r.id = $8::bigint)
+	ORDER BY r.updated_at DESC, r.id DESC
+	LIMIT $9 OFFSET $10`
+
+// likeEscaper makes a search text match itself literally in LIKE.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+func validStatus(s Status) bool {
+	for _, v := range ReservationStatuses {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+func scanReservationRow(row pgx.CollectableRow) (Reservation, error) {
+	var r Reservation
+	var arrival, departure *Date
+	var total, currency *string
+	err := row.Scan(&r.ID, &r.Channel, &r.ExternalID, &r.Status, &r.Parked, &arrival, &departure,
+		&r.Stays, &r.Guest, &total, &currency, &r.Revisions, &r.CreatedAt, &r.UpdatedAt)
+	if arrival != nil && departure != nil {
+		r.Arrival, r.Departure = *arrival, *departure
+	}
+	if total != nil {
+		r.Total = *total
+	}
+	if currency != nil {
+		r.Currency = *currency
+	}
+	return r, err
+}
+
+// HeldNight is what a reservation takes from one pool on one night.
+type HeldNight struct {
+	Pool  string `json:"pool"`
+	Night Date   `json:"night"`
+	Units int    `json:"units"`
+}
+
+// HeldNights lists the pool-nights a reservation holds now, by pool and
+// night; a cancelled, pending or parked stay holds none.
+func (s *Store) HeldNights(ctx context.Context, property string, reservationID int64) ([]HeldNight, error) {
+	rows, _ := s.db.Query(ctx, `
+		SELECT pl.code, h.night, h.units
+		FROM reservations r
+		CROSS JOIN LATERAL jsonb_to_recordset(r.held) AS h (pool_id bigint, night date, units int)
+		JOIN pools pl ON pl.property_id = r.property_id AND pl.id = h.pool_id
+		WHERE r.property_id = (SELECT id FROM properties WHERE code = $1) AND r.id = $2
+		ORDER BY pl.code, h.night`, property, reservationID)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (HeldNight, error) {
+		var h HeldNight
+		err := r.Scan(&h.Pool, &h.Night, &h.Units)
+		return h, err
+	})
+}
+
+// RevisionContentTypes maps each revision of a reservation (by seq) to the
+// content type its raw payload arrived in ("" when unknown).
+func (s *Store) RevisionContentTypes(ctx context.Context, property string, reservationID int64) (map[int]string, error) {
+	rows, _ := s.db.Query(ctx, `
+		SELECT seq, content_type FROM reservation_revisions
+		WHERE property_id = (SELECT id FROM properties WHERE code = $1) AND reservation_id = $2`, property, reservationID)
+	out := map[int]string{}
+	var seq int
+	var ct string
+	_, err := pgx.ForEachRow(rows, []any{&seq, &ct}, func() error {
+		out[seq] = ct
+		return nil
+	})
+	return out, err
+}
+
+// ReservationIncidents lists the incidents about a reservation, open and
+// resolved, newest first: its unmapped room, the overbookings it caused or
+// was part of, and its revisions' delivery problems towards the PMS.
+func (s *Store) ReservationIncidents(ctx context.Context, property string, reservationID int64) ([]Incident, error) {
+	rows, _ := s.db.Query(ctx, `
+		SELECT i.id, i.kind, coalesce(pl.code, ''), i.night, i.reservation_id, i.excess, i.message,
+			i.details, i.opened_at, i.updated_at, i.resolved_at, i.resolved_by
+		FROM incidents i
+		LEFT JOIN pools pl ON pl.property_id = i.property_id AND pl.id = i.pool_id
+		LEFT JOIN feed_entries f ON f.property_id = i.property_id AND f.id = i.feed_entry_id
+		WHERE i.property_id = (SELECT id FROM properties WHERE code = $1)
+			AND (i.reservation_id = $2 OR f.reservation_id = $2
+				OR (i.kind = 'overbooking' AND i.details->'reservations' @> to_jsonb($2::bigint)))
+		ORDER BY i.id DESC`, property, reservationID)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Incident, error) {
+		var i Incident
+		err := r.Scan(&i.ID, &i.Kind, &i.Pool, &i.Night, &i.ReservationID, &i.Excess, &i.Message,
+			&i.Details, &i.OpenedAt, &i.UpdatedAt, &i.ResolvedAt, &i.ResolvedBy)
+		return i, err
+	})
+}
+
+// FeedDelivery is how one revision of a reservation went out to one PMS
+// channel: on its pull feed, and by webhook when the channel has an
+// endpoint. The PMS acknowledging it is what counts as received.
+type FeedDelivery struct {
+	Seq         int    // the revision
+	Channel     string // the PMS channel's code
+	FeedID      int64  // the id the PMS acknowledges
+	Webhook     bool
+	CreatedAt   time.Time
+	DeliveredAt *time.Time // the webhook was answered 2xx
+	FailedAt    *time.Time // the webhook ran out of retries or was refused for good
+	AckedAt     *time.Time
+	Attempts    int
+	LastError   string
+}
+
+// ReservationFeedDeliveries lists, for each revision of a reservation, how
+// it went out to the property's PMS channels, by revision and channel.
+// Revisions a channel sent itself are not echoed back to it, so they have
+// no entry for that channel.
+func (s *Store) ReservationFeedDeliveries(ctx context.Context, property string, reservationID int64) ([]FeedDelivery, error) {
+	rows, _ := s.db.Query(ctx, `
+		SELECT f.revision_seq, c.code, f.id, f.webhook, f.created_at, f.delivered_at, f.failed_at, f.acked_at,
+			f.attempts, coalesce(f.last_error, '')
+		FROM channels c
+		JOIN feed_entries f ON f.property_id = c.property_id AND f.channel_id = c.id AND f.reservation_id = $2
+		WHERE c.property_id = (SELECT id FROM properties WHERE code = $1)
+		ORDER BY f.revision_seq, c.code`, property, reservationID)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (FeedDelivery, error) {
+		var d FeedDelivery
+		err := r.Scan(&d.Seq, &d.Channel, &d.FeedID, &d.Webhook, &d.CreatedAt, &d.DeliveredAt, &d.FailedAt, &d.AckedAt,
+			&d.Attempts, &d.LastError)
+		return d, err
+	})
+}
+
+// ReservationAuditSubject is the audit log's subject for a reservation's
+// changes, for Store.Audit.
+func ReservationAuditSubject(id int64) string { return "reservation " + strconv.FormatInt(id, 10) }
