@@ -161,8 +161,11 @@ func (d *delivery) run(ctx context.Context, last bool) error {
 				return d.later(ctx, wait)
 			}
 			pctx, cancel := context.WithTimeout(ctx, d.f.cfg.PushTimeout)
+			pushed := time.Now() // for the delivery log
 			ack, err := conn.Push(pctx, target, u)
 			cancel()
+			// Every push goes into the delivery log staff read (deliverylog.go); logging never fails the delivery.
+			d.logPush(ctx, u, ack, err, time.Since(pushed))
 			if err != nil {
 				return d.fail(ctx, err, last)
 			}

@@ -1,6 +1,716 @@
 package web
 
-import "github.com/gin-gonic/gin"
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/keyrack/keyrack/inventory"
+	"github.com/keyrack/keyrack/sync"
+)
+
+// The channels pages: a list of the property's channels with how each is
+// doing (enabled, last good delivery, lag, failed pushes in the last hour,
+// last error, dead letters), and one channel's page where staff fix what
+// keeps it out of sync — its settings, mappings (and the codes it booked
+// without one), credentials, iCal feeds and export tokens, the delivery log,
+// dead-lettered deliveries and a full resync. Every change is a POST form
+// (CSRF token, editors only) answered by a redirect back with a message,
+// except those that reveal a new secret: their answer shows it, once.
+
+// channelDeliveries is how many pushes the channel page lists.
+const channelDeliveries = 50
 
 // routeUIChannels registers the channels pages under /admin/p/:property.
-func (s *Server) routeUIChannels(p *gin.RouterGroup) {}
+func (s *Server) routeUIChannels(p *gin.RouterGroup) {
+	p.GET("/channels", s.uiChannels)
+	p.GET("/channels/:channel", s.uiChannel)
+	ch := p.Group("/channels/:channel", s.requireEditor)
+	ch.POST("/enabled", s.uiChannelEnabled)
+	ch.POST("/settings", s.uiChannelSettings)
+	ch.POST("/mappings", s.uiChannelSetMapping)
+	ch.POST("/mappings/delete", s.uiChannelDeleteMapping)
+	ch.POST("/credentials/inbound", s.uiChannelRotateInbound)
+	ch.POST("/credentials/outbound", s.uiChannelSetOutbound)
+	ch.POST("/feeds", s.uiChannelSetFeed)
+	ch.POST("/feeds/:id/sync", s.uiChannelSyncFeed)
+	ch.POST("/export-tokens", s.uiChannelCreateToken)
+	ch.POST("/export-tokens/:id/rotate", s.uiChannelRotateToken)
+	ch.POST("/export-tokens/:id/revoke", s.uiChannelRevokeToken)
+	ch.POST("/resync", s.uiChannelResync)
+	ch.POST("/dead-letters/retry", s.uiChannelRetryDeadLetter)
+}
+
+// channelSync is what the fan-out knows of a channel, for the list and the
+// channel's page.
+type channelSync struct {
+	Status       *sync.ChannelStatus
+	Lag          string // "in sync", "pending for 3m", …
+	Behind       bool   // changes wait to be delivered
+	FailuresHour int    // failed pushes in the last hour
+	DeadLetters  int    // dead-lettered deliveries waiting for staff
+}
+
+// channelsData is the channels list.
+type channelsData struct {
+	Property string // its code, for links
+	Rows     []channelListRow
+	// SyncKnown: the fan-out is connected, so the sync columns are filled;
+	// SyncProblem says why they are not when it is but failed.
+	SyncKnown   bool
+	SyncProblem string
+}
+
+type channelListRow struct {
+	inventory.Channel
+	channelSync
+	StaleFeeds int // iCal feeds with an open stale-feed incident
+}
+
+// uiChannels lists the property's channels with their sync state.
+func (s *Server) uiChannels(c *gin.Context) {
+	ctx := c.Request.Context()
+	prop := uiProp(c)
+	chans, err := s.store.Channels(ctx, prop.Code)
+	if err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	d := channelsData{Property: prop.Code, SyncKnown: s.fanout != nil}
+	syncs, _, problem := s.channelSyncs(c, prop.Code)
+	d.SyncProblem = problem
+	incidents, err := s.store.Incidents(ctx, prop.Code, true)
+	if err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	stale := map[string]int{}
+	for _, in := range incidents {
+		if ch, ok := in.Details["channel"].(string); ok && in.Kind == "stale_feed" {
+			stale[ch]++
+		}
+	}
+	for _, ch := range chans {
+		d.Rows = append(d.Rows, channelListRow{Channel: ch, channelSync: syncs[ch.Code], StaleFeeds: stale[ch.Code]})
+	}
+	if c.GetHeader("HX-Request") != "" && c.Query("fragment") == "channels-table" {
+		s.renderFragment(c, http.StatusOK, "channels", "channels-table", d)
+		return
+	}
+	s.render(c, http.StatusOK, "channels", "Channels", "channels", d)
+}
+
+// channelSyncs reads the fan-out's state of every channel of a property;
+// without a fan-out it is empty. A failure to read it is a message to show,
+// not a failed page: the store's side of the page is still worth seeing.
+func (s *Server) channelSyncs(c *gin.Context, property string) (map[string]channelSync, []sync.ArchivedTask, string) {
+	out := map[string]channelSync{}
+	if s.fanout == nil {
+		return out, nil, ""
+	}
+	ctx := c.Request.Context()
+	sts, err := s.fanout.Status(ctx, property)
+	if err != nil {
+		s.log.Error("ui: channel status", "property", property, "err", err)
+		return out, nil, "The sync state could not be read just now; reload in a moment."
+	}
+	now := time.Now()
+	for i := range sts {
+		st := &sts[i]
+		cs := channelSync{Status: st, Behind: !st.InSync}
+		switch {
+		case st.InSync:
+			cs.Lag = "in sync"
+		case st.DirtySince != nil:
+			cs.Lag = "pending for " + lagText(now.Sub(*st.DirtySince))
+		default:
+			cs.Lag = "pending"
+		}
+		out[st.Channel] = cs
+	}
+	problem := ""
+	fails, err := s.fanout.DeliveryFailures(ctx, property, now.Add(-time.Hour))
+	if err != nil {
+		s.log.Error("ui: delivery failures", "property", property, "err", err)
+		problem = "The delivery log could not be read just now; reload in a moment."
+	}
+	for code, n := range fails {
+		cs := out[code]
+		cs.FailuresHour = n
+		out[code] = cs
+	}
+	archived, err := s.fanout.Archived(ctx)
+	if err != nil {
+		s.log.Error("ui: dead letters", "property", property, "err", err)
+		problem = "The dead-lettered deliveries could not be read (is Redis up?)."
+	}
+	var mine []sync.ArchivedTask
+	for _, a := range archived {
+		if a.Property == property {
+			cs := out[a.Channel]
+			cs.DeadLetters++
+			out[a.Channel] = cs
+			mine = append(mine, a)
+		}
+	}
+	return out, mine, problem
+}
+
+// lagText says a duration the way staff read it: 45s, 3m, 2h 5m, 3d.
+func lagText(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", max(0, int(d.Seconds())))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		h, m := int(d.Hours()), int(d.Minutes())%60
+		if m == 0 {
+			return fmt.Sprintf("%dh", h)
+		}
+		return fmt.Sprintf("%dh %dm", h, m)
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}
+
+// channelData is one channel's page.
+type channelData struct {
+	Channel inventory.Channel
+	channelSync
+	SyncKnown   bool
+	SyncProblem string
+	IsICal      bool
+	IsPull      bool
+
+	Mappings  []inventory.Mapping
+	RoomTypes []inventory.RoomType
+	RatePlans []inventory.RatePlan
+	Unmapped  []inventory.UnmappedCode
+
+	Creds     inventory.CredentialState
+	SecretsOK bool // KEYRACK_SECRET is set: credentials and feed URLs can be stored
+
+	Feeds  []feedRow
+	Tokens []inventory.ExportToken
+
+	Deliveries []deliveryRow
+	DeadTasks  []sync.ArchivedTask // the channel's dead-lettered deliveries
+
+	// Reveal is a secret shown on this answer only (a rotated inbound
+	// secret, a new export URL).
+	Reveal *reveal
+}
+
+type reveal struct {
+	Done  string // what was done
+	What  string // what it is
+	Value string // the secret itself
+	Note  string // what to do with it
+}
+
+type feedRow struct {
+	inventory.ICalFeed
+	Stale        bool   // an open stale-feed incident
+	StaleMessage string // its message
+}
+
+type deliveryRow struct {
+	sync.Delivery
+	Payload string // indented JSON
+}
+
+// uiChannel shows one channel.
+func (s *Server) uiChannel(c *gin.Context) {
+	d, ok := s.channelPage(c)
+	if !ok {
+		return
+	}
+	if c.GetHeader("HX-Request") != "" && c.Query("fragment") == "channel-status" {
+		s.renderFragment(c, http.StatusOK, "channel", "channel-status", d)
+		return
+	}
+	s.render(c, http.StatusOK, "channel", "Channel "+d.Channel.Code, "channels", d)
+}
+
+// channelPage gathers a channel's page, answering the request itself
+// (false) when it cannot.
+func (s *Server) channelPage(c *gin.Context) (*channelData, bool) {
+	ctx := c.Request.Context()
+	prop := uiProp(c)
+	ch, ok := s.uiChannelOf(c)
+	if !ok {
+		return nil, false
+	}
+	d := &channelData{Channel: ch, SyncKnown: s.fanout != nil, SecretsOK: s.secrets != nil,
+		IsICal: ch.Kind == inventory.ChannelICal, IsPull: ch.Kind == inventory.ChannelOTAPull}
+	if err := s.loadChannelStore(ctx, prop.Code, d); err != nil {
+		s.uiFail(c, err)
+		return nil, false
+	}
+	syncs, archived, problem := s.channelSyncs(c, prop.Code)
+	d.channelSync, d.SyncProblem = syncs[ch.Code], problem
+	for _, a := range archived {
+		if a.Channel == ch.Code {
+			d.DeadTasks = append(d.DeadTasks, a)
+		}
+	}
+	if s.fanout != nil {
+		log, err := s.fanout.Deliveries(ctx, prop.Code, ch.Code, channelDeliveries)
+		if err != nil {
+			s.log.Error("ui: delivery log", "property", prop.Code, "channel", ch.Code, "err", err)
+			d.SyncProblem = "The delivery log could not be read just now; reload in a moment."
+		}
+		for _, l := range log {
+			d.Deliveries = append(d.Deliveries, deliveryRow{Delivery: l, Payload: indentJSON(l.Payload)})
+		}
+	}
+	return d, true
+}
+
+// loadChannelStore fills in what the store knows of the channel of d.
+func (s *Server) loadChannelStore(ctx context.Context, property string, d *channelData) error {
+	code := d.Channel.Code
+	var err error
+	if d.Mappings, err = s.store.Mappings(ctx, property, code); err != nil {
+		return err
+	}
+	if d.RoomTypes, err = s.store.RoomTypes(ctx, property); err != nil {
+		return err
+	}
+	if d.RatePlans, err = s.store.RatePlans(ctx, property); err != nil {
+		return err
+	}
+	if d.Unmapped, err = s.store.UnmappedCodes(ctx, property, code); err != nil {
+		return err
+	}
+	if d.Creds, err = s.store.ChannelCredentialState(ctx, property, code); err != nil {
+		return err
+	}
+	if !d.IsICal {
+		return nil
+	}
+	feeds, err := s.store.ICalFeeds(ctx, property, code)
+	if err != nil {
+		return err
+	}
+	incidents, err := s.store.Incidents(ctx, property, true)
+	if err != nil {
+		return err
+	}
+	stale := map[int64]string{} // feed id → the open stale-feed incident's message
+	for _, in := range incidents {
+		if id, ok := in.Details["feed_id"].(float64); ok && in.Kind == "stale_feed" {
+			stale[int64(id)] = in.Message
+		}
+	}
+	for _, f := range feeds {
+		msg, isStale := stale[f.ID]
+		d.Feeds = append(d.Feeds, feedRow{ICalFeed: f, Stale: isStale, StaleMessage: msg})
+	}
+	d.Tokens, err = s.store.ExportTokens(ctx, property, code)
+	return err
+}
+
+// indentJSON is raw JSON made readable (or as it is, if it does not parse).
+func indentJSON(raw []byte) string {
+	var b bytes.Buffer
+	if err := json.Indent(&b, raw, "", "  "); err != nil {
+		return string(raw)
+	}
+	return b.String()
+}
+
+// uiChannelOf loads the channel named in the path, answering 404 itself.
+func (s *Server) uiChannelOf(c *gin.Context) (inventory.Channel, bool) {
+	prop := uiProp(c)
+	chans, err := s.store.Channels(c.Request.Context(), prop.Code)
+	if err != nil {
+		s.uiFail(c, err)
+		return inventory.Channel{}, false
+	}
+	code := c.Param("channel")
+	i := slices.IndexFunc(chans, func(ch inventory.Channel) bool { return ch.Code == code })
+	if i < 0 {
+		s.renderError(c, http.StatusNotFound, "Property "+prop.Code+" has no channel "+code+".")
+		return inventory.Channel{}, false
+	}
+	return chans[i], true
+}
+
+// channelPath is the channel's page.
+func channelPath(c *gin.Context) string {
+	return "/admin/p/" + url.PathEscape(uiProp(c).Code) + "/channels/" + url.PathEscape(c.Param("channel"))
+}
+
+// showRevealed answers a change that created a secret with the channel's
+// page showing it, this once (it is in no URL and no log).
+func (s *Server) showRevealed(c *gin.Context, flash string, r *reveal) {
+	d, ok := s.channelPage(c)
+	if !ok {
+		return
+	}
+	r.Done = flash
+	d.Reveal = r
+	s.render(c, http.StatusOK, "channel", "Channel "+d.Channel.Code, "channels", d)
+}
+
+func (s *Server) uiChannelEnabled(c *gin.Context) {
+	ch, ok := s.uiChannelOf(c)
+	if !ok {
+		return
+	}
+	var on bool
+	switch c.PostForm("enabled") {
+	case "true", "on", "1":
+		on = true
+	case "false", "off", "0":
+	default:
+		s.renderError(c, http.StatusBadRequest, "Say whether the channel is to be enabled (enabled=true or false).")
+		return
+	}
+	if _, err := s.store.UpdateChannel(c.Request.Context(), uiProp(c).Code, ch.Code, inventory.ChannelPatch{Enabled: &on}, staff(c).Actor()); err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	msg := "Channel " + ch.Code + " is enabled: changes are sent to it again. Run a full resync if it may have missed some."
+	if !on {
+		msg = "Channel " + ch.Code + " is disabled: nothing is sent to it until it is enabled again."
+	}
+	redirectFlash(c, channelPath(c), msg)
+}
+
+func (s *Server) uiChannelSettings(c *gin.Context) {
+	ch, ok := s.uiChannelOf(c)
+	if !ok {
+		return
+	}
+	var patch inventory.ChannelPatch
+	if v, ok := c.GetPostForm("hotel_code"); ok {
+		v = strings.TrimSpace(v)
+		patch.HotelCode = &v
+	}
+	if v, ok := c.GetPostForm("endpoint"); ok {
+		v = strings.TrimSpace(v)
+		if v != "" {
+			if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				s.renderError(c, http.StatusBadRequest, "The endpoint must be an absolute http(s) URL, or empty to send nothing.")
+				return
+			}
+		}
+		patch.Endpoint = &v
+	}
+	if _, err := s.store.UpdateChannel(c.Request.Context(), uiProp(c).Code, ch.Code, patch, staff(c).Actor()); err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	redirectFlash(c, channelPath(c), "The settings of "+ch.Code+" are saved.")
+}
+
+func (s *Server) uiChannelSetMapping(c *gin.Context) {
+	ch, ok := s.uiChannelOf(c)
+	if !ok {
+		return
+	}
+	m := inventory.Mapping{
+		ChannelRoom: strings.TrimSpace(c.PostForm("room")),
+		ChannelRate: strings.TrimSpace(c.PostForm("rate")),
+		RoomType:    strings.TrimSpace(c.PostForm("room_type")),
+		RatePlan:    strings.TrimSpace(c.PostForm("rate_plan")),
+	}
+	if m.RoomType == "" {
+		s.renderError(c, http.StatusBadRequest, "Choose the room type the channel's room "+m.ChannelRoom+" is.")
+		return
+	}
+	if err := s.store.SetMapping(c.Request.Context(), uiProp(c).Code, ch.Code, m, staff(c).Actor()); err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	what := "room " + m.ChannelRoom
+	if m.ChannelRate != "" {
+		what += " rate " + m.ChannelRate
+	}
+	msg := fmt.Sprintf("%s of %s is mapped to %s", what, ch.Code, m.RoomType)
+	if m.RatePlan != "" {
+		msg += " / " + m.RatePlan
+	}
+	msg += ". Bookings parked before stay parked: check them under Alerts. Run a full resync so the channel gets this room's availability."
+	redirectFlash(c, channelPath(c), strings.ToUpper(msg[:1])+msg[1:])
+}
+
+func (s *Server) uiChannelDeleteMapping(c *gin.Context) {
+	ch, ok := s.uiChannelOf(c)
+	if !ok {
+		return
+	}
+	room, rate := c.PostForm("room"), c.PostForm("rate")
+	if err := s.store.DeleteMapping(c.Request.Context(), uiProp(c).Code, ch.Code, room, rate, staff(c).Actor()); err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	what := "room " + room
+	if rate != "" {
+		what += " rate " + rate
+	}
+	redirectFlash(c, channelPath(c), "The mapping of "+what+" is deleted; bookings of it from now on are parked.")
+}
+
+// newSecret is a random secret of 192 bits, URL-safe.
+func newSecret() (string, error) {
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// uiChannelRotateInbound gives the channel a new random inbound secret (and
+// a user name, if one is typed): the old secret stops working at once.
+func (s *Server) uiChannelRotateInbound(c *gin.Context) {
+	ch, ok := s.uiChannelOf(c)
+	if !ok {
+		return
+	}
+	if s.secrets == nil {
+		s.renderError(c, http.StatusConflict, "Credentials cannot be stored: this server runs without KEYRACK_SECRET.")
+		return
+	}
+	secret, err := newSecret()
+	if err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	user := strings.TrimSpace(c.PostForm("username"))
+	ctx := c.Request.Context()
+	if err := s.store.SetChannelCredentials(ctx, s.secrets, uiProp(c).Code, ch.Code,
+		inventory.Credentials{InboundUser: user, InboundSecret: secret}, staff(c).Actor()); err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	cur, _ := s.store.ChannelCredentialState(ctx, uiProp(c).Code, ch.Code)
+	s.showRevealed(c, "The inbound secret of "+ch.Code+" is rotated: the old one no longer works.", &reveal{
+		What:  "New inbound secret of " + ch.Code + " (user " + cmp.Or(cur.InboundUser, "not set") + ")",
+		Value: secret,
+		Note:  "Copy it into the channel's extranet now: it is shown this once and keyrack keeps only its hash.",
+	})
+}
+
+// uiChannelSetOutbound sets what keyrack presents to the channel.
+func (s *Server) uiChannelSetOutbound(c *gin.Context) {
+	ch, ok := s.uiChannelOf(c)
+	if !ok {
+		return
+	}
+	if s.secrets == nil {
+		s.renderError(c, http.StatusConflict, "Credentials cannot be stored: this server runs without KEYRACK_SECRET.")
+		return
+	}
+	user, secret := strings.TrimSpace(c.PostForm("username")), c.PostForm("secret")
+	if user == "" && secret == "" {
+		s.renderError(c, http.StatusBadRequest, "Type the user name, the secret, or both.")
+		return
+	}
+	if err := s.store.SetChannelCredentials(c.Request.Context(), s.secrets, uiProp(c).Code, ch.Code,
+		inventory.Credentials{OutboundUser: user, OutboundSecret: secret}, staff(c).Actor()); err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	redirectFlash(c, channelPath(c), "The credentials keyrack presents to "+ch.Code+" are saved; the next delivery uses them.")
+}
+
+// formID reads a numeric id from the path.
+func (s *Server) formID(c *gin.Context, what string) (int64, bool) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		s.renderError(c, http.StatusNotFound, "There is no "+what+" "+c.Param("id")+".")
+		return 0, false
+	}
+	return id, true
+}
+
+func (s *Server) uiChannelSetFeed(c *gin.Context) {
+	ch, ok := s.uiChannelOf(c)
+	if !ok {
+		return
+	}
+	roomType, feedURL := strings.TrimSpace(c.PostForm("room_type")), strings.TrimSpace(c.PostForm("url"))
+	interval := 0
+	if v := strings.TrimSpace(c.PostForm("poll_interval")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			s.renderError(c, http.StatusBadRequest, "The poll interval is a number of seconds.")
+			return
+		}
+		interval = n
+	}
+	if roomType == "" {
+		s.renderError(c, http.StatusBadRequest, "Choose the room type whose calendar this feed is.")
+		return
+	}
+	f, err := s.store.SetICalFeed(c.Request.Context(), s.secrets, uiProp(c).Code, ch.Code, roomType, feedURL, interval, staff(c).Actor())
+	if err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	redirectFlash(c, channelPath(c), fmt.Sprintf("The feed of %s for %s (%s) is saved and fetched at the next poll.", ch.Code, roomType, f.Host))
+}
+
+func (s *Server) uiChannelSyncFeed(c *gin.Context) {
+	ch, ok := s.uiChannelOf(c)
+	if !ok {
+		return
+	}
+	id, ok := s.formID(c, "iCal feed")
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	prop := uiProp(c)
+	if err := s.store.FetchICalFeedNow(ctx, prop.Code, ch.Code, id); err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	if err := s.store.AuditAction(ctx, prop.Code, staff(c).Actor(), "ical_feed.sync_now", "ical feed "+strconv.FormatInt(id, 10), nil); err != nil {
+		s.log.Warn("ui: audit sync now", "err", err)
+	}
+	redirectFlash(c, channelPath(c), "The feed is fetched at the next poll (within seconds when the workers run).")
+}
+
+// exportURL is the full address of an export calendar.
+func exportURL(c *gin.Context, token string) string {
+	scheme := "http"
+	if c.Request.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + c.Request.Host + "/ical/" + token + ".ics"
+}
+
+func (s *Server) uiChannelCreateToken(c *gin.Context) {
+	ch, ok := s.uiChannelOf(c)
+	if !ok {
+		return
+	}
+	roomType := strings.TrimSpace(c.PostForm("room_type"))
+	if roomType == "" {
+		s.renderError(c, http.StatusBadRequest, "Choose the room type whose calendar to export.")
+		return
+	}
+	t, token, err := s.store.CreateExportToken(c.Request.Context(), uiProp(c).Code, ch.Code, roomType, staff(c).Actor())
+	if err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	s.showRevealed(c, "An export calendar of "+t.RoomType+" is created.", &reveal{
+		What:  "Export URL of " + t.RoomType + " on " + ch.Code,
+		Value: exportURL(c, token),
+		Note:  "Paste it into the platform's calendar import now: it is shown this once.",
+	})
+}
+
+func (s *Server) uiChannelRotateToken(c *gin.Context) {
+	ch, ok := s.uiChannelOf(c)
+	if !ok {
+		return
+	}
+	id, ok := s.formID(c, "export token")
+	if !ok {
+		return
+	}
+	t, token, err := s.store.RotateExportToken(c.Request.Context(), uiProp(c).Code, ch.Code, id, staff(c).Actor())
+	if err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	s.showRevealed(c, "The export URL of "+t.RoomType+" is rotated: the old one no longer answers.", &reveal{
+		What:  "New export URL of " + t.RoomType + " on " + ch.Code,
+		Value: exportURL(c, token),
+		Note:  "Replace the old URL in the platform's calendar import now: it is shown this once.",
+	})
+}
+
+func (s *Server) uiChannelRevokeToken(c *gin.Context) {
+	ch, ok := s.uiChannelOf(c)
+	if !ok {
+		return
+	}
+	id, ok := s.formID(c, "export token")
+	if !ok {
+		return
+	}
+	t, err := s.store.RevokeExportToken(c.Request.Context(), uiProp(c).Code, ch.Code, id, staff(c).Actor())
+	if err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	redirectFlash(c, channelPath(c), "The export URL "+t.Prefix+"… of "+t.RoomType+" is revoked: it no longer answers.")
+}
+
+func (s *Server) uiChannelResync(c *gin.Context) {
+	ch, ok := s.uiChannelOf(c)
+	if !ok {
+		return
+	}
+	if s.fanout == nil {
+		s.renderError(c, http.StatusServiceUnavailable, "The task queue is not connected to this server: a full resync cannot be started from here.")
+		return
+	}
+	if !ch.Enabled {
+		s.renderError(c, http.StatusConflict, "Channel "+ch.Code+" is disabled: enable it first, then resync.")
+		return
+	}
+	ctx := c.Request.Context()
+	prop := uiProp(c)
+	if err := s.fanout.Resync(ctx, prop.Code, ch.Code); err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	if err := s.store.AuditAction(ctx, prop.Code, staff(c).Actor(), "channel.resync", "channel "+ch.Code, nil); err != nil {
+		s.log.Warn("ui: audit resync", "err", err)
+	}
+	redirectFlash(c, channelPath(c), "A full resync of "+ch.Code+" is queued: every night of its horizon is sent again.")
+}
+
+// uiChannelRetryDeadLetter runs a dead-lettered delivery to this channel again.
+func (s *Server) uiChannelRetryDeadLetter(c *gin.Context) {
+	ch, ok := s.uiChannelOf(c)
+	if !ok {
+		return
+	}
+	if s.fanout == nil {
+		s.renderError(c, http.StatusServiceUnavailable, "The task queue is not connected to this server: the delivery cannot be retried from here.")
+		return
+	}
+	ctx := c.Request.Context()
+	prop := uiProp(c)
+	queue, task := c.PostForm("queue"), c.PostForm("task")
+	archived, err := s.fanout.Archived(ctx)
+	if err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	// Only a delivery to this channel: the form could name any task.
+	if !slices.ContainsFunc(archived, func(a sync.ArchivedTask) bool {
+		return a.Queue == queue && a.ID == task && a.Property == prop.Code && a.Channel == ch.Code
+	}) {
+		s.renderError(c, http.StatusNotFound, "That delivery to "+ch.Code+" is no longer dead-lettered: it may have been retried already.")
+		return
+	}
+	if err := s.fanout.RetryArchived(ctx, queue, task); err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	if err := s.store.AuditAction(ctx, prop.Code, staff(c).Actor(), "delivery.retry", "channel "+ch.Code, map[string]any{"queue": queue, "task": task}); err != nil {
+		s.log.Warn("ui: audit retry", "err", err)
+	}
+	redirectFlash(c, channelPath(c), "The delivery to "+ch.Code+" is queued again.")
+}
