@@ -27,12 +27,16 @@ keyrack:
 test: vet devservices
 	$(DEVSERVICES) -- $(GO) test -count=1 -timeout 30m ./...
 
+# The demo's staff user: demo / keyrack-demo (admin), for the local demo only.
+DEMO_PASSWORD ?= keyrack-demo
+
 run: devservices keyrack
-	$(DEVSERVICES) -- sh -c '$(KEYRACK) migrate && $(KEYRACK) seed demo && exec $(KEYRACK) serve'
+	$(DEVSERVICES) -- sh -c '$(KEYRACK) migrate && $(KEYRACK) seed demo && KEYRACK_PASSWORD=$(DEMO_PASSWORD) $(KEYRACK) user add demo --role admin && exec $(KEYRACK) serve'
 
 bench: devservices
 	$(DEVSERVICES) -- $(GO) test -run '^$$' -bench 'ApplyRevision|PgbenchBooking' -benchtime 20s -timeout 60m ./inventory/
 	$(DEVSERVICES) -- $(GO) test -run '^$$' -bench 'SyncLag' -benchtime 3000x -timeout 30m ./sync/
+	$(DEVSERVICES) -- $(GO) test -run '^$$' -bench 'GridPage' -benchtime 200x -timeout 30m ./web/
 
 fmt:
 	$(GO) fmt ./...

@@ -111,6 +111,18 @@ type channelRow struct {
 	ARIMessage string
 }
 
+// notPushedNote says why a kind of channel without a connector is sent no
+// availability.
+func notPushedNote(kind inventory.ChannelKind) string {
+	switch kind {
+	case inventory.ChannelPMS:
+		return "availability is not pushed to a PMS: it gets reservations by webhook and feed"
+	case inventory.ChannelICal:
+		return "availability is not pushed to a calendar platform: it fetches keyrack's iCal export"
+	}
+	return fmt.Sprintf("no connector pushes to %s channels; availability is not sent", kind)
+}
+
 // run delivers until the pair has no dirty marks left.
 func (d *delivery) run(ctx context.Context, last bool) error {
 	found, err := d.claim(ctx)
@@ -122,9 +134,9 @@ func (d *delivery) run(ctx context.Context, last bool) error {
 	}
 	conn := d.f.cfg.Connectors.Lookup(d.ch.Kind)
 	if conn == nil {
-		// Not an error to retry: nothing can be pushed to this kind of
-		// channel yet. The nightly resync catches it up once something can.
-		return d.clearAll(ctx, fmt.Sprintf("no connector pushes to %s channels yet; changes are not sent", d.ch.Kind))
+		// Not an error to retry: availability is not pushed to this kind
+		// of channel. The nightly resync catches it up if one is added.
+		return d.clearAll(ctx, notPushedNote(d.ch.Kind))
 	}
 	if d.ch.Endpoint == "" {
 		// Configured to receive nothing (yet): staff see why in the

@@ -2,11 +2,9 @@ package web_test
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"testing"
 
-	"github.com/hibiken/asynq"
 	"github.com/keyrack/keyrack/inventory"
 	"github.com/stretchr/testify/require"
 )
@@ -18,22 +16,9 @@ func TestFailedDeliveriesAreListedAsIncidentsAndRetriedOnResolve(t *testing.T) {
 	f, redisURL, prefix := e.withFanout()
 
 	// A delivery to expedia that ran out of retries, as asynq keeps it.
-	var propID, chID int64
-	require.NoError(t, e.st.DB().QueryRow(context.Background(), `SELECT p.id, c.id FROM properties p JOIN channels c ON c.property_id = p.id
-		WHERE p.code = 'P' AND c.code = 'expedia'`).Scan(&propID, &chID))
-	opt, err := asynq.ParseRedisURI(redisURL)
-	require.NoError(t, err)
-	client := asynq.NewClient(opt)
-	t.Cleanup(func() { _ = client.Close() })
-	queue := prefix + "critical"
-	info, err := client.Enqueue(asynq.NewTask("sync:channel", fmt.Appendf(nil, `{"property_id":%d,"channel_id":%d,"gen":1}`, propID, chID)),
-		asynq.Queue(queue), asynq.ProcessIn(1e12))
-	require.NoError(t, err)
-	inspector := asynq.NewInspector(opt)
-	t.Cleanup(func() { _ = inspector.Close() })
-	require.NoError(t, inspector.ArchiveTask(queue, info.ID))
+	archiveDelivery(t, e.st, redisURL, prefix+"critical", "P", "expedia")
 
-	_, err = e.st.ApplyRevision(context.Background(), inventory.Revision{Property: "P", Channel: "expedia", ExternalID: "E-9", Kind: inventory.New,
+	_, err := e.st.ApplyRevision(context.Background(), inventory.Revision{Property: "P", Channel: "expedia", ExternalID: "E-9", Kind: inventory.New,
 		Stays: []inventory.RoomStay{{ChannelRoom: "NOPE", Arrival: inventory.MustDate("2027-12-01"), Departure: inventory.MustDate("2027-12-02")}}})
 	require.NoError(t, err)
 

@@ -1,13 +1,17 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/keyrack/keyrack/inventory"
 	"github.com/keyrack/keyrack/inventory/inventorytest"
 	"github.com/keyrack/keyrack/sync"
@@ -58,4 +62,25 @@ func getJSON(t *testing.T, ts *httptest.Server, path string) (int, map[string]an
 // upServer is a server whose PostgreSQL and Redis both answer.
 func upServer(t *testing.T) *httptest.Server {
 	return serve(t, inventorytest.New(t), openQueue(t, synctest.RedisURL(t)))
+}
+
+// archiveDelivery puts a delivery task to channel of property into queue's
+// archive, as asynq keeps a delivery that ran out of retries, and returns
+// the task's id.
+func archiveDelivery(t *testing.T, st *inventory.Store, redisURL, queue, property, channel string) string {
+	t.Helper()
+	var propID, chID int64
+	require.NoError(t, st.DB().QueryRow(context.Background(), `SELECT p.id, c.id FROM properties p
+		JOIN channels c ON c.property_id = p.id WHERE p.code = $1 AND c.code = $2`, property, channel).Scan(&propID, &chID))
+	opt, err := asynq.ParseRedisURI(redisURL)
+	require.NoError(t, err)
+	client := asynq.NewClient(opt)
+	defer client.Close()
+	info, err := client.Enqueue(asynq.NewTask("sync:channel", fmt.Appendf(nil, `{"property_id":%d,"channel_id":%d,"gen":1}`, propID, chID)),
+		asynq.Queue(queue), asynq.ProcessIn(time.Hour))
+	require.NoError(t, err)
+	inspector := asynq.NewInspector(opt)
+	defer inspector.Close()
+	require.NoError(t, inspector.ArchiveTask(queue, info.ID))
+	return info.ID
 }

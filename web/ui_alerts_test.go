@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -28,6 +27,7 @@ type alertsEnv struct {
 	*uiEnv
 	fanout    *sync.Fanout
 	redisOpt  asynq.RedisConnOpt
+	redisURL  string
 	queue     string // the fan-out's critical queue
 	inspector *asynq.Inspector
 }
@@ -36,7 +36,7 @@ func newAlertsUI(t *testing.T, configure ...func(*sync.Config)) *alertsEnv {
 	t.Helper()
 	redisURL := synctest.RedisURL(t)
 	prefix := synctest.QueuePrefix(t, redisURL)
-	a := &alertsEnv{queue: prefix + "critical"}
+	a := &alertsEnv{queue: prefix + "critical", redisURL: redisURL}
 	a.uiEnv = newUI(t, func(c *web.Config) {
 		q := openQueue(t, redisURL)
 		cfg := sync.Config{DB: c.Store.DB(), Queue: q, QueuePrefix: prefix, Secrets: c.Secrets, Logger: slog.New(slog.DiscardHandler)}
@@ -68,18 +68,8 @@ func (a *alertsEnv) run() {
 // deadLetter puts a delivery to channel of property in asynq's archive, as
 // a delivery that ran out of retries is kept, and returns its task id.
 func (a *alertsEnv) deadLetter(property, channel string) string {
-	t := a.t
-	t.Helper()
-	var propID, chID int64
-	require.NoError(t, a.st.DB().QueryRow(context.Background(), `SELECT p.id, c.id FROM properties p
-		JOIN channels c ON c.property_id = p.id WHERE p.code = $1 AND c.code = $2`, property, channel).Scan(&propID, &chID))
-	client := asynq.NewClient(a.redisOpt)
-	defer client.Close()
-	info, err := client.Enqueue(asynq.NewTask("sync:channel", fmt.Appendf(nil, `{"property_id":%d,"channel_id":%d,"gen":1}`, propID, chID)),
-		asynq.Queue(a.queue), asynq.ProcessIn(time.Hour))
-	require.NoError(t, err)
-	require.NoError(t, a.inspector.ArchiveTask(a.queue, info.ID))
-	return info.ID
+	a.t.Helper()
+	return archiveDelivery(a.t, a.st, a.redisURL, a.queue, property, channel)
 }
 
 // overbook sells two must-accept bookings of one night on a 1-room pool.

@@ -488,21 +488,9 @@ func TestICalChannelFeedSyncNowAndExportTokens(t *testing.T) {
 // archiveDelivery puts a delivery task of a channel among asynq's archived
 // tasks, as one that ran out of retries is kept.
 func (cu *channelsUI) archiveDelivery(channel string) (queue, id string) {
-	t := cu.t
-	t.Helper()
-	var propID, chID int64
-	require.NoError(t, cu.st.DB().QueryRow(context.Background(), `SELECT p.id, c.id FROM properties p JOIN channels c ON c.property_id = p.id
-		WHERE p.code = 'P' AND c.code = $1`, channel).Scan(&propID, &chID))
-	opt, err := asynq.ParseRedisURI(cu.redisURL)
-	require.NoError(t, err)
-	client := asynq.NewClient(opt)
-	t.Cleanup(func() { _ = client.Close() })
+	cu.t.Helper()
 	queue = cu.prefix + "critical"
-	info, err := client.Enqueue(asynq.NewTask("sync:channel", fmt.Appendf(nil, `{"property_id":%d,"channel_id":%d,"gen":1}`, propID, chID)),
-		asynq.Queue(queue), asynq.ProcessIn(1e12))
-	require.NoError(t, err)
-	require.NoError(t, cu.inspector().ArchiveTask(queue, info.ID))
-	return queue, info.ID
+	return queue, archiveDelivery(cu.t, cu.st, cu.redisURL, queue, "P", channel)
 }
 
 func (cu *channelsUI) inspector() *asynq.Inspector {

@@ -1,0 +1,334 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyrack/keyrack/connectors"
+	"github.com/keyrack/keyrack/connectors/testjson"
+	"github.com/keyrack/keyrack/inventory"
+	"github.com/keyrack/keyrack/sync"
+	"github.com/keyrack/keyrack/sync/synctest"
+	"github.com/keyrack/keyrack/web"
+	"github.com/stretchr/testify/require"
+)
+
+// gridToday is the property's local date (seedHotel's properties are in Lisbon).
+func gridToday(t testing.TB) inventory.Date {
+	loc, err := time.LoadLocation("Europe/Lisbon")
+	require.NoError(t, err)
+	return inventory.Today(loc)
+}
+
+// gridBook books rooms of DBL-STD on channel for nights [arrival, arrival+nights).
+func gridBook(t testing.TB, st *inventory.Store, property, channel, id string, arrival inventory.Date, nights, rooms int) {
+	t.Helper()
+	_, err := st.ApplyRevision(context.Background(), inventory.Revision{
+		Property: property, Channel: channel, ExternalID: id, Kind: inventory.New, Mode: inventory.MustAccept,
+		Stays: []inventory.RoomStay{{RoomType: "DBL-STD", Arrival: arrival, Departure: arrival.AddDays(nights), Rooms: rooms}},
+	})
+	require.NoError(t, err)
+}
+
+// gridCellRe finds a grid cell by its title's start: the pool and night.
+func gridCell(t *testing.T, body, pool string, night inventory.Date) string {
+	t.Helper()
+	re := regexp.MustCompile(`<td(?: class="([^"]*)")? title="` + regexp.QuoteMeta(pool+" "+night.String()+":") + `[^"]*"><a [^>]*>(.*?)</a></td>`)
+	m := re.FindString(body)
+	require.NotEmpty(t, m, "no cell for %s on %s", pool, night)
+	return m
+}
+
+// nightOf reads pool DBL of property on night from the store.
+func nightOf(t *testing.T, st *inventory.Store, property string, night inventory.Date) inventory.Night {
+	t.Helper()
+	ns, err := st.Availability(context.Background(), property, night, night.AddDays(1))
+	require.NoError(t, err)
+	require.Len(t, ns, 1)
+	return ns[0]
+}
+
+var gridColumn = regexp.MustCompile(`<th scope="col"`)
+
+// The grid shows sold / limit and what is offered for booked nights,
+// stop-sell and overbooking, and pages by 30 or 90 nights.
+func TestGridShowsSoldLimitClosedAndOverbookedNights(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+	e.seedHotel("H", 10)
+	e.login("victor") // reading is for everyone
+	ctx := context.Background()
+	today := gridToday(t)
+	gridBook(t, e.st, "H", "expedia", "E-1", today.AddDays(2), 2, 3)
+	require.NoError(t, e.st.SetClosed(ctx, inventory.NightRange{Property: "H", Pool: "DBL", From: today.AddDays(5), To: today.AddDays(6)}, true, inventory.System))
+	// Units lowered below what is sold: the night is overbooked.
+	require.NoError(t, e.st.SetUnits(ctx, inventory.NightRange{Property: "H", Pool: "DBL", From: today.AddDays(3), To: today.AddDays(4)}, 2, inventory.System))
+
+	p := e.get("/admin/p/H/grid")
+	require.Equal(t, http.StatusOK, p.Status, p.Body)
+	require.Equal(t, 31, len(gridColumn.FindAllString(p.Body, -1)), "the pool column and 30 nights")
+	require.Contains(t, p.Body, `<th scope="row">DBL`)
+	require.Contains(t, p.Body, "10 units × 1.00")
+
+	booked := gridCell(t, p.Body, "DBL", today.AddDays(2))
+	require.Contains(t, booked, "3/10")
+	require.Contains(t, booked, "7 left")
+	require.Contains(t, booked, "sold 3 of 10, 7 offered")
+	over := gridCell(t, p.Body, "DBL", today.AddDays(3))
+	require.Contains(t, over, `class="over`)
+	require.Contains(t, over, "3/2")
+	require.Contains(t, over, "overbooked by 1")
+	closed := gridCell(t, p.Body, "DBL", today.AddDays(5))
+	require.Contains(t, closed, `class="closed`)
+	require.Contains(t, closed, "closed (stop-sell)")
+	require.Contains(t, closed, "0/10")
+	free := gridCell(t, p.Body, "DBL", today)
+	require.Contains(t, free, "0/10")
+	require.Contains(t, free, "10 left")
+	require.Contains(t, free, fmt.Sprintf(`href="/admin/p/H/grid/cell?pool=DBL&amp;night=%s"`, today))
+	require.NotContains(t, p.Body, `name="units"`, "a viewer gets no edit form")
+	require.Contains(t, p.Body, "No fan-out is configured", "without a fan-out the grid says the channels are not shown")
+
+	// The paging and span links.
+	for _, link := range []string{
+		fmt.Sprintf(`href="/admin/p/H/grid?from=%s&amp;days=30"`, today.AddDays(30)),
+		fmt.Sprintf(`href="/admin/p/H/grid?from=%s&amp;days=30"`, today.AddDays(-30)),
+		fmt.Sprintf(`href="/admin/p/H/grid?from=%s&amp;days=30"`, today.AddDays(90)),
+		fmt.Sprintf(`href="/admin/p/H/grid?from=%s&amp;days=90"`, today),
+	} {
+		require.Contains(t, p.Body, link)
+	}
+	p = e.get(fmt.Sprintf("/admin/p/H/grid?from=%s&days=90", today))
+	require.Equal(t, http.StatusOK, p.Status)
+	require.Equal(t, 91, len(gridColumn.FindAllString(p.Body, -1)), "90 nights")
+	gridCell(t, p.Body, "DBL", today.AddDays(89))
+	require.Contains(t, p.Body, fmt.Sprintf(`href="/admin/p/H/grid?from=%s&amp;days=90"`, today.AddDays(90)))
+
+	// Paged 30 on: the booked night is gone, the 30th night on is first.
+	p = e.get(fmt.Sprintf("/admin/p/H/grid?from=%s&days=30", today.AddDays(30)))
+	require.Equal(t, http.StatusOK, p.Status)
+	require.NotContains(t, p.Body, "DBL "+today.AddDays(2).String()+":")
+	gridCell(t, p.Body, "DBL", today.AddDays(30))
+
+	for _, bad := range []string{"?days=45", "?from=yesterday"} {
+		p = e.get("/admin/p/H/grid" + bad)
+		require.Equal(t, http.StatusBadRequest, p.Status, bad)
+	}
+
+	// The cell's own page, without JavaScript; and as an htmx fragment.
+	p = e.get(fmt.Sprintf("/admin/p/H/grid/cell?pool=DBL&night=%s", today.AddDays(3)))
+	require.Equal(t, http.StatusOK, p.Status)
+	require.Contains(t, p.Body, "<html")
+	require.Contains(t, p.Body, "overbooked by 1")
+	require.Contains(t, p.Body, "← Back to the grid")
+	p = e.get(fmt.Sprintf("/admin/p/H/grid/cell?pool=DBL&night=%s", today.AddDays(5)), "HX-Request", "true")
+	require.Equal(t, http.StatusOK, p.Status)
+	require.NotContains(t, p.Body, "<html")
+	require.Contains(t, p.Body, "closed (stop-sell)")
+	require.Equal(t, http.StatusNotFound, e.get(fmt.Sprintf("/admin/p/H/grid/cell?pool=NOPE&night=%s", today)).Status)
+	require.Equal(t, http.StatusBadRequest, e.get("/admin/p/H/grid/cell?pool=DBL&night=soon").Status)
+}
+
+// An admin closes a range and changes its units and factor from the grid:
+// the store holds the change, audited as the admin, and the grid says so.
+func TestGridEditClosesARangeAndChangesUnitsAndFactor(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+	e.seedHotel("H", 10)
+	e.login("anna")
+	today := gridToday(t)
+	first := today.AddDays(4)
+	grid := "/admin/p/H/grid"
+
+	p := e.get(grid)
+	require.Contains(t, p.Body, `<label for="edit-from">First night</label>`)
+	require.Contains(t, p.Body, `(included)`, "the form says the last night is included")
+
+	p = e.post(grid, grid+"/edit", url.Values{"pool": {"DBL"}, "from": {first.String()}, "to": {first.AddDays(2).String()},
+		"units": {"12"}, "factor": {"1.10"}, "status": {"close"}, "back_from": {today.String()}, "back_days": {"30"}})
+	require.Equal(t, http.StatusSeeOther, p.Status, p.Body)
+	loc := p.Header.Get("Location")
+	require.True(t, strings.HasPrefix(loc, fmt.Sprintf("/admin/p/H/grid?from=%s&days=30&flash=", today)), loc)
+	for i := range 3 {
+		n := nightOf(t, e.st, "H", first.AddDays(i))
+		require.True(t, n.Closed, "night %d closed", i)
+		require.Equal(t, 12, n.Units)
+		require.Equal(t, inventory.Factor(110), n.Factor)
+		require.Equal(t, 13, n.Limit)
+	}
+	after := nightOf(t, e.st, "H", first.AddDays(3))
+	require.False(t, after.Closed, "the night after the last is untouched")
+	require.Equal(t, 10, after.Units)
+	require.False(t, nightOf(t, e.st, "H", first.AddDays(-1)).Closed)
+
+	audit, err := e.st.Audit(context.Background(), "H", "", 10)
+	require.NoError(t, err)
+	require.NotEmpty(t, audit)
+	require.Equal(t, "staff:anna", audit[0].Actor)
+	require.Equal(t, "nights.set_units+set_factor+close", audit[0].Action)
+
+	p = e.get(loc)
+	require.Contains(t, p.Body, "Pool DBL, 3 nights")
+	require.Contains(t, gridCell(t, p.Body, "DBL", first), `class="closed`)
+
+	// Open one night again with the cell's quick action.
+	cell := fmt.Sprintf("/admin/p/H/grid/cell?pool=DBL&night=%s", first.AddDays(1))
+	require.Contains(t, e.get(cell).Body, "Open DBL on "+first.AddDays(1).String())
+	p = e.post(cell, grid+"/edit", url.Values{"pool": {"DBL"}, "from": {first.AddDays(1).String()}, "to": {first.AddDays(1).String()}, "status": {"open"}})
+	require.Equal(t, http.StatusSeeOther, p.Status, p.Body)
+	require.False(t, nightOf(t, e.st, "H", first.AddDays(1)).Closed)
+	require.True(t, nightOf(t, e.st, "H", first.AddDays(2)).Closed)
+
+	// With htmx the answer is the grid's fragment, re-rendered with the change.
+	form := url.Values{"pool": {"DBL"}, "from": {first.String()}, "to": {first.String()}, "status": {"open"},
+		"back_from": {today.String()}, "back_days": {"30"}, "csrf_token": {e.token(grid)}}
+	req, err := http.NewRequest("POST", e.ts.URL+grid+"/edit", strings.NewReader(form.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Referer", e.ts.URL+grid)
+	req.Header.Set("HX-Request", "true")
+	p = e.do(req)
+	require.Equal(t, http.StatusOK, p.Status, p.Body)
+	require.NotContains(t, p.Body, "<html")
+	require.True(t, strings.HasPrefix(strings.TrimSpace(p.Body), `<div id="grid-area">`), p.Body[:min(200, len(p.Body))])
+	require.Contains(t, p.Body, "Pool DBL, 1 night, "+first.String()+": opened.")
+	require.NotContains(t, gridCell(t, p.Body, "DBL", first), `class="closed`)
+	require.False(t, nightOf(t, e.st, "H", first).Closed)
+}
+
+// A viewer cannot change anything: the post is refused and the store is as it was.
+func TestGridEditByAViewerIsForbidden(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+	e.seedHotel("H", 10)
+	e.login("victor")
+	night := gridToday(t).AddDays(1)
+	p := e.post("/admin/p/H/grid", "/admin/p/H/grid/edit", url.Values{"pool": {"DBL"}, "from": {night.String()}, "to": {night.String()}, "status": {"close"}, "units": {"3"}})
+	require.Equal(t, http.StatusForbidden, p.Status)
+	n := nightOf(t, e.st, "H", night)
+	require.False(t, n.Closed)
+	require.Equal(t, 10, n.Units)
+	audit, err := e.st.Audit(context.Background(), "H", "", 100)
+	require.NoError(t, err)
+	for _, a := range audit {
+		require.NotEqual(t, "staff:victor", a.Actor)
+	}
+	require.NotContains(t, e.get(fmt.Sprintf("/admin/p/H/grid/cell?pool=DBL&night=%s", night)).Body, "Close DBL", "no quick action for a viewer")
+}
+
+// Bad input is answered with the grid and a message (400), and nothing changes.
+func TestGridEditRefusesBadInputAndChangesNothing(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+	e.seedHotel("H", 10)
+	e.login("anna")
+	night := gridToday(t).AddDays(2)
+	n, prev := night.String(), night.AddDays(-1).String()
+	for _, tc := range []struct {
+		form url.Values
+		want string
+	}{
+		{url.Values{"pool": {"DBL"}, "from": {n}, "to": {prev}, "status": {"close"}}, "is before the first night"},
+		{url.Values{"pool": {"DBL"}, "from": {n}, "to": {n}, "factor": {"0.5"}}, "must be at least 1.00"},
+		{url.Values{"pool": {"DBL"}, "from": {n}, "to": {n}, "factor": {"1.234"}}, "at most two decimals"},
+		{url.Values{"pool": {"NOPE"}, "from": {n}, "to": {n}, "status": {"close"}}, `There is no pool &#34;NOPE&#34;`},
+		{url.Values{"pool": {"DBL"}, "from": {"tomorrow"}, "to": {n}, "status": {"close"}}, "is not a date"},
+		{url.Values{"pool": {"DBL"}, "from": {n}, "to": {n}, "units": {"-2"}, "status": {"close"}}, "whole number between 0 and 100000"},
+		{url.Values{"pool": {"DBL"}, "from": {n}, "to": {n}, "status": {"leave"}}, "Nothing to change"},
+	} {
+		p := e.post("/admin/p/H/grid", "/admin/p/H/grid/edit", tc.form)
+		require.Equal(t, http.StatusBadRequest, p.Status, "%v: %s", tc.form, p.Body)
+		require.Contains(t, p.Body, tc.want, "%v", tc.form)
+		require.Contains(t, p.Body, `role="alert"`)
+		require.Contains(t, p.Body, "Nothing was changed.")
+		require.Contains(t, p.Body, `<table class="grid"`, "the grid is shown with the message")
+	}
+	for _, d := range []inventory.Date{night.AddDays(-1), night} {
+		got := nightOf(t, e.st, "H", d)
+		require.False(t, got.Closed)
+		require.Equal(t, 10, got.Units)
+		require.Equal(t, inventory.FactorOne, got.Factor)
+	}
+	audit, err := e.st.Audit(context.Background(), "H", "", 100)
+	require.NoError(t, err)
+	for _, a := range audit {
+		require.NotEqual(t, "staff:anna", a.Actor)
+	}
+}
+
+// withGridFanout configures the server with a fan-out (no worker runs: what
+// changes stays pending) whose ota_push channels are pushed to.
+func withGridFanout(t testing.TB) func(*web.Config) {
+	return func(c *web.Config) {
+		redisURL := synctest.RedisURL(t)
+		q, err := sync.OpenQueue(redisURL)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = q.Close() })
+		f, err := sync.New(sync.Config{DB: c.Store.DB(), Queue: q, QueuePrefix: synctest.QueuePrefix(t, redisURL), Secrets: c.Secrets,
+			Connectors: connectors.Registry{inventory.ChannelOTAPush: &testjson.Connector{}}, Logger: slog.New(slog.DiscardHandler)})
+		require.NoError(t, err)
+		c.Fanout, c.Queue = f, q
+	}
+}
+
+// With a fan-out, a night a channel has not acknowledged is marked, and its
+// detail says which channel, what it last acknowledged and when.
+func TestGridMarksNightsAChannelHasNotAcknowledged(t *testing.T) {
+	t.Parallel()
+	e := newUI(t, withGridFanout(t))
+	e.seedHotel("H", 10)
+	ctx := context.Background()
+	endpoint := "http://127.0.0.1:1/ota"
+	_, err := e.st.UpdateChannel(ctx, "H", "expedia", inventory.ChannelPatch{Endpoint: &endpoint}, inventory.System)
+	require.NoError(t, err)
+	e.login("anna")
+	today := gridToday(t)
+	booked := today.AddDays(2)
+	// A walk-in from the PMS: expedia has to hear of it.
+	gridBook(t, e.st, "H", "pms", "W-1", booked, 1, 2)
+	// expedia acknowledged the value of the night after, as a delivery records it.
+	quiet := today.AddDays(3)
+	_, err = e.st.DB().Exec(ctx, `INSERT INTO sync_acks (property_id, channel_id, pool_id, night, available, version, acked_at)
+		SELECT p.id, c.id, pl.id, $1, 10, 0, '2026-01-02 03:04:00+00' FROM properties p
+		JOIN channels c ON c.property_id = p.id AND c.code = 'expedia' JOIN pools pl ON pl.property_id = p.id AND pl.code = 'DBL'
+		WHERE p.code = 'H'`, quiet)
+	require.NoError(t, err)
+
+	p := e.get("/admin/p/H/grid")
+	require.Equal(t, http.StatusOK, p.Status, p.Body)
+	cell := gridCell(t, p.Body, "DBL", booked)
+	require.Contains(t, cell, `class="pending`)
+	require.Contains(t, cell, "●")
+	require.Contains(t, cell, "not yet acknowledged by expedia")
+	require.Contains(t, cell, "expedia: pending — a change waits for the relay", "the hover names the channel")
+	synced := gridCell(t, p.Body, "DBL", quiet)
+	require.NotContains(t, synced, "pending")
+	require.Contains(t, synced, "every channel acknowledged it")
+	require.Contains(t, gridCell(t, p.Body, "DBL", today.AddDays(4)), "never acknowledged by expedia")
+	require.Contains(t, p.Body, "<strong>expedia</strong>")
+	require.NotContains(t, p.Body, "<strong>pms</strong>", "pms maps no room type of the pool: it does not count")
+
+	// The detail: which channel, what it acknowledged, when, and why it is pending.
+	p = e.get(fmt.Sprintf("/admin/p/H/grid/cell?pool=DBL&night=%s", booked), "HX-Request", "true")
+	require.Equal(t, http.StatusOK, p.Status)
+	require.Contains(t, p.Body, `<th scope="row">expedia</th>`)
+	require.Contains(t, p.Body, "● pending")
+	require.Contains(t, p.Body, "a change waits for the relay")
+	require.Contains(t, p.Body, "never")
+	p = e.get(fmt.Sprintf("/admin/p/H/grid/cell?pool=DBL&night=%s", quiet))
+	require.Contains(t, p.Body, "✓ in sync")
+	require.Contains(t, p.Body, "10 <span class=\"muted\">at 2026-01-02 03:04 UTC</span>")
+
+	// Closing the acknowledged night makes it pending for expedia too.
+	p = e.post("/admin/p/H/grid", "/admin/p/H/grid/edit", url.Values{"pool": {"DBL"}, "from": {quiet.String()}, "to": {quiet.String()}, "status": {"close"}})
+	require.Equal(t, http.StatusSeeOther, p.Status, p.Body)
+	p = e.get(p.Header.Get("Location"))
+	require.Contains(t, gridCell(t, p.Body, "DBL", quiet), "not yet acknowledged by expedia")
+}
