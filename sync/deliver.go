@@ -109,6 +109,21 @@ type channelRow struct {
 	SecretSeal []byte
 	Envelope   string
 	ARIMessage string
+	// PullInterval is how often keyrack polls an ota_pull channel, in
+	// seconds (0 for other kinds).
+	PullInterval int
+}
+
+// echoWindow is how long the channel may take to tell keyrack of a
+// booking it took. A pull channel is only heard from when keyrack polls
+// it, so a sale can reach keyrack up to a poll interval late: a value
+// pushed in between was computed without it and overwrote the channel's
+// own decrement, and that channel must be sent the pool's value after all.
+func (c channelRow) echoWindow(base time.Duration) time.Duration {
+	if c.Kind == inventory.ChannelOTAPull {
+		return base + time.Duration(c.PullInterval)*time.Second
+	}
+	return base
 }
 
 // notPushedNote says why a kind of channel without a connector is sent no
@@ -161,7 +176,7 @@ func (d *delivery) run(ctx context.Context, last bool) error {
 		if len(w.versions) == 0 {
 			break
 		}
-		u, runs, itemRun := w.update(rooms, d.f.cfg.EchoWindow)
+		u, runs, itemRun := w.update(rooms, d.ch.echoWindow(d.f.cfg.EchoWindow))
 		if len(u.Items) > 0 {
 			wait, err := d.admit(ctx)
 			if err != nil {
@@ -208,11 +223,12 @@ func (d *delivery) claim(ctx context.Context) (bool, error) {
 	}
 	err := d.conn.QueryRow(ctx, `
 		SELECT p.code, c.code, c.kind, c.enabled, c.hotel_code, c.endpoint, c.rate_limit,
-			c.outbound_username, c.outbound_secret_sealed, c.envelope, c.ari_message
+			c.outbound_username, c.outbound_secret_sealed, c.envelope, c.ari_message,
+			CASE WHEN c.kind = 'ota_pull' THEN c.pull_interval_s ELSE 0 END
 		FROM channels c JOIN properties p ON p.id = c.property_id
 		WHERE c.property_id = $1 AND c.id = $2`, p.Property, p.Channel).
 		Scan(&d.ch.Property, &d.ch.Code, &d.ch.Kind, &d.ch.Enabled, &d.ch.HotelCode, &d.ch.Endpoint,
-			&d.ch.RateLimit, &d.ch.Username, &d.ch.SecretSeal, &d.ch.Envelope, &d.ch.ARIMessage)
+			&d.ch.RateLimit, &d.ch.Username, &d.ch.SecretSeal, &d.ch.Envelope, &d.ch.ARIMessage, &d.ch.PullInterval)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}

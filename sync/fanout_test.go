@@ -121,3 +121,27 @@ func TestNightsBeyondAChannelsHorizonAreNotSent(t *testing.T) {
 		require.Equal(t, 9, v)
 	}
 }
+
+// A channel that sells one pool as two rooms lowers the count of the room
+// it sold only: its booking is no echo for its other room, which is told
+// the pool's new value.
+func TestABookingIsSentBackToTheOriginsOtherRoomsOnThePool(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{channels: []string{"A", "B"}})
+	sea := h.room("A", 0) + "-SEA"
+	require.NoError(t, h.st.SetMapping(context.Background(), h.code, "A", inventory.Mapping{ChannelRoom: sea, RoomType: "R0"}, inventory.System))
+	h.primed()
+	time.Sleep(h.cfg.EchoWindow + 200*time.Millisecond) // A's counts are known right when it sells
+	arrival := h.today.AddDays(4)
+
+	h.book("A", "A-1", 0, arrival, 2, 3)
+	for _, room := range []string{sea, h.room("A", 0)} {
+		eventually(t, convergeTimeout, "A's room "+room+" to hold the pool's value", func() bool {
+			v, _ := h.tc["A"].Value(room, arrival.AddDays(1))
+			return v == 7
+		})
+	}
+	h.waitConverged()
+	v, _ := h.tc["B"].Value(h.room("B", 0), arrival)
+	require.Equal(t, 7, v)
+}
