@@ -426,6 +426,9 @@ func (s *Server) setMapping(c *gin.Context) {
 		return
 	}
 	err := s.store.SetMapping(c.Request.Context(), prop, c.Param("channel"), inventory.Mapping(in), apiKey(c).Actor())
+	if err == nil {
+		s.catchUp(c.Request.Context(), prop, c.Param("channel"))
+	}
 	if inventory.ErrorCode(err) == inventory.ENOTFOUND {
 		// The channel exists: what is missing is the room type or rate plan named in the body.
 		field := "room_type"
@@ -517,6 +520,9 @@ func (s *Server) updateChannel(c *gin.Context) {
 	if err != nil {
 		s.fail(c, err, "")
 		return
+	}
+	if (in.Endpoint != nil && *in.Endpoint != "") || (in.PullURL != nil && *in.PullURL != "") || (in.Enabled != nil && *in.Enabled) {
+		s.catchUp(c.Request.Context(), apiProperty(c).Code, ch.Code)
 	}
 	c.JSON(http.StatusOK, toChannelJSON(ch))
 }

@@ -49,19 +49,19 @@ func TestOTAEndToEndCommitModifyCancelReachOtherChannels(t *testing.T) {
 	e.hotel("P", 3)
 	a := otachannel.New()
 	t.Cleanup(a.Close)
-	e.otaChannel("P", "A", "ota_push", "HTL-A", "a-user", "a-secret", map[string]any{"endpoint": a.URL()})
+	out := func(ch string) map[string]any {
+		return map[string]any{"outbound_username": "keyrack-" + ch, "outbound_secret": "out-" + ch}
+	}
 	a.SetCredentials("keyrack-a", "out-a")
-	e.must(http.StatusNoContent, "PUT", "/api/v1/properties/P/channels/A/credentials", map[string]any{"outbound_username": "keyrack-a", "outbound_secret": "out-a"})
+	e.otaChannel("P", "A", "ota_push", "HTL-A", "a-user", "a-secret", map[string]any{"endpoint": a.URL(), "credentials": out("a")})
 	b := otachannel.New()
 	t.Cleanup(b.Close)
 	b.SetCredentials("keyrack-b", "out-b")
-	e.otaChannel("P", "B", "ota_push", "HTL-B", "b-user", "b-secret", map[string]any{"endpoint": b.URL()})
-	e.must(http.StatusNoContent, "PUT", "/api/v1/properties/P/channels/B/credentials", map[string]any{"outbound_username": "keyrack-b", "outbound_secret": "out-b"})
+	e.otaChannel("P", "B", "ota_push", "HTL-B", "b-user", "b-secret", map[string]any{"endpoint": b.URL(), "credentials": out("b")})
 	c := otachannel.New()
 	t.Cleanup(c.Close)
 	c.SetCredentials("keyrack-c", "out-c")
-	e.otaChannel("P", "C", "ota_push", "HTL-C", "c-user", "c-secret", map[string]any{"endpoint": c.URL(), "envelope": "soap11"})
-	e.must(http.StatusNoContent, "PUT", "/api/v1/properties/P/channels/C/credentials", map[string]any{"outbound_username": "keyrack-c", "outbound_secret": "out-c"})
+	e.otaChannel("P", "C", "ota_push", "HTL-C", "c-user", "c-secret", map[string]any{"endpoint": c.URL(), "envelope": "soap11", "credentials": out("c")})
 
 	// Every channel first holds the pool's values (a full resync), so that
 	// A's own changes are echoes keyrack need not send back to it.

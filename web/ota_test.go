@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"maps"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -23,9 +24,13 @@ import (
 // DBL-STD; settings are extra channel fields.
 func (e *apiEnv) otaChannel(p, code, kind, hotel, user, secret string, settings map[string]any) {
 	e.t.Helper()
-	body := map[string]any{"code": code, "kind": kind, "hotel_code": hotel,
-		"credentials": map[string]any{"inbound_username": user, "inbound_secret": secret}}
+	creds := map[string]any{"inbound_username": user, "inbound_secret": secret}
+	body := map[string]any{"code": code, "kind": kind, "hotel_code": hotel, "credentials": creds}
 	for k, v := range settings {
+		if k == "credentials" { // outbound ones, added to the inbound ones
+			maps.Copy(creds, v.(map[string]any))
+			continue
+		}
 		body[k] = v
 	}
 	e.must(http.StatusCreated, "POST", "/api/v1/properties/"+p+"/channels", body)

@@ -383,8 +383,10 @@ func (s *Server) uiChannelEnabled(c *gin.Context) {
 		s.uiFail(c, err)
 		return
 	}
-	msg := "Channel " + ch.Code + " is enabled: changes are sent to it again. Run a full resync if it may have missed some."
-	if !on {
+	msg := "Channel " + ch.Code + " is enabled: it is sent every value of its horizon, and changes from now on."
+	if on {
+		s.catchUp(c.Request.Context(), uiProp(c).Code, ch.Code)
+	} else {
 		msg = "Channel " + ch.Code + " is disabled: nothing is sent to it until it is enabled again."
 	}
 	redirectFlash(c, channelPath(c), msg)
@@ -414,6 +416,9 @@ func (s *Server) uiChannelSettings(c *gin.Context) {
 		s.uiFail(c, err)
 		return
 	}
+	if patch.Endpoint != nil && *patch.Endpoint != "" {
+		s.catchUp(c.Request.Context(), uiProp(c).Code, ch.Code)
+	}
 	redirectFlash(c, channelPath(c), "The settings of "+ch.Code+" are saved.")
 }
 
@@ -436,6 +441,7 @@ func (s *Server) uiChannelSetMapping(c *gin.Context) {
 		s.uiFail(c, err)
 		return
 	}
+	s.catchUp(c.Request.Context(), uiProp(c).Code, ch.Code)
 	what := "room " + m.ChannelRoom
 	if m.ChannelRate != "" {
 		what += " rate " + m.ChannelRate

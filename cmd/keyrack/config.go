@@ -47,6 +47,9 @@ type Config struct {
 	// Password (KEYRACK_PASSWORD) is the password `keyrack user add` sets
 	// when it is not given on standard input.
 	Password string
+	// APIKey (KEYRACK_API_KEY) is the key `keyrack sim` calls keyrack's API
+	// with.
+	APIKey string
 }
 
 // configFromEnv reads the configuration from the environment.
@@ -60,6 +63,7 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 		QueuePrefix: getenv("KEYRACK_QUEUE_PREFIX"),
 		ResyncAt:    getenv("KEYRACK_RESYNC_AT"),
 		Password:    getenv("KEYRACK_PASSWORD"),
+		APIKey:      getenv("KEYRACK_API_KEY"),
 	}
 	for _, d := range []struct {
 		env string

@@ -45,6 +45,11 @@ Commands:
               add a staff user of the admin UI (or reset one's role and
               password); the password is read from standard input, or from
               KEYRACK_PASSWORD
+  sim [-rate N] [-fail-share F]
+              simulate the demo hotel's channels against a running keyrack
+              (OTAs pushing and pulled, a calendar platform, a PMS) and
+              book at a gentle rate; Ctrl-C stops and checks every channel
+              believes the pool
   version     print the version
   help        print this help; "keyrack help <command>" lists a command's flags
 
@@ -68,6 +73,8 @@ Environment:
   KEYRACK_ICAL_ALLOW_PRIVATE  1 lets iCal feed URLs reach loopback, private and
                      link-local addresses (refused by default)
   KEYRACK_PASSWORD   the password "keyrack user add" sets, instead of stdin
+  KEYRACK_API_KEY    the API key "keyrack sim" uses (else it makes one from
+                     DATABASE_URL for the run)
 
 Flags override the environment. Prefer the environment for URLs with
 passwords: command lines are visible to every user of the machine.
@@ -104,6 +111,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = apikeyCommand(ctx, cfg, args, logger, stdout, stderr)
 	case "user":
 		err = userCommand(ctx, cfg, args, logger, stdout, stderr)
+	case "sim":
+		err = simCommand(ctx, cfg, args, logger, stdout, stderr)
 	case "version":
 		err = versionCommand(args, stdout, stderr)
 	case "help", "-h", "-help", "--help":
@@ -172,6 +181,8 @@ func helpCommand(cfg Config, args []string, stdout, stderr io.Writer) error {
 		fs, _, _, _ = apikeyFlags(cfg, stdout)
 	case "user":
 		fs, _, _ = userFlags(cfg, stdout)
+	case "sim":
+		fs, _, _ = simFlags(cfg, stdout)
 	case "version":
 		fs = versionFlags(stdout)
 	default:

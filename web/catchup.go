@@ -1,0 +1,26 @@
+package web
+
+import (
+	"context"
+
+	"github.com/keyrack/keyrack/inventory"
+)
+
+// catchUp sends a channel every value of its horizon after a change that
+// can leave it without them: an endpoint or pull URL set, the channel
+// enabled again, a room mapped. Until then the fan-out had nowhere or
+// nothing to send (it drops the changes of such a channel), and the
+// nightly resync would otherwise be the first to tell it. Failing to is
+// logged, not fatal: the nightly resync still catches the channel up.
+func (s *Server) catchUp(ctx context.Context, property, channel string) {
+	if s.fanout == nil {
+		return
+	}
+	if err := s.fanout.Resync(context.WithoutCancel(ctx), property, channel); err != nil {
+		level := s.log.Warn
+		if inventory.ErrorCode(err) == inventory.ECONFLICT || inventory.ErrorCode(err) == inventory.EINVALID {
+			level = s.log.Debug // disabled, say: nothing to catch up
+		}
+		level("the channel could not be resynced after its change; the nightly resync will", "property", property, "channel", channel, "err", err)
+	}
+}
