@@ -1,11 +1,11 @@
 package web_test
 
 import (
-	"maps"
 	"bytes"
 	"compress/gzip"
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
