@@ -1,9 +1,9 @@
 package web
 
 import (
+	"bytes"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/keyrack/keyrack/connectors/ical"
@@ -62,32 +62,11 @@ func (s *Server) icalExport(c *gin.Context) {
 	}
 	h := c.Writer.Header()
 	h.Set("ETag", etag)
-	h.Set("Last-Modified", changed.UTC().Format(http.TimeFormat))
+	h.Set("Content-Type", "text/calendar; charset=utf-8")
 	h.Set("Cache-Control", "private, no-cache")
-	if notModified(c.Request, etag, changed) {
-		c.Status(http.StatusNotModified)
-		return
-	}
 	exp.Stamp = changed
-	c.Data(http.StatusOK, "text/calendar; charset=utf-8", exp.Encode(nights))
-}
-
-// notModified applies the conditional request headers (RFC 9110 §13.2.2):
-// If-None-Match when present, else If-Modified-Since.
-func notModified(r *http.Request, etag string, changed time.Time) bool {
-	if inm := r.Header.Get("If-None-Match"); inm != "" {
-		for _, v := range strings.Split(inm, ",") {
-			v = strings.TrimPrefix(strings.TrimSpace(v), "W/")
-			if v == "*" || v == etag {
-				return true
-			}
-		}
-		return false
-	}
-	if ims, err := http.ParseTime(r.Header.Get("If-Modified-Since")); err == nil {
-		return !changed.Truncate(time.Second).After(ims)
-	}
-	return false
+	// net/http answers If-None-Match and If-Modified-Since (304) and HEAD.
+	http.ServeContent(c.Writer, c.Request, "", changed, bytes.NewReader(exp.Encode(nights)))
 }
 
 // icalNotFound answers an unknown, revoked or malformed token alike.

@@ -361,7 +361,9 @@ func (s *Server) login(c *gin.Context) {
 
 func (s *Server) logout(c *gin.Context) {
 	if ck, err := c.Cookie(sessionCookie); err == nil {
-		_ = s.store.StaffLogout(c.Request.Context(), ck)
+		if err := s.store.StaffLogout(c.Request.Context(), ck); err != nil {
+			s.log.Error("ui: the session could not be ended", "err", err) // the cookie is cleared anyway
+		}
 	}
 	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: "", Path: "/admin", HttpOnly: true, MaxAge: -1})
 	c.Redirect(http.StatusSeeOther, "/admin/login")
