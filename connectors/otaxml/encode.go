@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -386,22 +387,29 @@ func writeControl(parent *etree.Element, it connectors.Availability) {
 }
 
 // EncodeResNotif encodes reservations as the OTA_HotelResNotifRQ a channel
-// sends (root ResStatus Commit, Modify or Cancel from the first record's
-// Kind; HotelReservation ResStatus Reserved or Cancelled; UniqueID Type 14),
-// in o's envelope with o's credentials.
+// sends, in o's envelope with o's credentials: UniqueID Type 14, and when
+// every record is of one kind, root ResStatus Commit, Modify or Cancel with
+// HotelReservation ResStatus Reserved or Cancelled. A batch of mixed kinds
+// (a pull queue serving new bookings, changes and cancellations together)
+// has no root ResStatus, since one transaction action cannot speak for all
+// of them, and each HotelReservation says its own: Reserved, Modify or
+// Cancelled.
 func EncodeResNotif(o Out, rs []Reservation) []byte {
 	const name = "OTA_HotelResNotifRQ"
 	rq := otaRoot(name, "1.0", o.EchoToken, o.TimeStamp)
-	root := "Commit"
-	if len(rs) > 0 {
-		switch rs[0].Kind {
-		case inventory.Modify:
-			root = "Modify"
-		case inventory.Cancel:
-			root = "Cancel"
+	mixed := slices.ContainsFunc(rs, func(r Reservation) bool { return r.Kind != rs[0].Kind })
+	if !mixed {
+		root := "Commit"
+		if len(rs) > 0 {
+			switch rs[0].Kind {
+			case inventory.Modify:
+				root = "Modify"
+			case inventory.Cancel:
+				root = "Cancel"
+			}
 		}
+		rq.CreateAttr("ResStatus", root)
 	}
-	rq.CreateAttr("ResStatus", root)
 	list := rq.CreateElement("HotelReservations")
 	for _, r := range rs {
 		hr := list.CreateElement("HotelReservation")
@@ -412,8 +420,11 @@ func EncodeResNotif(o Out, rs []Reservation) []byte {
 			hr.CreateAttr("LastModifyDateTime", r.LastModified.Format(time.RFC3339))
 		}
 		status := "Reserved"
-		if r.Kind == inventory.Cancel {
+		switch {
+		case r.Kind == inventory.Cancel:
 			status = "Cancelled"
+		case r.Kind == inventory.Modify && mixed:
+			status = "Modify"
 		}
 		hr.CreateAttr("ResStatus", status)
 		u := hr.CreateElement("UniqueID")

@@ -1,6 +1,7 @@
 package otaxml
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -200,5 +201,36 @@ func TestResNotifRoundTrip(t *testing.T) {
 	if g.Kind != inventory.Modify || g.ID != "B-1" || g.Guest != r.Guest || g.Total != "300.00" || g.HotelCode != "H1" ||
 		len(g.Stays) != 1 || g.Stays[0].Units != 2 || g.Stays[0].Children != 1 || g.Problem != nil {
 		t.Errorf("round trip: %+v", g)
+	}
+}
+
+// A batch of mixed kinds (as a pull queue serves them) must read back as
+// the same kinds: with a root ResStatus taken from the first record, a
+// cancellation first turned every new booking after it into a cancellation
+// (the simulator found it: the pull channel's bookings went missing).
+func TestResNotifMixedBatchKeepsEachRecordsKind(t *testing.T) {
+	stay := []Stay{{RoomType: "DBL", RatePlan: "BAR", Arrival: inventory.MustDate("2026-12-01"), Departure: inventory.MustDate("2026-12-03"), Units: 1, Adults: 2}}
+	kinds := []inventory.RevisionKind{inventory.Cancel, inventory.New, inventory.Modify, inventory.New, inventory.Cancel}
+	var rs []Reservation
+	for i, k := range kinds {
+		rs = append(rs, Reservation{Kind: k, ID: fmt.Sprint("B-", i), HotelCode: "H1", Stays: stay})
+	}
+	b := EncodeResNotif(Out{HotelCode: "H1", TimeStamp: time.Now()}, rs)
+	validate(t, "OTA_HotelResNotifRQ", b)
+	m, err := Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Reservations) != len(kinds) {
+		t.Fatalf("%d reservations back, want %d", len(m.Reservations), len(kinds))
+	}
+	for i, r := range m.Reservations {
+		if r.Kind != kinds[i] || r.Problem != nil {
+			t.Errorf("record %d: kind %s (problem %v), want %s", i+1, r.Kind, r.Problem, kinds[i])
+		}
+	}
+	// One kind only: the root says it, as before.
+	if b := EncodeResNotif(Out{TimeStamp: time.Now()}, rs[1:2]); !strings.Contains(string(b), `ResStatus="Commit"`) {
+		t.Errorf("a batch of new bookings has no root Commit: %s", b)
 	}
 }
