@@ -7,8 +7,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"regexp"
 	"runtime"
 	"strconv"
 	"sync/atomic"
@@ -126,61 +124,24 @@ func benchApply(b *testing.B, st *inventory.Store) {
 	}
 }
 
-// pgbenchScript is the reference: one booking per transaction, in plain SQL,
-// writing what a booking through keyrack writes — take a room on three
-// nights of one pool within its limit, insert the reservation, its revision,
-// the audit entry and the two outbox rows.
-const pgbenchScript = `\set pool random(0, 999)
-\set day random(0, 299)
-BEGIN;
-UPDATE nights SET sold = sold + 1, version = version + 1, updated_at = now()
-  WHERE property_id = :prop::bigint AND pool_id = :pool::bigint + :first_pool::bigint
-    AND night >= date '2027-01-01' + :day::int AND night < date '2027-01-01' + :day::int + 3 AND sold < lim;
-INSERT INTO reservations (property_id, channel_id, external_id, status, arrival, departure, stays, guest, total, currency, held, revisions)
-  VALUES (:prop::bigint, :channel::bigint, gen_random_uuid()::text, 'confirmed', date '2027-01-01' + :day::int, date '2027-01-01' + :day::int + 3,
-    '[{"room_type": "R1","arrival": "2027-01-01","departure": "2027-01-04","rooms": 1}]', '{"name": "Bench Guest"}', 300.00, 'EUR',
-    '[{"pool_id": 1,"night": "2027-01-01","units": 1},{"pool_id": 1,"night": "2027-01-02","units": 1},{"pool_id": 1,"night": "2027-01-03","units": 1}]', 1)
-  RETURNING id AS res \gset
-INSERT INTO reservation_revisions (property_id, reservation_id, seq, kind, content_hash, revision, content_type, actor, outcome)
-  VALUES (:prop::bigint, :res::bigint, 1, 'new', sha256(:res::text::bytea),
-    '{"property": "BENCH","channel": "C0","external_id": "1","kind": "new","stays": [{"room_type": "R1","arrival": "2027-01-01","departure": "2027-01-04","rooms": 1}],"guest": {"name": "Bench Guest"},"total": "300.00","currency": "EUR"}',
-    '', :actor, '{"reservation_id": 1,"revision": 1,"status": "confirmed"}');
-INSERT INTO audit_log (property_id, actor, origin, action, subject, details)
-  VALUES (:prop::bigint, :actor, 'C0', 'reservation.new', 'reservation ' || :res, '{"channel": "C0","revision": 1,"status": "confirmed"}');
-INSERT INTO outbox (property_id, topic, pool_id, from_night, to_night, origin_channel_id)
-  VALUES (:prop::bigint, 'availability', :pool::bigint + :first_pool::bigint, date '2027-01-01' + :day::int, date '2027-01-01' + :day::int + 3, :channel::bigint);
-INSERT INTO outbox (property_id, topic, reservation_id, revision_seq, origin_channel_id)
-  VALUES (:prop::bigint, 'reservation', :res::bigint, 1, :channel::bigint);
-END;
-`
-
 func BenchmarkPgbenchBooking(b *testing.B) {
-	bin, err := exec.LookPath("pgbench")
-	if err != nil {
+	if _, err := exec.LookPath("pgbench"); err != nil {
 		if os.Getenv("CI") != "" {
-			b.Fatal("pgbench is not installed (Debian: apt-get install postgresql)")
+			b.Fatal(inventory.ErrNoPgbench)
 		}
-		b.Skip("pgbench is not installed")
+		b.Skip(inventory.ErrNoPgbench)
 	}
 	st := benchHotel(b)
 	ctx := context.Background()
-	var prop, channel, firstPool int64
-	require.NoError(b, st.DB().QueryRow(ctx, `SELECT p.id, (SELECT min(id) FROM channels), (SELECT min(id) FROM pools) FROM properties p`).Scan(&prop, &channel, &firstPool))
-
-	script := filepath.Join(b.TempDir(), "booking.sql")
-	require.NoError(b, os.WriteFile(script, []byte(pgbenchScript), 0o644))
-	perClient := (b.N + benchCallers - 1) / benchCallers
-	cmd := exec.Command(bin, "-n", "-M", "prepared", "-c", strconv.Itoa(benchCallers), "-j", strconv.Itoa(runtime.GOMAXPROCS(0)),
-		"-t", strconv.Itoa(perClient), "-f", script,
-		"-D", fmt.Sprint("prop=", prop), "-D", fmt.Sprint("channel=", channel), "-D", fmt.Sprint("first_pool=", firstPool), "-D", "actor=channel:C0",
-		pgbenchConnString(b, st.DB().Config()))
+	p := inventory.Pgbench{
+		ConnString: pgbenchConnString(b, st.DB().Config()), Clients: benchCallers, Jobs: runtime.GOMAXPROCS(0),
+		Transactions: (b.N + benchCallers - 1) / benchCallers, Pools: benchPools, Days: benchDays, Start: benchStart,
+	}
+	require.NoError(b, st.DB().QueryRow(ctx, `SELECT p.id, (SELECT min(id) FROM channels), (SELECT min(id) FROM pools) FROM properties p`).
+		Scan(&p.Property, &p.Channel, &p.FirstPool))
 	b.ResetTimer()
-	out, err := cmd.CombinedOutput()
+	tps, _, err := p.Run(ctx)
 	b.StopTimer()
-	require.NoError(b, err, "pgbench: %s", out)
-	m := regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`).FindSubmatch(out)
-	require.NotNil(b, m, "pgbench output: %s", out)
-	tps, err := strconv.ParseFloat(string(m[1]), 64)
 	require.NoError(b, err)
 	b.ReportMetric(tps, "bookings/s")
 }
