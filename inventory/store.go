@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -26,11 +27,20 @@ type Store struct {
 	groups *batcher
 }
 
+// DefaultMaxConns is the size of the connection pool Open makes unless the
+// URL sets pool_max_conns. pgxpool's own default (the number of CPUs, at
+// least 4) has web requests queue for a connection under load: an OTA
+// booking holds one for three statements.
+const DefaultMaxConns = 24
+
 // Open connects to the database at url (a PostgreSQL URL or DSN).
 func Open(ctx context.Context, url string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("database url: %w", err)
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = DefaultMaxConns
 	}
 	return OpenConfig(ctx, cfg)
 }

@@ -50,6 +50,10 @@ Commands:
               (OTAs pushing and pulled, a calendar platform, a PMS) and
               book at a gentle rate; Ctrl-C stops and checks every channel
               believes the pool
+  bench [-properties N] [-clients N] [-rate N] [-duration D] [-resync]
+              the throughput and sync-lag benchmark: keyrack in-process on
+              a fresh database beside DATABASE_URL's, simulated OTAs, the
+              pgbench reference; the last line is JSON
   version     print the version
   help        print this help; "keyrack help <command>" lists a command's flags
 
@@ -113,6 +117,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = userCommand(ctx, cfg, args, logger, stdout, stderr)
 	case "sim":
 		err = simCommand(ctx, cfg, args, logger, stdout, stderr)
+	case "bench":
+		err = benchCommand(ctx, cfg, args, logger, stdout, stderr)
 	case "version":
 		err = versionCommand(args, stdout, stderr)
 	case "help", "-h", "-help", "--help":
@@ -183,6 +189,8 @@ func helpCommand(cfg Config, args []string, stdout, stderr io.Writer) error {
 		fs, _, _ = userFlags(cfg, stdout)
 	case "sim":
 		fs, _, _ = simFlags(cfg, stdout)
+	case "bench":
+		fs, _, _ = benchFlags(cfg, stdout)
 	case "version":
 		fs = versionFlags(stdout)
 	default:

@@ -1,0 +1,905 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	gosync "sync"
+	"sync/atomic"
+	"time"
+
+	mrand "math/rand/v2"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/keyrack/keyrack/fixtures/sim"
+	"github.com/keyrack/keyrack/inventory"
+)
+
+// keyrack bench: the reproducible throughput and sync-lag scenario. It
+// makes a fresh database, N properties with C simulated OTA channels each
+// (fixtures/sim on loopback), runs keyrack in this process (web, workers,
+// scheduler), drives OTA XML bookings over HTTP from concurrent clients
+// with a hot spot, and measures what the issue asks: bookings committed per
+// second, inbound latency, sync lag, deliveries per booking, overbooking
+// incidents, lost bookings and the final consistency of every channel with
+// the pool — next to pgbench running one booking per transaction on the
+// same server.
+
+type benchOptions struct {
+	properties, pools, channels, clients int
+	rate                                 float64
+	duration                             time.Duration
+	nights, maxStay, units               int
+	hotShare                             float64
+	resync, pgbench, keep                bool
+	settle                               time.Duration
+	cpuProfile                           string
+	seed                                 uint64
+}
+
+func benchFlags(cfg Config, w io.Writer) (*flag.FlagSet, *Config, *benchOptions) {
+	fs, c := databaseFlags("bench", "bench [flags]  (DATABASE_URL and REDIS_URL; a fresh database is made on that server and dropped after)", cfg, w)
+	fs.StringVar(&c.RedisURL, "redis-url", cfg.RedisURL, "Redis `url` (REDIS_URL)")
+	o := &benchOptions{}
+	fs.IntVar(&o.properties, "properties", 20, "`number` of properties")
+	fs.IntVar(&o.pools, "pools", 4, "pools (one room type each) per property")
+	fs.IntVar(&o.channels, "channels", 4, "simulated OTA channels per property; each booking comes in on one of them and must reach the others")
+	fs.IntVar(&o.clients, "clients", 32, "concurrent HTTP clients sending bookings")
+	fs.Float64Var(&o.rate, "rate", 0, "bookings per `second` in all (0: as fast as the clients get answers)")
+	fs.DurationVar(&o.duration, "duration", 30*time.Second, "how long bookings are sent")
+	fs.IntVar(&o.nights, "nights", 90, "arrival window in nights from tomorrow")
+	fs.IntVar(&o.maxStay, "max-stay", 3, "longest stay in nights (lengths are uniform from 1)")
+	fs.IntVar(&o.units, "units", 100000, "rooms per pool (large, so no booking is ever short)")
+	fs.Float64Var(&o.hotShare, "hot-share", 0.6, "`share` (0-1) of arrivals on the hottest fifth of the nights")
+	fs.BoolVar(&o.resync, "resync", false, "a full 365-night resync of every property to every channel starts a third into the load")
+	fs.BoolVar(&o.pgbench, "pgbench", true, "run the pgbench reference (one booking per transaction) first")
+	fs.DurationVar(&o.settle, "settle", 2*time.Minute, "how long to wait after the load for every channel to hold the pool's values")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (keyrack and the load) during the load to `file`")
+	fs.BoolVar(&o.keep, "keep", false, "keep the benchmark database instead of dropping it")
+	fs.Uint64Var(&o.seed, "seed", 1, "`seed` of the bookings")
+	return fs, c, o
+}
+
+// benchResult is the last line of keyrack bench's output.
+type benchResult struct {
+	Properties        int     `json:"properties"`
+	Channels          int     `json:"channels"`
+	Clients           int     `json:"clients"`
+	DurationS         float64 `json:"duration_s"`
+	Bookings          int     `json:"bookings"`
+	BookingsPerS      float64 `json:"bookings_per_s"`
+	PgbenchTPS        float64 `json:"pgbench_tps"`
+	Ratio             float64 `json:"ratio"`
+	InboundP50Ms      float64 `json:"inbound_p50_ms"`
+	InboundP99Ms      float64 `json:"inbound_p99_ms"`
+	LagP50Ms          float64 `json:"lag_p50_ms"`
+	LagP99Ms          float64 `json:"lag_p99_ms"`
+	LagMaxMs          float64 `json:"lag_max_ms"`
+	DeliveriesPer     float64 `json:"deliveries_per_booking"`
+	BookingsPerCommit float64 `json:"bookings_per_commit"`
+	Overbookings      int     `json:"overbooking_incidents"`
+	Refused           int     `json:"refused"`
+	Failed            int     `json:"failed"`
+	Lost              int     `json:"lost"`
+	Consistent        bool    `json:"consistent"`
+	Resync            bool    `json:"resync"`
+	ResyncS           float64 `json:"resync_s,omitempty"`
+}
+
+func benchCommand(ctx context.Context, cfg Config, args []string, logger *slog.Logger, stdout, stderr io.Writer) error {
+	fs, c, o := benchFlags(cfg, stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("bench takes no arguments, got %q", fs.Args())}
+	}
+	switch {
+	case o.properties < 1 || o.pools < 1 || o.channels < 2 || o.clients < 1:
+		return usageError{"bench: -properties, -pools and -clients must be at least 1, -channels at least 2"}
+	case o.rate < 0 || o.duration <= 0 || o.nights < 1 || o.maxStay < 1 || o.units < 1 || o.settle <= 0:
+		return usageError{"bench: -rate must be ≥ 0; -duration, -nights, -max-stay, -units and -settle positive"}
+	case o.hotShare < 0 || o.hotShare > 1:
+		return usageError{"bench: -hot-share must be between 0 and 1"}
+	}
+	if err := requireDatabaseURL(*c); err != nil {
+		return err
+	}
+	// keyrack runs in this process: its request log would drown the
+	// figures (and cost time); warnings and errors still show.
+	if c.LogLevel < slog.LevelWarn {
+		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	b := &bench{opt: *o, cfg: *c, log: logger, out: stdout}
+	defer b.close()
+	res, err := b.run(ctx)
+	if err != nil {
+		return err
+	}
+	line, _ := json.Marshal(res)
+	fmt.Fprintf(stdout, "%s\n", line)
+	if !res.Consistent || res.Lost > 0 {
+		return errors.New("bench: the channels did not all come to hold the pool's values, or bookings were lost (see above)")
+	}
+	return nil
+}
+
+// bench is one run of keyrack bench.
+type bench struct {
+	opt benchOptions
+	cfg Config
+	log *slog.Logger
+	out io.Writer
+
+	adminURL, dbURL string // the server's database, the fresh one
+	dbName          string
+	st              *inventory.Store
+	main            *Main
+	cancelMain      context.CancelFunc
+	mainDone        chan error
+	props           []*benchProperty
+	from            inventory.Date
+	lag             *lagTracker
+}
+
+// benchProperty is one property with its simulated channels.
+type benchProperty struct {
+	index int
+	code  string
+	otas  []*sim.OTA
+	mu    gosync.Mutex
+	gen   *sim.Generator
+}
+
+func (b *bench) printf(format string, args ...any) { fmt.Fprintf(b.out, format, args...) }
+
+func (b *bench) run(ctx context.Context) (benchResult, error) {
+	o := b.opt
+	res := benchResult{Properties: o.properties, Channels: o.channels, Clients: o.clients, Resync: o.resync}
+	rate := "as fast as answered"
+	if o.rate > 0 {
+		rate = fmt.Sprintf("%g bookings/s", o.rate)
+	}
+	b.printf("keyrack bench: %d properties × %d simulated OTA channels, %d pools each; %d clients, %s, for %s; stays of 1–%d nights over %d nights, %.0f%% of arrivals on a fifth of them\n",
+		o.properties, o.channels, o.pools, o.clients, rate, o.duration, o.maxStay, o.nights, 100*o.hotShare)
+	b.printf("machine: %d CPUs (GOMAXPROCS %d), %s/%s, %s\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version())
+
+	start := time.Now()
+	if err := b.freshDatabase(ctx); err != nil {
+		return res, err
+	}
+	secret := b.cfg.Secret
+	if secret == "" {
+		secret = randomHex(16)
+	}
+	secrets, err := inventory.NewSecrets(secret)
+	if err != nil {
+		return res, err
+	}
+	if b.st, err = inventory.Open(ctx, b.dbURL); err != nil {
+		return res, err
+	}
+	if err := b.st.Migrate(ctx); err != nil {
+		return res, err
+	}
+	// keyrack's address is needed before it runs: the simulated channels
+	// post to it.
+	addr, err := freeLoopbackAddr()
+	if err != nil {
+		return res, err
+	}
+	// Many clients to one server: keep their connections.
+	if t, ok := http.DefaultTransport.(*http.Transport); ok {
+		t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, o.clients*2)
+	}
+	b.from = inventory.Today(time.UTC).AddDays(2)
+	b.lag = newLagTracker(o.units)
+	if err := b.setup(ctx, secrets, "http://"+addr); err != nil {
+		return res, err
+	}
+	b.printf("setup: %d properties, %d channels, %d nights each, in %s\n", o.properties, o.properties*o.channels, 365, time.Since(start).Round(time.Millisecond))
+
+	if o.pgbench {
+		tps, err := b.pgbenchReference(ctx)
+		if err != nil {
+			return res, err
+		}
+		res.PgbenchTPS = tps
+		b.printf("pgbench reference: %.0f bookings/s (%d clients, one booking per transaction, prepared statements, %s)\n", tps, o.clients, min(o.duration, 30*time.Second))
+	}
+
+	if err := b.startKeyrack(ctx, secret, addr); err != nil {
+		return res, err
+	}
+	// Every channel is told every night first, as after a go-live.
+	t0 := time.Now()
+	for _, p := range b.props {
+		if err := b.main.Fanout().Resync(ctx, p.code, ""); err != nil {
+			return res, err
+		}
+	}
+	if _, err := b.waitConsistent(ctx, time.Now().Add(2*time.Minute)); err != nil {
+		return res, fmt.Errorf("bench: the initial sync: %w", err)
+	}
+	b.printf("initial sync of every channel: %s\n", time.Since(t0).Round(time.Millisecond))
+
+	// The load.
+	applied0 := b.applied()
+	groups0, revs0 := b.st.GroupStats()
+	var resyncDone <-chan time.Duration
+	if o.resync {
+		resyncDone = b.resyncLater(ctx, o.duration/3)
+	}
+	stopProfile, err := startProfile(o.cpuProfile)
+	if err != nil {
+		return res, err
+	}
+	ld := b.load(ctx)
+	stopProfile()
+	res.DurationS = ld.elapsed.Seconds()
+	res.Bookings, res.Refused, res.Failed = ld.accepted, ld.refused, ld.failed
+	res.BookingsPerS = float64(ld.accepted) / ld.elapsed.Seconds()
+	res.InboundP50Ms, res.InboundP99Ms = ms(percentile(ld.latencies, 0.50)), ms(percentile(ld.latencies, 0.99))
+	b.printf("load: %s, %d bookings sent, %d accepted, %d refused, %d unanswered: %.0f bookings/s\n",
+		ld.elapsed.Round(time.Millisecond), ld.sent, ld.accepted, ld.refused, ld.failed, res.BookingsPerS)
+	b.printf("inbound latency (request to OTA_HotelResNotifRS): p50 %.1f ms, p99 %.1f ms\n", res.InboundP50Ms, res.InboundP99Ms)
+	if groups, revs := b.st.GroupStats(); groups > groups0 {
+		res.BookingsPerCommit = float64(revs-revs0) / float64(groups-groups0)
+		b.printf("group commit: %.1f bookings per transaction\n", res.BookingsPerCommit)
+	}
+
+	// Every channel must come to hold the pool's values.
+	t1 := time.Now()
+	diffs, err := b.waitConsistent(ctx, time.Now().Add(o.settle))
+	if err != nil {
+		return res, err
+	}
+	res.Consistent = len(diffs) == 0
+	if res.Consistent {
+		b.printf("consistency: every channel holds the pool's value on every night, %s after the load stopped\n", time.Since(t1).Round(time.Millisecond))
+	} else {
+		b.printf("consistency: NOT reached within %s: %d channel-nights differ, e.g. %s\n", o.settle, len(diffs), diffs[0])
+	}
+	if resyncDone != nil {
+		select {
+		case d := <-resyncDone:
+			res.ResyncS = d.Seconds()
+			b.printf("bulk resync: every property to every channel over 365 nights, done %.1f s after it started\n", res.ResyncS)
+		case <-time.After(time.Minute):
+			b.printf("bulk resync: not finished a minute after the load\n")
+		}
+	}
+
+	lags, unreached := b.lag.lags()
+	res.LagP50Ms, res.LagP99Ms = ms(percentile(lags, 0.50)), ms(percentile(lags, 0.99))
+	if len(lags) > 0 {
+		res.LagMaxMs = ms(slices.Max(lags))
+	}
+	b.printf("sync lag (answer to the booking → the last other channel holding its effect): p50 %.1f ms, p99 %.1f ms, max %.1f ms over %d bookings",
+		res.LagP50Ms, res.LagP99Ms, res.LagMaxMs, len(lags))
+	if unreached > 0 {
+		b.printf("; %d bookings never reached every other channel", unreached)
+		res.Consistent = false
+	}
+	b.printf("\n")
+	if ld.accepted > 0 {
+		res.DeliveriesPer = float64(b.applied()-applied0) / float64(ld.accepted)
+	}
+	b.printf("deliveries: %.2f ARI messages per booking (to %d other channels)\n", res.DeliveriesPer, o.channels-1)
+
+	if res.Overbookings, err = b.overbookings(ctx); err != nil {
+		return res, err
+	}
+	if res.Lost, err = b.lost(ctx, ld.ids); err != nil {
+		return res, err
+	}
+	b.printf("overbooking incidents: %d; lost bookings (answered Success, not in the pool): %d\n", res.Overbookings, res.Lost)
+	if res.PgbenchTPS > 0 {
+		res.Ratio = res.BookingsPerS / res.PgbenchTPS
+		b.printf("ratio to pgbench: %.2f× (target ≥ 4×)\n", res.Ratio)
+	}
+	return res, nil
+}
+
+// freshDatabase creates an empty database on DATABASE_URL's server.
+func (b *bench) freshDatabase(ctx context.Context) error {
+	u, err := url.Parse(b.cfg.DatabaseURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return fmt.Errorf("bench needs DATABASE_URL as a postgres:// URL to make a database beside it")
+	}
+	b.adminURL = u.String()
+	b.dbName = fmt.Sprintf("keyrack_bench_%d_%s", time.Now().Unix(), randomHex(3))
+	conn, err := pgx.Connect(ctx, b.adminURL)
+	if err != nil {
+		return fmt.Errorf("PostgreSQL does not answer (check DATABASE_URL): %w", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{b.dbName}.Sanitize()); err != nil {
+		return fmt.Errorf("bench: create a database: %w", err)
+	}
+	u.Path = "/" + b.dbName
+	// The fresh database has keyrack's tables in public; a search_path
+	// given for DATABASE_URL's database is not for it.
+	q := u.Query()
+	q.Del("search_path")
+	u.RawQuery = q.Encode()
+	b.dbURL = u.String()
+	return nil
+}
+
+// libpqURL is b.dbURL for libpq (pgbench): without the parameters only pgx
+// knows (pool_max_conns…), which libpq refuses.
+func (b *bench) libpqURL() string {
+	u, _ := url.Parse(b.dbURL)
+	q := url.Values{}
+	for k, v := range u.Query() {
+		switch k {
+		case "sslmode", "sslcert", "sslkey", "sslrootcert", "connect_timeout", "host", "port", "passfile", "application_name":
+			q[k] = v
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// close stops keyrack and the channels and drops the database.
+func (b *bench) close() {
+	if b.cancelMain != nil {
+		b.cancelMain()
+		<-b.mainDone
+		b.main.Close()
+	}
+	for _, p := range b.props {
+		for _, o := range p.otas {
+			o.Close()
+		}
+	}
+	if b.st != nil {
+		b.st.Close()
+	}
+	if b.dbName == "" {
+		return
+	}
+	if b.opt.keep {
+		b.printf("the benchmark database is kept: %s\n", b.dbURL)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if conn, err := pgx.Connect(ctx, b.adminURL); err == nil {
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{b.dbName}.Sanitize()+" WITH (FORCE)"); err != nil {
+			b.log.Warn("could not drop the benchmark database", "database", b.dbName, "err", err)
+		}
+	}
+}
+
+var benchActor = inventory.Actor{Kind: "cli", Name: "keyrack bench"}
+
+func (b *bench) roomCode(pool int) string { return fmt.Sprint("R", pool) }
+
+// setup creates the properties, their pools, room types, rate plan,
+// channels (pointed at simulated OTAs), mappings and credentials, and the
+// nights of the next year.
+func (b *bench) setup(ctx context.Context, secrets *inventory.Secrets, keyrack string) error {
+	o := b.opt
+	b.props = make([]*benchProperty, o.properties)
+	var products []sim.Product
+	for pl := range o.pools {
+		products = append(products, sim.Product{Room: b.roomCode(pl), Rate: "BAR"})
+	}
+	work := make(chan int)
+	errs := make(chan error, o.properties)
+	var wg gosync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for i := range work {
+				errs <- b.setupProperty(ctx, secrets, keyrack, i, products)
+			}
+		})
+	}
+	for i := range o.properties {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	// Every night a booking can touch exists, as in a hotel selling for a
+	// while, and the planner knows the tables' sizes.
+	if _, err := b.st.DB().Exec(ctx, `INSERT INTO nights (property_id, pool_id, night, units, overbooking_factor)
+		SELECT property_id, id, d, units, overbooking_factor FROM pools, generate_series($1::date - 2, $1::date + 366, interval '1 day') d
+		ON CONFLICT DO NOTHING`, b.from); err != nil {
+		return err
+	}
+	_, err := b.st.DB().Exec(ctx, `ANALYZE`)
+	return err
+}
+
+func (b *bench) setupProperty(ctx context.Context, secrets *inventory.Secrets, keyrack string, i int, products []sim.Product) error {
+	o := b.opt
+	p := &benchProperty{index: i, code: fmt.Sprintf("B%04d", i)}
+	b.props[i] = p
+	st := b.st
+	if _, err := st.CreateProperty(ctx, inventory.Property{Code: p.code, Name: "Bench hotel " + p.code, TimeZone: "UTC", Currency: "EUR"}, benchActor); err != nil {
+		return err
+	}
+	for pl := range o.pools {
+		code := b.roomCode(pl)
+		if _, err := st.CreatePool(ctx, p.code, inventory.Pool{Code: code, Name: "Pool " + code, Units: o.units, OverbookingFactor: inventory.FactorOne}, benchActor); err != nil {
+			return err
+		}
+		if _, err := st.CreateRoomType(ctx, p.code, inventory.RoomType{Code: code, Name: "Room " + code, Pool: code}, benchActor); err != nil {
+			return err
+		}
+		if _, err := st.CreateRatePlan(ctx, p.code, inventory.RatePlan{Code: "BAR-" + code, Name: "Best available", RoomType: code}, benchActor); err != nil {
+			return err
+		}
+	}
+	for c := range o.channels {
+		code := fmt.Sprint("ota", c+1)
+		user, pass := fmt.Sprintf("%s-%s", p.code, code), randomHex(12)
+		ota, err := sim.NewOTA(sim.OTAConfig{Code: code, HotelCode: fmt.Sprintf("%s-%d", p.code, c+1), Keyrack: keyrack, Username: user, Password: pass})
+		if err != nil {
+			return err
+		}
+		p.otas = append(p.otas, ota)
+		idx, pi := c, i
+		ota.Channel().OnApply(func(room string, night inventory.Date, value int, at time.Time) {
+			b.lag.applied(lagKey{pi, room, night}, idx, value, at)
+		})
+		if _, err := st.CreateChannel(ctx, p.code, inventory.Channel{Code: code, Name: "Simulated OTA " + code, Kind: inventory.ChannelOTAPush,
+			Enabled: true, HotelCode: ota.Reservation(sim.Booking{}).HotelCode, Endpoint: ota.URL(), HorizonDays: 365}, benchActor); err != nil {
+			return err
+		}
+		if err := st.SetChannelCredentials(ctx, secrets, p.code, code, inventory.Credentials{InboundUser: user, InboundSecret: pass, OutboundUser: user, OutboundSecret: pass}, benchActor); err != nil {
+			return err
+		}
+		for pl := range o.pools {
+			room := b.roomCode(pl)
+			if err := st.SetMapping(ctx, p.code, code, inventory.Mapping{ChannelRoom: room, RoomType: room}, benchActor); err != nil {
+				return err
+			}
+		}
+	}
+	var err error
+	p.gen, err = sim.NewGenerator(sim.Load{Products: products, From: b.from, Nights: b.opt.nights, MaxStay: o.maxStay,
+		HotNights: 0.2, HotShare: o.hotShare, Seed: o.seed*1_000_003 + uint64(i), IDPrefix: "bench-"})
+	return err
+}
+
+// pgbenchReference runs pgbench's one-booking-per-transaction script on a
+// property of its own in the same database, before keyrack starts.
+func (b *bench) pgbenchReference(ctx context.Context) (float64, error) {
+	o := b.opt
+	db := b.st.DB()
+	pools := o.properties * o.pools
+	days := o.nights
+	var p inventory.Pgbench
+	err := db.QueryRow(ctx, `
+		WITH prop AS (
+			INSERT INTO properties (code, name, time_zone, currency) VALUES ('PGBENCH', 'pgbench reference', 'UTC', 'EUR') RETURNING id
+		), ch AS (
+			INSERT INTO channels (property_id, code, name, kind, enabled) SELECT id, 'C0', 'pgbench', 'ota_push', true FROM prop RETURNING id
+		)
+		SELECT (SELECT id FROM prop), (SELECT id FROM ch)`).Scan(&p.Property, &p.Channel)
+	if err != nil {
+		return 0, fmt.Errorf("bench: pgbench property: %w", err)
+	}
+	if err := db.QueryRow(ctx, `
+		WITH ins AS (
+			INSERT INTO pools (property_id, code, name, units) SELECT $1, 'P' || g, 'Pool ' || g, $3
+			FROM generate_series(0, $2 - 1) g RETURNING id
+		) SELECT min(id) FROM ins`, p.Property, pools, o.units).Scan(&p.FirstPool); err != nil {
+		return 0, err
+	}
+	if _, err := db.Exec(ctx, `INSERT INTO nights (property_id, pool_id, night, units, overbooking_factor)
+		SELECT property_id, id, d, units, overbooking_factor FROM pools, generate_series($2::date, $2::date + $3::int + 3, interval '1 day') d
+		WHERE property_id = $1`, p.Property, b.from, days); err != nil {
+		return 0, err
+	}
+	if _, err := db.Exec(ctx, `ANALYZE`); err != nil {
+		return 0, err
+	}
+	p.ConnString, p.Clients, p.Jobs = b.libpqURL(), o.clients, runtime.GOMAXPROCS(0)
+	p.Duration, p.Pools, p.Days, p.Start = min(o.duration, 30*time.Second), pools, days, b.from
+	tps, _, err := p.Run(ctx)
+	if err != nil {
+		return 0, err
+	}
+	// Its outbox rows are nobody's to relay: no channel sells its pools.
+	_, err = db.Exec(ctx, `UPDATE outbox SET done_at = now() WHERE property_id = $1 AND done_at IS NULL`, p.Property)
+	return tps, err
+}
+
+// startKeyrack runs keyrack (every role) in this process on addr.
+func (b *bench) startKeyrack(ctx context.Context, secret, addr string) error {
+	m := NewMain()
+	m.Config = b.cfg
+	m.Config.DatabaseURL, m.Config.Addr, m.Config.Roles = b.dbURL, addr, defaultRoles
+	if r := os.Getenv("BENCH_ROLES"); r != "" {
+		m.Config.Roles = r
+	}
+	m.Config.Secret, m.Config.ResyncAt = secret, "off"
+	m.Config.QueuePrefix = "keyrack-bench-" + b.dbName
+	if m.Config.RedisURL == "" {
+		m.Config.RedisURL = defaultRedisURL
+	}
+	m.Store, m.Logger = b.st, b.log
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	b.main, b.cancelMain, b.mainDone = m, cancel, make(chan error, 1)
+	go func() { b.mainDone <- m.Run(rctx) }()
+	select {
+	case <-m.Started():
+		return nil
+	case err := <-b.mainDone:
+		b.mainDone <- err
+		return fmt.Errorf("bench: keyrack did not start: %w", err)
+	}
+}
+
+// waitConsistent checks every property until every channel believes the
+// pool on the load's nights, or deadline; it returns the differences left.
+func (b *bench) waitConsistent(ctx context.Context, deadline time.Time) ([]string, error) {
+	key, err := b.apiKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	base := "http://" + b.main.Addr().String()
+	to := b.from.AddDays(b.opt.nights + b.opt.maxStay)
+	pending := slices.Clone(b.props)
+	var diffs []string
+	for {
+		var left []*benchProperty
+		diffs = diffs[:0]
+		for _, p := range pending {
+			t := sim.Target{Keyrack: base, APIKey: key, Property: p.code}
+			s := sim.New()
+			for _, o := range p.otas {
+				s.Add(o)
+			}
+			d, err := t.Check(ctx, s, b.from, to)
+			if err != nil {
+				return nil, err
+			}
+			if len(d) > 0 {
+				left = append(left, p)
+				for _, x := range d {
+					diffs = append(diffs, p.code+" "+x)
+				}
+			}
+		}
+		pending = left
+		if len(pending) == 0 || time.Now().After(deadline) {
+			return diffs, nil
+		}
+		select {
+		case <-ctx.Done():
+			return diffs, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func (b *bench) apiKey(ctx context.Context) (string, error) {
+	_, secret, err := b.st.CreateAPIKey(ctx, "", "keyrack bench", benchActor)
+	return secret, err
+}
+
+// applied counts the ARI messages every channel took.
+func (b *bench) applied() int {
+	n := 0
+	for _, p := range b.props {
+		for _, o := range p.otas {
+			n += o.Channel().Stats().Applied
+		}
+	}
+	return n
+}
+
+// resyncLater starts a full resync of every property to every channel
+// after delay and reports how long it took until no forced night was left.
+func (b *bench) resyncLater(ctx context.Context, delay time.Duration) <-chan time.Duration {
+	done := make(chan time.Duration, 1)
+	go func() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		start := time.Now()
+		b.printf("bulk resync: starting (%d properties × %d channels × 365 nights)\n", len(b.props), b.opt.channels)
+		for _, p := range b.props {
+			if err := b.main.Fanout().Resync(ctx, p.code, ""); err != nil {
+				b.log.Error("bulk resync", "property", p.code, "err", err)
+				return
+			}
+		}
+		for ctx.Err() == nil {
+			var left int
+			if err := b.st.DB().QueryRow(ctx, `SELECT count(*) FROM sync_dirty WHERE force <> '{}'`).Scan(&left); err == nil && left == 0 {
+				done <- time.Since(start)
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	return done
+}
+
+// loadResult is what the clients saw.
+type loadResult struct {
+	elapsed                         time.Duration
+	sent, accepted, refused, failed int
+	latencies                       []time.Duration
+	ids                             map[string][]string // property → accepted reservation ids
+}
+
+// load runs the clients for the duration.
+func (b *bench) load(ctx context.Context) loadResult {
+	o := b.opt
+	ctx, cancel := context.WithTimeout(ctx, o.duration)
+	defer cancel()
+	var mu gosync.Mutex
+	res := loadResult{ids: map[string][]string{}}
+	var seq atomic.Int64
+	var wg gosync.WaitGroup
+	start := time.Now()
+	for cl := range o.clients {
+		rng := mrand.New(mrand.NewPCG(o.seed, uint64(cl)))
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				n := seq.Add(1)
+				if o.rate > 0 {
+					at := start.Add(time.Duration(float64(n-1) / o.rate * float64(time.Second)))
+					if d := time.Until(at); d > 0 {
+						select {
+						case <-ctx.Done():
+							return
+						case <-time.After(d):
+						}
+					}
+				}
+				p := b.props[rng.IntN(len(b.props))]
+				p.mu.Lock()
+				bk := p.gen.Next()
+				p.mu.Unlock()
+				origin := rng.IntN(len(p.otas))
+				// A booking under way is finished, not abandoned, when the
+				// load stops: its answer decides whether it counts.
+				sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+				outcome, latency := p.otas[origin].Book(sctx, bk)
+				answered := time.Now()
+				scancel()
+				if outcome.OK() {
+					b.lag.booked(p, origin, len(p.otas), bk, answered)
+				}
+				mu.Lock()
+				res.sent++
+				switch {
+				case outcome.OK():
+					res.accepted++
+					res.ids[p.code] = append(res.ids[p.code], bk.ID)
+				case outcome == sim.Failed:
+					res.failed++
+				default:
+					res.refused++
+				}
+				if outcome != sim.Failed {
+					res.latencies = append(res.latencies, latency)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	return res
+}
+
+// overbookings counts the overbooking incidents raised.
+func (b *bench) overbookings(ctx context.Context) (int, error) {
+	var n int
+	err := b.st.DB().QueryRow(ctx, `SELECT count(*) FROM incidents WHERE kind = 'overbooking'`).Scan(&n)
+	return n, err
+}
+
+// lost counts bookings answered Success that the pool does not hold: no
+// confirmed reservation, or nights not counted as sold.
+func (b *bench) lost(ctx context.Context, ids map[string][]string) (int, error) {
+	lost := 0
+	for prop, list := range ids {
+		var found int
+		if err := b.st.DB().QueryRow(ctx, `SELECT count(DISTINCT r.external_id) FROM reservations r JOIN properties p ON p.id = r.property_id
+			WHERE p.code = $1 AND r.status = 'confirmed' AND r.external_id = ANY($2)`, prop, list).Scan(&found); err != nil {
+			return 0, err
+		}
+		lost += len(list) - found
+	}
+	// And the nights: what the pool sold is what the bookings hold.
+	var short int
+	if err := b.st.DB().QueryRow(ctx, `
+		WITH held AS (
+			SELECT r.property_id, (h->>'pool_id')::bigint AS pool_id, (h->>'night')::date AS night, sum((h->>'units')::int) AS units
+			FROM reservations r CROSS JOIN LATERAL jsonb_array_elements(r.held) h
+			WHERE r.status = 'confirmed' GROUP BY 1, 2, 3
+		)
+		SELECT count(*) FROM held h JOIN nights n USING (property_id, pool_id, night) WHERE n.sold + n.oversold <> h.units`).Scan(&short); err != nil {
+		return 0, err
+	}
+	if short > 0 {
+		b.printf("pool check: %d nights whose sold count differs from the reservations holding them\n", short)
+		lost += short
+	}
+	return lost, nil
+}
+
+// lagTracker measures sync lag. Bookings only take rooms (no modification
+// or cancellation) and no pool is ever short, so a channel's value on a
+// night only goes down: once it holds units − k, the first k bookings
+// answered on that night have reached it. A booking's lag is from its
+// answer until every other channel holds, on each of its nights, at most
+// units minus the bookings answered there until then, itself included.
+type lagTracker struct {
+	units int
+	mu    gosync.Mutex
+	count map[lagKey]int
+	value map[chanKey]int
+	wait  map[chanKey][]*lagWaiter // oldest (largest want) first
+	all   []*lagBooking
+}
+
+type lagKey struct {
+	property int
+	room     string
+	night    inventory.Date
+}
+
+type chanKey struct {
+	lagKey
+	channel int
+}
+
+type lagBooking struct {
+	answered time.Time
+	left     int       // (night, channel) pairs not reached yet
+	last     time.Time // when the last one was reached
+}
+
+type lagWaiter struct {
+	want int
+	b    *lagBooking
+}
+
+func newLagTracker(units int) *lagTracker {
+	return &lagTracker{units: units, count: map[lagKey]int{}, value: map[chanKey]int{}, wait: map[chanKey][]*lagWaiter{}}
+}
+
+func (t *lagTracker) reach(b *lagBooking, at time.Time) {
+	b.left--
+	if at.After(b.last) {
+		b.last = at
+	}
+}
+
+// booked registers a booking answered at at.
+func (t *lagTracker) booked(p *benchProperty, origin, channels int, bk sim.Booking, at time.Time) {
+	pi := p.index
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	lb := &lagBooking{answered: at}
+	t.all = append(t.all, lb)
+	for _, n := range inventory.Nights(bk.Arrival, bk.Departure) {
+		k := lagKey{pi, bk.Product.Room, n}
+		t.count[k] += max(1, bk.Units)
+		want := t.units - t.count[k]
+		for c := range channels {
+			if c == origin {
+				continue
+			}
+			lb.left++
+			ck := chanKey{k, c}
+			if v, ok := t.value[ck]; ok && v <= want {
+				t.reach(lb, at)
+				continue
+			}
+			t.wait[ck] = append(t.wait[ck], &lagWaiter{want: want, b: lb})
+		}
+	}
+}
+
+// applied records that channel now holds value for k.
+func (t *lagTracker) applied(k lagKey, channel, value int, at time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ck := chanKey{k, channel}
+	t.value[ck] = value
+	ws := t.wait[ck]
+	i := 0
+	for ; i < len(ws) && value <= ws[i].want; i++ {
+		t.reach(ws[i].b, at)
+	}
+	if i > 0 {
+		t.wait[ck] = ws[i:]
+	}
+}
+
+// lags returns the lag of every booking that reached every other channel,
+// and how many did not.
+func (t *lagTracker) lags() ([]time.Duration, int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []time.Duration
+	unreached := 0
+	for _, b := range t.all {
+		if b.left > 0 {
+			unreached++
+			continue
+		}
+		out = append(out, max(0, b.last.Sub(b.answered)))
+	}
+	return out, unreached
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// percentile is the nearest-rank q-quantile of ds (0 when empty).
+func percentile(ds []time.Duration, q float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := int(q*float64(len(s))+0.999999) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// freeLoopbackAddr finds a free port on 127.0.0.1.
+func freeLoopbackAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// startProfile starts a CPU profile to path ("" for none) and returns what
+// stops it.
+func startProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}

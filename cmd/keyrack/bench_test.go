@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/keyrack/keyrack/fixtures/sim"
+	"github.com/keyrack/keyrack/inventory"
+	"github.com/keyrack/keyrack/inventory/inventorytest"
+	"github.com/keyrack/keyrack/sync/synctest"
+	"github.com/stretchr/testify/require"
+)
+
+// keyrack bench runs its whole scenario — a fresh database, simulated
+// channels, bookings over HTTP, a bulk resync, pgbench — ends with every
+// channel holding the pool's values and no booking lost, prints the JSON
+// line, and drops its database.
+func TestBenchRunsTheScenarioEndsConsistentAndCleansUp(t *testing.T) {
+	dbURL := inventorytest.RequireDatabase(t)
+	env := map[string]string{"DATABASE_URL": dbURL, "REDIS_URL": synctest.RedisURL(t), "KEYRACK_LOG_LEVEL": "error"}
+	benchDatabases := func() int {
+		conn, err := pgx.Connect(context.Background(), dbURL)
+		require.NoError(t, err)
+		defer conn.Close(context.Background())
+		var n int
+		require.NoError(t, conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_database WHERE datname LIKE 'keyrack\_bench\_%'`).Scan(&n))
+		return n
+	}
+	before := benchDatabases()
+	code, stdout, stderr := keyrack(t, env, "bench", "-properties", "3", "-channels", "3", "-clients", "6", "-duration", "3s",
+		"-nights", "14", "-resync", "-settle", "1m")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	var res benchResult
+	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &res), stdout)
+	require.True(t, res.Consistent, stdout)
+	require.Zero(t, res.Lost, stdout)
+	require.Positive(t, res.Bookings, stdout)
+	require.Positive(t, res.BookingsPerS, stdout)
+	require.Positive(t, res.PgbenchTPS, "pgbench must run (Debian: postgresql-client): %s", stdout)
+	require.InDelta(t, res.BookingsPerS/res.PgbenchTPS, res.Ratio, 1e-9)
+	require.Positive(t, res.InboundP99Ms, stdout)
+	require.Positive(t, res.LagP99Ms, stdout)
+	require.GreaterOrEqual(t, res.LagP99Ms, res.LagP50Ms)
+	require.Positive(t, res.DeliveriesPer, stdout)
+	require.Positive(t, res.ResyncS, "the bulk resync must finish: %s", stdout)
+	require.Zero(t, res.Overbookings, stdout)
+	require.Contains(t, stdout, "ratio to pgbench")
+	require.Equal(t, before, benchDatabases(), "the benchmark database must be dropped")
+}
+
+func TestBenchRefusesBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-channels", "1"}, {"-properties", "0"}, {"-hot-share", "1.5"}, {"-duration", "0s"}, {"-rate", "-1"}, {"extra"},
+	} {
+		code, _, stderr := keyrack(t, map[string]string{"DATABASE_URL": "postgres://nobody@127.0.0.1:1/x"}, append([]string{"bench"}, args...)...)
+		require.Equal(t, 2, code, "%v: %s", args, stderr)
+	}
+}
+
+// The lag of a booking ends when the last other channel holds its effect:
+// at most units minus the bookings answered on the night until then.
+func TestLagTrackerWaitsForEveryOtherChannelAndNight(t *testing.T) {
+	const units = 10
+	lt := newLagTracker(units)
+	p := &benchProperty{index: 0}
+	d := inventory.MustDate("2027-03-01")
+	t0 := time.Unix(1_800_000_000, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	apply := func(ch int, night inventory.Date, v, ms int) { lt.applied(lagKey{0, "R0", night}, ch, v, at(ms)) }
+	for ch := range 3 {
+		apply(ch, d, units, 0)
+		apply(ch, d.AddDays(1), units, 0)
+	}
+	// Two nights from channel 0, answered at 10 ms; another booking of the
+	// first night from channel 1 at 12 ms.
+	lt.booked(p, 0, 3, sim.Booking{ID: "a", Product: sim.Product{Room: "R0"}, Arrival: d, Departure: d.AddDays(2), Units: 1}, at(10))
+	lt.booked(p, 1, 3, sim.Booking{ID: "b", Product: sim.Product{Room: "R0"}, Arrival: d, Departure: d.AddDays(1), Units: 1}, at(12))
+	apply(1, d, 9, 20)            // channel 1 holds a's first night
+	apply(0, d, 8, 25)            // the origin of a: does not count for a; holds b
+	apply(2, d.AddDays(1), 9, 30) // channel 2, a's second night
+	lags, unreached := lt.lags()
+	require.Empty(t, lags)
+	require.Equal(t, 2, unreached)
+	apply(2, d, 8, 40) // channel 2 holds both bookings' first night
+	lags, unreached = lt.lags()
+	require.Equal(t, []time.Duration{28 * time.Millisecond}, lags) // b: 12 → 40; a still waits for channel 1's second night
+	require.Equal(t, 1, unreached)
+	apply(1, d.AddDays(1), 9, 55)
+	lags, unreached = lt.lags()
+	require.ElementsMatch(t, []time.Duration{45 * time.Millisecond, 28 * time.Millisecond}, lags)
+	require.Zero(t, unreached)
+
+	// A channel that holds the value before the answer comes back has no lag.
+	lt.booked(p, 2, 3, sim.Booking{ID: "c", Product: sim.Product{Room: "R0"}, Arrival: d.AddDays(1), Departure: d.AddDays(2), Units: 1}, at(60))
+	apply(0, d.AddDays(1), 8, 58)
+	apply(1, d.AddDays(1), 8, 59)
+	lags, _ = lt.lags()
+	require.Len(t, lags, 3)
+	require.Contains(t, lags, time.Duration(0))
+}
