@@ -534,9 +534,6 @@ func (b *bench) startKeyrack(ctx context.Context, secret, addr string) error {
 	m := NewMain()
 	m.Config = b.cfg
 	m.Config.DatabaseURL, m.Config.Addr, m.Config.Roles = b.dbURL, addr, defaultRoles
-	if r := os.Getenv("BENCH_ROLES"); r != "" {
-		m.Config.Roles = r
-	}
 	m.Config.Secret, m.Config.ResyncAt = secret, "off"
 	m.Config.QueuePrefix = "keyrack-bench-" + b.dbName
 	if m.Config.RedisURL == "" {
