@@ -332,8 +332,14 @@ func (d *delivery) load(ctx context.Context) (*work, error) {
 		LEFT JOIN LATERAL unnest(d.nights) AS r (nights) ON true
 		LEFT JOIN LATERAL generate_series(greatest(lower(r.nights), (SELECT night FROM today))::timestamp,
 			(least(upper(r.nights), (SELECT night + horizon_days FROM today)) - 1)::timestamp, interval '1 day') AS g (night) ON true
-		LEFT JOIN nights n ON n.property_id = $1 AND n.pool_id = d.pool_id AND n.night = g.night::date
-		LEFT JOIN sync_acks a ON a.property_id = $1 AND a.channel_id = $2 AND a.pool_id = d.pool_id AND a.night = g.night::date
+		-- One index lookup per dirty night (LIMIT 1 keeps the planner from
+		-- turning these into joins): it cannot estimate the nights the
+		-- ranges hold, and hashed all of the property's nights and the
+		-- channel's acknowledgements for every delivery instead.
+		LEFT JOIN LATERAL (SELECT n.lim, n.sold, n.oversold, n.closed, n.version FROM nights n
+			WHERE n.property_id = $1 AND n.pool_id = d.pool_id AND n.night = g.night::date LIMIT 1) AS n ON true
+		LEFT JOIN LATERAL (SELECT a.available, a.version, a.acked_at, a.origin_changed_at FROM sync_acks a
+			WHERE a.property_id = $1 AND a.channel_id = $2 AND a.pool_id = d.pool_id AND a.night = g.night::date LIMIT 1) AS a ON true
 		ORDER BY d.pool_id, g.night`, d.task.Property, d.task.Channel)
 	w := &work{versions: map[int64]int64{}}
 	var n nightState

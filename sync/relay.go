@@ -109,20 +109,23 @@ func (f *Fanout) relayProperty(ctx context.Context, property int64) (int, error)
 				ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
 			), done AS (
 				UPDATE outbox o SET done_at = now() FROM claimed c WHERE o.property_id = $1 AND o.id = c.id
+			), sells AS (
+				-- The enabled channels that sell each pool (a room of theirs
+				-- draws on it), with how many of their room codes do.
+				SELECT m.channel_id, rt.pool_id, count(DISTINCT m.channel_room) AS rooms
+				FROM mappings m
+				JOIN room_types rt ON rt.property_id = m.property_id AND rt.id = m.room_type_id
+				JOIN channels ch ON ch.property_id = m.property_id AND ch.id = m.channel_id AND ch.enabled
+				WHERE m.property_id = $1
+				GROUP BY m.channel_id, rt.pool_id
 			), targets AS (
-				SELECT ch.id AS channel_id, c.pool_id, daterange(c.from_night, c.to_night) AS nights, c.bulk,
+				SELECT s.channel_id, c.pool_id, daterange(c.from_night, c.to_night) AS nights, c.bulk,
 					-- The origin's own change is an echo only when it sells the
 					-- pool as one room: a channel lowers the count of the room
 					-- it sold, not of its other rooms on the same pool, and
 					-- those must be told.
-					ch.id IS NOT DISTINCT FROM c.origin_channel_id AND r.rooms = 1 AS own
-				FROM claimed c JOIN channels ch ON ch.property_id = $1 AND ch.enabled
-				CROSS JOIN LATERAL (
-					SELECT count(DISTINCT m.channel_room) AS rooms
-					FROM mappings m JOIN room_types rt ON rt.property_id = m.property_id AND rt.id = m.room_type_id
-					WHERE m.property_id = $1 AND m.channel_id = ch.id AND rt.pool_id = c.pool_id) AS r
-				-- Only channels that sell the pool (a room of theirs draws on it).
-				WHERE r.rooms > 0
+					s.channel_id IS NOT DISTINCT FROM c.origin_channel_id AND s.rooms = 1 AS own
+				FROM claimed c JOIN sells s ON s.pool_id = c.pool_id
 			), marked AS (
 				INSERT INTO sync_dirty AS d (property_id, channel_id, pool_id, nights, echo)
 				SELECT $1, channel_id, pool_id, range_agg(nights),
