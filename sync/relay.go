@@ -44,20 +44,20 @@ func (f *Fanout) every(ctx context.Context, interval time.Duration, what string,
 	}
 }
 
-// relayOnce relays what is pending, one property at a time, and returns the
-// most rows it took from one property.
+// relayOnce relays what is pending and returns the most rows it took from
+// one property.
 func (f *Fanout) relayOnce(ctx context.Context) (int, error) {
 	rows, _ := f.db.Query(ctx, `SELECT DISTINCT property_id FROM outbox
-		WHERE done_at IS NULL AND topic = 'availability' LIMIT 100`)
+		WHERE done_at IS NULL AND topic = 'availability' ORDER BY property_id LIMIT 1000`)
 	props, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
 		return 0, err
 	}
 	most := 0
 	var errs []error
-	for _, p := range props {
-		n, err := f.relayProperty(ctx, p)
-		most = max(most, n)
+	if len(props) > 0 {
+		n, err := f.relayProperties(ctx, props)
+		most = n
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -79,113 +79,126 @@ func (f *Fanout) relayOnce(ctx context.Context) (int, error) {
 	return most, errors.Join(errs...)
 }
 
-// propertyLockSQL takes the transaction-scoped lock that serialises the
-// writers of one property's dirty marks (relays and resyncs), so they lock
-// rows in the same order and cannot deadlock. The schema is part of the key
-// because advisory locks are per database and tests share one.
-const propertyLockSQL = `hashtextextended(current_schema() || '/keyrack/sync/property/' || $1::bigint::text, 0)`
+// propertyLock is the key of the transaction-scoped lock that serialises
+// the writers of one property's dirty marks (relays and resyncs), so they
+// lock rows in the same order and cannot deadlock; property is an SQL
+// expression for its id. The schema is part of the key because advisory
+// locks are per database and tests share one.
+func propertyLock(property string) string {
+	return `hashtextextended(current_schema() || '/keyrack/sync/property/' || (` + property + `)::bigint::text, 0)`
+}
 
-// relayProperty relays up to RelayBatch pending rows of one property in one
-// transaction, then enqueues the channels that need it. It returns the
-// number of rows taken.
-func (f *Fanout) relayProperty(ctx context.Context, property int64) (int, error) {
-	var taken int
+// relayProperties relays, in one transaction, up to RelayBatch pending rows
+// of each of these properties whose lock it gets (another relay or a resync
+// holds the others, and their rows are not ours to take anyway), then
+// enqueues the channels that need it. It returns the most rows taken from
+// one property. One transaction for every property, rather than one each:
+// a hotel group's relay is a few statements, not a few per property, so a
+// booking's change does not wait for a round of every other property's.
+func (f *Fanout) relayProperties(ctx context.Context, props []int64) (int, error) {
+	var most int
 	var wake []wakeup
 	err := pgx.BeginFunc(ctx, f.db, func(tx pgx.Tx) error {
-		var mine bool
-		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(`+propertyLockSQL+`)`, property).Scan(&mine); err != nil {
+		rows, _ := tx.Query(ctx, `SELECT p FROM unnest($1::bigint[]) AS p
+			WHERE pg_try_advisory_xact_lock(`+propertyLock("p")+`) ORDER BY p`, props)
+		mine, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil || len(mine) == 0 {
 			return err
-		}
-		if !mine {
-			return nil // another relay or a resync is at it; its rows are not ours to take anyway
 		}
 		// One statement takes the rows, marks them done and marks every
 		// channel dirty — the origin's nights as echoes, which a delivery does
-		// not send back unless the origin's own count may be off.
-		rows, _ := tx.Query(ctx, `
+		// not send back unless the origin's own count may be off. Rows are
+		// locked in (property, channel, pool) order, each property's as a
+		// resync or a delivery of it locks them.
+		rows, _ = tx.Query(ctx, `
 			WITH claimed AS (
-				SELECT id, pool_id, from_night, to_night, origin_channel_id, bulk FROM outbox
-				WHERE property_id = $1 AND done_at IS NULL AND topic = 'availability'
-				ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
+				SELECT o.property_id, o.id, o.pool_id, o.from_night, o.to_night, o.origin_channel_id, o.bulk
+				FROM unnest($1::bigint[]) AS p (id) CROSS JOIN LATERAL (
+					SELECT property_id, id, pool_id, from_night, to_night, origin_channel_id, bulk FROM outbox
+					WHERE property_id = p.id AND done_at IS NULL AND topic = 'availability'
+					ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) AS o
 			), done AS (
-				UPDATE outbox o SET done_at = now() FROM claimed c WHERE o.property_id = $1 AND o.id = c.id
+				UPDATE outbox o SET done_at = now() FROM claimed c WHERE o.property_id = c.property_id AND o.id = c.id
 			), sells AS (
 				-- The enabled channels that sell each pool (a room of theirs
 				-- draws on it), with how many of their room codes do.
-				SELECT m.channel_id, rt.pool_id, count(DISTINCT m.channel_room) AS rooms
+				SELECT m.property_id, m.channel_id, rt.pool_id, count(DISTINCT m.channel_room) AS rooms
 				FROM mappings m
 				JOIN room_types rt ON rt.property_id = m.property_id AND rt.id = m.room_type_id
 				JOIN channels ch ON ch.property_id = m.property_id AND ch.id = m.channel_id AND ch.enabled
-				WHERE m.property_id = $1
-				GROUP BY m.channel_id, rt.pool_id
+				WHERE m.property_id = ANY($1)
+				GROUP BY m.property_id, m.channel_id, rt.pool_id
 			), targets AS (
-				SELECT s.channel_id, c.pool_id, daterange(c.from_night, c.to_night) AS nights, c.bulk,
+				SELECT c.property_id, s.channel_id, c.pool_id, daterange(c.from_night, c.to_night) AS nights, c.bulk,
 					-- The origin's own change is an echo only when it sells the
 					-- pool as one room: a channel lowers the count of the room
 					-- it sold, not of its other rooms on the same pool, and
 					-- those must be told.
 					s.channel_id IS NOT DISTINCT FROM c.origin_channel_id AND s.rooms = 1 AS own
-				FROM claimed c JOIN sells s ON s.pool_id = c.pool_id
+				FROM claimed c JOIN sells s ON s.property_id = c.property_id AND s.pool_id = c.pool_id
 			), marked AS (
 				INSERT INTO sync_dirty AS d (property_id, channel_id, pool_id, nights, echo)
-				SELECT $1, channel_id, pool_id, range_agg(nights),
+				SELECT property_id, channel_id, pool_id, range_agg(nights),
 					range_agg(nights) - coalesce(range_agg(nights) FILTER (WHERE NOT own), '{}')
-				FROM targets GROUP BY channel_id, pool_id ORDER BY channel_id, pool_id
+				FROM targets GROUP BY property_id, channel_id, pool_id ORDER BY property_id, channel_id, pool_id
 				ON CONFLICT (property_id, channel_id, pool_id) DO UPDATE SET
 					nights = d.nights + EXCLUDED.nights,
 					-- A night stays an echo only while no one else changed it.
 					echo = (d.echo + EXCLUDED.echo) - (d.nights - d.echo) - (EXCLUDED.nights - EXCLUDED.echo) - d.force,
 					version = nextval('sync_version')
 			)
-			SELECT (SELECT coalesce(array_agg(id), '{}') FROM claimed), t.channel_id, t.critical
+			SELECT (SELECT coalesce(array_agg(id), '{}') FROM claimed),
+				(SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM claimed GROUP BY property_id) AS k),
+				t.property_id, t.channel_id, t.critical
 			FROM (SELECT 1) AS one LEFT JOIN (
-				SELECT channel_id, NOT bool_and(bulk) AS critical FROM targets GROUP BY channel_id
+				SELECT property_id, channel_id, NOT bool_and(bulk) AS critical FROM targets GROUP BY property_id, channel_id
 			) AS t ON true
-			ORDER BY t.channel_id`, property, f.cfg.RelayBatch)
-		var channels []int64
+			ORDER BY t.property_id, t.channel_id`, mine, f.cfg.RelayBatch)
+		var pairProps, channels []int64
 		var classes []string
 		var ids []int64
-		var ch *int64
+		var prop, ch *int64
 		var critical *bool
-		_, err := pgx.ForEachRow(rows, []any{&ids, &ch, &critical}, func() error {
+		_, err = pgx.ForEachRow(rows, []any{&ids, &most, &prop, &ch, &critical}, func() error {
 			if ch != nil {
+				pairProps = append(pairProps, *prop)
 				channels = append(channels, *ch)
 				classes = append(classes, classFor(*critical))
 			}
 			return nil
 		})
-		if err != nil {
+		if err != nil || len(ids) == 0 {
 			return err
 		}
-		taken = len(ids)
 		// The origin lowered (or raised) its own count when it took the
 		// booking, so it no longer holds what it acknowledged. (A statement
 		// of its own: dirty marks, then acknowledgements, is the order in
 		// which deliveries lock them too.)
 		if _, err := tx.Exec(ctx, `
 			WITH own AS (
-				SELECT a.channel_id, a.pool_id, a.night, c.created_at
+				SELECT a.property_id, a.channel_id, a.pool_id, a.night, c.created_at
 				FROM outbox c JOIN sync_acks a
-					ON a.property_id = $1 AND a.channel_id = c.origin_channel_id AND a.pool_id = c.pool_id
+					ON a.property_id = c.property_id AND a.channel_id = c.origin_channel_id AND a.pool_id = c.pool_id
 					AND a.night >= c.from_night AND a.night < c.to_night
-				WHERE c.property_id = $1 AND c.id = ANY($2)
-				ORDER BY a.channel_id, a.pool_id, a.night
+				WHERE c.property_id = ANY($1) AND c.id = ANY($2)
+				ORDER BY a.property_id, a.channel_id, a.pool_id, a.night
 				FOR UPDATE OF a
 			)
 			UPDATE sync_acks a SET origin_changed_at = least(a.origin_changed_at, o.at)
-			FROM (SELECT channel_id, pool_id, night, min(created_at) AS at FROM own GROUP BY channel_id, pool_id, night) AS o
-			WHERE a.property_id = $1 AND a.channel_id = o.channel_id AND a.pool_id = o.pool_id AND a.night = o.night`,
-			property, ids); err != nil {
+			FROM (SELECT property_id, channel_id, pool_id, night, min(created_at) AS at FROM own
+				GROUP BY property_id, channel_id, pool_id, night) AS o
+			WHERE a.property_id = o.property_id AND a.channel_id = o.channel_id AND a.pool_id = o.pool_id AND a.night = o.night`,
+			mine, ids); err != nil {
 			return err
 		}
-		wake, err = markQueued(ctx, tx, property, channels, classes)
+		wake, err = markQueuedPairs(ctx, tx, pairProps, channels, classes)
 		return err
 	})
 	if err != nil {
 		return 0, err
 	}
 	f.wake(ctx, wake)
-	return taken, nil
+	return most, nil
 }
 
 func classFor(critical bool) string {
@@ -208,23 +221,32 @@ type wakeup struct {
 // critical, so a bulk resync queued for a channel never holds a booking back.
 // channels must be sorted; classes are their queue classes.
 func markQueued(ctx context.Context, tx pgx.Tx, property int64, channels []int64, classes []string) ([]wakeup, error) {
+	props := make([]int64, len(channels))
+	for i := range props {
+		props[i] = property
+	}
+	return markQueuedPairs(ctx, tx, props, channels, classes)
+}
+
+// markQueuedPairs is markQueued for channels of several properties: the
+// i-th channel is props[i]'s; the pairs must be sorted.
+func markQueuedPairs(ctx context.Context, tx pgx.Tx, props, channels []int64, classes []string) ([]wakeup, error) {
 	if len(channels) == 0 {
 		return nil, nil
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO sync_channels (property_id, channel_id)
-		SELECT $1, c FROM unnest($2::bigint[]) AS c ORDER BY c ON CONFLICT DO NOTHING`, property, channels); err != nil {
+		SELECT p, c FROM unnest($1::bigint[], $2::bigint[]) AS k (p, c) ORDER BY p, c ON CONFLICT DO NOTHING`, props, channels); err != nil {
 		return nil, err
 	}
 	rows, _ := tx.Query(ctx, `
 		UPDATE sync_channels s SET gen = s.gen + 1, queued = w.class, queued_gen = s.gen + 1, queued_at = now(), archived = false
-		FROM unnest($2::bigint[], $3::text[]) AS w (channel_id, class)
-		WHERE s.property_id = $1 AND s.channel_id = w.channel_id
+		FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS w (property_id, channel_id, class)
+		WHERE s.property_id = w.property_id AND s.channel_id = w.channel_id
 			AND (s.queued IS NULL OR (s.queued = 'bulk' AND w.class = 'critical'))
-		RETURNING s.channel_id, s.queued, s.gen`, property, channels, classes)
+		RETURNING s.property_id, s.channel_id, s.queued, s.gen`, props, channels, classes)
 	var out []wakeup
 	var w wakeup
-	w.Property = property
-	_, err := pgx.ForEachRow(rows, []any{&w.Channel, &w.class, &w.gen}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&w.Property, &w.Channel, &w.class, &w.gen}, func() error {
 		out = append(out, w)
 		return nil
 	})

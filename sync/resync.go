@@ -26,7 +26,7 @@ func (f *Fanout) Resync(ctx context.Context, property, channel string) error {
 			return err
 		}
 		// The same lock the relay takes: one writer of the property's marks at a time.
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(`+propertyLockSQL+`)`, propertyID); err != nil {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(`+propertyLock("$1")+`)`, propertyID); err != nil {
 			return err
 		}
 		rows, _ := tx.Query(ctx, `SELECT id FROM channels WHERE property_id = $1 AND enabled AND ($2 = '' OR code = $2) ORDER BY id`,
