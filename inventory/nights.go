@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -173,13 +174,25 @@ type outboxColumns struct {
 	seqs                      []int32
 	starts, ends              []*Date
 	bulk                      []bool
+	since                     []*time.Time // the origin's ChannelSince, nil when unknown
 }
 
 // availability adds the changed ranges for the fan-out. origin is the
 // channel the change came from (0 for none), so it is not echoed back.
 func (c *outboxColumns) availability(ranges []poolRange, origin int64, bulk bool) {
+	c.availabilitySince(ranges, origin, bulk, time.Time{})
+}
+
+// availabilitySince is availability for a change the origin may have made
+// as early as since (see Revision.ChannelSince; zero when not earlier).
+func (c *outboxColumns) availabilitySince(ranges []poolRange, origin int64, bulk bool, since time.Time) {
+	var at *time.Time
+	if !since.IsZero() {
+		at = &since
+	}
 	for _, r := range ranges {
 		c.add("availability", r.Pool, &r.From, &r.To, 0, 0, origin, bulk)
+		c.since[len(c.since)-1] = at
 	}
 }
 
@@ -191,6 +204,7 @@ func (c *outboxColumns) reservation(id int64, seq int, origin int64) {
 func (c *outboxColumns) add(topic string, pool int64, start, end *Date, reservation int64, seq int, origin int64, bulk bool) {
 	c.topics, c.pools, c.starts, c.ends = append(c.topics, topic), append(c.pools, pool), append(c.starts, start), append(c.ends, end)
 	c.reservations, c.seqs, c.from, c.bulk = append(c.reservations, reservation), append(c.seqs, int32(seq)), append(c.from, origin), append(c.bulk, bulk)
+	c.since = append(c.since, nil)
 }
 
 func (c *outboxColumns) queue(w *writer, propertyID int64) {
@@ -198,11 +212,12 @@ func (c *outboxColumns) queue(w *writer, propertyID int64) {
 		return
 	}
 	w.queue(`
-		INSERT INTO outbox (property_id, topic, pool_id, from_night, to_night, reservation_id, revision_seq, origin_channel_id, bulk)
-		SELECT $1, u.topic, nullif(u.pool_id, 0), u.from_night, u.to_night, nullif(u.reservation_id, 0), nullif(u.seq, 0), nullif(u.origin, 0), u.bulk
-		FROM unnest($2::text[], $3::bigint[], $4::date[], $5::date[], $6::bigint[], $7::int[], $8::bigint[], $9::bool[])
-			AS u (topic, pool_id, from_night, to_night, reservation_id, seq, origin, bulk)`,
-		propertyID, c.topics, c.pools, c.starts, c.ends, c.reservations, c.seqs, c.from, c.bulk)
+		INSERT INTO outbox (property_id, topic, pool_id, from_night, to_night, reservation_id, revision_seq, origin_channel_id, bulk, origin_at)
+		SELECT $1, u.topic, nullif(u.pool_id, 0), u.from_night, u.to_night, nullif(u.reservation_id, 0), nullif(u.seq, 0), nullif(u.origin, 0), u.bulk,
+			CASE WHEN u.since IS NOT NULL THEN least(u.since, now()) END
+		FROM unnest($2::text[], $3::bigint[], $4::date[], $5::date[], $6::bigint[], $7::int[], $8::bigint[], $9::bool[], $10::timestamptz[])
+			AS u (topic, pool_id, from_night, to_night, reservation_id, seq, origin, bulk, since)`,
+		propertyID, c.topics, c.pools, c.starts, c.ends, c.reservations, c.seqs, c.from, c.bulk, c.since)
 }
 
 // raiseOverbooking opens (or updates) the overbooking incident of every

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	gosync "sync"
+	"time"
 
 	"github.com/keyrack/keyrack/connectors/otaxml"
 	"github.com/keyrack/keyrack/inventory"
@@ -18,6 +19,30 @@ type OTAChannel struct {
 	Property  string // the property's code
 	Code      string // the channel's code
 	HotelCode string // the channel's code for the property
+	// Pulled is set for reservations keyrack fetched from the channel,
+	// LastFetch then being when it last got the channel's pending
+	// reservations before (zero for the first time): a reservation served
+	// now was made since, or is older and says when (LastModifyDateTime).
+	// It becomes the revision's ChannelSince.
+	Pulled    bool
+	LastFetch time.Time
+}
+
+// since is when the channel may have made rec, for a pulled reservation
+// (see OTAChannel); zero when keyrack heard of it at once.
+func (ch OTAChannel) since(rec otaxml.Reservation) time.Time {
+	if !ch.Pulled {
+		return time.Time{}
+	}
+	at := ch.LastFetch
+	stamp := rec.LastModified
+	if stamp.IsZero() {
+		stamp = rec.Created
+	}
+	if !stamp.IsZero() && (at.IsZero() || stamp.Before(at)) {
+		at = stamp
+	}
+	return at
 }
 
 // maxRawPerRevision is the largest message kept whole on each of its
@@ -91,6 +116,7 @@ func applyRecord(ctx context.Context, store *inventory.Store, ch OTAChannel, map
 	rec := res.Record
 	rev := rec.Revision(ch.Property, ch.Code)
 	rev.Raw, rev.ContentType = raw, "application/xml"
+	rev.ChannelSince = ch.since(rec)
 	inventory.MapStays(mappings, rev.Stays)
 	out, err := store.ApplyRevision(ctx, rev)
 	if err != nil {

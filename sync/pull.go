@@ -185,7 +185,20 @@ func (f *Fanout) pull(ctx context.Context, p pair) error {
 	case !ch.Enabled || ch.Kind != inventory.ChannelOTAPull || pullURL == "":
 		return nil // changed since the poll was scheduled
 	}
-	problem := f.pullOnce(ctx, ch, pullURL)
+	// When the previous poll that got the channel's message began: what the
+	// channel serves now was sold since (OTAChannel.LastFetch). This poll's
+	// own start is recorded as the next one's.
+	var lastFetch *time.Time
+	var started time.Time
+	if err := conn.QueryRow(ctx, `SELECT (SELECT pull_ok_at FROM sync_channels WHERE property_id = $1 AND channel_id = $2), clock_timestamp()`,
+		p.Property, p.Channel).Scan(&lastFetch, &started); err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	och := OTAChannel{Property: ch.Property, Code: ch.Code, HotelCode: ch.HotelCode, Pulled: true}
+	if lastFetch != nil {
+		och.LastFetch = *lastFetch
+	}
+	problem := f.pullOnce(ctx, ch, och, pullURL)
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	var msg *string
@@ -195,11 +208,11 @@ func (f *Fanout) pull(ctx context.Context, p pair) error {
 		f.log.Warn("poll of an OTA channel failed", "channel", ch.Property+"/"+ch.Code, "err", problem)
 	}
 	// A poll that got the channel's message is ok even if some of it could
-	// not be applied (pull_error then says what).
+	// not be applied (pull_error then says what); pull_ok_at is when it began.
 	_, err = conn.Exec(bctx, `UPDATE sync_channels SET
-			pull_ok_at = CASE WHEN $3 THEN now() ELSE pull_ok_at END,
+			pull_ok_at = CASE WHEN $3 THEN $5 ELSE pull_ok_at END,
 			pull_error = $4, pull_error_at = CASE WHEN $4::text IS NULL THEN NULL ELSE now() END
-		WHERE property_id = $1 AND channel_id = $2`, p.Property, p.Channel, !errors.Is(problem, errFetch), msg)
+		WHERE property_id = $1 AND channel_id = $2`, p.Property, p.Channel, !errors.Is(problem, errFetch), msg, started)
 	return err
 }
 
@@ -209,7 +222,7 @@ var errFetch = errors.New("fetch failed")
 // pullOnce fetches the channel's pending reservations, applies them,
 // acknowledges the ones committed and keeps the message. It returns what
 // went wrong, wrapping errFetch when no message was got.
-func (f *Fanout) pullOnce(ctx context.Context, ch channelRow, pullURL string) error {
+func (f *Fanout) pullOnce(ctx context.Context, ch channelRow, och OTAChannel, pullURL string) error {
 	target, err := (&delivery{f: f, ch: ch}).target()
 	if err != nil {
 		return fmt.Errorf("%w: %w", errFetch, err)
@@ -248,7 +261,7 @@ func (f *Fanout) pullOnce(ctx context.Context, ch channelRow, pullURL string) er
 		return fmt.Errorf("%w: %w", errFetch, err)
 	}
 
-	results := ApplyOTA(ctx, f.cfg.Store, OTAChannel{Property: ch.Property, Code: ch.Code, HotelCode: ch.HotelCode}, m, body)
+	results := ApplyOTA(ctx, f.cfg.Store, och, m, body)
 	rec.Records = len(results)
 	rec.Outcome, rec.Detail = OTAOutcome(results)
 	var problems []string

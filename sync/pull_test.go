@@ -239,3 +239,47 @@ func TestARecordThatCannotBeAppliedIsNotAcknowledged(t *testing.T) {
 	require.Equal(t, 1, h.oc.AckCount("BDC-5"), "the acknowledged one is not served again")
 	require.Equal(t, 9, h.available(night))
 }
+
+// A pulled booking may have been made at any time since the previous poll
+// that got the channel's message: the relay dates the channel's own change
+// from then (or from the reservation's own LastModifyDateTime, if earlier),
+// not from when keyrack applied it, so a delivery that landed on the
+// channel in between is not trusted to hold the channel's own decrement
+// however late the poll came (a failing fetch, a busy worker).
+func TestAPulledBookingIsDatedFromThePreviousPoll(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := newPullHotel(t)
+	night := h.today.AddDays(3)
+	h.pollNow()
+	eventually(t, convergeTimeout, "the empty poll recorded", func() bool { return h.pullState().OKAt != nil })
+	prev := *h.pullState().OKAt
+	// What a delivery to the channel would have recorded after that poll.
+	_, err := h.st.DB().Exec(ctx, `INSERT INTO sync_acks (property_id, channel_id, pool_id, night, available, version, acked_at)
+		SELECT $1, $2, id, $3, 10, 0, $4::timestamptz + interval '1 second' FROM pools WHERE property_id = $1 AND code = 'P0'`,
+		h.id, h.chanID, night, prev)
+	require.NoError(t, err)
+	origin := func() *time.Time {
+		var at *time.Time
+		require.NoError(t, h.st.DB().QueryRow(ctx, `SELECT a.origin_changed_at FROM sync_acks a JOIN pools p ON p.property_id = a.property_id AND p.id = a.pool_id
+			WHERE a.property_id = $1 AND a.channel_id = $2 AND p.code = 'P0' AND a.night = $3`, h.id, h.chanID, night).Scan(&at))
+		return at
+	}
+
+	r := h.booking("BDC-LATE", night, 1, 1)
+	r.LastModified = time.Time{} // the channel does not say when
+	h.oc.AddPending(r)
+	h.pollNow()
+	eventually(t, convergeTimeout, "the booking relayed", func() bool { return origin() != nil })
+	require.True(t, origin().Equal(prev), "the channel's change dates from the previous poll %s, not %s", prev, origin())
+
+	// A reservation that says it was made earlier is dated from then.
+	_, err = h.st.DB().Exec(ctx, `UPDATE sync_acks SET origin_changed_at = NULL WHERE property_id = $1 AND channel_id = $2`, h.id, h.chanID)
+	require.NoError(t, err)
+	early := h.booking("BDC-EARLY", night, 1, 1)
+	early.LastModified = prev.Add(-time.Hour).Truncate(time.Second)
+	h.oc.AddPending(early)
+	h.pollNow()
+	eventually(t, convergeTimeout, "the second booking relayed", func() bool { return origin() != nil })
+	require.True(t, origin().Equal(early.LastModified), "dated from its LastModifyDateTime %s, not %s", early.LastModified, origin())
+}

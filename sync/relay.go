@@ -176,7 +176,9 @@ func (f *Fanout) relayProperties(ctx context.Context, props []int64) (int, error
 		// which deliveries lock them too.)
 		if _, err := tx.Exec(ctx, `
 			WITH own AS (
-				SELECT a.property_id, a.channel_id, a.pool_id, a.night, c.created_at
+				-- Since the channel sold: when keyrack heard of it, or earlier
+				-- for a pulled booking (Revision.ChannelSince).
+				SELECT a.property_id, a.channel_id, a.pool_id, a.night, coalesce(c.origin_at, c.created_at) AS created_at
 				FROM outbox c JOIN sync_acks a
 					ON a.property_id = c.property_id AND a.channel_id = c.origin_channel_id AND a.pool_id = c.pool_id
 					AND a.night >= c.from_night AND a.night < c.to_night
