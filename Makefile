@@ -12,7 +12,7 @@ BIN_DIR ?= $(if $(filter /%,$(GOCACHE_DIR)),$(GOCACHE_DIR)/keyrack-bin,/tmp/keyr
 DEVSERVICES := $(BIN_DIR)/devservices
 KEYRACK := $(BIN_DIR)/keyrack
 
-.PHONY: all test run bench fmt vet devservices keyrack
+.PHONY: all test run bench bench-go fmt vet devservices keyrack
 
 all: test
 
@@ -27,13 +27,35 @@ keyrack:
 test: vet devservices
 	$(DEVSERVICES) -- $(GO) test -count=1 -timeout 30m ./...
 
-# The demo's staff user: demo / keyrack-demo (admin), for the local demo only.
+# The demo's staff user: demo / keyrack-demo (admin), and the secret that seals
+# the simulated channels' credentials (KEYRACK_SECRET wins when set), for the
+# local demo only.
 DEMO_PASSWORD ?= keyrack-demo
+DEMO_SECRET ?= keyrack-demo-secret-for-local-runs-only
+# The live demo's traffic: bookings per second of each simulated OTA, and the
+# share of keyrack's requests the simulated channels fail on purpose.
+DEMO_RATE ?= 0.2
+DEMO_FAIL_SHARE ?= 0.05
 
+# keyrack serves the demo hotel with the channel simulator beside it, in one
+# process: Ctrl-C stops both, and if keyrack stops so does the simulator.
+# Warnings only (KEYRACK_LOG_LEVEL wins when set), so the simulator's traffic
+# printed every 10 s is not lost among a log line per request.
 run: devservices keyrack
-	$(DEVSERVICES) -- sh -c '$(KEYRACK) migrate && $(KEYRACK) seed demo && KEYRACK_PASSWORD=$(DEMO_PASSWORD) $(KEYRACK) user add demo --role admin && exec $(KEYRACK) serve'
+	$(DEVSERVICES) -- sh -c '$(KEYRACK) migrate && $(KEYRACK) seed demo && KEYRACK_PASSWORD=$(DEMO_PASSWORD) $(KEYRACK) user add demo --role admin && \
+		KEYRACK_SECRET="$${KEYRACK_SECRET:-$(DEMO_SECRET)}" KEYRACK_LOG_LEVEL="$${KEYRACK_LOG_LEVEL:-warn}" \
+		exec $(KEYRACK) sim -serve -rate $(DEMO_RATE) -fail-share $(DEMO_FAIL_SHARE) -check-timeout 0'
 
-bench: devservices
+# keyrack bench: bookings over HTTP from concurrent clients into simulated
+# properties, sync lag, consistency, and the pgbench reference (README,
+# "Performance"). Flags in BENCH_FLAGS, e.g. make bench BENCH_FLAGS='-properties 100 -resync'.
+BENCH_FLAGS ?=
+
+bench: devservices keyrack
+	$(DEVSERVICES) -- $(KEYRACK) bench $(BENCH_FLAGS)
+
+# The Go benchmarks of the pool, the fan-out and the admin grid page.
+bench-go: devservices
 	$(DEVSERVICES) -- $(GO) test -run '^$$' -bench 'ApplyRevision|PgbenchBooking' -benchtime 20s -timeout 60m ./inventory/
 	$(DEVSERVICES) -- $(GO) test -run '^$$' -bench 'SyncLag' -benchtime 3000x -timeout 30m ./sync/
 	$(DEVSERVICES) -- $(GO) test -run '^$$' -bench 'GridPage' -benchtime 200x -timeout 30m ./web/

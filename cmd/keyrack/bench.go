@@ -252,7 +252,7 @@ func (b *bench) run(ctx context.Context) (benchResult, error) {
 	res.DurationS = ld.elapsed.Seconds()
 	res.Bookings, res.Refused, res.Failed = ld.accepted, ld.refused, ld.failed
 	res.BookingsPerS = float64(ld.accepted) / ld.elapsed.Seconds()
-	res.InboundP50Ms, res.InboundP99Ms = ms(percentile(ld.latencies, 0.50)), ms(percentile(ld.latencies, 0.99))
+	res.InboundP50Ms, res.InboundP99Ms = ms(sim.Percentile(ld.latencies, 0.50)), ms(sim.Percentile(ld.latencies, 0.99))
 	b.printf("load: %s, %d bookings sent, %d accepted, %d refused, %d unanswered: %.0f bookings/s\n",
 		ld.elapsed.Round(time.Millisecond), ld.sent, ld.accepted, ld.refused, ld.failed, res.BookingsPerS)
 	b.printf("inbound latency (request to OTA_HotelResNotifRS): p50 %.1f ms, p99 %.1f ms\n", res.InboundP50Ms, res.InboundP99Ms)
@@ -284,7 +284,7 @@ func (b *bench) run(ctx context.Context) (benchResult, error) {
 	}
 
 	lags, unreached := b.lag.lags()
-	res.LagP50Ms, res.LagP99Ms = ms(percentile(lags, 0.50)), ms(percentile(lags, 0.99))
+	res.LagP50Ms, res.LagP99Ms = ms(sim.Percentile(lags, 0.50)), ms(sim.Percentile(lags, 0.99))
 	if len(lags) > 0 {
 		res.LagMaxMs = ms(slices.Max(lags))
 	}
@@ -856,17 +856,6 @@ func (t *lagTracker) lags() ([]time.Duration, int) {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// percentile is the nearest-rank q-quantile of ds (0 when empty).
-func percentile(ds []time.Duration, q float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	i := int(q*float64(len(s))+0.999999) - 1
-	return s[max(0, min(i, len(s)-1))]
-}
 
 func randomHex(n int) string {
 	b := make([]byte, n)
