@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"errors"
+	gosync "sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,12 +13,24 @@ import (
 // marks per channel, then wakes the channels up.
 
 // runRelay relays until ctx ends, looking for new rows every RelayInterval
-// and going on at once while it finds full batches.
+// and going on at once while it finds full batches. Availability and
+// reservation rows are relayed by loops of their own, so the channels'
+// availability never waits for the PMS feed's relay of many properties.
 func (f *Fanout) runRelay(ctx context.Context) {
-	f.every(ctx, f.cfg.RelayInterval, "outbox relay", func(ctx context.Context) (bool, error) {
-		n, err := f.relayOnce(ctx)
-		return n >= f.cfg.RelayBatch, err
+	var wg gosync.WaitGroup
+	wg.Go(func() {
+		f.every(ctx, f.cfg.RelayInterval, "outbox relay", func(ctx context.Context) (bool, error) {
+			n, err := f.relayAvailability(ctx)
+			return n >= f.cfg.RelayBatch, err
+		})
 	})
+	wg.Go(func() {
+		f.every(ctx, f.cfg.RelayInterval, "reservation relay", func(ctx context.Context) (bool, error) {
+			n, err := f.relayAllReservations(ctx)
+			return n >= f.cfg.RelayBatch, err
+		})
+	})
+	wg.Wait()
 }
 
 // every runs fn now and then every interval until ctx ends, at once again
@@ -44,31 +57,29 @@ func (f *Fanout) every(ctx context.Context, interval time.Duration, what string,
 	}
 }
 
-// relayOnce relays what is pending and returns the most rows it took from
-// one property.
-func (f *Fanout) relayOnce(ctx context.Context) (int, error) {
+// relayAvailability relays the pending availability rows of every
+// property, in one transaction, and returns the most rows it took from one.
+func (f *Fanout) relayAvailability(ctx context.Context) (int, error) {
 	rows, _ := f.db.Query(ctx, `SELECT DISTINCT property_id FROM outbox
 		WHERE done_at IS NULL AND topic = 'availability' ORDER BY property_id LIMIT 1000`)
+	props, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil || len(props) == 0 {
+		return 0, err
+	}
+	return f.relayProperties(ctx, props)
+}
+
+// relayAllReservations turns pending reservation rows into feed entries for
+// the PMS channels (feed.go), property by property.
+func (f *Fanout) relayAllReservations(ctx context.Context) (int, error) {
+	rows, _ := f.db.Query(ctx, `SELECT DISTINCT property_id FROM outbox
+		WHERE done_at IS NULL AND topic = 'reservation' LIMIT 100`)
 	props, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
 		return 0, err
 	}
 	most := 0
 	var errs []error
-	if len(props) > 0 {
-		n, err := f.relayProperties(ctx, props)
-		most = n
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	// Reservation rows become feed entries for the PMS channels (feed.go).
-	rows, _ = f.db.Query(ctx, `SELECT DISTINCT property_id FROM outbox
-		WHERE done_at IS NULL AND topic = 'reservation' LIMIT 100`)
-	props, err = pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return most, errors.Join(append(errs, err)...)
-	}
 	for _, p := range props {
 		n, err := f.relayReservations(ctx, p)
 		most = max(most, n)
