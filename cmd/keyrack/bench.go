@@ -144,7 +144,8 @@ type bench struct {
 	log *slog.Logger
 	out io.Writer
 
-	adminURL, dbURL string // the server's database, the fresh one
+	adminURL, dbURL string       // the server's database, the fresh one
+	listener        net.Listener // keyrack's, until it runs
 	dbName          string
 	st              *inventory.Store
 	main            *Main
@@ -196,11 +197,13 @@ func (b *bench) run(ctx context.Context) (benchResult, error) {
 		return res, err
 	}
 	// keyrack's address is needed before it runs: the simulated channels
-	// post to it.
-	addr, err := freeLoopbackAddr()
+	// post to it. Bound now, so none of their servers can take the port.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return res, err
 	}
+	b.listener = ln
+	addr := ln.Addr().String()
 	// Many clients to one server: keep their connections.
 	if t, ok := http.DefaultTransport.(*http.Transport); ok {
 		t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, o.clients*2)
@@ -221,7 +224,7 @@ func (b *bench) run(ctx context.Context) (benchResult, error) {
 		b.printf("pgbench reference: %.0f bookings/s (%d clients, one booking per transaction, prepared statements, %s)\n", tps, o.clients, min(o.duration, 30*time.Second))
 	}
 
-	if err := b.startKeyrack(ctx, secret, addr); err != nil {
+	if err := b.startKeyrack(ctx, secret); err != nil {
 		return res, err
 	}
 	// Every channel is told every night first, as after a go-live.
@@ -357,6 +360,9 @@ func (b *bench) libpqURL() string {
 
 // close stops keyrack and the channels and drops the database.
 func (b *bench) close() {
+	if b.listener != nil {
+		b.listener.Close()
+	}
 	if b.cancelMain != nil {
 		b.cancelMain()
 		<-b.mainDone
@@ -530,10 +536,11 @@ func (b *bench) pgbenchReference(ctx context.Context) (float64, error) {
 }
 
 // startKeyrack runs keyrack (every role) in this process on addr.
-func (b *bench) startKeyrack(ctx context.Context, secret, addr string) error {
+func (b *bench) startKeyrack(ctx context.Context, secret string) error {
 	m := NewMain()
 	m.Config = b.cfg
-	m.Config.DatabaseURL, m.Config.Addr, m.Config.Roles = b.dbURL, addr, defaultRoles
+	m.Config.DatabaseURL, m.Config.Roles = b.dbURL, defaultRoles
+	m.Listener, b.listener = b.listener, nil
 	m.Config.Secret, m.Config.ResyncAt = secret, "off"
 	m.Config.QueuePrefix = "keyrack-bench-" + b.dbName
 	if m.Config.RedisURL == "" {
@@ -861,16 +868,6 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// freeLoopbackAddr finds a free port on 127.0.0.1.
-func freeLoopbackAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 // startProfile starts a CPU profile to path ("" for none) and returns what

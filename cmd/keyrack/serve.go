@@ -107,6 +107,9 @@ type Main struct {
 	// gives OTA XML for ota_push, ota_pull and gds channels. PMS channels
 	// are reached by webhook and feed, iCal channels poll our export.
 	Connectors connectors.Registry
+	// Listener, when set, is where Run serves instead of listening on
+	// Config.Addr; Run closes it.
+	Listener net.Listener
 	// Sync is the base configuration of the fan-out (intervals, limits);
 	// Run fills in its connections, connectors, secrets, logger and queue
 	// prefix. Zero values take the fan-out's defaults.
@@ -229,9 +232,11 @@ func (m *Main) Run(ctx context.Context) error {
 	var srv *http.Server
 	served := make(chan error, 1)
 	if has(roleWeb) {
-		ln, err := net.Listen("tcp", m.Config.Addr)
-		if err != nil {
-			return fmt.Errorf("listen on %s (set KEYRACK_ADDR or -addr): %w", m.Config.Addr, err)
+		ln := m.Listener
+		if ln == nil {
+			if ln, err = net.Listen("tcp", m.Config.Addr); err != nil {
+				return fmt.Errorf("listen on %s (set KEYRACK_ADDR or -addr): %w", m.Config.Addr, err)
+			}
 		}
 		m.mu.Lock()
 		m.addr = ln.Addr()
