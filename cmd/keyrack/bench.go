@@ -234,7 +234,10 @@ func (b *bench) run(ctx context.Context) (benchResult, error) {
 			return res, err
 		}
 	}
-	if _, err := b.waitConsistent(ctx, time.Now().Add(2*time.Minute)); err != nil {
+	if diffs, err := b.waitConsistent(ctx, time.Now().Add(2*time.Minute)); err != nil || len(diffs) > 0 {
+		if err == nil {
+			err = fmt.Errorf("%d channel-nights still differ from the pool after 2 minutes, e.g. %s", len(diffs), diffs[0])
+		}
 		return res, fmt.Errorf("bench: the initial sync: %w", err)
 	}
 	b.printf("initial sync of every channel: %s\n", time.Since(t0).Round(time.Millisecond))
