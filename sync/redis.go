@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -78,3 +79,41 @@ func (q *Queue) Ping(ctx context.Context) error {
 
 // Close releases the connections.
 func (q *Queue) Close() error { return q.redis.Close() }
+
+// RemoveQueues deletes the keys of every fan-out queue whose name starts
+// with prefix (a sync.Config.QueuePrefix), and their names from asynq's list
+// of queues — only those: the Redis may be shared. For runs with a queue
+// prefix of their own (the tests, keyrack bench) once they are done.
+func (q *Queue) RemoveQueues(ctx context.Context, prefix string) error {
+	if prefix == "" {
+		return errors.New("sync: RemoveQueues needs a prefix")
+	}
+	// asynq keeps a queue's keys under asynq:{queue}: and its name in asynq:queues.
+	iter := q.redis.Scan(ctx, 0, "asynq:{"+prefix+"*", 500).Iterator()
+	var keys []string
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		return err
+	}
+	for len(keys) > 0 {
+		n := min(len(keys), 500)
+		if err := q.redis.Del(ctx, keys[:n]...).Err(); err != nil {
+			return err
+		}
+		keys = keys[n:]
+	}
+	names, err := q.redis.SMembers(ctx, "asynq:queues").Result()
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		if strings.HasPrefix(name, prefix) {
+			if err := q.redis.SRem(ctx, "asynq:queues", name).Err(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

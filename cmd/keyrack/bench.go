@@ -26,6 +26,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/keyrack/keyrack/fixtures/sim"
 	"github.com/keyrack/keyrack/inventory"
+	"github.com/keyrack/keyrack/sync"
 )
 
 // keyrack bench: the reproducible throughput and sync-lag scenario. It
@@ -382,12 +383,21 @@ func (b *bench) close() {
 	if b.dbName == "" {
 		return
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if b.main != nil {
+		// The run's queues go too: Redis may be shared, and asynqmon lists every queue.
+		if q, err := sync.OpenQueue(b.main.Config.RedisURL); err == nil {
+			if err := q.RemoveQueues(ctx, b.queuePrefix()); err != nil {
+				b.log.Warn("could not remove the benchmark's queues from Redis", "prefix", b.queuePrefix(), "err", err)
+			}
+			q.Close()
+		}
+	}
 	if b.opt.keep {
 		b.printf("the benchmark database is kept: %s\n", b.dbURL)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	if conn, err := pgx.Connect(ctx, b.adminURL); err == nil {
 		defer conn.Close(ctx)
 		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{b.dbName}.Sanitize()+" WITH (FORCE)"); err != nil {
@@ -395,6 +405,9 @@ func (b *bench) close() {
 		}
 	}
 }
+
+// queuePrefix is the run's own prefix of the fan-out's queue names.
+func (b *bench) queuePrefix() string { return b.dbName + "-" }
 
 var benchActor = inventory.Actor{Kind: "cli", Name: "keyrack bench"}
 
@@ -545,7 +558,7 @@ func (b *bench) startKeyrack(ctx context.Context, secret string) error {
 	m.Config.DatabaseURL, m.Config.Roles = b.dbURL, defaultRoles
 	m.Listener, b.listener = b.listener, nil
 	m.Config.Secret, m.Config.ResyncAt = secret, "off"
-	m.Config.QueuePrefix = "keyrack-bench-" + b.dbName
+	m.Config.QueuePrefix = b.queuePrefix()
 	if m.Config.RedisURL == "" {
 		m.Config.RedisURL = defaultRedisURL
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/keyrack/keyrack/inventory"
 	"github.com/keyrack/keyrack/inventory/inventorytest"
 	"github.com/keyrack/keyrack/sync/synctest"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 )
 
@@ -51,6 +52,16 @@ func TestBenchRunsTheScenarioEndsConsistentAndCleansUp(t *testing.T) {
 	require.Zero(t, res.Overbookings, stdout)
 	require.Contains(t, stdout, "ratio to pgbench")
 	require.Equal(t, before, benchDatabases(), "the benchmark database must be dropped")
+	// And its queues: none is left in asynq's list.
+	opt, err := redis.ParseURL(env["REDIS_URL"])
+	require.NoError(t, err)
+	rc := redis.NewClient(opt)
+	defer rc.Close()
+	queues, err := rc.SMembers(context.Background(), "asynq:queues").Result()
+	require.NoError(t, err)
+	for _, q := range queues {
+		require.False(t, strings.HasPrefix(q, "keyrack_bench_"), "queue %s left behind", q)
+	}
 }
 
 func TestBenchRefusesBadFlags(t *testing.T) {

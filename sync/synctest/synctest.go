@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyrack/keyrack/sync"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -53,35 +54,16 @@ func QueuePrefix(tb testing.TB, redisURL string) string {
 	_, _ = rand.Read(b[:])
 	prefix := "t" + hex.EncodeToString(b[:]) + "-"
 	tb.Cleanup(func() {
-		opt, err := redis.ParseURL(redisURL)
+		q, err := sync.OpenQueue(redisURL)
 		if err != nil {
 			tb.Logf("remove test queues: %v", err)
 			return
 		}
-		c := redis.NewClient(opt)
-		defer c.Close()
+		defer q.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		// asynq keeps a queue's keys under asynq:{queue}: and its name in asynq:queues.
-		iter := c.Scan(ctx, 0, "asynq:{"+prefix+"*", 500).Iterator()
-		var keys []string
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		if err := iter.Err(); err != nil {
+		if err := q.RemoveQueues(ctx, prefix); err != nil {
 			tb.Logf("remove test queues: %v", err) // e.g. the private server is already gone
-			return
-		}
-		for len(keys) > 0 {
-			n := min(len(keys), 500)
-			c.Del(ctx, keys[:n]...)
-			keys = keys[n:]
-		}
-		names, _ := c.SMembers(ctx, "asynq:queues").Result()
-		for _, q := range names {
-			if len(q) >= len(prefix) && q[:len(prefix)] == prefix {
-				c.SRem(ctx, "asynq:queues", q)
-			}
 		}
 	})
 	return prefix
