@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -113,4 +115,44 @@ func TestLagTrackerWaitsForEveryOtherChannelAndNight(t *testing.T) {
 	lags, _ = lt.lags()
 	require.Len(t, lags, 3)
 	require.Contains(t, lags, time.Duration(0))
+}
+
+// The lost-bookings check counts an answered booking the pool does not
+// hold, and a night whose sold count differs from the bookings holding it.
+func TestBenchLostCountsMissingBookingsAndNights(t *testing.T) {
+	st := inventorytest.New(t)
+	ctx := context.Background()
+	b := &bench{st: st, out: io.Discard, log: slog.New(slog.DiscardHandler)}
+	_, err := st.CreateProperty(ctx, inventory.Property{Code: "B0000", Name: "B", TimeZone: "UTC", Currency: "EUR"}, benchActor)
+	require.NoError(t, err)
+	_, err = st.CreatePool(ctx, "B0000", inventory.Pool{Code: "R0", Name: "R0", Units: 10, OverbookingFactor: inventory.FactorOne}, benchActor)
+	require.NoError(t, err)
+	_, err = st.CreateRoomType(ctx, "B0000", inventory.RoomType{Code: "R0", Name: "R0", Pool: "R0"}, benchActor)
+	require.NoError(t, err)
+	_, err = st.CreateChannel(ctx, "B0000", inventory.Channel{Code: "ota1", Name: "ota1", Kind: inventory.ChannelOTAPush, Enabled: true}, benchActor)
+	require.NoError(t, err)
+	d := inventory.MustDate("2027-05-01")
+	_, err = st.ApplyRevision(ctx, inventory.Revision{Property: "B0000", Channel: "ota1", ExternalID: "bench-1", Kind: inventory.New,
+		Stays: []inventory.RoomStay{{RoomType: "R0", Arrival: d, Departure: d.AddDays(2), Rooms: 1}}})
+	require.NoError(t, err)
+
+	n, err := b.lost(ctx, map[string][]string{"B0000": {"bench-1"}})
+	require.NoError(t, err)
+	require.Zero(t, n)
+	n, err = b.lost(ctx, map[string][]string{"B0000": {"bench-1", "bench-2"}})
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "bench-2 was answered but is not there")
+
+	// A night sold with no booking holding it, as a lost write would leave.
+	_, err = st.DB().Exec(ctx, `UPDATE nights SET sold = sold + 1 WHERE night = $1`, d.AddDays(1))
+	require.NoError(t, err)
+	n, err = b.lost(ctx, map[string][]string{"B0000": {"bench-1"}})
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	_, err = st.DB().Exec(ctx, `INSERT INTO nights (property_id, pool_id, night, units, overbooking_factor, sold)
+		SELECT property_id, id, $1, units, overbooking_factor, 1 FROM pools`, d.AddDays(5))
+	require.NoError(t, err)
+	n, err = b.lost(ctx, map[string][]string{"B0000": {"bench-1"}})
+	require.NoError(t, err)
+	require.Equal(t, 2, n, "a sold night no booking holds")
 }
