@@ -630,7 +630,7 @@ func (g *groupState) save(ctx context.Context, c dbtx, ms []*member, rows []*nig
 			"channel": m.rev.Channel, "external_id": m.rev.ExternalID, "revision": m.seq, "status": m.eff.Status,
 			"mode": m.rev.Mode, "overbooked": len(m.out.Overbooked), "parked": m.out.Parked,
 		})
-		outbox.availabilitySince(changedRanges(m.rows), m.channel, false, m.rev.ChannelSince)
+		outbox.availability(changedRanges(m.rows), m.channel, false, m.rev.ChannelSince)
 		outbox.reservation(m.res.id, m.seq, m.channel)
 		if m.out.Parked {
 			unmapped.add(m.res.id, fmt.Sprintf("Reservation %s from %s names a room that is not mapped (%s); it is kept but holds no inventory for that room until it is mapped",

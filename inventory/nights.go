@@ -178,33 +178,28 @@ type outboxColumns struct {
 }
 
 // availability adds the changed ranges for the fan-out. origin is the
-// channel the change came from (0 for none), so it is not echoed back.
-func (c *outboxColumns) availability(ranges []poolRange, origin int64, bulk bool) {
-	c.availabilitySince(ranges, origin, bulk, time.Time{})
-}
-
-// availabilitySince is availability for a change the origin may have made
-// as early as since (see Revision.ChannelSince; zero when not earlier).
-func (c *outboxColumns) availabilitySince(ranges []poolRange, origin int64, bulk bool, since time.Time) {
+// channel the change came from (0 for none), so it is not echoed back;
+// since is when the origin may have made it, if earlier than now (see
+// Revision.ChannelSince; zero when not).
+func (c *outboxColumns) availability(ranges []poolRange, origin int64, bulk bool, since time.Time) {
 	var at *time.Time
 	if !since.IsZero() {
 		at = &since
 	}
 	for _, r := range ranges {
-		c.add("availability", r.Pool, &r.From, &r.To, 0, 0, origin, bulk)
-		c.since[len(c.since)-1] = at
+		c.add("availability", r.Pool, &r.From, &r.To, 0, 0, origin, bulk, at)
 	}
 }
 
 // reservation adds a reservation's new revision, for the PMS.
 func (c *outboxColumns) reservation(id int64, seq int, origin int64) {
-	c.add("reservation", 0, nil, nil, id, seq, origin, false)
+	c.add("reservation", 0, nil, nil, id, seq, origin, false, nil)
 }
 
-func (c *outboxColumns) add(topic string, pool int64, start, end *Date, reservation int64, seq int, origin int64, bulk bool) {
+func (c *outboxColumns) add(topic string, pool int64, start, end *Date, reservation int64, seq int, origin int64, bulk bool, since *time.Time) {
 	c.topics, c.pools, c.starts, c.ends = append(c.topics, topic), append(c.pools, pool), append(c.starts, start), append(c.ends, end)
 	c.reservations, c.seqs, c.from, c.bulk = append(c.reservations, reservation), append(c.seqs, int32(seq)), append(c.from, origin), append(c.bulk, bulk)
-	c.since = append(c.since, nil)
+	c.since = append(c.since, since)
 }
 
 func (c *outboxColumns) queue(w *writer, propertyID int64) {
@@ -297,7 +292,7 @@ func (s *Store) rangeEdit(ctx context.Context, r NightRange, by Actor, action st
 		audits.add(by, action, fmt.Sprintf("pool %s %s..%s", r.Pool, r.From, r.To), details)
 		audits.queue(w, prop.ID)
 		var outbox outboxColumns
-		outbox.availability(changedRanges(rows), 0, true)
+		outbox.availability(changedRanges(rows), 0, true, time.Time{})
 		outbox.queue(w, prop.ID)
 		var obs []*overbooking
 		for _, n := range rows {

@@ -151,7 +151,7 @@ type bench struct {
 	st              *inventory.Store
 	main            *Main
 	cancelMain      context.CancelFunc
-	mainDone        chan error
+	mainDone        <-chan error
 	props           []*benchProperty
 	from            inventory.Date
 	lag             *lagTracker
@@ -564,15 +564,14 @@ func (b *bench) startKeyrack(ctx context.Context, secret string) error {
 	}
 	m.Store, m.Logger = b.st, b.log
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	b.main, b.cancelMain, b.mainDone = m, cancel, make(chan error, 1)
-	go func() { b.mainDone <- m.Run(rctx) }()
-	select {
-	case <-m.Started():
-		return nil
-	case err := <-b.mainDone:
-		b.mainDone <- err
+	done, err := m.Start(rctx)
+	if err != nil {
+		cancel()
+		m.Close()
 		return fmt.Errorf("bench: keyrack did not start: %w", err)
 	}
+	b.main, b.cancelMain, b.mainDone = m, cancel, done
+	return nil
 }
 
 // waitConsistent checks every property until every channel believes the

@@ -167,6 +167,24 @@ func (m *Main) Fanout() *sync.Fanout {
 	return m.fanout
 }
 
+// Start runs m in the background until ctx ends and returns once every
+// role has started, with the channel that gets Run's result; if Run
+// returns before, its error. keyrack sim -serve and keyrack bench run
+// keyrack in their own process with it.
+func (m *Main) Start(ctx context.Context) (<-chan error, error) {
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	select {
+	case <-m.Started():
+		return done, nil
+	case err := <-done:
+		if err == nil {
+			err = errors.New("keyrack stopped before it started")
+		}
+		return nil, err
+	}
+}
+
 // Run connects to PostgreSQL and Redis and runs the configured roles until
 // ctx is done, then stops them gracefully: it returns nil when every
 // request in flight finished in time. Close releases the connections

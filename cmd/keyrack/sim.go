@@ -115,11 +115,8 @@ func serveAndSim(ctx context.Context, cfg Config, target sim.Target, o *simOptio
 	// keyrack stops when the simulation is done with it, not at the signal.
 	serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopServing()
-	served := make(chan error, 1)
-	go func() { served <- m.Run(serveCtx) }()
-	select {
-	case <-m.Listening():
-	case err := <-served:
+	served, err := m.Start(serveCtx)
+	if err != nil {
 		return err
 	}
 	target.Keyrack = strings.TrimSuffix(serverURL(m.Addr()), "/")
