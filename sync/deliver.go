@@ -50,38 +50,94 @@ func (f *Fanout) deliver(ctx context.Context, p taskPayload, class string, last 
 		return fmt.Errorf("sync: %w", err)
 	}
 	defer conn.Release()
-	unlock, err := lockPair(ctx, conn, p.pair, f.cfg.LockWait)
+	d := &delivery{f: f, conn: conn, task: p, class: class}
+	found, err := d.lockAndClaim(ctx)
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	d := &delivery{f: f, conn: conn, task: p, class: class}
+	defer d.unlock()
+	if !found {
+		return nil
+	}
 	return d.run(ctx, last)
 }
 
-// lockPair waits up to wait for the pair's lock and returns its release.
-func lockPair(ctx context.Context, conn *pgxpool.Conn, p pair, wait time.Duration) (func(), error) {
-	lctx, cancel := context.WithTimeout(ctx, wait)
-	_, err := conn.Exec(lctx, `SELECT pg_advisory_lock(`+pairLockSQL+`)`, p.Property, p.Channel)
-	cancel()
-	if err != nil {
-		// A cancelled wait may have been granted just as it was cancelled;
-		// closing the session releases whatever it holds.
-		_ = conn.Conn().Close(context.Background())
-		if ctx.Err() == nil {
-			return nil, fmt.Errorf("sync: %w: %v", errBusy, err)
+// lockAndClaim waits up to LockWait for the pair's lock, then marks the
+// waiting task as taken — from now on a change enqueues a new task rather
+// than count on this one — and loads the channel and its rooms: one round
+// trip. It reports false when the channel no longer exists. Unless it
+// fails, the caller must unlock.
+func (d *delivery) lockAndClaim(ctx context.Context) (bool, error) {
+	p := d.task.pair
+	lctx, cancel := context.WithTimeout(ctx, d.f.cfg.LockWait)
+	defer cancel()
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_lock(`+pairLockSQL+`)`, p.Property, p.Channel)
+	b.Queue(`UPDATE sync_channels SET queued = NULL, queued_gen = NULL, queued_at = NULL, archived = false
+		WHERE property_id = $1 AND channel_id = $2`, p.Property, p.Channel)
+	found := false
+	b.Queue(`
+		SELECT p.code, c.code, c.kind, c.enabled, c.hotel_code, c.endpoint, c.rate_limit,
+			c.outbound_username, c.outbound_secret_sealed, c.envelope, c.ari_message,
+			CASE WHEN c.kind = 'ota_pull' THEN c.pull_interval_s ELSE 0 END
+		FROM channels c JOIN properties p ON p.id = c.property_id
+		WHERE c.property_id = $1 AND c.id = $2`, p.Property, p.Channel).QueryRow(func(r pgx.Row) error {
+		err := r.Scan(&d.ch.Property, &d.ch.Code, &d.ch.Kind, &d.ch.Enabled, &d.ch.HotelCode, &d.ch.Endpoint,
+			&d.ch.RateLimit, &d.ch.Username, &d.ch.SecretSeal, &d.ch.Envelope, &d.ch.ARIMessage, &d.ch.PullInterval)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
 		}
-		return nil, err
+		found = err == nil
+		return err
+	})
+	// Each pool's room codes on the channel. A room code mapped (through
+	// several rates) to room types of different pools is a mapping mistake;
+	// it is sent for the first pool only.
+	d.rooms = map[int64][]string{}
+	b.Queue(`
+		SELECT DISTINCT ON (m.channel_room) m.channel_room, rt.pool_id
+		FROM mappings m JOIN room_types rt ON rt.property_id = m.property_id AND rt.id = m.room_type_id
+		WHERE m.property_id = $1 AND m.channel_id = $2
+		ORDER BY m.channel_room, rt.pool_id`, p.Property, p.Channel).Query(func(rows pgx.Rows) error {
+		var room string
+		var pool int64
+		_, err := pgx.ForEachRow(rows, []any{&room, &pool}, func() error {
+			d.rooms[pool] = append(d.rooms[pool], room)
+			return nil
+		})
+		return err
+	})
+	br := d.conn.SendBatch(lctx, b)
+	var locked bool
+	if _, err := br.Exec(); err == nil {
+		locked = true
 	}
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		var released bool
-		err := conn.QueryRow(ctx, `SELECT pg_advisory_unlock(`+pairLockSQL+`)`, p.Property, p.Channel).Scan(&released)
-		if err != nil || !released {
-			_ = conn.Conn().Close(ctx)
-		}
-	}, nil
+	err := br.Close()
+	switch {
+	case err == nil:
+		return found, nil
+	case locked && lctx.Err() == nil:
+		d.unlock()
+		return false, err
+	}
+	// A cancelled wait may have been granted just as it was cancelled;
+	// closing the session releases whatever it holds.
+	_ = d.conn.Conn().Close(context.Background())
+	if ctx.Err() == nil {
+		return false, fmt.Errorf("sync: %w: %v", errBusy, err)
+	}
+	return false, err
+}
+
+// unlock releases the pair's lock, closing the session if that fails.
+func (d *delivery) unlock() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var released bool
+	err := d.conn.QueryRow(ctx, `SELECT pg_advisory_unlock(`+pairLockSQL+`)`, d.task.Property, d.task.Channel).Scan(&released)
+	if err != nil || !released {
+		_ = d.conn.Conn().Close(ctx)
+	}
 }
 
 // delivery is one run of a delivery task, holding the pair's lock.
@@ -92,8 +148,9 @@ type delivery struct {
 	class string
 
 	ch    channelRow
-	sent  int    // pushes the channel took in this run
-	notes string // rejections to report even though the run succeeded
+	rooms map[int64][]string // pool → the channel's room codes drawing on it
+	sent  int                // pushes the channel took in this run
+	notes string             // rejections to report even though the run succeeded
 }
 
 // channelRow is what a delivery needs of the channel.
@@ -138,12 +195,9 @@ func notPushedNote(kind inventory.ChannelKind) string {
 	return fmt.Sprintf("no connector pushes to %s channels; availability is not sent", kind)
 }
 
-// run delivers until the pair has no dirty marks left.
+// run delivers until the pair has no dirty marks left, the pair's lock
+// held and the channel loaded (lockAndClaim).
 func (d *delivery) run(ctx context.Context, last bool) error {
-	found, err := d.claim(ctx)
-	if err != nil || !found {
-		return err
-	}
 	if !d.ch.Enabled {
 		return d.clearAll(ctx, "")
 	}
@@ -163,10 +217,6 @@ func (d *delivery) run(ctx context.Context, last bool) error {
 	if err != nil {
 		return d.fail(ctx, err, last)
 	}
-	rooms, err := d.rooms(ctx)
-	if err != nil {
-		return d.fail(ctx, err, last)
-	}
 	start := time.Now()
 	for {
 		w, err := d.load(ctx)
@@ -176,9 +226,10 @@ func (d *delivery) run(ctx context.Context, last bool) error {
 		if len(w.versions) == 0 {
 			break
 		}
-		u, runs, itemRun := w.update(rooms, d.ch.echoWindow(d.f.cfg.EchoWindow))
+		u, runs, itemRun := w.update(d.rooms, d.ch.echoWindow(d.f.cfg.EchoWindow))
+		var r round
 		if len(u.Items) > 0 {
-			wait, err := d.admit(ctx)
+			wait, err := d.admit(ctx, w.gate)
 			if err != nil {
 				return d.fail(ctx, err, last)
 			}
@@ -191,18 +242,26 @@ func (d *delivery) run(ctx context.Context, last bool) error {
 			pushed := time.Now() // for the delivery log
 			ack, err := conn.Push(pctx, target, u)
 			cancel()
-			// Every push goes into the delivery log staff read (deliverylog.go); logging never fails the delivery.
-			d.logPush(ctx, u, ack, err, time.Since(pushed))
 			if err != nil {
+				// Every push goes into the delivery log staff read
+				// (deliverylog.go); logging never fails the delivery.
+				d.logPush(ctx, u, ack, err, time.Since(pushed))
 				return d.fail(ctx, err, last)
 			}
 			d.sent++
-			if err := d.acknowledge(ctx, u, runs, itemRun, ack); err != nil {
-				return d.fail(ctx, err, last)
+			if e, err := deliveryEntry(u, ack, nil, time.Since(pushed)); err == nil {
+				r.log = &e
+			} else {
+				d.f.log.Warn("could not record a push in the delivery log", "channel", d.ch.Property+"/"+d.ch.Code, "err", err)
 			}
+			r.acks = d.acknowledge(u, runs, itemRun, ack)
 		}
-		if err := d.clear(ctx, w); err != nil {
+		done, err := d.finish(ctx, w, r)
+		if err != nil {
 			return d.fail(ctx, err, last)
+		}
+		if done {
+			return nil
 		}
 		if time.Since(start) > d.f.cfg.MaxRun {
 			// A channel that keeps changing must not hold a worker forever.
@@ -210,29 +269,6 @@ func (d *delivery) run(ctx context.Context, last bool) error {
 		}
 	}
 	return d.succeeded(ctx)
-}
-
-// claim marks the waiting task as taken — from now on a change enqueues a
-// new task rather than count on this one — and loads the channel. It
-// reports false when the channel no longer exists.
-func (d *delivery) claim(ctx context.Context) (bool, error) {
-	p := d.task.pair
-	if _, err := d.conn.Exec(ctx, `UPDATE sync_channels SET queued = NULL, queued_gen = NULL, queued_at = NULL, archived = false
-		WHERE property_id = $1 AND channel_id = $2`, p.Property, p.Channel); err != nil {
-		return false, err
-	}
-	err := d.conn.QueryRow(ctx, `
-		SELECT p.code, c.code, c.kind, c.enabled, c.hotel_code, c.endpoint, c.rate_limit,
-			c.outbound_username, c.outbound_secret_sealed, c.envelope, c.ari_message,
-			CASE WHEN c.kind = 'ota_pull' THEN c.pull_interval_s ELSE 0 END
-		FROM channels c JOIN properties p ON p.id = c.property_id
-		WHERE c.property_id = $1 AND c.id = $2`, p.Property, p.Channel).
-		Scan(&d.ch.Property, &d.ch.Code, &d.ch.Kind, &d.ch.Enabled, &d.ch.HotelCode, &d.ch.Endpoint,
-			&d.ch.RateLimit, &d.ch.Username, &d.ch.SecretSeal, &d.ch.Envelope, &d.ch.ARIMessage, &d.ch.PullInterval)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
-	}
-	return err == nil, err
 }
 
 // target is the channel as its connector sees it, credentials opened.
@@ -257,30 +293,20 @@ func (d *delivery) target() (connectors.Channel, error) {
 	return c, nil
 }
 
-// rooms maps each pool to the channel's room codes drawing on it. A room
-// code mapped (through several rates) to room types of different pools is a
-// mapping mistake; it is sent for the first pool only.
-func (d *delivery) rooms(ctx context.Context) (map[int64][]string, error) {
-	rows, _ := d.conn.Query(ctx, `
-		SELECT DISTINCT ON (m.channel_room) m.channel_room, rt.pool_id
-		FROM mappings m JOIN room_types rt ON rt.property_id = m.property_id AND rt.id = m.room_type_id
-		WHERE m.property_id = $1 AND m.channel_id = $2
-		ORDER BY m.channel_room, rt.pool_id`, d.task.Property, d.task.Channel)
-	out := map[int64][]string{}
-	var room string
-	var pool int64
-	_, err := pgx.ForEachRow(rows, []any{&room, &pool}, func() error {
-		out[pool] = append(out[pool], room)
-		return nil
-	})
-	return out, err
-}
-
 // work is the pair's dirty state as one delivery round read it.
 type work struct {
 	versions map[int64]int64 // pool → version of its dirty mark
 	nights   []nightState    // sorted by pool, night
 	settle   []nightState    // echoes the channel holds already, to record as acknowledged
+	gate     gate            // the channel's rate limit state, read with the marks
+}
+
+// gate is what admit decides on: PostgreSQL's clock (shared by every worker
+// process), the latest requests sent and any pause the channel asked for.
+type gate struct {
+	now    time.Time
+	sent   []time.Time
+	paused *time.Time
 }
 
 // nightState is one dirty night: the pool's current state and what the
@@ -308,9 +334,21 @@ type ack struct {
 // the channel's horizon (from the property's today: past nights are not
 // sold, and channels refuse nights beyond what they are configured for),
 // the channel's acknowledgements, and whether a change to the night still waits in the
-// outbox — all in one statement, so from one snapshot.
+// outbox — all in one statement, so from one snapshot — and, in the same
+// round trip, the channel's rate limit state.
 func (d *delivery) load(ctx context.Context) (*work, error) {
-	rows, _ := d.conn.Query(ctx, `
+	b := &pgx.Batch{}
+	w := &work{versions: map[int64]int64{}}
+	b.Queue(`SELECT clock_timestamp(), rate_window, paused_until FROM sync_channels
+		WHERE property_id = $1 AND channel_id = $2`, d.task.Property, d.task.Channel).QueryRow(func(r pgx.Row) error {
+		err := r.Scan(&w.gate.now, &w.gate.sent, &w.gate.paused)
+		if errors.Is(err, pgx.ErrNoRows) {
+			w.gate.now = time.Now() // no state kept yet: nothing sent, no pause
+			return nil
+		}
+		return err
+	})
+	b.Queue(`
 		WITH dirty AS (
 			SELECT pool_id, nights, force, echo, version FROM sync_dirty WHERE property_id = $1 AND channel_id = $2
 		), today AS (
@@ -340,8 +378,17 @@ func (d *delivery) load(ctx context.Context) (*work, error) {
 			WHERE n.property_id = $1 AND n.pool_id = d.pool_id AND n.night = g.night::date LIMIT 1) AS n ON true
 		LEFT JOIN LATERAL (SELECT a.available, a.version, a.acked_at, a.origin_changed_at FROM sync_acks a
 			WHERE a.property_id = $1 AND a.channel_id = $2 AND a.pool_id = d.pool_id AND a.night = g.night::date LIMIT 1) AS a ON true
-		ORDER BY d.pool_id, g.night`, d.task.Property, d.task.Channel)
-	w := &work{versions: map[int64]int64{}}
+		ORDER BY d.pool_id, g.night`, d.task.Property, d.task.Channel).Query(func(rows pgx.Rows) error {
+		return w.read(rows)
+	})
+	if err := d.conn.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// read collects the rows of load's statement.
+func (w *work) read(rows pgx.Rows) error {
 	var n nightState
 	var version int64
 	var night *inventory.Date
@@ -365,7 +412,7 @@ func (d *delivery) load(ctx context.Context) (*work, error) {
 		w.nights = append(w.nights, n)
 		return nil
 	})
-	return w, err
+	return err
 }
 
 // verdict is what a delivery does with a dirty night.
@@ -457,11 +504,27 @@ func (w *work) update(rooms map[int64][]string, echoWindow time.Duration) (u con
 	return u, runs, itemRun
 }
 
-// acknowledge records what the channel took. A pool-night counts as
-// acknowledged only if the channel took it for every room of the pool. An
-// acknowledgement never replaces one read at a newer version: a delivery of
-// an older state that finishes late cannot overwrite a newer one.
-func (d *delivery) acknowledge(ctx context.Context, u connectors.Update, runs, itemRun []*run, ack connectors.Ack) error {
+// round is what a delivery round records once the channel answered: the
+// push for the delivery log (nil when nothing was pushed) and the
+// acknowledgements.
+type round struct {
+	log  *Delivery
+	acks ackRows
+}
+
+// ackRows are acknowledgements of one pair: (pool, night, value) read at a
+// night version.
+type ackRows struct {
+	pools    []int64
+	nights   []inventory.Date
+	values   []int
+	versions []int64
+}
+
+// acknowledge says what the channel took and notes what it refused. A
+// pool-night counts as acknowledged only if the channel took it for every
+// room of the pool.
+func (d *delivery) acknowledge(u connectors.Update, runs, itemRun []*run, ack connectors.Ack) ackRows {
 	var reasons []string
 	for _, rj := range ack.Rejected {
 		if rj.Item >= 0 && rj.Item < len(itemRun) {
@@ -473,87 +536,102 @@ func (d *delivery) acknowledge(ctx context.Context, u connectors.Update, runs, i
 	if len(reasons) > 0 {
 		d.notes = "the channel refused " + strings.Join(reasons, "; ")
 	}
-	var pools, versions []int64
-	var nights []inventory.Date
-	var values []int
+	var a ackRows
 	for _, r := range runs {
 		if r.Rejected {
 			continue
 		}
 		for i, v := range r.Versions {
-			pools, nights, values, versions = append(pools, r.Pool), append(nights, r.From.AddDays(i)), append(values, r.Value), append(versions, v)
+			a.pools, a.nights, a.values, a.versions = append(a.pools, r.Pool), append(a.nights, r.From.AddDays(i)), append(a.values, r.Value), append(a.versions, v)
 		}
 	}
-	return recordAcks(ctx, d.conn, d.task.pair, pools, nights, values, versions)
+	return a
 }
 
-// recordAcks stores acknowledgements of p, each (pool, night, value) read at
-// a night version, unless the stored one was read at a newer version.
+// recordAcksSQL stores acknowledgements of a pair ($1, $2), unless the
+// stored one was read at a newer version: a delivery of an older state that
+// finishes late cannot overwrite a newer one.
+const recordAcksSQL = `
+	INSERT INTO sync_acks AS a (property_id, channel_id, pool_id, night, available, version, acked_at)
+	SELECT $1, $2, k.pool_id, k.night, k.available, k.version, now()
+	FROM unnest($3::bigint[], $4::date[], $5::int[], $6::bigint[]) AS k (pool_id, night, available, version)
+	ORDER BY k.pool_id, k.night
+	ON CONFLICT (property_id, channel_id, pool_id, night) DO UPDATE
+		SET available = EXCLUDED.available, version = EXCLUDED.version, acked_at = EXCLUDED.acked_at, origin_changed_at = NULL
+		WHERE a.version <= EXCLUDED.version`
+
+// recordAcks stores acknowledgements of p (recordAcksSQL).
 func recordAcks(ctx context.Context, db interface {
 	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
-}, p pair, pools []int64, nights []inventory.Date, values []int, versions []int64) error {
-	if len(pools) == 0 {
+}, p pair, a ackRows) error {
+	if len(a.pools) == 0 {
 		return nil
 	}
-	_, err := db.Exec(ctx, `
-		INSERT INTO sync_acks AS a (property_id, channel_id, pool_id, night, available, version, acked_at)
-		SELECT $1, $2, k.pool_id, k.night, k.available, k.version, now()
-		FROM unnest($3::bigint[], $4::date[], $5::int[], $6::bigint[]) AS k (pool_id, night, available, version)
-		ORDER BY k.pool_id, k.night
-		ON CONFLICT (property_id, channel_id, pool_id, night) DO UPDATE
-			SET available = EXCLUDED.available, version = EXCLUDED.version, acked_at = EXCLUDED.acked_at, origin_changed_at = NULL
-			WHERE a.version <= EXCLUDED.version`,
-		p.Property, p.Channel, pools, nights, values, versions)
+	_, err := db.Exec(ctx, recordAcksSQL, p.Property, p.Channel, a.pools, a.nights, a.values, a.versions)
 	return err
 }
 
-// clear removes the dirty marks this round delivered — compare-and-clear: a
-// mark whose version changed since it was read holds a newer change, stays,
-// and is delivered by the next round. In the same transaction it records
-// the settled echoes of the pools it cleared: only if no change arrived
-// since the round read them is the channel's own count known to be the
-// value read.
-func (d *delivery) clear(ctx context.Context, w *work) error {
+// finish records a round in one transaction and one round trip, and says
+// whether the run is done:
+//   - the push, in the delivery log;
+//   - compare-and-clear: it removes the dirty marks the round read, unless
+//     a mark's version changed since — then it holds a newer change, stays,
+//     and the next round delivers it;
+//   - the acknowledgements;
+//   - the settled echoes, of the pools whose marks it cleared: only if no
+//     change arrived since the round read them is the channel's own count
+//     known to be the value read;
+//   - if no mark is left, the run's success (what succeeded records), and
+//     the run is done.
+//
+// Rows are locked as the relay locks them: marks, then acknowledgements,
+// then the pair's state. It uses a context of its own: the channel took the
+// push, and what it took must be recorded even if the worker is stopping.
+func (d *delivery) finish(ctx context.Context, w *work, r round) (done bool, err error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	p := d.task.pair
+	b := &pgx.Batch{}
+	if r.log != nil {
+		queueDelivery(b, p, *r.log)
+	}
 	pools := make([]int64, 0, len(w.versions))
-	for p := range w.versions {
-		pools = append(pools, p)
+	for pool := range w.versions {
+		pools = append(pools, pool)
 	}
 	slices.Sort(pools)
 	vs := make([]int64, len(pools))
-	for i, p := range pools {
-		vs[i] = w.versions[p]
+	for i, pool := range pools {
+		vs[i] = w.versions[pool]
 	}
-	return pgx.BeginFunc(ctx, d.conn, func(tx pgx.Tx) error {
-		// Rows are locked in pool order, as the relay locks them.
-		rows, _ := tx.Query(ctx, `
-			DELETE FROM sync_dirty d USING (
-				SELECT s.pool_id FROM sync_dirty s
-				JOIN unnest($3::bigint[], $4::bigint[]) AS k (pool_id, version) ON k.pool_id = s.pool_id AND k.version = s.version
-				WHERE s.property_id = $1 AND s.channel_id = $2
-				ORDER BY s.pool_id FOR UPDATE OF s
-			) AS l
-			WHERE d.property_id = $1 AND d.channel_id = $2 AND d.pool_id = l.pool_id
-			RETURNING d.pool_id`, d.task.Property, d.task.Channel, pools, vs)
-		cleared, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-		if err != nil || len(w.settle) == 0 {
-			return err
-		}
+	b.Queue(`
+		DELETE FROM sync_dirty d USING (
+			SELECT s.pool_id FROM sync_dirty s
+			JOIN unnest($3::bigint[], $4::bigint[]) AS k (pool_id, version) ON k.pool_id = s.pool_id AND k.version = s.version
+			WHERE s.property_id = $1 AND s.channel_id = $2
+			ORDER BY s.pool_id FOR UPDATE OF s
+		) AS l
+		WHERE d.property_id = $1 AND d.channel_id = $2 AND d.pool_id = l.pool_id`, p.Property, p.Channel, pools, vs)
+	if len(r.acks.pools) > 0 {
+		b.Queue(recordAcksSQL, p.Property, p.Channel, r.acks.pools, r.acks.nights, r.acks.values, r.acks.versions)
+	}
+	if len(w.settle) > 0 {
 		var sp, sv []int64
 		var sn []inventory.Date
 		var sa []int
 		var sc []time.Time
 		for _, n := range w.settle {
-			if slices.Contains(cleared, n.Pool) {
-				sp, sn, sa, sv, sc = append(sp, n.Pool), append(sn, n.Night), append(sa, n.Available), append(sv, n.Version), append(sc, *n.Ack.OriginChangedAt)
-			}
+			sp, sn, sa, sv, sc = append(sp, n.Pool), append(sn, n.Night), append(sa, n.Available), append(sv, n.Version), append(sc, *n.Ack.OriginChangedAt)
 		}
-		if len(sp) == 0 {
-			return nil
-		}
-		_, err = tx.Exec(ctx, `
+		// A pool's mark is gone only if this transaction cleared it: the
+		// relay and resyncs add marks but never remove them, and a newer
+		// version of a mark cleared here waits for this transaction.
+		b.Queue(`
 			WITH k AS (
 				SELECT * FROM unnest($3::bigint[], $4::date[], $5::int[], $6::bigint[], $7::timestamptz[])
 					AS k (pool_id, night, available, version, changed_at)
+				WHERE NOT EXISTS (SELECT 1 FROM sync_dirty s
+					WHERE s.property_id = $1 AND s.channel_id = $2 AND s.pool_id = k.pool_id)
 			), locked AS (
 				SELECT a.pool_id, a.night FROM sync_acks a JOIN k ON k.pool_id = a.pool_id AND k.night = a.night
 				WHERE a.property_id = $1 AND a.channel_id = $2
@@ -563,9 +641,17 @@ func (d *delivery) clear(ctx context.Context, w *work) error {
 			FROM k JOIN locked l ON l.pool_id = k.pool_id AND l.night = k.night
 			WHERE a.property_id = $1 AND a.channel_id = $2 AND a.pool_id = k.pool_id AND a.night = k.night
 				AND a.origin_changed_at = k.changed_at AND a.version <= k.version`,
-			d.task.Property, d.task.Channel, sp, sn, sa, sv, sc)
-		return err
+			p.Property, p.Channel, sp, sn, sa, sv, sc)
+	}
+	b.Queue(succeededSQL+` AND NOT EXISTS (SELECT 1 FROM sync_dirty WHERE property_id = $1 AND channel_id = $2)`,
+		d.succeededArgs()...).Exec(func(ct pgconn.CommandTag) error {
+		done = ct.RowsAffected() > 0
+		return nil
 	})
+	if err := d.conn.SendBatch(ctx, b).Close(); err != nil {
+		return false, err
+	}
+	return done, nil
 }
 
 // clearAll drops every mark of the pair, for a channel that is not pushed
@@ -579,28 +665,25 @@ func (d *delivery) clearAll(ctx context.Context, note string) error {
 	return d.succeeded(ctx)
 }
 
-// admit applies the channel's rate limit and any pause it asked for. It
-// returns how long to wait, or 0 having counted the request.
-func (d *delivery) admit(ctx context.Context) (time.Duration, error) {
-	var now time.Time
-	var sent []time.Time
-	var paused *time.Time
-	// PostgreSQL's clock, shared by every worker process.
-	if err := d.conn.QueryRow(ctx, `SELECT clock_timestamp(), rate_window, paused_until FROM sync_channels
-		WHERE property_id = $1 AND channel_id = $2`, d.task.Property, d.task.Channel).Scan(&now, &sent, &paused); err != nil {
-		return 0, err
+// admit applies the channel's rate limit and any pause it asked for, as
+// load read them. It returns how long to wait, or 0 having counted the
+// request.
+func (d *delivery) admit(ctx context.Context, g gate) (time.Duration, error) {
+	if g.paused != nil && g.paused.After(g.now) {
+		return g.paused.Sub(g.now), nil
 	}
-	if paused != nil && paused.After(now) {
-		return paused.Sub(now), nil
-	}
-	wait, window := admitRequest(now, sent, d.ch.RateLimit, d.f.cfg.RateWindow)
+	wait, window := admitRequest(g.now, g.sent, d.ch.RateLimit, d.f.cfg.RateWindow)
 	if wait > 0 {
-		if wait <= 100*time.Millisecond {
-			// Not worth a round trip through Redis.
-			time.Sleep(wait)
-			return d.admit(ctx)
+		if wait > 100*time.Millisecond {
+			return wait, nil
 		}
-		return wait, nil
+		// Not worth a round trip through Redis. Only deliveries to this
+		// pair, which hold its lock, change its window.
+		time.Sleep(wait)
+		g.now = g.now.Add(wait)
+		if wait, window = admitRequest(g.now, g.sent, d.ch.RateLimit, d.f.cfg.RateWindow); wait > 0 {
+			return wait, nil
+		}
 	}
 	if d.ch.RateLimit <= 0 {
 		return 0, nil
@@ -645,16 +728,24 @@ func (d *delivery) later(ctx context.Context, delay time.Duration) error {
 	return d.succeeded(ctx)
 }
 
-// succeeded records a run that ended without a failure.
-func (d *delivery) succeeded(ctx context.Context) error {
+// succeededSQL records a run that ended without a failure: $3 pushes
+// taken, $4 a note for staff or NULL.
+const succeededSQL = `UPDATE sync_channels SET deliveries = deliveries + $3,
+		last_delivery_at = CASE WHEN $3 > 0 THEN now() ELSE last_delivery_at END,
+		last_error = $4, last_error_at = CASE WHEN $4::text IS NULL THEN NULL ELSE now() END
+	WHERE property_id = $1 AND channel_id = $2`
+
+func (d *delivery) succeededArgs() []any {
 	var note *string
 	if d.notes != "" {
 		note = &d.notes
 	}
-	_, err := d.conn.Exec(ctx, `UPDATE sync_channels SET deliveries = deliveries + $3,
-			last_delivery_at = CASE WHEN $3 > 0 THEN now() ELSE last_delivery_at END,
-			last_error = $4, last_error_at = CASE WHEN $4::text IS NULL THEN NULL ELSE now() END
-		WHERE property_id = $1 AND channel_id = $2`, d.task.Property, d.task.Channel, d.sent, note)
+	return []any{d.task.Property, d.task.Channel, d.sent, note}
+}
+
+// succeeded records a run that ended without a failure.
+func (d *delivery) succeeded(ctx context.Context) error {
+	_, err := d.conn.Exec(ctx, succeededSQL, d.succeededArgs()...)
 	return err
 }
 

@@ -131,12 +131,33 @@ func (d *delivery) logPush(ctx context.Context, u connectors.Update, ack connect
 	}
 }
 
-// insertDelivery adds an entry to a channel's delivery log and deletes
-// those beyond the latest DeliveryLogKeep. The delete does not see the
-// new row (one snapshot): it keeps DeliveryLogKeep-1 older ones.
+// insertDelivery adds an entry to a channel's delivery log (insertDeliverySQL).
 func insertDelivery(ctx context.Context, db interface {
 	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
 }, p pair, e Delivery) error {
+	_, err := db.Exec(ctx, insertDeliverySQL, deliveryArgs(p, e)...)
+	return err
+}
+
+// queueDelivery queues insertDelivery's statement in a batch.
+func queueDelivery(b *pgx.Batch, p pair, e Delivery) {
+	b.Queue(insertDeliverySQL, deliveryArgs(p, e)...)
+}
+
+// insertDeliverySQL adds an entry to a channel's delivery log and deletes
+// those beyond the latest DeliveryLogKeep. The delete does not see the new
+// row (one snapshot): it keeps DeliveryLogKeep-1 older ones.
+const insertDeliverySQL = `
+	WITH added AS (
+		INSERT INTO delivery_log (property_id, channel_id, duration_ms, full_resync, items, payload, outcome, status, error)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+	)
+	DELETE FROM delivery_log
+	WHERE property_id = $1 AND channel_id = $2 AND id < (
+		SELECT id FROM delivery_log WHERE property_id = $1 AND channel_id = $2
+		ORDER BY id DESC OFFSET $10 LIMIT 1)`
+
+func deliveryArgs(p pair, e Delivery) []any {
 	var status *int
 	if e.Status != 0 {
 		status = &e.Status
@@ -145,18 +166,8 @@ func insertDelivery(ctx context.Context, db interface {
 	if e.Error != "" {
 		errText = &e.Error
 	}
-	_, err := db.Exec(ctx, `
-		WITH added AS (
-			INSERT INTO delivery_log (property_id, channel_id, duration_ms, full_resync, items, payload, outcome, status, error)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-		)
-		DELETE FROM delivery_log
-		WHERE property_id = $1 AND channel_id = $2 AND id < (
-			SELECT id FROM delivery_log WHERE property_id = $1 AND channel_id = $2
-			ORDER BY id DESC OFFSET $10 LIMIT 1)`,
-		p.Property, p.Channel, e.Duration.Milliseconds(), e.FullResync, e.Items, string(e.Payload), e.Outcome, status, errText,
-		DeliveryLogKeep-2)
-	return err
+	return []any{p.Property, p.Channel, e.Duration.Milliseconds(), e.FullResync, e.Items, string(e.Payload), e.Outcome, status, errText,
+		DeliveryLogKeep - 2}
 }
 
 // Deliveries lists the latest entries of a channel's delivery log, newest

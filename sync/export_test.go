@@ -17,7 +17,7 @@ func (f *Fanout) DeliverNow(ctx context.Context, property, channel int64) error 
 // RecordAck records that a channel acknowledged value on a pool-night read
 // at version, as a delivery does.
 func (f *Fanout) RecordAck(ctx context.Context, property, channel, pool int64, night inventory.Date, value int, version int64) error {
-	return recordAcks(ctx, f.db, pair{property, channel}, []int64{pool}, []inventory.Date{night}, []int{value}, []int64{version})
+	return recordAcks(ctx, f.db, pair{property, channel}, ackRows{[]int64{pool}, []inventory.Date{night}, []int{value}, []int64{version}})
 }
 
 // Sweep runs one sweep.
