@@ -106,71 +106,82 @@ func propertyLock(property string) string {
 // one property. One transaction for every property, rather than one each:
 // a hotel group's relay is a few statements, not a few per property, so a
 // booking's change does not wait for a round of every other property's.
+// The transaction is two round trips (its BEGIN and COMMIT pipelined with
+// its statements): the marks it locks hold deliveries back until it ends.
 func (f *Fanout) relayProperties(ctx context.Context, props []int64) (int, error) {
-	var most int
-	var wake []wakeup
-	err := pgx.BeginFunc(ctx, f.db, func(tx pgx.Tx) error {
-		rows, _ := tx.Query(ctx, `SELECT p FROM unnest($1::bigint[]) AS p
-			WHERE pg_try_advisory_xact_lock(`+propertyLock("p")+`) ORDER BY p`, props)
-		mine, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-		if err != nil || len(mine) == 0 {
-			return err
+	conn, err := f.db.Acquire(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Release()
+	defer func() {
+		if conn.Conn().PgConn().TxStatus() != 'I' {
+			// Failed halfway: roll back, or drop the connection.
+			if _, err := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); err != nil {
+				_ = conn.Conn().Close(context.WithoutCancel(ctx))
+			}
 		}
-		// One statement takes the rows, marks them done and marks every
-		// channel dirty — the origin's nights as echoes, which a delivery does
-		// not send back unless the origin's own count may be off. Rows are
-		// locked in (property, channel, pool) order, each property's as a
-		// resync or a delivery of it locks them.
-		rows, _ = tx.Query(ctx, `
-			WITH claimed AS (
-				SELECT o.property_id, o.id, o.pool_id, o.from_night, o.to_night, o.origin_channel_id, o.bulk
-				FROM unnest($1::bigint[]) AS p (id) CROSS JOIN LATERAL (
-					SELECT property_id, id, pool_id, from_night, to_night, origin_channel_id, bulk FROM outbox
-					WHERE property_id = p.id AND done_at IS NULL AND topic = 'availability'
-					ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) AS o
-			), done AS (
-				UPDATE outbox o SET done_at = now() FROM claimed c WHERE o.property_id = c.property_id AND o.id = c.id
-			), sells AS (
-				-- The enabled channels that sell each pool (a room of theirs
-				-- draws on it), with how many of their room codes do.
-				SELECT m.property_id, m.channel_id, rt.pool_id, count(DISTINCT m.channel_room) AS rooms
-				FROM mappings m
-				JOIN room_types rt ON rt.property_id = m.property_id AND rt.id = m.room_type_id
-				JOIN channels ch ON ch.property_id = m.property_id AND ch.id = m.channel_id AND ch.enabled
-				WHERE m.property_id = ANY($1)
-				GROUP BY m.property_id, m.channel_id, rt.pool_id
-			), targets AS (
-				SELECT c.property_id, s.channel_id, c.pool_id, daterange(c.from_night, c.to_night) AS nights, c.bulk,
-					-- The origin's own change is an echo only when it sells the
-					-- pool as one room: a channel lowers the count of the room
-					-- it sold, not of its other rooms on the same pool, and
-					-- those must be told.
-					s.channel_id IS NOT DISTINCT FROM c.origin_channel_id AND s.rooms = 1 AS own
-				FROM claimed c JOIN sells s ON s.property_id = c.property_id AND s.pool_id = c.pool_id
-			), marked AS (
-				INSERT INTO sync_dirty AS d (property_id, channel_id, pool_id, nights, echo)
-				SELECT property_id, channel_id, pool_id, range_agg(nights),
-					range_agg(nights) - coalesce(range_agg(nights) FILTER (WHERE NOT own), '{}')
-				FROM targets GROUP BY property_id, channel_id, pool_id ORDER BY property_id, channel_id, pool_id
-				ON CONFLICT (property_id, channel_id, pool_id) DO UPDATE SET
-					nights = d.nights + EXCLUDED.nights,
-					-- A night stays an echo only while no one else changed it.
-					echo = (d.echo + EXCLUDED.echo) - (d.nights - d.echo) - (EXCLUDED.nights - EXCLUDED.echo) - d.force,
-					version = nextval('sync_version')
-			)
-			SELECT (SELECT coalesce(array_agg(id), '{}') FROM claimed),
-				(SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM claimed GROUP BY property_id) AS k),
-				t.property_id, t.channel_id, t.critical
-			FROM (SELECT 1) AS one LEFT JOIN (
-				SELECT property_id, channel_id, NOT bool_and(bulk) AS critical FROM targets GROUP BY property_id, channel_id
-			) AS t ON true
-			ORDER BY t.property_id, t.channel_id`, mine, f.cfg.RelayBatch)
-		var pairProps, channels []int64
-		var classes []string
-		var ids []int64
+	}()
+	var most int
+	var pairProps, channels []int64
+	var classes []string
+	var ids []int64
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	// One statement takes the rows of the properties whose lock it gets,
+	// marks them done and marks every channel dirty — the origin's nights as
+	// echoes, which a delivery does not send back unless the origin's own
+	// count may be off. Rows are locked in (property, channel, pool) order,
+	// each property's as a resync or a delivery of it locks them.
+	b.Queue(`
+		WITH mine AS MATERIALIZED (
+			SELECT p FROM unnest($1::bigint[]) AS p WHERE pg_try_advisory_xact_lock(`+propertyLock("p")+`)
+		), claimed AS (
+			SELECT o.property_id, o.id, o.pool_id, o.from_night, o.to_night, o.origin_channel_id, o.bulk
+			FROM mine CROSS JOIN LATERAL (
+				SELECT property_id, id, pool_id, from_night, to_night, origin_channel_id, bulk FROM outbox
+				WHERE property_id = mine.p AND done_at IS NULL AND topic = 'availability'
+				ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) AS o
+		), done AS (
+			UPDATE outbox o SET done_at = now() FROM claimed c WHERE o.property_id = c.property_id AND o.id = c.id
+		), sells AS (
+			-- The enabled channels that sell each pool (a room of theirs
+			-- draws on it), with how many of their room codes do.
+			SELECT m.property_id, m.channel_id, rt.pool_id, count(DISTINCT m.channel_room) AS rooms
+			FROM mappings m
+			JOIN room_types rt ON rt.property_id = m.property_id AND rt.id = m.room_type_id
+			JOIN channels ch ON ch.property_id = m.property_id AND ch.id = m.channel_id AND ch.enabled
+			WHERE m.property_id IN (SELECT p FROM mine)
+			GROUP BY m.property_id, m.channel_id, rt.pool_id
+		), targets AS (
+			SELECT c.property_id, s.channel_id, c.pool_id, daterange(c.from_night, c.to_night) AS nights, c.bulk,
+				-- The origin's own change is an echo only when it sells the
+				-- pool as one room: a channel lowers the count of the room
+				-- it sold, not of its other rooms on the same pool, and
+				-- those must be told.
+				s.channel_id IS NOT DISTINCT FROM c.origin_channel_id AND s.rooms = 1 AS own
+			FROM claimed c JOIN sells s ON s.property_id = c.property_id AND s.pool_id = c.pool_id
+		), marked AS (
+			INSERT INTO sync_dirty AS d (property_id, channel_id, pool_id, nights, echo)
+			SELECT property_id, channel_id, pool_id, range_agg(nights),
+				range_agg(nights) - coalesce(range_agg(nights) FILTER (WHERE NOT own), '{}')
+			FROM targets GROUP BY property_id, channel_id, pool_id ORDER BY property_id, channel_id, pool_id
+			ON CONFLICT (property_id, channel_id, pool_id) DO UPDATE SET
+				nights = d.nights + EXCLUDED.nights,
+				-- A night stays an echo only while no one else changed it.
+				echo = (d.echo + EXCLUDED.echo) - (d.nights - d.echo) - (EXCLUDED.nights - EXCLUDED.echo) - d.force,
+				version = nextval('sync_version')
+		)
+		SELECT (SELECT coalesce(array_agg(id), '{}') FROM claimed),
+			(SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM claimed GROUP BY property_id) AS k),
+			t.property_id, t.channel_id, t.critical
+		FROM (SELECT 1) AS one LEFT JOIN (
+			SELECT property_id, channel_id, NOT bool_and(bulk) AS critical FROM targets GROUP BY property_id, channel_id
+		) AS t ON true
+		ORDER BY t.property_id, t.channel_id`, props, f.cfg.RelayBatch).Query(func(rows pgx.Rows) error {
 		var prop, ch *int64
 		var critical *bool
-		_, err = pgx.ForEachRow(rows, []any{&ids, &most, &prop, &ch, &critical}, func() error {
+		_, err := pgx.ForEachRow(rows, []any{&ids, &most, &prop, &ch, &critical}, func() error {
 			if ch != nil {
 				pairProps = append(pairProps, *prop)
 				channels = append(channels, *ch)
@@ -178,39 +189,43 @@ func (f *Fanout) relayProperties(ctx context.Context, props []int64) (int, error
 			}
 			return nil
 		})
-		if err != nil || len(ids) == 0 {
-			return err
-		}
-		// The origin lowered (or raised) its own count when it took the
-		// booking, so it no longer holds what it acknowledged. (A statement
-		// of its own: dirty marks, then acknowledgements, is the order in
-		// which deliveries lock them too.)
-		if _, err := tx.Exec(ctx, `
-			WITH own AS (
-				-- Since the channel sold: when keyrack heard of it, or earlier
-				-- for a pulled booking (Revision.ChannelSince).
-				SELECT a.property_id, a.channel_id, a.pool_id, a.night, coalesce(c.origin_at, c.created_at) AS created_at
-				FROM outbox c JOIN sync_acks a
-					ON a.property_id = c.property_id AND a.channel_id = c.origin_channel_id AND a.pool_id = c.pool_id
-					AND a.night >= c.from_night AND a.night < c.to_night
-				WHERE c.property_id = ANY($1) AND c.id = ANY($2)
-				ORDER BY a.property_id, a.channel_id, a.pool_id, a.night
-				FOR UPDATE OF a
-			)
-			UPDATE sync_acks a SET origin_changed_at = least(a.origin_changed_at, o.at)
-			FROM (SELECT property_id, channel_id, pool_id, night, min(created_at) AS at FROM own
-				GROUP BY property_id, channel_id, pool_id, night) AS o
-			WHERE a.property_id = o.property_id AND a.channel_id = o.channel_id AND a.pool_id = o.pool_id AND a.night = o.night`,
-			mine, ids); err != nil {
-			return err
-		}
-		wake, err = markQueuedPairs(ctx, tx, pairProps, channels, classes)
 		return err
 	})
-	if err != nil {
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return 0, err
 	}
-	f.wake(ctx, wake)
+	if len(ids) == 0 {
+		_, err := conn.Exec(ctx, "COMMIT")
+		return 0, err
+	}
+	b = &pgx.Batch{}
+	// The origin lowered (or raised) its own count when it took the
+	// booking, so it no longer holds what it acknowledged. (A statement of
+	// its own: dirty marks, then acknowledgements, is the order in which
+	// deliveries lock them too.)
+	b.Queue(`
+		WITH own AS (
+			-- Since the channel sold: when keyrack heard of it, or earlier
+			-- for a pulled booking (Revision.ChannelSince).
+			SELECT a.property_id, a.channel_id, a.pool_id, a.night, coalesce(c.origin_at, c.created_at) AS created_at
+			FROM outbox c JOIN sync_acks a
+				ON a.property_id = c.property_id AND a.channel_id = c.origin_channel_id AND a.pool_id = c.pool_id
+				AND a.night >= c.from_night AND a.night < c.to_night
+			WHERE c.property_id = ANY($1) AND c.id = ANY($2)
+			ORDER BY a.property_id, a.channel_id, a.pool_id, a.night
+			FOR UPDATE OF a
+		)
+		UPDATE sync_acks a SET origin_changed_at = least(a.origin_changed_at, o.at)
+		FROM (SELECT property_id, channel_id, pool_id, night, min(created_at) AS at FROM own
+			GROUP BY property_id, channel_id, pool_id, night) AS o
+		WHERE a.property_id = o.property_id AND a.channel_id = o.channel_id AND a.pool_id = o.pool_id AND a.night = o.night`,
+		props, ids)
+	wake := queueMarkQueued(b, pairProps, channels, classes)
+	b.Queue("COMMIT")
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return 0, err
+	}
+	f.wake(ctx, *wake)
 	return most, nil
 }
 
@@ -244,26 +259,37 @@ func markQueued(ctx context.Context, tx pgx.Tx, property int64, channels []int64
 // markQueuedPairs is markQueued for channels of several properties: the
 // i-th channel is props[i]'s; the pairs must be sorted.
 func markQueuedPairs(ctx context.Context, tx pgx.Tx, props, channels []int64, classes []string) ([]wakeup, error) {
-	if len(channels) == 0 {
-		return nil, nil
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO sync_channels (property_id, channel_id)
-		SELECT p, c FROM unnest($1::bigint[], $2::bigint[]) AS k (p, c) ORDER BY p, c ON CONFLICT DO NOTHING`, props, channels); err != nil {
+	b := &pgx.Batch{}
+	out := queueMarkQueued(b, props, channels, classes)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
 	}
-	rows, _ := tx.Query(ctx, `
+	return *out, nil
+}
+
+// queueMarkQueued queues markQueuedPairs' statements in b; the wake-ups are
+// there once b has run.
+func queueMarkQueued(b *pgx.Batch, props, channels []int64, classes []string) *[]wakeup {
+	out := new([]wakeup)
+	if len(channels) == 0 {
+		return out
+	}
+	b.Queue(`INSERT INTO sync_channels (property_id, channel_id)
+		SELECT p, c FROM unnest($1::bigint[], $2::bigint[]) AS k (p, c) ORDER BY p, c ON CONFLICT DO NOTHING`, props, channels)
+	b.Queue(`
 		UPDATE sync_channels s SET gen = s.gen + 1, queued = w.class, queued_gen = s.gen + 1, queued_at = now(), archived = false
 		FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS w (property_id, channel_id, class)
 		WHERE s.property_id = w.property_id AND s.channel_id = w.channel_id
 			AND (s.queued IS NULL OR (s.queued = 'bulk' AND w.class = 'critical'))
-		RETURNING s.property_id, s.channel_id, s.queued, s.gen`, props, channels, classes)
-	var out []wakeup
-	var w wakeup
-	_, err := pgx.ForEachRow(rows, []any{&w.Property, &w.Channel, &w.class, &w.gen}, func() error {
-		out = append(out, w)
-		return nil
+		RETURNING s.property_id, s.channel_id, s.queued, s.gen`, props, channels, classes).Query(func(rows pgx.Rows) error {
+		var w wakeup
+		_, err := pgx.ForEachRow(rows, []any{&w.Property, &w.Channel, &w.class, &w.gen}, func() error {
+			*out = append(*out, w)
+			return nil
+		})
+		return err
 	})
-	return out, err
+	return out
 }
 
 // wake enqueues the tasks; what fails to enqueue stays marked in
