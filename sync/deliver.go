@@ -55,7 +55,11 @@ func (f *Fanout) deliver(ctx context.Context, p taskPayload, class string, last 
 	if err != nil {
 		return err
 	}
-	defer d.unlock()
+	defer func() {
+		if !d.unlocked {
+			d.unlock()
+		}
+	}()
 	if !found {
 		return nil
 	}
@@ -64,8 +68,8 @@ func (f *Fanout) deliver(ctx context.Context, p taskPayload, class string, last 
 
 // lockAndClaim waits up to LockWait for the pair's lock, then marks the
 // waiting task as taken — from now on a change enqueues a new task rather
-// than count on this one — and loads the channel and its rooms: one round
-// trip. It reports false when the channel no longer exists. Unless it
+// than count on this one — and loads the channel, its rooms and its rate
+// limit state: one round trip. It reports false when the channel no longer exists. Unless it
 // fails, the caller must unlock.
 func (d *delivery) lockAndClaim(ctx context.Context) (bool, error) {
 	p := d.task.pair
@@ -73,8 +77,14 @@ func (d *delivery) lockAndClaim(ctx context.Context) (bool, error) {
 	defer cancel()
 	b := &pgx.Batch{}
 	b.Queue(`SELECT pg_advisory_lock(`+pairLockSQL+`)`, p.Property, p.Channel)
+	d.gate = gate{now: time.Now(), at: time.Now()} // no state kept yet: nothing sent, no pause
 	b.Queue(`UPDATE sync_channels SET queued = NULL, queued_gen = NULL, queued_at = NULL, archived = false
-		WHERE property_id = $1 AND channel_id = $2`, p.Property, p.Channel)
+		WHERE property_id = $1 AND channel_id = $2
+		RETURNING clock_timestamp(), rate_window, paused_until`, p.Property, p.Channel).Query(func(rows pgx.Rows) error {
+		_, err := pgx.ForEachRow(rows, []any{&d.gate.now, &d.gate.sent, &d.gate.paused}, func() error { return nil })
+		d.gate.at = time.Now()
+		return err
+	})
 	found := false
 	b.Queue(`
 		SELECT p.code, c.code, c.kind, c.enabled, c.hotel_code, c.endpoint, c.rate_limit,
@@ -149,8 +159,11 @@ type delivery struct {
 
 	ch    channelRow
 	rooms map[int64][]string // pool → the channel's room codes drawing on it
-	sent  int                // pushes the channel took in this run
-	notes string             // rejections to report even though the run succeeded
+	gate  gate               // the channel's rate limit state
+	// unlocked says the run's last statement released the pair's lock.
+	unlocked bool
+	sent     int    // pushes the channel took in this run
+	notes    string // rejections to report even though the run succeeded
 }
 
 // channelRow is what a delivery needs of the channel.
@@ -229,7 +242,7 @@ func (d *delivery) run(ctx context.Context, last bool) error {
 		u, runs, itemRun := w.update(d.rooms, d.ch.echoWindow(d.f.cfg.EchoWindow))
 		var r round
 		if len(u.Items) > 0 {
-			wait, err := d.admit(ctx, w.gate)
+			wait, err := d.admit(ctx)
 			if err != nil {
 				return d.fail(ctx, err, last)
 			}
@@ -298,15 +311,15 @@ type work struct {
 	versions map[int64]int64 // pool → version of its dirty mark
 	nights   []nightState    // sorted by pool, night
 	settle   []nightState    // echoes the channel holds already, to record as acknowledged
-	gate     gate            // the channel's rate limit state, read with the marks
 }
 
 // gate is what admit decides on: PostgreSQL's clock (shared by every worker
-// process), the latest requests sent and any pause the channel asked for.
+// process) as read at at, the latest requests sent and any pause the channel
+// asked for. Only deliveries to the pair, which hold its lock, change them.
 type gate struct {
-	now    time.Time
-	sent   []time.Time
-	paused *time.Time
+	now, at time.Time
+	sent    []time.Time
+	paused  *time.Time
 }
 
 // nightState is one dirty night: the pool's current state and what the
@@ -334,21 +347,10 @@ type ack struct {
 // the channel's horizon (from the property's today: past nights are not
 // sold, and channels refuse nights beyond what they are configured for),
 // the channel's acknowledgements, and whether a change to the night still waits in the
-// outbox — all in one statement, so from one snapshot — and, in the same
-// round trip, the channel's rate limit state.
+// outbox — all in one statement, so from one snapshot.
 func (d *delivery) load(ctx context.Context) (*work, error) {
-	b := &pgx.Batch{}
 	w := &work{versions: map[int64]int64{}}
-	b.Queue(`SELECT clock_timestamp(), rate_window, paused_until FROM sync_channels
-		WHERE property_id = $1 AND channel_id = $2`, d.task.Property, d.task.Channel).QueryRow(func(r pgx.Row) error {
-		err := r.Scan(&w.gate.now, &w.gate.sent, &w.gate.paused)
-		if errors.Is(err, pgx.ErrNoRows) {
-			w.gate.now = time.Now() // no state kept yet: nothing sent, no pause
-			return nil
-		}
-		return err
-	})
-	b.Queue(`
+	rows, _ := d.conn.Query(ctx, `
 		WITH dirty AS (
 			SELECT pool_id, nights, force, echo, version FROM sync_dirty WHERE property_id = $1 AND channel_id = $2
 		), today AS (
@@ -378,17 +380,7 @@ func (d *delivery) load(ctx context.Context) (*work, error) {
 			WHERE n.property_id = $1 AND n.pool_id = d.pool_id AND n.night = g.night::date LIMIT 1) AS n ON true
 		LEFT JOIN LATERAL (SELECT a.available, a.version, a.acked_at, a.origin_changed_at FROM sync_acks a
 			WHERE a.property_id = $1 AND a.channel_id = $2 AND a.pool_id = d.pool_id AND a.night = g.night::date LIMIT 1) AS a ON true
-		ORDER BY d.pool_id, g.night`, d.task.Property, d.task.Channel).Query(func(rows pgx.Rows) error {
-		return w.read(rows)
-	})
-	if err := d.conn.SendBatch(ctx, b).Close(); err != nil {
-		return nil, err
-	}
-	return w, nil
-}
-
-// read collects the rows of load's statement.
-func (w *work) read(rows pgx.Rows) error {
+		ORDER BY d.pool_id, g.night`, d.task.Property, d.task.Channel)
 	var n nightState
 	var version int64
 	var night *inventory.Date
@@ -412,7 +404,7 @@ func (w *work) read(rows pgx.Rows) error {
 		w.nights = append(w.nights, n)
 		return nil
 	})
-	return err
+	return w, err
 }
 
 // verdict is what a delivery does with a dirty night.
@@ -581,8 +573,8 @@ func recordAcks(ctx context.Context, db interface {
 //   - the settled echoes, of the pools whose marks it cleared: only if no
 //     change arrived since the round read them is the channel's own count
 //     known to be the value read;
-//   - if no mark is left, the run's success (what succeeded records), and
-//     the run is done.
+//   - if no mark is left, the run's success (what succeeded records) and
+//     the release of the pair's lock, and the run is done.
 //
 // Rows are locked as the relay locks them: marks, then acknowledgements,
 // then the pair's state. It uses a context of its own: the channel took the
@@ -643,10 +635,12 @@ func (d *delivery) finish(ctx context.Context, w *work, r round) (done bool, err
 				AND a.origin_changed_at = k.changed_at AND a.version <= k.version`,
 			p.Property, p.Channel, sp, sn, sa, sv, sc)
 	}
-	b.Queue(succeededSQL+` AND NOT EXISTS (SELECT 1 FROM sync_dirty WHERE property_id = $1 AND channel_id = $2)`,
-		d.succeededArgs()...).Exec(func(ct pgconn.CommandTag) error {
-		done = ct.RowsAffected() > 0
-		return nil
+	// Done, recorded and unlocked in one statement, so that the three agree.
+	b.Queue(succeededSQL+` AND NOT EXISTS (SELECT 1 FROM sync_dirty WHERE property_id = $1 AND channel_id = $2)
+		RETURNING pg_advisory_unlock(`+pairLockSQL+`)`, d.succeededArgs()...).Query(func(rows pgx.Rows) error {
+		_, err := pgx.ForEachRow(rows, []any{&d.unlocked}, func() error { return nil })
+		done = d.unlocked
+		return err
 	})
 	if err := d.conn.SendBatch(ctx, b).Close(); err != nil {
 		return false, err
@@ -666,31 +660,35 @@ func (d *delivery) clearAll(ctx context.Context, note string) error {
 }
 
 // admit applies the channel's rate limit and any pause it asked for, as
-// load read them. It returns how long to wait, or 0 having counted the
-// request.
-func (d *delivery) admit(ctx context.Context, g gate) (time.Duration, error) {
-	if g.paused != nil && g.paused.After(g.now) {
-		return g.paused.Sub(g.now), nil
+// lockAndClaim read them. It returns how long to wait, or 0 having counted
+// the request.
+func (d *delivery) admit(ctx context.Context) (time.Duration, error) {
+	g := &d.gate
+	now := g.now.Add(time.Since(g.at))
+	if g.paused != nil && g.paused.After(now) {
+		return g.paused.Sub(now), nil
 	}
-	wait, window := admitRequest(g.now, g.sent, d.ch.RateLimit, d.f.cfg.RateWindow)
+	wait, window := admitRequest(now, g.sent, d.ch.RateLimit, d.f.cfg.RateWindow)
 	if wait > 0 {
 		if wait > 100*time.Millisecond {
 			return wait, nil
 		}
-		// Not worth a round trip through Redis. Only deliveries to this
-		// pair, which hold its lock, change its window.
+		// Not worth a round trip through Redis.
 		time.Sleep(wait)
-		g.now = g.now.Add(wait)
-		if wait, window = admitRequest(g.now, g.sent, d.ch.RateLimit, d.f.cfg.RateWindow); wait > 0 {
+		now = now.Add(wait)
+		if wait, window = admitRequest(now, g.sent, d.ch.RateLimit, d.f.cfg.RateWindow); wait > 0 {
 			return wait, nil
 		}
 	}
 	if d.ch.RateLimit <= 0 {
 		return 0, nil
 	}
-	_, err := d.conn.Exec(ctx, `UPDATE sync_channels SET rate_window = $3 WHERE property_id = $1 AND channel_id = $2`,
-		d.task.Property, d.task.Channel, window)
-	return 0, err
+	if _, err := d.conn.Exec(ctx, `UPDATE sync_channels SET rate_window = $3 WHERE property_id = $1 AND channel_id = $2`,
+		d.task.Property, d.task.Channel, window); err != nil {
+		return 0, err
+	}
+	g.sent = window
+	return 0, nil
 }
 
 // admitRequest is a sliding-window limit of limit requests per window:

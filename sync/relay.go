@@ -274,8 +274,12 @@ func queueMarkQueued(b *pgx.Batch, props, channels []int64, classes []string) *[
 	if len(channels) == 0 {
 		return out
 	}
+	// Only the pairs without a row: ON CONFLICT alone would wait for every
+	// delivery that holds a pair's row locked.
 	b.Queue(`INSERT INTO sync_channels (property_id, channel_id)
-		SELECT p, c FROM unnest($1::bigint[], $2::bigint[]) AS k (p, c) ORDER BY p, c ON CONFLICT DO NOTHING`, props, channels)
+		SELECT p, c FROM unnest($1::bigint[], $2::bigint[]) AS k (p, c)
+		WHERE NOT EXISTS (SELECT 1 FROM sync_channels s WHERE s.property_id = k.p AND s.channel_id = k.c)
+		ORDER BY p, c ON CONFLICT DO NOTHING`, props, channels)
 	b.Queue(`
 		UPDATE sync_channels s SET gen = s.gen + 1, queued = w.class, queued_gen = s.gen + 1, queued_at = now(), archived = false
 		FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS w (property_id, channel_id, class)
