@@ -1,10 +1,12 @@
 package sync
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -281,7 +283,33 @@ func (d *delivery) run(ctx context.Context, last bool) error {
 			return d.later(ctx, 0)
 		}
 	}
-	return d.succeeded(ctx)
+	if err := d.succeeded(ctx); err != nil {
+		return err
+	}
+	if d.class != classBulk {
+		d.handOverResync(ctx)
+	}
+	return nil
+}
+
+// handOverResync hands the pair's resync marks, which a booking-driven
+// delivery leaves, to a bulk task — unless a task waits already: it
+// delivers them, or hands them over in turn. If Redis is down, the sweeper
+// finds the marks and a task that never ran.
+func (d *delivery) handOverResync(ctx context.Context) {
+	var gen int64
+	err := d.conn.QueryRow(ctx, `
+		UPDATE sync_channels SET gen = gen + 1, queued = 'bulk', queued_gen = gen + 1, queued_at = now()
+		WHERE property_id = $1 AND channel_id = $2 AND queued IS NULL
+			AND EXISTS (SELECT 1 FROM sync_dirty WHERE property_id = $1 AND channel_id = $2 AND resync)
+		RETURNING gen`, d.task.Property, d.task.Channel).Scan(&gen)
+	switch {
+	case err == nil:
+		_ = d.f.enqueue(ctx, d.task.pair, classBulk, gen, 0)
+	case !errors.Is(err, pgx.ErrNoRows):
+		// The sweeper revives the pair: its marks are there, no task is.
+		d.f.log.Warn("could not hand a resync over to the bulk workers", "channel", d.ch.Property+"/"+d.ch.Code, "err", err)
+	}
 }
 
 // target is the channel as its connector sees it, credentials opened.
@@ -308,9 +336,17 @@ func (d *delivery) target() (connectors.Channel, error) {
 
 // work is the pair's dirty state as one delivery round read it.
 type work struct {
-	versions map[int64]int64 // pool → version of its dirty mark
-	nights   []nightState    // sorted by pool, night
-	settle   []nightState    // echoes the channel holds already, to record as acknowledged
+	versions map[mark]int64 // version of each dirty mark read
+	nights   []nightState   // sorted by pool, night
+	settle   []nightState   // echoes the channel holds already, to record as acknowledged
+}
+
+// mark is a dirty mark of a pool: of changes, or of a full resync.
+// Booking-driven (critical) deliveries read only the marks of changes; bulk
+// deliveries read both, merged.
+type mark struct {
+	Pool   int64
+	Resync bool
 }
 
 // gate is what admit decides on: PostgreSQL's clock (shared by every worker
@@ -349,10 +385,15 @@ type ack struct {
 // the channel's acknowledgements, and whether a change to the night still waits in the
 // outbox — all in one statement, so from one snapshot.
 func (d *delivery) load(ctx context.Context) (*work, error) {
-	w := &work{versions: map[int64]int64{}}
+	w := &work{versions: map[mark]int64{}}
 	rows, _ := d.conn.Query(ctx, `
 		WITH dirty AS (
-			SELECT pool_id, nights, force, echo, version FROM sync_dirty WHERE property_id = $1 AND channel_id = $2
+			-- A pool's two marks merged; forced nights are never echoes.
+			SELECT pool_id, range_agg(nights) AS nights, range_agg(force) AS force,
+				range_agg(echo) - range_agg(force) AS echo,
+				max(version) FILTER (WHERE NOT resync) AS changes, max(version) FILTER (WHERE resync) AS resyncs
+			FROM sync_dirty WHERE property_id = $1 AND channel_id = $2 AND ($3 OR NOT resync)
+			GROUP BY pool_id
 		), today AS (
 			SELECT (now() AT TIME ZONE p.time_zone)::date AS night, c.horizon_days
 			FROM properties p JOIN channels c ON c.property_id = p.id AND c.id = $2 WHERE p.id = $1
@@ -360,7 +401,7 @@ func (d *delivery) load(ctx context.Context) (*work, error) {
 			SELECT pool_id, range_agg(daterange(from_night, to_night)) AS nights FROM outbox
 			WHERE property_id = $1 AND done_at IS NULL AND topic = 'availability' GROUP BY pool_id
 		)
-		SELECT d.pool_id, d.version, g.night::date,
+		SELECT d.pool_id, d.changes, d.resyncs, g.night::date,
 			coalesce(g.night::date <@ d.force, false), coalesce(g.night::date <@ d.echo, false),
 			coalesce(g.night::date <@ pe.nights, false),
 			coalesce(n.lim, floor(pl.units * pl.overbooking_factor)::int),
@@ -380,18 +421,23 @@ func (d *delivery) load(ctx context.Context) (*work, error) {
 			WHERE n.property_id = $1 AND n.pool_id = d.pool_id AND n.night = g.night::date LIMIT 1) AS n ON true
 		LEFT JOIN LATERAL (SELECT a.available, a.version, a.acked_at, a.origin_changed_at FROM sync_acks a
 			WHERE a.property_id = $1 AND a.channel_id = $2 AND a.pool_id = d.pool_id AND a.night = g.night::date LIMIT 1) AS a ON true
-		ORDER BY d.pool_id, g.night`, d.task.Property, d.task.Channel)
+		ORDER BY d.pool_id, g.night`, d.task.Property, d.task.Channel, d.class == classBulk)
 	var n nightState
-	var version int64
+	var changes, resyncs *int64
 	var night *inventory.Date
 	var limit, sold int
 	var closed bool
 	var ackValue *int
 	var ackVersion *int64
 	var ackedAt, changedAt *time.Time
-	_, err := pgx.ForEachRow(rows, []any{&n.Pool, &version, &night, &n.Forced, &n.Echo, &n.Pending,
+	_, err := pgx.ForEachRow(rows, []any{&n.Pool, &changes, &resyncs, &night, &n.Forced, &n.Echo, &n.Pending,
 		&limit, &sold, &closed, &n.Version, &ackValue, &ackVersion, &ackedAt, &changedAt}, func() error {
-		w.versions[n.Pool] = version
+		if changes != nil {
+			w.versions[mark{n.Pool, false}] = *changes
+		}
+		if resyncs != nil {
+			w.versions[mark{n.Pool, true}] = *resyncs
+		}
 		if night == nil {
 			return nil // a mark on past nights only
 		}
@@ -587,23 +633,26 @@ func (d *delivery) finish(ctx context.Context, w *work, r round) (done bool, err
 	if r.log != nil {
 		queueDelivery(b, p, *r.log)
 	}
-	pools := make([]int64, 0, len(w.versions))
-	for pool := range w.versions {
-		pools = append(pools, pool)
-	}
-	slices.Sort(pools)
-	vs := make([]int64, len(pools))
-	for i, pool := range pools {
-		vs[i] = w.versions[pool]
+	marks := slices.SortedFunc(maps.Keys(w.versions), func(a, b mark) int {
+		if c := cmp.Compare(a.Pool, b.Pool); c != 0 {
+			return c
+		}
+		return cmp.Compare(btoi(a.Resync), btoi(b.Resync))
+	})
+	pools, resyncs, vs := make([]int64, len(marks)), make([]bool, len(marks)), make([]int64, len(marks))
+	for i, m := range marks {
+		pools[i], resyncs[i], vs[i] = m.Pool, m.Resync, w.versions[m]
 	}
 	b.Queue(`
 		DELETE FROM sync_dirty d USING (
-			SELECT s.pool_id FROM sync_dirty s
-			JOIN unnest($3::bigint[], $4::bigint[]) AS k (pool_id, version) ON k.pool_id = s.pool_id AND k.version = s.version
+			SELECT s.pool_id, s.resync FROM sync_dirty s
+			JOIN unnest($3::bigint[], $4::bool[], $5::bigint[]) AS k (pool_id, resync, version)
+				ON k.pool_id = s.pool_id AND k.resync = s.resync AND k.version = s.version
 			WHERE s.property_id = $1 AND s.channel_id = $2
-			ORDER BY s.pool_id FOR UPDATE OF s
+			ORDER BY s.pool_id, s.resync FOR UPDATE OF s
 		) AS l
-		WHERE d.property_id = $1 AND d.channel_id = $2 AND d.pool_id = l.pool_id`, p.Property, p.Channel, pools, vs)
+		WHERE d.property_id = $1 AND d.channel_id = $2 AND d.pool_id = l.pool_id AND d.resync = l.resync`,
+		p.Property, p.Channel, pools, resyncs, vs)
 	if len(r.acks.pools) > 0 {
 		b.Queue(recordAcksSQL, p.Property, p.Channel, r.acks.pools, r.acks.nights, r.acks.values, r.acks.versions)
 	}
@@ -623,7 +672,7 @@ func (d *delivery) finish(ctx context.Context, w *work, r round) (done bool, err
 				SELECT * FROM unnest($3::bigint[], $4::date[], $5::int[], $6::bigint[], $7::timestamptz[])
 					AS k (pool_id, night, available, version, changed_at)
 				WHERE NOT EXISTS (SELECT 1 FROM sync_dirty s
-					WHERE s.property_id = $1 AND s.channel_id = $2 AND s.pool_id = k.pool_id)
+					WHERE s.property_id = $1 AND s.channel_id = $2 AND s.pool_id = k.pool_id AND ($8 OR NOT s.resync))
 			), locked AS (
 				SELECT a.pool_id, a.night FROM sync_acks a JOIN k ON k.pool_id = a.pool_id AND k.night = a.night
 				WHERE a.property_id = $1 AND a.channel_id = $2
@@ -633,17 +682,25 @@ func (d *delivery) finish(ctx context.Context, w *work, r round) (done bool, err
 			FROM k JOIN locked l ON l.pool_id = k.pool_id AND l.night = k.night
 			WHERE a.property_id = $1 AND a.channel_id = $2 AND a.pool_id = k.pool_id AND a.night = k.night
 				AND a.origin_changed_at = k.changed_at AND a.version <= k.version`,
-			p.Property, p.Channel, sp, sn, sa, sv, sc)
+			p.Property, p.Channel, sp, sn, sa, sv, sc, d.class == classBulk)
 	}
 	// Done, recorded and unlocked in one statement, so that the three agree.
-	b.Queue(succeededSQL+` AND NOT EXISTS (SELECT 1 FROM sync_dirty WHERE property_id = $1 AND channel_id = $2)
-		RETURNING pg_advisory_unlock(`+pairLockSQL+`)`, d.succeededArgs()...).Query(func(rows pgx.Rows) error {
-		_, err := pgx.ForEachRow(rows, []any{&d.unlocked}, func() error { return nil })
+	// A booking-driven delivery is done when no mark of changes is left;
+	// it says whether resync marks are.
+	var resyncLeft bool
+	b.Queue(succeededSQL+` AND NOT EXISTS (SELECT 1 FROM sync_dirty WHERE property_id = $1 AND channel_id = $2 AND ($5 OR NOT resync))
+		RETURNING pg_advisory_unlock(`+pairLockSQL+`),
+			EXISTS (SELECT 1 FROM sync_dirty WHERE property_id = $1 AND channel_id = $2 AND resync)`,
+		append(d.succeededArgs(), d.class == classBulk)...).Query(func(rows pgx.Rows) error {
+		_, err := pgx.ForEachRow(rows, []any{&d.unlocked, &resyncLeft}, func() error { return nil })
 		done = d.unlocked
 		return err
 	})
 	if err := d.conn.SendBatch(ctx, b).Close(); err != nil {
 		return false, err
+	}
+	if done && resyncLeft {
+		d.handOverResync(ctx)
 	}
 	return done, nil
 }
@@ -805,4 +862,11 @@ func (d *delivery) fail(ctx context.Context, cause error, last bool) error {
 		}
 		return cause
 	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -9,9 +9,10 @@ import (
 // Hooks for the tests of package sync_test.
 
 // DeliverNow runs a delivery to a channel of a property in the caller's
-// goroutine, as a duplicate of the task asynq might hand out.
+// goroutine, as a duplicate of the task asynq might hand out to a bulk
+// worker: every mark, a resync's included.
 func (f *Fanout) DeliverNow(ctx context.Context, property, channel int64) error {
-	return f.deliver(ctx, taskPayload{pair: pair{property, channel}}, classCritical, false)
+	return f.deliver(ctx, taskPayload{pair: pair{property, channel}}, classBulk, false)
 }
 
 // RecordAck records that a channel acknowledged value on a pool-night read

@@ -129,9 +129,9 @@ func (f *Fanout) relayProperties(ctx context.Context, props []int64) (int, error
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	// One statement takes the rows of the properties whose lock it gets,
-	// marks them done and marks every channel dirty — the origin's nights as
-	// echoes, which a delivery does not send back unless the origin's own
-	// count may be off. Rows are locked in (property, channel, pool) order,
+	// marks them done and marks every channel dirty (its change marks, not
+	// its resync marks) — the origin's nights as echoes, which a delivery
+	// does not send back unless the origin's own count may be off. Rows are locked in (property, channel, pool) order,
 	// each property's as a resync or a delivery of it locks them.
 	b.Queue(`
 		WITH mine AS MATERIALIZED (
@@ -162,14 +162,14 @@ func (f *Fanout) relayProperties(ctx context.Context, props []int64) (int, error
 				s.channel_id IS NOT DISTINCT FROM c.origin_channel_id AND s.rooms = 1 AS own
 			FROM claimed c JOIN sells s ON s.property_id = c.property_id AND s.pool_id = c.pool_id
 		), marked AS (
-			INSERT INTO sync_dirty AS d (property_id, channel_id, pool_id, nights, echo)
-			SELECT property_id, channel_id, pool_id, range_agg(nights),
+			INSERT INTO sync_dirty AS d (property_id, channel_id, pool_id, resync, nights, echo)
+			SELECT property_id, channel_id, pool_id, false, range_agg(nights),
 				range_agg(nights) - coalesce(range_agg(nights) FILTER (WHERE NOT own), '{}')
 			FROM targets GROUP BY property_id, channel_id, pool_id ORDER BY property_id, channel_id, pool_id
-			ON CONFLICT (property_id, channel_id, pool_id) DO UPDATE SET
+			ON CONFLICT (property_id, channel_id, pool_id, resync) DO UPDATE SET
 				nights = d.nights + EXCLUDED.nights,
 				-- A night stays an echo only while no one else changed it.
-				echo = (d.echo + EXCLUDED.echo) - (d.nights - d.echo) - (EXCLUDED.nights - EXCLUDED.echo) - d.force,
+				echo = (d.echo + EXCLUDED.echo) - (d.nights - d.echo) - (EXCLUDED.nights - EXCLUDED.echo),
 				version = nextval('sync_version')
 		)
 		SELECT (SELECT coalesce(array_agg(id), '{}') FROM claimed),

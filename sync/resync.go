@@ -52,9 +52,9 @@ func (f *Fanout) Resync(ctx context.Context, property, channel string) error {
 				JOIN room_types rt ON rt.property_id = m.property_id AND rt.id = m.room_type_id
 				WHERE c.property_id = $1 AND c.id = ANY($2)
 			)
-			INSERT INTO sync_dirty AS d (property_id, channel_id, pool_id, nights, force)
-			SELECT $1, channel_id, pool_id, nights, nights FROM marks ORDER BY channel_id, pool_id
-			ON CONFLICT (property_id, channel_id, pool_id) DO UPDATE
+			INSERT INTO sync_dirty AS d (property_id, channel_id, pool_id, resync, nights, force)
+			SELECT $1, channel_id, pool_id, true, nights, nights FROM marks ORDER BY channel_id, pool_id
+			ON CONFLICT (property_id, channel_id, pool_id, resync) DO UPDATE
 				SET nights = d.nights + EXCLUDED.nights, force = d.force + EXCLUDED.force, echo = d.echo - EXCLUDED.force,
 					version = nextval('sync_version')`,
 			propertyID, channels); err != nil {

@@ -131,3 +131,43 @@ func TestBulkWorkDoesNotHoldBookingsBack(t *testing.T) {
 		eventually(t, convergeTimeout, x+"'s resync", func() bool { return h.tc[x].Stats().Applied == 1 })
 	}
 }
+
+// A booking on a channel whose full resync still waits for the bulk workers
+// reaches it at once, on its own: the booking's delivery sends the nights
+// that changed and leaves the resync's to the bulk workers.
+func TestABookingDoesNotWaitForItsChannelsPendingResync(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{channels: []string{"A", "B", "X"},
+		config: func(c *sync.Config) { c.BulkConcurrency = 1 }}).primed()
+	ctx := context.Background()
+	// X's resync takes the only bulk worker and holds it.
+	h.tc["X"].Hold()
+	require.NoError(t, h.fan.Resync(ctx, h.code, "X"))
+	eventually(t, convergeTimeout, "X's resync to be under way", func() bool { return h.tc["X"].InFlight() == 1 })
+	require.NoError(t, h.fan.Resync(ctx, h.code, "B"))
+
+	arrival := h.today.AddDays(5)
+	h.book("A", "A-1", 0, arrival, 2, 3)
+	eventually(t, convergeTimeout, "B to hear of the booking", func() bool {
+		v, _ := h.tc["B"].Value(h.room("B", 0), arrival)
+		return v == 7
+	})
+	got := h.tc["B"].Received()
+	require.Len(t, got, 1, "B's resync waits for the bulk worker")
+	require.False(t, got[0].Request.Full)
+	require.Len(t, got[0].Request.Availability, 1)
+	it := got[0].Request.Availability[0]
+	require.Equal(t, []any{h.room("B", 0), arrival, arrival.AddDays(2), 7}, []any{it.Room, it.From, it.To, it.Available},
+		"only the booking's nights")
+
+	h.tc["X"].Release()
+	eventually(t, convergeTimeout, "B's resync", func() bool {
+		for _, r := range h.tc["B"].Received() {
+			if r.Request.Full {
+				return true
+			}
+		}
+		return false
+	})
+	h.waitConverged()
+}

@@ -49,8 +49,11 @@ type ChannelStatus struct {
 func (f *Fanout) Status(ctx context.Context, property string) ([]ChannelStatus, error) {
 	rows, _ := f.db.Query(ctx, `
 		SELECT c.code, c.enabled,
-			coalesce((SELECT sum(upper(r) - lower(r)) FROM sync_dirty d, unnest(d.nights) AS r
-				WHERE d.property_id = c.property_id AND d.channel_id = c.id), 0)::int,
+			coalesce((SELECT sum(upper(r) - lower(r)) FROM (
+					-- A pool's change and resync marks may hold the same nights.
+					SELECT range_agg(d.nights) AS nights FROM sync_dirty d
+					WHERE d.property_id = c.property_id AND d.channel_id = c.id GROUP BY d.pool_id) AS d,
+				unnest(d.nights) AS r), 0)::int,
 			(SELECT min(since) FROM sync_dirty d WHERE d.property_id = c.property_id AND d.channel_id = c.id),
 			coalesce(s.queued, ''), coalesce(s.archived, false), coalesce(s.deliveries, 0), coalesce(s.failures, 0),
 			s.last_delivery_at, coalesce(s.last_error, ''), s.last_error_at, s.resynced_on::timestamp,
