@@ -40,6 +40,11 @@ type Config struct {
 	// an iCal feed may go without a good fetch before it is flagged stale;
 	// the fan-out's default (2 h) when zero.
 	ICalStaleAfter time.Duration
+	// Workers (KEYRACK_WORKERS) and BulkWorkers (KEYRACK_BULK_WORKERS) are
+	// how many deliveries a worker process runs at once for booking-driven
+	// changes and for bulk work (resyncs, staff edits); the fan-out's
+	// defaults (16, and a quarter of that) when zero.
+	Workers, BulkWorkers int
 	// ICalAllowPrivate (KEYRACK_ICAL_ALLOW_PRIVATE=1) lets iCal feeds live on
 	// loopback, private and link-local addresses; refused by default, since
 	// whoever sets a feed URL chooses where keyrack connects.
@@ -75,6 +80,18 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 				return cfg, fmt.Errorf("%s=%q: use a positive duration such as 30m or 1h", d.env, v)
 			}
 			*d.to = dur
+		}
+	}
+	for _, n := range []struct {
+		env string
+		to  *int
+	}{{"KEYRACK_WORKERS", &cfg.Workers}, {"KEYRACK_BULK_WORKERS", &cfg.BulkWorkers}} {
+		if v := strings.TrimSpace(getenv(n.env)); v != "" {
+			i, err := strconv.Atoi(v)
+			if err != nil || i <= 0 {
+				return cfg, fmt.Errorf("%s=%q: use a positive number", n.env, v)
+			}
+			*n.to = i
 		}
 	}
 	if v := strings.TrimSpace(getenv("KEYRACK_ICAL_ALLOW_PRIVATE")); v != "" {

@@ -70,6 +70,11 @@ Environment:
   KEYRACK_QUEUE_PREFIX  prefix of the fan-out's queue names in Redis (default none)
   KEYRACK_RESYNC_AT  property-local time of each channel's nightly full resync,
                      HH:MM or off (default 03:00)
+  KEYRACK_WORKERS    deliveries a worker runs at once for booking-driven changes
+                     (default 16)
+  KEYRACK_BULK_WORKERS  deliveries a worker runs at once for resyncs and staff
+                     edits (default a quarter of KEYRACK_WORKERS); fewer keep a
+                     big resync from taking the CPU bookings need
   KEYRACK_FEED_ACK_TIMEOUT  how long a PMS may leave a revision unacknowledged
                      before an incident is raised (default 30m)
   KEYRACK_ICAL_STALE_AFTER  how long an iCal feed may go without a good fetch

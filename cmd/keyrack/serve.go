@@ -333,6 +333,12 @@ func (m *Main) Run(ctx context.Context) error {
 func (m *Main) openFanout(ctx context.Context, secrets *inventory.Secrets) error {
 	c := m.Sync
 	if c.Concurrency <= 0 {
+		c.Concurrency = m.Config.Workers
+	}
+	if c.BulkConcurrency <= 0 {
+		c.BulkConcurrency = m.Config.BulkWorkers
+	}
+	if c.Concurrency <= 0 {
 		c.Concurrency = 16
 	}
 	if c.BulkConcurrency <= 0 {
