@@ -383,17 +383,14 @@ type ack struct {
 // the channel's horizon (from the property's today: past nights are not
 // sold, and channels refuse nights beyond what they are configured for),
 // the channel's acknowledgements, and whether a change to the night still waits in the
-// outbox — all in one statement, so from one snapshot.
+// outbox — all in one statement, so from one snapshot. A bulk delivery
+// reads a pool's change and resync marks both, merged night by night.
 func (d *delivery) load(ctx context.Context) (*work, error) {
 	w := &work{versions: map[mark]int64{}}
 	rows, _ := d.conn.Query(ctx, `
 		WITH dirty AS (
-			-- A pool's two marks merged; forced nights are never echoes.
-			SELECT pool_id, range_agg(nights) AS nights, range_agg(force) AS force,
-				range_agg(echo) - range_agg(force) AS echo,
-				max(version) FILTER (WHERE NOT resync) AS changes, max(version) FILTER (WHERE resync) AS resyncs
-			FROM sync_dirty WHERE property_id = $1 AND channel_id = $2 AND ($3 OR NOT resync)
-			GROUP BY pool_id
+			SELECT pool_id, resync, nights, force, echo, version FROM sync_dirty
+			WHERE property_id = $1 AND channel_id = $2 AND ($3 OR NOT resync)
 		), today AS (
 			SELECT (now() AT TIME ZONE p.time_zone)::date AS night, c.horizon_days
 			FROM properties p JOIN channels c ON c.property_id = p.id AND c.id = $2 WHERE p.id = $1
@@ -401,7 +398,7 @@ func (d *delivery) load(ctx context.Context) (*work, error) {
 			SELECT pool_id, range_agg(daterange(from_night, to_night)) AS nights FROM outbox
 			WHERE property_id = $1 AND done_at IS NULL AND topic = 'availability' GROUP BY pool_id
 		)
-		SELECT d.pool_id, d.changes, d.resyncs, g.night::date,
+		SELECT d.pool_id, d.resync, d.version, g.night::date,
 			coalesce(g.night::date <@ d.force, false), coalesce(g.night::date <@ d.echo, false),
 			coalesce(g.night::date <@ pe.nights, false),
 			coalesce(n.lim, floor(pl.units * pl.overbooking_factor)::int),
@@ -423,23 +420,29 @@ func (d *delivery) load(ctx context.Context) (*work, error) {
 			WHERE a.property_id = $1 AND a.channel_id = $2 AND a.pool_id = d.pool_id AND a.night = g.night::date LIMIT 1) AS a ON true
 		ORDER BY d.pool_id, g.night`, d.task.Property, d.task.Channel, d.class == classBulk)
 	var n nightState
-	var changes, resyncs *int64
+	var m mark
+	var version int64
 	var night *inventory.Date
 	var limit, sold int
 	var closed bool
 	var ackValue *int
 	var ackVersion *int64
 	var ackedAt, changedAt *time.Time
-	_, err := pgx.ForEachRow(rows, []any{&n.Pool, &changes, &resyncs, &night, &n.Forced, &n.Echo, &n.Pending,
+	_, err := pgx.ForEachRow(rows, []any{&m.Pool, &m.Resync, &version, &night, &n.Forced, &n.Echo, &n.Pending,
 		&limit, &sold, &closed, &n.Version, &ackValue, &ackVersion, &ackedAt, &changedAt}, func() error {
-		if changes != nil {
-			w.versions[mark{n.Pool, false}] = *changes
-		}
-		if resyncs != nil {
-			w.versions[mark{n.Pool, true}] = *resyncs
-		}
+		w.versions[m] = version
 		if night == nil {
 			return nil // a mark on past nights only
+		}
+		n.Pool = m.Pool
+		if k := len(w.nights) - 1; k >= 0 && w.nights[k].Pool == n.Pool && w.nights[k].Night == *night {
+			// The night is in both of the pool's marks (a bulk delivery):
+			// one night, forced if either forces it, and forced nights are
+			// never echoes.
+			prev := &w.nights[k]
+			prev.Forced = prev.Forced || n.Forced
+			prev.Echo = (prev.Echo || n.Echo) && !prev.Forced
+			return nil
 		}
 		n.Night = *night
 		n.Available = inventory.Availability(limit, sold, closed)
@@ -674,9 +677,13 @@ func (d *delivery) finish(ctx context.Context, w *work, r round) (done bool, err
 				WHERE NOT EXISTS (SELECT 1 FROM sync_dirty s
 					WHERE s.property_id = $1 AND s.channel_id = $2 AND s.pool_id = k.pool_id AND ($8 OR NOT s.resync))
 			), locked AS (
-				SELECT a.pool_id, a.night FROM sync_acks a JOIN k ON k.pool_id = a.pool_id AND k.night = a.night
-				WHERE a.property_id = $1 AND a.channel_id = $2
-				ORDER BY a.pool_id, a.night FOR UPDATE OF a
+				-- One index lookup per night, locked in k's (pool, night)
+				-- order; a join would read all of the channel's
+				-- acknowledgements to sort them.
+				SELECT a.pool_id, a.night FROM k CROSS JOIN LATERAL (
+					SELECT a.pool_id, a.night FROM sync_acks a
+					WHERE a.property_id = $1 AND a.channel_id = $2 AND a.pool_id = k.pool_id AND a.night = k.night
+					FOR UPDATE) AS a
 			)
 			UPDATE sync_acks a SET available = k.available, version = k.version, origin_changed_at = NULL
 			FROM k JOIN locked l ON l.pool_id = k.pool_id AND l.night = k.night

@@ -144,18 +144,25 @@ func queueDelivery(b *pgx.Batch, p pair, e Delivery) {
 	b.Queue(insertDeliverySQL, deliveryArgs(p, e)...)
 }
 
-// insertDeliverySQL adds an entry to a channel's delivery log and deletes
-// those beyond the latest DeliveryLogKeep. The delete does not see the new
-// row (one snapshot): it keeps DeliveryLogKeep-1 older ones.
+// insertDeliverySQL adds an entry to a channel's delivery log and, for one
+// new entry in deliveryLogTrimEvery (by id), deletes those beyond the latest
+// DeliveryLogKeep: finding them walks the channel's whole log, too much to
+// do on every push. The delete does not see the new row (one snapshot): it
+// keeps DeliveryLogKeep-1 older ones. The readers look at the latest
+// DeliveryLogKeep only.
 const insertDeliverySQL = `
 	WITH added AS (
 		INSERT INTO delivery_log (property_id, channel_id, duration_ms, full_resync, items, payload, outcome, status, error)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		RETURNING id
 	)
 	DELETE FROM delivery_log
-	WHERE property_id = $1 AND channel_id = $2 AND id < (
+	WHERE (SELECT id FROM added) % $11 = 0 AND property_id = $1 AND channel_id = $2 AND id < (
 		SELECT id FROM delivery_log WHERE property_id = $1 AND channel_id = $2
 		ORDER BY id DESC OFFSET $10 LIMIT 1)`
+
+// deliveryLogTrimEvery is how often, in log ids, insertDeliverySQL trims.
+const deliveryLogTrimEvery = 16
 
 func deliveryArgs(p pair, e Delivery) []any {
 	var status *int
@@ -167,7 +174,7 @@ func deliveryArgs(p pair, e Delivery) []any {
 		errText = &e.Error
 	}
 	return []any{p.Property, p.Channel, e.Duration.Milliseconds(), e.FullResync, e.Items, string(e.Payload), e.Outcome, status, errText,
-		DeliveryLogKeep - 2}
+		DeliveryLogKeep - 2, deliveryLogTrimEvery}
 }
 
 // Deliveries lists the latest entries of a channel's delivery log, newest
@@ -198,10 +205,11 @@ func (f *Fanout) Deliveries(ctx context.Context, property, channel string, limit
 func (f *Fanout) DeliveryFailures(ctx context.Context, property string, since time.Time) (map[string]int, error) {
 	rows, _ := f.db.Query(ctx, `
 		SELECT c.code, count(*)::int
-		FROM delivery_log l
-		JOIN channels c ON c.property_id = l.property_id AND c.id = l.channel_id
-		WHERE l.property_id = (SELECT id FROM properties WHERE code = $1) AND l.at >= $2 AND l.outcome = 'failed'
-		GROUP BY c.code`, property, since)
+		FROM channels c CROSS JOIN LATERAL (
+			SELECT l.at, l.outcome FROM delivery_log l WHERE l.property_id = c.property_id AND l.channel_id = c.id
+			ORDER BY l.id DESC LIMIT $3) AS l
+		WHERE c.property_id = (SELECT id FROM properties WHERE code = $1) AND l.at >= $2 AND l.outcome = 'failed'
+		GROUP BY c.code`, property, since, DeliveryLogKeep)
 	out := map[string]int{}
 	var code string
 	var n int

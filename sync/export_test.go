@@ -23,3 +23,6 @@ func (f *Fanout) RecordAck(ctx context.Context, property, channel, pool int64, n
 
 // Sweep runs one sweep.
 func (f *Fanout) Sweep(ctx context.Context) error { return f.sweep(ctx) }
+
+// DeliveryLogTrimEvery is how often, in log ids, the delivery log is trimmed.
+const DeliveryLogTrimEvery = deliveryLogTrimEvery
