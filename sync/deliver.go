@@ -70,8 +70,8 @@ func (f *Fanout) deliver(ctx context.Context, p taskPayload, class string, last 
 
 // lockAndClaim waits up to LockWait for the pair's lock, then marks the
 // waiting task as taken — from now on a change enqueues a new task rather
-// than count on this one — and loads the channel, its rooms and its rate
-// limit state: one round trip. It reports false when the channel no longer exists. Unless it
+// than count on this one — and loads the channel, its rooms, its rate
+// limit state and the first round's marks: one round trip. It reports false when the channel no longer exists. Unless it
 // fails, the caller must unlock.
 func (d *delivery) lockAndClaim(ctx context.Context) (bool, error) {
 	p := d.task.pair
@@ -119,6 +119,12 @@ func (d *delivery) lockAndClaim(ctx context.Context) (bool, error) {
 		})
 		return err
 	})
+	// The first round's marks (load).
+	b.Queue(loadSQL, d.loadArgs()...).Query(func(rows pgx.Rows) error {
+		var err error
+		d.first, err = readWork(rows)
+		return err
+	})
 	br := d.conn.SendBatch(lctx, b)
 	var locked bool
 	if _, err := br.Exec(); err == nil {
@@ -162,6 +168,7 @@ type delivery struct {
 	ch    channelRow
 	rooms map[int64][]string // pool → the channel's room codes drawing on it
 	gate  gate               // the channel's rate limit state
+	first *work              // the first round's marks, read by lockAndClaim
 	// unlocked says the run's last statement released the pair's lock.
 	unlocked bool
 	sent     int    // pushes the channel took in this run
@@ -234,10 +241,13 @@ func (d *delivery) run(ctx context.Context, last bool) error {
 	}
 	start := time.Now()
 	for {
-		w, err := d.load(ctx)
-		if err != nil {
-			return d.fail(ctx, err, last)
+		w := d.first
+		if w == nil {
+			if w, err = d.load(ctx); err != nil {
+				return d.fail(ctx, err, last)
+			}
 		}
+		d.first = nil
 		if len(w.versions) == 0 {
 			break
 		}
@@ -386,8 +396,17 @@ type ack struct {
 // outbox — all in one statement, so from one snapshot. A bulk delivery
 // reads a pool's change and resync marks both, merged night by night.
 func (d *delivery) load(ctx context.Context) (*work, error) {
-	w := &work{versions: map[mark]int64{}}
-	rows, _ := d.conn.Query(ctx, `
+	rows, _ := d.conn.Query(ctx, loadSQL, d.loadArgs()...)
+	return readWork(rows)
+}
+
+func (d *delivery) loadArgs() []any {
+	return []any{d.task.Property, d.task.Channel, d.class == classBulk}
+}
+
+// loadSQL is load's statement: $1 the property, $2 the channel, $3 whether
+// resync marks are read too.
+const loadSQL = `
 		WITH dirty AS (
 			SELECT pool_id, resync, nights, force, echo, version FROM sync_dirty
 			WHERE property_id = $1 AND channel_id = $2 AND ($3 OR NOT resync)
@@ -418,7 +437,11 @@ func (d *delivery) load(ctx context.Context) (*work, error) {
 			WHERE n.property_id = $1 AND n.pool_id = d.pool_id AND n.night = g.night::date LIMIT 1) AS n ON true
 		LEFT JOIN LATERAL (SELECT a.available, a.version, a.acked_at, a.origin_changed_at FROM sync_acks a
 			WHERE a.property_id = $1 AND a.channel_id = $2 AND a.pool_id = d.pool_id AND a.night = g.night::date LIMIT 1) AS a ON true
-		ORDER BY d.pool_id, g.night`, d.task.Property, d.task.Channel, d.class == classBulk)
+		ORDER BY d.pool_id, g.night`
+
+// readWork collects the rows of loadSQL.
+func readWork(rows pgx.Rows) (*work, error) {
+	w := &work{versions: map[mark]int64{}}
 	var n nightState
 	var m mark
 	var version int64
