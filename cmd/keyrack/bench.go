@@ -42,7 +42,7 @@ import (
 type benchOptions struct {
 	properties, pools, channels, clients int
 	rate                                 float64
-	duration                             time.Duration
+	duration, warmup                     time.Duration
 	nights, maxStay, units               int
 	hotShare                             float64
 	resync, pgbench, keep                bool
@@ -60,7 +60,8 @@ func benchFlags(cfg Config, w io.Writer) (*flag.FlagSet, *Config, *benchOptions)
 	fs.IntVar(&o.channels, "channels", 4, "simulated OTA channels per property; each booking comes in on one of them and must reach the others")
 	fs.IntVar(&o.clients, "clients", 32, "concurrent HTTP clients sending bookings")
 	fs.Float64Var(&o.rate, "rate", 0, "bookings per `second` in all (0: as fast as the clients get answers)")
-	fs.DurationVar(&o.duration, "duration", 30*time.Second, "how long bookings are sent")
+	fs.DurationVar(&o.duration, "duration", 30*time.Second, "how long bookings are sent and measured")
+	fs.DurationVar(&o.warmup, "warmup", 5*time.Second, "how long bookings are sent first, at the same rate, without being measured (new connections, first plans); they count for consistency and lost bookings")
 	fs.IntVar(&o.nights, "nights", 90, "arrival window in nights from tomorrow")
 	fs.IntVar(&o.maxStay, "max-stay", 3, "longest stay in nights (lengths are uniform from 1)")
 	fs.IntVar(&o.units, "units", 100000, "rooms per pool (large, so no booking is ever short)")
@@ -80,6 +81,7 @@ type benchResult struct {
 	Channels          int     `json:"channels"`
 	Clients           int     `json:"clients"`
 	DurationS         float64 `json:"duration_s"`
+	WarmupS           float64 `json:"warmup_s"`
 	Bookings          int     `json:"bookings"`
 	BookingsPerS      float64 `json:"bookings_per_s"`
 	PgbenchTPS        float64 `json:"pgbench_tps"`
@@ -111,8 +113,8 @@ func benchCommand(ctx context.Context, cfg Config, args []string, logger *slog.L
 	switch {
 	case o.properties < 1 || o.pools < 1 || o.channels < 2 || o.clients < 1:
 		return usageError{"bench: -properties, -pools and -clients must be at least 1, -channels at least 2"}
-	case o.rate < 0 || o.duration <= 0 || o.nights < 1 || o.maxStay < 1 || o.units < 1 || o.settle <= 0:
-		return usageError{"bench: -rate must be ≥ 0; -duration, -nights, -max-stay, -units and -settle positive"}
+	case o.rate < 0 || o.duration <= 0 || o.warmup < 0 || o.nights < 1 || o.maxStay < 1 || o.units < 1 || o.settle <= 0:
+		return usageError{"bench: -rate and -warmup must be ≥ 0; -duration, -nights, -max-stay, -units and -settle positive"}
 	case o.hotShare < 0 || o.hotShare > 1:
 		return usageError{"bench: -hot-share must be between 0 and 1"}
 	}
@@ -243,25 +245,28 @@ func (b *bench) run(ctx context.Context) (benchResult, error) {
 	}
 	b.printf("initial sync of every channel: %s\n", time.Since(t0).Round(time.Millisecond))
 
-	// The load.
-	applied0 := b.applied()
-	groups0, revs0 := b.st.GroupStats()
+	// The load: a warm-up, then what is measured.
+	var applied0 int
+	var groups0, revs0 int64
 	var resyncDone <-chan time.Duration
 	if o.resync {
-		resyncDone = b.resyncLater(ctx, o.duration/3)
+		resyncDone = b.resyncLater(ctx, o.warmup+o.duration/3)
 	}
 	stopProfile, err := startProfile(o.cpuProfile)
 	if err != nil {
 		return res, err
 	}
-	ld := b.load(ctx)
+	ld := b.load(ctx, func() {
+		applied0 = b.applied()
+		groups0, revs0 = b.st.GroupStats()
+	})
 	stopProfile()
-	res.DurationS = ld.elapsed.Seconds()
+	res.DurationS, res.WarmupS = ld.elapsed.Seconds(), o.warmup.Seconds()
 	res.Bookings, res.Refused, res.Failed = ld.accepted, ld.refused, ld.failed
 	res.BookingsPerS = float64(ld.accepted) / ld.elapsed.Seconds()
 	res.InboundP50Ms, res.InboundP99Ms = ms(sim.Percentile(ld.latencies, 0.50)), ms(sim.Percentile(ld.latencies, 0.99))
-	b.printf("load: %s, %d bookings sent, %d accepted, %d refused, %d unanswered: %.0f bookings/s\n",
-		ld.elapsed.Round(time.Millisecond), ld.sent, ld.accepted, ld.refused, ld.failed, res.BookingsPerS)
+	b.printf("load: %s after a warm-up of %s (%d bookings, not measured), %d bookings sent, %d accepted, %d refused, %d unanswered: %.0f bookings/s\n",
+		ld.elapsed.Round(time.Millisecond), o.warmup, ld.warm, ld.sent, ld.accepted, ld.refused, ld.failed, res.BookingsPerS)
 	b.printf("inbound latency (request to OTA_HotelResNotifRS): p50 %.1f ms, p99 %.1f ms\n", res.InboundP50Ms, res.InboundP99Ms)
 	if groups, revs := b.st.GroupStats(); groups > groups0 {
 		res.BookingsPerCommit = float64(revs-revs0) / float64(groups-groups0)
@@ -665,22 +670,31 @@ func (b *bench) resyncLater(ctx context.Context, delay time.Duration) <-chan tim
 
 // loadResult is what the clients saw.
 type loadResult struct {
-	elapsed                         time.Duration
-	sent, accepted, refused, failed int
+	elapsed                         time.Duration // measured, after the warm-up
+	warm                            int           // bookings sent during the warm-up
+	sent, accepted, refused, failed int           // measured
 	latencies                       []time.Duration
-	ids                             map[string][]string // property → accepted reservation ids
+	ids                             map[string][]string // property → accepted reservation ids, warm-up's too
 }
 
-// load runs the clients for the duration.
-func (b *bench) load(ctx context.Context) loadResult {
+// load runs the clients for the warm-up and then the duration; measured
+// runs when the warm-up ends. Only bookings sent after the warm-up are
+// measured.
+func (b *bench) load(ctx context.Context, measured func()) loadResult {
 	o := b.opt
-	ctx, cancel := context.WithTimeout(ctx, o.duration)
+	ctx, cancel := context.WithTimeout(ctx, o.warmup+o.duration)
 	defer cancel()
 	var mu gosync.Mutex
 	res := loadResult{ids: map[string][]string{}}
 	var seq atomic.Int64
 	var wg gosync.WaitGroup
 	start := time.Now()
+	measureFrom := start.Add(o.warmup)
+	warmedUp := make(chan struct{})
+	time.AfterFunc(o.warmup, func() {
+		measured()
+		close(warmedUp)
+	})
 	for cl := range o.clients {
 		rng := mrand.New(mrand.NewPCG(o.seed, uint64(cl)))
 		wg.Go(func() {
@@ -701,6 +715,7 @@ func (b *bench) load(ctx context.Context) loadResult {
 				bk := p.gen.Next()
 				p.mu.Unlock()
 				origin := rng.IntN(len(p.otas))
+				measure := !time.Now().Before(measureFrom)
 				// A booking under way is finished, not abandoned, when the
 				// load stops: its answer decides whether it counts.
 				sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -708,14 +723,21 @@ func (b *bench) load(ctx context.Context) loadResult {
 				answered := time.Now()
 				scancel()
 				if outcome.OK() {
-					b.lag.booked(p, origin, len(p.otas), bk, answered)
+					b.lag.booked(p, origin, len(p.otas), bk, answered, measure)
 				}
 				mu.Lock()
+				if outcome.OK() {
+					res.ids[p.code] = append(res.ids[p.code], bk.ID)
+				}
+				if !measure {
+					res.warm++
+					mu.Unlock()
+					continue
+				}
 				res.sent++
 				switch {
 				case outcome.OK():
 					res.accepted++
-					res.ids[p.code] = append(res.ids[p.code], bk.ID)
 				case outcome == sim.Failed:
 					res.failed++
 				default:
@@ -729,7 +751,8 @@ func (b *bench) load(ctx context.Context) loadResult {
 		})
 	}
 	wg.Wait()
-	res.elapsed = time.Since(start)
+	<-warmedUp
+	res.elapsed = time.Since(measureFrom)
 	return res
 }
 
@@ -804,6 +827,7 @@ type chanKey struct {
 }
 
 type lagBooking struct {
+	measured bool // sent after the warm-up
 	answered time.Time
 	left     int       // (night, channel) pairs not reached yet
 	last     time.Time // when the last one was reached
@@ -825,12 +849,13 @@ func (t *lagTracker) reach(b *lagBooking, at time.Time) {
 	}
 }
 
-// booked registers a booking answered at at.
-func (t *lagTracker) booked(p *benchProperty, origin, channels int, bk sim.Booking, at time.Time) {
+// booked registers a booking answered at at; its lag is measured unless
+// it belongs to the warm-up.
+func (t *lagTracker) booked(p *benchProperty, origin, channels int, bk sim.Booking, at time.Time, measured bool) {
 	pi := p.index
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	lb := &lagBooking{answered: at}
+	lb := &lagBooking{answered: at, measured: measured}
 	t.all = append(t.all, lb)
 	for _, n := range inventory.Nights(bk.Arrival, bk.Departure) {
 		k := lagKey{pi, bk.Product.Room, n}
@@ -867,8 +892,8 @@ func (t *lagTracker) applied(k lagKey, channel, value int, at time.Time) {
 	}
 }
 
-// lags returns the lag of every booking that reached every other channel,
-// and how many did not.
+// lags returns the lag of every measured booking that reached every other
+// channel, and how many bookings did not.
 func (t *lagTracker) lags() ([]time.Duration, int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -879,7 +904,9 @@ func (t *lagTracker) lags() ([]time.Duration, int) {
 			unreached++
 			continue
 		}
-		out = append(out, max(0, b.last.Sub(b.answered)))
+		if b.measured {
+			out = append(out, max(0, b.last.Sub(b.answered)))
+		}
 	}
 	return out, unreached
 }

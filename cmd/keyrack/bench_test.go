@@ -35,7 +35,7 @@ func TestBenchRunsTheScenarioEndsConsistentAndCleansUp(t *testing.T) {
 	}
 	before := benchDatabases()
 	code, stdout, stderr := keyrack(t, env, "bench", "-properties", "3", "-channels", "3", "-clients", "6", "-duration", "3s",
-		"-nights", "14", "-resync", "-settle", "1m")
+		"-warmup", "1s", "-nights", "14", "-resync", "-settle", "1m")
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	var res benchResult
@@ -43,6 +43,7 @@ func TestBenchRunsTheScenarioEndsConsistentAndCleansUp(t *testing.T) {
 	require.True(t, res.Consistent, stdout)
 	require.Zero(t, res.Lost, stdout)
 	require.Positive(t, res.Bookings, stdout)
+	require.Equal(t, 1.0, res.WarmupS, stdout)
 	require.Positive(t, res.BookingsPerS, stdout)
 	require.Positive(t, res.PgbenchTPS, "pgbench must run (Debian: postgresql-client): %s", stdout)
 	require.InDelta(t, res.BookingsPerS/res.PgbenchTPS, res.Ratio, 1e-9)
@@ -68,7 +69,7 @@ func TestBenchRunsTheScenarioEndsConsistentAndCleansUp(t *testing.T) {
 
 func TestBenchRefusesBadFlags(t *testing.T) {
 	for _, args := range [][]string{
-		{"-channels", "1"}, {"-properties", "0"}, {"-hot-share", "1.5"}, {"-duration", "0s"}, {"-rate", "-1"}, {"extra"},
+		{"-channels", "1"}, {"-properties", "0"}, {"-hot-share", "1.5"}, {"-duration", "0s"}, {"-warmup", "-1s"}, {"-rate", "-1"}, {"extra"},
 	} {
 		code, _, stderr := keyrack(t, map[string]string{"DATABASE_URL": "postgres://nobody@127.0.0.1:1/x"}, append([]string{"bench"}, args...)...)
 		require.Equal(t, 2, code, "%v: %s", args, stderr)
@@ -91,8 +92,8 @@ func TestLagTrackerWaitsForEveryOtherChannelAndNight(t *testing.T) {
 	}
 	// Two nights from channel 0, answered at 10 ms; another booking of the
 	// first night from channel 1 at 12 ms.
-	lt.booked(p, 0, 3, sim.Booking{ID: "a", Product: sim.Product{Room: "R0"}, Arrival: d, Departure: d.AddDays(2), Units: 1}, at(10))
-	lt.booked(p, 1, 3, sim.Booking{ID: "b", Product: sim.Product{Room: "R0"}, Arrival: d, Departure: d.AddDays(1), Units: 1}, at(12))
+	lt.booked(p, 0, 3, sim.Booking{ID: "a", Product: sim.Product{Room: "R0"}, Arrival: d, Departure: d.AddDays(2), Units: 1}, at(10), true)
+	lt.booked(p, 1, 3, sim.Booking{ID: "b", Product: sim.Product{Room: "R0"}, Arrival: d, Departure: d.AddDays(1), Units: 1}, at(12), true)
 	apply(1, d, 9, 20)            // channel 1 holds a's first night
 	apply(0, d, 8, 25)            // the origin of a: does not count for a; holds b
 	apply(2, d.AddDays(1), 9, 30) // channel 2, a's second night
@@ -109,12 +110,27 @@ func TestLagTrackerWaitsForEveryOtherChannelAndNight(t *testing.T) {
 	require.Zero(t, unreached)
 
 	// A channel that holds the value before the answer comes back has no lag.
-	lt.booked(p, 2, 3, sim.Booking{ID: "c", Product: sim.Product{Room: "R0"}, Arrival: d.AddDays(1), Departure: d.AddDays(2), Units: 1}, at(60))
+	lt.booked(p, 2, 3, sim.Booking{ID: "c", Product: sim.Product{Room: "R0"}, Arrival: d.AddDays(1), Departure: d.AddDays(2), Units: 1}, at(60), true)
 	apply(0, d.AddDays(1), 8, 58)
 	apply(1, d.AddDays(1), 8, 59)
 	lags, _ = lt.lags()
 	require.Len(t, lags, 3)
 	require.Contains(t, lags, time.Duration(0))
+
+	// A warm-up booking counts for what the channels must hold, not for the lags.
+	lt.booked(p, 0, 3, sim.Booking{ID: "w", Product: sim.Product{Room: "R0"}, Arrival: d, Departure: d.AddDays(1), Units: 1}, at(70), false)
+	lt.booked(p, 0, 3, sim.Booking{ID: "x", Product: sim.Product{Room: "R0"}, Arrival: d, Departure: d.AddDays(1), Units: 1}, at(71), true)
+	apply(1, d, 7, 80) // holds w, not x
+	apply(2, d, 7, 80)
+	lags, unreached = lt.lags()
+	require.Len(t, lags, 3, "w reached every channel but is not measured; x waits")
+	require.Equal(t, 1, unreached)
+	apply(1, d, 6, 90)
+	apply(2, d, 6, 95)
+	lags, unreached = lt.lags()
+	require.Len(t, lags, 4)
+	require.Contains(t, lags, 24*time.Millisecond) // x: 71 → 95
+	require.Zero(t, unreached)
 }
 
 // The lost-bookings check counts an answered booking the pool does not
