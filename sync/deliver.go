@@ -87,6 +87,15 @@ func (d *delivery) lockAndClaim(ctx context.Context) (bool, error) {
 		d.gate.at = time.Now()
 		return err
 	})
+	// The first round's marks (load), read before the channel: if the
+	// channel turns out to take nothing (disabled, no endpoint), only these
+	// are dropped, not the marks of a resync that its change since (an
+	// endpoint set, say) brought about.
+	b.Queue(loadSQL, d.loadArgs()...).Query(func(rows pgx.Rows) error {
+		var err error
+		d.first, err = readWork(rows)
+		return err
+	})
 	found := false
 	b.Queue(`
 		SELECT p.code, c.code, c.kind, c.enabled, c.hotel_code, c.endpoint, c.rate_limit,
@@ -117,12 +126,6 @@ func (d *delivery) lockAndClaim(ctx context.Context) (bool, error) {
 			d.rooms[pool] = append(d.rooms[pool], room)
 			return nil
 		})
-		return err
-	})
-	// The first round's marks (load).
-	b.Queue(loadSQL, d.loadArgs()...).Query(func(rows pgx.Rows) error {
-		var err error
-		d.first, err = readWork(rows)
 		return err
 	})
 	br := d.conn.SendBatch(lctx, b)
@@ -735,14 +738,16 @@ func (d *delivery) finish(ctx context.Context, w *work, r round) (done bool, err
 	return done, nil
 }
 
-// clearAll drops every mark of the pair, for a channel that is not pushed
-// to; note says why, for staff.
+// clearAll drops the marks lockAndClaim read, for a channel that is not
+// pushed to; note says why, for staff. Marks that arrived since stay, with
+// the task that came with them: they may follow the change that makes the
+// channel take them.
 func (d *delivery) clearAll(ctx context.Context, note string) error {
-	if _, err := d.conn.Exec(ctx, `DELETE FROM sync_dirty WHERE property_id = $1 AND channel_id = $2`,
-		d.task.Property, d.task.Channel); err != nil {
+	d.notes = note
+	done, err := d.finish(ctx, d.first, round{})
+	if err != nil || done {
 		return err
 	}
-	d.notes = note
 	return d.succeeded(ctx)
 }
 
