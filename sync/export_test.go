@@ -26,3 +26,28 @@ func (f *Fanout) Sweep(ctx context.Context) error { return f.sweep(ctx) }
 
 // DeliveryLogTrimEvery is how often, in log ids, the delivery log is trimmed.
 const DeliveryLogTrimEvery = deliveryLogTrimEvery
+
+// DeliverWithPause runs a delivery as a bulk worker does, calling between
+// once it has read the channel and its marks and before it acts on them.
+func (f *Fanout) DeliverWithPause(ctx context.Context, property, channel int64, between func()) error {
+	conn, err := f.db.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	d := &delivery{f: f, conn: conn, task: taskPayload{pair: pair{property, channel}}, class: classBulk}
+	found, err := d.lockAndClaim(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if !d.unlocked {
+			d.unlock()
+		}
+	}()
+	between()
+	if !found {
+		return nil
+	}
+	return d.run(ctx, false)
+}

@@ -171,3 +171,29 @@ func TestABookingDoesNotWaitForItsChannelsPendingResync(t *testing.T) {
 	})
 	h.waitConverged()
 }
+
+// A delivery that read a channel just before its endpoint was set drops the
+// marks it read, not the catch-up resync that setting the endpoint started.
+func TestTheCatchUpResyncSurvivesADeliveryThatSawNoEndpoint(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{channels: []string{"A", "B"}, noWorker: true})
+	f := h.fanout()
+	h.fan = f
+	ctx := context.Background()
+	var endpoint string
+	require.NoError(t, h.st.DB().QueryRow(ctx, `SELECT endpoint FROM channels WHERE id = $1`, h.chanIDs["B"]).Scan(&endpoint))
+	_, err := h.st.DB().Exec(ctx, `UPDATE channels SET endpoint = '' WHERE id = $1`, h.chanIDs["B"])
+	require.NoError(t, err)
+	require.NoError(t, f.Resync(ctx, h.code, "B"))
+	require.NoError(t, f.DeliverWithPause(ctx, h.id, h.chanIDs["B"], func() {
+		// The endpoint is set, and the channel caught up, as the API does.
+		_, err := h.st.DB().Exec(ctx, `UPDATE channels SET endpoint = $2 WHERE id = $1`, h.chanIDs["B"], endpoint)
+		require.NoError(t, err)
+		require.NoError(t, f.Resync(ctx, h.code, "B"))
+	}))
+	require.Zero(t, h.tc["B"].Stats().Requests, "the delivery saw no endpoint")
+	require.NoError(t, f.DeliverNow(ctx, h.id, h.chanIDs["B"]))
+	got := h.tc["B"].Received()
+	require.Len(t, got, 1, "the catch-up resync is delivered")
+	require.True(t, got[0].Request.Full)
+}
