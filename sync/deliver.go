@@ -47,6 +47,12 @@ func (f *Fanout) handleChannelTask(ctx context.Context, t *asynq.Task) error {
 // deliver runs one delivery of task p, of queue class, to its pair. last
 // says asynq archives the task if this attempt fails.
 func (f *Fanout) deliver(ctx context.Context, p taskPayload, class string, last bool) error {
+	return f.claimed(ctx, p, class, func(d *delivery) error { return d.run(ctx, last) })
+}
+
+// claimed takes a connection, locks and claims p's pair (lockAndClaim),
+// runs fn unless the channel no longer exists, and releases the lock.
+func (f *Fanout) claimed(ctx context.Context, p taskPayload, class string, fn func(*delivery) error) error {
 	conn, err := f.db.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("sync: %w", err)
@@ -65,7 +71,7 @@ func (f *Fanout) deliver(ctx context.Context, p taskPayload, class string, last 
 	if !found {
 		return nil
 	}
-	return d.run(ctx, last)
+	return fn(d)
 }
 
 // lockAndClaim waits up to LockWait for the pair's lock, then marks the
@@ -307,22 +313,36 @@ func (d *delivery) run(ctx context.Context, last bool) error {
 
 // handOverResync hands the pair's resync marks, which a booking-driven
 // delivery leaves, to a bulk task — unless a task waits already: it
-// delivers them, or hands them over in turn. If Redis is down, the sweeper
-// finds the marks and a task that never ran.
+// delivers them, or hands them over in turn. If that fails, the sweeper
+// finds the marks and no task.
 func (d *delivery) handOverResync(ctx context.Context) {
-	var gen int64
-	err := d.conn.QueryRow(ctx, `
-		UPDATE sync_channels SET gen = gen + 1, queued = 'bulk', queued_gen = gen + 1, queued_at = now()
-		WHERE property_id = $1 AND channel_id = $2 AND queued IS NULL
-			AND EXISTS (SELECT 1 FROM sync_dirty WHERE property_id = $1 AND channel_id = $2 AND resync)
-		RETURNING gen`, d.task.Property, d.task.Channel).Scan(&gen)
-	switch {
-	case err == nil:
-		_ = d.f.enqueue(ctx, d.task.pair, classBulk, gen, 0)
-	case !errors.Is(err, pgx.ErrNoRows):
-		// The sweeper revives the pair: its marks are there, no task is.
+	if err := d.handOver(ctx, classBulk, 0,
+		`EXISTS (SELECT 1 FROM sync_dirty WHERE property_id = $1 AND channel_id = $2 AND resync)`); err != nil {
 		d.f.log.Warn("could not hand a resync over to the bulk workers", "channel", d.ch.Property+"/"+d.ch.Code, "err", err)
 	}
+}
+
+// handOver queues a fresh task of class for the pair, to run after delay —
+// unless a task waits already (it will do the work) or the SQL condition
+// onlyIf ("" for none) does not hold. If Redis is down the sweeper enqueues
+// it later (without the delay; the task then waits again).
+func (d *delivery) handOver(ctx context.Context, class string, delay time.Duration, onlyIf string) error {
+	if onlyIf != "" {
+		onlyIf = " AND " + onlyIf
+	}
+	var gen int64
+	err := d.conn.QueryRow(ctx, `
+		UPDATE sync_channels SET gen = gen + 1, queued = $3, queued_gen = gen + 1, queued_at = now()
+		WHERE property_id = $1 AND channel_id = $2 AND queued IS NULL`+onlyIf+`
+		RETURNING gen`, d.task.Property, d.task.Channel, class).Scan(&gen)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	_ = d.f.enqueue(ctx, d.task.pair, class, gen, delay) // noted once when Redis is down; the sweeper catches up
+	return nil
 }
 
 // target is the channel as its connector sees it, credentials opened.
@@ -802,18 +822,8 @@ func admitRequest(now time.Time, sent []time.Time, limit int, window time.Durati
 // later hands the pair over to a fresh task that runs after delay, unless a
 // task waits already (it will do the work), and ends this run successfully.
 func (d *delivery) later(ctx context.Context, delay time.Duration) error {
-	var gen int64
-	err := d.conn.QueryRow(ctx, `
-		UPDATE sync_channels SET gen = gen + 1, queued = $3, queued_gen = gen + 1, queued_at = now()
-		WHERE property_id = $1 AND channel_id = $2 AND queued IS NULL
-		RETURNING gen`, d.task.Property, d.task.Channel, d.class).Scan(&gen)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+	if err := d.handOver(ctx, d.class, delay, ""); err != nil {
 		return err
-	}
-	if err == nil {
-		// If Redis is down the sweeper enqueues it later (without the delay;
-		// the task then waits again).
-		_ = d.f.enqueue(ctx, d.task.pair, d.class, gen, delay)
 	}
 	return d.succeeded(ctx)
 }
@@ -865,14 +875,9 @@ func (d *delivery) fail(ctx context.Context, cause error, last bool) error {
 	switch {
 	case d.sent > 0 && kind != connectors.KindPermanent && ctx.Err() == nil:
 		d.sent = 0 // counted above
-		delay := d.f.retryDelay(0, cause, nil)
-		var gen int64
-		err := d.conn.QueryRow(bctx, `
-			UPDATE sync_channels SET gen = gen + 1, queued = $3, queued_gen = gen + 1, queued_at = now()
-			WHERE property_id = $1 AND channel_id = $2 AND queued IS NULL
-			RETURNING gen`, d.task.Property, d.task.Channel, d.class).Scan(&gen)
-		if err == nil {
-			_ = d.f.enqueue(bctx, d.task.pair, d.class, gen, delay)
+		if err := d.handOver(bctx, d.class, d.f.retryDelay(0, cause, nil), ""); err != nil {
+			// The sweeper revives the pair: its marks are there, no task is.
+			d.f.log.Warn("could not hand a delivery over to a fresh task", "err", err)
 		}
 		return nil
 	case kind == connectors.KindPermanent || last:

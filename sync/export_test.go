@@ -30,24 +30,8 @@ const DeliveryLogTrimEvery = deliveryLogTrimEvery
 // DeliverWithPause runs a delivery as a bulk worker does, calling between
 // once it has read the channel and its marks and before it acts on them.
 func (f *Fanout) DeliverWithPause(ctx context.Context, property, channel int64, between func()) error {
-	conn, err := f.db.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Release()
-	d := &delivery{f: f, conn: conn, task: taskPayload{pair: pair{property, channel}}, class: classBulk}
-	found, err := d.lockAndClaim(ctx)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if !d.unlocked {
-			d.unlock()
-		}
-	}()
-	between()
-	if !found {
-		return nil
-	}
-	return d.run(ctx, false)
+	return f.claimed(ctx, taskPayload{pair: pair{property, channel}}, classBulk, func(d *delivery) error {
+		between()
+		return d.run(ctx, false)
+	})
 }
