@@ -47,6 +47,15 @@ func (f *Fanout) handleChannelTask(ctx context.Context, t *asynq.Task) error {
 // deliver runs one delivery of task p, of queue class, to its pair. last
 // says asynq archives the task if this attempt fails.
 func (f *Fanout) deliver(ctx context.Context, p taskPayload, class string, last bool) error {
+	if class == classBulk {
+		done, err := f.bulkGate.bulk(ctx, f.cfg.MaxRun)
+		if err != nil {
+			return err
+		}
+		defer done()
+	} else {
+		defer f.bulkGate.critical()()
+	}
 	return f.claimed(ctx, p, class, func(d *delivery) error { return d.run(ctx, last) })
 }
 

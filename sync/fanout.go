@@ -76,6 +76,11 @@ type Config struct {
 	// worker runs at once (16); BulkConcurrency that of bulk work, on
 	// workers of their own (Concurrency/4, at least 1).
 	Concurrency, BulkConcurrency int
+	// BulkWhileBusy is how many bulk deliveries a worker runs at once while
+	// it delivers bookings' changes, and for BulkQuiet after the last one
+	// (1 and 1 s): bulk work takes what the bookings leave (bulkgate.go).
+	BulkWhileBusy int
+	BulkQuiet     time.Duration
 	// RelayInterval is how often the relay looks for new outbox rows (20 ms).
 	RelayInterval time.Duration
 	// RelayBatch is the most outbox rows the relay takes in one transaction (1000).
@@ -161,6 +166,9 @@ func (c *Config) setDefaults() {
 	if c.BulkConcurrency <= 0 {
 		c.BulkConcurrency = max(1, c.Concurrency/4)
 	}
+	if c.BulkWhileBusy <= 0 {
+		c.BulkWhileBusy = 1
+	}
 	if c.RelayBatch <= 0 {
 		c.RelayBatch = 1000
 	}
@@ -171,6 +179,7 @@ func (c *Config) setDefaults() {
 		c.ResyncAt = "03:00"
 	}
 	def(&c.RelayInterval, 20*time.Millisecond)
+	def(&c.BulkQuiet, time.Second)
 	def(&c.TaskCheckInterval, 10*time.Millisecond)
 	def(&c.DelayedTaskCheckInterval, 250*time.Millisecond)
 	def(&c.SweepInterval, time.Second)
@@ -208,6 +217,7 @@ type Fanout struct {
 	log       *slog.Logger
 	resyncAt  time.Duration // since local midnight; < 0 when off
 	webhooks  *pms.Sender
+	bulkGate  *bulkGate
 
 	leader    atomic.Bool
 	redisDown atomic.Bool // for logging the outage once, not every attempt
@@ -231,6 +241,7 @@ func New(cfg Config) (*Fanout, error) {
 		log:       cfg.Logger.With("component", "sync"),
 		resyncAt:  at,
 		webhooks:  &pms.Sender{Client: &http.Client{Timeout: cfg.PushTimeout}},
+		bulkGate:  newBulkGate(cfg.BulkWhileBusy, cfg.BulkQuiet),
 	}, nil
 }
 

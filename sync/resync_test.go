@@ -197,3 +197,61 @@ func TestTheCatchUpResyncSurvivesADeliveryThatSawNoEndpoint(t *testing.T) {
 	require.Len(t, got, 1, "the catch-up resync is delivered")
 	require.True(t, got[0].Request.Full)
 }
+
+// While a booking's change is being delivered, bulk work runs one delivery
+// at a time and the other bulk workers wait; once the bookings' deliveries
+// stop, bulk work runs at its full concurrency again.
+func TestBulkWorkStepsAsideWhileBookingsAreDelivered(t *testing.T) {
+	t.Parallel()
+	bulk := []string{"X1", "X2", "X3", "X4"}
+	h := newHotel(t, hotelOptions{channels: append([]string{"A", "B"}, bulk...),
+		config: func(c *sync.Config) { c.BulkConcurrency = 4; c.BulkQuiet = 200 * time.Millisecond }}).primed()
+	ctx := context.Background()
+	resyncing := func() (n int) {
+		for _, x := range bulk {
+			n += h.tc[x].InFlight()
+		}
+		return n
+	}
+	resync := func() {
+		for _, x := range bulk {
+			h.tc[x].Hold()
+			require.NoError(t, h.fan.Resync(ctx, h.code, x))
+		}
+	}
+	release := func() {
+		for _, x := range bulk {
+			h.tc[x].Release()
+		}
+	}
+
+	// No booking on the way: the four resyncs run at once.
+	resync()
+	eventually(t, convergeTimeout, "four resyncs at once", func() bool { return resyncing() == 4 })
+	release()
+	h.waitConverged()
+
+	// A booking's delivery to B is under way (B holds it).
+	h.tc["B"].Hold()
+	arrival := h.today.AddDays(5)
+	h.book("A", "A-1", 0, arrival, 1, 1)
+	eventually(t, convergeTimeout, "the booking's delivery to B to be under way", func() bool { return h.tc["B"].InFlight() == 1 })
+	eventually(t, convergeTimeout, "the X channels to hear of the booking", func() bool {
+		for _, x := range bulk {
+			if v, _ := h.tc[x].Value(h.room(x, 0), arrival); v != 9 {
+				return false
+			}
+		}
+		return true
+	})
+	resync()
+	eventually(t, convergeTimeout, "a resync under way", func() bool { return resyncing() > 0 })
+	time.Sleep(500 * time.Millisecond) // the other bulk workers have the tasks, and wait
+	require.Equal(t, 1, resyncing(), "bulk deliveries running while a booking's delivery runs")
+
+	// The booking delivered, the others go at once.
+	h.tc["B"].Release()
+	eventually(t, convergeTimeout, "four resyncs at once", func() bool { return resyncing() == 4 })
+	release()
+	h.waitConverged()
+}

@@ -73,8 +73,8 @@ Environment:
   KEYRACK_WORKERS    deliveries a worker runs at once for booking-driven changes
                      (default 16)
   KEYRACK_BULK_WORKERS  deliveries a worker runs at once for resyncs and staff
-                     edits (default a quarter of KEYRACK_WORKERS); fewer leave
-                     more CPU to bookings' deliveries during a big resync
+                     edits (default a quarter of KEYRACK_WORKERS); one at a
+                     time while bookings' changes are being delivered
   KEYRACK_FEED_ACK_TIMEOUT  how long a PMS may leave a revision unacknowledged
                      before an incident is raised (default 30m)
   KEYRACK_ICAL_STALE_AFTER  how long an iCal feed may go without a good fetch

@@ -1,0 +1,37 @@
+package sync
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestTheBulkGateHoldsBulkWorkBackButNeverStarvesIt(t *testing.T) {
+	g := newBulkGate(1, time.Hour)
+	free, err := g.bulk(context.Background(), time.Hour)
+	require.NoError(t, err, "nothing critical ever ran: no wait")
+	free()
+
+	done := g.critical()
+	defer done()
+	first, err := g.bulk(context.Background(), time.Hour)
+	require.NoError(t, err, "the one slot")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err = g.bulk(ctx, time.Hour)
+	require.ErrorIs(t, err, context.DeadlineExceeded, "the slot is taken: it waits until its context ends")
+
+	start := time.Now()
+	late, err := g.bulk(context.Background(), 100*time.Millisecond)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, time.Since(start), 100*time.Millisecond)
+	late()
+
+	first()
+	second, err := g.bulk(context.Background(), time.Hour)
+	require.NoError(t, err, "the slot given back")
+	second()
+}
