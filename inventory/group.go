@@ -365,8 +365,17 @@ func resolveGroup(ctx context.Context, c dbtx, ms []*member) (*groupState, error
 	}
 	property := ms[0].rev.Property
 	var b pgx.Batch
+	g := &groupState{roomPools: map[string]int64{}, poolCodes: map[int64]string{}}
+	found := false
+	p := &g.property
+	var ord int
+	var channelID, newID *int64
+	var code, poolCode string
+	var poolID int64
 	b.Queue("begin")
-	b.Queue(`
+	// Both statements with their generic plans: planned for their arrays,
+	// they took longer to plan than to run.
+	QueueGenericPlan(&b, `
 		WITH p AS (SELECT id, name, time_zone, currency FROM properties WHERE code = $1),
 		req AS (SELECT * FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS r (channel, external_id, ord)),
 		c AS (
@@ -383,62 +392,50 @@ func resolveGroup(ctx context.Context, c dbtx, ms []*member) (*groupState, error
 		FROM p CROSS JOIN req
 		LEFT JOIN c ON c.ord = req.ord
 		LEFT JOIN created cr ON cr.channel_id = c.channel_id AND cr.external_id = req.external_id
-		ORDER BY req.ord`, property, channels, externals)
-	b.Queue(`
+		ORDER BY req.ord`, property, channels, externals).Query(func(rows pgx.Rows) error {
+		_, err := pgx.ForEachRow(rows, []any{&ord, &p.ID, &p.Name, &p.TimeZone, &p.Currency, &channelID, &newID}, func() error {
+			found = true
+			m := ms[ord-1]
+			switch {
+			case channelID == nil:
+				m.answer(Outcome{}, Errorf(ENOTFOUND, "channel %s does not exist in property %s", m.rev.Channel, m.rev.Property))
+			case newID != nil:
+				m.channel, m.isNew, m.res.id, m.seq = *channelID, true, *newID, 1
+			default:
+				m.channel = *channelID
+			}
+			return nil
+		})
+		return err
+	})
+	QueueGenericPlan(&b, `
 		SELECT rt.code, rt.pool_id, pl.code
 		FROM unnest($2::text[]) AS want (code)
 		CROSS JOIN LATERAL (SELECT id FROM properties WHERE code = $1) AS p
 		CROSS JOIN LATERAL (SELECT code, pool_id FROM room_types WHERE property_id = p.id AND code = want.code LIMIT 1) AS rt
-		CROSS JOIN LATERAL (SELECT code FROM pools WHERE property_id = p.id AND id = rt.pool_id LIMIT 1) AS pl`, property, codes)
-	br := c.SendBatch(ctx, &b)
-	defer br.Close()
-	if _, err := br.Exec(); err != nil {
-		return nil, err
-	}
-	g := &groupState{roomPools: map[string]int64{}, poolCodes: map[int64]string{}}
-	found := false
-	p := &g.property
-	var ord int
-	var channelID, newID *int64
-	rows, _ := br.Query()
-	_, err := pgx.ForEachRow(rows, []any{&ord, &p.ID, &p.Name, &p.TimeZone, &p.Currency, &channelID, &newID}, func() error {
-		found = true
-		m := ms[ord-1]
-		switch {
-		case channelID == nil:
-			m.answer(Outcome{}, Errorf(ENOTFOUND, "channel %s does not exist in property %s", m.rev.Channel, m.rev.Property))
-		case newID != nil:
-			m.channel, m.isNew, m.res.id, m.seq = *channelID, true, *newID, 1
-		default:
-			m.channel = *channelID
-		}
-		return nil
+		CROSS JOIN LATERAL (SELECT code FROM pools WHERE property_id = p.id AND id = rt.pool_id LIMIT 1) AS pl`, property, codes).Query(func(rows pgx.Rows) error {
+		_, err := pgx.ForEachRow(rows, []any{&code, &poolID, &poolCode}, func() error {
+			g.roomPools[code], g.poolCodes[poolID] = poolID, poolCode
+			return nil
+		})
+		return err
 	})
-	if err != nil {
+	if err := c.SendBatch(ctx, &b).Close(); err != nil {
 		return nil, err
 	}
 	p.Code = property
-	var code, poolCode string
-	var poolID int64
-	rows, _ = br.Query()
-	if _, err := pgx.ForEachRow(rows, []any{&code, &poolID, &poolCode}, func() error {
-		g.roomPools[code], g.poolCodes[poolID] = poolID, poolCode
-		return nil
-	}); err != nil {
-		return nil, err
-	}
 	if !found {
 		for _, m := range ms {
 			m.answer(Outcome{}, Errorf(ENOTFOUND, "property %s does not exist", property))
 		}
-		return nil, br.Close()
+		return nil, nil
 	}
 	for _, m := range ms {
 		if !m.answered {
-			return g, br.Close()
+			return g, nil
 		}
 	}
-	return nil, br.Close()
+	return nil, nil
 }
 
 // storedReservation is a reservation as the group found it.

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/keyrack/keyrack/inventory"
+	"github.com/keyrack/keyrack/inventory/inventorytest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -536,4 +538,27 @@ func TestConcurrentDuplicateDeliveriesApplyOnce(t *testing.T) {
 	require.Equal(t, 1, got["P1"][inventory.MustDate("2026-12-02")].Sold)
 	require.Equal(t, 1, got["P1"][inventory.MustDate("2026-12-03")].Sold)
 	require.Zero(t, got["P1"][inventory.MustDate("2026-12-04")].Sold)
+}
+
+// QueueGenericPlan's setting holds for its statement only, in a batch's
+// implicit transaction as in an explicit one.
+func TestQueueGenericPlanSetsThePlanModeForItsStatementOnly(t *testing.T) {
+	t.Parallel()
+	st := inventorytest.New(t)
+	ctx := context.Background()
+	for _, explicit := range []bool{false, true} {
+		var before, during, after string
+		b := &pgx.Batch{}
+		if explicit {
+			b.Queue("BEGIN")
+		}
+		b.Queue("SELECT current_setting('plan_cache_mode')").QueryRow(func(r pgx.Row) error { return r.Scan(&before) })
+		inventory.QueueGenericPlan(b, "SELECT current_setting('plan_cache_mode')").QueryRow(func(r pgx.Row) error { return r.Scan(&during) })
+		b.Queue("SELECT current_setting('plan_cache_mode')").QueryRow(func(r pgx.Row) error { return r.Scan(&after) })
+		if explicit {
+			b.Queue("COMMIT")
+		}
+		require.NoError(t, st.DB().SendBatch(ctx, b).Close())
+		require.Equal(t, []string{"auto", "force_generic_plan", "auto"}, []string{before, during, after}, "explicit transaction: %v", explicit)
+	}
 }

@@ -724,8 +724,10 @@ func (d *delivery) finish(ctx context.Context, w *work, r round) (done bool, err
 		}
 		// A pool's mark is gone only if this transaction cleared it: the
 		// relay and resyncs add marks but never remove them, and a newer
-		// version of a mark cleared here waits for this transaction.
-		b.Queue(`
+		// version of a mark cleared here waits for this transaction. (Its
+		// generic plan: planned for the arrays, it took 0.45 ms to plan
+		// and 0.1 to run.)
+		inventory.QueueGenericPlan(b, `
 			WITH k AS (
 				SELECT * FROM unnest($3::bigint[], $4::date[], $5::int[], $6::bigint[], $7::timestamptz[])
 					AS k (pool_id, night, available, version, changed_at)
