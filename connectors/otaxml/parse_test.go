@@ -165,6 +165,21 @@ func TestHardening(t *testing.T) {
 		{"unknown message", `<OTA_HotelDescriptiveInfoRQ xmlns="http://www.opentravel.org/OTA/2003/05" EchoToken="e9"/>`, TypeNoImplementation},
 		{"deep nesting", "<OTA_HotelResNotifRQ>" + strings.Repeat("<a>", 200) + strings.Repeat("</a>", 200) + "</OTA_HotelResNotifRQ>", TypeProtocol},
 		{"two roots", `<OTA_HotelResNotifRQ/><OTA_HotelResNotifRQ/>`, TypeProtocol},
+		{"directive inside", `<OTA_HotelResNotifRQ><!ENTITY x "y"></OTA_HotelResNotifRQ>`, TypeProtocol},
+		{"text outside", `<OTA_HotelResNotifRQ/>trailing`, TypeProtocol},
+		{"depth 65", "<OTA_HotelResNotifRQ>" + strings.Repeat("<a>", 64) + strings.Repeat("</a>", 64) + "</OTA_HotelResNotifRQ>", TypeProtocol},
+	}
+	// What the sender is told, where the parser refuses the document itself.
+	says := map[string]string{
+		"doctype":          "DOCTYPE declarations are refused",
+		"entity bomb":      "DOCTYPE declarations are refused",
+		"truncated":        "not well-formed XML",
+		"empty":            "empty body",
+		"deep nesting":     "nested deeper than 64 levels",
+		"two roots":        "expected one root element, found 2",
+		"directive inside": "XML directive <!ENTITY",
+		"text outside":     "text outside the root element",
+		"depth 65":         "nested deeper than 64 levels",
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -173,7 +188,13 @@ func TestHardening(t *testing.T) {
 				t.Fatal("nil Message")
 			}
 			otaErr(t, err, c.typ)
+			if want := says[c.name]; want != "" && !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not say %q", err, want)
+			}
 		})
+	}
+	if _, err := Parse([]byte("<OTA_HotelResNotifRQ>" + strings.Repeat("<a>", 63) + strings.Repeat("</a>", 63) + "</OTA_HotelResNotifRQ>")); err != nil {
+		t.Errorf("64 levels are allowed: %v", err)
 	}
 	m, err := Parse([]byte(`<OTA_HotelDescriptiveInfoRQ xmlns="http://www.opentravel.org/OTA/2003/05" EchoToken="e9"/>`))
 	if m.Name != "OTA_HotelDescriptiveInfoRQ" || m.EchoToken != "e9" || err == nil {
@@ -269,5 +290,15 @@ func TestEmptyPullIsNotAnError(t *testing.T) {
 	m, err := Parse([]byte(`<OTA_HotelResNotifRQ xmlns="http://www.opentravel.org/OTA/2003/05" Version="2.001" TimeStamp="2026-11-22T10:00:00+00:00"/>`))
 	if err != nil || len(m.Reservations) != 0 || !m.IsReservation() {
 		t.Errorf("empty pull: %v %+v", err, m)
+	}
+}
+
+func BenchmarkParseReservation(b *testing.B) {
+	body := resBody("Commit", "", "2026-12-01", "2026-12-03")
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if _, err := Parse(body); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

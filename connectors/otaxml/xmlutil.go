@@ -3,7 +3,6 @@ package otaxml
 import (
 	"bytes"
 	"compress/gzip"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -84,66 +83,74 @@ func charsetReader(charset string, input io.Reader) (io.Reader, error) {
 	return nil, fmt.Errorf("encoding %q is not supported: send UTF-8 or ISO-8859-1", charset)
 }
 
-// precheck walks the token stream before etree builds the tree: it refuses
-// any DOCTYPE (and so every entity trick) and nesting deeper than maxDepth,
-// and reports XML that is not well-formed.
-func precheck(body []byte) *Error {
+// readTree parses body into an element tree, in one pass: it refuses any
+// DOCTYPE (and so every entity trick) and any other directive, nesting deeper
+// than maxDepth (etree stops reading there), text outside the root element
+// and more than one root, and reports XML that is not well-formed.
+// (encoding/xml expands no entity a DTD declares, so the tree is checked once
+// read.)
+func readTree(body []byte) (*etree.Element, *Error) {
 	if len(bytes.TrimSpace(body)) == 0 {
-		return Errorf(TypeProtocol, 0, "empty body: expected an OTA XML message")
+		return nil, Errorf(TypeProtocol, 0, "empty body: expected an OTA XML message")
 	}
-	d := xml.NewDecoder(bytes.NewReader(body))
-	d.CharsetReader = charsetReader
-	depth, roots := 0, 0
-	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			break
+	doc := etree.NewDocument()
+	doc.ReadSettings = etree.ReadSettings{CharsetReader: charsetReader, MaxDepth: maxDepth}
+	if err := doc.ReadFromBytes(body); err != nil {
+		switch {
+		case errors.Is(err, etree.ErrMaxDepth):
+			return nil, Errorf(TypeProtocol, 0, "elements are nested deeper than %d levels", maxDepth)
+		case hasDoctype(body):
+			// A DTD's entities are undefined to the parser: say why.
+			return nil, doctypeRefused()
 		}
-		if err != nil {
-			return Errorf(TypeProtocol, 0, "not well-formed XML: %v", err)
-		}
-		switch t := tok.(type) {
-		case xml.Directive:
-			if bytes.HasPrefix(bytes.ToUpper(bytes.TrimSpace(t)), []byte("DOCTYPE")) {
-				return Errorf(TypeProtocol, 0, "DOCTYPE declarations are refused: send the message without a DTD")
-			}
-			return Errorf(TypeProtocol, 0, "XML directive <!%.20s…> is refused", string(t))
-		case xml.StartElement:
-			if depth == 0 {
-				roots++
-			}
-			depth++
-			if depth > maxDepth {
-				return Errorf(TypeProtocol, 0, "elements are nested deeper than %d levels", maxDepth)
-			}
-		case xml.EndElement:
-			depth--
-		case xml.CharData:
-			if depth == 0 && len(bytes.TrimSpace(t)) > 0 {
-				return Errorf(TypeProtocol, 0, "text outside the root element: not an XML document")
+		return nil, Errorf(TypeProtocol, 0, "not well-formed XML: %v", err)
+	}
+	roots := 0
+	for _, t := range doc.Child {
+		switch t := t.(type) {
+		case *etree.Element:
+			roots++
+		case *etree.CharData:
+			if strings.TrimSpace(t.Data) != "" {
+				return nil, Errorf(TypeProtocol, 0, "text outside the root element: not an XML document")
 			}
 		}
 	}
 	if roots != 1 {
-		return Errorf(TypeProtocol, 0, "expected one root element, found %d", roots)
+		return nil, Errorf(TypeProtocol, 0, "expected one root element, found %d", roots)
+	}
+	if err := refuseDirectives(&doc.Element); err != nil {
+		return nil, err
+	}
+	return doc.Root(), nil
+}
+
+// refuseDirectives refuses any directive (<!DOCTYPE …>, <!ENTITY …>, …) in
+// e or below it; the recursion is at most maxDepth deep.
+func refuseDirectives(e *etree.Element) *Error {
+	for _, t := range e.Child {
+		switch t := t.(type) {
+		case *etree.Directive:
+			if strings.HasPrefix(strings.ToUpper(strings.TrimSpace(t.Data)), "DOCTYPE") {
+				return doctypeRefused()
+			}
+			return Errorf(TypeProtocol, 0, "XML directive <!%.20s…> is refused", t.Data)
+		case *etree.Element:
+			if err := refuseDirectives(t); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
 
-// readTree parses body into an element tree after precheck.
-func readTree(body []byte) (*etree.Element, *Error) {
-	if err := precheck(body); err != nil {
-		return nil, err
-	}
-	doc := etree.NewDocument()
-	doc.ReadSettings = etree.ReadSettings{CharsetReader: charsetReader}
-	if err := doc.ReadFromBytes(body); err != nil {
-		return nil, Errorf(TypeProtocol, 0, "not well-formed XML: %v", err)
-	}
-	if doc.Root() == nil {
-		return nil, Errorf(TypeProtocol, 0, "no root element")
-	}
-	return doc.Root(), nil
+// hasDoctype reports a DOCTYPE declaration in b.
+func hasDoctype(b []byte) bool {
+	return bytes.Contains(bytes.ToUpper(b), []byte("<!DOCTYPE"))
+}
+
+func doctypeRefused() *Error {
+	return Errorf(TypeProtocol, 0, "DOCTYPE declarations are refused: send the message without a DTD")
 }
 
 // child is e's first child element with local name tag, in any namespace.
