@@ -24,6 +24,7 @@ import (
 	mrand "math/rand/v2"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/keyrack/keyrack/fixtures/sim"
 	"github.com/keyrack/keyrack/inventory"
 	"github.com/keyrack/keyrack/sync"
@@ -334,7 +335,7 @@ func (b *bench) freshDatabase(ctx context.Context) error {
 	}
 	b.adminURL = u.String()
 	b.dbName = fmt.Sprintf("keyrack_bench_%d_%s", time.Now().Unix(), randomHex(3))
-	conn, err := pgx.Connect(ctx, b.adminURL)
+	conn, err := adminConnect(ctx, b.adminURL)
 	if err != nil {
 		return fmt.Errorf("PostgreSQL does not answer (check DATABASE_URL): %w", err)
 	}
@@ -350,6 +351,16 @@ func (b *bench) freshDatabase(ctx context.Context) error {
 	u.RawQuery = q.Encode()
 	b.dbURL = u.String()
 	return nil
+}
+
+// adminConnect opens one connection to url, which may carry the pool's
+// parameters (pool_max_conns…) that keyrack's own pool takes.
+func adminConnect(ctx context.Context, url string) (*pgx.Conn, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.ConnectConfig(ctx, cfg.ConnConfig)
 }
 
 // libpqURL is b.dbURL for libpq (pgbench): without the parameters only pgx
@@ -403,7 +414,7 @@ func (b *bench) close() {
 		b.printf("the benchmark database is kept: %s\n", b.dbURL)
 		return
 	}
-	if conn, err := pgx.Connect(ctx, b.adminURL); err == nil {
+	if conn, err := adminConnect(ctx, b.adminURL); err == nil {
 		defer conn.Close(ctx)
 		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{b.dbName}.Sanitize()+" WITH (FORCE)"); err != nil {
 			b.log.Warn("could not drop the benchmark database", "database", b.dbName, "err", err)

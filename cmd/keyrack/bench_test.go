@@ -24,7 +24,13 @@ import (
 // line, and drops its database.
 func TestBenchRunsTheScenarioEndsConsistentAndCleansUp(t *testing.T) {
 	dbURL := inventorytest.RequireDatabase(t)
-	env := map[string]string{"DATABASE_URL": dbURL, "REDIS_URL": synctest.RedisURL(t), "KEYRACK_LOG_LEVEL": "error"}
+	// With a pool size in the URL, as an operator may give it: pgx's pool
+	// takes it, a single connection and pgbench must not see it.
+	sep := "?"
+	if strings.Contains(dbURL, "?") {
+		sep = "&"
+	}
+	env := map[string]string{"DATABASE_URL": dbURL + sep + "pool_max_conns=30", "REDIS_URL": synctest.RedisURL(t), "KEYRACK_LOG_LEVEL": "error"}
 	benchDatabases := func() int {
 		conn, err := pgx.Connect(context.Background(), dbURL)
 		require.NoError(t, err)
