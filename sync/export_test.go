@@ -35,3 +35,9 @@ func (f *Fanout) DeliverWithPause(ctx context.Context, property, channel int64, 
 		return d.run(ctx, false)
 	})
 }
+
+// PurgeRelayed runs the scheduler's purge of relayed outbox rows.
+func (f *Fanout) PurgeRelayed(ctx context.Context) error { return f.purgeRelayed(ctx) }
+
+// PurgeBatch is the most rows one purge statement deletes.
+const PurgeBatch = purgeBatch

@@ -85,6 +85,9 @@ type Config struct {
 	RelayInterval time.Duration
 	// RelayBatch is the most outbox rows the relay takes in one transaction (1000).
 	RelayBatch int
+	// OutboxKeep is how long outbox rows are kept once relayed (1 h); the
+	// elected scheduler deletes them after that.
+	OutboxKeep time.Duration
 	// TaskCheckInterval is how long an idle worker sleeps before it polls
 	// Redis again (10 ms; asynq's own default of 1 s would add up to 1.5 s
 	// of lag after a quiet spell).
@@ -180,6 +183,7 @@ func (c *Config) setDefaults() {
 	}
 	def(&c.RelayInterval, 20*time.Millisecond)
 	def(&c.BulkQuiet, time.Second)
+	def(&c.OutboxKeep, time.Hour)
 	def(&c.TaskCheckInterval, 10*time.Millisecond)
 	def(&c.DelayedTaskCheckInterval, 250*time.Millisecond)
 	def(&c.SweepInterval, time.Second)

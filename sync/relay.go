@@ -125,7 +125,7 @@ func (f *Fanout) relayProperties(ctx context.Context, props []int64) (int, error
 	var most int
 	var pairProps, channels []int64
 	var classes []string
-	var ids []int64
+	var idProps, ids []int64 // the rows taken: ids[i] is idProps[i]'s
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	// One statement takes the rows of the properties whose lock it gets,
@@ -172,7 +172,8 @@ func (f *Fanout) relayProperties(ctx context.Context, props []int64) (int, error
 				echo = (d.echo + EXCLUDED.echo) - (d.nights - d.echo) - (EXCLUDED.nights - EXCLUDED.echo),
 				version = nextval('sync_version')
 		)
-		SELECT (SELECT coalesce(array_agg(id), '{}') FROM claimed),
+		SELECT (SELECT coalesce(array_agg(property_id ORDER BY property_id, id), '{}') FROM claimed),
+			(SELECT coalesce(array_agg(id ORDER BY property_id, id), '{}') FROM claimed),
 			(SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM claimed GROUP BY property_id) AS k),
 			t.property_id, t.channel_id, t.critical
 		FROM (SELECT 1) AS one LEFT JOIN (
@@ -181,7 +182,7 @@ func (f *Fanout) relayProperties(ctx context.Context, props []int64) (int, error
 		ORDER BY t.property_id, t.channel_id`, props, f.cfg.RelayBatch).Query(func(rows pgx.Rows) error {
 		var prop, ch *int64
 		var critical *bool
-		_, err := pgx.ForEachRow(rows, []any{&ids, &most, &prop, &ch, &critical}, func() error {
+		_, err := pgx.ForEachRow(rows, []any{&idProps, &ids, &most, &prop, &ch, &critical}, func() error {
 			if ch != nil {
 				pairProps = append(pairProps, *prop)
 				channels = append(channels, *ch)
@@ -208,10 +209,13 @@ func (f *Fanout) relayProperties(ctx context.Context, props []int64) (int, error
 			-- Since the channel sold: when keyrack heard of it, or earlier
 			-- for a pulled booking (Revision.ChannelSince).
 			SELECT a.property_id, a.channel_id, a.pool_id, a.night, coalesce(c.origin_at, c.created_at) AS created_at
-			FROM outbox c JOIN sync_acks a
+			-- The rows by their key: property_id = ANY(…) AND id = ANY(…)
+			-- read every row the properties ever had.
+			FROM unnest($1::bigint[], $2::bigint[]) AS k (property_id, id)
+			JOIN outbox c ON c.property_id = k.property_id AND c.id = k.id
+			JOIN sync_acks a
 				ON a.property_id = c.property_id AND a.channel_id = c.origin_channel_id AND a.pool_id = c.pool_id
 				AND a.night >= c.from_night AND a.night < c.to_night
-			WHERE c.property_id = ANY($1) AND c.id = ANY($2)
 			ORDER BY a.property_id, a.channel_id, a.pool_id, a.night
 			FOR UPDATE OF a
 		)
@@ -219,7 +223,7 @@ func (f *Fanout) relayProperties(ctx context.Context, props []int64) (int, error
 		FROM (SELECT property_id, channel_id, pool_id, night, min(created_at) AS at FROM own
 			GROUP BY property_id, channel_id, pool_id, night) AS o
 		WHERE a.property_id = o.property_id AND a.channel_id = o.channel_id AND a.pool_id = o.pool_id AND a.night = o.night`,
-		props, ids)
+		idProps, ids)
 	wake := queueMarkQueued(b, pairProps, channels, classes)
 	b.Queue("COMMIT")
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
@@ -227,6 +231,24 @@ func (f *Fanout) relayProperties(ctx context.Context, props []int64) (int, error
 	}
 	f.wake(ctx, *wake)
 	return most, nil
+}
+
+// purgeBatch is the most relayed outbox rows one statement deletes.
+const purgeBatch = 5000
+
+// purgeRelayed deletes the outbox rows relayed more than OutboxKeep ago, a
+// batch at a time. Nothing reads them — the relays, deliveries and staff
+// pages read pending rows only — and kept, the table would grow with every
+// booking for ever.
+func (f *Fanout) purgeRelayed(ctx context.Context) error {
+	for {
+		tag, err := f.db.Exec(ctx, `DELETE FROM outbox o USING (
+				SELECT property_id, id FROM outbox WHERE done_at < now() - $1::interval LIMIT $2
+			) AS old WHERE o.property_id = old.property_id AND o.id = old.id`, f.cfg.OutboxKeep, purgeBatch)
+		if err != nil || tag.RowsAffected() < purgeBatch || ctx.Err() != nil {
+			return err
+		}
+	}
 }
 
 func classFor(critical bool) string {

@@ -75,10 +75,10 @@ func (f *Fanout) lead(ctx context.Context) error {
 }
 
 // runDue runs the due periodic work: the alarm for revisions a PMS has not
-// acknowledged in time (feed.go), stale iCal feeds (ical.go), and the
-// nightly resync.
+// acknowledged in time (feed.go), stale iCal feeds (ical.go), the nightly
+// resync, and the purge of relayed outbox rows (relay.go).
 func (f *Fanout) runDue(ctx context.Context) error {
-	return errors.Join(f.raiseUnacked(ctx), f.raiseStaleFeeds(ctx), f.resyncDue(ctx))
+	return errors.Join(f.raiseUnacked(ctx), f.raiseStaleFeeds(ctx), f.resyncDue(ctx), f.purgeRelayed(ctx))
 }
 
 // resyncDue runs the nightly resync of every enabled channel whose property's
