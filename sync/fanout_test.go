@@ -103,7 +103,10 @@ func TestABurstOfAThousandBookingsOnOnePoolIsCoalesced(t *testing.T) {
 		require.Less(t, n, bookings/4, "channel %s: deliveries must be coalesced", c)
 	}
 	t.Logf("%.3f deliveries per booking in all", float64(total)/bookings)
-	require.Zero(t, h.pendingOutbox())
+	// The channels can hold the final values while the relay's last
+	// transaction is still open (deliveries read the pool's current
+	// values): the outbox empties soon after, not necessarily before.
+	eventually(t, convergeTimeout, "the relay to take every outbox row", func() bool { return h.pendingOutbox() == 0 })
 }
 
 func TestNightsBeyondAChannelsHorizonAreNotSent(t *testing.T) {
