@@ -266,11 +266,13 @@ func (d *delivery) run(ctx context.Context, last bool) error {
 			}
 		}
 		d.first = nil
-		if len(w.versions) == 0 {
-			break
-		}
 		u, runs, itemRun := w.update(d.rooms, d.ch.echoWindow(d.f.cfg.EchoWindow))
 		var r round
+		// With no mark read, finish still runs: it ends the run only if no
+		// mark has arrived since the read, in the statement that releases
+		// the pair. A relay that found this run's task still waiting woke
+		// no one for its marks; ending on the stale read would leave them
+		// to the next change or the sweeper.
 		if len(u.Items) > 0 {
 			wait, err := d.admit(ctx)
 			if err != nil {
@@ -311,13 +313,6 @@ func (d *delivery) run(ctx context.Context, last bool) error {
 			return d.later(ctx, 0)
 		}
 	}
-	if err := d.succeeded(ctx); err != nil {
-		return err
-	}
-	if d.class != classBulk {
-		d.handOverResync(ctx)
-	}
-	return nil
 }
 
 // handOverResync hands the pair's resync marks, which a booking-driven
@@ -748,13 +743,16 @@ func (d *delivery) finish(ctx context.Context, w *work, r round) (done bool, err
 				AND a.origin_changed_at = k.changed_at AND a.version <= k.version`,
 			p.Property, p.Channel, sp, sn, sa, sv, sc, d.class == classBulk)
 	}
-	// Done, recorded and unlocked in one statement, so that the three agree.
-	// A booking-driven delivery is done when no mark of changes is left;
-	// it says whether resync marks are.
+	// Done, recorded and unlocked in one statement (one snapshot), so that
+	// the three agree — also for a pair without a state row yet. A
+	// booking-driven delivery is done when no mark of changes is left; it
+	// says whether resync marks are.
 	var resyncLeft bool
-	b.Queue(succeededSQL+` AND NOT EXISTS (SELECT 1 FROM sync_dirty WHERE property_id = $1 AND channel_id = $2 AND ($5 OR NOT resync))
-		RETURNING pg_advisory_unlock(`+pairLockSQL+`),
-			EXISTS (SELECT 1 FROM sync_dirty WHERE property_id = $1 AND channel_id = $2 AND resync)`,
+	const left = `EXISTS (SELECT 1 FROM sync_dirty WHERE property_id = $1 AND channel_id = $2 AND ($5 OR NOT resync))`
+	b.Queue(`WITH recorded AS (`+succeededSQL+` AND NOT `+left+` RETURNING 1)
+		SELECT pg_advisory_unlock(`+pairLockSQL+`),
+			EXISTS (SELECT 1 FROM sync_dirty WHERE property_id = $1 AND channel_id = $2 AND resync)
+		WHERE NOT `+left,
 		append(d.succeededArgs(), d.class == classBulk)...).Query(func(rows pgx.Rows) error {
 		_, err := pgx.ForEachRow(rows, []any{&d.unlocked, &resyncLeft}, func() error { return nil })
 		done = d.unlocked

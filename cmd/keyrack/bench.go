@@ -296,10 +296,10 @@ func (b *bench) run(ctx context.Context) (benchResult, error) {
 		}
 	}
 
-	lags, unreached := b.lag.lags()
+	lags, unreached, slowest := b.lag.lags()
 	res.LagP50Ms, res.LagP99Ms = ms(sim.Percentile(lags, 0.50)), ms(sim.Percentile(lags, 0.99))
-	if len(lags) > 0 {
-		res.LagMaxMs = ms(slices.Max(lags))
+	if slowest != nil {
+		res.LagMaxMs = ms(slowest.lag())
 	}
 	b.printf("sync lag (answer to the booking → the last other channel holding its effect): p50 %.1f ms, p99 %.1f ms, max %.1f ms over %d bookings",
 		res.LagP50Ms, res.LagP99Ms, res.LagMaxMs, len(lags))
@@ -308,6 +308,12 @@ func (b *bench) run(ctx context.Context) (benchResult, error) {
 		res.Consistent = false
 	}
 	b.printf("\n")
+	if slowest != nil {
+		p := slowest.property
+		b.printf("slowest booking: %s from %s, %d night(s) from %s, answered at %s; the last other channel to hold it was %s, %.0f ms later\n",
+			p.code, p.otas[slowest.origin].Code(), slowest.nights, slowest.arrival, slowest.answered.UTC().Format("15:04:05.000"),
+			p.otas[slowest.lastChannel].Code(), ms(slowest.lag()))
+	}
 	if ld.accepted > 0 {
 		res.DeliveriesPer = float64(b.applied()-applied0) / float64(ld.accepted)
 	}
@@ -842,21 +848,27 @@ type lagBooking struct {
 	answered time.Time
 	left     int       // (night, channel) pairs not reached yet
 	last     time.Time // when the last one was reached
+	// What the slowest booking's line says.
+	property            *benchProperty
+	origin, lastChannel int
+	arrival             inventory.Date
+	nights              int
 }
 
 type lagWaiter struct {
-	want int
-	b    *lagBooking
+	want    int
+	b       *lagBooking
+	channel int
 }
 
 func newLagTracker(units int) *lagTracker {
 	return &lagTracker{units: units, count: map[lagKey]int{}, value: map[chanKey]int{}, wait: map[chanKey][]*lagWaiter{}}
 }
 
-func (t *lagTracker) reach(b *lagBooking, at time.Time) {
+func (t *lagTracker) reach(b *lagBooking, channel int, at time.Time) {
 	b.left--
 	if at.After(b.last) {
-		b.last = at
+		b.last, b.lastChannel = at, channel
 	}
 }
 
@@ -866,7 +878,8 @@ func (t *lagTracker) booked(p *benchProperty, origin, channels int, bk sim.Booki
 	pi := p.index
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	lb := &lagBooking{answered: at, measured: measured}
+	lb := &lagBooking{answered: at, measured: measured, property: p, origin: origin,
+		arrival: bk.Arrival, nights: len(inventory.Nights(bk.Arrival, bk.Departure))}
 	t.all = append(t.all, lb)
 	for _, n := range inventory.Nights(bk.Arrival, bk.Departure) {
 		k := lagKey{pi, bk.Product.Room, n}
@@ -879,10 +892,10 @@ func (t *lagTracker) booked(p *benchProperty, origin, channels int, bk sim.Booki
 			lb.left++
 			ck := chanKey{k, c}
 			if v, ok := t.value[ck]; ok && v <= want {
-				t.reach(lb, at)
+				t.reach(lb, c, at)
 				continue
 			}
-			t.wait[ck] = append(t.wait[ck], &lagWaiter{want: want, b: lb})
+			t.wait[ck] = append(t.wait[ck], &lagWaiter{want: want, b: lb, channel: c})
 		}
 	}
 }
@@ -896,7 +909,7 @@ func (t *lagTracker) applied(k lagKey, channel, value int, at time.Time) {
 	ws := t.wait[ck]
 	i := 0
 	for ; i < len(ws) && value <= ws[i].want; i++ {
-		t.reach(ws[i].b, at)
+		t.reach(ws[i].b, ws[i].channel, at)
 	}
 	if i > 0 {
 		t.wait[ck] = ws[i:]
@@ -904,11 +917,12 @@ func (t *lagTracker) applied(k lagKey, channel, value int, at time.Time) {
 }
 
 // lags returns the lag of every measured booking that reached every other
-// channel, and how many bookings did not.
-func (t *lagTracker) lags() ([]time.Duration, int) {
+// channel, how many bookings did not, and the slowest (nil if none).
+func (t *lagTracker) lags() ([]time.Duration, int, *lagBooking) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []time.Duration
+	var slowest *lagBooking
 	unreached := 0
 	for _, b := range t.all {
 		if b.left > 0 {
@@ -916,11 +930,16 @@ func (t *lagTracker) lags() ([]time.Duration, int) {
 			continue
 		}
 		if b.measured {
-			out = append(out, max(0, b.last.Sub(b.answered)))
+			out = append(out, b.lag())
+			if slowest == nil || b.lag() > slowest.lag() {
+				slowest = b
+			}
 		}
 	}
-	return out, unreached
+	return out, unreached, slowest
 }
+
+func (b *lagBooking) lag() time.Duration { return max(0, b.last.Sub(b.answered)) }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 

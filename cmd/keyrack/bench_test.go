@@ -103,23 +103,25 @@ func TestLagTrackerWaitsForEveryOtherChannelAndNight(t *testing.T) {
 	apply(1, d, 9, 20)            // channel 1 holds a's first night
 	apply(0, d, 8, 25)            // the origin of a: does not count for a; holds b
 	apply(2, d.AddDays(1), 9, 30) // channel 2, a's second night
-	lags, unreached := lt.lags()
+	lags, unreached, _ := lt.lags()
 	require.Empty(t, lags)
 	require.Equal(t, 2, unreached)
 	apply(2, d, 8, 40) // channel 2 holds both bookings' first night
-	lags, unreached = lt.lags()
+	lags, unreached, _ = lt.lags()
 	require.Equal(t, []time.Duration{28 * time.Millisecond}, lags) // b: 12 → 40; a still waits for channel 1's second night
 	require.Equal(t, 1, unreached)
 	apply(1, d.AddDays(1), 9, 55)
-	lags, unreached = lt.lags()
+	lags, unreached, slowest := lt.lags()
 	require.ElementsMatch(t, []time.Duration{45 * time.Millisecond, 28 * time.Millisecond}, lags)
 	require.Zero(t, unreached)
+	require.Equal(t, []any{45 * time.Millisecond, 0, 1, d, 2}, []any{slowest.lag(), slowest.origin, slowest.lastChannel, slowest.arrival, slowest.nights},
+		"a is the slowest: from channel 0, two nights, channel 1 the last to hold them")
 
 	// A channel that holds the value before the answer comes back has no lag.
 	lt.booked(p, 2, 3, sim.Booking{ID: "c", Product: sim.Product{Room: "R0"}, Arrival: d.AddDays(1), Departure: d.AddDays(2), Units: 1}, at(60), true)
 	apply(0, d.AddDays(1), 8, 58)
 	apply(1, d.AddDays(1), 8, 59)
-	lags, _ = lt.lags()
+	lags, _, _ = lt.lags()
 	require.Len(t, lags, 3)
 	require.Contains(t, lags, time.Duration(0))
 
@@ -128,12 +130,12 @@ func TestLagTrackerWaitsForEveryOtherChannelAndNight(t *testing.T) {
 	lt.booked(p, 0, 3, sim.Booking{ID: "x", Product: sim.Product{Room: "R0"}, Arrival: d, Departure: d.AddDays(1), Units: 1}, at(71), true)
 	apply(1, d, 7, 80) // holds w, not x
 	apply(2, d, 7, 80)
-	lags, unreached = lt.lags()
+	lags, unreached, _ = lt.lags()
 	require.Len(t, lags, 3, "w reached every channel but is not measured; x waits")
 	require.Equal(t, 1, unreached)
 	apply(1, d, 6, 90)
 	apply(2, d, 6, 95)
-	lags, unreached = lt.lags()
+	lags, unreached, _ = lt.lags()
 	require.Len(t, lags, 4)
 	require.Contains(t, lags, 24*time.Millisecond) // x: 71 → 95
 	require.Zero(t, unreached)
