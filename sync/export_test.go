@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/keyrack/keyrack/inventory"
 )
 
@@ -41,3 +42,14 @@ func (f *Fanout) PurgeRelayed(ctx context.Context) error { return f.purgeRelayed
 
 // PurgeBatch is the most rows one purge statement deletes.
 const PurgeBatch = purgeBatch
+
+// MarkQueued records in tx, as the relay does once it has marked channels
+// dirty, that the pairs need a task, and returns the pairs it woke.
+func MarkQueued(ctx context.Context, tx pgx.Tx, property int64, channels []int64) (int, error) {
+	classes := make([]string, len(channels))
+	for i := range classes {
+		classes[i] = classCritical
+	}
+	w, err := markQueued(ctx, tx, property, channels, classes)
+	return len(w), err
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/keyrack/keyrack/inventory"
+	"github.com/keyrack/keyrack/sync"
 	"github.com/stretchr/testify/require"
 )
 
@@ -179,4 +180,54 @@ func TestADeliveryThatFoundNothingPicksUpMarksThatArriveMeanwhile(t *testing.T) 
 	var left int
 	require.NoError(t, h.st.DB().QueryRow(ctx, `SELECT count(*) FROM sync_dirty WHERE property_id = $1 AND channel_id = $2`, h.id, b).Scan(&left))
 	require.Zero(t, left)
+}
+
+// A relay that finds the pair's task still waiting wakes no one — that task
+// will deliver — so the task's delivery must not read the pair's state
+// before the relay's marks are committed, or end without them: the relay
+// holds the pair's state row from then until it commits, and the task's
+// claim waits for it.
+func TestARelayThatFindsATaskWaitingLeavesItsMarksToThatTask(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{channels: []string{"A", "B"}, noWorker: true})
+	f := h.fanout()
+	h.fan = f
+	ctx := context.Background()
+	db := h.st.DB()
+	b := h.chanIDs["B"]
+	require.NoError(t, f.DeliverNow(ctx, h.id, b)) // whatever setting the channel up left
+	arrival := h.today.AddDays(4)
+	h.book("A", "A-1", 0, arrival, 2, 3) // its outbox row waits: no relay runs here
+	// B's task waits in the queue.
+	_, err := db.Exec(ctx, `INSERT INTO sync_channels (property_id, channel_id, queued, queued_gen, queued_at, gen)
+		VALUES ($1, $2, 'critical', 1, now(), 1)
+		ON CONFLICT (property_id, channel_id) DO UPDATE SET queued = 'critical', queued_gen = 1, queued_at = now(), gen = 1`, h.id, b)
+	require.NoError(t, err)
+	h.tc["B"].Reset()
+
+	// The relay marks B dirty and finds the task waiting.
+	tx, err := db.Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(ctx)
+	_, err = tx.Exec(ctx, `INSERT INTO sync_dirty (property_id, channel_id, pool_id, resync, nights)
+		VALUES ($1, $2, $3, false, datemultirange(daterange($4, $5)))`, h.id, b, h.poolIDs[0], arrival, arrival.AddDays(2))
+	require.NoError(t, err)
+	woke, err := sync.MarkQueued(ctx, tx, h.id, []int64{b})
+	require.NoError(t, err)
+	require.Zero(t, woke, "a task waits already")
+
+	// The task runs before the relay commits.
+	done := make(chan error, 1)
+	go func() { done <- f.DeliverNow(ctx, h.id, b) }()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+		t.Log("the delivery ended before the relay committed")
+		done <- nil
+	case <-time.After(time.Second):
+	}
+	require.NoError(t, tx.Commit(ctx))
+	require.NoError(t, <-done)
+	v, _ := h.tc["B"].Value(h.room("B", 0), arrival)
+	require.Equal(t, 7, v, "the task delivered the relay's marks")
 }

@@ -302,11 +302,23 @@ func queueMarkQueued(b *pgx.Batch, props, channels []int64, classes []string) *[
 		SELECT p, c FROM unnest($1::bigint[], $2::bigint[]) AS k (p, c)
 		WHERE NOT EXISTS (SELECT 1 FROM sync_channels s WHERE s.property_id = k.p AND s.channel_id = k.c)
 		ORDER BY p, c ON CONFLICT DO NOTHING`, props, channels)
+	// Every pair's row is locked, also where a task waits already and none
+	// is enqueued: that task's claim then waits for this transaction, and
+	// its delivery reads the marks made here. Unlocked, the task could read
+	// the pair, find nothing and end before they were committed, and no one
+	// would deliver them until the pair's next change or the sweeper.
 	b.Queue(`
+		WITH w AS (
+			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS w (property_id, channel_id, class)
+		), locked AS (
+			SELECT s.property_id, s.channel_id, s.queued FROM sync_channels s
+			JOIN w ON s.property_id = w.property_id AND s.channel_id = w.channel_id
+			ORDER BY s.property_id, s.channel_id FOR NO KEY UPDATE OF s
+		)
 		UPDATE sync_channels s SET gen = s.gen + 1, queued = w.class, queued_gen = s.gen + 1, queued_at = now(), archived = false
-		FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS w (property_id, channel_id, class)
+		FROM w JOIN locked l ON l.property_id = w.property_id AND l.channel_id = w.channel_id
 		WHERE s.property_id = w.property_id AND s.channel_id = w.channel_id
-			AND (s.queued IS NULL OR (s.queued = 'bulk' AND w.class = 'critical'))
+			AND (l.queued IS NULL OR (l.queued = 'bulk' AND w.class = 'critical'))
 		RETURNING s.property_id, s.channel_id, s.queued, s.gen`, props, channels, classes).Query(func(rows pgx.Rows) error {
 		var w wakeup
 		_, err := pgx.ForEachRow(rows, []any{&w.Property, &w.Channel, &w.class, &w.gen}, func() error {
