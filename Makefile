@@ -59,6 +59,7 @@ bench-go: devservices
 	$(DEVSERVICES) -- $(GO) test -run '^$$' -bench 'ApplyRevision|PgbenchBooking' -benchtime 20s -timeout 60m ./inventory/
 	$(DEVSERVICES) -- $(GO) test -run '^$$' -bench 'SyncLag' -benchtime 3000x -timeout 30m ./sync/
 	$(DEVSERVICES) -- $(GO) test -run '^$$' -bench 'GridPage' -benchtime 200x -timeout 30m ./web/
+	$(GO) test -run '^$$' -bench 'ParseReservation' -benchmem ./connectors/otaxml/
 
 fmt:
 	$(GO) fmt ./...
