@@ -110,15 +110,19 @@ type InboundChannel struct {
 
 // InboundChannels lists the enabled channels of the given kinds that have
 // this code, in every property: one channel account at an OTA can serve
-// several hotels, which the message's hotel code then tells apart.
-func (s *Store) InboundChannels(ctx context.Context, code string, kinds ...ChannelKind) ([]InboundChannel, error) {
+// several hotels, which the message's hotel code then tells apart. Only the
+// channels whose inbound user name is one of users come back (all when users
+// is nil): a channel code like "booking" is every property's, and a request
+// presents one account.
+func (s *Store) InboundChannels(ctx context.Context, code string, users []string, kinds ...ChannelKind) ([]InboundChannel, error) {
 	ks := make([]string, len(kinds))
 	for i, k := range kinds {
 		ks[i] = string(k)
 	}
 	rows, _ := s.db.Query(ctx, `SELECT `+prefixed("c.", channelColumns)+`, p.code, c.inbound_username, c.inbound_secret_hash
 		FROM channels c JOIN properties p ON p.id = c.property_id
-		WHERE c.code = $1 AND c.kind = ANY($2) AND c.enabled ORDER BY p.code`, code, ks)
+		WHERE c.code = $1 AND c.kind = ANY($2) AND c.enabled AND ($3::text[] IS NULL OR c.inbound_username = ANY($3))
+		ORDER BY p.code`, code, ks, users)
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (InboundChannel, error) {
 		var ic InboundChannel
 		var err error

@@ -77,7 +77,7 @@ func TestInboundChannelsAuthenticateAcrossProperties(t *testing.T) {
 	_, err = h.st.CreateChannel(ctx, h.code, inventory.Channel{Code: "cal", Kind: inventory.ChannelICal, Enabled: true}, inventory.System)
 	require.NoError(t, err)
 
-	chs, err := h.st.InboundChannels(ctx, "bdc", inventory.ChannelOTAPush, inventory.ChannelGDS)
+	chs, err := h.st.InboundChannels(ctx, "bdc", []string{"someone", "acct"}, inventory.ChannelOTAPush, inventory.ChannelGDS)
 	require.NoError(t, err)
 	require.Len(t, chs, 2)
 	require.Equal(t, "H1", chs[0].Property)
@@ -86,9 +86,15 @@ func TestInboundChannelsAuthenticateAcrossProperties(t *testing.T) {
 	require.False(t, chs[0].Authenticates(sec, "acct", "pw-H2"))
 	require.False(t, chs[0].Authenticates(sec, "other", "pw-H1"))
 	require.False(t, chs[0].Authenticates(nil, "acct", "pw-H1"))
-	chs, err = h.st.InboundChannels(ctx, "cal", inventory.ChannelOTAPush, inventory.ChannelGDS)
+	chs, err = h.st.InboundChannels(ctx, "cal", nil, inventory.ChannelOTAPush, inventory.ChannelGDS)
 	require.NoError(t, err)
 	require.Empty(t, chs, "kinds are filtered")
+	chs, err = h.st.InboundChannels(ctx, "bdc", []string{"someone"}, inventory.ChannelOTAPush, inventory.ChannelGDS)
+	require.NoError(t, err)
+	require.Empty(t, chs, "only the accounts presented")
+	chs, err = h.st.InboundChannels(ctx, "bdc", nil, inventory.ChannelOTAPush)
+	require.NoError(t, err)
+	require.Len(t, chs, 2, "nil: every account")
 }
 
 func TestInboundMessagesAreKeptMasked(t *testing.T) {

@@ -57,7 +57,7 @@ func (s *Server) otaPush(c *gin.Context) {
 	if m != nil {
 		rec.Message, rec.EchoToken = m.Name, m.EchoToken
 	}
-	chs, err := s.store.InboundChannels(ctx, rec.Channel, otaKinds...)
+	chs, err := s.store.InboundChannels(ctx, rec.Channel, presentedUsers(c.Request, m), otaKinds...)
 	if err != nil {
 		s.log.Error("ota: channels could not be read", "channel", rec.Channel, "err", err)
 		s.otaAnswer(c, &rec, m, http.StatusServiceUnavailable, "failed",
@@ -94,6 +94,22 @@ func (s *Server) otaPush(c *gin.Context) {
 	rec.Reply, rec.HTTPStatus = string(reply), http.StatusOK
 	s.keepInbound(c, rec)
 	c.Data(http.StatusOK, m.Envelope.ContentType(), reply)
+}
+
+// presentedUsers is every user name the request presents, in any of the ways
+// a channel may be configured to take them (authenticateOTA).
+func presentedUsers(r *http.Request, m *otaxml.Message) []string {
+	users := []string{}
+	if user, _, ok := r.BasicAuth(); ok {
+		users = append(users, user)
+	}
+	if m != nil && m.UsernameToken != nil {
+		users = append(users, m.UsernameToken.Username)
+	}
+	if m != nil && m.Requestor.MessagePassword != "" {
+		users = append(users, m.Requestor.ID)
+	}
+	return users
 }
 
 // authenticateOTA keeps the channels whose inbound credentials the request
