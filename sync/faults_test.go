@@ -263,3 +263,43 @@ func statusOf(t testing.TB, h *hotel, channel string) sync.ChannelStatus {
 	t.Fatalf("no status for channel %s", channel)
 	return sync.ChannelStatus{}
 }
+
+// The sweeper does not revive a channel whose delivery has just ended: the
+// delivery releases the pair's lock in its last statement, just before it
+// commits clearing the marks, and the sweeper must not act on the marks it
+// saw before that commit (it did, a few times a second under load, logging
+// "delivery stopped" for channels that were up to date).
+func TestTheSweeperLeavesAChannelWhoseDeliveryIsCommitting(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{channels: []string{"A", "B"}, noWorker: true})
+	f := h.fanout()
+	h.fan = f
+	ctx := context.Background()
+	db := h.st.DB()
+	b := h.chanIDs["B"]
+	require.NoError(t, f.DeliverNow(ctx, h.id, b))
+	_, err := db.Exec(ctx, `INSERT INTO sync_channels (property_id, channel_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, h.id, b)
+	require.NoError(t, err)
+	_, err = db.Exec(ctx, `INSERT INTO sync_dirty (property_id, channel_id, pool_id, resync, nights)
+		VALUES ($1, $2, $3, false, datemultirange(daterange($4, $5)))`, h.id, b, h.poolIDs[0], h.today, h.today.AddDays(1))
+	require.NoError(t, err)
+
+	// A delivery's last transaction: the pair's row updated and the marks
+	// cleared, not committed yet; the pair's lock is free already.
+	tx, err := db.Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(ctx)
+	_, err = tx.Exec(ctx, `UPDATE sync_channels SET deliveries = deliveries + 1 WHERE property_id = $1 AND channel_id = $2`, h.id, b)
+	require.NoError(t, err)
+	_, err = tx.Exec(ctx, `DELETE FROM sync_dirty WHERE property_id = $1 AND channel_id = $2`, h.id, b)
+	require.NoError(t, err)
+
+	swept := make(chan error, 1)
+	go func() { swept <- f.Sweep(ctx) }()
+	time.Sleep(300 * time.Millisecond) // the sweeper found the marks, and waits for the row
+	require.NoError(t, tx.Commit(ctx))
+	require.NoError(t, <-swept)
+	var queued *string
+	require.NoError(t, db.QueryRow(ctx, `SELECT queued FROM sync_channels WHERE property_id = $1 AND channel_id = $2`, h.id, b).Scan(&queued))
+	require.Nil(t, queued, "no task for a channel with nothing left to deliver")
+}
