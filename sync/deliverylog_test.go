@@ -16,8 +16,7 @@ import (
 func TestEveryPushIsInTheDeliveryLogWithWhatWasSentAndTheAnswer(t *testing.T) {
 	t.Parallel()
 	h := newHotel(t, hotelOptions{channels: []string{"A", "B"}, noWorker: true})
-	f := h.fanout()
-	h.fan = f
+	f := h.fan
 	ctx := context.Background()
 	since := time.Now().Add(-time.Minute)
 
@@ -79,8 +78,7 @@ func TestEveryPushIsInTheDeliveryLogWithWhatWasSentAndTheAnswer(t *testing.T) {
 func TestTheDeliveryLogKeepsTheLatestPushesOfAChannel(t *testing.T) {
 	t.Parallel()
 	h := newHotel(t, hotelOptions{channels: []string{"A", "B"}, noWorker: true})
-	f := h.fanout()
-	h.fan = f
+	f := h.fan
 	ctx := context.Background()
 	h.tc["B"].FailAll(true)
 	require.NoError(t, f.Resync(ctx, h.code, "B"))

@@ -159,8 +159,7 @@ func TestABookingIsSentBackToTheOriginsOtherRoomsOnThePool(t *testing.T) {
 func TestADeliveryThatFoundNothingPicksUpMarksThatArriveMeanwhile(t *testing.T) {
 	t.Parallel()
 	h := newHotel(t, hotelOptions{channels: []string{"A", "B"}, noWorker: true})
-	f := h.fanout()
-	h.fan = f
+	f := h.fan
 	ctx := context.Background()
 	b := h.chanIDs["B"]
 	require.NoError(t, f.DeliverNow(ctx, h.id, b)) // whatever setting the channel up left
@@ -171,9 +170,7 @@ func TestADeliveryThatFoundNothingPicksUpMarksThatArriveMeanwhile(t *testing.T) 
 	require.NoError(t, f.DeliverWithPause(ctx, h.id, b, func() {
 		// The relay marks B dirty — the pair's task, this one, was still
 		// waiting when it looked, so it wakes no one.
-		_, err := h.st.DB().Exec(ctx, `INSERT INTO sync_dirty (property_id, channel_id, pool_id, resync, nights)
-			VALUES ($1, $2, $3, false, datemultirange(daterange($4, $5)))`, h.id, b, h.poolIDs[0], arrival, arrival.AddDays(2))
-		require.NoError(t, err)
+		h.insertChangeMark(h.st.DB(), "B", 0, arrival, arrival.AddDays(2))
 	}))
 	v, _ := h.tc["B"].Value(h.room("B", 0), arrival)
 	require.Equal(t, 7, v, "the delivery sent the change that arrived while it ran")
@@ -190,8 +187,7 @@ func TestADeliveryThatFoundNothingPicksUpMarksThatArriveMeanwhile(t *testing.T) 
 func TestARelayThatFindsATaskWaitingLeavesItsMarksToThatTask(t *testing.T) {
 	t.Parallel()
 	h := newHotel(t, hotelOptions{channels: []string{"A", "B"}, noWorker: true})
-	f := h.fanout()
-	h.fan = f
+	f := h.fan
 	ctx := context.Background()
 	db := h.st.DB()
 	b := h.chanIDs["B"]
@@ -209,9 +205,7 @@ func TestARelayThatFindsATaskWaitingLeavesItsMarksToThatTask(t *testing.T) {
 	tx, err := db.Begin(ctx)
 	require.NoError(t, err)
 	defer tx.Rollback(ctx)
-	_, err = tx.Exec(ctx, `INSERT INTO sync_dirty (property_id, channel_id, pool_id, resync, nights)
-		VALUES ($1, $2, $3, false, datemultirange(daterange($4, $5)))`, h.id, b, h.poolIDs[0], arrival, arrival.AddDays(2))
-	require.NoError(t, err)
+	h.insertChangeMark(tx, "B", 0, arrival, arrival.AddDays(2))
 	woke, err := sync.MarkQueued(ctx, tx, h.id, []int64{b})
 	require.NoError(t, err)
 	require.Zero(t, woke, "a task waits already")

@@ -50,8 +50,7 @@ func TestRedisDownForTenSecondsLosesNothing(t *testing.T) {
 func TestAWorkerKilledMidDeliveryIsRetried(t *testing.T) {
 	t.Parallel()
 	h := newHotel(t, hotelOptions{noWorker: true})
-	worker := h.startWorkerProcess()
-	h.fan = h.fanout() // for Resync and Status only: the worker is the other process
+	worker := h.startWorkerProcess() // h.fan only resyncs and reads status: the worker is the other process
 	h.primed()
 	time.Sleep(h.cfg.EchoWindow + 200*time.Millisecond) // A is quiet: its booking is not echoed
 	arrival := h.today.AddDays(4)
@@ -272,17 +271,14 @@ func statusOf(t testing.TB, h *hotel, channel string) sync.ChannelStatus {
 func TestTheSweeperLeavesAChannelWhoseDeliveryIsCommitting(t *testing.T) {
 	t.Parallel()
 	h := newHotel(t, hotelOptions{channels: []string{"A", "B"}, noWorker: true})
-	f := h.fanout()
-	h.fan = f
+	f := h.fan
 	ctx := context.Background()
 	db := h.st.DB()
 	b := h.chanIDs["B"]
 	require.NoError(t, f.DeliverNow(ctx, h.id, b))
 	_, err := db.Exec(ctx, `INSERT INTO sync_channels (property_id, channel_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, h.id, b)
 	require.NoError(t, err)
-	_, err = db.Exec(ctx, `INSERT INTO sync_dirty (property_id, channel_id, pool_id, resync, nights)
-		VALUES ($1, $2, $3, false, datemultirange(daterange($4, $5)))`, h.id, b, h.poolIDs[0], h.today, h.today.AddDays(1))
-	require.NoError(t, err)
+	h.insertChangeMark(db, "B", 0, h.today, h.today.AddDays(1))
 
 	// A delivery's last transaction: the pair's row updated and the marks
 	// cleared, not committed yet; the pair's lock is free already.

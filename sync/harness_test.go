@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/keyrack/keyrack/connectors"
 	"github.com/keyrack/keyrack/connectors/testjson"
@@ -48,7 +49,7 @@ type hotel struct {
 	redisURL string
 	prefix   string
 	secrets  *inventory.Secrets
-	fan      *sync.Fanout // the fan-out of the in-process worker, if any
+	fan      *sync.Fanout // the in-process worker's, or with noWorker one that runs only what the test calls
 	cfg      sync.Config
 }
 
@@ -113,7 +114,9 @@ func newHotel(t testing.TB, o hotelOptions) *hotel {
 	if o.config != nil {
 		o.config(&h.cfg)
 	}
-	if !o.noWorker {
+	if o.noWorker {
+		h.fan = h.fanout() // runs nothing by itself: the test calls it
+	} else {
 		h.fan = h.startWorker()
 	}
 	return h
@@ -270,12 +273,18 @@ func (h *hotel) waitConverged(channels ...string) {
 }
 
 func (h *hotel) status() ([]sync.ChannelStatus, error) {
-	f := h.fan
-	if f == nil {
-		f = h.fanout()
-		h.fan = f
-	}
-	return f.Status(context.Background(), h.code)
+	return h.fan.Status(context.Background(), h.code)
+}
+
+// insertChangeMark marks channel dirty on pool i over [from, to) through db,
+// as the relay does.
+func (h *hotel) insertChangeMark(db interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+}, channel string, pool int, from, to inventory.Date) {
+	h.t.Helper()
+	_, err := db.Exec(context.Background(), `INSERT INTO sync_dirty (property_id, channel_id, pool_id, resync, nights)
+		VALUES ($1, $2, $3, false, datemultirange(daterange($4, $5)))`, h.id, h.chanIDs[channel], h.poolIDs[pool], from, to)
+	require.NoError(h.t, err)
 }
 
 // inSync reports whether the channels (all when none named) have nothing

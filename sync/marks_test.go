@@ -28,8 +28,7 @@ func marksOf(t *testing.T, m *sync.NightMarks, night inventory.Date) map[string]
 func TestNightMarksShowWhatChannelsHaveNotAcknowledged(t *testing.T) {
 	t.Parallel()
 	h := newHotel(t, hotelOptions{channels: []string{"A", "B"}, noWorker: true})
-	f := h.fanout()
-	h.fan = f
+	f := h.fan
 	ctx := context.Background()
 	for _, ch := range []inventory.Channel{
 		{Code: "OFF", Kind: inventory.ChannelOTAPush, Enabled: false, Endpoint: "http://127.0.0.1:1/"},

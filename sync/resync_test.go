@@ -177,8 +177,7 @@ func TestABookingDoesNotWaitForItsChannelsPendingResync(t *testing.T) {
 func TestTheCatchUpResyncSurvivesADeliveryThatSawNoEndpoint(t *testing.T) {
 	t.Parallel()
 	h := newHotel(t, hotelOptions{channels: []string{"A", "B"}, noWorker: true})
-	f := h.fanout()
-	h.fan = f
+	f := h.fan
 	ctx := context.Background()
 	var endpoint string
 	require.NoError(t, h.st.DB().QueryRow(ctx, `SELECT endpoint FROM channels WHERE id = $1`, h.chanIDs["B"]).Scan(&endpoint))
