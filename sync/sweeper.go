@@ -111,30 +111,18 @@ func (f *Fanout) revive(ctx context.Context, conn *pgxpool.Conn, p pair) error {
 	// inside the update would keep that statement's older snapshot, in which
 	// the marks the delivery has just cleared still exist — and revive a
 	// channel that is up to date (every few seconds under load).
-	b := &pgx.Batch{}
-	b.Queue("BEGIN")
-	b.Queue(`SELECT 1 FROM sync_channels WHERE property_id = $1 AND channel_id = $2 FOR NO KEY UPDATE`, p.Property, p.Channel)
-	revived := b.Queue(`
-		UPDATE sync_channels s SET gen = s.gen + 1, queued = 'critical', queued_gen = s.gen + 1, queued_at = now()
-		WHERE s.property_id = $1 AND s.channel_id = $2 AND NOT s.archived
-			AND (s.queued IS NULL OR s.queued_at < now() - $3::interval)
-			AND EXISTS (SELECT 1 FROM sync_dirty d WHERE d.property_id = s.property_id AND d.channel_id = s.channel_id)
-		RETURNING s.queued, s.gen`, p.Property, p.Channel, 6*f.cfg.StaleAfter)
-	err := pgx.ErrNoRows
-	revived.QueryRow(func(r pgx.Row) error {
-		err = r.Scan(&class, &gen)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
+	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM sync_channels WHERE property_id = $1 AND channel_id = $2 FOR NO KEY UPDATE`,
+			p.Property, p.Channel); err != nil {
+			return err
 		}
-		return err
+		return tx.QueryRow(ctx, `
+			UPDATE sync_channels s SET gen = s.gen + 1, queued = 'critical', queued_gen = s.gen + 1, queued_at = now()
+			WHERE s.property_id = $1 AND s.channel_id = $2 AND NOT s.archived
+				AND (s.queued IS NULL OR s.queued_at < now() - $3::interval)
+				AND EXISTS (SELECT 1 FROM sync_dirty d WHERE d.property_id = s.property_id AND d.channel_id = s.channel_id)
+			RETURNING s.queued, s.gen`, p.Property, p.Channel, 6*f.cfg.StaleAfter).Scan(&class, &gen)
 	})
-	b.Queue("COMMIT")
-	if berr := conn.SendBatch(ctx, b).Close(); berr != nil {
-		err = berr
-		if conn.Conn().PgConn().TxStatus() != 'I' {
-			_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
-		}
-	}
 	var released bool
 	if uerr := conn.QueryRow(ctx, `SELECT pg_advisory_unlock(`+pairLockSQL+`)`, p.Property, p.Channel).Scan(&released); uerr != nil || !released {
 		// The pool must not hand out a session that still holds the lock.
