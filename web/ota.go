@@ -57,14 +57,15 @@ func (s *Server) otaPush(c *gin.Context) {
 	if m != nil {
 		rec.Message, rec.EchoToken = m.Name, m.EchoToken
 	}
-	chs, err := s.store.InboundChannels(ctx, rec.Channel, presentedUsers(c.Request, m), otaKinds...)
+	creds := credentialsOf(c.Request, m)
+	chs, err := s.store.InboundChannels(ctx, rec.Channel, creds.users(), otaKinds...)
 	if err != nil {
 		s.log.Error("ota: channels could not be read", "channel", rec.Channel, "err", err)
 		s.otaAnswer(c, &rec, m, http.StatusServiceUnavailable, "failed",
 			[]*otaxml.Error{otaxml.Errorf(otaxml.TypeProcessing, otaxml.CodeSystemError, "temporary failure at keyrack; please send the message again")}, now)
 		return
 	}
-	chs = s.authenticateOTA(c.Request, m, chs)
+	chs = s.authenticateOTA(creds, chs)
 	if len(chs) == 0 {
 		if len(rec.Raw) > maxUnauthenticatedKept {
 			rec.Raw = rec.Raw[:maxUnauthenticatedKept]
@@ -96,43 +97,42 @@ func (s *Server) otaPush(c *gin.Context) {
 	c.Data(http.StatusOK, m.Envelope.ContentType(), reply)
 }
 
-// presentedUsers is every user name the request presents, in any of the ways
-// a channel may be configured to take them (authenticateOTA).
-func presentedUsers(r *http.Request, m *otaxml.Message) []string {
-	users := []string{}
-	if user, _, ok := r.BasicAuth(); ok {
-		users = append(users, user)
+// presented is what a request presents as credentials, by the way a channel
+// may be configured to take them (Channel.EffectiveAuth): HTTP Basic, a
+// WS-Security UsernameToken, or the POS RequestorID and MessagePassword.
+type presented map[string]credential
+
+type credential struct{ user, secret string }
+
+func credentialsOf(r *http.Request, m *otaxml.Message) presented {
+	p := presented{}
+	if user, secret, ok := r.BasicAuth(); ok {
+		p["basic"] = credential{user, secret}
 	}
 	if m != nil && m.UsernameToken != nil {
-		users = append(users, m.UsernameToken.Username)
+		p["wsse"] = credential{m.UsernameToken.Username, m.UsernameToken.Password}
 	}
 	if m != nil && m.Requestor.MessagePassword != "" {
-		users = append(users, m.Requestor.ID)
+		p["message_password"] = credential{m.Requestor.ID, m.Requestor.MessagePassword}
+	}
+	return p
+}
+
+// users is every user name presented, for looking up the channels.
+func (p presented) users() []string {
+	users := []string{}
+	for _, c := range p {
+		users = append(users, c.user)
 	}
 	return users
 }
 
 // authenticateOTA keeps the channels whose inbound credentials the request
 // presents, in the way each one is configured to present them.
-func (s *Server) authenticateOTA(r *http.Request, m *otaxml.Message, chs []inventory.InboundChannel) []inventory.InboundChannel {
-	basicUser, basicPass, hasBasic := r.BasicAuth()
+func (s *Server) authenticateOTA(creds presented, chs []inventory.InboundChannel) []inventory.InboundChannel {
 	var out []inventory.InboundChannel
 	for _, ch := range chs {
-		var user, secret string
-		var ok bool
-		switch ch.EffectiveAuth() {
-		case "basic":
-			user, secret, ok = basicUser, basicPass, hasBasic
-		case "wsse":
-			if m != nil && m.UsernameToken != nil {
-				user, secret, ok = m.UsernameToken.Username, m.UsernameToken.Password, true
-			}
-		case "message_password":
-			if m != nil && m.Requestor.MessagePassword != "" {
-				user, secret, ok = m.Requestor.ID, m.Requestor.MessagePassword, true
-			}
-		}
-		if ok && ch.Authenticates(s.secrets, user, secret) {
+		if c, ok := creds[ch.EffectiveAuth()]; ok && ch.Authenticates(s.secrets, c.user, c.secret) {
 			out = append(out, ch)
 		}
 	}
