@@ -131,8 +131,9 @@ func (f *Fanout) relayProperties(ctx context.Context, props []int64) (int, error
 	// One statement takes the rows of the properties whose lock it gets,
 	// marks them done and marks every channel dirty (its change marks, not
 	// its resync marks) — the origin's nights as echoes, which a delivery
-	// does not send back unless the origin's own count may be off. Rows are locked in (property, channel, pool) order,
-	// each property's as a resync or a delivery of it locks them.
+	// does not send back unless the origin's own count may be off. Rows are
+	// locked in (property, channel, pool) order, each property's as a resync
+	// or a delivery of it locks them.
 	b.Queue(`
 		WITH mine AS MATERIALIZED (
 			SELECT p FROM unnest($1::bigint[]) AS p WHERE pg_try_advisory_xact_lock(`+propertyLock("p")+`)
