@@ -52,9 +52,12 @@ func audit(ctx context.Context, tx pgx.Tx, propertyID int64, by Actor, action, s
 }
 
 // auditColumns gathers audit entries for one statement.
-type auditColumns struct{ actors, origins, actions, subjects, details []string }
+type auditColumns struct {
+	props                                       []int64
+	actors, origins, actions, subjects, details []string
+}
 
-func (c *auditColumns) add(by Actor, action, subject string, details any) {
+func (c *auditColumns) add(property int64, by Actor, action, subject string, details any) {
 	if details == nil {
 		details = map[string]any{}
 	}
@@ -63,18 +66,18 @@ func (c *auditColumns) add(by Actor, action, subject string, details any) {
 		// Details are maps of plain values built here; say so rather than lose the entry.
 		d, _ = jsonText(map[string]string{"error": err.Error()})
 	}
-	c.actors, c.origins, c.actions = append(c.actors, by.String()), append(c.origins, by.Channel), append(c.actions, action)
+	c.props, c.actors, c.origins, c.actions = append(c.props, property), append(c.actors, by.String()), append(c.origins, by.Channel), append(c.actions, action)
 	c.subjects, c.details = append(c.subjects, subject), append(c.details, d)
 }
 
-func (c *auditColumns) queue(w *writer, propertyID int64) {
+func (c *auditColumns) queue(w *writer) {
 	if len(c.actors) == 0 {
 		return
 	}
 	w.queue(`INSERT INTO audit_log (property_id, actor, origin, action, subject, details)
-		SELECT $1, u.actor, u.origin, u.action, u.subject, u.details::jsonb
-		FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u (actor, origin, action, subject, details)`,
-		propertyID, c.actors, c.origins, c.actions, c.subjects, c.details)
+		SELECT u.property_id, u.actor, u.origin, u.action, u.subject, u.details::jsonb
+		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u (property_id, actor, origin, action, subject, details)`,
+		c.props, c.actors, c.origins, c.actions, c.subjects, c.details)
 }
 
 // Audit lists a property's audit entries, newest first; subject narrows it

@@ -376,9 +376,9 @@ func (s *Store) UpdatePool(ctx context.Context, property, code string, p PoolPat
 			}
 			today := Today(loc)
 			var ob outboxColumns
-			ob.availability([]poolRange{{Pool: out.ID, From: today, To: today.AddDays(MaxRangeNights)}}, 0, true, time.Time{})
+			ob.availability(prop.ID, []poolRange{{Pool: out.ID, From: today, To: today.AddDays(MaxRangeNights)}}, 0, true, time.Time{})
 			w := &writer{}
-			ob.queue(w, prop.ID)
+			ob.queue(w)
 			if err := w.send(ctx, tx); err != nil {
 				return err
 			}

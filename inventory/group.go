@@ -17,15 +17,19 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// Group commit: revisions for one property that arrive while another group
-// of that property is being applied wait, and are then applied together in
-// one transaction with a handful of set-based statements, so throughput is
-// bound neither by one fsync nor by a dozen statements per booking.
+// Group commit: revisions that arrive while DefaultGroupsInFlight groups are
+// being applied wait, and are then applied together in one transaction with
+// a handful of set-based statements, so throughput is bound neither by one
+// fsync nor by a dozen statements per booking. A group takes revisions of
+// any property: a channel manager's bookings are spread over many hotels,
+// and groups of one property's bookings were groups of one (the bench's 20
+// properties: 1.0 bookings per transaction).
 //
 // Grouping weakens no invariant. Every night a group touches is locked, in
-// (pool, night) order, before any is changed, and the limits are checked on
-// the locked rows one revision after another; the nights table's constraint
-// stays the last word. A revision that does not fit (MayReject) is left out
+// (pool, night) order — pool ids are unique across properties, so every
+// transaction locks in one order —, before any is changed, and the limits
+// are checked on the locked rows one revision after another; the nights
+// table's constraint stays the last word. A revision that does not fit (MayReject) is left out
 // of the group's writes and answered with its conflict; a group that fails
 // as a whole is retried one revision at a time, so one bad booking cannot
 // fail its neighbours.
@@ -33,10 +37,10 @@ import (
 const (
 	// DefaultGroupSize is the most revisions applied in one transaction.
 	DefaultGroupSize = 32
-	// DefaultGroupsPerProperty is how many transactions of one property run
-	// at a time: with two, one group is being applied while the previous
-	// one waits for its commit to reach the disk.
-	DefaultGroupsPerProperty = 2
+	// DefaultGroupsInFlight is how many group transactions run at a time:
+	// while one waits for its commit to reach the disk or for a night
+	// another holds, the others are applied.
+	DefaultGroupsInFlight = 4
 	// groupTimeout bounds one group's transaction. The group does not run
 	// under a caller's context: one caller giving up must not abort its
 	// neighbours' bookings.
@@ -47,10 +51,10 @@ const (
 )
 
 // SetGroupCommit sets the most revisions applied in one transaction and the
-// most transactions of one property in flight. size 1 applies every
-// revision in its own transaction. Call it before the Store is used.
-func (s *Store) SetGroupCommit(size, perProperty int) {
-	s.groups.size, s.groups.perProperty = max(size, 1), max(perProperty, 1)
+// most group transactions in flight. size 1 applies every revision in its
+// own transaction. Call it before the Store is used.
+func (s *Store) SetGroupCommit(size, inFlight int) {
+	s.groups.size, s.groups.inFlight = max(size, 1), max(inFlight, 1)
 }
 
 // request is one ApplyRevision call waiting for its group.
@@ -65,11 +69,12 @@ type result struct {
 	err error
 }
 
-// batcher gathers the requests of each property into groups.
+// batcher gathers waiting requests into groups.
 type batcher struct {
-	mu                gosync.Mutex
-	size, perProperty int
-	props             map[string]*propertyQueue
+	mu             gosync.Mutex
+	size, inFlight int
+	pending        []*request
+	running        int // goroutines applying groups
 	// groups and revisions applied, for GroupStats
 	groups, revisions atomic.Int64
 }
@@ -80,13 +85,8 @@ func (s *Store) GroupStats() (groups, revisions int64) {
 	return s.groups.groups.Load(), s.groups.revisions.Load()
 }
 
-type propertyQueue struct {
-	pending []*request
-	running int // goroutines applying this property's groups
-}
-
 func newBatcher() *batcher {
-	return &batcher{size: DefaultGroupSize, perProperty: DefaultGroupsPerProperty, props: map[string]*propertyQueue{}}
+	return &batcher{size: DefaultGroupSize, inFlight: DefaultGroupsInFlight}
 }
 
 // ApplyRevision records a revision of a reservation from a channel and
@@ -103,7 +103,7 @@ func newBatcher() *batcher {
 // that needs more than a night offers fails with an ECONFLICT *Error listing
 // the short nights, and nothing is written.
 //
-// Concurrent revisions for one property share a transaction (see
+// Concurrent revisions share a transaction (see
 // SetGroupCommit); ApplyRevision returns once its group has committed. If
 // ctx ends before the revision's group starts, nothing is written and the
 // context's error comes back; once it has started, ApplyRevision waits for
@@ -129,43 +129,34 @@ func (s *Store) ApplyRevision(ctx context.Context, rev Revision) (Outcome, error
 	}
 }
 
-// submit queues r and starts a goroutine for its property's groups if fewer
-// than perProperty are running.
+// submit queues r and starts a goroutine for the groups if fewer than
+// inFlight are running.
 func (s *Store) submit(r *request) {
 	b := s.groups
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	q := b.props[r.rev.Property]
-	if q == nil {
-		q = &propertyQueue{}
-		b.props[r.rev.Property] = q
-	}
-	q.pending = append(q.pending, r)
-	if q.running < b.perProperty {
-		q.running++
-		go s.runGroups(r.rev.Property, q)
+	b.pending = append(b.pending, r)
+	if b.running < b.inFlight {
+		b.running++
+		go s.runGroups()
 	}
 }
 
-// withdraw takes r out of its queue if no group has taken it yet.
+// withdraw takes r out of the queue if no group has taken it yet.
 func (b *batcher) withdraw(r *request) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	q := b.props[r.rev.Property]
-	if q == nil {
-		return false
-	}
-	i := slices.Index(q.pending, r)
+	i := slices.Index(b.pending, r)
 	if i < 0 {
 		return false
 	}
-	q.pending = slices.Delete(q.pending, i, i+1)
+	b.pending = slices.Delete(b.pending, i, i+1)
 	return true
 }
 
-func (s *Store) runGroups(property string, q *propertyQueue) {
+func (s *Store) runGroups() {
 	for {
-		g := s.groups.next(property, q)
+		g := s.groups.next()
 		if g == nil {
 			return
 		}
@@ -173,22 +164,22 @@ func (s *Store) runGroups(property string, q *propertyQueue) {
 	}
 }
 
-// resKey names a reservation within a property.
-type resKey struct{ channel, externalID string }
+// resKey names a reservation.
+type resKey struct{ property, channel, externalID string }
 
-func (r *request) key() resKey { return resKey{r.rev.Channel, r.rev.ExternalID} }
+func (r *request) key() resKey { return resKey{r.rev.Property, r.rev.Channel, r.rev.ExternalID} }
 
-// next takes the next group from q: the oldest requests, up to size, at most
-// one per reservation (a later revision of the same reservation must see the
+// next takes the next group: the oldest requests, up to size, at most one
+// per reservation (a later revision of the same reservation must see the
 // earlier one's effect, so it waits for the next group). It returns nil, and
 // counts the goroutine out, when nothing is pending.
-func (b *batcher) next(property string, q *propertyQueue) []*request {
+func (b *batcher) next() []*request {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var g []*request
 	seen := map[resKey]bool{}
-	rest := q.pending[:0]
-	for _, r := range q.pending {
+	rest := b.pending[:0]
+	for _, r := range b.pending {
 		if len(g) < b.size && !seen[r.key()] {
 			seen[r.key()] = true
 			g = append(g, r)
@@ -196,13 +187,10 @@ func (b *batcher) next(property string, q *propertyQueue) []*request {
 			rest = append(rest, r)
 		}
 	}
-	clear(q.pending[len(rest):])
-	q.pending = rest
+	clear(b.pending[len(rest):])
+	b.pending = rest
 	if len(g) == 0 {
-		q.running--
-		if q.running == 0 {
-			delete(b.props, property)
-		}
+		b.running--
 	}
 	return g
 }
@@ -247,6 +235,7 @@ func isTransient(err error) bool {
 // member is a request's part in its group's transaction.
 type member struct {
 	*request
+	prop     *propState // nil until resolved
 	res      storedReservation
 	channel  int64
 	isNew    bool
@@ -262,18 +251,26 @@ type member struct {
 
 func (m *member) answer(out Outcome, err error) { m.out, m.err, m.answered = out, err, true }
 
+// propState is a property of the group, with its room types the group's
+// revisions name.
+type propState struct {
+	Property
+	roomPools map[string]int64 // room type code → pool id
+}
+
 // groupState is what the group's statements share.
 type groupState struct {
-	property  Property
-	roomPools map[string]int64 // room type code → pool id
+	props     map[string]*propState // by code
+	byID      map[int64]*propState
 	poolCodes map[int64]string
+	poolProps map[int64]int64 // pool id → property id, for the nights the group changes
 }
 
 func (g *groupState) poolCode(id int64) string { return g.poolCodes[id] }
 
-// tryGroup applies the requests of one property in one transaction and
-// returns their results in the same order. An error means the transaction
-// was rolled back and no request in it took effect.
+// tryGroup applies the requests in one transaction and returns their
+// results in the same order. An error means the transaction was rolled back
+// and no request in it took effect.
 func (s *Store) tryGroup(ctx context.Context, reqs []*request) ([]result, error) {
 	ms := make([]*member, len(reqs))
 	for i, r := range reqs {
@@ -283,7 +280,8 @@ func (s *Store) tryGroup(ctx context.Context, reqs []*request) ([]result, error)
 	// reservation rows in the same order.
 	sorted := slices.Clone(ms)
 	slices.SortFunc(sorted, func(a, b *member) int {
-		return cmp.Or(cmp.Compare(a.rev.Channel, b.rev.Channel), cmp.Compare(a.rev.ExternalID, b.rev.ExternalID))
+		return cmp.Or(cmp.Compare(a.rev.Property, b.rev.Property), cmp.Compare(a.rev.Channel, b.rev.Channel),
+			cmp.Compare(a.rev.ExternalID, b.rev.ExternalID))
 	})
 	err := s.pipelinedTx(ctx, func(c dbtx) error { return applyMembers(ctx, c, sorted) })
 	if err != nil {
@@ -303,7 +301,7 @@ func applyMembers(ctx context.Context, c dbtx, ms []*member) error {
 	if err != nil || g == nil {
 		return err
 	}
-	if err := loadReservations(ctx, c, g, ms); err != nil {
+	if err := loadReservations(ctx, c, ms); err != nil {
 		return err
 	}
 	if err := g.resolveRoomTypes(ctx, c, ms); err != nil {
@@ -317,14 +315,15 @@ func applyMembers(ctx context.Context, c dbtx, ms []*member) error {
 		all := append(slices.Clone(m.res.revisions), RevisionRecord{Seq: m.seq, Revision: m.rev})
 		m.eff = fold(all)
 		var parked bool
-		m.holds, parked = holdsOf(m.eff, g.roomPools)
+		m.holds, parked = holdsOf(m.eff, m.prop.roomPools)
 		m.out = Outcome{ReservationID: m.res.id, Revision: m.seq, Status: m.eff.Status, Parked: parked}
 		m.change = deltas(m.res.held, m.holds)
 		for k := range m.change {
 			keys[k] = true
+			g.poolProps[k.Pool] = m.prop.ID
 		}
 	}
-	rows, err := lockNights(ctx, c, g.property.ID, slices.SortedFunc(maps.Keys(keys), nightKey.compare))
+	rows, err := lockNights(ctx, c, slices.SortedFunc(maps.Keys(keys), nightKey.compare), func(pool int64) int64 { return g.poolProps[pool] })
 	if err != nil {
 		return err
 	}
@@ -333,9 +332,11 @@ func applyMembers(ctx context.Context, c dbtx, ms []*member) error {
 		byKey[n.nightKey] = n
 		if _, ok := g.poolCodes[n.Pool]; !ok {
 			// Nights released from a pool no revision here names.
-			if g.poolCodes, err = poolCodes(ctx, c, g.property.ID); err != nil {
+			codes, err := poolCodes(ctx, c, n.Property)
+			if err != nil {
 				return err
 			}
+			maps.Copy(g.poolCodes, codes)
 		}
 	}
 	over := map[nightKey]*overbooking{}
@@ -347,55 +348,71 @@ func applyMembers(ctx context.Context, c dbtx, ms []*member) error {
 	return g.save(ctx, c, ms, rows, over)
 }
 
-// resolveGroup begins the transaction, resolves the property, the channels
-// and the room types the group names, and creates the reservations that do
-// not exist yet, in one round trip. It answers the requests it can (unknown
-// property or channel) and returns nil when none is left.
+// resolveGroup begins the transaction, resolves the properties, the
+// channels and the room types the group names, and creates the reservations
+// that do not exist yet, in one round trip. It answers the requests it can
+// (unknown property or channel) and returns nil when none is left.
 func resolveGroup(ctx context.Context, c dbtx, ms []*member) (*groupState, error) {
+	properties := make([]string, len(ms))
 	channels := make([]string, len(ms))
 	externals := make([]string, len(ms))
-	var codes []string
+	type roomKey struct{ property, code string }
+	seen := map[roomKey]bool{}
+	var roomProps, codes []string
 	for i, m := range ms {
-		channels[i], externals[i] = m.rev.Channel, m.rev.ExternalID
+		properties[i], channels[i], externals[i] = m.rev.Property, m.rev.Channel, m.rev.ExternalID
 		for _, st := range m.rev.Stays {
-			if st.RoomType != "" && !slices.Contains(codes, st.RoomType) {
-				codes = append(codes, st.RoomType)
+			if k := (roomKey{m.rev.Property, st.RoomType}); st.RoomType != "" && !seen[k] {
+				seen[k] = true
+				roomProps, codes = append(roomProps, k.property), append(codes, k.code)
 			}
 		}
 	}
-	property := ms[0].rev.Property
 	var b pgx.Batch
-	g := &groupState{roomPools: map[string]int64{}, poolCodes: map[int64]string{}}
-	found := false
-	p := &g.property
+	g := &groupState{props: map[string]*propState{}, byID: map[int64]*propState{}, poolCodes: map[int64]string{}, poolProps: map[int64]int64{}}
 	var ord int
-	var channelID, newID *int64
-	var code, poolCode string
+	var propertyID, channelID, newID *int64
+	var name, zone, currency *string
+	var property, code, poolCode string
 	var poolID int64
 	b.Queue("begin")
 	// Both statements with their generic plans: planned for their arrays,
 	// they took longer to plan than to run.
 	QueueGenericPlan(&b, `
-		WITH p AS (SELECT id, name, time_zone, currency FROM properties WHERE code = $1),
-		req AS (SELECT * FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS r (channel, external_id, ord)),
+		WITH req AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS r (property, channel, external_id, ord)),
+		p AS (
+			SELECT req.ord, pr.id, pr.name, pr.time_zone, pr.currency FROM req
+			CROSS JOIN LATERAL (SELECT id, name, time_zone, currency FROM properties WHERE code = req.property LIMIT 1) pr
+		),
 		c AS (
-			SELECT req.ord, req.external_id, ch.id AS channel_id FROM p CROSS JOIN req
+			SELECT p.ord, p.id AS property_id, ch.id AS channel_id, req.external_id FROM p JOIN req ON req.ord = p.ord
 			CROSS JOIN LATERAL (SELECT id FROM channels WHERE property_id = p.id AND code = req.channel LIMIT 1) ch
 		),
 		created AS (
 			INSERT INTO reservations (property_id, channel_id, external_id, status)
-			SELECT p.id, c.channel_id, c.external_id, 'pending' FROM p, c ORDER BY c.ord
+			SELECT c.property_id, c.channel_id, c.external_id, 'pending' FROM c ORDER BY c.ord
 			ON CONFLICT (property_id, channel_id, external_id) DO NOTHING
-			RETURNING channel_id, external_id, id
+			RETURNING property_id, channel_id, external_id, id
 		)
 		SELECT req.ord, p.id, p.name, p.time_zone, p.currency, c.channel_id, cr.id
-		FROM p CROSS JOIN req
+		FROM req
+		LEFT JOIN p ON p.ord = req.ord
 		LEFT JOIN c ON c.ord = req.ord
-		LEFT JOIN created cr ON cr.channel_id = c.channel_id AND cr.external_id = req.external_id
-		ORDER BY req.ord`, property, channels, externals).Query(func(rows pgx.Rows) error {
-		_, err := pgx.ForEachRow(rows, []any{&ord, &p.ID, &p.Name, &p.TimeZone, &p.Currency, &channelID, &newID}, func() error {
-			found = true
+		LEFT JOIN created cr ON cr.property_id = c.property_id AND cr.channel_id = c.channel_id AND cr.external_id = req.external_id
+		ORDER BY req.ord`, properties, channels, externals).Query(func(rows pgx.Rows) error {
+		_, err := pgx.ForEachRow(rows, []any{&ord, &propertyID, &name, &zone, &currency, &channelID, &newID}, func() error {
 			m := ms[ord-1]
+			if propertyID == nil {
+				m.answer(Outcome{}, Errorf(ENOTFOUND, "property %s does not exist", m.rev.Property))
+				return nil
+			}
+			ps := g.props[m.rev.Property]
+			if ps == nil {
+				ps = &propState{Property: Property{ID: *propertyID, Code: m.rev.Property, Name: *name, TimeZone: *zone, Currency: *currency},
+					roomPools: map[string]int64{}}
+				g.props[ps.Code], g.byID[ps.ID] = ps, ps
+			}
+			m.prop = ps
 			switch {
 			case channelID == nil:
 				m.answer(Outcome{}, Errorf(ENOTFOUND, "channel %s does not exist in property %s", m.rev.Channel, m.rev.Property))
@@ -409,26 +426,22 @@ func resolveGroup(ctx context.Context, c dbtx, ms []*member) (*groupState, error
 		return err
 	})
 	QueueGenericPlan(&b, `
-		SELECT rt.code, rt.pool_id, pl.code
-		FROM unnest($2::text[]) AS want (code)
-		CROSS JOIN LATERAL (SELECT id FROM properties WHERE code = $1) AS p
+		SELECT want.property, rt.code, rt.pool_id, pl.code
+		FROM unnest($1::text[], $2::text[]) AS want (property, code)
+		CROSS JOIN LATERAL (SELECT id FROM properties WHERE code = want.property LIMIT 1) AS p
 		CROSS JOIN LATERAL (SELECT code, pool_id FROM room_types WHERE property_id = p.id AND code = want.code LIMIT 1) AS rt
-		CROSS JOIN LATERAL (SELECT code FROM pools WHERE property_id = p.id AND id = rt.pool_id LIMIT 1) AS pl`, property, codes).Query(func(rows pgx.Rows) error {
-		_, err := pgx.ForEachRow(rows, []any{&code, &poolID, &poolCode}, func() error {
-			g.roomPools[code], g.poolCodes[poolID] = poolID, poolCode
+		CROSS JOIN LATERAL (SELECT code FROM pools WHERE property_id = p.id AND id = rt.pool_id LIMIT 1) AS pl`, roomProps, codes).Query(func(rows pgx.Rows) error {
+		_, err := pgx.ForEachRow(rows, []any{&property, &code, &poolID, &poolCode}, func() error {
+			// The property is known: the statement before found it.
+			if ps := g.props[property]; ps != nil {
+				ps.roomPools[code], g.poolCodes[poolID] = poolID, poolCode
+			}
 			return nil
 		})
 		return err
 	})
 	if err := c.SendBatch(ctx, &b).Close(); err != nil {
 		return nil, err
-	}
-	p.Code = property
-	if !found {
-		for _, m := range ms {
-			m.answer(Outcome{}, Errorf(ENOTFOUND, "property %s does not exist", property))
-		}
-		return nil, nil
 	}
 	for _, m := range ms {
 		if !m.answered {
@@ -449,14 +462,14 @@ type storedReservation struct {
 // loadReservations locks the reservations that existed before the group,
 // in the group's order, and loads their revisions. A revision delivered
 // before is answered with its first outcome.
-func loadReservations(ctx context.Context, c dbtx, g *groupState, ms []*member) error {
+func loadReservations(ctx context.Context, c dbtx, ms []*member) error {
 	var old []*member
-	var channels []int64
+	var props, channels []int64
 	var externals []string
 	for _, m := range ms {
 		if !m.answered && !m.isNew {
 			old = append(old, m)
-			channels, externals = append(channels, m.channel), append(externals, m.rev.ExternalID)
+			props, channels, externals = append(props, m.prop.ID), append(channels, m.channel), append(externals, m.rev.ExternalID)
 		}
 	}
 	if len(old) == 0 {
@@ -464,14 +477,14 @@ func loadReservations(ctx context.Context, c dbtx, g *groupState, ms []*member) 
 	}
 	// Two statements: the revisions are read after the lock is held, with a
 	// snapshot that includes whatever the lock waited for.
-	const each = `FROM unnest($2::bigint[], $3::text[]) WITH ORDINALITY AS k (channel_id, external_id, ord)
+	const each = `FROM unnest($1::bigint[], $2::bigint[], $3::text[]) WITH ORDINALITY AS k (property_id, channel_id, external_id, ord)
 		CROSS JOIN LATERAL (SELECT id, held FROM reservations
-			WHERE property_id = $1 AND channel_id = k.channel_id AND external_id = k.external_id LIMIT 1 %s) AS r`
+			WHERE property_id = k.property_id AND channel_id = k.channel_id AND external_id = k.external_id LIMIT 1 %s) AS r`
 	var b pgx.Batch
-	b.Queue(`SELECT k.ord, r.id, r.held `+fmt.Sprintf(each, "FOR UPDATE")+` ORDER BY k.ord`, g.property.ID, channels, externals)
+	b.Queue(`SELECT k.ord, r.id, r.held `+fmt.Sprintf(each, "FOR UPDATE")+` ORDER BY k.ord`, props, channels, externals)
 	b.Queue(`SELECT k.ord, rv.seq, rv.revision, rv.content_hash, rv.outcome `+fmt.Sprintf(each, "")+`
-		JOIN reservation_revisions rv ON rv.property_id = $1 AND rv.reservation_id = r.id
-		ORDER BY k.ord, rv.seq`, g.property.ID, channels, externals)
+		JOIN reservation_revisions rv ON rv.property_id = k.property_id AND rv.reservation_id = r.id
+		ORDER BY k.ord, rv.seq`, props, channels, externals)
 	br := c.SendBatch(ctx, &b)
 	defer br.Close()
 	var ord int
@@ -521,26 +534,38 @@ func loadReservations(ctx context.Context, c dbtx, g *groupState, ms []*member) 
 // the incoming ones do not: whichever revision wins the fold decides what
 // the reservation holds.
 func (g *groupState) resolveRoomTypes(ctx context.Context, c dbtx, ms []*member) error {
-	var missing []string
+	type roomKey struct {
+		property int64
+		code     string
+	}
+	seen := map[roomKey]bool{}
+	var props []int64
+	var codes []string
 	for _, m := range ms {
+		if m.answered {
+			continue
+		}
 		for _, rec := range m.res.revisions {
 			for _, st := range rec.Revision.Stays {
-				if _, ok := g.roomPools[st.RoomType]; !ok && st.RoomType != "" && !slices.Contains(missing, st.RoomType) {
-					missing = append(missing, st.RoomType)
+				k := roomKey{m.prop.ID, st.RoomType}
+				if _, ok := m.prop.roomPools[st.RoomType]; !ok && st.RoomType != "" && !seen[k] {
+					seen[k] = true
+					props, codes = append(props, k.property), append(codes, k.code)
 				}
 			}
 		}
 	}
-	if len(missing) == 0 {
+	if len(codes) == 0 {
 		return nil
 	}
-	rows, _ := c.Query(ctx, `SELECT rt.code, pl.id, pl.code FROM room_types rt
-		JOIN pools pl ON pl.property_id = rt.property_id AND pl.id = rt.pool_id
-		WHERE rt.property_id = $1 AND rt.code = ANY($2)`, g.property.ID, missing)
+	rows, _ := c.Query(ctx, `SELECT rt.property_id, rt.code, pl.id, pl.code
+		FROM unnest($1::bigint[], $2::text[]) AS want (property_id, code)
+		JOIN room_types rt ON rt.property_id = want.property_id AND rt.code = want.code
+		JOIN pools pl ON pl.property_id = rt.property_id AND pl.id = rt.pool_id`, props, codes)
+	var property, poolID int64
 	var code, poolCode string
-	var poolID int64
-	_, err := pgx.ForEachRow(rows, []any{&code, &poolID, &poolCode}, func() error {
-		g.roomPools[code], g.poolCodes[poolID] = poolID, poolCode
+	_, err := pgx.ForEachRow(rows, []any{&property, &code, &poolID, &poolCode}, func() error {
+		g.byID[property].roomPools[code], g.poolCodes[poolID] = poolID, poolCode
 		return nil
 	})
 	return err
@@ -597,25 +622,25 @@ func (g *groupState) take(m *member, byKey map[nightKey]*nightRow, over map[nigh
 // save queues the group's writes, one set-based statement per table, and the
 // commit, and sends them in one round trip.
 func (g *groupState) save(ctx context.Context, c dbtx, ms []*member, rows []*nightRow, over map[nightKey]*overbooking) error {
-	pid := g.property.ID
 	w := &writer{}
-	w.saveNights(pid, rows)
+	w.saveNights(rows)
 	var (
-		revs     revisionColumns
-		resv     reservationColumns
-		audits   auditColumns
-		outbox   outboxColumns
-		unmapped unmappedColumns
-		rejected []int64
+		revs                    revisionColumns
+		resv                    reservationColumns
+		audits                  auditColumns
+		outbox                  outboxColumns
+		unmapped                unmappedColumns
+		rejectedProps, rejected []int64
 	)
 	for _, m := range ms {
 		if m.answered {
 			if m.isNew && m.err != nil {
 				// A MayReject booking that did not fit leaves nothing behind.
-				rejected = append(rejected, m.res.id)
+				rejectedProps, rejected = append(rejectedProps, m.prop.ID), append(rejected, m.res.id)
 			}
 			continue
 		}
+		pid := m.prop.ID
 		if err := revs.add(m); err != nil {
 			return err
 		}
@@ -623,29 +648,30 @@ func (g *groupState) save(ctx context.Context, c dbtx, ms []*member, rows []*nig
 			return err
 		}
 		by := actorFor(&m.rev)
-		audits.add(by, "reservation."+string(m.rev.Kind), fmt.Sprint("reservation ", m.res.id), map[string]any{
+		audits.add(pid, by, "reservation."+string(m.rev.Kind), fmt.Sprint("reservation ", m.res.id), map[string]any{
 			"channel": m.rev.Channel, "external_id": m.rev.ExternalID, "revision": m.seq, "status": m.eff.Status,
 			"mode": m.rev.Mode, "overbooked": len(m.out.Overbooked), "parked": m.out.Parked,
 		})
-		outbox.availability(changedRanges(m.rows), m.channel, false, m.rev.ChannelSince)
-		outbox.reservation(m.res.id, m.seq, m.channel)
+		outbox.availability(pid, changedRanges(m.rows), m.channel, false, m.rev.ChannelSince)
+		outbox.reservation(pid, m.res.id, m.seq, m.channel)
 		if m.out.Parked {
-			unmapped.add(m.res.id, fmt.Sprintf("Reservation %s from %s names a room that is not mapped (%s); it is kept but holds no inventory for that room until it is mapped",
-				m.rev.ExternalID, m.rev.Channel, unmappedCodes(m.eff.Stays, g.roomPools)))
+			unmapped.add(pid, m.res.id, fmt.Sprintf("Reservation %s from %s names a room that is not mapped (%s); it is kept but holds no inventory for that room until it is mapped",
+				m.rev.ExternalID, m.rev.Channel, unmappedCodes(m.eff.Stays, m.prop.roomPools)))
 		}
 	}
-	revs.queue(w, pid)
-	resv.queue(w, pid)
-	audits.queue(w, pid)
-	outbox.queue(w, pid)
+	revs.queue(w)
+	resv.queue(w)
+	audits.queue(w)
+	outbox.queue(w)
 	var obs []*overbooking
 	for _, k := range slices.SortedFunc(maps.Keys(over), nightKey.compare) {
 		obs = append(obs, over[k])
 	}
-	w.raiseOverbooking(pid, obs, g.poolCode)
-	unmapped.queue(w, pid)
+	w.raiseOverbooking(obs, g.poolCode)
+	unmapped.queue(w)
 	if len(rejected) > 0 {
-		w.queue(`DELETE FROM reservations WHERE property_id = $1 AND id = ANY($2)`, pid, rejected)
+		w.queue(`DELETE FROM reservations r USING unnest($1::bigint[], $2::bigint[]) AS u (property_id, id)
+			WHERE r.property_id = u.property_id AND r.id = u.id`, rejectedProps, rejected)
 	}
 	w.queue("commit")
 	return w.send(ctx, c)
@@ -667,7 +693,7 @@ func jsonText(v any) (string, error) {
 }
 
 type revisionColumns struct {
-	ids                                   []int64
+	props, ids                            []int64
 	seqs                                  []int32
 	kinds, revisions, types, actors, outs []string
 	hashes                                [][]byte
@@ -696,27 +722,27 @@ func (c *revisionColumns) add(m *member) error {
 		s := string(MaskCardData(m.rev.Raw))
 		raw = &s
 	}
-	c.ids, c.seqs, c.kinds, c.hashes = append(c.ids, m.res.id), append(c.seqs, int32(m.seq)), append(c.kinds, kind), append(c.hashes, m.hash)
+	c.props, c.ids, c.seqs, c.kinds, c.hashes = append(c.props, m.prop.ID), append(c.ids, m.res.id), append(c.seqs, int32(m.seq)), append(c.kinds, kind), append(c.hashes, m.hash)
 	c.revisions, c.raws, c.types = append(c.revisions, rev), append(c.raws, raw), append(c.types, m.rev.ContentType)
 	c.actors, c.outs = append(c.actors, actorOf(&m.rev)), append(c.outs, out)
 	return nil
 }
 
-func (c *revisionColumns) queue(w *writer, propertyID int64) {
+func (c *revisionColumns) queue(w *writer) {
 	if len(c.ids) == 0 {
 		return
 	}
 	w.queue(`
 		INSERT INTO reservation_revisions
 			(property_id, reservation_id, seq, kind, content_hash, revision, raw, content_type, actor, outcome)
-		SELECT $1, u.id, u.seq, u.kind, u.hash, u.revision::jsonb, u.raw, u.content_type, u.actor, u.outcome::jsonb
-		FROM unnest($2::bigint[], $3::int[], $4::text[], $5::bytea[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
-			AS u (id, seq, kind, hash, revision, raw, content_type, actor, outcome)`,
-		propertyID, c.ids, c.seqs, c.kinds, c.hashes, c.revisions, c.raws, c.types, c.actors, c.outs)
+		SELECT u.property_id, u.id, u.seq, u.kind, u.hash, u.revision::jsonb, u.raw, u.content_type, u.actor, u.outcome::jsonb
+		FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::text[], $5::bytea[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
+			AS u (property_id, id, seq, kind, hash, revision, raw, content_type, actor, outcome)`,
+		c.props, c.ids, c.seqs, c.kinds, c.hashes, c.revisions, c.raws, c.types, c.actors, c.outs)
 }
 
 type reservationColumns struct {
-	ids                                               []int64
+	props, ids                                        []int64
 	seqs                                              []int32
 	statuses, stays, guests, totals, currencies, held []string
 	parked                                            []bool
@@ -747,13 +773,13 @@ func (c *reservationColumns) add(m *member) error {
 	if err != nil {
 		return err
 	}
-	c.ids, c.seqs, c.statuses, c.parked = append(c.ids, m.res.id), append(c.seqs, int32(m.seq)), append(c.statuses, string(m.eff.Status)), append(c.parked, m.out.Parked)
+	c.props, c.ids, c.seqs, c.statuses, c.parked = append(c.props, m.prop.ID), append(c.ids, m.res.id), append(c.seqs, int32(m.seq)), append(c.statuses, string(m.eff.Status)), append(c.parked, m.out.Parked)
 	c.arrivals, c.departures, c.stays, c.guests = append(c.arrivals, arrival), append(c.departures, departure), append(c.stays, stays), append(c.guests, guest)
 	c.totals, c.currencies, c.held = append(c.totals, m.eff.Total), append(c.currencies, m.eff.Curr), append(c.held, held)
 	return nil
 }
 
-func (c *reservationColumns) queue(w *writer, propertyID int64) {
+func (c *reservationColumns) queue(w *writer) {
 	if len(c.ids) == 0 {
 		return
 	}
@@ -761,27 +787,27 @@ func (c *reservationColumns) queue(w *writer, propertyID int64) {
 		UPDATE reservations r SET status = u.status, parked = u.parked, arrival = u.arrival, departure = u.departure,
 			stays = u.stays::jsonb, guest = u.guest::jsonb, total = nullif(u.total, '')::numeric, currency = nullif(u.currency, ''),
 			held = u.held::jsonb, revisions = u.seq, updated_at = now()
-		FROM unnest($2::bigint[], $3::int[], $4::text[], $5::bool[], $6::date[], $7::date[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
-			AS u (id, seq, status, parked, arrival, departure, stays, guest, total, currency, held)
-		WHERE r.property_id = $1 AND r.id = u.id`,
-		propertyID, c.ids, c.seqs, c.statuses, c.parked, c.arrivals, c.departures, c.stays, c.guests, c.totals, c.currencies, c.held)
+		FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::text[], $5::bool[], $6::date[], $7::date[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+			AS u (property_id, id, seq, status, parked, arrival, departure, stays, guest, total, currency, held)
+		WHERE r.property_id = u.property_id AND r.id = u.id`,
+		c.props, c.ids, c.seqs, c.statuses, c.parked, c.arrivals, c.departures, c.stays, c.guests, c.totals, c.currencies, c.held)
 }
 
 type unmappedColumns struct {
-	ids      []int64
-	messages []string
+	props, ids []int64
+	messages   []string
 }
 
-func (c *unmappedColumns) add(id int64, message string) {
-	c.ids, c.messages = append(c.ids, id), append(c.messages, message)
+func (c *unmappedColumns) add(property, id int64, message string) {
+	c.props, c.ids, c.messages = append(c.props, property), append(c.ids, id), append(c.messages, message)
 }
 
-func (c *unmappedColumns) queue(w *writer, propertyID int64) {
+func (c *unmappedColumns) queue(w *writer) {
 	if len(c.ids) == 0 {
 		return
 	}
 	w.queue(`INSERT INTO incidents (property_id, kind, reservation_id, message)
-		SELECT $1, 'unmapped_booking', u.id, u.message FROM unnest($2::bigint[], $3::text[]) AS u (id, message)
+		SELECT u.property_id, 'unmapped_booking', u.id, u.message FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u (property_id, id, message)
 		ON CONFLICT (property_id, reservation_id) WHERE kind = 'unmapped_booking' AND resolved_at IS NULL DO NOTHING`,
-		propertyID, c.ids, c.messages)
+		c.props, c.ids, c.messages)
 }

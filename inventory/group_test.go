@@ -3,9 +3,12 @@ package inventory_test
 import (
 	"context"
 	"fmt"
+	gosync "sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/keyrack/keyrack/inventory"
+	"github.com/keyrack/keyrack/inventory/inventorytest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -137,4 +140,126 @@ func TestStrayBytesDoNotLoseABooking(t *testing.T) {
 	rev.ExternalID = "bad\x00id"
 	_, err = h.st.ApplyRevision(ctx, rev)
 	require.Equal(t, inventory.EINVALID, inventory.ErrorCode(err))
+}
+
+// A group takes revisions of several properties: each is applied to its own
+// property's pools, reservations, audit and outbox, as if alone.
+func TestAGroupSpansProperties(t *testing.T) {
+	t.Parallel()
+	st := inventorytest.New(t)
+	ctx := context.Background()
+	// The same pool, room, channel and reservation codes in both.
+	h1 := newHotelIn(t, st, "H1", "Europe/Lisbon", []int{1}, inventory.FactorOne, 2)
+	h2 := newHotelIn(t, st, "H2", "America/New_York", []int{5}, inventory.FactorOne, 1)
+	revs := []inventory.Revision{
+		h1.booking("C0", "X1", inventory.New, "R0", "2026-12-01", 2, 1, inventory.MayReject),
+		h2.booking("C0", "X1", inventory.New, "R0", "2026-12-01", 2, 1, inventory.MayReject),
+		h1.booking("C1", "X2", inventory.New, "R0", "2026-12-01", 1, 1, inventory.MayReject), // H1 has one room: short
+		h2.booking("C0", "X2", inventory.New, "R0", "2026-12-01", 3, 2, inventory.MayReject),
+		h2.booking("C1", "X3", inventory.New, "R0", "2026-12-01", 1, 1, inventory.MayReject), // H2 has no C1
+		{Property: "NOPE", Channel: "C0", ExternalID: "X1", Kind: inventory.New, Mode: inventory.MustAccept,
+			Stays: []inventory.RoomStay{{RoomType: "R0", Arrival: inventory.MustDate("2026-12-01"), Departure: inventory.MustDate("2026-12-02"), Rooms: 1}}},
+		h2.booking("C0", "X4", inventory.New, "R9", "2026-12-01", 1, 1, inventory.MustAccept), // not mapped in H2: parked
+	}
+	outs, errs := st.ApplyTogether(revs, nil)
+	for _, i := range []int{0, 1, 3} {
+		require.NoError(t, errs[i], "revision %d", i)
+		require.Equal(t, inventory.Confirmed, outs[i].Status, "revision %d", i)
+	}
+	require.Equal(t, inventory.ECONFLICT, inventory.ErrorCode(errs[2]), "H1's last room is taken: %v", errs[2])
+	require.Equal(t, inventory.ENOTFOUND, inventory.ErrorCode(errs[4]), "%v", errs[4])
+	require.ErrorContains(t, errs[4], "channel C1 does not exist in property H2")
+	require.Equal(t, inventory.ENOTFOUND, inventory.ErrorCode(errs[5]), "%v", errs[5])
+	require.ErrorContains(t, errs[5], "property NOPE does not exist")
+	require.NoError(t, errs[6])
+	require.True(t, outs[6].Parked)
+	require.NotEqual(t, outs[0].ReservationID, outs[1].ReservationID, "X1 of H1 and X1 of H2 are two reservations")
+	var txs int
+	require.NoError(t, st.DB().QueryRow(ctx, `SELECT count(DISTINCT xmin::text) FROM reservations`).Scan(&txs))
+	require.Equal(t, 1, txs, "one transaction wrote the bookings of both properties (not the one-by-one fallback)")
+
+	for _, c := range []struct {
+		h    *hotel
+		sold map[string]int
+	}{{h1, map[string]int{"2026-12-01": 1, "2026-12-02": 1}}, {h2, map[string]int{"2026-12-01": 3, "2026-12-02": 3, "2026-12-03": 2}}} {
+		got := c.h.nights(t, "2026-12-01", 3)["P0"]
+		for d, n := range got {
+			require.Equal(t, c.sold[d.String()], n.Sold, "%s %s", c.h.code, d)
+		}
+	}
+	_, err := st.Reservation(ctx, "H1", "C1", "X2")
+	require.Equal(t, inventory.ENOTFOUND, inventory.ErrorCode(err), "the rejected booking left nothing: %v", err)
+	res, err := st.Reservation(ctx, "H2", "C0", "X2")
+	require.NoError(t, err)
+	require.Equal(t, 2, res.Stays[0].Rooms)
+
+	rows, err := st.DB().Query(ctx, `
+		SELECT p.code, (SELECT count(*) FROM audit_log a WHERE a.property_id = p.id AND a.action = 'reservation.new'),
+			(SELECT count(*) FROM outbox o WHERE o.property_id = p.id AND o.topic = 'reservation'),
+			(SELECT count(*) FROM outbox o WHERE o.property_id = p.id AND o.topic = 'availability'),
+			(SELECT count(*) FROM incidents i WHERE i.property_id = p.id AND i.kind = 'unmapped_booking')
+		FROM properties p ORDER BY p.code`)
+	require.NoError(t, err)
+	type counts struct {
+		Code                                 string
+		Audits, Reservations, Ranges, Parked int
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[counts])
+	require.NoError(t, err)
+	require.Equal(t, []counts{{"H1", 1, 1, 1, 0}, {"H2", 3, 3, 2, 1}}, got,
+		"every property gets its own bookings' audit entries, outbox rows and incidents")
+}
+
+// Concurrent bookings of several properties share transactions, and no
+// property sells past its limit.
+func TestConcurrentBookingsOfManyPropertiesNeverOversell(t *testing.T) {
+	t.Parallel()
+	st := inventorytest.New(t)
+	ctx := context.Background()
+	const props, rooms = 4, 6
+	var hs []*hotel
+	for i := range props {
+		hs = append(hs, newHotelIn(t, st, fmt.Sprint("H", i), "Europe/Lisbon", []int{rooms}, inventory.FactorOne, 2))
+	}
+	var wg gosync.WaitGroup
+	start := make(chan struct{})
+	for g := range 96 {
+		wg.Go(func() {
+			<-start
+			h := hs[g%props]
+			// 24 bookings per property of 1–3 nights, all on 2026-12-03.
+			arrival := inventory.MustDate("2026-12-01").AddDays(g % 3)
+			rev := h.booking(h.channels[g%2], fmt.Sprint("S", g), inventory.New, "R0", arrival.String(), 3-g%3, 1, inventory.MayReject)
+			if _, err := st.ApplyRevision(ctx, rev); err != nil && inventory.ErrorCode(err) != inventory.ECONFLICT {
+				t.Errorf("booking %d: %v", g, err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	for _, h := range hs {
+		held := map[inventory.Date]int{}
+		rows, err := st.DB().Query(ctx, `SELECT r.arrival, r.departure FROM reservations r JOIN properties p ON p.id = r.property_id
+			WHERE p.code = $1 AND r.status = 'confirmed'`, h.code)
+		require.NoError(t, err)
+		var a, d inventory.Date
+		_, err = pgx.ForEachRow(rows, []any{&a, &d}, func() error {
+			for _, n := range inventory.Nights(a, d) {
+				held[n]++
+			}
+			return nil
+		})
+		require.NoError(t, err)
+		require.Equal(t, rooms, held[inventory.MustDate("2026-12-03")], "%s: every room of the shared night is sold", h.code)
+		for d, n := range h.nights(t, "2026-12-01", 3)["P0"] {
+			require.LessOrEqual(t, n.Sold, rooms, "%s %s", h.code, d)
+			require.Equal(t, held[d], n.Sold, "%s %s: sold matches the reservations holding it", h.code, d)
+		}
+	}
+	// Each reservation row was written by its group's transaction (xmin):
+	// some transaction wrote bookings of more than one property.
+	var most int
+	require.NoError(t, st.DB().QueryRow(ctx, `SELECT max(n) FROM (
+		SELECT count(DISTINCT property_id) AS n FROM reservations GROUP BY xmin::text) t`).Scan(&most))
+	require.Greater(t, most, 1, "groups took bookings of several properties")
 }

@@ -27,6 +27,7 @@ func (a nightKey) compare(b nightKey) int {
 // nightRow is a locked row of the nights table.
 type nightRow struct {
 	nightKey
+	Property int64
 	Units    int
 	Factor   Factor
 	Sold     int // within the limit
@@ -58,33 +59,36 @@ func (n *nightRow) settle(taken int) {
 }
 
 // lockNights makes sure a row exists for every key and locks them all, in
-// (pool, night) order so that concurrent changes cannot deadlock. Missing
+// (pool, night) order so that concurrent changes cannot deadlock (pool ids
+// are unique across properties: one order for every transaction). Missing
 // rows are created from the pool's units and factor. keys must be sorted and
-// unique; the rows come back in the same order.
-func lockNights(ctx context.Context, tx dbtx, propertyID int64, keys []nightKey) ([]*nightRow, error) {
+// unique; propertyOf names each pool's property. The rows come back in the
+// same order.
+func lockNights(ctx context.Context, tx dbtx, keys []nightKey, propertyOf func(pool int64) int64) ([]*nightRow, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
+	props := make([]int64, len(keys))
 	pools := make([]int64, len(keys))
 	nights := make([]Date, len(keys))
 	for i, k := range keys {
-		pools[i], nights[i] = k.Pool, k.Night
+		props[i], pools[i], nights[i] = propertyOf(k.Pool), k.Pool, k.Night
 	}
 	// ON CONFLICT DO UPDATE locks an existing row exactly as FOR UPDATE would
 	// and returns it, so one statement creates, locks and reads every night.
 	rows, err := tx.Query(ctx, `
 		INSERT INTO nights AS n (property_id, pool_id, night, units, overbooking_factor)
-		SELECT $1, k.pool_id, k.night, pl.units, pl.overbooking_factor
-		FROM unnest($2::bigint[], $3::date[]) WITH ORDINALITY AS k (pool_id, night, ord)
-		CROSS JOIN LATERAL (SELECT units, overbooking_factor FROM pools WHERE property_id = $1 AND id = k.pool_id LIMIT 1) AS pl
+		SELECT k.property_id, k.pool_id, k.night, pl.units, pl.overbooking_factor
+		FROM unnest($1::bigint[], $2::bigint[], $3::date[]) WITH ORDINALITY AS k (property_id, pool_id, night, ord)
+		CROSS JOIN LATERAL (SELECT units, overbooking_factor FROM pools WHERE property_id = k.property_id AND id = k.pool_id LIMIT 1) AS pl
 		ORDER BY k.ord
 		ON CONFLICT (property_id, pool_id, night) DO UPDATE SET version = n.version
-		RETURNING pool_id, night, units, (overbooking_factor * 100)::int, sold, oversold, closed, version`,
-		propertyID, pools, nights)
+		RETURNING property_id, pool_id, night, units, (overbooking_factor * 100)::int, sold, oversold, closed, version`,
+		props, pools, nights)
 	return scanNights(rows, err, len(keys))
 }
 
-// scanNights reads the rows lockNights and applyNights return, sorted by
+// scanNights reads the rows lockNights returns, sorted by
 // (pool, night), checking that every one of the want nights came back.
 func scanNights(rows pgx.Rows, err error, want int) ([]*nightRow, error) {
 	if err != nil {
@@ -93,7 +97,7 @@ func scanNights(rows pgx.Rows, err error, want int) ([]*nightRow, error) {
 	out := make([]*nightRow, 0, want)
 	for rows.Next() {
 		n := new(nightRow)
-		if err := rows.Scan(&n.Pool, &n.Night, &n.Units, &n.Factor, &n.Sold, &n.Oversold, &n.Closed, &n.Version); err != nil {
+		if err := rows.Scan(&n.Property, &n.Pool, &n.Night, &n.Units, &n.Factor, &n.Sold, &n.Oversold, &n.Closed, &n.Version); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -112,8 +116,8 @@ func scanNights(rows pgx.Rows, err error, want int) ([]*nightRow, error) {
 // saveNights writes the changed rows back, bumping their versions, in one
 // statement. The rows are locked already; an upsert finds each through the
 // primary key, whatever plan PostgreSQL has cached for the statement.
-func (w *writer) saveNights(propertyID int64, rows []*nightRow) {
-	var pools, versions []int64
+func (w *writer) saveNights(rows []*nightRow) {
+	var props, pools, versions []int64
 	var nights []Date
 	var units, factors, sold, oversold []int32
 	var closed []bool
@@ -122,7 +126,7 @@ func (w *writer) saveNights(propertyID int64, rows []*nightRow) {
 			continue
 		}
 		n.Version++
-		pools, nights, versions = append(pools, n.Pool), append(nights, n.Night), append(versions, n.Version)
+		props, pools, nights, versions = append(props, n.Property), append(pools, n.Pool), append(nights, n.Night), append(versions, n.Version)
 		units, factors, sold, oversold = append(units, int32(n.Units)), append(factors, int32(n.Factor)), append(sold, int32(n.Sold)), append(oversold, int32(n.Oversold))
 		closed = append(closed, n.Closed)
 	}
@@ -131,12 +135,12 @@ func (w *writer) saveNights(propertyID int64, rows []*nightRow) {
 	}
 	w.queue(`
 		INSERT INTO nights AS n (property_id, pool_id, night, units, overbooking_factor, sold, oversold, closed, version)
-		SELECT $1, u.pool_id, u.night, u.units, u.factor::numeric / 100, u.sold, u.oversold, u.closed, u.version
-		FROM unnest($2::bigint[], $3::date[], $4::int[], $5::int[], $6::int[], $7::int[], $8::bool[], $9::bigint[])
-			AS u (pool_id, night, units, factor, sold, oversold, closed, version)
+		SELECT u.property_id, u.pool_id, u.night, u.units, u.factor::numeric / 100, u.sold, u.oversold, u.closed, u.version
+		FROM unnest($1::bigint[], $2::bigint[], $3::date[], $4::int[], $5::int[], $6::int[], $7::int[], $8::bool[], $9::bigint[])
+			AS u (property_id, pool_id, night, units, factor, sold, oversold, closed, version)
 		ON CONFLICT (property_id, pool_id, night) DO UPDATE SET units = EXCLUDED.units, overbooking_factor = EXCLUDED.overbooking_factor,
 			sold = EXCLUDED.sold, oversold = EXCLUDED.oversold, closed = EXCLUDED.closed, version = EXCLUDED.version, updated_at = now()`,
-		propertyID, pools, nights, units, factors, sold, oversold, closed, versions)
+		props, pools, nights, units, factors, sold, oversold, closed, versions)
 }
 
 // changedRanges groups changed nights into one [from, to) range per pool, for
@@ -169,60 +173,60 @@ type poolRange struct {
 
 // outboxColumns gathers outbox rows for one statement.
 type outboxColumns struct {
-	topics                    []string
-	pools, reservations, from []int64
-	seqs                      []int32
-	starts, ends              []*Date
-	bulk                      []bool
-	since                     []*time.Time // the origin's ChannelSince, nil when unknown
+	topics                           []string
+	props, pools, reservations, from []int64
+	seqs                             []int32
+	starts, ends                     []*Date
+	bulk                             []bool
+	since                            []*time.Time // the origin's ChannelSince, nil when unknown
 }
 
 // availability adds the changed ranges for the fan-out. origin is the
 // channel the change came from (0 for none), so it is not echoed back;
 // since is when the origin may have made it, if earlier than now (see
 // Revision.ChannelSince; zero when not).
-func (c *outboxColumns) availability(ranges []poolRange, origin int64, bulk bool, since time.Time) {
+func (c *outboxColumns) availability(property int64, ranges []poolRange, origin int64, bulk bool, since time.Time) {
 	var at *time.Time
 	if !since.IsZero() {
 		at = &since
 	}
 	for _, r := range ranges {
-		c.add("availability", r.Pool, &r.From, &r.To, 0, 0, origin, bulk, at)
+		c.add(property, "availability", r.Pool, &r.From, &r.To, 0, 0, origin, bulk, at)
 	}
 }
 
 // reservation adds a reservation's new revision, for the PMS.
-func (c *outboxColumns) reservation(id int64, seq int, origin int64) {
-	c.add("reservation", 0, nil, nil, id, seq, origin, false, nil)
+func (c *outboxColumns) reservation(property, id int64, seq int, origin int64) {
+	c.add(property, "reservation", 0, nil, nil, id, seq, origin, false, nil)
 }
 
-func (c *outboxColumns) add(topic string, pool int64, start, end *Date, reservation int64, seq int, origin int64, bulk bool, since *time.Time) {
-	c.topics, c.pools, c.starts, c.ends = append(c.topics, topic), append(c.pools, pool), append(c.starts, start), append(c.ends, end)
+func (c *outboxColumns) add(property int64, topic string, pool int64, start, end *Date, reservation int64, seq int, origin int64, bulk bool, since *time.Time) {
+	c.props, c.topics, c.pools, c.starts, c.ends = append(c.props, property), append(c.topics, topic), append(c.pools, pool), append(c.starts, start), append(c.ends, end)
 	c.reservations, c.seqs, c.from, c.bulk = append(c.reservations, reservation), append(c.seqs, int32(seq)), append(c.from, origin), append(c.bulk, bulk)
 	c.since = append(c.since, since)
 }
 
-func (c *outboxColumns) queue(w *writer, propertyID int64) {
+func (c *outboxColumns) queue(w *writer) {
 	if len(c.topics) == 0 {
 		return
 	}
 	w.queue(`
 		INSERT INTO outbox (property_id, topic, pool_id, from_night, to_night, reservation_id, revision_seq, origin_channel_id, bulk, origin_at)
-		SELECT $1, u.topic, nullif(u.pool_id, 0), u.from_night, u.to_night, nullif(u.reservation_id, 0), nullif(u.seq, 0), nullif(u.origin, 0), u.bulk,
+		SELECT u.property_id, u.topic, nullif(u.pool_id, 0), u.from_night, u.to_night, nullif(u.reservation_id, 0), nullif(u.seq, 0), nullif(u.origin, 0), u.bulk,
 			CASE WHEN u.since IS NOT NULL THEN least(u.since, now()) END
-		FROM unnest($2::text[], $3::bigint[], $4::date[], $5::date[], $6::bigint[], $7::int[], $8::bigint[], $9::bool[], $10::timestamptz[])
-			AS u (topic, pool_id, from_night, to_night, reservation_id, seq, origin, bulk, since)`,
-		propertyID, c.topics, c.pools, c.starts, c.ends, c.reservations, c.seqs, c.from, c.bulk, c.since)
+		FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::date[], $5::date[], $6::bigint[], $7::int[], $8::bigint[], $9::bool[], $10::timestamptz[])
+			AS u (property_id, topic, pool_id, from_night, to_night, reservation_id, seq, origin, bulk, since)`,
+		c.props, c.topics, c.pools, c.starts, c.ends, c.reservations, c.seqs, c.from, c.bulk, c.since)
 }
 
 // raiseOverbooking opens (or updates) the overbooking incident of every
 // night that went past its limit, in one statement; obs must name each night
 // once.
-func (w *writer) raiseOverbooking(propertyID int64, obs []*overbooking, poolCode func(int64) string) {
+func (w *writer) raiseOverbooking(obs []*overbooking, poolCode func(int64) string) {
 	if len(obs) == 0 {
 		return
 	}
-	var pools, first []int64
+	var props, pools, first []int64
 	var nights []Date
 	var excess []int32
 	var messages, reservations, causes []string
@@ -233,21 +237,21 @@ func (w *writer) raiseOverbooking(propertyID int64, obs []*overbooking, poolCode
 		if len(o.reservations) > 0 {
 			id = o.reservations[0]
 		}
-		pools, nights, first, excess = append(pools, n.Pool), append(nights, n.Night), append(first, id), append(excess, int32(n.Oversold))
+		props, pools, nights, first, excess = append(props, n.Property), append(pools, n.Pool), append(nights, n.Night), append(first, id), append(excess, int32(n.Oversold))
 		messages = append(messages, fmt.Sprintf("Pool %s is overbooked on %s: %d taken, limit %d (%s)", poolCode(n.Pool), n.Night, n.taken(), n.limit(), o.cause))
 		reservations, causes = append(reservations, ids), append(causes, o.cause)
 	}
 	w.queue(`
 		INSERT INTO incidents (property_id, kind, pool_id, night, reservation_id, excess, message, details)
-		SELECT $1, 'overbooking', u.pool_id, u.night, nullif(u.reservation_id, 0), u.excess, u.message,
+		SELECT u.property_id, 'overbooking', u.pool_id, u.night, nullif(u.reservation_id, 0), u.excess, u.message,
 			jsonb_build_object('reservations', u.reservations::jsonb, 'cause', u.cause)
-		FROM unnest($2::bigint[], $3::date[], $4::bigint[], $5::int[], $6::text[], $7::text[], $8::text[])
-			AS u (pool_id, night, reservation_id, excess, message, reservations, cause)
+		FROM unnest($1::bigint[], $2::bigint[], $3::date[], $4::bigint[], $5::int[], $6::text[], $7::text[], $8::text[])
+			AS u (property_id, pool_id, night, reservation_id, excess, message, reservations, cause)
 		ON CONFLICT (property_id, pool_id, night) WHERE kind = 'overbooking' AND resolved_at IS NULL
 		DO UPDATE SET excess = greatest(incidents.excess, EXCLUDED.excess), message = EXCLUDED.message, updated_at = now(),
 			details = jsonb_set(incidents.details, '{reservations}',
 				coalesce(incidents.details->'reservations', '[]') || (EXCLUDED.details->'reservations'))`,
-		propertyID, pools, nights, first, excess, messages, reservations, causes)
+		props, pools, nights, first, excess, messages, reservations, causes)
 }
 
 // poolsByID loads the codes of a property's pools.
@@ -279,7 +283,7 @@ func (s *Store) rangeEdit(ctx context.Context, r NightRange, by Actor, action st
 		for _, d := range Nights(r.From, r.To) {
 			keys = append(keys, nightKey{Pool: poolID, Night: d})
 		}
-		rows, err := lockNights(ctx, tx, prop.ID, keys)
+		rows, err := lockNights(ctx, tx, keys, func(int64) int64 { return prop.ID })
 		if err != nil {
 			return err
 		}
@@ -287,20 +291,20 @@ func (s *Store) rangeEdit(ctx context.Context, r NightRange, by Actor, action st
 			fn(n)
 		}
 		w := &writer{}
-		w.saveNights(prop.ID, rows)
+		w.saveNights(rows)
 		var audits auditColumns
-		audits.add(by, action, fmt.Sprintf("pool %s %s..%s", r.Pool, r.From, r.To), details)
-		audits.queue(w, prop.ID)
+		audits.add(prop.ID, by, action, fmt.Sprintf("pool %s %s..%s", r.Pool, r.From, r.To), details)
+		audits.queue(w)
 		var outbox outboxColumns
-		outbox.availability(changedRanges(rows), 0, true, time.Time{})
-		outbox.queue(w, prop.ID)
+		outbox.availability(prop.ID, changedRanges(rows), 0, true, time.Time{})
+		outbox.queue(w)
 		var obs []*overbooking
 		for _, n := range rows {
 			if n.wentOver {
 				obs = append(obs, &overbooking{night: n, cause: "limit lowered by " + by.String()})
 			}
 		}
-		w.raiseOverbooking(prop.ID, obs, func(int64) string { return r.Pool })
+		w.raiseOverbooking(obs, func(int64) string { return r.Pool })
 		return w.send(ctx, tx)
 	})
 }
