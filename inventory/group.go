@@ -116,6 +116,11 @@ func (s *Store) ApplyRevision(ctx context.Context, rev Revision) (Outcome, error
 	if err := ctx.Err(); err != nil {
 		return Outcome{}, err
 	}
+	// The channel made the change before keyrack got it: no later than now,
+	// whenever its group runs (see Revision.ChannelSince).
+	if now := time.Now(); rev.ChannelSince.IsZero() || rev.ChannelSince.After(now) {
+		rev.ChannelSince = now
+	}
 	r := &request{rev: rev, hash: rev.Hash(), done: make(chan result, 1)}
 	s.submit(r)
 	select {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	gosync "sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/keyrack/keyrack/inventory"
@@ -262,4 +263,43 @@ func TestConcurrentBookingsOfManyPropertiesNeverOversell(t *testing.T) {
 	require.NoError(t, st.DB().QueryRow(ctx, `SELECT max(n) FROM (
 		SELECT count(DISTINCT property_id) AS n FROM reservations GROUP BY xmin::text) t`).Scan(&most))
 	require.Greater(t, most, 1, "groups took bookings of several properties")
+}
+
+// A change is dated when keyrack got it, not when its group ran: under load a
+// revision waits for the groups ahead of it, and a delivery that lands on
+// the channel meanwhile lands after the channel sold — the fan-out must
+// not count on the channel's own count then (outbox.origin_at).
+func TestAChangeIsDatedWhenItArrivedNotWhenItsGroupRan(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, "Europe/Lisbon", []int{5}, inventory.FactorOne, 1)
+	h.st.SetGroupCommit(32, 1) // one group at a time
+	ctx := context.Background()
+	// Holding the property's row keeps the first group from creating its
+	// reservation (the foreign key's share lock waits); the second booking
+	// waits for that group.
+	tx, err := h.st.DB().Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(ctx)
+	_, err = tx.Exec(ctx, `SELECT 1 FROM properties WHERE code = $1 FOR UPDATE`, h.code)
+	require.NoError(t, err)
+	var wg gosync.WaitGroup
+	book := func(id string) {
+		wg.Go(func() {
+			_, err := h.st.ApplyRevision(ctx, h.booking("C0", id, inventory.New, "R0", "2026-12-01", 1, 1, inventory.MustAccept))
+			require.NoError(t, err)
+		})
+	}
+	book("FIRST")
+	time.Sleep(300 * time.Millisecond)
+	sent := time.Now()
+	book("SECOND")
+	time.Sleep(time.Second)
+	require.NoError(t, tx.Rollback(ctx))
+	wg.Wait()
+	var dated, written time.Time
+	// The second booking's change: the newer availability row.
+	require.NoError(t, h.st.DB().QueryRow(ctx, `SELECT coalesce(origin_at, created_at), created_at FROM outbox
+		WHERE topic = 'availability' ORDER BY id DESC LIMIT 1`).Scan(&dated, &written))
+	require.Greater(t, written.Sub(sent), 900*time.Millisecond, "the second booking's group ran after the first's")
+	require.Less(t, dated.Sub(sent).Abs(), 200*time.Millisecond, "dated %s, sent %s", dated, sent)
 }

@@ -97,11 +97,14 @@ type Revision struct {
 	Currency string     `json:"currency,omitempty"`
 
 	Mode Mode `json:"-"`
-	// ChannelSince, when set, is the earliest the channel may have made this
-	// change, if before keyrack received it: a pull-mode channel's sale can
-	// wait on the channel until the next poll. The fan-out then does not
-	// count on the channel's own count for the nights it changed if a
-	// delivery landed on the channel after that time. Not part of the
+	// ChannelSince is the earliest the channel may have made this change:
+	// when keyrack received it (ApplyRevision sets that when it is unset or
+	// later), or earlier — a pull-mode channel's sale can wait on the
+	// channel until the next poll. The fan-out then does not count on the
+	// channel's own count for the nights it changed if a delivery landed on
+	// the channel after that time. It is not when the revision's group ran:
+	// a group can wait for others under load, and a delivery that landed
+	// while it waited landed after the channel sold. Not part of the
 	// revision's content (Hash).
 	ChannelSince time.Time `json:"-"`
 	// Raw is the payload as received; card numbers and CVV are masked

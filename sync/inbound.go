@@ -26,13 +26,18 @@ type OTAChannel struct {
 	// It becomes the revision's ChannelSince.
 	Pulled    bool
 	LastFetch time.Time
+	// ReceivedAt is when a pushed message reached keyrack.
+	ReceivedAt time.Time
 }
 
-// since is when the channel may have made rec, for a pulled reservation
-// (see OTAChannel); zero when keyrack heard of it at once.
+// since is when the channel may have made rec (see OTAChannel): for a
+// pushed message when it arrived (zero when unknown: ApplyRevision then
+// takes its own time); for a pulled reservation when keyrack last fetched
+// the channel's, or earlier when the reservation says it was made or
+// changed before.
 func (ch OTAChannel) since(rec otaxml.Reservation) time.Time {
 	if !ch.Pulled {
-		return time.Time{}
+		return ch.ReceivedAt
 	}
 	at := ch.LastFetch
 	stamp := rec.LastModified

@@ -88,7 +88,7 @@ func (s *Server) otaPush(c *gin.Context) {
 			"keyrack takes reservations here (OTA_HotelResNotifRQ, OTA_HotelResModifyNotifRQ, OTA_CancelRQ, OTA_HotelResRQ), not %s", m.Name)}, now)
 		return
 	}
-	results := s.applyOTA(c, m, chs, body)
+	results := s.applyOTA(c, m, chs, body, now)
 	rec.Records = len(results)
 	rec.Outcome, rec.Detail = sync.OTAOutcome(results)
 	reply := otaxml.Reply(m, results, now)
@@ -142,7 +142,7 @@ func (s *Server) authenticateOTA(creds presented, chs []inventory.InboundChannel
 // applyOTA applies each record for the property its hotel code names among
 // the authenticated channels (the only one, when the record names none) and
 // returns the results in record order.
-func (s *Server) applyOTA(c *gin.Context, m *otaxml.Message, chs []inventory.InboundChannel, body []byte) []otaxml.Result {
+func (s *Server) applyOTA(c *gin.Context, m *otaxml.Message, chs []inventory.InboundChannel, body []byte, received time.Time) []otaxml.Result {
 	results := make([]otaxml.Result, len(m.Reservations))
 	type group struct {
 		ch  inventory.InboundChannel
@@ -169,7 +169,7 @@ func (s *Server) applyOTA(c *gin.Context, m *otaxml.Message, chs []inventory.Inb
 	}
 	for _, g := range groups {
 		out := sync.ApplyOTA(c.Request.Context(), s.store,
-			sync.OTAChannel{Property: g.ch.Property, Code: g.ch.Code, HotelCode: g.ch.HotelCode}, &g.sub, body)
+			sync.OTAChannel{Property: g.ch.Property, Code: g.ch.Code, HotelCode: g.ch.HotelCode, ReceivedAt: received}, &g.sub, body)
 		for j, i := range g.idx {
 			results[i] = out[j]
 		}
