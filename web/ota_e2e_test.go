@@ -73,7 +73,18 @@ func TestOTAEndToEndCommitModifyCancelReachOtherChannels(t *testing.T) {
 			require.NoError(t, oc.WaitFor("DBL", d, 3, 20*time.Second))
 		}
 	}
-	time.Sleep(400 * time.Millisecond) // past the echo window: A's count was right when it sold
+	// Past the echo window after keyrack recorded A's acknowledgements (not
+	// after A got the push: under load the record can come later, and
+	// keyrack then cannot tell that the push landed before A sold, so it
+	// corrects A): A's count was right when it sold.
+	require.Eventually(t, func() bool {
+		var n int
+		require.NoError(t, e.st.DB().QueryRow(ctx, `SELECT count(*) FROM sync_acks a
+			JOIN channels c ON c.property_id = a.property_id AND c.id = a.channel_id
+			WHERE c.code = 'A' AND a.night >= '2027-03-01' AND a.night < '2027-03-04' AND a.available = 3`).Scan(&n))
+		return n == 3
+	}, 20*time.Second, 10*time.Millisecond, "keyrack records A's acknowledgements")
+	time.Sleep(400 * time.Millisecond)
 	before := map[*otachannel.Channel]int{a: len(a.Received()), b: len(b.Received()), c: len(c.Received())}
 
 	// want is every night's availability after a step: each of B and C
