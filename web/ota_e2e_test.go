@@ -73,17 +73,20 @@ func TestOTAEndToEndCommitModifyCancelReachOtherChannels(t *testing.T) {
 			require.NoError(t, oc.WaitFor("DBL", d, 3, 20*time.Second))
 		}
 	}
-	// Past the echo window after keyrack recorded A's acknowledgements (not
-	// after A got the push: under load the record can come later, and
-	// keyrack then cannot tell that the push landed before A sold, so it
+	// Past the echo window after A's resync is over and keyrack recorded
+	// its acknowledgements (not after A got the values of these nights:
+	// under load the rest of the resync, or the record, can come later, and
+	// keyrack then cannot tell that a push landed before A sold, so it
 	// corrects A): A's count was right when it sold.
 	require.Eventually(t, func() bool {
-		var n int
-		require.NoError(t, e.st.DB().QueryRow(ctx, `SELECT count(*) FROM sync_acks a
-			JOIN channels c ON c.property_id = a.property_id AND c.id = a.channel_id
-			WHERE c.code = 'A' AND a.night >= '2027-03-01' AND a.night < '2027-03-04' AND a.available = 3`).Scan(&n))
-		return n == 3
-	}, 20*time.Second, 10*time.Millisecond, "keyrack records A's acknowledgements")
+		var acked, dirty int
+		require.NoError(t, e.st.DB().QueryRow(ctx, `SELECT
+			(SELECT count(*) FROM sync_acks a WHERE a.property_id = c.property_id AND a.channel_id = c.id
+				AND a.night >= '2027-03-01' AND a.night < '2027-03-04' AND a.available = 3),
+			(SELECT count(*) FROM sync_dirty d WHERE d.property_id = c.property_id AND d.channel_id = c.id)
+			FROM channels c WHERE c.code = 'A'`).Scan(&acked, &dirty))
+		return acked == 3 && dirty == 0
+	}, 20*time.Second, 10*time.Millisecond, "A's resync is over and acknowledged")
 	time.Sleep(400 * time.Millisecond)
 	before := map[*otachannel.Channel]int{a: len(a.Received()), b: len(b.Received()), c: len(c.Received())}
 
