@@ -53,3 +53,7 @@ func MarkQueued(ctx context.Context, tx pgx.Tx, property int64, channels []int64
 	w, err := markQueued(ctx, tx, property, channels, classes)
 	return len(w), err
 }
+
+// MaintainEvenWithAutovacuum makes the scheduler maintain the tables whether
+// or not the server runs autovacuum; call it before RunScheduler.
+func (f *Fanout) MaintainEvenWithAutovacuum() { f.maintainAlways = true }

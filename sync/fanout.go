@@ -119,6 +119,10 @@ type Config struct {
 	// ScheduleInterval is how often the elected scheduler looks for due
 	// work (1 min); ElectionInterval how often the others try to take over (5 s).
 	ScheduleInterval, ElectionInterval time.Duration
+	// MaintainInterval is how often the elected scheduler analyzes and
+	// vacuums the tables that need it when the server runs without
+	// autovacuum (10 s; inventory.MaintainTables).
+	MaintainInterval time.Duration
 	// EchoWindow is how long a channel may take to tell keyrack of a booking
 	// it took (5 s). A change is not echoed back to the channel it came
 	// from — unless a delivery to that channel was acknowledged within this
@@ -197,6 +201,7 @@ func (c *Config) setDefaults() {
 	def(&c.EchoWindow, 5*time.Second)
 	def(&c.ScheduleInterval, time.Minute)
 	def(&c.ElectionInterval, 5*time.Second)
+	def(&c.MaintainInterval, 10*time.Second)
 	def(&c.FeedAckTimeout, 30*time.Minute)
 	def(&c.PullCheckInterval, time.Second)
 	def(&c.ICalCheckInterval, 2*time.Second)
@@ -222,6 +227,9 @@ type Fanout struct {
 	resyncAt  time.Duration // since local midnight; < 0 when off
 	webhooks  *pms.Sender
 	bulkGate  *bulkGate
+	// maintainAlways: maintain the tables even when the server runs
+	// autovacuum (tests, which may run on either kind of server).
+	maintainAlways bool
 
 	leader    atomic.Bool
 	redisDown atomic.Bool // for logging the outage once, not every attempt

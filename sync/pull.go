@@ -55,15 +55,9 @@ func pullTaskID(p pullPayload) string {
 // schedulePulls runs the scheduling of polls until ctx ends or the returned
 // stop is called; stop waits for it to finish.
 func (f *Fanout) schedulePulls(ctx context.Context) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f.every(ctx, f.cfg.PullCheckInterval, "scheduling channel polls", func(ctx context.Context) (bool, error) {
-			return false, f.enqueueDuePulls(ctx)
-		})
-	}()
-	return func() { cancel(); <-done }
+	return f.everyInBackground(ctx, f.cfg.PullCheckInterval, "scheduling channel polls", func(ctx context.Context) (bool, error) {
+		return false, f.enqueueDuePulls(ctx)
+	})
 }
 
 // enqueueDuePulls enqueues a poll of every enabled ota_pull channel with a

@@ -57,6 +57,19 @@ func (f *Fanout) every(ctx context.Context, interval time.Duration, what string,
 	}
 }
 
+// everyInBackground runs every(ctx, interval, what, fn) in a goroutine of
+// its own until the returned stop is called (or ctx ends); stop returns once
+// it has.
+func (f *Fanout) everyInBackground(ctx context.Context, interval time.Duration, what string, fn func(context.Context) (bool, error)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f.every(ctx, interval, what, fn)
+	}()
+	return func() { cancel(); <-done }
+}
+
 // relayAvailability relays the pending availability rows of every
 // property, in one transaction, and returns the most rows it took from one.
 func (f *Fanout) relayAvailability(ctx context.Context) (int, error) {

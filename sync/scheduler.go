@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/keyrack/keyrack/inventory"
 )
 
 // The scheduler runs periodic work: the nightly full resync and the alarm
@@ -57,6 +58,7 @@ func (f *Fanout) lead(ctx context.Context) error {
 	}()
 	f.log.Info("scheduler: this process leads")
 	defer f.schedulePulls(ctx)() // polls of ota_pull channels, on their own short loop (pull.go)
+	defer f.maintainTables(ctx)()
 	t := time.NewTicker(f.cfg.ScheduleInterval)
 	defer t.Stop()
 	for {
@@ -114,4 +116,17 @@ func (f *Fanout) resyncDue(ctx context.Context) error {
 		f.log.Info("scheduler: nightly resync", "channels", len(todo))
 	}
 	return errors.Join(errs...)
+}
+
+// maintainTables analyzes and vacuums keyrack's tables, every
+// MaintainInterval, where the server's autovacuum would have and is off
+// (inventory.MaintainTables), until the returned stop is called.
+func (f *Fanout) maintainTables(ctx context.Context) (stop func()) {
+	return f.everyInBackground(ctx, f.cfg.MaintainInterval, "table maintenance", func(ctx context.Context) (bool, error) {
+		did, err := inventory.MaintainTables(ctx, f.db, f.maintainAlways)
+		for _, m := range did {
+			f.log.Debug("scheduler: table maintenance", "table", m.Table, "vacuumed", m.Vacuumed, "analyzed", m.Analyzed)
+		}
+		return false, err
+	})
 }

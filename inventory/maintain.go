@@ -1,0 +1,108 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Table maintenance for a server that runs without autovacuum.
+//
+// keyrack's queue tables (outbox, sync_dirty, sync_channels, sync_acks,
+// feed_entries, delivery_log) change all the time while their live size
+// stays small, and reservations, revisions and nights only grow. PostgreSQL
+// keeps their statistics and reclaims their dead rows with autovacuum. A
+// server run with autovacuum off never does: the statistics stay those of
+// the last ANALYZE — for a new installation, empty tables —, and a prepared
+// statement's generic plan, made while a table was tiny, scans it
+// sequentially for as long as the connection lives (measured: the
+// reservation feed's claim read every outbox row on every relay cycle, the
+// reservation's foreign-key check every reservation). ANALYZE replaces the
+// statistics and makes every session plan such statements afresh.
+//
+// MaintainTables does for the tables of the current schema what autovacuum
+// would, with the server's own thresholds and pace: ANALYZE a table once
+// autovacuum_analyze_threshold + autovacuum_analyze_scale_factor × its rows
+// have changed since the last analysis, VACUUM (ANALYZE) it once as many dead
+// rows as the vacuum threshold and scale factor allow have piled up. With
+// autovacuum on it does nothing unless always is set (tests). The scheduler
+// calls it every MaintainInterval (sync).
+func MaintainTables(ctx context.Context, db *pgxpool.Pool, always bool) ([]Maintained, error) {
+	conn, err := db.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Release()
+	var on bool
+	var delay, limit string
+	if err := conn.QueryRow(ctx, `SELECT current_setting('autovacuum')::bool,
+		CASE current_setting('autovacuum_vacuum_cost_delay') WHEN '-1' THEN current_setting('vacuum_cost_delay')
+			ELSE current_setting('autovacuum_vacuum_cost_delay') END,
+		CASE current_setting('autovacuum_vacuum_cost_limit') WHEN '-1' THEN current_setting('vacuum_cost_limit')
+			ELSE current_setting('autovacuum_vacuum_cost_limit') END`).Scan(&on, &delay, &limit); err != nil {
+		return nil, fmt.Errorf("table maintenance: %w", err)
+	}
+	if on && !always {
+		return nil, nil
+	}
+	rows, _ := conn.Query(ctx, `
+		SELECT s.schemaname, s.relname,
+			s.n_dead_tup > current_setting('autovacuum_vacuum_threshold')::float8
+				+ current_setting('autovacuum_vacuum_scale_factor')::float8 * greatest(c.reltuples, 0),
+			s.n_mod_since_analyze > current_setting('autovacuum_analyze_threshold')::float8
+				+ current_setting('autovacuum_analyze_scale_factor')::float8 * greatest(c.reltuples, 0)
+		FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+		WHERE s.schemaname = current_schema()
+		ORDER BY s.relname`)
+	todo, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Maintained, error) {
+		var m Maintained
+		err := r.Scan(&m.schema, &m.Table, &m.Vacuumed, &m.Analyzed)
+		return m, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("table maintenance: %w", err)
+	}
+	var done []Maintained
+	for _, m := range todo {
+		if !m.Vacuumed && !m.Analyzed {
+			continue
+		}
+		if done == nil {
+			// Paced as autovacuum paces itself, so that it takes no more
+			// from bookings than autovacuum would. The connection goes back
+			// to the pool with the server's settings, or not at all.
+			if _, err := conn.Exec(ctx, `SELECT set_config('vacuum_cost_delay', $1, false), set_config('vacuum_cost_limit', $2, false)`,
+				delay, limit); err != nil {
+				return nil, fmt.Errorf("table maintenance: %w", err)
+			}
+			defer func() {
+				if _, err := conn.Exec(context.WithoutCancel(ctx), `RESET vacuum_cost_delay; RESET vacuum_cost_limit`); err != nil {
+					_ = conn.Conn().Close(context.WithoutCancel(ctx))
+				}
+			}()
+		}
+		table := pgx.Identifier{m.schema, m.Table}.Sanitize()
+		if m.Vacuumed {
+			// VACUUM cannot run in a transaction block: a statement on its
+			// own is an implicit transaction, in which it may.
+			_, err = conn.Exec(ctx, `VACUUM (ANALYZE) `+table)
+			m.Analyzed = true
+		} else {
+			_, err = conn.Exec(ctx, `ANALYZE `+table)
+		}
+		if err != nil {
+			return done, fmt.Errorf("table maintenance of %s: %w", m.Table, err)
+		}
+		done = append(done, m)
+	}
+	return done, nil
+}
+
+// Maintained is what MaintainTables did to one table.
+type Maintained struct {
+	Table              string
+	Vacuumed, Analyzed bool
+	schema             string
+}

@@ -1,0 +1,50 @@
+package sync_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/keyrack/keyrack/sync"
+	"github.com/stretchr/testify/require"
+)
+
+// The leading scheduler vacuums and analyzes keyrack's tables as autovacuum
+// would (inventory.MaintainTables), every MaintainInterval.
+func TestTheSchedulerMaintainsTheTables(t *testing.T) {
+	h := newHotel(t, hotelOptions{channels: []string{"A"}, noWorker: true, config: func(c *sync.Config) {
+		c.MaintainInterval = 20 * time.Millisecond
+	}})
+	ctx := context.Background()
+	db := h.st.DB()
+	// Where the server runs autovacuum, it must not take the outbox first.
+	_, err := db.Exec(ctx, `ALTER TABLE outbox SET (autovacuum_enabled = false)`)
+	require.NoError(t, err)
+	vacuums := func() (n int64) {
+		require.NoError(t, db.QueryRow(ctx, `SELECT vacuum_count FROM pg_stat_user_tables
+			WHERE schemaname = current_schema() AND relname = 'outbox'`).Scan(&n))
+		return n
+	}
+	before := vacuums()
+
+	sched := h.fanout()
+	sched.MaintainEvenWithAutovacuum()
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- sched.RunScheduler(sctx) }()
+	t.Cleanup(func() { stop(); <-done })
+
+	conn, err := db.Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	_, err = conn.Exec(ctx, `INSERT INTO outbox (property_id, topic, reservation_id, revision_seq, done_at)
+		SELECT $1, 'reservation', g, 1, now() FROM generate_series(1, 500) AS g`, h.id)
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, `DELETE FROM outbox WHERE topic = 'reservation'`)
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, `SELECT pg_stat_force_next_flush()`)
+	require.NoError(t, err)
+	eventually(t, 10*time.Second, "the scheduler vacuums the outbox's 500 dead rows", func() bool {
+		return vacuums() > before
+	})
+}
