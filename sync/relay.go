@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/keyrack/keyrack/inventory"
 )
 
 // The outbox relay: turns the availability rows inventory writes into dirty
@@ -217,8 +218,10 @@ func (f *Fanout) relayProperties(ctx context.Context, props []int64) (int, error
 	// The origin lowered (or raised) its own count when it took the
 	// booking, so it no longer holds what it acknowledged. (A statement of
 	// its own: dirty marks, then acknowledgements, is the order in which
-	// deliveries lock them too.)
-	b.Queue(`
+	// deliveries lock them too.) Its generic plan: planned for its
+	// arrays it took 0.8 ms to plan and 0.36 to run, generic 0.05 and 0.5
+	// (with statistics kept; see load in deliver.go).
+	inventory.QueueGenericPlan(b, `
 		WITH own AS (
 			-- Since the channel sold: when keyrack heard of it, or earlier
 			-- for a pulled booking (Revision.ChannelSince).
