@@ -789,7 +789,10 @@ func (c *reservationColumns) queue(w *writer) {
 	if len(c.ids) == 0 {
 		return
 	}
-	w.queue(`
+	// Its generic plan: planned for its arrays it took 0.26 ms to plan and
+	// 0.24 to run, generic 0.003 and 0.22 (statistics kept: autovacuum, or
+	// MaintainTables).
+	QueueGenericPlan(&w.b, `
 		UPDATE reservations r SET status = u.status, parked = u.parked, arrival = u.arrival, departure = u.departure,
 			stays = u.stays::jsonb, guest = u.guest::jsonb, total = nullif(u.total, '')::numeric, currency = nullif(u.currency, ''),
 			held = u.held::jsonb, revisions = u.seq, updated_at = now()

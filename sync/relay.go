@@ -147,8 +147,10 @@ func (f *Fanout) relayProperties(ctx context.Context, props []int64) (int, error
 	// its resync marks) — the origin's nights as echoes, which a delivery
 	// does not send back unless the origin's own count may be off. Rows are
 	// locked in (property, channel, pool) order, each property's as a resync
-	// or a delivery of it locks them.
-	b.Queue(`
+	// or a delivery of it locks them. Its generic plan: planned for its
+	// arrays it took 0.8 ms to plan (and 1.9 to run), generic 0.14 (and
+	// 1.3), with statistics kept (see load in deliver.go).
+	inventory.QueueGenericPlan(b, `
 		WITH mine AS MATERIALIZED (
 			SELECT p FROM unnest($1::bigint[]) AS p WHERE pg_try_advisory_xact_lock(`+propertyLock("p")+`)
 		), claimed AS (
