@@ -15,9 +15,9 @@ func TestTheBulkGateHoldsBulkWorkBackButNeverStarvesIt(t *testing.T) {
 	free()
 
 	done := g.critical()
-	defer done()
 	first, err := g.bulk(context.Background(), time.Hour)
 	require.NoError(t, err, "the one slot")
+	firstStart := time.Now()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
@@ -31,7 +31,18 @@ func TestTheBulkGateHoldsBulkWorkBackButNeverStarvesIt(t *testing.T) {
 	late()
 
 	first()
+	firstRan, released := time.Since(firstStart), time.Now()
 	second, err := g.bulk(context.Background(), time.Hour)
 	require.NoError(t, err, "the slot given back")
+	require.GreaterOrEqual(t, time.Since(released), firstRan-5*time.Millisecond,
+		"ended while bookings are being delivered, the slot rests as long as the first ran")
 	second()
+
+	done()
+	g.lastEnd.Store(0) // the quiet spell over: not busy
+	start = time.Now()
+	third, err := g.bulk(context.Background(), time.Hour)
+	require.NoError(t, err)
+	require.Less(t, time.Since(start), 50*time.Millisecond, "no booking being delivered: no rest, no wait")
+	third()
 }
