@@ -78,8 +78,13 @@ func MaintainTables(ctx context.Context, db *pgxpool.Pool, always bool) ([]Maint
 				return nil, fmt.Errorf("table maintenance: %w", err)
 			}
 			defer func() {
-				if _, err := conn.Exec(context.WithoutCancel(ctx), `RESET vacuum_cost_delay; RESET vacuum_cost_limit`); err != nil {
-					_ = conn.Conn().Close(context.WithoutCancel(ctx))
+				ctx := context.WithoutCancel(ctx)
+				_, err := conn.Exec(ctx, `RESET vacuum_cost_delay`)
+				if err == nil {
+					_, err = conn.Exec(ctx, `RESET vacuum_cost_limit`)
+				}
+				if err != nil {
+					_ = conn.Conn().Close(ctx)
 				}
 			}()
 		}
