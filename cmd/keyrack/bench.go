@@ -100,6 +100,7 @@ type benchResult struct {
 	Lost              int     `json:"lost"`
 	Consistent        bool    `json:"consistent"`
 	Resync            bool    `json:"resync"`
+	Autovacuum        bool    `json:"autovacuum"`
 	ResyncS           float64 `json:"resync_s,omitempty"`
 }
 
@@ -199,6 +200,17 @@ func (b *bench) run(ctx context.Context) (benchResult, error) {
 	}
 	if err := b.st.Migrate(ctx); err != nil {
 		return res, err
+	}
+	// Whether PostgreSQL keeps the tables' statistics itself matters to the
+	// figures (README "Configuration").
+	var version string
+	if err := b.st.DB().QueryRow(ctx, `SELECT current_setting('server_version'), current_setting('autovacuum')::bool`).Scan(&version, &res.Autovacuum); err != nil {
+		return res, err
+	}
+	if res.Autovacuum {
+		b.printf("PostgreSQL %s, autovacuum on\n", version)
+	} else {
+		b.printf("PostgreSQL %s, autovacuum off: keyrack's scheduler analyzes and vacuums its tables itself\n", version)
 	}
 	// keyrack's address is needed before it runs: the simulated channels
 	// post to it. Bound now, so none of their servers can take the port.

@@ -60,6 +60,14 @@ func TestBenchRunsTheScenarioEndsConsistentAndCleansUp(t *testing.T) {
 	require.Positive(t, res.ResyncS, "the bulk resync must finish: %s", stdout)
 	require.Zero(t, res.Overbookings, stdout)
 	require.Contains(t, stdout, "ratio to pgbench")
+	// It says whether the server keeps the tables' statistics itself.
+	conn, err := pgx.Connect(context.Background(), dbURL)
+	require.NoError(t, err)
+	var autovacuum bool
+	require.NoError(t, conn.QueryRow(context.Background(), `SELECT current_setting('autovacuum')::bool`).Scan(&autovacuum))
+	require.NoError(t, conn.Close(context.Background()))
+	require.Equal(t, autovacuum, res.Autovacuum, stdout)
+	require.Contains(t, stdout, map[bool]string{true: "autovacuum on", false: "autovacuum off"}[autovacuum])
 	require.Equal(t, before, benchDatabases(), "the benchmark database must be dropped")
 	// And its queues: none is left in asynq's list.
 	opt, err := redis.ParseURL(env["REDIS_URL"])
