@@ -48,61 +48,56 @@ func MaintainTables(ctx context.Context, db *pgxpool.Pool, always bool) ([]Maint
 		return nil, nil
 	}
 	rows, _ := conn.Query(ctx, `
-		SELECT s.schemaname, s.relname,
-			s.n_dead_tup > current_setting('autovacuum_vacuum_threshold')::float8
-				+ current_setting('autovacuum_vacuum_scale_factor')::float8 * greatest(c.reltuples, 0),
-			s.n_mod_since_analyze > current_setting('autovacuum_analyze_threshold')::float8
-				+ current_setting('autovacuum_analyze_scale_factor')::float8 * greatest(c.reltuples, 0)
-		FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
-		WHERE s.schemaname = current_schema()
-		ORDER BY s.relname`)
+		SELECT schemaname, relname, needs_vacuum, needs_analyze OR needs_vacuum FROM (
+			SELECT s.schemaname, s.relname,
+				s.n_dead_tup > current_setting('autovacuum_vacuum_threshold')::float8
+					+ current_setting('autovacuum_vacuum_scale_factor')::float8 * greatest(c.reltuples, 0) AS needs_vacuum,
+				s.n_mod_since_analyze > current_setting('autovacuum_analyze_threshold')::float8
+					+ current_setting('autovacuum_analyze_scale_factor')::float8 * greatest(c.reltuples, 0) AS needs_analyze
+			FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+			WHERE s.schemaname = current_schema()
+		) AS t
+		WHERE needs_vacuum OR needs_analyze
+		ORDER BY relname`)
 	todo, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Maintained, error) {
 		var m Maintained
 		err := r.Scan(&m.schema, &m.Table, &m.Vacuumed, &m.Analyzed)
 		return m, err
 	})
-	if err != nil {
+	if err != nil || len(todo) == 0 {
+		return nil, err
+	}
+	// Paced as autovacuum paces itself, so that it takes no more from
+	// bookings than autovacuum would. The connection goes back to the pool
+	// with the server's settings, or not at all.
+	if _, err := conn.Exec(ctx, `SELECT set_config('vacuum_cost_delay', $1, false), set_config('vacuum_cost_limit', $2, false)`,
+		delay, limit); err != nil {
 		return nil, fmt.Errorf("table maintenance: %w", err)
 	}
-	var done []Maintained
-	for _, m := range todo {
-		if !m.Vacuumed && !m.Analyzed {
-			continue
+	defer func() {
+		ctx := context.WithoutCancel(ctx)
+		_, err := conn.Exec(ctx, `RESET vacuum_cost_delay`)
+		if err == nil {
+			_, err = conn.Exec(ctx, `RESET vacuum_cost_limit`)
 		}
-		if done == nil {
-			// Paced as autovacuum paces itself, so that it takes no more
-			// from bookings than autovacuum would. The connection goes back
-			// to the pool with the server's settings, or not at all.
-			if _, err := conn.Exec(ctx, `SELECT set_config('vacuum_cost_delay', $1, false), set_config('vacuum_cost_limit', $2, false)`,
-				delay, limit); err != nil {
-				return nil, fmt.Errorf("table maintenance: %w", err)
-			}
-			defer func() {
-				ctx := context.WithoutCancel(ctx)
-				_, err := conn.Exec(ctx, `RESET vacuum_cost_delay`)
-				if err == nil {
-					_, err = conn.Exec(ctx, `RESET vacuum_cost_limit`)
-				}
-				if err != nil {
-					_ = conn.Conn().Close(ctx)
-				}
-			}()
+		if err != nil {
+			_ = conn.Conn().Close(ctx)
 		}
+	}()
+	for i, m := range todo {
 		table := pgx.Identifier{m.schema, m.Table}.Sanitize()
 		if m.Vacuumed {
 			// VACUUM cannot run in a transaction block: a statement on its
 			// own is an implicit transaction, in which it may.
 			_, err = conn.Exec(ctx, `VACUUM (ANALYZE) `+table)
-			m.Analyzed = true
 		} else {
 			_, err = conn.Exec(ctx, `ANALYZE `+table)
 		}
 		if err != nil {
-			return done, fmt.Errorf("table maintenance of %s: %w", m.Table, err)
+			return todo[:i], fmt.Errorf("table maintenance of %s: %w", m.Table, err)
 		}
-		done = append(done, m)
 	}
-	return done, nil
+	return todo, nil
 }
 
 // Maintained is what MaintainTables did to one table.

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyrack/keyrack/inventory/inventorytest"
 	"github.com/keyrack/keyrack/sync"
 	"github.com/stretchr/testify/require"
 )
@@ -37,13 +38,7 @@ func TestTheSchedulerMaintainsTheTables(t *testing.T) {
 	conn, err := db.Acquire(ctx)
 	require.NoError(t, err)
 	defer conn.Release()
-	_, err = conn.Exec(ctx, `INSERT INTO outbox (property_id, topic, reservation_id, revision_seq, done_at)
-		SELECT $1, 'reservation', g, 1, now() FROM generate_series(1, 500) AS g`, h.id)
-	require.NoError(t, err)
-	_, err = conn.Exec(ctx, `DELETE FROM outbox WHERE topic = 'reservation'`)
-	require.NoError(t, err)
-	_, err = conn.Exec(ctx, `SELECT pg_stat_force_next_flush()`)
-	require.NoError(t, err)
+	inventorytest.ChurnOutbox(t, db, conn, 500, true)
 	eventually(t, 10*time.Second, "the scheduler vacuums the outbox's 500 dead rows", func() bool {
 		return vacuums() > before
 	})

@@ -105,3 +105,55 @@ func redact(url string) string {
 	}
 	return "(unparsable url)"
 }
+
+// ChurnOutbox writes n relayed outbox rows of the schema's first property on
+// conn, deletes them again when remove is set (n dead rows), and waits until
+// PostgreSQL's statistics count the changes.
+func ChurnOutbox(tb testing.TB, db *pgxpool.Pool, conn *pgxpool.Conn, n int, remove bool) {
+	tb.Helper()
+	ctx := context.Background()
+	var before int64
+	if err := db.QueryRow(ctx, `SELECT n_mod_since_analyze FROM pg_stat_user_tables
+		WHERE schemaname = current_schema() AND relname = 'outbox'`).Scan(&before); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `INSERT INTO outbox (property_id, topic, reservation_id, revision_seq, done_at)
+		SELECT (SELECT min(id) FROM properties), 'reservation', g, 1, now() FROM generate_series(1, $1::int) AS g`, n); err != nil {
+		tb.Fatal(err)
+	}
+	want := before + int64(n)
+	if remove {
+		if _, err := conn.Exec(ctx, `DELETE FROM outbox WHERE topic = 'reservation'`); err != nil {
+			tb.Fatal(err)
+		}
+		want += int64(n)
+	}
+	WaitCounted(tb, db, conn, "outbox", want)
+}
+
+// WaitCounted waits until PostgreSQL's statistics count at least want
+// changes to table since its last analysis, conn's included.
+func WaitCounted(tb testing.TB, db *pgxpool.Pool, conn *pgxpool.Conn, table string, want int64) {
+	tb.Helper()
+	ctx := context.Background()
+	// A backend reports its counts when it goes idle, at most once a second
+	// unless told otherwise.
+	if _, err := conn.Exec(ctx, `SELECT pg_stat_force_next_flush()`); err != nil {
+		tb.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var got int64
+		if err := db.QueryRow(ctx, `SELECT n_mod_since_analyze FROM pg_stat_user_tables
+			WHERE schemaname = current_schema() AND relname = $1`, table).Scan(&got); err != nil {
+			tb.Fatal(err)
+		}
+		if got >= want {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("the statistics never counted %s's changes: %d of %d", table, got, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
