@@ -170,11 +170,14 @@ func isCheckViolation(err error) bool {
 // as fast. Measure before using it elsewhere: for others the generic plan is
 // several times slower.
 //
-// It works in an explicit transaction and in a batch's implicit one (the
-// setting is SET LOCAL, restored after sql).
+// It works in an explicit transaction and in a batch's implicit one: the
+// setting is the transaction's (set_config's is_local), and RESET gives
+// the statements after sql the connection's default again. (SET LOCAL does
+// the same, but outside BEGIN … COMMIT PostgreSQL logs a warning for each —
+// two lines in the server's log per delivery.)
 func QueueGenericPlan(b *pgx.Batch, sql string, args ...any) *pgx.QueuedQuery {
-	b.Queue("SET LOCAL plan_cache_mode = force_generic_plan")
+	b.Queue("SELECT set_config('plan_cache_mode', 'force_generic_plan', true)")
 	q := b.Queue(sql, args...)
-	b.Queue("SET LOCAL plan_cache_mode TO DEFAULT")
+	b.Queue("RESET plan_cache_mode")
 	return q
 }

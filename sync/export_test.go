@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/keyrack/keyrack/inventory"
 )
 
@@ -57,3 +58,22 @@ func MarkQueued(ctx context.Context, tx pgx.Tx, property int64, channels []int64
 // MaintainEvenWithAutovacuum makes the scheduler maintain the tables whether
 // or not the server runs autovacuum; call it before RunScheduler.
 func (f *Fanout) MaintainEvenWithAutovacuum() { f.maintainAlways = true }
+
+// AckRowsScanned runs a delivery's read of its work (a bulk delivery's, or
+// a booking's) on conn, in a transaction of its own, and returns the rows
+// of sync_acks that sequential scans on conn read and PostgreSQL has not
+// yet counted in pg_stat_user_tables — this read's, and any earlier on conn
+// since the backend last reported.
+func AckRowsScanned(ctx context.Context, conn *pgxpool.Conn, property, channel int64, bulk bool) (int64, error) {
+	d := &delivery{task: taskPayload{pair: pair{property, channel}}, class: classFor(!bulk)}
+	var scanned int64
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	d.queueLoad(b).Query(func(rows pgx.Rows) error {
+		_, err := readWork(rows)
+		return err
+	})
+	b.Queue(`SELECT pg_stat_get_xact_tuples_returned('sync_acks'::regclass)`).QueryRow(func(r pgx.Row) error { return r.Scan(&scanned) })
+	b.Queue("COMMIT")
+	return scanned, conn.SendBatch(ctx, b).Close()
+}

@@ -254,3 +254,34 @@ func TestBulkWorkStepsAsideWhileBookingsAreDelivered(t *testing.T) {
 	release()
 	h.waitConverged()
 }
+
+// A bulk delivery reads the channel's acknowledgements by index even when
+// the table was empty the last time PostgreSQL looked at it — as on a new
+// installation's first full sync, which writes every acknowledgement there
+// is. A generic plan made then scanned the whole table for each night until
+// the next ANALYZE (the bench's first sync of 80 channels read 390 million
+// rows that way and took 17–20 s instead of 2).
+func TestAFirstFullSyncReadsAcknowledgementsByIndex(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{noWorker: true})
+	ctx := context.Background()
+	db := h.st.DB()
+	_, err := db.Exec(ctx, `ANALYZE sync_acks`)
+	require.NoError(t, err)
+	from, to := h.horizon()
+	h.insertChangeMark(db, "A", 0, from, to)
+	conn, err := db.Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	_, err = sync.AckRowsScanned(ctx, conn, h.id, h.chanIDs["A"], true)
+	require.NoError(t, err)
+
+	// The other channels' acknowledgements arrive (nothing analyzes them).
+	_, err = db.Exec(ctx, `INSERT INTO sync_acks (property_id, channel_id, pool_id, night, available, version, acked_at)
+		SELECT $1, c, $2, $3::date + g, 10, 1, now() FROM unnest($4::bigint[]) AS c, generate_series(0, 9999) AS g`,
+		h.id, h.poolIDs[0], from, []int64{h.chanIDs["B"], h.chanIDs["C"], h.chanIDs["D"]})
+	require.NoError(t, err)
+	scanned, err := sync.AckRowsScanned(ctx, conn, h.id, h.chanIDs["A"], true)
+	require.NoError(t, err)
+	require.Zero(t, scanned, "rows of sync_acks read by sequential scans for 30 nights")
+}
