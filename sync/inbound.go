@@ -32,11 +32,17 @@ type OTAChannel struct {
 
 // since is when the channel may have made rec (see OTAChannel): for a
 // pushed message when it arrived (zero when unknown: ApplyRevision then
-// takes its own time); for a pulled reservation when keyrack last fetched
-// the channel's, or earlier when the reservation says it was made or
-// changed before.
+// takes its own time), or earlier when the reservation says, with its time
+// zone, that it was made or changed before — a channel that could not reach
+// keyrack sends its bookings again later, and availability keyrack pushed
+// meanwhile overwrote the channel's own decrement; for a pulled reservation
+// when keyrack last fetched the channel's, or earlier when the reservation
+// says it was made or changed before.
 func (ch OTAChannel) since(rec otaxml.Reservation) time.Time {
 	if !ch.Pulled {
+		if s := rec.ChangedAt(); !s.IsZero() && (ch.ReceivedAt.IsZero() || s.Before(ch.ReceivedAt)) {
+			return s
+		}
 		return ch.ReceivedAt
 	}
 	at := ch.LastFetch

@@ -149,3 +149,57 @@ func TestOTAEndToEndCommitModifyCancelReachOtherChannels(t *testing.T) {
 		return false
 	}, 20*time.Second, 20*time.Millisecond, "B's error is kept for staff")
 }
+
+// A channel that could not reach keyrack sends its booking again later.
+// Availability keyrack pushed to it meanwhile overwrote the channel's own
+// decrement, so when the booking arrives the channel is sent the pool's
+// value — a correction, not an echo suppressed — because the reservation
+// says (with its time zone) when it was made. Dated from its arrival, the
+// push in between would look like it had landed before the channel sold,
+// and the channel would go on offering a room the pool no longer has.
+func TestABookingThatArrivesLateIsCorrectedOnItsChannel(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	f := e.runFanout(func(c *sync.Config) { c.EchoWindow = 200 * time.Millisecond })
+	ctx := context.Background()
+	e.hotel("P", 3)
+	chans := map[string]*otachannel.Channel{}
+	for _, code := range []string{"A", "B"} {
+		oc := otachannel.New()
+		t.Cleanup(oc.Close)
+		oc.SetCredentials("keyrack-"+code, "out-"+code)
+		e.otaChannel("P", code, "ota_push", "HTL-"+code, code+"-user", code+"-secret", map[string]any{"endpoint": oc.URL(),
+			"credentials": map[string]any{"outbound_username": "keyrack-" + code, "outbound_secret": "out-" + code}})
+		require.NoError(t, f.Resync(ctx, "P", code))
+		chans[code] = oc
+	}
+	a, night := chans["A"], inventory.MustDate("2027-03-01")
+	// acked waits until keyrack recorded that A holds value on the night,
+	// then for the echo window to pass.
+	acked := func(value int) {
+		t.Helper()
+		require.NoError(t, a.WaitFor("DBL", night, value, 20*time.Second))
+		require.Eventually(t, func() bool {
+			var n int
+			require.NoError(t, e.st.DB().QueryRow(ctx, `SELECT count(*) FROM sync_acks a JOIN channels c ON c.property_id = a.property_id AND c.id = a.channel_id
+				WHERE c.code = 'A' AND a.night = $1 AND a.available = $2
+					AND NOT EXISTS (SELECT 1 FROM sync_dirty d WHERE d.property_id = c.property_id AND d.channel_id = c.id)`, night, value).Scan(&n))
+			return n == 1
+		}, 20*time.Second, 10*time.Millisecond, "A's value %d acknowledged", value)
+		time.Sleep(400 * time.Millisecond)
+	}
+	acked(3)
+
+	// A sells a room (2 left on A) but cannot tell keyrack yet; then B sells
+	// one and keyrack pushes A the pool's 2, overwriting A's own decrement.
+	sold := time.Now().Add(-time.Second).UTC().Format(time.RFC3339)
+	r := e.otaPost("B", "B-user", "B-secret", resNotif("Commit", "B-1", "HTL-B", "2027-03-01", "2027-03-02"))
+	require.True(t, otaRS(t, r).Success, "%s", r.Body)
+	acked(2)
+
+	// A's booking arrives: the pool has 1 room left, and A must be told so.
+	r = e.otaPost("A", "A-user", "A-secret", resNotifMade("Commit", "A-1", "HTL-A", "2027-03-01", "2027-03-02", sold))
+	require.True(t, otaRS(t, r).Success, "%s", r.Body)
+	require.Equal(t, 2, e.sold("P", "2027-03-01"))
+	require.NoError(t, a.WaitFor("DBL", night, 1, 20*time.Second), "A is sent the pool's value after its late booking")
+}

@@ -61,6 +61,14 @@ func otaRS(t *testing.T, r response) *otaxml.Response {
 // resNotif is an OTA_HotelResNotifRQ of one reservation of room DBL, rate
 // BAR, as push channels send it.
 func resNotif(status, id, hotel, arrival, departure string) []byte {
+	return resNotifMade(status, id, hotel, arrival, departure, "2027-01-10T09:59:00")
+}
+
+// resNotifMade is resNotif with the reservation's CreateDateTime.
+// resNotif's has no time zone, so it does not say when the channel made
+// the booking (otaxml.Reservation.ChangedAt): the fan-out dates the
+// channel's change from when the message arrived.
+func resNotifMade(status, id, hotel, arrival, departure, created string) []byte {
 	hrStatus := "Reserved"
 	if status == "Cancel" {
 		hrStatus = "Cancelled"
@@ -68,7 +76,7 @@ func resNotif(status, id, hotel, arrival, departure string) []byte {
 	return fmt.Appendf(nil, `<?xml version="1.0" encoding="UTF-8"?>
 <OTA_HotelResNotifRQ xmlns="http://www.opentravel.org/OTA/2003/05" Version="1.0" EchoToken="echo-%[2]s-%[1]s" TimeStamp="2027-01-10T10:00:00+01:00" ResStatus="%[1]s">
   <HotelReservations>
-    <HotelReservation ResStatus="%[6]s" CreateDateTime="2027-01-10T09:59:00+01:00">
+    <HotelReservation ResStatus="%[6]s" CreateDateTime="%[7]s">
       <UniqueID Type="14" ID="%[2]s"/>
       <RoomStays>
         <RoomStay>
@@ -90,7 +98,7 @@ func resNotif(status, id, hotel, arrival, departure string) []byte {
       </ResGlobalInfo>
     </HotelReservation>
   </HotelReservations>
-</OTA_HotelResNotifRQ>`, status, id, hotel, arrival, departure, hrStatus)
+</OTA_HotelResNotifRQ>`, status, id, hotel, arrival, departure, hrStatus, created)
 }
 
 // sold is what property p's pool DBL has sold on night.

@@ -152,6 +152,7 @@ type Reservation struct {
 	IDs          []ResID // every id the record carries
 	Created      time.Time
 	LastModified time.Time
+	changedAt    time.Time // see ChangedAt
 	Stays        []Stay
 	Guest        inventory.Guest
 	Total        string // decimal, as sent ("280.00")
@@ -161,6 +162,12 @@ type Reservation struct {
 	// parse…); nil when it can.
 	Problem *Error
 }
+
+// ChangedAt is when the channel says it made the record's change:
+// LastModifyDateTime, else CreateDateTime — zero when it sent neither, or
+// when the one it sent has no time zone: read as UTC, a channel's local
+// time could be hours off either way.
+func (r Reservation) ChangedAt() time.Time { return r.changedAt }
 
 // MaxStayNights is the longest stay a record may ask for.
 const MaxStayNights = 366

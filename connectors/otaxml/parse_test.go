@@ -43,6 +43,36 @@ func TestParseTime(t *testing.T) {
 	}
 }
 
+// ChangedAt is LastModifyDateTime, else CreateDateTime, when the one
+// sent names its time zone.
+func TestChangedAt(t *testing.T) {
+	at := func(s string) time.Time { v, _ := parseTime(s); return v }
+	for _, c := range []struct {
+		attrs string
+		want  time.Time
+	}{
+		{`CreateDateTime="2026-11-30T10:00:00+01:00"`, at("2026-11-30T09:00:00Z")},
+		{`CreateDateTime="2026-11-30T10:00:00Z" LastModifyDateTime="2026-11-30T12:30:00-03:00"`, at("2026-11-30T15:30:00Z")},
+		{`CreateDateTime="2026-11-30 10:00:00 UTC"`, at("2026-11-30T10:00:00Z")},
+		{`CreateDateTime="2026-11-30T10:00:00"`, time.Time{}},
+		// The change's own time, without a zone: not the booking's creation.
+		{`CreateDateTime="2026-11-30T10:00:00Z" LastModifyDateTime="2026-11-30T12:30:00"`, time.Time{}},
+		{``, time.Time{}},
+	} {
+		msg := `<OTA_HotelResNotifRQ xmlns="http://www.opentravel.org/OTA/2003/05" ResStatus="Commit"><HotelReservations>
+			<HotelReservation ResStatus="Reserved" ` + c.attrs + `><UniqueID Type="14" ID="R1"/><RoomStays><RoomStay>
+				<RoomTypes><RoomType RoomTypeCode="DBL"/></RoomTypes><TimeSpan Start="2027-01-10" End="2027-01-11"/>
+				<BasicPropertyInfo HotelCode="H"/></RoomStay></RoomStays></HotelReservation></HotelReservations></OTA_HotelResNotifRQ>`
+		m, err := Parse([]byte(msg))
+		if err != nil {
+			t.Fatalf("%s: %v", c.attrs, err)
+		}
+		if got := m.Reservations[0].ChangedAt(); !got.Equal(c.want) {
+			t.Errorf("%s: ChangedAt %v, want %v", c.attrs, got, c.want)
+		}
+	}
+}
+
 func TestParseDate(t *testing.T) {
 	cases := map[string]string{
 		"2017-10-31":                "2017-10-31",

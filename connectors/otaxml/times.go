@@ -64,6 +64,13 @@ func parseTime(s string) (time.Time, error) {
 	return time.Date(y, time.Month(mo), d, h, mi, sec, nsec, loc), nil
 }
 
+// hasZone says whether the timestamp s (one parseTime reads) names its time
+// zone.
+func hasZone(s string) bool {
+	m := stamp.FindStringSubmatch(strings.TrimSpace(s))
+	return m != nil && m[8] != ""
+}
+
 // parseDate reads a hotel-local calendar date: YYYY-MM-DD, or the date part
 // of a date-time as written (never converted through a time zone).
 func parseDate(s string) (inventory.Date, error) {
