@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"strings"
 	gosync "sync"
@@ -35,6 +36,22 @@ func (e *apiEnv) runFanout(configure ...func(*sync.Config)) *sync.Fanout {
 	return f
 }
 
+// pushChannel adds ota_push channel code (hotel code HTL-<code>, inbound
+// user <code in lower case>-user, secret …-secret) to property p, pushed to
+// an OTA test channel of its own that takes keyrack-<code>/out-<code>;
+// settings are added to the channel's.
+func (e *apiEnv) pushChannel(p, code string, settings map[string]any) *otachannel.Channel {
+	e.t.Helper()
+	oc := otachannel.New()
+	e.t.Cleanup(oc.Close)
+	lc := strings.ToLower(code)
+	oc.SetCredentials("keyrack-"+lc, "out-"+lc)
+	all := map[string]any{"endpoint": oc.URL(), "credentials": map[string]any{"outbound_username": "keyrack-" + lc, "outbound_secret": "out-" + lc}}
+	maps.Copy(all, settings)
+	e.otaChannel(p, code, "ota_push", "HTL-"+code, lc+"-user", lc+"-secret", all)
+	return oc
+}
+
 // End to end over HTTP, real PostgreSQL and Redis: channel A pushes a
 // Commit, a Modify that moves the dates and a Cancel to /ota/A; after each
 // step the pool holds what it should, and the OTA test channels B (raw XML,
@@ -47,21 +64,8 @@ func TestOTAEndToEndCommitModifyCancelReachOtherChannels(t *testing.T) {
 	ctx := context.Background()
 
 	e.hotel("P", 3)
-	a := otachannel.New()
-	t.Cleanup(a.Close)
-	out := func(ch string) map[string]any {
-		return map[string]any{"outbound_username": "keyrack-" + ch, "outbound_secret": "out-" + ch}
-	}
-	a.SetCredentials("keyrack-a", "out-a")
-	e.otaChannel("P", "A", "ota_push", "HTL-A", "a-user", "a-secret", map[string]any{"endpoint": a.URL(), "credentials": out("a")})
-	b := otachannel.New()
-	t.Cleanup(b.Close)
-	b.SetCredentials("keyrack-b", "out-b")
-	e.otaChannel("P", "B", "ota_push", "HTL-B", "b-user", "b-secret", map[string]any{"endpoint": b.URL(), "credentials": out("b")})
-	c := otachannel.New()
-	t.Cleanup(c.Close)
-	c.SetCredentials("keyrack-c", "out-c")
-	e.otaChannel("P", "C", "ota_push", "HTL-C", "c-user", "c-secret", map[string]any{"endpoint": c.URL(), "envelope": "soap11", "credentials": out("c")})
+	a, b := e.pushChannel("P", "A", nil), e.pushChannel("P", "B", nil)
+	c := e.pushChannel("P", "C", map[string]any{"envelope": "soap11"})
 
 	// Every channel first holds the pool's values (a full resync), so that
 	// A's own changes are echoes keyrack need not send back to it.
@@ -163,17 +167,12 @@ func TestABookingThatArrivesLateIsCorrectedOnItsChannel(t *testing.T) {
 	f := e.runFanout(func(c *sync.Config) { c.EchoWindow = 200 * time.Millisecond })
 	ctx := context.Background()
 	e.hotel("P", 3)
-	chans := map[string]*otachannel.Channel{}
+	a := e.pushChannel("P", "A", nil)
+	e.pushChannel("P", "B", nil)
 	for _, code := range []string{"A", "B"} {
-		oc := otachannel.New()
-		t.Cleanup(oc.Close)
-		oc.SetCredentials("keyrack-"+code, "out-"+code)
-		e.otaChannel("P", code, "ota_push", "HTL-"+code, code+"-user", code+"-secret", map[string]any{"endpoint": oc.URL(),
-			"credentials": map[string]any{"outbound_username": "keyrack-" + code, "outbound_secret": "out-" + code}})
 		require.NoError(t, f.Resync(ctx, "P", code))
-		chans[code] = oc
 	}
-	a, night := chans["A"], inventory.MustDate("2027-03-01")
+	night := inventory.MustDate("2027-03-01")
 	// acked waits until keyrack recorded that A holds value on the night,
 	// then for the echo window to pass.
 	acked := func(value int) {
@@ -193,12 +192,12 @@ func TestABookingThatArrivesLateIsCorrectedOnItsChannel(t *testing.T) {
 	// A sells a room (2 left on A) but cannot tell keyrack yet; then B sells
 	// one and keyrack pushes A the pool's 2, overwriting A's own decrement.
 	sold := time.Now().Add(-time.Second).UTC().Format(time.RFC3339)
-	r := e.otaPost("B", "B-user", "B-secret", resNotif("Commit", "B-1", "HTL-B", "2027-03-01", "2027-03-02"))
+	r := e.otaPost("B", "b-user", "b-secret", resNotif("Commit", "B-1", "HTL-B", "2027-03-01", "2027-03-02"))
 	require.True(t, otaRS(t, r).Success, "%s", r.Body)
 	acked(2)
 
 	// A's booking arrives: the pool has 1 room left, and A must be told so.
-	r = e.otaPost("A", "A-user", "A-secret", resNotifMade("Commit", "A-1", "HTL-A", "2027-03-01", "2027-03-02", sold))
+	r = e.otaPost("A", "a-user", "a-secret", resNotifMade("Commit", "A-1", "HTL-A", "2027-03-01", "2027-03-02", sold))
 	require.True(t, otaRS(t, r).Success, "%s", r.Body)
 	require.Equal(t, 2, e.sold("P", "2027-03-01"))
 	require.NoError(t, a.WaitFor("DBL", night, 1, 20*time.Second), "A is sent the pool's value after its late booking")
