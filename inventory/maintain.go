@@ -28,7 +28,8 @@ import (
 // have changed since the last analysis, VACUUM (ANALYZE) it once as many dead
 // rows as the vacuum threshold and scale factor allow have piled up. With
 // autovacuum on it does nothing unless always is set (tests). The scheduler
-// calls it every MaintainInterval (sync).
+// calls it every MaintainInterval (sync). Tables that keyrack's database
+// user may not maintain are reported (NotOwner) and left alone.
 func MaintainTables(ctx context.Context, db *pgxpool.Pool, always bool) ([]Maintained, error) {
 	conn, err := db.Acquire(ctx)
 	if err != nil {
@@ -48,8 +49,13 @@ func MaintainTables(ctx context.Context, db *pgxpool.Pool, always bool) ([]Maint
 		return nil, nil
 	}
 	rows, _ := conn.Query(ctx, `
-		SELECT schemaname, relname, needs_vacuum, needs_analyze OR needs_vacuum FROM (
+		SELECT schemaname, relname, needs_vacuum AND may, (needs_analyze OR needs_vacuum) AND may, NOT may FROM (
 			SELECT s.schemaname, s.relname,
+				-- Who may: the table's owner, the database's, a superuser;
+				-- PostgreSQL skips the others' VACUUM and ANALYZE with a
+				-- warning in its log.
+				pg_has_role(c.relowner, 'USAGE')
+					OR pg_has_role((SELECT datdba FROM pg_database WHERE datname = current_database()), 'USAGE') AS may,
 				s.n_dead_tup > current_setting('autovacuum_vacuum_threshold')::float8
 					+ current_setting('autovacuum_vacuum_scale_factor')::float8 * greatest(c.reltuples, 0) AS needs_vacuum,
 				s.n_mod_since_analyze > current_setting('autovacuum_analyze_threshold')::float8
@@ -61,7 +67,7 @@ func MaintainTables(ctx context.Context, db *pgxpool.Pool, always bool) ([]Maint
 		ORDER BY relname`)
 	todo, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Maintained, error) {
 		var m Maintained
-		err := r.Scan(&m.schema, &m.Table, &m.Vacuumed, &m.Analyzed)
+		err := r.Scan(&m.schema, &m.Table, &m.Vacuumed, &m.Analyzed, &m.NotOwner)
 		return m, err
 	})
 	if err != nil || len(todo) == 0 {
@@ -86,11 +92,14 @@ func MaintainTables(ctx context.Context, db *pgxpool.Pool, always bool) ([]Maint
 	}()
 	for i, m := range todo {
 		table := pgx.Identifier{m.schema, m.Table}.Sanitize()
-		if m.Vacuumed {
+		switch {
+		case m.NotOwner:
+			continue
+		case m.Vacuumed:
 			// VACUUM cannot run in a transaction block: a statement on its
 			// own is an implicit transaction, in which it may.
 			_, err = conn.Exec(ctx, `VACUUM (ANALYZE) `+table)
-		} else {
+		default:
 			_, err = conn.Exec(ctx, `ANALYZE `+table)
 		}
 		if err != nil {
@@ -104,5 +113,8 @@ func MaintainTables(ctx context.Context, db *pgxpool.Pool, always bool) ([]Maint
 type Maintained struct {
 	Table              string
 	Vacuumed, Analyzed bool
-	schema             string
+	// NotOwner says the table needed work that keyrack's database user may
+	// not do: it owns neither the table nor the database. Nothing was done.
+	NotOwner bool
+	schema   string
 }

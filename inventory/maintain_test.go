@@ -2,9 +2,13 @@ package inventory_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"strings"
+	gosync "sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/keyrack/keyrack/inventory"
 	"github.com/keyrack/keyrack/inventory/inventorytest"
@@ -170,4 +174,62 @@ func TestMaintainTablesDoesWhatAutovacuumWouldWithItsThresholds(t *testing.T) {
 	} else {
 		require.NotNil(t, maintained(did, "outbox"))
 	}
+}
+
+// A database user that owns neither a table nor the database may not
+// vacuum or analyze it: PostgreSQL would skip it with a warning in its log
+// at every round. MaintainTables leaves such a table alone and says so.
+func TestMaintainTablesLeavesTablesItsUserMayNotMaintain(t *testing.T) {
+	h := newHotel(t, "UTC", []int{5}, 1, 1)
+	ctx := context.Background()
+	db := h.st.DB()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	role, password := "keyrack_test_"+hex.EncodeToString(b[:]), hex.EncodeToString(b[:])
+	var schema string
+	require.NoError(t, db.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema))
+	_, err := db.Exec(ctx, `CREATE ROLE `+role+` LOGIN PASSWORD '`+password+`'`)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		for _, q := range []string{`DROP OWNED BY ` + role, `DROP ROLE ` + role} {
+			if _, err := db.Exec(context.Background(), q); err != nil {
+				t.Logf("%s: %v", q, err)
+			}
+		}
+	})
+	_, err = db.Exec(ctx, `GRANT USAGE ON SCHEMA `+schema+` TO `+role)
+	require.NoError(t, err)
+
+	cfg := db.Config().Copy()
+	cfg.ConnConfig.User, cfg.ConnConfig.Password = role, password
+	var notices []string
+	var mu gosync.Mutex
+	cfg.ConnConfig.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
+		mu.Lock()
+		defer mu.Unlock()
+		notices = append(notices, n.Severity+": "+n.Message)
+	}
+	other, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	defer other.Close()
+
+	conn, err := db.Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	inventorytest.ChurnOutbox(t, db, conn, 500, true) // 500 dead rows
+	did, err := inventory.MaintainTables(ctx, other, true)
+	require.NoError(t, err)
+	m := maintained(did, "outbox")
+	require.NotNil(t, m, "the outbox needs a vacuum: %+v", did)
+	require.True(t, m.NotOwner && !m.Vacuumed && !m.Analyzed, "%+v", *m)
+	mu.Lock()
+	require.Empty(t, notices)
+	mu.Unlock()
+
+	// Its owner does it.
+	did, err = inventory.MaintainTables(ctx, db, true)
+	require.NoError(t, err)
+	m = maintained(did, "outbox")
+	require.NotNil(t, m)
+	require.True(t, m.Vacuumed && !m.NotOwner, "%+v", *m)
 }

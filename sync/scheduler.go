@@ -120,11 +120,21 @@ func (f *Fanout) resyncDue(ctx context.Context) error {
 
 // maintainTables analyzes and vacuums keyrack's tables, every
 // MaintainInterval, where the server's autovacuum would have and is off
-// (inventory.MaintainTables), until the returned stop is called.
+// (inventory.MaintainTables), until the returned stop is called. A table
+// keyrack's database user may not maintain is named in a warning, once.
 func (f *Fanout) maintainTables(ctx context.Context) (stop func()) {
+	warned := map[string]bool{}
 	return f.everyInBackground(ctx, f.cfg.MaintainInterval, "table maintenance", func(ctx context.Context) (bool, error) {
 		did, err := inventory.MaintainTables(ctx, f.db, f.maintainAlways)
 		for _, m := range did {
+			if m.NotOwner {
+				if !warned[m.Table] {
+					warned[m.Table] = true
+					f.log.Warn("scheduler: PostgreSQL runs without autovacuum and keyrack's database user owns neither this table nor the database, so the table's statistics and dead rows are not kept: turn autovacuum on, or run keyrack as the tables' owner",
+						"table", m.Table)
+				}
+				continue
+			}
 			f.log.Debug("scheduler: table maintenance", "table", m.Table, "vacuumed", m.Vacuumed, "analyzed", m.Analyzed)
 		}
 		return false, err
