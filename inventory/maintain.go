@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -70,8 +71,8 @@ func MaintainTables(ctx context.Context, db *pgxpool.Pool, always bool) ([]Maint
 		err := r.Scan(&m.schema, &m.Table, &m.Vacuumed, &m.Analyzed, &m.NotOwner)
 		return m, err
 	})
-	if err != nil || len(todo) == 0 {
-		return nil, err
+	if err != nil || !slices.ContainsFunc(todo, func(m Maintained) bool { return !m.NotOwner }) {
+		return todo, err // nothing it may do
 	}
 	// Paced as autovacuum paces itself, so that it takes no more from
 	// bookings than autovacuum would. The connection goes back to the pool

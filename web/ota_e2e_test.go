@@ -52,6 +52,15 @@ func (e *apiEnv) pushChannel(p, code string, settings map[string]any) *otachanne
 	return oc
 }
 
+// newPushHotel serves the API with a running fan-out (an echo window of
+// 200 ms) and hotel P of 3 rooms; channels are the test's to add.
+func newPushHotel(t *testing.T) (*apiEnv, *sync.Fanout) {
+	e := newAPI(t)
+	f := e.runFanout(func(c *sync.Config) { c.EchoWindow = 200 * time.Millisecond })
+	e.hotel("P", 3)
+	return e, f
+}
+
 // End to end over HTTP, real PostgreSQL and Redis: channel A pushes a
 // Commit, a Modify that moves the dates and a Cancel to /ota/A; after each
 // step the pool holds what it should, and the OTA test channels B (raw XML,
@@ -59,11 +68,8 @@ func (e *apiEnv) pushChannel(p, code string, settings map[string]any) *otachanne
 // with OTA_HotelAvailNotifRQ. A itself is never pushed its own change back.
 func TestOTAEndToEndCommitModifyCancelReachOtherChannels(t *testing.T) {
 	t.Parallel()
-	e := newAPI(t)
-	f := e.runFanout(func(c *sync.Config) { c.EchoWindow = 200 * time.Millisecond })
+	e, f := newPushHotel(t)
 	ctx := context.Background()
-
-	e.hotel("P", 3)
 	a, b := e.pushChannel("P", "A", nil), e.pushChannel("P", "B", nil)
 	c := e.pushChannel("P", "C", map[string]any{"envelope": "soap11"})
 
@@ -163,10 +169,8 @@ func TestOTAEndToEndCommitModifyCancelReachOtherChannels(t *testing.T) {
 // and the channel would go on offering a room the pool no longer has.
 func TestABookingThatArrivesLateIsCorrectedOnItsChannel(t *testing.T) {
 	t.Parallel()
-	e := newAPI(t)
-	f := e.runFanout(func(c *sync.Config) { c.EchoWindow = 200 * time.Millisecond })
+	e, f := newPushHotel(t)
 	ctx := context.Background()
-	e.hotel("P", 3)
 	a := e.pushChannel("P", "A", nil)
 	e.pushChannel("P", "B", nil)
 	for _, code := range []string{"A", "B"} {

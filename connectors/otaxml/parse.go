@@ -158,16 +158,12 @@ func (m *Message) addRecord(ota, hr *etree.Element, rootStatus string, base inve
 	r.problem(m.readIDs(&r, hr))
 	r.problem(readStamp(attr(hr, "CreateDateTime"), "CreateDateTime", &r.Created))
 	r.problem(readStamp(attr(hr, "LastModifyDateTime"), "LastModifyDateTime", &r.LastModified))
-	for _, at := range []struct {
-		s string
-		t time.Time
-	}{{attr(hr, "LastModifyDateTime"), r.LastModified}, {attr(hr, "CreateDateTime"), r.Created}} {
-		if at.s != "" {
-			if hasZone(at.s) {
-				r.changedAt = at.t
-			}
-			break
-		}
+	stamp, at := attr(hr, "LastModifyDateTime"), r.LastModified
+	if stamp == "" {
+		stamp, at = attr(hr, "CreateDateTime"), r.Created
+	}
+	if hasZone(stamp) {
+		r.changedAt = at
 	}
 	global := child(hr, "ResGlobalInfo")
 	for i, rs := range children(child(hr, "RoomStays"), "RoomStay") {
