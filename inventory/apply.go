@@ -63,6 +63,10 @@ func validateRevision(rev *Revision) error {
 	for _, f := range []*string{&rev.Guest.Name, &rev.Guest.Email, &rev.Guest.Phone, &rev.ContentType} {
 		*f = cleanText(*f)
 	}
+	// The stays are filled in below: on a copy, since the caller's revision
+	// shares them (ApplyRevision takes it by value, not its slices) and may
+	// be applying it from several goroutines at once — a retried delivery.
+	rev.Stays = slices.Clone(rev.Stays)
 	for i := range rev.Stays {
 		st := &rev.Stays[i]
 		for _, f := range []*string{&st.RoomType, &st.RatePlan, &st.ChannelRoom, &st.ChannelRate} {

@@ -495,6 +495,25 @@ func TestMigrateReachesTheNewestSchema(t *testing.T) {
 	require.NoError(t, h.st.Migrate(context.Background()), "migrating again changes nothing")
 }
 
+// ApplyRevision fills in a revision's defaults on its own copy: the caller's
+// stays are not written to, so the same revision can be applied from
+// several goroutines at once (as TestConcurrentDuplicateDeliveriesApplyOnce
+// does; go test -race caught the writes) and reads back as it was sent.
+func TestApplyRevisionLeavesTheCallersRevisionAlone(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, "Europe/Lisbon", []int{5}, inventory.FactorOne, 1)
+	rev := h.booking("C0", "AS-SENT", inventory.New, "R0", "2026-12-01", 2, 0, inventory.MustAccept)
+	rev.Stays[0].ChannelRoom = "DBL\x00"
+	sent := slices.Clone(rev.Stays)
+	_, err := h.st.ApplyRevision(context.Background(), rev)
+	require.NoError(t, err)
+	require.Equal(t, sent, rev.Stays, "the caller's stays are as it sent them")
+	got, err := h.st.Reservation(context.Background(), h.code, "C0", "AS-SENT")
+	require.NoError(t, err)
+	require.Equal(t, 1, got.Stays[0].Rooms, "no room count means one room")
+	require.Equal(t, "DBL\uFFFD", got.Stays[0].ChannelRoom, "a NUL byte is stored as U+FFFD")
+}
+
 // The same booking delivered by 16 goroutines at once, and its modification
 // delivered concurrently before and after it: one reservation, each revision
 // kept once, and the pool holding exactly the modified stay.
