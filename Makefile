@@ -24,8 +24,13 @@ devservices:
 keyrack:
 	$(GO) build -o $(KEYRACK) ./cmd/keyrack
 
+# The tests run under Go's race detector when cgo has a C compiler (CI
+# installs gcc); without one they run without it, and say so. RACE= turns it off.
+RACE ?= $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1 && echo -race)
+
 test: vet devservices
-	$(DEVSERVICES) -- $(GO) test -count=1 -timeout 30m ./...
+	@[ -n "$(RACE)" ] || echo "make test: running without the race detector (it needs cgo and a C compiler: gcc)"
+	$(DEVSERVICES) -- $(GO) test $(RACE) -count=1 -timeout 30m ./...
 
 # The demo's staff user: demo / keyrack-demo (admin), and the secret that seals
 # the simulated channels' credentials (KEYRACK_SECRET wins when set), for the
