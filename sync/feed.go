@@ -286,13 +286,20 @@ func (f *Fanout) raiseWebhookFailed(ctx context.Context, p webhookPayload, cause
 // sweepWebhooks re-enqueues the webhooks of entries not delivered yet whose
 // task Redis does not have (it was down, or lost it), and records those asynq
 // archived without the handler noticing.
+//
+// It also sends by webhook the entries a PMS channel has not acknowledged
+// that were made while it had no endpoint (pull-only) once it has one, as
+// if it had had the endpoint all along: a revision that came while the PMS
+// was being set up would otherwise reach it only on the pull feed, which a
+// webhook PMS may never read. (Here rather than where the endpoint is set:
+// an entry the relay was making just then still reads the old endpoint.)
 func (f *Fanout) sweepWebhooks(ctx context.Context) error {
 	// Read across properties, then write one entry at a time: no
 	// transaction touches two properties.
 	rows, _ := f.db.Query(ctx, `
 		SELECT e.property_id, e.id FROM feed_entries e
 		JOIN channels c ON c.property_id = e.property_id AND c.id = e.channel_id AND c.enabled
-		WHERE e.webhook AND e.delivered_at IS NULL AND e.failed_at IS NULL AND e.acked_at IS NULL
+		WHERE (e.webhook OR c.endpoint <> '') AND e.delivered_at IS NULL AND e.failed_at IS NULL AND e.acked_at IS NULL
 			AND coalesce(e.queued_at < now() - $1::interval, true)
 		ORDER BY e.queued_at NULLS FIRST LIMIT 1000`, f.cfg.StaleAfter)
 	todo, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (webhookPayload, error) {
@@ -305,9 +312,11 @@ func (f *Fanout) sweepWebhooks(ctx context.Context) error {
 	}
 	for _, p := range todo {
 		// Checked again now: another sweeper may have just looked at it.
-		tag, err := f.db.Exec(ctx, `UPDATE feed_entries SET queued_at = now()
-			WHERE property_id = $1 AND id = $2 AND delivered_at IS NULL AND failed_at IS NULL AND acked_at IS NULL
-				AND coalesce(queued_at < now() - $3::interval, true)`, p.Property, p.Feed, f.cfg.StaleAfter)
+		tag, err := f.db.Exec(ctx, `UPDATE feed_entries e SET queued_at = now(), webhook = true
+			FROM channels c
+			WHERE e.property_id = $1 AND e.id = $2 AND c.property_id = e.property_id AND c.id = e.channel_id
+				AND (e.webhook OR c.endpoint <> '') AND e.delivered_at IS NULL AND e.failed_at IS NULL AND e.acked_at IS NULL
+				AND coalesce(e.queued_at < now() - $3::interval, true)`, p.Property, p.Feed, f.cfg.StaleAfter)
 		if err != nil {
 			return err
 		}

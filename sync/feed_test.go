@@ -172,6 +172,43 @@ func TestABookingFromAnOTAReachesThePMSSignedAndOnTheFeedUntilAcked(t *testing.T
 
 func jsonNumber(n int64) string { b, _ := json.Marshal(n); return string(b) }
 
+// A pull-only PMS that is given a webhook endpoint is sent by webhook what
+// it has not acknowledged from its feed — not what it has — so a revision
+// that came before its endpoint was set (as when a PMS is being set up
+// while bookings arrive) reaches it all the same.
+func TestAPMSGivenAnEndpointIsSentWhatItHasNotAcknowledged(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	recv := newReceiver(t, 0, 0)
+	h := newHotel(t, hotelOptions{channels: []string{"A", "B"}})
+	h.addPMS("pms", "")
+
+	h.book("A", "ota-1", 0, h.today.AddDays(3), 2, 1)
+	h.book("A", "ota-2", 0, h.today.AddDays(5), 1, 1)
+	eventually(t, convergeTimeout, "both on the pull feed", func() bool { return len(h.feed("pms")) == 2 })
+	feed := h.feed("pms")
+	require.False(t, feed[0].Webhook)
+	require.Equal(t, "ota-1", feed[0].ExternalID)
+	require.NoError(t, h.fan.Ack(ctx, h.code, "pms", feed[0].FeedID), "the PMS pulled and applied the first")
+
+	url := recv.srv.URL
+	_, err := h.st.UpdateChannel(ctx, h.code, "pms", inventory.ChannelPatch{Endpoint: &url}, inventory.System)
+	require.NoError(t, err)
+	eventually(t, convergeTimeout, "the webhook", func() bool { return len(recv.delivered()) == 1 })
+	require.Equal(t, "ota-2", recv.delivered()[0].ExternalID)
+	require.Equal(t, feed[1].FeedID, recv.delivered()[0].FeedID)
+	eventually(t, 10*time.Second, "the delivery to be recorded", func() bool {
+		f := h.feed("pms")
+		return len(f) == 1 && f[0].Webhook && f[0].DeliveredAt != nil
+	})
+
+	// Later revisions go by webhook as usual; the acknowledged one never.
+	h.book("A", "ota-3", 0, h.today.AddDays(7), 1, 1)
+	eventually(t, convergeTimeout, "the next webhook", func() bool { return len(recv.delivered()) == 2 })
+	require.Equal(t, "ota-3", recv.delivered()[1].ExternalID)
+	require.Len(t, recv.requests(), 2, "nothing sent twice, the acknowledged revision not at all")
+}
+
 func TestABookingFromThePMSIsNotSentBackToIt(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
