@@ -37,10 +37,12 @@ test: vet devservices
 # local demo only.
 DEMO_PASSWORD ?= keyrack-demo
 DEMO_SECRET ?= keyrack-demo-secret-for-local-runs-only
-# The live demo's traffic: bookings per second of each simulated OTA, and the
-# share of keyrack's requests the simulated channels fail on purpose.
+# The live demo's traffic: bookings per second of each simulated OTA, the
+# share of keyrack's requests the simulated channels fail on purpose, and how
+# many of its requests each serves a second before answering 429 (0: no limit).
 DEMO_RATE ?= 0.2
 DEMO_FAIL_SHARE ?= 0.05
+DEMO_LIMIT ?= 0
 
 # keyrack serves the demo hotel with the channel simulator beside it, in one
 # process: Ctrl-C stops both, and if keyrack stops so does the simulator.
@@ -49,7 +51,7 @@ DEMO_FAIL_SHARE ?= 0.05
 run: devservices keyrack
 	$(DEVSERVICES) -- sh -c '$(KEYRACK) migrate && $(KEYRACK) seed demo && KEYRACK_PASSWORD=$(DEMO_PASSWORD) $(KEYRACK) user add demo --role admin && \
 		KEYRACK_SECRET="$${KEYRACK_SECRET:-$(DEMO_SECRET)}" KEYRACK_LOG_LEVEL="$${KEYRACK_LOG_LEVEL:-warn}" \
-		exec $(KEYRACK) sim -serve -rate $(DEMO_RATE) -fail-share $(DEMO_FAIL_SHARE) -check-timeout 0'
+		exec $(KEYRACK) sim -serve -rate $(DEMO_RATE) -fail-share $(DEMO_FAIL_SHARE) -limit $(DEMO_LIMIT) -check-timeout 0'
 
 # keyrack bench: bookings over HTTP from concurrent clients into simulated
 # properties, sync lag, consistency, and the pgbench reference (README,

@@ -87,7 +87,10 @@ func TestSimServeRunsTheLiveDemoUntilASignal(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	done, url, stdout, errOut := runDemo(t, ctx, env, "sim", "-serve", "-rate", "5", "-fail-share", "0.1", "-every", "200ms", "-check-timeout", "2m")
+	// The channels fail a tenth of keyrack's requests and throttle it to 4
+	// a second each: keyrack's retries and its pauses for Retry-After.
+	done, url, stdout, errOut := runDemo(t, ctx, env, "sim", "-serve", "-rate", "5", "-fail-share", "0.1", "-limit", "4", "-per", "1s",
+		"-every", "200ms", "-check-timeout", "2m")
 
 	accepted := regexp.MustCompile(`bookings sent \d+, accepted (\d+)`)
 	require.Eventually(t, func() bool {
@@ -106,6 +109,11 @@ func TestSimServeRunsTheLiveDemoUntilASignal(t *testing.T) {
 	cancel()
 	require.Equal(t, 0, exitStatus(t, done), "stdout %q, stderr %q", stdout, errOut)
 	require.Contains(t, stdout.String(), "keyrack sim: every simulated channel believes the pool")
+	require.Contains(t, stdout.String(), "each serves keyrack 4 requests per 1s (429 beyond)")
+	// (How many failed depends on how many got through: a handful.)
+	throttled := regexp.MustCompile(`(\d+) throttled`).FindAllStringSubmatch(stdout.String(), -1)
+	require.NotEmpty(t, throttled)
+	require.NotEqual(t, "0", throttled[len(throttled)-1][1], "keyrack was throttled: %s", stdout)
 	_, err = http.Get(url + "/healthz")
 	require.Error(t, err, "keyrack stopped with the simulation")
 }
@@ -145,4 +153,10 @@ func TestSimServeMistakesAreUsageErrors(t *testing.T) {
 	code, _, stderr = keyrack(t, env, "sim", "-check-timeout", "-1s")
 	require.Equal(t, 2, code)
 	require.Contains(t, stderr, "-check-timeout")
+	code, _, stderr = keyrack(t, env, "sim", "-limit", "-1")
+	require.Equal(t, 2, code)
+	require.Contains(t, stderr, "-limit")
+	code, _, stderr = keyrack(t, env, "sim", "-limit", "5", "-per", "0s")
+	require.Equal(t, 2, code)
+	require.Contains(t, stderr, "-per")
 }

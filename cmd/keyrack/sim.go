@@ -21,6 +21,8 @@ type simOptions struct {
 	keyrack      string
 	rate         float64
 	failShare    float64
+	limit        int
+	per          time.Duration
 	hotShare     float64
 	every        time.Duration
 	seed         uint64
@@ -35,6 +37,9 @@ func simFlags(cfg Config, w io.Writer) (*flag.FlagSet, *Config, *simOptions) {
 	fs.StringVar(&o.keyrack, "keyrack", "http://"+cfg.Addr, "keyrack's base `url` (not with -serve)")
 	fs.Float64Var(&o.rate, "rate", 0.2, "bookings per `second` of each simulated OTA (the calendar books at a tenth of it)")
 	fs.Float64Var(&o.failShare, "fail-share", 0, "`share` (0-1) of keyrack's requests each simulated channel answers with HTTP 500")
+	fs.IntVar(&o.limit, "limit", 0, "requests of keyrack's each simulated channel serves per -per; the rest are answered\n"+
+		"HTTP 429 with a Retry-After saying when the window frees (0: no limit)")
+	fs.DurationVar(&o.per, "per", time.Second, "the `window` of -limit")
 	fs.Float64Var(&o.hotShare, "hot-share", 0.6, "`share` (0-1) of bookings on the hottest fifth of the nights")
 	fs.DurationVar(&o.every, "every", 10*time.Second, "how often to print the traffic")
 	fs.Uint64Var(&o.seed, "seed", uint64(time.Now().UnixNano()), "`seed` of the bookings")
@@ -60,8 +65,9 @@ func simCommand(ctx context.Context, cfg Config, args []string, logger *slog.Log
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("sim takes no arguments, got %q", fs.Args())}
 	}
-	if o.rate < 0 || o.failShare < 0 || o.failShare >= 1 || o.hotShare < 0 || o.hotShare > 1 || o.every <= 0 || o.wait < 0 || o.checkTimeout < 0 {
-		return usageError{"sim: -rate must be ≥ 0, -fail-share and -hot-share between 0 and 1, -every positive, -wait and -check-timeout not negative"}
+	if o.rate < 0 || o.failShare < 0 || o.failShare >= 1 || o.hotShare < 0 || o.hotShare > 1 || o.every <= 0 || o.wait < 0 || o.checkTimeout < 0 ||
+		o.limit < 0 || o.per <= 0 {
+		return usageError{"sim: -rate and -limit must be ≥ 0, -fail-share and -hot-share between 0 and 1, -every and -per positive, -wait and -check-timeout not negative"}
 	}
 	if o.serve {
 		given := false
@@ -168,7 +174,7 @@ func runSim(ctx context.Context, target sim.Target, o *simOptions, stdout io.Wri
 	// zone) for 60 nights; the final check covers the same nights.
 	from := inventory.Today(time.UTC).AddDays(2)
 	const nights = 60
-	opt := sim.DemoOptions{Rate: o.rate, Seed: o.seed, From: from, Nights: nights, Faults: sim.Faults{FailShare: o.failShare, Seed: o.seed}}
+	opt := sim.DemoOptions{Rate: o.rate, Seed: o.seed, From: from, Nights: nights, Faults: sim.Faults{FailShare: o.failShare, Limit: o.limit, Per: o.per, Seed: o.seed}}
 	if o.hotShare > 0 {
 		opt.HotNights, opt.HotShare = 0.2, o.hotShare
 	}
@@ -186,6 +192,9 @@ func runSim(ctx context.Context, target sim.Target, o *simOptions, stdout io.Wri
 	fmt.Fprintf(stdout, "keyrack sim: the demo hotel's channels are simulated; %.2f bookings/s per OTA", o.rate)
 	if o.failShare > 0 {
 		fmt.Fprintf(stdout, ", %.0f%% of keyrack's requests to them fail", 100*o.failShare)
+	}
+	if o.limit > 0 {
+		fmt.Fprintf(stdout, ", each serves keyrack %d requests per %v (429 beyond)", o.limit, o.per)
 	}
 	fmt.Fprintln(stdout, "; Ctrl-C stops")
 	t := time.NewTicker(o.every)
