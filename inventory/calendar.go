@@ -8,10 +8,13 @@ import (
 
 // BlockedNights lists the nights in [from, to) on which roomType cannot be
 // sold on channel: nights closed to sale, and nights with nothing left once
-// the channel's own bookings are set aside. Leaving those out is loop
-// suppression for calendar platforms: a channel that booked a night knows it
-// is taken, and a calendar that showed it back as blocked would look to the
-// platform like someone else's booking of the same night.
+// the channel's own bookings of roomType are set aside. Leaving those out is
+// loop suppression for calendar platforms: a channel that booked a night
+// knows it is taken, and a calendar that showed it back as blocked would
+// look to the platform like someone else's booking of the same night. Only
+// bookings of roomType: a platform lists each room type apart (a feed and a
+// calendar each), and its booking of another room type of the pool does not
+// close this one's listing.
 func (s *Store) BlockedNights(ctx context.Context, property, channel, roomType string, from, to Date) ([]Date, error) {
 	if to.Sub(from) > MaxRangeNights || !from.Before(to) {
 		return nil, Errorf(EINVALID, "calendar range %s to %s: want 1 to %d nights", from, to, MaxRangeNights)
@@ -25,12 +28,14 @@ func (s *Store) BlockedNights(ctx context.Context, property, channel, roomType s
 			JOIN channels c ON c.property_id = rt.property_id AND c.code = $2
 			WHERE p.code = $1 AND rt.code = $3
 		), own AS (
-			SELECT (h->>'night')::date AS night, sum((h->>'units')::int) AS units
+			-- The channel's own stays of this room type, night by night.
+			SELECT g.night::date AS night, sum(coalesce((st->>'rooms')::int, 1)) AS units
 			FROM target t
 			JOIN reservations r ON r.property_id = t.property_id AND r.channel_id = t.channel_id
-			CROSS JOIN LATERAL jsonb_array_elements(r.held) h
-			WHERE r.status = 'confirmed' AND r.departure > $4 AND r.arrival < $5
-				AND (h->>'pool_id')::bigint = t.pool_id
+			CROSS JOIN LATERAL jsonb_array_elements(r.stays) st
+			CROSS JOIN LATERAL generate_series(greatest((st->>'arrival')::date, $4::date),
+				least((st->>'departure')::date, $5::date) - 1, interval '1 day') AS g (night)
+			WHERE r.status = 'confirmed' AND r.departure > $4 AND r.arrival < $5 AND st->>'room_type' = $3
 			GROUP BY 1
 		)
 		SELECT d::date

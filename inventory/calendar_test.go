@@ -50,3 +50,45 @@ func TestBlockedNightsLeaveOutTheChannelsOwnBookings(t *testing.T) {
 	_, err := h.st.BlockedNights(ctx, h.code, "C0", "R0", to, from)
 	require.Equal(t, inventory.EINVALID, inventory.ErrorCode(err))
 }
+
+// A calendar platform lists each room type apart (an iCal feed and export
+// per room type), so only its own bookings of that room type are set aside:
+// one of another room type of the same pool does not keep this room type's
+// listing open on a night the pool has sold out — the platform would sell
+// it again.
+func TestBlockedNightsSetAsideOnlyTheOwnBookingsOfTheRoomType(t *testing.T) {
+	h := newHotel(t, "Europe/Lisbon", []int{2}, inventory.FactorOne, 3)
+	ctx := context.Background()
+	_, err := h.st.CreateRoomType(ctx, h.code, inventory.RoomType{Code: "R0-SEA", Pool: "P0"}, inventory.System)
+	require.NoError(t, err)
+	for _, b := range []inventory.Revision{
+		// The pool's two units on the 1st: C0's in R0, C1's in R0-SEA.
+		h.booking("C0", "own-r0", inventory.New, "R0", "2027-06-01", 1, 1, inventory.MustAccept),
+		h.booking("C1", "other", inventory.New, "R0-SEA", "2027-06-01", 1, 1, inventory.MustAccept),
+		// Both units on the 3rd are C0's own, one in each room type.
+		h.booking("C0", "own-both-r0", inventory.New, "R0", "2027-06-03", 1, 1, inventory.MustAccept),
+		h.booking("C0", "own-both-sea", inventory.New, "R0-SEA", "2027-06-03", 1, 1, inventory.MustAccept),
+		// Both units on the 5th are C0's, in R0.
+		h.booking("C0", "own-two", inventory.New, "R0", "2027-06-05", 1, 2, inventory.MustAccept),
+	} {
+		_, err := h.st.ApplyRevision(ctx, b)
+		require.NoError(t, err)
+	}
+	from, to := inventory.MustDate("2027-06-01"), inventory.MustDate("2027-06-07")
+	blocked := func(channel, room string) []string {
+		ds, err := h.st.BlockedNights(ctx, h.code, channel, room, from, to)
+		require.NoError(t, err)
+		out := []string{}
+		for _, d := range ds {
+			out = append(out, d.String())
+		}
+		return out
+	}
+	require.Equal(t, []string{"2027-06-01", "2027-06-05"}, blocked("C0", "R0-SEA"),
+		"C0's bookings of R0 leave nothing to sell in R0-SEA")
+	require.Equal(t, []string{}, blocked("C0", "R0"), "each sold-out night holds C0's own booking of R0")
+	require.Equal(t, []string{"2027-06-01", "2027-06-03", "2027-06-05"}, blocked("C1", "R0"),
+		"C1's booking of R0-SEA does not keep R0 open")
+	require.Equal(t, []string{"2027-06-03", "2027-06-05"}, blocked("C1", "R0-SEA"), "the 1st holds C1's own booking of R0-SEA")
+	require.Equal(t, []string{"2027-06-01", "2027-06-03", "2027-06-05"}, blocked("C2", "R0-SEA"))
+}
