@@ -31,15 +31,7 @@ func TestBlockedNightsLeaveOutTheChannelsOwnBookings(t *testing.T) {
 		From: inventory.MustDate("2027-06-07"), To: inventory.MustDate("2027-06-08")}, true, inventory.System))
 
 	from, to := inventory.MustDate("2027-05-30"), inventory.MustDate("2027-06-15")
-	blocked := func(channel, room string) []string {
-		ds, err := h.st.BlockedNights(ctx, h.code, channel, room, from, to)
-		require.NoError(t, err)
-		out := []string{}
-		for _, d := range ds {
-			out = append(out, d.String())
-		}
-		return out
-	}
+	blocked := func(channel, room string) []string { return h.blocked(t, channel, room, from, to) }
 	require.Equal(t, []string{"2027-06-04", "2027-06-05", "2027-06-07"}, blocked("C0", "R0"))
 	require.Equal(t, []string{"2027-06-01", "2027-06-02", "2027-06-07"}, blocked("C1", "R0"))
 	require.Equal(t, []string{"2027-06-01", "2027-06-02", "2027-06-04", "2027-06-05", "2027-06-07"}, blocked("C2", "R0"))
@@ -75,15 +67,7 @@ func TestBlockedNightsSetAsideOnlyTheOwnBookingsOfTheRoomType(t *testing.T) {
 		require.NoError(t, err)
 	}
 	from, to := inventory.MustDate("2027-06-01"), inventory.MustDate("2027-06-07")
-	blocked := func(channel, room string) []string {
-		ds, err := h.st.BlockedNights(ctx, h.code, channel, room, from, to)
-		require.NoError(t, err)
-		out := []string{}
-		for _, d := range ds {
-			out = append(out, d.String())
-		}
-		return out
-	}
+	blocked := func(channel, room string) []string { return h.blocked(t, channel, room, from, to) }
 	require.Equal(t, []string{"2027-06-01", "2027-06-05"}, blocked("C0", "R0-SEA"),
 		"C0's bookings of R0 leave nothing to sell in R0-SEA")
 	require.Equal(t, []string{}, blocked("C0", "R0"), "each sold-out night holds C0's own booking of R0")
@@ -91,4 +75,16 @@ func TestBlockedNightsSetAsideOnlyTheOwnBookingsOfTheRoomType(t *testing.T) {
 		"C1's booking of R0-SEA does not keep R0 open")
 	require.Equal(t, []string{"2027-06-03", "2027-06-05"}, blocked("C1", "R0-SEA"), "the 1st holds C1's own booking of R0-SEA")
 	require.Equal(t, []string{"2027-06-01", "2027-06-03", "2027-06-05"}, blocked("C2", "R0-SEA"))
+}
+
+// blocked is BlockedNights of channel's calendar of room, as strings.
+func (h *hotel) blocked(t *testing.T, channel, room string, from, to inventory.Date) []string {
+	t.Helper()
+	ds, err := h.st.BlockedNights(context.Background(), h.code, channel, room, from, to)
+	require.NoError(t, err)
+	out := []string{}
+	for _, d := range ds {
+		out = append(out, d.String())
+	}
+	return out
 }
