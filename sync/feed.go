@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -141,11 +142,14 @@ func (f *Fanout) sendWebhook(ctx context.Context, p webhookPayload, last bool) e
 	var endpoint, channel string
 	var sealed []byte
 	var enabled, done bool
+	var ch pair
+	var rateLimit int
 	err := f.db.QueryRow(ctx, `
-		SELECT c.code, c.endpoint, c.outbound_secret_sealed, c.enabled,
+		SELECT c.id, c.code, c.endpoint, c.outbound_secret_sealed, c.enabled, c.rate_limit,
 			e.delivered_at IS NOT NULL OR e.failed_at IS NOT NULL OR e.acked_at IS NOT NULL OR NOT e.webhook
 		FROM feed_entries e JOIN channels c ON c.property_id = e.property_id AND c.id = e.channel_id
-		WHERE e.property_id = $1 AND e.id = $2`, p.Property, p.Feed).Scan(&channel, &endpoint, &sealed, &enabled, &done)
+		WHERE e.property_id = $1 AND e.id = $2`, p.Property, p.Feed).Scan(&ch.Channel, &channel, &endpoint, &sealed, &enabled, &rateLimit, &done)
+	ch.Property = p.Property
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil // the channel was deleted
@@ -175,6 +179,11 @@ func (f *Fanout) sendWebhook(ctx context.Context, p webhookPayload, last bool) e
 	}
 	if older {
 		return errOlderFirst
+	}
+	if wait, err := f.webhookTurn(ctx, ch, rateLimit); err != nil {
+		return fmt.Errorf("sync: %w", err)
+	} else if wait > 0 {
+		return connectors.RateLimited(wait, errPaced)
 	}
 	var cause error
 	var secret string
@@ -209,6 +218,11 @@ func (f *Fanout) sendWebhook(ctx context.Context, p webhookPayload, last bool) e
 			WHERE property_id = $1 AND feed_entry_id = $2 AND kind = 'webhook_failed' AND resolved_at IS NULL`, p.Property, p.Feed)
 		return err
 	}
+	if connectors.KindOf(cause) == connectors.KindRateLimited {
+		if err := f.pauseWebhooks(bctx, ch, connectors.RetryAfterOf(cause)); err != nil {
+			f.log.Warn("could not pause a PMS channel's webhooks", "err", err)
+		}
+	}
 	giveUp := connectors.KindOf(cause) == connectors.KindPermanent || (last && isFailure(cause))
 	msg := cause.Error()
 	if _, err := f.db.Exec(bctx, `UPDATE feed_entries SET attempts = attempts + 1, last_attempt_at = now(), last_error = $3,
@@ -227,6 +241,73 @@ func (f *Fanout) sendWebhook(ctx context.Context, p webhookPayload, last bool) e
 		}
 	}
 	return cause
+}
+
+// errPaced is a webhook waiting for its PMS channel's rate limit, or for the
+// pause the channel asked for (HTTP 429): not a failure.
+var errPaced = errors.New("waiting for the channel's rate limit")
+
+// webhookTurn says how long a webhook to channel ch must wait before it may
+// be sent — until the pause the channel asked for ends, or until its rate
+// limit (channels.rate_limit requests per RateWindow, 0 for none) lets one
+// more through — or 0 having counted the request. The channel's webhooks
+// share its state row (sync_channels), as its availability deliveries do,
+// so when a PMS throttles keyrack, the backlog waits rather than each
+// webhook retrying on its own: a PMS that asked for a pause of a second
+// would otherwise get a request from every waiting webhook every second.
+// The wait carries jitter, so the webhooks that waited do not all come back
+// at once.
+func (f *Fanout) webhookTurn(ctx context.Context, ch pair, rateLimit int) (time.Duration, error) {
+	var wait time.Duration
+	err := pgx.BeginFunc(ctx, f.db, func(tx pgx.Tx) error {
+		var now time.Time
+		var sent []time.Time
+		var paused *time.Time
+		lock := ""
+		if rateLimit > 0 {
+			if _, err := tx.Exec(ctx, `INSERT INTO sync_channels (property_id, channel_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+				ch.Property, ch.Channel); err != nil {
+				return err
+			}
+			lock = " FOR UPDATE"
+		}
+		err := tx.QueryRow(ctx, `SELECT clock_timestamp(), rate_window, paused_until FROM sync_channels
+			WHERE property_id = $1 AND channel_id = $2`+lock, ch.Property, ch.Channel).Scan(&now, &sent, &paused)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return nil // never sent to, never paused
+		case err != nil:
+			return err
+		case paused != nil && paused.After(now):
+			wait = paused.Sub(now)
+			return nil
+		}
+		var window []time.Time
+		if wait, window = admitRequest(now, sent, rateLimit, f.cfg.RateWindow); wait > 0 || rateLimit <= 0 {
+			return nil
+		}
+		_, err = tx.Exec(ctx, `UPDATE sync_channels SET rate_window = $3 WHERE property_id = $1 AND channel_id = $2`,
+			ch.Property, ch.Channel, window)
+		return err
+	})
+	if wait > 0 {
+		wait += rand.N(wait/2 + 1)
+	}
+	return wait, err
+}
+
+// pauseWebhooks records that channel ch asked keyrack to wait (HTTP 429)
+// for after, or a second when it did not say: its webhooks wait until then
+// (webhookTurn).
+func (f *Fanout) pauseWebhooks(ctx context.Context, ch pair, after time.Duration) error {
+	if after <= 0 {
+		after = time.Second
+	}
+	_, err := f.db.Exec(ctx, `INSERT INTO sync_channels AS s (property_id, channel_id, paused_until)
+		VALUES ($1, $2, clock_timestamp() + $3::interval)
+		ON CONFLICT (property_id, channel_id) DO UPDATE
+			SET paused_until = greatest(s.paused_until, EXCLUDED.paused_until)`, ch.Property, ch.Channel, after)
+	return err
 }
 
 // RetryWebhook sends a PMS channel's feed entry by webhook again, with a

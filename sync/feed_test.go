@@ -3,9 +3,11 @@ package sync_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	gosync "sync"
 	"testing"
 	"time"
@@ -29,6 +31,10 @@ type receiver struct {
 	failFirst int
 	fail      int
 	got       []webhook
+	// limit, when set, is how many requests a second it takes; the rest
+	// are answered 429 with Retry-After: 1.
+	limit  int
+	recent []time.Time
 }
 
 type webhook struct {
@@ -53,11 +59,38 @@ func newReceiver(t *testing.T, failFirst, fail int) *receiver {
 		if len(r.got) < r.failFirst {
 			wh.status = r.fail
 		}
+		if r.limit > 0 {
+			now := time.Now()
+			r.recent = slices.DeleteFunc(r.recent, func(t time.Time) bool { return now.Sub(t) >= time.Second })
+			if len(r.recent) >= r.limit {
+				wh.status = http.StatusTooManyRequests
+				w.Header().Set("Retry-After", "1")
+			} else {
+				r.recent = append(r.recent, now)
+			}
+		}
 		r.got = append(r.got, wh)
 		w.WriteHeader(wh.status)
 	}))
 	t.Cleanup(r.srv.Close)
 	return r
+}
+
+func (r *receiver) setLimit(perSecond int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.limit = perSecond
+}
+
+// answered counts the requests it answered with status.
+func (r *receiver) answered(status int) int {
+	n := 0
+	for _, w := range r.requests() {
+		if w.status == status {
+			n++
+		}
+	}
+	return n
 }
 
 func (r *receiver) requests() []webhook {
@@ -207,6 +240,48 @@ func TestAPMSGivenAnEndpointIsSentWhatItHasNotAcknowledged(t *testing.T) {
 	eventually(t, convergeTimeout, "the next webhook", func() bool { return len(recv.delivered()) == 2 })
 	require.Equal(t, "ota-3", recv.delivered()[1].ExternalID)
 	require.Len(t, recv.requests(), 2, "nothing sent twice, the acknowledged revision not at all")
+}
+
+// A PMS that throttles keyrack (429, Retry-After: 1) while a backlog of
+// webhooks waits is not sent a retry by every waiting webhook every second:
+// the channel's webhooks wait out its pause together, so it answers about
+// as many 429s as it takes webhooks — not the backlog's size each second.
+func TestAThrottlingPMSIsNotFloodedWithRetries(t *testing.T) {
+	t.Parallel()
+	recv := newReceiver(t, 0, 0)
+	recv.setLimit(10)
+	h := newHotel(t, hotelOptions{channels: []string{"A"}, units: []int{100}})
+	h.addPMS("pms", recv.srv.URL)
+	const n = 60
+	for i := range n {
+		h.book("A", fmt.Sprintf("ota-%d", i), 0, h.today.AddDays(1+i%20), 1, 1)
+	}
+	eventually(t, convergeTimeout, "every webhook", func() bool { return len(recv.delivered()) == n })
+	throttled := recv.answered(http.StatusTooManyRequests)
+	t.Logf("%d webhooks, %d answered 429", n, throttled)
+	require.LessOrEqual(t, throttled, n, "429s")
+}
+
+// A PMS channel's rate limit paces its webhooks: a receiver that takes a
+// little more than the limit never has to answer 429.
+func TestAPMSChannelsRateLimitPacesItsWebhooks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	recv := newReceiver(t, 0, 0)
+	recv.setLimit(8)
+	h := newHotel(t, hotelOptions{channels: []string{"A"}, units: []int{100},
+		config: func(c *sync.Config) { c.RateWindow = time.Second }})
+	h.addPMS("pms", recv.srv.URL)
+	limit := 5
+	_, err := h.st.UpdateChannel(ctx, h.code, "pms", inventory.ChannelPatch{RateLimit: &limit}, inventory.System)
+	require.NoError(t, err)
+	const n = 20
+	for i := range n {
+		h.book("A", fmt.Sprintf("ota-%d", i), 0, h.today.AddDays(1+i%20), 1, 1)
+	}
+	eventually(t, convergeTimeout, "every webhook", func() bool { return len(recv.delivered()) == n })
+	require.Zero(t, recv.answered(http.StatusTooManyRequests), "429s")
+	require.Len(t, recv.requests(), n, "each webhook sent once")
 }
 
 func TestABookingFromThePMSIsNotSentBackToIt(t *testing.T) {
