@@ -241,15 +241,20 @@ func isTransient(err error) bool {
 // member is a request's part in its group's transaction.
 type member struct {
 	*request
-	prop     *propState // nil until resolved
-	res      storedReservation
-	channel  int64
-	isNew    bool
-	seq      int
-	eff      effective
-	holds    []hold
-	change   map[nightKey]int
-	rows     []*nightRow // the nights this revision changed
+	prop    *propState // nil until resolved
+	res     storedReservation
+	channel int64
+	isNew   bool
+	seq     int
+	eff     effective
+	holds   []hold
+	change  map[nightKey]int
+	rows    []*nightRow // the nights this revision changed
+	// unlike names the pools on some night of which the value offered did
+	// not move as the units this revision took or gave back (past the
+	// limit, or closed): its channel's own count did, so the change is no
+	// echo for it there.
+	unlike   map[int64]bool
 	out      Outcome
 	answered bool // out or err is final: nothing of this revision is written
 	err      error
@@ -606,9 +611,15 @@ func (g *groupState) take(m *member, byKey map[nightKey]*nightRow, over map[nigh
 	}
 	for _, k := range keys {
 		n, d := byKey[k], m.change[k]
-		before := n.Oversold
+		before, offered := n.Oversold, Availability(n.limit(), n.taken(), n.Closed)
 		n.settle(n.taken() + d)
 		m.rows = append(m.rows, n)
+		if Availability(n.limit(), n.taken(), n.Closed)-offered != -d {
+			if m.unlike == nil {
+				m.unlike = map[int64]bool{}
+			}
+			m.unlike[k.Pool] = true
+		}
 		if n.Closed && d > 0 {
 			m.out.Warnings = append(m.out.Warnings, fmt.Sprintf("pool %s is closed on %s", g.poolCode(n.Pool), n.Night))
 		}
@@ -658,7 +669,11 @@ func (g *groupState) save(ctx context.Context, c dbtx, ms []*member, rows []*nig
 			"channel": m.rev.Channel, "external_id": m.rev.ExternalID, "revision": m.seq, "status": m.eff.Status,
 			"mode": m.rev.Mode, "overbooked": len(m.out.Overbooked), "parked": m.out.Parked,
 		})
-		outbox.availability(pid, changedRanges(m.rows), m.channel, false, m.rev.ChannelSince)
+		ranges := changedRanges(m.rows)
+		for i := range ranges {
+			ranges[i].Unlike = m.unlike[ranges[i].Pool]
+		}
+		outbox.availability(pid, ranges, m.channel, false, m.rev.ChannelSince)
 		outbox.reservation(pid, m.res.id, m.seq, m.channel)
 		if m.out.Parked {
 			unmapped.add(pid, m.res.id, fmt.Sprintf("Reservation %s from %s names a room that is not mapped (%s); it is kept but holds no inventory for that room until it is mapped",

@@ -169,6 +169,9 @@ func changedRanges(rows []*nightRow) []poolRange {
 type poolRange struct {
 	Pool     int64
 	From, To Date
+	// Unlike: the origin's own count did not move as the pool's value on
+	// some night of the range (member.unlike); no echo for it.
+	Unlike bool
 }
 
 // outboxColumns gathers outbox rows for one statement.
@@ -179,6 +182,7 @@ type outboxColumns struct {
 	starts, ends                     []*Date
 	bulk                             []bool
 	since                            []*time.Time // the origin's ChannelSince, nil when unknown
+	echo                             []bool       // the change can be an echo for its origin (migration 012)
 }
 
 // availability adds the changed ranges for the fan-out. origin is the
@@ -192,6 +196,7 @@ func (c *outboxColumns) availability(property int64, ranges []poolRange, origin 
 	}
 	for _, r := range ranges {
 		c.add(property, "availability", r.Pool, &r.From, &r.To, 0, 0, origin, bulk, at)
+		c.echo[len(c.echo)-1] = !r.Unlike
 	}
 }
 
@@ -203,7 +208,7 @@ func (c *outboxColumns) reservation(property, id int64, seq int, origin int64) {
 func (c *outboxColumns) add(property int64, topic string, pool int64, start, end *Date, reservation int64, seq int, origin int64, bulk bool, since *time.Time) {
 	c.props, c.topics, c.pools, c.starts, c.ends = append(c.props, property), append(c.topics, topic), append(c.pools, pool), append(c.starts, start), append(c.ends, end)
 	c.reservations, c.seqs, c.from, c.bulk = append(c.reservations, reservation), append(c.seqs, int32(seq)), append(c.from, origin), append(c.bulk, bulk)
-	c.since = append(c.since, since)
+	c.since, c.echo = append(c.since, since), append(c.echo, true)
 }
 
 func (c *outboxColumns) queue(w *writer) {
@@ -211,12 +216,12 @@ func (c *outboxColumns) queue(w *writer) {
 		return
 	}
 	w.queue(`
-		INSERT INTO outbox (property_id, topic, pool_id, from_night, to_night, reservation_id, revision_seq, origin_channel_id, bulk, origin_at)
+		INSERT INTO outbox (property_id, topic, pool_id, from_night, to_night, reservation_id, revision_seq, origin_channel_id, bulk, origin_at, echo)
 		SELECT u.property_id, u.topic, nullif(u.pool_id, 0), u.from_night, u.to_night, nullif(u.reservation_id, 0), nullif(u.seq, 0), nullif(u.origin, 0), u.bulk,
-			CASE WHEN u.since IS NOT NULL THEN least(u.since, now()) END
-		FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::date[], $5::date[], $6::bigint[], $7::int[], $8::bigint[], $9::bool[], $10::timestamptz[])
-			AS u (property_id, topic, pool_id, from_night, to_night, reservation_id, seq, origin, bulk, since)`,
-		c.props, c.topics, c.pools, c.starts, c.ends, c.reservations, c.seqs, c.from, c.bulk, c.since)
+			CASE WHEN u.since IS NOT NULL THEN least(u.since, now()) END, u.echo
+		FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::date[], $5::date[], $6::bigint[], $7::int[], $8::bigint[], $9::bool[], $10::timestamptz[], $11::bool[])
+			AS u (property_id, topic, pool_id, from_night, to_night, reservation_id, seq, origin, bulk, since, echo)`,
+		c.props, c.topics, c.pools, c.starts, c.ends, c.reservations, c.seqs, c.from, c.bulk, c.since, c.echo)
 }
 
 // raiseOverbooking opens (or updates) the overbooking incident of every

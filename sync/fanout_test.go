@@ -129,6 +129,52 @@ func TestNightsBeyondAChannelsHorizonAreNotSent(t *testing.T) {
 // A channel that sells one pool as two rooms lowers the count of the room
 // it sold only: its booking is no echo for its other room, which is told
 // the pool's new value.
+// A channel's own change is an echo only when it moved the pool's value
+// as it moved the channel's own count. On a night sold past its limit (or
+// closed), the pool's value stays 0 whatever happens to the units past it:
+// a channel cancelling its booking there adds the room back to its count
+// (as OTAs do), the pool still offers none, and keyrack must correct the
+// channel — else it goes on selling a room the hotel does not have (seen
+// with keyrack sim: bookingcom believed 1 where the pool had 0).
+func TestAnOwnCancellationOnAnOversoldNightIsCorrected(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := newHotel(t, hotelOptions{channels: []string{"A", "B"}, units: []int{1}}).primed()
+	time.Sleep(h.cfg.EchoWindow + 200*time.Millisecond) // A's count is known right when it sells
+	arrival := h.today.AddDays(3)
+
+	h.book("A", "A-1", 0, arrival, 1, 1) // the last room: A believes 0, the pool offers 0
+	h.waitConverged()
+	h.book("B", "B-1", 0, arrival, 1, 1) // must-accept: one past the limit
+	h.waitConverged()
+	pushes := h.tc["A"].Stats().Applied
+	time.Sleep(h.cfg.EchoWindow + 200*time.Millisecond) // and A's count is known right when it cancels
+
+	// A's guest cancels: A adds the room back to its own count, then tells keyrack.
+	h.tc["A"].Sell(h.room("A", 0), arrival, arrival.AddDays(1), -1)
+	_, err := h.st.ApplyRevision(ctx, inventory.Revision{Property: h.code, Channel: "A", ExternalID: "A-1",
+		Kind: inventory.Cancel, Mode: inventory.MustAccept})
+	require.NoError(t, err)
+	require.Equal(t, 0, h.availability(arrival, arrival.AddDays(1))["P0"][arrival], "B's booking takes the freed room")
+	h.waitConverged()
+	v, _ := h.tc["A"].Value(h.room("A", 0), arrival)
+	require.Equal(t, 0, v, "A is told the pool has nothing")
+	require.Greater(t, h.tc["A"].Stats().Applied, pushes)
+
+	// Where the pool's value moves with the channel's count, its own
+	// change is still an echo: nothing is sent back.
+	other := h.today.AddDays(6)
+	time.Sleep(h.cfg.EchoWindow + 200*time.Millisecond)
+	pushes = h.tc["A"].Stats().Applied
+	h.book("A", "A-2", 0, other, 1, 1)
+	eventually(t, convergeTimeout, "B to hear of A-2", func() bool {
+		v, _ := h.tc["B"].Value(h.room("B", 0), other)
+		return v == 0
+	})
+	h.waitConverged()
+	require.Equal(t, pushes, h.tc["A"].Stats().Applied, "A's own booking is not echoed back to it")
+}
+
 func TestABookingIsSentBackToTheOriginsOtherRoomsOnThePool(t *testing.T) {
 	t.Parallel()
 	h := newHotel(t, hotelOptions{channels: []string{"A", "B"}})

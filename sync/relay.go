@@ -154,9 +154,9 @@ func (f *Fanout) relayProperties(ctx context.Context, props []int64) (int, error
 		WITH mine AS MATERIALIZED (
 			SELECT p FROM unnest($1::bigint[]) AS p WHERE pg_try_advisory_xact_lock(`+propertyLock("p")+`)
 		), claimed AS (
-			SELECT o.property_id, o.id, o.pool_id, o.from_night, o.to_night, o.origin_channel_id, o.bulk
+			SELECT o.property_id, o.id, o.pool_id, o.from_night, o.to_night, o.origin_channel_id, o.bulk, o.echo
 			FROM mine CROSS JOIN LATERAL (
-				SELECT property_id, id, pool_id, from_night, to_night, origin_channel_id, bulk FROM outbox
+				SELECT property_id, id, pool_id, from_night, to_night, origin_channel_id, bulk, echo FROM outbox
 				WHERE property_id = mine.p AND done_at IS NULL AND topic = 'availability'
 				ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) AS o
 		), done AS (
@@ -175,8 +175,9 @@ func (f *Fanout) relayProperties(ctx context.Context, props []int64) (int, error
 				-- The origin's own change is an echo only when it sells the
 				-- pool as one room: a channel lowers the count of the room
 				-- it sold, not of its other rooms on the same pool, and
-				-- those must be told.
-				s.channel_id IS NOT DISTINCT FROM c.origin_channel_id AND s.rooms = 1 AS own
+				-- those must be told. Nor where the pool's value did not
+				-- move as the channel's count did (outbox.echo).
+				s.channel_id IS NOT DISTINCT FROM c.origin_channel_id AND s.rooms = 1 AND c.echo AS own
 			FROM claimed c JOIN sells s ON s.property_id = c.property_id AND s.pool_id = c.pool_id
 		), marked AS (
 			INSERT INTO sync_dirty AS d (property_id, channel_id, pool_id, resync, nights, echo)
