@@ -13,7 +13,7 @@ import (
 func TestBlockedNightsLeaveOutTheChannelsOwnBookings(t *testing.T) {
 	h := newHotel(t, "Europe/Lisbon", []int{1, 2}, inventory.FactorOne, 3)
 	ctx := context.Background()
-	for _, b := range []inventory.Revision{
+	h.apply(t,
 		h.booking("C0", "own", inventory.New, "R0", "2027-06-01", 2, 1, inventory.MustAccept),
 		h.booking("C1", "other", inventory.New, "R0", "2027-06-04", 2, 1, inventory.MustAccept),
 		h.booking("C1", "gone", inventory.New, "R0", "2027-06-10", 1, 1, inventory.MustAccept),
@@ -23,10 +23,7 @@ func TestBlockedNightsLeaveOutTheChannelsOwnBookings(t *testing.T) {
 		// Both of P1's units on the 8th: one by C0, one by C1.
 		h.booking("C0", "p1-own", inventory.New, "R1", "2027-06-08", 1, 1, inventory.MustAccept),
 		h.booking("C1", "p1-other", inventory.New, "R1", "2027-06-08", 1, 1, inventory.MustAccept),
-	} {
-		_, err := h.st.ApplyRevision(ctx, b)
-		require.NoError(t, err)
-	}
+	)
 	require.NoError(t, h.st.SetClosed(ctx, inventory.NightRange{Property: h.code, Pool: "P0",
 		From: inventory.MustDate("2027-06-07"), To: inventory.MustDate("2027-06-08")}, true, inventory.System))
 
@@ -53,7 +50,7 @@ func TestBlockedNightsSetAsideOnlyTheOwnBookingsOfTheRoomType(t *testing.T) {
 	ctx := context.Background()
 	_, err := h.st.CreateRoomType(ctx, h.code, inventory.RoomType{Code: "R0-SEA", Pool: "P0"}, inventory.System)
 	require.NoError(t, err)
-	for _, b := range []inventory.Revision{
+	h.apply(t,
 		// The pool's two units on the 1st: C0's in R0, C1's in R0-SEA.
 		h.booking("C0", "own-r0", inventory.New, "R0", "2027-06-01", 1, 1, inventory.MustAccept),
 		h.booking("C1", "other", inventory.New, "R0-SEA", "2027-06-01", 1, 1, inventory.MustAccept),
@@ -62,10 +59,7 @@ func TestBlockedNightsSetAsideOnlyTheOwnBookingsOfTheRoomType(t *testing.T) {
 		h.booking("C0", "own-both-sea", inventory.New, "R0-SEA", "2027-06-03", 1, 1, inventory.MustAccept),
 		// Both units on the 5th are C0's, in R0.
 		h.booking("C0", "own-two", inventory.New, "R0", "2027-06-05", 1, 2, inventory.MustAccept),
-	} {
-		_, err := h.st.ApplyRevision(ctx, b)
-		require.NoError(t, err)
-	}
+	)
 	from, to := inventory.MustDate("2027-06-01"), inventory.MustDate("2027-06-07")
 	blocked := func(channel, room string) []string { return h.blocked(t, channel, room, from, to) }
 	require.Equal(t, []string{"2027-06-01", "2027-06-05"}, blocked("C0", "R0-SEA"),
@@ -87,4 +81,13 @@ func (h *hotel) blocked(t *testing.T, channel, room string, from, to inventory.D
 		out = append(out, d.String())
 	}
 	return out
+}
+
+// apply applies revisions in order, each of which must succeed.
+func (h *hotel) apply(t *testing.T, revs ...inventory.Revision) {
+	t.Helper()
+	for _, rev := range revs {
+		_, err := h.st.ApplyRevision(context.Background(), rev)
+		require.NoError(t, err)
+	}
 }

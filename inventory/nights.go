@@ -195,20 +195,19 @@ func (c *outboxColumns) availability(property int64, ranges []poolRange, origin 
 		at = &since
 	}
 	for _, r := range ranges {
-		c.add(property, "availability", r.Pool, &r.From, &r.To, 0, 0, origin, bulk, at)
-		c.echo[len(c.echo)-1] = !r.Unlike
+		c.add(property, "availability", r.Pool, &r.From, &r.To, 0, 0, origin, bulk, at, !r.Unlike)
 	}
 }
 
 // reservation adds a reservation's new revision, for the PMS.
 func (c *outboxColumns) reservation(property, id int64, seq int, origin int64) {
-	c.add(property, "reservation", 0, nil, nil, id, seq, origin, false, nil)
+	c.add(property, "reservation", 0, nil, nil, id, seq, origin, false, nil, true)
 }
 
-func (c *outboxColumns) add(property int64, topic string, pool int64, start, end *Date, reservation int64, seq int, origin int64, bulk bool, since *time.Time) {
+func (c *outboxColumns) add(property int64, topic string, pool int64, start, end *Date, reservation int64, seq int, origin int64, bulk bool, since *time.Time, echo bool) {
 	c.props, c.topics, c.pools, c.starts, c.ends = append(c.props, property), append(c.topics, topic), append(c.pools, pool), append(c.starts, start), append(c.ends, end)
 	c.reservations, c.seqs, c.from, c.bulk = append(c.reservations, reservation), append(c.seqs, int32(seq)), append(c.from, origin), append(c.bulk, bulk)
-	c.since, c.echo = append(c.since, since), append(c.echo, true)
+	c.since, c.echo = append(c.since, since), append(c.echo, echo)
 }
 
 func (c *outboxColumns) queue(w *writer) {

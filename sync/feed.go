@@ -144,11 +144,15 @@ func (f *Fanout) sendWebhook(ctx context.Context, p webhookPayload, last bool) e
 	var enabled, done bool
 	var ch pair
 	var rateLimit int
+	var pausedFor float64 // seconds left of a pause the channel asked for (pauseWebhooks)
 	err := f.db.QueryRow(ctx, `
 		SELECT c.id, c.code, c.endpoint, c.outbound_secret_sealed, c.enabled, c.rate_limit,
-			e.delivered_at IS NOT NULL OR e.failed_at IS NOT NULL OR e.acked_at IS NOT NULL OR NOT e.webhook
+			e.delivered_at IS NOT NULL OR e.failed_at IS NOT NULL OR e.acked_at IS NOT NULL OR NOT e.webhook,
+			coalesce(extract(epoch FROM s.paused_until - clock_timestamp()), 0)::float8
 		FROM feed_entries e JOIN channels c ON c.property_id = e.property_id AND c.id = e.channel_id
-		WHERE e.property_id = $1 AND e.id = $2`, p.Property, p.Feed).Scan(&ch.Channel, &channel, &endpoint, &sealed, &enabled, &rateLimit, &done)
+		LEFT JOIN sync_channels s ON s.property_id = e.property_id AND s.channel_id = e.channel_id
+		WHERE e.property_id = $1 AND e.id = $2`, p.Property, p.Feed).
+		Scan(&ch.Channel, &channel, &endpoint, &sealed, &enabled, &rateLimit, &done, &pausedFor)
 	ch.Property = p.Property
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -180,10 +184,20 @@ func (f *Fanout) sendWebhook(ctx context.Context, p webhookPayload, last bool) e
 	if older {
 		return errOlderFirst
 	}
-	if wait, err := f.webhookTurn(ctx, ch, rateLimit); err != nil {
-		return fmt.Errorf("sync: %w", err)
-	} else if wait > 0 {
-		return connectors.RateLimited(wait, errPaced)
+	// The channel's webhooks wait out its pause together, and keep to its
+	// rate limit: when a PMS throttles keyrack, the backlog waits rather
+	// than each webhook retrying on its own — a PMS that asked for a pause
+	// of a second would otherwise get a request from every waiting webhook
+	// every second. The wait carries jitter, so the webhooks that waited do
+	// not all come back at once.
+	wait := time.Duration(pausedFor * float64(time.Second))
+	if wait <= 0 && rateLimit > 0 {
+		if wait, err = f.webhookTurn(ctx, ch, rateLimit); err != nil {
+			return fmt.Errorf("sync: %w", err)
+		}
+	}
+	if wait > 0 {
+		return connectors.RateLimited(wait+rand.N(wait/2+1), errPaced)
 	}
 	var cause error
 	var secret string
@@ -247,52 +261,38 @@ func (f *Fanout) sendWebhook(ctx context.Context, p webhookPayload, last bool) e
 // pause the channel asked for (HTTP 429): not a failure.
 var errPaced = errors.New("waiting for the channel's rate limit")
 
-// webhookTurn says how long a webhook to channel ch must wait before it may
-// be sent — until the pause the channel asked for ends, or until its rate
-// limit (channels.rate_limit requests per RateWindow, 0 for none) lets one
-// more through — or 0 having counted the request. The channel's webhooks
-// share its state row (sync_channels), as its availability deliveries do,
-// so when a PMS throttles keyrack, the backlog waits rather than each
-// webhook retrying on its own: a PMS that asked for a pause of a second
-// would otherwise get a request from every waiting webhook every second.
-// The wait carries jitter, so the webhooks that waited do not all come back
-// at once.
+// webhookTurn applies channel ch's rate limit (rateLimit requests per
+// RateWindow) to one webhook, under the lock of the channel's state row
+// (sync_channels), which its webhooks share as its availability deliveries
+// do: it returns how long to wait — for a pause the channel asked for since
+// the caller looked, or for a free place in the window —, or 0 having
+// counted the request.
 func (f *Fanout) webhookTurn(ctx context.Context, ch pair, rateLimit int) (time.Duration, error) {
 	var wait time.Duration
 	err := pgx.BeginFunc(ctx, f.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO sync_channels (property_id, channel_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+			ch.Property, ch.Channel); err != nil {
+			return err
+		}
 		var now time.Time
 		var sent []time.Time
 		var paused *time.Time
-		lock := ""
-		if rateLimit > 0 {
-			if _, err := tx.Exec(ctx, `INSERT INTO sync_channels (property_id, channel_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-				ch.Property, ch.Channel); err != nil {
-				return err
-			}
-			lock = " FOR UPDATE"
-		}
-		err := tx.QueryRow(ctx, `SELECT clock_timestamp(), rate_window, paused_until FROM sync_channels
-			WHERE property_id = $1 AND channel_id = $2`+lock, ch.Property, ch.Channel).Scan(&now, &sent, &paused)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			return nil // never sent to, never paused
-		case err != nil:
+		if err := tx.QueryRow(ctx, `SELECT clock_timestamp(), rate_window, paused_until FROM sync_channels
+			WHERE property_id = $1 AND channel_id = $2 FOR UPDATE`, ch.Property, ch.Channel).Scan(&now, &sent, &paused); err != nil {
 			return err
-		case paused != nil && paused.After(now):
+		}
+		if paused != nil && paused.After(now) {
 			wait = paused.Sub(now)
 			return nil
 		}
 		var window []time.Time
-		if wait, window = admitRequest(now, sent, rateLimit, f.cfg.RateWindow); wait > 0 || rateLimit <= 0 {
+		if wait, window = admitRequest(now, sent, rateLimit, f.cfg.RateWindow); wait > 0 {
 			return nil
 		}
-		_, err = tx.Exec(ctx, `UPDATE sync_channels SET rate_window = $3 WHERE property_id = $1 AND channel_id = $2`,
+		_, err := tx.Exec(ctx, `UPDATE sync_channels SET rate_window = $3 WHERE property_id = $1 AND channel_id = $2`,
 			ch.Property, ch.Channel, window)
 		return err
 	})
-	if wait > 0 {
-		wait += rand.N(wait/2 + 1)
-	}
 	return wait, err
 }
 
