@@ -228,6 +228,14 @@ func runSim(ctx context.Context, target sim.Target, o *simOptions, stdout io.Wri
 		switch {
 		case err == nil && len(d) == 0:
 			fmt.Fprintln(stdout, "keyrack sim: every simulated channel believes the pool")
+			lost, err := target.Lost(wctx, s)
+			if err != nil {
+				return err
+			}
+			if len(lost) > 0 {
+				return fmt.Errorf("sim: %d bookings keyrack took are not held as their channel sent them, e.g. %s", len(lost), lost[0])
+			}
+			fmt.Fprintln(stdout, "keyrack sim: keyrack holds every booking it took as its channel sent it")
 			return nil
 		case err == nil:
 			diffs = d
@@ -283,7 +291,7 @@ func waitReady(ctx context.Context, base string, wait time.Duration) error {
 }
 
 func printSimStats(w io.Writer, st sim.Stats) {
-	fmt.Fprintf(w, "bookings sent %d, accepted %d (%d with warnings), refused %d, failed %d, not made as sold out %d; latency p50 %v p99 %v; keyrack's requests to the channels %d (%d failed on purpose, %d throttled, %d with bad credentials)\n",
-		st.Sent, st.Accepted, st.Warnings, st.Refused, st.Failed, st.Skipped, st.LatencyP50.Round(time.Millisecond), st.LatencyP99.Round(time.Millisecond),
+	fmt.Fprintf(w, "bookings sent %d, accepted %d (%d with warnings), refused %d, failed %d, sent again %d times, not made as sold out %d; latency p50 %v p99 %v; keyrack's requests to the channels %d (%d failed on purpose, %d throttled, %d with bad credentials)\n",
+		st.Sent, st.Accepted, st.Warnings, st.Refused, st.Failed, st.Retried, st.Skipped, st.LatencyP50.Round(time.Millisecond), st.LatencyP99.Round(time.Millisecond),
 		st.Requests, st.Injected, st.Throttled, st.Rejected)
 }

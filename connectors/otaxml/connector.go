@@ -139,24 +139,31 @@ func describe(e Error) string {
 	return b.String()
 }
 
-// classify turns an RS's Errors into a failed push: retryable when the
-// channel reports a passing failure (processing or application error,
-// unknown type, system error 448, unable to process 450), permanent
-// otherwise (authentication, authorization, business rule, required field,
-// protocol: the same request would fail again).
-func classify(ch connectors.Channel, name string, errs []Error) error {
-	texts := make([]string, len(errs))
-	retry := true
-	for i, e := range errs {
-		texts[i] = describe(e)
-		passing := e.Type == TypeProcessing || e.Type == TypeApplication || e.Type == TypeUnknown ||
-			e.Code == CodeSystemError || e.Code == CodeUnableToProcess
-		if !passing {
-			retry = false
+// Passing reports whether every one of an RS's Errors is a passing
+// failure, so that the same message sent again may succeed: a processing or
+// application error, an unknown type, system error 448 or unable to
+// process 450. Authentication, authorization, business-rule,
+// required-field and protocol errors are not: the same request would fail
+// again. (No Errors at all is not a failure, and not passing.)
+func Passing(errs []Error) bool {
+	for _, e := range errs {
+		if !(e.Type == TypeProcessing || e.Type == TypeApplication || e.Type == TypeUnknown ||
+			e.Code == CodeSystemError || e.Code == CodeUnableToProcess) {
+			return false
 		}
 	}
+	return len(errs) > 0
+}
+
+// classify turns an RS's Errors into a failed push: retryable when they
+// are Passing, permanent otherwise.
+func classify(ch connectors.Channel, name string, errs []Error) error {
+	texts := make([]string, len(errs))
+	for i, e := range errs {
+		texts[i] = describe(e)
+	}
 	err := fmt.Errorf("channel %s refused the %s: %s", ch, name, strings.Join(texts, "; "))
-	if retry {
+	if Passing(errs) {
 		return connectors.Retryable(err)
 	}
 	return connectors.Permanent(err)

@@ -394,6 +394,10 @@ func writeControl(parent *etree.Element, it connectors.Availability) {
 // has no root ResStatus, since one transaction action cannot speak for all
 // of them, and each HotelReservation says its own: Reserved, Modify or
 // Cancelled.
+//
+// A record's CreateDateTime and LastModifyDateTime carry milliseconds (as
+// many channels' do): keyrack orders a reservation's changes by them, and
+// a channel can change a booking twice within a second.
 func EncodeResNotif(o Out, rs []Reservation) []byte {
 	const name = "OTA_HotelResNotifRQ"
 	rq := otaRoot(name, "1.0", o.EchoToken, o.TimeStamp)
@@ -414,10 +418,10 @@ func EncodeResNotif(o Out, rs []Reservation) []byte {
 	for _, r := range rs {
 		hr := list.CreateElement("HotelReservation")
 		if !r.Created.IsZero() {
-			hr.CreateAttr("CreateDateTime", r.Created.Format(time.RFC3339))
+			hr.CreateAttr("CreateDateTime", r.Created.Format(stampLayout))
 		}
 		if !r.LastModified.IsZero() {
-			hr.CreateAttr("LastModifyDateTime", r.LastModified.Format(time.RFC3339))
+			hr.CreateAttr("LastModifyDateTime", r.LastModified.Format(stampLayout))
 		}
 		status := "Reserved"
 		switch {
@@ -504,6 +508,9 @@ func writeGuest(hr *etree.Element, g inventory.Guest) {
 		c.CreateElement("Email").SetText(g.Email)
 	}
 }
+
+// stampLayout is xs:dateTime with milliseconds.
+const stampLayout = "2006-01-02T15:04:05.000Z07:00"
 
 // EncodeResNotifRS is the acknowledgement keyrack sends a pull-mode channel
 // for the reservations it committed: an OTA_HotelResNotifRS with Success and

@@ -189,7 +189,11 @@ func TestOutboundSOAPCarriesWSSecurity(t *testing.T) {
 }
 
 func TestResNotifRoundTrip(t *testing.T) {
+	// Stamps keep their milliseconds: two changes made within a second
+	// must read back in order.
+	made := time.Date(2026, 11, 30, 22, 50, 1, 612_345_678, time.UTC)
 	r := Reservation{Kind: inventory.Modify, ID: "B-1", Guest: inventory.Guest{Name: "Ana María Pérez", Email: "a@x.es"},
+		Created: made.Add(-time.Hour), LastModified: made,
 		Total: "300.00", Currency: "EUR", Stays: []Stay{{RoomType: "DBL", RatePlan: "BAR", Arrival: inventory.MustDate("2026-12-01"),
 			Departure: inventory.MustDate("2026-12-03"), Units: 2, Adults: 2, Children: 1}}}
 	validate(t, "OTA_HotelResNotifRQ", EncodeResNotif(Out{HotelCode: "H1"}, []Reservation{r}))
@@ -199,7 +203,8 @@ func TestResNotifRoundTrip(t *testing.T) {
 	}
 	g := m.Reservations[0]
 	if g.Kind != inventory.Modify || g.ID != "B-1" || g.Guest != r.Guest || g.Total != "300.00" || g.HotelCode != "H1" ||
-		len(g.Stays) != 1 || g.Stays[0].Units != 2 || g.Stays[0].Children != 1 || g.Problem != nil {
+		len(g.Stays) != 1 || g.Stays[0].Units != 2 || g.Stays[0].Children != 1 || g.Problem != nil ||
+		!g.LastModified.Equal(made.Truncate(time.Millisecond)) || !g.Created.Equal(made.Add(-time.Hour).Truncate(time.Millisecond)) {
 		t.Errorf("round trip: %+v", g)
 	}
 }
