@@ -77,3 +77,6 @@ func AckRowsScanned(ctx context.Context, conn *pgxpool.Conn, property, channel i
 	b.Queue("COMMIT")
 	return scanned, conn.SendBatch(ctx, b).Close()
 }
+
+// RelayNow runs one round of the availability relay.
+func (f *Fanout) RelayNow(ctx context.Context) (int, error) { return f.relayAvailability(ctx) }

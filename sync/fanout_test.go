@@ -271,3 +271,42 @@ func TestARelayThatFindsATaskWaitingLeavesItsMarksToThatTask(t *testing.T) {
 	v, _ := h.tc["B"].Value(h.room("B", 0), arrival)
 	require.Equal(t, 7, v, "the task delivered the relay's marks")
 }
+
+// The relay takes each property's outbox rows in a transaction of its own:
+// no transaction touches two properties, so that the schema can be
+// distributed by property.
+func TestTheRelayTouchesOnePropertyPerTransaction(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{channels: []string{"A", "B"}, noWorker: true})
+	ctx := context.Background()
+	_, err := h.st.CreateProperty(ctx, inventory.Property{Code: "H2", Name: "Second hotel", TimeZone: "Europe/Lisbon", Currency: "EUR"}, inventory.System)
+	require.NoError(t, err)
+	_, err = h.st.CreatePool(ctx, "H2", inventory.Pool{Code: "P0", Units: 5}, inventory.System)
+	require.NoError(t, err)
+	_, err = h.st.CreateRoomType(ctx, "H2", inventory.RoomType{Code: "R0", Pool: "P0"}, inventory.System)
+	require.NoError(t, err)
+	for _, code := range []string{"A", "B"} {
+		_, err = h.st.CreateChannel(ctx, "H2", inventory.Channel{Code: code, Kind: inventory.ChannelOTAPush, Enabled: true,
+			HotelCode: "H2-" + code, Endpoint: h.tc[code].URL(), HorizonDays: 30}, inventory.System)
+		require.NoError(t, err)
+		require.NoError(t, h.st.SetMapping(ctx, "H2", code, inventory.Mapping{ChannelRoom: "R0-" + code, RoomType: "R0"}, inventory.System))
+	}
+	arrival := h.today.AddDays(2)
+	h.book("A", "X1", 0, arrival, 2, 1)
+	_, err = h.st.ApplyRevision(ctx, inventory.Revision{Property: "H2", Channel: "A", ExternalID: "Y1", Kind: inventory.New,
+		Mode: inventory.MustAccept, Stays: []inventory.RoomStay{{RoomType: "R0", Arrival: arrival, Departure: arrival.AddDays(1), Rooms: 1}}})
+	require.NoError(t, err)
+
+	n, err := h.fan.RelayNow(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "one row of each property")
+	var pending, props, most int
+	require.NoError(t, h.st.DB().QueryRow(ctx, `SELECT
+			(SELECT count(*) FROM outbox WHERE done_at IS NULL AND topic = 'availability'),
+			(SELECT count(DISTINCT property_id) FROM sync_dirty),
+			(SELECT max(n) FROM (SELECT count(DISTINCT property_id) AS n FROM outbox WHERE done_at IS NOT NULL GROUP BY xmin::text) t)`).
+		Scan(&pending, &props, &most))
+	require.Zero(t, pending, "both properties' rows relayed")
+	require.Equal(t, 2, props, "both properties' channels marked")
+	require.Equal(t, 1, most, "a relay transaction took rows of two properties")
+}

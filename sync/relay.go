@@ -71,8 +71,14 @@ func (f *Fanout) everyInBackground(ctx context.Context, interval time.Duration, 
 	return func() { cancel(); <-done }
 }
 
+// relayParallel is how many properties' relay transactions run at a time.
+const relayParallel = 4
+
 // relayAvailability relays the pending availability rows of every
-// property, in one transaction, and returns the most rows it took from one.
+// property, a transaction each (no transaction touches two properties, so
+// the schema can be distributed by property), relayParallel at a time so
+// that one property's relay does not wait for all the others', and returns
+// the most rows it took from one.
 func (f *Fanout) relayAvailability(ctx context.Context) (int, error) {
 	rows, _ := f.db.Query(ctx, `SELECT DISTINCT property_id FROM outbox
 		WHERE done_at IS NULL AND topic = 'availability' ORDER BY property_id LIMIT 1000`)
@@ -80,7 +86,26 @@ func (f *Fanout) relayAvailability(ctx context.Context) (int, error) {
 	if err != nil || len(props) == 0 {
 		return 0, err
 	}
-	return f.relayProperties(ctx, props)
+	var mu gosync.Mutex
+	most := 0
+	var errs []error
+	slots := make(chan struct{}, relayParallel)
+	var wg gosync.WaitGroup
+	for _, p := range props {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			n, err := f.relayProperty(ctx, p)
+			mu.Lock()
+			defer mu.Unlock()
+			most = max(most, n)
+			if err != nil {
+				errs = append(errs, err)
+			}
+		})
+	}
+	wg.Wait()
+	return most, errors.Join(errs...)
 }
 
 // relayAllReservations turns pending reservation rows into feed entries for
@@ -113,16 +138,18 @@ func propertyLock(property string) string {
 	return `hashtextextended(current_schema() || '/keyrack/sync/property/' || (` + property + `)::bigint::text, 0)`
 }
 
-// relayProperties relays, in one transaction, up to RelayBatch pending rows
-// of each of these properties whose lock it gets (another relay or a resync
-// holds the others, and their rows are not ours to take anyway), then
-// enqueues the channels that need it. It returns the most rows taken from
-// one property. One transaction for every property, rather than one each:
-// a hotel group's relay is a few statements, not a few per property, so a
-// booking's change does not wait for a round of every other property's.
-// The transaction is two round trips (its BEGIN and COMMIT pipelined with
-// its statements): the marks it locks hold deliveries back until it ends.
-func (f *Fanout) relayProperties(ctx context.Context, props []int64) (int, error) {
+// relayProperty relays, in one transaction, up to RelayBatch pending rows
+// of the property if it gets its lock (another relay or a resync holds it
+// otherwise, and the rows are not ours to take anyway), then enqueues the
+// channels that need it. It returns how many rows it took. The transaction
+// is two round trips (its BEGIN and COMMIT pipelined with its statements):
+// the marks it locks hold deliveries back until it ends. (Its statements
+// take arrays of properties and carry the property per row: one
+// transaction for every property was tried, and is what a single database
+// would rather do — fewer statements per booking — but no transaction may
+// touch two properties.)
+func (f *Fanout) relayProperty(ctx context.Context, property int64) (int, error) {
+	props := []int64{property}
 	conn, err := f.db.Acquire(ctx)
 	if err != nil {
 		return 0, err
