@@ -101,8 +101,9 @@ func newBatcher() *batcher {
 //
 // The reservation's state is the fold of all its revisions in the channel's
 // order, so delivering a revision again changes nothing (the first outcome
-// comes back, marked Duplicate), and a modification or cancellation that
-// arrives before its booking is kept and takes effect when the booking does.
+// comes back, marked Duplicate), a modification that arrives before its
+// booking holds its stays at once (it states the whole booking), and a
+// cancellation that arrives before its booking is kept and holds nothing.
 //
 // In MustAccept mode the revision is always recorded; nights it pushes past
 // their limit raise an overbooking incident. In MayReject mode a revision

@@ -171,9 +171,10 @@ func kindRank(k inventory.RevisionKind) int {
 
 // fold is the reservation's state from its revisions, as documented: order
 // by Version, then SentAt, then kind (new < modify < cancel), then arrival.
-// Until a New has come (in that order) the reservation is Pending and holds
-// nothing; a Modify replaces the whole booking and reinstates a cancelled
-// one; a Cancel releases it.
+// A New or a Modify replaces the whole booking (a Modify reinstates a
+// cancelled one, and one that comes before its booking holds its stays); a
+// Cancel releases it; a reservation of which only cancellations are known is
+// Pending and holds nothing.
 func (m *model) fold(recs []mRecord) (inventory.Status, []inventory.RoomStay) {
 	recs = slices.Clone(recs)
 	slices.SortFunc(recs, func(a, b mRecord) int {
@@ -192,12 +193,8 @@ func (m *model) fold(recs []mRecord) (inventory.Status, []inventory.RoomStay) {
 	var stays []inventory.RoomStay
 	for _, r := range recs {
 		switch r.rev.Kind {
-		case inventory.New:
+		case inventory.New, inventory.Modify:
 			status, stays = inventory.Confirmed, r.rev.Stays
-		case inventory.Modify:
-			if status != inventory.Pending {
-				status, stays = inventory.Confirmed, r.rev.Stays
-			}
 		case inventory.Cancel:
 			if status != inventory.Pending {
 				status = inventory.Cancelled

@@ -292,21 +292,30 @@ func TestModifyAndCancelBeforeTheBooking(t *testing.T) {
 	mod := h.booking("C0", "A", inventory.Modify, "R1", "2026-12-05", 3, 2, inventory.MustAccept)
 	mod.Version = 2
 	cancel := inventory.Revision{Property: h.code, Channel: "C0", ExternalID: "A", Kind: inventory.Cancel, Version: 3}
+	held := func(what string) {
+		t.Helper()
+		got := h.nights(t, "2026-12-01", 10)
+		require.Zero(t, got["P0"][inventory.MustDate("2026-12-01")].Sold, what+": the booking's first stay is superseded")
+		for _, d := range []string{"2026-12-05", "2026-12-06", "2026-12-07"} {
+			require.Equal(t, 2, got["P1"][inventory.MustDate(d)].Sold, "%s: the modification's rooms are held on %s", what, d)
+		}
+		require.Zero(t, got["P1"][inventory.MustDate("2026-12-08")].Sold, what+": the departure day is free")
+	}
 
-	// The modification arrives first: kept, nothing held.
+	// The modification arrives first: the channel has confirmed its stays to
+	// a guest, and a modification states the whole booking, so they are held
+	// at once — even if the booking itself never arrives.
 	out, err := h.st.ApplyRevision(ctx, mod)
 	require.NoError(t, err)
-	require.Equal(t, inventory.Pending, out.Status)
-	require.Zero(t, h.nights(t, "2026-12-05", 3)["P1"][inventory.MustDate("2026-12-05")].Sold)
+	require.Equal(t, inventory.Confirmed, out.Status)
+	held("the modification alone")
 
-	// The booking arrives: the modification takes effect at once.
+	// The booking arrives: it is older than the modification and changes
+	// nothing.
 	out, err = h.st.ApplyRevision(ctx, newRev)
 	require.NoError(t, err)
 	require.Equal(t, inventory.Confirmed, out.Status)
-	got := h.nights(t, "2026-12-01", 10)
-	require.Zero(t, got["P0"][inventory.MustDate("2026-12-01")].Sold)
-	require.Equal(t, 2, got["P1"][inventory.MustDate("2026-12-07")].Sold)
-	require.Zero(t, got["P1"][inventory.MustDate("2026-12-08")].Sold)
+	held("then the booking")
 
 	// Cancel, then the old modification once more: still cancelled.
 	_, err = h.st.ApplyRevision(ctx, cancel)
@@ -320,6 +329,23 @@ func TestModifyAndCancelBeforeTheBooking(t *testing.T) {
 	for _, pool := range h.nights(t, "2026-12-01", 10) {
 		for _, n := range pool {
 			require.Zero(t, n.Sold, "a cancelled booking frees its nights (%s)", n.Night)
+		}
+	}
+
+	// A cancellation that arrives before its booking: the reservation is
+	// pending and holds nothing; the booking, when it comes, stays cancelled.
+	cancelB := inventory.Revision{Property: h.code, Channel: "C0", ExternalID: "B", Kind: inventory.Cancel, Version: 2}
+	out, err = h.st.ApplyRevision(ctx, cancelB)
+	require.NoError(t, err)
+	require.Equal(t, inventory.Pending, out.Status)
+	newB := h.booking("C0", "B", inventory.New, "R0", "2026-12-01", 2, 1, inventory.MustAccept)
+	newB.Version = 1
+	out, err = h.st.ApplyRevision(ctx, newB)
+	require.NoError(t, err)
+	require.Equal(t, inventory.Cancelled, out.Status)
+	for _, pool := range h.nights(t, "2026-12-01", 10) {
+		for _, n := range pool {
+			require.Zero(t, n.Sold, "a booking cancelled before it came holds nothing (%s)", n.Night)
 		}
 	}
 }

@@ -48,8 +48,9 @@ type Status string
 
 // Reservation statuses.
 const (
-	// Pending: only a modification or cancellation has arrived; the booking it
-	// changes has not, so nothing is held yet.
+	// Pending: only a cancellation has arrived; the booking it cancels has
+	// not, so nothing is held (a modification states the whole booking and
+	// holds its stays however early it comes).
 	Pending   Status = "pending"
 	Confirmed Status = "confirmed"
 	Cancelled Status = "cancelled"
@@ -204,35 +205,24 @@ func orderRevisions(revs []RevisionRecord) {
 	})
 }
 
-// fold applies revisions in the channel's order. Until a New arrives the
-// reservation is Pending and holds nothing; a Modify replaces the whole
-// booking (and reinstates a cancelled one, as channels do); a Cancel releases it.
+// fold applies revisions in the channel's order. A New or a Modify states
+// the whole booking (a Modify reinstates a cancelled one, as channels do), so
+// a modification that arrives before its booking holds its stays at once: the
+// channel has confirmed them to a guest, and the booking, when it comes, is
+// older and changes nothing. A Cancel releases the booking; until a New or a
+// Modify has arrived the reservation is Pending and holds nothing (only its
+// cancellation is known).
 func fold(revs []RevisionRecord) effective {
 	orderRevisions(revs)
-	var e effective
-	seenNew := false
+	e := effective{Status: Pending}
 	for _, r := range revs {
 		rv := r.Revision
 		switch rv.Kind {
-		case New:
-			seenNew = true
+		case New, Modify:
 			e = effective{Status: Confirmed, Stays: rv.Stays, Guest: rv.Guest, Total: rv.Total, Curr: rv.Currency}
-		case Modify:
-			if seenNew {
-				e = effective{Status: Confirmed, Stays: rv.Stays, Guest: rv.Guest, Total: rv.Total, Curr: rv.Currency}
-			}
 		case Cancel:
-			if seenNew {
+			if e.Status != Pending {
 				e.Status = Cancelled
-			}
-		}
-	}
-	if !seenNew {
-		e = effective{Status: Pending}
-		// Show what the channel told us so far, though nothing is held.
-		for _, r := range revs {
-			if r.Revision.Kind == Modify {
-				e.Stays, e.Guest, e.Total, e.Curr = r.Revision.Stays, r.Revision.Guest, r.Revision.Total, r.Revision.Currency
 			}
 		}
 	}

@@ -180,6 +180,33 @@ func TestOTACancelBeforeCommitEndsCancelled(t *testing.T) {
 	require.Equal(t, 0, e.sold("P", "2027-03-01"))
 }
 
+// A Modify that arrives before its Commit holds its stays at once: the
+// channel has confirmed them to a guest, whether or not the Commit ever
+// comes. The Commit, when it comes, is older and changes nothing.
+func TestOTAModifyBeforeCommitHoldsItsStays(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.otaChannel("P", "bdc", "ota_push", "HTL-P", "u", "s", nil)
+	r := e.otaPost("bdc", "u", "s", resNotif("Modify", "BDC-8", "HTL-P", "2027-03-05", "2027-03-07"))
+	require.True(t, otaRS(t, r).Success, "%s", r.Body)
+	require.Contains(t, string(r.Body), `ResResponseType="Modified"`)
+	held := func(what string) {
+		t.Helper()
+		res, err := e.st.Reservation(context.Background(), "P", "bdc", "BDC-8")
+		require.NoError(t, err)
+		require.Equal(t, inventory.Confirmed, res.Status, what)
+		require.Equal(t, 0, e.sold("P", "2027-03-01"), what)
+		require.Equal(t, 1, e.sold("P", "2027-03-05"), what)
+		require.Equal(t, 1, e.sold("P", "2027-03-06"), what)
+		require.Equal(t, 0, e.sold("P", "2027-03-07"), what)
+	}
+	held("the modification alone")
+	r = e.otaPost("bdc", "u", "s", resNotif("Commit", "BDC-8", "HTL-P", "2027-03-01", "2027-03-03"))
+	require.True(t, otaRS(t, r).Success, "%s", r.Body)
+	held("then the booking")
+}
+
 // Wrong or missing credentials get an authentication error and write no
 // booking; one channel's credentials cannot cancel another channel's booking.
 func TestOTAAuthenticationPerChannel(t *testing.T) {

@@ -22,7 +22,7 @@ import (
 //   - PMS-8 from the PMS, booked and cancelled;
 //   - EXP-9 from expedia for an unmapped room (parked);
 //   - EXP-BIG from expedia, 6 rooms on one night: overbooked;
-//   - EXP-P from expedia: a modification whose booking never came (pending);
+//   - EXP-P from expedia: a cancellation whose booking never came (pending);
 //
 // and hotel Q with a booking of its own. ids maps channel reservation ids to
 // keyrack's.
@@ -73,8 +73,7 @@ func newBookingsEnv(t *testing.T) *bookingsEnv {
 	out = apply(inventory.Revision{Channel: "expedia", ExternalID: "EXP-BIG", Kind: inventory.New, Guest: inventory.Guest{Name: "Team Offsite"},
 		Stays: stay("DBL-STD", "DBL", "2026-12-20", 1, 6)})
 	require.NotEmpty(t, out.Overbooked)
-	out = apply(inventory.Revision{Channel: "expedia", ExternalID: "EXP-P", Kind: inventory.Modify, Guest: inventory.Guest{Name: "Paula Pending"},
-		Stays: stay("DBL-STD", "DBL", "2026-12-15", 1, 1)})
+	out = apply(inventory.Revision{Channel: "expedia", ExternalID: "EXP-P", Kind: inventory.Cancel})
 	require.Equal(t, inventory.Pending, out.Status)
 	apply(inventory.Revision{Channel: "expedia", ExternalID: "EXP-1", Kind: inventory.Modify, Guest: ana, Total: "600.00", Currency: "EUR",
 		Stays: stay("DBL-STD", "DBL", "2026-12-01", 3, 2), Raw: []byte(`<OTA_HotelResModifyNotifRQ><Rooms>2</Rooms></OTA_HotelResModifyNotifRQ>`), ContentType: "application/xml"})
@@ -146,7 +145,7 @@ func TestBookingsFiltersNarrowTheList(t *testing.T) {
 	// Stays overlapping the nights from 2026-12-03 up to (not including) 2026-12-05:
 	// EXP-1 (12-01..12-04) and EXP-9 (12-03) do; PMS-8 arrives on the 5th.
 	require.Equal(t, []string{"EXP-1", "EXP-9"}, e.listed("?from=2026-12-03&to=2026-12-05"))
-	require.Equal(t, []string{"EXP-P", "EXP-BIG", "PMS-8", "PMS-7"}, e.listed("?from=2026-12-06"), "a cancelled booking keeps its dates")
+	require.Equal(t, []string{"EXP-BIG", "PMS-8", "PMS-7"}, e.listed("?from=2026-12-06"), "a cancelled booking keeps its dates; a pending one has none")
 	require.Equal(t, []string{"EXP-1"}, e.listed("?to=2026-12-02"))
 	require.Equal(t, []string{"EXP-1"}, e.listed("?guest=ANA"))
 	require.Equal(t, []string{"EXP-1"}, e.listed("?guest=silva%40example"), "e-mail too")
@@ -313,7 +312,7 @@ func TestBookingPageShowsRevisionsRawMessagesAndAudit(t *testing.T) {
 	// A pending booking says why it holds nothing.
 	p = e.get(path("EXP-P"))
 	require.Contains(t, p.Body, `<span class="status status-pending">pending</span>`)
-	require.Contains(t, p.Body, "not yet the booking it changes")
+	require.Contains(t, p.Body, "not the booking it cancels")
 	require.Contains(t, p.Body, "This booking holds no nights: it is pending.")
 
 	// An overbooking shows on the revision and as an incident.
