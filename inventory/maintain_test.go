@@ -233,3 +233,52 @@ func TestMaintainTablesLeavesTablesItsUserMayNotMaintain(t *testing.T) {
 	require.NotNil(t, m)
 	require.True(t, m.Vacuumed && !m.NotOwner, "%+v", *m)
 }
+
+// ANALYZE reads and sorts a sample of every column it keeps statistics of;
+// the payload columns (raw messages, parsed revisions, guests, replies) are
+// most of that work and no query filters or joins on them, so their
+// statistics are not kept (migration 013). The columns queries do filter on
+// keep theirs.
+func TestAnalyzeKeepsNoStatisticsOfPayloadColumns(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, "UTC", []int{5}, 1, 1)
+	ctx := context.Background()
+	rev := h.booking("C0", "A", inventory.New, "R0", "2026-12-01", 2, 1, inventory.MustAccept)
+	rev.Raw, rev.ContentType = []byte(`<OTA_HotelResNotifRQ/>`), "application/xml"
+	_, err := h.st.ApplyRevision(ctx, rev)
+	require.NoError(t, err)
+	_, err = h.st.RecordInbound(ctx, inventory.InboundMessage{Property: h.code, Channel: "C0", Direction: "push",
+		Outcome: "ok", Raw: "<OTA_HotelResNotifRQ/>", Reply: "<OTA_HotelResNotifRS/>", Detail: "ok"})
+	require.NoError(t, err)
+	db := h.st.DB()
+	payload := map[string][]string{
+		"reservations":          {"stays", "guest", "held"},
+		"reservation_revisions": {"content_hash", "revision", "raw", "outcome"},
+		"audit_log":             {"details"},
+		"inbound_messages":      {"raw", "reply", "detail"},
+	}
+	kept := map[string][]string{
+		"reservations":          {"status", "arrival", "departure", "external_id"},
+		"reservation_revisions": {"reservation_id", "seq"},
+		"audit_log":             {"subject"},
+		"inbound_messages":      {"channel_code"},
+	}
+	for table := range payload {
+		_, err := db.Exec(ctx, `ANALYZE `+table)
+		require.NoError(t, err)
+		var cols []string
+		rows, _ := db.Query(ctx, `SELECT attname::text FROM pg_stats WHERE schemaname = current_schema() AND tablename = $1`, table)
+		for rows.Next() {
+			var c string
+			require.NoError(t, rows.Scan(&c))
+			cols = append(cols, c)
+		}
+		require.NoError(t, rows.Err())
+		for _, c := range payload[table] {
+			require.NotContains(t, cols, c, "%s.%s: no statistics", table, c)
+		}
+		for _, c := range kept[table] {
+			require.Contains(t, cols, c, "%s.%s: statistics kept", table, c)
+		}
+	}
+}
