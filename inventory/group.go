@@ -374,11 +374,19 @@ func resolveGroup(ctx context.Context, c dbtx, ms []*member) (*groupState, error
 	properties := make([]string, len(ms))
 	channels := make([]string, len(ms))
 	externals := make([]string, len(ms))
+	// A reservation created here is written again once the group knows
+	// what it holds (reservationColumns). Created with the dates its
+	// revision alone gives it — what it will have, as the fold of that one
+	// revision — that write changes no indexed column, so PostgreSQL can
+	// keep it on the row's page without new index entries (a HOT update).
+	arrivals := make([]*Date, len(ms))
+	departures := make([]*Date, len(ms))
 	type roomKey struct{ property, code string }
 	seen := map[roomKey]bool{}
 	var roomProps, codes []string
 	for i, m := range ms {
 		properties[i], channels[i], externals[i] = m.rev.Property, m.rev.Channel, m.rev.ExternalID
+		arrivals[i], departures[i] = stayDates(fold([]RevisionRecord{{Revision: m.rev}}).Stays)
 		for _, st := range m.rev.Stays {
 			if k := (roomKey{m.rev.Property, st.RoomType}); st.RoomType != "" && !seen[k] {
 				seen[k] = true
@@ -397,18 +405,19 @@ func resolveGroup(ctx context.Context, c dbtx, ms []*member) (*groupState, error
 	// Both statements with their generic plans: planned for their arrays,
 	// they took longer to plan than to run.
 	QueueGenericPlan(&b, `
-		WITH req AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS r (property, channel, external_id, ord)),
+		WITH req AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::date[])
+			WITH ORDINALITY AS r (property, channel, external_id, arrival, departure, ord)),
 		p AS (
 			SELECT req.ord, pr.id, pr.name, pr.time_zone, pr.currency FROM req
 			CROSS JOIN LATERAL (SELECT id, name, time_zone, currency FROM properties WHERE code = req.property LIMIT 1) pr
 		),
 		c AS (
-			SELECT p.ord, p.id AS property_id, ch.id AS channel_id, req.external_id FROM p JOIN req ON req.ord = p.ord
+			SELECT p.ord, p.id AS property_id, ch.id AS channel_id, req.external_id, req.arrival, req.departure FROM p JOIN req ON req.ord = p.ord
 			CROSS JOIN LATERAL (SELECT id FROM channels WHERE property_id = p.id AND code = req.channel LIMIT 1) ch
 		),
 		created AS (
-			INSERT INTO reservations (property_id, channel_id, external_id, status)
-			SELECT c.property_id, c.channel_id, c.external_id, 'pending' FROM c ORDER BY c.ord
+			INSERT INTO reservations (property_id, channel_id, external_id, status, arrival, departure)
+			SELECT c.property_id, c.channel_id, c.external_id, 'pending', c.arrival, c.departure FROM c ORDER BY c.ord
 			ON CONFLICT (property_id, channel_id, external_id) DO NOTHING
 			RETURNING property_id, channel_id, external_id, id
 		)
@@ -417,7 +426,7 @@ func resolveGroup(ctx context.Context, c dbtx, ms []*member) (*groupState, error
 		LEFT JOIN p ON p.ord = req.ord
 		LEFT JOIN c ON c.ord = req.ord
 		LEFT JOIN created cr ON cr.property_id = c.property_id AND cr.channel_id = c.channel_id AND cr.external_id = req.external_id
-		ORDER BY req.ord`, properties, channels, externals).Query(func(rows pgx.Rows) error {
+		ORDER BY req.ord`, properties, channels, externals, arrivals, departures).Query(func(rows pgx.Rows) error {
 		_, err := pgx.ForEachRow(rows, []any{&ord, &propertyID, &name, &zone, &currency, &channelID, &newID}, func() error {
 			m := ms[ord-1]
 			if propertyID == nil {
@@ -777,9 +786,10 @@ type reservationColumns struct {
 	arrivals, departures                              []*Date
 }
 
-func (c *reservationColumns) add(m *member) error {
-	var arrival, departure *Date
-	for _, st := range m.eff.Stays {
+// stayDates is the first arrival and the last departure of stays (nil for
+// none): a reservation's arrival and departure columns.
+func stayDates(stays []RoomStay) (arrival, departure *Date) {
+	for _, st := range stays {
 		if arrival == nil || st.Arrival.Before(*arrival) {
 			a := st.Arrival
 			arrival = &a
@@ -789,6 +799,11 @@ func (c *reservationColumns) add(m *member) error {
 			departure = &d
 		}
 	}
+	return arrival, departure
+}
+
+func (c *reservationColumns) add(m *member) error {
+	arrival, departure := stayDates(m.eff.Stays)
 	stays, err := jsonText(orEmpty(m.eff.Stays))
 	if err != nil {
 		return err
