@@ -41,8 +41,8 @@ func (f *Fanout) DeliverWithPause(ctx context.Context, property, channel int64, 
 // PurgeRelayed runs the scheduler's purge of relayed outbox rows.
 func (f *Fanout) PurgeRelayed(ctx context.Context) error { return f.purgeRelayed(ctx) }
 
-// PurgeBatch is the most rows one purge statement deletes.
-const PurgeBatch = purgeBatch
+// RunDue runs the elected scheduler's periodic work once.
+func (f *Fanout) RunDue(ctx context.Context) error { return f.runDue(ctx) }
 
 // MarkQueued records in tx, as the relay does once it has marked channels
 // dirty, that the pairs need a task, and returns the pairs it woke.

@@ -88,6 +88,10 @@ type Config struct {
 	// OutboxKeep is how long outbox rows are kept once relayed (1 h); the
 	// elected scheduler deletes them after that.
 	OutboxKeep time.Duration
+	// MessagesKeep is how long the channels' inbound messages are kept (30
+	// days, inventory.DefaultMessagesKeep); the elected scheduler deletes
+	// them after that, and Idempotency-Keys after inventory.IdempotencyKeep.
+	MessagesKeep time.Duration
 	// TaskCheckInterval is how long an idle worker sleeps before it polls
 	// Redis again (10 ms; asynq's own default of 1 s would add up to 1.5 s
 	// of lag after a quiet spell).
@@ -188,6 +192,7 @@ func (c *Config) setDefaults() {
 	def(&c.RelayInterval, 20*time.Millisecond)
 	def(&c.BulkQuiet, time.Second)
 	def(&c.OutboxKeep, time.Hour)
+	def(&c.MessagesKeep, inventory.DefaultMessagesKeep)
 	def(&c.TaskCheckInterval, 10*time.Millisecond)
 	def(&c.DelayedTaskCheckInterval, 250*time.Millisecond)
 	def(&c.SweepInterval, time.Second)

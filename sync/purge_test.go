@@ -3,7 +3,9 @@ package sync_test
 import (
 	"context"
 	"testing"
+	"time"
 
+	"github.com/keyrack/keyrack/inventory"
 	"github.com/keyrack/keyrack/sync"
 	"github.com/stretchr/testify/require"
 )
@@ -20,7 +22,7 @@ func TestRelayedOutboxRowsArePurgedAfterAWhile(t *testing.T) {
 	_, err := db.Exec(ctx, `
 		INSERT INTO outbox (property_id, topic, pool_id, from_night, to_night, done_at)
 		SELECT $1, 'availability', $2, $3::date, $3::date + 1, now() - interval '2 hours'
-		FROM generate_series(1, $4)`, h.id, h.poolIDs[0], h.today, 2*sync.PurgeBatch+3)
+		FROM generate_series(1, $4)`, h.id, h.poolIDs[0], h.today, 2*inventory.PurgeBatch+3)
 	require.NoError(t, err)
 	_, err = db.Exec(ctx, `
 		INSERT INTO outbox (property_id, topic, pool_id, from_night, to_night, done_at)
@@ -37,4 +39,27 @@ func TestRelayedOutboxRowsArePurgedAfterAWhile(t *testing.T) {
 	require.Zero(t, count("done_at < now() - interval '1 hour'"), "rows relayed two hours ago")
 	require.Equal(t, 1, count("done_at >= now() - interval '1 hour'"), "the row relayed five minutes ago")
 	require.Equal(t, pending, count("done_at IS NULL"), "rows not relayed yet")
+}
+
+// The scheduler's periodic work deletes the inbound messages older than
+// MessagesKeep (inventory.PurgeExpired has the details).
+func TestTheSchedulerDeletesInboundMessagesAfterMessagesKeep(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{channels: []string{"A"}, noWorker: true,
+		config: func(c *sync.Config) { c.MessagesKeep = time.Hour }})
+	ctx := context.Background()
+	db := h.st.DB()
+	for _, raw := range []string{"two hours ago", "just now"} {
+		id, err := h.st.RecordInbound(ctx, inventory.InboundMessage{Property: h.code, Channel: "A", Direction: "push", Outcome: "ok", Raw: raw})
+		require.NoError(t, err)
+		if raw == "two hours ago" {
+			_, err = db.Exec(ctx, `UPDATE inbound_messages SET received_at = now() - interval '2 hours' WHERE id = $1`, id)
+			require.NoError(t, err)
+		}
+	}
+	require.NoError(t, h.fanout().RunDue(ctx))
+	msgs, err := h.st.InboundMessages(ctx, h.code, "A", 10)
+	require.NoError(t, err)
+	require.Len(t, msgs, 1)
+	require.Equal(t, "just now", msgs[0].Raw)
 }

@@ -280,22 +280,15 @@ func (f *Fanout) relayProperty(ctx context.Context, property int64) (int, error)
 	return most, nil
 }
 
-// purgeBatch is the most relayed outbox rows one statement deletes.
-const purgeBatch = 5000
-
-// purgeRelayed deletes the outbox rows relayed more than OutboxKeep ago, a
-// batch at a time. Nothing reads them — the relays, deliveries and staff
-// pages read pending rows only — and kept, the table would grow with every
-// booking for ever.
+// purgeRelayed deletes the outbox rows relayed more than OutboxKeep ago,
+// inventory.PurgeBatch at a time. Nothing reads them — the relays,
+// deliveries and staff pages read pending rows only — and kept, the table
+// would grow with every booking for ever.
 func (f *Fanout) purgeRelayed(ctx context.Context) error {
-	for {
-		tag, err := f.db.Exec(ctx, `DELETE FROM outbox o USING (
-				SELECT property_id, id FROM outbox WHERE done_at < now() - $1::interval LIMIT $2
-			) AS old WHERE o.property_id = old.property_id AND o.id = old.id`, f.cfg.OutboxKeep, purgeBatch)
-		if err != nil || tag.RowsAffected() < purgeBatch || ctx.Err() != nil {
-			return err
-		}
-	}
+	_, err := inventory.DeleteInBatches(ctx, f.db, `DELETE FROM outbox o USING (
+			SELECT property_id, id FROM outbox WHERE done_at < now() - $1::interval LIMIT $2
+		) AS old WHERE o.property_id = old.property_id AND o.id = old.id`, f.cfg.OutboxKeep)
+	return err
 }
 
 func classFor(critical bool) string {

@@ -78,9 +78,21 @@ func (f *Fanout) lead(ctx context.Context) error {
 
 // runDue runs the due periodic work: the alarm for revisions a PMS has not
 // acknowledged in time (feed.go), stale iCal feeds (ical.go), the nightly
-// resync, and the purge of relayed outbox rows (relay.go).
+// resync, the purge of relayed outbox rows (relay.go), and of expired
+// inbound messages and Idempotency-Keys.
 func (f *Fanout) runDue(ctx context.Context) error {
-	return errors.Join(f.raiseUnacked(ctx), f.raiseStaleFeeds(ctx), f.resyncDue(ctx), f.purgeRelayed(ctx))
+	return errors.Join(f.raiseUnacked(ctx), f.raiseStaleFeeds(ctx), f.resyncDue(ctx), f.purgeRelayed(ctx), f.purgeExpired(ctx))
+}
+
+// purgeExpired deletes the inbound messages older than MessagesKeep and the
+// Idempotency-Keys older than inventory.IdempotencyKeep.
+func (f *Fanout) purgeExpired(ctx context.Context) error {
+	p, err := inventory.PurgeExpired(ctx, f.db, f.cfg.MessagesKeep)
+	if p.Messages > 0 || p.IdempotencyKeys > 0 {
+		f.log.Info("scheduler: expired rows deleted", "inbound_messages", p.Messages, "idempotency_keys", p.IdempotencyKeys,
+			"messages_keep", f.cfg.MessagesKeep.String())
+	}
+	return err
 }
 
 // resyncDue runs the nightly resync of every enabled channel whose property's

@@ -40,6 +40,10 @@ type Config struct {
 	// an iCal feed may go without a good fetch before it is flagged stale;
 	// the fan-out's default (2 h) when zero.
 	ICalStaleAfter time.Duration
+	// MessagesKeep (KEYRACK_MESSAGES_KEEP, a Go duration such as 720h) is
+	// how long the channels' inbound messages are kept; the fan-out's
+	// default (30 days) when zero.
+	MessagesKeep time.Duration
 	// Workers (KEYRACK_WORKERS) and BulkWorkers (KEYRACK_BULK_WORKERS) are
 	// how many deliveries a worker process runs at once for booking-driven
 	// changes and for bulk work (resyncs, staff edits); the fan-out's
@@ -73,7 +77,8 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 	for _, d := range []struct {
 		env string
 		to  *time.Duration
-	}{{"KEYRACK_FEED_ACK_TIMEOUT", &cfg.FeedAckTimeout}, {"KEYRACK_ICAL_STALE_AFTER", &cfg.ICalStaleAfter}} {
+	}{{"KEYRACK_FEED_ACK_TIMEOUT", &cfg.FeedAckTimeout}, {"KEYRACK_ICAL_STALE_AFTER", &cfg.ICalStaleAfter},
+		{"KEYRACK_MESSAGES_KEEP", &cfg.MessagesKeep}} {
 		if v := strings.TrimSpace(getenv(d.env)); v != "" {
 			dur, err := time.ParseDuration(v)
 			if err != nil || dur <= 0 {

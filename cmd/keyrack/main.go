@@ -90,6 +90,8 @@ Environment:
                      before an incident is raised (default 30m)
   KEYRACK_ICAL_STALE_AFTER  how long an iCal feed may go without a good fetch
                      before it is flagged stale (default 2h)
+  KEYRACK_MESSAGES_KEEP  how long the channels' inbound messages are kept
+                     (default 720h, 30 days)
   KEYRACK_ICAL_ALLOW_PRIVATE  1 lets iCal feed URLs reach loopback, private and
                      link-local addresses (refused by default)
   KEYRACK_PASSWORD   the password "keyrack user add" sets, instead of stdin

@@ -368,6 +368,9 @@ func (m *Main) openFanout(ctx context.Context, secrets *inventory.Secrets) error
 	if c.ICalStaleAfter == 0 {
 		c.ICalStaleAfter = m.Config.ICalStaleAfter
 	}
+	if c.MessagesKeep == 0 {
+		c.MessagesKeep = m.Config.MessagesKeep
+	}
 	if c.ICalFetcher == nil {
 		c.ICalFetcher = &ical.Fetcher{AllowPrivate: m.Config.ICalAllowPrivate}
 	}

@@ -1,0 +1,82 @@
+package inventory
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Retention of the two logs that grow with traffic and are not the
+// bookings' record: the inbound messages (every message a channel sent,
+// kept for staff and integrators to look into; each booking's own message
+// stays with its revision) and the Idempotency-Key responses of the API.
+const (
+	// DefaultMessagesKeep is how long inbound messages are kept unless
+	// configured otherwise (30 days).
+	DefaultMessagesKeep = 30 * 24 * time.Hour
+	// IdempotencyKeep is how long the API remembers an Idempotency-Key
+	// and its response (24 hours): a request sent again after that runs
+	// again.
+	IdempotencyKeep = 24 * time.Hour
+	// PurgeBatch is the most rows one statement of PurgeExpired deletes.
+	PurgeBatch = 5000
+)
+
+// Purged is what PurgeExpired deleted.
+type Purged struct {
+	Messages, IdempotencyKeys int64
+}
+
+// PurgeExpired deletes the inbound messages received more than
+// messagesKeep ago (DefaultMessagesKeep when zero) and the Idempotency-Keys
+// claimed more than IdempotencyKeep ago, PurgeBatch rows per statement so
+// that no statement holds many locks or runs long. The scheduler calls it
+// every minute.
+func PurgeExpired(ctx context.Context, db *pgxpool.Pool, messagesKeep time.Duration) (Purged, error) {
+	if messagesKeep <= 0 {
+		messagesKeep = DefaultMessagesKeep
+	}
+	var p Purged
+	// Messages by their id, oldest first: ids follow arrival, so the
+	// expired ones are the first the key's order reaches. (No index on
+	// received_at: it would cost every message a write, and a filter on it
+	// alone would make PostgreSQL read the whole table every minute.) The
+	// oldest message says whether there is anything to do.
+	var due bool
+	err := db.QueryRow(ctx, `SELECT coalesce((SELECT received_at < now() - $1::interval FROM inbound_messages ORDER BY id LIMIT 1), false)`,
+		messagesKeep).Scan(&due)
+	if err != nil {
+		return p, err
+	}
+	if due {
+		p.Messages, err = DeleteInBatches(ctx, db, `DELETE FROM inbound_messages m USING (
+				SELECT id, received_at FROM inbound_messages ORDER BY id LIMIT $2
+			) AS old WHERE m.id = old.id AND old.received_at < now() - $1::interval`, messagesKeep)
+		if err != nil {
+			return p, err
+		}
+	}
+	p.IdempotencyKeys, err = DeleteInBatches(ctx, db, `DELETE FROM idempotency_keys k USING (
+			SELECT property_id, api_key_id, idem_key FROM idempotency_keys WHERE created_at < now() - $1::interval LIMIT $2
+		) AS old WHERE k.property_id = old.property_id AND k.api_key_id = old.api_key_id AND k.idem_key = old.idem_key`,
+		IdempotencyKeep)
+	return p, err
+}
+
+// DeleteInBatches runs sql — a DELETE of at most $2 rows older than $1 (an
+// interval) — until a batch comes back short, and returns how many rows it
+// deleted.
+func DeleteInBatches(ctx context.Context, db *pgxpool.Pool, sql string, keep time.Duration) (int64, error) {
+	var total int64
+	for {
+		tag, err := db.Exec(ctx, sql, keep, PurgeBatch)
+		if err != nil {
+			return total, err
+		}
+		total += tag.RowsAffected()
+		if tag.RowsAffected() < PurgeBatch || ctx.Err() != nil {
+			return total, ctx.Err()
+		}
+	}
+}
