@@ -82,6 +82,78 @@ var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("keyrack dummy password"),
 // ErrBadLogin is a wrong user name or password (deliberately not saying which).
 var ErrBadLogin = Errorf(EUNAUTHORIZED, "wrong user name or password")
 
+// Failed logins are counted over LoginWindow: past LoginFailuresPerName for
+// one user name (from anywhere) or LoginFailuresPerClient from one client
+// address (whatever the names), StaffLoginFrom refuses further attempts with
+// a LoginThrottled error until the oldest failure of the window has aged
+// out, without checking the password. A good login clears its name's
+// failures.
+const (
+	LoginWindow            = 15 * time.Minute
+	LoginFailuresPerName   = 10
+	LoginFailuresPerClient = 50
+)
+
+// LoginThrottled is the error of a login refused for too many failures.
+type LoginThrottled struct {
+	// RetryAfter is when an attempt will be checked again.
+	RetryAfter time.Duration
+	// ByName is true when the user name's failures are the reason, false
+	// when the client's are.
+	ByName bool
+}
+
+func (e *LoginThrottled) Error() string {
+	return "too many failed logins; try again in " + e.RetryAfter.String()
+}
+
+// StaffLoginFrom is StaffLogin for a client at remote (its address), with
+// failed logins throttled (LoginWindow).
+func (s *Store) StaffLoginFrom(ctx context.Context, name, password, remote string) (StaffUser, string, error) {
+	// What is counted is what was typed, made storable and cut short: a
+	// name that long is nobody's anyway.
+	key := cleanText(name)
+	if r := []rune(key); len(r) > 64 {
+		key = string(r[:64])
+	}
+	remote = cleanText(remote)
+	var byName, byClient int
+	var nameWait, clientWait float64 // seconds
+	if err := s.db.QueryRow(ctx, `
+		SELECT count(*) FILTER (WHERE name = $1),
+			coalesce(extract(epoch FROM min(failed_at) FILTER (WHERE name = $1) + $3::interval - now()), 0)::float8,
+			count(*) FILTER (WHERE remote = $2),
+			coalesce(extract(epoch FROM min(failed_at) FILTER (WHERE remote = $2) + $3::interval - now()), 0)::float8
+		FROM staff_login_failures
+		WHERE (name = $1 OR remote = $2) AND failed_at > now() - $3::interval`, key, remote, LoginWindow).
+		Scan(&byName, &nameWait, &byClient, &clientWait); err != nil {
+		return StaffUser{}, "", err
+	}
+	wait := func(seconds float64) time.Duration {
+		return max(time.Duration(seconds*float64(time.Second)).Round(time.Second), time.Second)
+	}
+	switch {
+	case byName >= LoginFailuresPerName:
+		return StaffUser{}, "", &LoginThrottled{RetryAfter: wait(nameWait), ByName: true}
+	case byClient >= LoginFailuresPerClient:
+		return StaffUser{}, "", &LoginThrottled{RetryAfter: wait(clientWait)}
+	}
+	u, token, err := s.StaffLogin(ctx, name, password)
+	switch {
+	case errors.Is(err, ErrBadLogin):
+		if _, ferr := s.db.Exec(ctx, `
+			WITH old AS (DELETE FROM staff_login_failures WHERE failed_at <= now() - $3::interval)
+			INSERT INTO staff_login_failures (name, remote) VALUES ($1, $2)`, key, remote, LoginWindow); ferr != nil {
+			return StaffUser{}, "", ferr
+		}
+	case err == nil:
+		if _, cerr := s.db.Exec(ctx, `DELETE FROM staff_login_failures WHERE name = $1`, key); cerr != nil {
+			return StaffUser{}, "", cerr
+		}
+	}
+	return u, token, err
+}
+
 // StaffLogin checks a user's password and opens a session; the returned
 // token goes into the session cookie and is stored only as a hash.
 func (s *Store) StaffLogin(ctx context.Context, name, password string) (StaffUser, string, error) {

@@ -38,6 +38,11 @@ type Config struct {
 	OTAMaxBody int64
 	// Now is the clock the iCal export takes "today" from (time.Now when nil).
 	Now func() time.Time
+	// TrustedProxies are the addresses or CIDR ranges of the reverse proxies
+	// in front of keyrack (KEYRACK_TRUSTED_PROXIES): from them, the client
+	// address is taken from X-Forwarded-For / X-Real-IP. None by default:
+	// the connection's address is the client's.
+	TrustedProxies []string
 }
 
 // Server routes keyrack's HTTP requests.
@@ -68,9 +73,13 @@ func New(cfg Config) *Server {
 	}
 	e := gin.New()
 	// No proxy is trusted until one is configured: X-Forwarded-For from the
-	// internet must not choose the client address that logs and rate limits see.
-	// A nil list cannot fail to parse.
-	_ = e.SetTrustedProxies(nil)
+	// internet must not choose the client address that logs and rate limits
+	// see. A list that does not parse (the command checks it first) trusts
+	// none.
+	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		s.log.Error("web: trusted proxies not understood; trusting none", "proxies", cfg.TrustedProxies, "err", err)
+		_ = e.SetTrustedProxies(nil)
+	}
 	// The logger wraps the recoverer so that it records the 500 a panic becomes.
 	e.Use(requestLogger(s.log), recoverer(s.log))
 

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -344,8 +345,20 @@ func (s *Server) loginPage(c *gin.Context) {
 func (s *Server) login(c *gin.Context) {
 	name, password := strings.TrimSpace(c.PostForm("username")), c.PostForm("password")
 	next := safeNext(c.PostForm("next"))
-	_, token, err := s.store.StaffLogin(c.Request.Context(), name, password)
+	_, token, err := s.store.StaffLoginFrom(c.Request.Context(), name, password, c.ClientIP())
 	if err != nil {
+		if throttled, ok := errors.AsType[*inventory.LoginThrottled](err); ok {
+			why := "this user name"
+			if !throttled.ByName {
+				why = "your address"
+			}
+			s.log.Warn("ui: login refused: too many failed logins", "user", name, "client", c.ClientIP(), "by_name", throttled.ByName)
+			c.Header("Retry-After", strconv.Itoa(int(throttled.RetryAfter.Seconds())))
+			s.render(c, http.StatusTooManyRequests, "login", "Log in", "", map[string]string{"Next": next, "Username": name,
+				"Error": "Too many failed logins for " + why + " in the last " + minutes(inventory.LoginWindow) +
+					". Try again in " + minutes(throttled.RetryAfter) + "."})
+			return
+		}
 		if errors.Is(err, inventory.ErrBadLogin) {
 			c.Set("login.error", true)
 			s.render(c, http.StatusUnauthorized, "login", "Log in", "", map[string]string{"Next": next, "Username": name, "Error": "Wrong user name or password."})
@@ -367,6 +380,16 @@ func (s *Server) logout(c *gin.Context) {
 	}
 	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: "", Path: "/admin", HttpOnly: true, MaxAge: -1})
 	c.Redirect(http.StatusSeeOther, "/admin/login")
+}
+
+// minutes is d in whole minutes for people ("1 minute", "15 minutes"),
+// rounded up.
+func minutes(d time.Duration) string {
+	m := int((d + time.Minute - 1) / time.Minute)
+	if m == 1 {
+		return "1 minute"
+	}
+	return strconv.Itoa(m) + " minutes"
 }
 
 // safeNext keeps a post-login destination inside the admin UI.

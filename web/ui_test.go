@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -188,6 +189,59 @@ func TestAdminNeedsLoginAndLogoutEndsTheSession(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, p.Status)
 	require.Equal(t, http.StatusSeeOther, e.get("/admin/").Status)
 	require.Contains(t, e.get("/admin/").Header.Get("Location"), "/admin/login")
+}
+
+// After too many failed logins for a user name, the login page refuses
+// it for a while — the right password too — with 429 and Retry-After, and
+// says so; other users log in as before.
+func TestRepeatedFailedLoginsAreRefusedForAWhile(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+	e.seedHotel("P", 2)
+	// The failures before the last (a failed attempt takes bcrypt's time).
+	_, err := e.st.DB().Exec(context.Background(), `INSERT INTO staff_login_failures (name, remote)
+		SELECT 'anna', '198.51.100.7' FROM generate_series(1, $1)`, inventory.LoginFailuresPerName-1)
+	require.NoError(t, err)
+	p := e.post("/admin/login", "/admin/login", url.Values{"username": {"anna"}, "password": {"wrong password"}})
+	require.Equal(t, http.StatusUnauthorized, p.Status)
+
+	p = e.post("/admin/login", "/admin/login", url.Values{"username": {"anna"}, "password": {uiPassword}, "next": {"/admin/p/P/grid"}})
+	require.Equal(t, http.StatusTooManyRequests, p.Status, p.Body)
+	retry, err := strconv.Atoi(p.Header.Get("Retry-After"))
+	require.NoError(t, err)
+	require.Greater(t, retry, 14*60)
+	require.LessOrEqual(t, retry, 15*60)
+	require.Contains(t, p.Body, "Too many failed logins for this user name in the last 15 minutes. Try again in 15 minutes.")
+	require.Contains(t, p.Body, `value="anna"`, "the form keeps the name")
+	for _, c := range p.Header.Values("Set-Cookie") {
+		require.False(t, strings.HasPrefix(c, "keyrack_session="), "no session")
+	}
+
+	e.login("victor")
+}
+
+// The client address that failed logins are counted by is the
+// connection's, unless it comes through a configured reverse proxy: then
+// X-Forwarded-For names the client (and cannot be forged from elsewhere).
+func TestFailedLoginsAreCountedByTheClientAProxyNames(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		proxies []string
+		want    string
+	}{{nil, "127.0.0.1"}, {[]string{"127.0.0.1", "::1"}, "203.0.113.5"}, {[]string{"10.0.0.0/8"}, "127.0.0.1"}} {
+		e := newUI(t, func(cfg *web.Config) { cfg.TrustedProxies = c.proxies })
+		form := url.Values{"csrf_token": {e.token("/admin/login")}, "username": {"anna"}, "password": {"wrong password"}}
+		req, err := http.NewRequest("POST", e.ts.URL+"/admin/login", strings.NewReader(form.Encode()))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Referer", e.ts.URL+"/admin/login")
+		req.Header.Set("Origin", e.ts.URL)
+		req.Header.Set("X-Forwarded-For", "203.0.113.5")
+		require.Equal(t, http.StatusUnauthorized, e.do(req).Status)
+		var remote string
+		require.NoError(t, e.st.DB().QueryRow(context.Background(), `SELECT remote FROM staff_login_failures`).Scan(&remote))
+		require.Equal(t, c.want, remote, "trusted proxies %v", c.proxies)
+	}
 }
 
 // A form posted without its CSRF token, or from another site, is refused.

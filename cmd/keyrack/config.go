@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -53,6 +54,10 @@ type Config struct {
 	// loopback, private and link-local addresses; refused by default, since
 	// whoever sets a feed URL chooses where keyrack connects.
 	ICalAllowPrivate bool
+	// TrustedProxies (KEYRACK_TRUSTED_PROXIES, comma-separated addresses or
+	// CIDR ranges) are the reverse proxies whose X-Forwarded-For names the
+	// client; none by default.
+	TrustedProxies []string
 	// Password (KEYRACK_PASSWORD) is the password `keyrack user add` sets
 	// when it is not given on standard input.
 	Password string
@@ -105,6 +110,15 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 			return cfg, fmt.Errorf("KEYRACK_ICAL_ALLOW_PRIVATE=%q: use 1 or 0", v)
 		}
 		cfg.ICalAllowPrivate = on
+	}
+	for _, p := range strings.Split(getenv("KEYRACK_TRUSTED_PROXIES"), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			return cfg, fmt.Errorf("KEYRACK_TRUSTED_PROXIES: %q is neither an IP address nor a CIDR range", p)
+		}
+		cfg.TrustedProxies = append(cfg.TrustedProxies, p)
 	}
 	if cfg.Roles == "" {
 		cfg.Roles = defaultRoles

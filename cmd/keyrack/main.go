@@ -92,6 +92,9 @@ Environment:
                      before it is flagged stale (default 2h)
   KEYRACK_MESSAGES_KEEP  how long the channels' inbound messages are kept
                      (default 720h, 30 days)
+  KEYRACK_TRUSTED_PROXIES  reverse proxies (addresses or CIDR ranges, comma-
+                     separated) whose X-Forwarded-For names the client; none
+                     by default
   KEYRACK_ICAL_ALLOW_PRIVATE  1 lets iCal feed URLs reach loopback, private and
                      link-local addresses (refused by default)
   KEYRACK_PASSWORD   the password "keyrack user add" sets, instead of stdin

@@ -260,7 +260,8 @@ func (m *Main) Run(ctx context.Context) error {
 		m.addr = ln.Addr()
 		m.mu.Unlock()
 		srv = &http.Server{
-			Handler:           web.New(web.Config{Store: m.Store, Queue: m.Queue, Logger: m.Logger, Secrets: secrets, Fanout: m.fanout}).Handler(),
+			Handler: web.New(web.Config{Store: m.Store, Queue: m.Queue, Logger: m.Logger, Secrets: secrets, Fanout: m.fanout,
+				TrustedProxies: m.Config.TrustedProxies}).Handler(),
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       60 * time.Second, // channels post large OTA XML batches
 			WriteTimeout:      60 * time.Second,
