@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	gosync "sync"
 	"sync/atomic"
@@ -61,8 +62,10 @@ type Config struct {
 	// channel, so give it Concurrency + BulkConcurrency + 4 connections.
 	DB    *pgxpool.Pool
 	Queue *Queue
-	// Connectors deliver per channel kind; channels of a kind without one are
-	// not pushed to (their marks are dropped; a resync catches them up).
+	// Connectors deliver per channel kind; channels of a kind without one
+	// (a PMS: it gets reservations, by webhook and feed; a calendar
+	// platform: it fetches keyrack's iCal export) are not pushed
+	// availability, and neither marked nor resynced.
 	Connectors connectors.Registry
 	// Secrets opens the credentials keyrack presents to channels; without it
 	// a channel that has sealed credentials cannot be delivered to.
@@ -232,6 +235,7 @@ type Fanout struct {
 	resyncAt  time.Duration // since local midnight; < 0 when off
 	webhooks  *pms.Sender
 	bulkGate  *bulkGate
+	pushed    []string // pushedKinds of the connectors
 	// maintainAlways: maintain the tables even when the server runs
 	// autovacuum (tests, which may run on either kind of server).
 	maintainAlways bool
@@ -259,6 +263,7 @@ func New(cfg Config) (*Fanout, error) {
 		resyncAt:  at,
 		webhooks:  &pms.Sender{Client: &http.Client{Timeout: cfg.PushTimeout}},
 		bulkGate:  newBulkGate(cfg.BulkWhileBusy, cfg.BulkQuiet),
+		pushed:    pushedKinds(cfg.Connectors),
 	}, nil
 }
 
@@ -272,6 +277,22 @@ func parseTimeOfDay(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("sync: resync time %q: want HH:MM or off", s)
 	}
 	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
+}
+
+// Pushes says whether channels of a kind are pushed availability: a
+// connector delivers to them.
+func (f *Fanout) Pushes(kind inventory.ChannelKind) bool { return f.cfg.Connectors.Lookup(kind) != nil }
+
+// pushedKinds are the kinds of channel pushed availability, for SQL.
+func pushedKinds(r connectors.Registry) []string {
+	kinds := make([]string, 0, len(r))
+	for k, c := range r {
+		if c != nil {
+			kinds = append(kinds, string(k))
+		}
+	}
+	slices.Sort(kinds)
+	return kinds
 }
 
 // queueName is the asynq queue of a class.

@@ -524,6 +524,55 @@ func (f *Fanout) Ack(ctx context.Context, property, channel string, id int64) er
 	})
 }
 
+// RecentFeed is how many of a PMS channel's latest feed entries staff see
+// (SentRevisions) and its status looks at (ChannelStatus.LastWebhook).
+const RecentFeed = 50
+
+// SentRevision is a reservation revision sent to a PMS channel, as staff
+// follow it: when it was put on the channel's feed, how its webhook went and
+// whether the PMS acknowledged it.
+type SentRevision struct {
+	FeedID        int64
+	Created       time.Time
+	ReservationID int64  // keyrack's
+	ExternalID    string // the origin channel's
+	Origin        string // the channel the reservation came from
+	RevisionSeq   int
+	Kind          inventory.RevisionKind
+	// Webhook: sent by webhook too (the channel had an endpoint).
+	Webhook       bool
+	Attempts      int
+	LastAttemptAt *time.Time
+	DeliveredAt   *time.Time // the receiver answered 2xx
+	FailedAt      *time.Time // the webhook was given up
+	AckedAt       *time.Time // the PMS acknowledged it
+	LastError     string     // of the last failed attempt, until one succeeds
+}
+
+// SentRevisions lists the RecentFeed latest revisions put on a PMS
+// channel's feed, acknowledged or not, newest first.
+func (f *Fanout) SentRevisions(ctx context.Context, property, channel string) ([]SentRevision, error) {
+	p, c, err := f.pmsChannel(ctx, property, channel)
+	if err != nil {
+		return nil, err
+	}
+	rows, _ := f.db.Query(ctx, `
+		SELECT e.id, e.created_at, e.reservation_id, r.external_id, oc.code, e.revision_seq, rv.kind,
+			e.webhook, e.attempts, e.last_attempt_at, e.delivered_at, e.failed_at, e.acked_at, coalesce(e.last_error, '')
+		FROM (SELECT * FROM feed_entries WHERE property_id = $1 AND channel_id = $2 ORDER BY id DESC LIMIT $3) AS e
+		JOIN reservations r ON r.property_id = e.property_id AND r.id = e.reservation_id
+		JOIN channels oc ON oc.property_id = r.property_id AND oc.id = r.channel_id
+		JOIN reservation_revisions rv ON rv.property_id = e.property_id AND rv.reservation_id = e.reservation_id
+			AND rv.seq = e.revision_seq
+		ORDER BY e.id DESC`, p, c, RecentFeed)
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (SentRevision, error) {
+		var s SentRevision
+		err := row.Scan(&s.FeedID, &s.Created, &s.ReservationID, &s.ExternalID, &s.Origin, &s.RevisionSeq, &s.Kind,
+			&s.Webhook, &s.Attempts, &s.LastAttemptAt, &s.DeliveredAt, &s.FailedAt, &s.AckedAt, &s.LastError)
+		return s, err
+	})
+}
+
 // pmsChannel resolves the codes of a property and one of its PMS channels.
 func (f *Fanout) pmsChannel(ctx context.Context, property, channel string) (p, c int64, err error) {
 	var kind *string

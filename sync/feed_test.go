@@ -242,6 +242,73 @@ func TestAPMSGivenAnEndpointIsSentWhatItHasNotAcknowledged(t *testing.T) {
 	require.Len(t, recv.requests(), 2, "nothing sent twice, the acknowledged revision not at all")
 }
 
+// A PMS gets reservations, not availability: a booking puts no work in the
+// availability queue for it (before, every booking marked it and ran a
+// delivery that only recorded why nothing was sent, which staff then saw as
+// the channel's last error), and a full resync leaves it out — naming it is
+// refused. Staff see what it was sent: the revision, its webhook, its
+// acknowledgement.
+func TestAPMSIsSentReservationsNotAvailability(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	recv := newReceiver(t, 0, 0)
+	h := newHotel(t, hotelOptions{channels: []string{"A", "B"}}).primed()
+	h.addPMS("pms", recv.srv.URL)
+	// Mapped as a PMS is, so that its webhooks name its room codes.
+	require.NoError(t, h.st.SetMapping(ctx, h.code, "pms", inventory.Mapping{ChannelRoom: "pms-R0", RoomType: "R0"}, inventory.System))
+
+	h.book("A", "ota-1", 0, h.today.AddDays(3), 2, 1)
+	h.waitConverged("A", "B")
+	eventually(t, convergeTimeout, "the webhook", func() bool { return len(recv.delivered()) == 1 })
+	eventually(t, 10*time.Second, "the webhook to be recorded", func() bool {
+		sent, err := h.fan.SentRevisions(ctx, h.code, "pms")
+		require.NoError(t, err)
+		return len(sent) == 1 && sent[0].DeliveredAt != nil
+	})
+	// The relay marks the channels it sends to, and makes their state row,
+	// in the transaction that marked B.
+	stateRows := func() int {
+		var n int
+		require.NoError(t, h.st.DB().QueryRow(ctx, `SELECT count(*) FROM sync_channels WHERE property_id = $1 AND channel_id = $2`,
+			h.id, h.chanIDs["pms"]).Scan(&n))
+		return n
+	}
+	require.Zero(t, stateRows(), "no availability work for the PMS")
+
+	err := h.fan.Resync(ctx, h.code, "pms")
+	require.Equal(t, inventory.EINVALID, inventory.ErrorCode(err), "%v", err)
+	require.ErrorContains(t, err, "availability is not pushed to a PMS")
+	require.NoError(t, h.fan.Resync(ctx, h.code, ""))
+	require.Zero(t, stateRows(), "the property's resync leaves the PMS out")
+	h.waitConverged("A", "B")
+
+	st, err := h.status()
+	require.NoError(t, err)
+	for _, s := range st {
+		if s.Channel == "pms" {
+			require.Empty(t, s.LastError)
+			require.Zero(t, s.Deliveries)
+			require.NotNil(t, s.LastWebhook)
+			require.Equal(t, 1, s.FeedUnacked)
+		}
+	}
+	sent, err := h.fan.SentRevisions(ctx, h.code, "pms")
+	require.NoError(t, err)
+	require.Len(t, sent, 1)
+	require.Equal(t, "ota-1", sent[0].ExternalID)
+	require.Equal(t, "A", sent[0].Origin)
+	require.Equal(t, inventory.New, sent[0].Kind)
+	require.True(t, sent[0].Webhook)
+	require.Equal(t, 1, sent[0].Attempts)
+	require.Nil(t, sent[0].AckedAt)
+	require.NoError(t, h.fan.Ack(ctx, h.code, "pms", sent[0].FeedID))
+	sent, err = h.fan.SentRevisions(ctx, h.code, "pms")
+	require.NoError(t, err)
+	require.NotNil(t, sent[0].AckedAt, "acknowledged revisions stay in the list")
+	_, err = h.fan.SentRevisions(ctx, h.code, "A")
+	require.Equal(t, inventory.EINVALID, inventory.ErrorCode(err), "only a PMS is sent revisions")
+}
+
 // A PMS that throttles keyrack (429, Retry-After: 1) while a backlog of
 // webhooks waits is not sent a retry by every waiting webhook every second:
 // the channel's webhooks wait out its pause together, so it answers about

@@ -190,11 +190,13 @@ func (f *Fanout) relayProperty(ctx context.Context, property int64) (int, error)
 			UPDATE outbox o SET done_at = now() FROM claimed c WHERE o.property_id = c.property_id AND o.id = c.id
 		), sells AS (
 			-- The enabled channels that sell each pool (a room of theirs
-			-- draws on it), with how many of their room codes do.
+			-- draws on it) and are pushed availability (a connector for
+			-- their kind: not a PMS), with how many of their room codes do.
 			SELECT m.property_id, m.channel_id, rt.pool_id, count(DISTINCT m.channel_room) AS rooms
 			FROM mappings m
 			JOIN room_types rt ON rt.property_id = m.property_id AND rt.id = m.room_type_id
 			JOIN channels ch ON ch.property_id = m.property_id AND ch.id = m.channel_id AND ch.enabled
+				AND ch.kind = ANY($3::text[])
 			WHERE m.property_id IN (SELECT p FROM mine)
 			GROUP BY m.property_id, m.channel_id, rt.pool_id
 		), targets AS (
@@ -224,7 +226,7 @@ func (f *Fanout) relayProperty(ctx context.Context, property int64) (int, error)
 		FROM (SELECT 1) AS one LEFT JOIN (
 			SELECT property_id, channel_id, NOT bool_and(bulk) AS critical FROM targets GROUP BY property_id, channel_id
 		) AS t ON true
-		ORDER BY t.property_id, t.channel_id`, props, f.cfg.RelayBatch).Query(func(rows pgx.Rows) error {
+		ORDER BY t.property_id, t.channel_id`, props, f.cfg.RelayBatch, f.pushed).Query(func(rows pgx.Rows) error {
 		var prop, ch *int64
 		var critical *bool
 		_, err := pgx.ForEachRow(rows, []any{&idProps, &ids, &most, &prop, &ch, &critical}, func() error {

@@ -15,6 +15,8 @@ import (
 //
 // Use it when a channel may have lost track: after a mapping change, a new
 // connector, an outage on the channel's side. The scheduler runs it nightly.
+// Channels that are not pushed availability (Pushes) are left out, and
+// naming one is an EINVALID error.
 func (f *Fanout) Resync(ctx context.Context, property, channel string) error {
 	var wake []wakeup
 	err := pgx.BeginFunc(ctx, f.db, func(tx pgx.Tx) error {
@@ -29,10 +31,22 @@ func (f *Fanout) Resync(ctx context.Context, property, channel string) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(`+propertyLock("$1")+`)`, propertyID); err != nil {
 			return err
 		}
-		rows, _ := tx.Query(ctx, `SELECT id FROM channels WHERE property_id = $1 AND enabled AND ($2 = '' OR code = $2) ORDER BY id`,
+		rows, _ := tx.Query(ctx, `SELECT id, kind FROM channels WHERE property_id = $1 AND enabled AND ($2 = '' OR code = $2) ORDER BY id`,
 			propertyID, channel)
-		channels, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-		if err != nil {
+		var channels []int64
+		var id int64
+		var err error
+		var kind inventory.ChannelKind
+		if _, err = pgx.ForEachRow(rows, []any{&id, &kind}, func() error {
+			if !f.Pushes(kind) {
+				if channel != "" {
+					return inventory.Errorf(inventory.EINVALID, "channel %s is not resynced: %s", channel, notPushedNote(kind))
+				}
+				return nil
+			}
+			channels = append(channels, id)
+			return nil
+		}); err != nil {
 			return err
 		}
 		if len(channels) == 0 {

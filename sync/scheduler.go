@@ -95,8 +95,9 @@ func (f *Fanout) purgeExpired(ctx context.Context) error {
 	return err
 }
 
-// resyncDue runs the nightly resync of every enabled channel whose property's
-// local time has passed ResyncAt today and that has not been resynced today.
+// resyncDue runs the nightly resync of every enabled channel pushed
+// availability whose property's local time has passed ResyncAt today and
+// that has not been resynced today.
 func (f *Fanout) resyncDue(ctx context.Context) error {
 	if f.resyncAt < 0 {
 		return nil
@@ -105,10 +106,10 @@ func (f *Fanout) resyncDue(ctx context.Context) error {
 		SELECT p.code, c.code FROM channels c
 		JOIN properties p ON p.id = c.property_id
 		LEFT JOIN sync_channels s ON s.property_id = c.property_id AND s.channel_id = c.id
-		WHERE c.enabled
+		WHERE c.enabled AND c.kind = ANY($2::text[])
 			AND coalesce(s.resynced_on, '-infinity') < (now() AT TIME ZONE p.time_zone)::date
 			AND (now() AT TIME ZONE p.time_zone)::time >= time '00:00' + $1::interval
-		ORDER BY p.code, c.code`, f.resyncAt)
+		ORDER BY p.code, c.code`, f.resyncAt, f.pushed)
 	type due struct{ property, channel string }
 	todo, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (due, error) {
 		var d due

@@ -36,6 +36,9 @@ type ChannelStatus struct {
 	FeedOldestUnacked *time.Time `json:"feed_oldest_unacked,omitempty"`
 	WebhooksPending   int        `json:"webhooks_pending"`
 	WebhooksFailed    int        `json:"webhooks_failed"`
+	// LastWebhook is when the latest of the channel's last RecentFeed
+	// revisions delivered by webhook was.
+	LastWebhook *time.Time `json:"last_webhook,omitempty"`
 	// For ota_pull channels: when keyrack last polled the channel, when a
 	// poll last succeeded, and the error of the last failed poll (cleared
 	// by the next good one).
@@ -58,7 +61,12 @@ func (f *Fanout) Status(ctx context.Context, property string) ([]ChannelStatus, 
 			coalesce(s.queued, ''), coalesce(s.archived, false), coalesce(s.deliveries, 0), coalesce(s.failures, 0),
 			s.last_delivery_at, coalesce(s.last_error, ''), s.last_error_at, s.resynced_on::timestamp,
 			coalesce(f.unacked, 0), f.oldest, coalesce(f.pending, 0), coalesce(f.failed, 0),
-			s.pulled_at, s.pull_ok_at, coalesce(s.pull_error, ''), s.pull_error_at
+			s.pulled_at, s.pull_ok_at, coalesce(s.pull_error, ''), s.pull_error_at,
+			-- Among the latest entries only: a pull-only PMS has none
+			-- delivered, and all of its entries would be read.
+			CASE WHEN c.kind = 'pms' THEN (SELECT max(w.delivered_at) FROM (
+				SELECT e.delivered_at FROM feed_entries e WHERE e.property_id = c.property_id AND e.channel_id = c.id
+				ORDER BY e.id DESC LIMIT $2) AS w) END
 		FROM channels c JOIN properties p ON p.id = c.property_id
 		LEFT JOIN sync_channels s ON s.property_id = c.property_id AND s.channel_id = c.id
 		LEFT JOIN LATERAL (
@@ -68,13 +76,13 @@ func (f *Fanout) Status(ctx context.Context, property string) ([]ChannelStatus, 
 			FROM feed_entries e WHERE e.property_id = c.property_id AND e.channel_id = c.id AND e.acked_at IS NULL
 		) AS f ON c.kind = 'pms'
 		WHERE p.code = $1
-		ORDER BY c.code`, property)
+		ORDER BY c.code`, property, RecentFeed)
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ChannelStatus, error) {
 		var s ChannelStatus
 		err := r.Scan(&s.Channel, &s.Enabled, &s.DirtyNights, &s.DirtySince, &s.Queued, &s.Archived,
 			&s.Deliveries, &s.Failures, &s.LastDelivery, &s.LastError, &s.LastErrorAt, &s.ResyncedOn,
 			&s.FeedUnacked, &s.FeedOldestUnacked, &s.WebhooksPending, &s.WebhooksFailed,
-			&s.PulledAt, &s.PullOKAt, &s.PullError, &s.PullErrorAt)
+			&s.PulledAt, &s.PullOKAt, &s.PullError, &s.PullErrorAt, &s.LastWebhook)
 		s.InSync = s.DirtyNights == 0 && s.DirtySince == nil
 		return s, err
 	})

@@ -192,6 +192,11 @@ type channelData struct {
 	SyncProblem string
 	IsICal      bool
 	IsPull      bool
+	// IsPMS: the channel gets reservations (Sent), not availability.
+	IsPMS bool
+	// Pushed: availability is pushed to channels of its kind (the fan-out
+	// has a connector for it), so it has deliveries and can be resynced.
+	Pushed bool
 
 	Mappings  []inventory.Mapping
 	RoomTypes []inventory.RoomType
@@ -206,6 +211,7 @@ type channelData struct {
 
 	Deliveries []deliveryRow
 	DeadTasks  []sync.ArchivedTask // the channel's dead-lettered deliveries
+	Sent       []sync.SentRevision // a PMS's latest revisions, newest first
 
 	// Reveal is a secret shown on this answer only (a rotated inbound
 	// secret, a new export URL).
@@ -253,7 +259,8 @@ func (s *Server) channelPage(c *gin.Context) (*channelData, bool) {
 		return nil, false
 	}
 	d := &channelData{Channel: ch, SyncKnown: s.fanout != nil, SecretsOK: s.secrets != nil,
-		IsICal: ch.Kind == inventory.ChannelICal, IsPull: ch.Kind == inventory.ChannelOTAPull}
+		IsICal: ch.Kind == inventory.ChannelICal, IsPull: ch.Kind == inventory.ChannelOTAPull,
+		IsPMS: ch.Kind == inventory.ChannelPMS, Pushed: s.fanout != nil && s.fanout.Pushes(ch.Kind)}
 	if err := s.loadChannelStore(ctx, prop.Code, d); err != nil {
 		s.uiFail(c, err)
 		return nil, false
@@ -265,7 +272,13 @@ func (s *Server) channelPage(c *gin.Context) (*channelData, bool) {
 			d.DeadTasks = append(d.DeadTasks, a)
 		}
 	}
-	if s.fanout != nil {
+	if s.fanout != nil && d.IsPMS {
+		var err error
+		if d.Sent, err = s.fanout.SentRevisions(ctx, prop.Code, ch.Code); err != nil {
+			s.log.Error("ui: sent revisions", "property", prop.Code, "channel", ch.Code, "err", err)
+			d.SyncProblem = "The reservations sent to this channel could not be read just now; reload in a moment."
+		}
+	} else if s.fanout != nil {
 		log, err := s.fanout.Deliveries(ctx, prop.Code, ch.Code, channelDeliveries)
 		if err != nil {
 			s.log.Error("ui: delivery log", "property", prop.Code, "channel", ch.Code, "err", err)

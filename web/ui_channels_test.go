@@ -6,6 +6,7 @@ import (
 	"html"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"regexp"
@@ -147,7 +148,8 @@ func TestChannelsListShowsLagFailuresAndTheDeliveryLog(t *testing.T) {
 	require.Regexp(t, `class="bad">[1-9][0-9]*</span>`, row, "failures in the last hour")
 	require.Contains(t, row, "never", "no successful delivery yet")
 	pms := rowOf(t, list.Body, "pms")
-	require.Contains(t, pms, "in sync")
+	require.Contains(t, pms, "pull only (no endpoint)")
+	require.Contains(t, pms, "all acknowledged")
 	require.Contains(t, list.Body, `href="/admin/p/P/channels/expedia"`)
 	require.Contains(t, list.Body, `<th scope="col">`)
 
@@ -184,6 +186,76 @@ func TestChannelsListShowsLagFailuresAndTheDeliveryLog(t *testing.T) {
 	row = rowOf(t, e.get("/admin/p/P/channels").Body, "expedia")
 	require.Contains(t, row, "in sync")
 	require.NotContains(t, row, ">never<")
+}
+
+// A PMS's row and page speak of what it gets — reservations, by signed
+// webhook and on its feed — not of availability: the reservations sent to
+// it with how each webhook went and whether it was acknowledged, its
+// signing secret instead of inbound credentials, and no full resync (which
+// is refused when posted anyway). Before, the page said "never" delivered
+// and "nothing pushed", and showed why availability is not pushed as the
+// channel's last error, in red.
+func TestAPMSChannelShowsTheReservationsSentToIt(t *testing.T) {
+	t.Parallel()
+	e := newChannelsUI(t)
+	e.seedHotel("P", 4)
+	ctx := context.Background()
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	t.Cleanup(recv.Close)
+	endpoint := recv.URL
+	_, err := e.st.UpdateChannel(ctx, "P", "pms", inventory.ChannelPatch{Endpoint: &endpoint}, inventory.System)
+	require.NoError(t, err)
+	require.NoError(t, e.st.SetChannelCredentials(ctx, e.sec, "P", "pms", inventory.Credentials{OutboundSecret: "signing"}, inventory.System))
+	require.NoError(t, e.st.SetMapping(ctx, "P", "pms", inventory.Mapping{ChannelRoom: "DBL", RoomType: "DBL-STD"}, inventory.System))
+	e.runWorker()
+	e.login("anna")
+
+	out, err := e.st.ApplyRevision(ctx, inventory.Revision{Property: "P", Channel: "expedia", ExternalID: "EXP-9", Kind: inventory.New,
+		Mode: inventory.MustAccept, Stays: []inventory.RoomStay{{ChannelRoom: "DBL", Arrival: inventory.MustDate("2031-03-01"),
+			Departure: inventory.MustDate("2031-03-03")}}})
+	require.NoError(t, err)
+	eventuallyUI(t, "the webhook to be delivered", func() bool { return statusOfChannel(t, e.fan, "pms").LastWebhook != nil })
+
+	row := rowOf(t, e.get("/admin/p/P/channels").Body, "pms")
+	require.Contains(t, row, "webhook ")
+	require.Contains(t, row, "1 not acknowledged")
+	require.NotContains(t, row, "never")
+	require.NotContains(t, row, `class="bad"`)
+
+	pg := e.get("/admin/p/P/channels/pms")
+	require.Equal(t, http.StatusOK, pg.Status, pg.Body)
+	status := section(t, pg.Body, "status-title")
+	require.Contains(t, status, "sent by signed webhook")
+	require.Contains(t, status, "not pushed: a PMS gets reservations")
+	require.Contains(t, status, "Last webhook delivered")
+	require.Contains(t, status, "1 revision not acknowledged")
+	require.NotContains(t, status, "Last successful delivery")
+	require.NotContains(t, status, `class="bad"`)
+	require.NotContains(t, status, "Full resync of pms")
+	sent := section(t, pg.Body, "sent-title")
+	require.Contains(t, sent, fmt.Sprintf(`href="/admin/p/P/bookings/%d">EXP-9</a>`, out.ReservationID))
+	require.Contains(t, sent, "from expedia")
+	require.Contains(t, sent, "delivered")
+	require.Contains(t, sent, "not yet", "not acknowledged yet")
+	require.NotContains(t, pg.Body, `aria-labelledby="log-title"`, "no availability delivery log")
+	creds := section(t, pg.Body, "creds-title")
+	require.Contains(t, creds, "Webhook signing secret")
+	require.Contains(t, creds, "set (encrypted)")
+	require.NotContains(t, creds, "Rotate the inbound secret")
+
+	p := e.post("/admin/p/P/channels/pms", "/admin/p/P/channels/pms/resync", nil)
+	require.Equal(t, http.StatusBadRequest, p.Status, p.Body)
+	require.Contains(t, p.Body, "availability is not pushed to a PMS")
+
+	// Acknowledged, the row and the list say so.
+	sentRevs, err := e.fan.SentRevisions(ctx, "P", "pms")
+	require.NoError(t, err)
+	require.Len(t, sentRevs, 1)
+	require.NoError(t, e.fan.Ack(ctx, "P", "pms", sentRevs[0].FeedID))
+	require.Contains(t, rowOf(t, e.get("/admin/p/P/channels").Body, "pms"), "all acknowledged")
+	pg = e.get("/admin/p/P/channels/pms")
+	require.Contains(t, section(t, pg.Body, "status-title"), "every revision acknowledged")
+	require.NotContains(t, section(t, pg.Body, "sent-title"), "not yet")
 }
 
 // Without a fan-out the pages show what the store knows and say what is missing.
