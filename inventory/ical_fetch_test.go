@@ -63,3 +63,79 @@ func TestICalFeedsAreClaimedOnceAndKeepTheirFetchState(t *testing.T) {
 	require.Equal(t, `"v1"`, due[0].ETag)
 	require.Equal(t, inventory.ENOTFOUND, inventory.ErrorCode(h.st.FetchICalFeedNow(ctx, h.code, "airbnb", 99999)))
 }
+
+// An export calendar no platform has fetched for too long raises one
+// incident (a platform that stops polling sends no error); a fetch, or
+// revoking the calendar, resolves it at the next check.
+func TestAnExportNoPlatformFetchesRaisesAnIncidentThatAFetchResolves(t *testing.T) {
+	h, _ := icalHotel(t)
+	ctx := context.Background()
+	fetched, fetchedToken, err := h.st.CreateExportToken(ctx, h.code, "airbnb", "R0", inventory.System)
+	require.NoError(t, err)
+	unused, _, err := h.st.CreateExportToken(ctx, h.code, "airbnb", "R0", inventory.System)
+	require.NoError(t, err)
+	open := func() []inventory.Incident {
+		t.Helper()
+		incs, err := h.st.Incidents(ctx, h.code, true)
+		require.NoError(t, err)
+		return incs
+	}
+
+	n, err := h.st.RaiseStaleExports(ctx, 24*time.Hour)
+	require.NoError(t, err)
+	require.Zero(t, n, "new calendars have a day to be fetched")
+	require.Empty(t, open())
+
+	_, err = h.st.DB().Exec(ctx, `UPDATE ical_export_tokens SET created_at = now() - interval '2 days'`)
+	require.NoError(t, err)
+	for range 2 {
+		n, err = h.st.RaiseStaleExports(ctx, 24*time.Hour)
+		require.NoError(t, err)
+		require.Equal(t, 2, n)
+	}
+	incs := open()
+	require.Len(t, incs, 2, "one incident per calendar, however often raised")
+	for _, in := range incs {
+		require.Equal(t, "stale_export", in.Kind)
+		require.Contains(t, in.Message, "no platform has fetched the iCal export of airbnb for R0")
+		require.Contains(t, in.Message, "since it was made on")
+	}
+	require.Contains(t, incs[0].Message+incs[1].Message, "/ical/"+unused.Prefix+"…")
+
+	// The platform fetches one: its incident is resolved, the other stays.
+	_, err = h.st.LookupExportToken(ctx, fetchedToken)
+	require.NoError(t, err)
+	n, err = h.st.RaiseStaleExports(ctx, 24*time.Hour)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	incs = open()
+	require.Len(t, incs, 1)
+	require.Equal(t, float64(unused.ID), incs[0].Details["token_id"])
+	require.NotEqual(t, float64(fetched.ID), incs[0].Details["token_id"])
+
+	// A fetch that stops again is reported with its date.
+	_, err = h.st.DB().Exec(ctx, `UPDATE ical_export_tokens SET last_used_at = now() - interval '30 hours' WHERE id = $1`, fetched.ID)
+	require.NoError(t, err)
+	n, err = h.st.RaiseStaleExports(ctx, 24*time.Hour)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	found := false
+	for _, in := range open() {
+		if in.Details["token_id"] == float64(fetched.ID) {
+			found = true
+			require.Contains(t, in.Message, "since 20")
+			require.NotContains(t, in.Message, "made on")
+		}
+	}
+	require.True(t, found)
+
+	// Revoked calendars are not expected to be fetched.
+	for _, id := range []int64{fetched.ID, unused.ID} {
+		_, err = h.st.RevokeExportToken(ctx, h.code, "airbnb", id, inventory.System)
+		require.NoError(t, err)
+	}
+	n, err = h.st.RaiseStaleExports(ctx, 24*time.Hour)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	require.Empty(t, open())
+}

@@ -327,3 +327,40 @@ func (s *Store) NoteExportServed(ctx context.Context, token, etag string) (time.
 	}
 	return at, err
 }
+
+// RaiseStaleExports opens a stale-export incident for every live export
+// token of an enabled iCal channel that no platform has fetched for longer
+// than after (since it was made, when never), and resolves the open ones
+// whose token was fetched since, revoked or rotated, or whose channel was
+// disabled. It returns how many tokens are stale now.
+//
+// A platform that stops fetching keyrack's calendar sends no error: it just
+// goes quiet, and sells from what it last saw. Staff hear of it here.
+func (s *Store) RaiseStaleExports(ctx context.Context, after time.Duration) (int, error) {
+	var stale int
+	err := s.db.QueryRow(ctx, `
+		WITH stale AS (
+			SELECT t.property_id, t.id, c.code AS channel, rt.code AS room_type, t.prefix, t.created_at, t.last_used_at
+			FROM ical_export_tokens t
+			JOIN channels c ON c.property_id = t.property_id AND c.id = t.channel_id
+			JOIN room_types rt ON rt.property_id = t.property_id AND rt.id = t.room_type_id
+			WHERE t.revoked_at IS NULL AND c.enabled AND coalesce(t.last_used_at, t.created_at) < now() - $1::interval
+		), resolved AS (
+			UPDATE incidents i SET resolved_at = now(), resolved_by = 'system:ical', updated_at = now()
+			WHERE i.kind = 'stale_export' AND i.resolved_at IS NULL
+				AND NOT EXISTS (SELECT 1 FROM stale WHERE stale.property_id = i.property_id AND stale.id = i.ical_export_token_id)
+		), raised AS (
+			INSERT INTO incidents (property_id, kind, ical_export_token_id, message, details)
+			SELECT property_id, 'stale_export', id,
+				format('no platform has fetched the iCal export of %s for %s (/ical/%s…) %s: the platform no longer sees keyrack''s availability; check the calendar URL set there',
+					channel, room_type, prefix,
+					CASE WHEN last_used_at IS NULL THEN 'since it was made on ' || to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"')
+						ELSE 'since ' || to_char(last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') END),
+				jsonb_build_object('channel', channel, 'room_type', room_type, 'token_id', id, 'prefix', prefix,
+					'created_at', created_at, 'last_used_at', last_used_at)
+			FROM stale
+			ON CONFLICT DO NOTHING
+		)
+		SELECT count(*) FROM stale`, after).Scan(&stale)
+	return stale, err
+}

@@ -160,6 +160,10 @@ type Config struct {
 	// ICalStaleAfter is how long a feed may go without a good fetch before
 	// it is flagged stale (2 h).
 	ICalStaleAfter time.Duration
+	// ICalExportStaleAfter is how long an export calendar may go without a
+	// platform fetching it before it is flagged stale (24 h: platforms are
+	// said to poll every 1–12 hours, some up to a day).
+	ICalExportStaleAfter time.Duration
 	// ICalFetcher fetches the feeds; one refusing private addresses, with
 	// its default limits, when nil.
 	ICalFetcher *ical.Fetcher
@@ -214,6 +218,7 @@ func (c *Config) setDefaults() {
 	def(&c.PullCheckInterval, time.Second)
 	def(&c.ICalCheckInterval, 2*time.Second)
 	def(&c.ICalStaleAfter, 2*time.Hour)
+	def(&c.ICalExportStaleAfter, 24*time.Hour)
 	if c.ICalConcurrency <= 0 {
 		c.ICalConcurrency = 4
 	}

@@ -129,3 +129,13 @@ func (f *Fanout) raiseStaleFeeds(ctx context.Context) error {
 	_, err := f.cfg.Store.RaiseStaleFeeds(ctx, f.cfg.ICalStaleAfter)
 	return err
 }
+
+// raiseStaleExports flags the export calendars no platform has fetched for
+// ICalExportStaleAfter, and clears the flags of those fetched since.
+func (f *Fanout) raiseStaleExports(ctx context.Context) error {
+	if f.cfg.Store == nil {
+		return nil
+	}
+	_, err := f.cfg.Store.RaiseStaleExports(ctx, f.cfg.ICalExportStaleAfter)
+	return err
+}

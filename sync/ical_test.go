@@ -220,3 +220,25 @@ func TestICalImportRefusesPrivateAddressesByDefault(t *testing.T) {
 	require.Zero(t, h.feed.Fetches(), "keyrack never connected")
 	require.Empty(t, h.revisions())
 }
+
+// The elected scheduler flags an export calendar no platform has fetched
+// for ICalExportStaleAfter, and clears the flag once one does.
+func TestTheSchedulerFlagsAnExportCalendarNoPlatformFetches(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := newICalHotel(t)
+	h.cfg.ICalExportStaleAfter = time.Hour
+	f := h.fanout()
+	_, token, err := h.st.CreateExportToken(ctx, h.code, "airbnb", "R0", inventory.System)
+	require.NoError(t, err)
+	require.NoError(t, f.RunDue(ctx))
+	require.Zero(t, h.openIncidents("stale_export"), "made just now")
+	_, err = h.st.DB().Exec(ctx, `UPDATE ical_export_tokens SET created_at = now() - interval '2 hours'`)
+	require.NoError(t, err)
+	require.NoError(t, f.RunDue(ctx))
+	require.Equal(t, 1, h.openIncidents("stale_export"))
+	_, err = h.st.LookupExportToken(ctx, token)
+	require.NoError(t, err)
+	require.NoError(t, f.RunDue(ctx))
+	require.Zero(t, h.openIncidents("stale_export"), "fetched since")
+}

@@ -28,6 +28,7 @@ type alertsView struct {
 	Webhooks     []alertItem // webhook_failed
 	Unacked      []alertItem // unacked_revision
 	StaleFeeds   []alertItem
+	StaleExports []alertItem
 	Other        []alertItem // a kind this page does not know yet
 	DeadLetters  []sync.ArchivedTask
 	// QueueNote says why dead letters are not listed ("" when they are).
@@ -46,6 +47,10 @@ type alertItem struct {
 	Attempts    int64
 	LastError   string
 	LastOKAt    string
+	// Of an export calendar (stale_export): the start of its URL, and when
+	// a platform last fetched it ("" when never).
+	Prefix     string
+	LastUsedAt string
 	// Booking is the reservation the incident is about (unmapped,
 	// unacknowledged, webhook); nil when there is none or it is gone.
 	Booking *inventory.Reservation
@@ -146,6 +151,8 @@ func (s *Server) alertsPage(c *gin.Context) {
 			v.Unacked = append(v.Unacked, it)
 		case "stale_feed":
 			v.StaleFeeds = append(v.StaleFeeds, it)
+		case "stale_export":
+			v.StaleExports = append(v.StaleExports, it)
 		default:
 			v.Other = append(v.Other, it)
 		}
@@ -214,9 +221,13 @@ func decodeIncident(inc inventory.Incident) alertItem {
 		Attempts:    detailInt(d, "attempts"),
 		LastError:   detailString(d, "last_error"),
 		LastOKAt:    detailString(d, "last_ok_at"),
+		Prefix:      detailString(d, "prefix"),
+		LastUsedAt:  detailString(d, "last_used_at"),
 	}
-	if t, err := time.Parse(time.RFC3339Nano, it.LastOKAt); err == nil {
-		it.LastOKAt = t.UTC().Format("2006-01-02 15:04 UTC")
+	for _, at := range []*string{&it.LastOKAt, &it.LastUsedAt} {
+		if t, err := time.Parse(time.RFC3339Nano, *at); err == nil {
+			*at = t.UTC().Format("2006-01-02 15:04 UTC")
+		}
 	}
 	if rs, ok := d["reservations"].([]any); ok {
 		for _, r := range rs {
@@ -317,6 +328,8 @@ func (s *Server) alertResolve(c *gin.Context) {
 		what = "The failed webhook alert"
 	case "stale_feed":
 		what = "The stale feed alert"
+	case "stale_export":
+		what = "The unfetched export calendar alert"
 	}
 	redirectFlash(c, alertsPath(prop), what+" is resolved.")
 }

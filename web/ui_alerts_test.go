@@ -163,6 +163,36 @@ func TestAlertsUnmappedBookingLinksToTheMapping(t *testing.T) {
 	require.Regexp(t, resolveAction, p.Body)
 }
 
+// An export calendar no platform has fetched for a day is an alert, with
+// the calendar's URL start and a link to the channel's export calendars;
+// the channels list and the channel's page flag it too.
+func TestAnExportCalendarNoPlatformFetchesIsAnAlert(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+	e.seedHotel("P", 1)
+	ctx := context.Background()
+	_, err := e.st.CreateChannel(ctx, "P", inventory.Channel{Code: "airbnb", Kind: inventory.ChannelICal, Enabled: true}, inventory.System)
+	require.NoError(t, err)
+	tok, _, err := e.st.CreateExportToken(ctx, "P", "airbnb", "DBL-STD", inventory.System)
+	require.NoError(t, err)
+	_, err = e.st.DB().Exec(ctx, `UPDATE ical_export_tokens SET created_at = now() - interval '2 days'`)
+	require.NoError(t, err)
+	n, err := e.st.RaiseStaleExports(ctx, 24*time.Hour)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+
+	e.login("anna")
+	p := e.get("/admin/p/P/alerts")
+	require.Equal(t, http.StatusOK, p.Status)
+	require.Contains(t, p.Body, "Export calendars no platform fetches")
+	require.Contains(t, p.Body, "<code>/ical/"+tok.Prefix+"…</code>")
+	require.Contains(t, p.Body, `href="/admin/p/P/channels/airbnb#tokens-title"`)
+	require.NotContains(t, p.Body, "Other alerts")
+	require.NotContains(t, p.Body, "All is well")
+	require.Contains(t, rowOf(t, e.get("/admin/p/P/channels").Body, "airbnb"), "1 export calendar not fetched")
+	require.Contains(t, e.get("/admin/p/P/channels/airbnb").Body, "no platform fetches it")
+}
+
 // A stale iCal feed is listed; "sync now" makes its poll due at once.
 func TestAlertsStaleFeedSyncNowMakesItDue(t *testing.T) {
 	t.Parallel()

@@ -75,7 +75,8 @@ type channelsData struct {
 type channelListRow struct {
 	inventory.Channel
 	channelSync
-	StaleFeeds int // iCal feeds with an open stale-feed incident
+	StaleFeeds   int // iCal feeds with an open stale-feed incident
+	StaleExports int // export calendars with an open stale-export incident
 }
 
 // uiChannels lists the property's channels with their sync state.
@@ -95,14 +96,19 @@ func (s *Server) uiChannels(c *gin.Context) {
 		s.uiFail(c, err)
 		return
 	}
-	stale := map[string]int{}
+	stale, staleExports := map[string]int{}, map[string]int{}
 	for _, in := range incidents {
-		if ch, ok := in.Details["channel"].(string); ok && in.Kind == "stale_feed" {
+		ch, ok := in.Details["channel"].(string)
+		switch {
+		case ok && in.Kind == "stale_feed":
 			stale[ch]++
+		case ok && in.Kind == "stale_export":
+			staleExports[ch]++
 		}
 	}
 	for _, ch := range chans {
-		d.Rows = append(d.Rows, channelListRow{Channel: ch, channelSync: syncs[ch.Code], StaleFeeds: stale[ch.Code]})
+		d.Rows = append(d.Rows, channelListRow{Channel: ch, channelSync: syncs[ch.Code], StaleFeeds: stale[ch.Code],
+			StaleExports: staleExports[ch.Code]})
 	}
 	if c.GetHeader("HX-Request") != "" && c.Query("fragment") == "channels-table" {
 		s.renderFragment(c, http.StatusOK, "channels", "channels-table", d)
@@ -208,6 +214,9 @@ type channelData struct {
 
 	Feeds  []feedRow
 	Tokens []inventory.ExportToken
+	// StaleTokens are the export tokens no platform has fetched for too
+	// long (an open stale-export incident), by id.
+	StaleTokens map[int64]bool
 
 	Deliveries []deliveryRow
 	DeadTasks  []sync.ArchivedTask // the channel's dead-lettered deliveries
@@ -322,9 +331,13 @@ func (s *Server) loadChannelStore(ctx context.Context, property string, d *chann
 		return err
 	}
 	stale := map[int64]string{} // feed id → the open stale-feed incident's message
+	d.StaleTokens = map[int64]bool{}
 	for _, in := range incidents {
 		if id, ok := in.Details["feed_id"].(float64); ok && in.Kind == "stale_feed" {
 			stale[int64(id)] = in.Message
+		}
+		if id, ok := in.Details["token_id"].(float64); ok && in.Kind == "stale_export" {
+			d.StaleTokens[int64(id)] = true
 		}
 	}
 	for _, f := range feeds {

@@ -90,6 +90,8 @@ Environment:
                      before an incident is raised (default 30m)
   KEYRACK_ICAL_STALE_AFTER  how long an iCal feed may go without a good fetch
                      before it is flagged stale (default 2h)
+  KEYRACK_ICAL_EXPORT_STALE_AFTER  how long an iCal export calendar may go
+                     unfetched by the platform before it is flagged (default 24h)
   KEYRACK_MESSAGES_KEEP  how long the channels' inbound messages are kept
                      (default 720h, 30 days)
   KEYRACK_TRUSTED_PROXIES  reverse proxies (addresses or CIDR ranges, comma-

@@ -369,6 +369,9 @@ func (m *Main) openFanout(ctx context.Context, secrets *inventory.Secrets) error
 	if c.ICalStaleAfter == 0 {
 		c.ICalStaleAfter = m.Config.ICalStaleAfter
 	}
+	if c.ICalExportStaleAfter == 0 {
+		c.ICalExportStaleAfter = m.Config.ICalExportStaleAfter
+	}
 	if c.MessagesKeep == 0 {
 		c.MessagesKeep = m.Config.MessagesKeep
 	}
