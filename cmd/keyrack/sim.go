@@ -225,6 +225,11 @@ func runSim(ctx context.Context, target sim.Target, o *simOptions, stdout io.Wri
 			_ = cal.Poll(wctx)
 		}
 		d, err := target.Check(wctx, s, from, from.AddDays(nights))
+		if n := s.Unacknowledged(); err == nil && len(d) == 0 && n > 0 {
+			// Keyrack's next poll acknowledges what the pulled channel
+			// still serves; until then the channel cannot tell what keyrack took.
+			d = []string{fmt.Sprintf("%d pulled reservations not acknowledged yet", n)}
+		}
 		switch {
 		case err == nil && len(d) == 0:
 			fmt.Fprintln(stdout, "keyrack sim: every simulated channel believes the pool")
