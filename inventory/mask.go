@@ -10,7 +10,10 @@ import (
 
 // Card data masking (PCI DSS): every raw booking payload (OTA XML, JSON from a
 // PMS, iCal, log lines) goes through MaskCardData before it is stored or
-// logged.
+// logged. Credentials a sender puts in the payload (a WS-Security Password,
+// a POS MessagePassword, a JSON "password" or "…secret") are masked with
+// the secrets below: keyrack keeps channels' secrets as hashes or sealed,
+// and a stored message must not give them away.
 //
 // Two passes run over the bytes; neither parses the document, so a payload
 // that is truncated, malformed or a mix of formats (XML inside a JSON string,
@@ -29,8 +32,9 @@ import (
 //     - secrets, replaced by "***": card security codes (SeriesCode, CVV, CVV2,
 //     CVC, CVC2, CVN, CSC, SecurityCode, CardSecurityCode, security_code,
 //     series_code, ...), magnetic stripe data (Track1, Track2, Track3,
-//     TrackData, MagneticStripe) and 3-D Secure values (CAVV,
-//     AuthenticationValue, XID, UCAF, AAV).
+//     TrackData, MagneticStripe), 3-D Secure values (CAVV,
+//     AuthenticationValue, XID, UCAF, AAV) and credentials (any name ending
+//     in password, passwd or secret).
 //     The value is found where the syntax puts it: an XML attribute
 //     (Name="v", Name='v', or Name=\"v\" inside a JSON string); an element's
 //     text and CDATA sections, and the text of a PlainText child
@@ -148,6 +152,10 @@ var (
 		"cvv", "cvv2", "cvc", "cvc2", "seriescode", "securitycode", "cardverificationcode", "verificationvalue",
 		"track1", "track2", "track3", "trackdata", "track1data", "track2data", "track3data", "magneticstripe", "magstripe",
 		"cavv", "authenticationvalue",
+		// Credentials a sender puts in the payload (WS-Security's Password,
+		// the POS RequestorID's MessagePassword, a JSON "secret"): kept, they
+		// would let whoever reads a stored message act as the channel.
+		"password", "passwd", "secret",
 	}
 	// Second words of two-word plain-text names ("card number", "security code").
 	maskTailWords = []string{"number", "num", "no", "nr", "code", "value", "stripe", "data"}

@@ -361,6 +361,16 @@ func TestGDSSOAP12WithWSSecurityAndRelatesTo(t *testing.T) {
 	require.True(t, rs.Success, "%s", r.Body)
 	require.Equal(t, "urn:uuid:7d1c0b1e-1111-2222-3333-444455556666", rs.RelatesTo)
 	require.Equal(t, 1, e.sold("P", "2027-07-03"))
+
+	// Both messages are kept, the booking's with its revision, but not the
+	// passwords they carried (whoever reads them could act as the channel).
+	var masked, leaked int
+	require.NoError(t, e.st.DB().QueryRow(context.Background(), `SELECT
+		(SELECT count(*) FROM inbound_messages WHERE raw LIKE '%PasswordText">***</wsse:Password>%'),
+		(SELECT count(*) FROM inbound_messages WHERE raw LIKE '%gds-secret%' OR raw LIKE '%>wrong<%')
+			+ (SELECT count(*) FROM reservation_revisions WHERE raw LIKE '%gds-secret%')`).Scan(&masked, &leaked))
+	require.Equal(t, 2, masked)
+	require.Zero(t, leaked)
 }
 
 // Weekendesk's own messages: a booking pushed as OTA_HotelResRQ and its
