@@ -31,6 +31,9 @@ type StoredResponse struct {
 	Status      int
 	ContentType string
 	Body        []byte
+	// Sealed: Body is sealed (Secrets.Seal), as a response that shows a
+	// secret is kept.
+	Sealed bool
 }
 
 // StaleIdempotencyClaim is how long a claimed key may stay without a
@@ -62,9 +65,10 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, r IdempotentRequest) (*
 	var status *int
 	var ctype *string
 	var body []byte
-	err = s.db.QueryRow(ctx, `SELECT method, path, body_hash, status, content_type, response FROM idempotency_keys
+	var sealed bool
+	err = s.db.QueryRow(ctx, `SELECT method, path, body_hash, status, content_type, response, sealed FROM idempotency_keys
 		WHERE property_id = $1 AND api_key_id = $2 AND idem_key = $3`, r.PropertyID, r.APIKeyID, r.Key).
-		Scan(&method, &path, &bodyHash, &status, &ctype, &body)
+		Scan(&method, &path, &bodyHash, &status, &ctype, &body, &sealed)
 	if errors.Is(err, pgx.ErrNoRows) {
 		// Released between our insert and our read: try once more.
 		return s.ClaimIdempotencyKey(ctx, r)
@@ -88,7 +92,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, r IdempotentRequest) (*
 		}
 		return nil, Errorf(ECONFLICT, "a request with Idempotency-Key %q is still being processed; retry later", r.Key)
 	}
-	resp := &StoredResponse{Status: *status, Body: body}
+	resp := &StoredResponse{Status: *status, Body: body, Sealed: sealed}
 	if ctype != nil {
 		resp.ContentType = *ctype
 	}
@@ -97,9 +101,9 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, r IdempotentRequest) (*
 
 // CompleteIdempotencyKey keeps the response of a claimed request for replay.
 func (s *Store) CompleteIdempotencyKey(ctx context.Context, r IdempotentRequest, resp StoredResponse) error {
-	_, err := s.db.Exec(ctx, `UPDATE idempotency_keys SET status = $4, content_type = $5, response = $6, completed_at = now()
+	_, err := s.db.Exec(ctx, `UPDATE idempotency_keys SET status = $4, content_type = $5, response = $6, sealed = $7, completed_at = now()
 		WHERE property_id = $1 AND api_key_id = $2 AND idem_key = $3 AND status IS NULL`,
-		r.PropertyID, r.APIKeyID, r.Key, resp.Status, resp.ContentType, resp.Body)
+		r.PropertyID, r.APIKeyID, r.Key, resp.Status, resp.ContentType, resp.Body, resp.Sealed)
 	return err
 }
 

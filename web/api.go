@@ -116,6 +116,17 @@ var problemTypes = map[int][2]string{
 func problemType(name string) string { return "urn:keyrack:problem:" + name }
 
 func writeProblem(c *gin.Context, p problem) {
+	if p.Status == http.StatusUnauthorized {
+		c.Header("WWW-Authenticate", `Bearer realm="keyrack"`)
+	}
+	c.Abort()
+	c.Data(p.Status, problemContentType, problemBody(p))
+}
+
+const problemContentType = "application/problem+json"
+
+// problemBody is p as its JSON document, with its type and title filled in.
+func problemBody(p problem) []byte {
 	t := problemTypes[p.Status]
 	if p.Type == "" {
 		p.Type = problemType(t[0])
@@ -123,15 +134,11 @@ func writeProblem(c *gin.Context, p problem) {
 	if p.Title == "" {
 		p.Title = t[1]
 	}
-	if p.Status == http.StatusUnauthorized {
-		c.Header("WWW-Authenticate", `Bearer realm="keyrack"`)
-	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false) // details quote "<key>" and the like
 	_ = enc.Encode(p)
-	c.Abort()
-	c.Data(p.Status, "application/problem+json", bytes.TrimSuffix(b.Bytes(), []byte("\n")))
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 func abortProblem(c *gin.Context, status int, detail string) {

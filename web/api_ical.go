@@ -144,6 +144,7 @@ func (s *Server) createExportToken(c *gin.Context) {
 		s.fail(c, err, "")
 		return
 	}
+	revealsSecret(c)
 	c.JSON(http.StatusCreated, exportTokenCreatedJSON{ExportToken: t, Token: token, Path: "/ical/" + token + ".ics"})
 }
 
@@ -172,6 +173,7 @@ func (s *Server) rotateExportToken(c *gin.Context) {
 		s.fail(c, err, "")
 		return
 	}
+	revealsSecret(c)
 	c.JSON(http.StatusCreated, exportTokenCreatedJSON{ExportToken: t, Token: token, Path: "/ical/" + token + ".ics"})
 }
 

@@ -2,12 +2,64 @@ package web_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"testing"
 
 	"github.com/keyrack/keyrack/inventory"
+	"github.com/keyrack/keyrack/web"
 	"github.com/stretchr/testify/require"
 )
+
+// An export URL is shown once and kept only as a hash; an Idempotency-Key
+// keeps the answer that showed it sealed, so that the database does not
+// hold the live URL for a day, and the replay still shows it. Without
+// KEYRACK_SECRET the answer is not kept: the replay says so (409) and makes
+// no second calendar.
+func TestAnExportURLKeptForAnIdempotencyKeyIsSealed(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 2)
+	ctx := context.Background()
+	base := "/api/v1/properties/P/channels/airbnb"
+	e.must(http.StatusCreated, "POST", "/api/v1/properties/P/channels", map[string]any{"code": "airbnb", "kind": "ical"})
+	kept := func(token string) (plain, sealed int) {
+		t.Helper()
+		require.NoError(t, e.st.DB().QueryRow(ctx, `SELECT count(*) FILTER (WHERE position($1::bytea in response) > 0), count(*) FILTER (WHERE sealed)
+			FROM idempotency_keys`, []byte(token)).Scan(&plain, &sealed))
+		return plain, sealed
+	}
+
+	body := map[string]any{"room_type": "DBL-STD"}
+	first := e.must(http.StatusCreated, "POST", base+"/export-tokens", body, "Idempotency-Key", "tok-1")
+	token := first.JSON(t)["token"].(string)
+	again := e.must(http.StatusCreated, "POST", base+"/export-tokens", body, "Idempotency-Key", "tok-1")
+	require.Equal(t, "true", again.Header.Get("Idempotent-Replayed"))
+	require.Equal(t, string(first.Body), string(again.Body), "the replay shows the same URL")
+	plain, sealed := kept(token)
+	require.Zero(t, plain, "the URL is not readable in the database")
+	require.Equal(t, 1, sealed)
+
+	id := itoa(first.JSON(t)["id"].(float64))
+	rotated := e.must(http.StatusCreated, "POST", base+"/export-tokens/"+id+"/rotate", nil, "Idempotency-Key", "rot-1")
+	require.Equal(t, string(rotated.Body), string(e.must(http.StatusCreated, "POST", base+"/export-tokens/"+id+"/rotate", nil, "Idempotency-Key", "rot-1").Body))
+	plain, sealed = kept(rotated.JSON(t)["token"].(string))
+	require.Zero(t, plain)
+	require.Equal(t, 2, sealed)
+	require.Len(t, e.must(http.StatusOK, "GET", base+"/export-tokens", nil).List(t), 2, "one calendar made, then rotated once")
+
+	// A server without KEYRACK_SECRET, on the same database.
+	without := *e
+	without.ts = newTestServer(t, web.New(web.Config{Store: e.st, Logger: slog.New(slog.DiscardHandler)}))
+	without.router = openAPIRouter(t, without.ts.URL)
+	e = &without
+	first = e.must(http.StatusCreated, "POST", base+"/export-tokens", body, "Idempotency-Key", "tok-2")
+	plain, _ = kept(first.JSON(t)["token"].(string))
+	require.Zero(t, plain)
+	p := problemOf(t, e.do("POST", base+"/export-tokens", e.admin, body, "Idempotency-Key", "tok-2"), http.StatusConflict)
+	require.Contains(t, p["detail"], "showed a secret once")
+	require.Len(t, e.must(http.StatusOK, "GET", base+"/export-tokens", nil).List(t), 3, "the replay made no second calendar")
+}
 
 func TestICalFeedsAreSealedAndExportTokensShownOnceAndRevocable(t *testing.T) {
 	t.Parallel()

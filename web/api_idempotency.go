@@ -40,9 +40,21 @@ func (s *Server) idempotency(c *gin.Context) {
 		return
 	}
 	if stored != nil {
+		body := stored.Body
+		if stored.Sealed {
+			opened, err := s.secrets.Open(body)
+			if err != nil {
+				// KEYRACK_SECRET changed since (or is gone).
+				s.log.Warn("a sealed idempotent response could not be opened", "err", err)
+				stored = secretNotKept()
+				body = stored.Body
+			} else {
+				body = []byte(opened)
+			}
+		}
 		c.Header("Idempotent-Replayed", "true")
 		c.Abort()
-		c.Data(stored.Status, stored.ContentType, stored.Body)
+		c.Data(stored.Status, stored.ContentType, body)
 		return
 	}
 	rec := &recordingWriter{ResponseWriter: c.Writer}
@@ -60,12 +72,47 @@ func (s *Server) idempotency(c *gin.Context) {
 			}
 			return
 		}
-		if err := s.store.CompleteIdempotencyKey(bg, req, inventory.StoredResponse{Status: status,
-			ContentType: rec.Header().Get("Content-Type"), Body: rec.buf.Bytes()}); err != nil {
+		resp := inventory.StoredResponse{Status: status, ContentType: rec.Header().Get("Content-Type"), Body: rec.buf.Bytes()}
+		if c.GetBool(ctxRevealsSecret) {
+			resp = s.sealResponse(resp)
+		}
+		if err := s.store.CompleteIdempotencyKey(bg, req, resp); err != nil {
 			s.log.Warn("keep idempotent response", "err", err)
 		}
 	}()
 	c.Next()
+}
+
+// ctxRevealsSecret marks an answer that shows a secret once (revealsSecret).
+const ctxRevealsSecret = "keyrack.reveals-secret"
+
+// revealsSecret marks the request's answer as showing a secret once (a new
+// iCal export URL): kept for an Idempotency-Key, it is sealed with
+// KEYRACK_SECRET, like channel credentials, rather than left readable in
+// the database where the secret itself is kept only as a hash.
+func revealsSecret(c *gin.Context) { c.Set(ctxRevealsSecret, true) }
+
+// sealResponse is resp as kept when it shows a secret: sealed, or without
+// KEYRACK_SECRET (or when sealing fails) a 409 saying the first answer is
+// not kept.
+func (s *Server) sealResponse(resp inventory.StoredResponse) inventory.StoredResponse {
+	if s.secrets != nil {
+		sealed, err := s.secrets.Seal(string(resp.Body))
+		if err == nil {
+			return inventory.StoredResponse{Status: resp.Status, ContentType: resp.ContentType, Body: sealed, Sealed: true}
+		}
+		s.log.Warn("an idempotent response showing a secret could not be sealed; it is not kept", "err", err)
+	}
+	return *secretNotKept()
+}
+
+// secretNotKept is the replay of an answer that showed a secret and could
+// not be kept: the request did what it did, and its secret is gone.
+func secretNotKept() *inventory.StoredResponse {
+	return &inventory.StoredResponse{Status: http.StatusConflict, ContentType: problemContentType, Body: problemBody(problem{
+		Status: http.StatusConflict,
+		Detail: "the first request with this Idempotency-Key succeeded and showed a secret once; keyrack keeps such an answer " +
+			"only sealed with KEYRACK_SECRET, and cannot give this one again: list what the request made, and rotate it for a new secret"})}
 }
 
 // recordingWriter keeps a copy of the response body.
