@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"crypto/hmac"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -36,8 +37,20 @@ type InboundMessage struct {
 // MaxStoredMessage is the most of a raw inbound message that is kept.
 const MaxStoredMessage = 4 << 20
 
+// Unauthenticated messages are kept so that staff and operators can see why
+// a sender is refused, but at most UnauthenticatedPerSender from one address
+// and UnauthenticatedPerWindow from all within UnauthenticatedWindow:
+// anyone can send them, and kept without a bound they could fill the disk.
+const (
+	UnauthenticatedWindow    = 10 * time.Minute
+	UnauthenticatedPerSender = 20
+	UnauthenticatedPerWindow = 200
+)
+
 // RecordInbound keeps a raw inbound message and its outcome. Card numbers
 // and CVV are masked in the message and the reply before they are stored.
+// It returns the message's id, or 0 for an unauthenticated message beyond
+// the bounds above, which is not kept.
 func (s *Store) RecordInbound(ctx context.Context, m InboundMessage) (int64, error) {
 	raw := m.Raw
 	if len(raw) > MaxStoredMessage {
@@ -60,10 +73,21 @@ func (s *Store) RecordInbound(ctx context.Context, m InboundMessage) (int64, err
 			FROM (SELECT 1) one
 			LEFT JOIN properties p ON p.code = $1
 			LEFT JOIN channels c ON c.property_id = p.id AND c.code = $2
+			WHERE $8 <> 'unauthenticated' OR (
+				(SELECT count(*) FROM (SELECT FROM inbound_messages u WHERE u.outcome = 'unauthenticated'
+					AND u.received_at > now() - $13::interval AND u.remote = $4 LIMIT $14) AS sender) < $14
+				AND (SELECT count(*) FROM (SELECT FROM inbound_messages u WHERE u.outcome = 'unauthenticated'
+					AND u.received_at > now() - $13::interval LIMIT $15) AS every) < $15)
 			RETURNING id`,
 			m.Property, m.Channel, m.Direction, cleanText(m.Remote), cleanText(m.Message), cleanText(m.EchoToken), m.Records,
-			m.Outcome, m.HTTPStatus, cleanText(m.Detail), cleanText(MaskCardString(raw)), cleanText(MaskCardString(m.Reply))).
-			QueryRow(func(r pgx.Row) error { return r.Scan(&id) })
+			m.Outcome, m.HTTPStatus, cleanText(m.Detail), cleanText(MaskCardString(raw)), cleanText(MaskCardString(m.Reply)),
+			UnauthenticatedWindow, UnauthenticatedPerSender, UnauthenticatedPerWindow).
+			QueryRow(func(r pgx.Row) error {
+				if err := r.Scan(&id); !errors.Is(err, pgx.ErrNoRows) {
+					return err
+				}
+				return nil // not kept
+			})
 		b.Queue("COMMIT")
 		return c.SendBatch(ctx, b).Close()
 	})

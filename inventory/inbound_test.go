@@ -2,6 +2,7 @@ package inventory_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -125,4 +126,44 @@ func TestInboundMessagesAreKeptMasked(t *testing.T) {
 	require.NotContains(t, m.Raw, "4111111111111111")
 	require.NotContains(t, m.Raw, `"737"`)
 	require.NotContains(t, m.Raw, "\x00")
+}
+
+// Messages from senders that could not authenticate are kept within bounds
+// — so many per sender, so many in all, per window — since anyone can send
+// them; messages of authenticated channels always are.
+func TestUnauthenticatedMessagesAreKeptWithinBounds(t *testing.T) {
+	h := newHotel(t, "Europe/Lisbon", []int{3}, inventory.FactorOne, 1)
+	ctx := context.Background()
+	send := func(remote, outcome string) int64 {
+		t.Helper()
+		m := inventory.InboundMessage{Channel: "C0", Direction: "push", Remote: remote, Outcome: outcome, HTTPStatus: 401, Raw: "<x/>"}
+		if outcome != "unauthenticated" {
+			m.Property, m.HTTPStatus = h.code, 200
+		}
+		id, err := h.st.RecordInbound(ctx, m)
+		require.NoError(t, err)
+		return id
+	}
+	for i := range inventory.UnauthenticatedPerSender + 5 {
+		kept := send("198.51.100.7", "unauthenticated") != 0
+		require.Equal(t, i < inventory.UnauthenticatedPerSender, kept, "message %d", i)
+	}
+	require.NotZero(t, send("198.51.100.7", "failed"), "an authenticated channel's messages are always kept")
+
+	// Other senders, until the bound over all of them.
+	kept := inventory.UnauthenticatedPerSender
+	for s := 0; kept < inventory.UnauthenticatedPerWindow; s++ {
+		for range inventory.UnauthenticatedPerSender {
+			require.NotZero(t, send(fmt.Sprintf("203.0.113.%d", s), "unauthenticated"))
+			kept++
+		}
+	}
+	require.Zero(t, send("192.0.2.1", "unauthenticated"), "a new sender, past the bound over all")
+
+	_, err := h.st.DB().Exec(ctx, `UPDATE inbound_messages SET received_at = received_at - $1::interval`, inventory.UnauthenticatedWindow)
+	require.NoError(t, err)
+	require.NotZero(t, send("198.51.100.7", "unauthenticated"), "the window has passed")
+	var n int
+	require.NoError(t, h.st.DB().QueryRow(ctx, `SELECT count(*) FROM inbound_messages WHERE outcome = 'unauthenticated'`).Scan(&n))
+	require.Equal(t, inventory.UnauthenticatedPerWindow+1, n)
 }

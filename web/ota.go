@@ -2,9 +2,11 @@ package web
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
+	gosync "sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -218,9 +220,35 @@ func (s *Server) otaAnswer(c *gin.Context, rec *inventory.InboundMessage, m *ota
 // keepInbound stores the raw message; failing to is logged, not fatal: the
 // bookings themselves are kept with their revisions.
 func (s *Server) keepInbound(c *gin.Context, rec inventory.InboundMessage) {
-	if _, err := s.store.RecordInbound(c.Request.Context(), rec); err != nil {
+	id, err := s.store.RecordInbound(c.Request.Context(), rec)
+	switch {
+	case err != nil:
 		s.log.Error("ota: the inbound message could not be stored", "channel", rec.Channel, "err", err)
+	case id == 0 && rec.Outcome == "unauthenticated":
+		s.unkept.note(s.log, rec.Remote, time.Now())
 	}
+}
+
+// unkeptLog sums up the unauthenticated messages not kept
+// (inventory.UnauthenticatedPerSender): one warning a minute at most, so
+// that a flood fills neither the database nor the log.
+type unkeptLog struct {
+	mu     gosync.Mutex
+	n      int
+	logged time.Time
+}
+
+func (u *unkeptLog) note(log *slog.Logger, remote string, now time.Time) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.n++
+	if now.Sub(u.logged) < time.Minute {
+		return
+	}
+	log.Warn("ota: unauthenticated requests arrive faster than keyrack keeps them; the others are answered 401 and not stored",
+		"not_stored", u.n, "latest_from", remote, "kept_per_sender", inventory.UnauthenticatedPerSender,
+		"kept_in_all", inventory.UnauthenticatedPerWindow, "per", inventory.UnauthenticatedWindow)
+	u.n, u.logged = 0, now
 }
 
 // asOTAError is err as an OTA error: the parser's own, or a protocol error.

@@ -207,6 +207,31 @@ func TestOTAModifyBeforeCommitHoldsItsStays(t *testing.T) {
 	held("then the booking")
 }
 
+// Anyone can send the OTA endpoint a message without the right
+// credentials: each is answered 401, but only so many from one sender are
+// stored (inventory.UnauthenticatedPerSender), so that a flood cannot fill
+// the disk; the right credentials from that sender still work.
+func TestAFloodOfUnauthenticatedMessagesIsNotAllStored(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.otaChannel("P", "a", "ota_push", "HTL-P", "a-user", "a-secret", nil)
+	commit := resNotif("Commit", "R-1", "HTL-P", "2027-04-01", "2027-04-02")
+	for i := range inventory.UnauthenticatedPerSender + 10 {
+		r := e.otaPost("a", "a-user", fmt.Sprintf("guess-%d", i), commit)
+		require.Equal(t, http.StatusUnauthorized, r.Status, "%s", r.Body)
+		require.Equal(t, otaxml.TypeAuthentication, otaRS(t, r).Errors[0].Type)
+	}
+	var stored int
+	require.NoError(t, e.st.DB().QueryRow(context.Background(),
+		`SELECT count(*) FROM inbound_messages WHERE outcome = 'unauthenticated'`).Scan(&stored))
+	require.Equal(t, inventory.UnauthenticatedPerSender, stored)
+	require.True(t, otaRS(t, e.otaPost("a", "a-user", "a-secret", commit)).Success)
+	msgs, err := e.st.InboundMessages(context.Background(), "P", "a", 10)
+	require.NoError(t, err)
+	require.Len(t, msgs, 1, "the channel's own message is kept")
+}
+
 // Wrong or missing credentials get an authentication error and write no
 // booking; one channel's credentials cannot cancel another channel's booking.
 func TestOTAAuthenticationPerChannel(t *testing.T) {

@@ -55,6 +55,7 @@ type Server struct {
 	fanout  *sync.Fanout
 
 	otaMaxBody int64
+	unkept     unkeptLog // unauthenticated OTA messages not stored
 	now        func() time.Time
 	ui         uiTemplates
 }
