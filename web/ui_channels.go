@@ -173,6 +173,11 @@ func (s *Server) channelSyncs(c *gin.Context, property string) (map[string]chann
 	return out, mine, problem
 }
 
+// pushes says whether ch is pushed availability (sync.Fanout.Pushes).
+func (s *Server) pushes(ch inventory.Channel) bool {
+	return s.fanout != nil && s.fanout.Pushes(ch.Kind)
+}
+
 // lagText says a duration the way staff read it: 45s, 3m, 2h 5m, 3d.
 func lagText(d time.Duration) string {
 	switch {
@@ -269,7 +274,7 @@ func (s *Server) channelPage(c *gin.Context) (*channelData, bool) {
 	}
 	d := &channelData{Channel: ch, SyncKnown: s.fanout != nil, SecretsOK: s.secrets != nil,
 		IsICal: ch.Kind == inventory.ChannelICal, IsPull: ch.Kind == inventory.ChannelOTAPull,
-		IsPMS: ch.Kind == inventory.ChannelPMS, Pushed: s.fanout != nil && s.fanout.Pushes(ch.Kind)}
+		IsPMS: ch.Kind == inventory.ChannelPMS, Pushed: s.pushes(ch)}
 	if err := s.loadChannelStore(ctx, prop.Code, d); err != nil {
 		s.uiFail(c, err)
 		return nil, false
@@ -410,6 +415,9 @@ func (s *Server) uiChannelEnabled(c *gin.Context) {
 		return
 	}
 	msg := "Channel " + ch.Code + " is enabled: it is sent every value of its horizon, and changes from now on."
+	if !s.pushes(ch) {
+		msg = "Channel " + ch.Code + " is enabled."
+	}
 	if on {
 		s.catchUp(c.Request.Context(), uiProp(c).Code, ch.Code)
 	} else {
@@ -476,7 +484,10 @@ func (s *Server) uiChannelSetMapping(c *gin.Context) {
 	if m.RatePlan != "" {
 		msg += " / " + m.RatePlan
 	}
-	msg += ". Bookings parked before stay parked: check them under Alerts. Run a full resync so the channel gets this room's availability."
+	msg += ". Bookings parked before stay parked: check them under Alerts."
+	if s.pushes(ch) {
+		msg += " A full resync sends the channel this room's availability."
+	}
 	redirectFlash(c, channelPath(c), strings.ToUpper(msg[:1])+msg[1:])
 }
 

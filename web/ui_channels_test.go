@@ -246,6 +246,19 @@ func TestAPMSChannelShowsTheReservationsSentToIt(t *testing.T) {
 	p := e.post("/admin/p/P/channels/pms", "/admin/p/P/channels/pms/resync", nil)
 	require.Equal(t, http.StatusBadRequest, p.Status, p.Body)
 	require.Contains(t, p.Body, "availability is not pushed to a PMS")
+	// Nor do the flash messages of a mapping or of enabling it speak of
+	// sending it availability, as they do for an OTA.
+	flash := func(p page) string {
+		t.Helper()
+		requireRedirectBack(t, p, strings.Split(strings.TrimPrefix(p.Header.Get("Location"), "/admin/p/P/channels/"), "?")[0])
+		f, err := url.QueryUnescape(p.Header.Get("Location"))
+		require.NoError(t, err)
+		return f
+	}
+	mapRoom := url.Values{"room": {"TWN"}, "room_type": {"DBL-STD"}}
+	require.NotContains(t, flash(e.post("/admin/p/P/channels/pms", "/admin/p/P/channels/pms/mappings", mapRoom)), "resync")
+	require.Contains(t, flash(e.post("/admin/p/P/channels/expedia", "/admin/p/P/channels/expedia/mappings", mapRoom)), "A full resync sends")
+	require.NotContains(t, flash(e.post("/admin/p/P/channels/pms", "/admin/p/P/channels/pms/enabled", url.Values{"enabled": {"true"}})), "horizon")
 
 	// Acknowledged, the row and the list say so.
 	sentRevs, err := e.fan.SentRevisions(ctx, "P", "pms")
