@@ -173,7 +173,7 @@ func TestAnExportCalendarNoPlatformFetchesIsAnAlert(t *testing.T) {
 	ctx := context.Background()
 	_, err := e.st.CreateChannel(ctx, "P", inventory.Channel{Code: "airbnb", Kind: inventory.ChannelICal, Enabled: true}, inventory.System)
 	require.NoError(t, err)
-	tok, _, err := e.st.CreateExportToken(ctx, "P", "airbnb", "DBL-STD", inventory.System)
+	tok, token, err := e.st.CreateExportToken(ctx, "P", "airbnb", "DBL-STD", inventory.System)
 	require.NoError(t, err)
 	_, err = e.st.DB().Exec(ctx, `UPDATE ical_export_tokens SET created_at = now() - interval '2 days'`)
 	require.NoError(t, err)
@@ -189,8 +189,18 @@ func TestAnExportCalendarNoPlatformFetchesIsAnAlert(t *testing.T) {
 	require.Contains(t, p.Body, `href="/admin/p/P/channels/airbnb#tokens-title"`)
 	require.NotContains(t, p.Body, "Other alerts")
 	require.NotContains(t, p.Body, "All is well")
-	require.Contains(t, rowOf(t, e.get("/admin/p/P/channels").Body, "airbnb"), "1 export calendar not fetched")
+	row := rowOf(t, e.get("/admin/p/P/channels").Body, "airbnb")
+	require.Contains(t, row, "1 export calendar not fetched")
+	require.Contains(t, row, "not fetched yet")
 	require.Contains(t, e.get("/admin/p/P/channels/airbnb").Body, "no platform fetches it")
+
+	// Fetched: the list says when; revoked, that the platform gets nothing.
+	_, err = e.st.LookupExportToken(ctx, token)
+	require.NoError(t, err)
+	require.Contains(t, rowOf(t, e.get("/admin/p/P/channels").Body, "airbnb"), "last fetched")
+	_, err = e.st.RevokeExportToken(ctx, "P", "airbnb", tok.ID, inventory.System)
+	require.NoError(t, err)
+	require.Contains(t, rowOf(t, e.get("/admin/p/P/channels").Body, "airbnb"), "no export calendar: the platform gets no availability")
 }
 
 // A stale iCal feed is listed; "sync now" makes its poll due at once.

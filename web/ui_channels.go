@@ -77,6 +77,10 @@ type channelListRow struct {
 	channelSync
 	StaleFeeds   int // iCal feeds with an open stale-feed incident
 	StaleExports int // export calendars with an open stale-export incident
+	// Of an iCal channel: its live export calendars, and when a platform
+	// last fetched one of them.
+	LiveExports int
+	LastFetched *time.Time
 }
 
 // uiChannels lists the property's channels with their sync state.
@@ -107,8 +111,24 @@ func (s *Server) uiChannels(c *gin.Context) {
 		}
 	}
 	for _, ch := range chans {
-		d.Rows = append(d.Rows, channelListRow{Channel: ch, channelSync: syncs[ch.Code], StaleFeeds: stale[ch.Code],
-			StaleExports: staleExports[ch.Code]})
+		row := channelListRow{Channel: ch, channelSync: syncs[ch.Code], StaleFeeds: stale[ch.Code], StaleExports: staleExports[ch.Code]}
+		if ch.Kind == inventory.ChannelICal {
+			tokens, err := s.store.ExportTokens(ctx, prop.Code, ch.Code)
+			if err != nil {
+				s.uiFail(c, err)
+				return
+			}
+			for _, t := range tokens {
+				if t.RevokedAt != nil {
+					continue
+				}
+				row.LiveExports++
+				if t.LastUsedAt != nil && (row.LastFetched == nil || t.LastUsedAt.After(*row.LastFetched)) {
+					row.LastFetched = t.LastUsedAt
+				}
+			}
+		}
+		d.Rows = append(d.Rows, row)
 	}
 	if c.GetHeader("HX-Request") != "" && c.Query("fragment") == "channels-table" {
 		s.renderFragment(c, http.StatusOK, "channels", "channels-table", d)
