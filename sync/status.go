@@ -37,8 +37,12 @@ type ChannelStatus struct {
 	WebhooksPending   int        `json:"webhooks_pending"`
 	WebhooksFailed    int        `json:"webhooks_failed"`
 	// LastWebhook is when the latest of the channel's last RecentFeed
-	// revisions delivered by webhook was.
-	LastWebhook *time.Time `json:"last_webhook,omitempty"`
+	// revisions delivered by webhook was. WebhookError is the error of the
+	// latest failed attempt of a webhook still being retried (pending), and
+	// WebhookErrorAt when it was.
+	LastWebhook    *time.Time `json:"last_webhook,omitempty"`
+	WebhookError   string     `json:"webhook_error,omitempty"`
+	WebhookErrorAt *time.Time `json:"webhook_error_at,omitempty"`
 	// For ota_pull channels: when keyrack last polled the channel, when a
 	// poll last succeeded, and the error of the last failed poll (cleared
 	// by the next good one).
@@ -66,13 +70,18 @@ func (f *Fanout) Status(ctx context.Context, property string) ([]ChannelStatus, 
 			-- delivered, and all of its entries would be read.
 			CASE WHEN c.kind = 'pms' THEN (SELECT max(w.delivered_at) FROM (
 				SELECT e.delivered_at FROM feed_entries e WHERE e.property_id = c.property_id AND e.channel_id = c.id
-				ORDER BY e.id DESC LIMIT $2) AS w) END
+				ORDER BY e.id DESC LIMIT $2) AS w) END,
+			coalesce(f.webhook_error, ''), f.webhook_error_at
 		FROM channels c JOIN properties p ON p.id = c.property_id
 		LEFT JOIN sync_channels s ON s.property_id = c.property_id AND s.channel_id = c.id
 		LEFT JOIN LATERAL (
 			SELECT count(*)::int AS unacked, min(e.created_at) AS oldest,
 				(count(*) FILTER (WHERE e.webhook AND e.delivered_at IS NULL AND e.failed_at IS NULL))::int AS pending,
-				(count(*) FILTER (WHERE e.failed_at IS NOT NULL))::int AS failed
+				(count(*) FILTER (WHERE e.failed_at IS NOT NULL))::int AS failed,
+				(array_agg(e.last_error ORDER BY e.last_attempt_at DESC) FILTER (WHERE e.webhook AND e.delivered_at IS NULL
+					AND e.failed_at IS NULL AND e.last_error IS NOT NULL))[1] AS webhook_error,
+				max(e.last_attempt_at) FILTER (WHERE e.webhook AND e.delivered_at IS NULL
+					AND e.failed_at IS NULL AND e.last_error IS NOT NULL) AS webhook_error_at
 			FROM feed_entries e WHERE e.property_id = c.property_id AND e.channel_id = c.id AND e.acked_at IS NULL
 		) AS f ON c.kind = 'pms'
 		WHERE p.code = $1
@@ -82,7 +91,7 @@ func (f *Fanout) Status(ctx context.Context, property string) ([]ChannelStatus, 
 		err := r.Scan(&s.Channel, &s.Enabled, &s.DirtyNights, &s.DirtySince, &s.Queued, &s.Archived,
 			&s.Deliveries, &s.Failures, &s.LastDelivery, &s.LastError, &s.LastErrorAt, &s.ResyncedOn,
 			&s.FeedUnacked, &s.FeedOldestUnacked, &s.WebhooksPending, &s.WebhooksFailed,
-			&s.PulledAt, &s.PullOKAt, &s.PullError, &s.PullErrorAt, &s.LastWebhook)
+			&s.PulledAt, &s.PullOKAt, &s.PullError, &s.PullErrorAt, &s.LastWebhook, &s.WebhookError, &s.WebhookErrorAt)
 		s.InSync = s.DirtyNights == 0 && s.DirtySince == nil
 		return s, err
 	})

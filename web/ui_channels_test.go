@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -269,6 +270,49 @@ func TestAPMSChannelShowsTheReservationsSentToIt(t *testing.T) {
 	pg = e.get("/admin/p/P/channels/pms")
 	require.Contains(t, section(t, pg.Body, "status-title"), "every revision acknowledged")
 	require.NotContains(t, section(t, pg.Body, "sent-title"), "not yet")
+}
+
+// A PMS whose webhook endpoint fails shows the failure while keyrack
+// retries — in its row and on its page — not only once the webhook runs
+// out of retries; delivered at last, the error goes.
+func TestAFailingPMSWebhookShowsWhileRetried(t *testing.T) {
+	t.Parallel()
+	e := newChannelsUI(t, func(c *sync.Config) {
+		c.RetryBase, c.RetryMax, c.DelayedTaskCheckInterval = 200*time.Millisecond, time.Second, 100*time.Millisecond
+	})
+	e.seedHotel("P", 4)
+	ctx := context.Background()
+	var failing atomic.Bool
+	failing.Store(true)
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if failing.Load() {
+			http.Error(w, "front desk system down", http.StatusBadGateway)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(recv.Close)
+	endpoint := recv.URL
+	_, err := e.st.UpdateChannel(ctx, "P", "pms", inventory.ChannelPatch{Endpoint: &endpoint}, inventory.System)
+	require.NoError(t, err)
+	require.NoError(t, e.st.SetChannelCredentials(ctx, e.sec, "P", "pms", inventory.Credentials{OutboundSecret: "signing"}, inventory.System))
+	e.runWorker()
+	e.login("anna")
+	_, err = e.st.ApplyRevision(ctx, inventory.Revision{Property: "P", Channel: "expedia", ExternalID: "EXP-5", Kind: inventory.New,
+		Mode: inventory.MustAccept, Stays: []inventory.RoomStay{{ChannelRoom: "DBL", Arrival: inventory.MustDate("2031-04-01"),
+			Departure: inventory.MustDate("2031-04-02")}}})
+	require.NoError(t, err)
+
+	eventuallyUI(t, "the webhook's failure to show", func() bool { return statusOfChannel(t, e.fan, "pms").WebhookError != "" })
+	row := rowOf(t, e.get("/admin/p/P/channels").Body, "pms")
+	require.Contains(t, row, "502")
+	require.Contains(t, row, "retrying")
+	require.Contains(t, section(t, e.get("/admin/p/P/channels/pms").Body, "status-title"), "Last webhook error")
+
+	failing.Store(false)
+	eventuallyUI(t, "the webhook to be delivered", func() bool { return statusOfChannel(t, e.fan, "pms").LastWebhook != nil })
+	require.Empty(t, statusOfChannel(t, e.fan, "pms").WebhookError)
+	require.NotContains(t, rowOf(t, e.get("/admin/p/P/channels").Body, "pms"), "retrying")
 }
 
 // Without a fan-out the pages show what the store knows and say what is missing.
