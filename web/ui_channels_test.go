@@ -60,6 +60,11 @@ func newChannelsUI(t *testing.T, configure ...func(*sync.Config)) *channelsUI {
 	return cu
 }
 
+// quickRetries retries failed deliveries and webhooks within a second.
+func quickRetries(c *sync.Config) {
+	c.RetryBase, c.RetryMax, c.DelayedTaskCheckInterval = 200*time.Millisecond, time.Second, 100*time.Millisecond
+}
+
 // runWorker runs the fan-out's worker until the test ends.
 func (cu *channelsUI) runWorker() {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -118,9 +123,7 @@ func auditActions(t *testing.T, st *inventory.Store) map[string]string {
 // the channel's own error; its page shows each push with what was sent.
 func TestChannelsListShowsLagFailuresAndTheDeliveryLog(t *testing.T) {
 	t.Parallel()
-	e := newChannelsUI(t, func(c *sync.Config) {
-		c.RetryBase, c.RetryMax, c.DelayedTaskCheckInterval = 200*time.Millisecond, time.Second, 100*time.Millisecond
-	})
+	e := newChannelsUI(t, quickRetries)
 	e.seedHotel("P", 4)
 	ctx := context.Background()
 	tc := testchannel.New()
@@ -277,9 +280,7 @@ func TestAPMSChannelShowsTheReservationsSentToIt(t *testing.T) {
 // out of retries; delivered at last, the error goes.
 func TestAFailingPMSWebhookShowsWhileRetried(t *testing.T) {
 	t.Parallel()
-	e := newChannelsUI(t, func(c *sync.Config) {
-		c.RetryBase, c.RetryMax, c.DelayedTaskCheckInterval = 200*time.Millisecond, time.Second, 100*time.Millisecond
-	})
+	e := newChannelsUI(t, quickRetries)
 	e.seedHotel("P", 4)
 	ctx := context.Background()
 	var failing atomic.Bool
