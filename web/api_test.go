@@ -34,12 +34,16 @@ type apiEnv struct {
 	router routers.Router
 }
 
-func newAPI(t *testing.T) *apiEnv {
+func newAPI(t *testing.T, configure ...func(*web.Config)) *apiEnv {
 	t.Helper()
 	st := inventorytest.New(t)
 	sec, err := inventory.NewSecrets("test secret of keyrack's API tests")
 	require.NoError(t, err)
-	s := web.New(web.Config{Store: st, Secrets: sec, Logger: slog.New(slog.DiscardHandler)})
+	cfg := web.Config{Store: st, Secrets: sec, Logger: slog.New(slog.DiscardHandler)}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	s := web.New(cfg)
 	ts := newTestServer(t, s)
 	_, key, err := st.CreateAPIKey(context.Background(), "", "admin", inventory.System)
 	require.NoError(t, err)

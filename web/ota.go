@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -60,6 +61,15 @@ func (s *Server) otaPush(c *gin.Context) {
 		rec.Message, rec.EchoToken = m.Name, m.EchoToken
 	}
 	creds := credentialsOf(c.Request, m)
+	failureKey := otaFailureKey(rec.Remote, rec.Channel, creds)
+	if wait := s.otaFails.wait(failureKey, s.now()); wait > 0 {
+		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		s.otaAnswer(c, &rec, m, http.StatusTooManyRequests, "unauthenticated",
+			[]*otaxml.Error{otaxml.Errorf(otaxml.TypeAuthentication, otaxml.CodeAuthorization,
+				"too many failed authentications for channel %s from this address with this user name: try again in %s",
+				rec.Channel, wait.Round(time.Second))}, now)
+		return
+	}
 	chs, err := s.store.InboundChannels(ctx, rec.Channel, creds.users(), otaKinds...)
 	if err != nil {
 		s.log.Error("ota: channels could not be read", "channel", rec.Channel, "err", err)
@@ -69,6 +79,7 @@ func (s *Server) otaPush(c *gin.Context) {
 	}
 	chs = s.authenticateOTA(creds, chs)
 	if len(chs) == 0 {
+		s.otaFails.fail(failureKey, otaSecretDigest(creds), s.now())
 		if len(rec.Raw) > maxUnauthenticatedKept {
 			rec.Raw = rec.Raw[:maxUnauthenticatedKept]
 		}

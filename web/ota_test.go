@@ -11,7 +11,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	gosync "sync"
 	"testing"
+	"time"
 
 	"github.com/keyrack/keyrack/connectors/otaxml"
 	"github.com/keyrack/keyrack/inventory"
@@ -218,7 +220,8 @@ func TestAFloodOfUnauthenticatedMessagesIsNotAllStored(t *testing.T) {
 	e.otaChannel("P", "a", "ota_push", "HTL-P", "a-user", "a-secret", nil)
 	commit := resNotif("Commit", "R-1", "HTL-P", "2027-04-01", "2027-04-02")
 	for i := range inventory.UnauthenticatedPerSender + 10 {
-		r := e.otaPost("a", "a-user", fmt.Sprintf("guess-%d", i), commit)
+		// A user name each: the same one would be refused (429) after 20.
+		r := e.otaPost("a", fmt.Sprintf("user-%d", i), "guess", commit)
 		require.Equal(t, http.StatusUnauthorized, r.Status, "%s", r.Body)
 		require.Equal(t, otaxml.TypeAuthentication, otaRS(t, r).Errors[0].Type)
 	}
@@ -230,6 +233,48 @@ func TestAFloodOfUnauthenticatedMessagesIsNotAllStored(t *testing.T) {
 	msgs, err := e.st.InboundMessages(context.Background(), "P", "a", 10)
 	require.NoError(t, err)
 	require.Len(t, msgs, 1, "the channel's own message is kept")
+}
+
+// A channel's password cannot be guessed at network speed: after 20
+// distinct wrong secrets from one address for one channel and user name
+// within 15 minutes, that combination is answered 429 with Retry-After —
+// the right secret too, unchecked — until the oldest is 15 minutes old.
+// Other user names and channels are not held back, nor an OTA retrying
+// with the one wrong secret it was configured with.
+func TestRepeatedFailedOTAAuthenticationsAreRefusedForAWhile(t *testing.T) {
+	t.Parallel()
+	var mu gosync.Mutex
+	clock := time.Date(2027, 1, 10, 12, 0, 0, 0, time.UTC)
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	e := newAPI(t, func(c *web.Config) { c.Now = now })
+	e.hotel("P", 3)
+	e.otaChannel("P", "a", "ota_push", "HTL-P", "a-user", "a-secret", nil)
+	e.otaChannel("P", "b", "ota_push", "HTL-P", "b-user", "b-secret", nil)
+	commit := func(id string) []byte { return resNotif("Commit", id, "HTL-P", "2027-04-01", "2027-04-02") }
+
+	for i := range 20 {
+		require.Equal(t, http.StatusUnauthorized, e.otaPost("a", "a-user", fmt.Sprintf("guess-%d", i), commit("G")).Status)
+	}
+	r := e.otaPost("a", "a-user", "a-secret", commit("R-1"))
+	require.Equal(t, http.StatusTooManyRequests, r.Status, "%s", r.Body)
+	require.Equal(t, "900", r.Header.Get("Retry-After"))
+	rs := otaRS(t, r)
+	require.Equal(t, otaxml.TypeAuthentication, rs.Errors[0].Type)
+	require.Contains(t, rs.Errors[0].Msg, "too many failed authentications")
+	require.Equal(t, 0, e.sold("P", "2027-04-01"), "refused unchecked")
+
+	// Not another channel, nor another user name, nor an OTA sending one
+	// wrong secret again and again (its configuration is wrong; it retries).
+	for range 30 {
+		require.Equal(t, http.StatusUnauthorized, e.otaPost("b", "b-user", "configured-wrong", commit("B-0")).Status)
+	}
+	require.True(t, otaRS(t, e.otaPost("b", "b-user", "b-secret", commit("B-1"))).Success)
+	require.Equal(t, http.StatusUnauthorized, e.otaPost("a", "someone", "x", commit("G")).Status)
+
+	mu.Lock()
+	clock = clock.Add(15 * time.Minute)
+	mu.Unlock()
+	require.True(t, otaRS(t, e.otaPost("a", "a-user", "a-secret", commit("R-1"))).Success, "the window has passed")
 }
 
 // Wrong or missing credentials get an authentication error and write no

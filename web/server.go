@@ -55,7 +55,8 @@ type Server struct {
 	fanout  *sync.Fanout
 
 	otaMaxBody int64
-	unkept     unkeptLog // unauthenticated OTA messages not stored
+	unkept     unkeptLog   // unauthenticated OTA messages not stored
+	otaFails   otaFailures // failed authentications at the OTA endpoint
 	now        func() time.Time
 	ui         uiTemplates
 }
