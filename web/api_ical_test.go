@@ -53,10 +53,13 @@ func TestAnExportURLKeptForAnIdempotencyKeyIsSealed(t *testing.T) {
 	without.ts = newTestServer(t, web.New(web.Config{Store: e.st, Logger: slog.New(slog.DiscardHandler)}))
 	without.router = openAPIRouter(t, without.ts.URL)
 	e = &without
+	// An answer another server kept sealed cannot be opened here.
+	p := problemOf(t, e.do("POST", base+"/export-tokens", e.admin, body, "Idempotency-Key", "tok-1"), http.StatusConflict)
+	require.Contains(t, p["detail"], "showed a secret once")
 	first = e.must(http.StatusCreated, "POST", base+"/export-tokens", body, "Idempotency-Key", "tok-2")
 	plain, _ = kept(first.JSON(t)["token"].(string))
 	require.Zero(t, plain)
-	p := problemOf(t, e.do("POST", base+"/export-tokens", e.admin, body, "Idempotency-Key", "tok-2"), http.StatusConflict)
+	p = problemOf(t, e.do("POST", base+"/export-tokens", e.admin, body, "Idempotency-Key", "tok-2"), http.StatusConflict)
 	require.Contains(t, p["detail"], "showed a secret once")
 	require.Len(t, e.must(http.StatusOK, "GET", base+"/export-tokens", nil).List(t), 3, "the replay made no second calendar")
 }

@@ -42,15 +42,7 @@ func (s *Server) idempotency(c *gin.Context) {
 	if stored != nil {
 		body := stored.Body
 		if stored.Sealed {
-			opened, err := s.secrets.Open(body)
-			if err != nil {
-				// KEYRACK_SECRET changed since (or is gone).
-				s.log.Warn("a sealed idempotent response could not be opened", "err", err)
-				stored = secretNotKept()
-				body = stored.Body
-			} else {
-				body = []byte(opened)
-			}
+			stored, body = s.openResponse(stored)
 		}
 		c.Header("Idempotent-Replayed", "true")
 		c.Abort()
@@ -104,6 +96,21 @@ func (s *Server) sealResponse(resp inventory.StoredResponse) inventory.StoredRes
 		s.log.Warn("an idempotent response showing a secret could not be sealed; it is not kept", "err", err)
 	}
 	return *secretNotKept()
+}
+
+// openResponse is a sealed kept answer and its body opened, or
+// secretNotKept when this server cannot open it (KEYRACK_SECRET changed
+// since, or is not set here).
+func (s *Server) openResponse(stored *inventory.StoredResponse) (*inventory.StoredResponse, []byte) {
+	if s.secrets != nil {
+		opened, err := s.secrets.Open(stored.Body)
+		if err == nil {
+			return stored, []byte(opened)
+		}
+		s.log.Warn("a sealed idempotent response could not be opened", "err", err)
+	}
+	notKept := secretNotKept()
+	return notKept, notKept.Body
 }
 
 // secretNotKept is the replay of an answer that showed a secret and could
