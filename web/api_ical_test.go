@@ -11,6 +11,15 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// icalAPI is the API with hotel P and its iCal channel airbnb, whose path
+// it returns.
+func icalAPI(t *testing.T) (*apiEnv, string) {
+	e := newAPI(t)
+	e.hotel("P", 2)
+	e.must(http.StatusCreated, "POST", "/api/v1/properties/P/channels", map[string]any{"code": "airbnb", "kind": "ical"})
+	return e, "/api/v1/properties/P/channels/airbnb"
+}
+
 // An export URL is shown once and kept only as a hash; an Idempotency-Key
 // keeps the answer that showed it sealed, so that the database does not
 // hold the live URL for a day, and the replay still shows it. Without
@@ -18,11 +27,8 @@ import (
 // no second calendar.
 func TestAnExportURLKeptForAnIdempotencyKeyIsSealed(t *testing.T) {
 	t.Parallel()
-	e := newAPI(t)
-	e.hotel("P", 2)
+	e, base := icalAPI(t)
 	ctx := context.Background()
-	base := "/api/v1/properties/P/channels/airbnb"
-	e.must(http.StatusCreated, "POST", "/api/v1/properties/P/channels", map[string]any{"code": "airbnb", "kind": "ical"})
 	kept := func(token string) (plain, sealed int) {
 		t.Helper()
 		require.NoError(t, e.st.DB().QueryRow(ctx, `SELECT count(*) FILTER (WHERE position($1::bytea in response) > 0), count(*) FILTER (WHERE sealed)
@@ -66,11 +72,8 @@ func TestAnExportURLKeptForAnIdempotencyKeyIsSealed(t *testing.T) {
 
 func TestICalFeedsAreSealedAndExportTokensShownOnceAndRevocable(t *testing.T) {
 	t.Parallel()
-	e := newAPI(t)
-	e.hotel("P", 2)
+	e, base := icalAPI(t)
 	ctx := context.Background()
-	base := "/api/v1/properties/P/channels/airbnb"
-	e.must(http.StatusCreated, "POST", "/api/v1/properties/P/channels", map[string]any{"code": "airbnb", "kind": "ical"})
 
 	feedURL := "https://www.airbnb.test/calendar/ical/123.ics?s=t0psecret"
 	f := e.must(http.StatusOK, "PUT", base+"/ical-feeds", map[string]any{"room_type": "DBL-STD", "url": feedURL})
