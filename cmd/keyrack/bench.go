@@ -65,7 +65,7 @@ func benchFlags(cfg Config, w io.Writer) (*flag.FlagSet, *Config, *benchOptions)
 	fs.DurationVar(&o.warmup, "warmup", 5*time.Second, "how long bookings are sent first, at the same rate, without being measured (new connections, first plans); they count for consistency and lost bookings")
 	fs.IntVar(&o.nights, "nights", 90, "arrival window in nights from tomorrow")
 	fs.IntVar(&o.maxStay, "max-stay", 3, "longest stay in nights (lengths are uniform from 1)")
-	fs.IntVar(&o.units, "units", 100000, "rooms per pool (large, so no booking is ever short)")
+	fs.IntVar(&o.units, "units", 100000, "rooms per pool (large, so no booking is ever short; with a small one pools fill, and the OTAs' bookings beyond them are taken as overbookings)")
 	fs.Float64Var(&o.hotShare, "hot-share", 0.6, "`share` (0-1) of arrivals on the hottest fifth of the nights")
 	fs.BoolVar(&o.resync, "resync", false, "a full 365-night resync of every property to every channel starts a third into the measured load")
 	fs.BoolVar(&o.pgbench, "pgbench", true, "run the pgbench reference (one booking per transaction) first")
@@ -136,8 +136,11 @@ func benchCommand(ctx context.Context, cfg Config, args []string, logger *slog.L
 	}
 	line, _ := json.Marshal(res)
 	fmt.Fprintf(stdout, "%s\n", line)
-	if !res.Consistent || res.Lost > 0 {
-		return errors.New("bench: the channels did not all come to hold the pool's values, or bookings were lost (see above)")
+	switch {
+	case res.Lost > 0:
+		return fmt.Errorf("bench: %d bookings lost (see above)", res.Lost)
+	case !res.Consistent:
+		return errors.New("bench: the channels did not all come to hold the pool's values and every booking's effect (see above)")
 	}
 	return nil
 }
@@ -748,6 +751,7 @@ func (b *bench) load(ctx context.Context, measured func()) loadResult {
 				// A booking under way is finished, not abandoned, when the
 				// load stops: its answer decides whether it counts.
 				sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+				bk.Made = time.Now() // when the OTA sold it, for the lag tracker
 				outcome, latency := p.otas[origin].Book(sctx, bk)
 				answered := time.Now()
 				scancel()
@@ -830,18 +834,25 @@ func (b *bench) lost(ctx context.Context, ids map[string][]string) (int, error) 
 }
 
 // lagTracker measures sync lag. Bookings only take rooms (no modification
-// or cancellation) and no pool is ever short, so a channel's value on a
-// night only goes down: once it holds units − k, the first k bookings
-// answered on that night have reached it. A booking's lag is from its
-// answer until every other channel holds, on each of its nights, at most
-// units minus the bookings answered there until then, itself included.
+// or cancellation), so the value keyrack pushes to a channel for a night
+// only goes down: once it is units − k, the first k bookings answered on
+// that night have reached the channel. A booking's lag is from its answer
+// until every other channel holds, on each of its nights, at most units
+// minus the bookings answered there until then, itself included.
+//
+// With a small -units the pools fill and the OTAs' bookings beyond them are
+// taken as overbookings: from then on every channel is offered 0, and a
+// channel that believes 0 — told 0, or told less than it sold since, as the
+// simulated OTA counts (sim.OTA.Believed) — holds every booking of the
+// night. (Below a full night a channel's own sales do not count: what it
+// believes through them is not another channel's booking reaching it.)
 type lagTracker struct {
-	units int
-	mu    gosync.Mutex
-	count map[lagKey]int
-	value map[chanKey]int
-	wait  map[chanKey][]*lagWaiter // oldest (largest want) first
-	all   []*lagBooking
+	units  int
+	mu     gosync.Mutex
+	count  map[lagKey]int
+	belief map[chanKey]*lagBelief
+	wait   map[chanKey][]*lagWaiter
+	all    []*lagBooking
 }
 
 type lagKey struct {
@@ -853,6 +864,27 @@ type lagKey struct {
 type chanKey struct {
 	lagKey
 	channel int
+}
+
+// lagBelief is what a channel was told of a night and what it sold since.
+type lagBelief struct {
+	told   int
+	toldAt time.Time
+	sold   []lagSale
+}
+
+type lagSale struct {
+	at    time.Time
+	units int
+}
+
+// zero reports whether the channel believes it has nothing left to sell.
+func (b *lagBelief) zero() bool {
+	v := b.told
+	for _, s := range b.sold {
+		v -= s.units
+	}
+	return v <= 0
 }
 
 type lagBooking struct {
@@ -874,7 +906,7 @@ type lagWaiter struct {
 }
 
 func newLagTracker(units int) *lagTracker {
-	return &lagTracker{units: units, count: map[lagKey]int{}, value: map[chanKey]int{}, wait: map[chanKey][]*lagWaiter{}}
+	return &lagTracker{units: units, count: map[lagKey]int{}, belief: map[chanKey]*lagBelief{}, wait: map[chanKey][]*lagWaiter{}}
 }
 
 func (t *lagTracker) reach(b *lagBooking, channel int, at time.Time) {
@@ -884,8 +916,29 @@ func (t *lagTracker) reach(b *lagBooking, channel int, at time.Time) {
 	}
 }
 
-// booked registers a booking answered at at; its lag is measured unless
-// it belongs to the warm-up.
+// holds reports whether the channel's belief b (nil: never told) holds
+// the bookings that leave want on the night.
+func holds(b *lagBelief, want int) bool {
+	return b != nil && (b.told <= want || want == 0 && b.zero())
+}
+
+// settle marks reached, at at, the bookings waiting for ck that its belief
+// now holds.
+func (t *lagTracker) settle(ck chanKey, at time.Time) {
+	b := t.belief[ck]
+	ws := t.wait[ck][:0]
+	for _, w := range t.wait[ck] {
+		if holds(b, w.want) {
+			t.reach(w.b, w.channel, at)
+		} else {
+			ws = append(ws, w)
+		}
+	}
+	t.wait[ck] = ws
+}
+
+// booked registers a booking sold (bk.Made) by channel origin and answered
+// at at; its lag is measured unless it belongs to the warm-up.
 func (t *lagTracker) booked(p *benchProperty, origin, channels int, bk sim.Booking, at time.Time, measured bool) {
 	pi := p.index
 	t.mu.Lock()
@@ -896,14 +949,18 @@ func (t *lagTracker) booked(p *benchProperty, origin, channels int, bk sim.Booki
 	for _, n := range inventory.Nights(bk.Arrival, bk.Departure) {
 		k := lagKey{pi, bk.Product.Room, n}
 		t.count[k] += max(1, bk.Units)
-		want := t.units - t.count[k]
+		want := max(0, t.units-t.count[k])
+		if b := t.belief[chanKey{k, origin}]; b != nil && bk.Made.After(b.toldAt) {
+			b.sold = append(b.sold, lagSale{bk.Made, max(1, bk.Units)})
+			t.settle(chanKey{k, origin}, bk.Made)
+		}
 		for c := range channels {
 			if c == origin {
 				continue
 			}
 			lb.left++
 			ck := chanKey{k, c}
-			if v, ok := t.value[ck]; ok && v <= want {
+			if holds(t.belief[ck], want) {
 				t.reach(lb, c, at)
 				continue
 			}
@@ -912,20 +969,26 @@ func (t *lagTracker) booked(p *benchProperty, origin, channels int, bk sim.Booki
 	}
 }
 
-// applied records that channel now holds value for k.
+// applied records that channel was told value for k at at.
 func (t *lagTracker) applied(k lagKey, channel, value int, at time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	ck := chanKey{k, channel}
-	t.value[ck] = value
-	ws := t.wait[ck]
-	i := 0
-	for ; i < len(ws) && value <= ws[i].want; i++ {
-		t.reach(ws[i].b, ws[i].channel, at)
+	b := t.belief[ck]
+	if b == nil {
+		b = &lagBelief{}
+		t.belief[ck] = b
 	}
-	if i > 0 {
-		t.wait[ck] = ws[i:]
+	b.told, b.toldAt = value, at
+	// Sales made before it are in what it was told (the OTA counts so).
+	sold := b.sold[:0]
+	for _, s := range b.sold {
+		if s.at.After(at) {
+			sold = append(sold, s)
+		}
 	}
+	b.sold = sold
+	t.settle(ck, at)
 }
 
 // lags returns the lag of every measured booking that reached every other

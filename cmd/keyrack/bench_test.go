@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -147,6 +148,71 @@ func TestLagTrackerWaitsForEveryOtherChannelAndNight(t *testing.T) {
 	require.Len(t, lags, 4)
 	require.Contains(t, lags, 24*time.Millisecond) // x: 71 → 95
 	require.Zero(t, unreached)
+}
+
+// Once a night's bookings are as many as its units, every channel is offered
+// 0 however many more the OTAs sell (keyrack takes them as overbookings):
+// holding 0, a channel holds them all.
+func TestLagTrackerCountsAFullNightAsZero(t *testing.T) {
+	lt := newLagTracker(2)
+	p := &benchProperty{index: 0}
+	d := inventory.MustDate("2027-03-01")
+	t0 := time.Unix(1_800_000_000, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	apply := func(ch, v, ms int) { lt.applied(lagKey{0, "R0", d}, ch, v, at(ms)) }
+	for ch := range 3 {
+		apply(ch, 2, 0)
+	}
+	for i, origin := range []int{0, 1, 2} {
+		lt.booked(p, origin, 3, sim.Booking{ID: fmt.Sprint(i), Product: sim.Product{Room: "R0"}, Arrival: d, Departure: d.AddDays(1), Units: 1}, at(10+i), true)
+	}
+	apply(2, 1, 20) // holds the first booking
+	apply(0, 0, 30) // holds the second and the third: the night is full
+	apply(1, 0, 40)
+	_, unreached, _ := lt.lags()
+	require.Equal(t, 1, unreached, "channel 2 holds only the first booking")
+	apply(2, 0, 50)
+	lags, unreached, _ := lt.lags()
+	require.Zero(t, unreached)
+	require.ElementsMatch(t, []time.Duration{30 * time.Millisecond, 39 * time.Millisecond, 28 * time.Millisecond}, lags)
+
+	// A channel that sold the last room itself is not told 0 (keyrack does
+	// not echo its own booking back), yet believes 0 as the simulated OTA
+	// counts: told 1, one sold since. It holds the overbooking that follows.
+	d2 := d.AddDays(1)
+	apply2 := func(ch, v, ms int) { lt.applied(lagKey{0, "R0", d2}, ch, v, at(ms)) }
+	book := func(origin, made, answered int) {
+		lt.booked(p, origin, 3, sim.Booking{Product: sim.Product{Room: "R0"}, Arrival: d2, Departure: d2.AddDays(1), Units: 1, Made: at(made)}, at(answered), true)
+	}
+	for ch := range 3 {
+		apply2(ch, 2, 100)
+	}
+	book(0, 105, 110) // sold at 105 by channel 0, before anyone was told 1
+	apply2(1, 1, 115)
+	apply2(2, 1, 115)
+	book(1, 120, 125) // the last room, sold by channel 1 (told 1 at 115)
+	apply2(0, 0, 130)
+	apply2(2, 0, 130)
+	book(2, 140, 145) // an overbooking from channel 2: channel 0 was told 0, channel 1 believes 0
+	lags, unreached, _ = lt.lags()
+	require.Zero(t, unreached)
+	require.Len(t, lags, 6)
+	require.Contains(t, lags, time.Duration(0), "the overbooking held by both others as it was answered")
+
+	// Below a full night, what a channel sold itself does not count: it
+	// believes 1 less, but another channel's booking has not reached it.
+	d3 := d.AddDays(2)
+	lt3 := newLagTracker(5)
+	for ch := range 3 {
+		lt3.applied(lagKey{0, "R0", d3}, ch, 5, at(200))
+	}
+	for i, origin := range []int{0, 1} {
+		lt3.booked(p, origin, 3, sim.Booking{Product: sim.Product{Room: "R0"}, Arrival: d3, Departure: d3.AddDays(1), Units: 1, Made: at(205 + i)}, at(210+i), true)
+	}
+	lt3.applied(lagKey{0, "R0", d3}, 2, 3, at(220))
+	lt3.applied(lagKey{0, "R0", d3}, 1, 4, at(220)) // holds the first booking only; sold the second itself
+	_, unreached, _ = lt3.lags()
+	require.Equal(t, 1, unreached, "the second booking has not reached channel 0")
 }
 
 // The lost-bookings check counts an answered booking the pool does not
