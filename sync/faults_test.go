@@ -132,6 +132,10 @@ func TestADeliveryOutOfRetriesIsArchivedVisibleAndRetryable(t *testing.T) {
 	require.True(t, st.Archived)
 	require.False(t, st.InSync)
 	require.Contains(t, st.LastError, "HTTP 500")
+	b, err := h.fan.Backlog(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []any{1, 1, int64(3)}, []any{b.DeadLettered, b.ChannelsPending["change"], b.Failures},
+		"B dead-lettered, its change pending, three attempts failed")
 
 	// Archived means left alone: the sweeper does not resurrect it.
 	time.Sleep(3 * h.cfg.SweepInterval)
@@ -140,9 +144,12 @@ func TestADeliveryOutOfRetriesIsArchivedVisibleAndRetryable(t *testing.T) {
 	h.tc["B"].FailAll(false)
 	require.NoError(t, h.fan.RetryArchived(ctx, a.Queue, a.ID))
 	h.waitConverged()
-	archived, err := h.fan.Archived(ctx)
+	archived, err = h.fan.Archived(ctx)
 	require.NoError(t, err)
 	require.Empty(t, archived)
+	b, err = h.fan.Backlog(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []any{0, 0}, []any{b.DeadLettered, b.ChannelsPending["change"]})
 	got, _ := h.tc["B"].Value(h.room("B", 0), arrival)
 	require.Equal(t, 9, got)
 	require.False(t, statusOf(t, h, "B").Archived)

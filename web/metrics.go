@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/keyrack/keyrack/inventory"
+	"github.com/keyrack/keyrack/sync"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -18,6 +19,9 @@ import (
 func (s *Server) routeMetrics(e *gin.Engine) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(&incidentCollector{store: s.store})
+	if s.fanout != nil {
+		reg.MustRegister(&backlogCollector{fanout: s.fanout})
+	}
 	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 	e.GET("/metrics", s.authenticate, func(c *gin.Context) {
 		if !requireAllProperties(c, "reading metrics") {
@@ -33,6 +37,58 @@ var (
 	icalStaleDesc = prometheus.NewDesc("keyrack_ical_feeds_stale",
 		"iCal feeds flagged stale: no good fetch for longer than KEYRACK_ICAL_STALE_AFTER.", nil, nil)
 )
+
+// The fan-out's backlog (sync.Backlog).
+var (
+	outboxPendingDesc = prometheus.NewDesc("keyrack_outbox_pending",
+		"Changes recorded with bookings and edits that the outbox relay has not taken yet, by topic (availability: for the channels; reservation: for the PMS feed).", []string{"topic"}, nil)
+	outboxOldestDesc = prometheus.NewDesc("keyrack_outbox_oldest_seconds",
+		"How long the oldest change not relayed yet has waited, by topic (0 when none).", []string{"topic"}, nil)
+	syncPendingDesc = prometheus.NewDesc("keyrack_sync_channels_pending",
+		"Channels with availability changes not delivered yet, by mark: change (bookings, staff edits) or resync (full resyncs).", []string{"mark"}, nil)
+	syncOldestDesc = prometheus.NewDesc("keyrack_sync_oldest_pending_seconds",
+		"How long the oldest availability change not delivered to a channel yet has waited, by mark (0 when none).", []string{"mark"}, nil)
+	deliveriesDesc = prometheus.NewDesc("keyrack_sync_deliveries_total",
+		"Availability pushes the channels took.", nil, nil)
+	deliveryFailuresDesc = prometheus.NewDesc("keyrack_sync_delivery_failures_total",
+		"Failed availability delivery attempts (each is retried).", nil, nil)
+	deadLetteredDesc = prometheus.NewDesc("keyrack_sync_channels_dead_lettered",
+		"Channels whose last delivery ran out of retries (listed on the alerts page, retried from there).", nil, nil)
+)
+
+// backlogCollector reads the fan-out's backlog at each scrape.
+type backlogCollector struct{ fanout *sync.Fanout }
+
+func (c *backlogCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{outboxPendingDesc, outboxOldestDesc, syncPendingDesc, syncOldestDesc,
+		deliveriesDesc, deliveryFailuresDesc, deadLetteredDesc} {
+		ch <- d
+	}
+}
+
+func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	b, err := c.fanout.Backlog(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(outboxPendingDesc, err)
+		return
+	}
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	for _, topic := range sync.BacklogTopics {
+		gauge(outboxPendingDesc, float64(b.OutboxPending[topic]), topic)
+		gauge(outboxOldestDesc, b.OutboxOldest[topic].Seconds(), topic)
+	}
+	for _, mark := range sync.BacklogMarks {
+		gauge(syncPendingDesc, float64(b.ChannelsPending[mark]), mark)
+		gauge(syncOldestDesc, b.OldestPending[mark].Seconds(), mark)
+	}
+	ch <- prometheus.MustNewConstMetric(deliveriesDesc, prometheus.CounterValue, float64(b.Deliveries))
+	ch <- prometheus.MustNewConstMetric(deliveryFailuresDesc, prometheus.CounterValue, float64(b.Failures))
+	gauge(deadLetteredDesc, float64(b.DeadLettered))
+}
 
 // incidentCollector reads the open incidents at each scrape.
 type incidentCollector struct{ store *inventory.Store }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyrack/keyrack/inventory"
 	"github.com/stretchr/testify/require"
 )
 
@@ -35,4 +36,32 @@ func TestMetricsCountOpenIncidentsAndStaleFeeds(t *testing.T) {
 	r = e.get("/metrics", "Authorization", "Bearer "+e.admin)
 	require.Contains(t, string(r.Body), "keyrack_ical_feeds_stale 1\n")
 	require.Contains(t, string(r.Body), `keyrack_incidents_open{kind="stale_feed"} 1`)
+}
+
+// With the fan-out there, /metrics says how far it is behind: a booking's
+// change waits in the outbox until a worker relays it.
+func TestMetricsShowTheFanOutsBacklog(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 2)
+	e.withFanout() // no worker runs: nothing is relayed
+	metrics := func() string {
+		t.Helper()
+		r := e.get("/metrics", "Authorization", "Bearer "+e.admin)
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+		return string(r.Body)
+	}
+	m := metrics()
+	for _, line := range []string{`keyrack_outbox_pending{topic="availability"} 0`, `keyrack_outbox_oldest_seconds{topic="reservation"} 0`,
+		`keyrack_sync_channels_pending{mark="change"} 0`, `keyrack_sync_oldest_pending_seconds{mark="resync"} 0`,
+		"keyrack_sync_deliveries_total 0", "keyrack_sync_delivery_failures_total 0", "keyrack_sync_channels_dead_lettered 0"} {
+		require.Contains(t, m, line+"\n")
+	}
+	_, err := e.st.ApplyRevision(context.Background(), inventory.Revision{Property: "P", Channel: "expedia", ExternalID: "E-1", Kind: inventory.New,
+		Stays: []inventory.RoomStay{{RoomType: "DBL-STD", Arrival: inventory.MustDate("2027-12-01"), Departure: inventory.MustDate("2027-12-03")}}})
+	require.NoError(t, err)
+	m = metrics()
+	require.Contains(t, m, `keyrack_outbox_pending{topic="availability"} 1`+"\n")
+	require.Contains(t, m, `keyrack_outbox_pending{topic="reservation"} 1`+"\n", "for the PMS")
+	require.NotContains(t, m, `keyrack_outbox_oldest_seconds{topic="availability"} 0`+"\n")
 }
