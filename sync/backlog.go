@@ -23,6 +23,13 @@ type Backlog struct {
 	// booking, which is not sent back to it, is not pending.
 	ChannelsPending map[string]int
 	OldestPending   map[string]time.Duration
+	// FeedUnacked counts the reservation revisions on PMS channels' feeds
+	// that the PMS has not acknowledged, and FeedOldestUnacked is how long
+	// the oldest has waited (0 when none); WebhooksPending those of them
+	// whose webhook has not been answered yet (and has not failed for good).
+	FeedUnacked       int
+	FeedOldestUnacked time.Duration
+	WebhooksPending   int
 	// Deliveries counts the pushes channels took and Failures the failed
 	// delivery attempts, since the channels were made; DeadLettered the
 	// channels whose last delivery ran out of retries (alerts page).
@@ -54,6 +61,10 @@ func (f *Fanout) Backlog(ctx context.Context) (Backlog, error) {
 		LEFT JOIN sync_dirty d ON d.resync = k.resync AND NOT isempty(d.nights - d.echo)
 		GROUP BY k.resync
 		UNION ALL
+		SELECT 'feed', '', count(*), count(*) FILTER (WHERE webhook AND delivered_at IS NULL AND failed_at IS NULL),
+			coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8
+		FROM feed_entries WHERE acked_at IS NULL
+		UNION ALL
 		SELECT 'channels', '', coalesce(sum(deliveries), 0)::bigint, coalesce(sum(failures), 0)::bigint, 0 FROM sync_channels
 		UNION ALL
 		SELECT 'archived', '', count(*), 0, 0 FROM sync_channels WHERE archived`, BacklogTopics)
@@ -71,6 +82,8 @@ func (f *Fanout) Backlog(ctx context.Context) (Backlog, error) {
 			b.OutboxPending[key], b.OutboxOldest[key] = int(n), age
 		case "marks":
 			b.ChannelsPending[key], b.OldestPending[key] = int(n), age
+		case "feed":
+			b.FeedUnacked, b.WebhooksPending, b.FeedOldestUnacked = int(n), int(m), age
 		case "channels":
 			b.Deliveries, b.Failures = n, m
 		case "archived":

@@ -187,6 +187,12 @@ func TestABookingFromAnOTAReachesThePMSSignedAndOnTheFeedUntilAcked(t *testing.T
 	require.Len(t, after, 1, "after= skips what the PMS has seen")
 	require.Equal(t, cancel.FeedID, after[0].FeedID)
 
+	eventually(t, 10*time.Second, "the cancellation's delivery to be recorded", func() bool { return h.feed("pms")[1].DeliveredAt != nil })
+	b, err := h.fan.Backlog(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []any{2, 0}, []any{b.FeedUnacked, b.WebhooksPending}, "delivered, not acknowledged")
+	require.Positive(t, b.FeedOldestUnacked)
+
 	// Acking removes an entry from the feed; acking again changes nothing.
 	require.NoError(t, h.fan.Ack(ctx, h.code, "pms", rev.FeedID))
 	require.NoError(t, h.fan.Ack(ctx, h.code, "pms", rev.FeedID))
@@ -195,6 +201,9 @@ func TestABookingFromAnOTAReachesThePMSSignedAndOnTheFeedUntilAcked(t *testing.T
 	require.Equal(t, cancel.FeedID, feed[0].FeedID)
 	require.NoError(t, h.fan.Ack(ctx, h.code, "pms", cancel.FeedID))
 	require.Empty(t, h.feed("pms"))
+	b, err = h.fan.Backlog(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []any{0, time.Duration(0)}, []any{b.FeedUnacked, b.FeedOldestUnacked})
 
 	err = h.fan.Ack(ctx, h.code, "pms", cancel.FeedID+1000)
 	require.Equal(t, inventory.ENOTFOUND, inventory.ErrorCode(err))
@@ -508,6 +517,10 @@ func TestWebhooksWaitOutARedisOutage(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	require.Empty(t, recv.requests(), "nothing can be delivered without Redis")
 	require.Equal(t, 10, statusOf(t, h, "pms").WebhooksPending)
+	b, err := h.fan.Backlog(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, []any{10, 10}, []any{b.WebhooksPending, b.FeedUnacked})
+	require.GreaterOrEqual(t, b.FeedOldestUnacked, 2*time.Second)
 
 	redis.Start() // empty: every enqueue the relay tried is gone
 	eventually(t, convergeTimeout, "every webhook after Redis returns", func() bool { return len(recv.delivered()) == 10 })

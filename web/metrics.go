@@ -48,6 +48,12 @@ var (
 		"Channels with availability changes not delivered yet, by mark: change (bookings, staff edits) or resync (full resyncs).", []string{"mark"}, nil)
 	syncOldestDesc = prometheus.NewDesc("keyrack_sync_oldest_pending_seconds",
 		"How long the oldest availability change not delivered to a channel yet has waited, by mark (0 when none).", []string{"mark"}, nil)
+	feedUnackedDesc = prometheus.NewDesc("keyrack_feed_unacked",
+		"Reservation revisions on PMS channels' feeds that the PMS has not acknowledged.", nil, nil)
+	feedOldestDesc = prometheus.NewDesc("keyrack_feed_oldest_unacked_seconds",
+		"How long the oldest revision a PMS has not acknowledged has waited (0 when none).", nil, nil)
+	webhooksPendingDesc = prometheus.NewDesc("keyrack_feed_webhooks_pending",
+		"Revisions whose webhook to the PMS has not been answered yet (retried; not those that failed for good).", nil, nil)
 	deliveriesDesc = prometheus.NewDesc("keyrack_sync_deliveries_total",
 		"Availability pushes the channels took.", nil, nil)
 	deliveryFailuresDesc = prometheus.NewDesc("keyrack_sync_delivery_failures_total",
@@ -61,7 +67,7 @@ type backlogCollector struct{ fanout *sync.Fanout }
 
 func (c *backlogCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{outboxPendingDesc, outboxOldestDesc, syncPendingDesc, syncOldestDesc,
-		deliveriesDesc, deliveryFailuresDesc, deadLetteredDesc} {
+		feedUnackedDesc, feedOldestDesc, webhooksPendingDesc, deliveriesDesc, deliveryFailuresDesc, deadLetteredDesc} {
 		ch <- d
 	}
 }
@@ -85,6 +91,9 @@ func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(syncPendingDesc, float64(b.ChannelsPending[mark]), mark)
 		gauge(syncOldestDesc, b.OldestPending[mark].Seconds(), mark)
 	}
+	gauge(feedUnackedDesc, float64(b.FeedUnacked))
+	gauge(feedOldestDesc, b.FeedOldestUnacked.Seconds())
+	gauge(webhooksPendingDesc, float64(b.WebhooksPending))
 	ch <- prometheus.MustNewConstMetric(deliveriesDesc, prometheus.CounterValue, float64(b.Deliveries))
 	ch <- prometheus.MustNewConstMetric(deliveryFailuresDesc, prometheus.CounterValue, float64(b.Failures))
 	gauge(deadLetteredDesc, float64(b.DeadLettered))

@@ -54,7 +54,8 @@ func TestMetricsShowTheFanOutsBacklog(t *testing.T) {
 	m := metrics()
 	for _, line := range []string{`keyrack_outbox_pending{topic="availability"} 0`, `keyrack_outbox_oldest_seconds{topic="reservation"} 0`,
 		`keyrack_sync_channels_pending{mark="change"} 0`, `keyrack_sync_oldest_pending_seconds{mark="resync"} 0`,
-		"keyrack_sync_deliveries_total 0", "keyrack_sync_delivery_failures_total 0", "keyrack_sync_channels_dead_lettered 0"} {
+		"keyrack_sync_deliveries_total 0", "keyrack_sync_delivery_failures_total 0", "keyrack_sync_channels_dead_lettered 0",
+		"keyrack_feed_unacked 0", "keyrack_feed_oldest_unacked_seconds 0", "keyrack_feed_webhooks_pending 0"} {
 		require.Contains(t, m, line+"\n")
 	}
 	_, err := e.st.ApplyRevision(context.Background(), inventory.Revision{Property: "P", Channel: "expedia", ExternalID: "E-1", Kind: inventory.New,
