@@ -63,6 +63,12 @@ func (s *Store) SetGroupCommit(size, inFlight int) {
 	s.groups.size, s.groups.inFlight = max(size, 1), max(inFlight, 1)
 }
 
+// OnCommit has fn called with the revisions each group transaction applied
+// (not those it refused) and when the transaction committed, before their
+// callers have their outcomes. keyrack bench measures sync lag from the
+// commit with it. Call it before the Store is used; fn must be quick.
+func (s *Store) OnCommit(fn func(revs []Revision, committed time.Time)) { s.onCommit = fn }
+
 // request is one ApplyRevision call waiting for its group.
 type request struct {
 	rev  Revision
@@ -219,6 +225,16 @@ func (s *Store) applyGroup(g []*request) {
 		if err == nil {
 			s.groups.groups.Add(1)
 			s.groups.revisions.Add(int64(len(g)))
+			if s.onCommit != nil {
+				at := time.Now()
+				var revs []Revision
+				for i, r := range g {
+					if results[i].err == nil {
+						revs = append(revs, r.rev)
+					}
+				}
+				s.onCommit(revs, at)
+			}
 			for i, r := range g {
 				r.done <- results[i]
 			}

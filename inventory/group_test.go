@@ -340,3 +340,39 @@ func TestANewReservationsSecondWriteTouchesNoIndex(t *testing.T) {
 	require.GreaterOrEqual(t, updates, int64(n), "every new reservation is written twice")
 	require.GreaterOrEqual(t, hot, updates*9/10, "the second write keeps the indexes (HOT): %d of %d", hot, updates)
 }
+
+// OnCommit names the revisions a group committed, not those it rejected,
+// and when it committed: after the group began, before its callers heard.
+func TestOnCommitNamesWhatAGroupCommittedAndWhen(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, "Europe/Lisbon", []int{3}, inventory.FactorOne, 1)
+	type commit struct {
+		ids []string
+		at  time.Time
+	}
+	var commits []commit
+	h.st.OnCommit(func(revs []inventory.Revision, at time.Time) {
+		var ids []string
+		for _, r := range revs {
+			ids = append(ids, r.ExternalID)
+		}
+		commits = append(commits, commit{ids, at})
+	})
+	var revs []inventory.Revision
+	for i := range 5 {
+		revs = append(revs, h.booking("C0", fmt.Sprint("D", i), inventory.New, "R0", "2026-12-01", 3, 1, inventory.MayReject))
+	}
+	before := time.Now()
+	_, errs := h.st.ApplyTogether(revs, nil)
+	after := time.Now()
+	var accepted []string
+	for i, err := range errs {
+		if err == nil {
+			accepted = append(accepted, revs[i].ExternalID)
+		}
+	}
+	require.Len(t, accepted, 3)
+	require.Len(t, commits, 1, "one group, one transaction")
+	require.ElementsMatch(t, accepted, commits[0].ids)
+	require.True(t, commits[0].at.After(before) && !commits[0].at.After(after))
+}

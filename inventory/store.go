@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -22,9 +23,10 @@ var migrationFiles embed.FS
 // connectors, the fan-out and the web layer call; each change is one
 // transaction.
 type Store struct {
-	db     *pgxpool.Pool
-	log    *slog.Logger
-	groups *batcher
+	db       *pgxpool.Pool
+	log      *slog.Logger
+	groups   *batcher
+	onCommit func([]Revision, time.Time)
 }
 
 // DefaultMaxConns is the size of the connection pool Open makes unless the

@@ -92,6 +92,7 @@ type benchResult struct {
 	LagP50Ms          float64 `json:"lag_p50_ms"`
 	LagP99Ms          float64 `json:"lag_p99_ms"`
 	LagMaxMs          float64 `json:"lag_max_ms"`
+	AnswerAfterP99Ms  float64 `json:"answer_after_commit_p99_ms"`
 	DeliveriesPer     float64 `json:"deliveries_per_booking"`
 	BookingsPerCommit float64 `json:"bookings_per_commit"`
 	Overbookings      int     `json:"overbooking_incidents"`
@@ -229,6 +230,7 @@ func (b *bench) run(ctx context.Context) (benchResult, error) {
 	}
 	b.from = inventory.Today(time.UTC).AddDays(2)
 	b.lag = newLagTracker(o.units)
+	b.st.OnCommit(b.lag.committed)
 	if err := b.setup(ctx, secrets, "http://"+addr); err != nil {
 		return res, err
 	}
@@ -316,17 +318,20 @@ func (b *bench) run(ctx context.Context) (benchResult, error) {
 	if slowest != nil {
 		res.LagMaxMs = ms(slowest.lag())
 	}
-	b.printf("sync lag (answer to the booking → the last other channel holding its effect): p50 %.1f ms, p99 %.1f ms, max %.1f ms over %d bookings",
+	b.printf("sync lag (the booking's commit → the last other channel holding its effect): p50 %.1f ms, p99 %.1f ms, max %.1f ms over %d bookings",
 		res.LagP50Ms, res.LagP99Ms, res.LagMaxMs, len(lags))
 	if unreached > 0 {
 		b.printf("; %d bookings never reached every other channel", unreached)
 		res.Consistent = false
 	}
 	b.printf("\n")
+	delays := b.lag.answerDelays // the load is over: no one appends
+	res.AnswerAfterP99Ms = ms(sim.Percentile(delays, 0.99))
+	b.printf("the answer came after the commit: p50 %.1f ms, p99 %.1f ms\n", ms(sim.Percentile(delays, 0.50)), res.AnswerAfterP99Ms)
 	if slowest != nil {
 		p := slowest.property
-		b.printf("slowest booking: %s from %s, %d night(s) from %s, answered at %s; the last other channel to hold it was %s, %.0f ms later\n",
-			p.code, p.otas[slowest.origin].Code(), slowest.nights, slowest.arrival, slowest.answered.UTC().Format("15:04:05.000"),
+		b.printf("slowest booking: %s from %s, %d night(s) from %s, committed at %s; the last other channel to hold it was %s, %.0f ms later\n",
+			p.code, p.otas[slowest.origin].Code(), slowest.nights, slowest.arrival, slowest.committed.UTC().Format("15:04:05.000"),
 			p.otas[slowest.lastChannel].Code(), ms(slowest.lag()))
 	}
 	if ld.accepted > 0 {
@@ -756,7 +761,8 @@ func (b *bench) load(ctx context.Context, measured func()) loadResult {
 				answered := time.Now()
 				scancel()
 				if outcome.OK() {
-					b.lag.booked(p, origin, len(p.otas), bk, answered, measure)
+					committed := b.lag.answered(p.code, p.otas[origin].Code(), bk.ID, answered, measure)
+					b.lag.booked(p, origin, len(p.otas), bk, committed, measure)
 				}
 				mu.Lock()
 				if outcome.OK() {
@@ -853,6 +859,11 @@ type lagTracker struct {
 	belief map[chanKey]*lagBelief
 	wait   map[chanKey][]*lagWaiter
 	all    []*lagBooking
+	// commits holds when keyrack committed each booking (property, channel,
+	// booking id) until its answer comes; answerDelays how long after the
+	// commit each measured booking's answer came.
+	commits      map[string]time.Time
+	answerDelays []time.Duration
 }
 
 type lagKey struct {
@@ -888,10 +899,10 @@ func (b *lagBelief) zero() bool {
 }
 
 type lagBooking struct {
-	measured bool // sent after the warm-up
-	answered time.Time
-	left     int       // (night, channel) pairs not reached yet
-	last     time.Time // when the last one was reached
+	measured  bool      // sent after the warm-up
+	committed time.Time // when keyrack committed it: its lag starts there
+	left      int       // (night, channel) pairs not reached yet
+	last      time.Time // when the last one was reached
 	// What the slowest booking's line says.
 	property            *benchProperty
 	origin, lastChannel int
@@ -906,7 +917,23 @@ type lagWaiter struct {
 }
 
 func newLagTracker(units int) *lagTracker {
-	return &lagTracker{units: units, count: map[lagKey]int{}, belief: map[chanKey]*lagBelief{}, wait: map[chanKey][]*lagWaiter{}}
+	return &lagTracker{units: units, count: map[lagKey]int{}, belief: map[chanKey]*lagBelief{}, wait: map[chanKey][]*lagWaiter{},
+		commits: map[string]time.Time{}}
+}
+
+func commitKey(property, channel, id string) string { return property + "\x00" + channel + "\x00" + id }
+
+// committed records when keyrack committed revs (inventory.Store.OnCommit):
+// a booking's lag is measured from there, as the issue defines it, not from
+// its answer, which comes after.
+func (t *lagTracker) committed(revs []inventory.Revision, at time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, r := range revs {
+		if k := commitKey(r.Property, r.Channel, r.ExternalID); t.commits[k].IsZero() {
+			t.commits[k] = at
+		}
+	}
 }
 
 func (t *lagTracker) reach(b *lagBooking, channel int, at time.Time) {
@@ -937,13 +964,31 @@ func (t *lagTracker) settle(ck chanKey, at time.Time) {
 	t.wait[ck] = ws
 }
 
-// booked registers a booking sold (bk.Made) by channel origin and answered
-// at at; its lag is measured unless it belongs to the warm-up.
+// answered returns when keyrack committed the booking id that channel of
+// property answered at at (at itself if it was not seen committed), and
+// notes how long after the commit the answer came.
+func (t *lagTracker) answered(property, channel, id string, at time.Time, measured bool) time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	k := commitKey(property, channel, id)
+	c, ok := t.commits[k]
+	if !ok {
+		return at
+	}
+	delete(t.commits, k)
+	if measured {
+		t.answerDelays = append(t.answerDelays, at.Sub(c))
+	}
+	return c
+}
+
+// booked registers a booking sold (bk.Made) by channel origin and committed
+// at at; its lag is measured from there unless it belongs to the warm-up.
 func (t *lagTracker) booked(p *benchProperty, origin, channels int, bk sim.Booking, at time.Time, measured bool) {
 	pi := p.index
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	lb := &lagBooking{answered: at, measured: measured, property: p, origin: origin,
+	lb := &lagBooking{committed: at, measured: measured, property: p, origin: origin,
 		arrival: bk.Arrival, nights: len(inventory.Nights(bk.Arrival, bk.Departure))}
 	t.all = append(t.all, lb)
 	for _, n := range inventory.Nights(bk.Arrival, bk.Departure) {
@@ -1014,7 +1059,7 @@ func (t *lagTracker) lags() ([]time.Duration, int, *lagBooking) {
 	return out, unreached, slowest
 }
 
-func (b *lagBooking) lag() time.Duration { return max(0, b.last.Sub(b.answered)) }
+func (b *lagBooking) lag() time.Duration { return max(0, b.last.Sub(b.committed)) }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 

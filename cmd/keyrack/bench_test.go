@@ -57,6 +57,7 @@ func TestBenchRunsTheScenarioEndsConsistentAndCleansUp(t *testing.T) {
 	require.Positive(t, res.InboundP99Ms, stdout)
 	require.Positive(t, res.LagP99Ms, stdout)
 	require.GreaterOrEqual(t, res.LagP99Ms, res.LagP50Ms)
+	require.Positive(t, res.AnswerAfterP99Ms, "lags are measured from the commits keyrack reports: %s", stdout)
 	require.Positive(t, res.DeliveriesPer, stdout)
 	require.Positive(t, res.ResyncS, "the bulk resync must finish: %s", stdout)
 	require.Zero(t, res.Overbookings, stdout)
@@ -253,4 +254,18 @@ func TestBenchLostCountsMissingBookingsAndNights(t *testing.T) {
 	n, err = b.lost(ctx, map[string][]string{"B0000": {"bench-1"}})
 	require.NoError(t, err)
 	require.Equal(t, 2, n, "a sold night no booking holds")
+}
+
+// A booking's lag starts at its commit, which keyrack reports (OnCommit)
+// before it answers; the answer's delay after it is noted.
+func TestLagTrackerMeasuresFromTheCommit(t *testing.T) {
+	lt := newLagTracker(10)
+	t0 := time.Unix(1_800_000_000, 0)
+	lt.committed([]inventory.Revision{{Property: "B0001", Channel: "ota2", ExternalID: "X1"}}, t0)
+	require.Equal(t, t0, lt.answered("B0001", "ota2", "X1", t0.Add(3*time.Millisecond), true))
+	require.Equal(t, []time.Duration{3 * time.Millisecond}, lt.answerDelays)
+	// Not seen committed (or answered twice): from the answer.
+	require.Equal(t, t0.Add(9*time.Millisecond), lt.answered("B0001", "ota2", "X1", t0.Add(9*time.Millisecond), true))
+	require.Equal(t, t0.Add(5*time.Millisecond), lt.answered("B0001", "ota1", "X1", t0.Add(5*time.Millisecond), true))
+	require.Len(t, lt.answerDelays, 1)
 }
