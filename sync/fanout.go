@@ -160,6 +160,10 @@ type Config struct {
 	// ICalStaleAfter is how long a feed may go without a good fetch before
 	// it is flagged stale (2 h).
 	ICalStaleAfter time.Duration
+	// PullStaleAfter is how long keyrack's polls of a pull-mode channel may
+	// get nothing from it (and at least two of its poll intervals) before a
+	// stale-pull incident is raised (10 min).
+	PullStaleAfter time.Duration
 	// ICalExportStaleAfter is how long an export calendar may go without a
 	// platform fetching it before it is flagged stale (24 h: platforms are
 	// said to poll every 1–12 hours, some up to a day).
@@ -219,6 +223,7 @@ func (c *Config) setDefaults() {
 	def(&c.ICalCheckInterval, 2*time.Second)
 	def(&c.ICalStaleAfter, 2*time.Hour)
 	def(&c.ICalExportStaleAfter, 24*time.Hour)
+	def(&c.PullStaleAfter, 10*time.Minute)
 	if c.ICalConcurrency <= 0 {
 		c.ICalConcurrency = 4
 	}

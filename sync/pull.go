@@ -203,8 +203,10 @@ func (f *Fanout) pull(ctx context.Context, p pair) error {
 	}
 	// A poll that got the channel's message is ok even if some of it could
 	// not be applied (pull_error then says what); pull_ok_at is when it began.
+	// pull_failing_since is when the polls began to get nothing (raiseStalePulls).
 	_, err = conn.Exec(bctx, `UPDATE sync_channels SET
 			pull_ok_at = CASE WHEN $3 THEN $5 ELSE pull_ok_at END,
+			pull_failing_since = CASE WHEN $3 THEN NULL ELSE coalesce(pull_failing_since, $5) END,
 			pull_error = $4, pull_error_at = CASE WHEN $4::text IS NULL THEN NULL ELSE now() END
 		WHERE property_id = $1 AND channel_id = $2`, p.Property, p.Channel, !errors.Is(problem, errFetch), msg, started)
 	return err
@@ -367,4 +369,42 @@ func OTAOutcome(results []otaxml.Result) (outcome, detail string) {
 		outcome = "partial"
 	}
 	return outcome, strings.TrimSpace(b.String())
+}
+
+// RaiseStalePulls opens a stale-pull incident for every enabled pull-mode
+// channel whose polls have got nothing from it for PullStaleAfter (and for
+// at least two of its poll intervals), and resolves the open ones whose
+// channel was polled well since, disabled or given no pull URL. It returns
+// how many channels are stale now. A channel keyrack cannot poll sends it
+// no bookings: the rooms it sold stay for sale on the others. The elected
+// scheduler runs it with its periodic work.
+func (f *Fanout) RaiseStalePulls(ctx context.Context) (int, error) {
+	var stale int
+	err := f.db.QueryRow(ctx, `
+		WITH stale AS (
+			SELECT c.property_id, c.id, c.code, s.pull_failing_since, s.pull_ok_at, s.pull_error
+			FROM channels c
+			JOIN sync_channels s ON s.property_id = c.property_id AND s.channel_id = c.id
+			WHERE c.enabled AND c.kind = 'ota_pull' AND c.pull_url <> ''
+				AND s.pull_failing_since < now() - greatest($1::interval, 2 * c.pull_interval_s * interval '1 second')
+		), resolved AS (
+			UPDATE incidents i SET resolved_at = now(), resolved_by = 'system:pull', updated_at = now()
+			WHERE i.kind = 'stale_pull' AND i.resolved_at IS NULL
+				AND NOT EXISTS (SELECT 1 FROM stale WHERE stale.property_id = i.property_id AND stale.id = i.channel_id)
+		), raised AS (
+			INSERT INTO incidents (property_id, kind, channel_id, message, details)
+			SELECT property_id, 'stale_pull', id,
+				format('keyrack has got nothing from %s since %s: its bookings are not reaching keyrack, and what it sold is still for sale on the other channels (%s)',
+					code, to_char(pull_failing_since AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'), coalesce(pull_error, 'no error recorded')),
+				jsonb_build_object('channel', code, 'failing_since', pull_failing_since, 'last_ok_at', pull_ok_at, 'last_error', pull_error)
+			FROM stale
+			ON CONFLICT DO NOTHING
+		)
+		SELECT count(*) FROM stale`, f.cfg.PullStaleAfter).Scan(&stale)
+	return stale, err
+}
+
+func (f *Fanout) raiseStalePulls(ctx context.Context) error {
+	_, err := f.RaiseStalePulls(ctx)
+	return err
 }

@@ -283,3 +283,36 @@ func TestAPulledBookingIsDatedFromThePreviousPoll(t *testing.T) {
 	eventually(t, convergeTimeout, "the second booking relayed", func() bool { return origin() != nil })
 	require.True(t, origin().Equal(early.LastModified), "dated from its LastModifyDateTime %s, not %s", early.LastModified, origin())
 }
+
+// A channel whose polls get nothing for PullStaleAfter raises one incident,
+// resolved by the next good poll: its bookings are not reaching keyrack.
+func TestAChannelKeyrackCannotPollRaisesAnIncident(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := newPullHotel(t)
+	h.oc.FailFetches(true)
+	eventually(t, convergeTimeout, "the error recorded", func() bool { return h.pullState().Error != nil })
+	require.NoError(t, h.fan.RunDue(ctx))
+	require.Zero(t, h.openIncidents("stale_pull"), "failing for seconds only")
+
+	// Failing for 11 minutes now (the default is 10), the polls going on.
+	_, err := h.st.DB().Exec(ctx, `UPDATE sync_channels SET pull_failing_since = pull_failing_since - interval '11 minutes'
+		WHERE property_id = $1 AND channel_id = $2`, h.id, h.chanID)
+	require.NoError(t, err)
+	h.pollNow()
+	require.NoError(t, h.fan.RunDue(ctx))
+	require.NoError(t, h.fan.RunDue(ctx))
+	require.Equal(t, 1, h.openIncidents("stale_pull"), "one, however often the scheduler looks")
+	incs, err := h.st.Incidents(ctx, h.code, true)
+	require.NoError(t, err)
+	require.Len(t, incs, 1)
+	require.Contains(t, incs[0].Message, "keyrack has got nothing from BDC since")
+	require.Contains(t, incs[0].Message, "HTTP 500")
+	require.Equal(t, "BDC", incs[0].Details["channel"])
+
+	h.oc.FailFetches(false)
+	h.pollNow()
+	eventually(t, convergeTimeout, "the error cleared", func() bool { return h.pullState().Error == nil })
+	require.NoError(t, h.fan.RunDue(ctx))
+	require.Zero(t, h.openIncidents("stale_pull"), "a good poll resolves it")
+}

@@ -78,11 +78,13 @@ func (f *Fanout) lead(ctx context.Context) error {
 
 // runDue runs the due periodic work: the alarm for revisions a PMS has not
 // acknowledged in time (feed.go), stale iCal feeds and export calendars no
-// platform fetches (ical.go), the nightly resync, the purge of relayed
+// platform fetches (ical.go), pull-mode channels keyrack cannot poll
+// (pull.go), the nightly resync, the purge of relayed
 // outbox rows (relay.go), and of expired inbound messages and
 // Idempotency-Keys.
 func (f *Fanout) runDue(ctx context.Context) error {
-	return errors.Join(f.raiseUnacked(ctx), f.raiseStaleFeeds(ctx), f.raiseStaleExports(ctx), f.resyncDue(ctx), f.purgeRelayed(ctx), f.purgeExpired(ctx))
+	return errors.Join(f.raiseUnacked(ctx), f.raiseStaleFeeds(ctx), f.raiseStaleExports(ctx), f.raiseStalePulls(ctx),
+		f.resyncDue(ctx), f.purgeRelayed(ctx), f.purgeExpired(ctx))
 }
 
 // purgeExpired deletes the inbound messages older than MessagesKeep and the

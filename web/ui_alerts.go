@@ -29,6 +29,7 @@ type alertsView struct {
 	Unacked      []alertItem // unacked_revision
 	StaleFeeds   []alertItem
 	StaleExports []alertItem
+	StalePulls   []alertItem
 	Other        []alertItem // a kind this page does not know yet
 	DeadLetters  []sync.ArchivedTask
 	// QueueNote says why dead letters are not listed ("" when they are).
@@ -51,6 +52,8 @@ type alertItem struct {
 	// a platform last fetched it ("" when never).
 	Prefix     string
 	LastUsedAt string
+	// Of a pull-mode channel keyrack cannot poll (stale_pull): since when.
+	FailingSince string
 	// Booking is the reservation the incident is about (unmapped,
 	// unacknowledged, webhook); nil when there is none or it is gone.
 	Booking *inventory.Reservation
@@ -153,6 +156,8 @@ func (s *Server) alertsPage(c *gin.Context) {
 			v.StaleFeeds = append(v.StaleFeeds, it)
 		case "stale_export":
 			v.StaleExports = append(v.StaleExports, it)
+		case "stale_pull":
+			v.StalePulls = append(v.StalePulls, it)
 		default:
 			v.Other = append(v.Other, it)
 		}
@@ -214,17 +219,18 @@ func (s *Server) archivedWithin(ctx context.Context, wait time.Duration) ([]sync
 func decodeIncident(inc inventory.Incident) alertItem {
 	d := inc.Details
 	it := alertItem{Incident: inc,
-		Channel:     detailString(d, "channel"),
-		RoomType:    detailString(d, "room_type"),
-		FeedID:      detailInt(d, "feed_id"),
-		RevisionSeq: detailInt(d, "revision_seq"),
-		Attempts:    detailInt(d, "attempts"),
-		LastError:   detailString(d, "last_error"),
-		LastOKAt:    detailString(d, "last_ok_at"),
-		Prefix:      detailString(d, "prefix"),
-		LastUsedAt:  detailString(d, "last_used_at"),
+		Channel:      detailString(d, "channel"),
+		RoomType:     detailString(d, "room_type"),
+		FeedID:       detailInt(d, "feed_id"),
+		RevisionSeq:  detailInt(d, "revision_seq"),
+		Attempts:     detailInt(d, "attempts"),
+		LastError:    detailString(d, "last_error"),
+		LastOKAt:     detailString(d, "last_ok_at"),
+		Prefix:       detailString(d, "prefix"),
+		LastUsedAt:   detailString(d, "last_used_at"),
+		FailingSince: detailString(d, "failing_since"),
 	}
-	for _, at := range []*string{&it.LastOKAt, &it.LastUsedAt} {
+	for _, at := range []*string{&it.LastOKAt, &it.LastUsedAt, &it.FailingSince} {
 		if t, err := time.Parse(time.RFC3339Nano, *at); err == nil {
 			*at = t.UTC().Format("2006-01-02 15:04 UTC")
 		}
@@ -330,6 +336,8 @@ func (s *Server) alertResolve(c *gin.Context) {
 		what = "The stale feed alert"
 	case "stale_export":
 		what = "The unfetched export calendar alert"
+	case "stale_pull":
+		what = "The alert of a channel keyrack cannot poll"
 	}
 	redirectFlash(c, alertsPath(prop), what+" is resolved.")
 }

@@ -203,6 +203,44 @@ func TestAnExportCalendarNoPlatformFetchesIsAnAlert(t *testing.T) {
 	require.Contains(t, rowOf(t, e.get("/admin/p/P/channels").Body, "airbnb"), "no export calendar: the platform gets no availability")
 }
 
+// A pull-mode channel keyrack has got nothing from for too long is an
+// alert, with since when, its last error and a link to the channel.
+func TestAPullChannelKeyrackCannotPollIsAnAlert(t *testing.T) {
+	t.Parallel()
+	a := newAlertsUI(t)
+	a.seedHotel("P", 1)
+	ctx := context.Background()
+	ch, err := a.st.CreateChannel(ctx, "P", inventory.Channel{Code: "bookingcom", Kind: inventory.ChannelOTAPull, Enabled: true,
+		OTASettings: inventory.OTASettings{PullURL: "https://supply.bookingcom.test/reservations", PullInterval: 60}}, inventory.System)
+	require.NoError(t, err)
+	var prop int64
+	require.NoError(t, a.st.DB().QueryRow(ctx, `SELECT id FROM properties WHERE code = 'P'`).Scan(&prop))
+	// As the polls record it: failing for an hour, the last error kept.
+	_, err = a.st.DB().Exec(ctx, `INSERT INTO sync_channels (property_id, channel_id, pulled_at, pull_failing_since, pull_error, pull_error_at)
+		VALUES ($1, $2, now(), now() - interval '1 hour', 'fetch failed: GET P/bookingcom: HTTP 401: wrong credentials', now())`, prop, ch.ID)
+	require.NoError(t, err)
+	n, err := a.fanout.RaiseStalePulls(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+
+	a.login("anna")
+	p := a.get("/admin/p/P/alerts")
+	require.Equal(t, http.StatusOK, p.Status)
+	require.Contains(t, p.Body, "Channels keyrack cannot poll")
+	require.Contains(t, p.Body, "HTTP 401: wrong credentials")
+	require.Contains(t, p.Body, `href="/admin/p/P/channels/bookingcom"`)
+	require.Regexp(t, `<td>\d{4}-\d\d-\d\d \d\d:\d\d UTC</td>`, p.Body, "failing since")
+	require.NotContains(t, p.Body, "Other alerts")
+
+	// Polled well again: the next check resolves it.
+	_, err = a.st.DB().Exec(ctx, `UPDATE sync_channels SET pull_failing_since = NULL, pull_error = NULL, pull_ok_at = now()`)
+	require.NoError(t, err)
+	n, err = a.fanout.RaiseStalePulls(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	require.Contains(t, a.get("/admin/p/P/alerts").Body, "All is well")
+}
+
 // A stale iCal feed is listed; "sync now" makes its poll due at once.
 func TestAlertsStaleFeedSyncNowMakesItDue(t *testing.T) {
 	t.Parallel()

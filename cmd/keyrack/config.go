@@ -41,6 +41,10 @@ type Config struct {
 	// an iCal feed may go without a good fetch before it is flagged stale;
 	// the fan-out's default (2 h) when zero.
 	ICalStaleAfter time.Duration
+	// PullStaleAfter (KEYRACK_PULL_STALE_AFTER, a Go duration) is how long
+	// keyrack's polls of a pull-mode channel may get nothing from it before
+	// an incident is raised; the fan-out's default (10 min) when zero.
+	PullStaleAfter time.Duration
 	// ICalExportStaleAfter (KEYRACK_ICAL_EXPORT_STALE_AFTER, a Go duration)
 	// is how long an iCal export calendar may go unfetched by any platform
 	// before it is flagged stale; the fan-out's default (24 h) when zero.
@@ -87,7 +91,8 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 		env string
 		to  *time.Duration
 	}{{"KEYRACK_FEED_ACK_TIMEOUT", &cfg.FeedAckTimeout}, {"KEYRACK_ICAL_STALE_AFTER", &cfg.ICalStaleAfter},
-		{"KEYRACK_ICAL_EXPORT_STALE_AFTER", &cfg.ICalExportStaleAfter}, {"KEYRACK_MESSAGES_KEEP", &cfg.MessagesKeep}} {
+		{"KEYRACK_ICAL_EXPORT_STALE_AFTER", &cfg.ICalExportStaleAfter}, {"KEYRACK_PULL_STALE_AFTER", &cfg.PullStaleAfter},
+		{"KEYRACK_MESSAGES_KEEP", &cfg.MessagesKeep}} {
 		if v := strings.TrimSpace(getenv(d.env)); v != "" {
 			dur, err := time.ParseDuration(v)
 			if err != nil || dur <= 0 {

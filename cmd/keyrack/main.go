@@ -92,6 +92,8 @@ Environment:
                      before it is flagged stale (default 2h)
   KEYRACK_ICAL_EXPORT_STALE_AFTER  how long an iCal export calendar may go
                      unfetched by the platform before it is flagged (default 24h)
+  KEYRACK_PULL_STALE_AFTER  how long keyrack's polls of a pull-mode OTA may
+                     get nothing before an incident is raised (default 10m)
   KEYRACK_MESSAGES_KEEP  how long the channels' inbound messages are kept
                      (default 720h, 30 days)
   KEYRACK_TRUSTED_PROXIES  reverse proxies (addresses or CIDR ranges, comma-

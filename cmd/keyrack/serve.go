@@ -372,6 +372,9 @@ func (m *Main) openFanout(ctx context.Context, secrets *inventory.Secrets) error
 	if c.ICalExportStaleAfter == 0 {
 		c.ICalExportStaleAfter = m.Config.ICalExportStaleAfter
 	}
+	if c.PullStaleAfter == 0 {
+		c.PullStaleAfter = m.Config.PullStaleAfter
+	}
 	if c.MessagesKeep == 0 {
 		c.MessagesKeep = m.Config.MessagesKeep
 	}
