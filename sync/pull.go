@@ -373,8 +373,9 @@ func OTAOutcome(results []otaxml.Result) (outcome, detail string) {
 
 // RaiseStalePulls opens a stale-pull incident for every enabled pull-mode
 // channel whose polls have got nothing from it for PullStaleAfter (and for
-// at least two of its poll intervals), and resolves the open ones whose
-// channel was polled well since, disabled or given no pull URL. It returns
+// at least two of its poll intervals) while it is being polled, and
+// resolves the open ones whose channel was polled well since, disabled or
+// given no pull URL. It returns
 // how many channels are stale now. A channel keyrack cannot poll sends it
 // no bookings: the rooms it sold stay for sale on the others. The elected
 // scheduler runs it with its periodic work.
@@ -387,6 +388,9 @@ func (f *Fanout) RaiseStalePulls(ctx context.Context) (int, error) {
 			JOIN sync_channels s ON s.property_id = c.property_id AND s.channel_id = c.id
 			WHERE c.enabled AND c.kind = 'ota_pull' AND c.pull_url <> ''
 				AND s.pull_failing_since < now() - greatest($1::interval, 2 * c.pull_interval_s * interval '1 second')
+				-- and polled lately: a channel enabled again after a pause is
+				-- judged by its next poll, not by how it failed before.
+				AND s.pulled_at > now() - (2 * c.pull_interval_s + 120) * interval '1 second'
 		), resolved AS (
 			UPDATE incidents i SET resolved_at = now(), resolved_by = 'system:pull', updated_at = now()
 			WHERE i.kind = 'stale_pull' AND i.resolved_at IS NULL
