@@ -88,3 +88,28 @@ func TestBacklogSaysHowFarTheFanOutIsBehind(t *testing.T) {
 	require.Zero(t, b.OldestPending["change"])
 	require.Equal(t, int64(5), b.Deliveries)
 }
+
+// A mark that gains a change while a delivery pushes what it held stays,
+// dated from then: what waits is that change, not the first one of the
+// mark, which the push delivered. (Dated from its first change, a busy
+// rate-limited channel's mark looked older with every round.)
+func TestAMarkChangedDuringItsDeliveryIsDatedAfresh(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{channels: []string{"A", "B"}, noWorker: true, rateLimit: map[string]int{"B": 1}})
+	ctx := context.Background()
+	h.book("A", "A-1", 0, h.today.AddDays(3), 1, 1)
+	_, err := h.fan.RelayNow(ctx)
+	require.NoError(t, err)
+	_, err = h.st.DB().Exec(ctx, `UPDATE sync_dirty SET since = now() - interval '1 minute'`)
+	require.NoError(t, err)
+	require.NoError(t, h.fan.DeliverWithPause(ctx, h.id, h.chanIDs["B"], func() {
+		h.book("A", "A-2", 0, h.today.AddDays(4), 1, 1)
+		_, err := h.fan.RelayNow(ctx)
+		require.NoError(t, err)
+	}))
+	require.Equal(t, 1, h.tc["B"].Stats().Applied, "one push; the rate limit (1 a minute) holds the next")
+	b, err := h.fan.Backlog(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, b.ChannelsPending["change"], "A-2 waits for B")
+	require.Less(t, b.OldestPending["change"], 10*time.Second, "since A-2 was relayed, not since A-1")
+}

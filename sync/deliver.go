@@ -694,8 +694,8 @@ func recordAcks(ctx context.Context, db interface {
 // whether the run is done:
 //   - the push, in the delivery log;
 //   - compare-and-clear: it removes the dirty marks the round read, unless
-//     a mark's version changed since — then it holds a newer change, stays,
-//     and the next round delivers it;
+//     a mark's version changed since — then it holds a newer change, stays
+//     (dated now), and the next round delivers it;
 //   - the acknowledgements;
 //   - the settled echoes, of the pools whose marks it cleared: only if no
 //     change arrived since the round read them is the channel's own count
@@ -724,15 +724,30 @@ func (d *delivery) finish(ctx context.Context, w *work, r round) (done bool, err
 	for i, m := range marks {
 		pools[i], resyncs[i], vs[i] = m.Pool, m.Resync, w.versions[m]
 	}
+	// A mark that changed since the round read it stays, dated now if it
+	// is more than a second old: what it holds that this round did not
+	// deliver was relayed after the read, and its first change, which the
+	// round did deliver, no longer tells how long the channel has waited
+	// (the channels page's "pending for", the metrics' oldest pending
+	// change; dated from its first change, a busy rate-limited channel's
+	// mark looked older with every round). Younger marks are left alone, so
+	// that a saturated channel's deliveries, whose marks often change while
+	// they push, do not lock and write them for nothing. Both kinds are
+	// locked in one ordered pass, as the relay locks marks.
 	b.Queue(`
-		DELETE FROM sync_dirty d USING (
-			SELECT s.pool_id, s.resync FROM sync_dirty s
+		WITH l AS MATERIALIZED (
+			SELECT s.pool_id, s.resync, s.version = k.version AS read FROM sync_dirty s
 			JOIN unnest($3::bigint[], $4::bool[], $5::bigint[]) AS k (pool_id, resync, version)
-				ON k.pool_id = s.pool_id AND k.resync = s.resync AND k.version = s.version
+				ON k.pool_id = s.pool_id AND k.resync = s.resync
+					AND (k.version = s.version OR s.since < now() - interval '1 second')
 			WHERE s.property_id = $1 AND s.channel_id = $2
 			ORDER BY s.pool_id, s.resync FOR UPDATE OF s
-		) AS l
-		WHERE d.property_id = $1 AND d.channel_id = $2 AND d.pool_id = l.pool_id AND d.resync = l.resync`,
+		), cleared AS (
+			DELETE FROM sync_dirty d USING l
+			WHERE d.property_id = $1 AND d.channel_id = $2 AND d.pool_id = l.pool_id AND d.resync = l.resync AND l.read
+		)
+		UPDATE sync_dirty d SET since = now() FROM l
+		WHERE d.property_id = $1 AND d.channel_id = $2 AND d.pool_id = l.pool_id AND d.resync = l.resync AND NOT l.read`,
 		p.Property, p.Channel, pools, resyncs, vs)
 	if len(r.acks.pools) > 0 {
 		b.Queue(recordAcksSQL, p.Property, p.Channel, r.acks.pools, r.acks.nights, r.acks.values, r.acks.versions)
