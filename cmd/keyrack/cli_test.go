@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"strings"
 	"testing"
@@ -15,7 +14,9 @@ import (
 // returns its exit status, stdout and stderr.
 func keyrack(t *testing.T, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
+	// Locked: run makes its logger slog's default, and a parallel test's
+	// code logging through the default may write to it as this test reads.
+	var stdout, stderr lockedBuffer
 	code := run(context.Background(), args, func(k string) string { return env[k] }, &stdout, &stderr)
 	return code, stdout.String(), stderr.String()
 }

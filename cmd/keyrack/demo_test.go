@@ -15,7 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// lockedBuffer is a buffer a command writes to while the test reads it.
+// lockedBuffer is a buffer a command writes to while the test reads it (or,
+// made slog's default by run, while another parallel test logs).
 type lockedBuffer struct {
 	mu gosync.Mutex
 	b  bytes.Buffer

@@ -67,6 +67,9 @@ func get(t *testing.T, url string) (int, map[string]any) {
 func newTestMain(t *testing.T) *Main {
 	t.Helper()
 	m := NewMain()
+	// Not slog's default: a parallel test's command line may have made it
+	// write to that test's output.
+	m.Logger = slog.New(slog.DiscardHandler)
 	m.Config.Addr = "127.0.0.1:0"
 	m.Config.RedisURL = synctest.RedisURL(t)
 	m.Config.QueuePrefix = synctest.QueuePrefix(t, m.Config.RedisURL)
@@ -101,6 +104,9 @@ func TestServeAnswersUntilCancelledThenStopsGracefully(t *testing.T) {
 func TestServeKeepsTakingRequestsWhileRedisIsDown(t *testing.T) {
 	t.Parallel()
 	m := NewMain()
+	// Not slog's default: a parallel test's command line may have made it
+	// write to that test's output.
+	m.Logger = slog.New(slog.DiscardHandler)
 	m.Config.Addr = "127.0.0.1:0"
 	m.Config.RedisURL = "redis://127.0.0.1:1/0"
 	m.Store = inventorytest.New(t)
@@ -131,6 +137,9 @@ func unmigrated(t *testing.T) *inventory.Store {
 func TestServeRefusesADatabaseThatIsNotMigrated(t *testing.T) {
 	t.Parallel()
 	m := NewMain()
+	// Not slog's default: a parallel test's command line may have made it
+	// write to that test's output.
+	m.Logger = slog.New(slog.DiscardHandler)
 	m.Config.Addr = "127.0.0.1:0"
 	m.Store = unmigrated(t)
 	m.Logger = slog.New(slog.DiscardHandler)
