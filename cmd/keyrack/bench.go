@@ -325,7 +325,7 @@ func (b *bench) run(ctx context.Context) (benchResult, error) {
 		res.Consistent = false
 	}
 	b.printf("\n")
-	delays := b.lag.answerDelays // the load is over: no one appends
+	delays := b.lag.delays()
 	res.AnswerAfterP99Ms = ms(sim.Percentile(delays, 0.99))
 	b.printf("the answer came after the commit: p50 %.1f ms, p99 %.1f ms\n", ms(sim.Percentile(delays, 0.50)), res.AnswerAfterP99Ms)
 	if slowest != nil {
@@ -842,7 +842,7 @@ func (b *bench) lost(ctx context.Context, ids map[string][]string) (int, error) 
 // lagTracker measures sync lag. Bookings only take rooms (no modification
 // or cancellation), so the value keyrack pushes to a channel for a night
 // only goes down: once it is units − k, the first k bookings answered on
-// that night have reached the channel. A booking's lag is from its answer
+// that night have reached the channel. A booking's lag is from its commit
 // until every other channel holds, on each of its nights, at most units
 // minus the bookings answered there until then, itself included.
 //
@@ -980,6 +980,14 @@ func (t *lagTracker) answered(property, channel, id string, at time.Time, measur
 		t.answerDelays = append(t.answerDelays, at.Sub(c))
 	}
 	return c
+}
+
+// delays returns how long after the commit each measured booking's answer
+// came.
+func (t *lagTracker) delays() []time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.answerDelays)
 }
 
 // booked registers a booking sold (bk.Made) by channel origin and committed
