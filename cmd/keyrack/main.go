@@ -14,14 +14,22 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal starts a graceful shutdown; a second one ends the
+	// process at once, as if keyrack did not handle signals.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := shutdownContext(context.Background(), sigs, time.Now, func(sig os.Signal) {
+		signal.Reset()
+		if s, ok := sig.(syscall.Signal); ok {
+			_ = syscall.Kill(os.Getpid(), s)
+		}
+		os.Exit(1)
+	})
 	defer stop()
-	// The first signal starts a graceful shutdown; restoring the default
-	// handling lets a second one end the process at once.
-	go func() { <-ctx.Done(); stop() }()
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(defaultGCPercent)
 	}
