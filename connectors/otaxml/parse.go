@@ -10,7 +10,8 @@ import (
 )
 
 // Parse reads one OTA message: raw, SOAP 1.1 or SOAP 1.2, the OTA element
-// found by local name with the OTA namespace or none; UTF-8 or ISO-8859-1.
+// found by local name with the OTA namespace or none; UTF-8, ISO-8859-1 or
+// windows-1252.
 // A message it cannot read (not XML, a DOCTYPE, no OTA element, a message
 // type keyrack does not take, a missing required part) gives an *Error, and
 // the Message holds as much of the header as was read, so the reply can

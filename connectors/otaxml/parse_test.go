@@ -263,6 +263,20 @@ func TestISO88591(t *testing.T) {
 	}
 }
 
+// A guest's name from a Windows system keeps its letters: bytes 0x80–0x9F
+// of windows-1252 (Š, Ž, ’) are not read as Latin-1 control characters.
+func TestAWindows1252GuestNameKeepsItsLetters(t *testing.T) {
+	body := []byte("<?xml version=\"1.0\" encoding=\"windows-1252\"?>\n" + strings.Replace(string(resBody("Commit", "", "2026-12-01", "2026-12-03")),
+		"</HotelReservation>", "<ResGuests><ResGuest><Profiles><ProfileInfo><Profile><Customer><PersonName><GivenName>\x8aime</GivenName><Surname>\x8eupan-O\x92Neill</Surname></PersonName></Customer></Profile></ProfileInfo></Profiles></ResGuest></ResGuests></HotelReservation>", 1))
+	m, err := Parse(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := m.Reservations[0].Guest.Name; g != "Šime Župan-O’Neill" {
+		t.Errorf("guest %q, want Šime Župan-O’Neill", g)
+	}
+}
+
 func TestSOAP12Headers(t *testing.T) {
 	body := `<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope" xmlns:wsa="http://www.w3.org/2005/08/addressing" xmlns:htnga="http://htng.org/PWSWG/2007/02/AsyncHeaders">
 <env:Header><wsa:MessageID>urn:uuid:m1</wsa:MessageID><wsa:Action>http://htng.org/2014B/HTNG_ReservationService#OTA_HotelResNotifRQ</wsa:Action>

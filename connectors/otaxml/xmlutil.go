@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/beevik/etree"
+	"golang.org/x/text/encoding/charmap"
 )
 
 // Namespaces of the envelopes keyrack reads and writes.
@@ -62,25 +63,20 @@ func ReadBody(r io.Reader, contentEncoding string, max int64) ([]byte, error) {
 	return b, nil
 }
 
-// charsetReader lets bodies declare ISO-8859-1 (and its usual aliases,
-// windows-1252 read as Latin-1) besides UTF-8.
+// charsetReader lets bodies declare ISO-8859-1 or windows-1252 (and their
+// usual aliases) besides UTF-8. Windows-1252 is read as itself, not as
+// Latin-1: its bytes 0x80–0x9F are letters and signs (Š Ž € ’ –) in the
+// names Windows systems send, where Latin-1 has control characters.
 func charsetReader(charset string, input io.Reader) (io.Reader, error) {
 	switch strings.ToLower(strings.TrimSpace(charset)) {
 	case "utf-8", "utf8", "us-ascii", "ascii":
 		return input, nil
-	case "iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-1", "l1", "windows-1252", "cp1252":
-		b, err := io.ReadAll(input)
-		if err != nil {
-			return nil, err
-		}
-		var out bytes.Buffer
-		out.Grow(len(b))
-		for _, c := range b {
-			out.WriteRune(rune(c))
-		}
-		return &out, nil
+	case "iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-1", "l1":
+		return charmap.ISO8859_1.NewDecoder().Reader(input), nil
+	case "windows-1252", "cp1252":
+		return charmap.Windows1252.NewDecoder().Reader(input), nil
 	}
-	return nil, fmt.Errorf("encoding %q is not supported: send UTF-8 or ISO-8859-1", charset)
+	return nil, fmt.Errorf("encoding %q is not supported: send UTF-8, ISO-8859-1 or windows-1252", charset)
 }
 
 // readTree parses body into an element tree, in one pass: it refuses any
