@@ -299,7 +299,7 @@ func (d *delivery) run(ctx context.Context, last bool) error {
 			} else {
 				d.f.log.Warn("could not record a push in the delivery log", "channel", d.ch.Property+"/"+d.ch.Code, "err", err)
 			}
-			r.acks = d.acknowledge(u, runs, itemRun, ack)
+			r.acks, r.refused = d.acknowledge(u, runs, itemRun, ack)
 		}
 		done, err := d.finish(ctx, w, r)
 		if err != nil {
@@ -624,11 +624,12 @@ func (w *work) update(rooms map[int64][]string, echoWindow time.Duration) (u con
 }
 
 // round is what a delivery round records once the channel answered: the
-// push for the delivery log (nil when nothing was pushed) and the
-// acknowledgements.
+// push for the delivery log (nil when nothing was pushed), the
+// acknowledgements, and the nights the channel refused (values unused).
 type round struct {
-	log  *Delivery
-	acks ackRows
+	log     *Delivery
+	acks    ackRows
+	refused ackRows
 }
 
 // ackRows are acknowledgements of one pair: (pool, night, value) read at a
@@ -640,10 +641,10 @@ type ackRows struct {
 	versions []int64
 }
 
-// acknowledge says what the channel took and notes what it refused. A
-// pool-night counts as acknowledged only if the channel took it for every
-// room of the pool.
-func (d *delivery) acknowledge(u connectors.Update, runs, itemRun []*run, ack connectors.Ack) ackRows {
+// acknowledge says what the channel took and what it refused, and notes
+// the refusals for staff. A pool-night counts as acknowledged only if the
+// channel took it for every room of the pool.
+func (d *delivery) acknowledge(u connectors.Update, runs, itemRun []*run, ack connectors.Ack) (took, refused ackRows) {
 	var reasons []string
 	for _, rj := range ack.Rejected {
 		if rj.Item >= 0 && rj.Item < len(itemRun) {
@@ -655,16 +656,16 @@ func (d *delivery) acknowledge(u connectors.Update, runs, itemRun []*run, ack co
 	if len(reasons) > 0 {
 		d.notes = "the channel refused " + strings.Join(reasons, "; ")
 	}
-	var a ackRows
 	for _, r := range runs {
+		a := &took
 		if r.Rejected {
-			continue
+			a = &refused
 		}
 		for i, v := range r.Versions {
 			a.pools, a.nights, a.values, a.versions = append(a.pools, r.Pool), append(a.nights, r.From.AddDays(i)), append(a.values, r.Value), append(a.versions, v)
 		}
 	}
-	return a
+	return took, refused
 }
 
 // recordAcksSQL stores acknowledgements of a pair ($1, $2), unless the
@@ -751,6 +752,27 @@ func (d *delivery) finish(ctx context.Context, w *work, r round) (done bool, err
 		p.Property, p.Channel, pools, resyncs, vs)
 	if len(r.acks.pools) > 0 {
 		b.Queue(recordAcksSQL, p.Property, p.Channel, r.acks.pools, r.acks.nights, r.acks.values, r.acks.versions)
+	}
+	if len(r.refused.pools) > 0 {
+		// What the channel holds on a night it refused is unknown: not the
+		// value sent, and no longer surely the one it last took (keyrack
+		// has moved on from it, or would not have sent). Its
+		// acknowledgement goes, so that the grid says the night is not
+		// confirmed, the next change of the night is sent to it whatever
+		// its origin (a booking the channel took itself there is no echo:
+		// its count came from a value it never took), and so does the
+		// nightly resync. Locked in the runs' (pool, night) order, as the relay
+		// locks them.
+		b.Queue(`
+			WITH locked AS (
+				SELECT a.pool_id, a.night FROM unnest($3::bigint[], $4::date[]) AS k (pool_id, night)
+				CROSS JOIN LATERAL (SELECT a.pool_id, a.night FROM sync_acks a
+					WHERE a.property_id = $1 AND a.channel_id = $2 AND a.pool_id = k.pool_id AND a.night = k.night
+					FOR UPDATE) AS a
+			)
+			DELETE FROM sync_acks a USING locked l
+			WHERE a.property_id = $1 AND a.channel_id = $2 AND a.pool_id = l.pool_id AND a.night = l.night`,
+			p.Property, p.Channel, r.refused.pools, r.refused.nights)
 	}
 	if len(w.settle) > 0 {
 		var sp, sv []int64

@@ -310,3 +310,56 @@ func TestTheRelayTouchesOnePropertyPerTransaction(t *testing.T) {
 	require.Equal(t, 2, props, "both properties' channels marked")
 	require.Equal(t, 1, most, "a relay transaction took rows of two properties")
 }
+
+// A night a channel refused is not one it is known to hold: the grid does
+// not call it confirmed, and a booking the channel takes itself there
+// later is no echo — its count came from a value keyrack never saw it take
+// — so it is sent the pool's value. (Kept as acknowledged, the refused
+// night's old value made that booking an echo, settled as the pool's: the
+// grid said the channel held 7 while it sold from 9.)
+func TestANightAChannelRefusedIsNotTakenForOneItHolds(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := newHotel(t, hotelOptions{channels: []string{"A", "B"}, noWorker: true,
+		config: func(c *sync.Config) { c.EchoWindow = 50 * time.Millisecond }})
+	deliver := func(c string) {
+		t.Helper()
+		_, err := h.fan.RelayNow(ctx)
+		require.NoError(t, err)
+		require.NoError(t, h.fan.DeliverNow(ctx, h.id, h.chanIDs[c]))
+	}
+	require.NoError(t, h.fan.Resync(ctx, h.code, ""))
+	deliver("A")
+	deliver("B")
+	night := h.today.AddDays(4)
+	stateOfA := func() sync.ChannelNight {
+		t.Helper()
+		marks, err := h.fan.NightMarks(ctx, h.code, night, night.AddDays(1))
+		require.NoError(t, err)
+		for _, cn := range marks.Night("P0", night) {
+			if cn.Channel.Code == "A" {
+				return cn
+			}
+		}
+		t.Fatal("A is not on the grid")
+		return sync.ChannelNight{}
+	}
+	require.Equal(t, sync.MarkSynced, stateOfA().State)
+
+	h.tc["A"].AcceptRooms("SOME-OTHER-ROOM") // A refuses its room for a while
+	h.book("B", "B-1", 0, night, 1, 2)       // the pool: 10 → 8
+	deliver("A")
+	v, _ := h.tc["A"].Value(h.room("A", 0), night)
+	require.Equal(t, 10, v, "A refused the 8")
+	cn := stateOfA()
+	require.Equal(t, sync.MarkUnconfirmed, cn.State, "%+v", cn)
+	require.Nil(t, cn.Acked)
+	require.Contains(t, cn.Why, "refused")
+
+	h.tc["A"].AcceptRooms(h.room("A", 0))
+	time.Sleep(100 * time.Millisecond) // past the echo window
+	h.book("A", "A-1", 0, night, 1, 1) // A: 10 → 9; the pool: 8 → 7
+	deliver("A")
+	require.Empty(t, h.mismatches(night, night.AddDays(1), "A"), "A is sent the pool's 7")
+	require.Equal(t, sync.MarkSynced, stateOfA().State)
+}

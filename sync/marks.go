@@ -394,7 +394,7 @@ func (f *Fanout) NightMarks(ctx context.Context, property string, from, to inven
 				case ack == nil && isEcho:
 					cn.State, cn.Why = MarkPending, "its own booking: the value waits to be confirmed"
 				case ack == nil:
-					cn.State, cn.Why = MarkUnconfirmed, "never acknowledged this night"
+					cn.State, cn.Why = MarkUnconfirmed, "no value acknowledged: never sent, or refused by the channel (see its delivery log)"
 				default:
 					current := inventory.Availability(defaultLimit, 0, false)
 					if nightsP != nil && nightsP[j].ok {
