@@ -39,7 +39,8 @@ func (f *Fanout) handleChannelTask(ctx context.Context, t *asynq.Task) error {
 	queue, _ := asynq.GetQueueName(ctx)
 	retried, _ := asynq.GetRetryCount(ctx)
 	maxRetry, _ := asynq.GetMaxRetry(ctx)
-	// asynq archives a task that fails on this attempt, whatever the error.
+	// asynq archives a task that fails on this attempt, unless the error is
+	// no failure (isFailure).
 	last := retried >= maxRetry
 	return f.deliver(ctx, p, f.classOf(queue), last)
 }
@@ -927,8 +928,10 @@ func (d *delivery) succeeded(ctx context.Context) error {
 // some pushes through hands over to a fresh task (with a fresh retry
 // budget): the budget is for channels that make no progress. Otherwise the
 // task is retried by asynq with backoff — the marks stay, so the retry sends
-// the state current then — or, for a permanent failure or the last
-// attempt, archived.
+// the state current then — or, for a permanent failure or a failure
+// (isFailure) on the last attempt, archived. A channel asking to slow down
+// (429) or a delivery waiting its turn on the last attempt is retried like
+// any other: asynq does not count it, so it archives nothing.
 func (d *delivery) fail(ctx context.Context, cause error, last bool) error {
 	kind := connectors.KindOf(cause)
 	msg := cause.Error()
@@ -954,7 +957,7 @@ func (d *delivery) fail(ctx context.Context, cause error, last bool) error {
 			d.f.log.Warn("could not hand a delivery over to a fresh task", "err", err)
 		}
 		return nil
-	case kind == connectors.KindPermanent || last:
+	case kind == connectors.KindPermanent || (last && isFailure(cause)):
 		// Archived: nothing retries the pair until a change, a resync or
 		// staff (Archived, RetryArchived) — unless a newer task waits already.
 		if _, err := d.conn.Exec(bctx, `UPDATE sync_channels SET archived = (queued IS NULL)

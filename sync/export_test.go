@@ -80,3 +80,11 @@ func AckRowsScanned(ctx context.Context, conn *pgxpool.Conn, property, channel i
 
 // RelayNow runs one round of the availability relay.
 func (f *Fanout) RelayNow(ctx context.Context) (int, error) { return f.relayAvailability(ctx) }
+
+// DeliverLastAttempt runs a booking's delivery as asynq's last allowed
+// attempt (retried == max retry), and reports whether asynq counts its
+// error as a failure — and so archives the task.
+func (f *Fanout) DeliverLastAttempt(ctx context.Context, property, channel int64) (err error, archives bool) {
+	err = f.deliver(ctx, taskPayload{pair: pair{property, channel}}, classCritical, true)
+	return err, err != nil && isFailure(err)
+}

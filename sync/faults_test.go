@@ -306,3 +306,30 @@ func TestTheSweeperLeavesAChannelWhoseDeliveryIsCommitting(t *testing.T) {
 	require.NoError(t, db.QueryRow(ctx, `SELECT queued FROM sync_channels WHERE property_id = $1 AND channel_id = $2`, h.id, b).Scan(&queued))
 	require.Nil(t, queued, "no task for a channel with nothing left to deliver")
 }
+
+// A channel that answers 429 to a task's last allowed attempt is not
+// dead-lettered: asynq retries the task after Retry-After without counting
+// the attempt, so staff must not see the channel as out of retries (status,
+// channels page, keyrack_sync_channels_dead_lettered), and the sweeper must
+// go on watching it.
+func TestAChannelThrottlingTheLastAttemptIsNotDeadLettered(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{channels: []string{"A", "B"}, noWorker: true})
+	ctx := context.Background()
+	h.tc["B"].Limit(1, time.Minute) // the resync uses B's one request of the minute
+	require.NoError(t, h.fan.Resync(ctx, h.code, "B"))
+	require.NoError(t, h.fan.DeliverNow(ctx, h.id, h.chanIDs["B"]))
+	h.book("A", "A-1", 0, h.today.AddDays(2), 1, 1)
+	_, err := h.fan.RelayNow(ctx)
+	require.NoError(t, err)
+
+	err, archives := h.fan.DeliverLastAttempt(ctx, h.id, h.chanIDs["B"])
+	require.ErrorContains(t, err, "429")
+	require.False(t, archives, "asynq retries a 429, last attempt or not")
+	st := statusOf(t, h, "B")
+	require.False(t, st.Archived, "B's task waits out Retry-After, yet B is shown as dead-lettered")
+	require.Equal(t, "critical", st.Queued, "the task that comes back is recorded as the one that waits")
+	b, err := h.fan.Backlog(ctx)
+	require.NoError(t, err)
+	require.Zero(t, b.DeadLettered)
+}
