@@ -104,9 +104,10 @@ const (
 	schemeVersion = iota // Version 1, 2, 3… (sometimes repeated), SentAt sometimes
 	schemeSentAt         // no Version, SentAt only (sometimes repeated)
 	schemeNone           // neither: kind, then arrival, orders them
+	schemeCreated        // no Version; bookings dated, changes sometimes (OTA CreateDateTime; an OTA_CancelRQ is undated)
 )
 
-var schemeNames = []string{"version", "sent_at", "none"}
+var schemeNames = []string{"version", "sent_at", "none", "created"}
 
 type mRes struct {
 	channel, id string
@@ -170,21 +171,42 @@ func kindRank(k inventory.RevisionKind) int {
 }
 
 // fold is the reservation's state from its revisions, as documented: order
-// by Version, then SentAt, then kind (new < modify < cancel), then arrival.
+// by Version, then SentAt, then kind (new < modify < cancel), then arrival;
+// a Modify or Cancel without a SentAt is dated as the latest dated revision
+// that arrived before it or is a New, and ranked after the dated kinds.
 // A New or a Modify replaces the whole booking (a Modify reinstates a
 // cancelled one, and one that comes before its booking holds its stays); a
 // Cancel releases it; a reservation of which only cancellations are known is
 // Pending and holds nothing.
 func (m *model) fold(recs []mRecord) (inventory.Status, []inventory.RoomStay) {
 	recs = slices.Clone(recs)
+	all := slices.Clone(recs)
+	at := func(r mRecord) time.Time {
+		if !r.rev.SentAt.IsZero() || r.rev.Kind == inventory.New {
+			return r.rev.SentAt
+		}
+		var latest time.Time
+		for _, q := range all {
+			if (q.seq < r.seq || q.rev.Kind == inventory.New) && q.rev.SentAt.After(latest) {
+				latest = q.rev.SentAt
+			}
+		}
+		return latest
+	}
+	rank := func(r mRecord) int {
+		if r.rev.SentAt.IsZero() && r.rev.Kind != inventory.New {
+			return 3 + kindRank(r.rev.Kind)
+		}
+		return kindRank(r.rev.Kind)
+	}
 	slices.SortFunc(recs, func(a, b mRecord) int {
 		if c := cmp.Compare(a.rev.Version, b.rev.Version); c != 0 {
 			return c
 		}
-		if c := a.rev.SentAt.Compare(b.rev.SentAt); c != 0 {
+		if c := at(a).Compare(at(b)); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(kindRank(a.rev.Kind), kindRank(b.rev.Kind)); c != 0 {
+		if c := cmp.Compare(rank(a), rank(b)); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.seq, b.seq)
@@ -343,7 +365,7 @@ func runModel(t *testing.T, seed uint64, steps int) {
 		m: newModel(h, units, ids), seen: map[mKey]seenNight{}, stats: map[string]int{}}
 	r.logf("pools %v units %v, channels %v, reservation ids %v", h.pools, units, h.channels, ids)
 	for _, res := range r.m.res {
-		res.scheme = rng.IntN(3)
+		res.scheme = rng.IntN(len(schemeNames))
 		res.holds = map[mKey]int{}
 	}
 	r.step = -1
@@ -451,6 +473,11 @@ func (r *runner) extend(res *mRes) {
 				res.clock += 1 + r.rng.IntN(30)
 			}
 			rev.SentAt = modelClock.Add(time.Duration(res.clock) * time.Minute)
+		case schemeCreated:
+			res.clock += 1 + r.rng.IntN(30)
+			if kind == inventory.New || r.rng.IntN(2) == 0 {
+				rev.SentAt = modelClock.Add(time.Duration(res.clock) * time.Minute)
+			}
 		}
 		if kind != inventory.Cancel || r.rng.IntN(5) == 0 {
 			rev.Stays = r.randomStays()

@@ -616,3 +616,58 @@ func TestQueueGenericPlanSetsThePlanModeForItsStatementOnly(t *testing.T) {
 		require.Empty(t, notices, "explicit transaction: %v", explicit)
 	}
 }
+
+// A change without a timestamp — an OTA_CancelRQ carries none, nor do some
+// channels' modifications — follows the booking it changes when that booking
+// is dated (by its CreateDateTime, as most OTAs send it), whichever arrives
+// first. Taken for older than the booking, a cancellation changed nothing,
+// and the channel was told it was cancelled.
+func TestAChangeWithoutATimestampFollowsItsDatedBooking(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, "Europe/Lisbon", []int{3, 3}, inventory.FactorOne, 1)
+	ctx := context.Background()
+	created := time.Date(2026, 11, 20, 17, 29, 3, 0, time.UTC)
+	dated := func(id string) inventory.Revision {
+		rev := h.booking("C0", id, inventory.New, "R0", "2026-12-01", 2, 1, inventory.MustAccept)
+		rev.SentAt = created
+		return rev
+	}
+	cancel := func(id string) inventory.Revision {
+		return inventory.Revision{Property: h.code, Channel: "C0", ExternalID: id, Kind: inventory.Cancel}
+	}
+	apply := func(rev inventory.Revision) inventory.Outcome {
+		t.Helper()
+		out, err := h.st.ApplyRevision(ctx, rev)
+		require.NoError(t, err)
+		return out
+	}
+	sold := func(pool, night string) int {
+		t.Helper()
+		return h.nights(t, "2026-12-01", 10)[pool][inventory.MustDate(night)].Sold
+	}
+
+	// The booking, then its cancellation: cancelled, the nights freed.
+	apply(dated("A"))
+	require.Equal(t, 1, sold("P0", "2026-12-01"))
+	require.Equal(t, inventory.Cancelled, apply(cancel("A")).Status)
+	require.Zero(t, sold("P0", "2026-12-01"))
+
+	// The cancellation first: pending; the booking then: still cancelled.
+	require.Equal(t, inventory.Pending, apply(cancel("B")).Status)
+	require.Equal(t, inventory.Cancelled, apply(dated("B")).Status)
+	require.Zero(t, sold("P0", "2026-12-01"))
+
+	// The booking, then a modification without a timestamp: the stay moves.
+	apply(dated("C"))
+	mod := h.booking("C0", "C", inventory.Modify, "R1", "2026-12-05", 2, 1, inventory.MustAccept)
+	require.Equal(t, inventory.Confirmed, apply(mod).Status)
+	require.Zero(t, sold("P0", "2026-12-01"), "the booking's first stay is superseded")
+	require.Equal(t, 1, sold("P1", "2026-12-05"))
+
+	// A dated modification after an undated cancellation reinstates the
+	// booking when it was made after the one the cancellation followed.
+	later := h.booking("C0", "A", inventory.Modify, "R0", "2026-12-03", 1, 1, inventory.MustAccept)
+	later.SentAt = created.Add(time.Hour)
+	require.Equal(t, inventory.Confirmed, apply(later).Status)
+	require.Equal(t, 1, sold("P0", "2026-12-03"))
+}

@@ -187,23 +187,51 @@ type effective struct {
 	Curr   string
 }
 
-// orderRevisions sorts revisions into the channel's order; seq (arrival
-// order) breaks the remaining ties.
+// orderRevisions sorts revisions into the channel's order: by Version, then
+// SentAt, then kind (new, modify, cancel), then arrival (seq).
+//
+// A change — a Modify or a Cancel — that carries no SentAt (an OTA_CancelRQ
+// never does, nor do some channels' modifications) is not taken for older
+// than every dated revision: it comes after the reservation's dated
+// bookings and after every dated revision that arrived before it, and among
+// changes so placed, modifications before cancellations, then by arrival.
+// (Taken for the oldest, a cancellation received after a booking dated by
+// its CreateDateTime was ordered before it and changed nothing, while the
+// channel was told it was cancelled.) It is placed among the dated ones by
+// their own timestamps, never by keyrack's clock: a channel's timestamps
+// may be hours off keyrack's (a local time sent without its zone). A New
+// without a SentAt stays the oldest: a booking comes before its changes.
 func orderRevisions(revs []RevisionRecord) {
-	slices.SortStableFunc(revs, func(a, b RevisionRecord) int {
-		ra, rb := a.Revision, b.Revision
-		if c := cmp.Compare(ra.Version, rb.Version); c != 0 {
-			return c
+	type placed struct {
+		rec  RevisionRecord
+		at   time.Time
+		rank int
+	}
+	ps := make([]placed, len(revs))
+	for i, r := range revs {
+		ps[i] = placed{rec: r, at: r.Revision.SentAt, rank: r.Revision.Kind.rank()}
+		if !r.Revision.SentAt.IsZero() || r.Revision.Kind == New {
+			continue
 		}
-		if c := ra.SentAt.Compare(rb.SentAt); c != 0 {
-			return c
+		ps[i].rank += undatedChange
+		for _, q := range revs {
+			if !q.Revision.SentAt.IsZero() && (q.Seq < r.Seq || q.Revision.Kind == New) && q.Revision.SentAt.After(ps[i].at) {
+				ps[i].at = q.Revision.SentAt
+			}
 		}
-		if c := cmp.Compare(ra.Kind.rank(), rb.Kind.rank()); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Seq, b.Seq)
+	}
+	slices.SortStableFunc(ps, func(a, b placed) int {
+		return cmp.Or(cmp.Compare(a.rec.Revision.Version, b.rec.Revision.Version), a.at.Compare(b.at),
+			cmp.Compare(a.rank, b.rank), cmp.Compare(a.rec.Seq, b.rec.Seq))
 	})
+	for i := range ps {
+		revs[i] = ps[i].rec
+	}
 }
+
+// undatedChange ranks a change without a SentAt after the dated revisions
+// it is placed with (orderRevisions).
+const undatedChange = 3
 
 // fold applies revisions in the channel's order. A New or a Modify states
 // the whole booking (a Modify reinstates a cancelled one, as channels do), so
