@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"errors"
-	"strconv"
 	"strings"
 	"time"
 
@@ -52,10 +51,7 @@ const (
 // It returns the message's id, or 0 for an unauthenticated message beyond
 // the bounds above, which is not kept.
 func (s *Store) RecordInbound(ctx context.Context, m InboundMessage) (int64, error) {
-	raw := m.Raw
-	if len(raw) > MaxStoredMessage {
-		raw = raw[:MaxStoredMessage] + "\n[… cut: the message had " + strconv.Itoa(len(m.Raw)) + " bytes]"
-	}
+	raw := MaskAndCut(m.Raw, MaxStoredMessage)
 	if m.HTTPStatus == 0 {
 		m.HTTPStatus = 200
 	}
@@ -80,7 +76,7 @@ func (s *Store) RecordInbound(ctx context.Context, m InboundMessage) (int64, err
 					AND u.received_at > now() - $13::interval LIMIT $15) AS every) < $15)
 			RETURNING id`,
 			m.Property, m.Channel, m.Direction, cleanText(m.Remote), cleanText(m.Message), cleanText(m.EchoToken), m.Records,
-			m.Outcome, m.HTTPStatus, cleanText(m.Detail), cleanText(MaskCardString(raw)), cleanText(MaskCardString(m.Reply)),
+			m.Outcome, m.HTTPStatus, cleanText(m.Detail), cleanText(raw), cleanText(MaskCardString(m.Reply)),
 			UnauthenticatedWindow, UnauthenticatedPerSender, UnauthenticatedPerWindow).
 			QueryRow(func(r pgx.Row) error {
 				if err := r.Scan(&id); !errors.Is(err, pgx.ErrNoRows) {

@@ -167,3 +167,19 @@ func TestUnauthenticatedMessagesAreKeptWithinBounds(t *testing.T) {
 	require.NoError(t, h.st.DB().QueryRow(ctx, `SELECT count(*) FROM inbound_messages WHERE outcome = 'unauthenticated'`).Scan(&n))
 	require.Equal(t, inventory.UnauthenticatedPerWindow+1, n)
 }
+
+// A message longer than what is kept shows no card number that the cut
+// falls in: it is masked whole before it is cut.
+func TestALongMessageCutAtACardNumberKeepsItMasked(t *testing.T) {
+	h := newHotel(t, "Europe/Lisbon", []int{3}, inventory.FactorOne, 1)
+	ctx := context.Background()
+	card := "4111111111111111"
+	raw := strings.Repeat("y", inventory.MaxStoredMessage-10) + " card " + card + " exp 12/30"
+	_, err := h.st.RecordInbound(ctx, inventory.InboundMessage{Property: h.code, Channel: "C0", Direction: "pull", Outcome: "failed", Raw: raw})
+	require.NoError(t, err)
+	ms, err := h.st.InboundMessages(ctx, h.code, "C0", 1)
+	require.NoError(t, err)
+	require.Len(t, ms, 1)
+	require.Contains(t, ms[0].Raw, "cut")
+	require.False(t, strings.Contains(ms[0].Raw, "4111"), "the first digits of the card number are kept in clear")
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"unicode"
 	"unicode/utf8"
 )
@@ -71,6 +72,33 @@ import (
 // MaskCardString is MaskCardData for strings.
 func MaskCardString(s string) string {
 	return string(MaskCardData([]byte(s)))
+}
+
+// MaskAndCut is s with card data masked, and cut to at most max bytes (and
+// a note saying so) when longer. Masking comes first: a card number a cut
+// splits is no longer one masking recognises. A cut that would end in digits
+// drops them, with the groups they continue ("4111 1111 11"): they may be
+// the first digits of a number that was not a card number only because of
+// what came after it. The cut never splits a UTF-8 character.
+func MaskAndCut(s string, max int) string {
+	masked := MaskCardString(s)
+	if len(masked) <= max {
+		return masked
+	}
+	end := max
+	for end > 0 && !utf8.RuneStart(masked[end]) {
+		end--
+	}
+	for end > 0 && maskIsDigit(masked[end-1]) {
+		end--
+		if end > 1 && maskIsDigit(masked[end-1]) {
+			continue
+		}
+		if end > 1 && (masked[end-1] == ' ' || masked[end-1] == '-') && maskIsDigit(masked[end-2]) {
+			end--
+		}
+	}
+	return masked[:end] + "\n[… cut: the message had " + strconv.Itoa(len(s)) + " bytes]"
 }
 
 // MaskCardData returns a copy of raw with card numbers, card security codes,

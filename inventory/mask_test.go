@@ -486,3 +486,27 @@ func BenchmarkMaskCardData(b *testing.B) {
 		})
 	}
 }
+
+// A message kept only in part shows no card number's digits, wherever the
+// cut falls: masking comes before the cut, and a cut ending in digits drops
+// them (the first 16 digits of a 20-digit reference are a valid card number).
+func TestACutMessageKeepsNoCardDigits(t *testing.T) {
+	for _, msg := range []string{
+		`<PaymentCard CardNumber="4111111111111111" SeriesCode="737"/>`,
+		"guest note: pay with 4111111111111111 please",
+		"guest note: pay with 4111 1111 1111 1111 please",
+		"reference 41111111111111110000 kept",
+	} {
+		for n := 0; n < len(msg); n++ {
+			got := MaskAndCut(msg, n)
+			if !strings.HasPrefix(msg, "reference") {
+				require.NotRegexp(t, `41111|1111 1111|737`, got, "%q cut at %d", msg, n)
+			}
+			require.Equal(t, got, MaskCardString(got), "%q cut at %d shows a card number", msg, n)
+			require.Contains(t, got, "cut: the message had")
+			require.LessOrEqual(t, len(got), n+len("\n[… cut: the message had 00 bytes]"))
+		}
+		require.Equal(t, MaskCardString(msg), MaskAndCut(msg, len(msg)), "not cut")
+	}
+	require.Equal(t, "Jos\n[… cut: the message had 5 bytes]", MaskAndCut("José", 4), "no character is split")
+}

@@ -80,9 +80,7 @@ func (s *Server) otaPush(c *gin.Context) {
 	chs = s.authenticateOTA(creds, chs)
 	if len(chs) == 0 {
 		s.otaFails.fail(failureKey, otaSecretDigest(creds), s.now())
-		if len(rec.Raw) > maxUnauthenticatedKept {
-			rec.Raw = rec.Raw[:maxUnauthenticatedKept]
-		}
+		rec.Raw = inventory.MaskAndCut(rec.Raw, maxUnauthenticatedKept)
 		if m == nil || m.Envelope == otaxml.Raw {
 			c.Header("WWW-Authenticate", `Basic realm="keyrack OTA", charset="UTF-8"`)
 		}

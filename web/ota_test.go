@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	gosync "sync"
 	"testing"
@@ -233,6 +234,28 @@ func TestAFloodOfUnauthenticatedMessagesIsNotAllStored(t *testing.T) {
 	msgs, err := e.st.InboundMessages(context.Background(), "P", "a", 10)
 	require.NoError(t, err)
 	require.Len(t, msgs, 1, "the channel's own message is kept")
+}
+
+// A message from a sender that could not authenticate is kept only in
+// part, and what is kept shows no card number, even one the cut splits.
+func TestAnUnauthenticatedMessageCutAtACardNumberKeepsItMasked(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.otaChannel("P", "bdc", "ota_push", "HTL-P", "u", "s", nil)
+	msg := resNotif("Commit", "R-1", "HTL-P", "2027-03-01", "2027-03-03")
+	// A comment before the reservation puts the card number's last digit
+	// just past the 16 KiB kept.
+	at := bytes.Index(msg, []byte("4111111111111111"))
+	ins := bytes.Index(msg, []byte("<HotelReservations>"))
+	pad := bytes.Repeat([]byte("x"), 16<<10-15-at-len("<!---->"))
+	msg = slices.Concat(msg[:ins], []byte("<!--"), pad, []byte("-->"), msg[ins:])
+	require.Equal(t, http.StatusUnauthorized, e.otaPost("bdc", "u", "wrong", msg).Status)
+	var raw string
+	require.NoError(t, e.st.DB().QueryRow(context.Background(),
+		`SELECT raw FROM inbound_messages WHERE outcome = 'unauthenticated'`).Scan(&raw))
+	require.Less(t, len(raw), len(msg))
+	require.False(t, strings.Contains(raw, "4111"), "the first digits of the card number are kept in clear")
 }
 
 // A channel's password cannot be guessed at network speed: after 20
