@@ -575,3 +575,32 @@ func TestAWebhookOutOfRetriesRaisesAnIncident(t *testing.T) {
 	require.Contains(t, feed[0].LastError, "500")
 	require.Equal(t, 1, statusOf(t, h, "pms").WebhooksFailed)
 }
+
+// A PMS whose webhook endpoint redirects (its URL moved to https, say) is
+// not sent the revision at the new address: the webhook fails for good at
+// once, the incident names where the endpoint points so staff can fix the
+// channel's URL, and the revision stays on the pull feed. (Followed, the
+// redirect became a GET without the revision, and its 200 counted as
+// delivered.)
+func TestAWebhookEndpointThatRedirectsRaisesAnIncidentNamingWhereTo(t *testing.T) {
+	t.Parallel()
+	recv := newReceiver(t, 0, 0)
+	moved := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, recv.srv.URL+"/webhooks", http.StatusFound)
+	}))
+	t.Cleanup(moved.Close)
+	h := newHotel(t, hotelOptions{channels: []string{"A"}})
+	h.addPMS("pms", moved.URL)
+
+	h.book("A", "ota-9", 0, h.today.AddDays(2), 1, 1)
+	eventually(t, convergeTimeout, "the webhook_failed incident", func() bool { return h.openIncidents("webhook_failed") == 1 })
+	feed := h.feed("pms")
+	require.Len(t, feed, 1)
+	require.Nil(t, feed[0].DeliveredAt, "the PMS never got the revision")
+	require.Contains(t, feed[0].LastError, recv.srv.URL+"/webhooks")
+	var msg string
+	require.NoError(t, h.st.DB().QueryRow(context.Background(), `SELECT message FROM incidents
+		WHERE property_id = $1 AND kind = 'webhook_failed'`, h.id).Scan(&msg))
+	require.Contains(t, msg, recv.srv.URL+"/webhooks")
+	require.Empty(t, recv.requests(), "nothing is sent where the endpoint redirects")
+}

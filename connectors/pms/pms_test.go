@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
@@ -71,4 +72,33 @@ func TestSendSignsThePostAndClassifiesTheAnswer(t *testing.T) {
 	srv.Close()
 	err := s.Send(ctx, srv.URL, "k", 42, body)
 	require.Equal(t, connectors.KindRetryable, connectors.KindOf(err), "a refused connection is retried")
+}
+
+// A PMS endpoint that answers with a redirect (an http → https move, a
+// renamed path, a load balancer's login page) has not taken the revision:
+// Go's client would follow a 302 with a GET without the body, and a 200 to
+// that GET counted as delivered. The webhook fails for good instead, naming
+// where the endpoint points, so staff can fix the channel's URL.
+func TestAWebhookAnsweredWithARedirectIsNotDelivered(t *testing.T) {
+	var got []string
+	final := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got = append(got, r.Method+" "+string(b))
+	}))
+	defer final.Close()
+	for _, status := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		moved := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, final.URL+"/keyrack", status)
+		}))
+		for _, s := range []*Sender{{}, {Client: &http.Client{Timeout: time.Second}}} {
+			err := s.Send(context.Background(), moved.URL, "k", 42, []byte(`{"feed_id":42}`))
+			require.Error(t, err, "HTTP %d", status)
+			require.Equal(t, connectors.KindPermanent, connectors.KindOf(err), "HTTP %d", status)
+			require.ErrorContains(t, err, final.URL+"/keyrack")
+			require.ErrorContains(t, err, strconv.Itoa(status))
+		}
+		moved.Close()
+	}
+	require.Empty(t, got, "nothing is sent where the endpoint redirects")
 }
