@@ -61,8 +61,8 @@ func (s *Server) otaPush(c *gin.Context) {
 		rec.Message, rec.EchoToken = m.Name, m.EchoToken
 	}
 	creds := credentialsOf(c.Request, m)
-	failureKey := otaFailureKey(rec.Remote, rec.Channel, creds)
-	if wait := s.otaFails.wait(failureKey, s.now()); wait > 0 {
+	attempts := otaAttempts(rec.Remote, rec.Channel, creds)
+	if wait := s.otaFails.waitAny(attempts, s.now()); wait > 0 {
 		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		s.otaAnswer(c, &rec, m, http.StatusTooManyRequests, "unauthenticated",
 			[]*otaxml.Error{otaxml.Errorf(otaxml.TypeAuthentication, otaxml.CodeAuthorization,
@@ -79,7 +79,7 @@ func (s *Server) otaPush(c *gin.Context) {
 	}
 	chs = s.authenticateOTA(creds, chs)
 	if len(chs) == 0 {
-		s.otaFails.fail(failureKey, otaSecretDigest(creds), s.now())
+		s.otaFails.failAll(attempts, s.now())
 		rec.Raw = inventory.MaskAndCut(rec.Raw, maxUnauthenticatedKept)
 		if m == nil || m.Envelope == otaxml.Raw {
 			c.Header("WWW-Authenticate", `Basic realm="keyrack OTA", charset="UTF-8"`)

@@ -300,6 +300,30 @@ func TestRepeatedFailedOTAAuthenticationsAreRefusedForAWhile(t *testing.T) {
 	require.True(t, otaRS(t, e.otaPost("a", "a-user", "a-secret", commit("R-1"))).Success, "the window has passed")
 }
 
+// A guesser cannot escape the limit on wrong secrets by adding a throwaway
+// POS RequestorID (with any MessagePassword) to each message: every user
+// name a request presents is counted on its own.
+func TestAThrowawayRequestorIDDoesNotEscapeTheLimitOnWrongSecrets(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.otaChannel("P", "a", "ota_push", "HTL-P", "a-user", "a-secret", nil)
+	commit := resNotif("Commit", "R-1", "HTL-P", "2027-04-01", "2027-04-02")
+	withRequestor := func(id string) []byte {
+		return bytes.Replace(commit, []byte(`ResStatus="Commit">`),
+			fmt.Appendf(nil, `ResStatus="Commit"><POS><Source><RequestorID ID=%q Type="22" MessagePassword="x"/></Source></POS>`, id), 1)
+	}
+	for i := range 20 {
+		r := e.otaPost("a", "a-user", fmt.Sprintf("guess-%d", i), withRequestor(fmt.Sprintf("junk-%d", i)))
+		require.Equal(t, http.StatusUnauthorized, r.Status, "guess %d: %s", i, r.Body)
+	}
+	r := e.otaPost("a", "a-user", "a-secret", withRequestor("junk-new"))
+	require.Equal(t, http.StatusTooManyRequests, r.Status, "%s", r.Body)
+	r = e.otaPost("a", "a-user", "a-secret", commit)
+	require.Equal(t, http.StatusTooManyRequests, r.Status, "%s", r.Body)
+	require.Equal(t, 0, e.sold("P", "2027-04-01"), "refused unchecked")
+}
+
 // Wrong or missing credentials get an authentication error and write no
 // booking; one channel's credentials cannot cancel another channel's booking.
 func TestOTAAuthenticationPerChannel(t *testing.T) {

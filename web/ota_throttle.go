@@ -3,13 +3,13 @@ package web
 import (
 	"crypto/sha256"
 	"slices"
-	"strings"
 	gosync "sync"
 	"time"
 )
 
 // otaFailures counts failed authentications at the OTA endpoint per client
-// address, channel and presented user name — the distinct wrong secrets
+// address, channel and presented user name (each user name a request
+// presents, on its own: otaAttempts) — the distinct wrong secrets
 // tried within otaFailureWindow: past otaFailureLimit that combination is
 // answered 429, its credentials not checked, until its oldest counted
 // failure leaves the window — so a channel's password cannot be guessed at
@@ -38,24 +38,46 @@ const (
 	otaFailureKeys = 100_000
 )
 
-// otaFailureKey is the key of a request: its client address, the channel
-// code it addressed and the user names it presented.
-func otaFailureKey(remote, channel string, creds presented) string {
-	users := creds.users()
-	slices.Sort(users)
-	return remote + "\x00" + channel + "\x00" + strings.Join(users, "\x00")
+// otaAttempt is one user name a request presented, as failures are
+// counted: the key of the client address, the channel code addressed and
+// that user name, and the secret presented with it.
+type otaAttempt struct {
+	key    string
+	secret [8]byte
 }
 
-// otaSecretDigest tells the secrets a request presented apart from others,
-// without keeping them.
-func otaSecretDigest(creds presented) [8]byte {
-	secrets := make([]string, 0, len(creds))
+// otaAttempts are the user names a request presented, each counted on its
+// own: keyed by all of them together, a guesser who added a throwaway POS
+// RequestorID to each message had a fresh key every time.
+func otaAttempts(remote, channel string, creds presented) []otaAttempt {
+	as := make([]otaAttempt, 0, len(creds))
 	for _, c := range creds {
-		secrets = append(secrets, c.secret)
+		as = append(as, otaAttempt{key: remote + "\x00" + channel + "\x00" + c.user, secret: otaSecretDigest(c.secret)})
 	}
-	slices.Sort(secrets)
-	sum := sha256.Sum256([]byte(strings.Join(secrets, "\x00")))
+	return as
+}
+
+// otaSecretDigest tells a secret apart from others, without keeping it.
+func otaSecretDigest(secret string) [8]byte {
+	sum := sha256.Sum256([]byte(secret))
 	return [8]byte(sum[:8])
+}
+
+// waitAny is how long a request with these attempts is refused for: while
+// any of its user names is (0: none is).
+func (f *otaFailures) waitAny(as []otaAttempt, now time.Time) time.Duration {
+	var longest time.Duration
+	for _, a := range as {
+		longest = max(longest, f.wait(a.key, now))
+	}
+	return longest
+}
+
+// failAll counts a failed authentication of each of a request's user names.
+func (f *otaFailures) failAll(as []otaAttempt, now time.Time) {
+	for _, a := range as {
+		f.fail(a.key, a.secret, now)
+	}
 }
 
 // wait is how long requests of key are refused for (0: they are not).
