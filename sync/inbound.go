@@ -71,9 +71,10 @@ const maxParallelRecords = 32
 // take them into one transaction. Bookings are must-accept (the channel
 // has confirmed them to a guest), idempotent by content (a retransmission
 // is answered like the first delivery) and kept even when their codes are
-// not mapped (parked, with an alert). A record is refused only when it
-// cannot be read, names another hotel, or the database fails; the channel
-// then sends it again.
+// not mapped (parked, with an alert). A record that asks for nothing to
+// change (a cancellation quote) is only answered. A record is refused only
+// when it cannot be read, names another hotel, or the database fails; the
+// channel then sends it again.
 func ApplyOTA(ctx context.Context, store *inventory.Store, ch OTAChannel, m *otaxml.Message, raw []byte) []otaxml.Result {
 	results := make([]otaxml.Result, len(m.Reservations))
 	mappings, mapErr := store.Mappings(ctx, ch.Property, ch.Code)
@@ -88,6 +89,10 @@ func ApplyOTA(ctx context.Context, store *inventory.Store, ch OTAChannel, m *ota
 		case rec.HotelCode != "" && ch.HotelCode != "" && rec.HotelCode != ch.HotelCode:
 			results[i].Err = otaxml.Errorf(otaxml.TypeBizRule, otaxml.CodeInvalidHotel,
 				"hotel code %q is not the one this channel has for the property (%q)", rec.HotelCode, ch.HotelCode)
+			continue
+		case rec.AnswerOnly != "":
+			results[i].Status = rec.AnswerOnly
+			results[i].Warnings = []otaxml.Error{{Type: otaxml.TypeAdvisory, Msg: answerOnlyNotice(rec)}}
 			continue
 		case mapErr != nil:
 			results[i].Err = retryLater(mapErr)
@@ -170,6 +175,16 @@ func applyRecord(ctx context.Context, store *inventory.Store, ch OTAChannel, map
 	for _, w := range out.Warnings {
 		res.Warnings = append(res.Warnings, otaxml.Error{Type: otaxml.TypeAdvisory, Msg: w})
 	}
+}
+
+// answerOnlyNotice tells the channel why a record that asks keyrack to
+// change nothing (otaxml.Reservation.AnswerOnly) changed nothing.
+func answerOnlyNotice(rec otaxml.Reservation) string {
+	if rec.AnswerOnly == "Pending" {
+		return fmt.Sprintf("CancelType %s asks for the terms of a cancellation: reservation %s is not cancelled; "+
+			"keyrack holds no cancellation terms (the hotel's apply). Send CancelType Commit to cancel it", rec.RootStatus, rec.ID)
+	}
+	return fmt.Sprintf("CancelType %s: reservation %s is not cancelled", rec.RootStatus, rec.ID)
 }
 
 // retryLater is the record error for a failure on our side: the channel

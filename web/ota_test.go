@@ -525,6 +525,44 @@ func TestWeekendeskSamplesBookAndCancel(t *testing.T) {
 	require.Equal(t, 0, e.sold("P", "2017-10-31"))
 }
 
+// An OTA_CancelRQ with CancelType Initiate (OpenTravel's own sample) asks
+// what cancelling would cost: the booking stays and keeps its room, and the
+// answer is Pending, with a warning saying nothing was cancelled. The same
+// message with CancelType Commit cancels it.
+func TestACancellationQuoteCancelsNothing(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.otaChannel("P", "bdc", "ota_push", "HTL-P", "u", "s", nil)
+	// Undated, as the cancellation is.
+	book := bytes.Replace(resNotif("Commit", "99999999", "HTL-P", "2027-03-01", "2027-03-03"), []byte(` CreateDateTime="2027-01-10T09:59:00"`), nil, 1)
+	require.True(t, otaRS(t, e.otaPost("bdc", "u", "s", book)).Success)
+	quote, err := os.ReadFile(filepath.Join("..", "..", "shared", "samples", "ota", "opentravel_OTA_CancelRQ_hotel.xml"))
+	require.NoError(t, err)
+	require.Contains(t, string(quote), `CancelType="Initiate"`)
+
+	r := e.otaPost("bdc", "u", "s", quote)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	rs := otaRS(t, r)
+	require.True(t, rs.Success, "%s", r.Body)
+	require.Contains(t, string(r.Body), `Status="Pending"`)
+	require.NotEmpty(t, rs.Warnings)
+	require.Contains(t, rs.Warnings[0].Msg, "not cancelled")
+	res, err := e.st.Reservation(context.Background(), "P", "bdc", "99999999")
+	require.NoError(t, err)
+	require.Equal(t, inventory.Confirmed, res.Status)
+	require.Equal(t, 1, res.Revisions, "no revision is recorded")
+	require.Equal(t, 1, e.sold("P", "2027-03-01"))
+
+	r = e.otaPost("bdc", "u", "s", bytes.Replace(quote, []byte(`CancelType="Initiate"`), []byte(`CancelType="Commit"`), 1))
+	require.True(t, otaRS(t, r).Success, "%s", r.Body)
+	require.Contains(t, string(r.Body), `Status="Cancelled"`)
+	res, err = e.st.Reservation(context.Background(), "P", "bdc", "99999999")
+	require.NoError(t, err)
+	require.Equal(t, inventory.Cancelled, res.Status)
+	require.Equal(t, 0, e.sold("P", "2027-03-01"))
+}
+
 // batch joins the HotelReservation elements of single-reservation messages
 // into one message, as channels that batch do.
 func batch(msgs ...[]byte) []byte {

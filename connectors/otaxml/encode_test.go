@@ -71,6 +71,8 @@ func TestRepliesValidate(t *testing.T) {
 	res := parsed(t, "opentravel_OTA_HotelResNotifRQ_new.xml")
 	mod := parsed(t, "opentravel_OTA_HotelResModifyNotifRQ_modify.xml")
 	can := parsed(t, "weekendesk_OTA_CancelRQ.xml")
+	quote := parsed(t, "opentravel_OTA_CancelRQ_hotel.xml")
+	quoted := []Result{{Record: quote.Reservations[0], Status: quote.Reservations[0].AnswerOnly, Warnings: []Error{{Type: TypeAdvisory, Msg: "not cancelled"}}}}
 	ok := func(m *Message, status string) []Result {
 		return []Result{{Record: m.Reservations[0], OurID: "KR-1", Status: status}}
 	}
@@ -89,6 +91,7 @@ func TestRepliesValidate(t *testing.T) {
 		{"modify ok", "OTA_HotelResModifyNotifRS", Reply(mod, ok(mod, "Modified"), now), []string{"<HotelResModify>"}},
 		{"modify failed", "OTA_HotelResModifyNotifRS", Reply(mod, bad(mod), now), []string{"<Errors>"}},
 		{"cancel ok", "OTA_CancelRS", Reply(can, ok(can, ""), now), []string{`Status="Cancelled"`, `<UniqueID Type="5" ID="12345678"/>`}},
+		{"cancel quote", "OTA_CancelRS", Reply(quote, quoted, now), []string{`Status="Pending"`, "<Success/><Warnings>", `<UniqueID Type="14" ID="99999999"/>`}},
 		{"cancel failed", "OTA_CancelRS", Reply(can, bad(can), now), []string{`Status="Unsuccessful"`}},
 		{"error reply nil", "OTA_HotelResNotifRS", ErrorReply(nil, []*Error{Errorf(TypeAuthentication, CodeAuthorization, "bad password")}, now), []string{`Type="4"`}},
 		{"avail rs", "OTA_HotelAvailNotifRS", Reply(&Message{Header: Header{Name: "OTA_HotelAvailNotifRQ", EchoToken: "e1"}}, nil, now), []string{"<Success/>"}},

@@ -157,6 +157,11 @@ type Reservation struct {
 	Guest        inventory.Guest
 	Total        string // decimal, as sent ("280.00")
 	Currency     string
+	// AnswerOnly is set for a record that asks keyrack to change nothing:
+	// the status it is answered with instead. OTA_CancelRQ CancelType
+	// Initiate (or Quote) asks what cancelling would cost, before a Commit
+	// that cancels: Pending; CancelType Ignore drops such a request: Ignored.
+	AnswerOnly string `json:",omitempty"`
 	// Problem is why the record cannot be applied (no id, departure not
 	// after arrival, a stay over MaxStayNights, a date that does not
 	// parse…); nil when it can.

@@ -273,10 +273,23 @@ func (m *Message) readIDs(r *Reservation, e *etree.Element) *Error {
 
 // addCancel reads an OTA_CancelRQ: one cancel record for the reservation
 // its UniqueIDs (1..5, all naming the same booking) or HotelReservationIDs
-// identify. CancelType is kept as RootStatus: Initiate asks for a quote,
-// Commit/Cancel for the cancellation; telling them apart is the caller's.
+// identify. CancelType (kept as RootStatus) says whether to cancel: Commit,
+// Cancel (or none, which the schema does not allow but senders omit) do;
+// Initiate (or Quote) asks for the terms of a cancellation and Ignore drops
+// such a request — both change nothing (AnswerOnly); other actions (Book,
+// Modify…) are not a cancellation and are refused.
 func (m *Message) addCancel(ota *etree.Element) {
 	r := Reservation{Record: 1, Kind: inventory.Cancel, RootStatus: attr(ota, "CancelType")}
+	switch strings.ToLower(r.RootStatus) {
+	case "", "commit", "cancel", "commitoverrideedits":
+	case "initiate", "quote":
+		r.AnswerOnly = "Pending"
+	case "ignore":
+		r.AnswerOnly = "Ignored"
+	default:
+		r.problem(Errorf(TypeNoImplementation, 0,
+			"CancelType %q: keyrack takes Commit or Cancel (cancel the reservation), Initiate (a request for the terms, which cancels nothing) and Ignore", clip(r.RootStatus, 40)))
+	}
 	r.problem(m.readIDs(&r, ota))
 	if v := path(ota, "Verification", "PersonName"); v != nil {
 		r.Guest.Name = personName(v)

@@ -248,6 +248,29 @@ func TestHardening(t *testing.T) {
 	}
 }
 
+// An OTA_CancelRQ cancels when its CancelType says to (Commit, Cancel, or
+// none given); Initiate asks for the terms and Ignore drops that request,
+// and neither changes anything; any other action is refused.
+func TestCancelTypes(t *testing.T) {
+	for _, c := range []struct{ cancelType, answerOnly string }{
+		{"Commit", ""}, {"Cancel", ""}, {"", ""}, {"CommitOverrideEdits", ""},
+		{"Initiate", "Pending"}, {"Quote", "Pending"}, {"Ignore", "Ignored"},
+	} {
+		m, err := Parse([]byte(`<OTA_CancelRQ xmlns="http://www.opentravel.org/OTA/2003/05" CancelType="` + c.cancelType + `"><UniqueID Type="14" ID="R1"/></OTA_CancelRQ>`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := m.Reservations[0]
+		if r.Kind != inventory.Cancel || r.Problem != nil || r.AnswerOnly != c.answerOnly {
+			t.Errorf("CancelType %q: kind %q, answer only %q, problem %v; want answer only %q", c.cancelType, r.Kind, r.AnswerOnly, r.Problem, c.answerOnly)
+		}
+	}
+	m, _ := Parse([]byte(`<OTA_CancelRQ xmlns="http://www.opentravel.org/OTA/2003/05" CancelType="Book"><UniqueID Type="14" ID="R1"/></OTA_CancelRQ>`))
+	if p := m.Reservations[0].Problem; p == nil || p.Type != TypeNoImplementation {
+		t.Errorf("CancelType Book: problem %v", p)
+	}
+}
+
 func TestISO88591(t *testing.T) {
 	body := []byte("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n" + strings.Replace(string(resBody("Commit", "", "2026-12-01", "2026-12-03")),
 		"</HotelReservation>", "<ResGuests><ResGuest><Profiles><ProfileInfo><Profile><Customer><PersonName><GivenName>Ren\xe9</GivenName><Surname>Dupr\xe9</Surname></PersonName></Customer></Profile></ProfileInfo></Profiles></ResGuest></ResGuests></HotelReservation>", 1))
