@@ -106,15 +106,16 @@ func (f *Fanout) pollICalFeed(ctx context.Context, d inventory.ICalFeedDue) inve
 		rec.Err = "not a usable calendar: " + err.Error()
 		return rec
 	}
-	res, err := f.cfg.Store.ImportCalendar(ctx, d.ICalFeedRef, feed.Events, rec.At)
+	res, err := f.cfg.Store.ImportCalendar(ctx, d.ICalFeedRef, feed.Events, feed.Unreadable, rec.At)
 	if err != nil {
 		rec.Err = "the calendar could not be applied: " + err.Error()
 		return rec
 	}
-	rec.ETag, rec.LastModified, rec.Events, rec.Warnings = resp.ETag, resp.LastModified, len(feed.Events), feed.Warnings
-	if len(feed.Warnings) > 0 {
+	rec.ETag, rec.LastModified, rec.Events = resp.ETag, resp.LastModified, len(feed.Events)
+	rec.Warnings = append(feed.Warnings, res.Warnings...)
+	if len(rec.Warnings) > 0 {
 		f.log.Info("ical: feed imported with warnings", "property", d.Property, "channel", d.Channel, "feed", d.ID,
-			"warnings", strings.Join(feed.Warnings, "; "))
+			"warnings", strings.Join(rec.Warnings, "; "))
 	}
 	f.log.Debug("ical: feed imported", "property", d.Property, "channel", d.Channel, "feed", d.ID,
 		"new", res.New, "modified", res.Modified, "cancelled", res.Cancelled, "renumbered", res.Renumbered)

@@ -134,14 +134,15 @@ func compact(d inventory.Date) string {
 	return s[0:4] + s[5:7] + s[8:10]
 }
 
-// Airbnb renumbers its "Not available" blocks daily: a block that comes
-// back under a new UID keeps its booking instead of adding one.
+// Airbnb renumbers its "Not available" blocks daily once they have begun
+// (their start clamped to a few days ago): a block that comes back under a
+// new UID keeps its booking instead of adding one.
 func TestICalImportDailyUIDChangeDoesNotAddABooking(t *testing.T) {
 	t.Parallel()
 	h := newICalHotel(t)
-	d := h.today.AddDays(3)
+	d := h.today
 	block := func(uid string) icalfeed.Event {
-		return icalfeed.Event{UID: uid, Start: d, End: d.AddDays(4), Summary: "Airbnb (Not available)"}
+		return icalfeed.Event{UID: uid, Start: d.AddDays(-3), End: d.AddDays(4), Summary: "Airbnb (Not available)"}
 	}
 	h.feed.SetEvents(block("1418fb94e984-aaaa@airbnb.com"))
 	h.poll()
@@ -241,4 +242,45 @@ func TestTheSchedulerFlagsAnExportCalendarNoPlatformFetches(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, f.RunDue(ctx))
 	require.Zero(t, h.openIncidents("stale_export"), "fetched since")
+}
+
+// An event keyrack cannot read in an otherwise good calendar (its DTEND
+// arrives in a form the parser does not know) keeps its booking, with a
+// warning on the feed: the platform did not drop it.
+func TestICalImportKeepsTheBookingOfAnEventItCannotRead(t *testing.T) {
+	t.Parallel()
+	h := newICalHotel(t)
+	d := h.today.AddDays(10)
+	h.feed.SetEvents(icalfeed.Event{UID: "HM-1@airbnb.com", Start: d, End: d.AddDays(2), Summary: "Reserved"})
+	f := h.poll()
+	require.Nil(t, f.LastError)
+	require.Equal(t, []int{1, 1}, h.sold(d, 2))
+
+	h.feed.SetBody("text/calendar", []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//EN\r\n"+
+		"BEGIN:VEVENT\r\nDTSTAMP:20261130T000000Z\r\nDTSTART;VALUE=DATE:"+compact(d)+"\r\nDTEND;VALUE=DATE:"+d.AddDays(2).String()+
+		"\r\nSUMMARY:Reserved\r\nUID:HM-1@airbnb.com\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"))
+	f = h.poll()
+	require.Nil(t, f.LastError)
+	require.NotEmpty(t, f.Warnings)
+	require.Equal(t, []int{1, 1}, h.sold(d, 2))
+	require.Equal(t, map[string]int{"new": 1}, h.revisions())
+}
+
+// A NUL byte in one event's UID neither stops the feed nor makes its
+// event a new booking on every poll.
+func TestICalImportTakesAUIDWithANULByte(t *testing.T) {
+	t.Parallel()
+	h := newICalHotel(t)
+	d := h.today.AddDays(10)
+	h.feed.SetBody("text/calendar", []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//EN\r\n"+
+		"BEGIN:VEVENT\r\nDTSTAMP:20261130T000000Z\r\nDTSTART;VALUE=DATE:"+compact(d)+"\r\nDTEND;VALUE=DATE:"+compact(d.AddDays(2))+
+		"\r\nSUMMARY:Reserved\r\nUID:HM-1@airbnb.com\r\nEND:VEVENT\r\n"+
+		"BEGIN:VEVENT\r\nDTSTAMP:20261130T000000Z\r\nDTSTART;VALUE=DATE:"+compact(d.AddDays(5))+"\r\nDTEND;VALUE=DATE:"+compact(d.AddDays(6))+
+		"\r\nSUMMARY:Reserved\r\nUID:bad\x00uid\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"))
+	for range 2 {
+		f := h.poll()
+		require.Nil(t, f.LastError)
+	}
+	require.Equal(t, []int{1, 1, 0, 0, 0, 1, 0}, h.sold(d, 7))
+	require.Equal(t, map[string]int{"new": 2}, h.revisions())
 }

@@ -40,6 +40,12 @@ type Feed struct {
 	Events []inventory.CalendarEvent
 	// Warnings are the things Parse skipped or guessed, for the operator.
 	Warnings []string
+	// Unreadable are the UIDs of events the calendar has but Parse could
+	// not read whole: dates it cannot read, an end before the start, a
+	// stay too long to be one, a recurrence it could not expand. The
+	// platform did not drop them, so an importer keeps what it had for
+	// them (and for their occurrences, <UID>/…) rather than cancel.
+	Unreadable []string
 }
 
 // Limits that keep a hostile or broken feed from costing much.
@@ -128,6 +134,7 @@ func Parse(body []byte, opt ParseOptions) (feed Feed, err error) {
 	p.events(comps)
 	feed.Events = p.dedupe(p.out)
 	feed.Warnings = p.warnings
+	feed.Unreadable = p.unread
 	if p.dropped > 0 {
 		feed.Warnings = append(feed.Warnings, fmt.Sprintf("… and %d more warnings", p.dropped))
 	}
@@ -166,6 +173,7 @@ type parser struct {
 	out      []inventory.CalendarEvent
 	warnings []string
 	dropped  int
+	unread   []string      // UIDs of events not read whole, see Feed.Unreadable
 	spent    time.Duration // on recurrence expansion
 }
 
@@ -175,6 +183,13 @@ func (p *parser) warnf(format string, args ...any) {
 		return
 	}
 	p.warnings = append(p.warnings, fmt.Sprintf(format, args...))
+}
+
+// unreadable notes that the event uid could not be read whole.
+func (p *parser) unreadable(uid string) {
+	if uid != "" && !slices.Contains(p.unread, uid) {
+		p.unread = append(p.unread, uid)
+	}
 }
 
 // vevent is one VEVENT as read, before its nights are known.
@@ -259,17 +274,20 @@ func (p *parser) span(ev *vevent) (start, end moment, ok bool) {
 	sp := ev.c.Props.Get(goical.PropDateTimeStart)
 	if sp == nil {
 		p.warnf("event %q has no DTSTART: ignored", name)
+		p.unreadable(ev.uid)
 		return start, end, false
 	}
 	start, err := p.zones.moment(sp, sp.Value)
 	if err != nil {
 		p.warnf("event %q: %v: ignored", name, err)
+		p.unreadable(ev.uid)
 		return start, end, false
 	}
 	if ep := ev.c.Props.Get(goical.PropDateTimeEnd); ep != nil {
 		end, err = p.zones.moment(ep, ep.Value)
 		if err != nil {
 			p.warnf("event %q: %v: ignored", name, err)
+			p.unreadable(ev.uid)
 			return start, end, false
 		}
 		return start, end, true
@@ -278,6 +296,7 @@ func (p *parser) span(ev *vevent) (start, end moment, ok bool) {
 		d, err := parseDuration(dp.Value)
 		if err != nil {
 			p.warnf("event %q: %v: ignored", name, err)
+			p.unreadable(ev.uid)
 			return start, end, false
 		}
 		return start, d.add(start), true
@@ -297,10 +316,12 @@ func (p *parser) add(uid, summary string, start, end moment) {
 			p.warnf("event %q (%s) takes no night: ignored", uid, arr)
 		} else {
 			p.warnf("event %q ends before it starts (%s → %s): ignored", uid, arr, dep)
+			p.unreadable(uid)
 		}
 		return
 	case dep.Sub(arr) > maxStayNights:
 		p.warnf("event %q lasts %d nights (%s → %s), more than a stay can: ignored", uid, dep.Sub(arr), arr, dep)
+		p.unreadable(uid)
 		return
 	}
 	p.out = append(p.out, inventory.CalendarEvent{UID: uid, Arrival: arr, Departure: dep, Summary: summary})

@@ -406,3 +406,30 @@ func TestParseRecurringStayExceptions(t *testing.T) {
 		t.Errorf("got %q, want %q (warnings %q)", got, want, feed.Warnings)
 	}
 }
+
+// Events Parse saw but could not read are named, so that the importer
+// keeps their bookings instead of taking them for cancelled; an event read
+// as taking no night is not among them.
+func TestParseNamesTheEventsItCouldNotRead(t *testing.T) {
+	feed, err := Parse(readTestdata(t, "broken_events.ics"), ParseOptions{Location: mustZone(t, "Europe/Paris")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := slices.Sorted(slices.Values(feed.Unreadable))
+	want := []string{"bad-date@example.com", "inverted@example.com", "no-start@example.com", "too-long@example.com"}
+	if !slices.Equal(got, want) {
+		t.Errorf("Unreadable = %q, want %q", got, want)
+	}
+
+	// An Airbnb booking whose DTEND arrives in a form keyrack cannot read.
+	body := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Airbnb Inc//Hosting Calendar 1.0//EN\r\n" +
+		"BEGIN:VEVENT\r\nDTSTAMP:20261130T000000Z\r\nDTSTART;VALUE=DATE:20270610\r\nDTEND;VALUE=DATE:2027-06-12\r\n" +
+		"SUMMARY:Reserved\r\nUID:HM-1@airbnb.com\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+	feed, err = Parse([]byte(body), ParseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(feed.Events) != 0 || !slices.Equal(feed.Unreadable, []string{"HM-1@airbnb.com"}) || len(feed.Warnings) == 0 {
+		t.Errorf("events %v, unreadable %q, warnings %q", feed.Events, feed.Unreadable, feed.Warnings)
+	}
+}

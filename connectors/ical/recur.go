@@ -28,6 +28,7 @@ func (p *parser) recurrence(ev *vevent, start, end moment, overrides []*vevent) 
 		// (BYEASTER, for one): a rule it chokes on costs this event only.
 		if r := recover(); r != nil {
 			p.warnf("event %q: cannot expand its recurrence (%v)", ev.uid, r)
+			p.unreadable(ev.uid)
 		}
 	}()
 	// The occurrence length, in the start's wall clock, so that a
@@ -57,6 +58,7 @@ func (p *parser) recurrence(ev *vevent, start, end moment, overrides []*vevent) 
 			for steps := 0; ; steps++ {
 				if steps >= maxRuleSteps || p.spent+time.Since(began) > expansionBudget {
 					p.warnf("event %q: recurrence too long to expand, stopped at step %d", ev.uid, steps)
+					p.unreadable(ev.uid)
 					break
 				}
 				t, ok := next()
@@ -70,12 +72,14 @@ func (p *parser) recurrence(ev *vevent, start, end moment, overrides []*vevent) 
 				}
 				if inWindow++; inWindow > maxOccurrences {
 					p.warnf("event %q: more than %d occurrences in the horizon, the rest ignored", ev.uid, maxOccurrences)
+					p.unreadable(ev.uid)
 					break
 				}
 				addOcc(occurrence{start: m, end: length.add(m)})
 			}
 			p.spent += time.Since(began)
 		} else {
+			p.unreadable(ev.uid) // its other occurrences are unknown, not gone
 			addOcc(occurrence{start: start, end: end})
 		}
 	} else {
