@@ -35,6 +35,12 @@ func (m moment) night(loc *time.Location) inventory.Date {
 	return inventory.LocalDate(m.instant(), loc)
 }
 
+// atMidnight reports a DATE-TIME at 00:00:00 in its own zone.
+func (m moment) atMidnight() bool {
+	h, mi, sec := m.wall.Clock()
+	return !m.date && h == 0 && mi == 0 && sec == 0
+}
+
 func civil(t time.Time) inventory.Date {
 	y, mo, d := t.Date()
 	return inventory.NewDate(y, mo, d)

@@ -72,8 +72,13 @@ const (
 //   - DATE values are civil dates; DTEND is the checkout day (exclusive).
 //   - A DATE-TIME event takes the nights from the day it starts up to the
 //     night before the day it ends, days read in Location: 15:00 on the
-//     10th to 11:00 on the 12th is nights 10 and 11; midnight to midnight
-//     is the one night it starts on; 10:00 to 18:00 on one day is no night.
+//     10th to 11:00 on the 12th is nights 10 and 11; 10:00 to 18:00 on one
+//     day is no night.
+//   - Except an event from midnight to midnight in its own zone: that is
+//     how some producers write all-day events (Google's "Out of office"),
+//     so it takes its calendar days as a DATE event would, whatever
+//     Location: 00:00 on the 1st to 00:00 on the 3rd in Berlin is nights 1
+//     and 2 for a property in Lisbon too.
 //   - Without DTEND: DURATION if present, else one night for a DATE, and no
 //     night (ignored) for a DATE-TIME.
 //   - Events that take no night or end before they start are ignored with
@@ -310,6 +315,9 @@ func (p *parser) span(ev *vevent) (start, end moment, ok bool) {
 // add records an event's nights after the checks every event gets.
 func (p *parser) add(uid, summary string, start, end moment) {
 	arr, dep := start.night(p.loc), end.night(p.loc)
+	if start.atMidnight() && end.atMidnight() {
+		arr, dep = civil(start.wall), civil(end.wall)
+	}
 	switch {
 	case !arr.Before(dep):
 		if arr == dep {

@@ -121,18 +121,23 @@ func TestParseRealWorldFeeds(t *testing.T) {
 			want: []string{
 				"040000008200E00074C5B7101A82E0080000000010E3B0A2F1C1DC01000000000000000010000000A1B2C3D4E5F60718293A4B5C6D7E8F9 2026-05-01→2026-05-04",
 				"outlook-2@example.com 2026-06-01→2026-06-03",
+				"outlook-3@example.com 2026-07-01→2026-07-03",
 			},
 			summary: map[string]string{"outlook-2@example.com": "Gäste"},
 		},
 		{
-			// For a property on UTC, midnight in Paris is 22:00 the day
+			// For a property on UTC, 00:30 in Paris is 22:30 the day
 			// before: proof the Windows name was read as Europe/Paris.
+			// The midnight-to-midnight event is an all-day one in Paris
+			// and keeps its days: it used to move to April 30 → May 3
+			// here, which freed the last night the owner blocked.
 			file:   "windows_zone.ics",
 			loc:    time.UTC,
 			prodID: "-//Microsoft Corporation//Outlook 16.0 MIMEDIR//EN",
 			want: []string{
-				"040000008200E00074C5B7101A82E0080000000010E3B0A2F1C1DC01000000000000000010000000A1B2C3D4E5F60718293A4B5C6D7E8F9 2026-04-30→2026-05-03",
+				"040000008200E00074C5B7101A82E0080000000010E3B0A2F1C1DC01000000000000000010000000A1B2C3D4E5F60718293A4B5C6D7E8F9 2026-05-01→2026-05-04",
 				"outlook-2@example.com 2026-06-01→2026-06-03",
+				"outlook-3@example.com 2026-06-30→2026-07-02",
 			},
 		},
 		{
@@ -431,5 +436,27 @@ func TestParseNamesTheEventsItCouldNotRead(t *testing.T) {
 	}
 	if len(feed.Events) != 0 || !slices.Equal(feed.Unreadable, []string{"HM-1@airbnb.com"}) || len(feed.Warnings) == 0 {
 		t.Errorf("events %v, unreadable %q, warnings %q", feed.Events, feed.Unreadable, feed.Warnings)
+	}
+}
+
+// Google writes some all-day "Out of office" events as midnight to
+// midnight in the owner's zone: they take the owner's calendar days in any
+// property's zone, as a DATE event would, and no night moves.
+func TestAnAllDayEventWrittenAsMidnightToMidnightKeepsItsDaysInAnyZone(t *testing.T) {
+	for _, c := range []struct{ start, end, loc string }{
+		{"DTSTART;TZID=Europe/Berlin:20270601T000000", "DTEND;TZID=Europe/Berlin:20270603T000000", "Europe/Lisbon"},
+		{"DTSTART;TZID=Europe/Berlin:20270601T000000", "DTEND;TZID=Europe/Berlin:20270603T000000", "America/New_York"},
+		{"DTSTART:20270601T000000Z", "DTEND:20270603T000000Z", "America/New_York"},
+	} {
+		body := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Google Inc//Google Calendar 70.9054//EN\r\n" +
+			"BEGIN:VEVENT\r\nUID:ooo@google.com\r\nDTSTAMP:20270101T000000Z\r\n" + c.start + "\r\n" + c.end + "\r\n" +
+			"SUMMARY:Out of office\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+		feed, err := Parse([]byte(body), ParseOptions{Location: mustZone(t, c.loc)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := nights(feed.Events); !slices.Equal(got, []string{"ooo@google.com 2027-06-01→2027-06-03"}) {
+			t.Errorf("%s for a property in %s: %q", c.start, c.loc, got)
+		}
 	}
 }
