@@ -330,16 +330,19 @@ func (s *Store) Mappings(ctx context.Context, property, channel string) ([]Mappi
 	})
 }
 
-// PoolPatch changes a pool's name and the units and factor of nights nobody
-// has edited; nil fields stay as they are.
+// PoolPatch changes a pool's name, and its units and factor on every night
+// from today on except where staff set the night's own (EditNights); nil
+// fields stay as they are.
 type PoolPatch struct {
 	Name              *string
 	Units             *int
 	OverbookingFactor *Factor
 }
 
-// UpdatePool changes a pool's defaults. Nights edited or booked before keep
-// their own units and factor; the others take the new ones, and the fan-out
+// UpdatePool changes a pool's units and factor (and name). Every night from
+// today on takes them — booked ones too — except where staff set the night's
+// own on a range (EditNights); a night whose limit falls below what it has
+// sold keeps every booking and raises an overbooking incident. The fan-out
 // is told about every night from today on.
 func (s *Store) UpdatePool(ctx context.Context, property, code string, p PoolPatch, by Actor) (Pool, error) {
 	if p.Units != nil && (*p.Units < 0 || *p.Units > 100000) {
@@ -375,9 +378,13 @@ func (s *Store) UpdatePool(ctx context.Context, property, code string, p PoolPat
 				return err
 			}
 			today := Today(loc)
-			var ob outboxColumns
-			ob.availability(prop.ID, []poolRange{{Pool: out.ID, From: today, To: today.AddDays(MaxRangeNights)}}, 0, true, time.Time{})
+			end := today.AddDays(MaxRangeNights)
 			w := &writer{}
+			if err := newPoolValues(ctx, tx, w, prop.ID, out, p, today, end, by); err != nil {
+				return err
+			}
+			var ob outboxColumns
+			ob.availability(prop.ID, []poolRange{{Pool: out.ID, From: today, To: end}}, 0, true, time.Time{})
 			ob.queue(w)
 			if err := w.send(ctx, tx); err != nil {
 				return err
@@ -386,6 +393,50 @@ func (s *Store) UpdatePool(ctx context.Context, property, code string, p PoolPat
 		return audit(ctx, tx, prop.ID, by, "pool.update", "pool "+code, out)
 	})
 	return out, err
+}
+
+// newPoolValues gives pool's new units and factor (as p patches them) to its
+// nights [from, to) that have none of their own, under their locks. Nights
+// without a row would take them from the pool when first booked anyway, but
+// every night of the range is locked (and so made): a booking committing
+// meanwhile cannot make one from the pool's old values. Nights booked
+// further ahead than to take them too.
+func newPoolValues(ctx context.Context, tx pgx.Tx, w *writer, propID int64, pool Pool, p PoolPatch, from, to Date, by Actor) error {
+	rows, _ := tx.Query(ctx, `SELECT night FROM nights WHERE property_id = $1 AND pool_id = $2 AND night >= $3 ORDER BY night`,
+		propID, pool.ID, to)
+	beyond, err := pgx.CollectRows(rows, pgx.RowTo[Date])
+	if err != nil {
+		return err
+	}
+	keys := make([]nightKey, 0, to.Sub(from)+len(beyond))
+	for _, d := range append(Nights(from, to), beyond...) {
+		keys = append(keys, nightKey{Pool: pool.ID, Night: d})
+	}
+	locked, err := lockNights(ctx, tx, keys, func(int64) int64 { return propID })
+	if err != nil {
+		return err
+	}
+	set := map[Date]nightFlags{}
+	frows, _ := tx.Query(ctx, `SELECT night, units_set, factor_set FROM nights
+		WHERE property_id = $1 AND pool_id = $2 AND night >= $3 AND night < $4 AND (units_set OR factor_set)`, propID, pool.ID, from, to)
+	var night Date
+	var f nightFlags
+	if _, err := pgx.ForEachRow(frows, []any{&night, &f.units, &f.factor}, func() error { set[night] = f; return nil }); err != nil {
+		return err
+	}
+	for _, n := range locked {
+		units, factor := n.Units, n.Factor
+		if p.Units != nil && !set[n.Night].units {
+			units = *p.Units
+		}
+		if p.OverbookingFactor != nil && !set[n.Night].factor {
+			factor = *p.OverbookingFactor
+		}
+		n.setLimit(units, factor)
+	}
+	w.saveNights(locked)
+	w.raiseWentOver(locked, "pool's limit lowered by "+by.String(), pool.Code)
+	return nil
 }
 
 // ChannelPatch changes a channel's settings; nil fields stay as they are.

@@ -29,8 +29,8 @@ type Property struct {
 func (p Property) Location() (*time.Location, error) { return time.LoadLocation(p.TimeZone) }
 
 // Pool is physical inventory of one kind. Every night has its own units,
-// overbooking factor and stop-sell flag; the pool's values are the defaults
-// for nights nobody has edited.
+// overbooking factor and stop-sell flag; a night takes the pool's units and
+// factor unless staff gave it its own (EditNights).
 type Pool struct {
 	ID                int64
 	Code              string

@@ -42,6 +42,17 @@ type nightRow struct {
 func (n *nightRow) limit() int { return n.Factor.Limit(n.Units) }
 func (n *nightRow) taken() int { return n.Sold + n.Oversold }
 
+// setLimit gives the night these units and factor, then splits what it has
+// taken once against the new limit, so that no intermediate limit raises an
+// incident.
+func (n *nightRow) setLimit(units int, factor Factor) {
+	if units != n.Units || factor != n.Factor {
+		t := n.taken()
+		n.Units, n.Factor = units, factor
+		n.settle(t)
+	}
+}
+
 // settle splits taken units between sold (within the limit) and oversold
 // (past it), as the schema's constraints require, and notes whether the night
 // went further past its limit than before.
@@ -269,8 +280,8 @@ func poolCodes(ctx context.Context, q querier, propertyID int64) (map[int64]stri
 }
 
 // rangeEdit applies fn to every night of r in one transaction, with audit,
-// outbox and incidents.
-func (s *Store) rangeEdit(ctx context.Context, r NightRange, by Actor, action string, details any, fn func(n *nightRow)) error {
+// outbox and incidents; set says which values staff set on the nights.
+func (s *Store) rangeEdit(ctx context.Context, r NightRange, by Actor, action string, details any, set nightFlags, fn func(n *nightRow)) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}
@@ -296,21 +307,36 @@ func (s *Store) rangeEdit(ctx context.Context, r NightRange, by Actor, action st
 		}
 		w := &writer{}
 		w.saveNights(rows)
+		if set.units || set.factor {
+			w.queue(`UPDATE nights SET units_set = units_set OR $5, factor_set = factor_set OR $6
+				WHERE property_id = $1 AND pool_id = $2 AND night >= $3 AND night < $4`,
+				prop.ID, poolID, r.From, r.To, set.units, set.factor)
+		}
 		var audits auditColumns
 		audits.add(prop.ID, by, action, fmt.Sprintf("pool %s %s..%s", r.Pool, r.From, r.To), details)
 		audits.queue(w)
 		var outbox outboxColumns
 		outbox.availability(prop.ID, changedRanges(rows), 0, true, time.Time{})
 		outbox.queue(w)
-		var obs []*overbooking
-		for _, n := range rows {
-			if n.wentOver {
-				obs = append(obs, &overbooking{night: n, cause: "limit lowered by " + by.String()})
-			}
-		}
-		w.raiseOverbooking(obs, func(int64) string { return r.Pool })
+		w.raiseWentOver(rows, "limit lowered by "+by.String(), r.Pool)
 		return w.send(ctx, tx)
 	})
+}
+
+// nightFlags says which of a night's values staff set on it (nights.units_set,
+// factor_set): a change of the pool's own leaves those alone.
+type nightFlags struct{ units, factor bool }
+
+// raiseWentOver raises the overbooking incident of every night of the pool
+// that the change pushed (further) past its limit.
+func (w *writer) raiseWentOver(rows []*nightRow, cause, pool string) {
+	var obs []*overbooking
+	for _, n := range rows {
+		if n.wentOver {
+			obs = append(obs, &overbooking{night: n, cause: cause})
+		}
+	}
+	w.raiseOverbooking(obs, func(int64) string { return pool })
 }
 
 // NightEdit is a change to a range of nights; nil fields stay as they are.
@@ -349,9 +375,8 @@ func (s *Store) EditNights(ctx context.Context, r NightRange, e NightEdit, by Ac
 	if len(actions) == 0 {
 		return Errorf(EINVALID, "a night edit needs units, an overbooking factor or closed")
 	}
-	return s.rangeEdit(ctx, r, by, "nights."+strings.Join(actions, "+"), details, func(n *nightRow) {
-		// Units and factor change together, then the taken units are split
-		// once, so no intermediate limit raises an incident.
+	set := nightFlags{units: e.Units != nil, factor: e.Factor != nil}
+	return s.rangeEdit(ctx, r, by, "nights."+strings.Join(actions, "+"), details, set, func(n *nightRow) {
 		units, factor := n.Units, n.Factor
 		if e.Units != nil {
 			units = *e.Units
@@ -359,11 +384,7 @@ func (s *Store) EditNights(ctx context.Context, r NightRange, e NightEdit, by Ac
 		if e.Factor != nil {
 			factor = *e.Factor
 		}
-		if units != n.Units || factor != n.Factor {
-			t := n.taken()
-			n.Units, n.Factor = units, factor
-			n.settle(t)
-		}
+		n.setLimit(units, factor)
 		if e.Closed != nil && n.Closed != *e.Closed {
 			n.Closed = *e.Closed
 			n.changed = true

@@ -671,3 +671,60 @@ func TestAChangeWithoutATimestampFollowsItsDatedBooking(t *testing.T) {
 	require.Equal(t, inventory.Confirmed, apply(later).Status)
 	require.Equal(t, 1, sold("P0", "2026-12-03"))
 }
+
+// A change of the pool's units or factor reaches every night from today on,
+// booked ones too — a night's row, made when it is first booked, kept the
+// pool's values of that day, so a pool cut from 10 rooms to 6 went on
+// selling 10 on its busy nights — except where staff set the night's own.
+// A night left with more sold than its new limit keeps every booking and
+// raises an overbooking incident.
+func TestAPoolsNewUnitsReachItsBookedNights(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, "Europe/Lisbon", []int{10}, inventory.FactorOne, 1)
+	ctx := context.Background()
+	day := inventory.Today(time.UTC).AddDays(10)
+	at := func(d int) string { return day.AddDays(d).String() }
+	far := day.AddDays(inventory.MaxRangeNights + 30) // booked beyond the range a pool change locks
+	apply := func(rev inventory.Revision) {
+		t.Helper()
+		_, err := h.st.ApplyRevision(ctx, rev)
+		require.NoError(t, err)
+	}
+	apply(h.booking("C0", "B1", inventory.New, "R0", at(0), 1, 1, inventory.MayReject)) // booked
+	apply(h.booking("C0", "B2", inventory.New, "R0", at(1), 1, 1, inventory.MayReject)) // booked, then cancelled
+	apply(inventory.Revision{Property: h.code, Channel: "C0", ExternalID: "B2", Kind: inventory.Cancel, Mode: inventory.MayReject})
+	apply(h.booking("C0", "B3", inventory.New, "R0", at(3), 1, 8, inventory.MayReject)) // 8 of the 10
+	apply(h.booking("C0", "B4", inventory.New, "R0", far.String(), 1, 1, inventory.MayReject))
+	// Staff give the fifth night 9 rooms of its own.
+	nine := 9
+	require.NoError(t, h.st.EditNights(ctx, inventory.NightRange{Property: h.code, Pool: "P0", From: day.AddDays(4), To: day.AddDays(5)},
+		inventory.NightEdit{Units: &nine}, inventory.Staff("anna")))
+
+	six := 6
+	_, err := h.st.UpdatePool(ctx, h.code, "P0", inventory.PoolPatch{Units: &six}, inventory.Staff("anna"))
+	require.NoError(t, err)
+	n := h.nights(t, at(0), 5)["P0"]
+	for i, want := range []int{6, 6, 6, 6, 9} {
+		require.Equal(t, want, n[day.AddDays(i)].Units, "night %d", i)
+	}
+	require.Equal(t, 5, n[day].Available, "6 rooms, 1 sold")
+	require.Equal(t, 6, h.nights(t, far.String(), 1)["P0"][far].Units, "a night booked far ahead")
+	require.Zero(t, n[day.AddDays(3)].Available)
+	require.Equal(t, 8, n[day.AddDays(3)].Sold, "every booking is kept")
+	inc, err := h.st.Incidents(ctx, h.code, true)
+	require.NoError(t, err)
+	require.Len(t, inc, 1, "the night with 8 sold of 6 rooms is overbooked")
+	require.Equal(t, day.AddDays(3), *inc[0].Night)
+	require.Equal(t, 2, inc[0].Excess)
+	_, err = h.st.ApplyRevision(ctx, h.booking("C0", "B5", inventory.New, "R0", at(0), 1, 6, inventory.MayReject))
+	require.Equal(t, inventory.ECONFLICT, inventory.ErrorCode(err), "6 rooms, 1 sold: 6 more do not fit")
+
+	// The factor likewise, and back up: the night's own units stay.
+	f := inventory.Factor(150)
+	_, err = h.st.UpdatePool(ctx, h.code, "P0", inventory.PoolPatch{OverbookingFactor: &f}, inventory.Staff("anna"))
+	require.NoError(t, err)
+	n = h.nights(t, at(0), 5)["P0"]
+	require.Equal(t, 9, n[day.AddDays(3)].Limit, "6 × 1.50")
+	require.Equal(t, 1, n[day.AddDays(3)].Available, "the 8 rooms sold fit again")
+	require.Equal(t, 13, n[day.AddDays(4)].Limit, "its own 9 × the pool's 1.50")
+}
