@@ -1,13 +1,16 @@
 package sync
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5"
 )
 
 // ArchivedTask is a delivery that ran out of retries (or failed for good).
@@ -23,9 +26,59 @@ type ArchivedTask struct {
 	Retried      int       `json:"retried"`
 }
 
-// Archived lists the archived delivery tasks of both queues.
+// Archived lists the dead letters: for each channel whose last delivery ran
+// out of retries (sync_channels.archived, what the channels' status and
+// the dead-lettered metric count), the archived task that retries it,
+// newest failure first. An archived task of a channel that a later delivery
+// has brought up to date, or that a later task is retrying, is not listed:
+// nothing is left for staff to retry (the delivery log keeps the outage);
+// nor is one of a channel deleted since. A pair with no state at all is
+// listed: only a recorded state says its failure is over. Tasks are
+// wake-ups that deliver whatever the pair's marks hold, so of a pair's
+// archived tasks only the newest is listed.
 func (f *Fanout) Archived(ctx context.Context) ([]ArchivedTask, error) {
+	newest := map[pair]ArchivedTask{}
+	gens := map[pair]int64{}
+	err := f.eachArchived(func(queue string, ti *asynq.TaskInfo, p taskPayload) {
+		if g, ok := gens[p.pair]; ok && g >= p.Gen {
+			return
+		}
+		gens[p.pair] = p.Gen
+		newest[p.pair] = ArchivedTask{Queue: queue, ID: ti.ID, LastError: ti.LastErr, LastFailedAt: ti.LastFailedAt, Retried: ti.Retried}
+	})
+	if err != nil || len(newest) == 0 {
+		return nil, err
+	}
+	var props, chans []int64
+	for p := range newest {
+		props, chans = append(props, p.Property), append(chans, p.Channel)
+	}
+	rows, _ := f.db.Query(ctx, `
+		SELECT k.property_id, k.channel_id, p.code, c.code
+		FROM unnest($1::bigint[], $2::bigint[]) AS k (property_id, channel_id)
+		JOIN channels c ON c.property_id = k.property_id AND c.id = k.channel_id
+		JOIN properties p ON p.id = k.property_id
+		LEFT JOIN sync_channels s ON s.property_id = k.property_id AND s.channel_id = k.channel_id
+		WHERE coalesce(s.archived, true)`, props, chans)
 	var out []ArchivedTask
+	var p pair
+	var property, channel string
+	if _, err := pgx.ForEachRow(rows, []any{&p.Property, &p.Channel, &property, &channel}, func() error {
+		a := newest[p]
+		a.Property, a.Channel = property, channel
+		out = append(out, a)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("sync: dead-lettered channels: %w", err)
+	}
+	slices.SortFunc(out, func(a, b ArchivedTask) int {
+		return cmp.Or(b.LastFailedAt.Compare(a.LastFailedAt), cmp.Compare(a.ID, b.ID))
+	})
+	return out, nil
+}
+
+// eachArchived calls fn with each archived delivery task of both queues.
+func (f *Fanout) eachArchived(fn func(queue string, ti *asynq.TaskInfo, p taskPayload)) error {
 	for _, class := range []string{classCritical, classBulk} {
 		queue := f.queueName(class)
 		for page := 1; ; page++ {
@@ -34,27 +87,45 @@ func (f *Fanout) Archived(ctx context.Context) ([]ArchivedTask, error) {
 				break
 			}
 			if err != nil {
-				return nil, fmt.Errorf("sync: list archived tasks: %w", err)
+				return fmt.Errorf("sync: list archived tasks: %w", err)
 			}
 			for _, ti := range infos {
 				var p taskPayload
 				if ti.Type != taskChannel || json.Unmarshal(ti.Payload, &p) != nil {
 					continue
 				}
-				a := ArchivedTask{Queue: queue, ID: ti.ID, LastError: ti.LastErr, LastFailedAt: ti.LastFailedAt, Retried: ti.Retried}
-				err := f.db.QueryRow(ctx, `SELECT p.code, c.code FROM channels c JOIN properties p ON p.id = c.property_id
-					WHERE c.property_id = $1 AND c.id = $2`, p.Property, p.Channel).Scan(&a.Property, &a.Channel)
-				if err != nil {
-					a.Property, a.Channel = fmt.Sprint(p.Property), fmt.Sprint(p.Channel) // deleted since
-				}
-				out = append(out, a)
+				fn(queue, ti, p)
 			}
 			if len(infos) < 100 {
 				break
 			}
 		}
 	}
-	return out, nil
+	return nil
+}
+
+// dropDeadLetters deletes p's archived tasks but the one named keep, as a
+// task of p is archived: the new dead letter retries whatever they would
+// have (its delivery reads the pair's marks, not its task), and asynq
+// would otherwise keep one for every outage of the channel for 90 days.
+// Archived lists only the newest anyway; this keeps Redis and asynqmon
+// tidy, so it only logs what fails.
+func (f *Fanout) dropDeadLetters(p pair, keep string) {
+	type task struct{ queue, id string }
+	var old []task
+	err := f.eachArchived(func(queue string, ti *asynq.TaskInfo, tp taskPayload) {
+		if tp.pair == p && ti.ID != keep {
+			old = append(old, task{queue, ti.ID})
+		}
+	})
+	for _, t := range old {
+		if derr := f.inspector.DeleteTask(t.queue, t.id); derr != nil && !errors.Is(derr, asynq.ErrTaskNotFound) {
+			err = errors.Join(err, derr)
+		}
+	}
+	if err != nil {
+		f.log.Warn("could not drop a channel's older dead letters", "property_id", p.Property, "channel_id", p.Channel, "err", err)
+	}
 }
 
 // RetryArchived runs an archived delivery task again now, with a fresh

@@ -964,6 +964,7 @@ func (d *delivery) fail(ctx context.Context, cause error, last bool) error {
 			WHERE property_id = $1 AND channel_id = $2`, d.task.Property, d.task.Channel); err != nil {
 			d.f.log.Warn("could not record an archived delivery", "err", err)
 		}
+		d.f.dropDeadLetters(d.task.pair, taskID(d.task.pair, d.task.Gen))
 		d.f.log.Warn("delivery archived: staff can retry it", "channel", d.ch.Property+"/"+d.ch.Code, "err", cause)
 		if kind == connectors.KindPermanent {
 			return fmt.Errorf("%w (%w)", cause, asynq.SkipRetry)

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 
+	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/keyrack/keyrack/inventory"
@@ -87,4 +88,12 @@ func (f *Fanout) RelayNow(ctx context.Context) (int, error) { return f.relayAvai
 func (f *Fanout) DeliverLastAttempt(ctx context.Context, property, channel int64) (err error, archives bool) {
 	err = f.deliver(ctx, taskPayload{pair: pair{property, channel}}, classCritical, true)
 	return err, err != nil && isFailure(err)
+}
+
+// DeadLettersKept counts the archived delivery tasks asynq keeps, listed by
+// Archived or not.
+func (f *Fanout) DeadLettersKept() (int, error) {
+	n := 0
+	err := f.eachArchived(func(string, *asynq.TaskInfo, taskPayload) { n++ })
+	return n, err
 }

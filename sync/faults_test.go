@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyrack/keyrack/inventory"
 	"github.com/keyrack/keyrack/sync"
 	"github.com/keyrack/keyrack/sync/synctest"
 	"github.com/stretchr/testify/require"
@@ -332,4 +333,58 @@ func TestAChannelThrottlingTheLastAttemptIsNotDeadLettered(t *testing.T) {
 	b, err := h.fan.Backlog(ctx)
 	require.NoError(t, err)
 	require.Zero(t, b.DeadLettered)
+}
+
+// A dead letter is an open failure only until its channel is up to date
+// again: once the next booking has woken the channel and a delivery has
+// brought it up to date, staff no longer see it on the alerts page, the
+// channels page or in GET …/incidents — which agree with the channel's
+// status and the dead-lettered metric — and the next outage shows its own
+// dead letter alone, not one more for every outage before.
+func TestADeadLetterIsNoLongerListedOnceItsChannelCatchesUp(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{config: func(c *sync.Config) {
+		c.MaxRetry = 2
+		c.RetryBase = 20 * time.Millisecond
+		c.RetryMax = 100 * time.Millisecond
+	}}).primed()
+	ctx := context.Background()
+	deadLetters := func() ([]sync.ArchivedTask, int) {
+		a, err := h.fan.Archived(ctx)
+		require.NoError(t, err)
+		b, err := h.fan.Backlog(ctx)
+		require.NoError(t, err)
+		return a, b.DeadLettered
+	}
+	outage := func(booking string, night inventory.Date) sync.ArchivedTask {
+		h.tc["B"].FailAll(true)
+		h.book("A", booking, 0, night, 1, 1)
+		var a []sync.ArchivedTask
+		eventually(t, convergeTimeout, "the delivery to B to be archived", func() bool {
+			a, _ = deadLetters()
+			return len(a) > 0
+		})
+		a, metric := deadLetters()
+		require.Len(t, a, 1)
+		require.Equal(t, "B", a[0].Channel)
+		require.Equal(t, 1, metric)
+		require.True(t, statusOf(t, h, "B").Archived)
+		return a[0]
+	}
+
+	first := outage("A-dead", h.today.AddDays(2))
+	// B is back; the next booking wakes it and it catches up on everything.
+	h.tc["B"].FailAll(false)
+	h.book("A", "A-next", 0, h.today.AddDays(5), 1, 1)
+	h.waitConverged()
+	require.False(t, statusOf(t, h, "B").Archived)
+	a, metric := deadLetters()
+	require.Empty(t, a, "B is up to date, yet its dead letter is listed as an open failed delivery")
+	require.Zero(t, metric)
+
+	second := outage("A-again", h.today.AddDays(7))
+	require.NotEqual(t, first.ID, second.ID)
+	kept, err := h.fan.DeadLettersKept()
+	require.NoError(t, err)
+	require.Equal(t, 1, kept, "the first outage's dead letter is dropped as the second is archived")
 }

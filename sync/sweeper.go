@@ -83,6 +83,7 @@ func (f *Fanout) sweepChannels(ctx context.Context) error {
 				WHERE property_id = $1 AND channel_id = $2 AND queued_gen = $3`, s.Property, s.Channel, *s.QueuedGen); err != nil {
 				return err
 			}
+			f.dropDeadLetters(s.pair, info.ID)
 		case info.State == asynq.TaskStateActive && s.LongAgo:
 			// Active for long without holding the pair's lock: its worker
 			// died before it could start (asynq would notice only when the
