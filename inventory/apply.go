@@ -97,6 +97,14 @@ func validateRevision(rev *Revision) error {
 	return nil
 }
 
+// Normalized is the revision as ApplyRevision stores and hashes it:
+// defaults filled in (a stay's rooms, the acceptance mode), text cleaned —
+// or the reason ApplyRevision refuses it.
+func (r Revision) Normalized() (Revision, error) {
+	err := validateRevision(&r)
+	return r, err
+}
+
 // cleanText replaces invalid UTF-8 and NUL characters with U+FFFD.
 func cleanText(s string) string {
 	if utf8.ValidString(s) && !strings.ContainsRune(s, 0) {

@@ -289,8 +289,11 @@ func (s *Server) createReservation(c *gin.Context) {
 }
 
 // newOrRepeated lets a create through when the reservation does not exist
-// yet, or when this is the very booking that created it (a retry, answered
-// as a duplicate); a different booking under an existing id is a 409.
+// yet, or when this is the very booking that created it and nothing has
+// changed it since (a retry, answered as a duplicate). A different booking
+// under an existing id is a 409, and so is the same one after the
+// reservation was changed (its answer would be the first one's, saying
+// confirmed of a booking since cancelled, say).
 func (s *Server) newOrRepeated(c *gin.Context, rev inventory.Revision) bool {
 	ctx := c.Request.Context()
 	res, err := s.store.Reservation(ctx, rev.Property, rev.Channel, rev.ExternalID)
@@ -306,13 +309,24 @@ func (s *Server) newOrRepeated(c *gin.Context, rev inventory.Revision) bool {
 		s.fail(c, err, "")
 		return false
 	}
-	for _, r := range recs {
-		if r.Revision.Kind == inventory.New && bytes.Equal(r.Revision.Hash(), rev.Hash()) {
-			return true
+	// Compared as stored: with its defaults filled in (a retry that leaves
+	// out a stay's rooms is the same booking).
+	norm, err := rev.Normalized()
+	if err != nil {
+		return true // refused by the store, with its reason
+	}
+	detail := " already exists"
+	for i, r := range recs {
+		if r.Revision.Kind == inventory.New && bytes.Equal(r.Revision.Hash(), norm.Hash()) {
+			if i == len(recs)-1 {
+				return true
+			}
+			detail = " was made by this very booking and changed since (it is " + string(res.Status) + " now)"
+			break
 		}
 	}
 	writeProblem(c, problem{Status: http.StatusConflict, Detail: "reservation " + rev.ExternalID + " of channel " + rev.Channel +
-		" already exists; change it with PUT " + "/api/v1/properties/" + rev.Property + "/reservations/" + rev.Channel + "/" + rev.ExternalID})
+		detail + "; change it with PUT " + "/api/v1/properties/" + rev.Property + "/reservations/" + rev.Channel + "/" + rev.ExternalID})
 	return false
 }
 

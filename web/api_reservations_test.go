@@ -58,6 +58,34 @@ func TestAPIBookingModifyAndCancelMoveThePool(t *testing.T) {
 	problemOf(t, e.do("POST", base+"/reservations/pms/NOPE/cancel", key, nil), http.StatusNotFound)
 }
 
+// A create sent again is answered as a repeat — also when it leaves out a
+// stay's rooms (1 by default), as the first did — but not once the
+// reservation has changed since: its answer would be the first one's,
+// "confirmed" of a booking since cancelled.
+func TestARepeatedCreateIsARepeatUntilTheReservationChanges(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	key := e.propertyKey("P")
+	base := "/api/v1/properties/P"
+	b := booking("PMS-7", "2027-05-01", "2027-05-03", 1)
+	delete(b["stays"].([]any)[0].(map[string]any), "rooms")
+	require.Equal(t, http.StatusCreated, e.do("POST", base+"/reservations", key, b).Status)
+	repeat := e.do("POST", base+"/reservations", key, b)
+	require.Equal(t, http.StatusOK, repeat.Status, "the very same booking, sent again: %s", repeat.Body)
+	require.Equal(t, true, repeat.JSON(t)["outcome"].(map[string]any)["duplicate"])
+
+	require.Equal(t, http.StatusOK, e.do("POST", base+"/reservations/pms/PMS-7/cancel", key, nil).Status)
+	p := problemOf(t, e.do("POST", base+"/reservations", key, b), http.StatusConflict)
+	require.Contains(t, p["detail"], "cancelled now")
+	require.Contains(t, p["detail"], "PUT /api/v1/properties/P/reservations/pms/PMS-7")
+	b2 := booking("", "2027-05-01", "2027-05-03", 1)
+	delete(b2, "id")
+	r := e.do("PUT", base+"/reservations/pms/PMS-7", key, b2)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.Equal(t, "confirmed", r.JSON(t)["reservation"].(map[string]any)["status"], "a change reinstates it")
+}
+
 func TestAPIBookingThatDoesNotFitIs409WithTheShortNights(t *testing.T) {
 	t.Parallel()
 	e := newAPI(t)
