@@ -128,8 +128,10 @@ type InboundChannel struct {
 	secretHash  []byte
 }
 
-// InboundChannels lists the enabled channels of the given kinds that have
-// this code, in every property: one channel account at an OTA can serve
+// InboundChannels lists the channels of the given kinds that have this
+// code, in every property, enabled or not: disabling a channel stops what
+// keyrack sends it, while the bookings it has already confirmed to guests
+// must still be recorded. One channel account at an OTA can serve
 // several hotels, which the message's hotel code then tells apart. Only the
 // channels whose inbound user name is one of users come back (all when users
 // is nil): a channel code like "booking" is every property's, and a request
@@ -141,7 +143,7 @@ func (s *Store) InboundChannels(ctx context.Context, code string, users []string
 	}
 	rows, _ := s.db.Query(ctx, `SELECT `+prefixed("c.", channelColumns)+`, p.code, c.inbound_username, c.inbound_secret_hash
 		FROM channels c JOIN properties p ON p.id = c.property_id
-		WHERE c.code = $1 AND c.kind = ANY($2) AND c.enabled AND ($3::text[] IS NULL OR c.inbound_username = ANY($3))
+		WHERE c.code = $1 AND c.kind = ANY($2) AND ($3::text[] IS NULL OR c.inbound_username = ANY($3))
 		ORDER BY p.code`, code, ks, users)
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (InboundChannel, error) {
 		var ic InboundChannel

@@ -96,6 +96,12 @@ func TestInboundChannelsAuthenticateAcrossProperties(t *testing.T) {
 	chs, err = h.st.InboundChannels(ctx, "bdc", nil, inventory.ChannelOTAPush)
 	require.NoError(t, err)
 	require.Len(t, chs, 2, "nil: every account")
+	off := false
+	_, err = h.st.UpdateChannel(ctx, h2.code, "bdc", inventory.ChannelPatch{Enabled: &off}, inventory.System)
+	require.NoError(t, err)
+	chs, err = h.st.InboundChannels(ctx, "bdc", []string{"acct"}, inventory.ChannelOTAPush)
+	require.NoError(t, err)
+	require.Len(t, chs, 2, "a disabled channel's bookings are still taken")
 }
 
 func TestInboundMessagesAreKeptMasked(t *testing.T) {

@@ -563,6 +563,28 @@ func TestACancellationQuoteCancelsNothing(t *testing.T) {
 	require.Equal(t, 0, e.sold("P", "2027-03-01"))
 }
 
+// Disabling a channel stops what keyrack sends it, not the bookings it has
+// already confirmed to guests: they are recorded and answered as usual,
+// and filed with the channel's messages.
+func TestADisabledChannelsBookingIsStillRecorded(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.otaChannel("P", "bdc", "ota_push", "HTL-P", "u", "s", nil)
+	e.must(http.StatusOK, "PATCH", "/api/v1/properties/P/channels/bdc", map[string]any{"enabled": false})
+	r := e.otaPost("bdc", "u", "s", resNotif("Commit", "R-1", "HTL-P", "2027-03-01", "2027-03-03"))
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.True(t, otaRS(t, r).Success, "%s", r.Body)
+	require.Equal(t, 1, e.sold("P", "2027-03-01"))
+	msgs, err := e.st.InboundMessages(context.Background(), "P", "bdc", 5)
+	require.NoError(t, err)
+	require.Len(t, msgs, 1)
+	require.Equal(t, "ok", msgs[0].Outcome)
+	require.Equal(t, http.StatusUnauthorized, e.otaPost("bdc", "u", "wrong", resNotif("Cancel", "R-1", "HTL-P", "2027-03-01", "2027-03-03")).Status,
+		"its credentials are still checked")
+	require.Equal(t, 1, e.sold("P", "2027-03-01"))
+}
+
 // batch joins the HotelReservation elements of single-reservation messages
 // into one message, as channels that batch do.
 func batch(msgs ...[]byte) []byte {
