@@ -19,9 +19,11 @@ func (s *Server) routeICal(e *gin.Engine) {
 // at /ical/{token}.ics: every night from today to the channel's horizon on
 // which the room type cannot be sold, except those taken by the channel's
 // own bookings (loop suppression: the platform knows them, and seeing them
-// back would look like someone else's booking). The token is the only
-// credential, as calendar platforms allow nothing else; it is compared by
-// its hash and can be revoked or rotated through the API.
+// back would look like someone else's booking). A run of nights that began
+// before today keeps the UID of its first night, so that importers see the
+// same event every day. The token is the only credential, as calendar
+// platforms allow nothing else; it is compared by its hash and can be
+// revoked or rotated through the API.
 //
 // The ETag depends on the nights only, and Last-Modified (and the events'
 // DTSTAMP) is when the calendar last changed, so a platform polling with
@@ -44,6 +46,13 @@ func (s *Server) icalExport(c *gin.Context) {
 	}
 	today := inventory.LocalDate(s.now(), t.Location)
 	nights, err := s.store.BlockedNights(ctx, t.Property, t.Channel, t.RoomType, today, today.AddDays(t.Horizon))
+	if err == nil && len(nights) > 0 && nights[0] == today {
+		// A run in progress is named after its real first night (see
+		// ical.Export.From): read back as far as a stay can be long.
+		var before []inventory.Date
+		before, err = s.store.BlockedNights(ctx, t.Property, t.Channel, t.RoomType, today.AddDays(-inventory.MaxStayNights), today)
+		nights = append(before, nights...)
+	}
 	if err != nil {
 		s.icalUnavailable(c, err)
 		return
@@ -51,6 +60,7 @@ func (s *Server) icalExport(c *gin.Context) {
 	exp := ical.Export{
 		Name:      t.Property + " " + t.RoomType + " (keyrack)",
 		UIDPrefix: strings.ToLower(t.Property + "-" + t.RoomType + "-"),
+		From:      today,
 	}
 	etag := ical.ETag(exp.Encode(nights)) // Stamp left zero: the tag follows the nights alone
 	changed := t.ServedChangedAt

@@ -130,3 +130,38 @@ func TestICalExportLeavesOutEachChannelsOwnBookings(t *testing.T) {
 		require.Equal(t, http.StatusNotFound, e.get(path).Status, path)
 	}
 }
+
+// A stay in progress is exported from today on under the UID of its real
+// first night: the same booking, unchanged, keeps its event's UID from day
+// to day (a UID that changes daily reads as a new booking every day to
+// some importers), while a booking that starts today is named after today.
+func TestICalExportKeepsTheUIDOfAStayInProgressFromDayToDay(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	sec, err := inventory.NewSecrets("test secret of keyrack's API tests")
+	require.NoError(t, err)
+	now := time.Date(2027, 3, 2, 12, 0, 0, 0, time.UTC)
+	e.ts = newTestServer(t, web.New(web.Config{Store: e.st, Secrets: sec, Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}))
+	e.router = openAPIRouter(t, e.ts.URL)
+	e.hotel("P", 1)
+	path := e.icalChannel("P", "airbnb")
+	e.book("P", "expedia", "E1", "2027-03-01", "2027-03-10")
+	e.book("P", "expedia", "E2", "2027-03-12", "2027-03-14")
+	event := regexp.MustCompile(`(?m)^UID:(.*)\r\nDTSTAMP:.*\r\nDTSTART;VALUE=DATE:(\d{8})\r$`)
+	read := func() [][]string {
+		t.Helper()
+		r := e.get(path)
+		require.Equal(t, http.StatusOK, r.Status)
+		var out [][]string
+		for _, m := range event.FindAllStringSubmatch(string(r.Body), -1) {
+			out = append(out, m[1:])
+		}
+		return out
+	}
+	require.Equal(t, [][]string{{"p-dbl-std-20270301@keyrack", "20270302"}, {"p-dbl-std-20270312@keyrack", "20270312"}}, read())
+	now = now.AddDate(0, 0, 1)
+	require.Equal(t, [][]string{{"p-dbl-std-20270301@keyrack", "20270303"}, {"p-dbl-std-20270312@keyrack", "20270312"}}, read(),
+		"the stay in progress keeps its UID; the export starts today")
+	now = time.Date(2027, 3, 12, 12, 0, 0, 0, time.UTC)
+	require.Equal(t, [][]string{{"p-dbl-std-20270312@keyrack", "20270312"}}, read(), "a stay that ended is not exported")
+}

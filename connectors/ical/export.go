@@ -51,6 +51,12 @@ type Export struct {
 	// its end keeps its UID and importers see a modification.
 	UIDPrefix string
 	UIDDomain string
+	// From is the first night written (zero: every night given). A run
+	// that began before it is written from From on under the UID of its
+	// real first night, so a stay in progress keeps its event's UID from
+	// day to day: a UID that changes daily reads as a new booking every
+	// day to some importers (reference/ical.md, fewohbee#285).
+	From inventory.Date
 	// Stamp is every event's DTSTAMP. Pass a stable time (the last change of
 	// the room type's availability, say) so the same nights give the same
 	// bytes and ETag; the zero time writes 1970-01-01.
@@ -93,10 +99,17 @@ func (e Export) Encode(nights []inventory.Date) []byte {
 		line("X-WR-CALNAME:" + EscapeText(e.Name))
 	}
 	for _, r := range Ranges(nights) {
+		start := r.Start
+		if start.Before(e.From) {
+			if !e.From.Before(r.End) {
+				continue
+			}
+			start = e.From
+		}
 		line("BEGIN:VEVENT")
 		line("UID:" + EscapeText(e.UIDPrefix+dateValue(r.Start)+"@"+domain))
 		line("DTSTAMP:" + dtstamp)
-		line("DTSTART;VALUE=DATE:" + dateValue(r.Start))
+		line("DTSTART;VALUE=DATE:" + dateValue(start))
 		line("DTEND;VALUE=DATE:" + dateValue(r.End))
 		line("SUMMARY:" + EscapeText(summary))
 		line("TRANSP:OPAQUE")

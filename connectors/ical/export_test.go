@@ -215,3 +215,21 @@ func TestExportReadByPythonICalendar(t *testing.T) {
 		t.Errorf("python read\n%q\nwant\n%q", have, want)
 	}
 }
+
+// A run that began before From is written from From on under the UID of
+// its first night; a run that ended before From is not written.
+func TestExportNamesARunInProgressAfterItsFirstNight(t *testing.T) {
+	e := Export{UIDPrefix: "dbl-", From: inventory.MustDate("2027-03-03")}
+	body := string(e.Encode(dates("2027-02-20", "2027-03-01", "2027-03-02", "2027-03-03", "2027-03-04", "2027-03-06")))
+	for _, want := range []string{
+		"UID:dbl-20270301@keyrack\r\nDTSTAMP:19700101T000000Z\r\nDTSTART;VALUE=DATE:20270303\r\nDTEND;VALUE=DATE:20270305\r\n",
+		"UID:dbl-20270306@keyrack\r\nDTSTAMP:19700101T000000Z\r\nDTSTART;VALUE=DATE:20270306\r\nDTEND;VALUE=DATE:20270307\r\n",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("no %q in:\n%s", want, body)
+		}
+	}
+	if n := strings.Count(body, "BEGIN:VEVENT"); n != 2 {
+		t.Errorf("%d events, want 2 (the run of 20 February ended before From):\n%s", n, body)
+	}
+}
