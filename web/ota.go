@@ -189,9 +189,11 @@ func (s *Server) applyOTA(c *gin.Context, m *otaxml.Message, chs []inventory.Inb
 }
 
 // pickHotel finds the channel of the property with this hotel code; a
-// record without a hotel code belongs to the channel's only property.
+// record without a hotel code belongs to the channel's only property, and
+// so does any record when that property's channel has no hotel code set
+// (as sync.ApplyOTA takes it).
 func pickHotel(chs []inventory.InboundChannel, hotel string) (inventory.InboundChannel, bool) {
-	if hotel == "" {
+	if hotel == "" || len(chs) == 1 && chs[0].HotelCode == "" {
 		return chs[0], len(chs) == 1
 	}
 	for _, ch := range chs {

@@ -585,6 +585,27 @@ func TestADisabledChannelsBookingIsStillRecorded(t *testing.T) {
 	require.Equal(t, 1, e.sold("P", "2027-03-01"))
 }
 
+// A channel set up without a hotel code, for an account that serves one
+// property, takes that property's bookings whatever hotel code they name;
+// an account serving several properties needs the codes to tell them apart.
+func TestAChannelWithoutAHotelCodeTakesItsBookings(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.otaChannel("P", "bdc", "ota_push", "", "u", "s", nil)
+	r := e.otaPost("bdc", "u", "s", resNotif("Commit", "R-1", "HTL-P", "2027-03-01", "2027-03-03"))
+	rs := otaRS(t, r)
+	require.True(t, rs.Success, "%s", r.Body)
+	require.Empty(t, rs.Warnings, "%s", r.Body)
+	require.Equal(t, 1, e.sold("P", "2027-03-01"))
+
+	e.hotel("Q", 3)
+	e.otaChannel("Q", "bdc", "ota_push", "HTL-Q", "u", "s", nil)
+	r = e.otaPost("bdc", "u", "s", resNotif("Commit", "R-2", "HTL-X", "2027-03-01", "2027-03-03"))
+	require.False(t, otaRS(t, r).Success, "an unknown hotel code among several properties: %s", r.Body)
+	require.Equal(t, 1, e.sold("P", "2027-03-01"))
+}
+
 // batch joins the HotelReservation elements of single-reservation messages
 // into one message, as channels that batch do.
 func batch(msgs ...[]byte) []byte {
