@@ -2,11 +2,14 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -247,7 +250,52 @@ func bind(c *gin.Context, v any) bool {
 		abortProblem(c, http.StatusBadRequest, "the body holds more than one JSON value")
 		return false
 	}
+	if f, ok := nulField(b); ok {
+		invalid(c, newFieldError(f, `must not contain the NUL character (\u0000)`))
+		return false
+	}
 	return true
+}
+
+// nulField is the path of the first field of a JSON body whose name or
+// string value holds a NUL character, which JSON allows (as \u0000) and
+// PostgreSQL text does not.
+func nulField(b []byte) (string, bool) {
+	if !bytes.Contains(b, []byte(`\u0000`)) {
+		return "", false
+	}
+	var v any
+	if json.Unmarshal(b, &v) != nil {
+		return "", false
+	}
+	return nulIn(v, "")
+}
+
+func nulIn(v any, at string) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return cmp.Or(at, "(body)"), strings.ContainsRune(v, 0)
+	case []any:
+		for i, e := range v {
+			if f, ok := nulIn(e, fmt.Sprintf("%s[%d]", at, i)); ok {
+				return f, true
+			}
+		}
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			f := k
+			if at != "" {
+				f = at + "." + k
+			}
+			if strings.ContainsRune(k, 0) {
+				return f, true
+			}
+			if f, ok := nulIn(v[k], f); ok {
+				return f, true
+			}
+		}
+	}
+	return "", false
 }
 
 func jsonKind(k string) string {

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -308,9 +310,7 @@ func (s *Server) createChannel(c *gin.Context) {
 	if !in.Kind.Valid() {
 		errs = append(errs, newFieldError("kind", "must be one of ota_push, ota_pull, gds, ical, pms"))
 	}
-	if in.RateLimit < 0 {
-		errs = append(errs, newFieldError("rate_limit", "must not be negative"))
-	}
+	errs = checkDelivery(errs, &in.RateLimit, &in.Endpoint)
 	if in.HorizonDays < 0 || in.HorizonDays > inventory.MaxRangeNights {
 		errs = append(errs, newFieldError("horizon_days", "must be between 1 and 1100"))
 	}
@@ -341,6 +341,29 @@ func (s *Server) createChannel(c *gin.Context) {
 		}
 	}
 	c.JSON(http.StatusCreated, toChannelJSON(ch))
+}
+
+// maxRateLimit is the highest rate limit a channel can have, in requests a
+// minute: far beyond any channel's.
+const maxRateLimit = 1_000_000
+
+// checkDelivery adds the field errors of a channel's rate limit and
+// endpoint (nil: not given).
+func checkDelivery(errs []fieldError, rateLimit *int, endpoint *string) []fieldError {
+	if rateLimit != nil && (*rateLimit < 0 || *rateLimit > maxRateLimit) {
+		errs = append(errs, newFieldError("rate_limit", fmt.Sprintf("must be from 0 (no limit) to %d requests a minute", maxRateLimit)))
+	}
+	if endpoint != nil && *endpoint != "" && !isEndpointURL(*endpoint) {
+		errs = append(errs, newFieldError("endpoint", "must be an absolute http(s) URL, or empty to send nothing"))
+	}
+	return errs
+}
+
+// isEndpointURL reports whether v can be a channel's endpoint: an absolute
+// http(s) URL with a host.
+func isEndpointURL(v string) bool {
+	u, err := url.Parse(v)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }
 
 func credentials(in credentialsJSON) inventory.Credentials {
@@ -495,10 +518,7 @@ func (s *Server) updateChannel(c *gin.Context) {
 	if !bind(c, &in) {
 		return
 	}
-	var errs []fieldError
-	if in.RateLimit != nil && *in.RateLimit < 0 {
-		errs = append(errs, newFieldError("rate_limit", "must not be negative"))
-	}
+	errs := checkDelivery(nil, in.RateLimit, in.Endpoint)
 	if in.HorizonDays != nil && (*in.HorizonDays < 1 || *in.HorizonDays > inventory.MaxRangeNights) {
 		errs = append(errs, newFieldError("horizon_days", "must be between 1 and 1100"))
 	}

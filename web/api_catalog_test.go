@@ -171,3 +171,41 @@ func TestPoolsAndChannelsChangeAndMappingsGo(t *testing.T) {
 	require.Empty(t, e.must(http.StatusOK, "GET", base+"/channels/expedia/mappings", nil).List(t))
 	problemOf(t, e.do("DELETE", base+"/channels/expedia/mappings?channel_room=DBL", e.admin, nil), http.StatusNotFound)
 }
+
+// Input PostgreSQL cannot hold — a rate limit beyond any channel's, a NUL
+// character in a code, id or name — and an endpoint keyrack cannot deliver
+// to are answered 400 naming the field, and change nothing.
+func TestInputTheStoreCannotHoldIsRefusedNamingTheField(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	p := "/api/v1/properties/P"
+	e.router = nil // these requests are invalid on purpose
+	for _, c := range []struct {
+		name, method, path string
+		body               any
+		field              string
+	}{
+		{"rate_limit too big", "POST", p + "/channels", map[string]any{"code": "c3", "kind": "ota_push", "rate_limit": 1 << 40}, "rate_limit"},
+		{"rate_limit too big in a change", "PATCH", p + "/channels/expedia", map[string]any{"rate_limit": 1 << 40}, "rate_limit"},
+		{"endpoint not a URL", "POST", p + "/channels", map[string]any{"code": "c3", "kind": "ota_push", "endpoint": "not a url"}, "endpoint"},
+		{"endpoint javascript:", "PATCH", p + "/channels/expedia", map[string]any{"endpoint": "javascript:alert(1)"}, "endpoint"},
+		{"endpoint without host", "PATCH", p + "/channels/expedia", map[string]any{"endpoint": "https:///ota"}, "endpoint"},
+		{"NUL in channel_room", "PUT", p + "/channels/expedia/mappings", map[string]any{"channel_room": "a\x00b", "room_type": "DBL-STD"}, "channel_room"},
+		{"NUL in reservation id", "POST", p + "/reservations", map[string]any{"id": "R\x00", "channel": "pms",
+			"stays": []any{map[string]any{"room_type": "DBL-STD", "arrival": "2027-05-01", "departure": "2027-05-02"}}}, "id"},
+		{"NUL in a stay", "POST", p + "/reservations", map[string]any{"id": "R-1", "channel": "pms",
+			"stays": []any{map[string]any{"room_type": "DBL\x00", "arrival": "2027-05-01", "departure": "2027-05-02"}}}, "stays[0].room_type"},
+		{"NUL in pool name", "POST", p + "/pools", map[string]any{"code": "Z", "name": "a\x00", "units": 3}, "name"},
+		{"NUL in API key name", "POST", "/api/v1/api-keys", map[string]any{"name": "a\x00"}, "name"},
+	} {
+		pr := problemOf(t, e.do(c.method, c.path, e.admin, c.body), http.StatusBadRequest)
+		require.Equal(t, c.field, pr["errors"].([]any)[0].(map[string]any)["field"], c.name)
+	}
+	ch := e.must(http.StatusOK, "GET", p+"/channels/expedia", nil).JSON(t)
+	require.NotContains(t, ch, "endpoint", "nothing changed")
+	require.Equal(t, float64(0), ch["rate_limit"])
+	problemOf(t, e.do("GET", p+"/channels/c3", e.admin, nil), http.StatusNotFound)
+	require.Len(t, e.must(http.StatusOK, "GET", p+"/pools", nil).List(t), 1)
+	e.must(http.StatusOK, "PATCH", p+"/channels/expedia", map[string]any{"endpoint": "http://channel.example:8080/ari", "rate_limit": 1_000_000})
+}
