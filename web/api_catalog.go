@@ -474,8 +474,8 @@ type poolPatchJSON struct {
 	OverbookingFactor *inventory.Factor `json:"overbooking_factor,omitempty"`
 }
 
-// updatePool changes a pool's name, or the units and factor of nights
-// nobody has edited (for night ranges, PUT .../nights).
+// updatePool changes a pool's name, or its units and factor on every night
+// from today on except those given their own (PUT .../nights).
 func (s *Server) updatePool(c *gin.Context) {
 	var in poolPatchJSON
 	if !bind(c, &in) {
@@ -541,7 +541,10 @@ func (s *Server) updateChannel(c *gin.Context) {
 		s.fail(c, err, "")
 		return
 	}
-	if (in.Endpoint != nil && *in.Endpoint != "") || (in.PullURL != nil && *in.PullURL != "") || (in.Enabled != nil && *in.Enabled) {
+	// A horizon changed (raised, say) leaves the channel without the nights
+	// it now covers until the nightly resync: they are sent now.
+	if (in.Endpoint != nil && *in.Endpoint != "") || (in.PullURL != nil && *in.PullURL != "") || (in.Enabled != nil && *in.Enabled) ||
+		in.HorizonDays != nil {
 		s.catchUp(c.Request.Context(), apiProperty(c).Code, ch.Code)
 	}
 	c.JSON(http.StatusOK, toChannelJSON(ch))

@@ -206,3 +206,17 @@ func TestABookingThatArrivesLateIsCorrectedOnItsChannel(t *testing.T) {
 	require.Equal(t, 2, e.sold("P", "2027-03-01"))
 	require.NoError(t, a.WaitFor("DBL", night, 1, 20*time.Second), "A is sent the pool's value after its late booking")
 }
+
+// A channel whose horizon is raised is sent the nights it now covers at
+// once, not at the next nightly resync (never, with the resync off).
+func TestARaisedHorizonIsSentAtOnce(t *testing.T) {
+	t.Parallel()
+	e, _ := newPushHotel(t)
+	oc := e.pushChannel("P", "B", map[string]any{"horizon_days": 30})
+	today := inventory.Today(time.UTC)
+	require.NoError(t, oc.WaitFor("DBL", today.AddDays(20), 3, 30*time.Second), "the mapping's catch-up sent the horizon")
+	_, ok := oc.Value("DBL", today.AddDays(60))
+	require.False(t, ok, "beyond the horizon")
+	e.must(http.StatusOK, "PATCH", "/api/v1/properties/P/channels/B", map[string]any{"horizon_days": 90})
+	require.NoError(t, oc.WaitFor("DBL", today.AddDays(60), 3, 30*time.Second))
+}

@@ -459,7 +459,7 @@ func (s *Server) uiChannelSettings(c *gin.Context) {
 	if v, ok := c.GetPostForm("endpoint"); ok {
 		v = strings.TrimSpace(v)
 		if v != "" {
-			if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			if !isEndpointURL(v) {
 				s.renderError(c, http.StatusBadRequest, "The endpoint must be an absolute http(s) URL, or empty to send nothing.")
 				return
 			}
