@@ -173,6 +173,9 @@ func HTTPError(resp *http.Response, body string, now time.Time) error {
 	if code >= 200 && code < 300 {
 		return nil
 	}
+	if code >= 300 && code < 400 {
+		return redirected(resp)
+	}
 	err := fmt.Errorf("channel answered %s", resp.Status)
 	if body = strings.TrimSpace(body); body != "" {
 		if len(body) > 200 {
@@ -188,6 +191,33 @@ func HTTPError(resp *http.Response, body string, now time.Time) error {
 		return &Error{Kind: KindRetryable, RetryAfter: after, Status: code, Err: err}
 	}
 	return &Error{Kind: KindPermanent, Status: code, Err: err}
+}
+
+// NoRedirects is a copy of client (http.DefaultClient when nil), sharing its
+// transport and connections, that does not follow redirects: Go follows a
+// 301, 302 or 303 with a GET without the body — and with the credentials —,
+// and a 2xx to that GET would count as the channel having taken what it
+// never saw. The redirect comes back as the answer (HTTPError: permanent).
+func NoRedirects(client *http.Client) *http.Client {
+	if client == nil {
+		client = http.DefaultClient
+	}
+	c := *client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
+}
+
+// redirected is the failure of a request answered with a redirect: the
+// channel did not take what was sent, and asking again gets the same answer
+// until staff set the channel's endpoint to the URL the channel takes it
+// at — the one it redirects to, if it says.
+func redirected(resp *http.Response) error {
+	err := fmt.Errorf("the endpoint answered %s, a redirect with no Location; keyrack does not follow redirects", resp.Status)
+	if loc, lerr := resp.Location(); lerr == nil {
+		err = fmt.Errorf("the endpoint redirects to %s (%s); keyrack does not follow redirects: set the channel's endpoint to the URL it takes requests at",
+			loc.Redacted(), resp.Status)
+	}
+	return &Error{Kind: KindPermanent, Status: resp.StatusCode, Err: err}
 }
 
 // ParseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date

@@ -74,11 +74,7 @@ func (c *Connector) Push(ctx context.Context, ch connectors.Channel, u connector
 	}
 	hr.Header.Set("Content-Type", ct)
 	hr.Header.Set("Accept-Encoding", "gzip")
-	client := c.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(hr)
+	resp, err := connectors.NoRedirects(c.Client).Do(hr)
 	if err != nil {
 		return connectors.Ack{}, connectors.Retryable(err)
 	}

@@ -148,3 +148,30 @@ func TestPushRejectedItems(t *testing.T) {
 		t.Errorf("errors with RecordID: %v %+v", err, ack)
 	}
 }
+
+// A channel endpoint that answers with a redirect has not taken the push:
+// followed, a 302 became a GET without the message (with the channel's
+// credentials), and an OTA success answer to it counted as acknowledged.
+// The push fails for good instead, naming where the endpoint points.
+func TestAPushAnsweredWithARedirectIsNotAcknowledged(t *testing.T) {
+	var got []string
+	final := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Method)
+		w.Write(Reply(&Message{Header: Header{Name: "OTA_HotelAvailNotifRQ"}}, nil, now))
+	}))
+	defer final.Close()
+	moved := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, final.URL+"/ari", http.StatusFound)
+	}))
+	defer moved.Close()
+	ch := connectors.Channel{Property: "p", Code: "bdc", HotelCode: "H1", Username: "user", Secret: "pw", Endpoint: moved.URL}
+	for _, c := range []*Connector{{}, {Client: moved.Client()}} {
+		_, err := c.Push(context.Background(), ch, connectors.Update{Items: items()})
+		if err == nil || connectors.KindOf(err) != connectors.KindPermanent || !strings.Contains(err.Error(), final.URL+"/ari") {
+			t.Fatalf("push to a redirecting endpoint: %v (kind %v)", err, connectors.KindOf(err))
+		}
+	}
+	if len(got) != 0 {
+		t.Errorf("the redirect was followed: %v", got)
+	}
+}

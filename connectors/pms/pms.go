@@ -152,13 +152,7 @@ func (s *Sender) Send(ctx context.Context, endpoint, secret string, feedID int64
 	if now == nil {
 		now = time.Now
 	}
-	// A copy sharing the client's transport (and its connections), that
-	// stops at a redirect: Go follows a 301, 302 or 303 with a GET without
-	// the body, and a 200 to that GET would count as the PMS having taken
-	// the revision it never saw.
-	noRedirects := *client
-	noRedirects.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	client = &noRedirects
+	client = connectors.NoRedirects(client)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
 		return connectors.Permanent(fmt.Errorf("pms: webhook endpoint: %w", err))
@@ -174,21 +168,8 @@ func (s *Sender) Send(ctx context.Context, endpoint, secret string, feedID int64
 	defer resp.Body.Close()
 	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
-		return redirected(resp)
+	if err := connectors.HTTPError(resp, string(excerpt), now()); err != nil {
+		return fmt.Errorf("pms: webhook: %w", err)
 	}
-	return connectors.HTTPError(resp, string(excerpt), now())
-}
-
-// redirected is the failure of a webhook answered with a redirect: the PMS
-// did not take the revision, and asking again gets the same answer until
-// staff set the channel's endpoint to the URL the PMS takes webhooks at — the
-// one it redirects to, if it says.
-func redirected(resp *http.Response) error {
-	err := fmt.Errorf("pms: the webhook endpoint answered %s, a redirect with no Location; keyrack does not follow redirects", resp.Status)
-	if loc, lerr := resp.Location(); lerr == nil {
-		err = fmt.Errorf("pms: the webhook endpoint redirects to %s (%s); keyrack does not follow redirects: set the channel's endpoint to the URL the PMS takes webhooks at",
-			loc.Redacted(), resp.Status)
-	}
-	return &connectors.Error{Kind: connectors.KindPermanent, Status: resp.StatusCode, Err: err}
+	return nil
 }

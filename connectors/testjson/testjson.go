@@ -72,11 +72,7 @@ func (c *Connector) Push(ctx context.Context, ch connectors.Channel, u connector
 	if ch.Username != "" || ch.Secret != "" {
 		hr.SetBasicAuth(ch.Username, ch.Secret)
 	}
-	client := c.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(hr)
+	resp, err := connectors.NoRedirects(c.Client).Do(hr)
 	if err != nil {
 		// Timeouts, refused connections, resets: the channel may answer later.
 		return connectors.Ack{}, connectors.Retryable(err)
