@@ -149,6 +149,11 @@ func applyRecord(ctx context.Context, store *inventory.Store, ch OTAChannel, map
 		res.Status = "Pending"
 	case rec.Kind == inventory.Cancel:
 		res.Status = "Cancelled"
+		if out.Status == inventory.Confirmed {
+			// An older cancellation delivered late: taken, and superseded.
+			res.Warnings = append(res.Warnings, otaxml.Error{Type: otaxml.TypeAdvisory,
+				Msg: "reservation " + rec.ID + " stays confirmed: a modification made after this cancellation (by their timestamps) reinstated it"})
+		}
 	case rec.Kind == inventory.Modify:
 		res.Status = "Modified"
 	default:

@@ -38,3 +38,24 @@ func TestAnOTACancellationFollowsTheDatedBookingItCancels(t *testing.T) {
 	require.Contains(t, string(r.Body), `Status="Cancelled"`)
 	require.Equal(t, 0, e.sold("P", "2017-10-31"), "the room is free again")
 }
+
+// A cancellation that arrives after a modification made later than it (by
+// their timestamps) is taken and superseded: the reservation stays
+// confirmed, and the answer says so rather than only "Cancelled".
+func TestALateCancellationSupersededByALaterModificationSaysSo(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.otaChannel("P", "bdc", "ota_push", "HTL-P", "u", "s", nil)
+	for _, m := range [][]byte{
+		resNotifMade("Commit", "BDC-5", "HTL-P", "2027-03-01", "2027-03-03", "2027-01-10T10:00:00+01:00"),
+		resNotifMade("Modify", "BDC-5", "HTL-P", "2027-03-05", "2027-03-07", "2027-01-10T12:00:00+01:00"),
+	} {
+		require.True(t, otaRS(t, e.otaPost("bdc", "u", "s", m)).Success)
+	}
+	r := e.otaPost("bdc", "u", "s", resNotifMade("Cancel", "BDC-5", "HTL-P", "2027-03-01", "2027-03-03", "2027-01-10T11:00:00+01:00"))
+	rs := otaRS(t, r)
+	require.True(t, rs.Success, "%s", r.Body)
+	require.Contains(t, string(r.Body), "stays confirmed")
+	require.Equal(t, 1, e.sold("P", "2027-03-05"), "the modification holds its stay")
+}
