@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -241,5 +242,45 @@ func TestRedactHidesTokens(t *testing.T) {
 	u, _ := url.Parse("https://user:pw@www.airbnb.com/calendar/ical/123.ics?s=abcdef")
 	if got := redact(u); strings.Contains(got, "abcdef") || strings.Contains(got, "pw") {
 		t.Errorf("redact = %s", got)
+	}
+}
+
+// A feed URL's token must not show in the error of a failed fetch (the
+// error is kept as the feed's last_error, shown on the channel page and the
+// alerts page, and logged) — for a connection that fails or times out as
+// for an error status (TestFetchErrorStatus).
+func TestAFailedFetchDoesNotShowTheFeedsToken(t *testing.T) {
+	// A port nothing listens on: connection refused.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	_, err = localFetcher().Fetch(context.Background(), "http://"+addr+"/calendar/ical/1.ics?s=sekrit-token", Conditional{})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if strings.Contains(err.Error(), "sekrit-token") {
+		t.Errorf("connection refused: the error shows the feed token: %v", err)
+	}
+	// A platform that does not answer in time.
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { time.Sleep(2 * time.Second) }))
+	defer slow.Close()
+	f := &Fetcher{AllowPrivate: true, Timeout: 200 * time.Millisecond}
+	_, err = f.Fetch(context.Background(), slow.URL+"/calendar/ical/1.ics?s=sekrit-token", Conditional{})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if strings.Contains(err.Error(), "sekrit-token") {
+		t.Errorf("timeout: the error shows the feed token: %v", err)
+	}
+	// A feed on a private address (refused by the default fetcher).
+	_, err = (&Fetcher{Timeout: time.Second}).Fetch(context.Background(), "http://"+addr+"/cal.ics?s=sekrit-token", Conditional{})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if strings.Contains(err.Error(), "sekrit-token") {
+		t.Errorf("private address: the error shows the feed token: %v", err)
 	}
 }
