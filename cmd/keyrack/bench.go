@@ -167,11 +167,10 @@ type bench struct {
 
 // benchProperty is one property with its simulated channels.
 type benchProperty struct {
-	index int
-	code  string
-	otas  []*sim.OTA
-	mu    gosync.Mutex
-	gen   *sim.Generator
+	code string
+	otas []*sim.OTA
+	mu   gosync.Mutex
+	gen  *sim.Generator
 }
 
 func (b *bench) printf(format string, args ...any) { fmt.Fprintf(b.out, format, args...) }
@@ -229,7 +228,7 @@ func (b *bench) run(ctx context.Context) (benchResult, error) {
 		t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, o.clients*2)
 	}
 	b.from = inventory.Today(time.UTC).AddDays(2)
-	b.lag = newLagTracker(o.units)
+	b.lag = newLagTracker(o.units, o.channels)
 	b.st.OnCommit(b.lag.committed)
 	if err := b.setup(ctx, secrets, "http://"+addr); err != nil {
 		return res, err
@@ -329,10 +328,9 @@ func (b *bench) run(ctx context.Context) (benchResult, error) {
 	res.AnswerAfterP99Ms = ms(sim.Percentile(delays, 0.99))
 	b.printf("the answer came after the commit: p50 %.1f ms, p99 %.1f ms\n", ms(sim.Percentile(delays, 0.50)), res.AnswerAfterP99Ms)
 	if slowest != nil {
-		p := slowest.property
 		b.printf("slowest booking: %s from %s, %d night(s) from %s, committed at %s; the last other channel to hold it was %s, %.0f ms later\n",
-			p.code, p.otas[slowest.origin].Code(), slowest.nights, slowest.arrival, slowest.committed.UTC().Format("15:04:05.000"),
-			p.otas[slowest.lastChannel].Code(), ms(slowest.lag()))
+			slowest.property, benchChannel(slowest.origin), slowest.nights, slowest.arrival, slowest.committed.UTC().Format("15:04:05.000"),
+			benchChannel(slowest.lastChannel), ms(slowest.lag()))
 	}
 	if ld.accepted > 0 {
 		res.DeliveriesPer = float64(b.applied()-applied0) / float64(ld.accepted)
@@ -499,7 +497,7 @@ func (b *bench) setup(ctx context.Context, secrets *inventory.Secrets, keyrack s
 
 func (b *bench) setupProperty(ctx context.Context, secrets *inventory.Secrets, keyrack string, i int, products []sim.Product) error {
 	o := b.opt
-	p := &benchProperty{index: i, code: fmt.Sprintf("B%04d", i)}
+	p := &benchProperty{code: fmt.Sprintf("B%04d", i)}
 	b.props[i] = p
 	st := b.st
 	if _, err := st.CreateProperty(ctx, inventory.Property{Code: p.code, Name: "Bench hotel " + p.code, TimeZone: "UTC", Currency: "EUR"}, benchActor); err != nil {
@@ -518,16 +516,16 @@ func (b *bench) setupProperty(ctx context.Context, secrets *inventory.Secrets, k
 		}
 	}
 	for c := range o.channels {
-		code := fmt.Sprint("ota", c+1)
+		code := benchChannel(c)
 		user, pass := fmt.Sprintf("%s-%s", p.code, code), randomHex(12)
 		ota, err := sim.NewOTA(sim.OTAConfig{Code: code, HotelCode: fmt.Sprintf("%s-%d", p.code, c+1), Keyrack: keyrack, Username: user, Password: pass})
 		if err != nil {
 			return err
 		}
 		p.otas = append(p.otas, ota)
-		idx, pi := c, i
+		idx := c
 		ota.Channel().OnApply(func(room string, night inventory.Date, value int, at time.Time) {
-			b.lag.applied(lagKey{pi, room, night}, idx, value, at)
+			b.lag.applied(lagKey{p.code, room, night}, idx, value, at)
 		})
 		if _, err := st.CreateChannel(ctx, p.code, inventory.Channel{Code: code, Name: "Simulated OTA " + code, Kind: inventory.ChannelOTAPush,
 			Enabled: true, HotelCode: ota.Reservation(sim.Booking{}).HotelCode, Endpoint: ota.URL(), HorizonDays: 365}, benchActor); err != nil {
@@ -761,8 +759,7 @@ func (b *bench) load(ctx context.Context, measured func()) loadResult {
 				answered := time.Now()
 				scancel()
 				if outcome.OK() {
-					committed := b.lag.answered(p.code, p.otas[origin].Code(), bk.ID, answered, measure)
-					b.lag.booked(p, origin, len(p.otas), bk, committed, measure)
+					b.lag.booked(p, origin, bk, answered, measure)
 				}
 				mu.Lock()
 				if outcome.OK() {
@@ -841,10 +838,18 @@ func (b *bench) lost(ctx context.Context, ids map[string][]string) (int, error) 
 
 // lagTracker measures sync lag. Bookings only take rooms (no modification
 // or cancellation), so the value keyrack pushes to a channel for a night
-// only goes down: once it is units − k, the first k bookings answered on
-// that night have reached the channel. A booking's lag is from its commit
-// until every other channel holds, on each of its nights, at most units
-// minus the bookings answered there until then, itself included.
+// only goes down: once it is units − k, the bookings committed first on the
+// night, k rooms of them, have reached the channel. A booking's lag is from
+// its commit until every other channel holds, on each of its nights, at
+// most units minus the rooms of the bookings committed there until it,
+// itself included.
+//
+// keyrack reports each commit (inventory.Store.OnCommit) with the booking's
+// stay, before the booking is answered: the tracker counts the booking on
+// its nights and starts waiting for the other channels there, in the order
+// the commits come, however the answers come back after — and a delivery
+// that lands before the answer ends the wait when it lands. A booking whose
+// commit was not seen is counted when it is answered, as committed then.
 //
 // With a small -units the pools fill and the OTAs' bookings beyond them are
 // taken as overbookings: from then on every channel is offered 0, and a
@@ -853,21 +858,24 @@ func (b *bench) lost(ctx context.Context, ids map[string][]string) (int, error) 
 // night. (Below a full night a channel's own sales do not count: what it
 // believes through them is not another channel's booking reaching it.)
 type lagTracker struct {
-	units  int
-	mu     gosync.Mutex
-	count  map[lagKey]int
-	belief map[chanKey]*lagBelief
-	wait   map[chanKey][]*lagWaiter
-	all    []*lagBooking
-	// commits holds when keyrack committed each booking (property, channel,
-	// booking id) until its answer comes; answerDelays how long after the
-	// commit each measured booking's answer came.
-	commits      map[string]time.Time
+	units, channels int
+	origins         map[string]int // channel code → index
+	mu              gosync.Mutex
+	count           map[lagKey]int
+	belief          map[chanKey]*lagBelief
+	wait            map[chanKey][]*lagWaiter
+	all             []*lagBooking
+	// pending holds each booking seen committed until its answer comes;
+	// answerDelays how long after the commit each measured booking's answer
+	// came.
+	pending      map[commitKey]*lagBooking
 	answerDelays []time.Duration
 }
 
+// lagKey is a pool-night of a property; the bench's room codes are its
+// pools' codes, on every channel.
 type lagKey struct {
-	property int
+	property string
 	room     string
 	night    inventory.Date
 }
@@ -876,6 +884,12 @@ type chanKey struct {
 	lagKey
 	channel int
 }
+
+// commitKey names a booking as keyrack reports its commit.
+type commitKey struct{ property, channel, id string }
+
+// benchChannel is the code of a property's simulated channel c.
+func benchChannel(c int) string { return fmt.Sprint("ota", c+1) }
 
 // lagBelief is what a channel was told of a night and what it sold since.
 type lagBelief struct {
@@ -904,7 +918,7 @@ type lagBooking struct {
 	left      int       // (night, channel) pairs not reached yet
 	last      time.Time // when the last one was reached
 	// What the slowest booking's line says.
-	property            *benchProperty
+	property            string
 	origin, lastChannel int
 	arrival             inventory.Date
 	nights              int
@@ -916,24 +930,64 @@ type lagWaiter struct {
 	channel int
 }
 
-func newLagTracker(units int) *lagTracker {
-	return &lagTracker{units: units, count: map[lagKey]int{}, belief: map[chanKey]*lagBelief{}, wait: map[chanKey][]*lagWaiter{},
-		commits: map[string]time.Time{}}
+// newLagTracker measures the lag of bookings on pools of units rooms, over
+// properties of channels channels each.
+func newLagTracker(units, channels int) *lagTracker {
+	t := &lagTracker{units: units, channels: channels, origins: map[string]int{}, count: map[lagKey]int{}, belief: map[chanKey]*lagBelief{},
+		wait: map[chanKey][]*lagWaiter{}, pending: map[commitKey]*lagBooking{}}
+	for c := range channels {
+		t.origins[benchChannel(c)] = c
+	}
+	return t
 }
 
-func commitKey(property, channel, id string) string { return property + "\x00" + channel + "\x00" + id }
-
-// committed records when keyrack committed revs (inventory.Store.OnCommit):
-// a booking's lag is measured from there, as the issue defines it, not from
-// its answer, which comes after.
+// committed starts measuring the bookings keyrack committed at at
+// (inventory.Store.OnCommit): a booking's lag is measured from there, as the
+// issue defines it, not from its answer, which comes after.
 func (t *lagTracker) committed(revs []inventory.Revision, at time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, r := range revs {
-		if k := commitKey(r.Property, r.Channel, r.ExternalID); t.commits[k].IsZero() {
-			t.commits[k] = at
+		k := commitKey{r.Property, r.Channel, r.ExternalID}
+		origin, ok := t.origins[r.Channel]
+		if r.Kind != inventory.New || !ok || t.pending[k] != nil {
+			continue
+		}
+		t.pending[k] = t.register(r.Property, origin, r.Stays, at)
+	}
+}
+
+// register counts a booking of property sold by channel origin and
+// committed at at on the nights of stays, and has it wait for every other
+// channel to hold, on each of them, the rooms left after it.
+func (t *lagTracker) register(property string, origin int, stays []inventory.RoomStay, at time.Time) *lagBooking {
+	lb := &lagBooking{committed: at, property: property, origin: origin}
+	t.all = append(t.all, lb)
+	for _, s := range stays {
+		nights := inventory.Nights(s.Arrival, s.Departure)
+		if lb.nights == 0 {
+			lb.arrival = s.Arrival
+		}
+		lb.nights += len(nights)
+		for _, n := range nights {
+			k := lagKey{property, s.RoomType, n}
+			t.count[k] += max(1, s.Rooms)
+			want := max(0, t.units-t.count[k])
+			for c := range t.channels {
+				if c == origin {
+					continue
+				}
+				lb.left++
+				ck := chanKey{k, c}
+				if holds(t.belief[ck], want) {
+					t.reach(lb, c, at)
+					continue
+				}
+				t.wait[ck] = append(t.wait[ck], &lagWaiter{want: want, b: lb, channel: c})
+			}
 		}
 	}
+	return lb
 }
 
 func (t *lagTracker) reach(b *lagBooking, channel int, at time.Time) {
@@ -964,24 +1018,6 @@ func (t *lagTracker) settle(ck chanKey, at time.Time) {
 	t.wait[ck] = ws
 }
 
-// answered returns when keyrack committed the booking id that channel of
-// property answered at at (at itself if it was not seen committed), and
-// notes how long after the commit the answer came.
-func (t *lagTracker) answered(property, channel, id string, at time.Time, measured bool) time.Time {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	k := commitKey(property, channel, id)
-	c, ok := t.commits[k]
-	if !ok {
-		return at
-	}
-	delete(t.commits, k)
-	if measured {
-		t.answerDelays = append(t.answerDelays, at.Sub(c))
-	}
-	return c
-}
-
 // delays returns how long after the commit each measured booking's answer
 // came.
 func (t *lagTracker) delays() []time.Duration {
@@ -990,34 +1026,29 @@ func (t *lagTracker) delays() []time.Duration {
 	return slices.Clone(t.answerDelays)
 }
 
-// booked registers a booking sold (bk.Made) by channel origin and committed
-// at at; its lag is measured from there unless it belongs to the warm-up.
-func (t *lagTracker) booked(p *benchProperty, origin, channels int, bk sim.Booking, at time.Time, measured bool) {
-	pi := p.index
+// booked records that channel origin of p sold bk (at bk.Made) and had it
+// answered Success at answered; its lag counts unless it belongs to the
+// warm-up. A booking whose commit was not seen is measured from answered.
+func (t *lagTracker) booked(p *benchProperty, origin int, bk sim.Booking, answered time.Time, measured bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	lb := &lagBooking{committed: at, measured: measured, property: p, origin: origin,
-		arrival: bk.Arrival, nights: len(inventory.Nights(bk.Arrival, bk.Departure))}
-	t.all = append(t.all, lb)
-	for _, n := range inventory.Nights(bk.Arrival, bk.Departure) {
-		k := lagKey{pi, bk.Product.Room, n}
-		t.count[k] += max(1, bk.Units)
-		want := max(0, t.units-t.count[k])
-		if b := t.belief[chanKey{k, origin}]; b != nil && bk.Made.After(b.toldAt) {
-			b.sold = append(b.sold, lagSale{bk.Made, max(1, bk.Units)})
-			t.settle(chanKey{k, origin}, bk.Made)
+	k := commitKey{p.code, benchChannel(origin), bk.ID}
+	lb := t.pending[k]
+	if lb != nil {
+		delete(t.pending, k)
+		if measured {
+			t.answerDelays = append(t.answerDelays, answered.Sub(lb.committed))
 		}
-		for c := range channels {
-			if c == origin {
-				continue
-			}
-			lb.left++
-			ck := chanKey{k, c}
-			if holds(t.belief[ck], want) {
-				t.reach(lb, c, at)
-				continue
-			}
-			t.wait[ck] = append(t.wait[ck], &lagWaiter{want: want, b: lb, channel: c})
+	} else {
+		lb = t.register(p.code, origin, []inventory.RoomStay{{RoomType: bk.Product.Room, Arrival: bk.Arrival, Departure: bk.Departure, Rooms: bk.Units}}, answered)
+	}
+	lb.measured = measured
+	// What the origin believes through its own sale, for a full night.
+	for _, n := range inventory.Nights(bk.Arrival, bk.Departure) {
+		ck := chanKey{lagKey{p.code, bk.Product.Room, n}, origin}
+		if b := t.belief[ck]; b != nil && bk.Made.After(b.toldAt) {
+			b.sold = append(b.sold, lagSale{bk.Made, max(1, bk.Units)})
+			t.settle(ck, bk.Made)
 		}
 	}
 }

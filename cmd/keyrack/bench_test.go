@@ -96,20 +96,20 @@ func TestBenchRefusesBadFlags(t *testing.T) {
 // at most units minus the bookings answered on the night until then.
 func TestLagTrackerWaitsForEveryOtherChannelAndNight(t *testing.T) {
 	const units = 10
-	lt := newLagTracker(units)
-	p := &benchProperty{index: 0}
+	lt := newLagTracker(units, 3)
+	p := &benchProperty{code: "B0000"}
 	d := inventory.MustDate("2027-03-01")
 	t0 := time.Unix(1_800_000_000, 0)
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
-	apply := func(ch int, night inventory.Date, v, ms int) { lt.applied(lagKey{0, "R0", night}, ch, v, at(ms)) }
+	apply := func(ch int, night inventory.Date, v, ms int) { lt.applied(lagKey{"B0000", "R0", night}, ch, v, at(ms)) }
 	for ch := range 3 {
 		apply(ch, d, units, 0)
 		apply(ch, d.AddDays(1), units, 0)
 	}
 	// Two nights from channel 0, answered at 10 ms; another booking of the
 	// first night from channel 1 at 12 ms.
-	lt.booked(p, 0, 3, sim.Booking{ID: "a", Product: sim.Product{Room: "R0"}, Arrival: d, Departure: d.AddDays(2), Units: 1}, at(10), true)
-	lt.booked(p, 1, 3, sim.Booking{ID: "b", Product: sim.Product{Room: "R0"}, Arrival: d, Departure: d.AddDays(1), Units: 1}, at(12), true)
+	lt.booked(p, 0, sim.Booking{ID: "a", Product: sim.Product{Room: "R0"}, Arrival: d, Departure: d.AddDays(2), Units: 1}, at(10), true)
+	lt.booked(p, 1, sim.Booking{ID: "b", Product: sim.Product{Room: "R0"}, Arrival: d, Departure: d.AddDays(1), Units: 1}, at(12), true)
 	apply(1, d, 9, 20)            // channel 1 holds a's first night
 	apply(0, d, 8, 25)            // the origin of a: does not count for a; holds b
 	apply(2, d.AddDays(1), 9, 30) // channel 2, a's second night
@@ -128,7 +128,7 @@ func TestLagTrackerWaitsForEveryOtherChannelAndNight(t *testing.T) {
 		"a is the slowest: from channel 0, two nights, channel 1 the last to hold them")
 
 	// A channel that holds the value before the answer comes back has no lag.
-	lt.booked(p, 2, 3, sim.Booking{ID: "c", Product: sim.Product{Room: "R0"}, Arrival: d.AddDays(1), Departure: d.AddDays(2), Units: 1}, at(60), true)
+	lt.booked(p, 2, sim.Booking{ID: "c", Product: sim.Product{Room: "R0"}, Arrival: d.AddDays(1), Departure: d.AddDays(2), Units: 1}, at(60), true)
 	apply(0, d.AddDays(1), 8, 58)
 	apply(1, d.AddDays(1), 8, 59)
 	lags, _, _ = lt.lags()
@@ -136,8 +136,8 @@ func TestLagTrackerWaitsForEveryOtherChannelAndNight(t *testing.T) {
 	require.Contains(t, lags, time.Duration(0))
 
 	// A warm-up booking counts for what the channels must hold, not for the lags.
-	lt.booked(p, 0, 3, sim.Booking{ID: "w", Product: sim.Product{Room: "R0"}, Arrival: d, Departure: d.AddDays(1), Units: 1}, at(70), false)
-	lt.booked(p, 0, 3, sim.Booking{ID: "x", Product: sim.Product{Room: "R0"}, Arrival: d, Departure: d.AddDays(1), Units: 1}, at(71), true)
+	lt.booked(p, 0, sim.Booking{ID: "w", Product: sim.Product{Room: "R0"}, Arrival: d, Departure: d.AddDays(1), Units: 1}, at(70), false)
+	lt.booked(p, 0, sim.Booking{ID: "x", Product: sim.Product{Room: "R0"}, Arrival: d, Departure: d.AddDays(1), Units: 1}, at(71), true)
 	apply(1, d, 7, 80) // holds w, not x
 	apply(2, d, 7, 80)
 	lags, unreached, _ = lt.lags()
@@ -155,17 +155,17 @@ func TestLagTrackerWaitsForEveryOtherChannelAndNight(t *testing.T) {
 // 0 however many more the OTAs sell (keyrack takes them as overbookings):
 // holding 0, a channel holds them all.
 func TestLagTrackerCountsAFullNightAsZero(t *testing.T) {
-	lt := newLagTracker(2)
-	p := &benchProperty{index: 0}
+	lt := newLagTracker(2, 3)
+	p := &benchProperty{code: "B0000"}
 	d := inventory.MustDate("2027-03-01")
 	t0 := time.Unix(1_800_000_000, 0)
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
-	apply := func(ch, v, ms int) { lt.applied(lagKey{0, "R0", d}, ch, v, at(ms)) }
+	apply := func(ch, v, ms int) { lt.applied(lagKey{"B0000", "R0", d}, ch, v, at(ms)) }
 	for ch := range 3 {
 		apply(ch, 2, 0)
 	}
 	for i, origin := range []int{0, 1, 2} {
-		lt.booked(p, origin, 3, sim.Booking{ID: fmt.Sprint(i), Product: sim.Product{Room: "R0"}, Arrival: d, Departure: d.AddDays(1), Units: 1}, at(10+i), true)
+		lt.booked(p, origin, sim.Booking{ID: fmt.Sprint(i), Product: sim.Product{Room: "R0"}, Arrival: d, Departure: d.AddDays(1), Units: 1}, at(10+i), true)
 	}
 	apply(2, 1, 20) // holds the first booking
 	apply(0, 0, 30) // holds the second and the third: the night is full
@@ -181,9 +181,9 @@ func TestLagTrackerCountsAFullNightAsZero(t *testing.T) {
 	// not echo its own booking back), yet believes 0 as the simulated OTA
 	// counts: told 1, one sold since. It holds the overbooking that follows.
 	d2 := d.AddDays(1)
-	apply2 := func(ch, v, ms int) { lt.applied(lagKey{0, "R0", d2}, ch, v, at(ms)) }
+	apply2 := func(ch, v, ms int) { lt.applied(lagKey{"B0000", "R0", d2}, ch, v, at(ms)) }
 	book := func(origin, made, answered int) {
-		lt.booked(p, origin, 3, sim.Booking{Product: sim.Product{Room: "R0"}, Arrival: d2, Departure: d2.AddDays(1), Units: 1, Made: at(made)}, at(answered), true)
+		lt.booked(p, origin, sim.Booking{Product: sim.Product{Room: "R0"}, Arrival: d2, Departure: d2.AddDays(1), Units: 1, Made: at(made)}, at(answered), true)
 	}
 	for ch := range 3 {
 		apply2(ch, 2, 100)
@@ -203,15 +203,15 @@ func TestLagTrackerCountsAFullNightAsZero(t *testing.T) {
 	// Below a full night, what a channel sold itself does not count: it
 	// believes 1 less, but another channel's booking has not reached it.
 	d3 := d.AddDays(2)
-	lt3 := newLagTracker(5)
+	lt3 := newLagTracker(5, 3)
 	for ch := range 3 {
-		lt3.applied(lagKey{0, "R0", d3}, ch, 5, at(200))
+		lt3.applied(lagKey{"B0000", "R0", d3}, ch, 5, at(200))
 	}
 	for i, origin := range []int{0, 1} {
-		lt3.booked(p, origin, 3, sim.Booking{Product: sim.Product{Room: "R0"}, Arrival: d3, Departure: d3.AddDays(1), Units: 1, Made: at(205 + i)}, at(210+i), true)
+		lt3.booked(p, origin, sim.Booking{Product: sim.Product{Room: "R0"}, Arrival: d3, Departure: d3.AddDays(1), Units: 1, Made: at(205 + i)}, at(210+i), true)
 	}
-	lt3.applied(lagKey{0, "R0", d3}, 2, 3, at(220))
-	lt3.applied(lagKey{0, "R0", d3}, 1, 4, at(220)) // holds the first booking only; sold the second itself
+	lt3.applied(lagKey{"B0000", "R0", d3}, 2, 3, at(220))
+	lt3.applied(lagKey{"B0000", "R0", d3}, 1, 4, at(220)) // holds the first booking only; sold the second itself
 	_, unreached, _ = lt3.lags()
 	require.Equal(t, 1, unreached, "the second booking has not reached channel 0")
 }
@@ -257,15 +257,91 @@ func TestBenchLostCountsMissingBookingsAndNights(t *testing.T) {
 }
 
 // A booking's lag starts at its commit, which keyrack reports (OnCommit)
-// before it answers; the answer's delay after it is noted.
+// before it answers; the answer's delay after it is noted. A booking whose
+// commit was not seen is measured from its answer.
 func TestLagTrackerMeasuresFromTheCommit(t *testing.T) {
-	lt := newLagTracker(10)
+	lt := newLagTracker(10, 2)
+	p := &benchProperty{code: "B0001"}
+	d := inventory.MustDate("2027-03-01")
 	t0 := time.Unix(1_800_000_000, 0)
-	lt.committed([]inventory.Revision{{Property: "B0001", Channel: "ota2", ExternalID: "X1"}}, t0)
-	require.Equal(t, t0, lt.answered("B0001", "ota2", "X1", t0.Add(3*time.Millisecond), true))
-	require.Equal(t, []time.Duration{3 * time.Millisecond}, lt.answerDelays)
-	// Not seen committed (or answered twice): from the answer.
-	require.Equal(t, t0.Add(9*time.Millisecond), lt.answered("B0001", "ota2", "X1", t0.Add(9*time.Millisecond), true))
-	require.Equal(t, t0.Add(5*time.Millisecond), lt.answered("B0001", "ota1", "X1", t0.Add(5*time.Millisecond), true))
-	require.Len(t, lt.answerDelays, 1)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	k := lagKey{"B0001", "R0", d}
+	lt.applied(k, 0, 10, t0.Add(-time.Second))
+	stay := []inventory.RoomStay{{RoomType: "R0", Arrival: d, Departure: d.AddDays(1), Rooms: 1}}
+	lt.committed([]inventory.Revision{{Property: "B0001", Channel: "ota2", ExternalID: "X1", Kind: inventory.New, Stays: stay}}, t0)
+	bk := func(id string) sim.Booking {
+		return sim.Booking{ID: id, Product: sim.Product{Room: "R0"}, Arrival: d, Departure: d.AddDays(1), Units: 1}
+	}
+	lt.booked(p, 1, bk("X1"), ms(3), true)
+	require.Equal(t, []time.Duration{3 * time.Millisecond}, lt.delays())
+	lt.applied(k, 0, 9, ms(20))
+	lags, unreached, _ := lt.lags()
+	require.Zero(t, unreached)
+	require.Equal(t, []time.Duration{20 * time.Millisecond}, lags)
+
+	// The same id from the other channel was not seen committed: from its answer.
+	lt.booked(p, 0, bk("X1"), ms(30), true)
+	lt.applied(k, 1, 8, ms(45))
+	lags, unreached, _ = lt.lags()
+	require.Zero(t, unreached)
+	require.ElementsMatch(t, []time.Duration{20 * time.Millisecond, 15 * time.Millisecond}, lags)
+	require.Len(t, lt.delays(), 1)
+}
+
+// keyrack answers a booking some milliseconds after its commit; a channel
+// told of it meanwhile held it from the moment it was told, not from the
+// commit (lag 0) nor from the answer.
+func TestTheLagOfABookingDeliveredBeforeItsAnswerEndsWhenTheChannelWasTold(t *testing.T) {
+	const units = 10
+	lt := newLagTracker(units, 2)
+	p := &benchProperty{code: "B0000"}
+	d := inventory.MustDate("2027-03-01")
+	t0 := time.Unix(1_800_000_000, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	k := lagKey{"B0000", "R0", d}
+	lt.applied(k, 0, units, at(-1000)) // the initial sync
+	lt.applied(k, 1, units, at(-1000))
+
+	// ota1 (channel 0) sells at -2 ms; keyrack commits at 0 ms, the fan-out
+	// tells ota2 (channel 1) at 30 ms, the answer comes at 50 ms.
+	lt.committed([]inventory.Revision{{Property: "B0000", Channel: "ota1", ExternalID: "X1", Kind: inventory.New,
+		Stays: []inventory.RoomStay{{RoomType: "R0", Arrival: d, Departure: d.AddDays(1), Rooms: 1}}}}, at(0))
+	lt.applied(k, 1, units-1, at(30))
+	lt.booked(p, 0, sim.Booking{ID: "X1", Product: sim.Product{Room: "R0"}, Arrival: d, Departure: d.AddDays(1), Units: 1, Made: at(-2)}, at(50), true)
+
+	lags, unreached, _ := lt.lags()
+	require.Zero(t, unreached)
+	require.Equal(t, []time.Duration{30 * time.Millisecond}, lags)
+	require.Equal(t, []time.Duration{50 * time.Millisecond}, lt.delays())
+}
+
+// The fan-out tells the channels the values left after the bookings in the
+// order keyrack committed them; the order their answers come back in does
+// not change which value holds which booking.
+func TestTheLagFollowsTheOrderOfTheCommitsNotOfTheAnswers(t *testing.T) {
+	const units = 10
+	lt := newLagTracker(units, 2)
+	p := &benchProperty{code: "B0000"}
+	d := inventory.MustDate("2027-03-01")
+	t0 := time.Unix(1_800_000_000, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	k := lagKey{"B0000", "R0", d}
+	lt.applied(k, 0, units, at(-1000))
+	lt.applied(k, 1, units, at(-1000))
+	commit := func(id string, ms int) {
+		lt.committed([]inventory.Revision{{Property: "B0000", Channel: "ota1", ExternalID: id, Kind: inventory.New,
+			Stays: []inventory.RoomStay{{RoomType: "R0", Arrival: d, Departure: d.AddDays(1), Rooms: 1}}}}, at(ms))
+	}
+	bk := func(id string, made int) sim.Booking {
+		return sim.Booking{ID: id, Product: sim.Product{Room: "R0"}, Arrival: d, Departure: d.AddDays(1), Units: 1, Made: at(made)}
+	}
+	commit("A", 0)
+	commit("B", 10)
+	lt.booked(p, 0, bk("B", 8), at(12), true) // B is answered first
+	lt.applied(k, 1, units-1, at(20))         // A only
+	lt.applied(k, 1, units-2, at(35))         // A and B
+	lt.booked(p, 0, bk("A", -2), at(40), true)
+	lags, unreached, _ := lt.lags()
+	require.Zero(t, unreached)
+	require.ElementsMatch(t, []time.Duration{20 * time.Millisecond, 25 * time.Millisecond}, lags, "A 0 → 20 ms, B 10 → 35 ms")
 }
