@@ -63,11 +63,11 @@ func benchFlags(cfg Config, w io.Writer) (*flag.FlagSet, *Config, *benchOptions)
 	fs.Float64Var(&o.rate, "rate", 0, "bookings per `second` in all (0: as fast as the clients get answers)")
 	fs.DurationVar(&o.duration, "duration", 30*time.Second, "how long bookings are sent and measured")
 	fs.DurationVar(&o.warmup, "warmup", 5*time.Second, "how long bookings are sent first, at the same rate, without being measured (new connections, first plans); they count for consistency and lost bookings")
-	fs.IntVar(&o.nights, "nights", 90, "arrival window in nights from tomorrow")
+	fs.IntVar(&o.nights, "nights", 90, fmt.Sprintf("arrival window in nights from the day after tomorrow (at most %d, within the channels' horizon of %d nights; stays end in it)", benchHorizon-benchFirstArrival, benchHorizon))
 	fs.IntVar(&o.maxStay, "max-stay", 3, "longest stay in nights (lengths are uniform from 1)")
 	fs.IntVar(&o.units, "units", 100000, "rooms per pool (large, so no booking is ever short; with a small one pools fill, and the OTAs' bookings beyond them are taken as overbookings)")
 	fs.Float64Var(&o.hotShare, "hot-share", 0.6, "`share` (0-1) of arrivals on the hottest fifth of the nights")
-	fs.BoolVar(&o.resync, "resync", false, "a full 365-night resync of every property to every channel starts a third into the measured load")
+	fs.BoolVar(&o.resync, "resync", false, fmt.Sprintf("a full %d-night resync of every property to every channel starts a third into the measured load", benchHorizon))
 	fs.BoolVar(&o.pgbench, "pgbench", true, "run the pgbench reference (one booking per transaction) first")
 	fs.DurationVar(&o.settle, "settle", 2*time.Minute, "how long to wait after the load for every channel to hold the pool's values")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (keyrack and the load) during the load to `file`")
@@ -75,6 +75,16 @@ func benchFlags(cfg Config, w io.Writer) (*flag.FlagSet, *Config, *benchOptions)
 	fs.Uint64Var(&o.seed, "seed", 1, "`seed` of the bookings")
 	return fs, c, o
 }
+
+const (
+	// benchHorizon is how many nights from today the simulated channels are
+	// kept in sync for (their horizon), told all of them by the first sync.
+	benchHorizon = 365
+	// benchFirstArrival is the first arrival, in days from today: the
+	// arrival window ends benchFirstArrival + -nights days from today, and
+	// stays are cut there.
+	benchFirstArrival = 2
+)
 
 // benchResult is the last line of keyrack bench's output.
 type benchResult struct {
@@ -120,6 +130,11 @@ func benchCommand(ctx context.Context, cfg Config, args []string, logger *slog.L
 		return usageError{"bench: -rate and -warmup must be ≥ 0; -duration, -nights, -max-stay, -units and -settle positive"}
 	case o.hotShare < 0 || o.hotShare > 1:
 		return usageError{"bench: -hot-share must be between 0 and 1"}
+	case benchFirstArrival+o.nights > benchHorizon:
+		// The channels are told nothing beyond it: the run could never be
+		// consistent.
+		return usageError{fmt.Sprintf("bench: -nights %d reaches past the channels' horizon: arrivals start the day after tomorrow and the simulated channels are kept in sync for %d nights from today, so -nights is at most %d",
+			o.nights, benchHorizon, benchHorizon-benchFirstArrival)}
 	}
 	if err := requireDatabaseURL(*c); err != nil {
 		return err
@@ -227,13 +242,13 @@ func (b *bench) run(ctx context.Context) (benchResult, error) {
 	if t, ok := http.DefaultTransport.(*http.Transport); ok {
 		t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, o.clients*2)
 	}
-	b.from = inventory.Today(time.UTC).AddDays(2)
+	b.from = inventory.Today(time.UTC).AddDays(benchFirstArrival)
 	b.lag = newLagTracker(o.units, o.channels)
 	b.st.OnCommit(b.lag.committed)
 	if err := b.setup(ctx, secrets, "http://"+addr); err != nil {
 		return res, err
 	}
-	b.printf("setup: %d properties, %d channels, %d nights each, in %s\n", o.properties, o.properties*o.channels, 365, time.Since(start).Round(time.Millisecond))
+	b.printf("setup: %d properties, %d channels, %d nights each, in %s\n", o.properties, o.properties*o.channels, benchHorizon, time.Since(start).Round(time.Millisecond))
 
 	if o.pgbench {
 		tps, err := b.pgbenchReference(ctx)
@@ -306,7 +321,7 @@ func (b *bench) run(ctx context.Context) (benchResult, error) {
 		select {
 		case d := <-resyncDone:
 			res.ResyncS = d.Seconds()
-			b.printf("bulk resync: every property to every channel over 365 nights, done %.1f s after it started\n", res.ResyncS)
+			b.printf("bulk resync: every property to every channel over %d nights, done %.1f s after it started\n", benchHorizon, res.ResyncS)
 		case <-time.After(time.Minute):
 			b.printf("bulk resync: not finished a minute after the load\n")
 		}
@@ -528,7 +543,7 @@ func (b *bench) setupProperty(ctx context.Context, secrets *inventory.Secrets, k
 			b.lag.applied(lagKey{p.code, room, night}, idx, value, at)
 		})
 		if _, err := st.CreateChannel(ctx, p.code, inventory.Channel{Code: code, Name: "Simulated OTA " + code, Kind: inventory.ChannelOTAPush,
-			Enabled: true, HotelCode: ota.Reservation(sim.Booking{}).HotelCode, Endpoint: ota.URL(), HorizonDays: 365}, benchActor); err != nil {
+			Enabled: true, HotelCode: ota.Reservation(sim.Booking{}).HotelCode, Endpoint: ota.URL(), HorizonDays: benchHorizon}, benchActor); err != nil {
 			return err
 		}
 		if err := st.SetChannelCredentials(ctx, secrets, p.code, code, inventory.Credentials{InboundUser: user, InboundSecret: pass, OutboundUser: user, OutboundSecret: pass}, benchActor); err != nil {
@@ -622,7 +637,7 @@ func (b *bench) waitConsistent(ctx context.Context, deadline time.Time) ([]strin
 		return nil, err
 	}
 	base := "http://" + b.main.Addr().String()
-	to := b.from.AddDays(b.opt.nights + b.opt.maxStay)
+	to := b.from.AddDays(b.opt.nights) // no stay goes past the arrival window (sim.Load)
 	pending := slices.Clone(b.props)
 	var diffs []string
 	for {
@@ -684,7 +699,7 @@ func (b *bench) resyncLater(ctx context.Context, delay time.Duration) <-chan tim
 		case <-time.After(delay):
 		}
 		start := time.Now()
-		b.printf("bulk resync: starting (%d properties × %d channels × 365 nights)\n", len(b.props), b.opt.channels)
+		b.printf("bulk resync: starting (%d properties × %d channels × %d nights)\n", len(b.props), b.opt.channels, benchHorizon)
 		for _, p := range b.props {
 			if err := b.main.Fanout().Resync(ctx, p.code, ""); err != nil {
 				b.log.Error("bulk resync", "property", p.code, "err", err)

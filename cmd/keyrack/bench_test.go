@@ -92,6 +92,24 @@ func TestBenchRefusesBadFlags(t *testing.T) {
 	}
 }
 
+// The simulated channels are kept in sync for 365 nights from today and
+// arrivals start the day after tomorrow: an arrival window reaching past
+// that could never end consistent, and is refused before anything is set
+// up. Stays end within the window, so -max-stay does not count.
+func TestBenchRefusesAnArrivalWindowPastTheChannelsHorizon(t *testing.T) {
+	env := map[string]string{"DATABASE_URL": "postgres://nobody@127.0.0.1:1/x"}
+	for _, args := range [][]string{{"-nights", "364"}, {"-nights", "400"}} {
+		code, _, stderr := keyrack(t, env, append([]string{"bench"}, args...)...)
+		require.Equal(t, 2, code, "%v: %s", args, stderr)
+		require.Contains(t, stderr, "-nights is at most 363", args)
+	}
+	// The last arrival window that fits is taken (and fails later, at the
+	// database nobody listens on).
+	code, _, stderr := keyrack(t, env, "bench", "-nights", "363", "-max-stay", "30")
+	require.Equal(t, 1, code, stderr)
+	require.NotContains(t, stderr, "horizon")
+}
+
 // The lag of a booking ends when the last other channel holds its effect:
 // at most units minus the bookings answered on the night until then.
 func TestLagTrackerWaitsForEveryOtherChannelAndNight(t *testing.T) {
