@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -212,55 +211,45 @@ func runSim(ctx context.Context, target sim.Target, o *simOptions, stdout io.Wri
 	if o.checkTimeout == 0 {
 		return nil
 	}
-	// Every channel should come to believe the pool once the bookings stop.
-	// A request that hangs fails on its own, so the check goes round again.
+	// Once the bookings stop, keyrack should hold every booking it took and
+	// every channel come to believe the pool (sim.Target.Judge). Both can
+	// take a while, and keyrack or its database may be restarting (a fault
+	// drill's Ctrl-C can land then): the check goes round again until
+	// -check-timeout, and stops at once only on an error that will not pass
+	// (the key refused, the demo hotel gone). A request that hangs fails on
+	// its own.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.checkTimeout)
 	defer cancel()
 	target.Client = &http.Client{Timeout: 10 * time.Second}
-	var diffs []string
+	to := from.AddDays(nights)
+	var lost, diffs []string
+	var lastErr error
 	for {
-		// The calendar platform reads keyrack's calendars afresh each time
-		// (its own polling stopped with the bookings).
-		if cal, ok := s.Channel("airbnb").(*sim.Calendar); ok {
-			_ = cal.Poll(wctx)
-		}
-		d, err := target.Check(wctx, s, from, from.AddDays(nights))
-		if n := s.Unacknowledged(); err == nil && len(d) == 0 && n > 0 {
-			// Keyrack's next poll acknowledges what the pulled channel
-			// still serves; until then the channel cannot tell what keyrack took.
-			d = []string{fmt.Sprintf("%d pulled reservations not acknowledged yet", n)}
-		}
+		l, d, err := target.Judge(wctx, s, from, to)
 		switch {
-		case err == nil && len(d) == 0:
+		case err == nil && len(l)+len(d) == 0:
 			fmt.Fprintln(stdout, "keyrack sim: every simulated channel believes the pool")
-			lost, err := target.Lost(wctx, s)
-			if err != nil {
-				return err
-			}
-			if len(lost) > 0 {
-				return fmt.Errorf("sim: %d bookings keyrack took are not held as their channel sent them, e.g. %s", len(lost), lost[0])
-			}
 			fmt.Fprintln(stdout, "keyrack sim: keyrack holds every booking it took as its channel sent it")
 			return nil
 		case err == nil:
-			diffs = d
-		case wctx.Err() == nil && !isTimeout(err):
+			lost, diffs, lastErr = l, d, nil
+		case wctx.Err() == nil && !sim.Passing(err):
 			return err
+		default:
+			lastErr = err
 		}
 		select {
 		case <-wctx.Done():
-			if diffs == nil {
-				return fmt.Errorf("sim: keyrack did not answer the check within %v", o.checkTimeout)
+			switch {
+			case len(lost) > 0:
+				return fmt.Errorf("sim: keyrack does not hold %d of the channels' bookings as they sent them, e.g. %s", len(lost), lost[0])
+			case len(diffs) > 0:
+				return fmt.Errorf("sim: %d channel-nights still differ from the pool, e.g. %s", len(diffs), diffs[0])
 			}
-			return fmt.Errorf("sim: %d channel-nights still differ from the pool, e.g. %s", len(diffs), diffs[0])
+			return fmt.Errorf("sim: keyrack did not answer the check within %v: %w", o.checkTimeout, lastErr)
 		case <-time.After(time.Second):
 		}
 	}
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // waitReady waits up to wait for keyrack's /readyz to answer 200, so the
