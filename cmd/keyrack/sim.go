@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -117,11 +118,19 @@ func serveAndSim(ctx context.Context, cfg Config, target sim.Target, o *simOptio
 	m.Config.ICalAllowPrivate = true // the simulated calendar's feeds are on loopback
 	m.Logger, m.Stdout = logger, stdout
 	defer m.Close()
+	// Listened on here, so that a port in use gets a hint true for this
+	// command: it has no -addr.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (set KEYRACK_ADDR): %w", cfg.Addr, err)
+	}
+	m.Listener = ln
 	// keyrack stops when the simulation is done with it, not at the signal.
 	serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopServing()
 	served, err := m.Start(serveCtx)
 	if err != nil {
+		_ = ln.Close() // Run closes it only once it serves
 		return err
 	}
 	target.Keyrack = strings.TrimSuffix(serverURL(m.Addr()), "/")

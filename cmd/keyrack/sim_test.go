@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -79,4 +80,19 @@ func TestSimCheckWaitsForAKeyrackThatIsRestarting(t *testing.T) {
 
 	stopServing()
 	require.Equal(t, 0, exitStatus(t, served))
+}
+
+// keyrack sim -serve on a port in use says how to choose another, and
+// that is an environment variable: the command has no -addr.
+func TestSimServeOnAPortInUseNamesKEYRACK_ADDR(t *testing.T) {
+	t.Parallel()
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer taken.Close()
+	env := demoEnv(t)
+	env["KEYRACK_ADDR"] = taken.Addr().String()
+	code, _, stderr := keyrack(t, env, "sim", "-serve")
+	require.Equal(t, 1, code, stderr)
+	require.Contains(t, stderr, "listen on "+taken.Addr().String()+" (set KEYRACK_ADDR)")
+	require.NotContains(t, stderr, "-addr")
 }
