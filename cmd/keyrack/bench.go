@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	gosync "sync"
 	"sync/atomic"
 	"time"
@@ -384,9 +385,12 @@ func (b *bench) freshDatabase(ctx context.Context) error {
 	}
 	u.Path = "/" + b.dbName
 	// The fresh database has keyrack's tables in public; a search_path
-	// given for DATABASE_URL's database is not for it.
+	// given for DATABASE_URL's database is not for it, and a database named
+	// among the parameters would be taken instead of the path.
 	q := u.Query()
 	q.Del("search_path")
+	q.Del("dbname")
+	q.Del("database")
 	u.RawQuery = q.Encode()
 	b.dbURL = u.String()
 	return nil
@@ -402,20 +406,58 @@ func adminConnect(ctx context.Context, url string) (*pgx.Conn, error) {
 	return pgx.ConnectConfig(ctx, cfg.ConnConfig)
 }
 
-// libpqURL is b.dbURL for libpq (pgbench): without the parameters only pgx
-// knows (pool_max_conns…), which libpq refuses.
+// libpqURL is b.dbURL for libpq (pgbench): without the parameters pgx or
+// its pool takes for itself, which libpq refuses, and with the server's
+// run-time settings pgx sends (any parameter it does not know) given as
+// libpq's options (-c name=value). Credentials and the other connection
+// parameters both know pass as they are.
 func (b *bench) libpqURL() string {
 	u, _ := url.Parse(b.dbURL)
-	q := url.Values{}
-	for k, v := range u.Query() {
-		switch k {
-		case "sslmode", "sslcert", "sslkey", "sslrootcert", "connect_timeout", "host", "port", "passfile", "application_name":
-			q[k] = v
+	q := u.Query()
+	var settings []string
+	for k, vs := range q {
+		switch {
+		case pgxOnly(k):
+			q.Del(k)
+		case !libpqKeywords[k]:
+			q.Del(k)
+			for _, v := range vs {
+				settings = append(settings, "-c "+optionEscaper.Replace(k+"="+v))
+			}
 		}
 	}
-	u.RawQuery = q.Encode()
+	if len(settings) > 0 {
+		slices.Sort(settings)
+		q.Set("options", strings.TrimSpace(q.Get("options")+" "+strings.Join(settings, " ")))
+	}
+	// libpq decodes %XX only: a space encoded as + would stay a +.
+	u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20")
 	return u.String()
 }
+
+// pgxOnly reports whether a connection URL parameter is one pgx or pgxpool
+// takes for itself (their ParseConfig) and libpq does not know.
+func pgxOnly(k string) bool {
+	switch k {
+	case "statement_cache_capacity", "description_cache_capacity", "default_query_exec_mode", "krbspn", "servicefile":
+		return true
+	}
+	return strings.HasPrefix(k, "pool_")
+}
+
+// libpqKeywords are the connection parameters pgx takes that libpq knows
+// too (pgconn.ParseConfig; dbname, and database, are dropped by
+// freshDatabase), and the run-time settings libpq has a keyword for.
+var libpqKeywords = map[string]bool{
+	"host": true, "port": true, "user": true, "password": true, "passfile": true, "connect_timeout": true,
+	"sslmode": true, "ssl": true, "sslkey": true, "sslcert": true, "sslcertmode": true, "sslrootcert": true,
+	"sslnegotiation": true, "sslpassword": true, "sslsni": true, "krbsrvname": true, "target_session_attrs": true,
+	"service": true, "min_protocol_version": true, "max_protocol_version": true, "channel_binding": true,
+	"require_auth": true, "application_name": true, "client_encoding": true, "options": true, "replication": true,
+}
+
+// optionEscaper escapes a word of libpq's options: spaces separate them.
+var optionEscaper = strings.NewReplacer(`\`, `\\`, " ", `\ `)
 
 // close stops keyrack and the channels and drops the database.
 func (b *bench) close() {

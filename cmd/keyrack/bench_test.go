@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -26,12 +27,23 @@ import (
 func TestBenchRunsTheScenarioEndsConsistentAndCleansUp(t *testing.T) {
 	dbURL := inventorytest.RequireDatabase(t)
 	// With a pool size in the URL, as an operator may give it: pgx's pool
-	// takes it, a single connection and pgbench must not see it.
+	// takes it, a single connection and pgbench must not see it. And with
+	// the user and password among the parameters, which pgbench needs too.
+	benchURL := dbURL
+	if u, err := url.Parse(dbURL); err == nil && u.User != nil {
+		q := u.Query()
+		q.Set("user", u.User.Username())
+		if pw, ok := u.User.Password(); ok {
+			q.Set("password", pw)
+		}
+		u.User, u.RawQuery = nil, q.Encode()
+		benchURL = u.String()
+	}
 	sep := "?"
-	if strings.Contains(dbURL, "?") {
+	if strings.Contains(benchURL, "?") {
 		sep = "&"
 	}
-	env := map[string]string{"DATABASE_URL": dbURL + sep + "pool_max_conns=30", "REDIS_URL": synctest.RedisURL(t), "KEYRACK_LOG_LEVEL": "error"}
+	env := map[string]string{"DATABASE_URL": benchURL + sep + "pool_max_conns=30", "REDIS_URL": synctest.RedisURL(t), "KEYRACK_LOG_LEVEL": "error"}
 	benchDatabases := func() int {
 		conn, err := pgx.Connect(context.Background(), dbURL)
 		require.NoError(t, err)
@@ -81,6 +93,23 @@ func TestBenchRunsTheScenarioEndsConsistentAndCleansUp(t *testing.T) {
 	for _, q := range queues {
 		require.False(t, strings.HasPrefix(q, "keyrack_bench_"), "queue %s left behind", q)
 	}
+}
+
+// pgbench (libpq) is given the benchmark database's URL as keyrack (pgx)
+// takes it: the user and password even when given as parameters, the
+// server settings pgx passes on as libpq's options, and none of the
+// parameters only pgx and its pool know, which libpq refuses.
+func TestThePgbenchReferenceIsGivenTheURLsCredentialsAndSettings(t *testing.T) {
+	b := &bench{dbURL: "postgres://127.0.0.1:5432/keyrack_bench_1?user=bench&password=s3cr%20t&sslmode=disable&application_name=kb" +
+		"&pool_max_conns=30&pool_min_conns=2&statement_cache_capacity=0&default_query_exec_mode=exec&TimeZone=Europe/Lisbon&options=-c%20work_mem%3D8MB"}
+	u, err := url.Parse(b.libpqURL())
+	require.NoError(t, err)
+	require.NotContains(t, u.RawQuery, "+", "libpq takes %20 for a space, not +")
+	require.Equal(t, "/keyrack_bench_1", u.Path)
+	require.Equal(t, url.Values{
+		"user": {"bench"}, "password": {"s3cr t"}, "sslmode": {"disable"}, "application_name": {"kb"},
+		"options": {"-c work_mem=8MB -c TimeZone=Europe/Lisbon"},
+	}, u.Query())
 }
 
 func TestBenchRefusesBadFlags(t *testing.T) {
