@@ -2,8 +2,11 @@ package web
 
 import (
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -73,4 +76,58 @@ func recoverer(log *slog.Logger) gin.HandlerFunc {
 		}()
 		c.Next()
 	}
+}
+
+// proxyPrefixes reads the trusted proxies as gin.Engine.SetTrustedProxies
+// does (an address, or a CIDR range); New calls it only on a list gin
+// accepted.
+func proxyPrefixes(list []string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range list {
+		if pf, err := netip.ParsePrefix(p); err == nil {
+			out = append(out, pf.Masked())
+		} else if a, err := netip.ParseAddr(p); err == nil {
+			a = a.Unmap()
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+		}
+	}
+	return out
+}
+
+// fromTrustedProxy reports whether the request's connection comes from a
+// configured reverse proxy (or a unix socket, which gin trusts too): the
+// same decision gin makes before believing X-Forwarded-For.
+func (s *Server) fromTrustedProxy(r *http.Request) bool {
+	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && strings.HasPrefix(la.Network(), "unix") {
+		return true
+	}
+	ap, err := netip.ParseAddrPort(strings.TrimSpace(r.RemoteAddr))
+	if err != nil {
+		return false
+	}
+	a := ap.Addr().Unmap()
+	for _, p := range s.proxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// isHTTPS reports whether the browser reached keyrack over HTTPS: on a TLS
+// connection of its own, or through a trusted proxy that says so in
+// X-Forwarded-Proto (keyrack serves plain HTTP, so an HTTPS site is a
+// TLS-terminating proxy in front). The header from anyone else is ignored.
+// The CSRF check, the session cookie's Secure flag and the export URLs
+// shown to staff all follow this one answer.
+func (s *Server) isHTTPS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	if !s.fromTrustedProxy(r) {
+		return false
+	}
+	// A chain of proxies lists one scheme each: the first is the browser's.
+	proto, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",")
+	return strings.EqualFold(strings.TrimSpace(proto), "https")
 }

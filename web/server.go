@@ -8,6 +8,7 @@ package web
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"time"
 
@@ -40,8 +41,10 @@ type Config struct {
 	Now func() time.Time
 	// TrustedProxies are the addresses or CIDR ranges of the reverse proxies
 	// in front of keyrack (KEYRACK_TRUSTED_PROXIES): from them, the client
-	// address is taken from X-Forwarded-For / X-Real-IP. None by default:
-	// the connection's address is the client's.
+	// address is taken from X-Forwarded-For / X-Real-IP, and the scheme the
+	// browser used from X-Forwarded-Proto (the admin UI's CSRF check, the
+	// session cookie's Secure flag and the export URLs it shows follow it).
+	// None by default: the connection's address is the client's.
 	TrustedProxies []string
 }
 
@@ -59,6 +62,9 @@ type Server struct {
 	otaFails   otaFailures // failed authentications at the OTA endpoint
 	now        func() time.Time
 	ui         uiTemplates
+	// proxies are the trusted reverse proxies (Config.TrustedProxies) as
+	// gin takes them: only from them is X-Forwarded-Proto believed.
+	proxies []netip.Prefix
 }
 
 // New builds the server and its routes.
@@ -81,6 +87,8 @@ func New(cfg Config) *Server {
 	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
 		s.log.Error("web: trusted proxies not understood; trusting none", "proxies", cfg.TrustedProxies, "err", err)
 		_ = e.SetTrustedProxies(nil)
+	} else {
+		s.proxies = proxyPrefixes(cfg.TrustedProxies)
 	}
 	// The logger wraps the recoverer so that it records the 500 a panic becomes.
 	e.Use(requestLogger(s.log), recoverer(s.log))

@@ -167,7 +167,7 @@ func (s *Server) csrfProtect() gin.HandlerFunc {
 		csrf.FieldName("csrf_token"),
 		csrf.RequestHeader("X-CSRF-Token"),
 		csrf.SameSite(csrf.SameSiteLaxMode),
-		csrf.Secure(false), // set per request below: a plain-HTTP deployment still works
+		csrf.Secure(false), // a plain-HTTP deployment still works; the cookie's token is worthless without the page's
 		csrf.ErrorHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.WriteHeader(http.StatusForbidden)
@@ -175,9 +175,10 @@ func (s *Server) csrfProtect() gin.HandlerFunc {
 		})))
 	return func(c *gin.Context) {
 		r := c.Request
-		if r.TLS == nil {
-			// gorilla/csrf checks the Referer of HTTPS requests only when
-			// told the request is plain HTTP.
+		if !s.isHTTPS(r) {
+			// gorilla/csrf takes every request for HTTPS (comparing the
+			// Origin with https://host, requiring an https Referer) unless
+			// told it is plain HTTP.
 			r = csrf.PlaintextHTTPRequest(r)
 		}
 		passed := false
@@ -367,9 +368,16 @@ func (s *Server) login(c *gin.Context) {
 		s.uiFail(c, err)
 		return
 	}
-	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: token, Path: "/admin", HttpOnly: true,
-		Secure: c.Request.TLS != nil, SameSite: http.SameSiteLaxMode, MaxAge: int(inventory.SessionTTL.Seconds())})
+	s.setSessionCookie(c, token)
 	c.Redirect(http.StatusSeeOther, next)
+}
+
+// setSessionCookie gives the browser the session's token, to keep for as
+// long as the session lasts unused (inventory.SessionTTL); Secure when the
+// browser came over HTTPS.
+func (s *Server) setSessionCookie(c *gin.Context, token string) {
+	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: token, Path: "/admin", HttpOnly: true,
+		Secure: s.isHTTPS(c.Request), SameSite: http.SameSiteLaxMode, MaxAge: int(inventory.SessionTTL.Seconds())})
 }
 
 func (s *Server) logout(c *gin.Context) {

@@ -649,10 +649,11 @@ func (s *Server) uiChannelSyncFeed(c *gin.Context) {
 	redirectFlash(c, channelPath(c), "The feed is fetched at the next poll (within seconds when the workers run).")
 }
 
-// exportURL is the full address of an export calendar.
-func exportURL(c *gin.Context, token string) string {
+// exportURL is the full address of an export calendar, as the browser
+// reached keyrack (https behind a TLS-terminating proxy too).
+func (s *Server) exportURL(c *gin.Context, token string) string {
 	scheme := "http"
-	if c.Request.TLS != nil {
+	if s.isHTTPS(c.Request) {
 		scheme = "https"
 	}
 	return scheme + "://" + c.Request.Host + "/ical/" + token + ".ics"
@@ -675,7 +676,7 @@ func (s *Server) uiChannelCreateToken(c *gin.Context) {
 	}
 	s.showRevealed(c, "An export calendar of "+t.RoomType+" is created.", &reveal{
 		What:  "Export URL of " + t.RoomType + " on " + ch.Code,
-		Value: exportURL(c, token),
+		Value: s.exportURL(c, token),
 		Note:  "Paste it into the platform's calendar import now: it is shown this once.",
 	})
 }
@@ -696,7 +697,7 @@ func (s *Server) uiChannelRotateToken(c *gin.Context) {
 	}
 	s.showRevealed(c, "The export URL of "+t.RoomType+" is rotated: the old one no longer answers.", &reveal{
 		What:  "New export URL of " + t.RoomType + " on " + ch.Code,
-		Value: exportURL(c, token),
+		Value: s.exportURL(c, token),
 		Note:  "Replace the old URL in the platform's calendar import now: it is shown this once.",
 	})
 }
