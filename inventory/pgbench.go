@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -65,15 +66,32 @@ type Pgbench struct {
 	Actor string
 }
 
-// ErrNoPgbench is returned when the pgbench binary is not installed.
-var ErrNoPgbench = errors.New("pgbench is not installed (Debian: apt-get install postgresql-client)")
+// ErrNoPgbench is returned when pgbench is not installed. Debian ships it
+// with the server package of each PostgreSQL version; postgresql-client
+// installs /usr/bin/pgbench only as a link to pg_wrapper, which finds no
+// pgbench to run.
+var ErrNoPgbench = errors.New("pgbench is not installed (Debian: it comes with the server package, apt-get install postgresql-15 on Debian 12, postgresql-NN for PostgreSQL NN; postgresql-client installs only a pg_wrapper link to it)")
+
+// PgbenchPath returns the pgbench that runs, or an error wrapping
+// ErrNoPgbench: a pgbench on the PATH that fails to tell its version (as
+// Debian's pg_wrapper does without the server package) is not one.
+func PgbenchPath(ctx context.Context) (string, error) {
+	bin, err := exec.LookPath("pgbench")
+	if err != nil {
+		return "", ErrNoPgbench
+	}
+	if out, err := exec.CommandContext(ctx, bin, "--version").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%w: %s does not run (%v): %s", ErrNoPgbench, bin, err, bytes.TrimSpace(out))
+	}
+	return bin, nil
+}
 
 // Run runs pgbench (-n, prepared statements) and returns its transactions
 // per second (without the initial connection time) and its output.
 func (p Pgbench) Run(ctx context.Context) (float64, []byte, error) {
-	bin, err := exec.LookPath("pgbench")
+	bin, err := PgbenchPath(ctx)
 	if err != nil {
-		return 0, nil, ErrNoPgbench
+		return 0, nil, err
 	}
 	dir, err := os.MkdirTemp("", "keyrack-pgbench-")
 	if err != nil {

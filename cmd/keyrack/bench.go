@@ -640,6 +640,9 @@ func (b *bench) pgbenchReference(ctx context.Context) (float64, error) {
 	p.ConnString, p.Clients, p.Jobs = b.libpqURL(), o.clients, runtime.GOMAXPROCS(0)
 	p.Duration, p.Pools, p.Days, p.Start = min(o.duration, 30*time.Second), pools, days, b.from
 	tps, _, err := p.Run(ctx)
+	if errors.Is(err, inventory.ErrNoPgbench) {
+		return 0, fmt.Errorf("bench: %w; -pgbench=false runs without the reference", err)
+	}
 	if err != nil {
 		return 0, err
 	}

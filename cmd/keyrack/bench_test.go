@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -64,7 +66,7 @@ func TestBenchRunsTheScenarioEndsConsistentAndCleansUp(t *testing.T) {
 	require.Positive(t, res.Bookings, stdout)
 	require.Equal(t, 1.0, res.WarmupS, stdout)
 	require.Positive(t, res.BookingsPerS, stdout)
-	require.Positive(t, res.PgbenchTPS, "pgbench must run (Debian: postgresql-client): %s", stdout)
+	require.Positive(t, res.PgbenchTPS, "pgbench must run (Debian: postgresql-15, the server package): %s", stdout)
 	require.InDelta(t, res.BookingsPerS/res.PgbenchTPS, res.Ratio, 1e-9)
 	require.Positive(t, res.InboundP99Ms, stdout)
 	require.Positive(t, res.LagP99Ms, stdout)
@@ -110,6 +112,20 @@ func TestThePgbenchReferenceIsGivenTheURLsCredentialsAndSettings(t *testing.T) {
 		"user": {"bench"}, "password": {"s3cr t"}, "sslmode": {"disable"}, "application_name": {"kb"},
 		"options": {"-c work_mem=8MB -c TimeZone=Europe/Lisbon"},
 	}, u.Query())
+}
+
+// Debian's postgresql-client puts pgbench on the PATH as a link to
+// pg_wrapper, which fails when run without the server package that ships
+// pgbench: that is no pgbench, and the error says which package to install.
+func TestAPgbenchWrapperWithoutPgbenchIsReportedAsNotInstalled(t *testing.T) {
+	dir := t.TempDir()
+	wrapper := "#!/bin/sh\necho 'Error: pg_wrapper: pgbench was not found in /usr/lib/postgresql/15/bin' >&2\nexit 1\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "pgbench"), []byte(wrapper), 0o755))
+	t.Setenv("PATH", dir)
+	_, _, err := inventory.Pgbench{ConnString: "postgres://nobody@127.0.0.1:1/x", Clients: 1, Transactions: 1, Pools: 1, Days: 1}.Run(context.Background())
+	require.ErrorIs(t, err, inventory.ErrNoPgbench)
+	require.ErrorContains(t, err, "apt-get install postgresql-15")
+	require.ErrorContains(t, err, "pgbench was not found in /usr/lib/postgresql/15/bin")
 }
 
 func TestBenchRefusesBadFlags(t *testing.T) {
