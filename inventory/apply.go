@@ -198,10 +198,16 @@ func actorFor(rev *Revision) Actor {
 	if a.Kind == "" {
 		a = Actor{Kind: "channel", Name: rev.Channel}
 	}
-	if a.Channel == "" {
+	if a.Channel == "" && a.Kind == "channel" {
 		a.Channel = rev.Channel
 	}
 	return a
 }
+
+// fromOwnChannel says whether the revision came from the reservation's own
+// channel — the channel sold (or changed) it, and lowered its own count —
+// rather than from staff or the API changing another channel's booking,
+// which that channel knows nothing of and must be told like any other.
+func fromOwnChannel(rev *Revision) bool { return actorFor(rev).Channel == rev.Channel }
 
 func actorOf(rev *Revision) string { return actorFor(rev).String() }

@@ -705,8 +705,12 @@ func (g *groupState) save(ctx context.Context, c dbtx, ms []*member, rows []*nig
 		for i := range ranges {
 			ranges[i].Unlike = m.unlike[ranges[i].Pool]
 		}
-		outbox.availability(pid, ranges, m.channel, false, m.rev.ChannelSince)
-		outbox.reservation(pid, m.res.id, m.seq, m.channel)
+		var origin int64 // the channel the change came from, not echoed back to it
+		if fromOwnChannel(&m.rev) {
+			origin = m.channel
+		}
+		outbox.availability(pid, ranges, origin, false, m.rev.ChannelSince)
+		outbox.reservation(pid, m.res.id, m.seq, origin)
 		if m.out.Parked {
 			unmapped.add(pid, m.res.id, fmt.Sprintf("Reservation %s from %s names a room that is not mapped (%s); it is kept but holds no inventory for that room until it is mapped",
 				m.rev.ExternalID, m.rev.Channel, unmappedCodes(m.eff.Stays, m.prop.roomPools)))

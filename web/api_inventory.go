@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/keyrack/keyrack/inventory"
@@ -226,12 +227,18 @@ func (s *Server) pmsChannel(c *gin.Context) (string, bool) {
 	return found[0], true
 }
 
-func (s *Server) revision(c *gin.Context, in reservationInJSON, channel, id string, kind inventory.RevisionKind) inventory.Revision {
+// revision is what the request asks of channel's reservation id. own says
+// the change is the channel's own — a PMS's booking, which the PMS made —
+// and is not echoed back to it; a change to another channel's booking (the
+// front desk extending an OTA's guest) is that channel's news like any other.
+func (s *Server) revision(c *gin.Context, in reservationInJSON, channel, id string, kind inventory.RevisionKind, own bool) inventory.Revision {
 	raw, _ := readBody(c)
 	rev := inventory.Revision{Property: apiProperty(c).Code, Channel: channel, ExternalID: id, Kind: kind,
 		Guest: in.Guest, Total: in.Total, Currency: in.Currency, Mode: inventory.MayReject,
 		Raw: raw, ContentType: "application/json", Actor: apiKey(c).Actor()}
-	rev.Actor.Channel = channel
+	if own {
+		rev.Actor.Channel = channel
+	}
 	for _, st := range in.Stays {
 		rev.Stays = append(rev.Stays, inventory.RoomStay{RoomType: st.RoomType, RatePlan: st.RatePlan, Arrival: st.Arrival,
 			Departure: st.Departure, Rooms: st.Rooms, Adults: st.Adults, Children: st.Children})
@@ -272,16 +279,20 @@ func (s *Server) createReservation(c *gin.Context) {
 		invalid(c, errs...)
 		return
 	}
-	channel := in.Channel
+	channel, own := in.Channel, true
 	if channel == "" {
 		var ok bool
 		if channel, ok = s.pmsChannel(c); !ok {
 			return
 		}
-	} else if _, ok := s.channelExists(c, apiProperty(c).Code, channel); !ok {
-		return
+	} else {
+		ch, ok := s.channelExists(c, apiProperty(c).Code, channel)
+		if !ok {
+			return
+		}
+		own = ch.Kind == inventory.ChannelPMS
 	}
-	rev := s.revision(c, in, channel, in.ID, inventory.New)
+	rev := s.revision(c, in, channel, in.ID, inventory.New, own)
 	if !s.newOrRepeated(c, rev) {
 		return
 	}
@@ -344,13 +355,46 @@ func (s *Server) modifyReservation(c *gin.Context) {
 		invalid(c, errs...)
 		return
 	}
-	if _, err := s.store.Reservation(c.Request.Context(), apiProperty(c).Code, c.Param("channel"), c.Param("id")); err != nil {
-		s.fail(c, err, "")
+	rev, ok := s.change(c, in, inventory.Modify)
+	if !ok {
 		return
 	}
-	rev := s.revision(c, in, c.Param("channel"), c.Param("id"), inventory.Modify)
-	rev.SentAt = now() // later changes to the same content are new revisions
 	s.apply(c, rev, false)
+}
+
+// change is a modification or cancellation the request makes to the
+// reservation its path names. It is dated after every revision the
+// reservation has — by keyrack's clock, or just after the latest one's
+// timestamp if that is later (a channel's own clock, or a local time it sent
+// without its zone, may be hours ahead) —, so that it is applied: dated by
+// keyrack's clock alone, the front desk's cancellation of an OTA booking
+// made "later" by the OTA's clock was ordered before it and changed
+// nothing. (A date of its own also makes later changes to the same content
+// new revisions.)
+func (s *Server) change(c *gin.Context, in reservationInJSON, kind inventory.RevisionKind) (inventory.Revision, bool) {
+	ctx, prop := c.Request.Context(), apiProperty(c).Code
+	res, err := s.store.Reservation(ctx, prop, c.Param("channel"), c.Param("id"))
+	if err != nil {
+		s.fail(c, err, "")
+		return inventory.Revision{}, false
+	}
+	recs, err := s.store.Revisions(ctx, prop, res.ID)
+	if err != nil {
+		s.fail(c, err, "")
+		return inventory.Revision{}, false
+	}
+	ch, ok := s.channelExists(c, prop, res.Channel)
+	if !ok {
+		return inventory.Revision{}, false
+	}
+	rev := s.revision(c, in, res.Channel, res.ExternalID, kind, ch.Kind == inventory.ChannelPMS)
+	rev.SentAt = now()
+	for _, r := range recs {
+		if after := r.Revision.SentAt.Add(time.Millisecond); after.After(rev.SentAt) {
+			rev.SentAt = after
+		}
+	}
+	return rev, true
 }
 
 // cancelReservation cancels a reservation, freeing its nights.
@@ -361,12 +405,10 @@ func (s *Server) cancelReservation(c *gin.Context) {
 			return
 		}
 	}
-	if _, err := s.store.Reservation(c.Request.Context(), apiProperty(c).Code, c.Param("channel"), c.Param("id")); err != nil {
-		s.fail(c, err, "")
+	rev, ok := s.change(c, reservationInJSON{}, inventory.Cancel)
+	if !ok {
 		return
 	}
-	rev := s.revision(c, reservationInJSON{}, c.Param("channel"), c.Param("id"), inventory.Cancel)
-	rev.SentAt = now()
 	s.apply(c, rev, false)
 }
 
