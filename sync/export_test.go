@@ -97,3 +97,17 @@ func (f *Fanout) DeadLettersKept() (int, error) {
 	err := f.eachArchived(func(string, *asynq.TaskInfo, taskPayload) { n++ })
 	return n, err
 }
+
+// RelayReservationsOf runs the reservation relay of one property once.
+func (f *Fanout) RelayReservationsOf(ctx context.Context, property int64) (int, error) {
+	return f.relayReservations(ctx, property)
+}
+
+// SendWebhookNow runs one attempt of the webhook of a feed entry.
+func (f *Fanout) SendWebhookNow(ctx context.Context, property, feed int64) error {
+	return f.sendWebhook(ctx, webhookPayload{Property: property, Feed: feed}, false)
+}
+
+// FeedLockSQL locks, for the calling transaction, property $1's
+// reservation relay, as a relay at work holds it.
+var FeedLockSQL = `SELECT pg_advisory_xact_lock(` + feedLock("$1") + `)`

@@ -58,22 +58,35 @@ type FeedEntry struct {
 // relayReservations turns up to RelayBatch pending reservation outbox rows
 // of one property into feed entries, then enqueues their webhooks. It
 // returns the number of rows taken.
+//
+// One relay at a time takes a property's rows (the others skip it): two
+// taking rows side by side (several workers) could give a later revision
+// of a reservation the lower feed id — the PMS reading it first, its
+// webhook sent first — and could commit a lower feed id after a PMS had
+// read, acknowledged and moved past a higher one (?after= would skip it).
+//
+// Entries are made for disabled PMS channels too: their webhooks wait
+// (webhook false) and are sent once the channel is enabled again, so a
+// PMS switched off for an upgrade misses none of the bookings taken
+// meanwhile.
 func (f *Fanout) relayReservations(ctx context.Context, property int64) (int, error) {
 	var taken int
 	var hooks []webhookPayload
 	err := pgx.BeginFunc(ctx, f.db, func(tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, `
-			WITH claimed AS (
+			WITH mine AS (
+				SELECT pg_try_advisory_xact_lock(`+feedLock("$1")+`) AS locked
+			), claimed AS (
 				SELECT id, reservation_id, revision_seq, origin_channel_id FROM outbox
-				WHERE property_id = $1 AND done_at IS NULL AND topic = 'reservation'
-				ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
+				WHERE property_id = $1 AND done_at IS NULL AND topic = 'reservation' AND (SELECT locked FROM mine)
+				ORDER BY id LIMIT $2 FOR UPDATE
 			), done AS (
 				UPDATE outbox o SET done_at = now() FROM claimed c WHERE o.property_id = $1 AND o.id = c.id
 			), entries AS (
 				INSERT INTO feed_entries (property_id, channel_id, reservation_id, revision_seq, webhook, queued_at)
-				SELECT $1, ch.id, c.reservation_id, c.revision_seq, ch.endpoint <> '',
-					CASE WHEN ch.endpoint <> '' THEN now() END
-				FROM claimed c JOIN channels ch ON ch.property_id = $1 AND ch.kind = 'pms' AND ch.enabled
+				SELECT $1, ch.id, c.reservation_id, c.revision_seq, ch.endpoint <> '' AND ch.enabled,
+					CASE WHEN ch.endpoint <> '' AND ch.enabled THEN now() END
+				FROM claimed c JOIN channels ch ON ch.property_id = $1 AND ch.kind = 'pms'
 					AND ch.id IS DISTINCT FROM c.origin_channel_id
 				WHERE c.revision_seq IS NOT NULL
 				ORDER BY c.id, ch.id
@@ -171,13 +184,15 @@ func (f *Fanout) sendWebhook(ctx context.Context, p webhookPayload, last bool) e
 		return err
 	}
 	// Revisions of a reservation go out in order: an older one still on its
-	// way goes first (this waits without spending the retry budget).
+	// way goes first (this waits without spending the retry budget) — also
+	// one made while the channel had no endpoint, or was disabled, which the
+	// sweeper sends now that it has one.
 	var older bool
 	if err := f.db.QueryRow(ctx, `SELECT EXISTS (
 			SELECT 1 FROM feed_entries e JOIN feed_entries o ON o.property_id = e.property_id
 				AND o.channel_id = e.channel_id AND o.reservation_id = e.reservation_id AND o.revision_seq < e.revision_seq
 			WHERE e.property_id = $1 AND e.id = $2
-				AND o.webhook AND o.delivered_at IS NULL AND o.failed_at IS NULL AND o.acked_at IS NULL)`,
+				AND o.delivered_at IS NULL AND o.failed_at IS NULL AND o.acked_at IS NULL)`,
 		p.Property, p.Feed).Scan(&older); err != nil {
 		return fmt.Errorf("sync: %w", err)
 	}

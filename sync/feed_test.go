@@ -604,3 +604,106 @@ func TestAWebhookEndpointThatRedirectsRaisesAnIncidentNamingWhereTo(t *testing.T
 	require.Contains(t, msg, recv.srv.URL+"/webhooks")
 	require.Empty(t, recv.requests(), "nothing is sent where the endpoint redirects")
 }
+
+// Revisions of one reservation reach the PMS's feed in order, with
+// several workers relaying: one relay at a time takes a property's rows. (A
+// second relay skipped the first's locked row and put the cancellation on
+// the feed — and out by webhook — before the booking it cancels, under
+// the lower feed id; and a lower id committed after a PMS had read on past
+// a higher one was never read by ?after=.)
+func TestOneReservationsRevisionsReachTheFeedInOrderWithSeveralRelays(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	recv := newReceiver(t, 0, 0)
+	h := newHotel(t, hotelOptions{channels: []string{"A"}, noWorker: true})
+	h.addPMS("pms", recv.srv.URL)
+	h.book("A", "ota-1", 0, h.today.AddDays(3), 2, 1)
+	_, err := h.st.ApplyRevision(ctx, inventory.Revision{Property: h.code, Channel: "A", ExternalID: "ota-1",
+		Kind: inventory.Cancel, Mode: inventory.MustAccept})
+	require.NoError(t, err)
+
+	// A first relay is at work: it holds the property's relay and the
+	// booking's outbox row, its transaction open.
+	first, err := h.st.DB().Begin(ctx)
+	require.NoError(t, err)
+	_, err = first.Exec(ctx, sync.FeedLockSQL, h.id)
+	require.NoError(t, err)
+	var n int
+	require.NoError(t, first.QueryRow(ctx, `SELECT count(*) FROM (SELECT id FROM outbox WHERE property_id = $1 AND topic = 'reservation'
+		AND done_at IS NULL AND revision_seq = 1 FOR UPDATE) AS c`, h.id).Scan(&n))
+	require.Equal(t, 1, n)
+	// A second one, meanwhile, leaves the property to it.
+	_, err = h.fan.RelayReservationsOf(ctx, h.id)
+	require.NoError(t, err)
+	for _, e := range h.feed("pms") {
+		_ = h.fan.SendWebhookNow(ctx, h.id, e.FeedID)
+	}
+	require.NoError(t, first.Rollback(ctx))
+	_, err = h.fan.RelayReservationsOf(ctx, h.id)
+	require.NoError(t, err)
+
+	feed := h.feed("pms")
+	require.Len(t, feed, 2)
+	require.Equal(t, 1, feed[0].RevisionSeq, "the feed lists the reservation's revisions oldest first")
+	require.Less(t, feed[0].FeedID, feed[1].FeedID)
+	for _, w := range recv.delivered() {
+		require.NotEqual(t, 2, w.RevisionSeq, "the cancellation reached the PMS before the booking")
+	}
+}
+
+// A revision made while the PMS had no endpoint is sent (by the sweeper)
+// before a later revision of the same reservation made once it has one:
+// the webhook waits for every older revision not delivered, not only those
+// first meant for a webhook.
+func TestARevisionMadeBeforeTheEndpointGoesOutBeforeItsSuccessor(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	recv := newReceiver(t, 0, 0)
+	h := newHotel(t, hotelOptions{channels: []string{"A"}, noWorker: true})
+	h.addPMS("pms", "")
+	h.book("A", "ota-1", 0, h.today.AddDays(3), 2, 1)
+	_, err := h.fan.RelayReservationsOf(ctx, h.id)
+	require.NoError(t, err)
+	url := recv.srv.URL
+	_, err = h.st.UpdateChannel(ctx, h.code, "pms", inventory.ChannelPatch{Endpoint: &url}, inventory.System)
+	require.NoError(t, err)
+	_, err = h.st.ApplyRevision(ctx, inventory.Revision{Property: h.code, Channel: "A", ExternalID: "ota-1",
+		Kind: inventory.Cancel, Mode: inventory.MustAccept})
+	require.NoError(t, err)
+	_, err = h.fan.RelayReservationsOf(ctx, h.id)
+	require.NoError(t, err)
+
+	feed := h.feed("pms")
+	require.Len(t, feed, 2)
+	require.False(t, feed[0].Webhook, "made while the PMS had no endpoint")
+	require.Error(t, h.fan.SendWebhookNow(ctx, h.id, feed[1].FeedID), "the cancellation waits for the booking")
+	require.Empty(t, recv.delivered())
+}
+
+// A PMS channel disabled for a while (an upgrade, a migration) gets the
+// bookings taken meanwhile once it is enabled again: on its feed, and by
+// webhook. (The relay made entries for enabled PMS channels only.)
+func TestAPMSEnabledAgainGetsTheBookingsTakenWhileItWasOff(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	recv := newReceiver(t, 0, 0)
+	h := newHotel(t, hotelOptions{channels: []string{"A"}, noWorker: true})
+	h.addPMS("pms", recv.srv.URL)
+	off, on := false, true
+	_, err := h.st.UpdateChannel(ctx, h.code, "pms", inventory.ChannelPatch{Enabled: &off}, inventory.System)
+	require.NoError(t, err)
+	h.book("A", "ota-1", 0, h.today.AddDays(3), 2, 1)
+	_, err = h.fan.RelayReservationsOf(ctx, h.id)
+	require.NoError(t, err)
+	feed := h.feed("pms")
+	require.Len(t, feed, 1, "the booking is on the disabled PMS's feed")
+	require.NoError(t, h.fan.SendWebhookNow(ctx, h.id, feed[0].FeedID))
+	require.Empty(t, recv.delivered(), "no webhook while it is disabled")
+
+	_, err = h.st.UpdateChannel(ctx, h.code, "pms", inventory.ChannelPatch{Enabled: &on}, inventory.System)
+	require.NoError(t, err)
+	require.NoError(t, h.fan.Sweep(ctx)) // queues its webhook
+	require.True(t, h.feed("pms")[0].Webhook)
+	require.NoError(t, h.fan.SendWebhookNow(ctx, h.id, feed[0].FeedID))
+	require.Len(t, recv.delivered(), 1, "sent once the PMS is enabled")
+}

@@ -138,6 +138,12 @@ func propertyLock(property string) string {
 	return `hashtextextended(current_schema() || '/keyrack/sync/property/' || (` + property + `)::bigint::text, 0)`
 }
 
+// feedLock is the key of the transaction-scoped lock a relay of a
+// property's reservation rows holds (relayReservations).
+func feedLock(property string) string {
+	return `hashtextextended(current_schema() || '/keyrack/sync/feed/' || (` + property + `)::bigint::text, 0)`
+}
+
 // relayProperty relays, in one transaction, up to RelayBatch pending rows
 // of the property if it gets its lock (another relay or a resync holds it
 // otherwise, and the rows are not ours to take anyway), then enqueues the
