@@ -46,8 +46,9 @@ func simFlags(cfg Config, w io.Writer) (*flag.FlagSet, *Config, *simOptions) {
 	fs.BoolVar(&o.serve, "serve", false, "run keyrack itself in this process too, as \"keyrack serve\" with every role and\n"+
 		"KEYRACK_ICAL_ALLOW_PRIVATE=1 (needs KEYRACK_SECRET), and stop it with the simulation")
 	fs.DurationVar(&o.wait, "wait", 30*time.Second, "how long to wait for keyrack to be ready (/readyz) before pointing its channels at the simulator")
-	fs.DurationVar(&o.checkTimeout, "check-timeout", 2*time.Minute, "on Ctrl-C, how long to wait for every channel to believe the pool\n"+
-		"(exit status 1 if one does not); 0 skips the check")
+	fs.DurationVar(&o.checkTimeout, "check-timeout", 2*time.Minute, "on Ctrl-C, how long to wait for keyrack to hold every booking the channels\n"+
+		"made (the calendar's too) and every channel to believe the pool, through restarts\n"+
+		"(exit status 1 if not); 0 skips the check")
 	return fs, c, o
 }
 
@@ -56,7 +57,8 @@ func simFlags(cfg Config, w io.Writer) (*flag.FlagSet, *Config, *simOptions) {
 // bookingcom, sabre, airbnb and pms channels on loopback, keyrack's
 // channels pointed at them through the API, bookings at a gentle rate. It
 // prints the traffic now and then, and on SIGINT stops the bookings, waits
-// for every channel to believe the pool and says whether they do.
+// for keyrack to hold every booking and every channel to believe the pool,
+// and says whether they do.
 func simCommand(ctx context.Context, cfg Config, args []string, logger *slog.Logger, stdout, stderr io.Writer) error {
 	fs, c, o := simFlags(cfg, stderr)
 	if err := parseFlags(fs, args); err != nil {
