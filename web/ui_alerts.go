@@ -65,6 +65,19 @@ type alertItem struct {
 	Bookings   []int64
 	Overbooked []alertBooking
 	NightTo    string
+	// Now is the overbooked night as it stands (nil when it cannot be
+	// read): the incident keeps its peak (Excess) until staff resolve it,
+	// while a cancellation or an added room may have put the night within
+	// its limit again — then nobody has to be moved.
+	Now *inventory.Night
+}
+
+// NowOver is by how much the night is over its limit now (0: within it).
+func (it alertItem) NowOver() int {
+	if it.Now == nil {
+		return it.Excess
+	}
+	return max(0, it.Now.Sold-it.Now.Limit)
 }
 
 // alertBooking names a booking to link to.
@@ -110,9 +123,23 @@ func (s *Server) alertsPage(c *gin.Context) {
 		}
 		return bookings[id], nil
 	}
+	nights := map[inventory.Date][]inventory.Night{}
 	for _, inc := range incs {
 		it := decodeIncident(inc)
 		if inc.Kind == "overbooking" {
+			if inc.Night != nil {
+				ns, seen := nights[*inc.Night]
+				if !seen {
+					if ns, err = s.store.Availability(ctx, prop.Code, *inc.Night, inc.Night.AddDays(1)); err != nil {
+						s.uiFail(c, err)
+						return
+					}
+					nights[*inc.Night] = ns
+				}
+				if i := slices.IndexFunc(ns, func(n inventory.Night) bool { return n.Pool == inc.Pool }); i >= 0 {
+					it.Now = &ns[i]
+				}
+			}
 			for _, id := range it.Bookings {
 				r, err := booking(id)
 				if err != nil {

@@ -478,3 +478,31 @@ func TestAlertsFailedWebhookIsSentAgainAndUnackedRevisionResolved(t *testing.T) 
 	require.Equal(t, http.StatusSeeOther, p.Status, p.Body)
 	require.Zero(t, kinds()["unacked_revision"])
 }
+
+// An overbooking alert keeps its peak until staff resolve it, but says
+// how the night stands now: still over (by how much) while it is, and
+// "now within its limit" — nobody to move — once the booking that went
+// over is cancelled.
+func TestAnOverbookingAlertSaysWhetherTheNightIsStillOverbooked(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+	e.seedHotel("P", 1)
+	overbook(t, e.st, "P") // E-1 and E-2 on 2027-10-01, one room
+	e.login("anna")
+
+	over := section(t, e.get("/admin/p/P/alerts").Body, "h-overbooking")
+	require.Regexp(t, `<span class="bad">1</span> <span class="muted nowrap">now \(2 sold, limit 1\)</span>`, over)
+	require.Contains(t, over, "Guest relocated: resolve")
+
+	_, err := e.st.ApplyRevision(context.Background(), inventory.Revision{Property: "P", Channel: "expedia", ExternalID: "E-2",
+		Kind: inventory.Cancel, Mode: inventory.MustAccept})
+	require.NoError(t, err)
+	require.Len(t, openIncidents(t, e.st, "P"), 1, "the incident stays open for staff")
+
+	over = section(t, e.get("/admin/p/P/alerts").Body, "h-overbooking")
+	require.NotContains(t, over, `class="bad"`, "the night holds 1 of 1")
+	require.Contains(t, over, `<span class="ok">now within its limit</span> <span class="muted nowrap">(1 sold, limit 1)</span>`)
+	require.Contains(t, over, "at worst over by 1")
+	require.Contains(t, over, "No longer overbooked: resolve")
+	require.NotContains(t, over, "Guest relocated")
+}
