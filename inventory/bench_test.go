@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
 	"sync/atomic"
@@ -125,11 +124,11 @@ func benchApply(b *testing.B, st *inventory.Store) {
 }
 
 func BenchmarkPgbenchBooking(b *testing.B) {
-	if _, err := exec.LookPath("pgbench"); err != nil {
+	if _, err := inventory.PgbenchPath(context.Background()); err != nil {
 		if os.Getenv("CI") != "" {
-			b.Fatal(inventory.ErrNoPgbench)
+			b.Fatal(err)
 		}
-		b.Skip(inventory.ErrNoPgbench)
+		b.Skip(err)
 	}
 	st := benchHotel(b)
 	ctx := context.Background()
