@@ -36,6 +36,11 @@ func (u StaffUser) Actor() Actor { return Actor{Kind: "staff", Name: u.Name} }
 // SessionTTL is how long a login lasts without being used.
 const SessionTTL = 12 * time.Hour
 
+// SessionRenewal is how often a session in use is extended to SessionTTL
+// from then: at most once in it, so that the cookie carrying the session
+// is sent again only then, not with every page.
+const SessionRenewal = 5 * time.Minute
+
 // MinPasswordLength is the shortest password a staff user may have.
 const MinPasswordLength = 10
 
@@ -185,19 +190,23 @@ func (s *Store) StaffLogin(ctx context.Context, name, password string) (StaffUse
 	return u, token, nil
 }
 
-// StaffSession finds the user of a live session and extends it; an unknown
-// or expired session, or a disabled user, is EUNAUTHORIZED.
-func (s *Store) StaffSession(ctx context.Context, token string) (StaffUser, error) {
+// StaffSession finds the user of a live session; an unknown or expired
+// session, or a disabled user, is EUNAUTHORIZED. A session used is extended
+// to SessionTTL from now when it was last extended over SessionRenewal ago;
+// renewed says it was, so that the caller sends the browser the cookie
+// again with the new lifetime.
+func (s *Store) StaffSession(ctx context.Context, token string) (u StaffUser, renewed bool, err error) {
 	h := sha256.Sum256([]byte(token))
-	var u StaffUser
-	err := s.db.QueryRow(ctx, `UPDATE staff_sessions ss SET last_seen_at = now(), expires_at = now() + $2::interval
+	err = s.db.QueryRow(ctx, `UPDATE staff_sessions ss SET last_seen_at = now(),
+			expires_at = CASE WHEN ss.expires_at < now() + $2::interval - $3::interval THEN now() + $2::interval ELSE ss.expires_at END
 		FROM staff_users u
 		WHERE ss.token_hash = $1 AND ss.expires_at > now() AND u.id = ss.user_id AND u.disabled_at IS NULL
-		RETURNING u.id, u.name, u.role, u.created_at`, h[:], SessionTTL).Scan(&u.ID, &u.Name, &u.Role, &u.CreatedAt)
+		RETURNING u.id, u.name, u.role, u.created_at, ss.expires_at = now() + $2::interval`, h[:], SessionTTL, SessionRenewal).
+		Scan(&u.ID, &u.Name, &u.Role, &u.CreatedAt, &renewed)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return u, Errorf(EUNAUTHORIZED, "not logged in")
+		return u, false, Errorf(EUNAUTHORIZED, "not logged in")
 	}
-	return u, err
+	return u, renewed, err
 }
 
 // StaffLogout ends a session.

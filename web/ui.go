@@ -194,11 +194,16 @@ func (s *Server) csrfProtect() gin.HandlerFunc {
 }
 
 // requireStaff lets logged-in staff through and sends everyone else to the
-// login page (htmx requests get a full-page redirect).
+// login page (htmx requests get a full-page redirect). When the store
+// extends the session, the cookie is sent again with the new lifetime: a
+// login lasts SessionTTL after its last use, in the browser too.
 func (s *Server) requireStaff(c *gin.Context) {
 	if ck, err := c.Cookie(sessionCookie); err == nil && ck != "" {
-		u, err := s.store.StaffSession(c.Request.Context(), ck)
+		u, renewed, err := s.store.StaffSession(c.Request.Context(), ck)
 		if err == nil {
+			if renewed {
+				s.setSessionCookie(c, ck)
+			}
 			c.Set(ctxStaff, u)
 			c.Next()
 			return

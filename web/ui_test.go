@@ -268,3 +268,33 @@ func TestAdminAssetsAreServed(t *testing.T) {
 	require.Equal(t, http.StatusOK, e.get("/admin/assets/style.css").Status)
 	require.Equal(t, http.StatusNotFound, e.get("/admin/assets/nope.js").Status)
 }
+
+// A login lasts 12 hours after its last use, in the browser too: a page
+// served to staff whose session has been in use for hours sends the
+// session cookie again with a fresh lifetime (not with every page: only
+// when the store extends the session, at most every few minutes).
+func TestUsingTheAdminRenewsTheSessionCookie(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+	e.seedHotel("P", 2)
+	e.login("anna")
+	p := e.get("/admin/p/P/grid")
+	require.Equal(t, http.StatusOK, p.Status)
+	require.Empty(t, sessionCookieOf(p), "just logged in: the cookie is fresh")
+
+	// The session has been in use for 11 hours.
+	_, err := e.st.DB().Exec(context.Background(), `UPDATE staff_sessions SET expires_at = now() + interval '1 hour'`)
+	require.NoError(t, err)
+	p = e.get("/admin/p/P/grid")
+	require.Equal(t, http.StatusOK, p.Status)
+	var extended bool
+	require.NoError(t, e.st.DB().QueryRow(context.Background(), `SELECT expires_at > now() + interval '11 hours' FROM staff_sessions`).Scan(&extended))
+	require.True(t, extended, "the store extended the session")
+	require.Contains(t, sessionCookieOf(p), "Max-Age=43200", "the browser's cookie is renewed for 12 hours")
+	require.Contains(t, sessionCookieOf(p), "HttpOnly")
+
+	// The renewed cookie is the same session.
+	p = e.get("/admin/p/P/grid")
+	require.Equal(t, http.StatusOK, p.Status)
+	require.Empty(t, sessionCookieOf(p))
+}
