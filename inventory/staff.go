@@ -164,8 +164,13 @@ func (s *Store) StaffLoginFrom(ctx context.Context, name, password, remote strin
 func (s *Store) StaffLogin(ctx context.Context, name, password string) (StaffUser, string, error) {
 	var u StaffUser
 	var hash string
-	err := s.db.QueryRow(ctx, `SELECT id, name, role, created_at, password_hash FROM staff_users
-		WHERE name = $1 AND disabled_at IS NULL`, name).Scan(&u.ID, &u.Name, &u.Role, &u.CreatedAt, &hash)
+	err := pgx.ErrNoRows
+	// A name PostgreSQL cannot hold (a NUL, bytes that are not UTF-8) is
+	// nobody's: a wrong login like any other, not a failed query.
+	if cleanText(name) == name {
+		err = s.db.QueryRow(ctx, `SELECT id, name, role, created_at, password_hash FROM staff_users
+			WHERE name = $1 AND disabled_at IS NULL`, name).Scan(&u.ID, &u.Name, &u.Role, &u.CreatedAt, &hash)
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
 		return StaffUser{}, "", ErrBadLogin

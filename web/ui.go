@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/gorilla/csrf"
@@ -133,7 +136,7 @@ func (s *Server) routeUI(e *gin.Engine) {
 		c.FileFromFS(c.Param("file"), http.FS(assets))
 	})
 
-	a := e.Group("/admin", s.csrfProtect())
+	a := e.Group("/admin", s.csrfProtect(), s.refuseUnstorable)
 	a.GET("/login", s.loginPage)
 	a.POST("/login", s.login)
 	a.POST("/logout", s.logout)
@@ -192,6 +195,37 @@ func (s *Server) csrfProtect() gin.HandlerFunc {
 		}
 	}
 }
+
+// refuseUnstorable answers 400, naming the field, when a path, query or
+// form value holds what PostgreSQL text cannot (a NUL, bytes that are not
+// UTF-8): the store would fail on it with a 500. (The API refuses the same
+// in bind.)
+func (s *Server) refuseUnstorable(c *gin.Context) {
+	// A form that does not parse is left to the handlers, as before: they
+	// see what did.
+	_ = c.Request.ParseForm()
+	bad := ""
+	for _, p := range c.Params {
+		if !storable(p.Value) {
+			bad = "The address"
+		}
+	}
+	unstorable := func(v string) bool { return !storable(v) }
+	for _, k := range slices.Sorted(maps.Keys(c.Request.Form)) {
+		if bad == "" && (unstorable(k) || slices.ContainsFunc(c.Request.Form[k], unstorable)) {
+			bad = "Field " + strconv.Quote(k)
+		}
+	}
+	if bad != "" {
+		s.renderError(c, http.StatusBadRequest, bad+" holds a character keyrack cannot store (a NUL, or bytes that are not UTF-8 text): correct it and try again.")
+		c.Abort()
+		return
+	}
+	c.Next()
+}
+
+// storable reports whether PostgreSQL text can hold v.
+func storable(v string) bool { return utf8.ValidString(v) && !strings.ContainsRune(v, 0) }
 
 // requireStaff lets logged-in staff through and sends everyone else to the
 // login page (htmx requests get a full-page redirect). When the store

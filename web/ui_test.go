@@ -298,3 +298,45 @@ func TestUsingTheAdminRenewsTheSessionCookie(t *testing.T) {
 	require.Equal(t, http.StatusOK, p.Status)
 	require.Empty(t, sessionCookieOf(p))
 }
+
+// Input PostgreSQL cannot hold (a NUL, bytes that are not UTF-8) in the
+// admin's forms, searches and addresses is refused with 400 and a message
+// naming the field, and changes nothing — not a 500 "something went wrong".
+func TestUIInputKeyrackCannotStoreIsRefusedWithAMessage(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+	e.seedHotel("P", 2)
+	p := e.post("/admin/login", "/admin/login", url.Values{"username": {"an\x00na"}, "password": {"whatever123"}})
+	require.Equal(t, http.StatusBadRequest, p.Status, p.Body)
+	require.Contains(t, p.Body, `Field &#34;username&#34; holds a character keyrack cannot store`)
+	e.login("anna")
+	for path, field := range map[string]string{
+		"/admin/p/P/bookings?guest=%00": "guest",
+		"/admin/p/P/bookings?id=%00":    "id",
+		"/admin/p/P/bookings?guest=%ff": "guest",
+		"/admin/p/%00/grid":             "",
+	} {
+		p := e.get(path)
+		require.Equal(t, http.StatusBadRequest, p.Status, "GET %s: %s", path, p.Body)
+		want := "The address holds a character keyrack cannot store"
+		if field != "" {
+			want = "Field &#34;" + field + "&#34; holds a character keyrack cannot store"
+		}
+		require.Contains(t, p.Body, want, "GET %s", path)
+	}
+	const ch = "/admin/p/P/channels/expedia"
+	for path, form := range map[string]url.Values{
+		ch + "/mappings":             {"room": {"A\x00"}, "room_type": {"DBL-STD"}},
+		ch + "/settings":             {"hotel_code": {"H\xff"}},
+		ch + "/credentials/outbound": {"username": {"u\x00"}, "secret": {"s"}},
+	} {
+		p := e.post(ch, path, form)
+		require.Equal(t, http.StatusBadRequest, p.Status, "POST %s: %s", path, p.Body)
+		require.Contains(t, p.Body, "cannot store", "POST %s", path)
+	}
+	audit, err := e.st.Audit(context.Background(), "P", "", 100)
+	require.NoError(t, err)
+	for _, a := range audit {
+		require.NotEqual(t, "staff:anna", a.Actor, "nothing was changed")
+	}
+}
