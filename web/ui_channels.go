@@ -55,11 +55,14 @@ func (s *Server) routeUIChannels(p *gin.RouterGroup) {
 // channelSync is what the fan-out knows of a channel, for the list and the
 // channel's page.
 type channelSync struct {
-	Status       *sync.ChannelStatus
-	Lag          string // "in sync", "pending for 3m", …
-	Behind       bool   // changes wait to be delivered
-	FailuresHour int    // failed pushes in the last hour
-	DeadLetters  int    // dead-lettered deliveries waiting for staff
+	Status *sync.ChannelStatus
+	Lag    string // "in sync", "pending for 3m", …
+	Behind bool   // changes wait to be delivered
+	// NotSent says why keyrack sends the channel nothing at all (notSent);
+	// it is shown instead of Lag, which would read "in sync".
+	NotSent      string
+	FailuresHour int // failed pushes in the last hour
+	DeadLetters  int // dead-lettered deliveries waiting for staff
 }
 
 // channelsData is the channels list.
@@ -112,6 +115,7 @@ func (s *Server) uiChannels(c *gin.Context) {
 	}
 	for _, ch := range chans {
 		row := channelListRow{Channel: ch, channelSync: syncs[ch.Code], StaleFeeds: stale[ch.Code], StaleExports: staleExports[ch.Code]}
+		row.NotSent = s.notSent(ch)
 		if ch.Kind == inventory.ChannelICal {
 			tokens, err := s.store.ExportTokens(ctx, prop.Code, ch.Code)
 			if err != nil {
@@ -196,6 +200,22 @@ func (s *Server) channelSyncs(c *gin.Context, property string) (map[string]chann
 // pushes says whether ch is pushed availability (sync.Fanout.Pushes).
 func (s *Server) pushes(ch inventory.Channel) bool {
 	return s.fanout != nil && s.fanout.Pushes(ch.Kind)
+}
+
+// notSent says why keyrack pushes a channel of a pushed kind no
+// availability at all, as the grid's marks do ("" when it pushes): the
+// fan-out drops its changes, so it is always "in sync" without ever having
+// been told a value.
+func (s *Server) notSent(ch inventory.Channel) string {
+	switch {
+	case !s.pushes(ch):
+		return ""
+	case !ch.Enabled:
+		return "disabled"
+	case ch.Endpoint == "":
+		return "not pushed: no endpoint"
+	}
+	return ""
 }
 
 // lagText says a duration the way staff read it: 45s, 3m, 2h 5m, 3d.
@@ -301,6 +321,7 @@ func (s *Server) channelPage(c *gin.Context) (*channelData, bool) {
 	}
 	syncs, archived, problem := s.channelSyncs(c, prop.Code)
 	d.channelSync, d.SyncProblem = syncs[ch.Code], problem
+	d.NotSent = s.notSent(ch)
 	for _, a := range archived {
 		if a.Channel == ch.Code {
 			d.DeadTasks = append(d.DeadTasks, a)

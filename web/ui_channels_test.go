@@ -353,6 +353,9 @@ func TestChannelFullResyncFromThePage(t *testing.T) {
 	t.Parallel()
 	e := newChannelsUI(t)
 	e.seedHotel("P", 2)
+	endpoint := "http://127.0.0.1:9/ota" // no worker runs: nothing is delivered
+	_, err := e.st.UpdateChannel(context.Background(), "P", "expedia", inventory.ChannelPatch{Endpoint: &endpoint}, inventory.System)
+	require.NoError(t, err)
 	e.login("anna")
 	require.True(t, statusOfChannel(t, e.fan, "expedia").InSync)
 
@@ -376,6 +379,7 @@ func TestChannelFullResyncFromThePage(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, chans[0].Enabled, "%+v", chans[0])
 	require.Contains(t, e.get("/admin/p/P/channels/expedia").Body, "Enable expedia")
+	require.Contains(t, rowOf(t, e.get("/admin/p/P/channels").Body, "expedia"), `<span class="warn">disabled</span>`, "not pending: nothing is sent to it")
 	p = e.post("/admin/p/P/channels/expedia", "/admin/p/P/channels/expedia/resync", nil)
 	require.Equal(t, http.StatusConflict, p.Status)
 	p = e.post("/admin/p/P/channels/expedia", "/admin/p/P/channels/expedia/enabled", url.Values{"enabled": {"true"}})
@@ -790,4 +794,34 @@ func TestAPullChannelShowsItsPollingState(t *testing.T) {
 	require.Contains(t, status, "Last good poll")
 	require.Contains(t, status, "503 Service Unavailable")
 	require.Contains(t, rowOf(t, e.get("/admin/p/P/channels").Body, "expedia"), "—", "not a pull channel")
+}
+
+// A push channel keyrack sends nothing — enabled but without an endpoint,
+// or disabled — is not shown "in sync" (the answer to "is channel X in
+// sync?") in the list or on its page, though the fan-out has nothing
+// waiting for it: they say why nothing is sent, as the grid does.
+func TestAChannelKeyrackSendsNothingIsNotShownInSync(t *testing.T) {
+	t.Parallel()
+	e := newChannelsUI(t)
+	e.seedHotel("P", 4) // expedia: enabled, DBL mapped, no endpoint
+	e.runWorker()
+	ctx := context.Background()
+	gridBook(t, e.st, "P", "pms", "W-1", gridToday(t).AddDays(3), 2, 1)
+	require.NoError(t, e.fan.Resync(ctx, "P", "expedia"))
+	eventuallyUI(t, "expedia's marks to be cleared", func() bool { return statusOfChannel(t, e.fan, "expedia").InSync })
+	require.Nil(t, statusOfChannel(t, e.fan, "expedia").LastDelivery, "nothing was ever delivered")
+
+	e.login("anna")
+	for _, want := range []string{"not pushed: no endpoint", "disabled"} {
+		row := rowOf(t, e.get("/admin/p/P/channels").Body, "expedia")
+		require.NotContains(t, row, "in sync", "the list row of a channel keyrack sends nothing: %s", row)
+		require.Contains(t, row, `<span class="warn">`+want+`</span>`)
+		status := section(t, e.get("/admin/p/P/channels/expedia").Body, "status-title")
+		require.NotContains(t, status, "in sync")
+		require.Contains(t, status, `<dt>Lag</dt><dd><span class="warn">`+want+`</span>`)
+
+		off := false
+		_, err := e.st.UpdateChannel(ctx, "P", "expedia", inventory.ChannelPatch{Enabled: &off}, inventory.System)
+		require.NoError(t, err)
+	}
 }
