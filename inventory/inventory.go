@@ -188,27 +188,30 @@ func (f Factor) Limit(units int) int { return units * int(f) / 100 }
 
 func (f Factor) String() string { return fmt.Sprintf("%d.%02d", int(f)/100, int(f)%100) }
 
-// ParseFactor reads a factor such as "1.1" or "1.10"; at most two decimals,
-// between 0.01 and 9.99.
+// ParseFactor reads a factor such as "1", "1.1" or "1.10": digits, and at
+// most two decimals after a point (no sign, no exponent), between 0.01 and
+// 9.99.
 func ParseFactor(s string) (Factor, error) {
 	s = strings.TrimSpace(s)
-	whole, frac, _ := strings.Cut(s, ".")
-	if len(frac) > 2 || whole == "" {
-		return 0, fmt.Errorf("overbooking factor %q: want a number with at most two decimals", s)
+	whole, frac, point := strings.Cut(s, ".")
+	if !digits(whole) || point && !digits(frac) || len(frac) > 2 {
+		return 0, Errorf(EINVALID, "overbooking factor %q: want a decimal number with at most two decimals, such as 1.10", s)
 	}
-	for len(frac) < 2 {
-		frac += "0"
+	w, err := strconv.Atoi(whole)
+	if err != nil || w > 9 { // too many digits for any factor
+		return 0, Errorf(EINVALID, "overbooking factor %s: must be between 0.01 and 9.99", s)
 	}
-	w, err1 := strconv.Atoi(whole)
-	c, err2 := strconv.Atoi(frac)
-	if err1 != nil || err2 != nil || w < 0 || c < 0 {
-		return 0, fmt.Errorf("overbooking factor %q: not a number", s)
-	}
+	c, _ := strconv.Atoi((frac + "00")[:2])
 	f := Factor(w*100 + c)
 	if err := f.Validate(); err != nil {
 		return 0, err
 	}
 	return f, nil
+}
+
+// digits reports whether s is one or more ASCII digits, and nothing else.
+func digits(s string) bool {
+	return s != "" && strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' }) < 0
 }
 
 // Validate checks the factor is within what the schema allows.

@@ -615,7 +615,7 @@ func parseGridEdit(prop inventory.Property, pools []inventory.Pool, f gridForm) 
 	if f.Factor != "" {
 		fa, err := inventory.ParseFactor(f.Factor)
 		if err != nil {
-			return r, e, fmt.Sprintf("Overbooking factor %q: give a number such as 1.10 (at most two decimals).", f.Factor)
+			return r, e, fmt.Sprintf("Overbooking factor %q: give a number such as 1.10 (at most two decimals), between 1.00 and 9.99.", f.Factor)
 		}
 		if fa < inventory.FactorOne {
 			// A factor below 1 would hide rooms without saying so: staff

@@ -332,3 +332,20 @@ func TestGridMarksNightsAChannelHasNotAcknowledged(t *testing.T) {
 	p = e.get(p.Header.Get("Location"))
 	require.Contains(t, gridCell(t, p.Body, "DBL", quiet), "not yet acknowledged by expedia")
 }
+
+// The grid's factor field takes a decimal, nothing else: "1.+5" and
+// "+1.5" are refused (they were saved as 1.05 and 1.50), and a factor out
+// of range is told the range.
+func TestGridEditRefusesAFactorThatIsNotADecimal(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+	e.seedHotel("P", 10)
+	e.login("anna")
+	night := gridToday(t).AddDays(5)
+	for _, f := range []string{"1.+5", "+1.5", "12.5"} {
+		p := e.post("/admin/p/P/grid", "/admin/p/P/grid/edit", url.Values{"pool": {"DBL"}, "from": {night.String()}, "to": {night.String()}, "factor": {f}})
+		require.Equal(t, http.StatusBadRequest, p.Status, "factor %q was taken: now %s", f, nightOf(t, e.st, "P", night).Factor)
+		require.Contains(t, p.Body, "between 1.00 and 9.99", "factor %q", f)
+	}
+	require.Equal(t, inventory.FactorOne, nightOf(t, e.st, "P", night).Factor)
+}
