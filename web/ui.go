@@ -2,8 +2,11 @@ package web
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"embed"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"html/template"
@@ -54,7 +57,7 @@ type uiPage struct {
 	Property   *inventory.Property
 	Properties []inventory.Property
 	Nav        string // which menu entry is current: grid, bookings, channels, alerts, queues
-	Flash      string // a success message carried over a redirect (?flash=)
+	Flash      string // a success message carried over a redirect (flashOf)
 	Error      string
 	HTMX       string // the vendored htmx's path
 	Data       any
@@ -321,7 +324,7 @@ func (s *Server) renderTemplate(c *gin.Context, status int, page, name, title, n
 		return
 	}
 	v := uiPage{Title: title, User: staff(c), CSRF: csrf.TemplateField(c.Request), CSRFToken: csrf.Token(c.Request),
-		Nav: nav, Flash: c.Query("flash"), HTMX: htmxAsset, Data: data}
+		Nav: nav, Flash: flashOf(c), HTMX: htmxAsset, Data: data}
 	if p, ok := c.Get(ctxUIProperty); ok {
 		pp := p.(inventory.Property)
 		v.Property = &pp
@@ -369,13 +372,36 @@ func (s *Server) uiFail(c *gin.Context, err error) {
 }
 
 // redirectFlash sends the browser to path with a message to show there
-// (post/redirect/get).
+// (post/redirect/get), signed for this browser's session (flashSig).
 func redirectFlash(c *gin.Context, path, flash string) {
 	sep := "?"
 	if strings.Contains(path, "?") {
 		sep = "&"
 	}
-	c.Redirect(http.StatusSeeOther, path+sep+"flash="+url.QueryEscape(flash))
+	c.Redirect(http.StatusSeeOther, path+sep+"flash="+url.QueryEscape(flash)+"&flash_sig="+flashSig(c, flash))
+}
+
+// flashSig signs a flash with the session's token, which only the
+// logged-in browser has: a crafted ?flash= link cannot put words in
+// keyrack's success banner ("" without a session: nothing to sign with).
+func flashSig(c *gin.Context, flash string) string {
+	token, _ := c.Cookie(sessionCookie)
+	if token == "" {
+		return ""
+	}
+	m := hmac.New(sha256.New, []byte(token))
+	m.Write([]byte("keyrack admin flash\x00" + flash))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// flashOf is the message a redirect carried to this page, if keyrack
+// signed it for this browser; any other ?flash= is not shown.
+func flashOf(c *gin.Context) string {
+	flash := c.Query("flash")
+	if sig := flashSig(c, flash); flash == "" || sig == "" || !hmac.Equal([]byte(sig), []byte(c.Query("flash_sig"))) {
+		return ""
+	}
+	return flash
 }
 
 func (s *Server) loginPage(c *gin.Context) {

@@ -340,3 +340,32 @@ func TestUIInputKeyrackCannotStoreIsRefusedWithAMessage(t *testing.T) {
 		require.NotEqual(t, "staff:anna", a.Actor, "nothing was changed")
 	}
 }
+
+// The success banner shows only what keyrack said after a change: a link
+// with a made-up ?flash= (or a genuine one, opened by someone else) shows
+// no banner.
+func TestAFlashMessageCannotBeForgedByALink(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+	e.seedHotel("P", 1)
+	overbook(t, e.st, "P")
+	e.login("anna")
+	forged := "/admin/p/P/alerts?flash=" + url.QueryEscape("keyrack: your session expired, log in at evil.example")
+	p := e.get(forged)
+	require.Equal(t, http.StatusOK, p.Status)
+	require.NotContains(t, p.Body, `class="flash"`)
+	require.NotContains(t, p.Body, "evil.example")
+	p = e.get(forged + "&flash_sig=AAAA")
+	require.NotContains(t, p.Body, "evil.example")
+
+	m := resolveAction.FindStringSubmatch(e.get("/admin/p/P/alerts").Body)
+	require.NotNil(t, m)
+	p = e.post("/admin/p/P/alerts", m[1], nil)
+	require.Equal(t, http.StatusSeeOther, p.Status, p.Body)
+	genuine := p.Header.Get("Location")
+	require.Contains(t, e.get(genuine).Body, `<p class="flash" role="status">The overbooking of pool DBL on 2027-10-01 is resolved.</p>`)
+
+	v := &uiEnv{t: t, st: e.st, ts: e.ts, client: newBrowserClient(t)}
+	v.login("victor")
+	require.NotContains(t, v.get(genuine).Body, `class="flash"`, "the link is anna's")
+}
