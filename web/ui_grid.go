@@ -564,7 +564,7 @@ func (s *Server) uiGridEdit(c *gin.Context) {
 		s.uiFail(c, err)
 		return
 	}
-	done := describeEdit(r, e)
+	done := describeEdit(r, e, s.propertyToday(prop))
 	if htmx {
 		d, err := s.gridData(c, prop, viewFrom, days, form)
 		if err != nil {
@@ -638,8 +638,9 @@ func parseGridEdit(prop inventory.Property, pools []inventory.Pool, f gridForm) 
 	return r, e, ""
 }
 
-// describeEdit says what an edit did, for the flash.
-func describeEdit(r inventory.NightRange, e inventory.NightEdit) string {
+// describeEdit says what an edit did, for the flash, and what the
+// channels are sent of it: nights before today never are.
+func describeEdit(r inventory.NightRange, e inventory.NightEdit, today inventory.Date) string {
 	var what []string
 	if e.Closed != nil {
 		if *e.Closed {
@@ -659,5 +660,12 @@ func describeEdit(r inventory.NightRange, e inventory.NightEdit) string {
 	if n == 1 {
 		nights = "1 night, " + r.From.String()
 	}
-	return fmt.Sprintf("Pool %s, %s: %s. The channels are being updated.", r.Pool, nights, strings.Join(what, ", "))
+	sent := "The channels are being updated."
+	switch {
+	case !r.To.After(today):
+		sent = "These nights are past: no channel is sent them."
+	case r.From.Before(today):
+		sent = "The channels are being updated from " + today.String() + " on; the past nights are not sent."
+	}
+	return fmt.Sprintf("Pool %s, %s: %s. %s", r.Pool, nights, strings.Join(what, ", "), sent)
 }

@@ -349,3 +349,32 @@ func TestGridEditRefusesAFactorThatIsNotADecimal(t *testing.T) {
 	}
 	require.Equal(t, inventory.FactorOne, nightOf(t, e.st, "P", night).Factor)
 }
+
+// An edit of past nights is kept, but the grid does not claim the channels
+// are being told: past nights are never sent. An edit reaching from the
+// past into the future says only the nights from today on are.
+func TestGridEditOfPastNightsSaysTheyAreNotSent(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+	e.seedHotel("H", 10)
+	e.login("anna")
+	today := gridToday(t)
+	grid := "/admin/p/H/grid"
+	edit := func(from, to inventory.Date) string {
+		p := e.post(grid, grid+"/edit", url.Values{"pool": {"DBL"}, "from": {from.String()}, "to": {to.String()}, "units": {"9"}})
+		require.Equal(t, http.StatusSeeOther, p.Status, p.Body)
+		flash := regexp.MustCompile(`<p class="flash" role="status">([^<]*)</p>`).FindStringSubmatch(e.get(p.Header.Get("Location")).Body)
+		require.NotNil(t, flash)
+		return flash[1]
+	}
+	msg := edit(today.AddDays(-10), today.AddDays(-5))
+	require.Contains(t, msg, "units set to 9. These nights are past: no channel is sent them.")
+	require.NotContains(t, msg, "being updated")
+	require.Equal(t, 9, nightOf(t, e.st, "H", today.AddDays(-7)).Units, "the edit is kept")
+
+	msg = edit(today.AddDays(-3), today.AddDays(3))
+	require.Contains(t, msg, "on; the past nights are not sent.")
+
+	msg = edit(today.AddDays(5), today.AddDays(6))
+	require.Contains(t, msg, "units set to 9. The channels are being updated.")
+}
