@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -191,6 +192,26 @@ func HTTPError(resp *http.Response, body string, now time.Time) error {
 		return &Error{Kind: KindRetryable, RetryAfter: after, Status: code, Err: err}
 	}
 	return &Error{Kind: KindPermanent, Status: code, Err: err}
+}
+
+// RedactURLError takes the query and user information out of the URL that
+// an HTTP client's error names (Post "https://…?token=…": dial tcp …): a
+// channel's URL may carry its secret, and such errors are kept as the
+// channel's last error, shown to staff, raised in incidents and logged.
+func RedactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			u.User = nil
+			if u.RawQuery != "" {
+				u.RawQuery = "…"
+			}
+			ue.URL = u.String()
+		} else {
+			ue.URL = "(the channel's URL)"
+		}
+	}
+	return err
 }
 
 // NoRedirects is a copy of client (http.DefaultClient when nil), sharing its

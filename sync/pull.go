@@ -312,9 +312,9 @@ func pullRequest(ctx context.Context, method, url string, target connectors.Chan
 	if target.Username != "" || target.Secret != "" {
 		req.SetBasicAuth(target.Username, target.Secret)
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := connectors.NoRedirects(nil).Do(req)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%s %s: %w", method, target, err)
+		return nil, 0, fmt.Errorf("%s %s: %w", method, target, connectors.RedactURLError(err))
 	}
 	defer res.Body.Close()
 	out, err := otaxml.ReadBody(res.Body, res.Header.Get("Content-Encoding"), maxPullBody)

@@ -14,6 +14,8 @@ import (
 	gosync "sync"
 	"syscall"
 	"time"
+
+	"github.com/keyrack/keyrack/connectors"
 )
 
 // Fetcher downloads feeds from the platforms' URLs, which hosts paste into
@@ -236,7 +238,7 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string, cond Conditional) (R
 	// gzip itself; the cap below applies to the decompressed bytes.
 	resp, err := f.client.Do(req)
 	if err != nil {
-		return Response{}, fmt.Errorf("ical: fetch %s: %w", redact(u), redactURLError(err))
+		return Response{}, fmt.Errorf("ical: fetch %s: %w", redact(u), connectors.RedactURLError(err))
 	}
 	defer resp.Body.Close()
 
@@ -296,21 +298,6 @@ func readCapped(r io.Reader, limit int64) ([]byte, error) {
 
 // redact drops the query (feed URLs carry their access token there) and
 // any userinfo from a URL shown in errors and logs.
-// redactURLError takes the URL out of the client's own error, which names
-// it (Get "https://…?s=TOKEN": dial tcp …): a feed's URL is its password,
-// and the error is kept as the feed's last error, shown and logged.
-func redactURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		if p, perr := url.Parse(ue.URL); perr == nil {
-			ue.URL = redact(p)
-		} else {
-			ue.URL = "(the feed's URL)"
-		}
-	}
-	return err
-}
-
 func redact(u *url.URL) string {
 	c := *u
 	c.User = nil

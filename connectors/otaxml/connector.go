@@ -76,7 +76,7 @@ func (c *Connector) Push(ctx context.Context, ch connectors.Channel, u connector
 	hr.Header.Set("Accept-Encoding", "gzip")
 	resp, err := connectors.NoRedirects(c.Client).Do(hr)
 	if err != nil {
-		return connectors.Ack{}, connectors.Retryable(err)
+		return connectors.Ack{}, connectors.Retryable(connectors.RedactURLError(err))
 	}
 	defer resp.Body.Close()
 	raw, rerr := ReadBody(resp.Body, resp.Header.Get("Content-Encoding"), maxAnswer)

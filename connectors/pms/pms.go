@@ -163,7 +163,7 @@ func (s *Sender) Send(ctx context.Context, endpoint, secret string, feedID int64
 	req.Header.Set("Keyrack-Feed-Id", strconv.FormatInt(feedID, 10))
 	resp, err := client.Do(req)
 	if err != nil {
-		return connectors.Retryable(fmt.Errorf("pms: webhook: %w", err))
+		return connectors.Retryable(fmt.Errorf("pms: webhook: %w", connectors.RedactURLError(err)))
 	}
 	defer resp.Body.Close()
 	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
