@@ -728,3 +728,19 @@ func TestAPoolsNewUnitsReachItsBookedNights(t *testing.T) {
 	require.Equal(t, 1, n[day.AddDays(3)].Available, "the 8 rooms sold fit again")
 	require.Equal(t, 13, n[day.AddDays(4)].Limit, "its own 9 × the pool's 1.50")
 }
+
+// keyrack's connections ask the server to notice within half a minute a
+// client host that died or was cut off (its sessions' locks then go free),
+// not after PostgreSQL's default two hours.
+func TestTheServerNoticesAVanishedKeyrackWithinHalfAMinute(t *testing.T) {
+	t.Parallel()
+	st := inventorytest.New(t)
+	var idle, interval, count string
+	require.NoError(t, st.DB().QueryRow(context.Background(),
+		`SELECT current_setting('tcp_keepalives_idle'), current_setting('tcp_keepalives_interval'), current_setting('tcp_keepalives_count')`).
+		Scan(&idle, &interval, &count))
+	if idle == "0" && interval == "0" {
+		t.Skip("connected over a Unix socket: keepalives do not apply")
+	}
+	require.Equal(t, []string{"10", "5", "3"}, []string{idle, interval, count}, "seconds")
+}

@@ -48,19 +48,40 @@ func Open(ctx context.Context, url string) (*Store, error) {
 }
 
 // OpenConfig connects with a prepared pool configuration. Its connections
-// run with jit off unless the configuration says otherwise: keyrack's
-// statements are short, and a plan the planner overestimates (it cannot
-// count the nights a range holds) otherwise pays for JIT compilation,
-// hundreds of milliseconds, on every execution.
+// run, unless the configuration says otherwise:
+//   - with jit off: keyrack's statements are short, and a plan the planner
+//     overestimates (it cannot count the nights a range holds) otherwise
+//     pays for JIT compilation, hundreds of milliseconds, on every
+//     execution;
+//   - with TCP keepalives the server sends after 10 s of silence, every 5 s,
+//     3 unanswered ending the session (ConnKeepalives): the server's
+//     defaults (2 hours, then 9 probes 75 s apart) kept the session of a
+//     keyrack whose host died or was cut off for over two hours — and with
+//     it the advisory locks it held (a delivery's lock on its channel, the
+//     scheduler's lead), so that channel got no update and no other
+//     scheduler took over in that time. (A process killed on a live host
+//     is no matter: its kernel closes the connection.) The fan-out's pool
+//     is a copy of the store's and runs with the same.
 func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
-	if _, ok := cfg.ConnConfig.RuntimeParams["jit"]; !ok {
-		cfg.ConnConfig.RuntimeParams["jit"] = "off"
+	for name, value := range ConnDefaults {
+		if _, ok := cfg.ConnConfig.RuntimeParams[name]; !ok {
+			cfg.ConnConfig.RuntimeParams[name] = value
+		}
 	}
 	db, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
 	}
 	return &Store{db: db, log: slog.Default(), groups: newBatcher()}, nil
+}
+
+// ConnDefaults are the server settings keyrack's connections run with
+// unless DATABASE_URL gives them (see OpenConfig).
+var ConnDefaults = map[string]string{
+	"jit":                     "off",
+	"tcp_keepalives_idle":     "10",
+	"tcp_keepalives_interval": "5",
+	"tcp_keepalives_count":    "3",
 }
 
 // SetLogger replaces the logger (slog.Default by default).

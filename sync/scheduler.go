@@ -70,7 +70,13 @@ func (f *Fanout) lead(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
-		if err := conn.Ping(ctx); err != nil {
+		// Bounded: a leader cut off from the database steps down rather
+		// than wait for its network to say so (the server ends its session,
+		// freeing the lead, within half a minute: inventory.ConnDefaults).
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := conn.Ping(pctx)
+		cancel()
+		if err != nil {
 			return fmt.Errorf("scheduler: the session holding the lead failed: %w", err)
 		}
 	}
