@@ -35,6 +35,12 @@ type Backlog struct {
 	// channels whose last delivery ran out of retries (alerts page).
 	Deliveries, Failures int64
 	DeadLettered         int
+	// PullOldest is how long ago the enabled pull-mode OTA channel (with a
+	// pull URL) polled least recently was last polled with success — since
+	// it was made, if never —, 0 when there is none. Only the elected
+	// scheduler polls: this grows when none leads, as when the channel
+	// fails, and its bookings then do not reach keyrack.
+	PullOldest time.Duration
 }
 
 // BacklogTopics and BacklogMarks are the keys of Backlog's maps; each is
@@ -67,7 +73,11 @@ func (f *Fanout) Backlog(ctx context.Context) (Backlog, error) {
 		UNION ALL
 		SELECT 'channels', '', coalesce(sum(deliveries), 0)::bigint, coalesce(sum(failures), 0)::bigint, 0 FROM sync_channels
 		UNION ALL
-		SELECT 'archived', '', count(*), 0, 0 FROM sync_channels WHERE archived`, BacklogTopics)
+		SELECT 'archived', '', count(*), 0, 0 FROM sync_channels WHERE archived
+		UNION ALL
+		SELECT 'pulls', '', count(*), 0, coalesce(extract(epoch FROM now() - min(coalesce(s.pull_ok_at, c.created_at))), 0)::float8
+		FROM channels c LEFT JOIN sync_channels s ON s.property_id = c.property_id AND s.channel_id = c.id
+		WHERE c.kind = 'ota_pull' AND c.enabled AND c.pull_url <> ''`, BacklogTopics)
 	var what, key string
 	var n, m int64
 	var secs float64
@@ -88,6 +98,8 @@ func (f *Fanout) Backlog(ctx context.Context) (Backlog, error) {
 			b.Deliveries, b.Failures = n, m
 		case "archived":
 			b.DeadLettered = int(n)
+		case "pulls":
+			b.PullOldest = age
 		}
 	}
 	return b, rows.Err()

@@ -60,6 +60,8 @@ var (
 		"Failed availability delivery attempts (each is retried).", nil, nil)
 	deadLetteredDesc = prometheus.NewDesc("keyrack_sync_channels_dead_lettered",
 		"Channels whose last delivery ran out of retries (listed on the alerts page, retried from there).", nil, nil)
+	pullOldestDesc = prometheus.NewDesc("keyrack_pull_oldest_seconds",
+		"How long ago the enabled pull-mode OTA channel polled least recently was last polled with success (since it was made, if never; 0 when none): above a few poll intervals its bookings are not reaching keyrack — it fails, or no scheduler leads.", nil, nil)
 )
 
 // backlogCollector reads the fan-out's backlog at each scrape.
@@ -67,7 +69,7 @@ type backlogCollector struct{ fanout *sync.Fanout }
 
 func (c *backlogCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{outboxPendingDesc, outboxOldestDesc, syncPendingDesc, syncOldestDesc,
-		feedUnackedDesc, feedOldestDesc, webhooksPendingDesc, deliveriesDesc, deliveryFailuresDesc, deadLetteredDesc} {
+		feedUnackedDesc, feedOldestDesc, webhooksPendingDesc, deliveriesDesc, deliveryFailuresDesc, deadLetteredDesc, pullOldestDesc} {
 		ch <- d
 	}
 }
@@ -97,6 +99,7 @@ func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(deliveriesDesc, prometheus.CounterValue, float64(b.Deliveries))
 	ch <- prometheus.MustNewConstMetric(deliveryFailuresDesc, prometheus.CounterValue, float64(b.Failures))
 	gauge(deadLetteredDesc, float64(b.DeadLettered))
+	gauge(pullOldestDesc, b.PullOldest.Seconds())
 }
 
 // incidentCollector reads the open incidents at each scrape.

@@ -3,6 +3,8 @@ package web_test
 import (
 	"context"
 	"net/http"
+	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
@@ -65,4 +67,29 @@ func TestMetricsShowTheFanOutsBacklog(t *testing.T) {
 	require.Contains(t, m, `keyrack_outbox_pending{topic="availability"} 1`+"\n")
 	require.Contains(t, m, `keyrack_outbox_pending{topic="reservation"} 1`+"\n", "for the PMS")
 	require.NotContains(t, m, `keyrack_outbox_oldest_seconds{topic="availability"} 0`+"\n")
+}
+
+// A pull-mode OTA nobody has polled lately shows in /metrics: only the
+// elected scheduler polls, and with none leading — or the channel failing —
+// its bookings stop reaching keyrack while no error is recorded anywhere.
+func TestMetricsShowAPullModeChannelNobodyHasPolledLately(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 2)
+	e.withFanout() // no scheduler runs: nothing is polled
+	metric := func() string {
+		t.Helper()
+		r := e.get("/metrics", "Authorization", "Bearer "+e.admin)
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+		m := regexp.MustCompile(`(?m)^keyrack_pull_oldest_seconds (\S+)$`).FindStringSubmatch(string(r.Body))
+		require.NotNil(t, m, "%s", r.Body)
+		return m[1]
+	}
+	require.Equal(t, "0", metric(), "no pull-mode channel")
+	e.otaChannel("P", "bdc", "ota_pull", "HTL-P", "u", "s", map[string]any{"pull_url": "https://bdc.test/reservations"})
+	_, err := e.st.DB().Exec(context.Background(), `UPDATE channels SET created_at = now() - interval '1 hour' WHERE code = 'bdc'`)
+	require.NoError(t, err)
+	secs, err := strconv.ParseFloat(metric(), 64)
+	require.NoError(t, err)
+	require.InDelta(t, 3600, secs, 60, "never polled since it was made an hour ago")
 }
