@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -264,8 +265,14 @@ func (s *Server) apply(c *gin.Context, rev inventory.Revision, created bool) {
 	if created && !out.Duplicate {
 		status = http.StatusCreated
 	}
-	c.Header("Location", "/api/v1/properties/"+rev.Property+"/reservations/"+res.Channel+"/"+res.ExternalID)
+	c.Header("Location", reservationPath(rev.Property, res.Channel, res.ExternalID))
 	c.JSON(status, reservationOutJSON{Reservation: res, Outcome: out})
+}
+
+// reservationPath is a reservation's address in the API, each part escaped
+// (an iCal import's id holds a "/").
+func reservationPath(property, channel, id string) string {
+	return "/api/v1/properties/" + url.PathEscape(property) + "/reservations/" + url.PathEscape(channel) + "/" + url.PathEscape(id)
 }
 
 // createReservation books a stay; it can still be refused (may-reject): a
@@ -337,7 +344,7 @@ func (s *Server) newOrRepeated(c *gin.Context, rev inventory.Revision) bool {
 		}
 	}
 	writeProblem(c, problem{Status: http.StatusConflict, Detail: "reservation " + rev.ExternalID + " of channel " + rev.Channel +
-		detail + "; change it with PUT " + "/api/v1/properties/" + rev.Property + "/reservations/" + rev.Channel + "/" + rev.ExternalID})
+		detail + "; change it with PUT " + reservationPath(rev.Property, rev.Channel, rev.ExternalID)})
 	return false
 }
 

@@ -234,3 +234,26 @@ func TestAPIValidationNamesTheFields(t *testing.T) {
 	p = problemOf(t, e.do("PUT", base+"/channels/expedia/mappings", e.admin, map[string]any{"channel_room": "X", "room_type": "NOPE"}), http.StatusBadRequest)
 	require.Equal(t, "room_type", p["errors"].([]any)[0].(map[string]any)["field"])
 }
+
+// A reservation id may hold a "/": an iCal import's is its room type and
+// the event's UID ("DBL-STD/HM1@airbnb.com"). Sent escaped (%2F), it names
+// the reservation — it could not be read, changed or cancelled through the
+// API, as no route matched the decoded path.
+func TestAReservationWhoseIDHoldsASlashIsReachedThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	key := e.propertyKey("P")
+	base := "/api/v1/properties/P"
+	r := e.do("POST", base+"/reservations", key, booking("DBL-STD/HM1@airbnb.com", "2027-05-01", "2027-05-03", 1))
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+	loc := r.Header.Get("Location")
+	require.Equal(t, base+"/reservations/pms/DBL-STD%2FHM1@airbnb.com", loc)
+	got := e.do("GET", loc, key, nil)
+	require.Equal(t, http.StatusOK, got.Status, "%s", got.Body)
+	require.Equal(t, "DBL-STD/HM1@airbnb.com", got.JSON(t)["external_id"])
+	r = e.do("POST", loc+"/cancel", key, nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.Equal(t, "cancelled", r.JSON(t)["reservation"].(map[string]any)["status"])
+	problemOf(t, e.do("GET", base+"/reservations/pms/DBL-STD%2FNOPE", key, nil), http.StatusNotFound)
+}

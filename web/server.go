@@ -80,6 +80,12 @@ func New(cfg Config) *Server {
 		s.log = slog.Default()
 	}
 	e := gin.New()
+	// Routes match the path as sent, its parameters then unescaped: a
+	// reservation id may hold a "/" (an iCal import's is its room type and
+	// the event's UID, "DBL-STD/HM1@airbnb.com"), sent as %2F — matched on
+	// the decoded path, no route took it, and such a booking could not be
+	// read, changed or cancelled through the API.
+	e.UseRawPath, e.UnescapePathValues = true, true
 	// No proxy is trusted until one is configured: X-Forwarded-For from the
 	// internet must not choose the client address that logs and rate limits
 	// see. A list that does not parse (the command checks it first) trusts
