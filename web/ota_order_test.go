@@ -2,9 +2,6 @@ package web_test
 
 import (
 	"bytes"
-	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -17,15 +14,8 @@ func TestAnOTACancellationFollowsTheDatedBookingItCancels(t *testing.T) {
 	t.Parallel()
 	e := newAPI(t)
 	e.hotel("P", 3)
-	e.must(http.StatusCreated, "POST", "/api/v1/properties/P/channels", map[string]any{"code": "weekendesk", "kind": "ota_push",
-		"hotel_code": "AL_TEST", "inbound_auth": "message_password",
-		"credentials": map[string]any{"inbound_username": "user", "inbound_secret": "password"}})
-	e.must(http.StatusOK, "PUT", "/api/v1/properties/P/channels/weekendesk/mappings", map[string]any{"channel_room": "RO_TEST", "room_type": "DBL-STD"})
-	sample := func(name string) []byte {
-		b, err := os.ReadFile(filepath.Join("..", "..", "shared", "samples", "ota", name))
-		require.NoError(t, err)
-		return b
-	}
+	e.weekendesk("P")
+	sample := func(name string) []byte { return otaSample(t, name) }
 	book := bytes.Replace(sample("weekendesk_OTA_HotelResRQ_booking-notification.xml"),
 		[]byte("<HotelReservation>"), []byte(`<HotelReservation CreateDateTime="2017-09-26T17:29:03+02:00">`), 1)
 	require.NotEqual(t, sample("weekendesk_OTA_HotelResRQ_booking-notification.xml"), book, "the booking is dated")

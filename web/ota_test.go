@@ -490,6 +490,25 @@ func TestGDSSOAP12WithWSSecurityAndRelatesTo(t *testing.T) {
 	require.Zero(t, leaked)
 }
 
+// otaSample is a real third-party OTA message from ../shared/samples/ota.
+func otaSample(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "shared", "samples", "ota", name))
+	require.NoError(t, err)
+	return b
+}
+
+// weekendesk adds to property p the channel the Weekendesk samples are
+// written for: hotel AL_TEST, RequestorID user / MessagePassword password,
+// room RO_TEST mapped to DBL-STD.
+func (e *apiEnv) weekendesk(p string) {
+	e.t.Helper()
+	e.must(http.StatusCreated, "POST", "/api/v1/properties/"+p+"/channels", map[string]any{"code": "weekendesk", "kind": "ota_push",
+		"hotel_code": "AL_TEST", "inbound_auth": "message_password",
+		"credentials": map[string]any{"inbound_username": "user", "inbound_secret": "password"}})
+	e.must(http.StatusOK, "PUT", "/api/v1/properties/"+p+"/channels/weekendesk/mappings", map[string]any{"channel_room": "RO_TEST", "room_type": "DBL-STD"})
+}
+
 // Weekendesk's own messages: a booking pushed as OTA_HotelResRQ and its
 // cancellation as OTA_CancelRQ naming only HotelReservationIDs,
 // authenticated by RequestorID and MessagePassword.
@@ -497,15 +516,8 @@ func TestWeekendeskSamplesBookAndCancel(t *testing.T) {
 	t.Parallel()
 	e := newAPI(t)
 	e.hotel("P", 3)
-	e.must(http.StatusCreated, "POST", "/api/v1/properties/P/channels", map[string]any{"code": "weekendesk", "kind": "ota_push",
-		"hotel_code": "AL_TEST", "inbound_auth": "message_password",
-		"credentials": map[string]any{"inbound_username": "user", "inbound_secret": "password"}})
-	e.must(http.StatusOK, "PUT", "/api/v1/properties/P/channels/weekendesk/mappings", map[string]any{"channel_room": "RO_TEST", "room_type": "DBL-STD"})
-	sample := func(name string) []byte {
-		b, err := os.ReadFile(filepath.Join("..", "..", "shared", "samples", "ota", name))
-		require.NoError(t, err)
-		return b
-	}
+	e.weekendesk("P")
+	sample := func(name string) []byte { return otaSample(t, name) }
 	r := e.otaPost("weekendesk", "", "", sample("weekendesk_OTA_HotelResRQ_booking-notification.xml"))
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	rs := otaRS(t, r)
@@ -537,8 +549,7 @@ func TestACancellationQuoteCancelsNothing(t *testing.T) {
 	// Undated, as the cancellation is.
 	book := bytes.Replace(resNotif("Commit", "99999999", "HTL-P", "2027-03-01", "2027-03-03"), []byte(` CreateDateTime="2027-01-10T09:59:00"`), nil, 1)
 	require.True(t, otaRS(t, e.otaPost("bdc", "u", "s", book)).Success)
-	quote, err := os.ReadFile(filepath.Join("..", "..", "shared", "samples", "ota", "opentravel_OTA_CancelRQ_hotel.xml"))
-	require.NoError(t, err)
+	quote := otaSample(t, "opentravel_OTA_CancelRQ_hotel.xml")
 	require.Contains(t, string(quote), `CancelType="Initiate"`)
 
 	r := e.otaPost("bdc", "u", "s", quote)
