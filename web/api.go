@@ -31,7 +31,7 @@ func (s *Server) routeAPI(e *gin.Engine) {
 	api := e.Group("/api/v1")
 	api.GET("/openapi.json", s.openapiDocument)
 
-	a := api.Group("", s.authenticate)
+	a := api.Group("", s.authenticate, refuseUnstorableAddress)
 	a.GET("/properties", s.listProperties)
 	a.POST("/properties", s.createProperty)
 	a.GET("/api-keys", s.listAPIKeys)
@@ -142,6 +142,30 @@ func problemBody(p problem) []byte {
 	enc.SetEscapeHTML(false) // details quote "<key>" and the like
 	_ = enc.Encode(p)
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+}
+
+// refuseUnstorableAddress answers a path that names what PostgreSQL text
+// cannot hold (a NUL, bytes that are not UTF-8) with 404 — nothing is
+// stored under such a name — and such a query parameter with 400, naming
+// it: a reservation id %00 reached the database and came back a 500.
+// (Bodies are checked by bind.)
+func refuseUnstorableAddress(c *gin.Context) {
+	for _, p := range c.Params {
+		if !storable(p.Value) {
+			abortProblem(c, http.StatusNotFound, "no "+p.Key+" is named so: it holds a character keyrack cannot store (a NUL, or bytes that are not UTF-8 text)")
+			c.Abort()
+			return
+		}
+	}
+	q := c.Request.URL.Query()
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		if !storable(k) || slices.ContainsFunc(q[k], func(v string) bool { return !storable(v) }) {
+			invalid(c, newFieldError(k, "holds a character keyrack cannot store (a NUL, or bytes that are not UTF-8 text)"))
+			c.Abort()
+			return
+		}
+	}
+	c.Next()
 }
 
 func abortProblem(c *gin.Context, status int, detail string) {

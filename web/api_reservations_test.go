@@ -257,3 +257,18 @@ func TestAReservationWhoseIDHoldsASlashIsReachedThroughTheAPI(t *testing.T) {
 	require.Equal(t, "cancelled", r.JSON(t)["reservation"].(map[string]any)["status"])
 	problemOf(t, e.do("GET", base+"/reservations/pms/DBL-STD%2FNOPE", key, nil), http.StatusNotFound)
 }
+
+// An address naming what the database cannot store (a NUL) names nothing
+// keyrack holds: a 404 saying why, not a 500 from PostgreSQL.
+func TestAnAddressKeyrackCannotStoreNamesNothing(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	key := e.propertyKey("P")
+	p := problemOf(t, e.do("GET", "/api/v1/properties/P/reservations/pms/A%00B", key, nil), http.StatusNotFound)
+	require.Contains(t, p["detail"], "no id is named so")
+	p = problemOf(t, e.do("POST", "/api/v1/properties/P/reservations/pms/A%00B/cancel", key, nil), http.StatusNotFound)
+	require.Contains(t, p["detail"], "cannot store")
+	require.Equal(t, http.StatusUnauthorized, e.do("GET", "/api/v1/properties/P/reservations/pms/A%00B", "", nil).Status,
+		"authentication first")
+}
