@@ -485,6 +485,7 @@ func (s *Store) UpdateChannel(ctx context.Context, property, code string, c Chan
 			return err
 		}
 		out, err = scanChannel(tx.QueryRow(ctx, `UPDATE channels SET name = coalesce($3, name), enabled = coalesce($4, enabled),
+				enabled_at = CASE WHEN $4 AND NOT enabled THEN now() ELSE enabled_at END,
 				hotel_code = coalesce($5, hotel_code), endpoint = coalesce($6, endpoint), rate_limit = coalesce($7, rate_limit),
 				horizon_days = coalesce($8, horizon_days),
 				inbound_auth = $9, envelope = $10, ari_message = $11, pull_url = $12, pull_interval_s = $13

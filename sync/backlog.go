@@ -23,10 +23,11 @@ type Backlog struct {
 	// booking, which is not sent back to it, is not pending.
 	ChannelsPending map[string]int
 	OldestPending   map[string]time.Duration
-	// FeedUnacked counts the reservation revisions on PMS channels' feeds
-	// that the PMS has not acknowledged, and FeedOldestUnacked is how long
-	// the oldest has waited (0 when none); WebhooksPending those of them
-	// whose webhook has not been answered yet (and has not failed for good).
+	// FeedUnacked counts the reservation revisions on enabled PMS channels'
+	// feeds that the PMS has not acknowledged, and FeedOldestUnacked is how
+	// long the oldest has waited (since the channel was enabled again, if
+	// later; 0 when none); WebhooksPending those of them whose webhook has
+	// not been answered yet (and has not failed for good).
 	FeedUnacked       int
 	FeedOldestUnacked time.Duration
 	WebhooksPending   int
@@ -67,9 +68,10 @@ func (f *Fanout) Backlog(ctx context.Context) (Backlog, error) {
 		LEFT JOIN sync_dirty d ON d.resync = k.resync AND NOT isempty(d.nights - d.echo)
 		GROUP BY k.resync
 		UNION ALL
-		SELECT 'feed', '', count(*), count(*) FILTER (WHERE webhook AND delivered_at IS NULL AND failed_at IS NULL),
-			coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8
-		FROM feed_entries WHERE acked_at IS NULL
+		SELECT 'feed', '', count(*), count(*) FILTER (WHERE e.webhook AND e.delivered_at IS NULL AND e.failed_at IS NULL),
+			coalesce(extract(epoch FROM now() - min(greatest(e.created_at, c.enabled_at))), 0)::float8
+		FROM feed_entries e JOIN channels c ON c.property_id = e.property_id AND c.id = e.channel_id AND c.enabled
+		WHERE e.acked_at IS NULL
 		UNION ALL
 		SELECT 'channels', '', coalesce(sum(deliveries), 0)::bigint, coalesce(sum(failures), 0)::bigint, 0 FROM sync_channels
 		UNION ALL

@@ -442,8 +442,10 @@ func (f *Fanout) sweepWebhooks(ctx context.Context) error {
 }
 
 // raiseUnacked opens an incident for each feed entry that its channel has
-// not acknowledged within FeedAckTimeout: one per entry (so each names the
-// reservation and revision the PMS lacks), resolved when it is acknowledged.
+// not acknowledged within FeedAckTimeout — of its arrival, or of the
+// channel's being enabled again if later (what reached a disabled PMS is
+// sent once it is back): one per entry (so each names the reservation and
+// revision the PMS lacks), resolved when it is acknowledged.
 // Staff resolving one by hand is final for that entry. One transaction per
 // property.
 func (f *Fanout) raiseUnacked(ctx context.Context) error {
@@ -466,7 +468,7 @@ func (f *Fanout) raiseUnacked(ctx context.Context) error {
 			JOIN channels c ON c.property_id = e.property_id AND c.id = e.channel_id AND c.enabled
 			JOIN reservations r ON r.property_id = e.property_id AND r.id = e.reservation_id
 			JOIN channels oc ON oc.property_id = r.property_id AND oc.id = r.channel_id
-			WHERE e.property_id = $1 AND e.acked_at IS NULL AND e.created_at < now() - $2::interval
+			WHERE e.property_id = $1 AND e.acked_at IS NULL AND greatest(e.created_at, c.enabled_at) < now() - $2::interval
 				AND NOT EXISTS (SELECT 1 FROM incidents i WHERE i.property_id = e.property_id
 					AND i.feed_entry_id = e.id AND i.kind = 'unacked_revision')
 			ORDER BY e.id

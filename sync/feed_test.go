@@ -707,3 +707,40 @@ func TestAPMSEnabledAgainGetsTheBookingsTakenWhileItWasOff(t *testing.T) {
 	require.NoError(t, h.fan.SendWebhookNow(ctx, h.id, feed[0].FeedID))
 	require.Len(t, recv.delivered(), 1, "sent once the PMS is enabled")
 }
+
+// A PMS enabled again after a while is sent what reached its feed
+// meanwhile, and has the usual time to acknowledge it from then: the
+// alarm counted from each revision's arrival, raising one incident per
+// revision the moment the PMS came back. Nor does /metrics count a
+// disabled PMS's feed as unacknowledged.
+func TestAPMSEnabledAgainHasTimeToAcknowledgeWhatCameWhileItWasOff(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := newHotel(t, hotelOptions{channels: []string{"A"}, noWorker: true, config: func(c *sync.Config) { c.FeedAckTimeout = time.Hour }})
+	h.addPMS("pms", "")
+	off, on := false, true
+	_, err := h.st.UpdateChannel(ctx, h.code, "pms", inventory.ChannelPatch{Enabled: &off}, inventory.System)
+	require.NoError(t, err)
+	h.book("A", "ota-1", 0, h.today.AddDays(3), 2, 1)
+	_, err = h.fan.RelayReservationsOf(ctx, h.id)
+	require.NoError(t, err)
+	_, err = h.st.DB().Exec(ctx, `UPDATE feed_entries SET created_at = now() - interval '2 hours' WHERE property_id = $1`, h.id)
+	require.NoError(t, err)
+	b, err := h.fan.Backlog(ctx)
+	require.NoError(t, err)
+	require.Zero(t, b.FeedUnacked, "the PMS is disabled")
+
+	_, err = h.st.UpdateChannel(ctx, h.code, "pms", inventory.ChannelPatch{Enabled: &on}, inventory.System)
+	require.NoError(t, err)
+	require.NoError(t, h.fan.RunDue(ctx))
+	require.Zero(t, h.openIncidents("unacked_revision"), "just enabled again: its hour starts now")
+	b, err = h.fan.Backlog(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, b.FeedUnacked)
+	require.Less(t, b.FeedOldestUnacked, time.Minute)
+
+	_, err = h.st.DB().Exec(ctx, `UPDATE channels SET enabled_at = now() - interval '2 hours' WHERE property_id = $1 AND code = 'pms'`, h.id)
+	require.NoError(t, err)
+	require.NoError(t, h.fan.RunDue(ctx))
+	require.Equal(t, 1, h.openIncidents("unacked_revision"), "an hour after it came back, still not acknowledged")
+}
