@@ -91,8 +91,18 @@ func ApplyOTA(ctx context.Context, store *inventory.Store, ch OTAChannel, m *ota
 				"hotel code %q is not the one this channel has for the property (%q)", rec.HotelCode, ch.HotelCode)
 			continue
 		case rec.AnswerOnly != "":
-			results[i].Status = rec.AnswerOnly
-			results[i].Warnings = []otaxml.Error{{Type: otaxml.TypeAdvisory, Msg: answerOnlyNotice(rec)}}
+			// A quote is for a reservation keyrack holds; of one it does not
+			// know, saying "pending" would tell the channel it was found.
+			switch _, err := store.Reservation(ctx, ch.Property, ch.Code, rec.ID); {
+			case inventory.ErrorCode(err) == inventory.ENOTFOUND:
+				results[i].Err = otaxml.Errorf(otaxml.TypeBizRule, otaxml.CodeInvalidConfirmation,
+					"reservation %s of this channel is not known to keyrack: nothing to quote or cancel", rec.ID)
+			case err != nil:
+				results[i].Err = retryLater(err)
+			default:
+				results[i].Status = rec.AnswerOnly
+				results[i].Warnings = []otaxml.Error{{Type: otaxml.TypeAdvisory, Msg: answerOnlyNotice(rec)}}
+			}
 			continue
 		case mapErr != nil:
 			results[i].Err = retryLater(mapErr)

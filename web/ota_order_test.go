@@ -49,3 +49,17 @@ func TestALateCancellationSupersededByALaterModificationSaysSo(t *testing.T) {
 	require.Contains(t, string(r.Body), "stays confirmed")
 	require.Equal(t, 1, e.sold("P", "2027-03-05"), "the modification holds its stay")
 }
+
+// A cancellation quote (CancelType Initiate) for a reservation keyrack does
+// not know is an error naming it, not "Pending" as if it had been found.
+func TestACancellationQuoteForAnUnknownReservationIsAnError(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.otaChannel("P", "bdc", "ota_push", "HTL-P", "u", "s", nil)
+	r := e.otaPost("bdc", "u", "s", otaSample(t, "opentravel_OTA_CancelRQ_hotel.xml"))
+	rs := otaRS(t, r)
+	require.False(t, rs.Success, "%s", r.Body)
+	require.Contains(t, string(r.Body), "not known to keyrack")
+	require.Contains(t, string(r.Body), `Code="245"`)
+}

@@ -333,13 +333,15 @@ const (
 
 // ERR codes.
 const (
-	CodeInvalidDate      = 15
-	CodeInvalidRateCode  = 249
-	CodeRequiredMissing  = 321
-	CodeInvalidHotel     = 392
-	CodeInvalidRoomType  = 402
-	CodeSystemError      = 448
-	CodeUnableToProcess  = 450
-	CodeAuthorization    = 497
-	CodeRoomRateNotFound = 783
+	CodeInvalidDate = 15
+	// CodeInvalidConfirmation: invalid confirmation or cancellation number.
+	CodeInvalidConfirmation = 245
+	CodeInvalidRateCode     = 249
+	CodeRequiredMissing     = 321
+	CodeInvalidHotel        = 392
+	CodeInvalidRoomType     = 402
+	CodeSystemError         = 448
+	CodeUnableToProcess     = 450
+	CodeAuthorization       = 497
+	CodeRoomRateNotFound    = 783
 )
