@@ -40,6 +40,14 @@ func TestMetricsCountOpenIncidentsAndStaleFeeds(t *testing.T) {
 	require.Contains(t, string(r.Body), `keyrack_incidents_open{kind="stale_feed"} 1`)
 }
 
+// metrics is /metrics as the admin key reads it.
+func (e *apiEnv) metrics() string {
+	e.t.Helper()
+	r := e.get("/metrics", "Authorization", "Bearer "+e.admin)
+	require.Equal(e.t, http.StatusOK, r.Status, "%s", r.Body)
+	return string(r.Body)
+}
+
 // With the fan-out there, /metrics says how far it is behind: a booking's
 // change waits in the outbox until a worker relays it.
 func TestMetricsShowTheFanOutsBacklog(t *testing.T) {
@@ -47,13 +55,7 @@ func TestMetricsShowTheFanOutsBacklog(t *testing.T) {
 	e := newAPI(t)
 	e.hotel("P", 2)
 	e.withFanout() // no worker runs: nothing is relayed
-	metrics := func() string {
-		t.Helper()
-		r := e.get("/metrics", "Authorization", "Bearer "+e.admin)
-		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
-		return string(r.Body)
-	}
-	m := metrics()
+	m := e.metrics()
 	for _, line := range []string{`keyrack_outbox_pending{topic="availability"} 0`, `keyrack_outbox_oldest_seconds{topic="reservation"} 0`,
 		`keyrack_sync_channels_pending{mark="change"} 0`, `keyrack_sync_oldest_pending_seconds{mark="resync"} 0`,
 		"keyrack_sync_deliveries_total 0", "keyrack_sync_delivery_failures_total 0", "keyrack_sync_channels_dead_lettered 0",
@@ -63,7 +65,7 @@ func TestMetricsShowTheFanOutsBacklog(t *testing.T) {
 	_, err := e.st.ApplyRevision(context.Background(), inventory.Revision{Property: "P", Channel: "expedia", ExternalID: "E-1", Kind: inventory.New,
 		Stays: []inventory.RoomStay{{RoomType: "DBL-STD", Arrival: inventory.MustDate("2027-12-01"), Departure: inventory.MustDate("2027-12-03")}}})
 	require.NoError(t, err)
-	m = metrics()
+	m = e.metrics()
 	require.Contains(t, m, `keyrack_outbox_pending{topic="availability"} 1`+"\n")
 	require.Contains(t, m, `keyrack_outbox_pending{topic="reservation"} 1`+"\n", "for the PMS")
 	require.NotContains(t, m, `keyrack_outbox_oldest_seconds{topic="availability"} 0`+"\n")
@@ -79,10 +81,9 @@ func TestMetricsShowAPullModeChannelNobodyHasPolledLately(t *testing.T) {
 	e.withFanout() // no scheduler runs: nothing is polled
 	metric := func() string {
 		t.Helper()
-		r := e.get("/metrics", "Authorization", "Bearer "+e.admin)
-		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
-		m := regexp.MustCompile(`(?m)^keyrack_pull_oldest_seconds (\S+)$`).FindStringSubmatch(string(r.Body))
-		require.NotNil(t, m, "%s", r.Body)
+		body := e.metrics()
+		m := regexp.MustCompile(`(?m)^keyrack_pull_oldest_seconds (\S+)$`).FindStringSubmatch(body)
+		require.NotNil(t, m, "%s", body)
 		return m[1]
 	}
 	require.Equal(t, "0", metric(), "no pull-mode channel")
