@@ -24,16 +24,7 @@ func TestTheFrontDesksChangeOfAnOTABookingReachesThatOTA(t *testing.T) {
 	for d := inventory.MustDate("2027-03-01"); d.Before(inventory.MustDate("2027-03-05")); d = d.AddDays(1) {
 		require.NoError(t, a.WaitFor("DBL", d, 3, 20*time.Second))
 	}
-	require.Eventually(t, func() bool {
-		var acked, dirty int
-		require.NoError(t, e.st.DB().QueryRow(ctx, `SELECT
-			(SELECT count(*) FROM sync_acks a WHERE a.property_id = c.property_id AND a.channel_id = c.id
-				AND a.night >= '2027-03-01' AND a.night < '2027-03-05' AND a.available = 3),
-			(SELECT count(*) FROM sync_dirty d WHERE d.property_id = c.property_id AND d.channel_id = c.id)
-			FROM channels c WHERE c.code = 'A'`).Scan(&acked, &dirty))
-		return acked == 4 && dirty == 0
-	}, 20*time.Second, 10*time.Millisecond)
-	time.Sleep(400 * time.Millisecond)
+	e.waitAcked("A", inventory.MustDate("2027-03-01"), inventory.MustDate("2027-03-05"), 3)
 
 	// A sells one room for 1–3 March (its own count goes down by itself).
 	made := time.Now().UTC().Add(-time.Hour).Format("2006-01-02T15:04:05Z") // dated, in the past: ordered before the API's change

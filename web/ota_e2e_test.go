@@ -52,6 +52,27 @@ func (e *apiEnv) pushChannel(p, code string, settings map[string]any) *otachanne
 	return oc
 }
 
+// waitAcked waits until channel code of property P has acknowledged value
+// on every night of [from, to) and has nothing left to deliver — its
+// resync is over and recorded, not only received — then for the echo
+// window (newPushHotel's 200 ms) and more: the channel's count is then
+// known right when it sells.
+func (e *apiEnv) waitAcked(code string, from, to inventory.Date, value int) {
+	e.t.Helper()
+	ctx := context.Background()
+	require.Eventually(e.t, func() bool {
+		var acked, dirty int
+		require.NoError(e.t, e.st.DB().QueryRow(ctx, `SELECT
+			(SELECT count(*) FROM sync_acks a WHERE a.property_id = c.property_id AND a.channel_id = c.id
+				AND a.night >= $2 AND a.night < $3 AND a.available = $4),
+			(SELECT count(*) FROM sync_dirty d WHERE d.property_id = c.property_id AND d.channel_id = c.id)
+			FROM channels c JOIN properties p ON p.id = c.property_id WHERE p.code = 'P' AND c.code = $1`,
+			code, from, to, value).Scan(&acked, &dirty))
+		return acked == to.Sub(from) && dirty == 0
+	}, 20*time.Second, 10*time.Millisecond, "%s's values acknowledged", code)
+	time.Sleep(400 * time.Millisecond)
+}
+
 // newPushHotel serves the API with a running fan-out (an echo window of
 // 200 ms) and hotel P of 3 rooms; channels are the test's to add.
 func newPushHotel(t *testing.T) (*apiEnv, *sync.Fanout) {
@@ -88,16 +109,7 @@ func TestOTAEndToEndCommitModifyCancelReachOtherChannels(t *testing.T) {
 	// under load the rest of the resync, or the record, can come later, and
 	// keyrack then cannot tell that a push landed before A sold, so it
 	// corrects A): A's count was right when it sold.
-	require.Eventually(t, func() bool {
-		var acked, dirty int
-		require.NoError(t, e.st.DB().QueryRow(ctx, `SELECT
-			(SELECT count(*) FROM sync_acks a WHERE a.property_id = c.property_id AND a.channel_id = c.id
-				AND a.night >= '2027-03-01' AND a.night < '2027-03-04' AND a.available = 3),
-			(SELECT count(*) FROM sync_dirty d WHERE d.property_id = c.property_id AND d.channel_id = c.id)
-			FROM channels c WHERE c.code = 'A'`).Scan(&acked, &dirty))
-		return acked == 3 && dirty == 0
-	}, 20*time.Second, 10*time.Millisecond, "A's resync is over and acknowledged")
-	time.Sleep(400 * time.Millisecond)
+	e.waitAcked("A", inventory.MustDate("2027-03-01"), inventory.MustDate("2027-03-04"), 3)
 	before := map[*otachannel.Channel]int{a: len(a.Received()), b: len(b.Received()), c: len(c.Received())}
 
 	// want is every night's availability after a step: each of B and C
