@@ -150,22 +150,16 @@ func problemBody(p problem) []byte {
 // it: a reservation id %00 reached the database and came back a 500.
 // (Bodies are checked by bind.)
 func refuseUnstorableAddress(c *gin.Context) {
-	for _, p := range c.Params {
-		if !storable(p.Value) {
-			abortProblem(c, http.StatusNotFound, "no "+p.Key+" is named so: it holds a character keyrack cannot store (a NUL, or bytes that are not UTF-8 text)")
-			c.Abort()
-			return
-		}
+	switch name, inPath := unstorable(c, c.Request.URL.Query()); {
+	case name == "":
+		c.Next()
+		return
+	case inPath:
+		abortProblem(c, http.StatusNotFound, "no "+name+" is named so: it holds "+unstorableText)
+	default:
+		invalid(c, newFieldError(name, "holds "+unstorableText))
 	}
-	q := c.Request.URL.Query()
-	for _, k := range slices.Sorted(maps.Keys(q)) {
-		if !storable(k) || slices.ContainsFunc(q[k], func(v string) bool { return !storable(v) }) {
-			invalid(c, newFieldError(k, "holds a character keyrack cannot store (a NUL, or bytes that are not UTF-8 text)"))
-			c.Abort()
-			return
-		}
-	}
-	c.Next()
+	c.Abort()
 }
 
 func abortProblem(c *gin.Context, status int, detail string) {

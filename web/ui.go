@@ -202,29 +202,41 @@ func (s *Server) csrfProtect() gin.HandlerFunc {
 // refuseUnstorable answers 400, naming the field, when a path, query or
 // form value holds what PostgreSQL text cannot (a NUL, bytes that are not
 // UTF-8): the store would fail on it with a 500. (The API refuses the same
-// in bind.)
+// in bind and refuseUnstorableAddress.)
 func (s *Server) refuseUnstorable(c *gin.Context) {
 	// A form that does not parse is left to the handlers, as before: they
 	// see what did.
 	_ = c.Request.ParseForm()
-	bad := ""
-	for _, p := range c.Params {
-		if !storable(p.Value) {
+	if name, inPath := unstorable(c, c.Request.Form); name != "" {
+		bad := "Field " + strconv.Quote(name)
+		if inPath {
 			bad = "The address"
 		}
-	}
-	unstorable := func(v string) bool { return !storable(v) }
-	for _, k := range slices.Sorted(maps.Keys(c.Request.Form)) {
-		if bad == "" && (unstorable(k) || slices.ContainsFunc(c.Request.Form[k], unstorable)) {
-			bad = "Field " + strconv.Quote(k)
-		}
-	}
-	if bad != "" {
-		s.renderError(c, http.StatusBadRequest, bad+" holds a character keyrack cannot store (a NUL, or bytes that are not UTF-8 text): correct it and try again.")
+		s.renderError(c, http.StatusBadRequest, bad+" holds "+unstorableText+": correct it and try again.")
 		c.Abort()
 		return
 	}
 	c.Next()
+}
+
+// unstorableText says what PostgreSQL text cannot hold.
+const unstorableText = "a character keyrack cannot store (a NUL, or bytes that are not UTF-8 text)"
+
+// unstorable names the first path parameter (inPath), else the first field
+// of values, holding what PostgreSQL text cannot; "" when none does.
+func unstorable(c *gin.Context, values url.Values) (name string, inPath bool) {
+	for _, p := range c.Params {
+		if !storable(p.Value) {
+			return p.Key, true
+		}
+	}
+	bad := func(v string) bool { return !storable(v) }
+	for _, k := range slices.Sorted(maps.Keys(values)) {
+		if bad(k) || slices.ContainsFunc(values[k], bad) {
+			return k, false
+		}
+	}
+	return "", false
 }
 
 // storable reports whether PostgreSQL text can hold v.
