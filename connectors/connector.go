@@ -202,16 +202,23 @@ func RedactURLError(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		if u, perr := url.Parse(ue.URL); perr == nil {
-			u.User = nil
-			if u.RawQuery != "" {
-				u.RawQuery = "…"
-			}
-			ue.URL = u.String()
+			ue.URL = RedactURL(u)
 		} else {
 			ue.URL = "(the channel's URL)"
 		}
 	}
 	return err
+}
+
+// RedactURL is u without its user information and query, which may carry
+// a secret: to show and log.
+func RedactURL(u *url.URL) string {
+	c := *u
+	c.User = nil
+	if c.RawQuery != "" {
+		c.RawQuery = "…"
+	}
+	return c.String()
 }
 
 // NoRedirects is a copy of client (http.DefaultClient when nil), sharing its

@@ -238,7 +238,7 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string, cond Conditional) (R
 	// gzip itself; the cap below applies to the decompressed bytes.
 	resp, err := f.client.Do(req)
 	if err != nil {
-		return Response{}, fmt.Errorf("ical: fetch %s: %w", redact(u), connectors.RedactURLError(err))
+		return Response{}, fmt.Errorf("ical: fetch %s: %w", connectors.RedactURL(u), connectors.RedactURLError(err))
 	}
 	defer resp.Body.Close()
 
@@ -262,14 +262,14 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string, cond Conditional) (R
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// Keep the start of an error page for the operator.
 		out.Body, _ = io.ReadAll(io.LimitReader(resp.Body, min(limit, errorBodyLimit)))
-		return out, &StatusError{Code: resp.StatusCode, URL: redact(resp.Request.URL)}
+		return out, &StatusError{Code: resp.StatusCode, URL: connectors.RedactURL(resp.Request.URL)}
 	}
 	if resp.ContentLength > limit {
-		return out, fmt.Errorf("ical: fetch %s: feed is larger than %d bytes: %w", redact(u), limit, ErrTooLarge)
+		return out, fmt.Errorf("ical: fetch %s: feed is larger than %d bytes: %w", connectors.RedactURL(u), limit, ErrTooLarge)
 	}
 	body, err := readCapped(resp.Body, limit)
 	if err != nil {
-		return out, fmt.Errorf("ical: fetch %s: %w", redact(u), err)
+		return out, fmt.Errorf("ical: fetch %s: %w", connectors.RedactURL(u), err)
 	}
 	// Some servers send a .ics.gz without Content-Encoding.
 	if bytes.HasPrefix(body, []byte{0x1f, 0x8b}) {
@@ -277,7 +277,7 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string, cond Conditional) (R
 		if err == nil {
 			body, err = readCapped(zr, limit)
 			if err != nil {
-				return out, fmt.Errorf("ical: fetch %s: gzip body: %w", redact(u), err)
+				return out, fmt.Errorf("ical: fetch %s: gzip body: %w", connectors.RedactURL(u), err)
 			}
 		}
 	}
@@ -294,15 +294,4 @@ func readCapped(r io.Reader, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("feed is larger than %d bytes: %w", limit, ErrTooLarge)
 	}
 	return body, nil
-}
-
-// redact drops the query (feed URLs carry their access token there) and
-// any userinfo from a URL shown in errors and logs.
-func redact(u *url.URL) string {
-	c := *u
-	c.User = nil
-	if c.RawQuery != "" {
-		c.RawQuery = "…"
-	}
-	return c.String()
 }

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/keyrack/keyrack/connectors"
 )
 
 var feedBody = []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nEND:VCALENDAR\r\n")
@@ -240,7 +242,7 @@ func TestIsPrivate(t *testing.T) {
 
 func TestRedactHidesTokens(t *testing.T) {
 	u, _ := url.Parse("https://user:pw@www.airbnb.com/calendar/ical/123.ics?s=abcdef")
-	if got := redact(u); strings.Contains(got, "abcdef") || strings.Contains(got, "pw") {
+	if got := connectors.RedactURL(u); strings.Contains(got, "abcdef") || strings.Contains(got, "pw") {
 		t.Errorf("redact = %s", got)
 	}
 }
