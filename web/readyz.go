@@ -17,7 +17,10 @@ const readyTimeout = 2 * time.Second
 
 // readiness is readyz's answer.
 type readiness struct {
-	Status string `json:"status"` // "ok" or "unavailable"
+	// Status is "ok"; "degraded" when only Redis does not answer (bookings
+	// are taken and kept, their fan-out waits in the outbox); "unavailable"
+	// when PostgreSQL does not.
+	Status string `json:"status"`
 	// Failed names the dependencies that did not answer.
 	Failed []string              `json:"failed,omitempty"`
 	Checks map[string]dependency `json:"checks"`
@@ -29,8 +32,13 @@ type dependency struct {
 	Error  string `json:"error,omitempty"`
 }
 
-// readyz reports whether keyrack can do its work: PostgreSQL (the source of
-// truth) and Redis (the fan-out's queues) both answer within readyTimeout.
+// readyz reports whether keyrack can take traffic: PostgreSQL (the source of
+// truth) and Redis (the fan-out's queues) are checked, each within
+// readyTimeout. Only PostgreSQL's absence makes keyrack unready (503): while
+// Redis is down a booking is still taken and its changes wait in the outbox
+// (PRODUCT.md, invariant 4), so an orchestrator's readiness probe must not
+// take every web process out of service and turn the channels' bookings away.
+// The answer still names Redis, as "degraded".
 func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), readyTimeout)
 	defer cancel()
@@ -66,16 +74,20 @@ func (s *Server) readyz(c *gin.Context) {
 			continue
 		}
 		s.log.WarnContext(ctx, "not ready", "dependency", res.name, "err", res.err)
-		r.Status = "unavailable"
 		r.Failed = append(r.Failed, res.name)
 		r.Checks[res.name] = dependency{Status: "down", Error: reason(res.err)}
 	}
-	if len(r.Failed) > 0 {
-		slices.Sort(r.Failed)
+	slices.Sort(r.Failed)
+	switch {
+	case slices.Contains(r.Failed, "postgres"):
+		r.Status = "unavailable"
 		c.JSON(http.StatusServiceUnavailable, r)
-		return
+	case len(r.Failed) > 0:
+		r.Status = "degraded"
+		c.JSON(http.StatusOK, r)
+	default:
+		c.JSON(http.StatusOK, r)
 	}
-	c.JSON(http.StatusOK, r)
 }
 
 var errNotConfigured = errors.New("not configured")
