@@ -33,14 +33,14 @@ func (s *Store) BlockedNights(ctx context.Context, property, channel, roomType s
 			FROM target t
 			JOIN reservations r ON r.property_id = t.property_id AND r.channel_id = t.channel_id
 			CROSS JOIN LATERAL jsonb_array_elements(r.stays) st
-			CROSS JOIN LATERAL generate_series(greatest((st->>'arrival')::date, $4::date),
-				least((st->>'departure')::date, $5::date) - 1, interval '1 day') AS g (night)
+			CROSS JOIN LATERAL generate_series(greatest((st->>'arrival')::date, $4::date)::timestamp,
+				(least((st->>'departure')::date, $5::date) - 1)::timestamp, interval '1 day') AS g (night)
 			WHERE r.status = 'confirmed' AND r.departure > $4 AND r.arrival < $5 AND st->>'room_type' = $3
 			GROUP BY 1
 		)
 		SELECT d::date
 		FROM target t
-		CROSS JOIN generate_series($4::date, $5::date - 1, interval '1 day') d
+		CROSS JOIN generate_series($4::date::timestamp, ($5::date - 1)::timestamp, interval '1 day') d
 		LEFT JOIN nights n ON n.property_id = t.property_id AND n.pool_id = t.pool_id AND n.night = d::date
 		LEFT JOIN own o ON o.night = d::date
 		WHERE coalesce(n.closed, false)

@@ -428,7 +428,7 @@ func (s *Store) Availability(ctx context.Context, property string, from, to Date
 			coalesce(n.closed, false),
 			coalesce(n.version, 0)
 		FROM pools pl
-		CROSS JOIN generate_series($2::date, $3::date - 1, interval '1 day') AS d
+		CROSS JOIN generate_series($2::date::timestamp, ($3::date - 1)::timestamp, interval '1 day') AS d
 		LEFT JOIN nights n ON n.property_id = pl.property_id AND n.pool_id = pl.id AND n.night = d::date
 		WHERE pl.property_id = $1
 		ORDER BY pl.code, d`, prop.ID, from, to)

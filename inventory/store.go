@@ -64,7 +64,13 @@ func Open(ctx context.Context, url string) (*Store, error) {
 //     is a copy of the store's and runs with the same.
 func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
 	for name, value := range ConnDefaults {
-		if _, ok := cfg.ConnConfig.RuntimeParams[name]; !ok {
+		given := false
+		for p := range cfg.ConnConfig.RuntimeParams {
+			// PostgreSQL's setting names are case-insensitive: TimeZone in
+			// DATABASE_URL is the timezone default here.
+			given = given || strings.EqualFold(p, name)
+		}
+		if !given {
 			cfg.ConnConfig.RuntimeParams[name] = value
 		}
 	}
@@ -78,7 +84,11 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
 // ConnDefaults are the server settings keyrack's connections run with
 // unless DATABASE_URL gives them (see OpenConfig).
 var ConnDefaults = map[string]string{
-	"jit":                     "off",
+	"jit": "off",
+	// Nights are dates and never go through a session's zone; UTC keeps
+	// any timestamp arithmetic the same whatever zone the server was set
+	// up in (initdb writes the machine's).
+	"timezone":                "UTC",
 	"tcp_keepalives_idle":     "10",
 	"tcp_keepalives_interval": "5",
 	"tcp_keepalives_count":    "3",

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,4 +92,41 @@ func TestTheFrontDeskExtendsAnOTABookingDatedInLocalTime(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	require.Equal(t, "2027-03-04", r.JSON(t)["reservation"].(map[string]any)["departure"], "the answer shows the change: %s", r.Body)
 	require.Equal(t, 1, e.sold("P", "2027-03-03"))
+}
+
+// An OTA west of UTC (Los Angeles) dates its messages in local time without a
+// zone, which keyrack reads as UTC: hours behind keyrack's clock. The front
+// desk extends the guest's booking through the API; an hour later the guest
+// changes the dates on the OTA, which sends a Modify with the whole new stay.
+// The OTA's modification is the latest change and must stand: the OTA has
+// confirmed those dates to the guest and sells from them.
+func TestAnOTAModificationAfterTheFrontDesksChangeStandsWhenTheOTADatesInLocalTimeWestOfUTC(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.otaChannel("P", "A", "ota_push", "HTL-A", "a-user", "a-secret", nil)
+	la := time.FixedZone("UTC-8", -8*3600)
+	local := func(t time.Time) string { return t.In(la).Format("2006-01-02T15:04:05") }
+	made := local(time.Now().Add(-2 * time.Hour))
+	r := e.otaPost("A", "a-user", "a-secret", resNotifMade("Commit", "A-1", "HTL-A", "2027-03-01", "2027-03-03", made))
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+
+	// The front desk extends the stay by a night.
+	r = e.do("PUT", "/api/v1/properties/P/reservations/A/A-1", e.propertyKey("P"), map[string]any{
+		"stays": []any{map[string]any{"room_type": "DBL-STD", "arrival": "2027-03-01", "departure": "2027-03-04", "rooms": 1}}})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.Equal(t, 1, e.sold("P", "2027-03-03"))
+
+	// Later, the guest moves the stay on the OTA to 10–12 March: a Modify
+	// dated now, in the OTA's local time.
+	body := string(resNotifMade("Modify", "A-1", "HTL-A", "2027-03-10", "2027-03-12", made))
+	body = strings.Replace(body, `CreateDateTime="`+made+`"`, `CreateDateTime="`+made+`" LastModifyDateTime="`+local(time.Now())+`"`, 1)
+	r = e.otaPost("A", "a-user", "a-secret", []byte(body))
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+
+	res, err := e.st.Reservation(context.Background(), "P", "A", "A-1")
+	require.NoError(t, err)
+	require.Equal(t, "2027-03-10", res.Arrival.String(), "the OTA's later modification holds the guest's new dates")
+	require.Equal(t, 1, e.sold("P", "2027-03-10"), "10 March is sold")
+	require.Equal(t, 0, e.sold("P", "2027-03-01"), "1 March is free again")
 }

@@ -370,14 +370,12 @@ func (s *Server) modifyReservation(c *gin.Context) {
 }
 
 // change is a modification or cancellation the request makes to the
-// reservation its path names. It is dated after every revision the
-// reservation has — by keyrack's clock, or just after the latest one's
-// timestamp if that is later (a channel's own clock, or a local time it sent
-// without its zone, may be hours ahead) —, so that it is applied: dated by
-// keyrack's clock alone, the front desk's cancellation of an OTA booking
-// made "later" by the OTA's clock was ordered before it and changed
-// nothing. (A date of its own also makes later changes to the same content
-// new revisions.)
+// reservation its path names. It is dated just after the latest dated
+// revision the reservation has, on that revision's clock (keyrack's when
+// none is dated), so that it is applied and the channel's next change is
+// applied after it: a channel's clock, or a local time it sent without its
+// zone, may be hours ahead of keyrack's or behind it. (A date of its own also
+// makes later changes to the same content new revisions.)
 func (s *Server) change(c *gin.Context, in reservationInJSON, kind inventory.RevisionKind) (inventory.Revision, bool) {
 	ctx, prop := c.Request.Context(), apiProperty(c).Code
 	res, err := s.store.Reservation(ctx, prop, c.Param("channel"), c.Param("id"))
@@ -395,11 +393,20 @@ func (s *Server) change(c *gin.Context, in reservationInJSON, kind inventory.Rev
 		return inventory.Revision{}, false
 	}
 	rev := s.revision(c, in, res.Channel, res.ExternalID, kind, ch.Kind == inventory.ChannelPMS)
-	rev.SentAt = now()
+	// Just after the latest dated revision, on that channel's own clock:
+	// dated by keyrack's clock, the channel's next change — dated by a clock
+	// hours behind (a local time west of UTC sent without its zone) — was
+	// ordered before this one and changed nothing.
 	for _, r := range recs {
+		if r.Revision.SentAt.IsZero() {
+			continue
+		}
 		if after := r.Revision.SentAt.Add(time.Millisecond); after.After(rev.SentAt) {
 			rev.SentAt = after
 		}
+	}
+	if rev.SentAt.IsZero() {
+		rev.SentAt = now()
 	}
 	return rev, true
 }

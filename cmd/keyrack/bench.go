@@ -544,7 +544,7 @@ func (b *bench) setup(ctx context.Context, secrets *inventory.Secrets, keyrack s
 	// Every night a booking can touch exists, as in a hotel selling for a
 	// while, and the planner knows the tables' sizes.
 	if _, err := b.st.DB().Exec(ctx, `INSERT INTO nights (property_id, pool_id, night, units, overbooking_factor)
-		SELECT property_id, id, d, units, overbooking_factor FROM pools, generate_series($1::date - 2, $1::date + 366, interval '1 day') d
+		SELECT property_id, id, d, units, overbooking_factor FROM pools, generate_series(($1::date - 2)::timestamp, ($1::date + 366)::timestamp, interval '1 day') d
 		ON CONFLICT DO NOTHING`, b.from); err != nil {
 		return err
 	}
@@ -630,7 +630,7 @@ func (b *bench) pgbenchReference(ctx context.Context) (float64, error) {
 		return 0, err
 	}
 	if _, err := db.Exec(ctx, `INSERT INTO nights (property_id, pool_id, night, units, overbooking_factor)
-		SELECT property_id, id, d, units, overbooking_factor FROM pools, generate_series($2::date, $2::date + $3::int + 3, interval '1 day') d
+		SELECT property_id, id, d, units, overbooking_factor FROM pools, generate_series($2::date::timestamp, ($2::date + $3::int + 3)::timestamp, interval '1 day') d
 		WHERE property_id = $1`, p.Property, b.from, days); err != nil {
 		return 0, err
 	}
