@@ -129,7 +129,10 @@ func (f *Fanout) dropDeadLetters(p pair, keep string) {
 }
 
 // RetryArchived runs an archived delivery task again now, with a fresh
-// retry budget; its queue and id come from Archived.
+// retry budget; its queue and id come from Archived. asynq's RunTask would
+// run the archived task itself, its retry count spent — one failure would
+// archive it again —, so a fresh generation of the pair's task is enqueued
+// instead and the archived one deleted.
 func (f *Fanout) RetryArchived(ctx context.Context, queue, id string) error {
 	ti, err := f.inspector.GetTaskInfo(queue, id)
 	if err != nil {
@@ -139,13 +142,29 @@ func (f *Fanout) RetryArchived(ctx context.Context, queue, id string) error {
 	if ti.Type != taskChannel || json.Unmarshal(ti.Payload, &p) != nil {
 		return fmt.Errorf("sync: task %s is not a delivery", id)
 	}
-	// Record it as the task that waits, so the sweeper watches it.
-	if _, err := f.db.Exec(ctx, `UPDATE sync_channels SET queued = $3, queued_gen = $4, queued_at = now(), archived = false
-		WHERE property_id = $1 AND channel_id = $2 AND queued IS NULL`, p.Property, p.Channel, f.classOf(queue), p.Gen); err != nil {
+	class := f.classOf(queue)
+	if _, err := f.db.Exec(ctx, `INSERT INTO sync_channels (property_id, channel_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+		p.Property, p.Channel); err != nil {
 		return err
 	}
-	if err := f.inspector.RunTask(queue, id); err != nil {
-		return fmt.Errorf("sync: retry archived task %s: %w", id, err)
+	// Recorded as the task that waits, so the sweeper watches it (and
+	// enqueues it if Redis does not take it now).
+	var gen int64
+	err = f.db.QueryRow(ctx, `UPDATE sync_channels SET gen = gen + 1, queued = $3, queued_gen = gen + 1, queued_at = now(), archived = false
+		WHERE property_id = $1 AND channel_id = $2 AND queued IS NULL
+		RETURNING gen`, p.Property, p.Channel, class).Scan(&gen)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		// A newer task waits already: it delivers whatever the marks hold.
+	case err != nil:
+		return err
+	default:
+		if err := f.enqueue(ctx, p.pair, class, gen, 0); err != nil {
+			return fmt.Errorf("sync: retry archived task %s: %w", id, err)
+		}
+	}
+	if err := f.inspector.DeleteTask(queue, id); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+		f.log.Warn("could not drop a retried dead letter", "queue", queue, "id", id, "err", err)
 	}
 	return nil
 }

@@ -249,6 +249,9 @@ type Fanout struct {
 	// maintainAlways: maintain the tables even when the server runs
 	// autovacuum (tests, which may run on either kind of server).
 	maintainAlways bool
+	// lostDeadLettersAt is when the sweeper (one goroutine) last read the
+	// archive looking for lost dead letters (sweepLostDeadLetters).
+	lostDeadLettersAt time.Time
 
 	leader    atomic.Bool
 	redisDown atomic.Bool // for logging the outage once, not every attempt

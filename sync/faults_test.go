@@ -390,3 +390,164 @@ func TestADeadLetterIsNoLongerListedOnceItsChannelCatchesUp(t *testing.T) {
 		return kept == 1
 	})
 }
+
+// Staff retry a dead letter once the channel is said to be back (README:
+// "RetryArchived runs it again", "with a fresh retry budget"). A channel
+// just back from an outage often fails once more; the retried task must
+// then be retried with backoff like any other, not archived again at its
+// first failure.
+func TestARetriedDeadLetterGetsAFreshRetryBudget(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{config: func(c *sync.Config) {
+		c.MaxRetry = 2
+		c.RetryBase = time.Second
+		c.RetryMax = time.Second
+	}}).primed()
+	ctx := context.Background()
+	arrival := h.today.AddDays(2)
+	h.tc["B"].FailAll(true)
+	h.book("A", "A-dead", 0, arrival, 1, 1)
+	var archived []sync.ArchivedTask
+	eventually(t, convergeTimeout, "the delivery to B to be archived", func() bool {
+		var err error
+		archived, err = h.fan.Archived(ctx)
+		require.NoError(t, err)
+		return len(archived) == 1
+	})
+	failed := h.tc["B"].Stats().Failed
+	require.Equal(t, 3, failed, "one attempt and two retries")
+
+	require.NoError(t, h.fan.RetryArchived(ctx, archived[0].Queue, archived[0].ID))
+	eventually(t, convergeTimeout, "the retried task's first attempt", func() bool { return h.tc["B"].Stats().Failed > failed })
+	h.tc["B"].FailAll(false) // B is back for good a moment later
+	from, to := h.horizon()
+	deadline := time.Now().Add(20 * time.Second)
+	for len(h.mismatches(from, to, "B")) > 0 {
+		if time.Now().After(deadline) {
+			st := statusOf(t, h, "B")
+			t.Fatalf("B never caught up after staff retried its dead letter: its retried task failed %d time(s) and is archived=%v again (last error %q); %d requests since",
+				h.tc["B"].Stats().Failed-failed, st.Archived, st.LastError, h.tc["B"].Stats().Failed-failed)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A dead letter survives Redis restarting empty: the channel's status and
+// keyrack_sync_channels_dead_lettered still say it is out of retries, so
+// the alerts page, the channels page and GET …/incidents must still list it
+// for staff to retry (or the channel must be retried by itself). Otherwise
+// the metric says 1, the pages say none, there is no retry button, and the
+// channel stays stale until the next booking on its pools.
+func TestADeadLetterIsStillListedAfterRedisRestartsEmpty(t *testing.T) {
+	t.Parallel()
+	redis := synctest.StartRedis(t)
+	h := newHotel(t, hotelOptions{redisURL: redis.URL, config: func(c *sync.Config) {
+		c.MaxRetry = 2
+		c.RetryBase = 20 * time.Millisecond
+		c.RetryMax = 100 * time.Millisecond
+	}}).primed()
+	ctx := context.Background()
+	arrival := h.today.AddDays(2)
+	h.tc["B"].FailAll(true)
+	h.book("A", "A-dead", 0, arrival, 1, 1)
+	eventually(t, convergeTimeout, "the delivery to B to be archived", func() bool {
+		a, err := h.fan.Archived(ctx)
+		require.NoError(t, err)
+		return len(a) == 1
+	})
+	redis.Stop()
+	redis.Start() // empty: it kept nothing on disk
+	h.tc["B"].FailAll(false)
+
+	eventually(t, convergeTimeout, "Redis to answer again", func() bool {
+		_, err := h.fan.Archived(ctx)
+		return err == nil
+	})
+	var b sync.Backlog
+	var a []sync.ArchivedTask
+	caughtUp := false
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && !caughtUp; time.Sleep(100 * time.Millisecond) {
+		var err error
+		b, err = h.fan.Backlog(ctx)
+		require.NoError(t, err)
+		a, err = h.fan.Archived(ctx)
+		require.NoError(t, err)
+		caughtUp = len(h.mismatches(h.horizon())) == 0
+	}
+	require.True(t, caughtUp || len(a) == b.DeadLettered,
+		"after Redis restarted empty: keyrack_sync_channels_dead_lettered=%d and B's status archived=%v, but %d dead letters listed for staff to retry, and B still stale: %v",
+		b.DeadLettered, statusOf(t, h, "B").Archived, len(a), h.mismatches(h.horizon()))
+}
+
+// A channel that takes the connection and never answers holds nobody up:
+// its push times out (PushTimeout), the others are delivered meanwhile, the
+// failure is recorded, its lock is released (a retry, not LockWait later,
+// brings it up to date once it answers again).
+func TestAChannelThatNeverAnswersTimesOutAndHoldsNoOneUp(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{config: func(c *sync.Config) {
+		c.PushTimeout = 2 * time.Second
+		c.RetryBase = 500 * time.Millisecond
+		c.RetryMax = time.Second
+	}}).primed()
+	arrival := h.today.AddDays(3)
+	h.tc["B"].Hold()
+	start := time.Now()
+	h.book("A", "A-hang", 0, arrival, 2, 1)
+	h.waitConverged("C", "D")
+	t.Logf("C and D converged after %s while B hangs", time.Since(start))
+	eventually(t, convergeTimeout, "B's push to time out and be recorded", func() bool {
+		st := statusOf(t, h, "B")
+		return st.LastError != "" && h.tc["B"].Stats().Abandoned >= 1
+	})
+	t.Logf("B's recorded error: %q", statusOf(t, h, "B").LastError)
+	h.tc["B"].Release()
+	released := time.Now()
+	h.waitConverged()
+	t.Logf("B converged %s after it answered again", time.Since(released))
+	require.Less(t, time.Since(released), 30*time.Second, "B waited for a lock")
+}
+
+// Redis restarts empty while a channel's delivery waits for its retry (its
+// backoff long): the retry is lost with Redis, yet the channel catches up
+// without a new booking — the sweeper finds its marks and no task.
+func TestARetryLostWithRedisIsDeliveredWithoutANewBooking(t *testing.T) {
+	t.Parallel()
+	redis := synctest.StartRedis(t)
+	h := newHotel(t, hotelOptions{redisURL: redis.URL, config: func(c *sync.Config) {
+		c.RetryBase = 5 * time.Minute
+		c.RetryMax = 10 * time.Minute
+	}}).primed()
+	h.tc["B"].FailAll(true)
+	h.book("A", "A-lost", 0, h.today.AddDays(2), 1, 1)
+	eventually(t, convergeTimeout, "B's first attempt to fail", func() bool { return h.tc["B"].Stats().Failed >= 1 })
+	redis.Stop()
+	redis.Start()
+	h.tc["B"].FailAll(false)
+	start := time.Now()
+	h.waitConverged()
+	t.Logf("B converged %s after Redis came back empty", time.Since(start))
+}
+
+// The same outage, healed: every channel catches up by itself.
+func TestChannelsCatchUpOnceTheRelayCanWriteAgain(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{}).primed()
+	ctx := context.Background()
+	db := h.st.DB()
+	_, err := db.Exec(ctx, `
+		CREATE FUNCTION audit_disk_full() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION USING ERRCODE = 'disk_full', MESSAGE = 'could not extend file: No space left on device'; END $$;
+		CREATE TRIGGER audit_disk_full BEFORE INSERT OR UPDATE ON sync_dirty FOR EACH ROW EXECUTE FUNCTION audit_disk_full()`)
+	require.NoError(t, err)
+	for i := range 20 {
+		h.book("A", fmt.Sprintf("A-full-%d", i), 0, h.today.AddDays(1+i%10), 1, 1)
+	}
+	time.Sleep(2 * time.Second)
+	require.Positive(t, h.pendingOutbox())
+	_, err = db.Exec(ctx, `DROP TRIGGER audit_disk_full ON sync_dirty`)
+	require.NoError(t, err)
+	start := time.Now()
+	h.waitConverged()
+	t.Logf("converged %s after the relay could write again", time.Since(start))
+}

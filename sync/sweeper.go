@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5"
@@ -30,7 +31,59 @@ type sweepRow struct {
 
 // sweep sweeps, once, the channels' delivery tasks and the PMS webhooks.
 func (f *Fanout) sweep(ctx context.Context) error {
-	return errors.Join(f.sweepChannels(ctx), f.sweepWebhooks(ctx))
+	return errors.Join(f.sweepChannels(ctx), f.sweepLostDeadLetters(ctx), f.sweepWebhooks(ctx))
+}
+
+// sweepLostDeadLetters retries, with a fresh task, the dead-lettered pairs
+// whose archived task Redis no longer holds (it restarted empty, or was
+// flushed): staff could neither see nor retry them, and the channel would
+// stay behind until its next change. A pair archived only a moment ago is
+// left: asynq archives its task just after the delivery records it. It reads
+// the archive (up to 10,000 tasks a queue) at most once every 6 × StaleAfter,
+// not at every sweep, while a channel stays dead-lettered.
+func (f *Fanout) sweepLostDeadLetters(ctx context.Context) error {
+	if time.Since(f.lostDeadLettersAt) < 6*f.cfg.StaleAfter {
+		return nil
+	}
+	rows, _ := f.db.Query(ctx, `
+		SELECT s.property_id, s.channel_id FROM sync_channels s
+		WHERE s.archived AND s.queued IS NULL AND coalesce(s.last_error_at < now() - $1::interval, true)
+			AND EXISTS (SELECT 1 FROM sync_dirty d WHERE d.property_id = s.property_id AND d.channel_id = s.channel_id)
+		LIMIT 1000`, 6*f.cfg.StaleAfter)
+	dead, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (pair, error) {
+		var p pair
+		err := r.Scan(&p.Property, &p.Channel)
+		return p, err
+	})
+	if err != nil || len(dead) == 0 {
+		return err
+	}
+	f.lostDeadLettersAt = time.Now()
+	kept := map[pair]bool{}
+	if err := f.eachArchived(func(_ string, _ *asynq.TaskInfo, p taskPayload) { kept[p.pair] = true }); err != nil {
+		f.noteRedis(err)
+		return err
+	}
+	for _, p := range dead {
+		if kept[p] {
+			continue
+		}
+		var gen int64
+		err := f.db.QueryRow(ctx, `UPDATE sync_channels SET gen = gen + 1, queued = 'critical', queued_gen = gen + 1, queued_at = now(), archived = false
+			WHERE property_id = $1 AND channel_id = $2 AND archived AND queued IS NULL
+			RETURNING gen`, p.Property, p.Channel).Scan(&gen)
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		f.log.Warn("retrying a dead-lettered channel whose archived task Redis lost", "property_id", p.Property, "channel_id", p.Channel)
+		if err := f.enqueue(ctx, p, classCritical, gen, 0); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // sweepChannels checks, once, every pair with dirty marks that is not archived and
