@@ -47,7 +47,8 @@ const (
 )
 
 // RecordInbound keeps a raw inbound message and its outcome. Card numbers
-// and CVV are masked in the message and the reply before they are stored.
+// and CVV are masked in the message, the reply and the detail (errors can
+// quote what was sent) before they are stored.
 // It returns the message's id, or 0 for an unauthenticated message beyond
 // the bounds above, which is not kept.
 func (s *Store) RecordInbound(ctx context.Context, m InboundMessage) (int64, error) {
@@ -76,7 +77,7 @@ func (s *Store) RecordInbound(ctx context.Context, m InboundMessage) (int64, err
 					AND u.received_at > now() - $13::interval LIMIT $15) AS every) < $15)
 			RETURNING id`,
 			m.Property, m.Channel, m.Direction, cleanText(m.Remote), cleanText(m.Message), cleanText(m.EchoToken), m.Records,
-			m.Outcome, m.HTTPStatus, cleanText(m.Detail), cleanText(raw), cleanText(MaskCardString(m.Reply)),
+			m.Outcome, m.HTTPStatus, cleanText(MaskCardString(m.Detail)), cleanText(raw), cleanText(MaskCardString(m.Reply)),
 			UnauthenticatedWindow, UnauthenticatedPerSender, UnauthenticatedPerWindow).
 			QueryRow(func(r pgx.Row) error {
 				if err := r.Scan(&id); !errors.Is(err, pgx.ErrNoRows) {

@@ -109,7 +109,8 @@ func TestInboundMessagesAreKeptMasked(t *testing.T) {
 	ctx := context.Background()
 	raw := `<OTA_HotelResNotifRQ><PaymentCard CardNumber="4111111111111111" SeriesCode="737"/>` + "\x00\xff</OTA_HotelResNotifRQ>"
 	id, err := h.st.RecordInbound(ctx, inventory.InboundMessage{Property: h.code, Channel: "C0", Direction: "push",
-		Message: "OTA_HotelResNotifRQ", Records: 1, Outcome: "ok", Raw: raw, Reply: "<Success/>"})
+		Message: "OTA_HotelResNotifRQ", Records: 1, Outcome: "ok", Raw: raw, Reply: "<Success/>",
+		Detail: `record 1: PaymentCard: CardCode "4111 1111 1111 1111" is not a card code`})
 	require.NoError(t, err)
 	require.NotZero(t, id)
 	// Unknown property and channel: kept without them.
@@ -132,6 +133,7 @@ func TestInboundMessagesAreKeptMasked(t *testing.T) {
 	require.NotContains(t, m.Raw, "4111111111111111")
 	require.NotContains(t, m.Raw, `"737"`)
 	require.NotContains(t, m.Raw, "\x00")
+	require.Contains(t, m.Detail, "XXXX XXXX XXXX 1111", "an error quoting a card number keeps it masked")
 }
 
 // Messages from senders that could not authenticate are kept within bounds
