@@ -23,7 +23,8 @@ import (
 // older than pull_interval_s), records the attempt and enqueues one task per
 // channel and slot. The task fetches the pending reservations (GET pull_url),
 // applies them like pushed ones (ApplyOTA) and then acknowledges (POST
-// pull_url) only the records that were committed: a record that failed is
+// pull_url, with the RS answering the RQ fetched) only the records that
+// were committed: a record that failed is
 // not acknowledged, so the channel serves it again at the next poll, and a
 // record served again after a lost acknowledgement is applied once (ApplyOTA
 // is idempotent by content). Every fetched message is kept with its outcome
@@ -276,8 +277,10 @@ func (f *Fanout) pullOnce(ctx context.Context, ch channelRow, och OTAChannel, pu
 	// before it is kept. A message without reservations (nothing pending)
 	// has nothing to acknowledge.
 	if failed < len(results) {
-		ack := otaxml.EncodeResNotifRS(otaxml.Out{Envelope: env, HotelCode: ch.HotelCode, EchoToken: m.EchoToken, TimeStamp: time.Now(),
-			Username: target.Username, Password: target.Secret}, results)
+		// The answer to what was fetched: a modification queue takes an
+		// OTA_HotelResModifyNotifRS, and refuses an OTA_HotelResNotifRS.
+		ack := otaxml.EncodeAck(otaxml.Out{Envelope: env, HotelCode: ch.HotelCode, EchoToken: m.EchoToken, TimeStamp: time.Now(),
+			Username: target.Username, Password: target.Secret}, m.Name, results)
 		rec.Reply = string(ack)
 		answer, _, err := pullRequest(ctx, http.MethodPost, pullURL, target, env, ack, f.cfg.PushTimeout)
 		if err == nil {
