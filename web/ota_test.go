@@ -490,6 +490,60 @@ func TestGDSSOAP12WithWSSecurityAndRelatesTo(t *testing.T) {
 	require.Zero(t, leaked)
 }
 
+// expediaNotification wraps an OTA message the way Expedia's Booking
+// Notification sends it: SOAP 1.1 with Expedia's own header, the
+// credentials in Interface/PayloadInfo/CommDescriptor/Authentication
+// (reference/ota-xml.md §2).
+func expediaNotification(user, password string, inner []byte) []byte {
+	inner = inner[bytes.Index(inner, []byte("<OTA")):]
+	return fmt.Appendf(nil, `<?xml version="1.0" encoding="UTF-8"?>
+<soap-env:Envelope xmlns:soap-env="http://schemas.xmlsoap.org/soap/envelope/">
+  <soap-env:Header>
+    <Interface xmlns="http://www.newtrade.com/expedia/R14/header" Name="ExpediaDirectConnect" Version="4.0">
+      <PayloadInfo RequestId="1234567" RequestorId="Expedia.com" ResponderId="EQCPartner" Location="Body">
+        <CommDescriptor SourceId="ExpediaDC" DestinationId="EQCPartner" RetryIndicator="false">
+          <Authentication Username="%s" Password="%s"/>
+        </CommDescriptor>
+        <PayloadDescriptor Name="OTA_HotelResNotifRQ" Version="2003A">
+          <PayloadReference SupplierHotelCode="HTL-P" DistributorHotelId="4711"/>
+        </PayloadDescriptor>
+      </PayloadInfo>
+    </Interface>
+  </soap-env:Header>
+  <soap-env:Body>%s</soap-env:Body>
+</soap-env:Envelope>`, user, password, inner)
+}
+
+// Expedia's Booking Notification carries its credentials in its own SOAP
+// header, neither HTTP Basic nor a WS-Security UsernameToken: a channel set
+// to take them from the SOAP header (wsse) authenticates it by them, or
+// every Expedia booking would be refused with 401. The password is kept
+// out of the stored messages.
+func TestAnExpediaBookingNotificationAuthenticatesByItsOwnHeader(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.otaChannel("P", "exp", "ota_push", "HTL-P", "exp-user", "exp-secret", map[string]any{"inbound_auth": "wsse"})
+	msg := resNotif("Commit", "EXP-1", "HTL-P", "2027-03-01", "2027-03-03")
+
+	r := e.otaPost("exp", "", "", expediaNotification("exp-user", "wrong-secret", msg))
+	require.Equal(t, http.StatusUnauthorized, r.Status, "%s", r.Body)
+	require.Equal(t, 0, e.sold("P", "2027-03-01"))
+
+	r = e.otaPost("exp", "", "", expediaNotification("exp-user", "exp-secret", msg))
+	require.Equal(t, http.StatusOK, r.Status, "Expedia's own credentials are refused: %s", r.Body)
+	require.True(t, otaRS(t, r).Success, "%s", r.Body)
+	require.Equal(t, 1, e.sold("P", "2027-03-01"))
+
+	var masked, leaked int
+	require.NoError(t, e.st.DB().QueryRow(context.Background(), `SELECT
+		(SELECT count(*) FROM inbound_messages WHERE channel_code = 'exp' AND raw LIKE '%<Authentication Username="exp-user" Password="***"/>%'),
+		(SELECT count(*) FROM inbound_messages WHERE raw LIKE '%exp-secret%' OR raw LIKE '%wrong-secret%')
+			+ (SELECT count(*) FROM reservation_revisions WHERE raw LIKE '%exp-secret%')`).Scan(&masked, &leaked))
+	require.Equal(t, 2, masked, "both messages are kept, their password masked")
+	require.Zero(t, leaked)
+}
+
 // otaSample is a real third-party OTA message from ../shared/samples/ota.
 func otaSample(t *testing.T, name string) []byte {
 	t.Helper()

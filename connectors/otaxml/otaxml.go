@@ -81,7 +81,9 @@ type Header struct {
 	CorrelationID         string
 
 	// Credentials found in the message: the SOAP header's
-	// wsse:Security/UsernameToken (nil when absent) and POS/Source/RequestorID.
+	// wsse:Security/UsernameToken, else Expedia's
+	// Interface/PayloadInfo/CommDescriptor/Authentication (nil when neither),
+	// and POS/Source/RequestorID.
 	UsernameToken *UsernameToken
 	Requestor     RequestorID
 

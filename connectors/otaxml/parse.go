@@ -97,6 +97,12 @@ func readSOAPHeader(hd *etree.Element, h *Header) {
 			h.UsernameToken = &UsernameToken{Username: text(child(tok, "Username")), Password: text(child(tok, "Password"))}
 		}
 	}
+	// Expedia's Booking Notification carries its credentials in its own
+	// header, Interface/PayloadInfo/CommDescriptor/Authentication
+	// @Username @Password: they are the message's UsernameToken.
+	if a := path(hd, "Interface", "PayloadInfo", "CommDescriptor", "Authentication"); a != nil && h.UsernameToken == nil {
+		h.UsernameToken = &UsernameToken{Username: attr(a, "Username"), Password: attr(a, "Password")}
+	}
 	h.MessageID = text(child(hd, "MessageID"))
 	h.Action = text(child(hd, "Action"))
 	h.To = text(child(hd, "To"))
