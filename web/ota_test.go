@@ -367,6 +367,53 @@ func TestOTAAuthenticationPerChannel(t *testing.T) {
 	require.Equal(t, 1, e.sold("P", "2027-04-01"))
 }
 
+// twoRooms is an OTA_HotelResNotifRQ of one reservation of two DBL rooms,
+// each RoomStay with its own Total (as Expedia and SiteMinder send them)
+// and no ResGlobalInfo Total.
+func twoRooms(id string) []byte {
+	stay := func(total string) string {
+		return `<RoomStay>
+          <RoomTypes><RoomType RoomTypeCode="DBL"/></RoomTypes>
+          <RatePlans><RatePlan RatePlanCode="BAR"/></RatePlans>
+          <RoomRates><RoomRate RoomTypeCode="DBL" RatePlanCode="BAR" NumberOfUnits="1"/></RoomRates>
+          <GuestCounts><GuestCount AgeQualifyingCode="10" Count="2"/></GuestCounts>
+          <TimeSpan Start="2027-03-01" End="2027-03-03"/>
+          <Total AmountAfterTax="` + total + `" CurrencyCode="EUR"/>
+          <BasicPropertyInfo HotelCode="HTL-P"/>
+        </RoomStay>`
+	}
+	return fmt.Appendf(nil, `<?xml version="1.0" encoding="UTF-8"?>
+<OTA_HotelResNotifRQ xmlns="http://www.opentravel.org/OTA/2003/05" Version="1.0" EchoToken="e-%[1]s" ResStatus="Commit">
+  <HotelReservations>
+    <HotelReservation ResStatus="Reserved" CreateDateTime="2027-01-10T09:00:00Z">
+      <UniqueID Type="14" ID="%[1]s"/>
+      <RoomStays>%[2]s%[3]s</RoomStays>
+      <ResGuests><ResGuest><Profiles><ProfileInfo><Profile><Customer>
+        <PersonName><GivenName>Ana</GivenName><Surname>Silva</Surname></PersonName>
+      </Customer></Profile></ProfileInfo></Profiles></ResGuest></ResGuests>
+    </HotelReservation>
+  </HotelReservations>
+</OTA_HotelResNotifRQ>`, id, stay("200.00"), stay("220.00"))
+}
+
+// A booking of two rooms priced per room (RoomStay Totals, no ResGlobalInfo
+// Total) is kept with what the guest pays for both: staff must not see a
+// booking without a price.
+func TestAMultiRoomBookingKeepsTheSumOfItsRoomTotals(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 5)
+	e.otaChannel("P", "bdc", "ota_push", "HTL-P", "u", "s", nil)
+	r := e.otaPost("bdc", "u", "s", twoRooms("MR-1"))
+	require.True(t, otaRS(t, r).Success, "%s", r.Body)
+	require.Equal(t, 2, e.sold("P", "2027-03-01"))
+	res, err := e.st.Reservation(context.Background(), "P", "bdc", "MR-1")
+	require.NoError(t, err)
+	require.Len(t, res.Stays, 2)
+	require.Equal(t, "420.00", res.Total, "the total of the two rooms")
+	require.Equal(t, "EUR", res.Currency)
+}
+
 // Whatever is malformed, unknown or inconsistent is answered with OTA
 // Errors (never a 500) and changes nothing.
 func TestOTABadMessagesGetErrorsAndChangeNothing(t *testing.T) {

@@ -1,6 +1,7 @@
 package otaxml
 
 import (
+	"math/big"
 	"strconv"
 	"strings"
 	"time"
@@ -416,19 +417,46 @@ func personName(p *etree.Element) string {
 	return strings.Join(strings.Fields(strings.Join(parts, " ")), " ")
 }
 
-// readTotal is ResGlobalInfo/Total, else the Total of a single RoomStay:
-// AmountAfterTax, else AmountBeforeTax.
+// readTotal is ResGlobalInfo/Total, else the sum of the RoomStays' Totals
+// when every RoomStay has one, all in one currency (a multi-room booking
+// priced per room): AmountAfterTax, else AmountBeforeTax. A sum has as many
+// decimals as the most precise of its parts; no total is read when a part
+// is missing, not a decimal or in another currency.
 func readTotal(hr *etree.Element) (amount, currency string) {
-	t := path(hr, "ResGlobalInfo", "Total")
-	if t == nil {
-		if stays := children(child(hr, "RoomStays"), "RoomStay"); len(stays) == 1 {
-			t = child(stays[0], "Total")
-		}
+	if t := path(hr, "ResGlobalInfo", "Total"); t != nil {
+		return first(attr(t, "AmountAfterTax"), attr(t, "AmountBeforeTax")), attr(t, "CurrencyCode")
 	}
-	if t == nil {
+	stays := children(child(hr, "RoomStays"), "RoomStay")
+	if len(stays) == 1 {
+		if t := child(stays[0], "Total"); t != nil {
+			return first(attr(t, "AmountAfterTax"), attr(t, "AmountBeforeTax")), attr(t, "CurrencyCode")
+		}
 		return "", ""
 	}
-	return first(attr(t, "AmountAfterTax"), attr(t, "AmountBeforeTax")), attr(t, "CurrencyCode")
+	if len(stays) == 0 {
+		return "", ""
+	}
+	sum, places := new(big.Rat), 0
+	for i, rs := range stays {
+		t := child(rs, "Total")
+		if t == nil {
+			return "", ""
+		}
+		a, c := first(attr(t, "AmountAfterTax"), attr(t, "AmountBeforeTax")), attr(t, "CurrencyCode")
+		if i > 0 && c != currency || !decimalRE.MatchString(a) {
+			return "", ""
+		}
+		v, ok := new(big.Rat).SetString(a)
+		if !ok {
+			return "", ""
+		}
+		if dot := strings.IndexByte(a, '.'); dot >= 0 {
+			places = max(places, len(a)-dot-1)
+		}
+		sum.Add(sum, v)
+		currency = c
+	}
+	return sum.FloatString(places), currency
 }
 
 func first(vs ...string) string {

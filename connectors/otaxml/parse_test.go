@@ -175,6 +175,41 @@ func TestRecordProblems(t *testing.T) {
 	}
 }
 
+// A booking's total is ResGlobalInfo's, else what its rooms' Totals add
+// up to when each room has one, all in one currency; otherwise none (a
+// part of the price is not known, or the parts cannot be added).
+func TestAMultiRoomBookingsTotalIsTheSumOfItsRooms(t *testing.T) {
+	stay := func(total string) string {
+		return `<RoomStay><RoomTypes><RoomType RoomTypeCode="DBL"/></RoomTypes><TimeSpan Start="2026-12-01" End="2026-12-03"/>` + total + `</RoomStay>`
+	}
+	eur := func(v string) string { return `<Total AmountAfterTax="` + v + `" CurrencyCode="EUR"/>` }
+	for _, c := range []struct {
+		name, inner, total, currency string
+	}{
+		{"one room", stay(eur("240.00")), "240.00", "EUR"},
+		{"two rooms", stay(eur("200.00")) + stay(eur("220.00")), "420.00", "EUR"},
+		{"three rooms, decimals differ", stay(eur("100")) + stay(eur("0.5")) + stay(eur("99.25")), "199.75", "EUR"},
+		{"before tax only", stay(`<Total AmountBeforeTax="10.10" CurrencyCode="USD"/>`) + stay(`<Total AmountBeforeTax="5" CurrencyCode="USD"/>`), "15.10", "USD"},
+		{"global total wins", stay(eur("1.00")) + stay(eur("2.00")) + `<ResGlobalInfo><Total AmountAfterTax="500.00" CurrencyCode="EUR"/></ResGlobalInfo>`, "500.00", "EUR"},
+		{"a room without a total", stay(eur("200.00")) + stay(""), "", ""},
+		{"two currencies", stay(eur("200.00")) + stay(`<Total AmountAfterTax="220.00" CurrencyCode="USD"/>`), "", ""},
+		{"not a decimal", stay(eur("200.00")) + stay(eur("1e3")), "", ""},
+	} {
+		inner, global := c.inner, ""
+		if i := strings.Index(inner, "<ResGlobalInfo>"); i >= 0 {
+			inner, global = inner[:i], inner[i:]
+		}
+		m, err := Parse([]byte(`<OTA_HotelResNotifRQ ResStatus="Commit"><HotelReservations><HotelReservation><UniqueID Type="14" ID="R1"/><RoomStays>` +
+			inner + `</RoomStays>` + global + `</HotelReservation></HotelReservations></OTA_HotelResNotifRQ>`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := m.Reservations[0]; r.Total != c.total || r.Currency != c.currency || r.Problem != nil {
+			t.Errorf("%s: total %q %q (problem %v), want %q %q", c.name, r.Total, r.Currency, r.Problem, c.total, c.currency)
+		}
+	}
+}
+
 func TestHardening(t *testing.T) {
 	sample := string(resBody("Commit", "", "2026-12-01", "2026-12-03"))
 	inner := sample[strings.Index(sample, "<HotelReservations>"):strings.LastIndex(sample, "</OTA_HotelResNotifRQ>")]
