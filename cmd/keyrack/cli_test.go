@@ -169,3 +169,24 @@ func TestMigrateThenSeedDemoTwice(t *testing.T) {
 	code, _, stderr = keyrack(t, env, "migrate")
 	require.Equal(t, 0, code, stderr)
 }
+
+// Every setting is checked before keyrack connects anywhere, and a bad one is
+// a usage error naming its variable: a resync time that is no time of day, a
+// secret too short to seal with, a number of workers no connection pool can
+// hold (99999999999 started, and then SIGTERM never stopped the process:
+// asynq's shutdown counts its workers down one by one).
+func TestSettingsServeCannotUseAreRefusedAtStartNamingThem(t *testing.T) {
+	t.Parallel()
+	for env, bad := range map[string][]string{
+		"KEYRACK_RESYNC_AT":    {"25:00", "3am"},
+		"KEYRACK_SECRET":       {"too short"},
+		"KEYRACK_WORKERS":      {"99999999999"},
+		"KEYRACK_BULK_WORKERS": {"99999999999"},
+	} {
+		for _, v := range bad {
+			code, _, stderr := keyrack(t, map[string]string{env: v}, "serve")
+			require.Equal(t, 2, code, "%s=%s: %s", env, v, stderr)
+			require.Contains(t, stderr, env, "%s=%s", env, v)
+		}
+	}
+}

@@ -8,12 +8,18 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/keyrack/keyrack/inventory"
 )
 
 const (
 	defaultAddr     = "127.0.0.1:8080"
 	defaultRedisURL = "redis://127.0.0.1:6379/0"
 	defaultRoles    = "web,worker,scheduler"
+	// maxWorkers bounds KEYRACK_WORKERS and KEYRACK_BULK_WORKERS: each
+	// worker may hold a PostgreSQL connection, and PostgreSQL serves 100 by
+	// default.
+	maxWorkers = 1000
 )
 
 // Config is keyrack's configuration: the environment, then a command's flags.
@@ -107,8 +113,8 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 	}{{"KEYRACK_WORKERS", &cfg.Workers}, {"KEYRACK_BULK_WORKERS", &cfg.BulkWorkers}} {
 		if v := strings.TrimSpace(getenv(n.env)); v != "" {
 			i, err := strconv.Atoi(v)
-			if err != nil || i <= 0 {
-				return cfg, fmt.Errorf("%s=%q: use a positive number", n.env, v)
+			if err != nil || i <= 0 || i > maxWorkers {
+				return cfg, fmt.Errorf("%s=%q: use a number from 1 to %d", n.env, v, maxWorkers)
 			}
 			*n.to = i
 		}
@@ -128,6 +134,17 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 			return cfg, fmt.Errorf("KEYRACK_TRUSTED_PROXIES: %q is neither an IP address nor a CIDR range", p)
 		}
 		cfg.TrustedProxies = append(cfg.TrustedProxies, p)
+	}
+	if v := strings.TrimSpace(cfg.ResyncAt); v != "" && v != "off" {
+		if _, err := time.Parse("15:04", v); err != nil {
+			return cfg, fmt.Errorf("KEYRACK_RESYNC_AT=%q: use HH:MM (property-local time) or off", cfg.ResyncAt)
+		}
+		cfg.ResyncAt = v
+	}
+	if cfg.Secret != "" {
+		if _, err := inventory.NewSecrets(cfg.Secret); err != nil {
+			return cfg, err
+		}
 	}
 	if cfg.Roles == "" {
 		cfg.Roles = defaultRoles

@@ -49,8 +49,14 @@ func requireSchema(ctx context.Context, st *inventory.Store) (int32, error) {
 	if v == 0 {
 		return 0, errNotMigrated
 	}
-	if latest := inventory.LatestSchemaVersion(); v < latest {
+	latest := inventory.LatestSchemaVersion()
+	if v < latest {
 		return 0, fmt.Errorf("the database schema is at version %d and this keyrack needs %d: run `keyrack migrate` first (or `keyrack serve -migrate`)", v, latest)
+	}
+	if v > latest {
+		// Its writes would lack what the newer migrations added (a staff
+		// edit's nights.units_set, a channel's enabled_at).
+		return 0, fmt.Errorf("the database schema is at version %d, newer than this keyrack's %d: run the keyrack that migrated it, or a newer one", v, latest)
 	}
 	return v, nil
 }

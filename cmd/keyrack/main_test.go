@@ -203,3 +203,22 @@ func TestServerURLShowsWildcardAddressesAsLocalhost(t *testing.T) {
 	}
 	require.True(t, strings.HasPrefix(serverURL(&net.TCPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 1}), "http://10.0.0.1:1/"))
 }
+
+// A keyrack older than its database's schema (a rollback, or a process the
+// rolling upgrade has not reached) would write rows without what the newer
+// migrations added — a staff range edit without nights.units_set, which the
+// next change of the pool then overwrites — so it refuses to start, as it
+// refuses a schema older than its own (keyrack migrate refuses too).
+func TestServeRefusesASchemaNewerThanItsOwn(t *testing.T) {
+	t.Parallel()
+	m := newTestMain(t)
+	m.Store = inventorytest.New(t)
+	_, err := m.Store.DB().Exec(context.Background(), `UPDATE keyrack_schema_version SET version = $1`, inventory.LatestSchemaVersion()+1)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = m.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // a keyrack that serves stops then
+	defer cancel()
+	err = m.Run(ctx)
+	require.ErrorContains(t, err, "schema")
+	require.Nil(t, m.Addr(), "it must refuse before listening")
+}

@@ -1,0 +1,58 @@
+package inventory_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/tern/v2/migrate"
+	"github.com/keyrack/keyrack/inventory"
+	"github.com/stretchr/testify/require"
+)
+
+// migrateTo moves st's schema to version v with the migrations on disk (up
+// or down), as an older or newer keyrack would have left it.
+func migrateTo(t *testing.T, st *inventory.Store, v int32) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := st.DB().Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	m, err := migrate.NewMigrator(ctx, conn.Conn(), "keyrack_schema_version")
+	require.NoError(t, err)
+	require.NoError(t, m.LoadMigrations(os.DirFS("migrations")))
+	require.NoError(t, m.MigrateTo(ctx, v))
+}
+
+// A database kept by a keyrack from before migration 019: a night booked
+// when the pool had 10 rooms kept 10 when the pool was cut to 6 (what
+// keyrack did then). Upgrading, and cutting the pool again, must give that
+// night the pool's 6 — staff never gave it units of its own (the audit log
+// says which nights they did: the one they set to 9 keeps 9).
+func TestAPoolCutBeforeTheUpgradeReachesItsBookedNights(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, "Europe/Lisbon", []int{10}, inventory.FactorOne, 1)
+	ctx := context.Background()
+	day := inventory.Today(time.UTC).AddDays(10)
+	_, err := h.st.ApplyRevision(ctx, h.booking("C0", "B1", inventory.New, "R0", day.String(), 1, 3, inventory.MayReject))
+	require.NoError(t, err)
+	nine := 9
+	require.NoError(t, h.st.EditNights(ctx, inventory.NightRange{Property: h.code, Pool: "P0", From: day.AddDays(1), To: day.AddDays(2)},
+		inventory.NightEdit{Units: &nine}, inventory.Staff("anna")))
+
+	// The keyrack of schema 18 cuts the pool: only the pool's row changes.
+	migrateTo(t, h.st, 18)
+	_, err = h.st.DB().Exec(ctx, `UPDATE pools SET units = 6 WHERE code = 'P0'`)
+	require.NoError(t, err)
+	require.NoError(t, h.st.Migrate(ctx))
+
+	// Staff see 10 rooms on the booked night and cut the pool to 6 again.
+	six := 6
+	_, err = h.st.UpdatePool(ctx, h.code, "P0", inventory.PoolPatch{Units: &six}, inventory.Staff("anna"))
+	require.NoError(t, err)
+	n := h.nights(t, day.String(), 2)["P0"]
+	require.Equal(t, 9, n[day.AddDays(1)].Units, "the night staff gave 9 rooms keeps them")
+	require.Equal(t, 6, n[day].Units, "the booked night takes the pool's 6 rooms")
+	require.Equal(t, 3, n[day].Available, "6 rooms, 3 sold")
+}
