@@ -90,6 +90,12 @@ func ApplyOTA(ctx context.Context, store *inventory.Store, ch OTAChannel, m *ota
 			results[i].Err = otaxml.Errorf(otaxml.TypeBizRule, otaxml.CodeInvalidHotel,
 				"hotel code %q is not the one this channel has for the property (%q)", rec.HotelCode, ch.HotelCode)
 			continue
+		case rec.AnswerOnly != "" && rec.Kind != inventory.Cancel:
+			// The first step of a two-phase booking (or its discarding):
+			// nothing is held, and the channel is told so.
+			results[i].Status = rec.AnswerOnly
+			results[i].Warnings = []otaxml.Error{{Type: otaxml.TypeAdvisory, Msg: answerOnlyNotice(rec)}}
+			continue
 		case rec.AnswerOnly != "":
 			// A quote is for a reservation keyrack holds; of one it does not
 			// know, saying "pending" would tell the channel it was found.
@@ -195,11 +201,22 @@ func applyRecord(ctx context.Context, store *inventory.Store, ch OTAChannel, map
 // answerOnlyNotice tells the channel why a record that asks keyrack to
 // change nothing (otaxml.Reservation.AnswerOnly) changed nothing.
 func answerOnlyNotice(rec otaxml.Reservation) string {
-	if rec.AnswerOnly == "Pending" {
-		return fmt.Sprintf("CancelType %s asks for the terms of a cancellation: reservation %s is not cancelled; "+
-			"keyrack holds no cancellation terms (the hotel's apply). Send CancelType Commit to cancel it", rec.RootStatus, rec.ID)
+	switch {
+	case rec.Kind == inventory.Cancel && rec.AnswerOnly == "Pending":
+		return fmt.Sprintf("%s asks for the terms of a cancellation: reservation %s is not cancelled; "+
+			"keyrack holds no cancellation terms (the hotel's apply). Send CancelType Commit to cancel it", rec.Action, rec.ID)
+	case rec.Kind == inventory.Cancel:
+		return fmt.Sprintf("%s: reservation %s is not cancelled", rec.Action, rec.ID)
 	}
-	return fmt.Sprintf("CancelType %s: reservation %s is not cancelled", rec.RootStatus, rec.ID)
+	which := "the reservation"
+	if rec.ID != "" {
+		which = "reservation " + rec.ID
+	}
+	if rec.AnswerOnly == "Pending" {
+		return fmt.Sprintf("%s is the first step of a two-phase booking: %s is not booked and no room is held for it; "+
+			"keyrack holds rooms only on Commit. Send ResStatus Commit to book it", rec.Action, which)
+	}
+	return fmt.Sprintf("%s: %s is not booked; keyrack holds rooms only on Commit, so nothing was held for it", rec.Action, which)
 }
 
 // retryLater is the record error for a failure on our side: the channel

@@ -324,6 +324,68 @@ func TestAThrowawayRequestorIDDoesNotEscapeTheLimitOnWrongSecrets(t *testing.T) 
 	require.Equal(t, 0, e.sold("P", "2027-04-01"), "refused unchecked")
 }
 
+// Guesses sent at once are limited like guesses sent one after another: of
+// a hundred wrong secrets posted together for one channel user name, 20 are
+// checked (401) and the rest refused unchecked (429).
+func TestWrongOTASecretsSentAtOnceAreLimitedLikeOnesSentInTurn(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.otaChannel("P", "a", "ota_push", "HTL-P", "a-user", "a-secret", nil)
+	body := resNotif("Commit", "G", "HTL-P", "2027-04-01", "2027-04-02")
+	const guesses = 100
+	var wg gosync.WaitGroup
+	var mu gosync.Mutex
+	statuses := map[int]int{}
+	start := make(chan struct{})
+	for i := range guesses {
+		req, err := http.NewRequest("POST", e.ts.URL+"/ota/a", bytes.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "text/xml")
+		req.SetBasicAuth("a-user", fmt.Sprintf("guess-%d", i))
+		wg.Go(func() {
+			<-start
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			mu.Lock()
+			statuses[resp.StatusCode]++
+			mu.Unlock()
+		})
+	}
+	close(start)
+	wg.Wait()
+	require.Equal(t, map[int]int{http.StatusUnauthorized: 20, http.StatusTooManyRequests: guesses - 20}, statuses)
+}
+
+// The right secret for one channel account does not carry guesses at
+// another's: a request that authenticates by its HTTP Basic credentials and
+// also presents another account's RequestorID with a wrong MessagePassword
+// has that secret counted as wrong, and past 20 is refused.
+func TestTheRightSecretForOneAccountDoesNotCarryGuessesAtAnother(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.hotel("Q", 3)
+	e.otaChannel("P", "a", "ota_push", "HTL-P", "a-user", "a-secret", nil)
+	e.otaChannel("Q", "a", "ota_push", "HTL-Q", "q-user", "q-secret", map[string]any{"inbound_auth": "message_password"})
+	commit := resNotif("Commit", "R-1", "HTL-P", "2027-04-01", "2027-04-02")
+	withRequestor := func(secret string) []byte {
+		return bytes.Replace(commit, []byte(`ResStatus="Commit">`),
+			fmt.Appendf(nil, `ResStatus="Commit"><POS><Source><RequestorID ID="q-user" Type="22" MessagePassword=%q/></Source></POS>`, secret), 1)
+	}
+	for i := range 20 {
+		r := e.otaPost("a", "a-user", "a-secret", withRequestor(fmt.Sprintf("guess-%d", i)))
+		require.Equal(t, http.StatusOK, r.Status, "guess %d: %s", i, r.Body)
+	}
+	r := e.otaPost("a", "a-user", "a-secret", withRequestor("q-secret"))
+	require.Equal(t, http.StatusTooManyRequests, r.Status, "%s", r.Body)
+	require.True(t, otaRS(t, e.otaPost("a", "a-user", "a-secret", commit)).Success, "the account's own messages go on")
+}
+
 // Wrong or missing credentials get an authentication error and write no
 // booking; one channel's credentials cannot cancel another channel's booking.
 func TestOTAAuthenticationPerChannel(t *testing.T) {
@@ -673,6 +735,41 @@ func TestACancellationQuoteCancelsNothing(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, inventory.Cancelled, res.Status)
 	require.Equal(t, 0, e.sold("P", "2027-03-01"))
+}
+
+// OpenTravel's two-phase booking: an OTA_HotelResRQ with ResStatus
+// Initiate is only its first step (a Commit confirms it, an Ignore discards
+// it). keyrack holds rooms only on Commit: an Initiate holds nothing and is
+// answered Pending with a warning saying so, an Ignore is answered Ignored,
+// and the Commit books the room.
+func TestAnInitiatedReservationHoldsNoRoomUntilItsCommit(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.otaChannel("P", "gds", "ota_push", "HTL-P", "u", "s", nil)
+	step := func(status string) []byte {
+		msg := resNotif(status, "GDS-2PC", "HTL-P", "2027-03-01", "2027-03-03")
+		msg = bytes.ReplaceAll(msg, []byte("OTA_HotelResNotifRQ"), []byte("OTA_HotelResRQ"))
+		return bytes.Replace(msg, []byte(` ResStatus="Reserved"`), nil, 1)
+	}
+	for _, c := range []struct{ status, answer string }{{"Initiate", "Pending"}, {"Ignore", "Ignored"}} {
+		r := e.otaPost("gds", "u", "s", step(c.status))
+		require.Equal(t, http.StatusOK, r.Status)
+		rs := otaRS(t, r)
+		require.True(t, rs.Success, "%s", r.Body)
+		require.Equal(t, "OTA_HotelResRS", rs.Name)
+		require.Contains(t, string(r.Body), `ResResponseType="`+c.answer+`"`, "%s", r.Body)
+		require.Len(t, rs.Warnings, 1, "%s", r.Body)
+		require.Contains(t, rs.Warnings[0].Msg, "keyrack holds rooms only on Commit")
+		require.Equal(t, 0, e.sold("P", "2027-03-01"), "ResStatus %s holds a room", c.status)
+		_, err := e.st.Reservation(context.Background(), "P", "gds", "GDS-2PC")
+		require.Equal(t, inventory.ENOTFOUND, inventory.ErrorCode(err), "ResStatus %s recorded a booking", c.status)
+	}
+
+	r := e.otaPost("gds", "u", "s", step("Commit"))
+	require.True(t, otaRS(t, r).Success, "%s", r.Body)
+	require.Contains(t, string(r.Body), `ResResponseType="Committed"`)
+	require.Equal(t, 1, e.sold("P", "2027-03-01"))
 }
 
 // Disabling a channel stops what keyrack sends it, not the bookings it has

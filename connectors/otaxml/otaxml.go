@@ -163,7 +163,13 @@ type Reservation struct {
 	// the status it is answered with instead. OTA_CancelRQ CancelType
 	// Initiate (or Quote) asks what cancelling would cost, before a Commit
 	// that cancels: Pending; CancelType Ignore drops such a request: Ignored.
+	// A reservation message's ResStatus Initiate is the first step of a
+	// two-phase booking, which only its Commit confirms: Pending; its
+	// ResStatus Ignore discards that: Ignored.
 	AnswerOnly string `json:",omitempty"`
+	// Action is, for an AnswerOnly record, the attribute and value that
+	// asked for it: "CancelType Initiate", "ResStatus Ignore".
+	Action string `json:",omitempty"`
 	// Problem is why the record cannot be applied (no id, departure not
 	// after arrival, a stay over MaxStayNights, a date that does not
 	// parse…); nil when it can.

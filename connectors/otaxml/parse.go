@@ -155,15 +155,39 @@ func kindOf(root, hr string) (inventory.RevisionKind, bool) {
 // the statuses.
 func (m *Message) addRecord(ota, hr *etree.Element, rootStatus string, base inventory.RevisionKind) {
 	r := Reservation{Record: len(m.Reservations) + 1, RootStatus: rootStatus, Status: attr(hr, "ResStatus")}
-	kind, ok := kindOf(rootStatus, r.Status)
+	// The transaction action is the root's ResStatus, else the
+	// HotelReservation's (batches). Initiate is the first step of
+	// OpenTravel's two-phase booking (a Commit confirms it, an Ignore
+	// discards it): it and Ignore ask keyrack to book nothing, and the
+	// record's kind is read from the other status.
+	rootKind, hrKind := rootStatus, r.Status
+	action := &rootKind
+	if rootKind == "" {
+		action = &hrKind
+	}
+	switch strings.ToLower(*action) {
+	case "initiate":
+		r.AnswerOnly, r.Action = "Pending", "ResStatus "+*action
+	case "ignore":
+		r.AnswerOnly, r.Action = "Ignored", "ResStatus "+*action
+	}
+	if r.AnswerOnly != "" {
+		*action = ""
+	}
+	kind, ok := kindOf(rootKind, hrKind)
 	switch {
 	case !ok:
-		r.Problem = Errorf(TypeNoImplementation, 0, "ResStatus %q with HotelReservation ResStatus %q: keyrack takes new (Commit/Book/Reserved), Modify and Cancel records", rootStatus, r.Status)
+		r.Problem = Errorf(TypeNoImplementation, 0, "ResStatus %q with HotelReservation ResStatus %q: keyrack takes new (Commit/Book/Reserved), Modify and Cancel records, and Initiate and Ignore (which book nothing)", shown(rootStatus, 40), shown(r.Status, 40))
 	case base == inventory.Modify && kind != inventory.Cancel:
 		kind = inventory.Modify
 	}
 	r.Kind = kind
-	r.problem(m.readIDs(&r, hr))
+	idErr := m.readIDs(&r, hr)
+	if r.AnswerOnly == "" || r.Kind == inventory.Cancel {
+		// A booking asked for with Initiate or Ignore is answered without
+		// being looked up: it needs no id (a cancellation's quote does).
+		r.problem(idErr)
+	}
 	r.problem(readStamp(attr(hr, "CreateDateTime"), "CreateDateTime", &r.Created))
 	r.problem(readStamp(attr(hr, "LastModifyDateTime"), "LastModifyDateTime", &r.LastModified))
 	stamp, at := attr(hr, "LastModifyDateTime"), r.LastModified
@@ -199,7 +223,7 @@ func (m *Message) addRecord(ota, hr *etree.Element, rootStatus string, base inve
 			}
 		}
 	}
-	if r.Kind != inventory.Cancel && len(r.Stays) == 0 {
+	if r.Kind != inventory.Cancel && r.AnswerOnly == "" && len(r.Stays) == 0 {
 		r.problem(Errorf(TypeRequiredMissing, CodeRequiredMissing, "reservation %q has no RoomStay with room, dates and units", r.ID))
 	}
 	r.Guest = readGuest(hr)
@@ -295,7 +319,10 @@ func (m *Message) addCancel(ota *etree.Element) {
 		r.AnswerOnly = "Ignored"
 	default:
 		r.problem(Errorf(TypeNoImplementation, 0,
-			"CancelType %q: keyrack takes Commit or Cancel (cancel the reservation), Initiate (a request for the terms, which cancels nothing) and Ignore", clip(r.RootStatus, 40)))
+			"CancelType %q: keyrack takes Commit or Cancel (cancel the reservation), Initiate (a request for the terms, which cancels nothing) and Ignore", shown(r.RootStatus, 40)))
+	}
+	if r.AnswerOnly != "" {
+		r.Action = "CancelType " + r.RootStatus
 	}
 	r.problem(m.readIDs(&r, ota))
 	if v := path(ota, "Verification", "PersonName"); v != nil {
@@ -457,6 +484,13 @@ func readTotal(hr *etree.Element) (amount, currency string) {
 		currency = c
 	}
 	return sum.FloatString(places), currency
+}
+
+// shown is a value v as an error text quotes it: card data masked, then
+// cut to n bytes (masking first, so that a cut cannot leave part of a card
+// number that masking no longer recognises).
+func shown(v string, n int) string {
+	return clip(inventory.MaskCardString(v), n)
 }
 
 func first(vs ...string) string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -303,6 +304,55 @@ func TestCancelTypes(t *testing.T) {
 	m, _ := Parse([]byte(`<OTA_CancelRQ xmlns="http://www.opentravel.org/OTA/2003/05" CancelType="Book"><UniqueID Type="14" ID="R1"/></OTA_CancelRQ>`))
 	if p := m.Reservations[0].Problem; p == nil || p.Type != TypeNoImplementation {
 		t.Errorf("CancelType Book: problem %v", p)
+	}
+}
+
+// A reservation message's ResStatus Initiate (the first step of a
+// two-phase booking) and Ignore (which discards it) book nothing, whether
+// the root or, with no root status, the HotelReservation says it; the
+// record keeps the kind its other status gives. Every other status, and
+// every real sender's reservation, books.
+func TestInitiateAndIgnoreReservationsAskForNothing(t *testing.T) {
+	for _, c := range []struct{ root, hr, answerOnly, action, kind string }{
+		{"Initiate", "", "Pending", "ResStatus Initiate", "new"},
+		{"Initiate", "Reserved", "Pending", "ResStatus Initiate", "new"},
+		{"initiate", "Modify", "Pending", "ResStatus initiate", "modify"},
+		{"", "Initiate", "Pending", "ResStatus Initiate", "new"},
+		{"Ignore", "", "Ignored", "ResStatus Ignore", "new"},
+		{"", "Ignore", "Ignored", "ResStatus Ignore", "new"},
+		{"Commit", "Reserved", "", "", "new"},
+		{"Commit", "Initiate", "", "", "new"},
+		{"Modify", "Reserved", "", "", "modify"},
+		{"Cancel", "Cancelled", "", "", "cancel"},
+	} {
+		m, err := Parse(resBody(c.root, c.hr, "2026-12-01", "2026-12-03"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := m.Reservations[0]
+		if r.AnswerOnly != c.answerOnly || r.Action != c.action || string(r.Kind) != c.kind || r.Problem != nil {
+			t.Errorf("root %q + HotelReservation %q: answer only %q (%q), kind %q, problem %v; want %q (%q), %s",
+				c.root, c.hr, r.AnswerOnly, r.Action, r.Kind, r.Problem, c.answerOnly, c.action, c.kind)
+		}
+	}
+	// An Ignore naming only the booking it discards, with no stay.
+	m, _ := Parse([]byte(`<OTA_HotelResRQ ResStatus="Ignore"><HotelReservations><HotelReservation><UniqueID Type="14" ID="X"/></HotelReservation></HotelReservations></OTA_HotelResRQ>`))
+	if r := m.Reservations[0]; r.AnswerOnly != "Ignored" || r.Problem != nil {
+		t.Errorf("Ignore with no stay: answer only %q, problem %v", r.AnswerOnly, r.Problem)
+	}
+	for _, f := range samples(t) {
+		if !strings.Contains(f, "RQ") {
+			continue
+		}
+		m := parsed(t, filepath.Base(f))
+		if !m.IsReservation() || m.Name == "OTA_CancelRQ" {
+			continue
+		}
+		for _, r := range m.Reservations {
+			if r.AnswerOnly != "" {
+				t.Errorf("%s record %d: answered %q without booking: a real booking must book", f, r.Record, r.AnswerOnly)
+			}
+		}
 	}
 }
 
