@@ -164,6 +164,11 @@ type Config struct {
 	// get nothing from it (and at least two of its poll intervals) before a
 	// stale-pull incident is raised (10 min).
 	PullStaleAfter time.Duration
+	// PullAllowPrivate lets pull URLs reach loopback, private and
+	// link-local addresses (KEYRACK_PULL_ALLOW_PRIVATE): refused by
+	// default, since whoever sets a channel's pull URL chooses where keyrack
+	// connects, and reads the answer back as the channel's message.
+	PullAllowPrivate bool
 	// ICalExportStaleAfter is how long an export calendar may go without a
 	// platform fetching it before it is flagged stale (24 h: platforms are
 	// said to poll every 1–12 hours, some up to a day).

@@ -237,7 +237,8 @@ func (f *Fanout) pullOnce(ctx context.Context, ch channelRow, och OTAChannel, pu
 			f.log.Error("a pulled message could not be stored", "channel", ch.Property+"/"+ch.Code, "err", err)
 		}
 	}()
-	body, status, err := pullRequest(ctx, http.MethodGet, pullURL, target, env, nil, f.cfg.PushTimeout)
+	client := pullClient(f.cfg.PullAllowPrivate)
+	body, status, err := pullRequest(ctx, client, http.MethodGet, pullURL, target, env, nil, f.cfg.PushTimeout)
 	rec.Raw, rec.HTTPStatus = string(body), status
 	if err != nil {
 		rec.Detail = err.Error()
@@ -282,7 +283,7 @@ func (f *Fanout) pullOnce(ctx context.Context, ch channelRow, och OTAChannel, pu
 		ack := otaxml.EncodeAck(otaxml.Out{Envelope: env, HotelCode: ch.HotelCode, EchoToken: m.EchoToken, TimeStamp: time.Now(),
 			Username: target.Username, Password: target.Secret}, m.Name, results)
 		rec.Reply = string(ack)
-		answer, _, err := pullRequest(ctx, http.MethodPost, pullURL, target, env, ack, f.cfg.PushTimeout)
+		answer, _, err := pullRequest(ctx, client, http.MethodPost, pullURL, target, env, ack, f.cfg.PushTimeout)
 		if err == nil {
 			if rs, perr := otaxml.ParseResponse(answer); perr == nil && len(rs.Errors) > 0 {
 				err = otaErrors(rs.Errors)
@@ -299,10 +300,30 @@ func (f *Fanout) pullOnce(ctx context.Context, ch channelRow, och OTAChannel, pu
 	return nil
 }
 
+// pullClients are the polls' HTTP clients: [0] refuses private addresses,
+// [1] (PullAllowPrivate) allows them. Whoever sets a pull URL (an API key
+// of the property) chooses where keyrack connects, and reads the answer
+// back as the channel's message: a pull URL on the deployment's network (a
+// cloud's metadata service, an admin page) must not be fetched. Neither
+// follows redirects (connectors.NoRedirects).
+var pullClients = [2]*http.Client{pullClientFor(false), pullClientFor(true)}
+
+func pullClientFor(allowPrivate bool) *http.Client {
+	guard := connectors.DialGuard{AllowPrivate: allowPrivate, What: "pull URLs", Setting: "KEYRACK_PULL_ALLOW_PRIVATE"}
+	return connectors.NoRedirects(&http.Client{Transport: guard.Transport()})
+}
+
+func pullClient(allowPrivate bool) *http.Client {
+	if allowPrivate {
+		return pullClients[1]
+	}
+	return pullClients[0]
+}
+
 // pullRequest makes one request to a pull URL with the channel's
 // credentials as HTTP Basic, and reads the answer; a non-2xx answer is an
 // error.
-func pullRequest(ctx context.Context, method, url string, target connectors.Channel, env otaxml.Envelope, body []byte, timeout time.Duration) ([]byte, int, error) {
+func pullRequest(ctx context.Context, client *http.Client, method, url string, target connectors.Channel, env otaxml.Envelope, body []byte, timeout time.Duration) ([]byte, int, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
@@ -315,7 +336,7 @@ func pullRequest(ctx context.Context, method, url string, target connectors.Chan
 	if target.Username != "" || target.Secret != "" {
 		req.SetBasicAuth(target.Username, target.Secret)
 	}
-	res, err := connectors.NoRedirects(nil).Do(req)
+	res, err := client.Do(req)
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s %s: %w", method, target, connectors.RedactURLError(err))
 	}

@@ -67,6 +67,7 @@ func TestAPulledModificationIsAcknowledgedWithTheModifyRS(t *testing.T) {
 	require.NoError(t, h.st.SetMapping(ctx, h.code, "BDC", inventory.Mapping{ChannelRoom: "BDC-DBL", RoomType: "R0"}, inventory.System))
 	h.cfg.Store = h.st
 	h.cfg.PullCheckInterval = 20 * time.Millisecond
+	h.cfg.PullAllowPrivate = true // the channel is on loopback
 	h.startWorker()
 	sched := h.fanout()
 	sctx, stop := context.WithCancel(ctx)

@@ -21,7 +21,17 @@ type pullHotel struct {
 	chanID int64
 }
 
-func newPullHotel(t *testing.T) *pullHotel {
+// pullOptions vary a pullHotel.
+type pullOptions struct {
+	// refusePrivate leaves the polls refusing private addresses, as
+	// keyrack does by default: the OTA test channel is on loopback, out of
+	// their reach.
+	refusePrivate bool
+}
+
+func newPullHotel(t *testing.T) *pullHotel { return startPullHotel(t, pullOptions{}) }
+
+func startPullHotel(t *testing.T, o pullOptions) *pullHotel {
 	t.Helper()
 	ctx := context.Background()
 	h := &pullHotel{hotel: newHotel(t, hotelOptions{channels: []string{"A"}, noWorker: true}), oc: otachannel.New()}
@@ -36,6 +46,7 @@ func newPullHotel(t *testing.T) *pullHotel {
 	require.NoError(t, h.st.SetMapping(ctx, h.code, "BDC", inventory.Mapping{ChannelRoom: "BDC-DBL", RoomType: "R0"}, inventory.System))
 	h.cfg.Store = h.st
 	h.cfg.PullCheckInterval = 20 * time.Millisecond
+	h.cfg.PullAllowPrivate = !o.refusePrivate // the test channel is on loopback
 	h.fan = h.startWorker()
 	sched := h.fanout()
 	sctx, stop := context.WithCancel(ctx)

@@ -58,7 +58,7 @@ func TestHelpListsCommandsAndEnvironment(t *testing.T) {
 	t.Parallel()
 	code, stdout, _ := keyrack(t, nil, "help")
 	require.Equal(t, 0, code)
-	for _, s := range []string{"serve", "migrate", "seed demo", "version", "DATABASE_URL", "REDIS_URL", "KEYRACK_ADDR", "KEYRACK_LOG_LEVEL", "KEYRACK_ROLES", "KEYRACK_SECRET", "KEYRACK_FEED_ACK_TIMEOUT", "KEYRACK_ICAL_STALE_AFTER", "KEYRACK_ICAL_EXPORT_STALE_AFTER", "KEYRACK_PULL_STALE_AFTER", "KEYRACK_MESSAGES_KEEP", "KEYRACK_TRUSTED_PROXIES", "KEYRACK_ICAL_ALLOW_PRIVATE", "KEYRACK_WORKERS", "KEYRACK_BULK_WORKERS"} {
+	for _, s := range []string{"serve", "migrate", "seed demo", "version", "DATABASE_URL", "REDIS_URL", "KEYRACK_ADDR", "KEYRACK_LOG_LEVEL", "KEYRACK_ROLES", "KEYRACK_SECRET", "KEYRACK_FEED_ACK_TIMEOUT", "KEYRACK_ICAL_STALE_AFTER", "KEYRACK_ICAL_EXPORT_STALE_AFTER", "KEYRACK_PULL_STALE_AFTER", "KEYRACK_MESSAGES_KEEP", "KEYRACK_TRUSTED_PROXIES", "KEYRACK_ICAL_ALLOW_PRIVATE", "KEYRACK_PULL_ALLOW_PRIVATE", "KEYRACK_WORKERS", "KEYRACK_BULK_WORKERS"} {
 		require.Contains(t, stdout, s)
 	}
 	code, stdout, _ = keyrack(t, nil, "help", "serve")
@@ -99,6 +99,7 @@ func TestDurationsAndSwitchesThatDoNotParseAreRefused(t *testing.T) {
 		"KEYRACK_MESSAGES_KEEP":           {"30d", "0"},
 		"KEYRACK_TRUSTED_PROXIES":         {"proxy.example", "10.0.0.1,10.0.0.300", "10.0.0.0/33"},
 		"KEYRACK_ICAL_ALLOW_PRIVATE":      {"maybe"},
+		"KEYRACK_PULL_ALLOW_PRIVATE":      {"sometimes"},
 		"KEYRACK_WORKERS":                 {"many", "0"},
 		"KEYRACK_BULK_WORKERS":            {"-1"},
 	} {
@@ -109,7 +110,7 @@ func TestDurationsAndSwitchesThatDoNotParseAreRefused(t *testing.T) {
 		}
 	}
 	env := map[string]string{"KEYRACK_FEED_ACK_TIMEOUT": "45m", "KEYRACK_ICAL_STALE_AFTER": "6h", "KEYRACK_ICAL_EXPORT_STALE_AFTER": "36h", "KEYRACK_PULL_STALE_AFTER": "30m", "KEYRACK_ICAL_ALLOW_PRIVATE": "1",
-		"KEYRACK_WORKERS": "8", "KEYRACK_BULK_WORKERS": "1", "KEYRACK_MESSAGES_KEEP": "2160h",
+		"KEYRACK_PULL_ALLOW_PRIVATE": "1", "KEYRACK_WORKERS": "8", "KEYRACK_BULK_WORKERS": "1", "KEYRACK_MESSAGES_KEEP": "2160h",
 		"KEYRACK_TRUSTED_PROXIES": " 10.0.0.1, 192.168.0.0/16 ,::1"}
 	cfg, err := configFromEnv(func(k string) string { return env[k] })
 	require.NoError(t, err)
@@ -120,6 +121,7 @@ func TestDurationsAndSwitchesThatDoNotParseAreRefused(t *testing.T) {
 	require.Equal(t, 90*24*time.Hour, cfg.MessagesKeep)
 	require.Equal(t, []string{"10.0.0.1", "192.168.0.0/16", "::1"}, cfg.TrustedProxies)
 	require.True(t, cfg.ICalAllowPrivate)
+	require.True(t, cfg.PullAllowPrivate)
 	require.Equal(t, 8, cfg.Workers)
 	require.Equal(t, 1, cfg.BulkWorkers)
 }

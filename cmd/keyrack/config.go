@@ -68,6 +68,11 @@ type Config struct {
 	// loopback, private and link-local addresses; refused by default, since
 	// whoever sets a feed URL chooses where keyrack connects.
 	ICalAllowPrivate bool
+	// PullAllowPrivate (KEYRACK_PULL_ALLOW_PRIVATE=1) lets pull-mode
+	// channels' pull URLs reach loopback, private and link-local addresses;
+	// refused by default, since whoever sets a pull URL chooses where
+	// keyrack connects, and reads the answer back as the channel's message.
+	PullAllowPrivate bool
 	// TrustedProxies (KEYRACK_TRUSTED_PROXIES, comma-separated addresses or
 	// CIDR ranges) are the reverse proxies whose X-Forwarded-For names the
 	// client; none by default.
@@ -119,12 +124,17 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 			*n.to = i
 		}
 	}
-	if v := strings.TrimSpace(getenv("KEYRACK_ICAL_ALLOW_PRIVATE")); v != "" {
-		on, err := strconv.ParseBool(v)
-		if err != nil {
-			return cfg, fmt.Errorf("KEYRACK_ICAL_ALLOW_PRIVATE=%q: use 1 or 0", v)
+	for _, b := range []struct {
+		env string
+		to  *bool
+	}{{"KEYRACK_ICAL_ALLOW_PRIVATE", &cfg.ICalAllowPrivate}, {"KEYRACK_PULL_ALLOW_PRIVATE", &cfg.PullAllowPrivate}} {
+		if v := strings.TrimSpace(getenv(b.env)); v != "" {
+			on, err := strconv.ParseBool(v)
+			if err != nil {
+				return cfg, fmt.Errorf("%s=%q: use 1 or 0", b.env, v)
+			}
+			*b.to = on
 		}
-		cfg.ICalAllowPrivate = on
 	}
 	for _, p := range strings.Split(getenv("KEYRACK_TRUSTED_PROXIES"), ",") {
 		if p = strings.TrimSpace(p); p == "" {

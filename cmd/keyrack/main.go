@@ -109,6 +109,8 @@ Environment:
                      by default
   KEYRACK_ICAL_ALLOW_PRIVATE  1 lets iCal feed URLs reach loopback, private and
                      link-local addresses (refused by default)
+  KEYRACK_PULL_ALLOW_PRIVATE  1 lets pull-mode OTAs' pull URLs reach loopback,
+                     private and link-local addresses (refused by default)
   KEYRACK_PASSWORD   the password "keyrack user add" sets, instead of stdin
   KEYRACK_API_KEY    the API key "keyrack sim" uses (else it makes one from
                      DATABASE_URL for the run)

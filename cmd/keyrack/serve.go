@@ -381,6 +381,7 @@ func (m *Main) openFanout(ctx context.Context, secrets *inventory.Secrets) error
 	if c.ICalFetcher == nil {
 		c.ICalFetcher = &ical.Fetcher{AllowPrivate: m.Config.ICalAllowPrivate}
 	}
+	c.PullAllowPrivate = c.PullAllowPrivate || m.Config.PullAllowPrivate
 	f, err := sync.New(c)
 	if err != nil {
 		return err

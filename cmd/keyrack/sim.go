@@ -44,7 +44,7 @@ func simFlags(cfg Config, w io.Writer) (*flag.FlagSet, *Config, *simOptions) {
 	fs.DurationVar(&o.every, "every", 10*time.Second, "how often to print the traffic")
 	fs.Uint64Var(&o.seed, "seed", uint64(time.Now().UnixNano()), "`seed` of the bookings")
 	fs.BoolVar(&o.serve, "serve", false, "run keyrack itself in this process too, as \"keyrack serve\" with every role and\n"+
-		"KEYRACK_ICAL_ALLOW_PRIVATE=1 (needs KEYRACK_SECRET), and stop it with the simulation")
+		"KEYRACK_ICAL_ALLOW_PRIVATE=1 and KEYRACK_PULL_ALLOW_PRIVATE=1 (needs KEYRACK_SECRET), and stop it with the simulation")
 	fs.DurationVar(&o.wait, "wait", 30*time.Second, "how long to wait for keyrack to be ready (/readyz) before pointing its channels at the simulator")
 	fs.DurationVar(&o.checkTimeout, "check-timeout", 2*time.Minute, "on Ctrl-C, how long to wait for keyrack to hold every booking the channels\n"+
 		"made (the calendar's too) and every channel to believe the pool, through restarts\n"+
@@ -118,6 +118,7 @@ func serveAndSim(ctx context.Context, cfg Config, target sim.Target, o *simOptio
 	m.Config = cfg
 	m.Config.Roles = defaultRoles
 	m.Config.ICalAllowPrivate = true // the simulated calendar's feeds are on loopback
+	m.Config.PullAllowPrivate = true // and the simulated pull-mode OTA's queues
 	m.Logger, m.Stdout = logger, stdout
 	defer m.Close()
 	// Listened on here, so that a port in use gets a hint true for this

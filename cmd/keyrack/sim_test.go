@@ -39,6 +39,7 @@ func TestSimCheckWaitsForAKeyrackThatIsRestarting(t *testing.T) {
 	t.Parallel()
 	env := demoEnv(t)
 	env["KEYRACK_ICAL_ALLOW_PRIVATE"] = "1" // the simulated calendar's feeds are on loopback
+	env["KEYRACK_PULL_ALLOW_PRIVATE"] = "1" // and the simulated pull-mode OTA's queues
 	code, _, stderr := keyrack(t, env, "seed", "demo")
 	require.Equal(t, 0, code, stderr)
 	serveCtx, stopServing := context.WithCancel(context.Background())

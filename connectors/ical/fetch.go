@@ -7,12 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
 	gosync "sync"
-	"syscall"
 	"time"
 
 	"github.com/keyrack/keyrack/connectors"
@@ -79,15 +77,7 @@ func (e *StatusError) Error() string {
 }
 
 // PrivateAddressError is a refused connection to a private address.
-type PrivateAddressError struct {
-	Addr netip.Addr
-}
-
-// Error says why the address was refused and how a deployment allows it.
-func (e *PrivateAddressError) Error() string {
-	return fmt.Sprintf("ical: refusing to fetch from %s: the address is private (loopback, private network, link-local or similar); "+
-		"a deployment that keeps feeds on its own network can allow private addresses (KEYRACK_ICAL_ALLOW_PRIVATE=1)", e.Addr)
-}
+type PrivateAddressError = connectors.PrivateAddressError
 
 const (
 	defaultMaxBody      = 5 << 20
@@ -104,18 +94,8 @@ func (f *Fetcher) maxBody() int64 {
 }
 
 func (f *Fetcher) init() {
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: f.control}
-	transport := &http.Transport{
-		// No proxy: a proxy would resolve and dial the feed's host itself,
-		// out of reach of the address check.
-		Proxy:                 nil,
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          20,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: 30 * time.Second,
-	}
+	guard := connectors.DialGuard{AllowPrivate: f.AllowPrivate, What: "feeds", Setting: "KEYRACK_ICAL_ALLOW_PRIVATE", Public: f.publicForTest}
+	transport := guard.Transport()
 	maxRedirects := f.MaxRedirects
 	if maxRedirects == 0 {
 		maxRedirects = defaultMaxRedirects
@@ -132,61 +112,6 @@ func (f *Fetcher) init() {
 			return nil
 		},
 	}
-}
-
-// control runs on every connection attempt, with the resolved address.
-func (f *Fetcher) control(network, address string, _ syscall.RawConn) error {
-	if f.AllowPrivate {
-		return nil
-	}
-	ap, err := netip.ParseAddrPort(address)
-	if err != nil {
-		return fmt.Errorf("ical: cannot check address %q: %w", address, err)
-	}
-	if f.publicForTest != nil && f.publicForTest(ap) {
-		return nil
-	}
-	if isPrivate(ap.Addr()) {
-		return &PrivateAddressError{Addr: ap.Addr().Unmap()}
-	}
-	return nil
-}
-
-var privatePrefixes = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),     // "this network"
-	netip.MustParsePrefix("100.64.0.0/10"), // CGNAT
-	netip.MustParsePrefix("192.0.0.0/24"),  // IETF protocol assignments
-	netip.MustParsePrefix("198.18.0.0/15"), // benchmarking
-	netip.MustParsePrefix("240.0.0.0/4"),   // reserved, broadcast
-	netip.MustParsePrefix("fec0::/10"),     // site-local (deprecated)
-	netip.MustParsePrefix("100::/64"),      // discard
-	netip.MustParsePrefix("2001:db8::/32"), // documentation
-}
-
-// isPrivate reports whether a feed must not be fetched from a: anything
-// that is not a public unicast address, IPv4-mapped and NAT64/6to4
-// embeddings of those included.
-func isPrivate(a netip.Addr) bool {
-	a = a.Unmap()
-	if !a.IsValid() || a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
-		a.IsInterfaceLocalMulticast() || a.IsMulticast() || a.IsUnspecified() {
-		return true
-	}
-	for _, p := range privatePrefixes {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	if a.Is6() {
-		b := a.As16()
-		switch {
-		case netip.MustParsePrefix("64:ff9b::/96").Contains(a): // NAT64
-			return isPrivate(netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}))
-		case netip.MustParsePrefix("2002::/16").Contains(a): // 6to4
-			return isPrivate(netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]}))
-		}
-	}
-	return false
 }
 
 // Fetch downloads a feed, conditionally when cond carries validators. A 304

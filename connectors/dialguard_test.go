@@ -1,0 +1,65 @@
+package connectors
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+// A guarded request to a URL someone set does not reach the deployment's
+// own network (a cloud's metadata service, an admin page on loopback): it
+// is refused before connecting, and the refusal says the address is
+// private and which setting allows it. With the setting on it connects.
+func TestAGuardedRequestToAPrivateAddressIsRefusedAndSaysWhy(t *testing.T) {
+	reached := false
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached = true }))
+	defer srv.Close()
+	get := func(g DialGuard) error {
+		req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, srv.URL+"/latest/meta-data/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := (&http.Client{Transport: g.Transport()}).Do(req)
+		if err == nil {
+			res.Body.Close()
+		}
+		return err
+	}
+	err := get(DialGuard{What: "pull URLs", Setting: "KEYRACK_PULL_ALLOW_PRIVATE"})
+	var pe *PrivateAddressError
+	if !errors.As(err, &pe) {
+		t.Fatalf("request to %s: %v, want a PrivateAddressError", srv.URL, err)
+	}
+	if reached {
+		t.Error("the private server was reached")
+	}
+	for _, w := range []string{"private", "KEYRACK_PULL_ALLOW_PRIVATE=1", "pull URLs", "127.0.0.1"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("the refusal does not say %q: %v", w, err)
+		}
+	}
+	if err := get(DialGuard{AllowPrivate: true}); err != nil || !reached {
+		t.Errorf("allowed: %v, reached %v", err, reached)
+	}
+}
+
+func TestPrivateAddressesAreRecognised(t *testing.T) {
+	private := []string{"127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1",
+		"0.0.0.0", "::1", "::", "fe80::1", "fc00::1", "fd12:3456::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1",
+		"224.0.0.1", "ff02::1", "255.255.255.255", "64:ff9b::a9fe:a9fe", "2002:c0a8:0101::1"}
+	public := []string{"8.8.8.8", "1.1.1.1", "2a00:1450:4007:80e::200e", "::ffff:8.8.8.8", "100.128.0.1"}
+	for _, s := range private {
+		if !IsPrivate(netip.MustParseAddr(s)) {
+			t.Errorf("%s is not treated as private", s)
+		}
+	}
+	for _, s := range public {
+		if IsPrivate(netip.MustParseAddr(s)) {
+			t.Errorf("%s is treated as private", s)
+		}
+	}
+}
