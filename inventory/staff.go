@@ -106,14 +106,28 @@ type LoginThrottled struct {
 	// ByName is true when the user name's failures are the reason, false
 	// when the client's are.
 	ByName bool
+	// User is the name tried when it is a staff user's, "" when it is
+	// nobody's: what is typed as a name is sometimes a password, and is not
+	// for the logs.
+	User string
 }
 
 func (e *LoginThrottled) Error() string {
 	return "too many failed logins; try again in " + e.RetryAfter.String()
 }
 
+// loginLocks is what an attempt locks while it is counted: its name, then
+// its client. The schema is part of the keys because advisory locks are
+// per database and tests share one.
+const loginLocks = `SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '/keyrack/login/name/' || $1, 0)),
+	pg_advisory_xact_lock(hashtextextended(current_schema() || '/keyrack/login/client/' || $2, 0))`
+
 // StaffLoginFrom is StaffLogin for a client at remote (its address), with
-// failed logins throttled (LoginWindow).
+// failed logins throttled (LoginWindow). An attempt is counted as a failure
+// before its password is checked, under locks on its name and client, and
+// uncounted only if the password proves right: guesses sent at once are
+// limited like guesses sent one after another (counted after the check,
+// all of sixty concurrent guesses were checked against a limit of ten).
 func (s *Store) StaffLoginFrom(ctx context.Context, name, password, remote string) (StaffUser, string, error) {
 	// What is counted is what was typed, made storable and cut short: a
 	// name that long is nobody's anyway.
@@ -122,39 +136,65 @@ func (s *Store) StaffLoginFrom(ctx context.Context, name, password, remote strin
 		key = string(r[:64])
 	}
 	remote = cleanText(remote)
-	var byName, byClient int
-	var nameWait, clientWait float64 // seconds
-	if err := s.db.QueryRow(ctx, `
-		SELECT count(*) FILTER (WHERE name = $1),
-			coalesce(extract(epoch FROM min(failed_at) FILTER (WHERE name = $1) + $3::interval - now()), 0)::float8,
-			count(*) FILTER (WHERE remote = $2),
-			coalesce(extract(epoch FROM min(failed_at) FILTER (WHERE remote = $2) + $3::interval - now()), 0)::float8
-		FROM staff_login_failures
-		WHERE (name = $1 OR remote = $2) AND failed_at > now() - $3::interval`, key, remote, LoginWindow).
-		Scan(&byName, &nameWait, &byClient, &clientWait); err != nil {
+	var failedAt time.Time
+	var throttled *LoginThrottled
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, loginLocks, key, remote); err != nil {
+			return err
+		}
+		var byName, byClient int
+		var nameWait, clientWait float64 // seconds
+		var known bool
+		if err := tx.QueryRow(ctx, `
+			SELECT count(*) FILTER (WHERE name = $1),
+				coalesce(extract(epoch FROM min(failed_at) FILTER (WHERE name = $1) + $3::interval - now()), 0)::float8,
+				count(*) FILTER (WHERE remote = $2),
+				coalesce(extract(epoch FROM min(failed_at) FILTER (WHERE remote = $2) + $3::interval - now()), 0)::float8,
+				EXISTS (SELECT 1 FROM staff_users WHERE name = $1)
+			FROM staff_login_failures
+			WHERE (name = $1 OR remote = $2) AND failed_at > now() - $3::interval`, key, remote, LoginWindow).
+			Scan(&byName, &nameWait, &byClient, &clientWait, &known); err != nil {
+			return err
+		}
+		wait := func(seconds float64) time.Duration {
+			return max(time.Duration(seconds*float64(time.Second)).Round(time.Second), time.Second)
+		}
+		switch {
+		case byName >= LoginFailuresPerName:
+			throttled = &LoginThrottled{RetryAfter: wait(nameWait), ByName: true}
+		case byClient >= LoginFailuresPerClient:
+			throttled = &LoginThrottled{RetryAfter: wait(clientWait)}
+		default:
+			return tx.QueryRow(ctx, `
+				WITH old AS (DELETE FROM staff_login_failures WHERE failed_at <= now() - $3::interval)
+				INSERT INTO staff_login_failures (name, remote) VALUES ($1, $2) RETURNING failed_at`, key, remote, LoginWindow).Scan(&failedAt)
+		}
+		if known && key == name {
+			throttled.User = name
+		}
+		return nil
+	})
+	if err != nil {
 		return StaffUser{}, "", err
 	}
-	wait := func(seconds float64) time.Duration {
-		return max(time.Duration(seconds*float64(time.Second)).Round(time.Second), time.Second)
-	}
-	switch {
-	case byName >= LoginFailuresPerName:
-		return StaffUser{}, "", &LoginThrottled{RetryAfter: wait(nameWait), ByName: true}
-	case byClient >= LoginFailuresPerClient:
-		return StaffUser{}, "", &LoginThrottled{RetryAfter: wait(clientWait)}
+	if throttled != nil {
+		return StaffUser{}, "", throttled
 	}
 	u, token, err := s.StaffLogin(ctx, name, password)
+	// The failure counted stays counted if the password was wrong, or if
+	// the request went away while it was checked.
+	cleanup := context.WithoutCancel(ctx)
 	switch {
-	case errors.Is(err, ErrBadLogin):
-		if _, ferr := s.db.Exec(ctx, `
-			WITH old AS (DELETE FROM staff_login_failures WHERE failed_at <= now() - $3::interval)
-			INSERT INTO staff_login_failures (name, remote) VALUES ($1, $2)`, key, remote, LoginWindow); ferr != nil {
-			return StaffUser{}, "", ferr
-		}
 	case err == nil:
-		if _, cerr := s.db.Exec(ctx, `DELETE FROM staff_login_failures WHERE name = $1`, key); cerr != nil {
+		// A good login clears its name's failures.
+		if _, cerr := s.db.Exec(cleanup, `DELETE FROM staff_login_failures WHERE name = $1`, key); cerr != nil {
 			return StaffUser{}, "", cerr
 		}
+	case !errors.Is(err, ErrBadLogin) && ctx.Err() == nil:
+		// The store failed before the password was known to be wrong: not a
+		// failure of the login.
+		_, _ = s.db.Exec(cleanup, `DELETE FROM staff_login_failures WHERE ctid IN (SELECT ctid FROM staff_login_failures
+			WHERE name = $1 AND remote = $2 AND failed_at = $3 LIMIT 1)`, key, remote, failedAt)
 	}
 	return u, token, err
 }

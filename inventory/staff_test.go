@@ -3,7 +3,10 @@ package inventory_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -83,4 +86,64 @@ func TestFailedStaffLoginsAreThrottled(t *testing.T) {
 	require.NoError(t, db.QueryRow(ctx, `SELECT count(*) FROM staff_login_failures WHERE failed_at <= now() - $1::interval`,
 		inventory.LoginWindow).Scan(&old))
 	require.Zero(t, old)
+}
+
+// A guesser does not wait for one wrong password to fail before sending the
+// next: of sixty sent at once for one user name, no more than
+// LoginFailuresPerName have their password checked, as if sent in turn.
+func TestWrongPasswordsSentAtOnceAreThrottledLikeOnesSentInTurn(t *testing.T) {
+	t.Parallel()
+	st := inventorytest.New(t)
+	ctx := context.Background()
+	_, err := st.CreateStaffUser(ctx, "anna", inventory.RoleAdmin, "anna's long password", inventory.System)
+	require.NoError(t, err)
+
+	const guesses = 60
+	var wg sync.WaitGroup
+	var checked, refused atomic.Int64
+	start := make(chan struct{})
+	for i := range guesses {
+		wg.Go(func() {
+			<-start
+			_, _, err := st.StaffLoginFrom(ctx, "anna", fmt.Sprintf("guess number %d", i), "203.0.113.9")
+			if errors.Is(err, inventory.ErrBadLogin) {
+				checked.Add(1)
+			} else if _, ok := errors.AsType[*inventory.LoginThrottled](err); ok {
+				refused.Add(1)
+			} else {
+				t.Errorf("guess %d: %v", i, err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	require.Equal(t, int64(inventory.LoginFailuresPerName), checked.Load(),
+		"wrong passwords checked of %d sent at once; the limit is %d per window", guesses, inventory.LoginFailuresPerName)
+	require.Equal(t, int64(guesses-inventory.LoginFailuresPerName), refused.Load())
+	var counted int
+	require.NoError(t, st.DB().QueryRow(ctx, `SELECT count(*) FROM staff_login_failures`).Scan(&counted))
+	require.Equal(t, inventory.LoginFailuresPerName, counted, "each checked guess counted once, the refused ones not")
+}
+
+// A throttled login names its user only when the name tried is a staff
+// user's: what is typed as a name is sometimes a password.
+func TestAThrottledLoginNamesOnlyARealUser(t *testing.T) {
+	t.Parallel()
+	st := inventorytest.New(t)
+	ctx := context.Background()
+	_, err := st.CreateStaffUser(ctx, "anna", inventory.RoleAdmin, "anna's long password", inventory.System)
+	require.NoError(t, err)
+	for _, name := range []string{"anna", "anna's long password"} {
+		_, err := st.DB().Exec(ctx, `INSERT INTO staff_login_failures (name, remote) SELECT $1, '198.51.100.1' FROM generate_series(1, $2)`,
+			name, inventory.LoginFailuresPerName)
+		require.NoError(t, err)
+	}
+	_, _, err = st.StaffLoginFrom(ctx, "anna", "a guess", "203.0.113.9")
+	th, ok := errors.AsType[*inventory.LoginThrottled](err)
+	require.True(t, ok, "%v", err)
+	require.Equal(t, "anna", th.User)
+	_, _, err = st.StaffLoginFrom(ctx, "anna's long password", "anna", "203.0.113.9")
+	th, ok = errors.AsType[*inventory.LoginThrottled](err)
+	require.True(t, ok, "%v", err)
+	require.Empty(t, th.User)
 }

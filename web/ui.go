@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -430,7 +431,10 @@ func (s *Server) login(c *gin.Context) {
 			if !throttled.ByName {
 				why = "your address"
 			}
-			s.log.Warn("ui: login refused: too many failed logins", "user", name, "client", c.ClientIP(), "by_name", throttled.ByName)
+			// The name typed is logged only when it is a staff user's: it is
+			// sometimes a password, typed in the wrong field.
+			s.log.Warn("ui: login refused: too many failed logins", "user", cmp.Or(throttled.User, "(no such user)"),
+				"client", c.ClientIP(), "by_name", throttled.ByName)
 			c.Header("Retry-After", strconv.Itoa(int(throttled.RetryAfter.Seconds())))
 			s.render(c, http.StatusTooManyRequests, "login", "Log in", "", map[string]string{"Next": next, "Username": name,
 				"Error": "Too many failed logins for " + why + " in the last " + minutes(inventory.LoginWindow) +

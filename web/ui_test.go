@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -221,6 +222,26 @@ func TestRepeatedFailedLoginsAreRefusedForAWhile(t *testing.T) {
 	}
 
 	e.login("victor")
+}
+
+// A login refused for too many failures is logged with its user name only
+// when that is a staff user's: a name that is nobody's is sometimes a
+// password typed in the wrong field, and stays out of the logs.
+func TestAThrottledLoginLogsOnlyARealUsersName(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer // written before each answer, read after
+	e := newUI(t, func(c *web.Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
+	const typo = "anna-Secret-Passw0rd"
+	for _, name := range []string{"anna", typo} {
+		_, err := e.st.DB().Exec(context.Background(), `INSERT INTO staff_login_failures (name, remote)
+			SELECT $1, '198.51.100.7' FROM generate_series(1, $2)`, name, inventory.LoginFailuresPerName)
+		require.NoError(t, err)
+		p := e.post("/admin/login", "/admin/login", url.Values{"username": {name}, "password": {"anna"}})
+		require.Equal(t, http.StatusTooManyRequests, p.Status, p.Body)
+	}
+	require.Contains(t, logs.String(), "user=anna ")
+	require.NotContains(t, logs.String(), typo)
+	require.Contains(t, logs.String(), `user="(no such user)"`)
 }
 
 // The client address that failed logins are counted by is the
