@@ -72,9 +72,10 @@ const maxParallelRecords = 32
 // has confirmed them to a guest), idempotent by content (a retransmission
 // is answered like the first delivery) and kept even when their codes are
 // not mapped (parked, with an alert). A record that asks for nothing to
-// change (a cancellation quote) is only answered. A record is refused only
-// when it cannot be read, names another hotel, or the database fails; the
-// channel then sends it again.
+// change (a cancellation quote, the first step of a two-phase booking) is
+// only answered. A record is refused only when it cannot be read, names
+// another hotel, comes in a message for a test system (Target Test), or the
+// database fails; the channel then sends it again.
 func ApplyOTA(ctx context.Context, store *inventory.Store, ch OTAChannel, m *otaxml.Message, raw []byte) []otaxml.Result {
 	results := make([]otaxml.Result, len(m.Reservations))
 	mappings, mapErr := store.Mappings(ctx, ch.Property, ch.Code)
@@ -85,6 +86,10 @@ func ApplyOTA(ctx context.Context, store *inventory.Store, ch OTAChannel, m *ota
 		switch {
 		case rec.Problem != nil:
 			results[i].Err = rec.Problem
+			continue
+		case m.IsTest():
+			// An OTA's test booking must not take a live room.
+			results[i].Err = otaxml.TestRefused()
 			continue
 		case rec.HotelCode != "" && ch.HotelCode != "" && rec.HotelCode != ch.HotelCode:
 			results[i].Err = otaxml.Errorf(otaxml.TypeBizRule, otaxml.CodeInvalidHotel,

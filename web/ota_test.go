@@ -772,6 +772,52 @@ func TestAnInitiatedReservationHoldsNoRoomUntilItsCommit(t *testing.T) {
 	require.Equal(t, 1, e.sold("P", "2027-03-01"))
 }
 
+// A message with Target="Test" (OpenTravel: for the test system) is an
+// OTA's test booking: on a live channel it is refused with an OTA Error
+// saying so, takes no room and is kept as failed. Every reply names the
+// system it answers, as the request did (Target echoed).
+func TestATestMessageBooksNothingOnALiveChannel(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.otaChannel("P", "bdc", "ota_push", "HTL-P", "u", "s", nil)
+	target := func(msg []byte, v string) []byte {
+		return bytes.Replace(msg, []byte(`Version="1.0"`), []byte(`Version="1.0" Target="`+v+`"`), 1)
+	}
+	msg := target(resNotif("Commit", "TEST-1", "HTL-P", "2027-03-01", "2027-03-03"), "Test")
+
+	r := e.otaPost("bdc", "u", "s", msg)
+	require.Equal(t, http.StatusOK, r.Status)
+	rs := otaRS(t, r)
+	require.False(t, rs.Success, "%s", r.Body)
+	require.Len(t, rs.Errors, 1, "%s", r.Body)
+	require.Contains(t, rs.Errors[0].Msg, "keyrack takes no test messages on a live channel")
+	require.Contains(t, rs.Errors[0].Msg, "nothing was booked")
+	require.Contains(t, string(r.Body), `Target="Test"`)
+	require.Equal(t, 0, e.sold("P", "2027-03-01"), "a test booking took a live room")
+	_, err := e.st.Reservation(context.Background(), "P", "bdc", "TEST-1")
+	require.Equal(t, inventory.ENOTFOUND, inventory.ErrorCode(err))
+	msgs, err := e.st.InboundMessages(context.Background(), "P", "bdc", 1)
+	require.NoError(t, err)
+	require.Len(t, msgs, 1)
+	require.Equal(t, "failed", msgs[0].Outcome)
+	require.Contains(t, msgs[0].Detail, "no test messages")
+
+	// Nor does a test cancellation cancel a live booking.
+	require.True(t, otaRS(t, e.otaPost("bdc", "u", "s", resNotif("Commit", "LIVE-1", "HTL-P", "2027-03-01", "2027-03-03"))).Success)
+	r = e.otaPost("bdc", "u", "s", target(resNotif("Cancel", "LIVE-1", "HTL-P", "2027-03-01", "2027-03-03"), "Test"))
+	require.False(t, otaRS(t, r).Success, "%s", r.Body)
+	require.Equal(t, 1, e.sold("P", "2027-03-01"))
+
+	r = e.otaPost("bdc", "u", "s", target(resNotif("Commit", "LIVE-2", "HTL-P", "2027-03-01", "2027-03-03"), "Production"))
+	require.True(t, otaRS(t, r).Success, "%s", r.Body)
+	require.Contains(t, string(r.Body), `Target="Production"`)
+	require.Equal(t, 2, e.sold("P", "2027-03-01"))
+	r = e.otaPost("bdc", "u", "wrong", target(resNotif("Commit", "LIVE-3", "HTL-P", "2027-03-01", "2027-03-03"), "Production"))
+	require.Equal(t, http.StatusUnauthorized, r.Status)
+	require.Contains(t, string(r.Body), `Target="Production"`, "an error reply echoes Target too")
+}
+
 // Disabling a channel stops what keyrack sends it, not the bookings it has
 // already confirmed to guests: they are recorded and answered as usual,
 // and filed with the channel's messages.

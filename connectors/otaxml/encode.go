@@ -132,6 +132,18 @@ func otaRoot(name, version, echo string, now time.Time) *etree.Element {
 	return e
 }
 
+// echoTarget puts on a reply the Target its request named (Test or
+// Production, whatever the case it came in; any other value is not one
+// the schema allows, and is not echoed).
+func echoTarget(rs *etree.Element, m *Message) {
+	switch {
+	case m.IsTest():
+		rs.CreateAttr("Target", "Test")
+	case strings.EqualFold(strings.TrimSpace(m.Target), "Production"):
+		rs.CreateAttr("Target", "Production")
+	}
+}
+
 // writeErrors adds Errors (or Warnings when warn) holding errs.
 func writeErrors(parent *etree.Element, warn bool, errs []Error) {
 	if len(errs) == 0 {
@@ -231,10 +243,12 @@ func propertyInfo(global *etree.Element, hotel string) {
 // Reply is the RS answering m (OTA_HotelResNotifRQ → OTA_HotelResNotifRS,
 // OTA_HotelResModifyNotifRQ → OTA_HotelResModifyNotifRS, OTA_CancelRQ →
 // OTA_CancelRS, OTA_HotelResRQ → OTA_HotelResRS), in m's envelope, with the
-// EchoToken echoed, a new TimeStamp and, for SOAP 1.2 with a MessageID,
-// wsa:RelatesTo. Successful records are listed with the channel's id and
-// ours (Type 14); failed records become Warnings with their RecordID and
-// Status NotProcessed; when every record failed the reply is Errors.
+// EchoToken and Target echoed, a new TimeStamp and, for SOAP 1.2 with a
+// MessageID, wsa:RelatesTo. Successful records are listed with the
+// channel's id and ours (Type 14); failed records become Warnings with
+// their RecordID and Status NotProcessed; when every record failed the
+// reply is Errors, and so it is for a reservation message for a test
+// system (Target Test) that holds no record (TestRefused).
 func Reply(m *Message, results []Result, now time.Time) []byte {
 	if m == nil {
 		m = &Message{}
@@ -264,8 +278,12 @@ func Reply(m *Message, results []Result, now time.Time) []byte {
 		}
 		return ErrorReply(m, errs, now)
 	}
+	if len(results) == 0 && m.IsTest() && m.IsReservation() {
+		return ErrorReply(m, []*Error{TestRefused()}, now)
+	}
 	name := rsName(m.Name)
 	rs := otaRoot(name, m.Version, m.EchoToken, now)
+	echoTarget(rs, m)
 	status := ""
 	if len(done) > 0 {
 		status = done[0].Status
@@ -307,13 +325,15 @@ func Reply(m *Message, results []Result, now time.Time) []byte {
 
 // ErrorReply answers a message that could not be processed at all (bad
 // credentials, unreadable, unknown hotel) with Errors, in the RS matching
-// m.Name (OTA_HotelResNotifRS when unknown) and m's envelope; m may be nil.
+// m.Name (OTA_HotelResNotifRS when unknown) and m's envelope, its
+// EchoToken and Target echoed; m may be nil.
 func ErrorReply(m *Message, errs []*Error, now time.Time) []byte {
 	if m == nil {
 		m = &Message{}
 	}
 	name := rsName(m.Name)
 	rs := otaRoot(name, m.Version, m.EchoToken, now)
+	echoTarget(rs, m)
 	if name == "OTA_CancelRS" {
 		rs.CreateAttr("Status", "Unsuccessful")
 	}

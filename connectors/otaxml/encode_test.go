@@ -242,3 +242,39 @@ func TestResNotifMixedBatchKeepsEachRecordsKind(t *testing.T) {
 		t.Errorf("a batch of new bookings has no root Commit: %s", b)
 	}
 }
+
+// A reply names the system it answers as its request did (Target Test or
+// Production, in the schema's spelling), success or error; a reservation
+// message for a test system with no record is refused all the same.
+func TestRepliesEchoTheRequestsTarget(t *testing.T) {
+	res := parsed(t, "opentravel_OTA_HotelResNotifRQ_new.xml")
+	if res.Target != "Production" {
+		t.Fatalf("the sample's Target is %q", res.Target)
+	}
+	test := *res
+	test.Target = "test"
+	empty := &Message{Header: Header{Name: "OTA_HotelResNotifRQ", Target: "Test"}}
+	odd := &Message{Header: Header{Name: "OTA_HotelResNotifRQ", Target: "Staging"}}
+	for _, c := range []struct {
+		name string
+		doc  []byte
+		want string
+	}{
+		{"production", Reply(res, []Result{{Record: res.Reservations[0], OurID: "1", Status: "Committed"}}, now), `Target="Production"`},
+		{"test refused", Reply(&test, []Result{{Record: res.Reservations[0], Err: TestRefused()}}, now), `Target="Test"`},
+		{"test error", ErrorReply(&test, []*Error{Errorf(TypeAuthentication, CodeAuthorization, "bad")}, now), `Target="Test"`},
+		{"test with no record", Reply(empty, nil, now), `no test messages`},
+		{"not a Target value", Reply(odd, nil, now), ``},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := string(c.doc)
+			if c.want != "" && !strings.Contains(s, c.want) {
+				t.Errorf("want %s in\n%s", c.want, s)
+			}
+			if c.want == "" && strings.Contains(s, "Target=") {
+				t.Errorf("a Target the schema does not allow is echoed:\n%s", s)
+			}
+			validate(t, "OTA_HotelResNotifRS", c.doc)
+		})
+	}
+}

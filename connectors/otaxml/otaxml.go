@@ -16,6 +16,7 @@ package otaxml
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/keyrack/keyrack/inventory"
@@ -95,6 +96,19 @@ type Header struct {
 	To        string
 	// HTNGCorrelationID is the HTNG async header htnga:CorrelationID.
 	HTNGCorrelationID string
+}
+
+// IsTest reports whether the message says it is for a test system
+// (Target="Test"; OpenTravel's other value is Production).
+func (h *Header) IsTest() bool {
+	return strings.EqualFold(strings.TrimSpace(h.Target), "Test")
+}
+
+// TestRefused is the error a message for a test system (Header.IsTest) is
+// refused with: keyrack serves live inventory only.
+func TestRefused() *Error {
+	return Errorf(TypeBizRule, CodeUnableToProcess,
+		`Target="Test": keyrack takes no test messages on a live channel; nothing was booked, changed or cancelled`)
 }
 
 // UsernameToken is a WS-Security UsernameToken with a clear-text password.
