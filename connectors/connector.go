@@ -210,6 +210,27 @@ func RedactURLError(err error) error {
 	return err
 }
 
+// HostOnlyURLError names the URL in an HTTP client's error by its scheme
+// and host only (HostOnlyURL), for URLs whose path may carry a secret.
+func HostOnlyURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" {
+			ue.URL = HostOnlyURL(u)
+		} else {
+			ue.URL = "(the URL)"
+		}
+	}
+	return err
+}
+
+// HostOnlyURL names u by its scheme and host only, scheme://host/…: to
+// show and log a URL whose path may carry a secret, as calendar
+// platforms' private feeds do (Google's …/private-<secret>/basic.ics, Vrbo).
+func HostOnlyURL(u *url.URL) string {
+	return u.Scheme + "://" + u.Host + "/…"
+}
+
 // RedactURL is u without its user information and query, which may carry
 // a secret: to show and log.
 func RedactURL(u *url.URL) string {

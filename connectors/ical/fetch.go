@@ -68,10 +68,11 @@ var ErrTooLarge = errors.New("ical: feed too large")
 // StatusError is a non-2xx answer other than 304.
 type StatusError struct {
 	Code int
-	URL  string
+	URL  string // the feed, scheme://host/… (HostOnlyURL)
 }
 
-// Error names the status without the URL's query, which holds the token.
+// Error names the status and the feed by its host only: the feed's secret
+// may be in its query or its path.
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("ical: %s answered %d %s", e.URL, e.Code, http.StatusText(e.Code))
 }
@@ -163,7 +164,7 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string, cond Conditional) (R
 	// gzip itself; the cap below applies to the decompressed bytes.
 	resp, err := f.client.Do(req)
 	if err != nil {
-		return Response{}, fmt.Errorf("ical: fetch %s: %w", connectors.RedactURL(u), connectors.RedactURLError(err))
+		return Response{}, fmt.Errorf("ical: fetch %s: %w", connectors.HostOnlyURL(u), connectors.HostOnlyURLError(err))
 	}
 	defer resp.Body.Close()
 
@@ -187,14 +188,14 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string, cond Conditional) (R
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// Keep the start of an error page for the operator.
 		out.Body, _ = io.ReadAll(io.LimitReader(resp.Body, min(limit, errorBodyLimit)))
-		return out, &StatusError{Code: resp.StatusCode, URL: connectors.RedactURL(resp.Request.URL)}
+		return out, &StatusError{Code: resp.StatusCode, URL: connectors.HostOnlyURL(resp.Request.URL)}
 	}
 	if resp.ContentLength > limit {
-		return out, fmt.Errorf("ical: fetch %s: feed is larger than %d bytes: %w", connectors.RedactURL(u), limit, ErrTooLarge)
+		return out, fmt.Errorf("ical: fetch %s: feed is larger than %d bytes: %w", connectors.HostOnlyURL(u), limit, ErrTooLarge)
 	}
 	body, err := readCapped(resp.Body, limit)
 	if err != nil {
-		return out, fmt.Errorf("ical: fetch %s: %w", connectors.RedactURL(u), err)
+		return out, fmt.Errorf("ical: fetch %s: %w", connectors.HostOnlyURL(u), err)
 	}
 	// Some servers send a .ics.gz without Content-Encoding.
 	if bytes.HasPrefix(body, []byte{0x1f, 0x8b}) {
@@ -202,7 +203,7 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string, cond Conditional) (R
 		if err == nil {
 			body, err = readCapped(zr, limit)
 			if err != nil {
-				return out, fmt.Errorf("ical: fetch %s: gzip body: %w", connectors.RedactURL(u), err)
+				return out, fmt.Errorf("ical: fetch %s: gzip body: %w", connectors.HostOnlyURL(u), err)
 			}
 		}
 	}

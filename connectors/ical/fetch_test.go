@@ -230,11 +230,25 @@ func TestRedactHidesTokens(t *testing.T) {
 	}
 }
 
-// A feed URL's token must not show in the error of a failed fetch (the
+// A feed URL's secret must not show in the error of a failed fetch (the
 // error is kept as the feed's last_error, shown on the channel page and the
-// alerts page, and logged) — for a connection that fails or times out as
-// for an error status (TestFetchErrorStatus).
+// alerts page, and logged) — in its query (Airbnb's ?s=…) or its path
+// (Google's …/private-<secret>/basic.ics), for a connection that fails or
+// times out, a private address, an error status or a redirect: the feed is
+// named by its scheme and host only.
 func TestAFailedFetchDoesNotShowTheFeedsToken(t *testing.T) {
+	const secrets = "/calendar/ical/host%40gmail.com/private-sekrit-path/basic.ics?s=sekrit-token"
+	shows := func(what string, err error) {
+		t.Helper()
+		if err == nil {
+			t.Fatalf("%s: no error", what)
+		}
+		for _, s := range []string{"sekrit-token", "sekrit-path", "gmail"} {
+			if strings.Contains(err.Error(), s) {
+				t.Errorf("%s: the error shows the feed's secret %s: %v", what, s, err)
+			}
+		}
+	}
 	// A port nothing listens on: connection refused.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -242,30 +256,31 @@ func TestAFailedFetchDoesNotShowTheFeedsToken(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	_, err = localFetcher().Fetch(context.Background(), "http://"+addr+"/calendar/ical/1.ics?s=sekrit-token", Conditional{})
-	if err == nil {
-		t.Fatal("no error")
-	}
-	if strings.Contains(err.Error(), "sekrit-token") {
-		t.Errorf("connection refused: the error shows the feed token: %v", err)
+	_, err = localFetcher().Fetch(context.Background(), "http://"+addr+secrets, Conditional{})
+	shows("connection refused", err)
+	if !strings.Contains(err.Error(), "http://"+addr+"/…") {
+		t.Errorf("the error does not name the feed's host: %v", err)
 	}
 	// A platform that does not answer in time.
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { time.Sleep(2 * time.Second) }))
 	defer slow.Close()
 	f := &Fetcher{AllowPrivate: true, Timeout: 200 * time.Millisecond}
-	_, err = f.Fetch(context.Background(), slow.URL+"/calendar/ical/1.ics?s=sekrit-token", Conditional{})
-	if err == nil {
-		t.Fatal("no error")
-	}
-	if strings.Contains(err.Error(), "sekrit-token") {
-		t.Errorf("timeout: the error shows the feed token: %v", err)
-	}
+	_, err = f.Fetch(context.Background(), slow.URL+secrets, Conditional{})
+	shows("timeout", err)
 	// A feed on a private address (refused by the default fetcher).
-	_, err = (&Fetcher{Timeout: time.Second}).Fetch(context.Background(), "http://"+addr+"/cal.ics?s=sekrit-token", Conditional{})
-	if err == nil {
-		t.Fatal("no error")
-	}
-	if strings.Contains(err.Error(), "sekrit-token") {
-		t.Errorf("private address: the error shows the feed token: %v", err)
-	}
+	_, err = (&Fetcher{Timeout: time.Second}).Fetch(context.Background(), "http://"+addr+secrets, Conditional{})
+	shows("private address", err)
+	// A feed gone (404), and one redirecting for ever.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/loop") {
+			http.Redirect(w, r, r.URL.Path+"x?"+r.URL.RawQuery, http.StatusFound)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	_, err = localFetcher().Fetch(context.Background(), srv.URL+secrets, Conditional{})
+	shows("404", err)
+	_, err = localFetcher().Fetch(context.Background(), srv.URL+"/loop"+secrets, Conditional{})
+	shows("redirects", err)
 }
