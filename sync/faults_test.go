@@ -529,6 +529,31 @@ func TestARetryLostWithRedisIsDeliveredWithoutANewBooking(t *testing.T) {
 	t.Logf("B converged %s after Redis came back empty", time.Since(start))
 }
 
+// While the outbox relay cannot write the dirty marks (the disk is full,
+// or its statements time out), a booking's change waits in the outbox and
+// no channel has it; staff must not be told the channels are in sync. Once
+// PostgreSQL takes writes again, every channel catches up by itself.
+func TestAChangeTheRelayCannotWriteIsNotShownInSync(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{}).primed()
+	ctx := context.Background()
+	db := h.st.DB()
+	_, err := db.Exec(ctx, `
+		CREATE FUNCTION audit_disk_full() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION USING ERRCODE = 'disk_full', MESSAGE = 'could not extend file: No space left on device'; END $$;
+		CREATE TRIGGER audit_disk_full BEFORE INSERT OR UPDATE ON sync_dirty FOR EACH ROW EXECUTE FUNCTION audit_disk_full()`)
+	require.NoError(t, err)
+	arrival := h.today.AddDays(2)
+	h.book("A", "A-full", 0, arrival, 1, 1)
+	time.Sleep(2 * time.Second) // the relay has tried, many times
+	require.Positive(t, h.pendingOutbox(), "the relay cannot have taken the row")
+	got, _ := h.tc["B"].Value(h.room("B", 0), arrival)
+	require.Equal(t, 10, got, "B cannot know of the booking")
+	st := statusOf(t, h, "B")
+	require.False(t, st.InSync, "B is shown in sync (dirty nights %d, last error %q) while the booking's change waits in the outbox and B holds %d instead of 9",
+		st.DirtyNights, st.LastError, got)
+}
+
 // The same outage, healed: every channel catches up by itself.
 func TestChannelsCatchUpOnceTheRelayCanWriteAgain(t *testing.T) {
 	t.Parallel()

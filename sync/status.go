@@ -12,12 +12,23 @@ import (
 type ChannelStatus struct {
 	Channel string `json:"channel"`
 	Enabled bool   `json:"enabled"`
-	// InSync: nothing waits to be delivered.
+	// InSync: nothing waits to be delivered, nor to be relayed to the
+	// channel (Unrelayed).
 	InSync bool `json:"in_sync"`
 	// DirtyNights counts the pool-nights not delivered yet; DirtySince is
-	// when the oldest of them changed.
+	// when the oldest of them changed, or the oldest Unrelayed change was
+	// made if earlier.
 	DirtyNights int        `json:"dirty_nights"`
 	DirtySince  *time.Time `json:"dirty_since,omitempty"`
+	// Unrelayed counts the availability changes (bookings, staff edits) of
+	// pools the channel sells that the outbox relay has not taken RelayLate
+	// after they were made — it is behind, or not running (no worker
+	// process), or cannot write (PostgreSQL's disk is full) — and
+	// UnrelayedSince is when the oldest was made. Until the relay takes
+	// them, the channel is not even marked dirty: DirtyNights does not
+	// count them.
+	Unrelayed      int        `json:"unrelayed"`
+	UnrelayedSince *time.Time `json:"unrelayed_since,omitempty"`
 	// Queued is the queue of the task that waits ("critical", "bulk"), if any.
 	Queued string `json:"queued,omitempty"`
 	// Archived: the last delivery ran out of retries; see Archived.
@@ -52,9 +63,27 @@ type ChannelStatus struct {
 	PullErrorAt *time.Time `json:"pull_error_at,omitempty"`
 }
 
+// RelayLate is how long an availability change may wait in the outbox
+// before the channels it concerns are no longer shown in sync (or ten
+// Config.RelayInterval, if longer): the relay takes one within tens of
+// milliseconds, and the channels page must not flap on that.
+const RelayLate = time.Second
+
+// relayLate is RelayLate for the fan-out's relay interval.
+func (f *Fanout) relayLate() time.Duration { return max(RelayLate, 10*f.cfg.RelayInterval) }
+
 // Status reports the fan-out state of every channel of a property, by code.
 func (f *Fanout) Status(ctx context.Context, property string) ([]ChannelStatus, error) {
 	rows, _ := f.db.Query(ctx, `
+		WITH late AS (
+			-- The property's availability changes the relay is late with,
+			-- by pool: read once (outbox_availability_pending), for every
+			-- channel.
+			SELECT o.pool_id, count(*)::int AS n, min(o.created_at) AS oldest
+			FROM properties p JOIN outbox o ON o.property_id = p.id AND o.done_at IS NULL AND o.topic = 'availability'
+			WHERE p.code = $1 AND o.created_at < now() - $3::float8 * interval '1 second'
+			GROUP BY o.pool_id
+		)
 		SELECT c.code, c.enabled,
 			coalesce((SELECT sum(upper(r) - lower(r)) FROM (
 					-- A pool's change and resync marks may hold the same nights.
@@ -71,7 +100,8 @@ func (f *Fanout) Status(ctx context.Context, property string) ([]ChannelStatus, 
 			CASE WHEN c.kind = 'pms' THEN (SELECT max(w.delivered_at) FROM (
 				SELECT e.delivered_at FROM feed_entries e WHERE e.property_id = c.property_id AND e.channel_id = c.id
 				ORDER BY e.id DESC LIMIT $2) AS w) END,
-			coalesce(f.webhook_error, ''), f.webhook_error_at
+			coalesce(f.webhook_error, ''), f.webhook_error_at,
+			coalesce(o.n, 0), o.oldest
 		FROM channels c JOIN properties p ON p.id = c.property_id
 		LEFT JOIN sync_channels s ON s.property_id = c.property_id AND s.channel_id = c.id
 		LEFT JOIN LATERAL (
@@ -84,15 +114,27 @@ func (f *Fanout) Status(ctx context.Context, property string) ([]ChannelStatus, 
 					AND e.failed_at IS NULL AND e.last_error IS NOT NULL) AS webhook_error_at
 			FROM feed_entries e WHERE e.property_id = c.property_id AND e.channel_id = c.id AND e.acked_at IS NULL
 		) AS f ON c.kind = 'pms'
+		-- The changes the relay would mark the channel dirty for: of the
+		-- pools it sells, if it is enabled and pushed availability.
+		LEFT JOIN LATERAL (
+			SELECT sum(l.n)::int AS n, min(l.oldest) AS oldest FROM late l
+			WHERE l.pool_id IN (SELECT rt.pool_id FROM mappings m
+				JOIN room_types rt ON rt.property_id = m.property_id AND rt.id = m.room_type_id
+				WHERE m.property_id = c.property_id AND m.channel_id = c.id)
+		) AS o ON c.enabled AND c.kind = ANY($4::text[])
 		WHERE p.code = $1
-		ORDER BY c.code`, property, RecentFeed)
+		ORDER BY c.code`, property, RecentFeed, f.relayLate().Seconds(), f.pushed)
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ChannelStatus, error) {
 		var s ChannelStatus
 		err := r.Scan(&s.Channel, &s.Enabled, &s.DirtyNights, &s.DirtySince, &s.Queued, &s.Archived,
 			&s.Deliveries, &s.Failures, &s.LastDelivery, &s.LastError, &s.LastErrorAt, &s.ResyncedOn,
 			&s.FeedUnacked, &s.FeedOldestUnacked, &s.WebhooksPending, &s.WebhooksFailed,
-			&s.PulledAt, &s.PullOKAt, &s.PullError, &s.PullErrorAt, &s.LastWebhook, &s.WebhookError, &s.WebhookErrorAt)
-		s.InSync = s.DirtyNights == 0 && s.DirtySince == nil
+			&s.PulledAt, &s.PullOKAt, &s.PullError, &s.PullErrorAt, &s.LastWebhook, &s.WebhookError, &s.WebhookErrorAt,
+			&s.Unrelayed, &s.UnrelayedSince)
+		if s.UnrelayedSince != nil && (s.DirtySince == nil || s.UnrelayedSince.Before(*s.DirtySince)) {
+			s.DirtySince = s.UnrelayedSince
+		}
+		s.InSync = s.DirtyNights == 0 && s.DirtySince == nil && s.Unrelayed == 0
 		return s, err
 	})
 }

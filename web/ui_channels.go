@@ -167,6 +167,18 @@ func (s *Server) channelSyncs(c *gin.Context, property string) (map[string]chann
 		default:
 			cs.Lag = "pending"
 		}
+		if st.Unrelayed > 0 && st.UnrelayedSince != nil {
+			// Changes the channel is not marked dirty for yet (its dirty
+			// nights do not count them): say why.
+			changes := "changes"
+			if st.Unrelayed == 1 {
+				changes = "change"
+			}
+			cs.Lag += fmt.Sprintf(": %d %s not yet relayed (the fan-out's relay is behind or not running)", st.Unrelayed, changes)
+			if !st.UnrelayedSince.Equal(*st.DirtySince) { // older marks wait too
+				cs.Lag += " for " + lagText(now.Sub(*st.UnrelayedSince))
+			}
+		}
 		out[st.Channel] = cs
 	}
 	problem := ""

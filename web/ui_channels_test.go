@@ -828,3 +828,46 @@ func TestAChannelKeyrackSendsNothingIsNotShownInSync(t *testing.T) {
 		require.NoError(t, err)
 	}
 }
+
+// While no worker runs the outbox relay (or it cannot write), a booking's
+// change waits in the outbox and no channel has it: the channels that sell
+// its pool are not shown "in sync" but pending, saying why, in the list and
+// on the channel's page. Once a worker runs, they catch up.
+func TestAChangeNotYetRelayedIsShownPendingWithWhy(t *testing.T) {
+	t.Parallel()
+	e := newChannelsUI(t)
+	e.seedHotel("P", 4)
+	ctx := context.Background()
+	tc := testchannel.New()
+	t.Cleanup(tc.Close)
+	endpoint := tc.URL()
+	_, err := e.st.UpdateChannel(ctx, "P", "expedia", inventory.ChannelPatch{Endpoint: &endpoint, HotelCode: new("EXP-P")}, inventory.System)
+	require.NoError(t, err)
+	e.login("anna")
+
+	booked := time.Now()
+	gridBook(t, e.st, "P", "pms", "W-1", gridToday(t).AddDays(3), 2, 1)
+	st := statusOfChannel(t, e.fan, "expedia")
+	if time.Since(booked) < sync.RelayLate/2 { // not on a machine too busy to tell
+		require.True(t, st.InSync, "a change just made is not late yet: %+v", st)
+	}
+	time.Sleep(sync.RelayLate + 200*time.Millisecond)
+	st = statusOfChannel(t, e.fan, "expedia")
+	require.False(t, st.InSync, "expedia shown in sync while the booking waits in the outbox: %+v", st)
+	require.Equal(t, 1, st.Unrelayed)
+	require.NotNil(t, st.DirtySince, "pending since the change was made")
+	require.Equal(t, 0, st.DirtyNights)
+	require.True(t, statusOfChannel(t, e.fan, "pms").InSync, "a PMS is not pushed availability")
+
+	const why = "1 change not yet relayed (the fan-out's relay is behind or not running)"
+	row := html.UnescapeString(rowOf(t, e.get("/admin/p/P/channels").Body, "expedia"))
+	require.NotContains(t, row, "in sync")
+	require.Regexp(t, `pending for [0-9]+s: `+regexp.QuoteMeta(why), row)
+	status := html.UnescapeString(section(t, e.get("/admin/p/P/channels/expedia").Body, "status-title"))
+	require.NotContains(t, status, "in sync")
+	require.Contains(t, status, why)
+
+	e.runWorker()
+	eventuallyUI(t, "expedia to catch up", func() bool { return statusOfChannel(t, e.fan, "expedia").InSync })
+	require.Contains(t, rowOf(t, e.get("/admin/p/P/channels").Body, "expedia"), "in sync")
+}
