@@ -324,68 +324,6 @@ func TestAThrowawayRequestorIDDoesNotEscapeTheLimitOnWrongSecrets(t *testing.T) 
 	require.Equal(t, 0, e.sold("P", "2027-04-01"), "refused unchecked")
 }
 
-// Guesses sent at once are limited like guesses sent one after another: of
-// a hundred wrong secrets posted together for one channel user name, 20 are
-// checked (401) and the rest refused unchecked (429).
-func TestWrongOTASecretsSentAtOnceAreLimitedLikeOnesSentInTurn(t *testing.T) {
-	t.Parallel()
-	e := newAPI(t)
-	e.hotel("P", 3)
-	e.otaChannel("P", "a", "ota_push", "HTL-P", "a-user", "a-secret", nil)
-	body := resNotif("Commit", "G", "HTL-P", "2027-04-01", "2027-04-02")
-	const guesses = 100
-	var wg gosync.WaitGroup
-	var mu gosync.Mutex
-	statuses := map[int]int{}
-	start := make(chan struct{})
-	for i := range guesses {
-		req, err := http.NewRequest("POST", e.ts.URL+"/ota/a", bytes.NewReader(body))
-		require.NoError(t, err)
-		req.Header.Set("Content-Type", "text/xml")
-		req.SetBasicAuth("a-user", fmt.Sprintf("guess-%d", i))
-		wg.Go(func() {
-			<-start
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			resp.Body.Close()
-			mu.Lock()
-			statuses[resp.StatusCode]++
-			mu.Unlock()
-		})
-	}
-	close(start)
-	wg.Wait()
-	require.Equal(t, map[int]int{http.StatusUnauthorized: 20, http.StatusTooManyRequests: guesses - 20}, statuses)
-}
-
-// The right secret for one channel account does not carry guesses at
-// another's: a request that authenticates by its HTTP Basic credentials and
-// also presents another account's RequestorID with a wrong MessagePassword
-// has that secret counted as wrong, and past 20 is refused.
-func TestTheRightSecretForOneAccountDoesNotCarryGuessesAtAnother(t *testing.T) {
-	t.Parallel()
-	e := newAPI(t)
-	e.hotel("P", 3)
-	e.hotel("Q", 3)
-	e.otaChannel("P", "a", "ota_push", "HTL-P", "a-user", "a-secret", nil)
-	e.otaChannel("Q", "a", "ota_push", "HTL-Q", "q-user", "q-secret", map[string]any{"inbound_auth": "message_password"})
-	commit := resNotif("Commit", "R-1", "HTL-P", "2027-04-01", "2027-04-02")
-	withRequestor := func(secret string) []byte {
-		return bytes.Replace(commit, []byte(`ResStatus="Commit">`),
-			fmt.Appendf(nil, `ResStatus="Commit"><POS><Source><RequestorID ID="q-user" Type="22" MessagePassword=%q/></Source></POS>`, secret), 1)
-	}
-	for i := range 20 {
-		r := e.otaPost("a", "a-user", "a-secret", withRequestor(fmt.Sprintf("guess-%d", i)))
-		require.Equal(t, http.StatusOK, r.Status, "guess %d: %s", i, r.Body)
-	}
-	r := e.otaPost("a", "a-user", "a-secret", withRequestor("q-secret"))
-	require.Equal(t, http.StatusTooManyRequests, r.Status, "%s", r.Body)
-	require.True(t, otaRS(t, e.otaPost("a", "a-user", "a-secret", commit)).Success, "the account's own messages go on")
-}
-
 // Wrong or missing credentials get an authentication error and write no
 // booking; one channel's credentials cannot cancel another channel's booking.
 func TestOTAAuthenticationPerChannel(t *testing.T) {
@@ -902,4 +840,51 @@ func TestOTABatchHasPerRecordResults(t *testing.T) {
 	require.Equal(t, "partial", msgs[0].Outcome)
 	require.Equal(t, 3, msgs[0].Records)
 	require.Contains(t, msgs[0].Detail, "B-2")
+}
+
+// A batch (no root ResStatus, as batching senders send it) of a
+// cancellation, a new booking and a modification: the reply must not tell
+// the channel that every reservation had the first one's outcome (the new
+// booking cancelled). With outcomes that differ, the root gives none and
+// each HotelReservation says the state it is left in; a batch whose
+// records all had one outcome is answered with it at the root.
+func TestABatchReplySaysEachReservationsOwnOutcome(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.otaChannel("P", "bdc", "ota_push", "HTL-P", "u", "s", nil)
+	require.True(t, otaRS(t, e.otaPost("bdc", "u", "s", resNotif("Commit", "CAN", "HTL-P", "2027-03-01", "2027-03-03"))).Success)
+	require.True(t, otaRS(t, e.otaPost("bdc", "u", "s", resNotif("Commit", "MOD", "HTL-P", "2027-03-10", "2027-03-11"))).Success)
+	msg := batch(
+		resNotif("Cancel", "CAN", "HTL-P", "2027-03-01", "2027-03-03"),
+		resNotif("Commit", "NEW", "HTL-P", "2027-03-05", "2027-03-06"),
+		bytes.Replace(resNotif("Modify", "MOD", "HTL-P", "2027-03-10", "2027-03-12"), []byte(`ResStatus="Reserved"`), []byte(`ResStatus="Modify"`), 1),
+	)
+	msg = bytes.Replace(msg, []byte(` ResStatus="Cancel">`), []byte(`>`), 1)
+
+	r := e.otaPost("bdc", "u", "s", msg)
+	require.True(t, otaRS(t, r).Success, "%s", r.Body)
+	require.Equal(t, 0, e.sold("P", "2027-03-01"))
+	require.Equal(t, 1, e.sold("P", "2027-03-05"))
+	require.Equal(t, 1, e.sold("P", "2027-03-11"))
+	require.NotContains(t, string(r.Body), "ResResponseType", "one outcome given for all: %s", r.Body)
+	require.Equal(t, map[string]string{"CAN": "Cancelled", "NEW": "Reserved", "MOD": "Reserved"}, hotelResStatuses(t, r.Body))
+
+	r = e.otaPost("bdc", "u", "s", batch(
+		resNotif("Commit", "A-1", "HTL-P", "2027-04-01", "2027-04-02"),
+		resNotif("Commit", "A-2", "HTL-P", "2027-04-01", "2027-04-02"),
+	))
+	require.Contains(t, string(r.Body), `ResResponseType="Committed"`, "%s", r.Body)
+	require.Equal(t, map[string]string{"A-1": "Reserved", "A-2": "Reserved"}, hotelResStatuses(t, r.Body))
+}
+
+// hotelResStatuses is the ResStatus of each HotelReservation an RS lists,
+// by the channel's reservation id.
+func hotelResStatuses(t *testing.T, body []byte) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, m := range regexp.MustCompile(`<HotelReservation( ResStatus="([^"]*)")?><UniqueID Type="14" ID="([^"]*)"/>`).FindAllSubmatch(body, -1) {
+		out[string(m[3])] = string(m[2])
+	}
+	return out
 }

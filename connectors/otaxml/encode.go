@@ -202,7 +202,7 @@ func channelID(r Reservation) ResID {
 // writeReservation adds a HotelReservation (or HotelResModify) naming the
 // channel's id as UniqueID and both ids in HotelReservationIDs: the
 // channel's with its own type (when it is not 14) and ours as Type 14.
-func writeReservation(parent *etree.Element, tag string, res Result) {
+func writeReservation(parent *etree.Element, tag string, res Result) *etree.Element {
 	hr := parent.CreateElement(tag)
 	ch := channelID(res.Record)
 	if ch.Value != "" {
@@ -211,7 +211,7 @@ func writeReservation(parent *etree.Element, tag string, res Result) {
 		u.CreateAttr("ID", ch.Value)
 	}
 	if (ch.Value == "" || ch.Type == "14") && res.OurID == "" {
-		return
+		return hr
 	}
 	global := hr.CreateElement("ResGlobalInfo")
 	ids := global.CreateElement("HotelReservationIDs")
@@ -229,6 +229,25 @@ func writeReservation(parent *etree.Element, tag string, res Result) {
 		h.CreateAttr("ResID_Value", res.OurID)
 	}
 	propertyInfo(global, res.Record.HotelCode)
+	return hr
+}
+
+// hotelResStatus is a record's outcome (Result.Status) as its
+// HotelReservation's ResStatus, which the 2015B schema types
+// HotelResStatusType (a PMS status such as Reserved or Cancelled, a
+// transaction action, or a 1–2 letter code) where the root's
+// ResResponseType takes a TransactionStatusType (Committed, Modified,
+// Cancelled, Pending, Ignored…): the state the reservation is left in,
+// Reserved for a booking made or changed and Cancelled for a cancellation;
+// "" for Pending and Ignored, which no HotelResStatusType value says.
+func hotelResStatus(status string) string {
+	switch status {
+	case "Committed", "Modified":
+		return "Reserved"
+	case "Cancelled":
+		return "Cancelled"
+	}
+	return ""
 }
 
 // propertyInfo ends a ResGlobalInfo with the BasicPropertyInfo the 2015B
@@ -245,8 +264,10 @@ func propertyInfo(global *etree.Element, hotel string) {
 // OTA_CancelRS, OTA_HotelResRQ → OTA_HotelResRS), in m's envelope, with the
 // EchoToken and Target echoed, a new TimeStamp and, for SOAP 1.2 with a
 // MessageID, wsa:RelatesTo. Successful records are listed with the
-// channel's id and ours (Type 14); failed records become Warnings with
-// their RecordID and Status NotProcessed; when every record failed the
+// channel's id and ours (Type 14) and the state each is left in
+// (hotelResStatus); the root's ResResponseType (an OTA_CancelRS's Status)
+// is their outcome when every record had the same one. Failed records
+// become Warnings with their RecordID and Status NotProcessed; when every record failed the
 // reply is Errors, and so it is for a reservation message for a test
 // system (Target Test) that holds no record (TestRefused).
 func Reply(m *Message, results []Result, now time.Time) []byte {
@@ -284,14 +305,22 @@ func Reply(m *Message, results []Result, now time.Time) []byte {
 	name := rsName(m.Name)
 	rs := otaRoot(name, m.Version, m.EchoToken, now)
 	echoTarget(rs, m)
+	// The root speaks for every record only when they all had the same
+	// outcome; otherwise each HotelReservation says its own.
 	status := ""
-	if len(done) > 0 {
+	if len(failed) == 0 && len(done) > 0 {
 		status = done[0].Status
+		for _, r := range done[1:] {
+			if r.Status != status {
+				status = ""
+				break
+			}
+		}
 	}
 	switch name {
 	case "OTA_CancelRS":
 		rs.CreateAttr("Status", first(status, "Cancelled"))
-	case "OTA_HotelResNotifRS", "OTA_HotelResRS":
+	case "OTA_HotelResNotifRS", "OTA_HotelResRS", "OTA_HotelResModifyNotifRS":
 		if status != "" {
 			rs.CreateAttr("ResResponseType", status)
 		}
@@ -316,7 +345,10 @@ func Reply(m *Message, results []Result, now time.Time) []byte {
 			}
 			l := rs.CreateElement(list)
 			for _, r := range done {
-				writeReservation(l, item, r)
+				hr := writeReservation(l, item, r)
+				if st := hotelResStatus(r.Status); st != "" {
+					hr.CreateAttr("ResStatus", st)
+				}
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beevik/etree"
 	"github.com/keyrack/keyrack/connectors"
 	"github.com/keyrack/keyrack/inventory"
 )
@@ -86,9 +87,9 @@ func TestRepliesValidate(t *testing.T) {
 		want         []string
 	}{
 		{"resnotif ok", "OTA_HotelResNotifRS", Reply(res, ok(res, "Committed"), now), []string{`ResResponseType="Committed"`, `EchoToken="354"`, `ResID_Type="13" ResID_Value="7865"`, `ResID_Type="14" ResID_Value="KR-1"`, `Version="1.003"`}},
-		{"resnotif partial", "OTA_HotelResNotifRS", Reply(res, two, now), []string{"<Success/>", `RecordID="2"`, `Status="NotProcessed"`}},
+		{"resnotif partial", "OTA_HotelResNotifRS", Reply(res, two, now), []string{"<Success/>", `RecordID="2"`, `Status="NotProcessed"`, `<HotelReservation ResStatus="Reserved">`}},
 		{"resnotif all failed", "OTA_HotelResNotifRS", Reply(res, bad(res), now), []string{"<Errors>", `Code="402"`}},
-		{"modify ok", "OTA_HotelResModifyNotifRS", Reply(mod, ok(mod, "Modified"), now), []string{"<HotelResModify>"}},
+		{"modify ok", "OTA_HotelResModifyNotifRS", Reply(mod, ok(mod, "Modified"), now), []string{`ResResponseType="Modified"`, `<HotelResModify ResStatus="Reserved">`}},
 		{"modify failed", "OTA_HotelResModifyNotifRS", Reply(mod, bad(mod), now), []string{"<Errors>"}},
 		{"cancel ok", "OTA_CancelRS", Reply(can, ok(can, ""), now), []string{`Status="Cancelled"`, `<UniqueID Type="5" ID="12345678"/>`}},
 		{"cancel quote", "OTA_CancelRS", Reply(quote, quoted, now), []string{`Status="Pending"`, "<Success/><Warnings>", `<UniqueID Type="14" ID="99999999"/>`}},
@@ -275,6 +276,90 @@ func TestRepliesEchoTheRequestsTarget(t *testing.T) {
 				t.Errorf("a Target the schema does not allow is echoed:\n%s", s)
 			}
 			validate(t, "OTA_HotelResNotifRS", c.doc)
+		})
+	}
+}
+
+// otaElement is the OTA element of a (possibly SOAP) document, as a
+// document of its own with the OTA namespace on it.
+func otaElement(t *testing.T, b []byte) []byte {
+	t.Helper()
+	d := etree.NewDocument()
+	if err := d.ReadFromBytes(b); err != nil {
+		t.Fatal(err)
+	}
+	r := d.Root()
+	if r.Tag == "Envelope" {
+		r = r.SelectElement("Body").ChildElements()[0]
+	}
+	c := r.Copy()
+	if c.SelectAttr("xmlns") == nil {
+		c.CreateAttr("xmlns", NS)
+	}
+	nd := etree.NewDocument()
+	nd.SetRoot(c)
+	out, err := nd.WriteToBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Every kind of reply keyrack gives (a warning for an unmapped room, a
+// record without an id, pending and ignored records, cancellation quotes,
+// batches whose records had different outcomes, errors and successes in
+// SOAP 1.1 and 1.2, an over-long EchoToken, a Target echoed) and the ARI
+// it sends in its less common shapes validate against the 2015B schemas.
+func TestReplyAndARIVariantsValidateAgainstTheSchema(t *testing.T) {
+	res := parsed(t, "opentravel_OTA_HotelResNotifRQ_new.xml")
+	mod := parsed(t, "opentravel_OTA_HotelResModifyNotifRQ_modify.xml")
+	can := parsed(t, "weekendesk_OTA_CancelRQ.xml")
+	noid := parsed(t, "opentravel_OTA_HotelResNotifRQ2_messagepassword.xml")
+	warnUnmapped := Error{Type: TypeBizRule, Code: CodeRoomRateNotFound, Msg: "room/rate X/Y is not mapped"}
+	rec := func(id string, n int) Reservation {
+		r := res.Reservations[0]
+		r.ID, r.Record, r.IDs = id, n, []ResID{{Type: "14", Value: id}}
+		return r
+	}
+	mixed := []Result{
+		{Record: rec("A", 1), OurID: "1", Status: "Cancelled"},
+		{Record: rec("B", 2), OurID: "2", Status: "Committed"},
+		{Record: rec("C", 3), OurID: "3", Status: "Modified"},
+		{Record: rec("D", 4), Status: "Pending", Warnings: []Error{{Type: TypeAdvisory, Msg: "not booked"}}},
+		{Record: rec("E", 5), Status: "Ignored"},
+		{Record: rec("F", 6), Err: Errorf(TypeBizRule, CodeInvalidDate, "bad")},
+	}
+	test := *res
+	test.Target = "Test"
+	cases := []struct {
+		name, schema string
+		doc          []byte
+	}{
+		{"unmapped warning", "OTA_HotelResNotifRS", Reply(res, []Result{{Record: res.Reservations[0], OurID: "5", Status: "Committed", Warnings: []Error{warnUnmapped}}}, now)},
+		{"record without an id", "OTA_HotelResNotifRS", Reply(noid, []Result{{Record: noid.Reservations[0], Err: noid.Reservations[0].Problem}}, now)},
+		{"pending", "OTA_HotelResNotifRS", Reply(res, []Result{{Record: res.Reservations[0], OurID: "5", Status: "Pending"}}, now)},
+		{"initiated", "OTA_HotelResNotifRS", Reply(res, []Result{{Record: res.Reservations[0], Status: "Pending", Warnings: []Error{{Type: TypeAdvisory, Msg: "not booked"}}}}, now)},
+		{"ignored", "OTA_HotelResNotifRS", Reply(res, []Result{{Record: res.Reservations[0], Status: "Ignored"}}, now)},
+		{"mixed batch", "OTA_HotelResNotifRS", Reply(res, mixed, now)},
+		{"mixed modifications", "OTA_HotelResModifyNotifRS", Reply(mod, []Result{{Record: mod.Reservations[0], OurID: "1", Status: "Modified"}, {Record: mod.Reservations[0], OurID: "1", Status: "Cancelled"}}, now)},
+		{"modification", "OTA_HotelResModifyNotifRS", Reply(mod, []Result{{Record: mod.Reservations[0], OurID: "1", Status: "Modified"}}, now)},
+		{"cancellation pending", "OTA_CancelRS", Reply(can, []Result{{Record: can.Reservations[0], OurID: "5", Status: "Pending"}}, now)},
+		{"cancellation ignored", "OTA_CancelRS", Reply(can, []Result{{Record: can.Reservations[0], Status: "Ignored"}}, now)},
+		{"test refused", "OTA_HotelResNotifRS", Reply(&test, []Result{{Record: res.Reservations[0], Err: TestRefused()}}, now)},
+		{"SOAP 1.1 error", "OTA_HotelResNotifRS", ErrorReply(&Message{Header: Header{Name: "OTA_HotelResNotifRQ", Envelope: SOAP11, EchoToken: "x"}}, []*Error{Errorf(TypeAuthentication, CodeAuthorization, "bad")}, now)},
+		{"SOAP 1.2 success", "OTA_HotelResNotifRS", Reply(&Message{Header: Header{Name: "OTA_HotelResNotifRQ", Envelope: SOAP12, MessageID: "m"}, Reservations: res.Reservations}, []Result{{Record: res.Reservations[0], OurID: "5", Status: "Committed"}}, now)},
+		{"SOAP 1.1 cancellation error", "OTA_CancelRS", ErrorReply(&Message{Header: Header{Name: "OTA_CancelRQ", Envelope: SOAP11}}, []*Error{Errorf(TypeProtocol, 0, "x")}, now)},
+		{"over-long EchoToken", "OTA_HotelResNotifRS", Reply(&Message{Header: Header{Name: "OTA_HotelResNotifRQ", EchoToken: strings.Repeat("a", 200), Version: "2.001"}}, nil, now)},
+		{"empty acknowledgement", "OTA_HotelResNotifRS", EncodeResNotifRS(Out{TimeStamp: now}, nil)},
+		{"empty modification reply", "OTA_HotelResModifyNotifRS", Reply(&Message{Header: Header{Name: "OTA_HotelResModifyNotifRQ"}}, nil, now)},
+		{"availability below zero", "OTA_HotelAvailNotifRQ", EncodeAvailNotif(Out{HotelCode: "H", TimeStamp: now}, []connectors.Availability{{Room: "DBL", From: inventory.MustDate("2026-12-01"), To: inventory.MustDate("2026-12-02"), Available: -3}})},
+		{"availability in SOAP 1.2", "OTA_HotelAvailNotifRQ", EncodeAvailNotif(Out{Envelope: SOAP12, HotelCode: "H", Username: "u", Password: "p", TimeStamp: now}, items())},
+		{"counts without a hotel code", "OTA_HotelInvCountNotifRQ", EncodeInvCountNotif(Out{TimeStamp: now}, items())},
+		{"availability without a hotel code", "OTA_HotelAvailNotifRQ", EncodeAvailNotif(Out{TimeStamp: now}, items())},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			validate(t, c.schema, otaElement(t, c.doc))
 		})
 	}
 }
