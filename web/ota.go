@@ -2,9 +2,11 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	gosync "sync"
@@ -61,25 +63,36 @@ func (s *Server) otaPush(c *gin.Context) {
 		rec.Message, rec.EchoToken = m.Name, m.EchoToken
 	}
 	creds := credentialsOf(c.Request, m)
-	attempts := otaAttempts(rec.Remote, rec.Channel, creds)
-	if wait := s.otaFails.waitAny(attempts, s.now()); wait > 0 {
+	// Each user name presented is counted as failing before its secret is
+	// checked, and uncounted if the secret proves right: guesses sent at
+	// once are limited like guesses sent in turn.
+	attempts := otaAttempts(rec.Channel, creds)
+	if wait, byClient := s.otaFails.reserve(rec.Remote, attempts, s.now()); wait > 0 {
 		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		why := "from this address with this user name"
+		if byClient {
+			why = fmt.Sprintf("from this address with more than %d user names", otaClientNames-1)
+		}
 		s.otaAnswer(c, &rec, m, http.StatusTooManyRequests, "unauthenticated",
 			[]*otaxml.Error{otaxml.Errorf(otaxml.TypeAuthentication, otaxml.CodeAuthorization,
-				"too many failed authentications for channel %s from this address with this user name: try again in %s",
-				rec.Channel, wait.Round(time.Second))}, now)
+				"too many failed authentications for channel %s %s: try again in %s",
+				rec.Channel, why, wait.Round(time.Second))}, now)
 		return
 	}
 	chs, err := s.store.InboundChannels(ctx, rec.Channel, creds.users(), otaKinds...)
 	if err != nil {
+		s.otaFails.release(rec.Remote, attempts) // not checked
 		s.log.Error("ota: channels could not be read", "channel", rec.Channel, "err", err)
 		s.otaAnswer(c, &rec, m, http.StatusServiceUnavailable, "failed",
 			[]*otaxml.Error{otaxml.Errorf(otaxml.TypeProcessing, otaxml.CodeSystemError, "temporary failure at keyrack; please send the message again")}, now)
 		return
 	}
+	checked := chs
 	chs = s.authenticateOTA(creds, chs)
+	if len(chs) > 0 {
+		s.otaFails.release(rec.Remote, uncounted(attempts, checked, chs))
+	}
 	if len(chs) == 0 {
-		s.otaFails.failAll(attempts, s.now())
 		rec.Raw = inventory.MaskAndCut(rec.Raw, maxUnauthenticatedKept)
 		if m == nil || m.Envelope == otaxml.Raw {
 			c.Header("WWW-Authenticate", `Basic realm="keyrack OTA", charset="UTF-8"`)
@@ -106,6 +119,24 @@ func (s *Server) otaPush(c *gin.Context) {
 	rec.Reply, rec.HTTPStatus = string(reply), http.StatusOK
 	s.keepInbound(c, rec)
 	c.Data(http.StatusOK, m.Envelope.ContentType(), reply)
+}
+
+// uncounted are the attempts of a request that authenticated (chs, of the
+// checked channels) not to count as failures: those that proved right, and
+// those no channel was checked with. One checked and wrong stays counted:
+// the right secret for one account does not carry guesses at another's.
+func uncounted(attempts []otaAttempt, checked, chs []inventory.InboundChannel) []otaAttempt {
+	var out []otaAttempt
+	for _, a := range attempts {
+		right := slices.ContainsFunc(chs, func(ch inventory.InboundChannel) bool { return ch.EffectiveAuth() == a.kind })
+		tried := slices.ContainsFunc(checked, func(ch inventory.InboundChannel) bool {
+			return ch.EffectiveAuth() == a.kind && ch.InboundUser == a.user
+		})
+		if right || !tried {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // presented is what a request presents as credentials, by the way a channel

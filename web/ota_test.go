@@ -324,6 +324,68 @@ func TestAThrowawayRequestorIDDoesNotEscapeTheLimitOnWrongSecrets(t *testing.T) 
 	require.Equal(t, 0, e.sold("P", "2027-04-01"), "refused unchecked")
 }
 
+// Guesses sent at once are limited like guesses sent one after another: of
+// a hundred wrong secrets posted together for one channel user name, 20 are
+// checked (401) and the rest refused unchecked (429).
+func TestWrongOTASecretsSentAtOnceAreLimitedLikeOnesSentInTurn(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.otaChannel("P", "a", "ota_push", "HTL-P", "a-user", "a-secret", nil)
+	body := resNotif("Commit", "G", "HTL-P", "2027-04-01", "2027-04-02")
+	const guesses = 100
+	var wg gosync.WaitGroup
+	var mu gosync.Mutex
+	statuses := map[int]int{}
+	start := make(chan struct{})
+	for i := range guesses {
+		req, err := http.NewRequest("POST", e.ts.URL+"/ota/a", bytes.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "text/xml")
+		req.SetBasicAuth("a-user", fmt.Sprintf("guess-%d", i))
+		wg.Go(func() {
+			<-start
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			mu.Lock()
+			statuses[resp.StatusCode]++
+			mu.Unlock()
+		})
+	}
+	close(start)
+	wg.Wait()
+	require.Equal(t, map[int]int{http.StatusUnauthorized: 20, http.StatusTooManyRequests: guesses - 20}, statuses)
+}
+
+// The right secret for one channel account does not carry guesses at
+// another's: a request that authenticates by its HTTP Basic credentials and
+// also presents another account's RequestorID with a wrong MessagePassword
+// has that secret counted as wrong, and past 20 is refused.
+func TestTheRightSecretForOneAccountDoesNotCarryGuessesAtAnother(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.hotel("Q", 3)
+	e.otaChannel("P", "a", "ota_push", "HTL-P", "a-user", "a-secret", nil)
+	e.otaChannel("Q", "a", "ota_push", "HTL-Q", "q-user", "q-secret", map[string]any{"inbound_auth": "message_password"})
+	commit := resNotif("Commit", "R-1", "HTL-P", "2027-04-01", "2027-04-02")
+	withRequestor := func(secret string) []byte {
+		return bytes.Replace(commit, []byte(`ResStatus="Commit">`),
+			fmt.Appendf(nil, `ResStatus="Commit"><POS><Source><RequestorID ID="q-user" Type="22" MessagePassword=%q/></Source></POS>`, secret), 1)
+	}
+	for i := range 20 {
+		r := e.otaPost("a", "a-user", "a-secret", withRequestor(fmt.Sprintf("guess-%d", i)))
+		require.Equal(t, http.StatusOK, r.Status, "guess %d: %s", i, r.Body)
+	}
+	r := e.otaPost("a", "a-user", "a-secret", withRequestor("q-secret"))
+	require.Equal(t, http.StatusTooManyRequests, r.Status, "%s", r.Body)
+	require.True(t, otaRS(t, e.otaPost("a", "a-user", "a-secret", commit)).Success, "the account's own messages go on")
+}
+
 // Wrong or missing credentials get an authentication error and write no
 // booking; one channel's credentials cannot cancel another channel's booking.
 func TestOTAAuthenticationPerChannel(t *testing.T) {
@@ -487,6 +549,31 @@ func TestOTAUnmappedRoomIsParkedWithAWarning(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, incidents, 1)
 	require.Equal(t, "unmapped_booking", string(incidents[0].Kind))
+}
+
+// Cancelling a parked booking (its room not mapped) cancels it, and the
+// reply says nothing of keeping and parking it: an OTA reads such a
+// warning as the cancellation not having been done.
+func TestCancellingAParkedBookingIsNotAnsweredAsKeptAndParked(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.otaChannel("P", "bdc", "ota_push", "HTL-P", "u", "s", nil)
+	suite := func(msg []byte) []byte {
+		return bytes.Replace(msg, []byte(`RoomTypeCode="DBL"`), []byte(`RoomTypeCode="SUITE"`), 1)
+	}
+	require.True(t, otaRS(t, e.otaPost("bdc", "u", "s", suite(resNotif("Commit", "U-9", "HTL-P", "2027-06-01", "2027-06-02")))).Success)
+	r := e.otaPost("bdc", "u", "s", suite(resNotif("Cancel", "U-9", "HTL-P", "2027-06-01", "2027-06-02")))
+	rs := otaRS(t, r)
+	require.True(t, rs.Success, "%s", r.Body)
+	require.Contains(t, string(r.Body), `ResResponseType="Cancelled"`)
+	for _, w := range rs.Warnings {
+		require.NotContains(t, w.Msg, "parked", "%s", r.Body)
+		require.NotEqual(t, otaxml.CodeRoomRateNotFound, w.Code, "%s", r.Body)
+	}
+	res, err := e.st.Reservation(context.Background(), "P", "bdc", "U-9")
+	require.NoError(t, err)
+	require.Equal(t, inventory.Cancelled, res.Status)
 }
 
 // A GDS link sends SOAP 1.2 with WS-Addressing and a WS-Security
