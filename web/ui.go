@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"maps"
 	"net/http"
@@ -140,7 +141,7 @@ func (s *Server) routeUI(e *gin.Engine) {
 		c.FileFromFS(c.Param("file"), http.FS(assets))
 	})
 
-	a := e.Group("/admin", s.csrfProtect(), s.refuseUnstorable)
+	a := e.Group("/admin", limitAdminBody, s.csrfProtect(), s.refuseUnstorable)
 	a.GET("/login", s.loginPage)
 	a.POST("/login", s.login)
 	a.POST("/logout", s.logout)
@@ -155,6 +156,56 @@ func (s *Server) routeUI(e *gin.Engine) {
 	s.routeUIChannels(p)
 	s.routeUIAlerts(p)
 	s.routeUIQueues(in)
+}
+
+// adminMaxBody is the most the admin reads of a request body. Its forms
+// (url-encoded; none uploads a file) are a few kilobytes, asynqmon's JSON
+// actions too; but gorilla/csrf parses a form, multipart too (spooling
+// file parts to disk), before the login is checked, so without a limit
+// anyone could make keyrack read and store all they care to send.
+const adminMaxBody = 1 << 20
+
+// adminBody is an admin request's body, limited to adminMaxBody, that
+// remembers whether the limit was hit.
+type adminBody struct {
+	io.ReadCloser
+	tooLarge bool
+}
+
+func (b *adminBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		b.tooLarge = true
+	}
+	return n, err
+}
+
+// bodyTooLarge reports whether r's body went past adminMaxBody.
+func bodyTooLarge(r *http.Request) bool {
+	b, ok := r.Body.(*adminBody)
+	return ok && b.tooLarge
+}
+
+// limitAdminBody limits what is read of an admin request's body: one that
+// says it is larger is answered 413 unread; one that turns out larger is
+// answered 413 where it is read (refuseTooLarge).
+func limitAdminBody(c *gin.Context) {
+	if c.Request.ContentLength > adminMaxBody {
+		refuseTooLarge(c.Writer)
+		c.Abort()
+		return
+	}
+	if c.Request.Body != nil && c.Request.Body != http.NoBody {
+		c.Request.Body = &adminBody{ReadCloser: http.MaxBytesReader(c.Writer, c.Request.Body, adminMaxBody)}
+	}
+	c.Next()
+}
+
+func refuseTooLarge(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Connection", "close") // the rest of the body is not read
+	w.WriteHeader(http.StatusRequestEntityTooLarge)
+	fmt.Fprintf(w, "Request Entity Too Large: the admin takes at most %d KiB in one request.\n", adminMaxBody>>10)
 }
 
 // csrfProtect runs gorilla/csrf in front of the admin pages: unsafe
@@ -176,6 +227,10 @@ func (s *Server) csrfProtect() gin.HandlerFunc {
 		csrf.SameSite(csrf.SameSiteLaxMode),
 		csrf.Secure(false), // a plain-HTTP deployment still works; the cookie's token is worthless without the page's
 		csrf.ErrorHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if bodyTooLarge(r) { // the token could not be read
+				refuseTooLarge(w)
+				return
+			}
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.WriteHeader(http.StatusForbidden)
 			fmt.Fprintf(w, "Forbidden: the form has expired or did not come from this site (%v). Go back, reload the page and try again.\n", csrf.FailureReason(r))
@@ -208,6 +263,11 @@ func (s *Server) refuseUnstorable(c *gin.Context) {
 	// A form that does not parse is left to the handlers, as before: they
 	// see what did.
 	_ = c.Request.ParseForm()
+	if bodyTooLarge(c.Request) {
+		refuseTooLarge(c.Writer)
+		c.Abort()
+		return
+	}
 	if name, inPath := unstorable(c, c.Request.Form); name != "" {
 		bad := "Field " + strconv.Quote(name)
 		if inPath {

@@ -3,8 +3,10 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -12,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/keyrack/keyrack/inventory"
@@ -242,6 +245,63 @@ func TestAThrottledLoginLogsOnlyARealUsersName(t *testing.T) {
 	require.Contains(t, logs.String(), "user=anna ")
 	require.NotContains(t, logs.String(), typo)
 	require.Contains(t, logs.String(), `user="(no such user)"`)
+}
+
+// zeros is size zero bytes, counting how many were read.
+type zeros struct {
+	size int64
+	read atomic.Int64
+}
+
+func (z *zeros) Read(p []byte) (int, error) {
+	n := min(int64(len(p)), z.size-z.read.Load())
+	if n <= 0 {
+		return 0, io.EOF
+	}
+	clear(p[:n])
+	z.read.Add(n)
+	return int(n), nil
+}
+
+// Anyone can post to the login page. A body larger than the admin takes
+// (its forms are a few kilobytes) is answered 413 without being read whole
+// — a 200 MiB multipart upload sent with no length was read, and spooled to
+// disk, before the login was even looked at — or read at all when it says
+// its length.
+func TestABodyLargerThanTheAdminTakesIsRefusedUnread(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+
+	body := &zeros{size: 200 << 20}
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		fw, err := mw.CreateFormFile("upload", "big.bin")
+		if err == nil {
+			_, err = io.Copy(fw, body)
+		}
+		if err == nil {
+			err = mw.Close()
+		}
+		pw.CloseWithError(err)
+	}()
+	req, err := http.NewRequest("POST", e.ts.URL+"/admin/login", pr)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := http.DefaultClient.Do(req)
+	if err == nil { // the server may close the connection before the client hears its answer
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+	}
+	pr.CloseWithError(errors.New("done"))
+	require.Less(t, body.read.Load(), int64(16<<20), "bytes read of a 200 MiB body before the answer")
+
+	form := url.Values{"username": {"anna"}, "password": {strings.Repeat("x", 2<<20)}}
+	p := e.post("/admin/login", "/admin/login", form)
+	require.Equal(t, http.StatusRequestEntityTooLarge, p.Status, p.Body)
+	require.Contains(t, p.Body, "the admin takes at most 1024 KiB in one request")
+	e.login("anna")
 }
 
 // The client address that failed logins are counted by is the
