@@ -180,7 +180,9 @@ func applyRecord(ctx context.Context, store *inventory.Store, ch OTAChannel, map
 	default:
 		res.Status = "Committed"
 	}
-	if out.Parked {
+	if out.Parked && rec.Kind != inventory.Cancel {
+		// A cancellation releases what it cancels: no booking is "kept and
+		// parked", whatever codes it names.
 		var codes []string
 		for _, st := range rev.Stays {
 			if st.RoomType == "" {
