@@ -551,6 +551,31 @@ func TestOTAUnmappedRoomIsParkedWithAWarning(t *testing.T) {
 	require.Equal(t, "unmapped_booking", string(incidents[0].Kind))
 }
 
+// Cancelling a parked booking (its room not mapped) cancels it, and the
+// reply says nothing of keeping and parking it: an OTA reads such a
+// warning as the cancellation not having been done.
+func TestCancellingAParkedBookingIsNotAnsweredAsKeptAndParked(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.otaChannel("P", "bdc", "ota_push", "HTL-P", "u", "s", nil)
+	suite := func(msg []byte) []byte {
+		return bytes.Replace(msg, []byte(`RoomTypeCode="DBL"`), []byte(`RoomTypeCode="SUITE"`), 1)
+	}
+	require.True(t, otaRS(t, e.otaPost("bdc", "u", "s", suite(resNotif("Commit", "U-9", "HTL-P", "2027-06-01", "2027-06-02")))).Success)
+	r := e.otaPost("bdc", "u", "s", suite(resNotif("Cancel", "U-9", "HTL-P", "2027-06-01", "2027-06-02")))
+	rs := otaRS(t, r)
+	require.True(t, rs.Success, "%s", r.Body)
+	require.Contains(t, string(r.Body), `ResResponseType="Cancelled"`)
+	for _, w := range rs.Warnings {
+		require.NotContains(t, w.Msg, "parked", "%s", r.Body)
+		require.NotEqual(t, otaxml.CodeRoomRateNotFound, w.Code, "%s", r.Body)
+	}
+	res, err := e.st.Reservation(context.Background(), "P", "bdc", "U-9")
+	require.NoError(t, err)
+	require.Equal(t, inventory.Cancelled, res.Status)
+}
+
 // A GDS link sends SOAP 1.2 with WS-Addressing and a WS-Security
 // UsernameToken; the reply relates to its MessageID.
 func TestGDSSOAP12WithWSSecurityAndRelatesTo(t *testing.T) {
