@@ -17,8 +17,31 @@ import (
 // type keyrack does not take, a missing required part) gives an *Error, and
 // the Message holds as much of the header as was read, so the reply can
 // still echo the EchoToken in the right envelope. Problems of one
-// reservation record are that record's Problem, not an error.
+// reservation record are that record's Problem, not an error. No error
+// text quotes a card number in clear (maskErrors): they are stored with the
+// message and shown to staff.
 func Parse(body []byte) (*Message, error) {
+	m, perr := parse(body)
+	for i := range m.Reservations {
+		maskError(m.Reservations[i].Problem)
+	}
+	if perr != nil {
+		maskError(perr)
+		return m, perr
+	}
+	return m, nil
+}
+
+// maskError masks card data in what e says: an error may quote a value of
+// the message (a NumberOfUnits, a date, an unreadable token), and a sender
+// can put a card number in any of them.
+func maskError(e *Error) {
+	if e != nil {
+		e.Msg = inventory.MaskCardString(e.Msg)
+	}
+}
+
+func parse(body []byte) (*Message, *Error) {
 	m := &Message{}
 	root, perr := readTree(body)
 	if perr != nil {
@@ -79,7 +102,7 @@ func unwrap(root *etree.Element, h *Header) (*etree.Element, *Error) {
 		root = els[0]
 	}
 	if !strings.HasPrefix(root.Tag, "OTA_") || !isOTA(root) {
-		return nil, Errorf(TypeProtocol, 0, "no OTA message: found <%s> in namespace %q, want an OTA_* element in %s or no namespace", clip(root.Tag, 60), clip(root.NamespaceURI(), 80), NS)
+		return nil, Errorf(TypeProtocol, 0, "no OTA message: found <%s> in namespace %q, want an OTA_* element in %s or no namespace", shown(root.Tag, 60), shown(root.NamespaceURI(), 80), NS)
 	}
 	h.Name = root.Tag
 	return root, nil

@@ -454,3 +454,55 @@ func BenchmarkParseReservation(b *testing.B) {
 		}
 	}
 }
+
+// No error text the parser gives quotes a card number in clear, wherever
+// the sender put one: the texts are stored with the message, listed to
+// staff and sent back. A value is masked before it is cut, so a cut cannot
+// leave most of a card number unrecognised.
+func TestParserErrorsQuoteNoCardNumber(t *testing.T) {
+	const card = "4111111111111111"
+	res := func(old, new string) string {
+		return strings.Replace(string(resBody("Commit", "", "2026-12-01", "2026-12-03")), old, new, 1)
+	}
+	for _, c := range []struct{ name, body string }{
+		{"NumberOfUnits", res(`<RoomType RoomTypeCode="DBL"/>`, `<RoomType RoomTypeCode="DBL" NumberOfUnits="`+card+`"/>`)},
+		{"arrival", res(`Start="2026-12-01"`, `Start="4111 1111 1111 1111"`)},
+		{"departure", res(`End="2026-12-03"`, `End="4111-1111-1111-1111"`)},
+		{"guest count", res(`Count="2"`, `Count="`+card+`"`)},
+		{"record stamp", res(`<HotelReservation `, `<HotelReservation CreateDateTime="`+card+`" `)},
+		{"ResStatus", res(`ResStatus="Commit"`, `ResStatus="`+card+`"`)},
+		{"ResStatus cut", res(`ResStatus="Commit"`, `ResStatus="`+strings.Repeat("x", 28)+card+`"`)},
+		{"CancelType cut", `<OTA_CancelRQ CancelType="` + strings.Repeat("x", 28) + card + `"><UniqueID Type="14" ID="R1"/></OTA_CancelRQ>`},
+		{"namespace cut", `<OTA_HotelResNotifRQ xmlns="urn:` + strings.Repeat("x", 66) + card + `"/>`},
+		{"element cut", `<OTA_` + strings.Repeat("x", 46) + card + `/>`},
+		{"not well-formed", `<OTA_HotelResNotifRQ>&` + card + `;</OTA_HotelResNotifRQ>`},
+	} {
+		m, err := Parse([]byte(c.body))
+		var texts []string
+		if err != nil {
+			texts = append(texts, err.Error())
+		}
+		for _, r := range m.Reservations {
+			if r.Problem != nil {
+				texts = append(texts, r.Problem.Error())
+			}
+		}
+		if len(texts) == 0 {
+			t.Errorf("%s: no error", c.name)
+		}
+		for _, s := range texts {
+			if digits := strings.NewReplacer(" ", "", "-", "").Replace(s); strings.Contains(digits, "4111111") {
+				t.Errorf("%s: the error quotes the card number: %s", c.name, s)
+			}
+		}
+	}
+	_, err := ParseResponse([]byte(`<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault><faultstring>` +
+		strings.Repeat("y", 290) + card + `</faultstring></soap:Fault></soap:Body></soap:Envelope>`))
+	if err == nil || strings.Contains(err.Error(), "4111111") {
+		t.Errorf("a SOAP Fault's text: %v", err)
+	}
+	rs, err := ParseResponse([]byte(`<OTA_HotelResNotifRS><Errors><Error Type="3">card ` + card + ` refused</Error></Errors></OTA_HotelResNotifRS>`))
+	if err != nil || len(rs.Errors) != 1 || strings.Contains(rs.Errors[0].Msg, card) {
+		t.Errorf("an RS's Error text: %+v, %v", rs, err)
+	}
+}

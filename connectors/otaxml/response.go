@@ -4,10 +4,22 @@ import (
 	"strconv"
 
 	"github.com/beevik/etree"
+	"github.com/keyrack/keyrack/inventory"
 )
 
-// ParseResponse reads an RS (raw or in a SOAP envelope).
+// ParseResponse reads an RS (raw or in a SOAP envelope). Card data is
+// masked in the texts it gives (its error, the RS's Errors and Warnings):
+// they are stored and shown to staff.
 func ParseResponse(body []byte) (*Response, error) {
+	r, perr := parseResponse(body)
+	if perr != nil {
+		maskError(perr)
+		return r, perr
+	}
+	return r, nil
+}
+
+func parseResponse(body []byte) (*Response, *Error) {
 	root, perr := readTree(body)
 	if perr != nil {
 		return nil, perr
@@ -17,7 +29,7 @@ func ParseResponse(body []byte) (*Response, error) {
 		r.RelatesTo = text(path(root, "Header", "RelatesTo"))
 		if f := path(root, "Body", "Fault"); f != nil {
 			msg := first(text(child(f, "faultstring")), text(path(f, "Reason", "Text")), "no reason given")
-			return r, Errorf(TypeProtocol, 0, "SOAP Fault: %s", clip(msg, 300))
+			return r, Errorf(TypeProtocol, 0, "SOAP Fault: %s", shown(msg, 300))
 		}
 	}
 	var h Header
@@ -42,7 +54,7 @@ func readIssues(list *etree.Element, tag string) []Error {
 		typ, _ := strconv.Atoi(attr(e, "Type"))
 		code, _ := strconv.Atoi(attr(e, "Code"))
 		out = append(out, Error{
-			Type: typ, Code: code, Msg: first(text(e), attr(e, "ShortText")),
+			Type: typ, Code: code, Msg: inventory.MaskCardString(first(text(e), attr(e, "ShortText"))),
 			RecordID: attr(e, "RecordID"), Status: attr(e, "Status"),
 		})
 	}
