@@ -192,3 +192,22 @@ func TestSettingsServeCannotUseAreRefusedAtStartNamingThem(t *testing.T) {
 		}
 	}
 }
+
+// A mistyped flag in a deployment's command line prints the command's flags
+// to stderr, which goes to the service's log: the defaults shown must not
+// carry the passwords in DATABASE_URL and REDIS_URL (the help itself says
+// to keep such URLs in the environment so that no one else sees them).
+func TestABadFlagDoesNotPrintThePasswordsOfTheURLs(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{
+		"DATABASE_URL": "postgres://keyrack:db-password-42@db.internal:5432/keyrack",
+		"REDIS_URL":    "redis://:redis-password-42@redis.internal:6379/0",
+	}
+	for _, args := range [][]string{{"serve", "-rols", "web"}, {"migrate", "-no-such-flag"}, {"bench", "-x"}, {"help", "serve"}} {
+		code, stdout, stderr := keyrack(t, env, args...)
+		require.NotEqual(t, 1, code, "%v", args)
+		for _, secret := range []string{"db-password-42", "redis-password-42"} {
+			require.NotContains(t, stdout+stderr, secret, "keyrack %v printed a password", args)
+		}
+	}
+}

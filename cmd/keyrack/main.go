@@ -10,9 +10,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
+	"regexp"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -199,9 +202,35 @@ func newFlagSet(name, synopsis string, w io.Writer) *flag.FlagSet {
 	fs.SetOutput(w)
 	fs.Usage = func() {
 		fmt.Fprintf(w, "Usage: keyrack %s\n\nFlags:\n", synopsis)
+		// The defaults of the URL flags come from the environment and may
+		// hold passwords; usage goes to stderr, often a service's log.
+		fs.VisitAll(func(f *flag.Flag) {
+			if strings.HasSuffix(f.Name, "-url") {
+				f.DefValue = redactURL(f.DefValue)
+			}
+		})
 		fs.PrintDefaults()
 	}
 	return fs
+}
+
+// dsnPassword is a password in PostgreSQL's key=value connection string form.
+var dsnPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
+
+// redactURL is a database or Redis URL with its password, if any, replaced.
+func redactURL(s string) string {
+	if u, err := url.Parse(s); err == nil && u.Scheme != "" {
+		if _, ok := u.User.Password(); ok {
+			s = u.Redacted()
+		}
+		if q := u.Query(); q.Has("password") {
+			q.Set("password", "xxxxx")
+			u.RawQuery = q.Encode()
+			s = u.Redacted()
+		}
+		return s
+	}
+	return dsnPassword.ReplaceAllString(s, "${1}xxxxx")
 }
 
 func helpCommand(cfg Config, args []string, stdout, stderr io.Writer) error {
