@@ -536,13 +536,7 @@ func TestARetryLostWithRedisIsDeliveredWithoutANewBooking(t *testing.T) {
 func TestAChangeTheRelayCannotWriteIsNotShownInSync(t *testing.T) {
 	t.Parallel()
 	h := newHotel(t, hotelOptions{}).primed()
-	ctx := context.Background()
-	db := h.st.DB()
-	_, err := db.Exec(ctx, `
-		CREATE FUNCTION audit_disk_full() RETURNS trigger LANGUAGE plpgsql AS $$
-		BEGIN RAISE EXCEPTION USING ERRCODE = 'disk_full', MESSAGE = 'could not extend file: No space left on device'; END $$;
-		CREATE TRIGGER audit_disk_full BEFORE INSERT OR UPDATE ON sync_dirty FOR EACH ROW EXECUTE FUNCTION audit_disk_full()`)
-	require.NoError(t, err)
+	heal := relayCannotWrite(t, h)
 	arrival := h.today.AddDays(2)
 	h.book("A", "A-full", 0, arrival, 1, 1)
 	time.Sleep(2 * time.Second) // the relay has tried, many times
@@ -552,26 +546,36 @@ func TestAChangeTheRelayCannotWriteIsNotShownInSync(t *testing.T) {
 	st := statusOf(t, h, "B")
 	require.False(t, st.InSync, "B is shown in sync (dirty nights %d, last error %q) while the booking's change waits in the outbox and B holds %d instead of 9",
 		st.DirtyNights, st.LastError, got)
+	heal()
+}
+
+// relayCannotWrite makes PostgreSQL refuse the relay's writes of the dirty
+// marks as a full disk would (SQLSTATE 53100), until heal is called.
+func relayCannotWrite(t *testing.T, h *hotel) (heal func()) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := h.st.DB().Exec(ctx, `
+		CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION USING ERRCODE = 'disk_full', MESSAGE = 'could not extend file: No space left on device'; END $$;
+		CREATE TRIGGER disk_full BEFORE INSERT OR UPDATE ON sync_dirty FOR EACH ROW EXECUTE FUNCTION disk_full()`)
+	require.NoError(t, err)
+	return func() {
+		_, err := h.st.DB().Exec(ctx, `DROP TRIGGER disk_full ON sync_dirty`)
+		require.NoError(t, err)
+	}
 }
 
 // The same outage, healed: every channel catches up by itself.
 func TestChannelsCatchUpOnceTheRelayCanWriteAgain(t *testing.T) {
 	t.Parallel()
 	h := newHotel(t, hotelOptions{}).primed()
-	ctx := context.Background()
-	db := h.st.DB()
-	_, err := db.Exec(ctx, `
-		CREATE FUNCTION audit_disk_full() RETURNS trigger LANGUAGE plpgsql AS $$
-		BEGIN RAISE EXCEPTION USING ERRCODE = 'disk_full', MESSAGE = 'could not extend file: No space left on device'; END $$;
-		CREATE TRIGGER audit_disk_full BEFORE INSERT OR UPDATE ON sync_dirty FOR EACH ROW EXECUTE FUNCTION audit_disk_full()`)
-	require.NoError(t, err)
+	heal := relayCannotWrite(t, h)
 	for i := range 20 {
 		h.book("A", fmt.Sprintf("A-full-%d", i), 0, h.today.AddDays(1+i%10), 1, 1)
 	}
 	time.Sleep(2 * time.Second)
 	require.Positive(t, h.pendingOutbox())
-	_, err = db.Exec(ctx, `DROP TRIGGER audit_disk_full ON sync_dirty`)
-	require.NoError(t, err)
+	heal()
 	start := time.Now()
 	h.waitConverged()
 	t.Logf("converged %s after the relay could write again", time.Since(start))
