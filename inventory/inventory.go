@@ -111,6 +111,10 @@ type OTASettings struct {
 	// seconds (60 by default; 5 at least).
 	PullURL      string
 	PullInterval int
+	// PullModifyURL is a second queue polled with PullURL, for a channel
+	// that serves modifications and cancellations apart from new bookings
+	// (Booking.com's OTA_HotelResModifyNotif); "" when it has none.
+	PullModifyURL string
 }
 
 // EffectiveAuth is InboundAuth with the kind's default filled in.
@@ -152,9 +156,12 @@ func (o *OTASettings) Check() (field, problem string) {
 	if o.PullInterval < 5 || o.PullInterval > 86400 {
 		return "pull_interval_s", "must be between 5 and 86400 seconds"
 	}
-	if o.PullURL != "" {
-		if u, err := url.Parse(o.PullURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return "pull_url", "must be an http or https URL"
+	for _, f := range []struct{ field, url string }{{"pull_url", o.PullURL}, {"pull_modify_url", o.PullModifyURL}} {
+		if f.url == "" {
+			continue
+		}
+		if u, err := url.Parse(f.url); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return f.field, "must be an http or https URL"
 		}
 	}
 	return "", ""
@@ -163,6 +170,11 @@ func (o *OTASettings) Check() (field, problem string) {
 func (o *OTASettings) validate(channel string) error {
 	if field, problem := o.Check(); field != "" {
 		return Errorf(EINVALID, "channel %s: %s %s", channel, field, problem)
+	}
+	// The modification queue is polled with the pull URL: without it,
+	// nothing would be.
+	if o.PullModifyURL != "" && o.PullURL == "" {
+		return Errorf(EINVALID, "channel %s: pull_modify_url is polled with pull_url: set pull_url too (or clear pull_modify_url)", channel)
 	}
 	return nil
 }

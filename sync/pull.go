@@ -18,7 +18,10 @@ import (
 )
 
 // Pull mode (Booking.com style): keyrack polls an ota_pull channel for the
-// reservations it holds for the hotel. While it leads, the elected scheduler
+// reservations it holds for the hotel: at pull_url, and at pull_modify_url
+// too for a channel that serves modifications and cancellations on a queue
+// of their own (Booking.com's OTA_HotelResModifyNotif), each queue fetched
+// and acknowledged at its own URL. While it leads, the elected scheduler
 // looks every PullCheckInterval for channels whose poll is due (pulled_at
 // older than pull_interval_s), records the attempt and enqueues one task per
 // channel and slot. The task fetches the pending reservations (GET pull_url),
@@ -124,7 +127,8 @@ func (f *Fanout) enqueuePull(ctx context.Context, p pair, interval int) error {
 			asynq.Queue(f.queueName(classCritical)),
 			asynq.TaskID(pullTaskID(pl)),
 			asynq.MaxRetry(0),
-			asynq.Timeout(2*f.cfg.PushTimeout+time.Minute))
+			// Up to four requests: a fetch and an acknowledgement per queue.
+			asynq.Timeout(4*f.cfg.PushTimeout+time.Minute))
 		if errors.Is(err, asynq.ErrTaskIDConflict) {
 			err = nil
 		}
@@ -165,13 +169,13 @@ func (f *Fanout) pull(ctx context.Context, p pair) error {
 		}
 	}()
 	var ch channelRow
-	var pullURL string
+	var pullURL, modifyURL string
 	err = conn.QueryRow(ctx, `
 		SELECT p.code, c.code, c.kind, c.enabled, c.hotel_code, c.outbound_username, c.outbound_secret_sealed,
-			c.envelope, c.pull_url
+			c.envelope, c.pull_url, c.pull_modify_url
 		FROM channels c JOIN properties p ON p.id = c.property_id
 		WHERE c.property_id = $1 AND c.id = $2`, p.Property, p.Channel).
-		Scan(&ch.Property, &ch.Code, &ch.Kind, &ch.Enabled, &ch.HotelCode, &ch.Username, &ch.SecretSeal, &ch.Envelope, &pullURL)
+		Scan(&ch.Property, &ch.Code, &ch.Kind, &ch.Enabled, &ch.HotelCode, &ch.Username, &ch.SecretSeal, &ch.Envelope, &pullURL, &modifyURL)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil // deleted
@@ -194,6 +198,11 @@ func (f *Fanout) pull(ctx context.Context, p pair) error {
 		och.LastFetch = *lastFetch
 	}
 	problem := f.pullOnce(ctx, ch, och, pullURL)
+	if modifyURL != "" {
+		// After the new bookings: a booking and its change pending together
+		// are applied in that order.
+		problem = joinPullProblems(problem, f.pullOnce(ctx, ch, och, modifyURL))
+	}
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	var msg *string
@@ -215,6 +224,21 @@ func (f *Fanout) pull(ctx context.Context, p pair) error {
 
 // errFetch marks a poll that got no message from the channel.
 var errFetch = errors.New("fetch failed")
+
+// joinPullProblems is what went wrong with a poll of a channel's two
+// queues, the new bookings' (first) and the modifications' (second): a poll
+// that got nothing from either queue got no message (errFetch), since what
+// that queue holds is not reaching keyrack.
+func joinPullProblems(first, modify error) error {
+	if modify == nil {
+		return first
+	}
+	modify = fmt.Errorf("modification queue: %w", modify)
+	if first == nil {
+		return modify
+	}
+	return fmt.Errorf("%w; %w", first, modify)
+}
 
 // pullOnce fetches the channel's pending reservations, applies them,
 // acknowledges the ones committed and keeps the message. It returns what

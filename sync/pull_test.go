@@ -27,6 +27,10 @@ type pullOptions struct {
 	// keyrack does by default: the OTA test channel is on loopback, out of
 	// their reach.
 	refusePrivate bool
+	// modifyQueue gives the channel a modification queue, as Booking.com
+	// has: its modifications and cancellations are served there, set as
+	// the keyrack channel's pull_modify_url.
+	modifyQueue bool
 }
 
 func newPullHotel(t *testing.T) *pullHotel { return startPullHotel(t, pullOptions{}) }
@@ -37,8 +41,13 @@ func startPullHotel(t *testing.T, o pullOptions) *pullHotel {
 	h := &pullHotel{hotel: newHotel(t, hotelOptions{channels: []string{"A"}, noWorker: true}), oc: otachannel.New()}
 	t.Cleanup(h.oc.Close)
 	h.oc.SetCredentials("keyrack-BDC", "s3cret-BDC")
+	settings := inventory.OTASettings{PullURL: h.oc.PullURL(), PullInterval: 5}
+	if o.modifyQueue {
+		h.oc.SplitQueues()
+		settings.PullModifyURL = h.oc.ModifyURL()
+	}
 	ch, err := h.st.CreateChannel(ctx, h.code, inventory.Channel{Code: "BDC", Kind: inventory.ChannelOTAPull, Enabled: true,
-		HotelCode: "HOTEL-BDC", HorizonDays: 30, OTASettings: inventory.OTASettings{PullURL: h.oc.PullURL(), PullInterval: 5}}, inventory.System)
+		HotelCode: "HOTEL-BDC", HorizonDays: 30, OTASettings: settings}, inventory.System)
 	require.NoError(t, err)
 	h.chanID = ch.ID
 	require.NoError(t, h.st.SetChannelCredentials(ctx, h.secrets, h.code, "BDC", inventory.Credentials{

@@ -255,6 +255,8 @@ type otaSettingsJSON struct {
 	ARIMessage   string `json:"ari_message,omitempty"`
 	PullURL      string `json:"pull_url,omitempty"`
 	PullInterval int    `json:"pull_interval_s,omitempty"`
+	// PullModifyURL is a pull-mode channel's modification queue.
+	PullModifyURL string `json:"pull_modify_url,omitempty"`
 }
 
 func (o otaSettingsJSON) settings() inventory.OTASettings { return inventory.OTASettings(o) }
@@ -510,6 +512,8 @@ type channelPatchJSON struct {
 	ARIMessage   *string `json:"ari_message,omitempty"`
 	PullURL      *string `json:"pull_url,omitempty"`
 	PullInterval *int    `json:"pull_interval_s,omitempty"`
+	// PullModifyURL sets a pull-mode channel's modification queue.
+	PullModifyURL *string `json:"pull_modify_url,omitempty"`
 }
 
 // updateChannel changes a channel's settings; its code and kind stay.
@@ -531,6 +535,7 @@ func (s *Server) updateChannel(c *gin.Context) {
 	setPtr(&o.ARIMessage, in.ARIMessage)
 	setPtr(&o.PullURL, in.PullURL)
 	setPtr(&o.PullInterval, in.PullInterval)
+	setPtr(&o.PullModifyURL, in.PullModifyURL)
 	errs = o.check(errs)
 	if len(errs) > 0 {
 		invalid(c, errs...)
