@@ -30,7 +30,9 @@ type IdempotentRequest struct {
 type StoredResponse struct {
 	Status      int
 	ContentType string
-	Body        []byte
+	// Location is the response's Location header, if any.
+	Location string
+	Body     []byte
 	// Sealed: Body is sealed (Secrets.Seal), as a response that shows a
 	// secret is kept.
 	Sealed bool
@@ -63,12 +65,12 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, r IdempotentRequest) (*
 	var method, path string
 	var bodyHash []byte
 	var status *int
-	var ctype *string
+	var ctype, location *string
 	var body []byte
 	var sealed bool
-	err = s.db.QueryRow(ctx, `SELECT method, path, body_hash, status, content_type, response, sealed FROM idempotency_keys
+	err = s.db.QueryRow(ctx, `SELECT method, path, body_hash, status, content_type, location, response, sealed FROM idempotency_keys
 		WHERE property_id = $1 AND api_key_id = $2 AND idem_key = $3`, r.PropertyID, r.APIKeyID, r.Key).
-		Scan(&method, &path, &bodyHash, &status, &ctype, &body, &sealed)
+		Scan(&method, &path, &bodyHash, &status, &ctype, &location, &body, &sealed)
 	if errors.Is(err, pgx.ErrNoRows) {
 		// Released between our insert and our read: try once more.
 		return s.ClaimIdempotencyKey(ctx, r)
@@ -96,14 +98,17 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, r IdempotentRequest) (*
 	if ctype != nil {
 		resp.ContentType = *ctype
 	}
+	if location != nil {
+		resp.Location = *location
+	}
 	return resp, nil
 }
 
 // CompleteIdempotencyKey keeps the response of a claimed request for replay.
 func (s *Store) CompleteIdempotencyKey(ctx context.Context, r IdempotentRequest, resp StoredResponse) error {
-	_, err := s.db.Exec(ctx, `UPDATE idempotency_keys SET status = $4, content_type = $5, response = $6, sealed = $7, completed_at = now()
+	_, err := s.db.Exec(ctx, `UPDATE idempotency_keys SET status = $4, content_type = $5, response = $6, sealed = $7, location = nullif($8, ''), completed_at = now()
 		WHERE property_id = $1 AND api_key_id = $2 AND idem_key = $3 AND status IS NULL`,
-		r.PropertyID, r.APIKeyID, r.Key, resp.Status, resp.ContentType, resp.Body, resp.Sealed)
+		r.PropertyID, r.APIKeyID, r.Key, resp.Status, resp.ContentType, resp.Body, resp.Sealed, resp.Location)
 	return err
 }
 

@@ -45,6 +45,9 @@ func (s *Server) idempotency(c *gin.Context) {
 			stored, body = s.openResponse(stored)
 		}
 		c.Header("Idempotent-Replayed", "true")
+		if stored.Location != "" {
+			c.Header("Location", stored.Location)
+		}
 		c.Abort()
 		c.Data(stored.Status, stored.ContentType, body)
 		return
@@ -64,7 +67,8 @@ func (s *Server) idempotency(c *gin.Context) {
 			}
 			return
 		}
-		resp := inventory.StoredResponse{Status: status, ContentType: rec.Header().Get("Content-Type"), Body: rec.buf.Bytes()}
+		resp := inventory.StoredResponse{Status: status, ContentType: rec.Header().Get("Content-Type"),
+			Location: rec.Header().Get("Location"), Body: rec.buf.Bytes()}
 		if c.GetBool(ctxRevealsSecret) {
 			resp = s.sealResponse(resp)
 		}
@@ -91,7 +95,7 @@ func (s *Server) sealResponse(resp inventory.StoredResponse) inventory.StoredRes
 	if s.secrets != nil {
 		sealed, err := s.secrets.Seal(string(resp.Body))
 		if err == nil {
-			return inventory.StoredResponse{Status: resp.Status, ContentType: resp.ContentType, Body: sealed, Sealed: true}
+			return inventory.StoredResponse{Status: resp.Status, ContentType: resp.ContentType, Location: resp.Location, Body: sealed, Sealed: true}
 		}
 		s.log.Warn("an idempotent response showing a secret could not be sealed; it is not kept", "err", err)
 	}

@@ -272,3 +272,22 @@ func TestAnAddressKeyrackCannotStoreNamesNothing(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, e.do("GET", "/api/v1/properties/P/reservations/pms/A%00B", "", nil).Status,
 		"authentication first")
 }
+
+// A PMS whose connection dropped before the answer sends the request again
+// with the same Idempotency-Key: it must get the first answer again, the
+// Location of the reservation it made included.
+func TestAReplayedCreationStillSaysWhereTheReservationIs(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 2)
+	key := e.propertyKey("P")
+	path := "/api/v1/properties/P/reservations"
+	body := booking("LOC-1", "2027-07-01", "2027-07-02", 1)
+
+	first := e.do("POST", path, key, body, "Idempotency-Key", "loc-1")
+	require.Equal(t, http.StatusCreated, first.Status, "%s", first.Body)
+	require.NotEmpty(t, first.Header.Get("Location"))
+	again := e.do("POST", path, key, body, "Idempotency-Key", "loc-1")
+	require.Equal(t, "true", again.Header.Get("Idempotent-Replayed"))
+	require.Equal(t, first.Header.Get("Location"), again.Header.Get("Location"), "the replayed 201 does not say where the reservation is")
+}
