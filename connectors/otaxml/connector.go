@@ -24,13 +24,20 @@ type Connector struct {
 	Client *http.Client
 	// Now stamps the messages; time.Now when nil.
 	Now func() time.Time
+	// MaxMessage caps one message, envelope included, in bytes: an update
+	// that would make a longer one goes out as several, one after the
+	// other (EncodeARI). DefaultMaxMessage when 0.
+	MaxMessage int
 }
 
 var _ connectors.Connector = (*Connector)(nil)
 
-// Push sends u to ch.Endpoint. An RS with Errors is a failed push, whose
-// text carries the channel's own messages; Warnings or Errors with a
-// RecordID naming the 1-based position of an item reject that item.
+// Push sends u to ch.Endpoint, in as many messages as MaxMessage takes,
+// one after the other: the push succeeds only if every message does (a
+// retry sends them all again, which is harmless since each value is
+// absolute). An RS with Errors is a failed push, whose text carries the
+// channel's own messages; Warnings or Errors with a RecordID naming the
+// 1-based position of an item in its message reject that item.
 func (c *Connector) Push(ctx context.Context, ch connectors.Channel, u connectors.Update) (connectors.Ack, error) {
 	now := time.Now
 	if c.Now != nil {
@@ -47,19 +54,30 @@ func (c *Connector) Push(ctx context.Context, ch connectors.Channel, u connector
 	if env != Raw {
 		o.Username, o.Password, o.To = ch.Username, ch.Secret, ch.Endpoint
 	}
-	var body []byte
-	var name string
-	switch ch.Message {
-	case "", "avail":
-		name, body = "OTA_HotelAvailNotifRQ", EncodeAvailNotif(o, u.Items)
-	case "invcount":
-		name, body = "OTA_HotelInvCountNotifRQ", EncodeInvCountNotif(o, u.Items)
-	default:
-		return connectors.Ack{}, connectors.Permanent(fmt.Errorf("channel %s: message %q: want avail or invcount", ch, ch.Message))
-	}
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, ch.Endpoint, bytes.NewReader(body))
+	msgs, err := EncodeARI(o, ch.Message, u.Items, c.MaxMessage)
 	if err != nil {
-		return connectors.Ack{}, connectors.Permanent(fmt.Errorf("channel %s: endpoint: %w", ch, err))
+		return connectors.Ack{}, connectors.Permanent(fmt.Errorf("channel %s: %w", ch, err))
+	}
+	var ack connectors.Ack
+	for i, m := range msgs {
+		rejected, err := c.send(ctx, ch, env, m, now)
+		if err != nil {
+			if len(msgs) > 1 {
+				err = fmt.Errorf("message %d of %d: %w", i+1, len(msgs), err)
+			}
+			return connectors.Ack{}, err
+		}
+		ack.Rejected = append(ack.Rejected, rejected...)
+	}
+	return ack, nil
+}
+
+// send posts one message of a push and reads the channel's RS: the items
+// it refused (indexes into the update), or the failure.
+func (c *Connector) send(ctx context.Context, ch connectors.Channel, env Envelope, m ARIMessage, now func() time.Time) ([]connectors.Rejection, error) {
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, ch.Endpoint, bytes.NewReader(m.Body))
+	if err != nil {
+		return nil, connectors.Permanent(fmt.Errorf("channel %s: endpoint: %w", ch, err))
 	}
 	ct := env.ContentType()
 	switch env {
@@ -68,38 +86,38 @@ func (c *Connector) Push(ctx context.Context, ch connectors.Channel, u connector
 			hr.SetBasicAuth(ch.Username, ch.Secret)
 		}
 	case SOAP11:
-		hr.Header.Set("SOAPAction", `"`+NS+"/"+name+`"`)
+		hr.Header.Set("SOAPAction", `"`+NS+"/"+m.Name+`"`)
 	case SOAP12:
-		ct += `; action="` + NS + "/" + name + `"`
+		ct += `; action="` + NS + "/" + m.Name + `"`
 	}
 	hr.Header.Set("Content-Type", ct)
 	hr.Header.Set("Accept-Encoding", "gzip")
 	resp, err := connectors.NoRedirects(c.Client).Do(hr)
 	if err != nil {
-		return connectors.Ack{}, connectors.Retryable(connectors.RedactURLError(err))
+		return nil, connectors.Retryable(connectors.RedactURLError(err))
 	}
 	defer resp.Body.Close()
 	raw, rerr := ReadBody(resp.Body, resp.Header.Get("Content-Encoding"), maxAnswer)
 	if err := connectors.HTTPError(resp, string(raw), now()); err != nil {
-		return connectors.Ack{}, err
+		return nil, err
 	}
 	if rerr != nil {
-		return connectors.Ack{}, connectors.Retryable(fmt.Errorf("channel %s: read the answer: %w", ch, rerr))
+		return nil, connectors.Retryable(fmt.Errorf("channel %s: read the answer: %w", ch, rerr))
 	}
 	rs, err := ParseResponse(raw)
 	if err != nil {
 		// We cannot tell what the channel accepted: the push counts as failed.
-		return connectors.Ack{}, connectors.Retryable(fmt.Errorf("channel %s: unreadable answer: %w", ch, err))
+		return nil, connectors.Retryable(fmt.Errorf("channel %s: unreadable answer: %w", ch, err))
 	}
-	var ack connectors.Ack
+	var refused []connectors.Rejection
 	rejected := map[int]bool{}
 	reject := func(e Error) bool {
 		n, err := strconv.Atoi(e.RecordID)
-		if err != nil || n < 1 || n > len(u.Items) || rejected[n-1] {
+		if err != nil || n < 1 || n > m.Count || rejected[n-1] {
 			return false
 		}
 		rejected[n-1] = true
-		ack.Rejected = append(ack.Rejected, connectors.Rejection{Item: n - 1, Reason: describe(e)})
+		refused = append(refused, connectors.Rejection{Item: m.First + n - 1, Reason: describe(e)})
 		return true
 	}
 	for _, w := range rs.Warnings {
@@ -115,10 +133,10 @@ func (c *Connector) Push(ctx context.Context, ch connectors.Channel, u connector
 			}
 		}
 		if len(general) > 0 {
-			return connectors.Ack{}, classify(ch, name, general)
+			return nil, classify(ch, m.Name, general)
 		}
 	}
-	return ack, nil
+	return refused, nil
 }
 
 // describe renders a channel's Error or Warning for staff.

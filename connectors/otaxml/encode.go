@@ -1,6 +1,7 @@
 package otaxml
 
 import (
+	"bytes"
 	"crypto/rand"
 	"fmt"
 	"regexp"
@@ -382,49 +383,136 @@ func ErrorReply(m *Message, errs []*Error, now time.Time) []byte {
 	return replyWrapping(m, name).document(rs)
 }
 
+// DefaultMaxMessage is the largest availability message keyrack sends when
+// the connector sets no other: 1 MiB, envelope included. SiteMinder's
+// pmsXchange refuses messages over 2 MB with a SOAP fault, and a full
+// resync of a large hotel is several times that.
+const DefaultMaxMessage = 1 << 20
+
+// ARIMessage is one message of an availability push: Count items of the
+// update from index First, encoded as Name.
+type ARIMessage struct {
+	Name  string
+	First int
+	Count int
+	Body  []byte
+}
+
+// ariShape is what tells the two availability messages apart: the RQ's
+// name, the element listing the items and one item's element.
+type ariShape struct {
+	name, list string
+	item       func(it connectors.Availability) *etree.Element
+}
+
+var (
+	availNotif    = ariShape{"OTA_HotelAvailNotifRQ", "AvailStatusMessages", availStatusMessage}
+	invCountNotif = ariShape{"OTA_HotelInvCountNotifRQ", "Inventories", inventoryElement}
+)
+
 // EncodeAvailNotif encodes items as an OTA_HotelAvailNotifRQ: one
 // AvailStatusMessage per item with BookingLimit (SetLimit) and
 // RestrictionStatus Open, or Close when nothing can be sold;
 // StatusApplicationControl Start/End inclusive (End = item.To - 1 day).
 func EncodeAvailNotif(o Out, items []connectors.Availability) []byte {
-	const name = "OTA_HotelAvailNotifRQ"
-	rq := otaRoot(name, "1.0", o.EchoToken, o.TimeStamp)
-	msgs := rq.CreateElement("AvailStatusMessages")
-	if o.HotelCode != "" {
-		msgs.CreateAttr("HotelCode", o.HotelCode)
-	}
-	for _, it := range items {
-		n := max(it.Available, 0)
-		a := msgs.CreateElement("AvailStatusMessage")
-		a.CreateAttr("BookingLimit", strconv.Itoa(n))
-		a.CreateAttr("BookingLimitMessageType", "SetLimit")
-		writeControl(a, it)
-		status := "Open"
-		if n == 0 {
-			status = "Close"
-		}
-		a.CreateElement("RestrictionStatus").CreateAttr("Status", status)
-	}
-	return outWrapping(o, name).document(rq)
+	return availNotif.encode(o, items)
 }
 
 // EncodeInvCountNotif encodes items as an OTA_HotelInvCountNotifRQ with
 // CountType 2 (definitive availability) and inclusive End.
 func EncodeInvCountNotif(o Out, items []connectors.Availability) []byte {
-	const name = "OTA_HotelInvCountNotifRQ"
-	rq := otaRoot(name, "1.0", o.EchoToken, o.TimeStamp)
-	invs := rq.CreateElement("Inventories")
+	return invCountNotif.encode(o, items)
+}
+
+// EncodeARI encodes items as OTA_HotelAvailNotifRQ (message "avail") or
+// OTA_HotelInvCountNotifRQ ("invcount") in as many messages as it takes
+// for each, envelope included, to be at most limit bytes
+// (DefaultMaxMessage when limit <= 0). The messages take the items in
+// order, so a room's ranges go out in the order given; a message holds at
+// least one item, however long. When there are several, each has its own
+// EchoToken: o's followed by "-" and the message's position.
+func EncodeARI(o Out, message string, items []connectors.Availability, limit int) ([]ARIMessage, error) {
+	var s ariShape
+	switch message {
+	case "", "avail":
+		s = availNotif
+	case "invcount":
+		s = invCountNotif
+	default:
+		return nil, fmt.Errorf("message %q: want avail or invcount", message)
+	}
+	if limit <= 0 {
+		limit = DefaultMaxMessage
+	}
+	if body := s.encode(o, items); len(body) <= limit || len(items) < 2 {
+		return []ARIMessage{{Name: s.name, Count: len(items), Body: body}}, nil
+	}
+	// Without indentation, a message is its envelope and list (the same
+	// for every message of the push, but for the EchoToken) followed by
+	// each item's element: sizes add up.
+	sizes := make([]int, len(items))
+	var buf bytes.Buffer
+	for i, it := range items {
+		buf.Reset()
+		s.item(it).WriteTo(&buf, &etree.WriteSettings{})
+		sizes[i] = buf.Len()
+	}
+	var msgs []ARIMessage
+	for first := 0; first < len(items); {
+		mo := o
+		if o.EchoToken != "" {
+			mo.EchoToken = o.EchoToken + "-" + strconv.Itoa(len(msgs)+1)
+		}
+		size := len(s.encode(mo, items[first:first+1]))
+		n := 1
+		for first+n < len(items) && size+sizes[first+n] <= limit {
+			size += sizes[first+n]
+			n++
+		}
+		body := s.encode(mo, items[first:first+n])
+		for len(body) > limit && n > 1 { // the sizes did not add up after all
+			n--
+			body = s.encode(mo, items[first:first+n])
+		}
+		msgs = append(msgs, ARIMessage{Name: s.name, First: first, Count: n, Body: body})
+		first += n
+	}
+	return msgs, nil
+}
+
+func (s ariShape) encode(o Out, items []connectors.Availability) []byte {
+	rq := otaRoot(s.name, "1.0", o.EchoToken, o.TimeStamp)
+	list := rq.CreateElement(s.list)
 	if o.HotelCode != "" {
-		invs.CreateAttr("HotelCode", o.HotelCode)
+		list.CreateAttr("HotelCode", o.HotelCode)
 	}
 	for _, it := range items {
-		inv := invs.CreateElement("Inventory")
-		writeControl(inv, it)
-		c := inv.CreateElement("InvCounts").CreateElement("InvCount")
-		c.CreateAttr("Count", strconv.Itoa(max(it.Available, 0)))
-		c.CreateAttr("CountType", "2")
+		list.AddChild(s.item(it))
 	}
-	return outWrapping(o, name).document(rq)
+	return outWrapping(o, s.name).document(rq)
+}
+
+func availStatusMessage(it connectors.Availability) *etree.Element {
+	n := max(it.Available, 0)
+	a := etree.NewElement("AvailStatusMessage")
+	a.CreateAttr("BookingLimit", strconv.Itoa(n))
+	a.CreateAttr("BookingLimitMessageType", "SetLimit")
+	writeControl(a, it)
+	status := "Open"
+	if n == 0 {
+		status = "Close"
+	}
+	a.CreateElement("RestrictionStatus").CreateAttr("Status", status)
+	return a
+}
+
+func inventoryElement(it connectors.Availability) *etree.Element {
+	inv := etree.NewElement("Inventory")
+	writeControl(inv, it)
+	c := inv.CreateElement("InvCounts").CreateElement("InvCount")
+	c.CreateAttr("Count", strconv.Itoa(max(it.Available, 0)))
+	c.CreateAttr("CountType", "2")
+	return inv
 }
 
 func writeControl(parent *etree.Element, it connectors.Availability) {
