@@ -147,12 +147,37 @@ func decodeCharset(b []byte, warn func(string, ...any)) string {
 	if utf8.Valid(b) {
 		return string(b)
 	}
+	// Unfolding is defined on octets (RFC 5545 §3.1): an exporter that
+	// folds inside a UTF-8 character gives valid UTF-8 once unfolded.
+	if u := unfoldBytes(b); utf8.Valid(u) {
+		return string(u)
+	}
 	warn("body is not UTF-8: read as ISO-8859-1")
 	r := make([]rune, len(b))
 	for i, c := range b {
 		r[i] = rune(c)
 	}
 	return string(r)
+}
+
+// unfoldBytes removes every fold (a line break, CRLF, LF or CR, followed
+// by a space or a tab) from b.
+func unfoldBytes(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		if c := b[i]; c == '\r' || c == '\n' {
+			j := i + 1
+			if c == '\r' && j < len(b) && b[j] == '\n' {
+				j++
+			}
+			if j < len(b) && (b[j] == ' ' || b[j] == '\t') {
+				i = j
+				continue
+			}
+		}
+		out = append(out, b[i])
+	}
+	return out
 }
 
 // unfold joins folded lines (a line break followed by a space or a tab).
