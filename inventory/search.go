@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Finding reservations for the staff screens: a search over a property's
@@ -71,7 +72,9 @@ func (s *Store) SearchReservations(ctx context.Context, property string, q Reser
 	if n, err := strconv.ParseInt(ext, 10, 64); err == nil && n > 0 {
 		id = &n
 	}
-	guest := strings.TrimSpace(q.Guest)
+	// Names come composed (é) or decomposed (e + U+0301) depending on the
+	// channel; both sides are compared in NFC.
+	guest := norm.NFC.String(strings.TrimSpace(q.Guest))
 	if guest != "" {
 		guest = "%" + likeEscaper.Replace(guest) + "%"
 	}
@@ -100,7 +103,7 @@ const searchReservationsSQL = `
 		AND ($3 = '' OR r.status = $3)
 		AND ($4::date IS NULL OR r.departure > $4::date)
 		AND ($5::date IS NULL OR r.arrival < $5::date)
-		AND ($6 = '' OR r.guest->>'name' ILIKE $6 ESCAPE '\' OR r.guest->>'email' ILIKE $6 ESCAPE '\')
+		AND ($6 = '' OR normalize(r.guest->>'name', NFC) ILIKE $6 ESCAPE '\' OR r.guest->>'email' ILIKE $6 ESCAPE '\')
 		AND ($7 = '' OR r.external_id = $7 OR r.id = $8::bigint)
 	ORDER BY r.updated_at DESC, r.id DESC
 	LIMIT $9 OFFSET $10`
@@ -133,6 +136,30 @@ func scanReservationRow(row pgx.CollectableRow) (Reservation, error) {
 		r.Currency = *currency
 	}
 	return r, err
+}
+
+// ReservationsByID reads a property's reservations by keyrack's ids, in one
+// query; ids that are not the property's are left out of the map.
+func (s *Store) ReservationsByID(ctx context.Context, property string, ids []int64) (map[int64]Reservation, error) {
+	out := map[int64]Reservation{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, _ := s.db.Query(ctx, `
+		SELECT r.id, c.code, r.external_id, r.status, r.parked, r.arrival, r.departure,
+			r.stays, r.guest, r.total::text, r.currency, r.revisions, r.created_at, r.updated_at
+		FROM reservations r
+		JOIN channels c ON c.property_id = r.property_id AND c.id = r.channel_id
+		WHERE r.property_id = (SELECT id FROM properties WHERE code = $1) AND r.id = ANY($2::bigint[])`, property, ids)
+	rs, err := pgx.CollectRows(rows, scanReservationRow)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rs {
+		r.Property = property
+		out[r.ID] = r
+	}
+	return out, nil
 }
 
 // HeldNight is what a reservation takes from one pool on one night.
