@@ -124,6 +124,8 @@ func ApplyOTA(ctx context.Context, store *inventory.Store, ch OTAChannel, m *ota
 		}
 		byID[rec.ID] = append(byID[rec.ID], i)
 	}
+	// Kept as text: a windows-1252 or ISO-8859-1 message keeps its letters.
+	raw = otaxml.AsUTF8(raw)
 	keep := raw
 	if len(raw) > maxRawPerRevision {
 		keep = fmt.Appendf(nil, "(one of %d reservations in a %d-byte %s; the whole message is kept with the channel's inbound messages)",

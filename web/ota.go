@@ -57,7 +57,7 @@ func (s *Server) otaPush(c *gin.Context) {
 		s.otaAnswer(c, &rec, nil, status, "failed", []*otaxml.Error{asOTAError(err)}, now)
 		return
 	}
-	rec.Raw = string(body)
+	rec.Raw = string(otaxml.AsUTF8(body))
 	m, perr := otaxml.Parse(body)
 	if m != nil {
 		rec.Message, rec.EchoToken = m.Name, m.EchoToken

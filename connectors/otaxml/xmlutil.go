@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -229,3 +230,33 @@ func clip(s string, n int) string {
 
 // MarshalText writes the envelope as ParseEnvelope reads it.
 func (e Envelope) MarshalText() ([]byte, error) { return []byte(e.String()), nil }
+
+var xmlDeclEncoding = regexp.MustCompile(`^\s*<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z0-9._-]+)["']`)
+
+// AsUTF8 is body as UTF-8 text, for keeping the message as it was sent: a
+// body in ISO-8859-1 or windows-1252 (as its XML declaration says) is
+// decoded, since stored text must be UTF-8 and its letters would otherwise
+// become U+FFFD, and its declaration then says UTF-8, so that the kept text
+// reads back as it was meant. Anything else is returned unchanged.
+func AsUTF8(body []byte) []byte {
+	if utf8.Valid(body) {
+		return body
+	}
+	m := xmlDeclEncoding.FindSubmatch(body)
+	if m == nil {
+		return body
+	}
+	r, err := charsetReader(string(m[1]), bytes.NewReader(body))
+	if err != nil {
+		return body
+	}
+	out, err := io.ReadAll(r)
+	if err != nil || !utf8.Valid(out) {
+		return body
+	}
+	// The declaration is ASCII, so it stands at the same place in out.
+	if m := xmlDeclEncoding.FindSubmatchIndex(out); m != nil {
+		out = append(append(append([]byte{}, out[:m[2]]...), "UTF-8"...), out[m[3]:]...)
+	}
+	return out
+}

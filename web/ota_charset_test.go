@@ -1,0 +1,103 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyrack/keyrack/sync"
+	"github.com/stretchr/testify/require"
+)
+
+// guestNames are guests' names in several scripts, as channels send them.
+var guestNames = map[string]string{
+	"GR":  "Ελευθέριος Παπαδόπουλος",
+	"AR":  "محمد عبد الله",
+	"ZH":  "王小明",
+	"EMO": "Zoë 🏖️ 👨‍👩‍👧",
+	"DEC": "Jose\u0301 Garci\u0301a",
+	"LNG": strings.Repeat("Ελευθερία ", 35) + "محمد",
+}
+
+// withGuest is resNotif with the guest's given name and surname.
+func withGuest(body []byte, given, surname string) []byte {
+	return []byte(strings.Replace(string(body), "<GivenName>Ana</GivenName><Surname>Silva</Surname>",
+		"<GivenName>"+given+"</GivenName><Surname>"+surname+"</Surname>", 1))
+}
+
+// A guest's name in any script, sent by OTA XML or by the PMS API, is
+// stored as sent and reaches the API and the PMS's feed unchanged.
+func TestAGuestsNameInAnyScriptArrivesWhole(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 50)
+	e.otaChannel("P", "bdc", "ota_push", "HTL-P", "u", "s", nil)
+	f, _, _ := e.withFanout(func(c *sync.Config) {
+		c.FeedAckTimeout, c.ScheduleInterval, c.ResyncAt = 2*time.Second, 100*time.Millisecond, "off"
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = f.RunWorker(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	pmsKey := e.propertyKey("P")
+
+	want := map[string]string{} // channel/id → name
+	for id, name := range guestNames {
+		given, surname, _ := strings.Cut(name, " ")
+		r := e.otaPost("bdc", "u", "s", withGuest(resNotif("Commit", "OTA-"+id, "HTL-P", "2027-03-01", "2027-03-03"), given, surname))
+		rs := otaRS(t, r)
+		require.True(t, rs.Success, "%s", r.Body)
+		want["bdc/OTA-"+id] = strings.Join(strings.Fields(name), " ")
+		b := booking("API-"+id, "2027-03-01", "2027-03-03", 1)
+		b["guest"] = map[string]any{"name": name}
+		e.must(http.StatusCreated, "POST", "/api/v1/properties/P/reservations", b, "Authorization", "Bearer "+pmsKey)
+		want["pms/API-"+id] = name
+	}
+	for k, name := range want {
+		ch, id, _ := strings.Cut(k, "/")
+		got := e.must(http.StatusOK, "GET", "/api/v1/properties/P/reservations/"+ch+"/"+id, nil).JSON(t)
+		require.Equal(t, name, got["guest"].(map[string]any)["name"], k)
+	}
+	// The PMS's feed carries the OTA bookings with their names.
+	seen := map[string]string{}
+	require.Eventually(t, func() bool {
+		r := e.do("GET", "/api/v1/revisions/feed?limit=100", pmsKey, nil)
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+		for _, x := range r.JSON(t)["revisions"].([]any) {
+			rev := x.(map[string]any)
+			seen["bdc/"+rev["external_id"].(string)] = rev["guest"].(map[string]any)["name"].(string)
+		}
+		return len(seen) == len(guestNames)
+	}, 20*time.Second, 50*time.Millisecond)
+	for k, name := range seen {
+		require.Equal(t, want[k], name, k)
+	}
+}
+
+// A message from a Windows system in windows-1252 is kept as it was sent
+// (its letters, not U+FFFD), so the raw message staff and support read
+// on the booking's page shows the guest's name.
+func TestARawMessageInWindows1252KeepsItsLetters(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 5)
+	e.otaChannel("P", "bdc", "ota_push", "HTL-P", "u", "s", nil)
+	body := withGuest(resNotif("Commit", "W-1", "HTL-P", "2027-03-01", "2027-03-03"), "Ren\xe9 \x8aimon", "Dupr\xe9")
+	body = []byte(strings.Replace(string(body), `encoding="UTF-8"`, `encoding="windows-1252"`, 1))
+	r := e.otaPost("bdc", "u", "s", body)
+	require.True(t, otaRS(t, r).Success, "%s", r.Body)
+	res, err := e.st.Reservation(context.Background(), "P", "bdc", "W-1")
+	require.NoError(t, err)
+	require.Equal(t, "René Šimon Dupré", res.Guest.Name)
+	revs, err := e.st.Revisions(context.Background(), "P", res.ID)
+	require.NoError(t, err)
+	require.Len(t, revs, 1)
+	require.NotContains(t, revs[0].Raw, "\uFFFD", "the raw message lost the guest's letters")
+	require.Contains(t, revs[0].Raw, "René Šimon")
+	require.Contains(t, revs[0].Raw, `encoding="UTF-8"`, "the kept text says what it is now")
+	msgs, err := e.st.InboundMessages(context.Background(), "P", "bdc", 1)
+	require.NoError(t, err)
+	require.Contains(t, msgs[0].Raw, "René Šimon", "the inbound message keeps the letters too")
+}
