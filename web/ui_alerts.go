@@ -106,24 +106,49 @@ func (s *Server) alertsPage(c *gin.Context) {
 		return
 	}
 	v := alertsView{CanRetryWebhook: s.fanout != nil}
-	bookings := map[int64]*inventory.Reservation{}
-	// booking loads a reservation once per page; nil when it is gone.
+	// Every booking the alerts name, and every overbooked night, read at
+	// once rather than one query per alert.
+	var ids []int64
+	var first, last inventory.Date
+	for _, inc := range incs {
+		it := decodeIncident(inc)
+		if inc.Kind == "overbooking" {
+			ids = append(ids, it.Bookings...)
+			if inc.Night != nil {
+				if first.IsZero() || inc.Night.Before(first) {
+					first = *inc.Night
+				}
+				if last.IsZero() || last.Before(*inc.Night) {
+					last = *inc.Night
+				}
+			}
+		} else if inc.ReservationID != nil {
+			ids = append(ids, *inc.ReservationID)
+		}
+	}
+	found, err := s.store.ReservationsByID(ctx, prop.Code, ids)
+	if err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	// booking is a reservation an alert names; nil when it is gone.
 	booking := func(id int64) (*inventory.Reservation, error) {
-		if r, seen := bookings[id]; seen {
-			return r, nil
+		if r, ok := found[id]; ok {
+			return &r, nil
 		}
-		r, err := s.store.ReservationByID(ctx, prop.Code, id)
-		switch {
-		case err == nil:
-			bookings[id] = &r
-		case inventory.ErrorCode(err) == inventory.ENOTFOUND:
-			bookings[id] = nil
-		default:
-			return nil, err
-		}
-		return bookings[id], nil
+		return nil, nil
 	}
 	nights := map[inventory.Date][]inventory.Night{}
+	if !first.IsZero() {
+		ns, err := s.store.Availability(ctx, prop.Code, first, last.AddDays(1))
+		if err != nil {
+			s.uiFail(c, err)
+			return
+		}
+		for _, n := range ns {
+			nights[n.Night] = append(nights[n.Night], n)
+		}
+	}
 	for _, inc := range incs {
 		it := decodeIncident(inc)
 		if inc.Kind == "overbooking" {

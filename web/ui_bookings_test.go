@@ -256,7 +256,7 @@ func TestBookingPageShowsRevisionsRawMessagesAndAudit(t *testing.T) {
 	require.Contains(t, p.Body, "<title>Booking expedia EXP-1 · Hotel P · keyrack</title>")
 	require.Contains(t, p.Body, `<span class="status status-confirmed">confirmed</span>`)
 	require.Contains(t, p.Body, "2026-12-01 → 2026-12-04 (3 nights)")
-	require.Contains(t, p.Body, "Ana Silva · ana.silva@example.org")
+	require.Contains(t, p.Body, "<bdi>Ana Silva</bdi> · ana.silva@example.org")
 	require.Contains(t, p.Body, "600.00 EUR")
 	// Both revisions, in order, each with its raw message.
 	i1, i2 := strings.Index(p.Body, "#1 new"), strings.Index(p.Body, "#2 modify")
