@@ -215,11 +215,20 @@ func (s *session) startPostgres(ctx context.Context, pg pgInstall) (string, erro
 	if err != nil {
 		return "", err
 	}
-	initdb := asUser(exec.CommandContext(ctx, filepath.Join(pg.binDir, "initdb"),
-		"--pgdata", data, "--username", "postgres", "--auth", "trust",
-		"--encoding", "UTF8", "--locale", "C", "--no-sync"))
-	initdb.Stdout, initdb.Stderr = f, f
-	err = initdb.Run()
+	// C.UTF-8 where the C library has it (Debian's does): lower() and ILIKE
+	// then fold every script's letters (a guest search for "ΠΑΠΑΔΌΠΟΥΛΟΣ"
+	// finds Παπαδόπουλος), as on a server set up with a UTF-8 locale;
+	// plain C folds only ASCII. Sorting stays byte order either way.
+	for _, locale := range []string{"C.UTF-8", "C"} {
+		_ = os.RemoveAll(data)
+		initdb := asUser(exec.CommandContext(ctx, filepath.Join(pg.binDir, "initdb"),
+			"--pgdata", data, "--username", "postgres", "--auth", "trust",
+			"--encoding", "UTF8", "--locale", locale, "--lc-collate", "C", "--no-sync"))
+		initdb.Stdout, initdb.Stderr = f, f
+		if err = initdb.Run(); err == nil || ctx.Err() != nil {
+			break
+		}
+	}
 	f.Close()
 	if err != nil {
 		if ctx.Err() != nil {
