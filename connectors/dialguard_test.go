@@ -63,3 +63,28 @@ func TestPrivateAddressesAreRecognised(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryNonPublicRangeIsPrivate names one address of every range the guard
+// refuses beyond what netip classifies itself, plain and IPv4-mapped: dropping
+// a range, or the unmapping, must fail here.
+func TestEveryNonPublicRangeIsPrivate(t *testing.T) {
+	for _, s := range []string{
+		"0.1.2.3", "100.64.0.1", "100.127.255.254", "192.0.0.170", "198.18.0.1", "198.19.255.255", "240.0.0.1",
+		"fec0::1", "100::1", "2001:db8::1",
+	} {
+		a := netip.MustParseAddr(s)
+		if !IsPrivate(a) {
+			t.Errorf("%s is not treated as private", s)
+		}
+		if a.Is4() {
+			mapped := netip.AddrFrom16(a.As16())
+			if !IsPrivate(mapped) {
+				t.Errorf("%s (IPv4-mapped %s) is not treated as private", mapped, s)
+			}
+			nat := netip.AddrFrom16([16]byte{0, 0x64, 0xff, 0x9b, 10: 0, 11: 0, 12: a.As4()[0], 13: a.As4()[1], 14: a.As4()[2], 15: a.As4()[3]})
+			if !IsPrivate(nat) {
+				t.Errorf("%s (NAT64 %s) is not treated as private", nat, s)
+			}
+		}
+	}
+}

@@ -91,3 +91,20 @@ func (h *hotel) apply(t *testing.T, revs ...inventory.Revision) {
 		require.NoError(t, err)
 	}
 }
+
+// Only the nights a channel's live bookings hold are set aside: the night of
+// departure is the next guest's, and a booking the channel cancelled holds
+// nothing. Either slip would show a night another channel sold as free on
+// the calendar, and the platform would sell it again.
+func TestBlockedNightsDoNotSetAsideTheDepartureNightOrCancelledBookings(t *testing.T) {
+	h := newHotel(t, "Europe/Lisbon", []int{1}, inventory.FactorOne, 2)
+	h.apply(t,
+		h.booking("C0", "own", inventory.New, "R0", "2027-06-01", 2, 1, inventory.MustAccept),
+		h.booking("C1", "next", inventory.New, "R0", "2027-06-03", 1, 1, inventory.MustAccept),
+		h.booking("C0", "old", inventory.New, "R0", "2027-06-10", 1, 1, inventory.MustAccept),
+		h.booking("C0", "old", inventory.Cancel, "R0", "2027-06-10", 1, 1, inventory.MustAccept),
+		h.booking("C1", "new", inventory.New, "R0", "2027-06-10", 1, 1, inventory.MustAccept),
+	)
+	got := h.blocked(t, "C0", "R0", inventory.MustDate("2027-05-30"), inventory.MustDate("2027-06-15"))
+	require.Equal(t, []string{"2027-06-03", "2027-06-10"}, got)
+}

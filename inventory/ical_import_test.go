@@ -304,3 +304,21 @@ func TestAnImportThatFailsHalfWayLeavesTheEventListAgreeingWithTheBookings(t *te
 	require.Equal(t, 0, h.soldOn(t, "2027-06-01"))
 	require.Equal(t, 1, h.soldOn(t, "2027-06-05"))
 }
+
+// Platforms drop a stay from their feed once the guest has left: a stay
+// that vanishes after its departure stays confirmed (it happened); one that
+// vanishes while still ahead is cancelled.
+func TestAStayThatLeavesTheFeedAfterCheckoutIsNotCancelled(t *testing.T) {
+	h, feed := icalHotel(t)
+	ctx := context.Background()
+	at := time.Date(2027, 5, 1, 12, 0, 0, 0, time.UTC)
+	_, err := h.st.ImportCalendar(ctx, feed, []inventory.CalendarEvent{ev("a@airbnb.com", "2027-05-02", "2027-05-04")}, nil, at)
+	require.NoError(t, err)
+
+	r, err := h.st.ImportCalendar(ctx, feed, nil, nil, time.Date(2027, 5, 5, 12, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+	require.Zero(t, r.Cancelled, "%+v", r)
+	res, err := h.st.Reservation(ctx, h.code, "airbnb", "R0/a@airbnb.com")
+	require.NoError(t, err)
+	require.Equal(t, inventory.Confirmed, res.Status)
+}

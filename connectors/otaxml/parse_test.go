@@ -506,3 +506,19 @@ func TestParserErrorsQuoteNoCardNumber(t *testing.T) {
 		t.Errorf("an RS's Error text: %+v, %v", rs, err)
 	}
 }
+
+// A TimeSpan with a Duration instead of an End departs Duration nights
+// after arrival: P2D and P1W are two and seven nights.
+func TestAStayGivenByDurationDepartsThatManyNightsLater(t *testing.T) {
+	for dur, want := range map[string]string{"P2D": "2026-12-03", "P2N": "2026-12-03", "P1W": "2026-12-08"} {
+		body := strings.Replace(string(resBody("Commit", "", "2026-12-01", "")), `End=""`, `Duration="`+dur+`"`, 1)
+		m, err := Parse([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := m.Reservations[0]
+		if r.Problem != nil || len(r.Stays) != 1 || r.Stays[0].Departure.String() != want {
+			t.Errorf("Duration %s: problem %v, stays %+v; want departure %s", dur, r.Problem, r.Stays, want)
+		}
+	}
+}

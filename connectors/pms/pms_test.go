@@ -102,3 +102,22 @@ func TestAWebhookAnsweredWithARedirectIsNotDelivered(t *testing.T) {
 	}
 	require.Empty(t, got, "nothing is sent where the endpoint redirects")
 }
+
+// TestAnOldSignatureCannotBeReplayedUnderAFreshTimestamp: the timestamp is
+// signed, so a captured delivery resent with t= moved to now is refused; a
+// timestamp too far in the future is refused like one too far in the past;
+// while a secret is rotated either signature, in either order, verifies.
+func TestAnOldSignatureCannotBeReplayedUnderAFreshTimestamp(t *testing.T) {
+	then := time.Unix(1_800_000_000, 0)
+	now := then.Add(time.Hour)
+	body := []byte(`{"feed_id":7}`)
+	h := Sign("s3cret", then, body)
+	replayed := "t=" + strconv.FormatInt(now.Unix(), 10) + h[len("t=1800000000"):]
+	require.ErrorIs(t, verifyAt("s3cret", replayed, body, 5*time.Minute, now), ErrBadSignature)
+
+	future := Sign("s3cret", now.Add(time.Hour), body)
+	require.ErrorIs(t, verifyAt("s3cret", future, body, 5*time.Minute, now), ErrTooOld)
+
+	newFirst := h + "," + Sign("old", then, body)[len("t=1800000000,"):]
+	require.NoError(t, verifyAt("s3cret", newFirst, body, 0, then))
+}
