@@ -93,12 +93,17 @@ func (s *Store) SearchReservations(ctx context.Context, property string, q Reser
 	return out, more, nil
 }
 
-const searchReservationsSQL = `
+// reservationRowsSQL reads a property's ($1) reservations as
+// scanReservationRow takes them; the caller adds its conditions.
+const reservationRowsSQL = `
 	SELECT r.id, c.code, r.external_id, r.status, r.parked, r.arrival, r.departure,
 		r.stays, r.guest, r.total::text, r.currency, r.revisions, r.created_at, r.updated_at
 	FROM reservations r
 	JOIN channels c ON c.property_id = r.property_id AND c.id = r.channel_id
 	WHERE r.property_id = (SELECT id FROM properties WHERE code = $1)
+`
+
+const searchReservationsSQL = reservationRowsSQL + `
 		AND ($2 = '' OR c.code = $2)
 		AND ($3 = '' OR r.status = $3)
 		AND ($4::date IS NULL OR r.departure > $4::date)
@@ -145,12 +150,7 @@ func (s *Store) ReservationsByID(ctx context.Context, property string, ids []int
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, _ := s.db.Query(ctx, `
-		SELECT r.id, c.code, r.external_id, r.status, r.parked, r.arrival, r.departure,
-			r.stays, r.guest, r.total::text, r.currency, r.revisions, r.created_at, r.updated_at
-		FROM reservations r
-		JOIN channels c ON c.property_id = r.property_id AND c.id = r.channel_id
-		WHERE r.property_id = (SELECT id FROM properties WHERE code = $1) AND r.id = ANY($2::bigint[])`, property, ids)
+	rows, _ := s.db.Query(ctx, reservationRowsSQL+` AND r.id = ANY($2::bigint[])`, property, ids)
 	rs, err := pgx.CollectRows(rows, scanReservationRow)
 	if err != nil {
 		return nil, err

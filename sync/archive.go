@@ -147,24 +147,30 @@ func (f *Fanout) RetryArchived(ctx context.Context, queue, id string) error {
 		p.Property, p.Channel); err != nil {
 		return err
 	}
-	// Recorded as the task that waits, so the sweeper watches it (and
-	// enqueues it if Redis does not take it now).
-	var gen int64
-	err = f.db.QueryRow(ctx, `UPDATE sync_channels SET gen = gen + 1, queued = $3, queued_gen = gen + 1, queued_at = now(), archived = false
-		WHERE property_id = $1 AND channel_id = $2 AND queued IS NULL
-		RETURNING gen`, p.Property, p.Channel, class).Scan(&gen)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		// A newer task waits already: it delivers whatever the marks hold.
-	case err != nil:
-		return err
-	default:
-		if err := f.enqueue(ctx, p.pair, class, gen, 0); err != nil {
-			return fmt.Errorf("sync: retry archived task %s: %w", id, err)
-		}
+	if _, err := f.enqueueFresh(ctx, p.pair, class, false); err != nil {
+		return fmt.Errorf("sync: retry archived task %s: %w", id, err)
 	}
 	if err := f.inspector.DeleteTask(queue, id); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
 		f.log.Warn("could not drop a retried dead letter", "queue", queue, "id", id, "err", err)
 	}
 	return nil
+}
+
+// enqueueFresh records a new generation of the pair's task as the one that
+// waits — so the sweeper watches it, and enqueues it again if Redis does not
+// take it now — and enqueues it with a full retry budget. It does nothing
+// (false) when a task waits already, which delivers whatever the marks
+// hold, or, with onlyArchived, when the pair is no longer dead-lettered.
+func (f *Fanout) enqueueFresh(ctx context.Context, p pair, class string, onlyArchived bool) (bool, error) {
+	var gen int64
+	err := f.db.QueryRow(ctx, `UPDATE sync_channels SET gen = gen + 1, queued = $3, queued_gen = gen + 1, queued_at = now(), archived = false
+		WHERE property_id = $1 AND channel_id = $2 AND queued IS NULL AND (archived OR NOT $4)
+		RETURNING gen`, p.Property, p.Channel, class, onlyArchived).Scan(&gen)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, f.enqueue(ctx, p, class, gen, 0)
 }

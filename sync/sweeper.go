@@ -68,19 +68,12 @@ func (f *Fanout) sweepLostDeadLetters(ctx context.Context) error {
 		if kept[p] {
 			continue
 		}
-		var gen int64
-		err := f.db.QueryRow(ctx, `UPDATE sync_channels SET gen = gen + 1, queued = 'critical', queued_gen = gen + 1, queued_at = now(), archived = false
-			WHERE property_id = $1 AND channel_id = $2 AND archived AND queued IS NULL
-			RETURNING gen`, p.Property, p.Channel).Scan(&gen)
-		if errors.Is(err, pgx.ErrNoRows) {
-			continue
-		}
+		retried, err := f.enqueueFresh(ctx, p, classCritical, true)
 		if err != nil {
 			return err
 		}
-		f.log.Warn("retrying a dead-lettered channel whose archived task Redis lost", "property_id", p.Property, "channel_id", p.Channel)
-		if err := f.enqueue(ctx, p, classCritical, gen, 0); err != nil {
-			return err
+		if retried {
+			f.log.Warn("retried a dead-lettered channel whose archived task Redis lost", "property_id", p.Property, "channel_id", p.Channel)
 		}
 	}
 	return nil
