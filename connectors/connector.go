@@ -199,26 +199,26 @@ func HTTPError(resp *http.Response, body string, now time.Time) error {
 // channel's URL may carry its secret, and such errors are kept as the
 // channel's last error, shown to staff, raised in incidents and logged.
 func RedactURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		if u, perr := url.Parse(ue.URL); perr == nil {
-			ue.URL = RedactURL(u)
-		} else {
-			ue.URL = "(the channel's URL)"
-		}
-	}
-	return err
+	return renameURLInError(err, func(u *url.URL) (string, bool) { return RedactURL(u), true }, "(the channel's URL)")
 }
 
 // HostOnlyURLError names the URL in an HTTP client's error by its scheme
 // and host only (HostOnlyURL), for URLs whose path may carry a secret.
 func HostOnlyURLError(err error) error {
+	return renameURLInError(err, func(u *url.URL) (string, bool) { return HostOnlyURL(u), u.Host != "" }, "(the URL)")
+}
+
+// renameURLInError replaces the URL an HTTP client's error names with
+// name(u), or with fallback when it does not parse or name refuses it.
+func renameURLInError(err error, name func(*url.URL) (string, bool), fallback string) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" {
-			ue.URL = HostOnlyURL(u)
-		} else {
-			ue.URL = "(the URL)"
+		u, perr := url.Parse(ue.URL)
+		ue.URL = fallback
+		if perr == nil {
+			if n, ok := name(u); ok {
+				ue.URL = n
+			}
 		}
 	}
 	return err
