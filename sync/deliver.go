@@ -275,18 +275,33 @@ func (d *delivery) run(ctx context.Context, last bool) error {
 		// no one for its marks; ending on the stale read would leave them
 		// to the next change or the sweeper.
 		if len(u.Items) > 0 {
+			host := endpointHost(d.ch.Endpoint)
+			leave, wait, suspect, ok := d.f.hostGate.enter(d.class, host)
+			if !ok {
+				// The channel's host has all the pushes it may have (a slow
+				// or hung OTA must not take every worker): the marks stay
+				// and a task comes back a little later.
+				if suspect {
+					d.notes = fmt.Sprintf("not sent yet: a push to %s got no answer within %s; "+
+						"keyrack sends it one push at a time until it answers", host, d.f.cfg.PushTimeout)
+				}
+				return d.later(ctx, wait)
+			}
 			wait, err := d.admit(ctx)
 			if err != nil {
+				leave(notPushed)
 				return d.fail(ctx, err, last)
 			}
 			if wait > 0 {
 				// Rate limited: the marks stay and a task comes back when the
 				// channel may be sent to; changes until then join it.
+				leave(notPushed)
 				return d.later(ctx, wait)
 			}
 			pctx, cancel := context.WithTimeout(ctx, d.f.cfg.PushTimeout)
 			pushed := time.Now() // for the delivery log
 			ack, err := conn.Push(pctx, target, u)
+			leave(howEnded(ctx, pctx, err))
 			cancel()
 			if err != nil {
 				// Every push goes into the delivery log staff read

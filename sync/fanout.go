@@ -250,6 +250,7 @@ type Fanout struct {
 	resyncAt  time.Duration // since local midnight; < 0 when off
 	webhooks  *pms.Sender
 	bulkGate  *bulkGate
+	hostGate  *hostGate
 	pushed    []string // pushedKinds of the connectors
 	// maintainAlways: maintain the tables even when the server runs
 	// autovacuum (tests, which may run on either kind of server).
@@ -281,6 +282,7 @@ func New(cfg Config) (*Fanout, error) {
 		resyncAt:  at,
 		webhooks:  &pms.Sender{Client: &http.Client{Timeout: cfg.PushTimeout}},
 		bulkGate:  newBulkGate(cfg.BulkWhileBusy, cfg.BulkQuiet),
+		hostGate:  newHostGate(cfg.Concurrency, cfg.BulkConcurrency),
 		pushed:    pushedKinds(cfg.Connectors),
 	}, nil
 }

@@ -1,0 +1,112 @@
+package sync_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyrack/keyrack/fixtures/testchannel"
+	"github.com/keyrack/keyrack/inventory"
+	"github.com/keyrack/keyrack/sync"
+	"github.com/stretchr/testify/require"
+)
+
+// sharedHostHotel is a hotel whose channels named in shared all push to one
+// host (H1's test channel, each at a path of its own), as every property's
+// Booking.com channel pushes to the same supply host; SRC takes the
+// bookings and OK is a channel elsewhere.
+func sharedHostHotel(t *testing.T, shared []string, config func(*sync.Config)) (*hotel, *testchannel.Channel) {
+	t.Helper()
+	ctx := context.Background()
+	h := newHotel(t, hotelOptions{channels: append([]string{"SRC", "OK"}, shared...), config: config})
+	host := h.tc[shared[0]]
+	for _, c := range shared[1:] {
+		ep := host.URL() + "/" + c
+		_, err := h.st.UpdateChannel(ctx, h.code, c, inventory.ChannelPatch{Endpoint: &ep}, inventory.System)
+		require.NoError(t, err)
+		require.NoError(t, h.st.SetChannelCredentials(ctx, h.secrets, h.code, c, inventory.Credentials{
+			OutboundUser: "keyrack-" + shared[0], OutboundSecret: "s3cret-" + shared[0]}, inventory.System))
+		h.tc[c] = host // its rooms' values are on the shared host now
+	}
+	return h.primed(), host
+}
+
+func TestAHungHostSharedByManyChannelsDoesNotHoldBackTheOthers(t *testing.T) {
+	t.Parallel()
+	shared := []string{"H1", "H2", "H3", "H4", "H5", "H6"}
+	h, host := sharedHostHotel(t, shared, func(c *sync.Config) {
+		c.Concurrency = 4
+		c.PushTimeout = time.Minute // the hung host holds a push this long
+	})
+	arrival := h.today.AddDays(3)
+
+	host.Hold()
+	t.Cleanup(host.Release)
+	h.book("SRC", "hung-1", 0, arrival, 1, 1)
+	eventually(t, convergeTimeout, "pushes to the hung host", func() bool { return host.InFlight() >= 2 })
+	eventually(t, convergeTimeout, "OK to hold the first booking", func() bool {
+		v, _ := h.tc["OK"].Value(h.room("OK", 0), arrival)
+		return v == 9
+	})
+	// Every shared channel's delivery of the first booking is hung or
+	// waiting; without a limit per host they take every worker, and OK's
+	// delivery of the second booking waits for the push timeout.
+	h.book("SRC", "hung-2", 0, arrival.AddDays(1), 1, 1)
+	eventually(t, 20*time.Second, "OK to hold the second booking while the shared host hangs", func() bool {
+		v, _ := h.tc["OK"].Value(h.room("OK", 0), arrival.AddDays(1))
+		return v == 9
+	})
+	require.LessOrEqual(t, host.Stats().MaxInFlight, 2, "at most half of the 4 workers push to one host")
+	require.Positive(t, host.InFlight(), "the shared host is still hung")
+
+	host.Release()
+	h.waitConverged()
+}
+
+func TestAHostThatTimedOutGetsOnePushAtATimeUntilItAnswers(t *testing.T) {
+	t.Parallel()
+	shared := []string{"H1", "H2", "H3", "H4"}
+	h, host := sharedHostHotel(t, shared, func(c *sync.Config) {
+		c.Concurrency = 8 // 4 pushes to one host at a time while it answers
+		c.PushTimeout = 2 * time.Second
+	})
+	arrival := h.today.AddDays(2)
+
+	host.Hold()
+	t.Cleanup(host.Release)
+	h.book("SRC", "slow-1", 0, arrival, 1, 1)
+	// lastErrors is the shared channels' last errors, joined.
+	lastErrors := func() string {
+		st, err := h.status()
+		require.NoError(t, err)
+		var out []string
+		for _, s := range st {
+			if strings.HasPrefix(s.Channel, "H") && s.LastError != "" {
+				out = append(out, s.Channel+": "+s.LastError)
+			}
+		}
+		return strings.Join(out, "\n")
+	}
+	eventually(t, convergeTimeout, "a push to the shared host to time out", func() bool { return lastErrors() != "" })
+	host.Reset()
+	for i := range 3 {
+		h.book("SRC", fmt.Sprintf("slow-%d", i+2), 0, arrival.AddDays(1+i), 1, 1)
+	}
+	time.Sleep(3 * time.Second)
+	require.LessOrEqual(t, host.Stats().MaxInFlight, 1, "one push at a time to a host that did not answer")
+	v, _ := h.tc["OK"].Value(h.room("OK", 0), arrival.AddDays(3))
+	require.Equal(t, 9, v, "the other channels are served meanwhile")
+	eventually(t, convergeTimeout, "staff to be told why the shared host's channels wait", func() bool {
+		return strings.Contains(lastErrors(), "got no answer within 2s; keyrack sends it one push at a time")
+	})
+
+	host.Release()
+	h.waitConverged()
+	st, err := h.status()
+	require.NoError(t, err)
+	for _, s := range st {
+		require.Empty(t, s.LastError, "%s: once the host answers, its note goes", s.Channel)
+	}
+}
