@@ -47,6 +47,31 @@ type Channel struct {
 	// (OTA_HotelInvCountNotifRQ).
 	Envelope string
 	Message  string
+	// RequestTimeout bounds each request of a push (0: only the push's
+	// context does): a push that goes out as several messages gives each
+	// its own time, so a large one is not cut short for being large.
+	RequestTimeout time.Duration
+	// Pace, when set, is called before each request of a push after the
+	// first, and must return before it is sent: the caller keeps the
+	// channel's rate limit there, one request at a time, waiting as it
+	// needs (an error ends the push).
+	Pace func(context.Context) error
+}
+
+// Request runs one request of a push: after ch.Pace for every request but
+// the first (n is 0 for the first), under ch.RequestTimeout.
+func (ch Channel) Request(ctx context.Context, n int, send func(context.Context) error) error {
+	if n > 0 && ch.Pace != nil {
+		if err := ch.Pace(ctx); err != nil {
+			return err
+		}
+	}
+	if ch.RequestTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, ch.RequestTimeout)
+		defer cancel()
+	}
+	return send(ctx)
 }
 
 // String names the channel without its credentials.

@@ -298,11 +298,13 @@ func (d *delivery) run(ctx context.Context, last bool) error {
 				leave(notPushed)
 				return d.later(ctx, wait)
 			}
-			pctx, cancel := context.WithTimeout(ctx, d.f.cfg.PushTimeout)
+			// Each request of the push has PushTimeout, and the requests
+			// after the first keep the rate limit (pace): an update too
+			// large for one message goes out as several.
+			target.RequestTimeout, target.Pace = d.f.cfg.PushTimeout, d.pace
 			pushed := time.Now() // for the delivery log
-			ack, err := conn.Push(pctx, target, u)
-			leave(howEnded(ctx, pctx, err))
-			cancel()
+			ack, err := conn.Push(ctx, target, u)
+			leave(howEnded(ctx, err))
 			if err != nil {
 				// Every push goes into the delivery log staff read
 				// (deliverylog.go); logging never fails the delivery.
@@ -891,6 +893,25 @@ func (d *delivery) admit(ctx context.Context) (time.Duration, error) {
 	}
 	g.sent = window
 	return 0, nil
+}
+
+// pace waits until the channel may be sent another request of the push
+// under way, and counts it: every message counts against the rate limit,
+// not only a push's first.
+func (d *delivery) pace(ctx context.Context) error {
+	for {
+		wait, err := d.admit(ctx)
+		if err != nil || wait == 0 {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+	}
 }
 
 // admitRequest is a sliding-window limit of limit requests per window:

@@ -106,16 +106,16 @@ func (g *hostGate) enter(class, host string) (leave func(pushEnd), wait time.Dur
 	}, 0, false, true
 }
 
-// howEnded is how a push with error err ended (pctx is the push's context,
-// ctx the delivery's: a delivery stopped by its worker is not the host's
-// fault, and says nothing of it).
-func howEnded(ctx, pctx context.Context, err error) pushEnd {
+// howEnded is how a push that failed with err ended (ctx is the
+// delivery's: a delivery stopped by its worker is not the host's fault,
+// and says nothing of it).
+func howEnded(ctx context.Context, err error) pushEnd {
 	switch {
 	case err == nil:
 		return answered
 	case ctx.Err() != nil:
 		return notPushed
-	case errors.Is(pctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded):
 		return noAnswer
 	}
 	var ne net.Error

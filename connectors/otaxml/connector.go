@@ -33,9 +33,9 @@ type Connector struct {
 var _ connectors.Connector = (*Connector)(nil)
 
 // Push sends u to ch.Endpoint, in as many messages as MaxMessage takes,
-// one after the other: the push succeeds only if every message does (a
-// retry sends them all again, which is harmless since each value is
-// absolute). An RS with Errors is a failed push, whose text carries the
+// one after the other, each paced and timed by ch.Request: the push
+// succeeds only if every message does (a retry sends them all again, which
+// is harmless since each value is absolute). An RS with Errors is a failed push, whose text carries the
 // channel's own messages; Warnings or Errors with a RecordID naming the
 // 1-based position of an item in its message reject that item.
 func (c *Connector) Push(ctx context.Context, ch connectors.Channel, u connectors.Update) (connectors.Ack, error) {
@@ -60,7 +60,11 @@ func (c *Connector) Push(ctx context.Context, ch connectors.Channel, u connector
 	}
 	var ack connectors.Ack
 	for i, m := range msgs {
-		rejected, err := c.send(ctx, ch, env, m, now)
+		var rejected []connectors.Rejection
+		err := ch.Request(ctx, i, func(ctx context.Context) (err error) {
+			rejected, err = c.send(ctx, ch, env, m, now)
+			return err
+		})
 		if err != nil {
 			if len(msgs) > 1 {
 				err = fmt.Errorf("message %d of %d: %w", i+1, len(msgs), err)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	gosync "sync"
 	"testing"
+	"time"
 
 	"github.com/keyrack/keyrack/connectors"
 	"github.com/keyrack/keyrack/inventory"
@@ -405,5 +406,45 @@ func TestMaxMessageCapsEachMessageEnvelopeIncluded(t *testing.T) {
 	fake, ch = newARIChannel(t, nil)
 	if _, err := (&Connector{MaxMessage: 100}).Push(context.Background(), ch, connectors.Update{Items: items[:3]}); err != nil || len(fake.bodies) != 3 {
 		t.Errorf("items longer than the cap: %v, %d messages", err, len(fake.bodies))
+	}
+}
+
+// Every message of a split push after the first waits for the channel's
+// Pace (its rate limit), and each has the RequestTimeout of its own: a push
+// of three messages of 150 ms each gets through with 250 ms a request.
+func TestEachMessageOfASplitPushIsPacedAndTimedOnItsOwn(t *testing.T) {
+	items := fullResync(3, 20)
+	fake, ch := newARIChannel(t, func(n int, m *Message) []byte {
+		time.Sleep(150 * time.Millisecond)
+		return nil
+	})
+	var paced []int
+	ch.Pace = func(context.Context) error {
+		paced = append(paced, len(fake.bodies))
+		return nil
+	}
+	ch.RequestTimeout = 250 * time.Millisecond
+	if _, err := (&Connector{MaxMessage: 4000}).Push(context.Background(), ch, connectors.Update{Items: items}); err != nil {
+		t.Fatal(err)
+	}
+	if len(fake.bodies) < 3 || len(paced) != len(fake.bodies)-1 || paced[0] != 1 {
+		t.Errorf("%d messages, paced before messages %v: want before every message but the first", len(fake.bodies), paced)
+	}
+	// A message slower than RequestTimeout fails the push.
+	fake, ch = newARIChannel(t, func(n int, m *Message) []byte {
+		if n == 2 {
+			time.Sleep(400 * time.Millisecond)
+		}
+		return nil
+	})
+	ch.RequestTimeout = 250 * time.Millisecond
+	if _, err := (&Connector{MaxMessage: 4000}).Push(context.Background(), ch, connectors.Update{Items: items}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a message slower than its timeout: %v", err)
+	}
+	// A pace that fails ends the push before its message goes.
+	fake, ch = newARIChannel(t, nil)
+	ch.Pace = func(context.Context) error { return errors.New("stop") }
+	if _, err := (&Connector{MaxMessage: 4000}).Push(context.Background(), ch, connectors.Update{Items: items}); err == nil || len(fake.bodies) != 1 {
+		t.Errorf("a failed pace: %v after %d messages", err, len(fake.bodies))
 	}
 }

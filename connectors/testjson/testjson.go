@@ -52,7 +52,16 @@ type Connector struct {
 }
 
 // Push sends u to ch.Endpoint.
-func (c *Connector) Push(ctx context.Context, ch connectors.Channel, u connectors.Update) (connectors.Ack, error) {
+func (c *Connector) Push(ctx context.Context, ch connectors.Channel, u connectors.Update) (ack connectors.Ack, err error) {
+	err = ch.Request(ctx, 0, func(ctx context.Context) error {
+		ack, err = c.push(ctx, ch, u)
+		return err
+	})
+	return ack, err
+}
+
+// push sends u in one request.
+func (c *Connector) push(ctx context.Context, ch connectors.Channel, u connectors.Update) (connectors.Ack, error) {
 	if ch.Endpoint == "" {
 		return connectors.Ack{}, connectors.Permanent(fmt.Errorf("channel %s has no endpoint", ch))
 	}
