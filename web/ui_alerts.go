@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -36,6 +38,13 @@ type alertsView struct {
 	QueueNote string
 	// CanRetryWebhook is set when the fan-out is there to send a webhook again.
 	CanRetryWebhook bool
+	// Kind is the section shown alone ("" when all are) and Page its page:
+	// the forms carry them, to come back to that page.
+	Kind       string
+	Page       int
+	BackFields template.HTML // the hidden fields that say so
+	// Pages says, by section (alertSections), which of its alerts are shown.
+	Pages map[string]alertsPager
 }
 
 // alertItem is an incident with what its details say, decoded for the page.
@@ -100,17 +109,53 @@ func alertsPath(prop inventory.Property) string { return "/admin/p/" + prop.Code
 func (s *Server) alertsPage(c *gin.Context) {
 	ctx := c.Request.Context()
 	prop := uiProp(c)
+	v := alertsView{CanRetryWebhook: s.fanout != nil, Pages: map[string]alertsPager{}}
+	page := 1
+	if k := c.Query("kind"); k != "" {
+		if !slices.Contains(alertSections, k) {
+			s.renderError(c, http.StatusNotFound, "There is no kind of alert "+k+".")
+			return
+		}
+		v.Kind = k
+		if p := c.Query("page"); p != "" {
+			n, err := strconv.Atoi(p)
+			if err != nil || n < 1 || n > 100000 {
+				s.renderError(c, http.StatusNotFound, "Page "+p+" of these alerts does not exist.")
+				return
+			}
+			page = n
+		}
+		v.Page = page
+		v.BackFields = template.HTML(`<input type="hidden" name="kind" value="` + template.HTMLEscapeString(k) +
+			`"><input type="hidden" name="page" value="` + strconv.Itoa(page) + `">`)
+	}
 	incs, err := s.store.Incidents(ctx, prop.Code, true)
 	if err != nil {
 		s.uiFail(c, err)
 		return
 	}
-	v := alertsView{CanRetryWebhook: s.fanout != nil}
-	// Every booking the alerts name, and every overbooked night, read at
-	// once rather than one query per alert.
+	// Each section shows a page of its own alerts, newest first (the
+	// store's order), so that thousands of parked bookings push no
+	// overbooked night out of sight; its count is of all of them.
+	bySection := map[string][]inventory.Incident{}
+	for _, inc := range incs {
+		sec := alertSection(inc.Kind)
+		bySection[sec] = append(bySection[sec], inc)
+	}
+	var shown []inventory.Incident
+	for _, sec := range alertSections {
+		if sec == "dead_letter" {
+			continue // from the task queue, below
+		}
+		from, to := v.paginate(prop, sec, len(bySection[sec]), page)
+		shown = append(shown, bySection[sec][from:to]...)
+		v.Count += len(bySection[sec])
+	}
+	// Every booking the shown alerts name, and every overbooked night,
+	// read at once rather than one query per alert.
 	var ids []int64
 	var first, last inventory.Date
-	for _, inc := range incs {
+	for _, inc := range shown {
 		it := decodeIncident(inc)
 		if inc.Kind == "overbooking" {
 			ids = append(ids, it.Bookings...)
@@ -149,7 +194,7 @@ func (s *Server) alertsPage(c *gin.Context) {
 			nights[n.Night] = append(nights[n.Night], n)
 		}
 	}
-	for _, inc := range incs {
+	for _, inc := range shown {
 		it := decodeIncident(inc)
 		if inc.Kind == "overbooking" {
 			if inc.Night != nil {
@@ -213,7 +258,6 @@ func (s *Server) alertsPage(c *gin.Context) {
 		default:
 			v.Other = append(v.Other, it)
 		}
-		v.Count++
 	}
 	if s.fanout == nil {
 		v.QueueNote = "The task queue is not connected to this server, so dead-lettered deliveries cannot be listed here."
@@ -230,12 +274,95 @@ func (s *Server) alertsPage(c *gin.Context) {
 		}
 		slices.SortStableFunc(v.DeadLetters, func(a, b sync.ArchivedTask) int { return b.LastFailedAt.Compare(a.LastFailedAt) })
 		v.Count += len(v.DeadLetters)
+		from, to := v.paginate(prop, "dead_letter", len(v.DeadLetters), page)
+		v.DeadLetters = v.DeadLetters[from:to]
 	}
 	title := "Alerts"
 	if v.Count > 0 {
 		title = fmt.Sprintf("Alerts (%d)", v.Count)
 	}
 	s.render(c, http.StatusOK, "alerts", title, "alerts", v)
+}
+
+// alertsPageSize is how many alerts of a kind the alerts page shows at once.
+const alertsPageSize = 50
+
+// alertSections are the alerts page's sections, as its ?kind= names them:
+// the incident kinds it knows, dead-lettered deliveries, and the rest.
+var alertSections = []string{"overbooking", "unmapped_booking", "dead_letter", "webhook_failed", "unacked_revision",
+	"stale_feed", "stale_export", "stale_pull", "other"}
+
+// alertSection is the section an incident of kind is listed in.
+func alertSection(kind string) string {
+	if kind != "dead_letter" && slices.Contains(alertSections, kind) {
+		return kind
+	}
+	return "other"
+}
+
+// alertsPager is where a section's alerts shown are among all of its.
+type alertsPager struct {
+	Total       int
+	First, Last int    // the numbers of the first and last shown, 1-based (0 when none is)
+	Page        int    // 1-based
+	Prev, Next  string // the previous and next pages' URLs ("" when none)
+	Alone       string // the section alone, when it is shown among the others and has more
+}
+
+// alertsQuery is the query string of a section's page.
+func alertsQuery(kind string, page int) string {
+	q := url.Values{"kind": {kind}}
+	if page > 1 {
+		q.Set("page", strconv.Itoa(page))
+	}
+	return q.Encode()
+}
+
+// paginate says which of a section's total alerts are shown, [from, to),
+// and records its pager; a section not shown (another is shown alone)
+// shows none.
+func (v *alertsView) paginate(prop inventory.Property, sec string, total, page int) (from, to int) {
+	if v.Kind != "" && v.Kind != sec {
+		return 0, 0
+	}
+	if v.Kind == "" {
+		page = 1
+	}
+	from = min(total, (page-1)*alertsPageSize)
+	to = min(total, from+alertsPageSize)
+	pg := alertsPager{Total: total, Page: page}
+	if to > from {
+		pg.First, pg.Last = from+1, to
+	}
+	base := alertsPath(prop) + "?"
+	switch {
+	case v.Kind == "" && to < total:
+		pg.Alone = base + alertsQuery(sec, 1)
+		pg.Next = base + alertsQuery(sec, 2)
+	case v.Kind != "":
+		if page > 1 {
+			pg.Prev = base + alertsQuery(sec, page-1)
+		}
+		if to < total {
+			pg.Next = base + alertsQuery(sec, page+1)
+		}
+	}
+	v.Pages[sec] = pg
+	return from, to
+}
+
+// alertsBack is the alerts page an action's form came from (the form
+// carries its kind and page), to go back to after the action.
+func alertsBack(c *gin.Context, prop inventory.Property) string {
+	k := c.PostForm("kind")
+	if !slices.Contains(alertSections, k) {
+		return alertsPath(prop)
+	}
+	page, err := strconv.Atoi(c.PostForm("page"))
+	if err != nil || page < 1 || page > 100000 {
+		page = 1
+	}
+	return alertsPath(prop) + "?" + alertsQuery(k, page)
 }
 
 // alertsQueueWait bounds how long the alerts page waits for Redis: a Redis
@@ -391,7 +518,7 @@ func (s *Server) alertResolve(c *gin.Context) {
 	case "stale_pull":
 		what = "The alert of a channel keyrack cannot poll"
 	}
-	redirectFlash(c, alertsPath(prop), what+" is resolved.")
+	redirectFlash(c, alertsBack(c, prop), what+" is resolved.")
 }
 
 // alertSyncFeed makes the feed of a stale-feed incident due for a fetch
@@ -410,7 +537,7 @@ func (s *Server) alertSyncFeed(c *gin.Context) {
 		s.uiFail(c, err)
 		return
 	}
-	redirectFlash(c, alertsPath(prop), fmt.Sprintf("The iCal feed of %s for %s is fetched at the next poll; the alert closes after a good fetch.",
+	redirectFlash(c, alertsBack(c, prop), fmt.Sprintf("The iCal feed of %s for %s is fetched at the next poll; the alert closes after a good fetch.",
 		it.Channel, cmp.Or(it.RoomType, "its room type")))
 }
 
@@ -434,7 +561,7 @@ func (s *Server) alertRetryWebhook(c *gin.Context) {
 		s.uiFail(c, err)
 		return
 	}
-	redirectFlash(c, alertsPath(prop), "The webhook to "+it.Channel+" is queued again; the alert closes when it is delivered.")
+	redirectFlash(c, alertsBack(c, prop), "The webhook to "+it.Channel+" is queued again; the alert closes when it is delivered.")
 }
 
 // alertRetryDeadLetter runs a dead-lettered delivery of this property again.
@@ -463,5 +590,5 @@ func (s *Server) alertRetryDeadLetter(c *gin.Context) {
 		s.uiFail(c, err)
 		return
 	}
-	redirectFlash(c, alertsPath(prop), "The delivery to "+archived[i].Channel+" is queued again.")
+	redirectFlash(c, alertsBack(c, prop), "The delivery to "+archived[i].Channel+" is queued again.")
 }
