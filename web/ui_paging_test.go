@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"html"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -11,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/keyrack/keyrack/inventory"
+	"github.com/keyrack/keyrack/inventory/inventorytest"
+	"github.com/keyrack/keyrack/web"
 	"github.com/stretchr/testify/require"
 )
 
@@ -92,4 +95,80 @@ func TestTheAlertsPageIsPagedKindByKind(t *testing.T) {
 	require.Contains(t, p.Body, "this page is past the last one")
 	require.Equal(t, http.StatusNotFound, e.get("/admin/p/P/alerts?kind=nope").Status)
 	require.Equal(t, http.StatusNotFound, e.get("/admin/p/P/alerts?kind=overbooking&page=x").Status)
+}
+
+// newCountedUI is newUI on a store whose SQL statements are counted.
+func newCountedUI(t *testing.T) (*uiEnv, *statements) {
+	t.Helper()
+	count := &statements{}
+	cfg := inventorytest.Schema(t)
+	cfg.ConnConfig.Tracer = count
+	ctx := context.Background()
+	st, err := inventory.OpenConfig(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(st.Close)
+	st.SetLogger(slog.New(slog.DiscardHandler))
+	require.NoError(t, st.Migrate(ctx))
+	sec, err := inventory.NewSecrets("test secret of keyrack's UI tests")
+	require.NoError(t, err)
+	ts := newTestServer(t, web.New(web.Config{Store: st, Secrets: sec, Logger: slog.New(slog.DiscardHandler)}))
+	_, err = st.CreateStaffUser(ctx, "anna", inventory.RoleAdmin, uiPassword, inventory.System)
+	require.NoError(t, err)
+	return &uiEnv{t: t, st: st, ts: ts, client: newBrowserClient(t)}, count
+}
+
+// counted fetches a page and says how many statements it took.
+func counted(e *uiEnv, count *statements, path string) (page, int64) {
+	e.t.Helper()
+	before := count.n.Load()
+	p := e.get(path)
+	require.Equal(e.t, http.StatusOK, p.Status, "%s: %.500s", path, p.Body)
+	return p, count.n.Load() - before
+}
+
+// The channels list reads the export calendars of every iCal channel in
+// one query, however many iCal channels there are, and says the same of
+// each: none live, live but never fetched, fetched.
+func TestTheChannelsPageReadsExportCalendarsOnce(t *testing.T) {
+	t.Parallel()
+	e, count := newCountedUI(t)
+	e.seedHotel("P", 2)
+	ctx := context.Background()
+	newICal := func(code string) {
+		_, err := e.st.CreateChannel(ctx, "P", inventory.Channel{Code: code, Kind: inventory.ChannelICal, Enabled: true}, inventory.System)
+		require.NoError(t, err)
+	}
+	newICal("airbnb")
+	e.login("anna")
+	_, one := counted(e, count, "/admin/p/P/channels")
+
+	newICal("vrbo") // a live calendar, never fetched
+	_, _, err := e.st.CreateExportToken(ctx, "P", "vrbo", "DBL-STD", inventory.System)
+	require.NoError(t, err)
+	newICal("booking") // a revoked calendar only
+	tok, _, err := e.st.CreateExportToken(ctx, "P", "booking", "DBL-STD", inventory.System)
+	require.NoError(t, err)
+	_, err = e.st.RevokeExportToken(ctx, "P", "booking", tok.ID, inventory.System)
+	require.NoError(t, err)
+	newICal("google") // two live calendars, one fetched
+	_, _, err = e.st.CreateExportToken(ctx, "P", "google", "DBL-STD", inventory.System)
+	require.NoError(t, err)
+	_, secret, err := e.st.CreateExportToken(ctx, "P", "google", "DBL-STD", inventory.System)
+	require.NoError(t, err)
+	_, err = e.st.LookupExportToken(ctx, secret)
+	require.NoError(t, err)
+	for i := range 4 {
+		newICal(fmt.Sprintf("cal%d", i))
+		_, _, err := e.st.CreateExportToken(ctx, "P", fmt.Sprintf("cal%d", i), "DBL-STD", inventory.System)
+		require.NoError(t, err)
+	}
+	p, many := counted(e, count, "/admin/p/P/channels")
+	t.Logf("channels page: %d statements with 1 iCal channel, %d with 8", one, many)
+	require.Equal(t, one, many, "no query per iCal channel")
+
+	require.Contains(t, rowOf(t, p.Body, "airbnb"), "no export calendar")
+	require.Contains(t, rowOf(t, p.Body, "booking"), "no export calendar")
+	require.Contains(t, rowOf(t, p.Body, "vrbo"), "not fetched yet")
+	require.Contains(t, rowOf(t, p.Body, "cal3"), "not fetched yet")
+	require.Contains(t, rowOf(t, p.Body, "google"), "last fetched")
 }
