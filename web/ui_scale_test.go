@@ -186,6 +186,11 @@ func TestALargeHotelsPagesShowEverythingWithoutAQueryPerRow(t *testing.T) {
 	ch, n := h.getCounted("/admin/p/BIG/channels/ota0")
 	t.Logf("channel page with 1,000 mappings: %d statements, %d bytes", n, len(ch.Body))
 	require.Equal(t, 2000, strings.Count(ch.Body, `name="rate" value="RATE`), "every mapping is listed, with its change and delete forms")
+	// The 150 room types to choose from are listed once for all the rows
+	// (and once in the form that adds a mapping), not once in every row.
+	require.Equal(t, 2, strings.Count(ch.Body, `<option value="RT000"`), "the room types are listed once")
+	require.Contains(t, ch.Body, `<input id="m0-rt" name="room_type" list="room-types" value="RT000" required`, "each row's room type is chosen from them")
+	require.Less(t, len(ch.Body), 2<<20, "the page of 1,000 mappings")
 
 	// The alerts: every parked booking, page by page, without a query per alert.
 	alerts, n := h.getCounted("/admin/p/BIG/alerts")
