@@ -300,6 +300,7 @@ type channelData struct {
 	Deliveries []deliveryRow
 	DeadTasks  []sync.ArchivedTask // the channel's dead-lettered deliveries
 	Sent       []sync.SentRevision // a PMS's latest revisions, newest first
+	SentLimit  int                 // how many of them at most (sync.RecentFeed): the page says when there may be more
 
 	// Reveal is a secret shown on this answer only (a rotated inbound
 	// secret, a new export URL).
@@ -348,7 +349,7 @@ func (s *Server) channelPage(c *gin.Context) (*channelData, bool) {
 	}
 	d := &channelData{Channel: ch, SyncKnown: s.fanout != nil, SecretsOK: s.secrets != nil,
 		IsICal: ch.Kind == inventory.ChannelICal, IsPull: ch.Kind == inventory.ChannelOTAPull,
-		IsPMS: ch.Kind == inventory.ChannelPMS, Pushed: s.pushes(ch)}
+		IsPMS: ch.Kind == inventory.ChannelPMS, Pushed: s.pushes(ch), SentLimit: sync.RecentFeed}
 	if err := s.loadChannelStore(ctx, prop.Code, d); err != nil {
 		s.uiFail(c, err)
 		return nil, false

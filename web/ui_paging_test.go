@@ -13,6 +13,7 @@ import (
 
 	"github.com/keyrack/keyrack/inventory"
 	"github.com/keyrack/keyrack/inventory/inventorytest"
+	"github.com/keyrack/keyrack/sync"
 	"github.com/keyrack/keyrack/web"
 	"github.com/stretchr/testify/require"
 )
@@ -171,4 +172,44 @@ func TestTheChannelsPageReadsExportCalendarsOnce(t *testing.T) {
 	require.Contains(t, rowOf(t, p.Body, "vrbo"), "not fetched yet")
 	require.Contains(t, rowOf(t, p.Body, "cal3"), "not fetched yet")
 	require.Contains(t, rowOf(t, p.Body, "google"), "last fetched")
+}
+
+// A PMS that has been sent more reservation revisions than its page lists
+// is told so: the page says these are the latest, and where the others
+// are; one sent fewer says it lists every one.
+func TestAPMSPageSaysItListsOnlyTheLatestReservationsSent(t *testing.T) {
+	t.Parallel()
+	e := newChannelsUI(t)
+	e.seedHotel("P", 100)
+	ctx := context.Background()
+	e.runWorker()
+	e.login("anna")
+	book := func(from, to int) {
+		for i := from; i < to; i++ {
+			a := inventory.MustDate("2031-03-01").AddDays(i)
+			_, err := e.st.ApplyRevision(ctx, inventory.Revision{Property: "P", Channel: "expedia", ExternalID: fmt.Sprintf("EXP-%03d", i), Kind: inventory.New,
+				Stays: []inventory.RoomStay{{ChannelRoom: "DBL", Arrival: a, Departure: a.AddDays(1)}}})
+			require.NoError(t, err)
+		}
+	}
+	sentCount := func() int {
+		return strings.Count(section(t, e.get("/admin/p/P/channels/pms").Body, "sent-title"), "<tr>") - 1 // the head's row
+	}
+
+	book(0, 3)
+	eventuallyUI(t, "3 revisions on the feed", func() bool { return sentCount() == 3 })
+	sent := section(t, e.get("/admin/p/P/channels/pms").Body, "sent-title")
+	require.Contains(t, sent, "Every revision put on its feed")
+	require.NotContains(t, sent, "The latest")
+
+	book(3, sync.RecentFeed+5)
+	eventuallyUI(t, "the revisions on the feed", func() bool {
+		st := statusOfChannel(t, e.fan, "pms")
+		return st.FeedUnacked == sync.RecentFeed+5
+	})
+	sent = section(t, e.get("/admin/p/P/channels/pms").Body, "sent-title")
+	require.Equal(t, sync.RecentFeed, strings.Count(sent, "<tr>")-1)
+	require.Contains(t, sent, fmt.Sprintf("The latest %d revisions put on its feed, newest first: older ones are not listed here.", sync.RecentFeed))
+	require.Contains(t, sent, `href="/admin/p/P/bookings"`)
+	require.NotContains(t, sent, "Every revision")
 }
