@@ -61,8 +61,8 @@ func newBookingRow(r inventory.Reservation) bookingRow {
 	if !r.Arrival.IsZero() {
 		b.Nights = r.Departure.Sub(r.Arrival)
 	}
+	b.Rooms = peakRooms(r.Stays)
 	for _, st := range r.Stays {
-		b.Rooms += st.Rooms
 		if st.RoomType == "" {
 			code := st.ChannelRoom
 			if code == "" {
@@ -78,6 +78,30 @@ func newBookingRow(r inventory.Reservation) bookingRow {
 		}
 	}
 	return b
+}
+
+// peakRooms is how many rooms a booking's stays take on its busiest night.
+// Stays one after the other are one room moved or repriced (a channel sends
+// a stay per rate period, or per room when the guest changes rooms), not
+// rooms added: summing them would show a one-room booking of two stays as
+// two rooms.
+func peakRooms(stays []inventory.RoomStay) int {
+	peak := 0
+	for _, st := range stays {
+		if !st.Arrival.Before(st.Departure) {
+			peak = max(peak, st.Rooms) // no nights to compare: at least its own rooms
+			continue
+		}
+		// The busiest night begins on some stay's arrival.
+		n := 0
+		for _, o := range stays {
+			if !o.Arrival.After(st.Arrival) && st.Arrival.Before(o.Departure) {
+				n += o.Rooms
+			}
+		}
+		peak = max(peak, n)
+	}
+	return peak
 }
 
 // uiBookings lists and searches the property's bookings.
