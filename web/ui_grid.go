@@ -565,6 +565,9 @@ func (s *Server) uiGridEdit(c *gin.Context) {
 		return
 	}
 	done := describeEdit(r, e, s.propertyToday(prop))
+	if e.Units != nil || e.Factor != nil {
+		done += s.overAfterEdit(c, r)
+	}
 	if htmx {
 		d, err := s.gridData(c, prop, viewFrom, days, form)
 		if err != nil {
@@ -576,6 +579,39 @@ func (s *Server) uiGridEdit(c *gin.Context) {
 		return
 	}
 	redirectFlash(c, gridURL(prop, viewFrom, days), done)
+}
+
+// overAfterEdit says which nights of an edited range sell more than their
+// limit now ("" when none does): lowering units (rooms out of order) below
+// what is sold is allowed — the bookings stay — but it overbooks the night,
+// and staff must hear it where they made the change, not find it later
+// under Alerts.
+func (s *Server) overAfterEdit(c *gin.Context, r inventory.NightRange) string {
+	nights, err := s.store.Availability(c.Request.Context(), r.Property, r.From, r.To)
+	if err != nil {
+		s.log.Warn("ui: nights after an edit", "property", r.Property, "err", err) // the edit is made: say what is known
+		return ""
+	}
+	var over []string
+	for _, n := range nights {
+		if n.Pool == r.Pool && n.Sold > n.Limit {
+			over = append(over, fmt.Sprintf("%s (%d sold, limit %d)", n.Night, n.Sold, n.Limit))
+		}
+	}
+	if len(over) == 0 {
+		return ""
+	}
+	const listed = 5
+	what := strings.Join(over[:min(len(over), listed)], ", ")
+	if len(over) > listed {
+		what += fmt.Sprintf(" and %d more", len(over)-listed)
+	}
+	nights1 := "nights are"
+	if len(over) == 1 {
+		nights1 = "night is"
+	}
+	return fmt.Sprintf(" Overbooked: %d %s sold past the new limit, %s; the bookings stay, so relocate guests or raise the units (see Alerts).",
+		len(over), nights1, what)
 }
 
 // parseGridEdit checks the form; it returns a message for staff when
