@@ -117,7 +117,10 @@ func (s *Store) RecordICalFetch(ctx context.Context, feed ICalFeedRef, f ICalFet
 
 // RaiseStaleFeeds opens a stale-feed incident for every feed of an enabled
 // iCal channel without a good fetch for longer than after, and returns
-// how many feeds are stale now.
+// how many feeds are stale now. The open incidents of feeds no longer
+// stale are resolved: a good fetch resolves its own (RecordICalFetch), but
+// the feed of a channel disabled is not polled any more, and its incident
+// would stay open for good.
 func (s *Store) RaiseStaleFeeds(ctx context.Context, after time.Duration) (int, error) {
 	var stale int
 	err := s.db.QueryRow(ctx, `
@@ -127,6 +130,10 @@ func (s *Store) RaiseStaleFeeds(ctx context.Context, after time.Duration) (int, 
 			JOIN channels c ON c.property_id = f.property_id AND c.id = f.channel_id
 			JOIN room_types rt ON rt.property_id = f.property_id AND rt.id = f.room_type_id
 			WHERE c.enabled AND coalesce(f.last_ok_at, f.created_at) < now() - $1::interval
+		), resolved AS (
+			UPDATE incidents i SET resolved_at = now(), resolved_by = 'system:ical', updated_at = now()
+			WHERE i.kind = 'stale_feed' AND i.resolved_at IS NULL
+				AND NOT EXISTS (SELECT 1 FROM stale WHERE stale.property_id = i.property_id AND stale.id = i.ical_feed_id)
 		), raised AS (
 			INSERT INTO incidents (property_id, kind, ical_feed_id, message, details)
 			SELECT property_id, 'stale_feed', id,
