@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -80,8 +81,10 @@ func (s *Store) SetICalFeed(ctx context.Context, sec *Secrets, property, channel
 		return ICalFeed{}, Errorf(EINVALID, "iCal feed URLs cannot be stored without KEYRACK_SECRET")
 	}
 	u, err := url.Parse(feedURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return ICalFeed{}, Errorf(EINVALID, "the feed URL must be an absolute http(s) URL")
+	// webcal:// is how iCloud and Google hand out a subscription link: the
+	// same URL over HTTPS, which is how the fetcher reads it.
+	if err != nil || !slices.Contains([]string{"https", "http", "webcal", "webcals"}, u.Scheme) || u.Host == "" {
+		return ICalFeed{}, Errorf(EINVALID, "the feed URL must be an absolute http(s) or webcal URL")
 	}
 	sealed, err := sec.Seal(feedURL)
 	if err != nil {
