@@ -231,7 +231,12 @@ func (p *parser) events(comps []*goical.Component) {
 			ev.uid = syntheticUID(ev)
 			p.warnf("event %q (%s) has no UID: using %s", ev.summary, start.night(p.loc), ev.uid)
 		}
-		if recurs(ev.c) && !used[ev.uid] {
+		if recurs(ev.c) {
+			// Every copy of a series is expanded, with its UID's
+			// overrides: a repeated one gives the same occurrences, which
+			// dedupe drops, where read as one stay it counted its first
+			// stay twice; and a cancelled event under the same UID
+			// cancels itself, not the series' later stays.
 			used[ev.uid] = true
 			p.recurrence(ev, start, end, overrides[ev.uid])
 			continue
