@@ -94,6 +94,25 @@ func (s *Store) ImportCalendar(ctx context.Context, feed ICalFeedRef, events []C
 			propID, feed.ID); err != nil {
 			return err
 		}
+		// Two fetches of the feed can run at once ("sync now" during a
+		// slow one), and the older may be imported last. Its calendar is
+		// not the platform's latest, and its revisions, dated fetchedAt,
+		// rank before those applied already and change nothing: the event
+		// list would take them as applied while the bookings did not (a
+		// stay it did not have yet would leave the list but stay booked,
+		// and its cancellation later would reach no booking). Each import
+		// stamps the events it keeps with its fetchedAt, so an older one is
+		// left out.
+		var lastImport *time.Time
+		if err := tx.QueryRow(ctx, `SELECT max(last_seen_at) FROM ical_events WHERE property_id = $1 AND feed_id = $2`,
+			propID, feed.ID).Scan(&lastImport); err != nil {
+			return err
+		}
+		if lastImport != nil && fetchedAt.Before(*lastImport) {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("a fetch of %s was left out: one of %s was imported already",
+				fetchedAt.UTC().Format(time.RFC3339), lastImport.UTC().Format(time.RFC3339)))
+			return nil
+		}
 		loc, err := time.LoadLocation(tz)
 		if err != nil {
 			return err
