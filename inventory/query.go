@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"context"
+	"math"
 	"strconv"
 	"time"
 
@@ -27,12 +28,22 @@ type Incident struct {
 
 // Incidents lists a property's incidents, open ones only when openOnly, newest first.
 func (s *Store) Incidents(ctx context.Context, property string, openOnly bool) ([]Incident, error) {
+	return s.IncidentsPage(ctx, property, openOnly, 0, 0)
+}
+
+// IncidentsPage lists a property's incidents as Incidents does, those with
+// ids below before only (0: from the newest), at most limit of them (0: all)
+// — a page of a list that grows for as long as the hotel runs.
+func (s *Store) IncidentsPage(ctx context.Context, property string, openOnly bool, before int64, limit int) ([]Incident, error) {
+	if before <= 0 {
+		before = math.MaxInt64 // a bound the key's index can use, where "0 means none" could not
+	}
 	rows, _ := s.db.Query(ctx, `SELECT i.id, i.kind, coalesce(pl.code, ''), i.night, i.reservation_id, i.excess, i.message,
 			i.details, i.opened_at, i.updated_at, i.resolved_at, i.resolved_by
 		FROM incidents i JOIN properties p ON p.id = i.property_id
 		LEFT JOIN pools pl ON pl.property_id = i.property_id AND pl.id = i.pool_id
-		WHERE p.code = $1 AND (NOT $2 OR i.resolved_at IS NULL)
-		ORDER BY i.id DESC`, property, openOnly)
+		WHERE p.code = $1 AND (NOT $2 OR i.resolved_at IS NULL) AND i.id < $3
+		ORDER BY i.id DESC LIMIT nullif($4::int, 0)`, property, openOnly, before, limit)
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Incident, error) {
 		var i Incident
 		err := r.Scan(&i.ID, &i.Kind, &i.Pool, &i.Night, &i.ReservationID, &i.Excess, &i.Message,

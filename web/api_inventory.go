@@ -457,24 +457,56 @@ func (i incidentJSON) MarshalJSON() ([]byte, error) {
 
 // listIncidents lists a property's incidents (?status=open, the default, or
 // all), newest first, then failed deliveries when the fan-out is known.
+//
+// The list is paged: a hotel keeps its resolved incidents for as long as it
+// runs, and an overbooked stretch opens one per night, so ?status=all grew
+// into one answer of every incident it ever had. ?limit= incidents (100 by
+// default, as the channel messages), those below ?before= (an incident id);
+// a full page links the next one (Link: rel="next"). The failed deliveries
+// — one per channel at most, kept in Redis, not in the database — come on
+// the first page, after its incidents.
 func (s *Server) listIncidents(c *gin.Context) {
 	status := c.DefaultQuery("status", "open")
 	if status != "open" && status != "all" {
 		invalid(c, newFieldError("status", "query parameter status must be open or all"))
 		return
 	}
+	limit := 100
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			invalid(c, newFieldError("limit", "must be a whole number from 1 to 1000"))
+			return
+		}
+		limit = n
+	}
+	var before int64
+	if v := c.Query("before"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			invalid(c, newFieldError("before", "must be an incident id (a whole number ≥ 1): the last id of the page before"))
+			return
+		}
+		before = n
+	}
 	ctx := c.Request.Context()
 	prop := apiProperty(c)
-	incs, err := s.store.Incidents(ctx, prop.Code, status == "open")
+	incs, err := s.store.IncidentsPage(ctx, prop.Code, status == "open", before, limit+1)
 	if err != nil {
 		s.fail(c, err, "")
 		return
+	}
+	if len(incs) > limit {
+		incs = incs[:limit]
+		next := url.Values{"status": {status}, "limit": {strconv.Itoa(limit)},
+			"before": {strconv.FormatInt(incs[limit-1].ID, 10)}}
+		c.Header("Link", "</api/v1/properties/"+url.PathEscape(prop.Code)+"/incidents?"+next.Encode()+`>; rel="next"`)
 	}
 	out := []incidentJSON{}
 	for _, i := range incs {
 		out = append(out, incidentJSON{ID: strconv.FormatInt(i.ID, 10), Incident: i})
 	}
-	if s.fanout != nil {
+	if s.fanout != nil && before == 0 {
 		archived, err := s.fanout.Archived(ctx)
 		if err != nil {
 			s.log.Warn("incidents: failed deliveries are not listed", "err", err)
