@@ -182,6 +182,15 @@ func (f *Fanout) sendWebhook(ctx context.Context, p webhookPayload, last bool) e
 		_, err := f.db.Exec(ctx, `UPDATE feed_entries SET webhook = false, queued_at = NULL
 			WHERE property_id = $1 AND id = $2 AND delivered_at IS NULL AND failed_at IS NULL`, p.Property, p.Feed)
 		return err
+	case sealed == nil:
+		// No signing secret yet: the channel is being set up, its endpoint
+		// and its secret set in two calls. The entry waits for the secret
+		// (the sweeper sends it once it is set) rather than fail for good:
+		// given up, it never reached the PMS by webhook, and the
+		// reservation's next revision went out without it.
+		_, err := f.db.Exec(ctx, `UPDATE feed_entries SET queued_at = NULL, last_error = $3
+			WHERE property_id = $1 AND id = $2 AND delivered_at IS NULL AND failed_at IS NULL`, p.Property, p.Feed, errNoSecret)
+		return err
 	}
 	// Revisions of a reservation go out in order: an older one still on its
 	// way goes first (this waits without spending the retry budget) — also
@@ -216,8 +225,8 @@ func (f *Fanout) sendWebhook(ctx context.Context, p webhookPayload, last bool) e
 	}
 	var cause error
 	var secret string
-	if sealed == nil || f.cfg.Secrets == nil {
-		cause = connectors.Permanent(errors.New("the channel has no outbound secret to sign webhooks with"))
+	if f.cfg.Secrets == nil {
+		cause = connectors.Permanent(errors.New("this keyrack process has no KEYRACK_SECRET to open the channel's outbound secret with"))
 	} else if secret, err = f.cfg.Secrets.Open(sealed); err != nil {
 		cause = connectors.Permanent(fmt.Errorf("open the channel's outbound secret: %w", err))
 	}
@@ -271,6 +280,10 @@ func (f *Fanout) sendWebhook(ctx context.Context, p webhookPayload, last bool) e
 	}
 	return cause
 }
+
+// errNoSecret is why a webhook waits: its channel has no outbound secret to
+// sign it with yet.
+const errNoSecret = "waiting for the channel's outbound secret (PUT …/credentials, outbound_secret) to sign the webhook with"
 
 // errPaced is a webhook waiting for its PMS channel's rate limit, or for the
 // pause the channel asked for (HTTP 429): not a failure.
@@ -389,12 +402,15 @@ func (f *Fanout) raiseWebhookFailed(ctx context.Context, p webhookPayload, cause
 // was being set up would otherwise reach it only on the pull feed, which a
 // webhook PMS may never read. (Here rather than where the endpoint is set:
 // an entry the relay was making just then still reads the old endpoint.)
+// Likewise those that waited for the channel's outbound secret, once it has
+// one; until then a channel's entries are left alone.
 func (f *Fanout) sweepWebhooks(ctx context.Context) error {
 	// Read across properties, then write one entry at a time: no
 	// transaction touches two properties.
 	rows, _ := f.db.Query(ctx, `
 		SELECT e.property_id, e.id FROM feed_entries e
 		JOIN channels c ON c.property_id = e.property_id AND c.id = e.channel_id AND c.enabled
+			AND c.outbound_secret_sealed IS NOT NULL
 		WHERE (e.webhook OR c.endpoint <> '') AND e.delivered_at IS NULL AND e.failed_at IS NULL AND e.acked_at IS NULL
 			AND coalesce(e.queued_at < now() - $1::interval, true)
 		ORDER BY e.queued_at NULLS FIRST LIMIT 1000`, f.cfg.StaleAfter)
@@ -411,7 +427,7 @@ func (f *Fanout) sweepWebhooks(ctx context.Context) error {
 		tag, err := f.db.Exec(ctx, `UPDATE feed_entries e SET queued_at = now(), webhook = true
 			FROM channels c
 			WHERE e.property_id = $1 AND e.id = $2 AND c.property_id = e.property_id AND c.id = e.channel_id
-				AND (e.webhook OR c.endpoint <> '') AND e.delivered_at IS NULL AND e.failed_at IS NULL AND e.acked_at IS NULL
+				AND c.outbound_secret_sealed IS NOT NULL AND (e.webhook OR c.endpoint <> '') AND e.delivered_at IS NULL AND e.failed_at IS NULL AND e.acked_at IS NULL
 				AND coalesce(e.queued_at < now() - $3::interval, true)`, p.Property, p.Feed, f.cfg.StaleAfter)
 		if err != nil {
 			return err
