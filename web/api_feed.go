@@ -95,7 +95,9 @@ func (s *Server) ackRevision(c *gin.Context) {
 		return
 	}
 	if err := s.fanout.Ack(c.Request.Context(), apiProperty(c).Code, channel, id); err != nil {
-		s.fail(c, err, "id")
+		// Ack's only invalid input is the channel (not a PMS): an unknown
+		// id is a 404, another channel's a 409.
+		s.fail(c, err, "channel")
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"feed_id": id, "acknowledged": true})

@@ -95,3 +95,18 @@ func TestThePMSPullsRevisionsAndAcknowledgesThem(t *testing.T) {
 	problemOf(t, e.do("POST", "/api/v1/revisions/999999/ack", pmsKey, nil), http.StatusNotFound)
 	problemOf(t, e.do("GET", "/api/v1/revisions/feed?after=x", pmsKey, nil), http.StatusBadRequest)
 }
+
+// Acknowledging on a channel that is not a PMS names the channel as the
+// field at fault, not the feed id (it said "id: channel expedia is not a
+// PMS channel", pointing the integrator at a valid id).
+func TestAnAckOnAChannelThatIsNotAPMSNamesTheChannel(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 1)
+	e.withFanout()
+	p := problemOf(t, e.do("POST", "/api/v1/revisions/1/ack?property=P&channel=expedia", e.admin, nil), http.StatusBadRequest)
+	errs := p["errors"].([]any)
+	require.Len(t, errs, 1)
+	require.Equal(t, "channel", errs[0].(map[string]any)["field"], "%v", p)
+	require.Equal(t, "/channel", errs[0].(map[string]any)["pointer"])
+}
