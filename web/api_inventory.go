@@ -208,6 +208,33 @@ func (in reservationInJSON) validate(create bool) []fieldError {
 	return errs
 }
 
+// knownRoomTypes answers 400 naming each stay whose room type the property
+// does not have. The API books in keyrack's own codes, so such a stay is a
+// mistake the caller can still correct — not a channel's room code waiting
+// for its mapping: kept, it was parked, holding no room while the booking
+// was answered confirmed (the channels went on selling the guest's room,
+// and a modification naming one released the room the booking held).
+func (s *Server) knownRoomTypes(c *gin.Context, stays []stayJSON) bool {
+	prop := apiProperty(c).Code
+	rts, err := s.store.RoomTypes(c.Request.Context(), prop)
+	if err != nil {
+		s.fail(c, err, "")
+		return false
+	}
+	var errs []fieldError
+	for i, st := range stays {
+		if !slices.ContainsFunc(rts, func(rt inventory.RoomType) bool { return rt.Code == st.RoomType }) {
+			errs = append(errs, newFieldError("stays["+strconv.Itoa(i)+"].room_type",
+				"property "+prop+" has no room type "+st.RoomType+" (GET …/room-types lists them)"))
+		}
+	}
+	if len(errs) > 0 {
+		invalid(c, errs...)
+		return false
+	}
+	return true
+}
+
 // pmsChannel is the property's one PMS channel, the default for reservations.
 func (s *Server) pmsChannel(c *gin.Context) (string, bool) {
 	chs, err := s.store.Channels(c.Request.Context(), apiProperty(c).Code)
@@ -286,6 +313,9 @@ func (s *Server) createReservation(c *gin.Context) {
 		invalid(c, errs...)
 		return
 	}
+	if !s.knownRoomTypes(c, in.Stays) {
+		return
+	}
 	channel, own := in.Channel, true
 	if channel == "" {
 		var ok bool
@@ -360,6 +390,9 @@ func (s *Server) modifyReservation(c *gin.Context) {
 	}
 	if errs := in.validate(false); len(errs) > 0 {
 		invalid(c, errs...)
+		return
+	}
+	if !s.knownRoomTypes(c, in.Stays) {
 		return
 	}
 	rev, ok := s.change(c, in, inventory.Modify)
