@@ -20,6 +20,13 @@ type DialGuard struct {
 	// AllowPrivate lets the URLs reach private addresses (a PMS or a test
 	// channel on the hotel's own network).
 	AllowPrivate bool
+	// LocalNetworkOK lets the URLs reach loopback and private networks but
+	// still refuses link-local addresses — where cloud metadata services
+	// answer (169.254.169.254, fd00:ec2::254), with the host's credentials
+	// — and unspecified and multicast ones: for channel endpoints and PMS
+	// webhooks, which may well be on the hotel's own network, and are never
+	// link-local.
+	LocalNetworkOK bool
 	// What names what is fetched, and Setting the configuration that
 	// allows private addresses, for the refusal: "iCal feeds",
 	// "KEYRACK_ICAL_ALLOW_PRIVATE".
@@ -33,6 +40,8 @@ type DialGuard struct {
 type PrivateAddressError struct {
 	Addr          netip.Addr
 	What, Setting string
+	// LinkLocal: refused as link-local (LocalNetworkOK), not as private.
+	LinkLocal bool
 }
 
 // Error says why the address was refused and which setting allows it.
@@ -40,6 +49,10 @@ func (e *PrivateAddressError) Error() string {
 	what, setting := e.What, e.Setting
 	if what == "" {
 		what = "URLs"
+	}
+	if e.LinkLocal {
+		return fmt.Sprintf("refusing to connect to %s: %s may be on the deployment's own network, but not at a link-local, "+
+			"unspecified or multicast address (where a cloud metadata service answers)", e.Addr, what)
 	}
 	msg := fmt.Sprintf("refusing to connect to %s: the address is private (loopback, private network, link-local or similar)", e.Addr)
 	if setting == "" {
@@ -58,6 +71,12 @@ func (g DialGuard) Control(network, address string, _ syscall.RawConn) error {
 		return fmt.Errorf("cannot check address %q: %w", address, err)
 	}
 	if g.Public != nil && g.Public(ap) {
+		return nil
+	}
+	if g.LocalNetworkOK {
+		if IsLinkLocal(ap.Addr()) {
+			return &PrivateAddressError{Addr: ap.Addr().Unmap(), What: g.What, LinkLocal: true}
+		}
 		return nil
 	}
 	if IsPrivate(ap.Addr()) {
@@ -93,9 +112,46 @@ var privatePrefixes = []netip.Prefix{
 	netip.MustParsePrefix("2001:db8::/32"), // documentation
 }
 
+// awsMetadataV6 is where EC2's metadata service answers over IPv6: in the
+// unique-local range, which a hotel's own network may use too.
+var awsMetadataV6 = netip.MustParseAddr("fd00:ec2::254")
+
+// IsLinkLocal reports whether a is link-local (cloud metadata services
+// answer there), EC2's IPv6 metadata address, unspecified, in "this
+// network" (0.0.0.0/8) or multicast — IPv4-mapped and NAT64/6to4
+// embeddings of those included: what even a request allowed on the local
+// network must not reach.
+func IsLinkLocal(a netip.Addr) bool {
+	a = a.Unmap()
+	if !a.IsValid() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a.IsInterfaceLocalMulticast() ||
+		a.IsMulticast() || a.IsUnspecified() || a == awsMetadataV6 || thisNetwork.Contains(a) {
+		return true
+	}
+	if v4, ok := embedded4(a); ok {
+		return IsLinkLocal(v4)
+	}
+	return false
+}
+
+// embedded4 is the IPv4 address a NAT64 or 6to4 address carries.
+func embedded4(a netip.Addr) (netip.Addr, bool) {
+	if !a.Is6() {
+		return netip.Addr{}, false
+	}
+	b := a.As16()
+	switch {
+	case nat64.Contains(a):
+		return netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}), true
+	case sixTo4.Contains(a):
+		return netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]}), true
+	}
+	return netip.Addr{}, false
+}
+
 var (
-	nat64  = netip.MustParsePrefix("64:ff9b::/96")
-	sixTo4 = netip.MustParsePrefix("2002::/16")
+	thisNetwork = netip.MustParsePrefix("0.0.0.0/8")
+	nat64       = netip.MustParsePrefix("64:ff9b::/96")
+	sixTo4      = netip.MustParsePrefix("2002::/16")
 )
 
 // IsPrivate reports whether a guarded request must not connect to a:
@@ -112,14 +168,20 @@ func IsPrivate(a netip.Addr) bool {
 			return true
 		}
 	}
-	if a.Is6() {
-		b := a.As16()
-		switch {
-		case nat64.Contains(a):
-			return IsPrivate(netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}))
-		case sixTo4.Contains(a):
-			return IsPrivate(netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]}))
-		}
+	if v4, ok := embedded4(a); ok {
+		return IsPrivate(v4)
 	}
 	return false
+}
+
+// EndpointClient is the HTTP client of pushes to channel endpoints and of
+// PMS webhooks: those may be on the hotel's own network (a PMS on its LAN),
+// but never link-local (LocalNetworkOK) — whoever sets an endpoint chooses
+// where keyrack connects, and part of the answer reaches the channel's
+// status. Timeouts come from each request's context; it keeps up to 8 idle
+// connections to one host, as many properties' channels share an OTA's.
+func EndpointClient() *http.Client {
+	t := DialGuard{LocalNetworkOK: true, What: "channel endpoints and PMS webhooks"}.Transport()
+	t.MaxIdleConns, t.MaxIdleConnsPerHost, t.ResponseHeaderTimeout = 0, 8, 0
+	return &http.Client{Transport: t}
 }

@@ -88,3 +88,49 @@ func TestEveryNonPublicRangeIsPrivate(t *testing.T) {
 		}
 	}
 }
+
+// Channel endpoints and PMS webhooks may be on the hotel's own network
+// (loopback, private, unique-local), but never at a link-local address,
+// where cloud metadata services answer with the host's credentials.
+func TestAnEndpointMayBeOnTheLocalNetworkButNotLinkLocal(t *testing.T) {
+	g := DialGuard{LocalNetworkOK: true, What: "channel endpoints"}
+	for addr, refused := range map[string]bool{
+		"169.254.169.254:80":          true,
+		"[fe80::1]:80":                true,
+		"[fd00:ec2::254]:80":          true, // EC2's metadata service over IPv6
+		"[::ffff:169.254.169.254]:80": true,
+		"[64:ff9b::a9fe:a9fe]:80":     true, // NAT64 of 169.254.169.254
+		"[2002:a9fe:a9fe::1]:80":      true, // 6to4 of it
+		"0.0.0.0:80":                  true,
+		"[::]:80":                     true,
+		"224.0.0.1:80":                true,
+		"127.0.0.1:8080":              false,
+		"10.1.2.3:443":                false,
+		"192.168.1.20:443":            false,
+		"172.16.0.9:443":              false,
+		"[fd12:3456::1]:443":          false,
+		"[::1]:443":                   false,
+		"93.184.216.34:443":           false,
+	} {
+		err := g.Control("tcp", addr, nil)
+		var pe *PrivateAddressError
+		if refused != errors.As(err, &pe) {
+			t.Errorf("%s: %v, want refused %v", addr, err, refused)
+		} else if refused && !strings.Contains(err.Error(), "link-local") {
+			t.Errorf("%s: the refusal does not say why: %v", addr, err)
+		}
+	}
+	// The client of pushes and webhooks is guarded so, and reaches a server on loopback.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	res, err := EndpointClient().Get(srv.URL)
+	if err != nil {
+		t.Fatalf("loopback: %v", err)
+	}
+	res.Body.Close()
+	_, err = EndpointClient().Get("http://169.254.169.254/latest/meta-data/")
+	var pe *PrivateAddressError
+	if !errors.As(err, &pe) {
+		t.Errorf("metadata service: %v, want a PrivateAddressError", err)
+	}
+}

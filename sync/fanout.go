@@ -280,7 +280,7 @@ func New(cfg Config) (*Fanout, error) {
 		inspector: asynq.NewInspectorFromRedisClient(cfg.Queue.redis),
 		log:       cfg.Logger.With("component", "sync"),
 		resyncAt:  at,
-		webhooks:  &pms.Sender{Client: &http.Client{Timeout: cfg.PushTimeout}},
+		webhooks:  &pms.Sender{Client: webhookClient(cfg.PushTimeout)},
 		bulkGate:  newBulkGate(cfg.BulkWhileBusy, cfg.BulkQuiet),
 		hostGate:  newHostGate(cfg.Concurrency, cfg.BulkConcurrency),
 		pushed:    pushedKinds(cfg.Connectors),
@@ -439,4 +439,12 @@ func (f *Fanout) RunWorker(ctx context.Context) error {
 	<-ctx.Done()
 	wg.Wait()
 	return nil
+}
+
+// webhookClient is the PMS webhooks' client: connectors.EndpointClient,
+// each request bounded by timeout.
+func webhookClient(timeout time.Duration) *http.Client {
+	c := connectors.EndpointClient()
+	c.Timeout = timeout
+	return c
 }

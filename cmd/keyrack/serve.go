@@ -125,7 +125,7 @@ type Main struct {
 
 // NewMain returns a Main with the default configuration.
 func NewMain() *Main {
-	ota := &otaxml.Connector{}
+	ota := &otaxml.Connector{Client: connectors.EndpointClient()}
 	return &Main{
 		Config: Config{Addr: defaultAddr, RedisURL: defaultRedisURL, Roles: defaultRoles},
 		Connectors: connectors.Registry{
