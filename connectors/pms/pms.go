@@ -53,7 +53,10 @@ type Revision struct {
 	Kind        inventory.RevisionKind `json:"revision_kind"` // new, modify, cancel
 	ReceivedAt  time.Time              `json:"received_at"`
 
-	// What the revision said.
+	// What the revision said — not necessarily the reservation now: an
+	// OTA's message that arrives after a newer one is kept in the history
+	// (a higher RevisionSeq) without changing the reservation. A receiver
+	// applies Status and Reservation.
 	Stays    []inventory.RoomStay `json:"stays"`
 	Guest    inventory.Guest      `json:"guest"`
 	Total    string               `json:"total,omitempty"`
