@@ -42,7 +42,7 @@ type Feed struct {
 	Warnings []string
 	// Unreadable are the UIDs of events the calendar has but Parse could
 	// not read whole: dates it cannot read, an end before the start, a
-	// stay too long to be one, a recurrence it could not expand. The
+	// recurrence it could not expand. The
 	// platform did not drop them, so an importer keeps what it had for
 	// them (and for their occurrences, <UID>/…) rather than cancel.
 	Unreadable []string
@@ -82,7 +82,8 @@ const (
 //   - Without DTEND: DURATION if present, else one night for a DATE, and no
 //     night (ignored) for a DATE-TIME.
 //   - Events that take no night or end before they start are ignored with
-//     a warning, as are events longer than about three years.
+//     a warning. An event longer than about three years (a block "until
+//     2099") takes the nights it has in [From, To], with a warning.
 //   - STATUS:CANCELLED events are skipped; TRANSP:TRANSPARENT ones too,
 //     with a warning, unless IncludeTransparent.
 //   - An event without UID gets a stable one from its dates and summary.
@@ -333,9 +334,18 @@ func (p *parser) add(uid, summary string, start, end moment) {
 		}
 		return
 	case dep.Sub(arr) > maxStayNights:
-		p.warnf("event %q lasts %d nights (%s → %s), more than a stay can: ignored", uid, dep.Sub(arr), arr, dep)
-		p.unreadable(uid)
-		return
+		// A block "until further notice" (an owner closing the listing
+		// until 2099): the feed says the nights are taken, so they are
+		// blocked — those of the window keyrack imports, which moves on
+		// with the days.
+		from, to := maxDate(arr, p.opt.From), minDate(dep, p.opt.To.AddDays(1))
+		if !from.Before(to) {
+			p.warnf("event %q lasts %d nights (%s → %s), none of them from %s to %s: ignored", uid, dep.Sub(arr), arr, dep, p.opt.From, p.opt.To)
+			return
+		}
+		p.warnf("event %q lasts %d nights (%s → %s), more than a stay can: its nights from %s to %s are taken",
+			uid, dep.Sub(arr), arr, dep, from, to)
+		arr, dep = from, to
 	}
 	p.out = append(p.out, inventory.CalendarEvent{UID: uid, Arrival: arr, Departure: dep, Summary: summary})
 }
@@ -457,4 +467,18 @@ func mergeOverlapping(group []inventory.CalendarEvent) []inventory.CalendarEvent
 		runs = append(runs, e)
 	}
 	return runs
+}
+
+func maxDate(a, b inventory.Date) inventory.Date {
+	if a.Before(b) {
+		return b
+	}
+	return a
+}
+
+func minDate(a, b inventory.Date) inventory.Date {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

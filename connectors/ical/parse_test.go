@@ -164,13 +164,14 @@ func TestParseRealWorldFeeds(t *testing.T) {
 				"repeat@example.com 2026-08-01→2026-08-03",
 				"stay@smoobu.example 2026-07-01→2026-07-05",
 				"stay@smoobu.example/20260705 2026-07-05→2026-07-06",
+				"too-long@example.com 2026-01-01→2027-07-01", // ten years: the nights of the window
 			},
 			summary: map[string]string{"stay@smoobu.example": "Anna"},
 			warnings: []string{
 				`"inverted@example.com" ends before it starts`,
 				`"zero@example.com" (2026-05-12) takes no night`,
 				`"datetime-no-end@example.com" (2026-05-15) takes no night`,
-				`"too-long@example.com" lasts 3652 nights`,
+				`"too-long@example.com" lasts 3652 nights (2026-01-01 → 2036-01-01), more than a stay can: its nights from 2026-01-01 to 2027-07-01 are taken`,
 				`"no-start@example.com" has no DTSTART`,
 				`"bad-date@example.com": DTSTART: cannot read date "2026-07-01"`,
 				`has no UID`,
@@ -421,7 +422,7 @@ func TestParseNamesTheEventsItCouldNotRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := slices.Sorted(slices.Values(feed.Unreadable))
-	want := []string{"bad-date@example.com", "inverted@example.com", "no-start@example.com", "too-long@example.com"}
+	want := []string{"bad-date@example.com", "inverted@example.com", "no-start@example.com"}
 	if !slices.Equal(got, want) {
 		t.Errorf("Unreadable = %q, want %q", got, want)
 	}
@@ -458,5 +459,27 @@ func TestAnAllDayEventWrittenAsMidnightToMidnightKeepsItsDaysInAnyZone(t *testin
 		if got := nights(feed.Events); !slices.Equal(got, []string{"ooo@google.com 2027-06-01→2027-06-03"}) {
 			t.Errorf("%s for a property in %s: %q", c.start, c.loc, got)
 		}
+	}
+}
+
+// An owner's block "until 2099" is more than any stay, but the feed says
+// the nights are taken: they are blocked over the window keyrack imports,
+// and a block wholly outside it takes nothing.
+func TestABlockLongerThanAnyStayTakesTheNightsOfTheWindow(t *testing.T) {
+	body := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Vrbo//EN\r\n" +
+		"BEGIN:VEVENT\r\nUID:closed@vrbo.example\r\nDTSTART;VALUE=DATE:20200101\r\nDTEND;VALUE=DATE:20990101\r\nSUMMARY:Blocked\r\nEND:VEVENT\r\n" +
+		"BEGIN:VEVENT\r\nUID:old@vrbo.example\r\nDTSTART;VALUE=DATE:20000101\r\nDTEND;VALUE=DATE:20100101\r\nSUMMARY:Blocked\r\nEND:VEVENT\r\n" +
+		"END:VCALENDAR\r\n"
+	from := inventory.MustDate("2026-11-01")
+	to := from.AddDays(400)
+	feed, err := Parse([]byte(body), ParseOptions{From: from, To: to})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := nights(feed.Events); !slices.Equal(got, []string{"closed@vrbo.example 2026-11-01→2027-12-07"}) {
+		t.Errorf("events %q, warnings %q", got, feed.Warnings)
+	}
+	if len(feed.Unreadable) != 0 || len(feed.Warnings) != 2 {
+		t.Errorf("unreadable %q, warnings %q", feed.Unreadable, feed.Warnings)
 	}
 }
