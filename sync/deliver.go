@@ -161,9 +161,50 @@ func (d *delivery) lockAndClaim(ctx context.Context) (bool, error) {
 	// closing the session releases whatever it holds.
 	_ = d.conn.Conn().Close(context.Background())
 	if ctx.Err() == nil {
+		d.noteLockHolder(ctx)
 		return false, fmt.Errorf("sync: %w: %v", errBusy, err)
 	}
 	return false, err
+}
+
+// lockHolderSQL names the session holding a pair's lock ($1, $2): its
+// process id, application, client address and how long it has been in
+// its state.
+const lockHolderSQL = `
+	SELECT a.pid, coalesce(nullif(a.application_name, ''), '?'), coalesce(host(a.client_addr), 'local'),
+		coalesce(a.state, '?'), coalesce(extract(epoch FROM clock_timestamp() - a.state_change), 0)::float8
+	FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+	WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+		AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+		AND ((l.classid::bigint << 32) | l.objid::bigint) = ` + pairLockSQL
+
+// noteLockHolder tells staff, in the channel's status, why its deliveries
+// wait: which PostgreSQL session has held the pair's lock for LockWait. A
+// delivery holds it for a push at most; a session holding it longer is a
+// keyrack process that hangs (alive, so PostgreSQL keeps its session) —
+// to restart, or to end with pg_terminate_backend. The status's error
+// goes with the next delivery that runs.
+func (d *delivery) noteLockHolder(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	p := d.task.pair
+	var pid int
+	var app, client, state string
+	var secs float64
+	note := fmt.Sprintf("deliveries wait: another delivery to this channel has not ended for %s", d.f.cfg.LockWait)
+	switch err := d.f.db.QueryRow(ctx, lockHolderSQL, p.Property, p.Channel).Scan(&pid, &app, &client, &state, &secs); {
+	case err == nil:
+		note += fmt.Sprintf(" — PostgreSQL session %d (%s from %s, %s for %s) holds it: if no push to the channel "+
+			"is that slow, the keyrack process is stuck; restart it, or end the session with pg_terminate_backend(%d)",
+			pid, app, client, state, (time.Duration(secs) * time.Second).String(), pid)
+	case !errors.Is(err, pgx.ErrNoRows):
+		d.f.log.Warn("could not read who holds a channel's delivery lock", "err", err)
+	}
+	d.f.log.Warn(note, "channel", p.Property, "channel_id", p.Channel)
+	if _, err := d.f.db.Exec(ctx, `UPDATE sync_channels SET last_error = $3, last_error_at = now()
+		WHERE property_id = $1 AND channel_id = $2`, p.Property, p.Channel, note); err != nil {
+		d.f.log.Warn("could not record a delivery waiting for its channel's lock", "err", err)
+	}
 }
 
 // unlock releases the pair's lock, closing the session if that fails.
