@@ -385,8 +385,14 @@ func readStay(rs, global *etree.Element, n int) (Stay, *Error) {
 		}
 	}
 	// Dates: the RoomStay's TimeSpan, else the reservation's, else the
-	// span of the room's rates (EffectiveDate..ExpireDate).
+	// span of the room's rates (EffectiveDate..ExpireDate). A rate's
+	// ExpireDate is read as the day after its last night, as the senders
+	// of per-night rates write it (EffectiveDate 3rd, ExpireDate 4th for
+	// the night of the 3rd) — unless the rate says
+	// ExpireDateExclusiveInd="false": then, as OpenTravel defines it, the
+	// ExpireDate is its last night.
 	start, end, dur := "", "", ""
+	endInclusive := false
 	for _, ts := range []*etree.Element{child(rs, "TimeSpan"), child(global, "TimeSpan")} {
 		if ts != nil && attr(ts, "Start") != "" {
 			start, end, dur = attr(ts, "Start"), attr(ts, "End"), attr(ts, "Duration")
@@ -399,6 +405,7 @@ func readStay(rs, global *etree.Element, n int) (Stay, *Error) {
 				start = attr(rate, "EffectiveDate")
 			}
 			end = attr(rate, "ExpireDate")
+			endInclusive = isFalse(attr(rate, "ExpireDateExclusiveInd"))
 		}
 	}
 	if start == "" {
@@ -412,6 +419,9 @@ func readStay(rs, global *etree.Element, n int) (Stay, *Error) {
 	case end != "":
 		if st.Departure, err = parseDate(end); err != nil {
 			return st, Errorf(TypeBizRule, CodeInvalidDate, "RoomStay %d: departure: %v", n, err)
+		}
+		if endInclusive {
+			st.Departure = st.Departure.AddDays(1)
 		}
 	case dur != "":
 		d, ok := durationDays(dur)
@@ -523,4 +533,10 @@ func first(vs ...string) string {
 		}
 	}
 	return ""
+}
+
+// isFalse reads an xs:boolean that says false ("false" or "0").
+func isFalse(v string) bool {
+	v = strings.TrimSpace(v)
+	return v == "false" || v == "0"
 }

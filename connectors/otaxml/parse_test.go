@@ -80,6 +80,8 @@ func TestParseDate(t *testing.T) {
 		"2017-10-31T23:30:00-05:00": "2017-10-31", // the date as written, never shifted to UTC
 		"2017-10-31T00:30:00+0900":  "2017-10-31",
 		"2017-10-31T12:00":          "2017-10-31",
+		"2017-10-31T24:00:00":       "2017-11-01", // the end of the 31st: a stay ending then departs on the 1st
+		"2017-12-31T24:00":          "2018-01-01",
 	}
 	for in, want := range cases {
 		got, err := parseDate(in)
@@ -87,7 +89,7 @@ func TestParseDate(t *testing.T) {
 			t.Errorf("parseDate(%q) = %v, %v; want %s", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "31/10/2017", "2017-02-29", "2017-10-31X"} {
+	for _, bad := range []string{"", "31/10/2017", "2017-02-29", "2017-10-31X", "2017-10-31T24:30:00"} {
 		if _, err := parseDate(bad); err == nil {
 			t.Errorf("parseDate(%q): want an error", bad)
 		}
@@ -519,6 +521,33 @@ func TestAStayGivenByDurationDepartsThatManyNightsLater(t *testing.T) {
 		r := m.Reservations[0]
 		if r.Problem != nil || len(r.Stays) != 1 || r.Stays[0].Departure.String() != want {
 			t.Errorf("Duration %s: problem %v, stays %+v; want departure %s", dur, r.Problem, r.Stays, want)
+		}
+	}
+}
+
+// Without a TimeSpan the stay is the span of its rates. Per-night rates
+// end on the day after their night (EffectiveDate 1st, ExpireDate 2nd for
+// the night of the 1st); a rate that says ExpireDateExclusiveInd="false"
+// ends on its last night, as OpenTravel defines it. A TimeSpan End at 24:00
+// is the end of its day.
+func TestAStayDatedByItsRatesOrEndingAt2400KeepsItsLastNight(t *testing.T) {
+	noSpan := func(rates string) string {
+		body := strings.Replace(string(resBody("Commit", "", "x", "y")), `<TimeSpan Start="x" End="y"/>`, "", 1)
+		return strings.Replace(body, `<RatePlans>`, `<RoomRates><RoomRate RoomTypeCode="DBL"><Rates>`+rates+`</Rates></RoomRate></RoomRates><RatePlans>`, 1)
+	}
+	for name, c := range map[string]struct{ body, want string }{
+		"per-night rates": {noSpan(`<Rate EffectiveDate="2026-12-01" ExpireDate="2026-12-02"/><Rate EffectiveDate="2026-12-02" ExpireDate="2026-12-03"/>`), "2026-12-03"},
+		"exclusive said":  {noSpan(`<Rate EffectiveDate="2026-12-01" ExpireDate="2026-12-03" ExpireDateExclusiveInd="true"/>`), "2026-12-03"},
+		"inclusive said":  {noSpan(`<Rate EffectiveDate="2026-12-01" ExpireDate="2026-12-02" ExpireDateExclusiveInd="false"/>`), "2026-12-03"},
+		"End at 24:00":    {string(resBody("Commit", "", "2026-12-01T14:00:00", "2026-12-02T24:00:00")), "2026-12-03"},
+	} {
+		m, err := Parse([]byte(c.body))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		r := m.Reservations[0]
+		if r.Problem != nil || len(r.Stays) != 1 || r.Stays[0].Arrival.String() != "2026-12-01" || r.Stays[0].Departure.String() != c.want {
+			t.Errorf("%s: problem %v, stays %+v; want 2026-12-01 → %s", name, r.Problem, r.Stays, c.want)
 		}
 	}
 }

@@ -72,7 +72,9 @@ func hasZone(s string) bool {
 }
 
 // parseDate reads a hotel-local calendar date: YYYY-MM-DD, or the date part
-// of a date-time as written (never converted through a time zone).
+// of a date-time as written (never converted through a time zone) — the
+// next day for 24:00, which xs:dateTime allows for the end of a day: a
+// TimeSpan End of 2026-12-05T24:00:00 departs on the 6th.
 func parseDate(s string) (inventory.Date, error) {
 	m := stamp.FindStringSubmatch(strings.TrimSpace(s))
 	if m == nil {
@@ -84,7 +86,11 @@ func parseDate(s string) (inventory.Date, error) {
 	y, _ := strconv.Atoi(m[1])
 	mo, _ := strconv.Atoi(m[2])
 	d, _ := strconv.Atoi(m[3])
-	return inventory.NewDate(y, time.Month(mo), d), nil
+	date := inventory.NewDate(y, time.Month(mo), d)
+	if m[4] == "24" {
+		date = date.AddDays(1)
+	}
+	return date, nil
 }
 
 func daysIn(y, m int) int {
