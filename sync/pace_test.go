@@ -62,11 +62,11 @@ func splitHotel(t *testing.T, o hotelOptions) *hotel {
 
 func TestEveryMessageOfASplitPushCountsAgainstTheRateLimit(t *testing.T) {
 	t.Parallel()
-	const limit, window = 3, time.Second
+	const limit, window, slack = 3, 2 * time.Second, 500 * time.Millisecond
 	h := splitHotel(t, hotelOptions{channels: []string{"A", "B"}, rateLimit: map[string]int{"B": limit},
 		config: func(c *sync.Config) { c.RateWindow = window }})
 	// Tighter than keyrack keeps to: a request let through early meets a 429.
-	h.tc["B"].Limit(limit, window-200*time.Millisecond)
+	h.tc["B"].Limit(limit, window-slack)
 
 	require.NoError(t, h.fan.Resync(context.Background(), h.code, "B"))
 	h.waitConverged()
@@ -74,7 +74,7 @@ func TestEveryMessageOfASplitPushCountsAgainstTheRateLimit(t *testing.T) {
 	require.Greater(t, len(got), 2*limit, "the resync went out in several windows' worth of requests")
 	require.Zero(t, h.tc["B"].Stats().Throttled, "keyrack kept to the limit between a push's messages too")
 	for i := limit; i < len(got); i++ {
-		require.GreaterOrEqual(t, got[i].At.Sub(got[i-limit].At), window-200*time.Millisecond,
+		require.GreaterOrEqual(t, got[i].At.Sub(got[i-limit].At), window-slack,
 			"more than %d requests within %s", limit, window)
 	}
 }
@@ -82,10 +82,10 @@ func TestEveryMessageOfASplitPushCountsAgainstTheRateLimit(t *testing.T) {
 func TestEachMessageOfASplitPushHasThePushTimeout(t *testing.T) {
 	t.Parallel()
 	h := splitHotel(t, hotelOptions{channels: []string{"A", "B"},
-		config: func(c *sync.Config) { c.PushTimeout = 600 * time.Millisecond }})
+		config: func(c *sync.Config) { c.PushTimeout = 2 * time.Second }})
 	// Each request takes well within the push timeout; all of a resync's
 	// together take several times it.
-	h.tc["B"].Delay(150 * time.Millisecond)
+	h.tc["B"].Delay(400 * time.Millisecond)
 
 	require.NoError(t, h.fan.Resync(context.Background(), h.code, "B"))
 	h.waitConverged()
