@@ -276,8 +276,15 @@ func (s *Store) Channels(ctx context.Context, property string) ([]Channel, error
 }
 
 // SetMapping maps a channel's room (and rate) code to our room type (and
-// rate plan), replacing an earlier mapping of the same codes.
+// rate plan), replacing an earlier mapping of the same codes. Then the
+// channel's parked bookings it covers take their rooms (MapRoom, remap.go).
 func (s *Store) SetMapping(ctx context.Context, property, channel string, m Mapping, by Actor) error {
+	_, err := s.MapRoom(ctx, property, channel, m, by)
+	return err
+}
+
+// setMapping stores the mapping.
+func (s *Store) setMapping(ctx context.Context, property, channel string, m Mapping, by Actor) error {
 	if m.ChannelRoom == "" {
 		return Errorf(EINVALID, "mapping: the channel's room code is required")
 	}

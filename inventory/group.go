@@ -73,7 +73,10 @@ func (s *Store) OnCommit(fn func(revs []Revision, committed time.Time)) { s.onCo
 type request struct {
 	rev  Revision
 	hash []byte
-	done chan result // buffered: the group never waits for the caller
+	// remap: rev only names a parked reservation; the group makes its
+	// revision under the reservation's lock (remapParked, mapStays).
+	remap bool
+	done  chan result // buffered: the group never waits for the caller
 }
 
 type result struct {
@@ -277,10 +280,12 @@ type member struct {
 	// not move as the units this revision took or gave back (past the
 	// limit, or closed): its channel's own count did, so the change is no
 	// echo for it there.
-	unlike   map[int64]bool
-	out      Outcome
-	answered bool // out or err is final: nothing of this revision is written
-	err      error
+	unlike map[int64]bool
+	// wasParked: a revision of the reservation left it parked before.
+	wasParked bool
+	out       Outcome
+	answered  bool // out or err is final: nothing of this revision is written
+	err       error
 }
 
 func (m *member) answer(out Outcome, err error) { m.out, m.err, m.answered = out, err, true }
@@ -336,6 +341,9 @@ func applyMembers(ctx context.Context, c dbtx, ms []*member) error {
 		return err
 	}
 	if err := loadReservations(ctx, c, ms); err != nil {
+		return err
+	}
+	if err := g.mapStays(ctx, c, ms); err != nil {
 		return err
 	}
 	if err := g.resolveRoomTypes(ctx, c, ms); err != nil {
@@ -679,6 +687,7 @@ func (g *groupState) save(ctx context.Context, c dbtx, ms []*member, rows []*nig
 		audits                  auditColumns
 		outbox                  outboxColumns
 		unmapped                unmappedColumns
+		unparked                resolvedColumns
 		rejectedProps, rejected []int64
 	)
 	for _, m := range ms {
@@ -714,6 +723,8 @@ func (g *groupState) save(ctx context.Context, c dbtx, ms []*member, rows []*nig
 		if m.out.Parked {
 			unmapped.add(pid, m.res.id, fmt.Sprintf("Reservation %s from %s names a room that is not mapped (%s); it is kept but holds no inventory for that room until it is mapped",
 				m.rev.ExternalID, m.rev.Channel, unmappedCodes(m.eff.Stays, m.prop.roomPools)))
+		} else if m.wasParked {
+			unparked.add(pid, m.res.id, actorOf(&m.rev))
 		}
 	}
 	revs.queue(w)
@@ -726,6 +737,7 @@ func (g *groupState) save(ctx context.Context, c dbtx, ms []*member, rows []*nig
 	}
 	w.raiseOverbooking(obs, g.poolCode)
 	unmapped.queue(w)
+	unparked.queue(w)
 	if len(rejected) > 0 {
 		w.queue(`DELETE FROM reservations r USING unnest($1::bigint[], $2::bigint[]) AS u (property_id, id)
 			WHERE r.property_id = u.property_id AND r.id = u.id`, rejectedProps, rejected)

@@ -431,7 +431,9 @@ func (s *Server) channelExists(c *gin.Context, property, channel string) (invent
 }
 
 // setMapping maps a channel room (and rate) code, replacing an earlier
-// mapping of the same codes.
+// mapping of the same codes. The channel's bookings parked for the codes
+// take their rooms before it answers (Store.SetMapping); the answer is the
+// mapping as before, without their count (README, "Unmapped rooms").
 func (s *Server) setMapping(c *gin.Context) {
 	var in mappingJSON
 	if !bind(c, &in) {

@@ -172,6 +172,34 @@ func TestPoolsAndChannelsChangeAndMappingsGo(t *testing.T) {
 	problemOf(t, e.do("DELETE", base+"/channels/expedia/mappings?channel_room=DBL", e.admin, nil), http.StatusNotFound)
 }
 
+// A mapping stored through the API gives the channel's bookings parked for
+// its code their rooms before it answers; the answer is the mapping, as
+// before.
+func TestAMappingThroughTheAPIGivesParkedBookingsTheirRooms(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 4)
+	ctx := context.Background()
+	out, err := e.st.ApplyRevision(ctx, inventory.Revision{Property: "P", Channel: "expedia", ExternalID: "EXP-9", Kind: inventory.New,
+		Mode: inventory.MustAccept, Stays: []inventory.RoomStay{{ChannelRoom: "SEA", ChannelRate: "RACK",
+			Arrival: inventory.MustDate("2031-03-01"), Departure: inventory.MustDate("2031-03-03"), Rooms: 2}}})
+	require.NoError(t, err)
+	require.True(t, out.Parked)
+	base := "/api/v1/properties/P"
+
+	body := e.must(http.StatusOK, "PUT", base+"/channels/expedia/mappings", map[string]any{"channel_room": "SEA", "room_type": "DBL-STD"}).JSON(t)
+	require.Equal(t, map[string]any{"channel_room": "SEA", "room_type": "DBL-STD"}, body)
+
+	res := e.must(http.StatusOK, "GET", base+"/reservations/expedia/EXP-9", nil).JSON(t)
+	require.Equal(t, false, res["parked"])
+	require.Equal(t, "DBL-STD", res["stays"].([]any)[0].(map[string]any)["room_type"])
+	ns := e.must(http.StatusOK, "GET", base+"/availability?from=2031-03-01&to=2031-03-03", nil).JSON(t)["pools"].([]any)[0].(map[string]any)["nights"].([]any)
+	for _, n := range ns {
+		require.Equal(t, float64(2), n.(map[string]any)["sold"])
+	}
+	require.Empty(t, e.must(http.StatusOK, "GET", base+"/incidents", nil).List(t))
+}
+
 // Input PostgreSQL cannot hold — a rate limit beyond any channel's, a NUL
 // character in a code, id or name — and an endpoint keyrack cannot deliver
 // to are answered 400 naming the field, and change nothing.

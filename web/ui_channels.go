@@ -547,7 +547,8 @@ func (s *Server) uiChannelSetMapping(c *gin.Context) {
 		s.renderError(c, http.StatusBadRequest, "Choose the room type the channel's room "+m.ChannelRoom+" is.")
 		return
 	}
-	if err := s.store.SetMapping(c.Request.Context(), uiProp(c).Code, ch.Code, m, staff(c).Actor()); err != nil {
+	placed, err := s.store.MapRoom(c.Request.Context(), uiProp(c).Code, ch.Code, m, staff(c).Actor())
+	if err != nil {
 		s.uiFail(c, err)
 		return
 	}
@@ -560,11 +561,37 @@ func (s *Server) uiChannelSetMapping(c *gin.Context) {
 	if m.RatePlan != "" {
 		msg += " / " + m.RatePlan
 	}
-	msg += ". Bookings parked before stay parked: check them under Alerts."
+	msg += "." + parkedPlaced(placed)
 	if s.pushes(ch) {
 		msg += " A full resync sends the channel this room's availability."
 	}
 	redirectFlash(c, channelPath(c), strings.ToUpper(msg[:1])+msg[1:])
+}
+
+// parkedPlaced says what a mapping did to the channel's parked bookings:
+// staff must know whether the guests they were parked with now hold rooms.
+func parkedPlaced(r inventory.Remapped) string {
+	switch r.Bookings {
+	case 0:
+		return " No parked booking of this channel waited for it."
+	case 1:
+		msg := " 1 parked booking took its rooms"
+		if r.Overbooked > 0 {
+			msg += ", past the limit: see the overbooking under Alerts"
+		}
+		if r.StillParked > 0 {
+			msg += "; it stays parked for another room code not mapped yet"
+		}
+		return msg + "."
+	}
+	msg := fmt.Sprintf(" %d parked bookings took their rooms", r.Bookings)
+	if r.Overbooked > 0 {
+		msg += fmt.Sprintf(", %d of them past the limit: see the overbooking under Alerts", r.Overbooked)
+	}
+	if r.StillParked > 0 {
+		msg += fmt.Sprintf("; %d stay parked for another room code not mapped yet", r.StillParked)
+	}
+	return msg + "."
 }
 
 func (s *Server) uiChannelDeleteMapping(c *gin.Context) {

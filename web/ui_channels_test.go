@@ -453,7 +453,8 @@ func TestChannelMappingsAddEditDelete(t *testing.T) {
 }
 
 // A room code a channel booked without a mapping is listed on the
-// channel's page with a "map" form; mapping it from there takes it off.
+// channel's page with a "map" form; mapping it from there takes it off, and
+// the booking parked for it takes its rooms — the flash says so.
 func TestAnUnmappedCodeSeenInABookingIsListedAndMappedFromThePage(t *testing.T) {
 	t.Parallel()
 	e := newUI(t)
@@ -480,9 +481,29 @@ func TestAnUnmappedCodeSeenInABookingIsListedAndMappedFromThePage(t *testing.T) 
 	ms, err := e.st.Mappings(ctx, "P", "expedia")
 	require.NoError(t, err)
 	require.Contains(t, ms, inventory.Mapping{ChannelRoom: "SUITE", RoomType: "DBL-STD"})
-	unmapped = section(t, e.get(from).Body, "unmapped-title")
+	pg := e.get(p.Header.Get("Location"))
+	require.Contains(t, pg.Body, "Room SUITE of expedia is mapped to DBL-STD. 1 parked booking took its rooms.")
+	unmapped = section(t, pg.Body, "unmapped-title")
 	require.NotContains(t, unmapped, "Map SUITE")
 	require.Contains(t, unmapped, "every room code this channel booked is mapped")
+
+	res, err := e.st.ReservationByID(ctx, "P", out.ReservationID)
+	require.NoError(t, err)
+	require.False(t, res.Parked)
+	require.Equal(t, "DBL-STD", res.Stays[0].RoomType)
+	nights, err := e.st.Availability(ctx, "P", inventory.MustDate("2031-03-01"), inventory.MustDate("2031-03-04"))
+	require.NoError(t, err)
+	for _, n := range nights {
+		require.Equal(t, 1, n.Sold, "%s", n.Night)
+	}
+	inc, err := e.st.Incidents(ctx, "P", true)
+	require.NoError(t, err)
+	require.Empty(t, inc, "the unmapped_booking incident is resolved")
+
+	// Mapping another code no booking waits for says so.
+	p = e.post(from, from+"/mappings", url.Values{"room": {"LOFT"}, "rate": {""}, "room_type": {"DBL-STD"}})
+	requireRedirectBack(t, p, "expedia")
+	require.Contains(t, e.get(p.Header.Get("Location")).Body, "No parked booking of this channel waited for it.")
 }
 
 var revealedSecret = regexp.MustCompile(`<code id="revealed-secret">([^<]+)</code>`)
