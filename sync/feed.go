@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -254,7 +255,19 @@ func (f *Fanout) sendWebhook(ctx context.Context, p webhookPayload, last bool) e
 			)
 			UPDATE incidents SET resolved_at = now(), resolved_by = 'webhook delivered', updated_at = now()
 			WHERE property_id = $1 AND feed_entry_id = $2 AND kind = 'webhook_failed' AND resolved_at IS NULL`, p.Property, p.Feed)
-		return err
+		if err != nil {
+			return err
+		}
+		// The PMS takes webhooks again: what it missed while it was down
+		// follows.
+		if n, err := f.resendFailedWebhooks(bctx, ch); err != nil {
+			f.log.Warn("could not send again the webhooks that failed while the PMS was down", "property_id", p.Property,
+				"channel", channel, "err", err)
+		} else if n > 0 {
+			f.log.Info("the PMS takes webhooks again: sending again those that failed for good meanwhile",
+				"property_id", p.Property, "channel", channel, "count", n)
+		}
+		return nil
 	}
 	if connectors.KindOf(cause) == connectors.KindRateLimited {
 		if err := f.pauseWebhooks(bctx, ch, connectors.RetryAfterOf(cause)); err != nil {
@@ -269,7 +282,7 @@ func (f *Fanout) sendWebhook(ctx context.Context, p webhookPayload, last bool) e
 		f.log.Warn("could not record a failed webhook", "err", err)
 	}
 	if giveUp {
-		if err := f.raiseWebhookFailed(bctx, p, msg); err != nil {
+		if err := f.raiseWebhookFailed(bctx, p, msg, connectors.KindOf(cause) != connectors.KindPermanent); err != nil {
 			f.log.Warn("could not raise a webhook incident", "err", err)
 		}
 		f.log.Warn("webhook delivery failed for good; the revision stays on the pull feed",
@@ -376,20 +389,93 @@ func (f *Fanout) RetryWebhook(ctx context.Context, property, channel string, id 
 }
 
 // raiseWebhookFailed opens the incident of a webhook that failed for good.
-func (f *Fanout) raiseWebhookFailed(ctx context.Context, p webhookPayload, cause string) error {
+// retryable says the cause passes (the PMS was down, timed out, answered
+// 5xx and the retries ran out) rather than a refusal the PMS would repeat:
+// the webhook is then sent again once the PMS takes webhooks again
+// (resendFailedWebhooks).
+func (f *Fanout) raiseWebhookFailed(ctx context.Context, p webhookPayload, cause string, retryable bool) error {
 	_, err := f.db.Exec(ctx, `
 		INSERT INTO incidents (property_id, kind, reservation_id, feed_entry_id, message, details)
 		SELECT e.property_id, 'webhook_failed', e.reservation_id, e.id,
 			format('webhook to %s failed for good after %s attempts (revision %s of reservation %s): %s',
 				c.code, e.attempts, e.revision_seq, r.external_id, $3::text),
 			jsonb_build_object('channel', c.code, 'feed_id', e.id, 'revision_seq', e.revision_seq,
-				'attempts', e.attempts, 'last_error', $3::text)
+				'attempts', e.attempts, 'last_error', $3::text, 'retryable', $4::boolean)
 		FROM feed_entries e
 		JOIN channels c ON c.property_id = e.property_id AND c.id = e.channel_id
 		JOIN reservations r ON r.property_id = e.property_id AND r.id = e.reservation_id
 		WHERE e.property_id = $1 AND e.id = $2 AND e.acked_at IS NULL
-		ON CONFLICT DO NOTHING`, p.Property, p.Feed, cause)
+		ON CONFLICT DO NOTHING`, p.Property, p.Feed, cause, retryable)
 	return err
+}
+
+// resendFailedWebhooks sends again, oldest first, the webhooks of PMS
+// channel ch that failed for good for a passing cause (their incident says
+// retryable) and whose webhook_failed incident is still open: called once a
+// webhook to the channel has got through, so a PMS down for longer than the
+// retry budget (maintenance, an outage) gets what it missed meanwhile
+// without staff retrying each incident. Each delivery resolves its incident.
+// It returns how many it queued.
+//
+// Each is sent again this way once (the incident notes resent_at): a
+// revision the PMS keeps failing on is not sent again, with a fresh
+// budget, after every later webhook that gets through — nor, meanwhile,
+// does it hold up its reservation's next revisions for an hour each time.
+// What the PMS refused for good (401, 404, another 4xx, a redirect), and an
+// incident staff resolved by hand, are left to staff.
+//
+// A revision sent again may reach the PMS after a newer revision of the
+// same reservation that went out while it had failed: the receiver ignores
+// a revision_seq not newer than the last it applied, and the payload's
+// reservation and status are the reservation as it stands now anyway.
+func (f *Fanout) resendFailedWebhooks(ctx context.Context, ch pair) (int, error) {
+	rows, _ := f.db.Query(ctx, `
+		SELECT e.id FROM incidents i
+		JOIN feed_entries e ON e.property_id = i.property_id AND e.id = i.feed_entry_id
+		WHERE i.property_id = $1 AND i.kind = 'webhook_failed' AND i.resolved_at IS NULL
+			AND i.details @> '{"retryable": true}' AND i.details->'resent_at' IS NULL
+			AND e.channel_id = $2 AND e.failed_at IS NOT NULL AND e.delivered_at IS NULL AND e.acked_at IS NULL
+		ORDER BY e.id LIMIT 1000`, ch.Property, ch.Channel)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		w := webhookPayload{Property: ch.Property, Feed: id}
+		// The archived task keeps its id in asynq: it goes first (as in
+		// RetryWebhook).
+		if err := f.inspector.DeleteTask(f.queueName(classCritical), webhookTaskID(w)); err != nil &&
+			!errors.Is(err, asynq.ErrTaskNotFound) && !errors.Is(err, asynq.ErrQueueNotFound) {
+			f.noteRedis(err)
+			return n, fmt.Errorf("sync: drop the archived webhook task: %w", err)
+		}
+		// Checked again now: staff may have retried it or resolved its
+		// incident, or another webhook's success sent it again.
+		tag, err := f.db.Exec(ctx, `
+			WITH resent AS (
+				UPDATE feed_entries e SET failed_at = NULL, queued_at = now()
+				FROM incidents i
+				WHERE e.property_id = $1 AND e.id = $2 AND e.failed_at IS NOT NULL AND e.delivered_at IS NULL AND e.acked_at IS NULL
+					AND i.property_id = e.property_id AND i.feed_entry_id = e.id AND i.kind = 'webhook_failed'
+					AND i.resolved_at IS NULL AND i.details @> '{"retryable": true}' AND i.details->'resent_at' IS NULL
+				RETURNING i.id
+			)
+			UPDATE incidents SET details = details || jsonb_build_object('resent_at', now()), updated_at = now()
+			WHERE property_id = $1 AND id IN (SELECT id FROM resent)`, ch.Property, id)
+		if err != nil {
+			return n, err
+		}
+		if tag.RowsAffected() == 0 {
+			continue
+		}
+		n++
+		// If Redis does not take it now, the sweeper enqueues it later.
+		if err := f.enqueueWebhook(ctx, w); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // sweepWebhooks re-enqueues the webhooks of entries not delivered yet whose
@@ -449,7 +535,10 @@ func (f *Fanout) sweepWebhooks(ctx context.Context) error {
 				WHERE property_id = $1 AND id = $2 AND failed_at IS NULL`, p.Property, p.Feed, info.LastErr); err != nil {
 				return err
 			}
-			if err := f.raiseWebhookFailed(ctx, p, info.LastErr); err != nil {
+			// asynq archives a task either when its handler says SkipRetry
+			// (a permanent refusal) or when its retries ran out, which
+			// only a passing cause spends.
+			if err := f.raiseWebhookFailed(ctx, p, info.LastErr, !strings.Contains(info.LastErr, asynq.SkipRetry.Error())); err != nil {
 				return err
 			}
 		}
