@@ -197,17 +197,36 @@ func (f *Fanout) sendWebhook(ctx context.Context, p webhookPayload, last bool) e
 	// way goes first (this waits without spending the retry budget) — also
 	// one made while the channel had no endpoint, or was disabled, which the
 	// sweeper sends now that it has one.
-	var older bool
-	if err := f.db.QueryRow(ctx, `SELECT EXISTS (
-			SELECT 1 FROM feed_entries e JOIN feed_entries o ON o.property_id = e.property_id
-				AND o.channel_id = e.channel_id AND o.reservation_id = e.reservation_id AND o.revision_seq < e.revision_seq
-			WHERE e.property_id = $1 AND e.id = $2
-				AND o.delivered_at IS NULL AND o.failed_at IS NULL AND o.acked_at IS NULL)`,
-		p.Property, p.Feed).Scan(&older); err != nil {
+	//
+	// The wait follows the oldest one's retries: after its n-th failed
+	// attempt (in its current round of retries) this looks again after
+	// backoff(n), no sooner than that one is tried again. Looking every
+	// half second instead only queried PostgreSQL and took a worker, for
+	// every waiting revision, for as long as the PMS was down. Its delivery,
+	// or its failing for good, wakes this one (wakeNextRevision), so the
+	// longer wait does not hold it up once the PMS is back; with the PMS up
+	// (no failed attempt) the wait is as short as before.
+	var olderAttempts int
+	var olderRetrying bool
+	err = f.db.QueryRow(ctx, `
+		SELECT o.attempts, coalesce(o.last_attempt_at > now() - $3::interval, false)
+		FROM feed_entries e JOIN feed_entries o ON o.property_id = e.property_id
+			AND o.channel_id = e.channel_id AND o.reservation_id = e.reservation_id AND o.revision_seq < e.revision_seq
+		WHERE e.property_id = $1 AND e.id = $2
+			AND o.delivered_at IS NULL AND o.failed_at IS NULL AND o.acked_at IS NULL
+		ORDER BY o.revision_seq LIMIT 1`, p.Property, p.Feed, f.cfg.RetryMax+f.cfg.PushTimeout).Scan(&olderAttempts, &olderRetrying)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+	case err != nil:
 		return fmt.Errorf("sync: %w", err)
-	}
-	if older {
-		return errOlderFirst
+	default:
+		// Attempts older than a retry's longest wait are from an earlier
+		// round (sent again after it failed for good): not its current one.
+		n := 0
+		if olderRetrying {
+			n = olderAttempts
+		}
+		return &connectors.Error{Kind: connectors.KindRetryable, RetryAfter: backoff(n, f.cfg.RetryBase, f.cfg.RetryMax), Err: errOlderFirst}
 	}
 	// The channel's webhooks wait out its pause together, and keep to its
 	// rate limit: when a PMS throttles keyrack, the backlog waits rather
@@ -258,6 +277,7 @@ func (f *Fanout) sendWebhook(ctx context.Context, p webhookPayload, last bool) e
 		if err != nil {
 			return err
 		}
+		f.wakeNextRevision(bctx, p)
 		// The PMS takes webhooks again: what it missed while it was down
 		// follows.
 		if n, err := f.resendFailedWebhooks(bctx, ch); err != nil {
@@ -287,11 +307,55 @@ func (f *Fanout) sendWebhook(ctx context.Context, p webhookPayload, last bool) e
 		}
 		f.log.Warn("webhook delivery failed for good; the revision stays on the pull feed",
 			"property_id", p.Property, "channel", channel, "feed_id", p.Feed, "err", cause)
+		f.wakeNextRevision(bctx, p) // no longer waits for this one
 		if connectors.KindOf(cause) == connectors.KindPermanent {
 			return fmt.Errorf("%w (%w)", cause, asynq.SkipRetry)
 		}
 	}
 	return cause
+}
+
+// wakeNextRevision runs now the webhook of the next revision of feed entry
+// p's reservation on its channel, which waits for p (errOlderFirst) — p was
+// delivered or given up — rather than at the end of a wait that followed
+// p's retries. One still looking (its task active) is given a moment to
+// finish, so that the wake-up is not lost between its look and its wait.
+// Best effort: without it the next revision goes at the end of its wait.
+func (f *Fanout) wakeNextRevision(ctx context.Context, p webhookPayload) {
+	var next int64
+	err := f.db.QueryRow(ctx, `
+		SELECT n.id FROM feed_entries e JOIN feed_entries n ON n.property_id = e.property_id
+			AND n.channel_id = e.channel_id AND n.reservation_id = e.reservation_id AND n.revision_seq > e.revision_seq
+		WHERE e.property_id = $1 AND e.id = $2
+			AND n.webhook AND n.delivered_at IS NULL AND n.failed_at IS NULL AND n.acked_at IS NULL
+		ORDER BY n.revision_seq LIMIT 1`, p.Property, p.Feed).Scan(&next)
+	if err != nil {
+		if !errors.Is(err, pgx.ErrNoRows) {
+			f.log.Warn("could not look for the next revision's webhook", "property_id", p.Property, "feed_id", p.Feed, "err", err)
+		}
+		return
+	}
+	queue, id := f.queueName(classCritical), webhookTaskID(webhookPayload{Property: p.Property, Feed: next})
+	for range 10 {
+		info, err := f.inspector.GetTaskInfo(queue, id)
+		if err != nil {
+			return // not in Redis (the sweeper enqueues it), or Redis is down
+		}
+		switch info.State {
+		case asynq.TaskStateRetry, asynq.TaskStateScheduled:
+			// It may have moved on just now: then it runs anyway.
+			_ = f.inspector.RunTask(queue, id)
+			return
+		case asynq.TaskStateActive:
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		default:
+			return // pending: it runs now
+		}
+	}
 }
 
 // errNoSecret is why a webhook waits: its channel has no outbound secret to

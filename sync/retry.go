@@ -27,7 +27,9 @@ func backoff(n int, base, ceiling time.Duration) time.Duration {
 }
 
 // retryDelay is asynq's RetryDelayFunc: what the channel asked for when it
-// said (Retry-After), else the backoff.
+// said (Retry-After) — or, for a webhook waiting for an older revision of
+// its reservation, the wait that follows that one's retries (sendWebhook) —,
+// else the backoff.
 func (f *Fanout) retryDelay(n int, err error, _ *asynq.Task) time.Duration {
 	if d := connectors.RetryAfterOf(err); d > 0 {
 		return min(d, f.cfg.RetryMax)
