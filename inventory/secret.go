@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -97,7 +98,14 @@ type Credentials struct {
 	ClearOutbound  bool // remove the outbound secret
 }
 
+// OutboundSecretGrace is how long a replaced outbound secret still signs a
+// PMS's webhooks, beside the new one: the time its staff have to switch
+// the PMS to the new secret.
+const OutboundSecretGrace = 24 * time.Hour
+
 // SetChannelCredentials stores a channel's credentials, hashed and sealed.
+// A new outbound secret keeps the one it replaces for OutboundSecretGrace
+// (see OutboundSecretGrace); clearing it clears both.
 func (s *Store) SetChannelCredentials(ctx context.Context, sec *Secrets, property, channel string, c Credentials, by Actor) error {
 	if sec == nil {
 		return Errorf(EINVALID, "credentials cannot be stored without KEYRACK_SECRET")
@@ -121,9 +129,18 @@ func (s *Store) SetChannelCredentials(ctx context.Context, sec *Secrets, propert
 				inbound_username = coalesce(nullif($3, ''), inbound_username),
 				inbound_secret_hash = CASE WHEN $7 THEN NULL ELSE coalesce($4, inbound_secret_hash) END,
 				outbound_username = coalesce(nullif($5, ''), outbound_username),
-				outbound_secret_sealed = CASE WHEN $8 THEN NULL ELSE coalesce($6, outbound_secret_sealed) END
+				outbound_secret_sealed = CASE WHEN $8 THEN NULL ELSE coalesce($6, outbound_secret_sealed) END,
+				-- A new outbound secret keeps the one it replaces for
+				-- OutboundSecretGrace: webhooks are signed with both until
+				-- the PMS has switched (the right side reads the old row).
+				outbound_secret_prev_sealed = CASE WHEN $8 THEN NULL
+					WHEN $6::bytea IS NOT NULL AND outbound_secret_sealed IS NOT NULL THEN outbound_secret_sealed
+					ELSE outbound_secret_prev_sealed END,
+				outbound_secret_prev_until = CASE WHEN $8 THEN NULL
+					WHEN $6::bytea IS NOT NULL AND outbound_secret_sealed IS NOT NULL THEN now() + $9::interval
+					ELSE outbound_secret_prev_until END
 			WHERE property_id = $1 AND code = $2`,
-			prop.ID, channel, c.InboundUser, inHash, c.OutboundUser, outSealed, c.ClearInbound, c.ClearOutbound)
+			prop.ID, channel, c.InboundUser, inHash, c.OutboundUser, outSealed, c.ClearInbound, c.ClearOutbound, OutboundSecretGrace)
 		if err != nil {
 			return err
 		}

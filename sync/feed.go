@@ -154,19 +154,20 @@ func (f *Fanout) handleWebhookTask(ctx context.Context, t *asynq.Task) error {
 // failed and an incident raised (it stays on the pull feed).
 func (f *Fanout) sendWebhook(ctx context.Context, p webhookPayload, last bool) error {
 	var endpoint, channel string
-	var sealed []byte
+	var sealed, prevSealed []byte
 	var enabled, done bool
 	var ch pair
 	var rateLimit int
 	var pausedFor float64 // seconds left of a pause the channel asked for (pauseWebhooks)
 	err := f.db.QueryRow(ctx, `
-		SELECT c.id, c.code, c.endpoint, c.outbound_secret_sealed, c.enabled, c.rate_limit,
+		SELECT c.id, c.code, c.endpoint, c.outbound_secret_sealed,
+			CASE WHEN c.outbound_secret_prev_until > now() THEN c.outbound_secret_prev_sealed END, c.enabled, c.rate_limit,
 			e.delivered_at IS NOT NULL OR e.failed_at IS NOT NULL OR e.acked_at IS NOT NULL OR NOT e.webhook,
 			coalesce(extract(epoch FROM s.paused_until - clock_timestamp()), 0)::float8
 		FROM feed_entries e JOIN channels c ON c.property_id = e.property_id AND c.id = e.channel_id
 		LEFT JOIN sync_channels s ON s.property_id = e.property_id AND s.channel_id = e.channel_id
 		WHERE e.property_id = $1 AND e.id = $2`, p.Property, p.Feed).
-		Scan(&ch.Channel, &channel, &endpoint, &sealed, &enabled, &rateLimit, &done, &pausedFor)
+		Scan(&ch.Channel, &channel, &endpoint, &sealed, &prevSealed, &enabled, &rateLimit, &done, &pausedFor)
 	ch.Property = p.Property
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -250,6 +251,14 @@ func (f *Fanout) sendWebhook(ctx context.Context, p webhookPayload, last bool) e
 	} else if secret, err = f.cfg.Secrets.Open(sealed); err != nil {
 		cause = connectors.Permanent(fmt.Errorf("open the channel's outbound secret: %w", err))
 	}
+	secrets := []string{secret}
+	if prevSealed != nil && cause == nil {
+		// The secret the current one replaced, within its grace
+		// (inventory.OutboundSecretGrace): the PMS may not have switched.
+		if prev, err := f.cfg.Secrets.Open(prevSealed); err == nil {
+			secrets = append(secrets, prev)
+		}
+	}
 	if cause == nil {
 		entries, err := f.feedEntries(ctx, `e.property_id = $1 AND e.id = $2`, p.Property, p.Feed)
 		if err != nil || len(entries) == 0 {
@@ -260,7 +269,7 @@ func (f *Fanout) sendWebhook(ctx context.Context, p webhookPayload, last bool) e
 			return fmt.Errorf("sync: %w: %w", err, asynq.SkipRetry)
 		}
 		sctx, cancel := context.WithTimeout(ctx, f.cfg.PushTimeout)
-		cause = f.webhooks.Send(sctx, endpoint, secret, p.Feed, body)
+		cause = f.webhooks.SendSigned(sctx, endpoint, secrets, p.Feed, body)
 		cancel()
 	}
 	// The outcome is recorded even when the task's context has ended.

@@ -69,9 +69,18 @@ type Revision struct {
 }
 
 // Sign returns the Keyrack-Signature header value for body at time t.
-func Sign(secret string, t time.Time, body []byte) string {
+func Sign(secret string, t time.Time, body []byte) string { return SignAll([]string{secret}, t, body) }
+
+// SignAll is Sign with a v1 signature for each secret: while a channel's
+// secret is being replaced, webhooks are signed with the new one and the
+// one it replaces, and Verify takes either.
+func SignAll(secrets []string, t time.Time, body []byte) string {
 	ts := strconv.FormatInt(t.Unix(), 10)
-	return "t=" + ts + ",v1=" + hex.EncodeToString(mac(secret, ts, body))
+	h := "t=" + ts
+	for _, secret := range secrets {
+		h += ",v1=" + hex.EncodeToString(mac(secret, ts, body))
+	}
+	return h
 }
 
 func mac(secret, ts string, body []byte) []byte {
@@ -148,6 +157,11 @@ var defaultClient = &http.Client{Timeout: 30 * time.Second}
 // 408/425/5xx and network failures retryable, any other status permanent —
 // a redirect (3xx) too: it is not followed (see redirected).
 func (s *Sender) Send(ctx context.Context, endpoint, secret string, feedID int64, body []byte) error {
+	return s.SendSigned(ctx, endpoint, []string{secret}, feedID, body)
+}
+
+// SendSigned is Send signing with each of secrets (SignAll).
+func (s *Sender) SendSigned(ctx context.Context, endpoint string, secrets []string, feedID int64, body []byte) error {
 	client, now := s.Client, s.Now
 	if client == nil {
 		client = defaultClient
@@ -162,7 +176,7 @@ func (s *Sender) Send(ctx context.Context, endpoint, secret string, feedID int64
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "keyrack")
-	req.Header.Set(SignatureHeader, Sign(secret, now(), body))
+	req.Header.Set(SignatureHeader, SignAll(secrets, now(), body))
 	req.Header.Set("Keyrack-Feed-Id", strconv.FormatInt(feedID, 10))
 	resp, err := client.Do(req)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,4 +121,17 @@ func TestAnOldSignatureCannotBeReplayedUnderAFreshTimestamp(t *testing.T) {
 
 	newFirst := h + "," + Sign("old", then, body)[len("t=1800000000,"):]
 	require.NoError(t, verifyAt("s3cret", newFirst, body, 0, then))
+}
+
+// While a secret is being replaced a webhook is signed with both: a
+// receiver with either verifies it, one with neither does not.
+func TestASignatureWithSeveralSecretsVerifiesWithEach(t *testing.T) {
+	body := []byte(`{"feed_id":1}`)
+	now := time.Now()
+	h := SignAll([]string{"new", "old"}, now, body)
+	require.Equal(t, 2, strings.Count(h, "v1="))
+	require.NoError(t, Verify("new", h, body, time.Minute))
+	require.NoError(t, Verify("old", h, body, time.Minute))
+	require.ErrorIs(t, Verify("other", h, body, time.Minute), ErrBadSignature)
+	require.Equal(t, Sign("new", now, body), SignAll([]string{"new"}, now, body))
 }
