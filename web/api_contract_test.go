@@ -1,0 +1,202 @@
+package web_test
+
+import (
+	"cmp"
+	"context"
+	"net/http"
+	"strings"
+	gosync "sync"
+	"testing"
+	"time"
+
+	"github.com/keyrack/keyrack/inventory"
+	"github.com/keyrack/keyrack/sync"
+	"github.com/stretchr/testify/require"
+)
+
+// The API's answers against web/openapi.json, operation by operation and
+// status by status, as a client generated from the document meets them:
+// e.do checks every answer against the document, and each step requires
+// the status the server gives, so that every status an operation answers
+// is one the document describes for it.
+func TestAPIContract(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 2)
+	e.hotel("Q", 1)
+	f, _, _ := e.withFanout(func(c *sync.Config) { c.ScheduleInterval, c.ResyncAt = 100*time.Millisecond, "off" })
+	ctx, cancel := context.WithCancel(context.Background())
+	var roles gosync.WaitGroup
+	roles.Go(func() { _ = f.RunWorker(ctx) })
+	t.Cleanup(func() { cancel(); roles.Wait() })
+
+	P := "/api/v1/properties/P"
+	pKey, qKey := e.propertyKey("P"), e.propertyKey("Q")
+	e.must(http.StatusCreated, "POST", P+"/channels", map[string]any{"code": "airbnb", "kind": "ical"})
+	feed := e.must(http.StatusOK, "PUT", P+"/channels/airbnb/ical-feeds", map[string]any{"room_type": "DBL-STD", "url": "https://www.airbnb.example/calendar/ical/1.ics"}).JSON(t)
+	feedID := itoa(feed["id"].(float64))
+	tok := e.must(http.StatusCreated, "POST", P+"/channels/airbnb/export-tokens", map[string]any{"room_type": "DBL-STD"}).JSON(t)
+	tokID := itoa(tok["id"].(float64))
+	e.must(http.StatusCreated, "POST", P+"/reservations", map[string]any{"id": "OTA-1", "channel": "expedia", "stays": []any{map[string]any{
+		"room_type": "DBL-STD", "arrival": "2027-05-01", "departure": "2027-05-03"}}})
+	_, err := e.st.ApplyRevision(ctx, inventory.Revision{Property: "P", Channel: "expedia", ExternalID: "PARKED", Kind: inventory.New,
+		Stays: []inventory.RoomStay{{ChannelRoom: "NOPE", Arrival: inventory.MustDate("2027-12-01"), Departure: inventory.MustDate("2027-12-02")}}})
+	require.NoError(t, err)
+	incidents := e.must(http.StatusOK, "GET", P+"/incidents", nil).List(t)
+	require.NotEmpty(t, incidents)
+	incidentID := incidents[0]["id"].(string)
+	var feedEntry string
+	require.Eventually(t, func() bool {
+		revs, _ := e.must(http.StatusOK, "GET", "/api/v1/revisions/feed", nil, "Authorization", "Bearer "+pKey).JSON(t)["revisions"].([]any)
+		if len(revs) == 0 {
+			return false
+		}
+		feedEntry = itoa(revs[0].(map[string]any)["feed_id"].(float64))
+		return true
+	}, 20*time.Second, 50*time.Millisecond, "the OTA's booking reaches the PMS feed")
+
+	big := `{"name":"` + strings.Repeat("x", 1<<20) + `"}`
+	stay := func(arrival, departure string) map[string]any {
+		return map[string]any{"stays": []any{map[string]any{"room_type": "DBL-STD", "arrival": arrival, "departure": departure}}}
+	}
+	steps := []struct {
+		status       int
+		method, path string
+		key          string // "" for the admin key, "-" for none
+		body         any
+		header       []string
+	}{
+		{200, "GET", "/api/v1/openapi.json", "-", nil, nil},
+		{200, "GET", "/api/v1/properties", "", nil, nil},
+		{401, "GET", "/api/v1/properties", "-", nil, nil},
+		{401, "GET", "/api/v1/properties", "kr_nothing_at_all", nil, nil},
+		{400, "POST", "/api/v1/properties", "", map[string]any{"code": "R"}, nil},
+		{403, "POST", "/api/v1/properties", pKey, map[string]any{"code": "R", "name": "R", "time_zone": "Europe/Lisbon", "currency": "EUR"}, nil},
+		{409, "POST", "/api/v1/properties", "", map[string]any{"code": "P", "name": "P", "time_zone": "Europe/Lisbon", "currency": "EUR"}, nil},
+		{413, "POST", "/api/v1/properties", "", big, nil},
+		{200, "GET", "/api/v1/api-keys", pKey, nil, nil},
+		{201, "POST", "/api/v1/api-keys", pKey, map[string]any{"name": "n", "property": "P"}, nil},
+		{400, "POST", "/api/v1/api-keys", "", map[string]any{"name": "n", "property": "NOPE"}, nil},
+		{403, "POST", "/api/v1/api-keys", pKey, map[string]any{"name": "n"}, nil},
+		{404, "DELETE", "/api/v1/api-keys/999999", "", nil, nil},
+		{200, "GET", P, pKey, nil, nil},
+		{403, "GET", P, qKey, nil, nil},
+		{404, "GET", "/api/v1/properties/NOPE", "", nil, nil},
+
+		{200, "GET", P + "/pools", "", nil, nil},
+		{201, "POST", P + "/pools", "", map[string]any{"code": "SGL", "units": 3}, []string{"Idempotency-Key", "pool-1"}},
+		{201, "POST", P + "/pools", "", map[string]any{"code": "SGL", "units": 3}, []string{"Idempotency-Key", "pool-1"}}, // replayed
+		{422, "POST", P + "/pools", "", map[string]any{"code": "SGL", "units": 4}, []string{"Idempotency-Key", "pool-1"}},
+		{409, "POST", P + "/pools", "", map[string]any{"code": "SGL", "units": 3}, nil},
+		{400, "POST", P + "/pools", "", map[string]any{"code": "TWN", "units": -1}, nil},
+		{413, "POST", P + "/pools", "", big, nil},
+		{200, "PATCH", P + "/pools/SGL", "", map[string]any{"units": 4}, nil},
+		{400, "PATCH", P + "/pools/SGL", "", map[string]any{"units": -1}, nil},
+		{404, "PATCH", P + "/pools/NOPE", "", map[string]any{"units": 4}, nil},
+		{200, "PUT", P + "/pools/SGL/nights?from=2027-06-01&to=2027-06-03", "", map[string]any{"closed": true}, nil},
+		{400, "PUT", P + "/pools/SGL/nights?from=2027-06-03&to=2027-06-01", "", map[string]any{"closed": true}, nil},
+		{404, "PUT", P + "/pools/NOPE/nights?from=2027-06-01&to=2027-06-03", "", map[string]any{"closed": true}, nil},
+		{200, "GET", P + "/room-types", "", nil, nil},
+		{201, "POST", P + "/room-types", "", map[string]any{"code": "SGL-STD", "pool": "SGL"}, nil},
+		{400, "POST", P + "/room-types", "", map[string]any{"code": "X"}, nil},
+		{409, "POST", P + "/room-types", "", map[string]any{"code": "SGL-STD", "pool": "SGL"}, nil},
+		{200, "GET", P + "/rate-plans", "", nil, nil},
+		{201, "POST", P + "/rate-plans", "", map[string]any{"code": "NRF", "room_type": "SGL-STD"}, nil},
+		{400, "POST", P + "/rate-plans", "", map[string]any{"code": "NRF"}, nil},
+		{409, "POST", P + "/rate-plans", "", map[string]any{"code": "NRF", "room_type": "SGL-STD"}, nil},
+
+		{200, "GET", P + "/channels", "", nil, nil},
+		{201, "POST", P + "/channels", "", map[string]any{"code": "bdc", "kind": "ota_push"}, nil},
+		{400, "POST", P + "/channels", "", map[string]any{"code": "bdc2", "kind": "fax"}, nil},
+		{409, "POST", P + "/channels", "", map[string]any{"code": "bdc", "kind": "ota_push"}, nil},
+		{200, "GET", P + "/channels/bdc", "", nil, nil},
+		{404, "GET", P + "/channels/nope", "", nil, nil},
+		{200, "PATCH", P + "/channels/bdc", "", map[string]any{"rate_limit": 60}, nil},
+		{400, "PATCH", P + "/channels/bdc", "", map[string]any{"rate_limit": -1}, nil},
+		{404, "PATCH", P + "/channels/nope", "", map[string]any{"rate_limit": 60}, nil},
+		{204, "PUT", P + "/channels/bdc/credentials", "", map[string]any{"outbound_secret": "s"}, nil},
+		{400, "PUT", P + "/channels/bdc/credentials", "", map[string]any{"outbound_secret": 1}, nil},
+		{404, "PUT", P + "/channels/nope/credentials", "", map[string]any{"outbound_secret": "s"}, nil},
+		{200, "GET", P + "/channels/bdc/mappings", "", nil, nil},
+		{404, "GET", P + "/channels/nope/mappings", "", nil, nil},
+		{200, "PUT", P + "/channels/bdc/mappings", "", map[string]any{"channel_room": "S", "room_type": "SGL-STD"}, nil},
+		{400, "PUT", P + "/channels/bdc/mappings", "", map[string]any{"channel_room": "S"}, nil},
+		{404, "PUT", P + "/channels/nope/mappings", "", map[string]any{"channel_room": "S", "room_type": "SGL-STD"}, nil},
+		{204, "DELETE", P + "/channels/bdc/mappings?channel_room=S", "", nil, nil},
+		{400, "DELETE", P + "/channels/bdc/mappings", "", nil, nil},
+		{404, "DELETE", P + "/channels/nope/mappings?channel_room=S", "", nil, nil},
+		{200, "GET", P + "/channels/expedia/messages", "", nil, nil},
+		{400, "GET", P + "/channels/expedia/messages?limit=0", "", nil, nil},
+		{404, "GET", P + "/channels/nope/messages", "", nil, nil},
+
+		{200, "GET", P + "/channels/airbnb/ical-feeds", "", nil, nil},
+		{404, "GET", P + "/channels/nope/ical-feeds", "", nil, nil},
+		{400, "PUT", P + "/channels/airbnb/ical-feeds", "", map[string]any{"room_type": "DBL-STD"}, nil},
+		{404, "PUT", P + "/channels/nope/ical-feeds", "", map[string]any{"room_type": "DBL-STD", "url": "https://x.example/a.ics"}, nil},
+		{202, "POST", P + "/channels/airbnb/ical-feeds/" + feedID + "/sync", "", nil, nil},
+		{404, "POST", P + "/channels/airbnb/ical-feeds/999999/sync", "", nil, nil},
+		{200, "GET", P + "/channels/airbnb/export-tokens", "", nil, nil},
+		{400, "POST", P + "/channels/airbnb/export-tokens", "", map[string]any{"room_type": "NOPE"}, nil},
+		{404, "POST", P + "/channels/nope/export-tokens", "", map[string]any{"room_type": "DBL-STD"}, nil},
+		{201, "POST", P + "/channels/airbnb/export-tokens/" + tokID + "/rotate", "", nil, nil},
+		{404, "POST", P + "/channels/airbnb/export-tokens/999999/rotate", "", nil, nil},
+		{200, "DELETE", P + "/channels/airbnb/export-tokens/" + tokID, "", nil, nil},
+		{404, "DELETE", P + "/channels/airbnb/export-tokens/999999", "", nil, nil},
+		{204, "DELETE", P + "/channels/airbnb/ical-feeds/" + feedID, "", nil, nil},
+		{404, "DELETE", P + "/channels/airbnb/ical-feeds/" + feedID, "", nil, nil},
+
+		{200, "GET", P + "/availability?from=2027-05-01&to=2027-05-03", "", nil, nil},
+		{400, "GET", P + "/availability?from=2027-05-01", "", nil, nil},
+		{201, "POST", P + "/reservations", pKey, booking("W-1", "2027-05-01", "2027-05-02", 1), []string{"Idempotency-Key", "w-1"}},
+		{201, "POST", P + "/reservations", pKey, booking("W-1", "2027-05-01", "2027-05-02", 1), []string{"Idempotency-Key", "w-1"}}, // replayed
+		{200, "POST", P + "/reservations", pKey, booking("W-1", "2027-05-01", "2027-05-02", 1), nil},
+		{400, "POST", P + "/reservations", pKey, booking("", "2027-05-01", "2027-05-02", 1), nil},
+		{409, "POST", P + "/reservations", pKey, booking("W-2", "2027-05-01", "2027-05-02", 5), nil},
+		{200, "GET", P + "/reservations/pms/W-1", pKey, nil, nil},
+		{404, "GET", P + "/reservations/pms/NOPE", pKey, nil, nil},
+		{200, "PUT", P + "/reservations/pms/W-1", pKey, stay("2027-05-01", "2027-05-03"), nil},
+		{400, "PUT", P + "/reservations/pms/W-1", pKey, stay("2027-05-03", "2027-05-01"), nil},
+		{404, "PUT", P + "/reservations/pms/NOPE", pKey, stay("2027-05-01", "2027-05-03"), nil},
+		{409, "PUT", P + "/reservations/pms/W-1", pKey, map[string]any{"stays": []any{map[string]any{"room_type": "DBL-STD", "arrival": "2027-05-01", "departure": "2027-05-03", "rooms": 5}}}, nil},
+		{400, "POST", P + "/reservations/pms/W-1/cancel", pKey, map[string]any{"why": "x"}, nil},
+		{200, "POST", P + "/reservations/pms/W-1/cancel", pKey, nil, nil},
+		{404, "POST", P + "/reservations/pms/NOPE/cancel", pKey, nil, nil},
+
+		{200, "GET", P + "/incidents?status=all&limit=1", "", nil, nil},
+		{400, "GET", P + "/incidents?status=closed", "", nil, nil},
+		{204, "POST", P + "/incidents/" + incidentID + "/resolve", "", nil, nil},
+		{404, "POST", P + "/incidents/999999/resolve", "", nil, nil},
+
+		{200, "GET", "/api/v1/revisions/feed?property=P", "", nil, nil},
+		{400, "GET", "/api/v1/revisions/feed", "", nil, nil},
+		{403, "GET", "/api/v1/revisions/feed?property=P", qKey, nil, nil},
+		{404, "GET", "/api/v1/revisions/feed?property=NOPE", "", nil, nil},
+		{200, "POST", "/api/v1/revisions/" + feedEntry + "/ack", pKey, nil, nil},
+		{400, "POST", "/api/v1/revisions/x/ack", pKey, nil, nil},
+		{404, "POST", "/api/v1/revisions/999999/ack", pKey, nil, nil},
+	}
+	// A body over 1 MiB is a 413 wherever a body is read.
+	for _, r := range []struct{ method, path string }{
+		{"POST", "/api/v1/api-keys"}, {"POST", P + "/room-types"}, {"POST", P + "/rate-plans"}, {"POST", P + "/channels"},
+		{"PATCH", P + "/pools/SGL"}, {"PUT", P + "/pools/SGL/nights?from=2027-06-01&to=2027-06-03"},
+		{"PATCH", P + "/channels/bdc"}, {"PUT", P + "/channels/bdc/credentials"}, {"PUT", P + "/channels/bdc/mappings"},
+		{"PUT", P + "/channels/airbnb/ical-feeds"}, {"POST", P + "/channels/airbnb/export-tokens"},
+		{"POST", P + "/reservations"}, {"PUT", P + "/reservations/pms/W-1"},
+	} {
+		steps = append(steps, struct {
+			status       int
+			method, path string
+			key          string
+			body         any
+			header       []string
+		}{413, r.method, r.path, "", big, nil})
+	}
+	for _, s := range steps {
+		key := cmp.Or(s.key, e.admin)
+		if key == "-" {
+			key = ""
+		}
+		r := e.do(s.method, s.path, key, s.body, s.header...)
+		require.Equal(t, s.status, r.Status, "%s %s: %.300s", s.method, s.path, r.Body)
+	}
+}
