@@ -3,7 +3,9 @@ package web_test
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	gosync "sync"
 	"testing"
@@ -174,6 +176,54 @@ func TestAPIContract(t *testing.T) {
 		{200, "POST", "/api/v1/revisions/" + feedEntry + "/ack", pKey, nil, nil},
 		{400, "POST", "/api/v1/revisions/x/ack", pKey, nil, nil},
 		{404, "POST", "/api/v1/revisions/999999/ack", pKey, nil, nil},
+	}
+	// A retry with the Idempotency-Key of a request still running is a 409,
+	// whatever the operation (here the first request's claim is made as
+	// the middleware makes it, and left running).
+	admin, err := e.st.AuthenticateAPIKey(ctx, e.admin)
+	require.NoError(t, err)
+	prop, err := e.st.Property(ctx, "P")
+	require.NoError(t, err)
+	running := func(method, path string, body any) []string {
+		raw, _ := json.Marshal(body)
+		if body == nil {
+			raw = nil
+		}
+		key := "running-" + strconv.Itoa(len(steps))
+		_, err := e.st.ClaimIdempotencyKey(ctx, inventory.IdempotentRequest{PropertyID: prop.ID, APIKeyID: admin.ID, Key: key,
+			Method: method, Path: path, Body: raw})
+		require.NoError(t, err)
+		return []string{"Idempotency-Key", key}
+	}
+	for _, r := range []struct {
+		method, path string
+		body         any
+	}{
+		{"POST", P + "/pools", map[string]any{"code": "RUN", "units": 1}},
+		{"PATCH", P + "/pools/SGL", map[string]any{"units": 5}},
+		{"PUT", P + "/pools/SGL/nights?from=2027-06-01&to=2027-06-03", map[string]any{"closed": false}},
+		{"PATCH", P + "/channels/bdc", map[string]any{"rate_limit": 30}},
+		{"PUT", P + "/channels/bdc/credentials", map[string]any{"outbound_secret": "t"}},
+		{"PUT", P + "/channels/bdc/mappings", map[string]any{"channel_room": "T", "room_type": "SGL-STD"}},
+		{"DELETE", P + "/channels/bdc/mappings?channel_room=T", nil},
+		{"PUT", P + "/channels/airbnb/ical-feeds", map[string]any{"room_type": "DBL-STD", "url": "https://x.example/b.ics"}},
+		{"POST", P + "/channels/airbnb/ical-feeds/1/sync", nil},
+		{"DELETE", P + "/channels/airbnb/ical-feeds/1", nil},
+		{"POST", P + "/channels/airbnb/export-tokens", map[string]any{"room_type": "DBL-STD"}},
+		{"POST", P + "/channels/airbnb/export-tokens/1/rotate", nil},
+		{"DELETE", P + "/channels/airbnb/export-tokens/1", nil},
+		{"POST", P + "/reservations", booking("W-3", "2027-05-01", "2027-05-02", 1)},
+		{"PUT", P + "/reservations/pms/W-1", stay("2027-05-01", "2027-05-02")},
+		{"POST", P + "/reservations/pms/W-1/cancel", nil},
+		{"POST", P + "/incidents/1/resolve", nil},
+	} {
+		steps = append(steps, struct {
+			status       int
+			method, path string
+			key          string
+			body         any
+			header       []string
+		}{409, r.method, r.path, "", r.body, running(r.method, r.path, r.body)})
 	}
 	// A body over 1 MiB is a 413 wherever a body is read.
 	for _, r := range []struct{ method, path string }{
