@@ -149,7 +149,8 @@ func openAPIRouter(t *testing.T, base string) routers.Router {
 }
 
 // checkOpenAPI validates an exchange against the document: the answer
-// always, the request when it succeeded (tests send bad ones on purpose).
+// always, the request when it succeeded (tests send bad ones on purpose);
+// and the answer holds nothing the document leaves out (contractProblems).
 func (e *apiEnv) checkOpenAPI(method, path, key string, body any, extra []string, resp response) {
 	e.t.Helper()
 	var raw []byte
@@ -183,6 +184,8 @@ func (e *apiEnv) checkOpenAPI(method, path, key string, body any, extra []string
 		Status: resp.Status, Header: resp.Header, Body: io.NopCloser(bytes.NewReader(resp.Body)),
 		Options: &openapi3filter.Options{IncludeResponseStatus: true}})
 	require.NoError(e.t, err, "answer %d to %s %s does not match web/openapi.json: %s", resp.Status, method, path, resp.Body)
+	require.Empty(e.t, contractProblems(route, resp.Status, resp.Header, resp.Body), "answer %d to %s %s goes beyond web/openapi.json: %s",
+		resp.Status, method, path, resp.Body)
 }
 
 // must sends a request and requires the status.
