@@ -421,3 +421,34 @@ func docRefuses(e *apiEnv, method, path string, body any) error {
 	return openapi3filter.ValidateRequest(context.Background(), &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
 		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}})
 }
+
+// A PATCH leaves what it does not name as it is, so its schema must give
+// no defaults (OpenAPI: a default is what the server assumes when the field
+// is not given). A client that fills them in, as many generated models
+// start their fields at the document's default, sent "pull_interval_s": 60
+// with every change of a channel, and put back a pull channel's interval
+// the hotel had set.
+func TestAPIPatchBodiesAsAClientFillingDefaultsSendsThem(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 1)
+	path := "/api/v1/properties/P/channels/bdc"
+	e.must(http.StatusCreated, "POST", "/api/v1/properties/P/channels", map[string]any{"code": "bdc", "kind": "ota_pull",
+		"pull_url": "https://supply.example/OTA_HotelResNotif", "pull_interval_s": 300})
+
+	// A rename, with the defaults web/openapi.json gives filled in.
+	body := map[string]any{"name": "Booking.com"}
+	req, err := http.NewRequest("PATCH", e.ts.URL+path, nil)
+	require.NoError(t, err)
+	route, _, err := e.router.FindRoute(req)
+	require.NoError(t, err)
+	schema := route.Operation.RequestBody.Value.Content.Get("application/json").Schema.Value
+	for name, p := range schema.Properties {
+		if _, given := body[name]; !given && p.Value.Default != nil {
+			body[name] = p.Value.Default
+		}
+	}
+	got := e.must(http.StatusOK, "PATCH", path, body).JSON(t)
+	require.Equal(t, "Booking.com", got["name"])
+	require.Equal(t, float64(300), got["pull_interval_s"], "a rename sent as %v changed the pull interval", body)
+}
