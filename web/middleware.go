@@ -72,6 +72,12 @@ func recoverer(log *slog.Logger) gin.HandlerFunc {
 				c.Abort()
 				return
 			}
+			if strings.HasPrefix(c.Request.URL.Path, "/api/") {
+				// The API answers every error as problem details.
+				writeProblem(c, problem{Status: http.StatusInternalServerError,
+					Detail: "keyrack failed on this request; it is logged, and the request can be sent again"})
+				return
+			}
 			c.AbortWithStatusJSON(http.StatusInternalServerError, errorBody{Error: "internal error"})
 		}()
 		c.Next()

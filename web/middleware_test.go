@@ -36,6 +36,23 @@ func TestAPanicBecomesAJSON500WithoutItsStack(t *testing.T) {
 	require.Contains(t, logs.String(), "status=500")
 }
 
+// Under /api/ every error is problem details (README), a panic too.
+func TestAPanicInTheAPIIsAProblemDocument(t *testing.T) {
+	t.Parallel()
+	log, logs := logBuffer()
+	s := New(Config{Logger: log})
+	s.engine.GET("/api/v1/boom", func(*gin.Context) { panic("database password is hunter2") })
+
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/boom", nil))
+	require.Equal(t, http.StatusInternalServerError, rec.Code)
+	require.Equal(t, problemContentType, rec.Header().Get("Content-Type"))
+	require.JSONEq(t, `{"type":"urn:keyrack:problem:internal","title":"Internal error","status":500,
+		"detail":"keyrack failed on this request; it is logged, and the request can be sent again"}`, rec.Body.String())
+	require.NotContains(t, rec.Body.String(), "hunter2")
+	require.Contains(t, logs.String(), "hunter2")
+}
+
 func TestRequestsAreLoggedByRouteNotByPath(t *testing.T) {
 	t.Parallel()
 	log, logs := logBuffer()
