@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -326,7 +327,9 @@ func (d *delivery) run(ctx context.Context, last bool) error {
 					d.notes = fmt.Sprintf("not sent yet: a push to %s got no answer within %s; "+
 						"keyrack sends it one push at a time until it answers", host, d.f.cfg.PushTimeout)
 				}
-				return d.later(ctx, wait)
+				// With jitter: the deliveries held back together do not all
+				// come back at once.
+				return d.later(ctx, wait/2+rand.N(wait))
 			}
 			wait, err := d.admit(ctx)
 			if err != nil {
