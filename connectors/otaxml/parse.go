@@ -2,6 +2,7 @@ package otaxml
 
 import (
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -221,7 +222,13 @@ func (m *Message) addRecord(ota, hr *etree.Element, rootStatus string, base inve
 		r.changedAt = at
 	}
 	global := child(hr, "ResGlobalInfo")
-	for i, rs := range children(child(hr, "RoomStays"), "RoomStay") {
+	roomStays := children(child(hr, "RoomStays"), "RoomStay")
+	for i, rs := range roomStays {
+		if roomCancelled(rs) {
+			// A room cancelled inside a modification that still lists
+			// it (per-room cancellation): it no longer takes a room.
+			continue
+		}
 		st, err := readStay(rs, global, i+1)
 		r.problem(err)
 		if err == nil {
@@ -246,12 +253,30 @@ func (m *Message) addRecord(ota, hr *etree.Element, rootStatus string, base inve
 			}
 		}
 	}
+	if len(roomStays) > 0 && !slices.ContainsFunc(roomStays, func(rs *etree.Element) bool { return !roomCancelled(rs) }) &&
+		r.Problem == nil && r.AnswerOnly == "" {
+		// Every room is cancelled: so is the reservation.
+		r.Kind = inventory.Cancel
+	}
 	if r.Kind != inventory.Cancel && r.AnswerOnly == "" && len(r.Stays) == 0 {
 		r.problem(Errorf(TypeRequiredMissing, CodeRequiredMissing, "reservation %q has no RoomStay with room, dates and units", r.ID))
 	}
 	r.Guest = readGuest(hr)
 	r.Total, r.Currency = readTotal(hr)
 	m.Reservations = append(m.Reservations, r)
+}
+
+// roomCancelled reports whether a RoomStay says that its room is
+// cancelled: OpenTravel's RoomStayStatus (a HotelResStatusType), or the
+// RoomStatus or ResStatus some senders put on the RoomStay instead.
+func roomCancelled(rs *etree.Element) bool {
+	for _, a := range []string{"RoomStayStatus", "RoomStatus", "ResStatus"} {
+		switch strings.ToLower(strings.TrimSpace(attr(rs, a))) {
+		case "cancel", "cancelled", "canceled":
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Reservation) problem(e *Error) {
@@ -486,7 +511,8 @@ func readTotal(hr *etree.Element) (amount, currency string) {
 	if t := path(hr, "ResGlobalInfo", "Total"); t != nil {
 		return first(attr(t, "AmountAfterTax"), attr(t, "AmountBeforeTax")), attr(t, "CurrencyCode")
 	}
-	stays := children(child(hr, "RoomStays"), "RoomStay")
+	// A cancelled room (roomCancelled) is not part of the booking's price.
+	stays := slices.DeleteFunc(children(child(hr, "RoomStays"), "RoomStay"), roomCancelled)
 	if len(stays) == 1 {
 		if t := child(stays[0], "Total"); t != nil {
 			return first(attr(t, "AmountAfterTax"), attr(t, "AmountBeforeTax")), attr(t, "CurrencyCode")
