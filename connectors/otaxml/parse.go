@@ -301,20 +301,29 @@ func readStamp(s, what string, into *time.Time) *Error {
 }
 
 // readIDs collects the record's UniqueIDs and HotelReservationIDs and picks
-// the channel's reservation id: UniqueID Type 14, else the first UniqueID;
-// else the first HotelReservationID that is not Type 14, else the Type 14
-// one. In HotelReservationIDs, Type 14 is the hotel's (or channel
+// the channel's reservation id: UniqueID Type 14, else the first UniqueID
+// that is not Type 15; else the first HotelReservationID that is not Type
+// 14, else the Type 14 one; else a UniqueID Type 15. Type 15 is a
+// cancellation number (OpenTravel's UIT list): a cancellation carries it
+// beside the id of the reservation it cancels, and taken for that id it
+// cancelled a reservation keyrack never saw. In HotelReservationIDs, Type 14 is the hotel's (or channel
 // manager's) confirmation in real traffic — Marriott in the OpenTravel
 // modify sample, "ChannelManager" at Weekendesk — while the channel names
 // its own id with its own type (13 Internet broker, 5 Weekendesk).
 func (m *Message) readIDs(r *Reservation, e *etree.Element) *Error {
-	var uid, uid14 string
+	var uid, uid14, uid15 string
 	for _, u := range children(e, "UniqueID") {
 		id := ResID{Type: attr(u, "Type"), Value: attr(u, "ID"), Source: attr(u, "ID_Context")}
 		if id.Value == "" {
 			continue
 		}
 		r.IDs = append(r.IDs, id)
+		if id.Type == "15" {
+			if uid15 == "" {
+				uid15 = id.Value
+			}
+			continue
+		}
 		if uid == "" {
 			uid = id.Value
 		}
@@ -341,7 +350,7 @@ func (m *Message) readIDs(r *Reservation, e *etree.Element) *Error {
 			hid = id.Value
 		}
 	}
-	for _, v := range []string{uid14, uid, hid, hid14} {
+	for _, v := range []string{uid14, uid, hid, hid14, uid15} {
 		if v != "" {
 			r.ID = v
 			return nil
