@@ -177,6 +177,14 @@ func applyRecord(ctx context.Context, store *inventory.Store, ch OTAChannel, map
 			res.Warnings = append(res.Warnings, otaxml.Error{Type: otaxml.TypeAdvisory,
 				Msg: "reservation " + rec.ID + " stays confirmed: a modification made after this cancellation (by their timestamps) reinstated it"})
 		}
+	case out.Status == inventory.Cancelled:
+		// A booking whose cancellation came first, or a modification
+		// older than the cancellation (by their timestamps): taken, and
+		// superseded. Answered Committed or Modified, the channel was
+		// told the reservation Reserved while keyrack holds no room.
+		res.Status = "Cancelled"
+		res.Warnings = append(res.Warnings, otaxml.Error{Type: otaxml.TypeAdvisory,
+			Msg: "reservation " + rec.ID + " stays cancelled: its cancellation, made after this " + string(rec.Kind) + " (by their timestamps) or received before its booking, stands"})
 	case rec.Kind == inventory.Modify:
 		res.Status = "Modified"
 	default:
