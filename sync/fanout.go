@@ -258,6 +258,9 @@ type Fanout struct {
 	// lostDeadLettersAt is when the sweeper (one goroutine) last read the
 	// archive looking for lost dead letters (sweepLostDeadLetters).
 	lostDeadLettersAt time.Time
+	// webhookProbeAt is when the sweeper last looked for PMS channels to
+	// probe with a failed webhook (probeFailedWebhooks).
+	webhookProbeAt time.Time
 
 	leader    atomic.Bool
 	redisDown atomic.Bool // for logging the outage once, not every attempt

@@ -515,40 +515,91 @@ func (f *Fanout) resendFailedWebhooks(ctx context.Context, ch pair) (int, error)
 	}
 	n := 0
 	for _, id := range ids {
-		w := webhookPayload{Property: ch.Property, Feed: id}
-		// The archived task keeps its id in asynq: it goes first (as in
-		// RetryWebhook).
-		if err := f.inspector.DeleteTask(f.queueName(classCritical), webhookTaskID(w)); err != nil &&
-			!errors.Is(err, asynq.ErrTaskNotFound) && !errors.Is(err, asynq.ErrQueueNotFound) {
-			f.noteRedis(err)
-			return n, fmt.Errorf("sync: drop the archived webhook task: %w", err)
-		}
-		// Checked again now: staff may have retried it or resolved its
-		// incident, or another webhook's success sent it again.
-		tag, err := f.db.Exec(ctx, `
-			WITH resent AS (
-				UPDATE feed_entries e SET failed_at = NULL, queued_at = now()
-				FROM incidents i
-				WHERE e.property_id = $1 AND e.id = $2 AND e.failed_at IS NOT NULL AND e.delivered_at IS NULL AND e.acked_at IS NULL
-					AND i.property_id = e.property_id AND i.feed_entry_id = e.id AND i.kind = 'webhook_failed'
-					AND i.resolved_at IS NULL AND i.details @> '{"retryable": true}' AND i.details->'resent_at' IS NULL
-				RETURNING i.id
-			)
-			UPDATE incidents SET details = details || jsonb_build_object('resent_at', now()), updated_at = now()
-			WHERE property_id = $1 AND id IN (SELECT id FROM resent)`, ch.Property, id)
+		sent, err := f.resendFailedWebhook(ctx, webhookPayload{Property: ch.Property, Feed: id}, "resent_at")
 		if err != nil {
 			return n, err
 		}
-		if tag.RowsAffected() == 0 {
-			continue
-		}
-		n++
-		// If Redis does not take it now, the sweeper enqueues it later.
-		if err := f.enqueueWebhook(ctx, w); err != nil {
-			return n, err
+		if sent {
+			n++
 		}
 	}
 	return n, nil
+}
+
+// resendFailedWebhook sends again, with a fresh task, an entry that failed
+// for good for a passing cause and has not been sent again after a success
+// before (its incident open, without resent_at), noting when in the
+// incident's details under mark ("resent_at", or "probed_at" for a probe,
+// which does not use up that one resend); it reports whether it did.
+func (f *Fanout) resendFailedWebhook(ctx context.Context, w webhookPayload, mark string) (bool, error) {
+	// The archived task keeps its id in asynq: it goes first (as in
+	// RetryWebhook).
+	if err := f.inspector.DeleteTask(f.queueName(classCritical), webhookTaskID(w)); err != nil &&
+		!errors.Is(err, asynq.ErrTaskNotFound) && !errors.Is(err, asynq.ErrQueueNotFound) {
+		f.noteRedis(err)
+		return false, fmt.Errorf("sync: drop the archived webhook task: %w", err)
+	}
+	// Checked again now: staff may have retried it or resolved its
+	// incident, or another webhook's success sent it again.
+	tag, err := f.db.Exec(ctx, `
+		WITH resent AS (
+			UPDATE feed_entries e SET failed_at = NULL, queued_at = now()
+			FROM incidents i
+			WHERE e.property_id = $1 AND e.id = $2 AND e.failed_at IS NOT NULL AND e.delivered_at IS NULL AND e.acked_at IS NULL
+				AND i.property_id = e.property_id AND i.feed_entry_id = e.id AND i.kind = 'webhook_failed'
+				AND i.resolved_at IS NULL AND i.details @> '{"retryable": true}' AND i.details->'resent_at' IS NULL
+			RETURNING i.id
+		)
+		UPDATE incidents SET details = details || jsonb_build_object($3::text, now()), updated_at = now()
+		WHERE property_id = $1 AND id IN (SELECT id FROM resent)`, w.Property, w.Feed, mark)
+	if err != nil || tag.RowsAffected() == 0 {
+		return false, err
+	}
+	// If Redis does not take it now, the sweeper enqueues it later.
+	return true, f.enqueueWebhook(ctx, w)
+}
+
+// probeFailedWebhooks sends again, for each PMS channel whose webhooks
+// failed for good for a passing cause and none of whose webhooks is on its
+// way now, the oldest of those entries, with a fresh retry budget: if it
+// gets through, the rest follow (resendFailedWebhooks). A probe does not
+// use up the entry's one resend after a success, so an outage of any
+// length is probed, one entry at a time. Without it a PMS back from an
+// outage longer than the retries got nothing until the next booking's
+// webhook reached it — for a small hotel, days. It runs at most once every
+// 6 × StaleAfter.
+func (f *Fanout) probeFailedWebhooks(ctx context.Context) error {
+	if time.Since(f.webhookProbeAt) < 6*f.cfg.StaleAfter {
+		return nil
+	}
+	f.webhookProbeAt = time.Now()
+	rows, _ := f.db.Query(ctx, `
+		SELECT DISTINCT ON (e.property_id, e.channel_id) e.property_id, e.id
+		FROM incidents i
+		JOIN feed_entries e ON e.property_id = i.property_id AND e.id = i.feed_entry_id
+		JOIN channels c ON c.property_id = e.property_id AND c.id = e.channel_id AND c.enabled
+			AND c.outbound_secret_sealed IS NOT NULL AND c.endpoint <> ''
+		WHERE i.kind = 'webhook_failed' AND i.resolved_at IS NULL
+			AND i.details @> '{"retryable": true}' AND i.details->'resent_at' IS NULL
+			AND e.failed_at IS NOT NULL AND e.delivered_at IS NULL AND e.acked_at IS NULL
+			AND NOT EXISTS (SELECT 1 FROM feed_entries p WHERE p.property_id = e.property_id AND p.channel_id = e.channel_id
+				AND p.webhook AND p.delivered_at IS NULL AND p.failed_at IS NULL AND p.acked_at IS NULL)
+		ORDER BY e.property_id, e.channel_id, e.id
+		LIMIT 1000`)
+	probes, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (webhookPayload, error) {
+		var p webhookPayload
+		err := r.Scan(&p.Property, &p.Feed)
+		return p, err
+	})
+	if err != nil {
+		return err
+	}
+	for _, p := range probes {
+		if _, err := f.resendFailedWebhook(ctx, p, "probed_at"); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // sweepWebhooks re-enqueues the webhooks of entries not delivered yet whose

@@ -31,7 +31,7 @@ type sweepRow struct {
 
 // sweep sweeps, once, the channels' delivery tasks and the PMS webhooks.
 func (f *Fanout) sweep(ctx context.Context) error {
-	return errors.Join(f.sweepChannels(ctx), f.sweepLostDeadLetters(ctx), f.sweepWebhooks(ctx))
+	return errors.Join(f.sweepChannels(ctx), f.sweepLostDeadLetters(ctx), f.sweepWebhooks(ctx), f.probeFailedWebhooks(ctx))
 }
 
 // sweepLostDeadLetters retries, with a fresh task, the dead-lettered pairs
