@@ -125,6 +125,23 @@ func (s *Store) SetChannelCredentials(ctx context.Context, sec *Secrets, propert
 		if err != nil {
 			return err
 		}
+		// The same outbound secret set again (a retried PUT) replaces
+		// nothing: it must not become its own "replaced" secret and end
+		// the grace of the one it did replace.
+		rotate := true
+		if c.OutboundSecret != "" {
+			var current []byte
+			err := tx.QueryRow(ctx, `SELECT outbound_secret_sealed FROM channels WHERE property_id = $1 AND code = $2 FOR UPDATE`,
+				prop.ID, channel).Scan(&current)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+			if current != nil {
+				if old, err := sec.Open(current); err == nil && hmac.Equal([]byte(old), []byte(c.OutboundSecret)) {
+					rotate, outSealed = false, current
+				}
+			}
+		}
 		tag, err := tx.Exec(ctx, `UPDATE channels SET
 				inbound_username = coalesce(nullif($3, ''), inbound_username),
 				inbound_secret_hash = CASE WHEN $7 THEN NULL ELSE coalesce($4, inbound_secret_hash) END,
@@ -134,13 +151,13 @@ func (s *Store) SetChannelCredentials(ctx context.Context, sec *Secrets, propert
 				-- OutboundSecretGrace: webhooks are signed with both until
 				-- the PMS has switched (the right side reads the old row).
 				outbound_secret_prev_sealed = CASE WHEN $8 THEN NULL
-					WHEN $6::bytea IS NOT NULL AND outbound_secret_sealed IS NOT NULL THEN outbound_secret_sealed
+					WHEN $6::bytea IS NOT NULL AND outbound_secret_sealed IS NOT NULL AND $10 THEN outbound_secret_sealed
 					ELSE outbound_secret_prev_sealed END,
 				outbound_secret_prev_until = CASE WHEN $8 THEN NULL
-					WHEN $6::bytea IS NOT NULL AND outbound_secret_sealed IS NOT NULL THEN now() + $9::interval
+					WHEN $6::bytea IS NOT NULL AND outbound_secret_sealed IS NOT NULL AND $10 THEN now() + $9::interval
 					ELSE outbound_secret_prev_until END
 			WHERE property_id = $1 AND code = $2`,
-			prop.ID, channel, c.InboundUser, inHash, c.OutboundUser, outSealed, c.ClearInbound, c.ClearOutbound, OutboundSecretGrace)
+			prop.ID, channel, c.InboundUser, inHash, c.OutboundUser, outSealed, c.ClearInbound, c.ClearOutbound, OutboundSecretGrace, rotate)
 		if err != nil {
 			return err
 		}

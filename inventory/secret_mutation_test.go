@@ -60,4 +60,11 @@ func TestOtherCredentialsChangedDuringAGraceKeepTheReplacedSecret(t *testing.T) 
 	_, current, err := h.st.OutboundCredentials(ctx, sec, h.code, "C0")
 	require.NoError(t, err)
 	require.Equal(t, "the-new-secret", current)
+
+	// The new secret set again (a retried PUT) replaces nothing: the old
+	// one keeps signing to the end of its grace.
+	set(inventory.Credentials{OutboundSecret: "the-new-secret"})
+	old, until = prev()
+	require.Equal(t, "the-old-secret", old, "a secret set again is not its own replaced secret")
+	require.True(t, until.Equal(*graceEnds))
 }
