@@ -871,14 +871,20 @@ func (c *reservationColumns) queue(w *writer) {
 		c.props, c.ids, c.seqs, c.statuses, c.parked, c.arrivals, c.departures, c.stays, c.guests, c.totals, c.currencies, c.held)
 }
 
-type unmappedColumns struct {
+// reservationTexts are rows of (property, reservation, text) for one
+// statement of a group's save.
+type reservationTexts struct {
 	props, ids []int64
-	messages   []string
+	texts      []string
 }
 
-func (c *unmappedColumns) add(property, id int64, message string) {
-	c.props, c.ids, c.messages = append(c.props, property), append(c.ids, id), append(c.messages, message)
+func (c *reservationTexts) add(property, id int64, text string) {
+	c.props, c.ids, c.texts = append(c.props, property), append(c.ids, id), append(c.texts, text)
 }
+
+// unmappedColumns are the reservations a revision left parked, each with
+// its incident's message.
+type unmappedColumns struct{ reservationTexts }
 
 func (c *unmappedColumns) queue(w *writer) {
 	if len(c.ids) == 0 {
@@ -887,5 +893,5 @@ func (c *unmappedColumns) queue(w *writer) {
 	w.queue(`INSERT INTO incidents (property_id, kind, reservation_id, message)
 		SELECT u.property_id, 'unmapped_booking', u.id, u.message FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u (property_id, id, message)
 		ON CONFLICT (property_id, reservation_id) WHERE kind = 'unmapped_booking' AND resolved_at IS NULL DO NOTHING`,
-		c.props, c.ids, c.messages)
+		c.props, c.ids, c.texts)
 }

@@ -233,15 +233,9 @@ func mapUnmapped(ms []Mapping, stays []RoomStay) bool {
 }
 
 // resolvedColumns are reservations a revision of the group took out of
-// parking: their open unmapped_booking incidents are resolved.
-type resolvedColumns struct {
-	props, ids []int64
-	by         []string
-}
-
-func (c *resolvedColumns) add(property, id int64, by string) {
-	c.props, c.ids, c.by = append(c.props, property), append(c.ids, id), append(c.by, by)
-}
+// parking, each with who did: their open unmapped_booking incidents are
+// resolved.
+type resolvedColumns struct{ reservationTexts }
 
 func (c *resolvedColumns) queue(w *writer) {
 	if len(c.ids) == 0 {
@@ -250,5 +244,5 @@ func (c *resolvedColumns) queue(w *writer) {
 	w.queue(`UPDATE incidents i SET resolved_at = now(), resolved_by = u.by, updated_at = now()
 		FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u (property_id, id, by)
 		WHERE i.property_id = u.property_id AND i.reservation_id = u.id AND i.kind = 'unmapped_booking' AND i.resolved_at IS NULL`,
-		c.props, c.ids, c.by)
+		c.props, c.ids, c.texts)
 }
