@@ -100,11 +100,12 @@ func (s *Store) ImportCalendar(ctx context.Context, feed ICalFeedRef, events []C
 		// rank before those applied already and change nothing: the event
 		// list would take them as applied while the bookings did not (a
 		// stay it did not have yet would leave the list but stay booked,
-		// and its cancellation later would reach no booking). Each import
-		// stamps the events it keeps with its fetchedAt, so an older one is
-		// left out.
+		// and its cancellation later would reach no booking). The feed
+		// keeps when the latest fetch imported was made (with this
+		// import's transaction, so one that fails keeps nothing), and an
+		// older one is left out — also after an import that left no events.
 		var lastImport *time.Time
-		if err := tx.QueryRow(ctx, `SELECT max(last_seen_at) FROM ical_events WHERE property_id = $1 AND feed_id = $2`,
+		if err := tx.QueryRow(ctx, `SELECT imported_fetch_at FROM ical_feeds WHERE property_id = $1 AND id = $2`,
 			propID, feed.ID).Scan(&lastImport); err != nil {
 			return err
 		}
@@ -112,6 +113,10 @@ func (s *Store) ImportCalendar(ctx context.Context, feed ICalFeedRef, events []C
 			res.Warnings = append(res.Warnings, fmt.Sprintf("a fetch of %s was left out: one of %s was imported already",
 				fetchedAt.UTC().Format(time.RFC3339), lastImport.UTC().Format(time.RFC3339)))
 			return nil
+		}
+		if _, err := tx.Exec(ctx, `UPDATE ical_feeds SET imported_fetch_at = $3 WHERE property_id = $1 AND id = $2`,
+			propID, feed.ID, fetchedAt); err != nil {
+			return err
 		}
 		loc, err := time.LoadLocation(tz)
 		if err != nil {

@@ -49,3 +49,25 @@ func TestAnOlderFetchImportedLastDoesNotOrphanABooking(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, inventory.Cancelled, res.Status)
 }
+
+// The same after an import that left no events (the platform cancelled
+// every stay): an older calendar, which still had the stay, is not let back
+// in — it used to be, until the next fetch, holding nights the platform had
+// freed.
+func TestAnOlderFetchAfterAnEmptyingImportIsLeftOut(t *testing.T) {
+	h, feed := icalHotel(t)
+	ctx := context.Background()
+	t0 := time.Date(2027, 5, 1, 12, 0, 0, 0, time.UTC)
+	imp := func(at time.Time, events ...inventory.CalendarEvent) inventory.ImportResult {
+		t.Helper()
+		r, err := h.st.ImportCalendar(ctx, feed, events, nil, at)
+		require.NoError(t, err)
+		return r
+	}
+	require.Equal(t, 1, imp(t0, ev("e@airbnb.com", "2027-05-10", "2027-05-12")).New)
+	require.Equal(t, 1, imp(t0.Add(10*time.Minute)).Cancelled, "the platform cancelled it: no events left")
+	r := imp(t0.Add(5*time.Minute), ev("e@airbnb.com", "2027-05-10", "2027-05-12"))
+	require.Zero(t, r.New+r.Modified, "an older calendar is left out")
+	require.NotEmpty(t, r.Warnings)
+	require.Equal(t, 0, h.soldOn(t, "2027-05-10"))
+}
