@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -22,8 +23,9 @@ type DialGuard struct {
 	AllowPrivate bool
 	// LocalNetworkOK lets the URLs reach loopback and private networks but
 	// still refuses link-local addresses — where cloud metadata services
-	// answer (169.254.169.254, fd00:ec2::254), with the host's credentials
-	// — and unspecified and multicast ones: for channel endpoints and PMS
+	// answer (169.254.169.254), with the host's credentials —, the
+	// metadata addresses clouds have outside link-local (cloudMetadata:
+	// fd00:ec2::254, 100.100.100.200, …), and unspecified and multicast ones: for channel endpoints and PMS
 	// webhooks, which may well be on the hotel's own network, and are never
 	// link-local.
 	LocalNetworkOK bool
@@ -52,7 +54,7 @@ func (e *PrivateAddressError) Error() string {
 	}
 	if e.LinkLocal {
 		return fmt.Sprintf("refusing to connect to %s: %s may be on the deployment's own network, but not at a link-local, "+
-			"unspecified or multicast address (where a cloud metadata service answers)", e.Addr, what)
+			"unspecified or multicast address, nor a cloud metadata service's", e.Addr, what)
 	}
 	msg := fmt.Sprintf("refusing to connect to %s: the address is private (loopback, private network, link-local or similar)", e.Addr)
 	if setting == "" {
@@ -112,19 +114,30 @@ var privatePrefixes = []netip.Prefix{
 	netip.MustParsePrefix("2001:db8::/32"), // documentation
 }
 
-// awsMetadataV6 is where EC2's metadata service answers over IPv6: in the
-// unique-local range, which a hotel's own network may use too.
-var awsMetadataV6 = netip.MustParseAddr("fd00:ec2::254")
+// cloudMetadata are where cloud metadata and credential services answer
+// outside the link-local ranges — in ranges a hotel's own network may use
+// too (unique-local, CGNAT, IETF protocol assignments), so that only these
+// addresses of them are refused: EC2's metadata service and EKS's Pod
+// Identity agent over IPv6, Google Cloud's metadata server over IPv6,
+// Alibaba Cloud's metadata service and Oracle Cloud Classic's. (Their IPv4
+// addresses elsewhere are link-local: 169.254.169.254, 169.254.170.23.)
+var cloudMetadata = []netip.Addr{
+	netip.MustParseAddr("fd00:ec2::254"),
+	netip.MustParseAddr("fd00:ec2::23"),
+	netip.MustParseAddr("fd20:ce::254"),
+	netip.MustParseAddr("100.100.100.200"),
+	netip.MustParseAddr("192.0.0.192"),
+}
 
 // IsLinkLocal reports whether a is link-local (cloud metadata services
-// answer there), EC2's IPv6 metadata address, unspecified, in "this
+// answer there), a cloud's metadata address (cloudMetadata), unspecified, in "this
 // network" (0.0.0.0/8) or multicast — IPv4-mapped and NAT64/6to4
 // embeddings of those included: what even a request allowed on the local
 // network must not reach.
 func IsLinkLocal(a netip.Addr) bool {
 	a = a.Unmap()
 	if !a.IsValid() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a.IsInterfaceLocalMulticast() ||
-		a.IsMulticast() || a.IsUnspecified() || a == awsMetadataV6 || thisNetwork.Contains(a) {
+		a.IsMulticast() || a.IsUnspecified() || slices.Contains(cloudMetadata, a) || thisNetwork.Contains(a) {
 		return true
 	}
 	if v4, ok := embedded4(a); ok {
