@@ -155,7 +155,8 @@ var defaultClient = &http.Client{Timeout: 30 * time.Second}
 // Send posts body, signed with secret, to endpoint. A 2xx answer is nil;
 // otherwise a *connectors.Error says whether to retry: 429 rate limited,
 // 408/425/5xx and network failures retryable, any other status permanent —
-// a redirect (3xx) too: it is not followed (see redirected).
+// a redirect (3xx) too: it is not followed (see redirected) —, and so is
+// an endpoint the client's dial guard refuses.
 func (s *Sender) Send(ctx context.Context, endpoint, secret string, feedID int64, body []byte) error {
 	return s.SendSigned(ctx, endpoint, []string{secret}, feedID, body)
 }
@@ -180,7 +181,15 @@ func (s *Sender) SendSigned(ctx context.Context, endpoint string, secrets []stri
 	req.Header.Set("Keyrack-Feed-Id", strconv.FormatInt(feedID, 10))
 	resp, err := client.Do(req)
 	if err != nil {
-		return connectors.Retryable(fmt.Errorf("pms: webhook: %w", connectors.RedactURLError(err)))
+		err = fmt.Errorf("pms: webhook: %w", connectors.RedactURLError(err))
+		// An endpoint the client's guard refuses (connectors.EndpointClient)
+		// is refused again on every retry: failed for good, not a network
+		// failure to send again once the PMS seems back.
+		var refused *connectors.PrivateAddressError
+		if errors.As(err, &refused) {
+			return connectors.Permanent(err)
+		}
+		return connectors.Retryable(err)
 	}
 	defer resp.Body.Close()
 	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
