@@ -219,6 +219,20 @@ func HTTPError(resp *http.Response, body string, now time.Time) error {
 	return &Error{Kind: KindPermanent, Status: code, Err: err}
 }
 
+// RequestFailed classifies the error of an HTTP client's request that got
+// no answer, its URL redacted (RedactURLError): retryable (a timeout, a
+// refused connection, a reset: the channel may answer later), except a
+// connection the client's DialGuard refused, which every retry would meet
+// again — permanent.
+func RequestFailed(err error) error {
+	err = RedactURLError(err)
+	var refused *PrivateAddressError
+	if errors.As(err, &refused) {
+		return Permanent(err)
+	}
+	return Retryable(err)
+}
+
 // RedactURLError takes the query and user information out of the URL that
 // an HTTP client's error names (Post "https://…?token=…": dial tcp …): a
 // channel's URL may carry its secret, and such errors are kept as the

@@ -98,7 +98,7 @@ func (c *Connector) send(ctx context.Context, ch connectors.Channel, env Envelop
 	hr.Header.Set("Accept-Encoding", "gzip")
 	resp, err := connectors.NoRedirects(c.Client).Do(hr)
 	if err != nil {
-		return nil, connectors.Retryable(connectors.RedactURLError(err))
+		return nil, connectors.RequestFailed(err)
 	}
 	defer resp.Body.Close()
 	raw, rerr := ReadBody(resp.Body, resp.Header.Get("Content-Encoding"), maxAnswer)

@@ -448,3 +448,15 @@ func TestEachMessageOfASplitPushIsPacedAndTimedOnItsOwn(t *testing.T) {
 		t.Errorf("a failed pace: %v after %d messages", err, len(fake.bodies))
 	}
 }
+
+// A push the client's guard refuses (an endpoint at a metadata address)
+// would be refused on every retry: it fails for good at once.
+func TestAPushToARefusedAddressFailsForGood(t *testing.T) {
+	_, ch := newARIChannel(t, nil)
+	ch.Endpoint = "http://169.254.169.254/latest/meta-data/"
+	_, err := (&Connector{Client: connectors.EndpointClient()}).Push(context.Background(), ch, connectors.Update{Items: fullResync(1, 1)})
+	var refused *connectors.PrivateAddressError
+	if !errors.As(err, &refused) || connectors.KindOf(err) != connectors.KindPermanent {
+		t.Errorf("a push to a metadata address: %v (kind %v), want a permanent refusal", err, connectors.KindOf(err))
+	}
+}

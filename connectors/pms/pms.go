@@ -181,15 +181,10 @@ func (s *Sender) SendSigned(ctx context.Context, endpoint string, secrets []stri
 	req.Header.Set("Keyrack-Feed-Id", strconv.FormatInt(feedID, 10))
 	resp, err := client.Do(req)
 	if err != nil {
-		err = fmt.Errorf("pms: webhook: %w", connectors.RedactURLError(err))
 		// An endpoint the client's guard refuses (connectors.EndpointClient)
 		// is refused again on every retry: failed for good, not a network
 		// failure to send again once the PMS seems back.
-		var refused *connectors.PrivateAddressError
-		if errors.As(err, &refused) {
-			return connectors.Permanent(err)
-		}
-		return connectors.Retryable(err)
+		return fmt.Errorf("pms: webhook: %w", connectors.RequestFailed(err))
 	}
 	defer resp.Body.Close()
 	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))

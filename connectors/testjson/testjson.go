@@ -84,7 +84,7 @@ func (c *Connector) push(ctx context.Context, ch connectors.Channel, u connector
 	resp, err := connectors.NoRedirects(c.Client).Do(hr)
 	if err != nil {
 		// Timeouts, refused connections, resets: the channel may answer later.
-		return connectors.Ack{}, connectors.Retryable(connectors.RedactURLError(err))
+		return connectors.Ack{}, connectors.RequestFailed(err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
