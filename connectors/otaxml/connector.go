@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,7 +38,9 @@ var _ connectors.Connector = (*Connector)(nil)
 // succeeds only if every message does (a retry sends them all again, which
 // is harmless since each value is absolute). An RS with Errors is a failed push, whose text carries the
 // channel's own messages; Warnings or Errors with a RecordID naming the
-// 1-based position of an item in its message reject that item.
+// 1-based position of an item in its message reject that item; when the
+// RS has such Errors and no Success, the channel took nothing of the
+// message, and its other items are sent again in a message of their own.
 func (c *Connector) Push(ctx context.Context, ch connectors.Channel, u connectors.Update) (connectors.Ack, error) {
 	now := time.Now
 	if c.Now != nil {
@@ -59,29 +62,67 @@ func (c *Connector) Push(ctx context.Context, ch connectors.Channel, u connector
 		return connectors.Ack{}, connectors.Permanent(fmt.Errorf("channel %s: %w", ch, err))
 	}
 	var ack connectors.Ack
+	requests, resent := 0, 0
 	for i, m := range msgs {
-		var rejected []connectors.Rejection
-		err := ch.Request(ctx, i, func(ctx context.Context) (err error) {
-			rejected, err = c.send(ctx, ch, env, m, now)
-			return err
-		})
-		if err != nil {
-			if len(msgs) > 1 {
-				err = fmt.Errorf("message %d of %d: %w", i+1, len(msgs), err)
-			}
-			return connectors.Ack{}, err
+		// The update's items m holds, in order: its RecordID n is item
+		// idx[n-1].
+		idx := make([]int, m.Count)
+		for k := range idx {
+			idx[k] = m.First + k
 		}
-		ack.Rejected = append(ack.Rejected, rejected...)
+		for {
+			var rejected []connectors.Rejection
+			var whole bool
+			err := ch.Request(ctx, requests, func(ctx context.Context) (err error) {
+				rejected, whole, err = c.send(ctx, ch, env, m, idx, now)
+				return err
+			})
+			requests++
+			if err != nil {
+				if len(msgs) > 1 {
+					err = fmt.Errorf("message %d of %d: %w", i+1, len(msgs), err)
+				}
+				return connectors.Ack{}, err
+			}
+			ack.Rejected = append(ack.Rejected, rejected...)
+			if !whole {
+				break
+			}
+			// The channel refused the whole message (Errors, no Success)
+			// for the items it named: it took none of the others, which
+			// would otherwise count as acknowledged and not be sent again.
+			// They go again without the refused ones (each round drops at
+			// least one item, so this ends).
+			out := map[int]bool{}
+			for _, r := range rejected {
+				out[r.Item] = true
+			}
+			idx = slices.DeleteFunc(idx, func(k int) bool { return out[k] })
+			if len(idx) == 0 {
+				break
+			}
+			resent++
+			mo := o
+			mo.EchoToken = o.EchoToken + "-r" + strconv.Itoa(resent)
+			s, _ := ariShapeOf(ch.Message) // EncodeARI took it
+			sub := make([]connectors.Availability, len(idx))
+			for k, j := range idx {
+				sub[k] = u.Items[j]
+			}
+			m = ARIMessage{Name: m.Name, Count: len(idx), Body: s.encode(mo, sub)}
+		}
 	}
 	return ack, nil
 }
 
-// send posts one message of a push and reads the channel's RS: the items
-// it refused (indexes into the update), or the failure.
-func (c *Connector) send(ctx context.Context, ch connectors.Channel, env Envelope, m ARIMessage, now func() time.Time) ([]connectors.Rejection, error) {
+// send posts one message of a push, whose items are the update's items idx
+// in order, and reads the channel's RS: the items it refused (indexes into
+// the update) and whether it refused the whole message for them (Errors
+// naming items, without Success), or the failure.
+func (c *Connector) send(ctx context.Context, ch connectors.Channel, env Envelope, m ARIMessage, idx []int, now func() time.Time) (refused []connectors.Rejection, whole bool, err error) {
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, ch.Endpoint, bytes.NewReader(m.Body))
 	if err != nil {
-		return nil, connectors.Permanent(fmt.Errorf("channel %s: endpoint: %w", ch, err))
+		return nil, false, connectors.Permanent(fmt.Errorf("channel %s: endpoint: %w", ch, err))
 	}
 	ct := env.ContentType()
 	switch env {
@@ -98,30 +139,29 @@ func (c *Connector) send(ctx context.Context, ch connectors.Channel, env Envelop
 	hr.Header.Set("Accept-Encoding", "gzip")
 	resp, err := connectors.NoRedirects(c.Client).Do(hr)
 	if err != nil {
-		return nil, connectors.RequestFailed(err)
+		return nil, false, connectors.RequestFailed(err)
 	}
 	defer resp.Body.Close()
 	raw, rerr := ReadBody(resp.Body, resp.Header.Get("Content-Encoding"), maxAnswer)
 	if err := connectors.HTTPError(resp, string(raw), now()); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if rerr != nil {
-		return nil, connectors.Retryable(fmt.Errorf("channel %s: read the answer: %w", ch, rerr))
+		return nil, false, connectors.Retryable(fmt.Errorf("channel %s: read the answer: %w", ch, rerr))
 	}
 	rs, err := ParseResponse(raw)
 	if err != nil {
 		// We cannot tell what the channel accepted: the push counts as failed.
-		return nil, connectors.Retryable(fmt.Errorf("channel %s: unreadable answer: %w", ch, err))
+		return nil, false, connectors.Retryable(fmt.Errorf("channel %s: unreadable answer: %w", ch, err))
 	}
-	var refused []connectors.Rejection
 	rejected := map[int]bool{}
 	reject := func(e Error) bool {
 		n, err := strconv.Atoi(e.RecordID)
-		if err != nil || n < 1 || n > m.Count || rejected[n-1] {
+		if err != nil || n < 1 || n > len(idx) || rejected[n-1] {
 			return false
 		}
 		rejected[n-1] = true
-		refused = append(refused, connectors.Rejection{Item: m.First + n - 1, Reason: describe(e)})
+		refused = append(refused, connectors.Rejection{Item: idx[n-1], Reason: describe(e)})
 		return true
 	}
 	for _, w := range rs.Warnings {
@@ -137,10 +177,11 @@ func (c *Connector) send(ctx context.Context, ch connectors.Channel, env Envelop
 			}
 		}
 		if len(general) > 0 {
-			return nil, classify(ch, m.Name, general)
+			return nil, false, classify(ch, m.Name, general)
 		}
+		return refused, !rs.Success, nil
 	}
-	return refused, nil
+	return refused, false, nil
 }
 
 // describe renders a channel's Error or Warning for staff.

@@ -432,14 +432,9 @@ func EncodeInvCountNotif(o Out, items []connectors.Availability) []byte {
 // least one item, however long. When there are several, each has its own
 // EchoToken: o's followed by "-" and the message's position.
 func EncodeARI(o Out, message string, items []connectors.Availability, limit int) ([]ARIMessage, error) {
-	var s ariShape
-	switch message {
-	case "", "avail":
-		s = availNotif
-	case "invcount":
-		s = invCountNotif
-	default:
-		return nil, fmt.Errorf("message %q: want avail or invcount", message)
+	s, err := ariShapeOf(message)
+	if err != nil {
+		return nil, err
 	}
 	if limit <= 0 {
 		limit = DefaultMaxMessage
@@ -478,6 +473,18 @@ func EncodeARI(o Out, message string, items []connectors.Availability, limit int
 		first += n
 	}
 	return msgs, nil
+}
+
+// ariShapeOf is the shape of the channel's availability message: "avail"
+// (or "") or "invcount".
+func ariShapeOf(message string) (ariShape, error) {
+	switch message {
+	case "", "avail":
+		return availNotif, nil
+	case "invcount":
+		return invCountNotif, nil
+	}
+	return ariShape{}, fmt.Errorf("message %q: want avail or invcount", message)
 }
 
 func (s ariShape) encode(o Out, items []connectors.Availability) []byte {

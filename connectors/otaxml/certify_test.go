@@ -1,0 +1,59 @@
+package otaxml
+
+import (
+	"context"
+	"testing"
+
+	"github.com/keyrack/keyrack/connectors"
+	"github.com/keyrack/keyrack/inventory"
+)
+
+// An OTA that refuses a message because of one of its items answers Errors
+// naming that item and no Success (Booking.com: "the presence of Errors
+// usually means the request was rejected completely and no changes were
+// made"; SiteMinder: the update cannot be processed). The other items were
+// not taken: counted as acknowledged, they were never sent again and the
+// channel kept selling what it held before. They go again, without the
+// refused item, and only that item is rejected.
+func TestItemsOfAMessageRefusedAsAWholeAreSentAgainWithoutTheRefusedOne(t *testing.T) {
+	fake, ch := newARIChannel(t, func(n int, m *Message) []byte {
+		if n == 1 {
+			return ErrorReply(m, []*Error{{Type: TypeBizRule, Code: CodeInvalidRoomType, RecordID: "2", Status: "NotProcessed", Msg: "Room SGL unknown"}}, now)
+		}
+		return nil
+	})
+	ack, err := (&Connector{}).Push(context.Background(), ch, connectors.Update{Items: items()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ack.Rejected) != 1 || ack.Rejected[0].Item != 1 {
+		t.Errorf("rejected %+v, want item 1 (SGL) only", ack.Rejected)
+	}
+	if len(fake.bodies) != 2 {
+		t.Fatalf("%d messages sent, want the refused one and DBL again", len(fake.bodies))
+	}
+	if v, ok := fake.values["DBL"][inventory.MustDate("2026-12-03")]; !ok || v != 5 {
+		t.Errorf("the channel holds DBL %d (%v), want 5: the item it did not refuse was not sent again", v, ok)
+	}
+	if _, ok := fake.values["SGL"]; ok {
+		t.Errorf("the refused SGL was sent again")
+	}
+	m, err := Parse(fake.bodies[1])
+	if err != nil || len(m.Avail) != 1 || m.EchoToken == "" {
+		t.Fatalf("second message: %v %+v", err, m)
+	}
+	validate(t, "OTA_HotelAvailNotifRQ", fake.bodies[1])
+	if first, _ := Parse(fake.bodies[0]); first.EchoToken == m.EchoToken {
+		t.Errorf("the message sent again repeats EchoToken %q", m.EchoToken)
+	}
+
+	// The channel refusing the message again for the other item too: both
+	// are rejected, and nothing more is sent.
+	fake, ch = newARIChannel(t, func(n int, m *Message) []byte {
+		return ErrorReply(m, []*Error{{Type: TypeBizRule, Code: CodeInvalidRoomType, RecordID: "1", Msg: "no"}}, now)
+	})
+	ack, err = (&Connector{}).Push(context.Background(), ch, connectors.Update{Items: items()})
+	if err != nil || len(ack.Rejected) != 2 || len(fake.bodies) != 2 {
+		t.Errorf("refused item by item: %v %+v after %d messages", err, ack.Rejected, len(fake.bodies))
+	}
+}
