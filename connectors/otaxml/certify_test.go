@@ -2,6 +2,7 @@ package otaxml
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/keyrack/keyrack/connectors"
@@ -55,5 +56,22 @@ func TestItemsOfAMessageRefusedAsAWholeAreSentAgainWithoutTheRefusedOne(t *testi
 	ack, err = (&Connector{}).Push(context.Background(), ch, connectors.Update{Items: items()})
 	if err != nil || len(ack.Rejected) != 2 || len(fake.bodies) != 2 {
 		t.Errorf("refused item by item: %v %+v after %d messages", err, ack.Rejected, len(fake.bodies))
+	}
+}
+
+// An OTA naming one item in two Errors (its room unknown, its dates out of
+// range) refused that item, not the message: the second Error was taken for
+// one about the whole message and failed the push for good, holding back
+// every other room of the channel until staff stepped in.
+func TestTwoErrorsNamingOneItemRejectThatItemOnly(t *testing.T) {
+	_, ch := newARIChannel(t, func(n int, m *Message) []byte {
+		rs := string(Reply(m, nil, now))
+		return []byte(strings.Replace(rs, "<Success/>", `<Success/><Errors>`+
+			`<Error Type="3" Code="402" RecordID="2" Status="NotProcessed">Room SGL unknown</Error>`+
+			`<Error Type="3" Code="15" RecordID="2" Status="NotProcessed">End beyond the horizon</Error></Errors>`, 1))
+	})
+	ack, err := (&Connector{}).Push(context.Background(), ch, connectors.Update{Items: items()})
+	if err != nil || len(ack.Rejected) != 1 || ack.Rejected[0].Item != 1 {
+		t.Errorf("push: %v (kind %v) %+v, want item 1 rejected and no failure", err, connectors.KindOf(err), ack.Rejected)
 	}
 }

@@ -155,13 +155,18 @@ func (c *Connector) send(ctx context.Context, ch connectors.Channel, env Envelop
 		return nil, false, connectors.Retryable(fmt.Errorf("channel %s: unreadable answer: %w", ch, err))
 	}
 	rejected := map[int]bool{}
+	// reject reports whether e names an item, and rejects it. An item may
+	// be named by several Errors (an unknown room and a date out of range):
+	// each one names it, not the whole message.
 	reject := func(e Error) bool {
 		n, err := strconv.Atoi(e.RecordID)
-		if err != nil || n < 1 || n > len(idx) || rejected[n-1] {
+		if err != nil || n < 1 || n > len(idx) {
 			return false
 		}
-		rejected[n-1] = true
-		refused = append(refused, connectors.Rejection{Item: idx[n-1], Reason: describe(e)})
+		if !rejected[n-1] {
+			rejected[n-1] = true
+			refused = append(refused, connectors.Rejection{Item: idx[n-1], Reason: describe(e)})
+		}
 		return true
 	}
 	for _, w := range rs.Warnings {
