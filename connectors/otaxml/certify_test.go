@@ -2,6 +2,9 @@ package otaxml
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -73,5 +76,56 @@ func TestTwoErrorsNamingOneItemRejectThatItemOnly(t *testing.T) {
 	ack, err := (&Connector{}).Push(context.Background(), ch, connectors.Update{Items: items()})
 	if err != nil || len(ack.Rejected) != 1 || ack.Rejected[0].Item != 1 {
 		t.Errorf("push: %v (kind %v) %+v, want item 1 rejected and no failure", err, connectors.KindOf(err), ack.Rejected)
+	}
+}
+
+// A channel answering a SOAP fault (HTTP 500, as SOAP 1.1 has it) that
+// blames keyrack's message — its credentials refused, a message too large —
+// would answer the same push the same way: the push fails for good at once
+// (retried for an hour, wrong credentials sent over and over can lock the
+// account at the channel), and the fault's reason, past the envelope's
+// namespaces and header, is in the error staff read. A fault on the
+// channel's side is retried, its reason kept too.
+func TestASOAPFaultIsClassifiedByItsCodeAndNamesItsReason(t *testing.T) {
+	const head = `<?xml version="1.0" encoding="UTF-8"?><SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" ` +
+		`xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">` +
+		`<SOAP-ENV:Header><wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"/></SOAP-ENV:Header><SOAP-ENV:Body>`
+	cases := []struct {
+		name, fault string
+		status      int
+		kind        connectors.Kind
+		reason      string
+	}{
+		{"credentials refused", `<SOAP-ENV:Fault><faultcode>SOAP-ENV:Client</faultcode><faultstring>Authentication failed: unknown username or wrong password</faultstring></SOAP-ENV:Fault>`,
+			http.StatusInternalServerError, connectors.KindPermanent, "Authentication failed"},
+		{"refinement of Client", `<SOAP-ENV:Fault><faultcode>SOAP-ENV:Client.Authentication</faultcode><faultstring>Invalid security token</faultstring></SOAP-ENV:Fault>`,
+			http.StatusInternalServerError, connectors.KindPermanent, "Invalid security token"},
+		{"SOAP 1.2 sender", `<env:Fault xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Code><env:Value>env:Sender</env:Value></env:Code><env:Reason><env:Text xml:lang="en">wsse:FailedAuthentication</env:Text></env:Reason></env:Fault>`,
+			http.StatusInternalServerError, connectors.KindPermanent, "wsse:FailedAuthentication"},
+		{"server", `<SOAP-ENV:Fault><faultcode>SOAP-ENV:Server</faultcode><faultstring>Inventory service temporarily unavailable</faultstring></SOAP-ENV:Fault>`,
+			http.StatusInternalServerError, connectors.KindRetryable, "Inventory service temporarily unavailable"},
+		{"in HTTP 200", `<SOAP-ENV:Fault><faultcode>SOAP-ENV:Client</faultcode><faultstring>Message exceeds the 2 MB limit</faultstring></SOAP-ENV:Fault>`,
+			http.StatusOK, connectors.KindPermanent, "exceeds the 2 MB limit"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sent := 0
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				sent++
+				w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+				w.WriteHeader(c.status)
+				io.WriteString(w, head+c.fault+`</SOAP-ENV:Body></SOAP-ENV:Envelope>`)
+			}))
+			defer srv.Close()
+			ch := connectors.Channel{Property: "p", Code: "sm", HotelCode: "H1", Envelope: "soap11", Username: "u", Secret: "wrong", Endpoint: srv.URL}
+			_, err := (&Connector{}).Push(context.Background(), ch, connectors.Update{Items: items()})
+			if err == nil || connectors.KindOf(err) != c.kind || !strings.Contains(err.Error(), c.reason) {
+				t.Errorf("push: %v (kind %v), want %v naming %q", err, connectors.KindOf(err), c.kind, c.reason)
+			}
+			if sent != 1 {
+				t.Errorf("%d requests", sent)
+			}
+		})
 	}
 }

@@ -143,6 +143,23 @@ func (c *Connector) send(ctx context.Context, ch connectors.Channel, env Envelop
 	}
 	defer resp.Body.Close()
 	raw, rerr := ReadBody(resp.Body, resp.Header.Get("Content-Encoding"), maxAnswer)
+	if code := resp.StatusCode; rerr == nil && (code == http.StatusInternalServerError || code/100 == 2) {
+		// SOAP answers a fault with HTTP 500 (some channels with 200): its
+		// code says whose the fault is, and its reason stands past the
+		// envelope, beyond the excerpt HTTPError keeps.
+		if fault, reason, ok := soapFault(raw); ok {
+			kind := connectors.KindRetryable
+			if senderFault(fault) {
+				// Our message or our credentials: the same push would
+				// fail again (and wrong credentials sent on and on can
+				// lock the account at the channel).
+				kind = connectors.KindPermanent
+			}
+			return nil, false, &connectors.Error{Kind: kind, Status: code,
+				RetryAfter: connectors.ParseRetryAfter(resp.Header.Get("Retry-After"), now()),
+				Err:        fmt.Errorf("channel %s answered the %s with a SOAP fault (%s): %s", ch, m.Name, first(fault, "no code"), reason)}
+		}
+	}
 	if err := connectors.HTTPError(resp, string(raw), now()); err != nil {
 		return nil, false, err
 	}
@@ -187,6 +204,40 @@ func (c *Connector) send(ctx context.Context, ch connectors.Channel, env Envelop
 		return refused, !rs.Success, nil
 	}
 	return refused, false, nil
+}
+
+// soapFault reads an answer that is a SOAP 1.1 or 1.2 Fault: the local
+// name of its code (faultcode, or Code/Value) and its reason, card data
+// masked.
+func soapFault(body []byte) (code, reason string, ok bool) {
+	root, perr := readTree(body)
+	if perr != nil || root.Tag != "Envelope" {
+		return "", "", false
+	}
+	f := path(root, "Body", "Fault")
+	if f == nil {
+		return "", "", false
+	}
+	code = first(text(child(f, "faultcode")), text(path(f, "Code", "Value")))
+	if i := strings.LastIndexByte(code, ':'); i >= 0 {
+		code = code[i+1:]
+	}
+	reason = first(text(child(f, "faultstring")), text(path(f, "Reason", "Text")), "no reason given")
+	return shown(code, 60), shown(reason, 300), true
+}
+
+// senderFault reports whether a SOAP fault code blames the message sent:
+// SOAP 1.1 Client (and its dotted refinements, Client.Authentication),
+// VersionMismatch and MustUnderstand; SOAP 1.2 Sender, VersionMismatch,
+// MustUnderstand and DataEncodingUnknown. Server and Receiver faults, and
+// codes of no standard, may pass.
+func senderFault(code string) bool {
+	code, _, _ = strings.Cut(code, ".")
+	switch code {
+	case "Client", "Sender", "VersionMismatch", "MustUnderstand", "DataEncodingUnknown":
+		return true
+	}
+	return false
 }
 
 // describe renders a channel's Error or Warning for staff.
