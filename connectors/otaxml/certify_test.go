@@ -129,3 +129,18 @@ func TestASOAPFaultIsClassifiedByItsCodeAndNamesItsReason(t *testing.T) {
 		})
 	}
 }
+
+// An endpoint answering a web page with HTTP 200 (a login or maintenance
+// page, a URL that is not the channel's ARI service) was reported to staff
+// as "DOCTYPE declarations are refused: send the message without a DTD",
+// which points at keyrack's own message. The error says the channel
+// answered a web page; the push is retried as before.
+func TestAnHTMLAnswerIsReportedAsAWebPage(t *testing.T) {
+	_, _, err := push(t, connectors.Channel{HotelCode: "H1"}, func(*Message) []byte {
+		return []byte("<!DOCTYPE html>\n<html><head><title>Scheduled maintenance</title></head><body>Back soon</body></html>")
+	})
+	if err == nil || connectors.KindOf(err) != connectors.KindRetryable || !strings.Contains(err.Error(), "web page") ||
+		!strings.Contains(err.Error(), "Scheduled maintenance") || strings.Contains(err.Error(), "DTD") {
+		t.Errorf("an HTML answer: %v (kind %v)", err, connectors.KindOf(err))
+	}
+}

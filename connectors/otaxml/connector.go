@@ -169,6 +169,12 @@ func (c *Connector) send(ctx context.Context, ch connectors.Channel, env Envelop
 	rs, err := ParseResponse(raw)
 	if err != nil {
 		// We cannot tell what the channel accepted: the push counts as failed.
+		if isHTML(raw) {
+			// A web page (a login or maintenance page, a wrong URL): the
+			// parser's own complaint (a DOCTYPE refused) would send staff
+			// looking at keyrack's message.
+			return nil, false, connectors.Retryable(fmt.Errorf("channel %s: answered a web page (HTML), not an OTA response: is the endpoint the channel's ARI URL? %s", ch, shown(strings.Join(strings.Fields(string(raw[:min(len(raw), 200)])), " "), 200)))
+		}
 		return nil, false, connectors.Retryable(fmt.Errorf("channel %s: unreadable answer: %w", ch, err))
 	}
 	rejected := map[int]bool{}
@@ -204,6 +210,13 @@ func (c *Connector) send(ctx context.Context, ch connectors.Channel, env Envelop
 		return refused, !rs.Success, nil
 	}
 	return refused, false, nil
+}
+
+// isHTML reports whether an answer is an HTML page.
+func isHTML(b []byte) bool {
+	head := bytes.ToLower(bytes.TrimSpace(b[:min(len(b), 512)]))
+	return bytes.HasPrefix(head, []byte("<!doctype html")) || bytes.HasPrefix(head, []byte("<html")) ||
+		(bytes.HasPrefix(head, []byte("<?xml")) && bytes.Contains(head, []byte("<html")))
 }
 
 // soapFault reads an answer that is a SOAP 1.1 or 1.2 Fault: the local
