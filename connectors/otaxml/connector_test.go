@@ -416,11 +416,15 @@ func TestMaxMessageCapsEachMessageEnvelopeIncluded(t *testing.T) {
 
 // Every message of a split push after the first waits for the channel's
 // Pace (its rate limit), and each has the RequestTimeout of its own: a push
-// of three messages of 150 ms each gets through with 250 ms a request.
+// of eight messages of 250 ms each gets through with a second a request.
+// (Each message leaves its timeout ample room, so a slow, loaded machine
+// does not fail it; together they take twice the timeout, so one timeout
+// for the whole push would.)
 func TestEachMessageOfASplitPushIsPacedAndTimedOnItsOwn(t *testing.T) {
-	items := fullResync(3, 20)
+	const delay, timeout = 250 * time.Millisecond, time.Second
+	items := fullResync(3, 40)
 	fake, ch := newARIChannel(t, func(n int, m *Message) []byte {
-		time.Sleep(150 * time.Millisecond)
+		time.Sleep(delay)
 		return nil
 	})
 	var paced []int
@@ -428,11 +432,14 @@ func TestEachMessageOfASplitPushIsPacedAndTimedOnItsOwn(t *testing.T) {
 		paced = append(paced, len(fake.bodies))
 		return nil
 	}
-	ch.RequestTimeout = 250 * time.Millisecond
+	ch.RequestTimeout = timeout
 	if _, err := (&Connector{MaxMessage: 4000}).Push(context.Background(), ch, connectors.Update{Items: items}); err != nil {
 		t.Fatal(err)
 	}
-	if len(fake.bodies) < 3 || len(paced) != len(fake.bodies)-1 || paced[0] != 1 {
+	if time.Duration(len(fake.bodies))*delay < 2*timeout {
+		t.Fatalf("%d messages of %s: not enough to outlast one timeout of %s for the whole push", len(fake.bodies), delay, timeout)
+	}
+	if len(paced) != len(fake.bodies)-1 || paced[0] != 1 {
 		t.Errorf("%d messages, paced before messages %v: want before every message but the first", len(fake.bodies), paced)
 	}
 	// A message slower than RequestTimeout fails the push.
@@ -442,7 +449,7 @@ func TestEachMessageOfASplitPushIsPacedAndTimedOnItsOwn(t *testing.T) {
 		}
 		return nil
 	})
-	ch.RequestTimeout = 250 * time.Millisecond
+	ch.RequestTimeout = 250 * time.Millisecond // a slower machine only times it out sooner
 	if _, err := (&Connector{MaxMessage: 4000}).Push(context.Background(), ch, connectors.Update{Items: items}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("a message slower than its timeout: %v", err)
 	}
