@@ -27,14 +27,26 @@ func TestAPMSGivenItsSecretAfterItsEndpointIsSentWhatCameMeanwhile(t *testing.T)
 	h.chanIDs["pms"] = ch.ID
 
 	h.book("A", "ota-1", 0, h.today.AddDays(2), 1, 1)
-	eventually(t, convergeTimeout, "the booking on the pull feed", func() bool { return len(h.feed("pms")) == 1 })
-	time.Sleep(time.Second) // its webhook has been tried by now
+	// tried says every entry's webhook has been tried (its last error
+	// recorded): waited for rather than a fixed sleep, which a loaded
+	// machine could end before the webhook ran, testing nothing.
+	tried := func(n int) func() bool {
+		return func() bool {
+			f := h.feed("pms")
+			for _, e := range f {
+				if e.LastError == "" {
+					return false
+				}
+			}
+			return len(f) == n
+		}
+	}
+	eventually(t, convergeTimeout, "the booking's webhook to be tried", tried(1))
 	_, err = h.st.ApplyRevision(ctx, inventory.Revision{Property: h.code, Channel: "A", ExternalID: "ota-1",
 		Kind: inventory.Modify, Mode: inventory.MustAccept, SentAt: time.Now().Add(time.Minute),
 		Stays: []inventory.RoomStay{{RoomType: "R0", Arrival: h.today.AddDays(2), Departure: h.today.AddDays(4), Rooms: 1}}})
 	require.NoError(t, err)
-	eventually(t, convergeTimeout, "the modification on the pull feed", func() bool { return len(h.feed("pms")) == 2 })
-	time.Sleep(time.Second)
+	eventually(t, convergeTimeout, "the modification's webhook to be tried", tried(2))
 	require.Empty(t, recv.requests(), "nothing can be signed yet")
 	require.Zero(t, h.openIncidents("webhook_failed"), "a channel still being set up has not refused anything")
 
