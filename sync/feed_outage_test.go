@@ -121,7 +121,7 @@ func TestAPMSBackFromALongOutageIsSentWhatFailedMeanwhile(t *testing.T) {
 	// missed follows.
 	pmsUp.setDown(false)
 	h.book("A", "ota-3", 0, h.today.AddDays(7), 1, 1)
-	eventually(t, 30*time.Second, "what failed during the outage to be sent again", func() bool {
+	eventually(t, convergeTimeout, "what failed during the outage to be sent again", func() bool {
 		return len(pmsUp.delivered()) == 4
 	})
 	got := pmsUp.delivered()
@@ -131,7 +131,7 @@ func TestAPMSBackFromALongOutageIsSentWhatFailedMeanwhile(t *testing.T) {
 	for _, w := range pmsUp.requests() {
 		require.NoError(t, w.signature)
 	}
-	eventually(t, 10*time.Second, "the incidents of the delivered ones to be resolved", func() bool {
+	eventually(t, convergeTimeout, "the incidents of the delivered ones to be resolved", func() bool {
 		return h.openIncidents("webhook_failed") == 1
 	})
 	var open string

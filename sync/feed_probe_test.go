@@ -28,5 +28,5 @@ func TestAPMSBackFromALongOutageIsSentWhatItMissedWithoutANewBooking(t *testing.
 	eventually(t, convergeTimeout, "what the PMS missed to reach it, with no new booking", func() bool {
 		return len(endpoint.delivered()) == 2
 	})
-	eventually(t, 10*time.Second, "their incidents to be resolved", func() bool { return h.openIncidents("webhook_failed") == 0 })
+	eventually(t, convergeTimeout, "their incidents to be resolved", func() bool { return h.openIncidents("webhook_failed") == 0 })
 }
