@@ -38,7 +38,10 @@ func TestAHungHostSharedByManyChannelsDoesNotHoldBackTheOthers(t *testing.T) {
 	shared := []string{"H1", "H2", "H3", "H4", "H5", "H6"}
 	h, host := sharedHostHotel(t, shared, func(c *sync.Config) {
 		c.Concurrency = 4
-		c.PushTimeout = time.Minute // the hung host holds a push this long
+		// The hung host holds a push this long: far longer than the wait
+		// for OK below, so a loaded machine has room and a missing per-host
+		// limit (OK waiting for these pushes to time out) still fails it.
+		c.PushTimeout = 3 * time.Minute
 	})
 	arrival := h.today.AddDays(3)
 
@@ -54,7 +57,7 @@ func TestAHungHostSharedByManyChannelsDoesNotHoldBackTheOthers(t *testing.T) {
 	// waiting; without a limit per host they take every worker, and OK's
 	// delivery of the second booking waits for the push timeout.
 	h.book("SRC", "hung-2", 0, arrival.AddDays(1), 1, 1)
-	eventually(t, 20*time.Second, "OK to hold the second booking while the shared host hangs", func() bool {
+	eventually(t, time.Minute, "OK to hold the second booking while the shared host hangs", func() bool {
 		v, _ := h.tc["OK"].Value(h.room("OK", 0), arrival.AddDays(1))
 		return v == 9
 	})
