@@ -166,7 +166,7 @@ func TestAPIContract(t *testing.T) {
 		}
 		feedEntry = itoa(revs[0].(map[string]any)["feed_id"].(float64))
 		return true
-	}, 20*time.Second, 50*time.Millisecond, "the OTA's booking reaches the PMS feed")
+	}, 90*time.Second, 50*time.Millisecond, "the OTA's booking reaches the PMS feed")
 
 	big := `{"name":"` + strings.Repeat("x", 1<<20) + `"}`
 	stay := func(arrival, departure string) map[string]any {
