@@ -345,7 +345,10 @@ func (f *Fanout) wakeNextRevision(ctx context.Context, p webhookPayload) {
 		return
 	}
 	queue, id := f.queueName(classCritical), webhookTaskID(webhookPayload{Property: p.Property, Feed: next})
-	for range 10 {
+	// A task in the middle of its check is waited for (it sets itself to
+	// retry once it finds this revision undelivered): up to 2 s, which a
+	// loaded machine can take, before its own backoff is left to bring it.
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
 		info, err := f.inspector.GetTaskInfo(queue, id)
 		if err != nil {
 			return // not in Redis (the sweeper enqueues it), or Redis is down
