@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -287,6 +288,10 @@ type channelData struct {
 	RoomTypes []inventory.RoomType
 	RatePlans []inventory.RatePlan
 	Unmapped  []inventory.UnmappedCode
+	// SplitRooms are the channel's room codes mapped (through different
+	// rates) to room types of different pools: a channel holds one count
+	// per room, and keyrack sends it one pool's.
+	SplitRooms []splitRoom
 
 	Creds     inventory.CredentialState
 	SecretsOK bool // KEYRACK_SECRET is set: credentials and feed URLs can be stored
@@ -394,6 +399,7 @@ func (s *Server) loadChannelStore(ctx context.Context, property string, d *chann
 	if d.RatePlans, err = s.store.RatePlans(ctx, property); err != nil {
 		return err
 	}
+	d.SplitRooms = splitRooms(d.Mappings, d.RoomTypes)
 	if d.Unmapped, err = s.store.UnmappedCodes(ctx, property, code); err != nil {
 		return err
 	}
@@ -860,4 +866,37 @@ func (s *Server) uiChannelRetryDeadLetter(c *gin.Context) {
 		s.log.Warn("ui: audit retry", "err", err)
 	}
 	redirectFlash(c, channelPath(c), "The delivery to "+ch.Code+" is queued again.")
+}
+
+// splitRoom is a channel room code whose mappings draw on several pools.
+type splitRoom struct {
+	Room  string
+	Pools []string // sorted
+}
+
+// splitRooms lists the room codes of mappings whose room types are in
+// different pools. The delivery sends such a room one of them (the pool
+// created first): a mapping mistake staff should see, since the channel
+// sells the room on the other pool's nights too.
+func splitRooms(ms []inventory.Mapping, rts []inventory.RoomType) []splitRoom {
+	poolOf := map[string]string{}
+	for _, rt := range rts {
+		poolOf[rt.Code] = rt.Pool
+	}
+	pools := map[string]map[string]bool{}
+	var rooms []string
+	for _, m := range ms {
+		if pools[m.ChannelRoom] == nil {
+			pools[m.ChannelRoom] = map[string]bool{}
+			rooms = append(rooms, m.ChannelRoom)
+		}
+		pools[m.ChannelRoom][poolOf[m.RoomType]] = true
+	}
+	var out []splitRoom
+	for _, r := range rooms {
+		if len(pools[r]) > 1 {
+			out = append(out, splitRoom{Room: r, Pools: slices.Sorted(maps.Keys(pools[r]))})
+		}
+	}
+	return out
 }

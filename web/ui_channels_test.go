@@ -892,3 +892,23 @@ func TestAChangeNotYetRelayedIsShownPendingWithWhy(t *testing.T) {
 	eventuallyUI(t, "expedia to catch up", func() bool { return statusOfChannel(t, e.fan, "expedia").InSync })
 	require.Contains(t, rowOf(t, e.get("/admin/p/P/channels").Body, "expedia"), "in sync")
 }
+
+// A room code mapped, through two rates, to room types of two pools gets
+// only one pool's availability: the channel page says so.
+func TestARoomCodeMappedToTwoPoolsIsShownAsAMistake(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+	e.seedHotel("P", 2)
+	ctx := context.Background()
+	_, err := e.st.CreatePool(ctx, "P", inventory.Pool{Code: "SGL", Units: 3}, inventory.System)
+	require.NoError(t, err)
+	_, err = e.st.CreateRoomType(ctx, "P", inventory.RoomType{Code: "SGL-STD", Pool: "SGL"}, inventory.System)
+	require.NoError(t, err)
+	e.login("anna")
+	const from = "/admin/p/P/channels/expedia"
+	require.NotContains(t, e.get(from).Body, "mapped to room types of different pools")
+
+	require.NoError(t, e.st.SetMapping(ctx, "P", "expedia", inventory.Mapping{ChannelRoom: "DBL", ChannelRate: "SGLUSE", RoomType: "SGL-STD"}, inventory.System))
+	body := section(t, e.get(from).Body, "mappings-title")
+	require.Contains(t, body, "Room code DBL is mapped to room types of different pools (DBL, SGL)")
+}
