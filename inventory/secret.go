@@ -166,7 +166,7 @@ func (s *Store) SetChannelCredentials(ctx context.Context, sec *Secrets, propert
 		}
 		return audit(ctx, tx, prop.ID, by, "channel.credentials", "channel "+channel, map[string]any{
 			"inbound_user": c.InboundUser, "inbound_secret_changed": c.InboundSecret != "" || c.ClearInbound,
-			"outbound_user": c.OutboundUser, "outbound_secret_changed": c.OutboundSecret != "" || c.ClearOutbound,
+			"outbound_user": c.OutboundUser, "outbound_secret_changed": (c.OutboundSecret != "" && rotate) || c.ClearOutbound,
 		})
 	})
 }

@@ -67,4 +67,8 @@ func TestOtherCredentialsChangedDuringAGraceKeepTheReplacedSecret(t *testing.T) 
 	old, until = prev()
 	require.Equal(t, "the-old-secret", old, "a secret set again is not its own replaced secret")
 	require.True(t, until.Equal(*graceEnds))
+	var changed bool
+	require.NoError(t, h.st.DB().QueryRow(ctx, `SELECT (details->>'outbound_secret_changed')::bool FROM audit_log
+		WHERE action = 'channel.credentials' ORDER BY id DESC LIMIT 1`).Scan(&changed))
+	require.False(t, changed, "the audit does not say the secret changed")
 }
