@@ -1,7 +1,6 @@
 package inventory
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -569,14 +568,7 @@ func loadReservations(ctx context.Context, c dbtx, ms []*member) error {
 			return fmt.Errorf("reservation %s from %s vanished while the group waited for it", m.rev.ExternalID, m.rev.Channel)
 		}
 		m.seq = len(m.res.revisions) + 1
-		for i, h := range m.res.hashes {
-			if bytes.Equal(h, m.hash) {
-				out := m.res.revisions[i].Outcome
-				out.Duplicate = true
-				m.answer(out, nil)
-				break
-			}
-		}
+		m.answerIfDuplicate()
 	}
 	return br.Close()
 }

@@ -178,21 +178,13 @@ func (m *member) remapRevision(ms []Mapping) {
 	rev := Revision{Property: m.rev.Property, Channel: m.rev.Channel, ExternalID: m.rev.ExternalID, Kind: Modify,
 		Stays: stays, Guest: e.Guest, Total: e.Total, Currency: e.Curr,
 		Mode: MustAccept, ChannelSince: m.rev.ChannelSince, Actor: m.rev.Actor}
-	// Just after the latest dated revision, on the channel's clock, and of
-	// its highest version: after every revision the reservation has, and
-	// before the channel's next change. (Dated by keyrack's clock, a
-	// channel's next change dated by a clock hours behind was ordered
-	// before it and changed nothing.) Only when none is dated is keyrack's
-	// clock used; the channel's undated changes follow it still.
+	// Of its highest version and just after its latest dated revision
+	// (ChangeAfter): after every revision the reservation has, and before
+	// the channel's next change.
 	for _, r := range m.res.revisions {
 		rev.Version = max(rev.Version, r.Revision.Version)
-		if after := r.Revision.SentAt.Add(time.Millisecond); !r.Revision.SentAt.IsZero() && after.After(rev.SentAt) {
-			rev.SentAt = after
-		}
 	}
-	if rev.SentAt.IsZero() {
-		rev.SentAt = time.Now()
-	}
+	rev.SentAt = ChangeAfter(m.res.revisions, time.Now())
 	m.rev = rev
 	m.rehash()
 }
@@ -202,6 +194,12 @@ func (m *member) remapRevision(ms []Mapping) {
 // as the duplicate it is.
 func (m *member) rehash() {
 	m.hash = m.rev.Hash()
+	m.answerIfDuplicate()
+}
+
+// answerIfDuplicate answers m as the duplicate it is when the reservation
+// has a revision of m's hash already.
+func (m *member) answerIfDuplicate() {
 	for i, h := range m.res.hashes {
 		if bytes.Equal(h, m.hash) {
 			out := m.res.revisions[i].Outcome
@@ -210,6 +208,26 @@ func (m *member) rehash() {
 			return
 		}
 	}
+}
+
+// ChangeAfter is when a change keyrack makes to a reservation whose
+// revisions are recs (staff's through the API, a mapping placing a parked
+// booking) is dated: just after the latest dated one, on its channel's own
+// clock — dated by keyrack's clock, the channel's next change, dated by a
+// clock hours behind (a local time west of UTC sent without its zone), was
+// ordered before it and changed nothing —, or now when none is dated (the
+// channel's undated changes follow it still).
+func ChangeAfter(recs []RevisionRecord, now time.Time) time.Time {
+	var at time.Time
+	for _, r := range recs {
+		if after := r.Revision.SentAt.Add(time.Millisecond); !r.Revision.SentAt.IsZero() && after.After(at) {
+			at = after
+		}
+	}
+	if at.IsZero() {
+		return now
+	}
+	return at
 }
 
 // unmappedStay is the index of the first stay with a channel room code and

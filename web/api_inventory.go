@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/keyrack/keyrack/inventory"
@@ -426,21 +425,7 @@ func (s *Server) change(c *gin.Context, in reservationInJSON, kind inventory.Rev
 		return inventory.Revision{}, false
 	}
 	rev := s.revision(c, in, res.Channel, res.ExternalID, kind, ch.Kind == inventory.ChannelPMS)
-	// Just after the latest dated revision, on that channel's own clock:
-	// dated by keyrack's clock, the channel's next change — dated by a clock
-	// hours behind (a local time west of UTC sent without its zone) — was
-	// ordered before this one and changed nothing.
-	for _, r := range recs {
-		if r.Revision.SentAt.IsZero() {
-			continue
-		}
-		if after := r.Revision.SentAt.Add(time.Millisecond); after.After(rev.SentAt) {
-			rev.SentAt = after
-		}
-	}
-	if rev.SentAt.IsZero() {
-		rev.SentAt = now()
-	}
+	rev.SentAt = inventory.ChangeAfter(recs, now())
 	return rev, true
 }
 
