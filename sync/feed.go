@@ -485,6 +485,13 @@ func (f *Fanout) raiseWebhookFailed(ctx context.Context, p webhookPayload, cause
 	return err
 }
 
+// resendableSQL holds for a feed entry e whose webhook failed for good for a
+// passing cause and has not been sent again after a success, its
+// webhook_failed incident i open.
+const resendableSQL = `i.kind = 'webhook_failed' AND i.resolved_at IS NULL
+	AND i.details @> '{"retryable": true}' AND i.details->'resent_at' IS NULL
+	AND e.failed_at IS NOT NULL AND e.delivered_at IS NULL AND e.acked_at IS NULL`
+
 // resendFailedWebhooks sends again, oldest first, the webhooks of PMS
 // channel ch that failed for good for a passing cause (their incident says
 // retryable) and whose webhook_failed incident is still open: called once a
@@ -508,9 +515,7 @@ func (f *Fanout) resendFailedWebhooks(ctx context.Context, ch pair) (int, error)
 	rows, _ := f.db.Query(ctx, `
 		SELECT e.id FROM incidents i
 		JOIN feed_entries e ON e.property_id = i.property_id AND e.id = i.feed_entry_id
-		WHERE i.property_id = $1 AND i.kind = 'webhook_failed' AND i.resolved_at IS NULL
-			AND i.details @> '{"retryable": true}' AND i.details->'resent_at' IS NULL
-			AND e.channel_id = $2 AND e.failed_at IS NOT NULL AND e.delivered_at IS NULL AND e.acked_at IS NULL
+		WHERE i.property_id = $1 AND e.channel_id = $2 AND `+resendableSQL+`
 		ORDER BY e.id LIMIT 1000`, ch.Property, ch.Channel)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
@@ -548,9 +553,8 @@ func (f *Fanout) resendFailedWebhook(ctx context.Context, w webhookPayload, mark
 		WITH resent AS (
 			UPDATE feed_entries e SET failed_at = NULL, queued_at = now()
 			FROM incidents i
-			WHERE e.property_id = $1 AND e.id = $2 AND e.failed_at IS NOT NULL AND e.delivered_at IS NULL AND e.acked_at IS NULL
-				AND i.property_id = e.property_id AND i.feed_entry_id = e.id AND i.kind = 'webhook_failed'
-				AND i.resolved_at IS NULL AND i.details @> '{"retryable": true}' AND i.details->'resent_at' IS NULL
+			WHERE e.property_id = $1 AND e.id = $2 AND i.property_id = e.property_id AND i.feed_entry_id = e.id
+				AND `+resendableSQL+`
 			RETURNING i.id
 		)
 		UPDATE incidents SET details = details || jsonb_build_object($3::text, now()), updated_at = now()
@@ -582,9 +586,7 @@ func (f *Fanout) probeFailedWebhooks(ctx context.Context) error {
 		JOIN feed_entries e ON e.property_id = i.property_id AND e.id = i.feed_entry_id
 		JOIN channels c ON c.property_id = e.property_id AND c.id = e.channel_id AND c.enabled
 			AND c.outbound_secret_sealed IS NOT NULL AND c.endpoint <> ''
-		WHERE i.kind = 'webhook_failed' AND i.resolved_at IS NULL
-			AND i.details @> '{"retryable": true}' AND i.details->'resent_at' IS NULL
-			AND e.failed_at IS NOT NULL AND e.delivered_at IS NULL AND e.acked_at IS NULL
+		WHERE `+resendableSQL+`
 			AND NOT EXISTS (SELECT 1 FROM feed_entries p WHERE p.property_id = e.property_id AND p.channel_id = e.channel_id
 				AND p.webhook AND p.delivered_at IS NULL AND p.failed_at IS NULL AND p.acked_at IS NULL)
 		ORDER BY e.property_id, e.channel_id, e.id
