@@ -2,17 +2,12 @@ package sync_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	gosync "sync"
 	"testing"
 	"time"
 
-	"github.com/keyrack/keyrack/connectors/pms"
 	"github.com/keyrack/keyrack/inventory"
 	"github.com/keyrack/keyrack/sync"
 	"github.com/stretchr/testify/require"
@@ -23,36 +18,22 @@ import (
 // the reservations in refuse, answered 404 (a permanent refusal) whether
 // it is up or not.
 type pmsEndpoint struct {
-	srv    *httptest.Server
-	mu     gosync.Mutex
-	down   bool
-	refuse map[string]bool // external ids
-	got    []webhook
+	*receiver
+	down   bool            // guarded by the receiver's mu
+	refuse map[string]bool // external ids; set before the first webhook
 }
 
 func newPMSEndpoint(t *testing.T) *pmsEndpoint {
-	e := &pmsEndpoint{refuse: map[string]bool{}}
-	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		body, _ := io.ReadAll(req.Body)
-		wh := webhook{signature: pms.Verify(pmsSecret, req.Header.Get(pms.SignatureHeader), body, 5*time.Minute),
-			feedID: req.Header.Get("Keyrack-Feed-Id")}
-		if err := json.Unmarshal(body, &wh.rev); err != nil {
-			wh.signature = err
-		}
-		e.mu.Lock()
-		defer e.mu.Unlock()
+	e := &pmsEndpoint{receiver: newReceiver(t, 0, 0), refuse: map[string]bool{}}
+	e.answer = func(wh webhook) int {
 		switch {
 		case e.refuse[wh.rev.ExternalID]:
-			wh.status = http.StatusNotFound
+			return http.StatusNotFound
 		case e.down:
-			wh.status = http.StatusServiceUnavailable
-		default:
-			wh.status = http.StatusNoContent
+			return http.StatusServiceUnavailable
 		}
-		e.got = append(e.got, wh)
-		w.WriteHeader(wh.status)
-	}))
-	t.Cleanup(e.srv.Close)
+		return http.StatusNoContent
+	}
 	return e
 }
 
@@ -60,12 +41,6 @@ func (e *pmsEndpoint) setDown(down bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.down = down
-}
-
-func (e *pmsEndpoint) requests() []webhook {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]webhook(nil), e.got...)
 }
 
 // delivered lists "<external id>/<revision seq>" of what the PMS accepted, in

@@ -35,6 +35,9 @@ type receiver struct {
 	// are answered 429 with Retry-After: 1.
 	limit  int
 	recent []time.Time
+	// answer, when set (before the first request), decides each answer's
+	// status instead, called with mu held.
+	answer func(webhook) int
 }
 
 type webhook struct {
@@ -56,7 +59,9 @@ func newReceiver(t *testing.T, failFirst, fail int) *receiver {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		wh.status = http.StatusNoContent
-		if len(r.got) < r.failFirst {
+		if r.answer != nil {
+			wh.status = r.answer(wh)
+		} else if len(r.got) < r.failFirst {
 			wh.status = r.fail
 		}
 		if r.limit > 0 {
