@@ -257,6 +257,9 @@ func (f *Fanout) sendWebhook(ctx context.Context, p webhookPayload, last bool) e
 		// (inventory.OutboundSecretGrace): the PMS may not have switched.
 		if prev, err := f.cfg.Secrets.Open(prevSealed); err == nil {
 			secrets = append(secrets, prev)
+		} else {
+			f.log.Warn("could not open a PMS channel's replaced outbound secret: webhooks are signed with the new one only",
+				"property_id", p.Property, "channel", channel, "err", err)
 		}
 	}
 	if cause == nil {
