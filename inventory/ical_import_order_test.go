@@ -23,12 +23,7 @@ func TestAnOlderFetchImportedLastDoesNotOrphanABooking(t *testing.T) {
 	h, feed := icalHotel(t)
 	ctx := context.Background()
 	t2 := time.Date(2027, 5, 1, 12, 0, 0, 0, time.UTC)
-	imp := func(at time.Time, events ...inventory.CalendarEvent) inventory.ImportResult {
-		t.Helper()
-		r, err := h.st.ImportCalendar(ctx, feed, events, nil, at)
-		require.NoError(t, err)
-		return r
-	}
+	imp := importer(t, h, feed)
 
 	// The later fetch is imported first: a new stay.
 	r := imp(t2, ev("e@airbnb.com", "2027-05-10", "2027-05-12"))
@@ -56,18 +51,22 @@ func TestAnOlderFetchImportedLastDoesNotOrphanABooking(t *testing.T) {
 // freed.
 func TestAnOlderFetchAfterAnEmptyingImportIsLeftOut(t *testing.T) {
 	h, feed := icalHotel(t)
-	ctx := context.Background()
 	t0 := time.Date(2027, 5, 1, 12, 0, 0, 0, time.UTC)
-	imp := func(at time.Time, events ...inventory.CalendarEvent) inventory.ImportResult {
-		t.Helper()
-		r, err := h.st.ImportCalendar(ctx, feed, events, nil, at)
-		require.NoError(t, err)
-		return r
-	}
+	imp := importer(t, h, feed)
 	require.Equal(t, 1, imp(t0, ev("e@airbnb.com", "2027-05-10", "2027-05-12")).New)
 	require.Equal(t, 1, imp(t0.Add(10*time.Minute)).Cancelled, "the platform cancelled it: no events left")
 	r := imp(t0.Add(5*time.Minute), ev("e@airbnb.com", "2027-05-10", "2027-05-12"))
 	require.Zero(t, r.New+r.Modified, "an older calendar is left out")
 	require.NotEmpty(t, r.Warnings)
 	require.Equal(t, 0, h.soldOn(t, "2027-05-10"))
+}
+
+// importer imports the events of a fetch made at a time into feed.
+func importer(t *testing.T, h *hotel, feed inventory.ICalFeedRef) func(at time.Time, events ...inventory.CalendarEvent) inventory.ImportResult {
+	return func(at time.Time, events ...inventory.CalendarEvent) inventory.ImportResult {
+		t.Helper()
+		r, err := h.st.ImportCalendar(context.Background(), feed, events, nil, at)
+		require.NoError(t, err)
+		return r
+	}
 }
