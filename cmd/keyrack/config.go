@@ -145,7 +145,11 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 		}
 		cfg.TrustedProxies = append(cfg.TrustedProxies, p)
 	}
-	if v := strings.TrimSpace(cfg.ResyncAt); v != "" && v != "off" {
+	// The value checked is the value serve runs with: an "off " that passed
+	// here was refused by the fan-out only after keyrack had connected.
+	if v := strings.TrimSpace(cfg.ResyncAt); strings.EqualFold(v, "off") {
+		cfg.ResyncAt = "off"
+	} else if v != "" {
 		if _, err := time.Parse("15:04", v); err != nil {
 			return cfg, fmt.Errorf("KEYRACK_RESYNC_AT=%q: use HH:MM (property-local time) or off", cfg.ResyncAt)
 		}
