@@ -90,7 +90,10 @@ type Update struct {
 // Availability is what the channel may sell of one of its rooms on the
 // nights [From, To).
 type Availability struct {
-	Room      string // the channel's room code
+	Room string // the channel's room code
+	// Rate is the channel's rate code the item names, for a channel that
+	// keeps availability per room and rate; "" names the room only.
+	Rate      string
 	From      inventory.Date
 	To        inventory.Date // exclusive
 	Available int

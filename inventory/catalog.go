@@ -217,13 +217,13 @@ func (s *Store) RatePlans(ctx context.Context, property string) ([]RatePlan, err
 
 // channelColumns are the columns scanChannel reads, in its order.
 const channelColumns = `id, code, name, kind, enabled, hotel_code, endpoint, rate_limit, horizon_days,
-	inbound_auth, envelope, ari_message, pull_url, pull_interval_s, pull_modify_url`
+	inbound_auth, envelope, ari_message, ari_level, pull_url, pull_interval_s, pull_modify_url`
 
 // scanChannel reads channelColumns, then the extra columns into extra.
 func scanChannel(r pgx.Row, extra ...any) (Channel, error) {
 	var c Channel
 	err := r.Scan(append([]any{&c.ID, &c.Code, &c.Name, &c.Kind, &c.Enabled, &c.HotelCode, &c.Endpoint, &c.RateLimit, &c.HorizonDays,
-		&c.InboundAuth, &c.Envelope, &c.ARIMessage, &c.PullURL, &c.PullInterval, &c.PullModifyURL}, extra...)...)
+		&c.InboundAuth, &c.Envelope, &c.ARIMessage, &c.ARILevel, &c.PullURL, &c.PullInterval, &c.PullModifyURL}, extra...)...)
 	return c, err
 }
 
@@ -256,10 +256,10 @@ func (s *Store) CreateChannel(ctx context.Context, property string, c Channel, b
 			return err
 		}
 		err = tx.QueryRow(ctx, `INSERT INTO channels (property_id, code, name, kind, enabled, hotel_code, endpoint, rate_limit, horizon_days,
-				inbound_auth, envelope, ari_message, pull_url, pull_interval_s, pull_modify_url)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
+				inbound_auth, envelope, ari_message, ari_level, pull_url, pull_interval_s, pull_modify_url)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
 			prop.ID, c.Code, c.Name, string(c.Kind), c.Enabled, c.HotelCode, c.Endpoint, c.RateLimit, c.HorizonDays,
-			c.InboundAuth, c.Envelope, c.ARIMessage, c.PullURL, c.PullInterval, c.PullModifyURL).Scan(&c.ID)
+			c.InboundAuth, c.Envelope, c.ARIMessage, c.ARILevel, c.PullURL, c.PullInterval, c.PullModifyURL).Scan(&c.ID)
 		if err != nil {
 			return conflictOnDuplicate(err, "channel %s already exists in property %s", c.Code, property)
 		}
@@ -457,6 +457,7 @@ type ChannelPatch struct {
 	InboundAuth  *string
 	Envelope     *string
 	ARIMessage   *string
+	ARILevel     *string
 	PullURL      *string
 	PullInterval *int
 	// PullModifyURL sets the channel's modification queue
@@ -489,6 +490,7 @@ func (s *Store) UpdateChannel(ctx context.Context, property, code string, c Chan
 		set(&o.InboundAuth, c.InboundAuth)
 		set(&o.Envelope, c.Envelope)
 		set(&o.ARIMessage, c.ARIMessage)
+		set(&o.ARILevel, c.ARILevel)
 		set(&o.PullURL, c.PullURL)
 		set(&o.PullInterval, c.PullInterval)
 		set(&o.PullModifyURL, c.PullModifyURL)
@@ -499,11 +501,12 @@ func (s *Store) UpdateChannel(ctx context.Context, property, code string, c Chan
 				enabled_at = CASE WHEN $4 AND NOT enabled THEN now() ELSE enabled_at END,
 				hotel_code = coalesce($5, hotel_code), endpoint = coalesce($6, endpoint), rate_limit = coalesce($7, rate_limit),
 				horizon_days = coalesce($8, horizon_days),
-				inbound_auth = $9, envelope = $10, ari_message = $11, pull_url = $12, pull_interval_s = $13, pull_modify_url = $14
+				inbound_auth = $9, envelope = $10, ari_message = $11, pull_url = $12, pull_interval_s = $13, pull_modify_url = $14,
+				ari_level = $15
 			WHERE property_id = $1 AND code = $2
 			RETURNING `+channelColumns,
 			prop.ID, code, c.Name, c.Enabled, c.HotelCode, c.Endpoint, c.RateLimit, c.HorizonDays,
-			o.InboundAuth, o.Envelope, o.ARIMessage, o.PullURL, o.PullInterval, o.PullModifyURL))
+			o.InboundAuth, o.Envelope, o.ARIMessage, o.PullURL, o.PullInterval, o.PullModifyURL, o.ARILevel))
 		if err != nil {
 			return err
 		}

@@ -38,6 +38,7 @@ func TestOTASettingsAreValidatedAndKept(t *testing.T) {
 		{inventory.OTASettings{InboundAuth: "cookie"}, "inbound_auth"},
 		{inventory.OTASettings{Envelope: "soap13"}, "envelope"},
 		{inventory.OTASettings{ARIMessage: "rates"}, "ari_message"},
+		{inventory.OTASettings{ARILevel: "rates"}, "ari_level"},
 		{inventory.OTASettings{PullURL: "ftp://x"}, "pull_url"},
 		{inventory.OTASettings{PullInterval: 1}, "pull_interval_s"},
 	} {

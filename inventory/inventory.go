@@ -106,6 +106,14 @@ type OTASettings struct {
 	// ARIMessage is the availability message the channel takes: "avail"
 	// (OTA_HotelAvailNotifRQ, the default) or "invcount" (OTA_HotelInvCountNotifRQ).
 	ARIMessage string
+	// ARILevel is what an availability item names: "room" (the default)
+	// the channel's room code, once per room code whatever rates are
+	// mapped to it; "rate" each mapped pair of the channel's room and rate
+	// codes, with RatePlanCode, for channels that keep availability per
+	// room and rate (SiteMinder-style) and refuse an item without one. A
+	// room code mapped with no rate code only ("" matches any rate) is sent
+	// without one.
+	ARILevel string
 	// PullURL is where a pull-mode channel serves its pending reservations
 	// (GET) and takes acknowledgements (POST); PullInterval how often, in
 	// seconds (60 by default; 5 at least).
@@ -149,6 +157,8 @@ func (o *OTASettings) Check() (field, problem string) {
 		return "envelope", "must be one of raw, soap11, soap12"
 	case !slices.Contains([]string{"", "avail", "invcount"}, o.ARIMessage):
 		return "ari_message", "must be one of avail, invcount"
+	case !slices.Contains([]string{"", "room", "rate"}, o.ARILevel):
+		return "ari_level", "must be one of room, rate"
 	}
 	if o.PullInterval == 0 {
 		o.PullInterval = 60

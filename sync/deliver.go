@@ -128,23 +128,7 @@ func (d *delivery) lockAndClaim(ctx context.Context) (bool, error) {
 		found = err == nil
 		return err
 	})
-	// Each pool's room codes on the channel. A room code mapped (through
-	// several rates) to room types of different pools is a mapping mistake;
-	// it is sent for the first pool only.
-	d.rooms = map[int64][]string{}
-	b.Queue(`
-		SELECT DISTINCT ON (m.channel_room) m.channel_room, rt.pool_id
-		FROM mappings m JOIN room_types rt ON rt.property_id = m.property_id AND rt.id = m.room_type_id
-		WHERE m.property_id = $1 AND m.channel_id = $2
-		ORDER BY m.channel_room, rt.pool_id`, p.Property, p.Channel).Query(func(rows pgx.Rows) error {
-		var room string
-		var pool int64
-		_, err := pgx.ForEachRow(rows, []any{&room, &pool}, func() error {
-			d.rooms[pool] = append(d.rooms[pool], room)
-			return nil
-		})
-		return err
-	})
+	d.queueRooms(b)
 	br := d.conn.SendBatch(lctx, b)
 	var locked bool
 	if _, err := br.Exec(); err == nil {
@@ -166,6 +150,38 @@ func (d *delivery) lockAndClaim(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("sync: %w: %v", errBusy, err)
 	}
 	return false, err
+}
+
+// queueRooms queues in b the read of d.rooms: each pool's items on the
+// channel, its room codes, or at the rate level (channels.ari_level) each
+// room and rate code pair mapped, and a room code mapped only with the
+// empty rate code (any rate) on its own. A room code (or pair) mapped to
+// room types of different pools is a mapping mistake; it is sent for the
+// first pool only. Every round reads them with its marks: a mapping or
+// level changed during a run comes with a resync whose marks a later round
+// of the run may take, and sent for the rooms the run began with, a new
+// room or rate would wait for the nightly resync.
+func (d *delivery) queueRooms(b *pgx.Batch) {
+	p := d.task.pair
+	b.Queue(`
+		WITH level AS (SELECT ari_level = 'rate' AS per_rate FROM channels WHERE property_id = $1 AND id = $2),
+		m AS (
+			SELECT m.channel_room AS room, CASE WHEN level.per_rate THEN m.channel_rate ELSE '' END AS rate, rt.pool_id
+			FROM mappings m JOIN room_types rt ON rt.property_id = m.property_id AND rt.id = m.room_type_id, level
+			WHERE m.property_id = $1 AND m.channel_id = $2)
+		SELECT DISTINCT ON (m.room, m.rate) m.room, m.rate, m.pool_id
+		FROM m
+		WHERE m.rate <> '' OR NOT EXISTS (SELECT 1 FROM m r WHERE r.room = m.room AND r.rate <> '')
+		ORDER BY m.room, m.rate, m.pool_id`, p.Property, p.Channel).Query(func(rows pgx.Rows) error {
+		d.rooms = map[int64][]product{}
+		var it product
+		var pool int64
+		_, err := pgx.ForEachRow(rows, []any{&it.room, &it.rate, &pool}, func() error {
+			d.rooms[pool] = append(d.rooms[pool], it)
+			return nil
+		})
+		return err
+	})
 }
 
 // lockHolderSQL names the session holding a pair's lock ($1, $2): its
@@ -219,6 +235,11 @@ func (d *delivery) unlock() {
 	}
 }
 
+// product is what one availability item of a channel names: its room
+// code, and its rate code for a channel that keeps availability per room
+// and rate.
+type product struct{ room, rate string }
+
 // delivery is one run of a delivery task, holding the pair's lock.
 type delivery struct {
 	f     *Fanout
@@ -227,9 +248,9 @@ type delivery struct {
 	class string
 
 	ch    channelRow
-	rooms map[int64][]string // pool → the channel's room codes drawing on it
-	gate  gate               // the channel's rate limit state
-	first *work              // the first round's marks, read by lockAndClaim
+	rooms map[int64][]product // pool → the channel's items drawing on it
+	gate  gate                // the channel's rate limit state
+	first *work               // the first round's marks, read by lockAndClaim
 	// unlocked says the run's last statement released the pair's lock.
 	unlocked bool
 	sent     int    // pushes the channel took in this run
@@ -483,7 +504,8 @@ type ack struct {
 // sold, and channels refuse nights beyond what they are configured for),
 // the channel's acknowledgements, and whether a change to the night still waits in the
 // outbox — all in one statement, so from one snapshot. A bulk delivery
-// reads a pool's change and resync marks both, merged night by night.
+// reads a pool's change and resync marks both, merged night by night. It
+// reads the channel's items again too (queueRooms).
 //
 // loadSQL runs with its generic plan (inventory.QueueGenericPlan). Planned
 // for its arguments, it took longer to plan than to run: 0.67 ms of planning
@@ -502,6 +524,7 @@ func (d *delivery) load(ctx context.Context) (*work, error) {
 		w, err = readWork(rows)
 		return err
 	})
+	d.queueRooms(b)
 	return w, d.conn.SendBatch(ctx, b).Close()
 }
 
@@ -650,7 +673,7 @@ type run struct {
 // update builds what to send — the nights decide says to send, merged per
 // pool into runs of equal values, one item per run and room (item i sends
 // itemRun[i]) — and notes the echoes to settle.
-func (w *work) update(rooms map[int64][]string, echoWindow time.Duration) (u connectors.Update, runs, itemRun []*run) {
+func (w *work) update(rooms map[int64][]product, echoWindow time.Duration) (u connectors.Update, runs, itemRun []*run) {
 	var cur *run
 	w.settle = w.settle[:0]
 	for _, n := range w.nights {
@@ -677,8 +700,8 @@ func (w *work) update(rooms map[int64][]string, echoWindow time.Duration) (u con
 		runs = append(runs, cur)
 	}
 	for _, r := range runs {
-		for _, room := range rooms[r.Pool] {
-			u.Items = append(u.Items, connectors.Availability{Room: room, From: r.From, To: r.To, Available: r.Value})
+		for _, pr := range rooms[r.Pool] {
+			u.Items = append(u.Items, connectors.Availability{Room: pr.room, Rate: pr.rate, From: r.From, To: r.To, Available: r.Value})
 			itemRun = append(itemRun, r)
 		}
 	}
@@ -705,14 +728,14 @@ type ackRows struct {
 
 // acknowledge says what the channel took and what it refused, and notes
 // the refusals for staff. A pool-night counts as acknowledged only if the
-// channel took it for every room of the pool.
+// channel took it for every item of the pool (each room, or room and rate).
 func (d *delivery) acknowledge(u connectors.Update, runs, itemRun []*run, ack connectors.Ack) (took, refused ackRows) {
 	var reasons []string
 	for _, rj := range ack.Rejected {
 		if rj.Item >= 0 && rj.Item < len(itemRun) {
 			itemRun[rj.Item].Rejected = true
 			it := u.Items[rj.Item]
-			reasons = append(reasons, fmt.Sprintf("room %s %s..%s: %s", it.Room, it.From, it.To, rj.Reason))
+			reasons = append(reasons, fmt.Sprintf("%s %s..%s: %s", itemName(it.Room, it.Rate), it.From, it.To, rj.Reason))
 		}
 	}
 	if len(reasons) > 0 {

@@ -111,7 +111,7 @@ func TestUpdateMergesEqualConsecutiveNightsPerRoom(t *testing.T) {
 		night(2, 0, 4, nil), // pool 2 is not mapped
 		night(3, 0, 1, nil), night(3, 1, 1, nil),
 	}}
-	u, runs, itemRun := w.update(map[int64][]string{1: {"DBL", "DBL-SEA"}, 3: {"STE"}}, time.Second)
+	u, runs, itemRun := w.update(map[int64][]product{1: {{room: "DBL"}, {room: "DBL-SEA"}}, 3: {{room: "STE", rate: "BAR"}}}, time.Second)
 	require.Equal(t, []connectors.Availability{
 		{Room: "DBL", From: d, To: d.AddDays(2), Available: 4},
 		{Room: "DBL-SEA", From: d, To: d.AddDays(2), Available: 4},
@@ -119,7 +119,7 @@ func TestUpdateMergesEqualConsecutiveNightsPerRoom(t *testing.T) {
 		{Room: "DBL-SEA", From: d.AddDays(3), To: d.AddDays(4), Available: 4},
 		{Room: "DBL", From: d.AddDays(4), To: d.AddDays(5), Available: 3},
 		{Room: "DBL-SEA", From: d.AddDays(4), To: d.AddDays(5), Available: 3},
-		{Room: "STE", From: d, To: d.AddDays(2), Available: 1},
+		{Room: "STE", Rate: "BAR", From: d, To: d.AddDays(2), Available: 1},
 	}, u.Items)
 	require.False(t, u.Full)
 	require.Len(t, runs, 4)

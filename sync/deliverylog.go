@@ -60,6 +60,7 @@ type DeliveryPayload struct {
 // DeliveryItem is one item of a pushed update.
 type DeliveryItem struct {
 	Room      string         `json:"room"`
+	Rate      string         `json:"rate,omitempty"` // a channel with availability per room and rate
 	From      inventory.Date `json:"from"`
 	To        inventory.Date `json:"to"`
 	Available int            `json:"available"`
@@ -69,6 +70,7 @@ type DeliveryItem struct {
 type DeliveryRejection struct {
 	Item   int    `json:"item"`
 	Room   string `json:"room,omitempty"`
+	Rate   string `json:"rate,omitempty"`
 	Reason string `json:"reason"`
 }
 
@@ -82,7 +84,7 @@ func deliveryEntry(u connectors.Update, ack connectors.Ack, err error, took time
 			p.Omitted = len(u.Items) - i
 			break
 		}
-		p.Items = append(p.Items, DeliveryItem{Room: it.Room, From: it.From, To: it.To, Available: it.Available})
+		p.Items = append(p.Items, DeliveryItem{Room: it.Room, Rate: it.Rate, From: it.From, To: it.To, Available: it.Available})
 	}
 	switch {
 	case err != nil:
@@ -97,12 +99,12 @@ func deliveryEntry(u connectors.Update, ack connectors.Ack, err error, took time
 		for _, rj := range ack.Rejected {
 			r := DeliveryRejection{Item: rj.Item, Reason: rj.Reason}
 			if rj.Item >= 0 && rj.Item < len(u.Items) {
-				r.Room = u.Items[rj.Item].Room
+				r.Room, r.Rate = u.Items[rj.Item].Room, u.Items[rj.Item].Rate
 			}
 			if len(p.Rejected) < deliveryLogMaxItems {
 				p.Rejected = append(p.Rejected, r)
 			}
-			reasons = append(reasons, fmt.Sprintf("item %d (room %s): %s", r.Item, r.Room, r.Reason))
+			reasons = append(reasons, fmt.Sprintf("item %d (%s): %s", r.Item, itemName(r.Room, r.Rate), r.Reason))
 		}
 		d.Error = "the channel refused " + strings.Join(reasons, "; ")
 	}
@@ -218,4 +220,13 @@ func (f *Fanout) DeliveryFailures(ctx context.Context, property string, since ti
 		return nil
 	})
 	return out, err
+}
+
+// itemName names an availability item for staff: "room DBL", or "room DBL
+// rate BAR" for a channel that keeps availability per room and rate.
+func itemName(room, rate string) string {
+	if rate == "" {
+		return "room " + room
+	}
+	return "room " + room + " rate " + rate
 }

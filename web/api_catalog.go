@@ -253,6 +253,7 @@ type otaSettingsJSON struct {
 	InboundAuth  string `json:"inbound_auth,omitempty"`
 	Envelope     string `json:"envelope,omitempty"`
 	ARIMessage   string `json:"ari_message,omitempty"`
+	ARILevel     string `json:"ari_level,omitempty"`
 	PullURL      string `json:"pull_url,omitempty"`
 	PullInterval int    `json:"pull_interval_s,omitempty"`
 	// PullModifyURL is a pull-mode channel's modification queue.
@@ -512,6 +513,7 @@ type channelPatchJSON struct {
 	InboundAuth  *string `json:"inbound_auth,omitempty"`
 	Envelope     *string `json:"envelope,omitempty"`
 	ARIMessage   *string `json:"ari_message,omitempty"`
+	ARILevel     *string `json:"ari_level,omitempty"`
 	PullURL      *string `json:"pull_url,omitempty"`
 	PullInterval *int    `json:"pull_interval_s,omitempty"`
 	// PullModifyURL sets a pull-mode channel's modification queue.
@@ -535,6 +537,7 @@ func (s *Server) updateChannel(c *gin.Context) {
 	setPtr(&o.InboundAuth, in.InboundAuth)
 	setPtr(&o.Envelope, in.Envelope)
 	setPtr(&o.ARIMessage, in.ARIMessage)
+	setPtr(&o.ARILevel, in.ARILevel)
 	setPtr(&o.PullURL, in.PullURL)
 	setPtr(&o.PullInterval, in.PullInterval)
 	setPtr(&o.PullModifyURL, in.PullModifyURL)
@@ -549,9 +552,11 @@ func (s *Server) updateChannel(c *gin.Context) {
 		return
 	}
 	// A horizon changed (raised, say) leaves the channel without the nights
-	// it now covers until the nightly resync: they are sent now.
+	// it now covers until the nightly resync, and another message or level
+	// without any value in its new form (per rate, items it was never
+	// sent): they are sent now.
 	if (in.Endpoint != nil && *in.Endpoint != "") || (in.PullURL != nil && *in.PullURL != "") || (in.Enabled != nil && *in.Enabled) ||
-		in.HorizonDays != nil {
+		in.HorizonDays != nil || in.ARIMessage != nil || in.ARILevel != nil {
 		s.catchUp(c.Request.Context(), apiProperty(c).Code, ch.Code)
 	}
 	c.JSON(http.StatusOK, toChannelJSON(ch))

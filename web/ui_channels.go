@@ -290,7 +290,8 @@ type channelData struct {
 	Unmapped  []inventory.UnmappedCode
 	// SplitRooms are the channel's room codes mapped (through different
 	// rates) to room types of different pools: a channel holds one count
-	// per room, and keyrack sends it one pool's.
+	// per room, and keyrack sends it one pool's (unless the channel takes
+	// availability per room and rate).
 	SplitRooms []splitRoom
 
 	Creds     inventory.CredentialState
@@ -399,7 +400,9 @@ func (s *Server) loadChannelStore(ctx context.Context, property string, d *chann
 	if d.RatePlans, err = s.store.RatePlans(ctx, property); err != nil {
 		return err
 	}
-	d.SplitRooms = splitRooms(d.Mappings, d.RoomTypes)
+	if d.Channel.ARILevel != "rate" { // per room and rate, each pair has a count of its own
+		d.SplitRooms = splitRooms(d.Mappings, d.RoomTypes)
+	}
 	if d.Unmapped, err = s.store.UnmappedCodes(ctx, property, code); err != nil {
 		return err
 	}

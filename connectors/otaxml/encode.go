@@ -399,10 +399,11 @@ type ARIMessage struct {
 }
 
 // ariShape is what tells the two availability messages apart: the RQ's
-// name, the element listing the items and one item's element.
+// name, the element listing the items and one item's element, given its
+// 1-based position in the message.
 type ariShape struct {
 	name, list string
-	item       func(it connectors.Availability) *etree.Element
+	item       func(it connectors.Availability, n int) *etree.Element
 }
 
 var (
@@ -411,9 +412,11 @@ var (
 )
 
 // EncodeAvailNotif encodes items as an OTA_HotelAvailNotifRQ: one
-// AvailStatusMessage per item with BookingLimit (SetLimit) and
-// RestrictionStatus Open, or Close when nothing can be sold;
-// StatusApplicationControl Start/End inclusive (End = item.To - 1 day).
+// AvailStatusMessage per item with BookingLimit (SetLimit), its 1-based
+// position as LocatorID and RestrictionStatus Open, or Close when nothing
+// can be sold; StatusApplicationControl Start/End inclusive (End =
+// item.To - 1 day), InvTypeCode, and RatePlanCode when the item names a
+// rate.
 func EncodeAvailNotif(o Out, items []connectors.Availability) []byte {
 	return availNotif.encode(o, items)
 }
@@ -444,12 +447,14 @@ func EncodeARI(o Out, message string, items []connectors.Availability, limit int
 	}
 	// Without indentation, a message is its envelope and list (the same
 	// for every message of the push, but for the EchoToken) followed by
-	// each item's element: sizes add up.
+	// each item's element: sizes add up. An item's size is taken at the
+	// largest position it can have (its LocatorID's digits), so a message
+	// is never larger than its sizes say.
 	sizes := make([]int, len(items))
 	var buf bytes.Buffer
 	for i, it := range items {
 		buf.Reset()
-		s.item(it).WriteTo(&buf, &etree.WriteSettings{})
+		s.item(it, len(items)).WriteTo(&buf, &etree.WriteSettings{})
 		sizes[i] = buf.Len()
 	}
 	var msgs []ARIMessage
@@ -493,17 +498,20 @@ func (s ariShape) encode(o Out, items []connectors.Availability) []byte {
 	if o.HotelCode != "" {
 		list.CreateAttr("HotelCode", o.HotelCode)
 	}
-	for _, it := range items {
-		list.AddChild(s.item(it))
+	for i, it := range items {
+		list.AddChild(s.item(it, i+1))
 	}
 	return outWrapping(o, s.name).document(rq)
 }
 
-func availStatusMessage(it connectors.Availability) *etree.Element {
+// availStatusMessage is item it at position pos: its LocatorID, which a
+// channel's RS names in RecordID to refuse the item.
+func availStatusMessage(it connectors.Availability, pos int) *etree.Element {
 	n := max(it.Available, 0)
 	a := etree.NewElement("AvailStatusMessage")
 	a.CreateAttr("BookingLimit", strconv.Itoa(n))
 	a.CreateAttr("BookingLimitMessageType", "SetLimit")
+	a.CreateAttr("LocatorID", strconv.Itoa(pos))
 	writeControl(a, it)
 	status := "Open"
 	if n == 0 {
@@ -513,7 +521,9 @@ func availStatusMessage(it connectors.Availability) *etree.Element {
 	return a
 }
 
-func inventoryElement(it connectors.Availability) *etree.Element {
+// inventoryElement is item it; an Inventory has no LocatorID (a channel's
+// RecordID names its position all the same).
+func inventoryElement(it connectors.Availability, _ int) *etree.Element {
 	inv := etree.NewElement("Inventory")
 	writeControl(inv, it)
 	c := inv.CreateElement("InvCounts").CreateElement("InvCount")
@@ -531,6 +541,9 @@ func writeControl(parent *etree.Element, it connectors.Availability) {
 	sac.CreateAttr("Start", it.From.String())
 	sac.CreateAttr("End", end.String())
 	sac.CreateAttr("InvTypeCode", it.Room)
+	if it.Rate != "" {
+		sac.CreateAttr("RatePlanCode", it.Rate)
+	}
 }
 
 // EncodeResNotif encodes reservations as the OTA_HotelResNotifRQ a channel

@@ -28,6 +28,7 @@ type Request struct {
 // Item is one room's availability over the nights [From, To).
 type Item struct {
 	Room      string         `json:"room"`
+	Rate      string         `json:"rate,omitempty"` // for a channel with availability per room and rate
 	From      inventory.Date `json:"from"`
 	To        inventory.Date `json:"to"`
 	Available int            `json:"available"`
@@ -67,7 +68,7 @@ func (c *Connector) push(ctx context.Context, ch connectors.Channel, u connector
 	}
 	req := Request{Hotel: ch.HotelCode, Full: u.Full, Availability: make([]Item, len(u.Items))}
 	for i, it := range u.Items {
-		req.Availability[i] = Item{Room: it.Room, From: it.From, To: it.To, Available: it.Available}
+		req.Availability[i] = Item{Room: it.Room, Rate: it.Rate, From: it.From, To: it.To, Available: it.Available}
 	}
 	body, err := json.Marshal(req)
 	if err != nil {

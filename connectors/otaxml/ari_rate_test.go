@@ -1,0 +1,108 @@
+package otaxml
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"testing"
+
+	"github.com/beevik/etree"
+	"github.com/keyrack/keyrack/connectors"
+	"github.com/keyrack/keyrack/inventory"
+)
+
+// rated is availability for a channel that keeps it per room and rate:
+// two rates of DBL, and SGL mapped with no rate code.
+func rated() []connectors.Availability {
+	from, to := inventory.MustDate("2026-12-01"), inventory.MustDate("2026-12-04")
+	return []connectors.Availability{
+		{Room: "DBL", Rate: "BAR", From: from, To: to, Available: 5},
+		{Room: "DBL", Rate: "NRF", From: from, To: to, Available: 5},
+		{Room: "SGL", From: from, To: to, Available: 0},
+	}
+}
+
+// An item naming a rate carries it as RatePlanCode beside its InvTypeCode
+// (as SiteMinder and Weekendesk take availability); an item without one
+// names the room only. Each AvailStatusMessage carries its position as
+// LocatorID, which a channel's RS names in RecordID. Both forms validate.
+func TestAvailabilityPerRateNamesTheRatePlanAndEachItemsLocator(t *testing.T) {
+	items := rated()
+	avail := EncodeAvailNotif(Out{HotelCode: "H1", TimeStamp: now}, items)
+	validate(t, "OTA_HotelAvailNotifRQ", avail)
+	m, err := Parse(avail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Avail) != len(items) {
+		t.Fatalf("%d AvailStatusMessages, want %d", len(m.Avail), len(items))
+	}
+	for i, a := range m.Avail {
+		if a.Room != items[i].Room || a.RatePlan != items[i].Rate {
+			t.Errorf("message %d names %s/%q, want %s/%q", i+1, a.Room, a.RatePlan, items[i].Room, items[i].Rate)
+		}
+	}
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(avail); err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range doc.FindElements("//AvailStatusMessage") {
+		if got := e.SelectAttrValue("LocatorID", ""); got != strconv.Itoa(i+1) {
+			t.Errorf("message %d: LocatorID %q", i+1, got)
+		}
+		if i == 2 && e.FindElement("StatusApplicationControl").SelectAttr("RatePlanCode") != nil {
+			t.Errorf("the item without a rate names one: %s", avail)
+		}
+	}
+
+	counts := EncodeInvCountNotif(Out{HotelCode: "H1", TimeStamp: now}, items)
+	validate(t, "OTA_HotelInvCountNotifRQ", counts)
+	m, err = Parse(counts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Counts) != 3 || m.Counts[0].RatePlan != "BAR" || m.Counts[1].RatePlan != "NRF" || m.Counts[2].RatePlan != "" {
+		t.Errorf("counts %+v", m.Counts)
+	}
+}
+
+// A push split into several messages numbers each message's items from 1,
+// so the RecordIDs of each message's RS name its own items; no message
+// exceeds the cap, however many digits the LocatorIDs take.
+func TestEachMessageOfASplitPushNumbersItsItemsFromOne(t *testing.T) {
+	var items []connectors.Availability
+	first := inventory.MustDate("2026-12-01")
+	for n := range 400 {
+		for _, rate := range []string{"BAR", "NRF", "FLEX"} {
+			items = append(items, connectors.Availability{Room: fmt.Sprintf("ROOM-%02d", n%7), Rate: rate, From: first.AddDays(n), To: first.AddDays(n + 1), Available: n % 3})
+		}
+	}
+	const limit = 20000
+	msgs, err := EncodeARI(Out{HotelCode: "H1", TimeStamp: now}, "avail", items, limit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) < 5 {
+		t.Fatalf("%d messages", len(msgs))
+	}
+	locator := regexp.MustCompile(`LocatorID="(\d+)"`)
+	total := 0
+	for i, m := range msgs {
+		if len(m.Body) > limit {
+			t.Errorf("message %d is %d bytes, over %d", i+1, len(m.Body), limit)
+		}
+		ids := locator.FindAllSubmatch(m.Body, -1)
+		if len(ids) != m.Count {
+			t.Fatalf("message %d: %d LocatorIDs for %d items", i+1, len(ids), m.Count)
+		}
+		for k, id := range ids {
+			if string(id[1]) != strconv.Itoa(k+1) {
+				t.Fatalf("message %d, item %d: LocatorID %s", i+1, k+1, id[1])
+			}
+		}
+		total += m.Count
+	}
+	if total != len(items) {
+		t.Errorf("%d items sent of %d", total, len(items))
+	}
+}

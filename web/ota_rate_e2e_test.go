@@ -1,0 +1,55 @@
+package web_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/keyrack/keyrack/fixtures/otachannel"
+	"github.com/keyrack/keyrack/inventory"
+	"github.com/stretchr/testify/require"
+)
+
+// A SiteMinder-style channel keeps availability per room and rate and
+// refuses an item without RatePlanCode. Set to ari_level "rate" through the
+// API, it is sent every night of its horizon again at once, as one
+// AvailStatusMessage per mapped rate, each naming its RatePlanCode — not at
+// the nightly resync — and every later change goes out the same way.
+func TestAChannelSetToTakeAvailabilityPerRateIsSentEachRateAtOnce(t *testing.T) {
+	t.Parallel()
+	e, _ := newPushHotel(t)
+	oc := e.pushChannel("P", "SM", map[string]any{"horizon_days": 30})
+	today := inventory.Today(time.UTC)
+	night := today.AddDays(20)
+	require.NoError(t, oc.WaitFor("DBL", night, 3, 30*time.Second), "the room-level catch-up")
+
+	oc.RejectRooms("DBL") // from now on, an item without a rate is refused
+	for _, rate := range []string{"BAR", "NRF"} {
+		e.must(http.StatusOK, "PUT", "/api/v1/properties/P/channels/SM/mappings",
+			map[string]any{"channel_room": "DBL", "channel_rate": rate, "room_type": "DBL-STD"})
+	}
+	got := e.must(http.StatusOK, "PATCH", "/api/v1/properties/P/channels/SM", map[string]any{"ari_level": "rate"}).JSON(t)
+	require.Equal(t, "rate", got["ari_level"])
+	bar, nrf := otachannel.Key("DBL", "BAR"), otachannel.Key("DBL", "NRF")
+	for _, key := range []string{bar, nrf} {
+		require.NoError(t, oc.WaitFor(key, night, 3, 30*time.Second), "the rate-level catch-up")
+	}
+
+	e.waitAcked("SM", today.AddDays(1), today.AddDays(29), 3) // the catch-ups are over
+	before, refused := len(oc.Received()), oc.Stats().RejectedRooms
+	e.must(http.StatusOK, "PUT", "/api/v1/properties/P/pools/DBL/nights?from="+night.String()+"&to="+night.AddDays(1).String(),
+		map[string]any{"closed": true})
+	for _, key := range []string{bar, nrf} {
+		require.NoError(t, oc.WaitFor(key, night, 0, 30*time.Second), "the stop-sell on %s", key)
+	}
+	var rates []string
+	for _, r := range oc.Received()[before:] {
+		for _, a := range r.Message.Avail {
+			require.Equal(t, "DBL", a.Room)
+			require.Equal(t, "Close", a.Restrictions[0].Status)
+			rates = append(rates, a.RatePlan)
+		}
+	}
+	require.ElementsMatch(t, []string{"BAR", "NRF"}, rates, "one AvailStatusMessage per rate, none without one")
+	require.Equal(t, refused, oc.Stats().RejectedRooms, "nothing was sent without a rate once the channel took rates")
+}
