@@ -121,6 +121,12 @@ func (s *Store) RecordICalFetch(ctx context.Context, feed ICalFeedRef, f ICalFet
 // stale are resolved: a good fetch resolves its own (RecordICalFetch), but
 // the feed of a channel disabled is not polled any more, and its incident
 // would stay open for good.
+//
+// The time counts from the channel's last enabling if later (as the PMS
+// feed's alarm does): a channel disabled for a week was not polled because
+// no one was meant to poll it, and, enabled again, it is stale only if it
+// gets no good fetch within after — not the moment it is enabled, before
+// its first poll has had its chance.
 func (s *Store) RaiseStaleFeeds(ctx context.Context, after time.Duration) (int, error) {
 	var stale int
 	err := s.db.QueryRow(ctx, `
@@ -129,7 +135,7 @@ func (s *Store) RaiseStaleFeeds(ctx context.Context, after time.Duration) (int, 
 			FROM ical_feeds f
 			JOIN channels c ON c.property_id = f.property_id AND c.id = f.channel_id
 			JOIN room_types rt ON rt.property_id = f.property_id AND rt.id = f.room_type_id
-			WHERE c.enabled AND coalesce(f.last_ok_at, f.created_at) < now() - $1::interval
+			WHERE c.enabled AND greatest(coalesce(f.last_ok_at, f.created_at), c.enabled_at) < now() - $1::interval
 		), resolved AS (
 			UPDATE incidents i SET resolved_at = now(), resolved_by = 'system:ical', updated_at = now()
 			WHERE i.kind = 'stale_feed' AND i.resolved_at IS NULL

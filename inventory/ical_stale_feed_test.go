@@ -41,7 +41,17 @@ func TestAStaleFeedIncidentEndsWhenItsChannelIsDisabled(t *testing.T) {
 		return n
 	}
 
+	// enabledFor dates the channel's (last) enabling d ago: staleness
+	// counts from it too (TestAnICalChannelEnabledAgainIsNotStaleBeforeItHasHadTheTimeToPoll).
+	enabledFor := func(d time.Duration) {
+		t.Helper()
+		_, err := h.st.DB().Exec(ctx, `UPDATE channels SET enabled_at = now() - $2::interval
+			WHERE property_id = (SELECT id FROM properties WHERE code = $1) AND code = 'airbnb'`, h.code, d)
+		require.NoError(t, err)
+	}
+
 	// Last good fetch three hours ago, failing since: stale after 2 h.
+	enabledFor(24 * time.Hour)
 	require.NoError(t, h.st.RecordICalFetch(ctx, feed, inventory.ICalFetch{At: time.Now().Add(-3 * time.Hour), Status: 200, Events: 1}))
 	require.NoError(t, h.st.RecordICalFetch(ctx, feed, inventory.ICalFetch{At: time.Now(), Status: 500, Err: "ical: answered 500"}))
 	require.Equal(t, 1, raise())
@@ -52,6 +62,7 @@ func TestAStaleFeedIncidentEndsWhenItsChannelIsDisabled(t *testing.T) {
 	require.Zero(t, openStale(), "the feed of a disabled channel is not polled: its incident is resolved, not left open for good")
 
 	enable(true)
+	enabledFor(3 * time.Hour)
 	require.Equal(t, 1, raise())
-	require.Equal(t, 1, openStale(), "enabled again and still without a good fetch: stale again")
+	require.Equal(t, 1, openStale(), "enabled again for longer than the threshold and still without a good fetch: stale again")
 }

@@ -196,6 +196,8 @@ func TestICalImportNeverTrustsABadFetch(t *testing.T) {
 	// Stale after a while without a good fetch: one incident, however often raised.
 	_, err := h.st.DB().Exec(ctx, `UPDATE ical_feeds SET last_ok_at = now() - interval '3 hours'`)
 	require.NoError(t, err)
+	_, err = h.st.DB().Exec(ctx, `UPDATE channels SET enabled_at = now() - interval '3 hours'`) // enabled before that too
+	require.NoError(t, err)
 	for range 2 {
 		n, err := h.st.RaiseStaleFeeds(ctx, 2*time.Hour)
 		require.NoError(t, err)

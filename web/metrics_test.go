@@ -32,6 +32,8 @@ func TestMetricsCountOpenIncidentsAndStaleFeeds(t *testing.T) {
 	ctx := context.Background()
 	_, err := e.st.DB().Exec(ctx, `UPDATE ical_feeds SET created_at = now() - interval '1 day'`)
 	require.NoError(t, err)
+	_, err = e.st.DB().Exec(ctx, `UPDATE channels SET enabled_at = now() - interval '1 day'`) // enabled before that too
+	require.NoError(t, err)
 	n, err := e.st.RaiseStaleFeeds(ctx, time.Hour)
 	require.NoError(t, err)
 	require.Equal(t, 1, n)

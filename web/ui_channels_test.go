@@ -590,6 +590,8 @@ func TestICalChannelFeedSyncNowAndExportTokens(t *testing.T) {
 	// stale-feed incident is open for it.
 	_, err = e.st.DB().Exec(ctx, `UPDATE ical_feeds SET next_fetch_at = now() + interval '10 minutes', created_at = now() - interval '2 days'`)
 	require.NoError(t, err)
+	_, err = e.st.DB().Exec(ctx, `UPDATE channels SET enabled_at = now() - interval '2 days'`) // enabled before that too
+	require.NoError(t, err)
 	_, err = e.st.RaiseStaleFeeds(ctx, time.Hour)
 	require.NoError(t, err)
 	require.Contains(t, section(t, e.get(from).Body, "feeds-title"), ">stale<")
