@@ -329,8 +329,8 @@ func (f *Fanout) sendWebhook(ctx context.Context, p webhookPayload, last bool) e
 
 // wakeNextRevision runs now the webhook of the next revision of feed entry
 // p's reservation on its channel, which waits for p (errOlderFirst) — p was
-// delivered or given up — rather than at the end of a wait that followed
-// p's retries. One still looking (its task active) is given a moment to
+// delivered, given up or acknowledged on the pull feed — rather than at the
+// end of a wait that followed p's retries. One still looking (its task active) is given a moment to
 // finish, so that the wake-up is not lost between its look and its wait.
 // Best effort: without it the next revision goes at the end of its wait.
 func (f *Fanout) wakeNextRevision(ctx context.Context, p webhookPayload) {
@@ -749,14 +749,21 @@ func (f *Fanout) Feed(ctx context.Context, property, channel string, after int64
 // again is a no-op; an id not on any of the property's feeds is ENOTFOUND,
 // and one on another channel's feed ECONFLICT. It resolves the entry's
 // open incidents (not acknowledged in time, webhook failed).
+//
+// The webhook of the reservation's next revision, which may be waiting for
+// this one (errOlderFirst), no longer waits for it: it is woken, as when
+// this one is delivered, rather than left to the end of a wait that
+// followed this one's retries — a PMS that reads its feed while its
+// endpoint keeps failing on one revision would otherwise get the next one
+// only minutes later.
 func (f *Fanout) Ack(ctx context.Context, property, channel string, id int64) error {
 	p, c, err := f.pmsChannel(ctx, property, channel)
 	if err != nil {
 		return err
 	}
-	return pgx.BeginFunc(ctx, f.db, func(tx pgx.Tx) error {
+	var first bool
+	err = pgx.BeginFunc(ctx, f.db, func(tx pgx.Tx) error {
 		var owner int64
-		var first bool
 		err := tx.QueryRow(ctx, `SELECT channel_id, acked_at IS NULL FROM feed_entries
 			WHERE property_id = $1 AND id = $2 FOR UPDATE`, p, id).Scan(&owner, &first)
 		switch {
@@ -776,6 +783,10 @@ func (f *Fanout) Ack(ctx context.Context, property, channel string, id int64) er
 			WHERE property_id = $1 AND feed_entry_id = $2 AND resolved_at IS NULL`, p, id, "ack:"+channel)
 		return err
 	})
+	if err == nil && first {
+		f.wakeNextRevision(ctx, webhookPayload{Property: p, Feed: id})
+	}
+	return err
 }
 
 // RecentFeed is how many of a PMS channel's latest feed entries staff see
