@@ -353,8 +353,16 @@ func (f *Fanout) wakeNextRevision(ctx context.Context, p webhookPayload) {
 	// loaded machine can take, before its own backoff is left to bring it.
 	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
 		info, err := f.inspector.GetTaskInfo(queue, id)
-		if err != nil {
-			return // not in Redis (the sweeper enqueues it), or Redis is down
+		switch {
+		case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
+			// Redis lost it (restarted empty): enqueued now, since the
+			// sweeper looks for it only once its wait would have ended
+			// (sweepWebhooks). A task that has just finished, delivered,
+			// finds it has nothing to do.
+			_ = f.enqueueWebhook(ctx, webhookPayload{Property: p.Property, Feed: next})
+			return
+		case err != nil:
+			return // Redis is down: the sweeper enqueues it later
 		}
 		switch info.State {
 		case asynq.TaskStateRetry, asynq.TaskStateScheduled:
@@ -622,25 +630,49 @@ func (f *Fanout) probeFailedWebhooks(ctx context.Context) error {
 // an entry the relay was making just then still reads the old endpoint.)
 // Likewise those that waited for the channel's outbound secret, once it has
 // one; until then a channel's entries are left alone.
+//
+// A webhook whose task Redis still holds — waiting for its next attempt
+// while the PMS is down, for a pause the PMS asked for, or for an older
+// revision of its reservation — is looked at again only once that attempt
+// is due (its queued_at is moved to it), not every StaleAfter: re-stamping
+// each of them every few seconds, for as long as an outage lasts, was a
+// write (and an index entry) per pending webhook every StaleAfter, and
+// bought nothing — the sweeper leaves a task Redis holds alone. A task
+// Redis loses meanwhile is enqueued again at most StaleAfter after it would
+// have run; one woken early (wakeNextRevision) is enqueued by the wake.
 func (f *Fanout) sweepWebhooks(ctx context.Context) error {
 	// Read across properties, then write one entry at a time: no
 	// transaction touches two properties.
 	rows, _ := f.db.Query(ctx, `
-		SELECT e.property_id, e.id FROM feed_entries e
+		SELECT e.property_id, e.id, e.webhook FROM feed_entries e
 		JOIN channels c ON c.property_id = e.property_id AND c.id = e.channel_id AND c.enabled
 			AND c.outbound_secret_sealed IS NOT NULL
 		WHERE (e.webhook OR c.endpoint <> '') AND e.delivered_at IS NULL AND e.failed_at IS NULL AND e.acked_at IS NULL
 			AND coalesce(e.queued_at < now() - $1::interval, true)
 		ORDER BY e.queued_at NULLS FIRST LIMIT 1000`, f.cfg.StaleAfter)
-	todo, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (webhookPayload, error) {
-		var p webhookPayload
-		err := r.Scan(&p.Property, &p.Feed)
-		return p, err
+	type sweptEntry struct {
+		webhookPayload
+		webhook bool
+	}
+	todo, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (sweptEntry, error) {
+		var s sweptEntry
+		err := r.Scan(&s.Property, &s.Feed, &s.webhook)
+		return s, err
 	})
 	if err != nil {
 		return err
 	}
-	for _, p := range todo {
+	for _, s := range todo {
+		p := s.webhookPayload
+		if s.webhook {
+			alive, err := f.deferWebhookSweep(ctx, p)
+			if err != nil {
+				return err
+			}
+			if alive {
+				continue
+			}
+		}
 		// Checked again now: another sweeper may have just looked at it.
 		tag, err := f.db.Exec(ctx, `UPDATE feed_entries e SET queued_at = now(), webhook = true
 			FROM channels c
@@ -676,6 +708,30 @@ func (f *Fanout) sweepWebhooks(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// deferWebhookSweep reports whether Redis holds the task of feed entry p's
+// webhook, not archived; if so, it moves the entry's queued_at to when the
+// task is due to run (now, for one running or waiting for a worker), so
+// the sweeper looks at it again StaleAfter after that (sweepWebhooks).
+func (f *Fanout) deferWebhookSweep(ctx context.Context, p webhookPayload) (bool, error) {
+	info, err := f.inspector.GetTaskInfo(f.queueName(classCritical), webhookTaskID(p))
+	switch {
+	case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
+		return false, nil
+	case err != nil:
+		f.noteRedis(err)
+		return false, err
+	case info.State == asynq.TaskStateArchived:
+		return false, nil
+	}
+	// A retry is never further off than RetryMax (retryDelay): a later
+	// time would be a clock gone wrong, and would hide the entry for long.
+	_, err = f.db.Exec(ctx, `UPDATE feed_entries SET queued_at = least(greatest(now(), $3), now() + $5::interval)
+		WHERE property_id = $1 AND id = $2 AND delivered_at IS NULL AND failed_at IS NULL AND acked_at IS NULL
+			AND coalesce(queued_at < now() - $4::interval, true)`,
+		p.Property, p.Feed, info.NextProcessAt, f.cfg.StaleAfter, f.cfg.RetryMax)
+	return true, err
 }
 
 // raiseUnacked opens an incident for each feed entry that its channel has

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/keyrack/keyrack/inventory"
 	"github.com/keyrack/keyrack/sync"
+	"github.com/keyrack/keyrack/sync/synctest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -65,4 +66,57 @@ func TestAcknowledgingAnOlderRevisionOnTheFeedSendsTheNewerOneAtOnce(t *testing.
 	t.Logf("the modification was delivered %s after the booking was acknowledged", took)
 	require.Equal(t, []string{"ota-1/2"}, pmsUp.delivered())
 	require.Less(t, took, 5*time.Second, "the acknowledgement wakes the revision that waited for the acknowledged one")
+}
+
+// The same after Redis restarted empty while the newer revision waited:
+// its task is gone, and the acknowledgement enqueues it again rather than
+// leave it to the sweeper, which looks for it only once its wait would
+// have ended.
+func TestAcknowledgingAnOlderRevisionSendsTheNewerOneAtOnceAfterRedisLostIt(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	redis := synctest.StartRedis(t)
+	reads := &webhookReads{n: map[int64]int{}}
+	pmsUp := newPMSEndpoint(t)
+	pmsUp.answer = func(wh webhook) int {
+		if wh.rev.RevisionSeq == 1 {
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusNoContent
+	}
+	h := newHotel(t, hotelOptions{channels: []string{"A"}, redisURL: redis.URL, config: func(c *sync.Config) {
+		c.RetryBase, c.RetryMax = 10*time.Second, time.Minute
+		pc := c.DB.Config()
+		pc.ConnConfig.Tracer = reads
+		db, err := pgxpool.NewWithConfig(ctx, pc)
+		require.NoError(t, err)
+		t.Cleanup(db.Close)
+		c.DB = db
+	}})
+	h.addPMS("pms", pmsUp.srv.URL)
+
+	h.book("A", "ota-1", 0, h.today.AddDays(2), 1, 1)
+	eventually(t, convergeTimeout, "the booking's first attempt", func() bool {
+		f := h.feed("pms")
+		return len(f) == 1 && f[0].Attempts >= 1
+	})
+	_, err := h.st.ApplyRevision(ctx, inventory.Revision{Property: h.code, Channel: "A", ExternalID: "ota-1",
+		Kind: inventory.Modify, Mode: inventory.MustAccept, Version: 1,
+		Stays: []inventory.RoomStay{{RoomType: "R0", Arrival: h.today.AddDays(2), Departure: h.today.AddDays(4), Rooms: 1}}})
+	require.NoError(t, err)
+	eventually(t, convergeTimeout, "the modification on the feed", func() bool { return len(h.feed("pms")) == 2 })
+	f := h.feed("pms")
+	older, newer := f[0].FeedID, f[1].FeedID
+	eventually(t, convergeTimeout, "the modification's webhook to wait for the booking's", func() bool { return reads.of(newer) >= 1 })
+	time.Sleep(2 * time.Second) // the sweeper has looked at both
+	redis.Stop()
+	redis.Start() // empty: both waiting tasks are gone
+
+	acked := time.Now()
+	require.NoError(t, h.fan.Ack(ctx, h.code, "pms", older))
+	eventually(t, convergeTimeout, "the modification delivered", func() bool { return len(pmsUp.delivered()) == 1 })
+	took := time.Since(acked)
+	t.Logf("the modification was delivered %s after the booking was acknowledged", took)
+	require.Equal(t, []string{"ota-1/2"}, pmsUp.delivered())
+	require.Less(t, took, 5*time.Second, "the acknowledgement enqueues the revision that waited, lost with Redis")
 }
