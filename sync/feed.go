@@ -840,7 +840,14 @@ func (f *Fanout) Ack(ctx context.Context, property, channel string, id int64) er
 		return err
 	})
 	if err == nil && first {
-		f.wakeNextRevision(ctx, webhookPayload{Property: p, Feed: id})
+		// In the background: the wake may wait up to 2 s for the next
+		// revision's task to finish a look, or for an unreachable Redis,
+		// and the PMS's acknowledgement is done once it is committed.
+		go func() {
+			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			f.wakeNextRevision(wctx, webhookPayload{Property: p, Feed: id})
+		}()
 	}
 	return err
 }
