@@ -522,9 +522,11 @@ func set[T any](dst *T, v *T) {
 }
 
 // DeleteMapping removes the mapping of a channel's room and rate codes.
-// Bookings already taken keep their room type.
-func (s *Store) DeleteMapping(ctx context.Context, property, channel, room, rate string, by Actor) error {
-	return s.inTx(ctx, func(tx pgx.Tx) error {
+// Bookings already taken keep their room type. It reports whether the
+// item the mapping sent the channel is to be closed there (no mapping
+// left sends it): the next delivery to the channel sends it 0.
+func (s *Store) DeleteMapping(ctx context.Context, property, channel, room, rate string, by Actor) (closed bool, err error) {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		prop, err := propertyByCode(ctx, tx, property)
 		if err != nil {
 			return err
@@ -538,6 +540,27 @@ func (s *Store) DeleteMapping(ctx context.Context, property, channel, room, rate
 		if tag.RowsAffected() == 0 {
 			return Errorf(ENOTFOUND, "channel %s has no mapping for room %q rate %q", channel, room, rate)
 		}
+		// The item the mapping made the channel be sent — its room code, or
+		// at the rate level its room and rate pair — is closed on the
+		// channel if no mapping left sends it: a channel told nothing more
+		// of a room goes on selling the last count it had (the next delivery
+		// sends it 0 for its horizon, sync_closures). At the rate level, a
+		// room code mapped only with the empty rate code was sent as an item
+		// of its own only while no rate of it was mapped.
+		tag, err = tx.Exec(ctx, `
+			INSERT INTO sync_closures (property_id, channel_id, channel_room, channel_rate)
+			SELECT c.property_id, c.id, $3, CASE WHEN c.ari_level = 'rate' THEN $4 ELSE '' END
+			FROM channels c
+			WHERE c.property_id = $1 AND c.code = $2 AND c.kind NOT IN ('pms', 'ical') -- not pushed availability
+				AND NOT EXISTS (SELECT 1 FROM mappings m WHERE m.property_id = c.property_id AND m.channel_id = c.id
+					AND m.channel_room = $3 AND (c.ari_level <> 'rate' OR $4 = '' OR m.channel_rate = $4))
+			ON CONFLICT (property_id, channel_id, channel_room, channel_rate) DO UPDATE SET created_at = now()`,
+			prop.ID, channel, room, rate)
+		if err != nil {
+			return err
+		}
+		closed = tag.RowsAffected() > 0
 		return audit(ctx, tx, prop.ID, by, "mapping.delete", fmt.Sprintf("channel %s room %s rate %s", channel, room, strconv.Quote(rate)), nil)
 	})
+	return closed, err
 }

@@ -182,6 +182,43 @@ func (d *delivery) queueRooms(b *pgx.Batch) {
 		})
 		return err
 	})
+	b.Queue(`
+		SELECT s.channel_room, s.channel_rate, t.night, t.night + c.horizon_days, s.created_at
+		FROM sync_closures s
+		JOIN channels c ON c.property_id = s.property_id AND c.id = s.channel_id
+		CROSS JOIN LATERAL (SELECT (now() AT TIME ZONE p.time_zone)::date AS night FROM properties p WHERE p.id = s.property_id) t
+		WHERE s.property_id = $1 AND s.channel_id = $2
+		ORDER BY s.channel_room, s.channel_rate`, p.Property, p.Channel).Query(func(rows pgx.Rows) error {
+		d.closures = d.closures[:0]
+		var c closure
+		_, err := pgx.ForEachRow(rows, []any{&c.room, &c.rate, &c.from, &c.to, &c.created}, func() error {
+			d.closures = append(d.closures, c)
+			return nil
+		})
+		return err
+	})
+}
+
+// closing appends to u the closures the channel is to be sent — 0 for
+// every night of its horizon — and returns every closure read, those
+// dropped unsent included: an item mapped again since it was closed is
+// sent the pool's values, not 0.
+func (d *delivery) closing(u *connectors.Update) []closure {
+	if len(d.closures) == 0 {
+		return nil
+	}
+	sent := map[product]bool{}
+	for _, items := range d.rooms {
+		for _, it := range items {
+			sent[it] = true
+		}
+	}
+	for _, c := range d.closures {
+		if !sent[c.product] {
+			u.Items = append(u.Items, connectors.Availability{Room: c.room, Rate: c.rate, From: c.from, To: c.to, Available: 0})
+		}
+	}
+	return slices.Clone(d.closures)
 }
 
 // lockHolderSQL names the session holding a pair's lock ($1, $2): its
@@ -240,6 +277,15 @@ func (d *delivery) unlock() {
 // and rate.
 type product struct{ room, rate string }
 
+// closure is an item whose last mapping was deleted (sync_closures): the
+// channel is sent 0 for it on [from, to), its horizon from the property's
+// today, once.
+type closure struct {
+	product
+	from, to inventory.Date
+	created  time.Time
+}
+
 // delivery is one run of a delivery task, holding the pair's lock.
 type delivery struct {
 	f     *Fanout
@@ -249,8 +295,11 @@ type delivery struct {
 
 	ch    channelRow
 	rooms map[int64][]product // pool → the channel's items drawing on it
-	gate  gate                // the channel's rate limit state
-	first *work               // the first round's marks, read by lockAndClaim
+	// closures are items the channel is no longer sent, to close on it
+	// (sync_closures), read with rooms.
+	closures []closure
+	gate     gate  // the channel's rate limit state
+	first    *work // the first round's marks, read by lockAndClaim
 	// unlocked says the run's last statement released the pair's lock.
 	unlocked bool
 	sent     int    // pushes the channel took in this run
@@ -332,6 +381,7 @@ func (d *delivery) run(ctx context.Context, last bool) error {
 		d.first = nil
 		u, runs, itemRun := w.update(d.rooms, d.ch.echoWindow(d.f.cfg.EchoWindow))
 		var r round
+		r.closed = d.closing(&u) // after the runs' items: itemRun indexes those
 		// With no mark read, finish still runs: it ends the run only if no
 		// mark has arrived since the read, in the statement that releases
 		// the pair. A relay that found this run's task still waiting woke
@@ -715,6 +765,7 @@ type round struct {
 	log     *Delivery
 	acks    ackRows
 	refused ackRows
+	closed  []closure // sent (or dropped, mapped again): their rows go
 }
 
 // ackRows are acknowledgements of one pair: (pool, night, value) read at a
@@ -837,6 +888,18 @@ func (d *delivery) finish(ctx context.Context, w *work, r round) (done bool, err
 		p.Property, p.Channel, pools, resyncs, vs)
 	if len(r.acks.pools) > 0 {
 		b.Queue(recordAcksSQL, p.Property, p.Channel, r.acks.pools, r.acks.nights, r.acks.values, r.acks.versions)
+	}
+	if len(r.closed) > 0 {
+		// Unless closed again since the round read it (a newer row is a
+		// newer deletion, to send in its turn).
+		var rooms, rates []string
+		var at []time.Time
+		for _, c := range r.closed {
+			rooms, rates, at = append(rooms, c.room), append(rates, c.rate), append(at, c.created)
+		}
+		b.Queue(`DELETE FROM sync_closures s USING unnest($3::text[], $4::text[], $5::timestamptz[]) AS k (room, rate, created_at)
+			WHERE s.property_id = $1 AND s.channel_id = $2 AND s.channel_room = k.room AND s.channel_rate = k.rate
+				AND s.created_at = k.created_at`, p.Property, p.Channel, rooms, rates, at)
 	}
 	if len(r.refused.pools) > 0 {
 		// What the channel holds on a night it refused is unknown: not the

@@ -569,10 +569,14 @@ func (s *Server) deleteMapping(c *gin.Context) {
 		invalid(c, newFieldError("channel_room", "query parameter channel_room is required"))
 		return
 	}
-	if err := s.store.DeleteMapping(c.Request.Context(), apiProperty(c).Code, c.Param("channel"), room, c.Query("channel_rate"), apiKey(c).Actor()); err != nil {
+	if _, err := s.store.DeleteMapping(c.Request.Context(), apiProperty(c).Code, c.Param("channel"), room, c.Query("channel_rate"), apiKey(c).Actor()); err != nil {
 		s.fail(c, err, "")
 		return
 	}
+	// A room the channel is no longer sent is closed there (sync_closures),
+	// and at the rate level a room left mapped without a rate becomes an
+	// item of its own: both go with the channel's next delivery, now.
+	s.catchUp(c.Request.Context(), apiProperty(c).Code, c.Param("channel"))
 	c.Status(http.StatusNoContent)
 }
 

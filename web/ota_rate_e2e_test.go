@@ -53,3 +53,23 @@ func TestAChannelSetToTakeAvailabilityPerRateIsSentEachRateAtOnce(t *testing.T) 
 	require.ElementsMatch(t, []string{"BAR", "NRF"}, rates, "one AvailStatusMessage per rate, none without one")
 	require.Equal(t, refused, oc.Stats().RejectedRooms, "nothing was sent without a rate once the channel took rates")
 }
+
+// Deleting the last mapping of a room code through the API closes the
+// room at the OTA (0 and Close on every night of its horizon): told
+// nothing more, the OTA would go on selling the last count it had.
+func TestADeletedMappingClosesTheRoomAtTheOTA(t *testing.T) {
+	t.Parallel()
+	e, _ := newPushHotel(t)
+	oc := e.pushChannel("P", "B", map[string]any{"horizon_days": 30})
+	e.must(http.StatusOK, "PUT", "/api/v1/properties/P/channels/B/mappings", map[string]any{"channel_room": "DBL2", "room_type": "DBL-STD"})
+	today := inventory.Today(time.UTC)
+	night := today.AddDays(20)
+	require.NoError(t, oc.WaitFor("DBL2", night, 3, 30*time.Second))
+
+	e.must(http.StatusNoContent, "DELETE", "/api/v1/properties/P/channels/B/mappings?channel_room=DBL2", nil)
+	for _, d := range []inventory.Date{today.AddDays(1), night, today.AddDays(29)} {
+		require.NoError(t, oc.WaitFor("DBL2", d, 0, 30*time.Second), "DBL2 closed on %s", d)
+	}
+	v, _ := oc.Value("DBL", night)
+	require.Equal(t, 3, v, "the room still mapped is untouched")
+}

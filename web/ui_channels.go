@@ -609,15 +609,22 @@ func (s *Server) uiChannelDeleteMapping(c *gin.Context) {
 		return
 	}
 	room, rate := c.PostForm("room"), c.PostForm("rate")
-	if err := s.store.DeleteMapping(c.Request.Context(), uiProp(c).Code, ch.Code, room, rate, staff(c).Actor()); err != nil {
+	closed, err := s.store.DeleteMapping(c.Request.Context(), uiProp(c).Code, ch.Code, room, rate, staff(c).Actor())
+	if err != nil {
 		s.uiFail(c, err)
 		return
 	}
+	s.catchUp(c.Request.Context(), uiProp(c).Code, ch.Code)
 	what := "room " + room
 	if rate != "" {
 		what += " rate " + rate
 	}
-	redirectFlash(c, channelPath(c), "The mapping of "+what+" is deleted; bookings of it from now on are parked.")
+	msg := "The mapping of " + what + " is deleted; bookings of it from now on are parked unless another mapping takes them."
+	if closed && s.pushes(ch) {
+		msg += " keyrack no longer sends " + ch.Code + " the availability of " + what +
+			": it is sent 0 for every night of its horizon once, so that the channel stops selling it (close it at the channel too, or map it again)."
+	}
+	redirectFlash(c, channelPath(c), msg)
 }
 
 // newSecret is a random secret of 192 bits, URL-safe.

@@ -438,6 +438,9 @@ func TestChannelMappingsAddEditDelete(t *testing.T) {
 	requireRedirectBack(t, p, "expedia")
 	require.Equal(t, []inventory.Mapping{{ChannelRoom: "DBL", RoomType: "DBL-STD"}}, mappings())
 	require.Equal(t, "staff:anna", auditActions(t, e.st)["mapping.delete"])
+	var closures int
+	require.NoError(t, e.st.DB().QueryRow(ctx, `SELECT count(*) FROM sync_closures WHERE channel_room = 'SUP' AND channel_rate = ''`).Scan(&closures))
+	require.Equal(t, 1, closures, "SUP, no longer mapped, is to be closed on expedia")
 	p = e.post(from, from+"/mappings/delete", url.Values{"room": {"SUP"}, "rate": {"NRF"}})
 	require.Equal(t, http.StatusNotFound, p.Status)
 
