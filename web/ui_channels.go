@@ -507,6 +507,11 @@ func (s *Server) uiChannelEnabled(c *gin.Context) {
 		s.catchUp(c.Request.Context(), uiProp(c).Code, ch.Code)
 	} else {
 		msg = "Channel " + ch.Code + " is disabled: nothing is sent to it until it is enabled again."
+		if s.pushes(ch) {
+			// Disabling stops keyrack's updates, not the channel's sales
+			// (its bookings are still taken, as overbookings if need be).
+			msg += " It goes on selling the availability it was last sent: if it is to stop selling, close the rooms at the channel."
+		}
 	}
 	redirectFlash(c, channelPath(c), msg)
 }

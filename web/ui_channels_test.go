@@ -375,6 +375,8 @@ func TestChannelFullResyncFromThePage(t *testing.T) {
 	// Disabled, it cannot be resynced; enabling it is a button too.
 	p = e.post("/admin/p/P/channels/expedia", "/admin/p/P/channels/expedia/enabled", url.Values{"enabled": {"false"}})
 	requireRedirectBack(t, p, "expedia")
+	require.Contains(t, e.get(p.Header.Get("Location")).Body, "It goes on selling the availability it was last sent",
+		"staff are told that disabling does not stop the channel's sales")
 	chans, err := e.st.Channels(context.Background(), "P")
 	require.NoError(t, err)
 	require.False(t, chans[0].Enabled, "%+v", chans[0])
