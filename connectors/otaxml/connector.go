@@ -40,7 +40,9 @@ var _ connectors.Connector = (*Connector)(nil)
 // channel's own messages; Warnings or Errors with a RecordID naming the
 // 1-based position of an item in its message reject that item; when the
 // RS has such Errors and no Success, the channel took nothing of the
-// message, and its other items are sent again in a message of their own.
+// message, and its other items are sent again in a message of their own. A
+// Warning naming a record that is no item of the message (not advice, not
+// Complete) fails the push as an Error naming no item does.
 func (c *Connector) Push(ctx context.Context, ch connectors.Channel, u connectors.Update) (connectors.Ack, error) {
 	now := time.Now
 	if c.Now != nil {
@@ -192,24 +194,29 @@ func (c *Connector) send(ctx context.Context, ch connectors.Channel, env Envelop
 		}
 		return true
 	}
+	// A warning naming a record that is no item of the message (a room or
+	// rate code, a position the message does not have) says the channel
+	// did not take something keyrack cannot tell: taken for advice, the
+	// item it meant counted as acknowledged and was never sent again. It
+	// fails the push as an error naming no item does, unless it is advice
+	// (Type 11) or says the record was processed.
+	var general []Error
 	for _, w := range rs.Warnings {
-		reject(w)
-	}
-	if len(rs.Errors) > 0 {
-		// Errors that each name an item reject those items; any other error
-		// fails the whole push.
-		var general []Error
-		for _, e := range rs.Errors {
-			if !reject(e) {
-				general = append(general, e)
-			}
+		if !reject(w) && w.RecordID != "" && w.Type != TypeAdvisory && w.Status != "Complete" {
+			general = append(general, w)
 		}
-		if len(general) > 0 {
-			return nil, false, classify(ch, m.Name, general)
-		}
-		return refused, !rs.Success, nil
 	}
-	return refused, false, nil
+	// Errors that each name an item reject those items; any other error
+	// fails the whole push.
+	for _, e := range rs.Errors {
+		if !reject(e) {
+			general = append(general, e)
+		}
+	}
+	if len(general) > 0 {
+		return nil, false, classify(ch, m.Name, general)
+	}
+	return refused, len(rs.Errors) > 0 && !rs.Success, nil
 }
 
 // isHTML reports whether an answer is an HTML page.
