@@ -184,8 +184,8 @@ func (c *Connector) send(ctx context.Context, ch connectors.Channel, env Envelop
 	// be named by several Errors (an unknown room and a date out of range):
 	// each one names it, not the whole message.
 	reject := func(e Error) bool {
-		n, err := strconv.Atoi(e.RecordID)
-		if err != nil || n < 1 || n > len(idx) {
+		n, ok := position(e.RecordID)
+		if !ok || n > len(idx) {
 			return false
 		}
 		if !rejected[n-1] {
@@ -217,6 +217,17 @@ func (c *Connector) send(ctx context.Context, ch connectors.Channel, env Envelop
 		return nil, false, classify(ch, m.Name, general)
 	}
 	return refused, len(rs.Errors) > 0 && !rs.Success, nil
+}
+
+// position reads a RecordID as the LocatorID keyrack gave an item: its
+// 1-based position, written as strconv.Itoa writes it. A RecordID written
+// otherwise is not one keyrack sent, whatever number it reads as: "003" is
+// a channel's rate or room code (Weekendesk's rate codes are such), and
+// taken for position 3 it rejected an item the channel had not refused
+// while the one it had counted as taken.
+func position(recordID string) (int, bool) {
+	n, err := strconv.Atoi(recordID)
+	return n, err == nil && n >= 1 && strconv.Itoa(n) == recordID
 }
 
 // isHTML reports whether an answer is an HTML page.

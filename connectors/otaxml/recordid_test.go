@@ -64,3 +64,62 @@ func TestAWarningNamingARecordThatIsNoPositionFailsThePush(t *testing.T) {
 		t.Errorf("a warning naming position 3: %v %+v", err, ack.Rejected)
 	}
 }
+
+// weekendeskRates is availability for a channel whose rate codes are
+// numbers written with leading zeros, as in Weekendesk's own sample
+// (RatePlanCode="001", "003"): the third item is rate 002.
+func weekendeskRates() []connectors.Availability {
+	items := rated()[:1]
+	var out []connectors.Availability
+	for _, rate := range []string{"003", "001", "002"} {
+		it := items[0]
+		it.Room, it.Rate = "RO_TEST", rate
+		out = append(out, it)
+	}
+	return out
+}
+
+// A channel naming the record it refused by its rate code "003" did not
+// name the third AvailStatusMessage: keyrack writes LocatorIDs without
+// leading zeros, and read "003" as position 3. It rejected rate 002, which
+// the channel had not refused (and, the message refused as a whole, kept it
+// from the channel), and sent rate 003 again, counted as acknowledged. A
+// RecordID is a position only when it is written as keyrack wrote the
+// LocatorID; otherwise the refusal cannot be placed, and the push fails
+// with the channel's message.
+func TestARecordIDWithLeadingZerosIsNoPosition(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		answer func(m *Message) []byte
+	}{
+		{"error", func(m *Message) []byte {
+			return ErrorReply(m, []*Error{{Type: TypeBizRule, Code: CodeInvalidRateCode, RecordID: "003", Status: "NotProcessed", Msg: "Rate 003 is closed for sale"}}, now)
+		}},
+		{"warning", func(m *Message) []byte {
+			return warningsRS(m, `<Warning Type="3" Code="249" RecordID="003" Status="NotProcessed">Rate 003 is closed for sale</Warning>`)
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fake, ch := newARIChannel(t, func(n int, m *Message) []byte {
+				if n == 1 {
+					return c.answer(m)
+				}
+				return nil
+			})
+			ack, err := (&Connector{}).Push(context.Background(), ch, connectors.Update{Items: weekendeskRates()})
+			if err == nil || connectors.KindOf(err) != connectors.KindPermanent || !strings.Contains(err.Error(), "Rate 003 is closed") {
+				t.Errorf("push: %v (kind %v), rejected %+v after %d messages: want a permanent failure naming the channel's message", err, connectors.KindOf(err), ack.Rejected, len(fake.bodies))
+			}
+		})
+	}
+	// "3" is the third item, and " 3 " too.
+	for _, id := range []string{"3", " 3 "} {
+		_, ch := newARIChannel(t, func(n int, m *Message) []byte {
+			return warningsRS(m, `<Warning Type="3" Code="249" RecordID="`+id+`" Status="NotProcessed">Rate 002 is closed for sale</Warning>`)
+		})
+		ack, err := (&Connector{}).Push(context.Background(), ch, connectors.Update{Items: weekendeskRates()})
+		if err != nil || len(ack.Rejected) != 1 || ack.Rejected[0].Item != 2 {
+			t.Errorf("RecordID %q: %v %+v, want the third item rejected", id, err, ack.Rejected)
+		}
+	}
+}
