@@ -37,12 +37,13 @@ var _ connectors.Connector = (*Connector)(nil)
 // one after the other, each paced and timed by ch.Request: the push
 // succeeds only if every message does (a retry sends them all again, which
 // is harmless since each value is absolute). An RS with Errors is a failed push, whose text carries the
-// channel's own messages; Warnings or Errors with a RecordID naming the
-// 1-based position of an item in its message reject that item; when the
-// RS has such Errors and no Success, the channel took nothing of the
-// message, and its other items are sent again in a message of their own. A
-// Warning naming a record that is no item of the message (not advice, not
-// Complete) fails the push as an Error naming no item does.
+// channel's own messages; Errors, and Warnings that are not advice, with a
+// RecordID naming the 1-based position of an item in its message (its
+// LocatorID) reject that item; when the RS has such Errors and no Success,
+// the channel took nothing of the message, and its other items are sent
+// again in a message of their own. A Warning that is not advice naming a
+// record that is no item of the message fails the push as an Error naming
+// no item does.
 func (c *Connector) Push(ctx context.Context, ch connectors.Channel, u connectors.Update) (connectors.Ack, error) {
 	now := time.Now
 	if c.Now != nil {
@@ -194,15 +195,16 @@ func (c *Connector) send(ctx context.Context, ch connectors.Channel, env Envelop
 		}
 		return true
 	}
-	// A warning naming a record that is no item of the message (a room or
-	// rate code, a position the message does not have) says the channel
-	// did not take something keyrack cannot tell: taken for advice, the
-	// item it meant counted as acknowledged and was never sent again. It
-	// fails the push as an error naming no item does, unless it is advice
-	// (Type 11) or says the record was processed.
+	// A warning naming a record refuses it, unless it is advice about a
+	// record the channel took (advice). Naming a record that is no item of
+	// the message (a room or rate code, a position the message does not
+	// have), it says the channel did not take something keyrack cannot
+	// tell: taken for advice, the item it meant counted as acknowledged and
+	// was never sent again. It fails the push as an error naming no item
+	// does.
 	var general []Error
 	for _, w := range rs.Warnings {
-		if !reject(w) && w.RecordID != "" && w.Type != TypeAdvisory && w.Status != "Complete" {
+		if w.RecordID != "" && !advice(w) && !reject(w) {
 			general = append(general, w)
 		}
 	}
@@ -217,6 +219,14 @@ func (c *Connector) send(ctx context.Context, ch connectors.Channel, env Envelop
 		return nil, false, classify(ch, m.Name, general)
 	}
 	return refused, len(rs.Errors) > 0 && !rs.Success, nil
+}
+
+// advice reports whether a channel's warning is advice about a record it
+// took (Type 11, Advisory, or Status Complete: a BookingLimit capped at the
+// rooms it has, a rate shown from tomorrow) rather than a refusal; a
+// warning saying NotProcessed is a refusal whatever its type.
+func advice(w Error) bool {
+	return w.Status != "NotProcessed" && (w.Type == TypeAdvisory || w.Status == "Complete")
 }
 
 // position reads a RecordID as the LocatorID keyrack gave an item: its

@@ -123,3 +123,30 @@ func TestARecordIDWithLeadingZerosIsNoPosition(t *testing.T) {
 		}
 	}
 }
+
+// A warning that is advice about an item the channel took — Type 11, or
+// Status Complete: a BookingLimit capped at the rooms it has, a rate shown
+// from tomorrow — was read as the channel refusing that item: the delivery
+// log said "the channel refused DBL rate BAR", the nights lost their
+// acknowledgement and were sent again with the next change. Advice rejects
+// nothing, whether it names the item by position or not; a warning saying
+// NotProcessed refuses the item whatever its type.
+func TestAnAdvisoryWarningNamingAnItemRejectsNothing(t *testing.T) {
+	for _, w := range []string{
+		`<Warning Type="11" RecordID="1">BookingLimit 5 above the 4 rooms of DBL: capped at 4</Warning>`,
+		`<Warning Type="3" Code="450" RecordID="2" Status="Complete">Rate NRF shown from tomorrow</Warning>`,
+	} {
+		_, ch := newARIChannel(t, func(n int, m *Message) []byte { return warningsRS(m, w) })
+		ack, err := (&Connector{}).Push(context.Background(), ch, connectors.Update{Items: rated()})
+		if err != nil || len(ack.Rejected) != 0 {
+			t.Errorf("%s: %v, rejected %+v: want nothing rejected", w, err, ack.Rejected)
+		}
+	}
+	_, ch := newARIChannel(t, func(n int, m *Message) []byte {
+		return warningsRS(m, `<Warning Type="11" RecordID="2" Status="NotProcessed">Rate NRF is not sold on this channel</Warning>`)
+	})
+	ack, err := (&Connector{}).Push(context.Background(), ch, connectors.Update{Items: rated()})
+	if err != nil || len(ack.Rejected) != 1 || ack.Rejected[0].Item != 1 {
+		t.Errorf("an advisory warning saying NotProcessed: %v %+v, want item 1 rejected", err, ack.Rejected)
+	}
+}
