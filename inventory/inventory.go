@@ -110,9 +110,9 @@ type OTASettings struct {
 	// the channel's room code, once per room code whatever rates are
 	// mapped to it; "rate" each mapped pair of the channel's room and rate
 	// codes, with RatePlanCode, for channels that keep availability per
-	// room and rate (SiteMinder-style) and refuse an item without one. A
-	// room code mapped with no rate code only ("" matches any rate) is sent
-	// without one.
+	// room and rate (Weekendesk-style) and may refuse an item without one
+	// (SiteMinder and Booking.com keep it per room). A room code mapped
+	// with no rate code only ("" matches any rate) is sent without one.
 	ARILevel string
 	// PullURL is where a pull-mode channel serves its pending reservations
 	// (GET) and takes acknowledgements (POST); PullInterval how often, in

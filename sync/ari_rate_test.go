@@ -12,7 +12,7 @@ import (
 )
 
 // A channel that keeps availability per room and rate (ari_level "rate",
-// SiteMinder-style) is told every pair of room and rate codes mapped on it
+// Weekendesk-style) is told every pair of room and rate codes mapped on it
 // — each pool's value for each of its rates —, and a room code mapped with
 // no rate code on its own; a channel at the room level (the default) is
 // told each room code once whatever rates are mapped to it. A pool-night
@@ -30,8 +30,9 @@ func TestAChannelWithAvailabilityPerRateIsToldEachMappedRate(t *testing.T) {
 	rate := "rate"
 	_, err := h.st.UpdateChannel(ctx, h.code, "A", inventory.ChannelPatch{ARILevel: &rate}, inventory.System)
 	require.NoError(t, err)
-	// A refuses an item of A-R0 without a rate, as SiteMinder refuses one
-	// without RatePlanCode; A-R1 has no rate mapped and goes as it is.
+	// A refuses an item of A-R0 without a rate, as a channel keeping
+	// availability per rate may refuse one without RatePlanCode; A-R1 has
+	// no rate mapped and goes as it is.
 	a0BAR, a0NRF, a1 := testchannel.Key("A-R0", "BAR"), testchannel.Key("A-R0", "NRF"), "A-R1"
 	h.tc["A"].AcceptRooms(a0BAR, a0NRF, a1)
 

@@ -197,8 +197,12 @@ func (f *Fanout) relayProperty(ctx context.Context, property int64) (int, error)
 		), sells AS (
 			-- The enabled channels that sell each pool (a room of theirs
 			-- draws on it) and are pushed availability (a connector for
-			-- their kind: not a PMS), with how many of their room codes do.
-			SELECT m.property_id, m.channel_id, rt.pool_id, count(DISTINCT m.channel_room) AS rooms
+			-- their kind: not a PMS), with how many of their items do: room
+			-- codes, or room and rate pairs for a channel that keeps
+			-- availability per room and rate (ari_level), whose sale of one
+			-- rate lowers that rate's count only.
+			SELECT m.property_id, m.channel_id, rt.pool_id,
+				count(DISTINCT (m.channel_room, CASE WHEN ch.ari_level = 'rate' THEN m.channel_rate ELSE '' END)) AS rooms
 			FROM mappings m
 			JOIN room_types rt ON rt.property_id = m.property_id AND rt.id = m.room_type_id
 			JOIN channels ch ON ch.property_id = m.property_id AND ch.id = m.channel_id AND ch.enabled
@@ -208,9 +212,9 @@ func (f *Fanout) relayProperty(ctx context.Context, property int64) (int, error)
 		), targets AS (
 			SELECT c.property_id, s.channel_id, c.pool_id, daterange(c.from_night, c.to_night) AS nights, c.bulk,
 				-- The origin's own change is an echo only when it sells the
-				-- pool as one room: a channel lowers the count of the room
-				-- it sold, not of its other rooms on the same pool, and
-				-- those must be told. Nor where the pool's value did not
+				-- pool as one item: a channel lowers the count of the room
+				-- (or room and rate) it sold, not of its other items on the
+				-- same pool, and those must be told. Nor where the pool's value did not
 				-- move as the channel's count did (outbox.echo).
 				s.channel_id IS NOT DISTINCT FROM c.origin_channel_id AND s.rooms = 1 AND c.echo AS own
 			FROM claimed c JOIN sells s ON s.property_id = c.property_id AND s.pool_id = c.pool_id

@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// A SiteMinder-style channel keeps availability per room and rate and
-// refuses an item without RatePlanCode. Set to ari_level "rate" through the
+// A channel that keeps availability per room and rate (as Weekendesk's
+// messages carry it) refuses an item without RatePlanCode. Set to ari_level "rate" through the
 // API, it is sent every night of its horizon again at once, as one
 // AvailStatusMessage per mapped rate, each naming its RatePlanCode — not at
 // the nightly resync — and every later change goes out the same way.
