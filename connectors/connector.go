@@ -43,7 +43,8 @@ type Channel struct {
 	Secret   string
 	// Envelope and Message are the protocol's options for this channel; ""
 	// takes the protocol's default. OTA XML: Envelope "raw", "soap11" or
-	// "soap12"; Message "avail" (OTA_HotelAvailNotifRQ) or "invcount"
+	// "soap12"; Message "avail" (OTA_HotelAvailNotifRQ), "avail_limit"
+	// (the same with BookingLimit only) or "invcount"
 	// (OTA_HotelInvCountNotifRQ).
 	Envelope string
 	Message  string

@@ -104,7 +104,12 @@ type OTASettings struct {
 	// Default: soap12 for gds, raw for the others.
 	Envelope string
 	// ARIMessage is the availability message the channel takes: "avail"
-	// (OTA_HotelAvailNotifRQ, the default) or "invcount" (OTA_HotelInvCountNotifRQ).
+	// (OTA_HotelAvailNotifRQ with BookingLimit and RestrictionStatus Open
+	// or Close, the default), "avail_limit" (OTA_HotelAvailNotifRQ with
+	// BookingLimit only, for channels that take restrictions in requests of
+	// their own, as SiteMinder's pmsXchange requires, and whose
+	// restrictions keyrack must leave alone) or "invcount"
+	// (OTA_HotelInvCountNotifRQ).
 	ARIMessage string
 	// ARILevel is what an availability item names: "room" (the default)
 	// the channel's room code, once per room code whatever rates are
@@ -155,8 +160,8 @@ func (o *OTASettings) Check() (field, problem string) {
 		return "inbound_auth", "must be one of basic, wsse, message_password"
 	case !slices.Contains([]string{"", "raw", "soap11", "soap12"}, o.Envelope):
 		return "envelope", "must be one of raw, soap11, soap12"
-	case !slices.Contains([]string{"", "avail", "invcount"}, o.ARIMessage):
-		return "ari_message", "must be one of avail, invcount"
+	case !slices.Contains([]string{"", "avail", "avail_limit", "invcount"}, o.ARIMessage):
+		return "ari_message", "must be one of avail, avail_limit, invcount"
 	case !slices.Contains([]string{"", "room", "rate"}, o.ARILevel):
 		return "ari_level", "must be one of room, rate"
 	}

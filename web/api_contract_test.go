@@ -230,6 +230,7 @@ func TestAPIContract(t *testing.T) {
 		{400, "PATCH", P + "/channels/bdc", "", map[string]any{"rate_limit": -1}, nil},
 		{200, "PATCH", P + "/channels/bdc", "", map[string]any{"ari_level": "rate"}, nil},
 		{400, "PATCH", P + "/channels/bdc", "", map[string]any{"ari_level": "rates"}, nil},
+		{200, "PATCH", P + "/channels/bdc", "", map[string]any{"ari_message": "avail_limit"}, nil},
 		{404, "PATCH", P + "/channels/nope", "", map[string]any{"rate_limit": 60}, nil},
 		{204, "PUT", P + "/channels/bdc/credentials", "", map[string]any{"outbound_secret": "s"}, nil},
 		{400, "PUT", P + "/channels/bdc/credentials", "", map[string]any{"outbound_secret": 1}, nil},

@@ -73,3 +73,28 @@ func TestADeletedMappingClosesTheRoomAtTheOTA(t *testing.T) {
 	v, _ := oc.Value("DBL", night)
 	require.Equal(t, 3, v, "the room still mapped is untouched")
 }
+
+// A channel set to "avail_limit" (SiteMinder's pmsXchange takes
+// restrictions in requests of their own) is sent the rooms to sell only: a
+// stop-sell goes as BookingLimit 0, with no RestrictionStatus that would
+// overwrite the channel's own restrictions.
+func TestAnAvailLimitChannelIsSentTheRoomsToSellOnly(t *testing.T) {
+	t.Parallel()
+	e, _ := newPushHotel(t)
+	oc := e.pushChannel("P", "SM", map[string]any{"horizon_days": 30, "ari_message": "avail_limit"})
+	night := inventory.Today(time.UTC).AddDays(20)
+	require.NoError(t, oc.WaitFor("DBL", night, 3, 30*time.Second))
+	e.must(http.StatusBadRequest, "PATCH", "/api/v1/properties/P/channels/SM", map[string]any{"ari_message": "limit"})
+
+	e.waitAcked("SM", night, night.AddDays(1), 3)
+	before := len(oc.Received())
+	e.must(http.StatusOK, "PUT", "/api/v1/properties/P/pools/DBL/nights?from="+night.String()+"&to="+night.AddDays(1).String(),
+		map[string]any{"closed": true})
+	require.NoError(t, oc.WaitFor("DBL", night, 0, 30*time.Second))
+	for _, r := range oc.Received()[before:] {
+		for _, a := range r.Message.Avail {
+			require.Empty(t, a.Restrictions, "no RestrictionStatus")
+			require.NotNil(t, a.BookingLimit)
+		}
+	}
+}

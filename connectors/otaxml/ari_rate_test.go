@@ -106,3 +106,32 @@ func TestEachMessageOfASplitPushNumbersItsItemsFromOne(t *testing.T) {
 		t.Errorf("%d items sent of %d", total, len(items))
 	}
 }
+
+// "avail_limit" sends the rooms to sell only: BookingLimit (0 for a full or
+// closed night, never below), no RestrictionStatus — a channel that takes
+// restrictions apart (SiteMinder's pmsXchange) keeps its own stop-sells.
+// It validates, and splits like "avail".
+func TestAvailLimitSendsTheRoomsToSellWithoutRestrictions(t *testing.T) {
+	items := append(rated(), connectors.Availability{Room: "TWN", From: inventory.MustDate("2026-12-01"), To: inventory.MustDate("2026-12-02"), Available: -2})
+	msgs, err := EncodeARI(Out{HotelCode: "H1", TimeStamp: now}, "avail_limit", items, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 1 || msgs[0].Name != "OTA_HotelAvailNotifRQ" {
+		t.Fatalf("%+v", msgs)
+	}
+	validate(t, "OTA_HotelAvailNotifRQ", msgs[0].Body)
+	m, err := Parse(msgs[0].Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []int{5, 5, 0, 0}
+	for i, a := range m.Avail {
+		if a.BookingLimit == nil || *a.BookingLimit != want[i] || len(a.Restrictions) != 0 {
+			t.Errorf("item %d: BookingLimit %v, restrictions %+v; want %d and none", i+1, a.BookingLimit, a.Restrictions, want[i])
+		}
+	}
+	if _, err := EncodeARI(Out{}, "limit", items, 0); err == nil {
+		t.Error("an unknown message was taken")
+	}
+}

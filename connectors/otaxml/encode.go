@@ -407,8 +407,9 @@ type ariShape struct {
 }
 
 var (
-	availNotif    = ariShape{"OTA_HotelAvailNotifRQ", "AvailStatusMessages", availStatusMessage}
-	invCountNotif = ariShape{"OTA_HotelInvCountNotifRQ", "Inventories", inventoryElement}
+	availNotif      = ariShape{"OTA_HotelAvailNotifRQ", "AvailStatusMessages", availStatusMessage}
+	availLimitNotif = ariShape{"OTA_HotelAvailNotifRQ", "AvailStatusMessages", bookingLimitMessage}
+	invCountNotif   = ariShape{"OTA_HotelInvCountNotifRQ", "Inventories", inventoryElement}
 )
 
 // EncodeAvailNotif encodes items as an OTA_HotelAvailNotifRQ: one
@@ -427,7 +428,8 @@ func EncodeInvCountNotif(o Out, items []connectors.Availability) []byte {
 	return invCountNotif.encode(o, items)
 }
 
-// EncodeARI encodes items as OTA_HotelAvailNotifRQ (message "avail") or
+// EncodeARI encodes items as OTA_HotelAvailNotifRQ (message "avail", or
+// "avail_limit" for BookingLimit without RestrictionStatus) or
 // OTA_HotelInvCountNotifRQ ("invcount") in as many messages as it takes
 // for each, envelope included, to be at most limit bytes
 // (DefaultMaxMessage when limit <= 0). The messages take the items in
@@ -481,15 +483,17 @@ func EncodeARI(o Out, message string, items []connectors.Availability, limit int
 }
 
 // ariShapeOf is the shape of the channel's availability message: "avail"
-// (or "") or "invcount".
+// (or ""), "avail_limit" or "invcount".
 func ariShapeOf(message string) (ariShape, error) {
 	switch message {
 	case "", "avail":
 		return availNotif, nil
+	case "avail_limit":
+		return availLimitNotif, nil
 	case "invcount":
 		return invCountNotif, nil
 	}
-	return ariShape{}, fmt.Errorf("message %q: want avail or invcount", message)
+	return ariShape{}, fmt.Errorf("message %q: want avail, avail_limit or invcount", message)
 }
 
 func (s ariShape) encode(o Out, items []connectors.Availability) []byte {
@@ -507,17 +511,23 @@ func (s ariShape) encode(o Out, items []connectors.Availability) []byte {
 // availStatusMessage is item it at position pos: its LocatorID, which a
 // channel's RS names in RecordID to refuse the item.
 func availStatusMessage(it connectors.Availability, pos int) *etree.Element {
-	n := max(it.Available, 0)
-	a := etree.NewElement("AvailStatusMessage")
-	a.CreateAttr("BookingLimit", strconv.Itoa(n))
-	a.CreateAttr("BookingLimitMessageType", "SetLimit")
-	a.CreateAttr("LocatorID", strconv.Itoa(pos))
-	writeControl(a, it)
+	a := bookingLimitMessage(it, pos)
 	status := "Open"
-	if n == 0 {
+	if it.Available <= 0 {
 		status = "Close"
 	}
 	a.CreateElement("RestrictionStatus").CreateAttr("Status", status)
+	return a
+}
+
+// bookingLimitMessage is availStatusMessage without its RestrictionStatus:
+// the rooms to sell only ("avail_limit"), 0 for a closed or full night.
+func bookingLimitMessage(it connectors.Availability, pos int) *etree.Element {
+	a := etree.NewElement("AvailStatusMessage")
+	a.CreateAttr("BookingLimit", strconv.Itoa(max(it.Available, 0)))
+	a.CreateAttr("BookingLimitMessageType", "SetLimit")
+	a.CreateAttr("LocatorID", strconv.Itoa(pos))
+	writeControl(a, it)
 	return a
 }
 
