@@ -105,6 +105,9 @@ type Ack struct {
 	// Rejected lists the items the channel refused (e.g. a room code it does
 	// not know); every other item was accepted.
 	Rejected []Rejection
+	// Warnings are what the channel said was not processed without naming
+	// an item (its text): the push counts as taken, and staff are told.
+	Warnings []string
 }
 
 // Rejection is an item the channel refused.

@@ -778,7 +778,7 @@ type ackRows struct {
 }
 
 // acknowledge says what the channel took and what it refused, and notes
-// the refusals for staff. A pool-night counts as acknowledged only if the
+// the refusals and the channel's warnings for staff. A pool-night counts as acknowledged only if the
 // channel took it for every item of the pool (each room, or room and rate).
 func (d *delivery) acknowledge(u connectors.Update, runs, itemRun []*run, ack connectors.Ack) (took, refused ackRows) {
 	var reasons []string
@@ -789,8 +789,16 @@ func (d *delivery) acknowledge(u connectors.Update, runs, itemRun []*run, ack co
 			reasons = append(reasons, fmt.Sprintf("%s %s..%s: %s", itemName(it.Room, it.Rate), it.From, it.To, rj.Reason))
 		}
 	}
+	var notes []string
 	if len(reasons) > 0 {
-		d.notes = "the channel refused " + strings.Join(reasons, "; ")
+		notes = append(notes, "the channel refused "+strings.Join(reasons, "; "))
+	}
+	if len(ack.Warnings) > 0 {
+		// Taken, but the channel said something was not processed.
+		notes = append(notes, "the channel warned that it did not process something: "+strings.Join(ack.Warnings, "; "))
+	}
+	if len(notes) > 0 {
+		d.notes = strings.Join(notes, "; ")
 	}
 	for _, r := range runs {
 		a := &took

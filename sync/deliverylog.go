@@ -108,6 +108,14 @@ func deliveryEntry(u connectors.Update, ack connectors.Ack, err error, took time
 		}
 		d.Error = "the channel refused " + strings.Join(reasons, "; ")
 	}
+	if err == nil && len(ack.Warnings) > 0 {
+		// Taken (the outcome stays), but staff see what the channel said.
+		w := "the channel warned that it did not process something: " + strings.Join(ack.Warnings, "; ")
+		if d.Error != "" {
+			w = d.Error + "; " + w
+		}
+		d.Error = w
+	}
 	if len(d.Error) > deliveryLogMaxError {
 		d.Error = strings.ToValidUTF8(d.Error[:deliveryLogMaxError], "") + "…"
 	}

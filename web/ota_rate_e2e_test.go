@@ -1,12 +1,15 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/keyrack/keyrack/fixtures/otachannel"
 	"github.com/keyrack/keyrack/inventory"
+	"github.com/keyrack/keyrack/sync"
 	"github.com/stretchr/testify/require"
 )
 
@@ -97,4 +100,36 @@ func TestAnAvailLimitChannelIsSentTheRoomsToSellOnly(t *testing.T) {
 			require.NotNil(t, a.BookingLimit)
 		}
 	}
+}
+
+// A channel that takes a push but warns that something was not processed,
+// naming no item, is not failed for it (a channel may say so routinely),
+// but staff see its words in the channel's status and delivery log.
+func TestAChannelsWarningThatSomethingWasNotProcessedReachesStaff(t *testing.T) {
+	t.Parallel()
+	e, f := newPushHotel(t)
+	oc := e.pushChannel("P", "B", map[string]any{"horizon_days": 30})
+	night := inventory.Today(time.UTC).AddDays(10)
+	require.NoError(t, oc.WaitFor("DBL", night, 3, 30*time.Second))
+	e.waitAcked("B", night, night.AddDays(1), 3)
+
+	oc.Warn("Authorization error: no access to hotel 4821375")
+	e.must(http.StatusOK, "PUT", "/api/v1/properties/P/pools/DBL/nights?from="+night.String()+"&to="+night.AddDays(1).String(),
+		map[string]any{"closed": true})
+	require.NoError(t, oc.WaitFor("DBL", night, 0, 30*time.Second))
+	require.Eventually(t, func() bool {
+		st, err := f.Status(context.Background(), "P")
+		require.NoError(t, err)
+		for _, s := range st {
+			if s.Channel == "B" {
+				return strings.Contains(s.LastError, "no access to hotel 4821375") && s.InSync
+			}
+		}
+		return false
+	}, 20*time.Second, 20*time.Millisecond, "the warning in B's status, the push taken")
+	log, err := f.Deliveries(context.Background(), "P", "B", 1)
+	require.NoError(t, err)
+	require.Len(t, log, 1)
+	require.Equal(t, sync.DeliveryOK, log[0].Outcome)
+	require.Contains(t, log[0].Error, "did not process something")
 }

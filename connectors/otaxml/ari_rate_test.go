@@ -1,9 +1,11 @@
 package otaxml
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/beevik/etree"
@@ -133,5 +135,33 @@ func TestAvailLimitSendsTheRoomsToSellWithoutRestrictions(t *testing.T) {
 	}
 	if _, err := EncodeARI(Out{}, "limit", items, 0); err == nil {
 		t.Error("an unknown message was taken")
+	}
+}
+
+// A Success RS whose Warning says something was not processed without
+// naming an item takes the push and hands the warning on for staff; advice
+// naming no item is not handed on.
+func TestAWarningNamingNoItemIsHandedOnAndThePushTaken(t *testing.T) {
+	for _, c := range []struct {
+		warning string
+		want    bool
+	}{
+		{`<Warning Type="3" Code="497" Status="NotProcessed">no access to hotel</Warning>`, true},
+		{`<Warning Type="11">rates shown from tomorrow</Warning>`, false},
+	} {
+		_, ch := newARIChannel(t, func(n int, m *Message) []byte {
+			rs := string(Reply(m, nil, now))
+			return []byte(strings.Replace(rs, "<Success/>", "<Success/><Warnings>"+c.warning+"</Warnings>", 1))
+		})
+		ack, err := (&Connector{}).Push(context.Background(), ch, connectors.Update{Items: rated()})
+		if err != nil {
+			t.Fatalf("%s: %v", c.warning, err)
+		}
+		if len(ack.Rejected) != 0 {
+			t.Errorf("%s: rejected %+v", c.warning, ack.Rejected)
+		}
+		if got := len(ack.Warnings) == 1 && strings.Contains(ack.Warnings[0], "no access to hotel"); got != c.want {
+			t.Errorf("%s: warnings %q", c.warning, ack.Warnings)
+		}
 	}
 }

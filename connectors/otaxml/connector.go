@@ -75,9 +75,10 @@ func (c *Connector) Push(ctx context.Context, ch connectors.Channel, u connector
 		}
 		for {
 			var rejected []connectors.Rejection
+			var warned []string
 			var whole bool
 			err := ch.Request(ctx, requests, func(ctx context.Context) (err error) {
-				rejected, whole, err = c.send(ctx, ch, env, m, idx, now)
+				rejected, warned, whole, err = c.send(ctx, ch, env, m, idx, now)
 				return err
 			})
 			requests++
@@ -88,6 +89,7 @@ func (c *Connector) Push(ctx context.Context, ch connectors.Channel, u connector
 				return connectors.Ack{}, err
 			}
 			ack.Rejected = append(ack.Rejected, rejected...)
+			ack.Warnings = append(ack.Warnings, warned...)
 			if !whole {
 				break
 			}
@@ -120,12 +122,13 @@ func (c *Connector) Push(ctx context.Context, ch connectors.Channel, u connector
 
 // send posts one message of a push, whose items are the update's items idx
 // in order, and reads the channel's RS: the items it refused (indexes into
-// the update) and whether it refused the whole message for them (Errors
-// naming items, without Success), or the failure.
-func (c *Connector) send(ctx context.Context, ch connectors.Channel, env Envelope, m ARIMessage, idx []int, now func() time.Time) (refused []connectors.Rejection, whole bool, err error) {
+// the update), its warnings that something was not processed naming no
+// item, and whether it refused the whole message for them (Errors naming
+// items, without Success), or the failure.
+func (c *Connector) send(ctx context.Context, ch connectors.Channel, env Envelope, m ARIMessage, idx []int, now func() time.Time) (refused []connectors.Rejection, warned []string, whole bool, err error) {
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, ch.Endpoint, bytes.NewReader(m.Body))
 	if err != nil {
-		return nil, false, connectors.Permanent(fmt.Errorf("channel %s: endpoint: %w", ch, err))
+		return nil, nil, false, connectors.Permanent(fmt.Errorf("channel %s: endpoint: %w", ch, err))
 	}
 	ct := env.ContentType()
 	switch env {
@@ -142,7 +145,7 @@ func (c *Connector) send(ctx context.Context, ch connectors.Channel, env Envelop
 	hr.Header.Set("Accept-Encoding", "gzip")
 	resp, err := connectors.NoRedirects(c.Client).Do(hr)
 	if err != nil {
-		return nil, false, connectors.RequestFailed(err)
+		return nil, nil, false, connectors.RequestFailed(err)
 	}
 	defer resp.Body.Close()
 	raw, rerr := ReadBody(resp.Body, resp.Header.Get("Content-Encoding"), maxAnswer)
@@ -158,16 +161,16 @@ func (c *Connector) send(ctx context.Context, ch connectors.Channel, env Envelop
 				// lock the account at the channel).
 				kind = connectors.KindPermanent
 			}
-			return nil, false, &connectors.Error{Kind: kind, Status: code,
+			return nil, nil, false, &connectors.Error{Kind: kind, Status: code,
 				RetryAfter: connectors.ParseRetryAfter(resp.Header.Get("Retry-After"), now()),
 				Err:        fmt.Errorf("channel %s answered the %s with a SOAP fault (%s): %s", ch, m.Name, first(fault, "no code"), reason)}
 		}
 	}
 	if err := connectors.HTTPError(resp, string(raw), now()); err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	if rerr != nil {
-		return nil, false, connectors.Retryable(fmt.Errorf("channel %s: read the answer: %w", ch, rerr))
+		return nil, nil, false, connectors.Retryable(fmt.Errorf("channel %s: read the answer: %w", ch, rerr))
 	}
 	rs, err := ParseResponse(raw)
 	if err != nil {
@@ -176,9 +179,9 @@ func (c *Connector) send(ctx context.Context, ch connectors.Channel, env Envelop
 			// A web page (a login or maintenance page, a wrong URL): the
 			// parser's own complaint (a DOCTYPE refused) would send staff
 			// looking at keyrack's message.
-			return nil, false, connectors.Retryable(fmt.Errorf("channel %s: answered a web page (HTML), not an OTA response: is the endpoint the channel's ARI URL? %s", ch, shown(strings.Join(strings.Fields(string(raw[:min(len(raw), 200)])), " "), 200)))
+			return nil, nil, false, connectors.Retryable(fmt.Errorf("channel %s: answered a web page (HTML), not an OTA response: is the endpoint the channel's ARI URL? %s", ch, shown(strings.Join(strings.Fields(string(raw[:min(len(raw), 200)])), " "), 200)))
 		}
-		return nil, false, connectors.Retryable(fmt.Errorf("channel %s: unreadable answer: %w", ch, err))
+		return nil, nil, false, connectors.Retryable(fmt.Errorf("channel %s: unreadable answer: %w", ch, err))
 	}
 	rejected := map[int]bool{}
 	// reject reports whether e names an item, and rejects it. An item may
@@ -204,8 +207,15 @@ func (c *Connector) send(ctx context.Context, ch connectors.Channel, env Envelop
 	// does.
 	var general []Error
 	for _, w := range rs.Warnings {
-		if w.RecordID != "" && !advice(w) && !reject(w) {
+		switch {
+		case w.RecordID != "" && !advice(w) && !reject(w):
 			general = append(general, w)
+		case w.RecordID == "" && w.Status == "NotProcessed":
+			// Something the channel did not process, naming no item
+			// (Booking.com's 497, no access to the hotel): the push is
+			// not failed for it — a channel may say so routinely —, but
+			// staff must see it.
+			warned = append(warned, describe(w))
 		}
 	}
 	// Errors that each name an item reject those items; any other error
@@ -216,9 +226,9 @@ func (c *Connector) send(ctx context.Context, ch connectors.Channel, env Envelop
 		}
 	}
 	if len(general) > 0 {
-		return nil, false, classify(ch, m.Name, general)
+		return nil, nil, false, classify(ch, m.Name, general)
 	}
-	return refused, len(rs.Errors) > 0 && !rs.Success, nil
+	return refused, warned, len(rs.Errors) > 0 && !rs.Success, nil
 }
 
 // advice reports whether a channel's warning is advice about a record it
