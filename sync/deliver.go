@@ -182,11 +182,14 @@ func (d *delivery) queueRooms(b *pgx.Batch) {
 		})
 		return err
 	})
+	// A closed item was sent up to the channel's horizon, or further if
+	// the horizon was lowered since: up to the last night it acknowledged.
 	b.Queue(`
-		SELECT s.channel_room, s.channel_rate, t.night, t.night + c.horizon_days, s.created_at
+		SELECT s.channel_room, s.channel_rate, t.night, greatest(t.night + c.horizon_days, l.night + 1), s.created_at
 		FROM sync_closures s
 		JOIN channels c ON c.property_id = s.property_id AND c.id = s.channel_id
 		CROSS JOIN LATERAL (SELECT (now() AT TIME ZONE p.time_zone)::date AS night FROM properties p WHERE p.id = s.property_id) t
+		CROSS JOIN LATERAL (`+lastAckedSQL+`) l
 		WHERE s.property_id = $1 AND s.channel_id = $2
 		ORDER BY s.channel_room, s.channel_rate`, p.Property, p.Channel).Query(func(rows pgx.Rows) error {
 		d.closures = d.closures[:0]
@@ -197,15 +200,49 @@ func (d *delivery) queueRooms(b *pgx.Batch) {
 		})
 		return err
 	})
+	// Nights beyond the horizon the channel acknowledged: its horizon was
+	// lowered, and it is sent nothing more there. Only the bulk deliveries
+	// look (a probe per pool, kept off the bookings' path): lowering a
+	// horizon resyncs the channel (web's catchUp), and so does the nightly
+	// resync if that fails.
+	d.beyond = nil
+	if d.class == classBulk {
+		b.Queue(`
+			SELECT t.night + c.horizon_days, l.night + 1
+			FROM channels c
+			CROSS JOIN LATERAL (SELECT (now() AT TIME ZONE p.time_zone)::date AS night FROM properties p WHERE p.id = c.property_id) t
+			CROSS JOIN LATERAL (`+lastAckedSQL+`) l
+			WHERE c.property_id = $1 AND c.id = $2 AND l.night >= t.night + c.horizon_days`,
+			p.Property, p.Channel).Query(func(rows pgx.Rows) error {
+			var n nightRange
+			_, err := pgx.ForEachRow(rows, []any{&n.from, &n.to}, func() error {
+				d.beyond = &n
+				return nil
+			})
+			return err
+		})
+	}
 }
 
+// lastAckedSQL is one row: night, the last night channel c (of the
+// enclosing query) acknowledged, of any pool, NULL if none — one backward
+// index probe per pool of the property.
+const lastAckedSQL = `SELECT max(a.night) AS night FROM pools pl
+	CROSS JOIN LATERAL (SELECT a.night FROM sync_acks a
+		WHERE a.property_id = pl.property_id AND a.channel_id = c.id AND a.pool_id = pl.id
+		ORDER BY a.night DESC LIMIT 1) AS a
+	WHERE pl.property_id = c.property_id`
+
 // closing appends to u the closures the channel is to be sent — 0 for
-// every night of its horizon — and returns every closure read, those
-// dropped unsent included: an item mapped again since it was closed is
-// sent the pool's values, not 0.
-func (d *delivery) closing(u *connectors.Update) []closure {
-	if len(d.closures) == 0 {
-		return nil
+// every night of its horizon (and beyond, up to the last night it
+// acknowledged) for an item no longer mapped, 0 for every item on the
+// nights beyond a lowered horizon — and returns every closure read, those
+// dropped unsent included (an item mapped again since it was closed is
+// sent the pool's values, not 0), and the nights beyond the horizon
+// closed, if any, with the indexes [items[0], items[1]) of their items in u.
+func (d *delivery) closing(u *connectors.Update) (closed []closure, beyond *nightRange, items [2]int) {
+	if len(d.closures) == 0 && d.beyond == nil {
+		return nil, nil, items
 	}
 	sent := map[product]bool{}
 	for _, items := range d.rooms {
@@ -213,12 +250,24 @@ func (d *delivery) closing(u *connectors.Update) []closure {
 			sent[it] = true
 		}
 	}
+	if n := d.beyond; n != nil && !slices.ContainsFunc(u.Items, func(it connectors.Availability) bool { return it.To.After(n.from) }) {
+		// (A round whose nights were read before the horizon was lowered
+		// and these after it would send both: the resync that lowering it
+		// brings closes them in a later round.)
+		items[0] = len(u.Items)
+		for _, it := range slices.SortedFunc(maps.Keys(sent), func(a, b product) int {
+			return cmp.Or(strings.Compare(a.room, b.room), strings.Compare(a.rate, b.rate))
+		}) {
+			u.Items = append(u.Items, connectors.Availability{Room: it.room, Rate: it.rate, From: n.from, To: n.to, Available: 0})
+		}
+		beyond, items[1] = n, len(u.Items)
+	}
 	for _, c := range d.closures {
 		if !sent[c.product] {
 			u.Items = append(u.Items, connectors.Availability{Room: c.room, Rate: c.rate, From: c.from, To: c.to, Available: 0})
 		}
 	}
-	return slices.Clone(d.closures)
+	return slices.Clone(d.closures), beyond, items
 }
 
 // lockHolderSQL names the session holding a pair's lock ($1, $2): its
@@ -286,6 +335,9 @@ type closure struct {
 	created  time.Time
 }
 
+// nightRange is the nights [from, to).
+type nightRange struct{ from, to inventory.Date }
+
 // delivery is one run of a delivery task, holding the pair's lock.
 type delivery struct {
 	f     *Fanout
@@ -298,8 +350,12 @@ type delivery struct {
 	// closures are items the channel is no longer sent, to close on it
 	// (sync_closures), read with rooms.
 	closures []closure
-	gate     gate  // the channel's rate limit state
-	first    *work // the first round's marks, read by lockAndClaim
+	// beyond is the nights beyond the channel's horizon it acknowledged
+	// (its horizon was lowered), to close on it for every item; read with
+	// rooms by bulk deliveries only.
+	beyond *nightRange
+	gate   gate  // the channel's rate limit state
+	first  *work // the first round's marks, read by lockAndClaim
 	// unlocked says the run's last statement released the pair's lock.
 	unlocked bool
 	sent     int    // pushes the channel took in this run
@@ -381,7 +437,8 @@ func (d *delivery) run(ctx context.Context, last bool) error {
 		d.first = nil
 		u, runs, itemRun := w.update(d.rooms, d.ch.echoWindow(d.f.cfg.EchoWindow))
 		var r round
-		r.closed = d.closing(&u) // after the runs' items: itemRun indexes those
+		var beyondItems [2]int
+		r.closed, r.beyond, beyondItems = d.closing(&u) // after the runs' items: itemRun indexes those
 		// With no mark read, finish still runs: it ends the run only if no
 		// mark has arrived since the read, in the statement that releases
 		// the pair. A relay that found this run's task still waiting woke
@@ -433,6 +490,13 @@ func (d *delivery) run(ctx context.Context, last bool) error {
 				d.f.log.Warn("could not record a push in the delivery log", "channel", d.ch.Property+"/"+d.ch.Code, "err", err)
 			}
 			r.acks, r.refused = d.acknowledge(u, runs, itemRun, ack)
+			if slices.ContainsFunc(ack.Rejected, func(rj connectors.Rejection) bool {
+				return rj.Item >= beyondItems[0] && rj.Item < beyondItems[1]
+			}) {
+				// Refused (the delivery log says why): the nights stay
+				// acknowledged, for the next resync to close them again.
+				r.beyond = nil
+			}
 		}
 		done, err := d.finish(ctx, w, r)
 		if err != nil {
@@ -766,6 +830,9 @@ type round struct {
 	acks    ackRows
 	refused ackRows
 	closed  []closure // sent (or dropped, mapped again): their rows go
+	// beyond is the nights beyond the horizon closed for every item: the
+	// channel's acknowledgements there go, as it holds 0 now.
+	beyond *nightRange
 }
 
 // ackRows are acknowledgements of one pair: (pool, night, value) read at a
@@ -908,6 +975,21 @@ func (d *delivery) finish(ctx context.Context, w *work, r round) (done bool, err
 		b.Queue(`DELETE FROM sync_closures s USING unnest($3::text[], $4::text[], $5::timestamptz[]) AS k (room, rate, created_at)
 			WHERE s.property_id = $1 AND s.channel_id = $2 AND s.channel_room = k.room AND s.channel_rate = k.rate
 				AND s.created_at = k.created_at`, p.Property, p.Channel, rooms, rates, at)
+	}
+	if r.beyond != nil {
+		// Beyond its horizon the channel holds 0 now, not what it last
+		// acknowledged there: should the horizon be raised again, those
+		// nights are sent whatever they hold. Locked in (pool, night)
+		// order, as the relay locks them.
+		b.Queue(`
+			WITH locked AS (
+				SELECT a.pool_id, a.night FROM sync_acks a
+				WHERE a.property_id = $1 AND a.channel_id = $2 AND a.night >= $3
+				ORDER BY a.pool_id, a.night FOR UPDATE
+			)
+			DELETE FROM sync_acks a USING locked l
+			WHERE a.property_id = $1 AND a.channel_id = $2 AND a.pool_id = l.pool_id AND a.night = l.night`,
+			p.Property, p.Channel, r.beyond.from)
 	}
 	if len(r.refused.pools) > 0 {
 		// What the channel holds on a night it refused is unknown: not the
