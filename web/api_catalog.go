@@ -552,11 +552,12 @@ func (s *Server) updateChannel(c *gin.Context) {
 		return
 	}
 	// A horizon changed (raised, say) leaves the channel without the nights
-	// it now covers until the nightly resync, and another message or level
-	// without any value in its new form (per rate, items it was never
-	// sent): they are sent now.
+	// it now covers until the nightly resync (lowered, the resync closes the
+	// nights beyond it), another message or level without any value in its
+	// new form (per rate, items it was never sent), and another hotel code
+	// another hotel at the channel, told nothing yet: they are sent now.
 	if (in.Endpoint != nil && *in.Endpoint != "") || (in.PullURL != nil && *in.PullURL != "") || (in.Enabled != nil && *in.Enabled) ||
-		in.HorizonDays != nil || in.ARIMessage != nil || in.ARILevel != nil {
+		in.HorizonDays != nil || in.ARIMessage != nil || in.ARILevel != nil || in.HotelCode != nil {
 		s.catchUp(c.Request.Context(), apiProperty(c).Code, ch.Code)
 	}
 	c.JSON(http.StatusOK, toChannelJSON(ch))

@@ -38,3 +38,38 @@ func TestALoweredHorizonClosesTheNightsBeyondItAtTheOTA(t *testing.T) {
 		require.NoError(t, oc.WaitFor("DBL", d, 3, 30*time.Second), "DBL open again on %s", d)
 	}
 }
+
+// A channel's hotel code changed through the API (the OTA's id of the
+// hotel) is sent every night of its horizon under the new code at once:
+// the OTA's hotel under that code was told nothing by keyrack, and what
+// the channel acknowledged was the old one's.
+func TestAChangedHotelCodeIsSentTheWholeHorizon(t *testing.T) {
+	t.Parallel()
+	e, _ := newPushHotel(t)
+	oc := e.pushChannel("P", "B", map[string]any{"horizon_days": 30})
+	today := inventory.Today(time.UTC)
+	e.waitAcked("B", today.AddDays(1), today.AddDays(29), 3)
+
+	e.must(http.StatusOK, "PATCH", "/api/v1/properties/P/channels/B", map[string]any{"hotel_code": "HTL-B2"})
+	require.Eventually(t, func() bool {
+		told := map[inventory.Date]bool{}
+		for _, r := range oc.Received() {
+			if r.Message.HotelCode != "HTL-B2" {
+				continue
+			}
+			for _, a := range r.Message.Avail {
+				if a.Room == "DBL" && a.BookingLimit != nil && *a.BookingLimit == 3 {
+					for d := a.Start; !a.End.Before(d); d = d.AddDays(1) {
+						told[d] = true
+					}
+				}
+			}
+		}
+		for d := today.AddDays(1); d.Before(today.AddDays(30)); d = d.AddDays(1) {
+			if !told[d] {
+				return false
+			}
+		}
+		return true
+	}, 30*time.Second, 20*time.Millisecond, "hotel HTL-B2 told every night of B's horizon")
+}

@@ -540,10 +540,25 @@ func (s *Server) uiChannelSettings(c *gin.Context) {
 		s.uiFail(c, err)
 		return
 	}
-	if patch.Endpoint != nil && *patch.Endpoint != "" {
+	// A new hotel code is another hotel at the channel, told nothing yet
+	// (what the channel acknowledged was the old one's): it is sent the
+	// whole horizon, as a new endpoint is.
+	newHotel := patch.HotelCode != nil && *patch.HotelCode != ch.HotelCode
+	if (patch.Endpoint != nil && *patch.Endpoint != "") || newHotel {
 		s.catchUp(c.Request.Context(), uiProp(c).Code, ch.Code)
 	}
-	redirectFlash(c, channelPath(c), "The settings of "+ch.Code+" are saved.")
+	msg := "The settings of " + ch.Code + " are saved."
+	if newHotel && s.pushes(ch) {
+		// keyrack cannot tell a typo corrected from a hotel moved, and
+		// closing a hotel id that may be someone else's is not its call.
+		old := "hotel " + ch.HotelCode
+		if ch.HotelCode == "" {
+			old = "the hotel it was sent without a hotel code"
+		}
+		msg += " Availability now goes to hotel " + *patch.HotelCode + " at the channel, every night of its horizon at once. " +
+			"keyrack tells " + old + " nothing more: if the channel still sells it, it goes on selling the availability it was last sent — close its rooms at the channel."
+	}
+	redirectFlash(c, channelPath(c), msg)
 }
 
 func (s *Server) uiChannelSetMapping(c *gin.Context) {
