@@ -19,7 +19,8 @@ func (s *Server) routeICal(e *gin.Engine) {
 // at /ical/{token}.ics: every night from today to the channel's horizon on
 // which the room type cannot be sold, except those taken by the channel's
 // own bookings (loop suppression: the platform knows them, and seeing them
-// back would look like someone else's booking). A run of nights that began
+// back would look like someone else's booking), and every night beyond the
+// horizon, of which keyrack tells the platform nothing, as one event. A run of nights that began
 // before today keeps the UID of its first night, so that importers see the
 // same event every day. The token is the only credential, as calendar
 // platforms allow nothing else; it is compared by its hash and can be
@@ -61,6 +62,10 @@ func (s *Server) icalExport(c *gin.Context) {
 		Name:      t.Property + " " + t.RoomType + " (keyrack)",
 		UIDPrefix: strings.ToLower(t.Property + "-" + t.RoomType + "-"),
 		From:      today,
+		// Beyond the horizon keyrack keeps the platform told of nothing:
+		// blocked, or the platform sells those nights as free.
+		Horizon:    today.AddDays(t.Horizon),
+		HorizonEnd: today.AddDays(t.Horizon + beyondHorizonNights),
 	}
 	etag := ical.ETag(exp.Encode(nights)) // Stamp left zero: the tag follows the nights alone
 	changed := t.ServedChangedAt
@@ -78,6 +83,11 @@ func (s *Server) icalExport(c *gin.Context) {
 	// net/http answers If-None-Match and If-Modified-Since (304) and HEAD.
 	http.ServeContent(c.Writer, c.Request, "", changed, bytes.NewReader(exp.Encode(nights)))
 }
+
+// beyondHorizonNights is how far past the channel's horizon the export
+// blocks every night: three years, longer than platforms let guests book
+// ahead (Airbnb's longest availability window is three years).
+const beyondHorizonNights = 3 * 366
 
 // icalNotFound answers an unknown, revoked or malformed token alike.
 func icalNotFound(c *gin.Context) {

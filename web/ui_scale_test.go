@@ -250,9 +250,16 @@ func TestTheExportOfARoomTypeWithAThousandBookingsIsWhole(t *testing.T) {
 	for _, l := range strings.Split(strings.TrimSuffix(string(body), "\r\n"), "\r\n") {
 		require.LessOrEqual(t, len(l), 75, l)
 	}
-	feed, err := ical.Parse(body, ical.ParseOptions{Location: loc, From: today, To: today.AddDays(inventory.MaxRangeNights)})
+	// The nights beyond the horizon are blocked too, as one event from the
+	// horizon on, left out of the nights compared.
+	horizon := today.AddDays(inventory.MaxRangeNights)
+	require.Contains(t, string(body), "UID:p-dbl-std-beyond-horizon@keyrack\r\nDTSTAMP:")
+	require.Contains(t, string(body), "DTSTART;VALUE=DATE:"+strings.ReplaceAll(horizon.String(), "-", ""))
+	feed, err := ical.Parse(body, ical.ParseOptions{Location: loc, From: today, To: horizon.AddDays(-1)})
 	require.NoError(t, err)
-	require.Empty(t, feed.Warnings)
+	for _, w := range feed.Warnings {
+		require.Contains(t, w, "beyond-horizon", "only the event beyond the import window is warned of")
+	}
 	var got []inventory.Date
 	for _, ev := range feed.Events {
 		for n := ev.Arrival; n.Before(ev.Departure); n = n.AddDays(1) {

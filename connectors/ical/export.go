@@ -63,6 +63,13 @@ type Export struct {
 	Stamp time.Time
 	// Summary of every event; "Not available" when empty.
 	Summary string
+	// Horizon, when set, is the first night keyrack does not keep the
+	// platform told of (the channel's horizon): every night from it until
+	// HorizonEnd is written as one more event, under a UID that does not
+	// move with it from day to day. Left out, the platform would take the
+	// nights beyond the horizon for free and sell them, whatever the pool
+	// holds there.
+	Horizon, HorizonEnd inventory.Date
 }
 
 // Encode writes the VCALENDAR of the unavailable nights. It is
@@ -111,6 +118,16 @@ func (e Export) Encode(nights []inventory.Date) []byte {
 		line("DTSTAMP:" + dtstamp)
 		line("DTSTART;VALUE=DATE:" + dateValue(start))
 		line("DTEND;VALUE=DATE:" + dateValue(r.End))
+		line("SUMMARY:" + EscapeText(summary))
+		line("TRANSP:OPAQUE")
+		line("END:VEVENT")
+	}
+	if !e.Horizon.IsZero() && e.Horizon.Before(e.HorizonEnd) {
+		line("BEGIN:VEVENT")
+		line("UID:" + EscapeText(e.UIDPrefix+"beyond-horizon@"+domain))
+		line("DTSTAMP:" + dtstamp)
+		line("DTSTART;VALUE=DATE:" + dateValue(e.Horizon))
+		line("DTEND;VALUE=DATE:" + dateValue(e.HorizonEnd))
 		line("SUMMARY:" + EscapeText(summary))
 		line("TRANSP:OPAQUE")
 		line("END:VEVENT")

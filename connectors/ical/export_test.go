@@ -233,3 +233,21 @@ func TestExportNamesARunInProgressAfterItsFirstNight(t *testing.T) {
 		t.Errorf("%d events, want 2 (the run of 20 February ended before From):\n%s", n, body)
 	}
 }
+
+// With a horizon, every night from it to HorizonEnd is one more event, whose
+// UID does not move with it from day to day; without one, none.
+func TestTheNightsBeyondTheHorizonAreOneEventUnderAStableUID(t *testing.T) {
+	nights := []inventory.Date{inventory.MustDate("2027-03-01")}
+	for _, today := range []inventory.Date{inventory.MustDate("2027-02-01"), inventory.MustDate("2027-02-02")} {
+		e := Export{UIDPrefix: "p-dbl-", From: today, Horizon: today.AddDays(30), HorizonEnd: today.AddDays(30 + 1098)}
+		body := string(e.Encode(nights))
+		want := "UID:p-dbl-beyond-horizon@keyrack\r\nDTSTAMP:19700101T000000Z\r\nDTSTART;VALUE=DATE:" +
+			dateValue(today.AddDays(30)) + "\r\nDTEND;VALUE=DATE:" + dateValue(today.AddDays(1128)) + "\r\n"
+		if !strings.Contains(body, want) {
+			t.Errorf("%s: no beyond-horizon event %q in\n%s", today, want, body)
+		}
+	}
+	if body := string((Export{}).Encode(nights)); strings.Contains(body, "beyond-horizon") {
+		t.Errorf("an export without a horizon blocks beyond it:\n%s", body)
+	}
+}
