@@ -8,7 +8,8 @@ import (
 
 // catchUp sends a channel every value of its horizon after a change that
 // can leave it without them: an endpoint or pull URL set, the channel
-// enabled again, its horizon changed, a room mapped. Until then the fan-out had nowhere or
+// enabled again, its horizon, hotel code, message or level changed, a room
+// mapped or unmapped (closed on the channel, sync_closures). Until then the fan-out had nowhere or
 // nothing to send (it drops the changes of such a channel), and the
 // nightly resync would otherwise be the first to tell it. Failing to is
 // logged, not fatal: the nightly resync still catches the channel up.
