@@ -76,6 +76,13 @@ func TestAMappingDeletedOnTheChannelsPageQueuesItsClosure(t *testing.T) {
 	p = e.post(from, from+"/mappings/delete", url.Values{"room": {"SUP"}})
 	requireRedirectBack(t, p, "expedia")
 	require.Contains(t, e.get(p.Header.Get("Location")).Body, "keyrack no longer sends expedia the availability of room SUP")
+
+	// At the room level the room code is what is closed, even when its
+	// last mapping named a rate.
+	require.NoError(t, e.st.SetMapping(ctx, "P", "expedia", inventory.Mapping{ChannelRoom: "TWN", ChannelRate: "NRF", RoomType: "DBL-STD"}, inventory.System))
+	p = e.post(from, from+"/mappings/delete", url.Values{"room": {"TWN"}, "rate": {"NRF"}})
+	requireRedirectBack(t, p, "expedia")
+	require.Contains(t, e.get(p.Header.Get("Location")).Body, "keyrack no longer sends expedia the availability of room TWN:")
 	st := statusOfChannel(t, e.fan, "expedia")
 	require.False(t, st.InSync, "the delivery carrying SUP's closure is queued")
 	require.NotEmpty(t, st.Queued)

@@ -641,7 +641,11 @@ func (s *Server) uiChannelDeleteMapping(c *gin.Context) {
 	}
 	msg := "The mapping of " + what + " is deleted; bookings of it from now on are parked unless another mapping takes them."
 	if closed && s.pushes(ch) {
-		msg += " keyrack no longer sends " + ch.Code + " the availability of " + what +
+		item := what
+		if ch.ARILevel != "rate" { // the channel keeps one count per room code
+			item = "room " + room
+		}
+		msg += " keyrack no longer sends " + ch.Code + " the availability of " + item +
 			": it is sent 0 for every night of its horizon once, so that the channel stops selling it (close it at the channel too, or map it again)."
 	}
 	redirectFlash(c, channelPath(c), msg)
