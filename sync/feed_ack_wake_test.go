@@ -22,38 +22,7 @@ import (
 func TestAcknowledgingAnOlderRevisionOnTheFeedSendsTheNewerOneAtOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	reads := &webhookReads{n: map[int64]int{}}
-	pmsUp := newPMSEndpoint(t)
-	pmsUp.answer = func(wh webhook) int {
-		if wh.rev.RevisionSeq == 1 {
-			return http.StatusServiceUnavailable // this one never gets through by webhook
-		}
-		return http.StatusNoContent
-	}
-	h := newHotel(t, hotelOptions{channels: []string{"A"}, config: func(c *sync.Config) {
-		c.RetryBase, c.RetryMax = 10*time.Second, time.Minute
-		pc := c.DB.Config()
-		pc.ConnConfig.Tracer = reads
-		db, err := pgxpool.NewWithConfig(ctx, pc)
-		require.NoError(t, err)
-		t.Cleanup(db.Close)
-		c.DB = db
-	}})
-	h.addPMS("pms", pmsUp.srv.URL)
-
-	h.book("A", "ota-1", 0, h.today.AddDays(2), 1, 1)
-	eventually(t, convergeTimeout, "the booking's first attempt", func() bool {
-		f := h.feed("pms")
-		return len(f) == 1 && f[0].Attempts >= 1
-	})
-	_, err := h.st.ApplyRevision(ctx, inventory.Revision{Property: h.code, Channel: "A", ExternalID: "ota-1",
-		Kind: inventory.Modify, Mode: inventory.MustAccept, Version: 1,
-		Stays: []inventory.RoomStay{{RoomType: "R0", Arrival: h.today.AddDays(2), Departure: h.today.AddDays(4), Rooms: 1}}})
-	require.NoError(t, err)
-	eventually(t, convergeTimeout, "the modification on the feed", func() bool { return len(h.feed("pms")) == 2 })
-	f := h.feed("pms")
-	older, newer := f[0].FeedID, f[1].FeedID
-	eventually(t, convergeTimeout, "the modification's webhook to wait for the booking's", func() bool { return reads.of(newer) >= 1 })
+	h, pmsUp, older := waitingModification(t, "")
 	require.Equal(t, []string(nil), pmsUp.delivered())
 
 	// The PMS read the booking on the feed and acknowledges it.
@@ -76,15 +45,36 @@ func TestAcknowledgingAnOlderRevisionSendsTheNewerOneAtOnceAfterRedisLostIt(t *t
 	t.Parallel()
 	ctx := context.Background()
 	redis := synctest.StartRedis(t)
+	h, pmsUp, older := waitingModification(t, redis.URL)
+	time.Sleep(2 * time.Second) // the sweeper has looked at both
+	redis.Stop()
+	redis.Start() // empty: both waiting tasks are gone
+
+	acked := time.Now()
+	require.NoError(t, h.fan.Ack(ctx, h.code, "pms", older))
+	eventually(t, convergeTimeout, "the modification delivered", func() bool { return len(pmsUp.delivered()) == 1 })
+	took := time.Since(acked)
+	t.Logf("the modification was delivered %s after the booking was acknowledged", took)
+	require.Equal(t, []string{"ota-1/2"}, pmsUp.delivered())
+	require.Less(t, took, 5*time.Second, "the acknowledgement enqueues the revision that waited, lost with Redis")
+}
+
+// waitingModification is a hotel whose PMS channel fails every webhook of
+// a reservation's first revision (its endpoint answers 503) and takes the
+// rest, with a booking on channel A and its modification, whose webhook
+// waits for the booking's: the booking's feed id.
+func waitingModification(t *testing.T, redisURL string) (h *hotel, pmsUp *pmsEndpoint, older int64) {
+	t.Helper()
+	ctx := context.Background()
 	reads := &webhookReads{n: map[int64]int{}}
-	pmsUp := newPMSEndpoint(t)
+	pmsUp = newPMSEndpoint(t)
 	pmsUp.answer = func(wh webhook) int {
 		if wh.rev.RevisionSeq == 1 {
-			return http.StatusServiceUnavailable
+			return http.StatusServiceUnavailable // this one never gets through by webhook
 		}
 		return http.StatusNoContent
 	}
-	h := newHotel(t, hotelOptions{channels: []string{"A"}, redisURL: redis.URL, config: func(c *sync.Config) {
+	h = newHotel(t, hotelOptions{channels: []string{"A"}, redisURL: redisURL, config: func(c *sync.Config) {
 		c.RetryBase, c.RetryMax = 10*time.Second, time.Minute
 		pc := c.DB.Config()
 		pc.ConnConfig.Tracer = reads
@@ -106,17 +96,7 @@ func TestAcknowledgingAnOlderRevisionSendsTheNewerOneAtOnceAfterRedisLostIt(t *t
 	require.NoError(t, err)
 	eventually(t, convergeTimeout, "the modification on the feed", func() bool { return len(h.feed("pms")) == 2 })
 	f := h.feed("pms")
-	older, newer := f[0].FeedID, f[1].FeedID
+	newer := f[1].FeedID
 	eventually(t, convergeTimeout, "the modification's webhook to wait for the booking's", func() bool { return reads.of(newer) >= 1 })
-	time.Sleep(2 * time.Second) // the sweeper has looked at both
-	redis.Stop()
-	redis.Start() // empty: both waiting tasks are gone
-
-	acked := time.Now()
-	require.NoError(t, h.fan.Ack(ctx, h.code, "pms", older))
-	eventually(t, convergeTimeout, "the modification delivered", func() bool { return len(pmsUp.delivered()) == 1 })
-	took := time.Since(acked)
-	t.Logf("the modification was delivered %s after the booking was acknowledged", took)
-	require.Equal(t, []string{"ota-1/2"}, pmsUp.delivered())
-	require.Less(t, took, 5*time.Second, "the acknowledgement enqueues the revision that waited, lost with Redis")
+	return h, pmsUp, f[0].FeedID
 }
