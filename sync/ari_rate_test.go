@@ -23,13 +23,9 @@ func TestAChannelWithAvailabilityPerRateIsToldEachMappedRate(t *testing.T) {
 	ctx := context.Background()
 	h := newHotel(t, hotelOptions{units: []int{10, 4}, channels: []string{"A", "B"}})
 	for _, c := range []string{"A", "B"} {
-		for _, rate := range []string{"BAR", "NRF"} {
-			require.NoError(t, h.st.SetMapping(ctx, h.code, c, inventory.Mapping{ChannelRoom: h.room(c, 0), ChannelRate: rate, RoomType: "R0"}, inventory.System))
-		}
+		h.mapRates(c, h.room(c, 0), 0, "BAR", "NRF")
 	}
-	rate := "rate"
-	_, err := h.st.UpdateChannel(ctx, h.code, "A", inventory.ChannelPatch{ARILevel: &rate}, inventory.System)
-	require.NoError(t, err)
+	h.setLevel("A", "rate")
 	// A refuses an item of A-R0 without a rate, as a channel keeping
 	// availability per rate may refuse one without RatePlanCode; A-R1 has
 	// no rate mapped and goes as it is.
@@ -120,15 +116,11 @@ func TestAChannelWithAvailabilityPerRateIsToldEachMappedRate(t *testing.T) {
 func TestALevelChangedDuringARunIsSentAsItIsNow(t *testing.T) {
 	ctx := context.Background()
 	h := newHotel(t, hotelOptions{channels: []string{"A"}})
-	for _, rate := range []string{"BAR", "NRF"} {
-		require.NoError(t, h.st.SetMapping(ctx, h.code, "A", inventory.Mapping{ChannelRoom: "A-R0", ChannelRate: rate, RoomType: "R0"}, inventory.System))
-	}
+	h.mapRates("A", "A-R0", 0, "BAR", "NRF")
 	h.tc["A"].Hold()
 	require.NoError(t, h.fan.Resync(ctx, h.code, "A"))
 	eventually(t, convergeTimeout, "a push to A under way", func() bool { return h.tc["A"].InFlight() == 1 })
-	rate := "rate"
-	_, err := h.st.UpdateChannel(ctx, h.code, "A", inventory.ChannelPatch{ARILevel: &rate}, inventory.System)
-	require.NoError(t, err)
+	h.setLevel("A", "rate")
 	require.NoError(t, h.fan.Resync(ctx, h.code, "A"))
 	h.tc["A"].Release()
 
@@ -143,4 +135,21 @@ func TestALevelChangedDuringARunIsSentAsItIsNow(t *testing.T) {
 		}
 		return h.inSync("A")
 	})
+}
+
+// setLevel sets channel's ari_level.
+func (h *hotel) setLevel(channel, level string) {
+	h.t.Helper()
+	_, err := h.st.UpdateChannel(context.Background(), h.code, channel, inventory.ChannelPatch{ARILevel: &level}, inventory.System)
+	require.NoError(h.t, err)
+}
+
+// mapRates maps channel's room code room, with each of rates, to room
+// type R<pool>.
+func (h *hotel) mapRates(channel, room string, pool int, rates ...string) {
+	h.t.Helper()
+	for _, r := range rates {
+		require.NoError(h.t, h.st.SetMapping(context.Background(), h.code, channel,
+			inventory.Mapping{ChannelRoom: room, ChannelRate: r, RoomType: fmt.Sprintf("R%d", pool)}, inventory.System))
+	}
 }

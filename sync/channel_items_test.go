@@ -52,12 +52,8 @@ func TestARoomCodeMappedToTwoPoolsIsSentThePoolCreatedFirst(t *testing.T) {
 func TestTheAnyRateMappingDeletedAtTheRateLevelClosesNothingWhileRatesStayMapped(t *testing.T) {
 	ctx := context.Background()
 	h := newHotel(t, hotelOptions{channels: []string{"A"}})
-	rate := "rate"
-	_, err := h.st.UpdateChannel(ctx, h.code, "A", inventory.ChannelPatch{ARILevel: &rate}, inventory.System)
-	require.NoError(t, err)
-	for _, r := range []string{"BAR", "NRF"} {
-		require.NoError(t, h.st.SetMapping(ctx, h.code, "A", inventory.Mapping{ChannelRoom: "A-R0", ChannelRate: r, RoomType: "R0"}, inventory.System))
-	}
+	h.setLevel("A", "rate")
+	h.mapRates("A", "A-R0", 0, "BAR", "NRF")
 	bar, nrf := testchannel.Key("A-R0", "BAR"), testchannel.Key("A-R0", "NRF")
 	require.NoError(t, h.fan.Resync(ctx, h.code, "A"))
 	eventually(t, convergeTimeout, "A holds each rate", func() bool { return h.inSync("A") && h.holdsOn("A", bar, 10) && h.holdsOn("A", nrf, 10) })
@@ -169,12 +165,8 @@ func TestAClosureIsSentOnceByADeliveryOfSeveralRounds(t *testing.T) {
 func TestARefusedRateIsNamedInTheChannelsStatus(t *testing.T) {
 	ctx := context.Background()
 	h := newHotel(t, hotelOptions{channels: []string{"A"}})
-	rate := "rate"
-	_, err := h.st.UpdateChannel(ctx, h.code, "A", inventory.ChannelPatch{ARILevel: &rate}, inventory.System)
-	require.NoError(t, err)
-	for _, r := range []string{"BAR", "NRF"} {
-		require.NoError(t, h.st.SetMapping(ctx, h.code, "A", inventory.Mapping{ChannelRoom: "A-R0", ChannelRate: r, RoomType: "R0"}, inventory.System))
-	}
+	h.setLevel("A", "rate")
+	h.mapRates("A", "A-R0", 0, "BAR", "NRF")
 	h.tc["A"].AcceptRooms(testchannel.Key("A-R0", "BAR"))
 	require.NoError(t, h.fan.Resync(ctx, h.code, "A"))
 	eventually(t, convergeTimeout, "the refusal in A's status", func() bool {
@@ -201,11 +193,8 @@ func TestARefusedRateIsNamedInTheChannelsStatus(t *testing.T) {
 // the channel's own booking of it is not sent back to it, as a booking of
 // a room code mapped once is not.
 func TestARoomCodeMappedThroughSeveralRatesIsOneItemForTheEchoRule(t *testing.T) {
-	ctx := context.Background()
 	h := newHotel(t, hotelOptions{channels: []string{"A", "B"}})
-	for _, r := range []string{"BAR", "NRF"} {
-		require.NoError(t, h.st.SetMapping(ctx, h.code, "A", inventory.Mapping{ChannelRoom: "A-R0", ChannelRate: r, RoomType: "R0"}, inventory.System))
-	}
+	h.mapRates("A", "A-R0", 0, "BAR", "NRF")
 	h.primed()
 	time.Sleep(h.cfg.EchoWindow + 200*time.Millisecond) // A's count is known right when it sells
 	arrival := h.today.AddDays(3)

@@ -74,12 +74,8 @@ func TestADeletedMappingClosesItsRoomOnTheChannel(t *testing.T) {
 	require.Zero(t, closures(), "dropped unsent")
 
 	// At the rate level, the pair is closed; the other rate goes on.
-	rate := "rate"
-	_, err = h.st.UpdateChannel(ctx, h.code, "A", inventory.ChannelPatch{ARILevel: &rate}, inventory.System)
-	require.NoError(t, err)
-	for _, r := range []string{"BAR", "NRF"} {
-		require.NoError(t, h.st.SetMapping(ctx, h.code, "A", inventory.Mapping{ChannelRoom: "A-R0", ChannelRate: r, RoomType: "R0"}, inventory.System))
-	}
+	h.setLevel("A", "rate")
+	h.mapRates("A", "A-R0", 0, "BAR", "NRF")
 	require.NoError(t, h.fan.Resync(ctx, h.code, "A"))
 	nrf, bar := testchannel.Key("A-R0", "NRF"), testchannel.Key("A-R0", "BAR")
 	eventually(t, convergeTimeout, "A holds NRF", holdsEverywhere(nrf, 10))
