@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -19,6 +22,45 @@ var codeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 func validCode(what, code string) error {
 	if !codeRE.MatchString(code) {
 		return Errorf(EINVALID, "%s code %q: use 1–64 letters, digits, '_', '.' or '-', starting with a letter or digit", what, code)
+	}
+	return nil
+}
+
+// OpenTravel 2015B's lengths for the codes keyrack writes into what it sends
+// a channel speaking OTA XML (OTA push and pull, GDS): HotelCode and
+// InvTypeCode are StringLength1to16, RatePlanCode StringLength1to64. A
+// channel validating against the schema refuses a whole message with one
+// longer code in it — every night of every room — and none of its bookings
+// can name such a code either (RoomTypeCode is StringLength1to16 as well):
+// so such a code is refused when staff set it, not found out at the first
+// push.
+const (
+	maxOTAHotelCode = 16
+	maxOTARoomCode  = 16
+	maxOTARateCode  = 64
+)
+
+// speaksOTAXML reports whether keyrack sends the channel OTA XML.
+func (k ChannelKind) speaksOTAXML() bool {
+	return k == ChannelOTAPush || k == ChannelOTAPull || k == ChannelGDS
+}
+
+// checkChannelCode checks a code the channel itself gives (a hotel, room or
+// rate code; "" is checked by the caller): no spaces around it, which would
+// make it match nothing the channel sends, nor characters XML cannot carry
+// or a screen cannot show; at most max characters on a channel speaking
+// OTA XML (max 0: any length).
+func checkChannelCode(kind ChannelKind, channel, what, code string, max int) error {
+	switch {
+	case !utf8.ValidString(code):
+		return Errorf(EINVALID, "channel %s: %s %q is not valid UTF-8", channel, what, code)
+	case strings.TrimSpace(code) != code:
+		return Errorf(EINVALID, "channel %s: %s %q has spaces at its start or end: give the code exactly as the channel writes it", channel, what, code)
+	case strings.ContainsFunc(code, func(r rune) bool { return unicode.IsControl(r) }):
+		return Errorf(EINVALID, "channel %s: %s %q holds a control character", channel, what, code)
+	case max > 0 && kind.speaksOTAXML() && utf8.RuneCountInString(code) > max:
+		return Errorf(EINVALID, "channel %s: %s %q is %d characters long; OpenTravel allows at most %d, and a channel checking what it is sent against the schema would refuse every availability message naming it",
+			channel, what, code, utf8.RuneCountInString(code), max)
 	}
 	return nil
 }
@@ -247,6 +289,9 @@ func (s *Store) CreateChannel(ctx context.Context, property string, c Channel, b
 	if err := c.OTASettings.validate(c.Code); err != nil {
 		return c, err
 	}
+	if err := checkChannelCode(c.Kind, c.Code, "hotel code", c.HotelCode, maxOTAHotelCode); err != nil {
+		return c, err
+	}
 	if c.Name == "" {
 		c.Name = c.Code
 	}
@@ -295,8 +340,15 @@ func (s *Store) setMapping(ctx context.Context, property, channel string, m Mapp
 		}
 		var chID, rtID int64
 		var rpID *int64
-		if err := tx.QueryRow(ctx, `SELECT id FROM channels WHERE property_id = $1 AND code = $2`, prop.ID, channel).Scan(&chID); err != nil {
+		var kind ChannelKind
+		if err := tx.QueryRow(ctx, `SELECT id, kind FROM channels WHERE property_id = $1 AND code = $2`, prop.ID, channel).Scan(&chID, &kind); err != nil {
 			return notFound(err, "channel %s does not exist in property %s", channel, property)
+		}
+		if err := checkChannelCode(kind, channel, "room code", m.ChannelRoom, maxOTARoomCode); err != nil {
+			return err
+		}
+		if err := checkChannelCode(kind, channel, "rate code", m.ChannelRate, maxOTARateCode); err != nil {
+			return err
 		}
 		if err := tx.QueryRow(ctx, `SELECT id FROM room_types WHERE property_id = $1 AND code = $2`, prop.ID, m.RoomType).Scan(&rtID); err != nil {
 			return notFound(err, "room type %q does not exist in property %s", m.RoomType, property)
@@ -496,6 +548,11 @@ func (s *Store) UpdateChannel(ctx context.Context, property, code string, c Chan
 		set(&o.PullModifyURL, c.PullModifyURL)
 		if err := o.validate(code); err != nil {
 			return err
+		}
+		if c.HotelCode != nil {
+			if err := checkChannelCode(cur.Kind, code, "hotel code", *c.HotelCode, maxOTAHotelCode); err != nil {
+				return err
+			}
 		}
 		out, err = scanChannel(tx.QueryRow(ctx, `UPDATE channels SET name = coalesce($3, name), enabled = coalesce($4, enabled),
 				enabled_at = CASE WHEN $4 AND NOT enabled THEN now() ELSE enabled_at END,

@@ -237,3 +237,30 @@ func TestInputTheStoreCannotHoldIsRefusedNamingTheField(t *testing.T) {
 	require.Len(t, e.must(http.StatusOK, "GET", p+"/pools", nil).List(t), 1)
 	e.must(http.StatusOK, "PATCH", p+"/channels/expedia", map[string]any{"endpoint": "http://channel.example:8080/ari", "rate_limit": 1_000_000})
 }
+
+// A code an OTA XML channel's messages cannot carry (a room code past
+// OpenTravel's 16 characters, a hotel code past its 16, spaces around a
+// code) is answered 400 saying why, and nothing is stored.
+func TestAPIRefusesChannelCodesOpenTravelCannotCarry(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	p := "/api/v1/properties/P"
+	e.router = nil // these requests are invalid on purpose
+	for _, c := range []struct {
+		method, path string
+		body         any
+		says         string
+	}{
+		{"PUT", p + "/channels/expedia/mappings", map[string]any{"channel_room": "DOUBLE-SEA-VIEW-1", "room_type": "DBL-STD"}, "OpenTravel allows at most 16"},
+		{"PUT", p + "/channels/expedia/mappings", map[string]any{"channel_room": "SEA ", "room_type": "DBL-STD"}, "spaces"},
+		{"PATCH", p + "/channels/expedia", map[string]any{"hotel_code": "12345678901234567"}, "OpenTravel allows at most 16"},
+		{"POST", p + "/channels", map[string]any{"code": "c3", "kind": "gds", "hotel_code": "12345678901234567"}, "OpenTravel allows at most 16"},
+	} {
+		pr := problemOf(t, e.do(c.method, c.path, e.admin, c.body), http.StatusBadRequest)
+		require.Contains(t, pr["detail"], c.says, "%s %s", c.method, c.path)
+	}
+	require.Len(t, e.must(http.StatusOK, "GET", p+"/channels/expedia/mappings", nil).List(t), 1, "the hotel's DBL only")
+	problemOf(t, e.do("GET", p+"/channels/c3", e.admin, nil), http.StatusNotFound)
+	require.NotContains(t, e.must(http.StatusOK, "GET", p+"/channels/expedia", nil).JSON(t), "hotel_code")
+}
