@@ -65,6 +65,21 @@ func checkChannelCode(kind ChannelKind, channel, what, code string, max int) err
 	return nil
 }
 
+// CheckMappingCodes checks the channel's room and rate codes of a mapping
+// as they are checked when it is set (checkChannelCode): the channel page
+// also warns of mappings stored before they were.
+func CheckMappingCodes(kind ChannelKind, channel string, m Mapping) error {
+	if err := checkChannelCode(kind, channel, "room code", m.ChannelRoom, maxOTARoomCode); err != nil {
+		return err
+	}
+	return checkChannelCode(kind, channel, "rate code", m.ChannelRate, maxOTARateCode)
+}
+
+// CheckHotelCode checks a channel's hotel code as it is checked when set.
+func CheckHotelCode(c Channel) error {
+	return checkChannelCode(c.Kind, c.Code, "hotel code", c.HotelCode, maxOTAHotelCode)
+}
+
 // notFound maps pgx.ErrNoRows to an ENOTFOUND error.
 func notFound(err error, format string, args ...any) error {
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -289,7 +304,7 @@ func (s *Store) CreateChannel(ctx context.Context, property string, c Channel, b
 	if err := c.OTASettings.validate(c.Code); err != nil {
 		return c, err
 	}
-	if err := checkChannelCode(c.Kind, c.Code, "hotel code", c.HotelCode, maxOTAHotelCode); err != nil {
+	if err := CheckHotelCode(c); err != nil {
 		return c, err
 	}
 	if c.Name == "" {
@@ -344,10 +359,7 @@ func (s *Store) setMapping(ctx context.Context, property, channel string, m Mapp
 		if err := tx.QueryRow(ctx, `SELECT id, kind FROM channels WHERE property_id = $1 AND code = $2`, prop.ID, channel).Scan(&chID, &kind); err != nil {
 			return notFound(err, "channel %s does not exist in property %s", channel, property)
 		}
-		if err := checkChannelCode(kind, channel, "room code", m.ChannelRoom, maxOTARoomCode); err != nil {
-			return err
-		}
-		if err := checkChannelCode(kind, channel, "rate code", m.ChannelRate, maxOTARateCode); err != nil {
+		if err := CheckMappingCodes(kind, channel, m); err != nil {
 			return err
 		}
 		if err := tx.QueryRow(ctx, `SELECT id FROM room_types WHERE property_id = $1 AND code = $2`, prop.ID, m.RoomType).Scan(&rtID); err != nil {
@@ -550,7 +562,7 @@ func (s *Store) UpdateChannel(ctx context.Context, property, code string, c Chan
 			return err
 		}
 		if c.HotelCode != nil {
-			if err := checkChannelCode(cur.Kind, code, "hotel code", *c.HotelCode, maxOTAHotelCode); err != nil {
+			if err := CheckHotelCode(Channel{Kind: cur.Kind, Code: code, HotelCode: *c.HotelCode}); err != nil {
 				return err
 			}
 		}

@@ -293,6 +293,9 @@ type channelData struct {
 	// per room, and keyrack sends it one pool's (unless the channel takes
 	// availability per room and rate).
 	SplitRooms []splitRoom
+	// BadCodes say which of the channel's codes stored before keyrack
+	// checked them (inventory.CheckMappingCodes) it could not be sent.
+	BadCodes []string
 
 	Creds     inventory.CredentialState
 	SecretsOK bool // KEYRACK_SECRET is set: credentials and feed URLs can be stored
@@ -403,6 +406,7 @@ func (s *Server) loadChannelStore(ctx context.Context, property string, d *chann
 	if d.Channel.ARILevel != "rate" { // per room and rate, each pair has a count of its own
 		d.SplitRooms = splitRooms(d.Mappings, d.RoomTypes)
 	}
+	d.BadCodes = badCodes(d.Channel, d.Mappings)
 	if d.Unmapped, err = s.store.UnmappedCodes(ctx, property, code); err != nil {
 		return err
 	}
@@ -930,6 +934,21 @@ func splitRooms(ms []inventory.Mapping, rts []inventory.RoomType) []splitRoom {
 	for _, r := range rooms {
 		if len(pools[r]) > 1 {
 			out = append(out, splitRoom{Room: r, Pools: slices.Sorted(maps.Keys(pools[r]))})
+		}
+	}
+	return out
+}
+
+// badCodes lists what is wrong with the channel's hotel code and mapped
+// codes, as setting them now would say.
+func badCodes(ch inventory.Channel, ms []inventory.Mapping) []string {
+	var out []string
+	if err := inventory.CheckHotelCode(ch); err != nil {
+		out = append(out, inventory.ErrorMessage(err))
+	}
+	for _, m := range ms {
+		if err := inventory.CheckMappingCodes(ch.Kind, ch.Code, m); err != nil {
+			out = append(out, inventory.ErrorMessage(err))
 		}
 	}
 	return out

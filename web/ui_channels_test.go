@@ -919,3 +919,25 @@ func TestARoomCodeMappedToTwoPoolsIsShownAsAMistake(t *testing.T) {
 	body := section(t, e.get(from).Body, "mappings-title")
 	require.Contains(t, body, "Room code DBL is mapped to room types of different pools (DBL, SGL)")
 }
+
+// A code stored before keyrack checked codes, which an OTA XML channel's
+// messages cannot carry (a room code past OpenTravel's 16 characters, a
+// hotel code with a space after it), is shown on the channel page as a
+// mistake to correct.
+func TestACodeTheChannelCannotBeSentIsShownAsAMistake(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+	e.seedHotel("P", 2)
+	ctx := context.Background()
+	e.login("anna")
+	const from = "/admin/p/P/channels/expedia"
+	require.NotContains(t, e.get(from).Body, "OpenTravel allows at most")
+	// As an earlier keyrack stored them, unchecked.
+	_, err := e.st.DB().Exec(ctx, `UPDATE mappings SET channel_room = 'DOUBLE-SEA-VIEW-1' WHERE channel_room = 'DBL'`)
+	require.NoError(t, err)
+	_, err = e.st.DB().Exec(ctx, `UPDATE channels SET hotel_code = '1234 ' WHERE code = 'expedia'`)
+	require.NoError(t, err)
+	body := section(t, e.get(from).Body, "mappings-title")
+	require.Contains(t, body, "room code &#34;DOUBLE-SEA-VIEW-1&#34; is 17 characters long; OpenTravel allows at most 16")
+	require.Contains(t, body, "hotel code &#34;1234 &#34; has spaces at its start or end")
+}
