@@ -3,6 +3,8 @@ package sync
 import (
 	"context"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Backlog is how far the fan-out is behind, over every property: what an
@@ -105,4 +107,141 @@ func (f *Fanout) Backlog(ctx context.Context) (Backlog, error) {
 		}
 	}
 	return b, rows.Err()
+}
+
+// Work keyrack's own processes do within seconds, overdue and not even
+// attempted, means a part of the deployment is not running (no worker, no
+// leading scheduler) or cannot reach Redis — nothing fails loudly then: the
+// work just never happens. Overdue finds it from PostgreSQL alone, so a web
+// process tells staff (the alerts page) and monitoring (readyz) without the
+// missing process doing anything.
+const (
+	// RelayOverdue is how long a change may wait in the outbox before it is
+	// overdue: the relay takes one within tens of milliseconds.
+	RelayOverdue = 2 * time.Minute
+	// DeliveryOverdue is how long a channel's changes may wait with no
+	// delivery to it even attempted since: a delivery waits at most about
+	// a minute for the channel's rate limit or lock.
+	DeliveryOverdue = 5 * time.Minute
+)
+
+// Overdue is the work keyrack's processes have left undone, and not even
+// attempted, for too long: what Fanout.Overdue finds.
+type Overdue struct {
+	// Unrelayed counts the changes (bookings, cancellations, staff edits)
+	// waiting in the outbox for more than RelayOverdue — no worker's relay
+	// has taken them, so no channel nor PMS has them — and UnrelayedSince
+	// is when the oldest was made.
+	Unrelayed      int
+	UnrelayedSince time.Time
+	// Undelivered are the channels pushed availability whose changes have
+	// waited more than DeliveryOverdue with no delivery to them attempted
+	// since (nor asked to wait by the channel): no worker delivers, or none
+	// reaches Redis. A channel whose deliveries are attempted and fail is
+	// not listed: its failures and dead letters say so.
+	Undelivered []OverdueChannel
+	// Unpolled are the enabled pull-mode channels with no good poll for
+	// PullStaleAfter and two of their poll intervals (since they were made
+	// or enabled again, if later) and no open stale-pull incident, which
+	// would say so with the polls' error: their bookings are not reaching
+	// keyrack.
+	Unpolled []OverdueChannel
+	// SchedulerLeads: a scheduler leads right now (it holds the lead's
+	// lock). Without one, pull-mode channels are not polled.
+	SchedulerLeads bool
+}
+
+// Empty says nothing is overdue.
+func (o Overdue) Empty() bool {
+	return o.Unrelayed == 0 && len(o.Undelivered) == 0 && len(o.Unpolled) == 0
+}
+
+// OverdueChannel is a channel whose work is overdue.
+type OverdueChannel struct {
+	Property, Channel string
+	// Since is when the oldest change waiting for the channel was made
+	// (Undelivered), or since when it has had no good poll (Unpolled).
+	Since time.Time
+	// LastDone is when the channel was last delivered to, or last polled
+	// with success; nil when never.
+	LastDone *time.Time
+	// Of a pull-mode channel: when keyrack last asked for a poll of it
+	// (nil when never), how often it should, and the error of its last
+	// poll if that failed.
+	PulledAt     *time.Time
+	PullInterval time.Duration
+	PullError    string
+}
+
+// Overdue reads the overdue work of a property (every property's when
+// property is ""), in one round trip.
+func (f *Fanout) Overdue(ctx context.Context, property string) (Overdue, error) {
+	var o Overdue
+	// One row per finding: what, its property and channel, a number (the
+	// relay's count of changes, a pull-mode channel's poll interval), since
+	// when, when last done, when a poll was last asked for, the count of
+	// leading schedulers, and the last poll's error.
+	rows, _ := f.db.Query(ctx, `
+		SELECT 'relay', '', '', count(*)::int, min(o.created_at), NULL::timestamptz, NULL::timestamptz, 0, ''
+		FROM outbox o JOIN properties p ON p.id = o.property_id
+		WHERE o.done_at IS NULL AND o.created_at < now() - $2::interval AND ($1 = '' OR p.code = $1)
+		HAVING count(*) > 0
+		UNION ALL
+		-- Booking-driven marks only: a resync's bulk work may rightly wait
+		-- behind bookings for longer.
+		SELECT 'delivery', p.code, c.code, 0, min(d.since), s.last_delivery_at, NULL, 0, ''
+		FROM sync_dirty d
+		JOIN channels c ON c.property_id = d.property_id AND c.id = d.channel_id
+		JOIN properties p ON p.id = c.property_id
+		LEFT JOIN sync_channels s ON s.property_id = c.property_id AND s.channel_id = c.id
+		WHERE NOT d.resync AND NOT isempty(d.nights - d.echo) AND c.enabled AND c.kind = ANY($4::text[]) AND c.endpoint <> ''
+			AND ($1 = '' OR p.code = $1)
+		GROUP BY p.code, c.code, s.last_delivery_at, s.last_error_at, s.paused_until
+		HAVING min(d.since) < now() - $3::interval
+			-- Not attempted since: a delivery records when it pushed, or its
+			-- error (a failure, a wait for the channel's lock, a hung host).
+			AND coalesce(greatest(s.last_delivery_at, s.last_error_at), '-infinity') < min(d.since)
+			AND coalesce(s.paused_until, '-infinity') < now() - $3::interval
+		UNION ALL
+		SELECT 'pull', p.code, c.code, c.pull_interval_s, greatest(coalesce(s.pull_ok_at, c.created_at), c.enabled_at),
+			s.pull_ok_at, s.pulled_at, 0, coalesce(s.pull_error, '')
+		FROM channels c JOIN properties p ON p.id = c.property_id
+		LEFT JOIN sync_channels s ON s.property_id = c.property_id AND s.channel_id = c.id
+		WHERE c.enabled AND c.kind = 'ota_pull' AND c.pull_url <> '' AND ($1 = '' OR p.code = $1)
+			AND greatest(coalesce(s.pull_ok_at, c.created_at), c.enabled_at)
+				< now() - greatest($5::interval, 2 * c.pull_interval_s * interval '1 second')
+			AND NOT EXISTS (SELECT 1 FROM incidents i WHERE i.property_id = c.property_id AND i.channel_id = c.id
+				AND i.kind = 'stale_pull' AND i.resolved_at IS NULL)
+		UNION ALL
+		-- The elected scheduler's lock (scheduler.go): a bigint advisory
+		-- lock shows as its high and low halves.
+		SELECT 'scheduler', '', '', 0, NULL, NULL, NULL, count(*)::int, '' FROM pg_locks l
+		WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+			AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+			AND (l.classid::bigint << 32) | l.objid::bigint = `+schedulerLockSQL+`
+		ORDER BY 1, 2, 3`, property, RelayOverdue, DeliveryOverdue, f.pushed, f.cfg.PullStaleAfter)
+	var what, prop, channel, pullErr string
+	var n, leaders int
+	var since, lastDone, pulledAt *time.Time
+	_, err := pgx.ForEachRow(rows, []any{&what, &prop, &channel, &n, &since, &lastDone, &pulledAt, &leaders, &pullErr}, func() error {
+		ch := OverdueChannel{Property: prop, Channel: channel, LastDone: lastDone}
+		if since != nil {
+			ch.Since = *since
+		}
+		switch what {
+		case "relay":
+			o.Unrelayed, o.UnrelayedSince = n, ch.Since
+		case "delivery":
+			o.Undelivered = append(o.Undelivered, ch)
+		case "pull":
+			ch.PulledAt, ch.PullInterval, ch.PullError = pulledAt, time.Duration(n)*time.Second, pullErr
+			o.Unpolled = append(o.Unpolled, ch)
+		case "scheduler":
+			o.SchedulerLeads = leaders > 0
+		}
+		// Fresh pointers for the next row, not this one's overwritten.
+		since, lastDone, pulledAt = nil, nil, nil
+		return nil
+	})
+	return o, err
 }

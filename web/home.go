@@ -15,7 +15,7 @@ const homePage = `<!doctype html>
 <ul>
 <li><a href="/admin/">/admin/</a> — the staff admin UI (users: <code>keyrack user add NAME --role admin</code>)</li>
 <li><a href="/healthz">/healthz</a> — the process is alive</li>
-<li><a href="/readyz">/readyz</a> — PostgreSQL answers (503 if not); Redis is named when it does not ("degraded")</li>
+<li><a href="/readyz">/readyz</a> — PostgreSQL answers (503 if not); Redis is named when it does not ("degraded"), and so is work no keyrack worker or scheduler has done for minutes ("overdue")</li>
 </ul>
 </body>
 </html>

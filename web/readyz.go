@@ -3,13 +3,16 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/keyrack/keyrack/sync"
 )
 
 // readyTimeout is how long readyz waits for each dependency.
@@ -18,12 +21,18 @@ const readyTimeout = 2 * time.Second
 // readiness is readyz's answer.
 type readiness struct {
 	// Status is "ok"; "degraded" when only Redis does not answer (bookings
-	// are taken and kept, their fan-out waits in the outbox); "unavailable"
-	// when PostgreSQL does not.
+	// are taken and kept, their fan-out waits in the outbox), or when work
+	// is overdue (Overdue); "unavailable" when PostgreSQL does not.
 	Status string `json:"status"`
 	// Failed names the dependencies that did not answer.
 	Failed []string              `json:"failed,omitempty"`
 	Checks map[string]dependency `json:"checks"`
+	// Overdue says, by kind ("relay", "deliveries", "pulls"), what work
+	// keyrack's own processes have left undone and not even attempted for
+	// minutes (sync.Fanout.Overdue): a part of the deployment is not
+	// running — no worker, no leading scheduler — or cannot reach Redis.
+	// It names no property nor channel: readyz answers anyone.
+	Overdue map[string]string `json:"overdue,omitempty"`
 }
 
 // dependency is one dependency's state: "ok" or "down" with a short reason.
@@ -78,6 +87,18 @@ func (s *Server) readyz(c *gin.Context) {
 		r.Checks[res.name] = dependency{Status: "down", Error: reason(res.err)}
 	}
 	slices.Sort(r.Failed)
+	// Overdue work is named but keeps keyrack ready: this process takes
+	// bookings and keeps them; it is another that does not run.
+	if s.fanout != nil && !slices.Contains(r.Failed, "postgres") {
+		if o, err := s.fanout.Overdue(ctx, ""); err != nil {
+			s.log.WarnContext(ctx, "readyz: overdue work not read", "err", err)
+		} else if !o.Empty() {
+			r.Overdue = overdueDetail(o)
+			if r.Status == "ok" {
+				r.Status = "degraded"
+			}
+		}
+	}
 	switch {
 	case slices.Contains(r.Failed, "postgres"):
 		r.Status = "unavailable"
@@ -91,6 +112,45 @@ func (s *Server) readyz(c *gin.Context) {
 }
 
 var errNotConfigured = errors.New("not configured")
+
+// overdueDetail says what is overdue for an operator, without naming a
+// property or channel.
+func overdueDetail(o sync.Overdue) map[string]string {
+	now := time.Now()
+	plural := func(n int, one, many string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		return strconv.Itoa(n) + " " + many
+	}
+	oldest := func(chs []sync.OverdueChannel) time.Duration {
+		var t time.Time
+		for _, ch := range chs {
+			if t.IsZero() || ch.Since.Before(t) {
+				t = ch.Since
+			}
+		}
+		return now.Sub(t)
+	}
+	d := map[string]string{}
+	if o.Unrelayed > 0 {
+		d["relay"] = fmt.Sprintf("%s waited %s in the outbox: no keyrack worker has taken them",
+			plural(o.Unrelayed, "change has", "changes have"), lagText(now.Sub(o.UnrelayedSince)))
+	}
+	if n := len(o.Undelivered); n > 0 {
+		d["deliveries"] = fmt.Sprintf("%s had changes waiting %s with no delivery attempted: no keyrack worker delivers, or none reaches Redis",
+			plural(n, "channel has", "channels have"), lagText(oldest(o.Undelivered)))
+	}
+	if n := len(o.Unpolled); n > 0 {
+		why := "no keyrack scheduler leads"
+		if o.SchedulerLeads {
+			why = "its polls are not carried out (no keyrack worker?) or fail"
+		}
+		d["pulls"] = fmt.Sprintf("%s not been polled with success for %s: %s",
+			plural(n, "pull-mode channel has", "pull-mode channels have"), lagText(oldest(o.Unpolled)), why)
+	}
+	return d
+}
 
 // reason says in a few words why a dependency failed. The full error goes
 // to the log only: it can name hosts, users and databases.

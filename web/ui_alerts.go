@@ -34,6 +34,14 @@ type alertsView struct {
 	StalePulls   []alertItem
 	Other        []alertItem // a kind this page does not know yet
 	DeadLetters  []sync.ArchivedTask
+	// NotSent and NotFetched are the property's work keyrack's own
+	// processes have left undone, and not even attempted, for too long
+	// (sync.Fanout.Overdue): changes not going out to the channels, and
+	// pull-mode channels not polled. No incident records them — the process
+	// that would raise one may be the one not running —, so they are read at
+	// each view, and go away by themselves once the work is done.
+	NotSent    []notDoneItem
+	NotFetched []notDoneItem
 	// QueueNote says why dead letters are not listed ("" when they are).
 	QueueNote string
 	// CanRetryWebhook is set when the fan-out is there to send a webhook again.
@@ -87,6 +95,62 @@ func (it alertItem) NowOver() int {
 		return it.Excess
 	}
 	return max(0, it.Now.Sold-it.Now.Limit)
+}
+
+// notDoneItem is overdue work, worded for staff: the channel it is about
+// ("" when it is every channel's), since when it waits, what it means and
+// what to check.
+type notDoneItem struct {
+	Channel string
+	Since   time.Time
+	Message string
+}
+
+// notDone words the property's overdue work for the alerts page.
+func notDone(o sync.Overdue) (notSent, notFetched []notDoneItem) {
+	if o.Unrelayed > 0 {
+		changes := "changes"
+		if o.Unrelayed == 1 {
+			changes = "change"
+		}
+		notSent = append(notSent, notDoneItem{Since: o.UnrelayedSince, Message: fmt.Sprintf(
+			"%d %s (bookings, cancellations, staff edits) made since %s have not been passed on to any channel or PMS: "+
+				"no keyrack worker has taken them. Until one does, the channels keep selling the rooms these bookings took. "+
+				"Check that a keyrack worker process is running (keyrack serve --roles worker) and that PostgreSQL accepts writes.",
+			o.Unrelayed, changes, whenAgo(o.UnrelayedSince))})
+	}
+	for _, ch := range o.Undelivered {
+		last := "no keyrack worker has ever delivered to it"
+		if ch.LastDone != nil {
+			last = "no keyrack worker has delivered to it since " + whenAgo(*ch.LastDone)
+		}
+		notSent = append(notSent, notDoneItem{Channel: ch.Channel, Since: ch.Since, Message: fmt.Sprintf(
+			"Availability changes for %s have waited since %s and %s: %s still shows the old availability. "+
+				"Check that a keyrack worker process is running and reaches Redis.",
+			ch.Channel, whenAgo(ch.Since), last, ch.Channel)})
+	}
+	for _, ch := range o.Unpolled {
+		msg := fmt.Sprintf("keyrack has not polled %s since %s (keyrack should poll it every %s): the bookings made there since then "+
+			"have not reached keyrack, and the rooms they took are still for sale on the other channels. ",
+			ch.Channel, whenAgo(ch.Since), lagText(ch.PullInterval))
+		switch {
+		case !o.SchedulerLeads:
+			msg += "No keyrack scheduler is running: it is what polls pull-mode channels (keyrack serve --roles scheduler)."
+		case ch.PullError != "":
+			msg += "Its last poll failed: " + ch.PullError
+		case ch.PulledAt != nil && ch.PulledAt.After(ch.Since):
+			msg += "keyrack asks for its polls, but no keyrack worker carries them out: check that a keyrack worker process is running and reaches Redis."
+		default:
+			msg += "Check that a keyrack scheduler and a keyrack worker process are running."
+		}
+		notFetched = append(notFetched, notDoneItem{Channel: ch.Channel, Since: ch.Since, Message: msg})
+	}
+	return notSent, notFetched
+}
+
+// whenAgo says a past time the way the pages do: when, and how long ago.
+func whenAgo(t time.Time) string {
+	return t.UTC().Format("2006-01-02 15:04 UTC") + " (" + lagText(time.Since(t)) + " ago)"
 }
 
 // alertBooking names a booking to link to.
@@ -257,6 +321,16 @@ func (s *Server) alertsPage(c *gin.Context) {
 			v.StalePulls = append(v.StalePulls, it)
 		default:
 			v.Other = append(v.Other, it)
+		}
+	}
+	if s.fanout != nil && v.Kind == "" {
+		// From PostgreSQL, by this process: it must not depend on the
+		// worker or scheduler it is about.
+		if o, err := s.fanout.Overdue(ctx, prop.Code); err != nil {
+			s.log.Warn("alerts: overdue work is not listed", "property", prop.Code, "err", err)
+		} else {
+			v.NotSent, v.NotFetched = notDone(o)
+			v.Count += len(v.NotSent) + len(v.NotFetched)
 		}
 	}
 	if s.fanout == nil {
