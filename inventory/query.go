@@ -121,6 +121,15 @@ func (s *Store) Revisions(ctx context.Context, property string, reservationID in
 	})
 }
 
+// HasOpenIncident reports whether the property has an open incident: the
+// staff pages' menu marks its alerts then.
+func (s *Store) HasOpenIncident(ctx context.Context, property string) (bool, error) {
+	var open bool
+	err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM incidents i JOIN properties p ON p.id = i.property_id
+		WHERE p.code = $1 AND i.resolved_at IS NULL)`, property).Scan(&open)
+	return open, err
+}
+
 // OpenIncidentCounts counts the open incidents of every property by kind
 // (every kind is present, 0 when none is open): for metrics and alerting.
 func (s *Store) OpenIncidentCounts(ctx context.Context) (map[string]int, error) {

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -59,10 +60,14 @@ type uiPage struct {
 	Property   *inventory.Property
 	Properties []inventory.Property
 	Nav        string // which menu entry is current: grid, bookings, channels, alerts, queues
-	Flash      string // a success message carried over a redirect (flashOf)
-	Error      string
-	HTMX       string // the vendored htmx's path
-	Data       any
+	// Alerting marks the menu's Alerts: the property has an open incident,
+	// or keyrack's work for it is overdue (sync.Fanout.Overdue) — so that
+	// staff who never open the alerts page see that something needs them.
+	Alerting bool
+	Flash    string // a success message carried over a redirect (flashOf)
+	Error    string
+	HTMX     string // the vendored htmx's path
+	Data     any
 }
 
 // uiTemplates are the parsed template sets, one per page.
@@ -404,6 +409,9 @@ func (s *Server) renderTemplate(c *gin.Context, status int, page, name, title, n
 	}
 	if v.User.ID != 0 && name == "layout" {
 		v.Properties, _ = s.store.Properties(c.Request.Context())
+		if v.Property != nil {
+			v.Alerting = s.alerting(c.Request.Context(), v.Property.Code)
+		}
 	}
 	var b bytes.Buffer
 	b.Grow(64 << 10) // pages are tens of KB, the 90-night grid hundreds: fewer regrowths
@@ -561,4 +569,25 @@ func (s *Server) adminHome(c *gin.Context) {
 		return
 	}
 	s.render(c, http.StatusOK, "home", "Properties", "", ps)
+}
+
+// alerting reports whether the property has an open alert the menu should
+// mark: an open incident, or overdue work (read from PostgreSQL, as the
+// alerts page reads them). Dead-lettered deliveries, which the alerts page
+// reads from Redis, are not looked for on every page; a failure to read is
+// logged and marks nothing.
+func (s *Server) alerting(ctx context.Context, property string) bool {
+	open, err := s.store.HasOpenIncident(ctx, property)
+	if err != nil {
+		s.log.Warn("ui: open incidents not read for the menu", "property", property, "err", err)
+	}
+	if open || s.fanout == nil {
+		return open
+	}
+	o, err := s.fanout.Overdue(ctx, property)
+	if err != nil {
+		s.log.Warn("ui: overdue work not read for the menu", "property", property, "err", err)
+		return false
+	}
+	return !o.Empty()
 }

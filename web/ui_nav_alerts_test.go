@@ -1,0 +1,41 @@
+package web_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+const menuAlerting = `<span class="sr-only"> (open alerts)</span>`
+
+// Staff land on the grid and may never open the alerts page: every page's
+// menu marks Alerts while the property has an open incident (here an
+// overbooked night) or overdue work (changes no worker has taken) — and
+// only that property's menu.
+func TestTheMenuMarksAlertsWhileSomethingNeedsStaff(t *testing.T) {
+	t.Parallel()
+	a := newOverdueUI(t) // the web role only
+	a.seedHotel("P", 1)
+	a.seedHotel("Q", 1)
+	a.login("victor")
+	ctx := context.Background()
+	for _, path := range []string{"/admin/p/P/grid", "/admin/p/P/bookings", "/admin/p/Q/grid"} {
+		require.NotContains(t, a.get(path).Body, menuAlerting, path)
+	}
+
+	overbook(t, a.st, "P")
+	for _, path := range []string{"/admin/p/P/grid", "/admin/p/P/bookings", "/admin/p/P/channels", "/admin/p/P/alerts"} {
+		require.Contains(t, a.get(path).Body, menuAlerting, path)
+	}
+	require.NotContains(t, a.get("/admin/p/Q/grid").Body, menuAlerting, "Q has nothing open")
+
+	// No incident at Q, but its changes have waited ten minutes for a
+	// worker.
+	gridBook(t, a.st, "Q", "expedia", "E-1", gridToday(t).AddDays(3), 1, 1)
+	require.NotContains(t, a.get("/admin/p/Q/grid").Body, menuAlerting, "a change just made is not overdue")
+	_, err := a.st.DB().Exec(ctx, `UPDATE outbox SET created_at = now() - interval '10 minutes'
+		WHERE property_id = (SELECT id FROM properties WHERE code = 'Q')`)
+	require.NoError(t, err)
+	require.Contains(t, a.get("/admin/p/Q/grid").Body, menuAlerting)
+}
