@@ -44,6 +44,9 @@ type Backlog struct {
 	// scheduler polls: this grows when none leads, as when the channel
 	// fails, and its bookings then do not reach keyrack.
 	PullOldest time.Duration
+	// SchedulerUnled is how long no scheduler has led (0 while one leads,
+	// or when there is no property): see Overdue.SchedulerIdleSince.
+	SchedulerUnled time.Duration
 }
 
 // BacklogTopics and BacklogMarks are the keys of Backlog's maps; each is
@@ -81,7 +84,10 @@ func (f *Fanout) Backlog(ctx context.Context) (Backlog, error) {
 		UNION ALL
 		SELECT 'pulls', '', count(*), 0, coalesce(extract(epoch FROM now() - min(coalesce(s.pull_ok_at, c.created_at))), 0)::float8
 		FROM channels c LEFT JOIN sync_channels s ON s.property_id = c.property_id AND s.channel_id = c.id
-		WHERE c.kind = 'ota_pull' AND c.enabled AND c.pull_url <> ''`, BacklogTopics)
+		WHERE c.kind = 'ota_pull' AND c.enabled AND c.pull_url <> ''
+		UNION ALL
+		SELECT 'scheduler', '', 0, 0, CASE WHEN leaders = 0 THEN coalesce(extract(epoch FROM now() - since), 0) ELSE 0 END::float8
+		FROM `+schedulerStateSQL, BacklogTopics)
 	var what, key string
 	var n, m int64
 	var secs float64
@@ -104,6 +110,8 @@ func (f *Fanout) Backlog(ctx context.Context) (Backlog, error) {
 			b.DeadLettered = int(n)
 		case "pulls":
 			b.PullOldest = age
+		case "scheduler":
+			b.SchedulerUnled = age
 		}
 	}
 	return b, rows.Err()
@@ -123,7 +131,26 @@ const (
 	// delivery to it even attempted since: a delivery waits at most about
 	// a minute for the channel's rate limit or lock.
 	DeliveryOverdue = 5 * time.Minute
+	// SchedulerOverdue is how long keyrack may go with no scheduler leading
+	// before that is overdue: another process takes the lead within
+	// ElectionInterval (5 s) of the leader's end, and the leader records
+	// that it leads every ScheduleInterval (1 min).
+	SchedulerOverdue = 5 * time.Minute
 )
+
+// schedulerStateSQL is a subquery of one row: how many schedulers hold the
+// lead's lock now (scheduler.go; a bigint advisory lock shows in pg_locks
+// as its high and low halves), and since when none has led — the leader's
+// last record, or the first property's making if later; NULL when there is
+// no property, and so nothing for a scheduler to do.
+const schedulerStateSQL = `(SELECT
+		(SELECT count(*)::int FROM pg_locks l
+			WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+				AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+				AND (l.classid::bigint << 32) | l.objid::bigint = ` + schedulerLockSQL + `) AS leaders,
+		CASE WHEN EXISTS (SELECT FROM properties)
+			THEN greatest((SELECT led_at FROM scheduler_lead), (SELECT min(created_at) FROM properties)) END AS since
+	) AS scheduler`
 
 // Overdue is the work keyrack's processes have left undone, and not even
 // attempted, for too long: what Fanout.Overdue finds.
@@ -147,13 +174,23 @@ type Overdue struct {
 	// keyrack.
 	Unpolled []OverdueChannel
 	// SchedulerLeads: a scheduler leads right now (it holds the lead's
-	// lock). Without one, pull-mode channels are not polled.
+	// lock). Without one, pull-mode channels are not polled. It is false
+	// for the seconds a failover takes too, so it says why, not whether.
 	SchedulerLeads bool
+	// SchedulerIdleSince is since when no scheduler has led, when that is
+	// longer than SchedulerOverdue and none leads now (zero otherwise): its
+	// periodic work — the nightly resync, the polls of pull-mode channels,
+	// the checks that raise alerts, the clean-ups — is not done, for every
+	// property. It counts from the leader's last record that it led, or
+	// from the first property's making if later (a new installation whose
+	// scheduler never ran); a leader busy with long work holds the lead and
+	// is not counted.
+	SchedulerIdleSince time.Time
 }
 
 // Empty says nothing is overdue.
 func (o Overdue) Empty() bool {
-	return o.Unrelayed == 0 && len(o.Undelivered) == 0 && len(o.Unpolled) == 0
+	return o.Unrelayed == 0 && len(o.Undelivered) == 0 && len(o.Unpolled) == 0 && o.SchedulerIdleSince.IsZero()
 }
 
 // OverdueChannel is a channel whose work is overdue.
@@ -213,13 +250,12 @@ func (f *Fanout) Overdue(ctx context.Context, property string) (Overdue, error) 
 			AND NOT EXISTS (SELECT 1 FROM incidents i WHERE i.property_id = c.property_id AND i.channel_id = c.id
 				AND i.kind = 'stale_pull' AND i.resolved_at IS NULL)
 		UNION ALL
-		-- The elected scheduler's lock (scheduler.go): a bigint advisory
-		-- lock shows as its high and low halves.
-		SELECT 'scheduler', '', '', 0, NULL, NULL, NULL, count(*)::int, '' FROM pg_locks l
-		WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-			AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-			AND (l.classid::bigint << 32) | l.objid::bigint = `+schedulerLockSQL+`
-		ORDER BY 1, 2, 3`, property, RelayOverdue, DeliveryOverdue, f.pushed, f.cfg.PullStaleAfter)
+		-- Whether a scheduler leads now, and since when none has if that is
+		-- overdue: every property's, whichever is asked for.
+		SELECT 'scheduler', '', '', 0, CASE WHEN leaders = 0 AND since < now() - $6::interval THEN since END,
+			NULL, NULL, leaders, ''
+		FROM `+schedulerStateSQL+`
+		ORDER BY 1, 2, 3`, property, RelayOverdue, DeliveryOverdue, f.pushed, f.cfg.PullStaleAfter, SchedulerOverdue)
 	var what, prop, channel, pullErr string
 	var n, leaders int
 	var since, lastDone, pulledAt *time.Time
@@ -237,7 +273,7 @@ func (f *Fanout) Overdue(ctx context.Context, property string) (Overdue, error) 
 			ch.PulledAt, ch.PullInterval, ch.PullError = pulledAt, time.Duration(n)*time.Second, pullErr
 			o.Unpolled = append(o.Unpolled, ch)
 		case "scheduler":
-			o.SchedulerLeads = leaders > 0
+			o.SchedulerLeads, o.SchedulerIdleSince = leaders > 0, ch.Since
 		}
 		// Fresh pointers for the next row, not this one's overwritten.
 		since, lastDone, pulledAt = nil, nil, nil

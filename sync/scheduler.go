@@ -18,7 +18,9 @@ import (
 // connection closing (the lock goes with the session). The work itself is
 // recorded in PostgreSQL (sync_channels.resynced_on), so a missed night is
 // caught up by whichever process leads next, and a brief overlap of two
-// leaders does nothing worse than resync a channel twice.
+// leaders does nothing worse than resync a channel twice. The leader
+// records that it leads (scheduler_lead.led_at) at each round, every
+// ScheduleInterval, so Overdue tells a failover from no scheduler at all.
 
 const schedulerLockSQL = `hashtextextended(current_schema() || '/keyrack/sync/scheduler', 0)`
 
@@ -62,6 +64,20 @@ func (f *Fanout) lead(ctx context.Context) error {
 	t := time.NewTicker(f.cfg.ScheduleInterval)
 	defer t.Stop()
 	for {
+		// Recorded on the lead's own session, so it is also the check
+		// that this session still holds the lead. Bounded: a leader cut off
+		// from the database steps down rather than wait for its network to
+		// say so (the server ends its session, freeing the lead, within
+		// half a minute: inventory.ConnDefaults).
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err := conn.Exec(pctx, `UPDATE scheduler_lead SET led_at = now()`)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("scheduler: the session holding the lead failed: %w", err)
+		}
 		if err := f.runDue(ctx); err != nil && ctx.Err() == nil {
 			f.log.Error("scheduler: periodic work failed", "err", err)
 		}
@@ -69,15 +85,6 @@ func (f *Fanout) lead(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-		}
-		// Bounded: a leader cut off from the database steps down rather
-		// than wait for its network to say so (the server ends its session,
-		// freeing the lead, within half a minute: inventory.ConnDefaults).
-		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := conn.Ping(pctx)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("scheduler: the session holding the lead failed: %w", err)
 		}
 	}
 }

@@ -62,6 +62,8 @@ var (
 		"Channels whose last delivery ran out of retries (listed on the alerts page, retried from there).", nil, nil)
 	pullOldestDesc = prometheus.NewDesc("keyrack_pull_oldest_seconds",
 		"How long ago the enabled pull-mode OTA channel polled least recently was last polled with success (since it was made, if never; 0 when none): above a few poll intervals its bookings are not reaching keyrack — it fails, or no scheduler leads.", nil, nil)
+	schedulerUnledDesc = prometheus.NewDesc("keyrack_scheduler_unled_seconds",
+		"How long no scheduler has led: 0 while one leads (or there is no property), else since the leader last recorded that it led, which it does every minute (or since the first property was made, if later). Above a few minutes, the nightly resync, the polls of pull-mode OTAs and the checks that raise alerts are not done.", nil, nil)
 )
 
 // backlogCollector reads the fan-out's backlog at each scrape.
@@ -69,7 +71,8 @@ type backlogCollector struct{ fanout *sync.Fanout }
 
 func (c *backlogCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{outboxPendingDesc, outboxOldestDesc, syncPendingDesc, syncOldestDesc,
-		feedUnackedDesc, feedOldestDesc, webhooksPendingDesc, deliveriesDesc, deliveryFailuresDesc, deadLetteredDesc, pullOldestDesc} {
+		feedUnackedDesc, feedOldestDesc, webhooksPendingDesc, deliveriesDesc, deliveryFailuresDesc, deadLetteredDesc, pullOldestDesc,
+		schedulerUnledDesc} {
 		ch <- d
 	}
 }
@@ -100,6 +103,7 @@ func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(deliveryFailuresDesc, prometheus.CounterValue, float64(b.Failures))
 	gauge(deadLetteredDesc, float64(b.DeadLettered))
 	gauge(pullOldestDesc, b.PullOldest.Seconds())
+	gauge(schedulerUnledDesc, b.SchedulerUnled.Seconds())
 }
 
 // incidentCollector reads the open incidents at each scrape.

@@ -27,7 +27,7 @@ type readiness struct {
 	// Failed names the dependencies that did not answer.
 	Failed []string              `json:"failed,omitempty"`
 	Checks map[string]dependency `json:"checks"`
-	// Overdue says, by kind ("relay", "deliveries", "pulls"), what work
+	// Overdue says, by kind ("relay", "deliveries", "pulls", "scheduler"), what work
 	// keyrack's own processes have left undone and not even attempted for
 	// minutes (sync.Fanout.Overdue): a part of the deployment is not
 	// running — no worker, no leading scheduler — or cannot reach Redis.
@@ -141,9 +141,16 @@ func overdueDetail(o sync.Overdue) map[string]string {
 		d["deliveries"] = fmt.Sprintf("%s had changes waiting %s with no delivery attempted: no keyrack worker delivers, or none reaches Redis",
 			plural(n, "channel has", "channels have"), lagText(oldest(o.Undelivered)))
 	}
+	if !o.SchedulerIdleSince.IsZero() {
+		d["scheduler"] = fmt.Sprintf("no keyrack scheduler has led for %s: the nightly resync, the polls of pull-mode channels, "+
+			"the checks that raise alerts and the clean-ups are not done; start keyrack serve --roles scheduler",
+			lagText(now.Sub(o.SchedulerIdleSince)))
+	}
 	if n := len(o.Unpolled); n > 0 {
 		why := "no keyrack scheduler leads"
-		if o.SchedulerLeads {
+		if !o.SchedulerIdleSince.IsZero() {
+			why += " (see scheduler)"
+		} else if o.SchedulerLeads {
 			why = "its polls are not carried out (no keyrack worker?) or fail"
 		}
 		d["pulls"] = fmt.Sprintf("%s not been polled with success for %s: %s",

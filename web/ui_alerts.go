@@ -42,6 +42,9 @@ type alertsView struct {
 	// each view, and go away by themselves once the work is done.
 	NotSent    []notDoneItem
 	NotFetched []notDoneItem
+	// NotScheduled is set when no scheduler has led for too long: the
+	// periodic work it does for every property is not done.
+	NotScheduled *notDoneItem
 	// QueueNote says why dead letters are not listed ("" when they are).
 	QueueNote string
 	// CanRetryWebhook is set when the fan-out is there to send a webhook again.
@@ -107,7 +110,17 @@ type notDoneItem struct {
 }
 
 // notDone words the property's overdue work for the alerts page.
-func notDone(o sync.Overdue) (notSent, notFetched []notDoneItem) {
+func notDone(o sync.Overdue) (notSent, notFetched []notDoneItem, notScheduled *notDoneItem) {
+	if !o.SchedulerIdleSince.IsZero() {
+		notScheduled = &notDoneItem{Since: o.SchedulerIdleSince, Message: "No keyrack scheduler has run since " +
+			whenAgo(o.SchedulerIdleSince) + ". It is the part of keyrack that does the regular work for every property, " +
+			"and none of it is being done: the nightly resync, which sends every channel its availability again and is " +
+			"how the nights that come into a channel's booking window reach it; fetching the bookings of pull-mode " +
+			"channels; the checks that raise the alerts for calendar feeds that stopped updating, export calendars no " +
+			"platform fetches, PMS revisions not acknowledged and channels keyrack cannot poll (so those alerts cannot " +
+			"appear); and the clean-up of old records. Whoever runs keyrack should start a scheduler: " +
+			"keyrack serve --roles scheduler (or keyrack serve with all its roles)."}
+	}
 	if o.Unrelayed > 0 {
 		changes := "changes"
 		if o.Unrelayed == 1 {
@@ -134,6 +147,8 @@ func notDone(o sync.Overdue) (notSent, notFetched []notDoneItem) {
 			"have not reached keyrack, and the rooms they took are still for sale on the other channels. ",
 			ch.Channel, whenAgo(ch.Since), lagText(ch.PullInterval))
 		switch {
+		case notScheduled != nil:
+			msg += "No keyrack scheduler is running: it is what polls pull-mode channels (see \"" + notScheduledTitle + "\" above)."
 		case !o.SchedulerLeads:
 			msg += "No keyrack scheduler is running: it is what polls pull-mode channels (keyrack serve --roles scheduler)."
 		case ch.PullError != "":
@@ -145,8 +160,14 @@ func notDone(o sync.Overdue) (notSent, notFetched []notDoneItem) {
 		}
 		notFetched = append(notFetched, notDoneItem{Channel: ch.Channel, Since: ch.Since, Message: msg})
 	}
-	return notSent, notFetched
+	return notSent, notFetched, notScheduled
 }
+
+// notScheduledTitle is the heading of the alert that no scheduler leads.
+const notScheduledTitle = "keyrack's regular work is not being done"
+
+// NotScheduledTitle is notScheduledTitle, for the page.
+func (alertsView) NotScheduledTitle() string { return notScheduledTitle }
 
 // whenAgo says a past time the way the pages do: when, and how long ago.
 func whenAgo(t time.Time) string {
@@ -329,8 +350,11 @@ func (s *Server) alertsPage(c *gin.Context) {
 		if o, err := s.fanout.Overdue(ctx, prop.Code); err != nil {
 			s.log.Warn("alerts: overdue work is not listed", "property", prop.Code, "err", err)
 		} else {
-			v.NotSent, v.NotFetched = notDone(o)
+			v.NotSent, v.NotFetched, v.NotScheduled = notDone(o)
 			v.Count += len(v.NotSent) + len(v.NotFetched)
+			if v.NotScheduled != nil {
+				v.Count++
+			}
 		}
 	}
 	if s.fanout == nil {
