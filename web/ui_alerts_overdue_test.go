@@ -70,6 +70,15 @@ func (o *overdueUI) start(role func(context.Context) error) (stop func()) {
 	return stop
 }
 
+// pullChannel makes the property's pull-mode channel bookingcom, polled
+// every minute.
+func (o *overdueUI) pullChannel(property string) {
+	o.t.Helper()
+	_, err := o.st.CreateChannel(context.Background(), property, inventory.Channel{Code: "bookingcom", Kind: inventory.ChannelOTAPull,
+		Enabled: true, OTASettings: inventory.OTASettings{PullURL: "https://supply.bookingcom.test/reservations", PullInterval: 60}}, inventory.System)
+	require.NoError(o.t, err)
+}
+
 // readyzOf is /readyz as a monitor reads it.
 func readyzOf(t *testing.T, e *uiEnv) map[string]any {
 	t.Helper()
@@ -256,13 +265,11 @@ func TestAPullChannelNobodyPollsIsAnAlertAndInReadyz(t *testing.T) {
 	a := newOverdueUI(t)
 	a.seedHotel("P", 1)
 	ctx := context.Background()
-	_, err := a.st.CreateChannel(ctx, "P", inventory.Channel{Code: "bookingcom", Kind: inventory.ChannelOTAPull, Enabled: true,
-		OTASettings: inventory.OTASettings{PullURL: "https://supply.bookingcom.test/reservations", PullInterval: 60}}, inventory.System)
-	require.NoError(t, err)
+	a.pullChannel("P")
 	a.login("victor")
 	require.Contains(t, a.get("/admin/p/P/alerts").Body, "All is well.", "a channel just made is not overdue")
 
-	_, err = a.st.DB().Exec(ctx, `UPDATE channels SET created_at = now() - interval '1 hour', enabled_at = now() - interval '1 hour'
+	_, err := a.st.DB().Exec(ctx, `UPDATE channels SET created_at = now() - interval '1 hour', enabled_at = now() - interval '1 hour'
 		WHERE code = 'bookingcom'`)
 	require.NoError(t, err)
 	p := a.get("/admin/p/P/alerts")
