@@ -90,9 +90,17 @@ func (s *Server) readyz(c *gin.Context) {
 	// Overdue work is named but keeps keyrack ready: this process takes
 	// bookings and keeps them; it is another that does not run.
 	if s.fanout != nil && !slices.Contains(r.Failed, "postgres") {
-		if o, err := s.fanout.Overdue(ctx, ""); err != nil {
+		// Probes arriving while a read runs take its answer: readyz is
+		// public, and however many ask, one read runs at a time. The read
+		// is not the first asker's to cancel.
+		v, err, _ := s.overdue.Do("", func() (any, error) {
+			octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), readyTimeout)
+			defer cancel()
+			return s.fanout.Overdue(octx, "")
+		})
+		if err != nil {
 			s.log.WarnContext(ctx, "readyz: overdue work not read", "err", err)
-		} else if !o.Empty() {
+		} else if o := v.(sync.Overdue); !o.Empty() {
 			r.Overdue = overdueDetail(o)
 			if r.Status == "ok" {
 				r.Status = "degraded"

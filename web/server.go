@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/keyrack/keyrack/inventory"
 	"github.com/keyrack/keyrack/sync"
+	"golang.org/x/sync/singleflight"
 )
 
 func init() {
@@ -60,8 +61,11 @@ type Server struct {
 	otaMaxBody int64
 	unkept     unkeptLog   // unauthenticated OTA messages not stored
 	otaFails   otaFailures // failed authentications at the OTA endpoint
-	now        func() time.Time
-	ui         uiTemplates
+	// overdue lets one read of the overdue work run at a time for readyz,
+	// which answers anyone: a flood of probes shares it.
+	overdue singleflight.Group
+	now     func() time.Time
+	ui      uiTemplates
 	// proxies are the trusted reverse proxies (Config.TrustedProxies) as
 	// gin takes them: only from them is X-Forwarded-Proto believed.
 	proxies []netip.Prefix
