@@ -14,7 +14,7 @@ import (
 
 func apikeyFlags(cfg Config, w io.Writer) (*flag.FlagSet, *Config, *string, *string) {
 	fs, c := databaseFlags("apikey", "apikey create [--property CODE] [--name NAME] | apikey revoke ID|PREFIX | apikey list [flags]", cfg, w)
-	property := fs.String("property", "", "the property `code` the key acts on (create; default: every property)")
+	property := fs.String("property", "", "the property `code`: the key acts on it (create; default: every property), or the keys listed are its (list; default: every key)")
 	name := fs.String("name", "", "a `name` for the key, audited as api:NAME (create)")
 	return fs, c, property, name
 }

@@ -110,10 +110,12 @@ Environment:
   KEYRACK_TRUSTED_PROXIES  reverse proxies (addresses or CIDR ranges, comma-
                      separated) whose X-Forwarded-For names the client; none
                      by default
-  KEYRACK_ICAL_ALLOW_PRIVATE  1 lets iCal feed URLs reach loopback, private and
-                     link-local addresses (refused by default)
+  KEYRACK_ICAL_ALLOW_PRIVATE  1 lets iCal feed URLs reach loopback, private,
+                     link-local and other non-public addresses (refused by
+                     default)
   KEYRACK_PULL_ALLOW_PRIVATE  1 lets pull-mode OTAs' pull URLs reach loopback,
-                     private and link-local addresses (refused by default)
+                     private, link-local and other non-public addresses
+                     (refused by default)
   KEYRACK_PASSWORD   the password "keyrack user add" sets, instead of stdin
   KEYRACK_API_KEY    the API key "keyrack sim" uses (else it makes one from
                      DATABASE_URL for the run)

@@ -77,7 +77,7 @@ func serveCommand(ctx context.Context, cfg Config, args []string, logger *slog.L
 		return usageError{fmt.Sprintf("serve takes no arguments, got %q", fs.Args())}
 	}
 	if _, err := parseRoles(m.Config.Roles); err != nil {
-		return usageError{err.Error()}
+		return usageError{"-roles (KEYRACK_ROLES): " + err.Error()}
 	}
 	m.Logger, m.Stdout = logger, stdout
 	defer m.Close()
