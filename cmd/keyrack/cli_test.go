@@ -80,6 +80,11 @@ func TestVersionPrintsAVersion(t *testing.T) {
 	code, stdout, _ := keyrack(t, nil, "version")
 	require.Equal(t, 0, code)
 	require.True(t, strings.HasPrefix(stdout, "keyrack "), stdout)
+	// A command without flags has no "Flags:" heading over nothing.
+	_, _, stderr := keyrack(t, nil, "version", "-h")
+	require.Equal(t, "Usage: keyrack version\n", stderr)
+	_, _, stderr = keyrack(t, nil, "migrate", "-h")
+	require.Contains(t, stderr, "\nFlags:\n  -database-url")
 }
 
 func TestALogLevelKeyrackDoesNotKnowIsRefused(t *testing.T) {

@@ -203,7 +203,13 @@ func newFlagSet(name, synopsis string, w io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(w)
 	fs.Usage = func() {
-		fmt.Fprintf(w, "Usage: keyrack %s\n\nFlags:\n", synopsis)
+		fmt.Fprintf(w, "Usage: keyrack %s\n", synopsis)
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n == 0 {
+			return
+		}
+		fmt.Fprint(w, "\nFlags:\n")
 		// The defaults of the URL flags come from the environment and may
 		// hold passwords; usage goes to stderr, often a service's log.
 		fs.VisitAll(func(f *flag.Flag) {
