@@ -39,3 +39,29 @@ func TestTheMenuMarksAlertsWhileSomethingNeedsStaff(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, a.get("/admin/p/Q/grid").Body, menuAlerting)
 }
+
+// The mark is seen, not only read out (its class and its dot), and goes
+// once the incident is resolved. A server with no fan-out marks an open
+// incident only.
+func TestTheMenuMarkShowsAndGoesWithTheIncident(t *testing.T) {
+	t.Parallel()
+	a := newOverdueUI(t)
+	a.seedHotel("P", 1)
+	a.login("victor")
+	overbook(t, a.st, "P")
+	body := a.get("/admin/p/P/grid").Body
+	require.Contains(t, body, `class="alerting"`)
+	require.Contains(t, body, `<span class="dot" aria-hidden="true"></span>`)
+	_, err := a.st.DB().Exec(context.Background(), `UPDATE incidents SET resolved_at = now()`)
+	require.NoError(t, err)
+	body = a.get("/admin/p/P/grid").Body
+	require.NotContains(t, body, menuAlerting, "the incident is resolved")
+	require.NotContains(t, body, `class="alerting"`)
+
+	e := newUI(t) // no fan-out
+	e.seedHotel("P", 1)
+	e.login("victor")
+	require.NotContains(t, e.get("/admin/p/P/grid").Body, menuAlerting, "nothing open")
+	overbook(t, e.st, "P")
+	require.Contains(t, e.get("/admin/p/P/grid").Body, menuAlerting)
+}

@@ -1,0 +1,78 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The overdue changes are on the whole alerts page, not on a section shown
+// alone; one change is "1 change".
+func TestOverdueChangesAreNotInASectionShownAlone(t *testing.T) {
+	t.Parallel()
+	a := newOverdueUI(t)
+	a.seedHotel("P", 2)
+	ctx := context.Background()
+	gridBook(t, a.st, "P", "expedia", "E-1", gridToday(t).AddDays(3), 2, 1)
+	_, err := a.st.DB().Exec(ctx, `DELETE FROM outbox WHERE id <> (SELECT min(id) FROM outbox)`)
+	require.NoError(t, err)
+	_, err = a.st.DB().Exec(ctx, `UPDATE outbox SET created_at = now() - interval '10 minutes'`)
+	require.NoError(t, err)
+	a.login("victor")
+	p := a.get("/admin/p/P/alerts")
+	require.Contains(t, p.Body, noWorkerRelays)
+	require.Contains(t, p.Body, "1 change (bookings, cancellations, staff edits)")
+	p = a.get("/admin/p/P/alerts?kind=overbooking")
+	require.NotContains(t, p.Body, noWorkerRelays, "the overbookings only")
+}
+
+// A scheduler leads, yet a pull-mode channel has not been polled: the page
+// says why as far as keyrack knows — its last poll's error, or that no
+// poll was asked for since (the channel was enabled again after) — and
+// /readyz says it is not the scheduler, and how long the channel polled
+// least recently has waited.
+func TestAPullChannelNotPolledWhileASchedulerLeadsSaysWhy(t *testing.T) {
+	t.Parallel()
+	a := newOverdueUI(t)
+	a.seedHotel("P", 1)
+	ctx := context.Background()
+	a.pullChannel("P")
+	exec := func(sql string) {
+		t.Helper()
+		_, err := a.st.DB().Exec(ctx, sql)
+		require.NoError(t, err)
+	}
+	exec(`UPDATE channels SET created_at = now() - interval '3 hours', enabled_at = now() - interval '1 hour' WHERE code = 'bookingcom'`)
+	exec(`INSERT INTO sync_channels (property_id, channel_id, pulled_at)
+		SELECT property_id, id, now() - interval '2 hours' FROM channels WHERE code = 'bookingcom'`)
+	// As a scheduler busy with long work: it holds the lead.
+	conn, err := a.st.DB().Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	_, err = conn.Exec(ctx, `SELECT pg_advisory_lock(hashtextextended(current_schema() || '/keyrack/sync/scheduler', 0))`)
+	require.NoError(t, err)
+	defer func() { _, _ = conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`) }()
+
+	a.login("victor")
+	p := a.get("/admin/p/P/alerts")
+	require.Contains(t, p.Body, "keyrack has not polled bookingcom")
+	require.Contains(t, p.Body, "Check that a keyrack scheduler and a keyrack worker process are running.",
+		"the last poll asked for was before the channel was enabled again")
+	require.NotContains(t, p.Body, "no keyrack worker carries them out")
+	require.Contains(t, overdueOf(t, a.uiEnv, "pulls"), "its polls are not carried out (no keyrack worker?) or fail")
+	require.Contains(t, overdueOf(t, a.uiEnv, "pulls"), "for 1h")
+
+	exec(`UPDATE sync_channels SET pull_error = 'fetch failed: HTTP 401'`)
+	require.Contains(t, a.get("/admin/p/P/alerts").Body, "Its last poll failed: fetch failed: HTTP 401")
+
+	// A second such channel, three hours without: readyz says the longest.
+	_, err = a.st.DB().Exec(ctx, `INSERT INTO channels (property_id, code, name, kind, enabled, pull_url, pull_interval_s, created_at, enabled_at)
+		SELECT property_id, 'agoda', 'agoda', kind, true, pull_url, pull_interval_s, now() - interval '3 hours', now() - interval '3 hours'
+		FROM channels WHERE code = 'bookingcom'`)
+	require.NoError(t, err)
+	pulls := overdueOf(t, a.uiEnv, "pulls")
+	require.Contains(t, pulls, fmt.Sprintf("%d pull-mode channels have", 2))
+	require.Contains(t, pulls, "for 3h", pulls)
+}
