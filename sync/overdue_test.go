@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/keyrack/keyrack/inventory"
 	"github.com/keyrack/keyrack/inventory/inventorytest"
 	"github.com/keyrack/keyrack/sync"
@@ -27,6 +28,22 @@ func overdueChannels(t *testing.T, f *sync.Fanout, property string) (undelivered
 	return undelivered, unpolled
 }
 
+// overdueSetUp adds a second property, Q, beside h's (its channels must
+// never be listed for h's), and gives the test a function running SQL on
+// the test's schema.
+func overdueSetUp(t *testing.T, h *hotel) (context.Context, *pgxpool.Pool, func(sql string, args ...any)) {
+	t.Helper()
+	ctx := context.Background()
+	db := h.st.DB()
+	_, err := h.st.CreateProperty(ctx, inventory.Property{Code: "Q", Name: "Other", TimeZone: "Europe/Lisbon", Currency: "EUR"}, inventory.System)
+	require.NoError(t, err)
+	return ctx, db, func(sql string, args ...any) {
+		t.Helper()
+		_, err := db.Exec(ctx, sql, args...)
+		require.NoError(t, err)
+	}
+}
+
 // A channel's changes are overdue only when they are booking-driven
 // changes (not a resync's bulk work, not the channel's own booking echoed
 // back) to an enabled channel keyrack pushes to, with an endpoint, waiting
@@ -36,15 +53,7 @@ func overdueChannels(t *testing.T, f *sync.Fanout, property string) (undelivered
 func TestOverdueDeliveriesAreOnlyThoseNoWorkerAttempted(t *testing.T) {
 	t.Parallel()
 	h := newHotel(t, hotelOptions{channels: []string{"A", "B"}, noWorker: true})
-	ctx := context.Background()
-	db := h.st.DB()
-	exec := func(sql string, args ...any) {
-		t.Helper()
-		_, err := db.Exec(ctx, sql, args...)
-		require.NoError(t, err)
-	}
-	_, err := h.st.CreateProperty(ctx, inventory.Property{Code: "Q", Name: "Other", TimeZone: "Europe/Lisbon", Currency: "EUR"}, inventory.System)
-	require.NoError(t, err)
+	ctx, db, exec := overdueSetUp(t, h)
 	from := h.today.AddDays(1)
 	h.insertChangeMark(db, "A", 0, from, from.AddDays(2))
 	since := func(minutes int) { exec(`UPDATE sync_dirty SET since = now() - $1 * interval '1 minute'`, minutes) }
@@ -129,17 +138,9 @@ func TestOverdueRelayCountsAfterTwoMinutes(t *testing.T) {
 func TestOverduePullsAreOnlyEnabledPullChannelsNobodyPolled(t *testing.T) {
 	t.Parallel()
 	h := newHotel(t, hotelOptions{channels: []string{"A"}, noWorker: true})
-	ctx := context.Background()
-	db := h.st.DB()
-	exec := func(sql string, args ...any) {
-		t.Helper()
-		_, err := db.Exec(ctx, sql, args...)
-		require.NoError(t, err)
-	}
-	_, err := h.st.CreateProperty(ctx, inventory.Property{Code: "Q", Name: "Other", TimeZone: "Europe/Lisbon", Currency: "EUR"}, inventory.System)
-	require.NoError(t, err)
+	ctx, db, exec := overdueSetUp(t, h)
 	for _, code := range []string{"pull", "pull2"} {
-		_, err = h.st.CreateChannel(ctx, h.code, inventory.Channel{Code: code, Kind: inventory.ChannelOTAPull, Enabled: true,
+		_, err := h.st.CreateChannel(ctx, h.code, inventory.Channel{Code: code, Kind: inventory.ChannelOTAPull, Enabled: true,
 			OTASettings: inventory.OTASettings{PullURL: "https://supply.example/reservations", PullInterval: 60}}, inventory.System)
 		require.NoError(t, err)
 	}
