@@ -70,12 +70,15 @@ type uiPage struct {
 	Data     any
 }
 
+// staffTime is how the staff pages write a moment: in UTC, to the minute.
+func staffTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+
 // uiTemplates are the parsed template sets, one per page.
 type uiTemplates map[string]*template.Template
 
 var uiFuncs = template.FuncMap{
 	"date":     func(d inventory.Date) string { return d.String() },
-	"datetime": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"datetime": staffTime,
 	"ago": func(t time.Time) string {
 		d := time.Since(t).Round(time.Second)
 		switch {

@@ -171,7 +171,7 @@ func (alertsView) NotScheduledTitle() string { return notScheduledTitle }
 
 // whenAgo says a past time the way the pages do: when, and how long ago.
 func whenAgo(t time.Time) string {
-	return t.UTC().Format("2006-01-02 15:04 UTC") + " (" + lagText(time.Since(t)) + " ago)"
+	return staffTime(t) + " (" + lagText(time.Since(t)) + " ago)"
 }
 
 // alertBooking names a booking to link to.
@@ -509,7 +509,7 @@ func decodeIncident(inc inventory.Incident) alertItem {
 	}
 	for _, at := range []*string{&it.LastOKAt, &it.LastUsedAt, &it.FailingSince} {
 		if t, err := time.Parse(time.RFC3339Nano, *at); err == nil {
-			*at = t.UTC().Format("2006-01-02 15:04 UTC")
+			*at = staffTime(t)
 		}
 	}
 	if rs, ok := d["reservations"].([]any); ok {

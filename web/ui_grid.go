@@ -383,7 +383,7 @@ func cellMarks(cns []sync.ChannelNight, title *strings.Builder, times map[time.T
 			if cn.Acked != nil {
 				at, ok := times[*cn.AckedAt]
 				if !ok {
-					at = cn.AckedAt.UTC().Format("2006-01-02 15:04 UTC")
+					at = staffTime(*cn.AckedAt)
 					times[*cn.AckedAt] = at
 				}
 				if strings.HasPrefix(cn.Why, "acknowledged ") {
