@@ -477,6 +477,11 @@ func (d *delivery) run(ctx context.Context, last bool) error {
 			pushed := time.Now() // for the delivery log
 			ack, err := conn.Push(ctx, target, u)
 			leave(howEnded(ctx, err))
+			if aerr := d.answered(ctx); aerr != nil {
+				// The window keeps the request's sending time: counted a
+				// little early, no more.
+				d.f.log.Warn("could not record when a channel answered", "channel", d.ch.Property+"/"+d.ch.Code, "err", aerr)
+			}
 			if err != nil {
 				// Every push goes into the delivery log staff read
 				// (deliverylog.go); logging never fails the delivery.
@@ -590,6 +595,9 @@ type gate struct {
 	now, at time.Time
 	sent    []time.Time
 	paused  *time.Time
+	// open is the time a request was counted at, until its answer came
+	// back (zero when none is out): see answered.
+	open time.Time
 }
 
 // nightState is one dirty night: the pool's current state and what the
@@ -1111,14 +1119,41 @@ func (d *delivery) admit(ctx context.Context) (time.Duration, error) {
 		d.task.Property, d.task.Channel, window); err != nil {
 		return 0, err
 	}
-	g.sent = window
+	g.sent, g.open = window, now
 	return 0, nil
 }
+
+// answered moves the request admit counted last, now answered, to the
+// time of its answer. A channel counts a request when it handles it,
+// which can be well after keyrack sent it (a slow network, a busy
+// channel): counted from its sending, the request a window later could
+// reach a channel still counting the slow one. PostgreSQL's clock reads
+// the moment after the answer, which is no earlier than the channel's
+// count.
+func (d *delivery) answered(ctx context.Context) error {
+	g := &d.gate
+	if g.open.IsZero() {
+		return nil
+	}
+	err := d.conn.QueryRow(ctx, answeredSQL+` RETURNING rate_window, clock_timestamp()`,
+		d.task.Property, d.task.Channel, g.open).Scan(&g.sent, &g.now)
+	g.at, g.open = time.Now(), time.Time{}
+	return err
+}
+
+// answeredSQL moves request $3 of channel $2's rate window to now: see
+// delivery.answered. Webhooks, sent outside the pair's lock, may be
+// answered out of order; admitRequest sorts the window.
+const answeredSQL = `UPDATE sync_channels SET rate_window = array_replace(rate_window, $3, clock_timestamp())
+	WHERE property_id = $1 AND channel_id = $2`
 
 // pace waits until the channel may be sent another request of the push
 // under way, and counts it: every message counts against the rate limit,
 // not only a push's first.
 func (d *delivery) pace(ctx context.Context) error {
+	if err := d.answered(ctx); err != nil {
+		return err
+	}
 	for {
 		wait, err := d.admit(ctx)
 		if err != nil || wait == 0 {
@@ -1135,15 +1170,16 @@ func (d *delivery) pace(ctx context.Context) error {
 }
 
 // admitRequest is a sliding-window limit of limit requests per window:
-// given when the latest requests were sent (oldest first), it returns how
-// long to wait before the next one, or 0 and the times to keep once it is
-// counted. Unlike a token bucket, it never lets more than limit requests
+// given when the latest requests were sent or answered (delivery.answered),
+// in any order, it returns how long to wait before the next one, or 0 and
+// the times to keep once it is counted. Unlike a token bucket, it never lets more than limit requests
 // into any window, which is what channels count. limit ≤ 0 is no limit.
 func admitRequest(now time.Time, sent []time.Time, limit int, window time.Duration) (time.Duration, []time.Time) {
 	if limit <= 0 {
 		return 0, nil
 	}
 	recent := slices.DeleteFunc(slices.Clone(sent), func(t time.Time) bool { return !t.After(now.Add(-window)) })
+	slices.SortFunc(recent, time.Time.Compare)
 	if len(recent) >= limit {
 		return recent[len(recent)-limit].Add(window).Sub(now), nil
 	}

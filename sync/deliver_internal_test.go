@@ -41,6 +41,16 @@ func TestAdmitRequestNeverLetsMoreThanTheLimitIntoAWindow(t *testing.T) {
 	require.Nil(t, kept, "no limit, nothing to keep")
 }
 
+// Webhooks are answered out of order, so the window they leave is not
+// sorted: the wait is still from the limit-th latest.
+func TestAdmitRequestReadsAnUnsortedWindow(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	sent := []time.Time{t0.Add(40 * time.Second), t0.Add(10 * time.Second), t0.Add(30 * time.Second)}
+	wait, _ := admitRequest(t0.Add(50*time.Second), sent, 2, time.Minute)
+	require.Equal(t, 40*time.Second, wait, "the second latest, at 30 s, leaves the window at 90 s")
+}
+
 func TestBackoffGrowsWithJitterUpToItsCeiling(t *testing.T) {
 	t.Parallel()
 	for n := range 40 {

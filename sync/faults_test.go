@@ -580,3 +580,29 @@ func TestChannelsCatchUpOnceTheRelayCanWriteAgain(t *testing.T) {
 	h.waitConverged()
 	t.Logf("converged %s after the relay could write again", time.Since(start))
 }
+
+// A channel counts a request when it handles it, which may be well after
+// keyrack sent it (a slow network, a busy channel); keyrack counts it until
+// its answer came back, so the request after the window never reaches a
+// channel that still counts the slow one.
+func TestARateLimitedRequestCountsUntilItsAnswer(t *testing.T) {
+	t.Parallel()
+	const limit, window = 2, 2 * time.Second
+	h := newHotel(t, hotelOptions{units: []int{100}, rateLimit: map[string]int{"B": limit},
+		config: func(c *sync.Config) { c.RateWindow = window }}).primed()
+	h.tc["B"].Limit(limit, window-200*time.Millisecond)
+	time.Sleep(window) // the priming's requests are out of keyrack's window
+
+	// The first request takes the channel 700 ms to handle; the rest none.
+	h.tc["B"].Delay(700 * time.Millisecond)
+	h.book("A", "slow-0", 0, h.today.AddDays(1), 1, 1)
+	eventually(t, convergeTimeout, "the slow request to be handled", func() bool { return len(h.tc["B"].Received()) == 1 })
+	h.tc["B"].Delay(0)
+	for i := range 12 {
+		h.book("A", fmt.Sprintf("fast-%d", i), 0, h.today.AddDays(2+i%5), 1, 1)
+		time.Sleep(100 * time.Millisecond)
+	}
+	h.waitConverged()
+	require.Greater(t, len(h.tc["B"].Received()), limit, "requests after the first window")
+	require.Zero(t, h.tc["B"].Stats().Throttled, "keyrack kept to the limit as the channel counts it")
+}

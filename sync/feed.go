@@ -236,8 +236,9 @@ func (f *Fanout) sendWebhook(ctx context.Context, p webhookPayload, last bool) e
 	// every second. The wait carries jitter, so the webhooks that waited do
 	// not all come back at once.
 	wait := time.Duration(pausedFor * float64(time.Second))
+	var counted time.Time // when webhookTurn counted this webhook
 	if wait <= 0 && rateLimit > 0 {
-		if wait, err = f.webhookTurn(ctx, ch, rateLimit); err != nil {
+		if wait, counted, err = f.webhookTurn(ctx, ch, rateLimit); err != nil {
 			return fmt.Errorf("sync: %w", err)
 		}
 	}
@@ -278,6 +279,13 @@ func (f *Fanout) sendWebhook(ctx context.Context, p webhookPayload, last bool) e
 	// The outcome is recorded even when the task's context has ended.
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
+	if !counted.IsZero() {
+		// Counted until its answer, as availability pushes are
+		// (delivery.answered).
+		if _, err := f.db.Exec(bctx, answeredSQL, ch.Property, ch.Channel, counted); err != nil {
+			f.log.Warn("could not record when a PMS answered a webhook", "property_id", p.Property, "channel", channel, "err", err)
+		}
+	}
 	if cause == nil {
 		_, err := f.db.Exec(bctx, `
 			WITH delivered AS (
@@ -393,10 +401,11 @@ var errPaced = errors.New("waiting for the channel's rate limit")
 // RateWindow) to one webhook, under the lock of the channel's state row
 // (sync_channels), which its webhooks share as its availability deliveries
 // do: it returns how long to wait — for a pause the channel asked for since
-// the caller looked, or for a free place in the window —, or 0 having
-// counted the request.
-func (f *Fanout) webhookTurn(ctx context.Context, ch pair, rateLimit int) (time.Duration, error) {
+// the caller looked, or for a free place in the window —, or 0 and the
+// time it counted the request at.
+func (f *Fanout) webhookTurn(ctx context.Context, ch pair, rateLimit int) (time.Duration, time.Time, error) {
 	var wait time.Duration
+	var counted time.Time
 	err := pgx.BeginFunc(ctx, f.db, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO sync_channels (property_id, channel_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
 			ch.Property, ch.Channel); err != nil {
@@ -419,9 +428,10 @@ func (f *Fanout) webhookTurn(ctx context.Context, ch pair, rateLimit int) (time.
 		}
 		_, err := tx.Exec(ctx, `UPDATE sync_channels SET rate_window = $3 WHERE property_id = $1 AND channel_id = $2`,
 			ch.Property, ch.Channel, window)
+		counted = now
 		return err
 	})
-	return wait, err
+	return wait, counted, err
 }
 
 // pauseWebhooks records that channel ch asked keyrack to wait (HTTP 429)

@@ -38,6 +38,10 @@ type receiver struct {
 	// answer, when set (before the first request), decides each answer's
 	// status instead, called with mu held.
 	answer func(webhook) int
+	// slowFirst, when set (before the first request), is how long the
+	// first request waits before the receiver handles (and counts) it.
+	slowFirst time.Duration
+	started   int
 }
 
 type webhook struct {
@@ -51,6 +55,13 @@ func newReceiver(t *testing.T, failFirst, fail int) *receiver {
 	r := &receiver{failFirst: failFirst, fail: fail}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		r.started++
+		slow := r.started == 1 && r.slowFirst > 0
+		r.mu.Unlock()
+		if slow {
+			time.Sleep(r.slowFirst)
+		}
 		wh := webhook{signature: pms.Verify(pmsSecret, req.Header.Get(pms.SignatureHeader), body, 5*time.Minute),
 			feedID: req.Header.Get("Keyrack-Feed-Id")}
 		if err := json.Unmarshal(body, &wh.rev); err != nil {
@@ -365,6 +376,32 @@ func TestAPMSChannelsRateLimitPacesItsWebhooks(t *testing.T) {
 	eventually(t, convergeTimeout, "every webhook", func() bool { return len(recv.delivered()) == n })
 	require.Zero(t, recv.answered(http.StatusTooManyRequests), "429s")
 	require.Len(t, recv.requests(), n, "each webhook sent once")
+}
+
+// A PMS counts a webhook when it handles it, which may be well after
+// keyrack sent it: keyrack counts it until its answer, so the next webhook
+// does not reach a PMS still counting the slow one.
+func TestAWebhookCountsAgainstTheRateLimitUntilItsAnswer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	recv := newReceiver(t, 0, 0)
+	recv.slowFirst = 800 * time.Millisecond
+	recv.setLimit(1)
+	h := newHotel(t, hotelOptions{channels: []string{"A"}, units: []int{100},
+		config: func(c *sync.Config) { c.RateWindow = time.Second }})
+	h.addPMS("pms", recv.srv.URL)
+	limit := 1
+	_, err := h.st.UpdateChannel(ctx, h.code, "pms", inventory.ChannelPatch{RateLimit: &limit}, inventory.System)
+	require.NoError(t, err)
+	h.book("A", "ota-slow", 0, h.today.AddDays(1), 1, 1)
+	eventually(t, convergeTimeout, "the slow webhook to be sent", func() bool {
+		recv.mu.Lock()
+		defer recv.mu.Unlock()
+		return recv.started == 1
+	})
+	h.book("A", "ota-next", 0, h.today.AddDays(2), 1, 1)
+	eventually(t, convergeTimeout, "both webhooks", func() bool { return len(recv.delivered()) == 2 })
+	require.Zero(t, recv.answered(http.StatusTooManyRequests), "429s")
 }
 
 func TestABookingFromThePMSIsNotSentBackToIt(t *testing.T) {
