@@ -260,3 +260,48 @@ func (s *Store) StaffLogout(ctx context.Context, token string) error {
 	_, err := s.db.Exec(ctx, `DELETE FROM staff_sessions WHERE token_hash = $1`, h[:])
 	return err
 }
+
+// StaffUserInfo is a staff user as the operator lists them.
+type StaffUserInfo struct {
+	StaffUser
+	// DisabledAt is when the user was disabled; nil while they may log in.
+	DisabledAt *time.Time
+	// LastSeenAt is the latest use of any of the user's live sessions.
+	LastSeenAt *time.Time
+}
+
+// StaffUsers lists every staff user, by name.
+func (s *Store) StaffUsers(ctx context.Context) ([]StaffUserInfo, error) {
+	rows, err := s.db.Query(ctx, `SELECT u.id, u.name, u.role, u.created_at, u.disabled_at, max(ss.last_seen_at)
+		FROM staff_users u LEFT JOIN staff_sessions ss ON ss.user_id = u.id AND ss.expires_at > now()
+		GROUP BY u.id ORDER BY u.name`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (StaffUserInfo, error) {
+		var u StaffUserInfo
+		err := row.Scan(&u.ID, &u.Name, &u.Role, &u.CreatedAt, &u.DisabledAt, &u.LastSeenAt)
+		return u, err
+	})
+}
+
+// DisableStaffUser stops a staff user logging in and ends their sessions
+// at once: the pages they have open answer with the login page. Adding the
+// user again (CreateStaffUser, with a new password) enables them. A name
+// that is nobody's is ENOTFOUND; disabling a disabled user changes nothing.
+func (s *Store) DisableStaffUser(ctx context.Context, name string) (StaffUserInfo, error) {
+	var u StaffUserInfo
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `UPDATE staff_users SET disabled_at = coalesce(disabled_at, now()) WHERE name = $1
+			RETURNING id, name, role, created_at, disabled_at`, cleanText(name)).Scan(&u.ID, &u.Name, &u.Role, &u.CreatedAt, &u.DisabledAt)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return Errorf(ENOTFOUND, "no staff user %q", name)
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM staff_sessions WHERE user_id = $1`, u.ID)
+		return err
+	})
+	return u, err
+}

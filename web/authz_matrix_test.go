@@ -207,9 +207,10 @@ func newAuthzWorld(t *testing.T) *authzWorld {
 		JOIN properties p ON p.id = r.property_id JOIN channels c ON c.property_id = p.id AND c.code = 'pms'
 		WHERE p.code = $1 AND r.external_id = $2 RETURNING id`, propA, "EXP-"+propA).Scan(&w.feedEntry))
 
-	// Staff: an admin, a viewer, and an admin disabled while logged in (by
-	// SQL: no command disables a user; staff_users.disabled_at is what the
-	// store's login and session checks honour).
+	// Staff: an admin, a viewer, and an admin disabled while logged in —
+	// by SQL, keeping the session that DisableStaffUser (keyrack user
+	// disable) would also delete: staff_users.disabled_at alone is what the
+	// store's login and session checks honour.
 	for name, role := range map[string]string{"anna": inventory.RoleAdmin, "victor": inventory.RoleViewer, "dora": inventory.RoleAdmin} {
 		_, err := e.st.CreateStaffUser(ctx, name, role, uiPassword, inventory.System)
 		require.NoError(t, err)

@@ -65,8 +65,11 @@ Commands:
               list API keys (never the keys themselves)
   user add NAME --role admin|viewer
               add a staff user of the admin UI (or reset one's role and
-              password); the password is read from standard input, or from
-              KEYRACK_PASSWORD
+              password, and enable it if disabled); the password is read
+              from standard input, or from KEYRACK_PASSWORD
+  user disable NAME
+              stop a staff user logging in; their sessions end at once
+  user list   list staff users (role, last seen, disabled)
   sim [-rate N] [-fail-share F]
               simulate the demo hotel's channels against a running keyrack
               (OTAs pushing and pulled, a calendar platform, a PMS) and
