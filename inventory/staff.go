@@ -25,10 +25,22 @@ type StaffUser struct {
 	Name      string
 	Role      string
 	CreatedAt time.Time
+	// Property is the code of the one property the user works on; "" is
+	// every property.
+	Property string
 }
 
 // CanEdit reports whether the user may change anything.
 func (u StaffUser) CanEdit() bool { return u.Role == RoleAdmin }
+
+// Sees reports whether the user works on property (a code).
+func (u StaffUser) Sees(property string) bool { return u.Property == "" || u.Property == property }
+
+// staffUserColumns are a StaffUser's columns, of staff_users u LEFT JOIN
+// properties p, in the order of its fields.
+const staffUserColumns = `u.id, u.name, u.role, u.created_at, coalesce(p.code, '')`
+
+func (u *StaffUser) fields() []any { return []any{&u.ID, &u.Name, &u.Role, &u.CreatedAt, &u.Property} }
 
 // Actor is who the user's changes are audited as.
 func (u StaffUser) Actor() Actor { return Actor{Kind: "staff", Name: u.Name} }
@@ -46,10 +58,18 @@ const MinPasswordLength = 10
 
 var staffNameRE = regexp.MustCompile(`^[A-Za-z0-9._@-]{1,64}$`)
 
-// CreateStaffUser adds a staff user, or sets the role and password of an
-// existing one of that name (so the command that adds users also resets
-// passwords). The password is kept as a bcrypt hash.
+// CreateStaffUser adds a staff user of every property, or sets the role
+// and password of an existing one of that name (so the command that adds
+// users also resets passwords), enables it and makes it every property's.
+// The password is kept as a bcrypt hash.
 func (s *Store) CreateStaffUser(ctx context.Context, name, role, password string, by Actor) (StaffUser, error) {
+	return s.CreatePropertyStaffUser(ctx, name, role, "", password, by)
+}
+
+// CreatePropertyStaffUser is CreateStaffUser for a user who works on one
+// property (its code; "" for every property): they see and change that
+// property only. Adding an existing user sets their property too.
+func (s *Store) CreatePropertyStaffUser(ctx context.Context, name, role, property, password string, by Actor) (StaffUser, error) {
 	if !staffNameRE.MatchString(name) {
 		return StaffUser{}, Errorf(EINVALID, "a user name is 1 to 64 letters, digits and . _ @ -")
 	}
@@ -68,9 +88,18 @@ func (s *Store) CreateStaffUser(ctx context.Context, name, role, password string
 	}
 	u := StaffUser{Name: name, Role: role}
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `INSERT INTO staff_users (name, role, password_hash) VALUES ($1, $2, $3)
-			ON CONFLICT (name) DO UPDATE SET role = EXCLUDED.role, password_hash = EXCLUDED.password_hash, disabled_at = NULL
-			RETURNING id, created_at`, name, role, string(hash)).Scan(&u.ID, &u.CreatedAt); err != nil {
+		var propID *int64
+		if property != "" {
+			prop, err := propertyByCode(ctx, tx, property)
+			if err != nil {
+				return err
+			}
+			propID, u.Property = &prop.ID, prop.Code
+		}
+		if err := tx.QueryRow(ctx, `INSERT INTO staff_users (name, role, password_hash, property_id) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (name) DO UPDATE SET role = EXCLUDED.role, password_hash = EXCLUDED.password_hash,
+				property_id = EXCLUDED.property_id, disabled_at = NULL
+			RETURNING id, created_at`, name, role, string(hash), propID).Scan(&u.ID, &u.CreatedAt); err != nil {
 			return err
 		}
 		// A new password ends the user's sessions.
@@ -208,8 +237,9 @@ func (s *Store) StaffLogin(ctx context.Context, name, password string) (StaffUse
 	// A name PostgreSQL cannot hold (a NUL, bytes that are not UTF-8) is
 	// nobody's: a wrong login like any other, not a failed query.
 	if cleanText(name) == name {
-		err = s.db.QueryRow(ctx, `SELECT id, name, role, created_at, password_hash FROM staff_users
-			WHERE name = $1 AND disabled_at IS NULL`, name).Scan(&u.ID, &u.Name, &u.Role, &u.CreatedAt, &hash)
+		err = s.db.QueryRow(ctx, `SELECT `+staffUserColumns+`, u.password_hash FROM staff_users u
+			LEFT JOIN properties p ON p.id = u.property_id
+			WHERE u.name = $1 AND u.disabled_at IS NULL`, name).Scan(append(u.fields(), &hash)...)
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
@@ -244,10 +274,10 @@ func (s *Store) StaffSession(ctx context.Context, token string) (u StaffUser, re
 	h := sha256.Sum256([]byte(token))
 	err = s.db.QueryRow(ctx, `UPDATE staff_sessions ss SET last_seen_at = now(),
 			expires_at = CASE WHEN ss.expires_at < now() + $2::interval - $3::interval THEN now() + $2::interval ELSE ss.expires_at END
-		FROM staff_users u
+		FROM staff_users u LEFT JOIN properties p ON p.id = u.property_id
 		WHERE ss.token_hash = $1 AND ss.expires_at > now() AND u.id = ss.user_id AND u.disabled_at IS NULL
-		RETURNING u.id, u.name, u.role, u.created_at, ss.expires_at = now() + $2::interval`, h[:], SessionTTL, SessionRenewal).
-		Scan(&u.ID, &u.Name, &u.Role, &u.CreatedAt, &renewed)
+		RETURNING `+staffUserColumns+`, ss.expires_at = now() + $2::interval`, h[:], SessionTTL, SessionRenewal).
+		Scan(append(u.fields(), &renewed)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return u, false, Errorf(EUNAUTHORIZED, "not logged in")
 	}
@@ -272,15 +302,16 @@ type StaffUserInfo struct {
 
 // StaffUsers lists every staff user, by name.
 func (s *Store) StaffUsers(ctx context.Context) ([]StaffUserInfo, error) {
-	rows, err := s.db.Query(ctx, `SELECT u.id, u.name, u.role, u.created_at, u.disabled_at, max(ss.last_seen_at)
-		FROM staff_users u LEFT JOIN staff_sessions ss ON ss.user_id = u.id AND ss.expires_at > now()
-		GROUP BY u.id ORDER BY u.name`)
+	rows, err := s.db.Query(ctx, `SELECT `+staffUserColumns+`, u.disabled_at, max(ss.last_seen_at)
+		FROM staff_users u LEFT JOIN properties p ON p.id = u.property_id
+			LEFT JOIN staff_sessions ss ON ss.user_id = u.id AND ss.expires_at > now()
+		GROUP BY u.id, p.code ORDER BY u.name`)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (StaffUserInfo, error) {
 		var u StaffUserInfo
-		err := row.Scan(&u.ID, &u.Name, &u.Role, &u.CreatedAt, &u.DisabledAt, &u.LastSeenAt)
+		err := row.Scan(append(u.fields(), &u.DisabledAt, &u.LastSeenAt)...)
 		return u, err
 	})
 }
@@ -292,8 +323,10 @@ func (s *Store) StaffUsers(ctx context.Context) ([]StaffUserInfo, error) {
 func (s *Store) DisableStaffUser(ctx context.Context, name string) (StaffUserInfo, error) {
 	var u StaffUserInfo
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `UPDATE staff_users SET disabled_at = coalesce(disabled_at, now()) WHERE name = $1
-			RETURNING id, name, role, created_at, disabled_at`, cleanText(name)).Scan(&u.ID, &u.Name, &u.Role, &u.CreatedAt, &u.DisabledAt)
+		err := tx.QueryRow(ctx, `UPDATE staff_users u SET disabled_at = coalesce(u.disabled_at, now())
+			FROM staff_users x LEFT JOIN properties p ON p.id = x.property_id
+			WHERE u.name = $1 AND x.id = u.id
+			RETURNING `+staffUserColumns+`, u.disabled_at`, cleanText(name)).Scan(append(u.fields(), &u.DisabledAt)...)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return Errorf(ENOTFOUND, "no staff user %q", name)
 		}

@@ -30,9 +30,9 @@ import (
 // refusals are not the matrix's own mistakes). A route added without a class
 // here fails the test, naming it.
 //
-// Staff users are not scoped to properties (migration 008: a role, admin or
-// viewer, and nothing else): every staff user sees every property, so there
-// is no "staff user of another property" to try; a viewer's change is.
+// Staff users of one property (migration 030) are tried too: an admin of
+// BRAVO's gets 404 from every ALFA page and form, and 403 from the queues
+// (every property's work); a viewer's change is refused with 403.
 
 // authClass says who may call a route.
 type authClass int
@@ -108,8 +108,9 @@ type authzWorld struct {
 	bookingID              int64            // ALFA's EXP-ALFA, keyrack's id
 
 	anon, admin, viewer, disabled *uiEnv
+	bravo                         *uiEnv // an admin of BRAVO only
 	tokAnon, tokAdmin, tokViewer  string // CSRF tokens of each browser
-	tokDisabled                   string
+	tokDisabled, tokBravo         string
 }
 
 const (
@@ -216,7 +217,10 @@ func newAuthzWorld(t *testing.T) *authzWorld {
 		require.NoError(t, err)
 	}
 	browser := func() *uiEnv { return &uiEnv{t: t, st: e.st, ts: e.ts, client: newBrowserClient(t)} }
-	w.anon, w.admin, w.viewer, w.disabled = browser(), browser(), browser(), browser()
+	_, err = e.st.CreatePropertyStaffUser(ctx, "bruno", inventory.RoleAdmin, propB, uiPassword, inventory.System)
+	require.NoError(t, err)
+	w.anon, w.admin, w.viewer, w.disabled, w.bravo = browser(), browser(), browser(), browser(), browser()
+	w.bravo.login("bruno")
 	w.admin.login("anna")
 	w.viewer.login("victor")
 	w.disabled.login("dora")
@@ -224,6 +228,7 @@ func newAuthzWorld(t *testing.T) *authzWorld {
 	require.NoError(t, err)
 	w.tokAnon, w.tokAdmin = w.anon.token("/admin/login"), w.admin.token("/admin/login")
 	w.tokViewer, w.tokDisabled = w.viewer.token("/admin/login"), w.disabled.token("/admin/login")
+	w.tokBravo = w.bravo.token("/admin/login")
 	return w
 }
 
@@ -575,6 +580,20 @@ func (w *authzWorld) staffPageRefusals(t *testing.T, method, path string) {
 	}
 	p := w.uiSend(w.anon, method, path, nil, "", true, "Cookie", "keyrack_session=not-a-session")
 	requireToLogin(t, p, "a session that is no session")
+	w.otherPropertysStaff(t, method, path, nil, "")
+}
+
+// otherPropertysStaff: an admin of BRAVO only finds no ALFA, and is refused
+// the queues; the home pages are theirs too.
+func (w *authzWorld) otherPropertysStaff(t *testing.T, method, path string, body any, token string) {
+	p := w.uiSend(w.bravo, method, path, body, token, true)
+	switch {
+	case strings.HasPrefix(path, "/admin/p/"):
+		require.Equal(t, http.StatusNotFound, p.Status, "BRAVO's admin: %s", p.Body)
+	case strings.HasPrefix(path, "/admin/queues/"): // (/admin/queues only redirects there)
+		require.Equal(t, http.StatusForbidden, p.Status, "BRAVO's admin: %s", p.Body)
+	}
+	require.NotContains(t, p.Body, "EXP-"+propA, "BRAVO's admin sees ALFA's booking")
 }
 
 func requireToLogin(t *testing.T, p page, what string) {
@@ -599,6 +618,7 @@ func (w *authzWorld) staffFormRefusals(t *testing.T, method, path string, body a
 	requireToLogin(t, w.uiSend(w.disabled, method, path, body, w.tokDisabled, true), "a disabled user")
 	p := w.uiSend(w.viewer, method, path, body, w.tokViewer, true)
 	require.Equal(t, http.StatusForbidden, p.Status, "a viewer: %s", p.Body)
+	w.otherPropertysStaff(t, method, path, body, w.tokBravo)
 }
 
 func (w *authzWorld) otaRefusals(t *testing.T, c authzCase) {

@@ -363,9 +363,14 @@ func (s *Server) requireEditor(c *gin.Context) {
 	c.Next()
 }
 
-// uiProperty loads the property named in the path.
+// uiProperty loads the property named in the path. To staff who work on
+// another property it is no property at all: they learn nothing of it, not
+// even that it exists.
 func (s *Server) uiProperty(c *gin.Context) {
 	p, err := s.store.Property(c.Request.Context(), c.Param("property"))
+	if err == nil && !staff(c).Sees(p.Code) {
+		err = inventory.Errorf(inventory.ENOTFOUND, "not this user's property")
+	}
 	if err != nil {
 		if inventory.ErrorCode(err) == inventory.ENOTFOUND {
 			s.renderError(c, http.StatusNotFound, "There is no property "+c.Param("property")+".")
@@ -411,7 +416,7 @@ func (s *Server) renderTemplate(c *gin.Context, status int, page, name, title, n
 		v.Property = &pp
 	}
 	if v.User.ID != 0 && name == "layout" {
-		v.Properties, _ = s.store.Properties(c.Request.Context())
+		v.Properties, _ = s.staffProperties(c)
 		if v.Property != nil {
 			v.Alerting = s.alerting(c.Request.Context(), v.Property.Code)
 		}
@@ -560,9 +565,16 @@ func safeNext(next string) string {
 	return "/admin/"
 }
 
-// adminHome lists the properties; with only one, it opens its grid.
-func (s *Server) adminHome(c *gin.Context) {
+// staffProperties lists the properties the logged-in user works on.
+func (s *Server) staffProperties(c *gin.Context) ([]inventory.Property, error) {
 	ps, err := s.store.Properties(c.Request.Context())
+	u := staff(c)
+	return slices.DeleteFunc(ps, func(p inventory.Property) bool { return !u.Sees(p.Code) }), err
+}
+
+// adminHome lists the user's properties; with only one, it opens its grid.
+func (s *Server) adminHome(c *gin.Context) {
+	ps, err := s.staffProperties(c)
 	if err != nil {
 		s.uiFail(c, err)
 		return

@@ -51,6 +51,11 @@ func (s *Server) routeUIQueues(in *gin.RouterGroup) {
 	viewer := s.queue.Monitor(queuesRoot, true)
 	q.Any("/*path", func(c *gin.Context) {
 		u := staff(c)
+		if u.Property != "" {
+			// The queues hold every property's work.
+			s.renderError(c, http.StatusForbidden, "The queues hold every property's work; your account works on "+u.Property+" only.")
+			return
+		}
 		if !safeMethod(c.Request.Method) && !u.CanEdit() {
 			c.String(http.StatusForbidden, "Forbidden: your account can look at the queues but not change them.\n")
 			return

@@ -63,10 +63,11 @@ Commands:
               revoke an API key; it stops working at once
   apikey list [--property CODE]
               list API keys (never the keys themselves)
-  user add NAME --role admin|viewer
-              add a staff user of the admin UI (or reset one's role and
-              password, and enable it if disabled); the password is read
-              from standard input, or from KEYRACK_PASSWORD
+  user add NAME --role admin|viewer [--property CODE]
+              add a staff user of the admin UI, of one property or all (or
+              reset one's role, property and password, and enable it if
+              disabled); the password is read from standard input, or from
+              KEYRACK_PASSWORD
   user disable NAME
               stop a staff user logging in; their sessions end at once
   user list   list staff users (role, last seen, disabled)
@@ -263,7 +264,7 @@ func helpCommand(cfg Config, args []string, stdout, stderr io.Writer) error {
 	case "apikey":
 		fs, _, _, _ = apikeyFlags(cfg, stdout)
 	case "user":
-		fs, _, _ = userFlags(cfg, stdout)
+		fs, _, _, _ = userFlags(cfg, stdout)
 	case "sim":
 		fs, _, _ = simFlags(cfg, stdout)
 	case "bench":

@@ -17,10 +17,11 @@ import (
 // stdin is where `keyrack user add` reads the password; tests replace it.
 var stdin io.Reader = os.Stdin
 
-func userFlags(cfg Config, w io.Writer) (*flag.FlagSet, *Config, *string) {
-	fs, c := databaseFlags("user", "user add NAME --role admin|viewer | user disable NAME | user list [flags]  (password on stdin or in KEYRACK_PASSWORD)", cfg, w)
+func userFlags(cfg Config, w io.Writer) (*flag.FlagSet, *Config, *string, *string) {
+	fs, c := databaseFlags("user", "user add NAME --role admin|viewer [--property CODE] | user disable NAME | user list [flags]  (password on stdin or in KEYRACK_PASSWORD)", cfg, w)
 	role := fs.String("role", "", "`role` of the user: admin (changes things) or viewer (reads only) (add)")
-	return fs, c, role
+	property := fs.String("property", "", "the property `code` the user works on, alone (add; default: every property)")
+	return fs, c, role, property
 }
 
 // userCommand adds, disables and lists staff users of the admin UI. Adding
@@ -28,7 +29,7 @@ func userFlags(cfg Config, w io.Writer) (*flag.FlagSet, *Config, *string) {
 // sessions, which is how a forgotten password is reset; disabling ends its
 // sessions at once, for someone who has left.
 func userCommand(ctx context.Context, cfg Config, args []string, _ *slog.Logger, stdout, stderr io.Writer) error {
-	fs, c, role := userFlags(cfg, stderr)
+	fs, c, role, property := userFlags(cfg, stderr)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -62,8 +63,8 @@ func userCommand(ctx context.Context, cfg Config, args []string, _ *slog.Logger,
 	default:
 		return usageError{fmt.Sprintf("user: unknown subcommand %q; use add, disable or list", sub)}
 	}
-	if sub != "add" && *role != "" {
-		return usageError{fmt.Sprintf("user %s takes no --role", sub)}
+	if sub != "add" && (*role != "" || *property != "") {
+		return usageError{fmt.Sprintf("user %s takes no --role or --property", sub)}
 	}
 	var password string
 	if sub == "add" {
@@ -92,11 +93,11 @@ func userCommand(ctx context.Context, cfg Config, args []string, _ *slog.Logger,
 	}
 	switch sub {
 	case "add":
-		u, err := st.CreateStaffUser(ctx, name, *role, password, inventory.Actor{Kind: "cli", Name: "keyrack user"})
+		u, err := st.CreatePropertyStaffUser(ctx, name, *role, *property, password, inventory.Actor{Kind: "cli", Name: "keyrack user"})
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "staff user %s (%s) can log in at /admin/login\n", u.Name, u.Role)
+		fmt.Fprintf(stdout, "staff user %s (%s, %s) can log in at /admin/login\n", u.Name, u.Role, staffScope(u.Property))
 	case "disable":
 		u, err := st.DisableStaffUser(ctx, name)
 		if err != nil {
@@ -110,12 +111,24 @@ func userCommand(ctx context.Context, cfg Config, args []string, _ *slog.Logger,
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tROLE\tCREATED\tLAST SEEN\tDISABLED")
+		fmt.Fprintln(tw, "NAME\tROLE\tPROPERTY\tCREATED\tLAST SEEN\tDISABLED")
 		for _, u := range users {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Name, u.Role, u.CreatedAt.Format("2006-01-02 15:04"),
+			prop := u.Property
+			if prop == "" {
+				prop = "*"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.Role, prop, u.CreatedAt.Format("2006-01-02 15:04"),
 				fmtTime(u.LastSeenAt), fmtTime(u.DisabledAt))
 		}
 		return tw.Flush()
 	}
 	return nil
+}
+
+// staffScope says which properties a staff user works on.
+func staffScope(property string) string {
+	if property == "" {
+		return "every property"
+	}
+	return "property " + property + " only"
 }

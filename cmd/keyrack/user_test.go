@@ -21,7 +21,7 @@ func TestUserAddSetsAPasswordStaffCanLogInWith(t *testing.T) {
 	t.Cleanup(func() { stdin = strings.NewReader("") })
 	code, stdout, stderr := keyrack(t, env, "user", "add", "anna", "--role", "admin")
 	require.Equal(t, 0, code, stderr)
-	require.Equal(t, "staff user anna (admin) can log in at /admin/login\n", stdout)
+	require.Equal(t, "staff user anna (admin, every property) can log in at /admin/login\n", stdout)
 
 	env["KEYRACK_PASSWORD"] = "another long password"
 	code, _, stderr = keyrack(t, env, "user", "add", "--role", "viewer", "victor")
@@ -93,9 +93,9 @@ func TestUserDisableEndsTheSessionsAndListShowsIt(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	require.Len(t, lines, 3, stdout)
-	require.Regexp(t, `^NAME\s+ROLE\s+CREATED\s+LAST SEEN\s+DISABLED$`, lines[0])
-	require.Regexp(t, `^anna\s+admin\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+-\s+\d{4}-\d\d-\d\d \d\d:\d\d$`, lines[1], "disabled, no live session")
-	require.Regexp(t, `^bert\s+admin\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+-$`, lines[2], "seen, not disabled")
+	require.Regexp(t, `^NAME\s+ROLE\s+PROPERTY\s+CREATED\s+LAST SEEN\s+DISABLED$`, lines[0])
+	require.Regexp(t, `^anna\s+admin\s+\*\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+-\s+\d{4}-\d\d-\d\d \d\d:\d\d$`, lines[1], "disabled, no live session")
+	require.Regexp(t, `^bert\s+admin\s+\*\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+-$`, lines[2], "seen, not disabled")
 
 	// Disabling again changes nothing; a name that is nobody's says so.
 	code, again, stderr := keyrack(t, env, "user", "disable", "anna")
@@ -120,6 +120,7 @@ func TestUserDisableEndsTheSessionsAndListShowsIt(t *testing.T) {
 		{[]string{"user", "disable"}, "name"},
 		{[]string{"user", "disable", "anna", "bert"}, "one name"},
 		{[]string{"user", "disable", "anna", "--role", "admin"}, "--role"},
+		{[]string{"user", "list", "--property", "DEMO"}, "--property"},
 		{[]string{"user", "list", "anna"}, "no arguments"},
 		{[]string{"user", "remove", "anna"}, "add, disable or list"},
 	} {
@@ -127,4 +128,48 @@ func TestUserDisableEndsTheSessionsAndListShowsIt(t *testing.T) {
 		require.Equal(t, 2, code, "%v: %s", c.args, stderr)
 		require.Contains(t, stderr, c.want, "%v", c.args)
 	}
+}
+
+// keyrack user add --property makes a user of one property; adding them
+// again without it makes them every property's, as the output says.
+func TestUserAddWithAPropertyLimitsTheUserToIt(t *testing.T) {
+	url := schemaURL(t)
+	code, _, stderr := keyrack(t, nil, "migrate", "-database-url", url)
+	require.Equal(t, 0, code, stderr)
+	env := map[string]string{"DATABASE_URL": url, "KEYRACK_PASSWORD": "a long password"}
+	code, _, stderr = keyrack(t, env, "seed", "demo")
+	require.Equal(t, 0, code, stderr)
+
+	code, stdout, stderr := keyrack(t, env, "user", "add", "carla", "--role", "viewer", "--property", "DEMO")
+	require.Equal(t, 0, code, stderr)
+	require.Equal(t, "staff user carla (viewer, property DEMO only) can log in at /admin/login\n", stdout)
+	ctx := context.Background()
+	st, err := inventory.Open(ctx, url)
+	require.NoError(t, err)
+	defer st.Close()
+	u, session, err := st.StaffLogin(ctx, "carla", "a long password")
+	require.NoError(t, err)
+	require.Equal(t, "DEMO", u.Property)
+	u, _, err = st.StaffSession(ctx, session)
+	require.NoError(t, err)
+	require.Equal(t, "DEMO", u.Property)
+	require.True(t, u.Sees("DEMO"))
+	require.False(t, u.Sees("OTHER"))
+
+	code, stdout, stderr = keyrack(t, env, "user", "list")
+	require.Equal(t, 0, code, stderr)
+	require.Regexp(t, `(?m)^carla\s+viewer\s+DEMO\s+`, stdout)
+
+	code, _, stderr = keyrack(t, env, "user", "add", "carla", "--role", "viewer", "--property", "NOPE")
+	require.NotEqual(t, 0, code)
+	require.Contains(t, stderr, "NOPE")
+	_, _, err = st.StaffLogin(ctx, "carla", "a long password")
+	require.NoError(t, err, "a refused add changes nothing")
+
+	code, stdout, stderr = keyrack(t, env, "user", "add", "carla", "--role", "viewer")
+	require.Equal(t, 0, code, stderr)
+	require.Equal(t, "staff user carla (viewer, every property) can log in at /admin/login\n", stdout)
+	u, _, err = st.StaffLogin(ctx, "carla", "a long password")
+	require.NoError(t, err)
+	require.Empty(t, u.Property)
 }
