@@ -77,6 +77,19 @@ func (f *Fanout) Archived(ctx context.Context) ([]ArchivedTask, error) {
 	return out, nil
 }
 
+// DeadLettered reports whether a delivery to one of property's channels
+// (a code) ran out of retries and waits for staff: the channels Archived
+// lists, read from PostgreSQL alone (sync_channels.archived), cheap enough
+// for every page's menu.
+func (f *Fanout) DeadLettered(ctx context.Context, property string) (bool, error) {
+	var yes bool
+	err := f.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sync_channels s
+		JOIN properties p ON p.id = s.property_id
+		JOIN channels c ON c.property_id = s.property_id AND c.id = s.channel_id
+		WHERE p.code = $1 AND s.archived)`, property).Scan(&yes)
+	return yes, err
+}
+
 // eachArchived calls fn with each archived delivery task of both queues.
 func (f *Fanout) eachArchived(fn func(queue string, ti *asynq.TaskInfo, p taskPayload)) error {
 	for _, class := range []string{classCritical, classBulk} {

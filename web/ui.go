@@ -587,10 +587,10 @@ func (s *Server) adminHome(c *gin.Context) {
 }
 
 // alerting reports whether the property has an open alert the menu should
-// mark: an open incident, or overdue work (read from PostgreSQL, as the
-// alerts page reads them). Dead-lettered deliveries, which the alerts page
-// reads from Redis, are not looked for on every page; a failure to read is
-// logged and marks nothing.
+// mark: an open incident, a delivery that ran out of retries, or overdue
+// work (all read from PostgreSQL: the alerts page lists the dead letters
+// from Redis, PostgreSQL records which channels have one). A failure to
+// read is logged and marks nothing.
 func (s *Server) alerting(ctx context.Context, property string) bool {
 	open, err := s.store.HasOpenIncident(ctx, property)
 	if err != nil {
@@ -598,6 +598,11 @@ func (s *Server) alerting(ctx context.Context, property string) bool {
 	}
 	if open || s.fanout == nil {
 		return open
+	}
+	if dead, err := s.fanout.DeadLettered(ctx, property); err != nil {
+		s.log.Warn("ui: dead letters not read for the menu", "property", property, "err", err)
+	} else if dead {
+		return true
 	}
 	o, err := s.fanout.Overdue(ctx, property)
 	if err != nil {

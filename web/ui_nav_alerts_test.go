@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -64,4 +66,32 @@ func TestTheMenuMarkShowsAndGoesWithTheIncident(t *testing.T) {
 	require.NotContains(t, e.get("/admin/p/P/grid").Body, menuAlerting, "nothing open")
 	overbook(t, e.st, "P")
 	require.Contains(t, e.get("/admin/p/P/grid").Body, menuAlerting)
+}
+
+// A delivery that ran out of retries waits for staff: the menu marks
+// Alerts (at its property only) until it is retried.
+func TestTheMenuMarksAlertsForADeliveryThatRanOutOfRetries(t *testing.T) {
+	t.Parallel()
+	a := newAlertsUI(t) // no worker: nothing retries by itself
+	a.seedHotel("P", 1)
+	a.seedHotel("Q", 1)
+	a.login("victor")
+	require.NotContains(t, a.get("/admin/p/P/grid").Body, menuAlerting, "nothing open")
+
+	a.deadLetter("P", "expedia")
+	// As a delivery that runs out of retries records it (sync/deliver.go).
+	_, err := a.st.DB().Exec(context.Background(), `INSERT INTO sync_channels (property_id, channel_id, archived)
+		SELECT p.id, c.id, true FROM properties p JOIN channels c ON c.property_id = p.id WHERE p.code = 'P' AND c.code = 'expedia'`)
+	require.NoError(t, err)
+	for _, path := range []string{"/admin/p/P/grid", "/admin/p/P/bookings", "/admin/p/P/channels"} {
+		require.Contains(t, a.get(path).Body, menuAlerting, path)
+	}
+	require.NotContains(t, a.get("/admin/p/Q/grid").Body, menuAlerting, "Q has nothing open")
+
+	a.login("anna")
+	forms := deadLetterForm.FindAllStringSubmatch(a.get("/admin/p/P/alerts").Body, -1)
+	require.Len(t, forms, 1)
+	p := a.post("/admin/p/P/alerts", "/admin/p/P/alerts/dead-letters/retry", url.Values{"queue": {forms[0][1]}, "task": {forms[0][2]}})
+	require.Equal(t, http.StatusSeeOther, p.Status, p.Body)
+	require.NotContains(t, a.get("/admin/p/P/grid").Body, menuAlerting, "retried: back in the queue")
 }
