@@ -136,6 +136,11 @@ const (
 	// ElectionInterval (5 s) of the leader's end, and the leader records
 	// that it leads every ScheduleInterval (1 min).
 	SchedulerOverdue = 5 * time.Minute
+	// SchedulerStuck is how long a scheduler may hold the lead without
+	// beginning a round before it is taken for stuck: a round (the nightly
+	// resync of every channel, the checks, the clean-ups) takes seconds to
+	// a few minutes.
+	SchedulerStuck = 30 * time.Minute
 )
 
 // schedulerStateSQL is a subquery of one row: how many schedulers hold the
@@ -184,13 +189,20 @@ type Overdue struct {
 	// property. It counts from the leader's last record that it led, or
 	// from the first property's making if later (a new installation whose
 	// scheduler never ran); a leader busy with long work holds the lead and
-	// is not counted.
+	// is not counted — until SchedulerStuckSince.
 	SchedulerIdleSince time.Time
+	// SchedulerStuckSince is when the scheduler that leads now began its
+	// last round, when that is longer ago than SchedulerStuck (zero
+	// otherwise): it holds the lead, so no other process takes over, but
+	// its round does not end — waiting on a lock someone holds, say — and
+	// the periodic work is not done.
+	SchedulerStuckSince time.Time
 }
 
 // Empty says nothing is overdue.
 func (o Overdue) Empty() bool {
-	return o.Unrelayed == 0 && len(o.Undelivered) == 0 && len(o.Unpolled) == 0 && o.SchedulerIdleSince.IsZero()
+	return o.Unrelayed == 0 && len(o.Undelivered) == 0 && len(o.Unpolled) == 0 && o.SchedulerIdleSince.IsZero() &&
+		o.SchedulerStuckSince.IsZero()
 }
 
 // OverdueChannel is a channel whose work is overdue.
@@ -252,10 +264,11 @@ func (f *Fanout) Overdue(ctx context.Context, property string) (Overdue, error) 
 		UNION ALL
 		-- Whether a scheduler leads now, and since when none has if that is
 		-- overdue: every property's, whichever is asked for.
+		-- A leader's last round began long ago (lastDone's column): stuck.
 		SELECT 'scheduler', '', '', 0, CASE WHEN leaders = 0 AND since < now() - $6::interval THEN since END,
-			NULL, NULL, leaders, ''
+			CASE WHEN leaders > 0 AND since < now() - $7::interval THEN since END, NULL, leaders, ''
 		FROM `+schedulerStateSQL+`
-		ORDER BY 1, 2, 3`, property, RelayOverdue, DeliveryOverdue, f.pushed, f.cfg.PullStaleAfter, SchedulerOverdue)
+		ORDER BY 1, 2, 3`, property, RelayOverdue, DeliveryOverdue, f.pushed, f.cfg.PullStaleAfter, SchedulerOverdue, SchedulerStuck)
 	var what, prop, channel, pullErr string
 	var n, leaders int
 	var since, lastDone, pulledAt *time.Time
@@ -274,6 +287,9 @@ func (f *Fanout) Overdue(ctx context.Context, property string) (Overdue, error) 
 			o.Unpolled = append(o.Unpolled, ch)
 		case "scheduler":
 			o.SchedulerLeads, o.SchedulerIdleSince = leaders > 0, ch.Since
+			if lastDone != nil {
+				o.SchedulerStuckSince = *lastDone
+			}
 		}
 		// Fresh pointers for the next row, not this one's overwritten.
 		since, lastDone, pulledAt = nil, nil, nil

@@ -239,3 +239,47 @@ func TestASchedulerWhoseSessionEndsTakesTheLeadAgain(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, o.SchedulerLeads)
 }
+
+// A scheduler that holds the lead but whose round never ends (it waits on
+// a lock someone holds, say) keeps every other process from taking over:
+// past SchedulerStuck since its round began it is overdue, as stuck, not
+// as missing; a round begun recently, or a lead no one holds, is not.
+func TestASchedulerLeadingWithoutRoundsIsStuck(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{channels: []string{"A"}, noWorker: true})
+	ctx := context.Background()
+	_, err := h.st.DB().Exec(ctx, `UPDATE properties SET created_at = now() - interval '1 day'`)
+	require.NoError(t, err)
+	// A leader, as the scheduler takes the lead.
+	conn, err := h.st.DB().Acquire(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Conn().Close(ctx); conn.Release() })
+	_, err = conn.Exec(ctx, `SELECT pg_advisory_lock(hashtextextended(current_schema() || '/keyrack/sync/scheduler', 0))`)
+	require.NoError(t, err)
+
+	for _, c := range []struct {
+		minutes int
+		stuck   bool
+	}{{0, false}, {20, false}, {31, true}} {
+		_, err := h.st.DB().Exec(ctx, `UPDATE scheduler_lead SET led_at = now() - $1 * interval '1 minute'`, c.minutes)
+		require.NoError(t, err)
+		o, err := h.fan.Overdue(ctx, "Q")
+		require.NoError(t, err)
+		require.True(t, o.SchedulerLeads)
+		require.Zero(t, o.SchedulerIdleSince, "a scheduler leads")
+		require.Equal(t, c.stuck, !o.SchedulerStuckSince.IsZero(), "round begun %d minutes ago", c.minutes)
+		require.Equal(t, !c.stuck, o.Empty())
+		if c.stuck {
+			require.WithinDuration(t, time.Now().Add(-31*time.Minute), o.SchedulerStuckSince, time.Minute)
+		}
+	}
+
+	// The lead let go: no scheduler, not a stuck one.
+	_, err = conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`)
+	require.NoError(t, err)
+	o, err := h.fan.Overdue(ctx, "")
+	require.NoError(t, err)
+	require.False(t, o.SchedulerLeads)
+	require.Zero(t, o.SchedulerStuckSince)
+	require.NotZero(t, o.SchedulerIdleSince)
+}

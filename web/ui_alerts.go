@@ -121,6 +121,16 @@ func notDone(o sync.Overdue) (notSent, notFetched []notDoneItem, notScheduled *n
 			"appear); and the clean-up of old records. Whoever runs keyrack should start a scheduler: " +
 			"keyrack serve --roles scheduler (or keyrack serve with all its roles)."}
 	}
+	if !o.SchedulerStuckSince.IsZero() {
+		notScheduled = &notDoneItem{Since: o.SchedulerStuckSince, Message: "keyrack's scheduler has not begun a round of " +
+			"its work since " + whenAgo(o.SchedulerStuckSince) + ": it still holds the lead, so no other scheduler takes " +
+			"over, but its round does not end. Its rounds do the regular work for every property — the nightly resync, " +
+			"which sends every channel its availability again and is how the nights that come into a channel's booking " +
+			"window reach it; the checks that raise the alerts for calendar feeds that stopped updating, export calendars " +
+			"no platform fetches, PMS revisions not acknowledged and channels keyrack cannot poll; the clean-up of old " +
+			"records — and none of it is being done. Whoever runs keyrack should restart the process that runs the scheduler (keyrack serve " +
+			"--roles scheduler, or keyrack serve), and may look in PostgreSQL (pg_stat_activity) for what it waits on."}
+	}
 	if o.Unrelayed > 0 {
 		changes := "changes"
 		if o.Unrelayed == 1 {
@@ -147,7 +157,7 @@ func notDone(o sync.Overdue) (notSent, notFetched []notDoneItem, notScheduled *n
 			"have not reached keyrack, and the rooms they took are still for sale on the other channels. ",
 			ch.Channel, whenAgo(ch.Since), lagText(ch.PullInterval))
 		switch {
-		case notScheduled != nil:
+		case !o.SchedulerIdleSince.IsZero():
 			msg += "No keyrack scheduler is running: it is what polls pull-mode channels (see \"" + notScheduledTitle + "\" above)."
 		case !o.SchedulerLeads:
 			msg += "No keyrack scheduler is running: it is what polls pull-mode channels (keyrack serve --roles scheduler)."
