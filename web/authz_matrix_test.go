@@ -10,6 +10,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -594,7 +595,16 @@ func (w *authzWorld) otherPropertysStaff(t *testing.T, method, path string, body
 		require.Equal(t, http.StatusForbidden, p.Status, "BRAVO's admin: %s", p.Body)
 	}
 	require.NotContains(t, p.Body, "EXP-"+propA, "BRAVO's admin sees ALFA's booking")
+	// ALFA's ids through BRAVO's own pages: none is BRAVO's.
+	if strings.HasPrefix(path, "/admin/p/"+propA+"/") && pathID.MatchString(path) {
+		own := strings.Replace(path, "/admin/p/"+propA+"/", "/admin/p/"+propB+"/", 1)
+		p := w.uiSend(w.bravo, method, own, body, token, true)
+		require.Equal(t, http.StatusNotFound, p.Status, "BRAVO's admin with ALFA's id through BRAVO's page: %s", p.Body)
+	}
 }
+
+// pathID finds a numeric id in a path.
+var pathID = regexp.MustCompile(`/[0-9]+(/|$)`)
 
 func requireToLogin(t *testing.T, p page, what string) {
 	t.Helper()
