@@ -48,12 +48,7 @@ func TestAPullChannelNotPolledWhileASchedulerLeadsSaysWhy(t *testing.T) {
 	exec(`INSERT INTO sync_channels (property_id, channel_id, pulled_at)
 		SELECT property_id, id, now() - interval '2 hours' FROM channels WHERE code = 'bookingcom'`)
 	// As a scheduler busy with long work: it holds the lead.
-	conn, err := a.st.DB().Acquire(ctx)
-	require.NoError(t, err)
-	defer conn.Release()
-	_, err = conn.Exec(ctx, `SELECT pg_advisory_lock(hashtextextended(current_schema() || '/keyrack/sync/scheduler', 0))`)
-	require.NoError(t, err)
-	defer func() { _, _ = conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`) }()
+	holdSchedulerLead(t, a.st)
 
 	a.login("victor")
 	p := a.get("/admin/p/P/alerts")
@@ -68,7 +63,7 @@ func TestAPullChannelNotPolledWhileASchedulerLeadsSaysWhy(t *testing.T) {
 	require.Contains(t, a.get("/admin/p/P/alerts").Body, "Its last poll failed: fetch failed: HTTP 401")
 
 	// A second such channel, three hours without: readyz says the longest.
-	_, err = a.st.DB().Exec(ctx, `INSERT INTO channels (property_id, code, name, kind, enabled, pull_url, pull_interval_s, created_at, enabled_at)
+	_, err := a.st.DB().Exec(ctx, `INSERT INTO channels (property_id, code, name, kind, enabled, pull_url, pull_interval_s, created_at, enabled_at)
 		SELECT property_id, 'agoda', 'agoda', kind, true, pull_url, pull_interval_s, now() - interval '3 hours', now() - interval '3 hours'
 		FROM channels WHERE code = 'bookingcom'`)
 	require.NoError(t, err)

@@ -4,8 +4,24 @@ import (
 	"context"
 	"testing"
 
+	"github.com/keyrack/keyrack/inventory"
 	"github.com/stretchr/testify/require"
 )
+
+// holdSchedulerLead takes the scheduler's lead, as a scheduler does, until
+// the test ends: as a scheduler busy with its round.
+func holdSchedulerLead(t *testing.T, st *inventory.Store) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := st.DB().Acquire(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, _ = conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`)
+		conn.Release()
+	})
+	_, err = conn.Exec(ctx, `SELECT pg_advisory_lock(hashtextextended(current_schema() || '/keyrack/sync/scheduler', 0))`)
+	require.NoError(t, err)
+}
 
 // A scheduler that holds the lead but has not begun a round for over half
 // an hour is stuck: the alerts page, the menu and /readyz say so — that it
@@ -17,12 +33,7 @@ func TestAStuckSchedulerIsAnAlert(t *testing.T) {
 	ctx := context.Background()
 	_, err := a.st.DB().Exec(ctx, `UPDATE properties SET created_at = now() - interval '1 day'`)
 	require.NoError(t, err)
-	conn, err := a.st.DB().Acquire(ctx)
-	require.NoError(t, err)
-	defer conn.Release()
-	_, err = conn.Exec(ctx, `SELECT pg_advisory_lock(hashtextextended(current_schema() || '/keyrack/sync/scheduler', 0))`)
-	require.NoError(t, err)
-	defer func() { _, _ = conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`) }()
+	holdSchedulerLead(t, a.st)
 	a.login("victor")
 
 	_, err = a.st.DB().Exec(ctx, `UPDATE scheduler_lead SET led_at = now() - interval '10 minutes'`)
