@@ -70,6 +70,24 @@ func (s *Store) CreateStaffUser(ctx context.Context, name, role, password string
 // property (its code; "" for every property): they see and change that
 // property only. Adding an existing user sets their property too.
 func (s *Store) CreatePropertyStaffUser(ctx context.Context, name, role, property, password string, by Actor) (StaffUser, error) {
+	return s.setStaffUser(ctx, name, role, property, password, "")
+}
+
+// SetStaffUserAs is CreatePropertyStaffUser done by staff user by, in the
+// admin pages: a user of one property adds and resets users of that
+// property only — property must be theirs (EINVALID), and a user of that
+// name who works elsewhere is out of their reach (ECONFLICT, nothing
+// changed).
+func (s *Store) SetStaffUserAs(ctx context.Context, by StaffUser, name, role, property, password string) (StaffUser, error) {
+	if by.Property != "" && property != by.Property {
+		return StaffUser{}, Errorf(EINVALID, "you add users of %s only", by.Property)
+	}
+	return s.setStaffUser(ctx, name, role, property, password, by.Property)
+}
+
+// setStaffUser adds or resets a staff user; within, when set, is the only
+// property whose user an existing one of that name may be.
+func (s *Store) setStaffUser(ctx context.Context, name, role, property, password, within string) (StaffUser, error) {
 	if !staffNameRE.MatchString(name) {
 		return StaffUser{}, Errorf(EINVALID, "a user name is 1 to 64 letters, digits and . _ @ -")
 	}
@@ -96,14 +114,19 @@ func (s *Store) CreatePropertyStaffUser(ctx context.Context, name, role, propert
 			}
 			propID, u.Property = &prop.ID, prop.Code
 		}
-		if err := tx.QueryRow(ctx, `INSERT INTO staff_users (name, role, password_hash, property_id) VALUES ($1, $2, $3, $4)
+		err := tx.QueryRow(ctx, `INSERT INTO staff_users (name, role, password_hash, property_id) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (name) DO UPDATE SET role = EXCLUDED.role, password_hash = EXCLUDED.password_hash,
 				property_id = EXCLUDED.property_id, disabled_at = NULL
-			RETURNING id, created_at`, name, role, string(hash), propID).Scan(&u.ID, &u.CreatedAt); err != nil {
+			WHERE $5 = '' OR staff_users.property_id = $4
+			RETURNING id, created_at`, name, role, string(hash), propID, within).Scan(&u.ID, &u.CreatedAt)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return Errorf(ECONFLICT, "the name %s is taken by a user who does not work on %s alone: choose another", name, within)
+		}
+		if err != nil {
 			return err
 		}
 		// A new password ends the user's sessions.
-		_, err := tx.Exec(ctx, `DELETE FROM staff_sessions WHERE user_id = $1`, u.ID)
+		_, err = tx.Exec(ctx, `DELETE FROM staff_sessions WHERE user_id = $1`, u.ID)
 		return err
 	})
 	return u, err
@@ -321,12 +344,19 @@ func (s *Store) StaffUsers(ctx context.Context) ([]StaffUserInfo, error) {
 // user again (CreateStaffUser, with a new password) enables them. A name
 // that is nobody's is ENOTFOUND; disabling a disabled user changes nothing.
 func (s *Store) DisableStaffUser(ctx context.Context, name string) (StaffUserInfo, error) {
+	return s.DisableStaffUserAs(ctx, StaffUser{}, name)
+}
+
+// DisableStaffUserAs is DisableStaffUser done by staff user by, in the
+// admin pages: a user of one property disables users of that property
+// only — any other is ENOTFOUND to them.
+func (s *Store) DisableStaffUserAs(ctx context.Context, by StaffUser, name string) (StaffUserInfo, error) {
 	var u StaffUserInfo
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `UPDATE staff_users u SET disabled_at = coalesce(u.disabled_at, now())
 			FROM staff_users x LEFT JOIN properties p ON p.id = x.property_id
-			WHERE u.name = $1 AND x.id = u.id
-			RETURNING `+staffUserColumns+`, u.disabled_at`, cleanText(name)).Scan(append(u.fields(), &u.DisabledAt)...)
+			WHERE u.name = $1 AND x.id = u.id AND ($2 = '' OR p.code = $2)
+			RETURNING `+staffUserColumns+`, u.disabled_at`, cleanText(name), by.Property).Scan(append(u.fields(), &u.DisabledAt)...)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return Errorf(ENOTFOUND, "no staff user %q", name)
 		}

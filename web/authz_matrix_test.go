@@ -213,7 +213,8 @@ func newAuthzWorld(t *testing.T) *authzWorld {
 	// by SQL, keeping the session that DisableStaffUser (keyrack user
 	// disable) would also delete: staff_users.disabled_at alone is what the
 	// store's login and session checks honour.
-	for name, role := range map[string]string{"anna": inventory.RoleAdmin, "victor": inventory.RoleViewer, "dora": inventory.RoleAdmin} {
+	for name, role := range map[string]string{"anna": inventory.RoleAdmin, "victor": inventory.RoleViewer, "dora": inventory.RoleAdmin,
+		"ed": inventory.RoleViewer} { // ed: whom the users page's forms reset and disable
 		_, err := e.st.CreateStaffUser(ctx, name, role, uiPassword, inventory.System)
 		require.NoError(t, err)
 	}
@@ -346,6 +347,11 @@ func (w *authzWorld) authzCases() []struct {
 		{"GET /admin/p/:property/channels/:channel", authzCase{class: classStaffPage, path: ui + "/channels/airbnb", ok: true}},
 		{"GET /admin/p/:property/alerts", authzCase{class: classStaffPage, path: ui + "/alerts", ok: true}},
 		{"GET /admin/queues", authzCase{class: classStaffPage, path: "/admin/queues", ok: true}},
+		{"GET /admin/users", authzCase{class: classStaffPage, path: "/admin/users", ok: true}},
+		// BRAVO's admin cannot reset ed (every property's): 409.
+		{"POST /admin/users", authzCase{class: classStaffForm, path: "/admin/users",
+			body: form("name", "ed", "role", "viewer", "password", "ed's new password"), ok: true}},
+		{"POST /admin/users/:name/disable", authzCase{class: classStaffForm, path: "/admin/users/ed/disable", ok: true}},
 		{"ANY /admin/queues/*path", authzCase{class: classQueues, path: "/admin/queues/api/queues", ok: true}},
 
 		{"POST /admin/p/:property/grid/edit", authzCase{class: classStaffForm, path: ui + "/grid/edit",
@@ -593,6 +599,11 @@ func (w *authzWorld) otherPropertysStaff(t *testing.T, method, path string, body
 		require.Equal(t, http.StatusNotFound, p.Status, "BRAVO's admin: %s", p.Body)
 	case strings.HasPrefix(path, "/admin/queues/"): // (/admin/queues only redirects there)
 		require.Equal(t, http.StatusForbidden, p.Status, "BRAVO's admin: %s", p.Body)
+	case path == "/admin/users" && method == http.MethodGet: // BRAVO's users: none of ALFA's or every property's
+		require.Equal(t, http.StatusOK, p.Status, "BRAVO's admin: %s", p.Body)
+		require.NotContains(t, p.Body, ">anna<", "BRAVO's admin sees every property's admin")
+	case strings.HasPrefix(path, "/admin/users"): // every property's ed is out of reach
+		require.GreaterOrEqual(t, p.Status, 400, "BRAVO's admin: %s", p.Body)
 	}
 	require.NotContains(t, p.Body, "EXP-"+propA, "BRAVO's admin sees ALFA's booking")
 	// ALFA's ids through BRAVO's own pages: none is BRAVO's.

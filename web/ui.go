@@ -164,6 +164,7 @@ func (s *Server) routeUI(e *gin.Engine) {
 	s.routeUIChannels(p)
 	s.routeUIAlerts(p)
 	s.routeUIQueues(in)
+	s.routeUIUsers(in)
 }
 
 // adminMaxBody is the most the admin reads of a request body. Its forms

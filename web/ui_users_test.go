@@ -1,0 +1,137 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/keyrack/keyrack/inventory"
+	"github.com/stretchr/testify/require"
+)
+
+// An admin adds a colleague from the users page, resets their password and
+// disables them when they leave — without a shell; a viewer cannot.
+func TestAnAdminAddsResetsAndDisablesStaffFromTheUsersPage(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+	e.seedHotel("P", 2)
+	e.seedHotel("Q", 2)
+	ctx := context.Background()
+	e.login("anna")
+
+	p := e.get("/admin/p/P/grid")
+	require.Contains(t, p.Body, `<a href="/admin/users">Users</a>`)
+	p = e.get("/admin/users")
+	require.Equal(t, http.StatusOK, p.Status, p.Body)
+	require.Contains(t, p.Body, "<h1>Staff users</h1>")
+	require.Contains(t, p.Body, `<option value="Q">Hotel Q (Q) only</option>`)
+	require.Contains(t, p.Body, "anna <span class=\"muted\">(you)</span>")
+	require.NotContains(t, p.Body, "Disable anna", "no one disables themselves")
+	require.Contains(t, p.Body, "Disable victor")
+
+	p = e.post("/admin/users", "/admin/users", url.Values{"name": {"rita"}, "role": {"viewer"}, "property": {"P"}, "password": {"rita's first password"}})
+	require.Equal(t, http.StatusSeeOther, p.Status, p.Body)
+	p = e.get(p.Header.Get("Location"))
+	require.Contains(t, p.Body, "rita (viewer, P only) can log in with the password you set")
+	u, _, err := e.st.StaffLogin(ctx, "rita", "rita's first password")
+	require.NoError(t, err)
+	require.Equal(t, "P", u.Property)
+	require.Equal(t, inventory.RoleViewer, u.Role)
+
+	// Reset: a new password, a new role; her sessions end.
+	_, session, err := e.st.StaffLogin(ctx, "rita", "rita's first password")
+	require.NoError(t, err)
+	p = e.post("/admin/users", "/admin/users", url.Values{"name": {"rita"}, "role": {"admin"}, "property": {"P"}, "password": {"rita's second password"}})
+	require.Equal(t, http.StatusSeeOther, p.Status, p.Body)
+	_, _, err = e.st.StaffSession(ctx, session)
+	require.Error(t, err, "the reset ended her session")
+	u, _, err = e.st.StaffLogin(ctx, "rita", "rita's second password")
+	require.NoError(t, err)
+	require.Equal(t, inventory.RoleAdmin, u.Role)
+
+	// Bad input changes nothing.
+	for _, form := range []url.Values{
+		{"name": {"zoe"}, "role": {"viewer"}, "password": {"short"}},
+		{"name": {"zoe"}, "role": {"boss"}, "password": {"a long password"}},
+		{"name": {"zoe smith"}, "role": {"viewer"}, "password": {"a long password"}},
+		{"name": {"zoe"}, "role": {"viewer"}, "property": {"NOPE"}, "password": {"a long password"}},
+		{"name": {"anna"}, "role": {"viewer"}, "password": {"a long password"}},
+	} {
+		p := e.post("/admin/users", "/admin/users", form)
+		require.Contains(t, []int{http.StatusBadRequest, http.StatusNotFound}, p.Status, "%v: %s", form, p.Body)
+		_, _, err := e.st.StaffLogin(ctx, form.Get("name"), "a long password")
+		require.ErrorIs(t, err, inventory.ErrBadLogin, "%v", form)
+	}
+	_, _, err = e.st.StaffLogin(ctx, "anna", uiPassword)
+	require.NoError(t, err, "anna did not change herself")
+
+	// She leaves.
+	p = e.post("/admin/users", "/admin/users/rita/disable", nil)
+	require.Equal(t, http.StatusSeeOther, p.Status, p.Body)
+	_, _, err = e.st.StaffLogin(ctx, "rita", "rita's second password")
+	require.ErrorIs(t, err, inventory.ErrBadLogin)
+	p = e.get("/admin/users")
+	require.NotContains(t, p.Body, "Disable rita")
+	require.Equal(t, http.StatusBadRequest, e.post("/admin/users", "/admin/users/anna/disable", nil).Status, "not herself")
+	require.Equal(t, http.StatusNotFound, e.post("/admin/users", "/admin/users/nobody/disable", nil).Status)
+
+	// A viewer sees no Users link and is refused the page and its forms.
+	v := &uiEnv{t: t, st: e.st, ts: e.ts, client: newBrowserClient(t)}
+	v.login("victor")
+	require.NotContains(t, v.get("/admin/p/P/grid").Body, `href="/admin/users"`)
+	require.Equal(t, http.StatusForbidden, v.get("/admin/users").Status)
+	p = v.post("/admin/p/P/grid", "/admin/users", url.Values{"name": {"mallory"}, "role": {"admin"}, "password": {"a long password"}})
+	require.Equal(t, http.StatusForbidden, p.Status)
+	_, _, err = e.st.StaffLogin(ctx, "mallory", "a long password")
+	require.ErrorIs(t, err, inventory.ErrBadLogin)
+}
+
+// An admin of one property manages that property's users only: they see
+// no one else, add users of their property alone (whatever the form
+// says), and cannot reset nor disable anyone else — least of all an
+// admin of every property, whose account they would take over.
+func TestAnAdminOfOnePropertyManagesItsUsersOnly(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+	e.seedHotel("P", 2)
+	e.seedHotel("Q", 2)
+	ctx := context.Background()
+	for name, prop := range map[string]string{"pia": "P", "quinn": "Q", "paul": "P"} {
+		_, err := e.st.CreatePropertyStaffUser(ctx, name, inventory.RoleAdmin, prop, uiPassword, inventory.System)
+		require.NoError(t, err)
+	}
+	e.login("pia")
+
+	p := e.get("/admin/users")
+	require.Equal(t, http.StatusOK, p.Status, p.Body)
+	require.Contains(t, p.Body, "Disable paul")
+	for _, other := range []string{"anna", "victor", "quinn"} {
+		require.NotContains(t, p.Body, ">"+other+"<", other)
+	}
+	require.NotContains(t, p.Body, `name="property"`, "no choice of property")
+
+	p = e.post("/admin/users", "/admin/users", url.Values{"name": {"pete"}, "role": {"viewer"}, "property": {""}, "password": {"a long password"}})
+	require.Equal(t, http.StatusSeeOther, p.Status, p.Body)
+	u, _, err := e.st.StaffLogin(ctx, "pete", "a long password")
+	require.NoError(t, err)
+	require.Equal(t, "P", u.Property, "every property asked, P given")
+
+	for _, victim := range []string{"anna", "quinn"} {
+		p = e.post("/admin/users", "/admin/users", url.Values{"name": {victim}, "role": {"admin"}, "password": {"taken over at last"}})
+		require.Equal(t, http.StatusConflict, p.Status, "%s: %s", victim, p.Body)
+		_, _, err = e.st.StaffLogin(ctx, victim, "taken over at last")
+		require.ErrorIs(t, err, inventory.ErrBadLogin, victim)
+		_, _, err = e.st.StaffLogin(ctx, victim, uiPassword)
+		require.NoError(t, err, "%s is as they were", victim)
+
+		p = e.post("/admin/users", "/admin/users/"+victim+"/disable", nil)
+		require.Equal(t, http.StatusNotFound, p.Status, "%s: %s", victim, p.Body)
+		_, _, err = e.st.StaffLogin(ctx, victim, uiPassword)
+		require.NoError(t, err, "%s is not disabled", victim)
+	}
+	p = e.post("/admin/users", "/admin/users/paul/disable", nil)
+	require.Equal(t, http.StatusSeeOther, p.Status, p.Body)
+	_, _, err = e.st.StaffLogin(ctx, "paul", uiPassword)
+	require.ErrorIs(t, err, inventory.ErrBadLogin)
+}
