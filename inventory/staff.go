@@ -94,13 +94,7 @@ func (s *Store) setStaffUser(ctx context.Context, name, role, property, password
 	if role != RoleAdmin && role != RoleViewer {
 		return StaffUser{}, Errorf(EINVALID, "role %q: want admin or viewer", role)
 	}
-	if len(password) < MinPasswordLength {
-		return StaffUser{}, Errorf(EINVALID, "a password is at least %d characters", MinPasswordLength)
-	}
-	if len(password) > 72 {
-		return StaffUser{}, Errorf(EINVALID, "a password is at most 72 bytes")
-	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	hash, err := hashPassword(password)
 	if err != nil {
 		return StaffUser{}, err
 	}
@@ -130,6 +124,42 @@ func (s *Store) setStaffUser(ctx context.Context, name, role, property, password
 		return err
 	})
 	return u, err
+}
+
+// hashPassword checks a new password's length and hashes it.
+func hashPassword(password string) ([]byte, error) {
+	if len(password) < MinPasswordLength {
+		return nil, Errorf(EINVALID, "a password is at least %d characters", MinPasswordLength)
+	}
+	if len(password) > 72 {
+		return nil, Errorf(EINVALID, "a password is at most 72 bytes")
+	}
+	return bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+}
+
+// SetStaffPassword gives staff user name a new password and ends every
+// session of theirs but keep (a session token; "" for none): the user
+// changing their own password stays logged in there, and anyone else who
+// had their password is logged out.
+func (s *Store) SetStaffPassword(ctx context.Context, name, password, keep string) error {
+	hash, err := hashPassword(password)
+	if err != nil {
+		return err
+	}
+	k := sha256.Sum256([]byte(keep))
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		var id int64
+		err := tx.QueryRow(ctx, `UPDATE staff_users SET password_hash = $2 WHERE name = $1 AND disabled_at IS NULL RETURNING id`,
+			cleanText(name), string(hash)).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return Errorf(ENOTFOUND, "no staff user %q", name)
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM staff_sessions WHERE user_id = $1 AND token_hash <> $2`, id, k[:])
+		return err
+	})
 }
 
 // dummyHash is compared against when the user does not exist, so that a

@@ -65,11 +65,14 @@ const (
 	classOTA
 	// classICal: a live export token, the only credential.
 	classICal
+	// classOwnForm: a staff login of any role and the CSRF token: the
+	// user's own account (their password), nothing of a property's.
+	classOwnForm
 )
 
 func (c authClass) String() string {
 	return [...]string{"", "public", "public form", "API key", "API key for all properties", "API key (feed)",
-		"property-scoped API key", "staff page", "staff form", "queues", "OTA channel", "iCal token"}[c]
+		"property-scoped API key", "staff page", "staff form", "queues", "OTA channel", "iCal token", "own account form"}[c]
 }
 
 // authzCase is one route of the matrix.
@@ -348,6 +351,10 @@ func (w *authzWorld) authzCases() []struct {
 		{"GET /admin/p/:property/alerts", authzCase{class: classStaffPage, path: ui + "/alerts", ok: true}},
 		{"GET /admin/queues", authzCase{class: classStaffPage, path: "/admin/queues", ok: true}},
 		{"GET /admin/users", authzCase{class: classStaffPage, path: "/admin/users", ok: true}},
+		{"GET /admin/account", authzCase{class: classStaffPage, path: "/admin/account", ok: true}},
+		// anna's password, changed to itself (the login case logs in with it).
+		{"POST /admin/account/password", authzCase{class: classOwnForm, path: "/admin/account/password",
+			body: form("current", uiPassword, "password", uiPassword, "confirm", uiPassword), ok: true}},
 		// BRAVO's admin cannot reset ed (every property's): 409.
 		{"POST /admin/users", authzCase{class: classStaffForm, path: "/admin/users",
 			body: form("name", "ed", "role", "viewer", "password", "ed's new password"), ok: true}},
@@ -479,6 +486,13 @@ func (w *authzWorld) refusals(t *testing.T, method string, c authzCase) {
 		w.staffPageRefusals(t, method, c.path)
 	case classStaffForm:
 		w.staffFormRefusals(t, method, c.path, c.body, true)
+	case classOwnForm:
+		for _, b := range []*uiEnv{w.anon, w.admin} {
+			p := w.uiSend(b, method, c.path, c.body, "", true)
+			require.Equal(t, http.StatusForbidden, p.Status, "without a CSRF token: %s", p.Body)
+		}
+		requireToLogin(t, w.uiSend(w.anon, method, c.path, c.body, w.tokAnon, true), "no login")
+		requireToLogin(t, w.uiSend(w.disabled, method, c.path, c.body, w.tokDisabled, true), "a disabled user")
 	case classQueues:
 		if safeHTTPMethod(method) {
 			w.staffPageRefusals(t, method, c.path)
@@ -705,7 +719,7 @@ func (w *authzWorld) succeeds(t *testing.T, key, method string, c authzCase) {
 		if method == http.MethodGet {
 			require.Contains(t, string(r.Body), propA)
 		}
-	case classStaffPage, classQueues, classStaffForm, classPublicForm:
+	case classStaffPage, classQueues, classStaffForm, classPublicForm, classOwnForm:
 		b, token := w.admin, w.tokAdmin
 		if key == "POST /admin/login" {
 			b, token = w.anon, w.tokAnon

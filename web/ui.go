@@ -46,6 +46,8 @@ const (
 	sessionCookie = "keyrack_session"
 	ctxStaff      = "keyrack.staff"
 	ctxUIProperty = "keyrack.ui.property"
+	// ctxNewSession is the session token the answer gives the browser.
+	ctxNewSession = "keyrack.ui.new_session"
 	// htmxAsset is the vendored htmx (one pinned major).
 	htmxAsset = "/admin/assets/htmx-2.0.11.min.js"
 )
@@ -475,7 +477,12 @@ func redirectFlash(c *gin.Context, path, flash string) {
 // logged-in browser has: a crafted ?flash= link cannot put words in
 // keyrack's success banner ("" without a session: nothing to sign with).
 func flashSig(c *gin.Context, flash string) string {
-	token, _ := c.Cookie(sessionCookie)
+	// The session this answer gives the browser, if it gives one (a
+	// password change), else the one it came with.
+	token := c.GetString(ctxNewSession)
+	if token == "" {
+		token, _ = c.Cookie(sessionCookie)
+	}
 	if token == "" {
 		return ""
 	}
@@ -534,6 +541,7 @@ func (s *Server) login(c *gin.Context) {
 // long as the session lasts unused (inventory.SessionTTL); Secure when the
 // browser came over HTTPS.
 func (s *Server) setSessionCookie(c *gin.Context, token string) {
+	c.Set(ctxNewSession, token)
 	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: token, Path: "/admin", HttpOnly: true,
 		Secure: s.isHTTPS(c.Request), SameSite: http.SameSiteLaxMode, MaxAge: int(inventory.SessionTTL.Seconds())})
 }

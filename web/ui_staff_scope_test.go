@@ -30,7 +30,7 @@ func TestAStaffUserOfOnePropertySeesAndChangesItAlone(t *testing.T) {
 	require.Equal(t, "/admin/p/P/grid", p.Header.Get("Location"))
 	p = a.get("/admin/p/P/grid")
 	require.Equal(t, http.StatusOK, p.Status)
-	require.Contains(t, p.Body, `<span class="who">pia (admin, P only)</span>`)
+	require.Contains(t, p.Body, `title="Your account: change your password">pia (admin, P only)</a>`)
 	require.NotContains(t, p.Body, `href="/admin/queues/"`)
 	require.NotContains(t, p.Body, `<a href="/admin/">Properties</a>`)
 

@@ -1,17 +1,20 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 	"github.com/keyrack/keyrack/inventory"
 )
 
-// routeUIUsers mounts the staff users page: admins add, reset and disable
-// staff users without a shell (keyrack user does the same from one). An
+// routeUIUsers mounts the staff users page — admins add, reset and disable
+// staff users without a shell (keyrack user does the same from one) — and
+// the account page, where anyone changes their own password. An
 // admin of one property sees and manages that property's users only; no
 // one changes their own account here (they would log themselves out, or
 // lock themselves out).
@@ -19,6 +22,8 @@ func (s *Server) routeUIUsers(in *gin.RouterGroup) {
 	in.GET("/users", s.requireEditor, s.uiUsers)
 	in.POST("/users", s.requireEditor, s.uiUserSet)
 	in.POST("/users/:name/disable", s.requireEditor, s.uiUserDisable)
+	in.GET("/account", s.uiAccount)
+	in.POST("/account/password", s.uiAccountPassword)
 }
 
 // usersData is the users page.
@@ -91,4 +96,51 @@ func (s *Server) uiUserDisable(c *gin.Context) {
 	}
 	s.log.Info("ui: staff user disabled", "by", me.Name, "user", u.Name)
 	redirectFlash(c, usersPath, u.Name+" is disabled and logged out. Saving them again with a new password enables them.")
+}
+
+// accountPath is where a staff user changes their own password.
+const accountPath = "/admin/account"
+
+func (s *Server) uiAccount(c *gin.Context) {
+	s.render(c, http.StatusOK, "account", "Your account", "account", usersData{Me: staff(c), MinPassword: inventory.MinPasswordLength})
+}
+
+// uiAccountPassword changes the logged-in user's password: the current
+// one is checked as a login is (failures count against the same limits),
+// and every other session of theirs ends — whoever set the password, an
+// admin, or anyone who learnt it, is logged out; this browser stays.
+func (s *Server) uiAccountPassword(c *gin.Context) {
+	me := staff(c)
+	current, next := c.PostForm("current"), c.PostForm("password")
+	if next != c.PostForm("confirm") {
+		s.renderError(c, http.StatusBadRequest, "The new password and its confirmation differ: nothing changed.")
+		return
+	}
+	_, token, err := s.store.StaffLoginFrom(c.Request.Context(), me.Name, current, c.ClientIP())
+	if throttled, ok := errors.AsType[*inventory.LoginThrottled](err); ok {
+		c.Header("Retry-After", strconv.Itoa(int(throttled.RetryAfter.Seconds())))
+		s.renderError(c, http.StatusTooManyRequests, "Too many wrong passwords for your account in the last "+
+			minutes(inventory.LoginWindow)+". Try again in "+minutes(throttled.RetryAfter)+": nothing changed.")
+		return
+	}
+	if errors.Is(err, inventory.ErrBadLogin) {
+		s.renderError(c, http.StatusBadRequest, "That is not your current password: nothing changed.")
+		return
+	}
+	if err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	if err := s.store.SetStaffPassword(c.Request.Context(), me.Name, next, token); err != nil {
+		_ = s.store.StaffLogout(c.Request.Context(), token) // the session the check opened
+		if inventory.ErrorCode(err) == inventory.EINVALID {
+			s.renderError(c, http.StatusBadRequest, "That new password will not do ("+inventory.ErrorMessage(err)+"): nothing changed.")
+			return
+		}
+		s.uiFail(c, err)
+		return
+	}
+	s.setSessionCookie(c, token)
+	s.log.Info("ui: staff user changed their password", "user", me.Name)
+	redirectFlash(c, accountPath, "Your password is changed. Your other sessions have ended; this one goes on.")
 }

@@ -135,3 +135,61 @@ func TestAnAdminOfOnePropertyManagesItsUsersOnly(t *testing.T) {
 	_, _, err = e.st.StaffLogin(ctx, "paul", uiPassword)
 	require.ErrorIs(t, err, inventory.ErrBadLogin)
 }
+
+// Anyone changes their own password on the account page, knowing the
+// current one (guesses count as failed logins do); their other sessions
+// end — the admin who set the password, or whoever learnt it, is out —
+// and this browser stays in.
+func TestStaffChangeTheirOwnPasswordAndTheOtherSessionsEnd(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+	e.seedHotel("P", 2)
+	ctx := context.Background()
+	e.login("victor") // a viewer: it is their own account, not the hotel's
+	other := &uiEnv{t: t, st: e.st, ts: e.ts, client: newBrowserClient(t)}
+	other.login("victor")
+
+	p := e.get("/admin/p/P/grid")
+	require.Contains(t, p.Body, `<a class="who" href="/admin/account"`)
+	p = e.get("/admin/account")
+	require.Equal(t, http.StatusOK, p.Status, p.Body)
+	require.Contains(t, p.Body, "Change your password")
+
+	change := func(current, next, confirm string) page {
+		return e.post("/admin/account", "/admin/account/password", url.Values{"current": {current}, "password": {next}, "confirm": {confirm}})
+	}
+	for _, c := range []struct {
+		current, next, confirm string
+		status                 int
+	}{
+		{"not my password", "a brand new password", "a brand new password", http.StatusBadRequest},
+		{uiPassword, "a brand new password", "a brand new passwort", http.StatusBadRequest},
+		{uiPassword, "short", "short", http.StatusBadRequest},
+	} {
+		p := change(c.current, c.next, c.confirm)
+		require.Equal(t, c.status, p.Status, "%+v: %s", c, p.Body)
+		require.Contains(t, p.Body, "nothing changed")
+		_, _, err := e.st.StaffLogin(ctx, "victor", uiPassword)
+		require.NoError(t, err, "%+v: the password is as it was", c)
+		require.Equal(t, http.StatusOK, other.get("/admin/p/P/grid").Status, "%+v: the other session goes on", c)
+	}
+
+	p = change(uiPassword, "a brand new password", "a brand new password")
+	require.Equal(t, http.StatusSeeOther, p.Status, p.Body)
+	require.Contains(t, e.get(p.Header.Get("Location")).Body, "Your password is changed.")
+	require.Equal(t, http.StatusOK, e.get("/admin/p/P/grid").Status, "this browser stays logged in")
+	require.Equal(t, http.StatusSeeOther, other.get("/admin/p/P/grid").Status, "the other session has ended")
+	_, _, err := e.st.StaffLogin(ctx, "victor", uiPassword)
+	require.ErrorIs(t, err, inventory.ErrBadLogin)
+	_, _, err = e.st.StaffLogin(ctx, "victor", "a brand new password")
+	require.NoError(t, err)
+
+	// Guessing the current password from a session is limited as logins are.
+	for range inventory.LoginFailuresPerName {
+		change("guess", "x-a brand new password", "x-a brand new password")
+	}
+	p = change("a brand new password", "yet another new password", "yet another new password")
+	require.Equal(t, http.StatusTooManyRequests, p.Status, p.Body)
+	_, _, err = e.st.StaffLogin(ctx, "victor", "a brand new password")
+	require.NoError(t, err, "unchanged")
+}
