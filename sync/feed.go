@@ -357,9 +357,14 @@ func (f *Fanout) wakeNextRevision(ctx context.Context, p webhookPayload) {
 	}
 	queue, id := f.queueName(classCritical), webhookTaskID(webhookPayload{Property: p.Property, Feed: next})
 	// A task in the middle of its check is waited for (it sets itself to
-	// retry once it finds this revision undelivered): up to 2 s, which a
-	// loaded machine can take, before its own backoff is left to bring it.
+	// retry once it finds this revision undelivered), and Redis unreachable
+	// is tried again — keyrack's client, after dials that failed, dials
+	// again only once a second, so an acknowledgement in the second after
+	// Redis came back would find it down: up to 2 s, which a loaded machine
+	// can take, before the task's own backoff (or, if Redis stays down, the
+	// sweeper) is left to bring it.
 	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
+		wait := 20 * time.Millisecond
 		info, err := f.inspector.GetTaskInfo(queue, id)
 		switch {
 		case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
@@ -367,24 +372,25 @@ func (f *Fanout) wakeNextRevision(ctx context.Context, p webhookPayload) {
 			// sweeper looks for it only once its wait would have ended
 			// (sweepWebhooks). A task that has just finished, delivered,
 			// finds it has nothing to do.
-			_ = f.enqueueWebhook(ctx, webhookPayload{Property: p.Property, Feed: next})
-			return
-		case err != nil:
-			return // Redis is down: the sweeper enqueues it later
-		}
-		switch info.State {
-		case asynq.TaskStateRetry, asynq.TaskStateScheduled:
-			// It may have moved on just now: then it runs anyway.
-			_ = f.inspector.RunTask(queue, id)
-			return
-		case asynq.TaskStateActive:
-			select {
-			case <-ctx.Done():
+			if f.enqueueWebhook(ctx, webhookPayload{Property: p.Property, Feed: next}) == nil {
 				return
-			case <-time.After(20 * time.Millisecond):
 			}
-		default:
+			wait = 200 * time.Millisecond
+		case err != nil:
+			wait = 200 * time.Millisecond // Redis unreachable
+		case info.State == asynq.TaskStateRetry, info.State == asynq.TaskStateScheduled:
+			// It may have moved on just now (then it runs anyway, and the
+			// next look says so), or Redis went away.
+			if f.inspector.RunTask(queue, id) == nil {
+				return
+			}
+		case info.State != asynq.TaskStateActive:
 			return // pending: it runs now
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
 		}
 	}
 }

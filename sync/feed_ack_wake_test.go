@@ -116,3 +116,33 @@ func waitingModification(t *testing.T, redisURL string) (h *hotel, pmsUp *pmsEnd
 	eventually(t, convergeTimeout, "the modification's webhook to wait for the booking's", func() bool { return reads.of(newer) >= 1 })
 	return h, pmsUp, f[0].FeedID
 }
+
+// An acknowledgement in the second after Redis came back — keyrack's
+// client, after the dials that failed while it was down, dials again only
+// once a second — still sends the revision that waited at once: the wake
+// tries for its 2 s, not once.
+func TestAnAcknowledgementJustAfterRedisReturnsSendsTheNewerRevisionAtOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	redis := synctest.StartRedis(t)
+	h, pmsUp, older := waitingModification(t, redis.URL)
+	eventually(t, convergeTimeout, "the sweeper to leave both webhooks to their tasks", func() bool {
+		var n int
+		require.NoError(t, h.st.DB().QueryRow(ctx, `SELECT count(*) FROM feed_entries WHERE queued_at > now()`).Scan(&n))
+		return n == 2
+	})
+	redis.Stop()
+	// Long enough for keyrack's processes to fail their dials.
+	for range 20 {
+		_, _ = h.fan.Archived(ctx)
+		time.Sleep(50 * time.Millisecond)
+	}
+	redis.Start() // empty: the waiting tasks are gone
+
+	acked := time.Now()
+	require.NoError(t, h.fan.Ack(ctx, h.code, "pms", older))
+	eventually(t, convergeTimeout, "the modification delivered", func() bool { return len(pmsUp.delivered()) == 1 })
+	took := time.Since(acked)
+	t.Logf("the modification was delivered %s after the booking was acknowledged", took)
+	require.Less(t, took, 5*time.Second, "the acknowledgement's wake waited for Redis's client")
+}
