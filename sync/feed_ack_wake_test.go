@@ -44,16 +44,7 @@ func TestAcknowledgingAnOlderRevisionOnTheFeedSendsTheNewerOneAtOnce(t *testing.
 func TestAcknowledgingAnOlderRevisionSendsTheNewerOneAtOnceAfterRedisLostIt(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	redis := synctest.StartRedis(t)
-	h, pmsUp, older := waitingModification(t, redis.URL)
-	// The sweeper has looked at both and left them to their tasks until
-	// they are due (it moves their queued_at there), so it does not send
-	// the modification by itself soon after Redis lost its task.
-	eventually(t, convergeTimeout, "the sweeper to leave both webhooks to their tasks", func() bool {
-		var n int
-		require.NoError(t, h.st.DB().QueryRow(ctx, `SELECT count(*) FROM feed_entries WHERE queued_at > now()`).Scan(&n))
-		return n == 2
-	})
+	redis, h, pmsUp, older := modificationLeftToItsTask(t)
 	redis.Stop()
 	redis.Start() // empty: both waiting tasks are gone
 	// The fan-out's own connections reach it again: after the dials that
@@ -73,6 +64,23 @@ func TestAcknowledgingAnOlderRevisionSendsTheNewerOneAtOnceAfterRedisLostIt(t *t
 	t.Logf("the modification was delivered %s after the booking was acknowledged", took)
 	require.Equal(t, []string{"ota-1/2"}, pmsUp.delivered())
 	require.Less(t, took, 5*time.Second, "the acknowledgement enqueues the revision that waited, lost with Redis")
+}
+
+// modificationLeftToItsTask is waitingModification on a Redis of the
+// test's own, once the sweeper has looked at both webhooks and left them
+// to their tasks until they are due (it moves their queued_at there): it
+// does not send the modification by itself soon after Redis loses its
+// task.
+func modificationLeftToItsTask(t *testing.T) (redis *synctest.RedisServer, h *hotel, pmsUp *pmsEndpoint, older int64) {
+	t.Helper()
+	redis = synctest.StartRedis(t)
+	h, pmsUp, older = waitingModification(t, redis.URL)
+	eventually(t, convergeTimeout, "the sweeper to leave both webhooks to their tasks", func() bool {
+		var n int
+		require.NoError(t, h.st.DB().QueryRow(context.Background(), `SELECT count(*) FROM feed_entries WHERE queued_at > now()`).Scan(&n))
+		return n == 2
+	})
+	return redis, h, pmsUp, older
 }
 
 // waitingModification is a hotel whose PMS channel fails every webhook of
@@ -124,13 +132,7 @@ func waitingModification(t *testing.T, redisURL string) (h *hotel, pmsUp *pmsEnd
 func TestAnAcknowledgementJustAfterRedisReturnsSendsTheNewerRevisionAtOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	redis := synctest.StartRedis(t)
-	h, pmsUp, older := waitingModification(t, redis.URL)
-	eventually(t, convergeTimeout, "the sweeper to leave both webhooks to their tasks", func() bool {
-		var n int
-		require.NoError(t, h.st.DB().QueryRow(ctx, `SELECT count(*) FROM feed_entries WHERE queued_at > now()`).Scan(&n))
-		return n == 2
-	})
+	redis, h, pmsUp, older := modificationLeftToItsTask(t)
 	redis.Stop()
 	// Long enough for keyrack's processes to fail their dials.
 	for range 20 {
