@@ -451,9 +451,14 @@ func (d *delivery) run(ctx context.Context, last bool) error {
 				// The channel's host has all the pushes it may have (a slow
 				// or hung OTA must not take every worker): the marks stay
 				// and a task comes back a little later.
+				// Said on the channel's status — which also tells the
+				// overdue check (Overdue) a worker attempted it.
 				if suspect {
 					d.notes = fmt.Sprintf("not sent yet: a push to %s got no answer within %s; "+
 						"keyrack sends it one push at a time until it answers", host, d.f.cfg.PushTimeout)
+				} else {
+					d.notes = fmt.Sprintf("not sent yet: keyrack's pushes to %s are all under way (a host gets at most half "+
+						"of a worker's pushes, so that a slow one does not hold the other channels back); it goes when one ends", host)
 				}
 				// With jitter: the deliveries held back together do not all
 				// come back at once.

@@ -121,3 +121,49 @@ func TestAHostThatTimedOutGetsOnePushAtATimeUntilItAnswers(t *testing.T) {
 		require.Empty(t, s.LastError, "%s: once the host answers, its note goes", s.Channel)
 	}
 }
+
+// A delivery held back because its host has all the pushes it may have —
+// every property's channel of one busy OTA — says so on the channel's
+// status, and is not taken for work no keyrack worker attempted (the
+// overdue check's "no keyrack worker has delivered to it"): a worker did,
+// and is waiting for the host.
+func TestADeliveryWaitingForItsBusyHostSaysSo(t *testing.T) {
+	t.Parallel()
+	shared := []string{"H1", "H2", "H3", "H4", "H5", "H6"}
+	h, host := sharedHostHotel(t, shared, func(c *sync.Config) {
+		c.Concurrency = 4 // two pushes at a time to one host
+		c.PushTimeout = 3 * time.Minute
+	})
+	ctx := context.Background()
+	// Delivered long ago; the changes below have waited ten minutes.
+	_, err := h.st.DB().Exec(ctx, `UPDATE sync_channels SET last_delivery_at = now() - interval '1 hour'`)
+	require.NoError(t, err)
+	host.Hold()
+	t.Cleanup(host.Release)
+	h.book("SRC", "busy-1", 0, h.today.AddDays(3), 1, 1)
+	eventually(t, convergeTimeout, "two pushes to the busy host", func() bool { return host.InFlight() == 2 })
+	_, err = h.st.DB().Exec(ctx, `UPDATE sync_dirty SET since = now() - interval '10 minutes'`)
+	require.NoError(t, err)
+
+	var waiting []string
+	eventually(t, 20*time.Second, "the held-back channels to say why, and none but the two in flight to be overdue", func() bool {
+		waiting = nil
+		for _, c := range shared {
+			if strings.Contains(statusOf(t, h, c).LastError, "not sent yet: keyrack's pushes to "+endpointHostOf(host.URL())) {
+				waiting = append(waiting, c)
+			}
+		}
+		o, err := h.fan.Overdue(ctx, h.code)
+		require.NoError(t, err)
+		return len(waiting) == len(shared)-2 && len(o.Undelivered) <= 2
+	})
+	t.Logf("held back with a note: %v", waiting)
+	host.Release()
+	h.waitConverged()
+	for _, c := range shared {
+		require.Empty(t, statusOf(t, h, c).LastError, "%s: the note goes once it is sent", c)
+	}
+}
+
+// endpointHostOf is the host:port of a URL, as the fan-out names hosts.
+func endpointHostOf(u string) string { return strings.TrimPrefix(u, "http://") }
