@@ -310,9 +310,20 @@ func (s *Store) StaffLogin(ctx context.Context, name, password string) (StaffUse
 	}
 	token := base64.RawURLEncoding.EncodeToString(b[:])
 	h := sha256.Sum256([]byte(token))
-	if _, err := s.db.Exec(ctx, `INSERT INTO staff_sessions (token_hash, user_id, expires_at) VALUES ($1, $2, now() + $3::interval)`,
-		h[:], u.ID, SessionTTL); err != nil {
+	// The session opens only if the password checked is still the user's:
+	// a password changed (or the user reset or disabled) while it was
+	// checked ends the sessions it finds, and this one would not be among
+	// them. The row lock orders the two: the change waits for this session
+	// to be there to end it, or this finds the new password.
+	tag, err := s.db.Exec(ctx, `INSERT INTO staff_sessions (token_hash, user_id, expires_at)
+		SELECT $1, id, now() + $3::interval FROM staff_users
+		WHERE id = $2 AND password_hash = $4 AND disabled_at IS NULL FOR SHARE`,
+		h[:], u.ID, SessionTTL, hash)
+	if err != nil {
 		return StaffUser{}, "", err
+	}
+	if tag.RowsAffected() == 0 {
+		return StaffUser{}, "", ErrBadLogin
 	}
 	_, _ = s.db.Exec(ctx, `DELETE FROM staff_sessions WHERE expires_at < now()`)
 	return u, token, nil
