@@ -140,7 +140,9 @@ func hashPassword(password string) ([]byte, error) {
 // SetStaffPassword gives staff user name a new password and ends every
 // session of theirs but keep (a session token; "" for none): the user
 // changing their own password stays logged in there, and anyone else who
-// had their password is logged out.
+// had their password is logged out. A session keep that has ended (an
+// admin reset or disabled the user meanwhile) is EUNAUTHORIZED, and
+// nothing changes.
 func (s *Store) SetStaffPassword(ctx context.Context, name, password, keep string) error {
 	hash, err := hashPassword(password)
 	if err != nil {
@@ -156,6 +158,20 @@ func (s *Store) SetStaffPassword(ctx context.Context, name, password, keep strin
 		}
 		if err != nil {
 			return err
+		}
+		if keep != "" {
+			// The change is made from the kept session: if a reset or a
+			// disable ended it meanwhile (they change the row locked above,
+			// so this statement sees all they did), the change is theirs
+			// to overrule, not to undo.
+			var live bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM staff_sessions WHERE user_id = $1 AND token_hash = $2)`,
+				id, k[:]).Scan(&live); err != nil {
+				return err
+			}
+			if !live {
+				return Errorf(EUNAUTHORIZED, "your session has ended (an admin reset or disabled your account): nothing changed")
+			}
 		}
 		_, err = tx.Exec(ctx, `DELETE FROM staff_sessions WHERE user_id = $1 AND token_hash <> $2`, id, k[:])
 		return err

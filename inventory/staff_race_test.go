@@ -98,3 +98,42 @@ func TestALoginUnderWayWhenThePasswordChangesKeepsNoSession(t *testing.T) {
 	_, _, err = st.StaffLogin(ctx, "anna", changed)
 	require.NoError(t, err)
 }
+
+// A password change from the account page that an admin's reset overtook
+// changes nothing: the reset ended the session the change was made from
+// (the one it keeps), and the password stays the one the admin set —
+// else whoever had the account, and was changing its password when an
+// admin took it back, would have it again.
+func TestAPasswordChangeOvertakenByAResetChangesNothing(t *testing.T) {
+	t.Parallel()
+	st := inventorytest.New(t)
+	ctx := context.Background()
+	const old, reset, mine = "the old long password", "the admin's new password", "the intruder's password"
+	_, err := st.CreateStaffUser(ctx, "anna", inventory.RoleAdmin, old, inventory.System)
+	require.NoError(t, err)
+	_, keep, err := st.StaffLogin(ctx, "anna", old) // the account page's check of the current password
+	require.NoError(t, err)
+
+	hold, holder := holdSessions(t, st.DB(), "anna")
+	resetDone := make(chan error, 1)
+	go func() {
+		_, err := st.CreateStaffUser(ctx, "anna", inventory.RoleAdmin, reset, inventory.System)
+		resetDone <- err
+	}()
+	resetting := waitBlockedBy(t, st.DB(), holder, nil) // anna is reset, her sessions not yet ended
+
+	changeDone, changeEnded := make(chan error, 1), make(chan struct{})
+	go func() {
+		changeDone <- st.SetStaffPassword(ctx, "anna", mine, keep)
+		close(changeEnded)
+	}()
+	waitBlockedBy(t, st.DB(), resetting, changeEnded)
+	require.NoError(t, hold.Commit(ctx))
+
+	require.NoError(t, <-resetDone)
+	require.Equal(t, inventory.EUNAUTHORIZED, inventory.ErrorCode(<-changeDone), "the change's session has ended")
+	_, _, err = st.StaffLogin(ctx, "anna", mine)
+	require.ErrorIs(t, err, inventory.ErrBadLogin, "the reset was undone")
+	_, _, err = st.StaffLogin(ctx, "anna", reset)
+	require.NoError(t, err)
+}

@@ -133,8 +133,12 @@ func (s *Server) uiAccountPassword(c *gin.Context) {
 	}
 	if err := s.store.SetStaffPassword(c.Request.Context(), me.Name, next, token); err != nil {
 		_ = s.store.StaffLogout(c.Request.Context(), token) // the session the check opened
-		if inventory.ErrorCode(err) == inventory.EINVALID {
+		switch inventory.ErrorCode(err) {
+		case inventory.EINVALID:
 			s.renderError(c, http.StatusBadRequest, "That new password will not do ("+inventory.ErrorMessage(err)+"): nothing changed.")
+			return
+		case inventory.EUNAUTHORIZED: // an admin reset or disabled the account meanwhile
+			s.renderError(c, http.StatusUnauthorized, "Your session has ended while the password was being changed (an admin reset or disabled your account): nothing changed.")
 			return
 		}
 		s.uiFail(c, err)
