@@ -28,6 +28,9 @@ type StaffUser struct {
 	// Property is the code of the one property the user works on; "" is
 	// every property.
 	Property string
+	// session is the hash of the session the user was found by (StaffLogin,
+	// StaffSession); zero when they were not.
+	session [32]byte
 }
 
 // CanEdit reports whether the user may change anything.
@@ -70,24 +73,70 @@ func (s *Store) CreateStaffUser(ctx context.Context, name, role, password string
 // property (its code; "" for every property): they see and change that
 // property only. Adding an existing user sets their property too.
 func (s *Store) CreatePropertyStaffUser(ctx context.Context, name, role, property, password string, by Actor) (StaffUser, error) {
-	return s.setStaffUser(ctx, name, role, property, password, "")
+	return s.setStaffUser(ctx, nil, name, role, property, password)
 }
 
 // SetStaffUserAs is CreatePropertyStaffUser done by staff user by, in the
 // admin pages: a user of one property adds and resets users of that
 // property only — property must be theirs (EINVALID), and a user of that
 // name who works elsewhere is out of their reach (ECONFLICT, nothing
-// changed).
+// changed). by must still be what they were (lockStaffActor).
 func (s *Store) SetStaffUserAs(ctx context.Context, by StaffUser, name, role, property, password string) (StaffUser, error) {
 	if by.Property != "" && property != by.Property {
 		return StaffUser{}, Errorf(EINVALID, "you add users of %s only", by.Property)
 	}
-	return s.setStaffUser(ctx, name, role, property, password, by.Property)
+	return s.setStaffUser(ctx, &by, name, role, property, password)
 }
 
-// setStaffUser adds or resets a staff user; within, when set, is the only
-// property whose user an existing one of that name may be.
-func (s *Store) setStaffUser(ctx context.Context, name, role, property, password, within string) (StaffUser, error) {
+// lockStaffActor makes sure, in tx, that the staff user by who changes
+// staff user target is still what their request found: enabled, an admin,
+// of the same property, in the session by was found by (when by was) —
+// one disabled, made a viewer, moved or reset meanwhile is EUNAUTHORIZED:
+// the request of a session an admin has just ended does not go through
+// after all. It locks both rows, in the order of their ids, so that
+// a change of by waits for this one to be over, or this one sees it; two
+// admins changing each other at once wait in turn instead of deadlocking.
+func lockStaffActor(ctx context.Context, tx pgx.Tx, by StaffUser, target string) error {
+	rows, err := tx.Query(ctx, `SELECT u.id, u.role, u.disabled_at IS NULL, coalesce(p.code, '')
+		FROM staff_users u LEFT JOIN properties p ON p.id = u.property_id
+		WHERE u.id = $1 OR u.name = $2 ORDER BY u.id FOR NO KEY UPDATE OF u`, by.ID, target)
+	if err != nil {
+		return err
+	}
+	still := false
+	for rows.Next() {
+		var id int64
+		var role, property string
+		var enabled bool
+		if err := rows.Scan(&id, &role, &enabled, &property); err != nil {
+			rows.Close()
+			return err
+		}
+		if id == by.ID {
+			still = enabled && role == RoleAdmin && role == by.Role && property == by.Property
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if still && by.session != [32]byte{} {
+		// A statement of its own, after the lock: it sees the sessions a
+		// change of by committed while this waited.
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM staff_sessions WHERE user_id = $1 AND token_hash = $2)`,
+			by.ID, by.session[:]).Scan(&still); err != nil {
+			return err
+		}
+	}
+	if !still {
+		return Errorf(EUNAUTHORIZED, "your account was changed or disabled meanwhile: nothing changed")
+	}
+	return nil
+}
+
+// setStaffUser adds or resets a staff user; by, when set, is the staff
+// user doing it, and an existing user of that name must work on by's
+// property alone when by does.
+func (s *Store) setStaffUser(ctx context.Context, by *StaffUser, name, role, property, password string) (StaffUser, error) {
 	if !staffNameRE.MatchString(name) {
 		return StaffUser{}, Errorf(EINVALID, "a user name is 1 to 64 letters, digits and . _ @ -")
 	}
@@ -99,7 +148,16 @@ func (s *Store) setStaffUser(ctx context.Context, name, role, property, password
 		return StaffUser{}, err
 	}
 	u := StaffUser{Name: name, Role: role}
+	within := ""
+	if by != nil {
+		within = by.Property
+	}
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if by != nil {
+			if err := lockStaffActor(ctx, tx, *by, name); err != nil {
+				return err
+			}
+		}
 		var propID *int64
 		if property != "" {
 			prop, err := propertyByCode(ctx, tx, property)
@@ -341,6 +399,7 @@ func (s *Store) StaffLogin(ctx context.Context, name, password string) (StaffUse
 	if tag.RowsAffected() == 0 {
 		return StaffUser{}, "", ErrBadLogin
 	}
+	u.session = h
 	_, _ = s.db.Exec(ctx, `DELETE FROM staff_sessions WHERE expires_at < now()`)
 	return u, token, nil
 }
@@ -361,6 +420,7 @@ func (s *Store) StaffSession(ctx context.Context, token string) (u StaffUser, re
 	if errors.Is(err, pgx.ErrNoRows) {
 		return u, false, Errorf(EUNAUTHORIZED, "not logged in")
 	}
+	u.session = h
 	return u, renewed, err
 }
 
@@ -401,19 +461,35 @@ func (s *Store) StaffUsers(ctx context.Context) ([]StaffUserInfo, error) {
 // user again (CreateStaffUser, with a new password) enables them. A name
 // that is nobody's is ENOTFOUND; disabling a disabled user changes nothing.
 func (s *Store) DisableStaffUser(ctx context.Context, name string) (StaffUserInfo, error) {
-	return s.DisableStaffUserAs(ctx, StaffUser{}, name)
+	return s.disableStaffUser(ctx, nil, name)
 }
 
 // DisableStaffUserAs is DisableStaffUser done by staff user by, in the
 // admin pages: a user of one property disables users of that property
-// only — any other is ENOTFOUND to them.
+// only — any other is ENOTFOUND to them. by must still be what they were
+// (lockStaffActor).
 func (s *Store) DisableStaffUserAs(ctx context.Context, by StaffUser, name string) (StaffUserInfo, error) {
+	return s.disableStaffUser(ctx, &by, name)
+}
+
+// disableStaffUser disables staff user name; by, when set, is the staff
+// user doing it.
+func (s *Store) disableStaffUser(ctx context.Context, by *StaffUser, name string) (StaffUserInfo, error) {
 	var u StaffUserInfo
+	within := ""
+	if by != nil {
+		within = by.Property
+	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if by != nil {
+			if err := lockStaffActor(ctx, tx, *by, cleanText(name)); err != nil {
+				return err
+			}
+		}
 		err := tx.QueryRow(ctx, `UPDATE staff_users u SET disabled_at = coalesce(u.disabled_at, now())
 			FROM staff_users x LEFT JOIN properties p ON p.id = x.property_id
 			WHERE u.name = $1 AND x.id = u.id AND ($2 = '' OR p.code = $2)
-			RETURNING `+staffUserColumns+`, u.disabled_at`, cleanText(name), by.Property).Scan(append(u.fields(), &u.DisabledAt)...)
+			RETURNING `+staffUserColumns+`, u.disabled_at`, cleanText(name), within).Scan(append(u.fields(), &u.DisabledAt)...)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return Errorf(ENOTFOUND, "no staff user %q", name)
 		}

@@ -137,3 +137,62 @@ func TestAPasswordChangeOvertakenByAResetChangesNothing(t *testing.T) {
 	_, _, err = st.StaffLogin(ctx, "anna", reset)
 	require.NoError(t, err)
 }
+
+// Users are added, reset and disabled by the admin as they are when the
+// change is made, not as they were when their request began: an admin of
+// P disabled, made a viewer, moved to Q or reset (their sessions ended)
+// meanwhile changes no one of P's — a request under way when they were
+// disabled does not add the account they come back through.
+func TestStaffAreChangedByTheAdminAsTheyAreNow(t *testing.T) {
+	t.Parallel()
+	st := inventorytest.New(t)
+	ctx := context.Background()
+	for _, code := range []string{"P", "Q"} {
+		_, err := st.CreateProperty(ctx, inventory.Property{Code: code, Name: "Hotel " + code, TimeZone: "Europe/Paris", Currency: "EUR"}, inventory.System)
+		require.NoError(t, err)
+	}
+	const pw = "a long password"
+	_, err := st.CreatePropertyStaffUser(ctx, "rex", inventory.RoleAdmin, "P", pw, inventory.System)
+	require.NoError(t, err)
+	rex, _, err := st.StaffLogin(ctx, "rex", pw) // rex as his request found him
+	require.NoError(t, err)
+	_, err = st.CreatePropertyStaffUser(ctx, "paul", inventory.RoleViewer, "P", pw, inventory.System)
+	require.NoError(t, err)
+
+	for _, meanwhile := range []func() error{
+		func() error { _, err := st.DisableStaffUser(ctx, "rex"); return err },
+		func() error {
+			_, err := st.CreatePropertyStaffUser(ctx, "rex", inventory.RoleViewer, "P", pw, inventory.System)
+			return err
+		},
+		func() error {
+			_, err := st.CreatePropertyStaffUser(ctx, "rex", inventory.RoleAdmin, "Q", pw, inventory.System)
+			return err
+		},
+		func() error { // the same, with a new password: his sessions end
+			_, err := st.CreatePropertyStaffUser(ctx, "rex", inventory.RoleAdmin, "P", "rex's new password", inventory.System)
+			return err
+		},
+	} {
+		require.NoError(t, meanwhile())
+		_, err := st.SetStaffUserAs(ctx, rex, "backdoor", inventory.RoleAdmin, "P", pw)
+		require.Equal(t, inventory.EUNAUTHORIZED, inventory.ErrorCode(err), "%v", err)
+		_, _, err = st.StaffLogin(ctx, "backdoor", pw)
+		require.ErrorIs(t, err, inventory.ErrBadLogin, "no account was added")
+		_, err = st.SetStaffUserAs(ctx, rex, "paul", inventory.RoleAdmin, "P", "paul's password now")
+		require.Equal(t, inventory.EUNAUTHORIZED, inventory.ErrorCode(err), "%v", err)
+		_, err = st.DisableStaffUserAs(ctx, rex, "paul")
+		require.Equal(t, inventory.EUNAUTHORIZED, inventory.ErrorCode(err), "%v", err)
+		u, _, err := st.StaffLogin(ctx, "paul", pw)
+		require.NoError(t, err, "paul is as he was")
+		require.Equal(t, inventory.RoleViewer, u.Role)
+	}
+
+	// As he is now, logged in again, he does.
+	rex, _, err = st.StaffLogin(ctx, "rex", "rex's new password")
+	require.NoError(t, err)
+	_, err = st.SetStaffUserAs(ctx, rex, "pete", inventory.RoleViewer, "P", pw)
+	require.NoError(t, err)
+	_, err = st.DisableStaffUserAs(ctx, rex, "paul")
+	require.NoError(t, err)
+}

@@ -69,7 +69,7 @@ func (s *Server) uiUserSet(c *gin.Context) {
 	}
 	u, err := s.store.SetStaffUserAs(c.Request.Context(), me, name, c.PostForm("role"), property, c.PostForm("password"))
 	if err != nil {
-		s.uiFail(c, err)
+		s.usersFail(c, err)
 		return
 	}
 	s.log.Info("ui: staff user set", "by", me.Name, "user", u.Name, "role", u.Role, "property", u.Property)
@@ -91,11 +91,22 @@ func (s *Server) uiUserDisable(c *gin.Context) {
 	}
 	u, err := s.store.DisableStaffUserAs(c.Request.Context(), me, name)
 	if err != nil {
-		s.uiFail(c, err)
+		s.usersFail(c, err)
 		return
 	}
 	s.log.Info("ui: staff user disabled", "by", me.Name, "user", u.Name)
 	redirectFlash(c, usersPath, u.Name+" is disabled and logged out. Saving them again with a new password enables them.")
+}
+
+// usersFail is uiFail for the users page's forms: an admin whose own
+// account was disabled, changed or reset while they sent the form is
+// refused (403), not answered with an error of keyrack's.
+func (s *Server) usersFail(c *gin.Context, err error) {
+	if inventory.ErrorCode(err) == inventory.EUNAUTHORIZED {
+		s.renderError(c, http.StatusForbidden, "Your own account was changed or disabled meanwhile: nothing changed. Log in again.")
+		return
+	}
+	s.uiFail(c, err)
 }
 
 // accountPath is where a staff user changes their own password.
