@@ -140,6 +140,11 @@ func (s *Store) setStaffUser(ctx context.Context, by *StaffUser, name, role, pro
 	if !staffNameRE.MatchString(name) {
 		return StaffUser{}, Errorf(EINVALID, "a user name is 1 to 64 letters, digits and . _ @ -")
 	}
+	if name == "." || name == ".." {
+		// In the users page's addresses (/admin/users/NAME/disable) they
+		// are steps up the path, taken by the browser before it sends.
+		return StaffUser{}, Errorf(EINVALID, "a user name is not . or ..")
+	}
 	if role != RoleAdmin && role != RoleViewer {
 		return StaffUser{}, Errorf(EINVALID, "role %q: want admin or viewer", role)
 	}

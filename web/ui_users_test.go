@@ -2,8 +2,10 @@ package web_test
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"testing"
 
 	"github.com/keyrack/keyrack/inventory"
@@ -192,4 +194,47 @@ func TestStaffChangeTheirOwnPasswordAndTheOtherSessionsEnd(t *testing.T) {
 	require.Equal(t, http.StatusTooManyRequests, p.Status, p.Body)
 	_, _, err = e.st.StaffLogin(ctx, "victor", "a brand new password")
 	require.NoError(t, err, "unchanged")
+}
+
+// disableButton finds the users page's Disable button of a user: the
+// action of its form.
+var disableButton = regexp.MustCompile(`<form method="post" action="([^"]*)" class="inline"><input[^>]*><button type="submit" class="danger">Disable ([^<]*)</button>`)
+
+// A name the users page accepts is one it can disable: its Disable
+// button posts where a browser sends it — "." and ".." in an address are
+// steps up the path, which browsers take before sending (and so does
+// url.ResolveReference), so the button of a user named ".." would post to
+// /admin/disable, and that user could be reset but never disabled from the
+// page.
+func TestEveryUserTheUsersPageAddsItCanDisable(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+	ctx := context.Background()
+	e.login("anna")
+	base, err := url.Parse(e.ts.URL + "/admin/users")
+	require.NoError(t, err)
+	for _, name := range []string{".", "..", "...", ".a", "a..", "x@y.z", "_-"} {
+		p := e.post("/admin/users", "/admin/users", url.Values{"name": {name}, "role": {"viewer"}, "password": {"a long password"}})
+		if p.Status != http.StatusSeeOther {
+			require.Contains(t, []string{".", ".."}, name, "only a name the address cannot hold is refused: %s", p.Body)
+			require.Equal(t, http.StatusBadRequest, p.Status, "%q: %s", name, p.Body)
+			_, _, err := e.st.StaffLogin(ctx, name, "a long password")
+			require.ErrorIs(t, err, inventory.ErrBadLogin, "%q was refused", name)
+			continue
+		}
+		action := ""
+		for _, m := range disableButton.FindAllStringSubmatch(e.get("/admin/users").Body, -1) {
+			if html.UnescapeString(m[2]) == name {
+				action = html.UnescapeString(m[1])
+			}
+		}
+		require.NotEmpty(t, action, "%q has a Disable button", name)
+		ref, err := url.Parse(action)
+		require.NoError(t, err)
+		to := base.ResolveReference(ref) // as the browser does
+		p = e.post("/admin/users", to.EscapedPath(), nil)
+		require.Equal(t, http.StatusSeeOther, p.Status, "%q: the button posts to %s: %s", name, to.EscapedPath(), p.Body)
+		_, _, err = e.st.StaffLogin(ctx, name, "a long password")
+		require.ErrorIs(t, err, inventory.ErrBadLogin, "%q is disabled", name)
+	}
 }
