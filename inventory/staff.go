@@ -165,7 +165,7 @@ func (s *Store) setStaffUser(ctx context.Context, by *StaffUser, name, role, pro
 		}
 		var propID *int64
 		if property != "" {
-			prop, err := propertyByCode(ctx, tx, property)
+			prop, err := propertyByCode(ctx, tx, cleanText(property)) // a code PostgreSQL cannot hold is nobody's
 			if err != nil {
 				return err
 			}

@@ -173,3 +173,16 @@ func TestUserAddWithAPropertyLimitsTheUserToIt(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, u.Property)
 }
+
+// A property code PostgreSQL could not hold (bytes that are not UTF-8) is
+// no property: said so, not a database error.
+func TestUserAddWithAnUnstorablePropertySaysNoSuchProperty(t *testing.T) {
+	url := schemaURL(t)
+	code, _, stderr := keyrack(t, nil, "migrate", "-database-url", url)
+	require.Equal(t, 0, code, stderr)
+	env := map[string]string{"DATABASE_URL": url, "KEYRACK_PASSWORD": "a long password"}
+	code, _, stderr = keyrack(t, env, "user", "add", "carla", "--role", "viewer", "--property", "DE\xffMO")
+	require.Equal(t, 1, code, stderr)
+	require.NotContains(t, stderr, "SQLSTATE")
+	require.Contains(t, stderr, "property")
+}
