@@ -32,6 +32,9 @@ type usersData struct {
 	Users       []inventory.StaffUserInfo
 	Properties  []inventory.Property // those a new user may be given (every property's admin only)
 	MinPassword int
+	// Edit is the user the form is filled in with (?user=NAME, the row's
+	// Reset link): resetting keeps their role and property unless changed.
+	Edit inventory.StaffUserInfo
 }
 
 const usersPath = "/admin/users"
@@ -45,6 +48,9 @@ func (s *Server) uiUsers(c *gin.Context) {
 	}
 	users = slices.DeleteFunc(users, func(u inventory.StaffUserInfo) bool { return me.Property != "" && u.Property != me.Property })
 	d := usersData{Me: me, Users: users, MinPassword: inventory.MinPasswordLength}
+	if i := slices.IndexFunc(users, func(u inventory.StaffUserInfo) bool { return u.Name == c.Query("user") }); i >= 0 && users[i].Name != me.Name {
+		d.Edit = users[i]
+	}
 	if me.Property == "" {
 		if d.Properties, err = s.staffProperties(c); err != nil {
 			s.uiFail(c, err)

@@ -52,6 +52,17 @@ func TestAnAdminAddsResetsAndDisablesStaffFromTheUsersPage(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, inventory.RoleAdmin, u.Role)
 
+	// Her row's Reset fills the form in with her role and property, so a
+	// reset does not make her every property's by default.
+	p = e.get("/admin/users")
+	require.Contains(t, p.Body, `<a href="/admin/users?user=rita#reset">Reset rita</a>`)
+	p = e.get("/admin/users?user=rita")
+	require.Contains(t, p.Body, `<h2 id="reset">Reset rita</h2>`)
+	require.Contains(t, p.Body, `name="name" value="rita"`)
+	require.Contains(t, p.Body, `<option value="admin" selected>`)
+	require.Contains(t, p.Body, `<option value="P" selected>`)
+	require.NotContains(t, e.get("/admin/users?user=anna").Body, `value="anna"`, "not herself")
+
 	// Bad input changes nothing.
 	for _, form := range []url.Values{
 		{"name": {"zoe"}, "role": {"viewer"}, "password": {"short"}},
