@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -73,7 +74,7 @@ func (s *Store) CreateStaffUser(ctx context.Context, name, role, password string
 // property (its code; "" for every property): they see and change that
 // property only. Adding an existing user sets their property too.
 func (s *Store) CreatePropertyStaffUser(ctx context.Context, name, role, property, password string, by Actor) (StaffUser, error) {
-	return s.setStaffUser(ctx, nil, name, role, property, password)
+	return s.setStaffUser(ctx, by, nil, name, role, property, password)
 }
 
 // SetStaffUserAs is CreatePropertyStaffUser done by staff user by, in the
@@ -85,7 +86,7 @@ func (s *Store) SetStaffUserAs(ctx context.Context, by StaffUser, name, role, pr
 	if by.Property != "" && property != by.Property {
 		return StaffUser{}, Errorf(EINVALID, "you add users of %s only", by.Property)
 	}
-	return s.setStaffUser(ctx, &by, name, role, property, password)
+	return s.setStaffUser(ctx, by.Actor(), &by, name, role, property, password)
 }
 
 // lockStaffActor makes sure, in tx, that the staff user by who changes
@@ -133,10 +134,10 @@ func lockStaffActor(ctx context.Context, tx pgx.Tx, by StaffUser, target string)
 	return nil
 }
 
-// setStaffUser adds or resets a staff user; by, when set, is the staff
-// user doing it, and an existing user of that name must work on by's
-// property alone when by does.
-func (s *Store) setStaffUser(ctx context.Context, by *StaffUser, name, role, property, password string) (StaffUser, error) {
+// setStaffUser adds or resets a staff user, audited as actor; by, when
+// set, is the staff user doing it, and an existing user of that name must
+// work on by's property alone when by does.
+func (s *Store) setStaffUser(ctx context.Context, actor Actor, by *StaffUser, name, role, property, password string) (StaffUser, error) {
 	if !staffNameRE.MatchString(name) {
 		return StaffUser{}, Errorf(EINVALID, "a user name is 1 to 64 letters, digits and . _ @ -")
 	}
@@ -171,15 +172,23 @@ func (s *Store) setStaffUser(ctx context.Context, by *StaffUser, name, role, pro
 			}
 			propID, u.Property = &prop.ID, prop.Code
 		}
+		var added bool
 		err := tx.QueryRow(ctx, `INSERT INTO staff_users (name, role, password_hash, property_id) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (name) DO UPDATE SET role = EXCLUDED.role, password_hash = EXCLUDED.password_hash,
 				property_id = EXCLUDED.property_id, disabled_at = NULL
 			WHERE $5 = '' OR staff_users.property_id = $4
-			RETURNING id, created_at`, name, role, string(hash), propID, within).Scan(&u.ID, &u.CreatedAt)
+			RETURNING id, created_at, xmax = 0`, name, role, string(hash), propID, within).Scan(&u.ID, &u.CreatedAt, &added)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return Errorf(ECONFLICT, "the name %s is taken by a user who does not work on %s alone: choose another", name, within)
 		}
 		if err != nil {
+			return err
+		}
+		action := "staff_user.reset"
+		if added {
+			action = "staff_user.add"
+		}
+		if err := staffAudit(ctx, tx, actor, action, u.ID, map[string]any{"role": role, "property": cmp.Or(u.Property, "*")}); err != nil {
 			return err
 		}
 		// A new password ends the user's sessions.
@@ -187,6 +196,42 @@ func (s *Store) setStaffUser(ctx context.Context, by *StaffUser, name, role, pro
 		return err
 	})
 	return u, err
+}
+
+// staffAudit records a change of staff user id (staff_audit).
+func staffAudit(ctx context.Context, tx pgx.Tx, by Actor, action string, id int64, details map[string]any) error {
+	if details == nil {
+		details = map[string]any{}
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO staff_audit (actor, action, subject, property_id, details)
+		SELECT $1, $2, name, property_id, $4 FROM staff_users WHERE id = $3`, by.String(), action, id, details)
+	return err
+}
+
+// StaffAuditEntry is a change of a staff user.
+type StaffAuditEntry struct {
+	At      time.Time
+	Actor   string
+	Action  string
+	Subject string
+	Details map[string]any
+}
+
+// StaffAudit lists the latest limit changes of staff users, newest first:
+// of the users of property (a code) alone, or of everyone when property
+// is "".
+func (s *Store) StaffAudit(ctx context.Context, property string, limit int) ([]StaffAuditEntry, error) {
+	rows, err := s.db.Query(ctx, `SELECT a.at, a.actor, a.action, a.subject, a.details FROM staff_audit a
+		LEFT JOIN properties p ON p.id = a.property_id
+		WHERE $1 = '' OR p.code = $1 ORDER BY a.id DESC LIMIT $2`, property, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (StaffAuditEntry, error) {
+		var e StaffAuditEntry
+		err := row.Scan(&e.At, &e.Actor, &e.Action, &e.Subject, &e.Details)
+		return e, err
+	})
 }
 
 // hashPassword checks a new password's length and hashes it.
@@ -235,6 +280,9 @@ func (s *Store) SetStaffPassword(ctx context.Context, name, password, keep strin
 			if !live {
 				return Errorf(EUNAUTHORIZED, "your session has ended (an admin reset or disabled your account): nothing changed")
 			}
+		}
+		if err := staffAudit(ctx, tx, Actor{Kind: "staff", Name: name}, "staff_user.password", id, nil); err != nil {
+			return err
 		}
 		_, err = tx.Exec(ctx, `DELETE FROM staff_sessions WHERE user_id = $1 AND token_hash <> $2`, id, k[:])
 		return err
@@ -465,8 +513,8 @@ func (s *Store) StaffUsers(ctx context.Context) ([]StaffUserInfo, error) {
 // at once: the pages they have open answer with the login page. Adding the
 // user again (CreateStaffUser, with a new password) enables them. A name
 // that is nobody's is ENOTFOUND; disabling a disabled user changes nothing.
-func (s *Store) DisableStaffUser(ctx context.Context, name string) (StaffUserInfo, error) {
-	return s.disableStaffUser(ctx, nil, name)
+func (s *Store) DisableStaffUser(ctx context.Context, name string, by Actor) (StaffUserInfo, error) {
+	return s.disableStaffUser(ctx, by, nil, name)
 }
 
 // DisableStaffUserAs is DisableStaffUser done by staff user by, in the
@@ -474,12 +522,12 @@ func (s *Store) DisableStaffUser(ctx context.Context, name string) (StaffUserInf
 // only — any other is ENOTFOUND to them. by must still be what they were
 // (lockStaffActor).
 func (s *Store) DisableStaffUserAs(ctx context.Context, by StaffUser, name string) (StaffUserInfo, error) {
-	return s.disableStaffUser(ctx, &by, name)
+	return s.disableStaffUser(ctx, by.Actor(), &by, name)
 }
 
-// disableStaffUser disables staff user name; by, when set, is the staff
-// user doing it.
-func (s *Store) disableStaffUser(ctx context.Context, by *StaffUser, name string) (StaffUserInfo, error) {
+// disableStaffUser disables staff user name, audited as actor; by, when
+// set, is the staff user doing it.
+func (s *Store) disableStaffUser(ctx context.Context, actor Actor, by *StaffUser, name string) (StaffUserInfo, error) {
 	var u StaffUserInfo
 	within := ""
 	if by != nil {
@@ -491,15 +539,22 @@ func (s *Store) disableStaffUser(ctx context.Context, by *StaffUser, name string
 				return err
 			}
 		}
+		var was bool // enabled until now
 		err := tx.QueryRow(ctx, `UPDATE staff_users u SET disabled_at = coalesce(u.disabled_at, now())
 			FROM staff_users x LEFT JOIN properties p ON p.id = x.property_id
 			WHERE u.name = $1 AND x.id = u.id AND ($2 = '' OR p.code = $2)
-			RETURNING `+staffUserColumns+`, u.disabled_at`, cleanText(name), within).Scan(append(u.fields(), &u.DisabledAt)...)
+			RETURNING `+staffUserColumns+`, u.disabled_at, x.disabled_at IS NULL`, cleanText(name), within).
+			Scan(append(u.fields(), &u.DisabledAt, &was)...)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return Errorf(ENOTFOUND, "no staff user %q", name)
 		}
 		if err != nil {
 			return err
+		}
+		if was {
+			if err := staffAudit(ctx, tx, actor, "staff_user.disable", u.ID, nil); err != nil {
+				return err
+			}
 		}
 		_, err = tx.Exec(ctx, `DELETE FROM staff_sessions WHERE user_id = $1`, u.ID)
 		return err

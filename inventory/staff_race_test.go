@@ -160,7 +160,7 @@ func TestStaffAreChangedByTheAdminAsTheyAreNow(t *testing.T) {
 	require.NoError(t, err)
 
 	for _, meanwhile := range []func() error{
-		func() error { _, err := st.DisableStaffUser(ctx, "rex"); return err },
+		func() error { _, err := st.DisableStaffUser(ctx, "rex", inventory.System); return err },
 		func() error {
 			_, err := st.CreatePropertyStaffUser(ctx, "rex", inventory.RoleViewer, "P", pw, inventory.System)
 			return err

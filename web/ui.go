@@ -81,6 +81,11 @@ type uiTemplates map[string]*template.Template
 var uiFuncs = template.FuncMap{
 	"date":     func(d inventory.Date) string { return d.String() },
 	"datetime": staffTime,
+	// staffChange words a staff_audit action.
+	"staffChange": func(action string) string {
+		return map[string]string{"staff_user.add": "added", "staff_user.reset": "reset", "staff_user.disable": "disabled",
+			"staff_user.password": "changed their password"}[action]
+	},
 	"ago": func(t time.Time) string {
 		d := time.Since(t).Round(time.Second)
 		switch {

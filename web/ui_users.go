@@ -35,6 +35,8 @@ type usersData struct {
 	// Edit is the user the form is filled in with (?user=NAME, the row's
 	// Reset link): resetting keeps their role and property unless changed.
 	Edit inventory.StaffUserInfo
+	// Changes are the latest changes of these users.
+	Changes []inventory.StaffAuditEntry
 }
 
 const usersPath = "/admin/users"
@@ -50,6 +52,10 @@ func (s *Server) uiUsers(c *gin.Context) {
 	d := usersData{Me: me, Users: users, MinPassword: inventory.MinPasswordLength}
 	if i := slices.IndexFunc(users, func(u inventory.StaffUserInfo) bool { return u.Name == c.Query("user") }); i >= 0 && users[i].Name != me.Name {
 		d.Edit = users[i]
+	}
+	if d.Changes, err = s.store.StaffAudit(c.Request.Context(), me.Property, 20); err != nil {
+		s.uiFail(c, err)
+		return
 	}
 	if me.Property == "" {
 		if d.Properties, err = s.staffProperties(c); err != nil {

@@ -249,3 +249,62 @@ func TestEveryUserTheUsersPageAddsItCanDisable(t *testing.T) {
 		require.ErrorIs(t, err, inventory.ErrBadLogin, "%q is disabled", name)
 	}
 }
+
+// Every change of a staff user is on the users page, with who made it:
+// added, reset, disabled, a password changed by its owner — from the
+// page or the command line; an admin of one property sees their
+// property's users' changes only.
+func TestTheUsersPageListsWhoChangedWhichUser(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+	e.seedHotel("P", 2)
+	e.seedHotel("Q", 2)
+	ctx := context.Background()
+	_, err := e.st.CreatePropertyStaffUser(ctx, "quinn", inventory.RoleViewer, "Q", uiPassword, inventory.Actor{Kind: "cli", Name: "keyrack user"})
+	require.NoError(t, err)
+	e.login("anna")
+	require.Equal(t, http.StatusSeeOther, e.post("/admin/users", "/admin/users", url.Values{"name": {"pia"}, "role": {"admin"}, "property": {"P"}, "password": {uiPassword}}).Status)
+	require.Equal(t, http.StatusSeeOther, e.post("/admin/users", "/admin/users", url.Values{"name": {"rita"}, "role": {"viewer"}, "property": {"P"}, "password": {"rita's first password"}}).Status)
+	require.Equal(t, http.StatusSeeOther, e.post("/admin/users", "/admin/users", url.Values{"name": {"rita"}, "role": {"viewer"}, "property": {"P"}, "password": {uiPassword}}).Status)
+	require.Equal(t, http.StatusSeeOther, e.post("/admin/users", "/admin/users/quinn/disable", nil).Status)
+	require.Equal(t, http.StatusSeeOther, e.post("/admin/users", "/admin/users/quinn/disable", nil).Status, "again: no change")
+
+	rita := &uiEnv{t: t, st: e.st, ts: e.ts, client: newBrowserClient(t)}
+	rita.login("rita")
+	require.Equal(t, http.StatusSeeOther, rita.post("/admin/account", "/admin/account/password",
+		url.Values{"current": {uiPassword}, "password": {"rita's own password"}, "confirm": {"rita's own password"}}).Status)
+
+	changes := func(b *uiEnv) []string {
+		t.Helper()
+		p := b.get("/admin/users")
+		require.Equal(t, http.StatusOK, p.Status, p.Body)
+		var rows []string
+		for _, m := range changeRow.FindAllStringSubmatch(p.Body, -1) {
+			rows = append(rows, m[1]+" | "+m[2]+" | "+m[3])
+		}
+		return rows
+	}
+	all := changes(e)
+	require.Len(t, all, 8, "%q", all)
+	require.Equal(t, []string{
+		"staff:rita | changed their password | rita",
+		"staff:anna | disabled | quinn",
+		"staff:anna | reset (viewer, P only) | rita",
+		"staff:anna | added (viewer, P only) | rita",
+		"staff:anna | added (admin, P only) | pia",
+		"cli:keyrack user | added (viewer, Q only) | quinn",
+	}, all[:6])
+	require.ElementsMatch(t, []string{"system | added (admin, every property) | anna", "system | added (viewer, every property) | victor"},
+		all[6:], "the test's own set-up")
+
+	pia := &uiEnv{t: t, st: e.st, ts: e.ts, client: newBrowserClient(t)}
+	pia.login("pia")
+	require.Equal(t, []string{
+		"staff:rita | changed their password | rita",
+		"staff:anna | reset (viewer, P only) | rita",
+		"staff:anna | added (viewer, P only) | rita",
+		"staff:anna | added (admin, P only) | pia",
+	}, changes(pia), "P's users only")
+}
+
+var changeRow = regexp.MustCompile(`<tr><td>[^<]*</td><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td></tr>`)

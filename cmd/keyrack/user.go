@@ -99,7 +99,7 @@ func userCommand(ctx context.Context, cfg Config, args []string, _ *slog.Logger,
 		}
 		fmt.Fprintf(stdout, "staff user %s (%s, %s) can log in at /admin/login\n", u.Name, u.Role, staffScope(u.Property))
 	case "disable":
-		u, err := st.DisableStaffUser(ctx, name)
+		u, err := st.DisableStaffUser(ctx, name, inventory.Actor{Kind: "cli", Name: "keyrack user"})
 		if err != nil {
 			return err
 		}
