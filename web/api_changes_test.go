@@ -23,7 +23,7 @@ func TestTheFrontDesksChangeOfAnOTABookingReachesThatOTA(t *testing.T) {
 	a := e.pushChannel("P", "A", nil)
 	require.NoError(t, f.Resync(ctx, "P", "A"))
 	for d := inventory.MustDate("2027-03-01"); d.Before(inventory.MustDate("2027-03-05")); d = d.AddDays(1) {
-		require.NoError(t, a.WaitFor("DBL", d, 3, 20*time.Second))
+		require.NoError(t, a.WaitFor("DBL", d, 3, deliveryWait))
 	}
 	e.waitAcked("A", inventory.MustDate("2027-03-01"), inventory.MustDate("2027-03-05"), 3)
 
@@ -41,7 +41,7 @@ func TestTheFrontDesksChangeOfAnOTABookingReachesThatOTA(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	require.Equal(t, 1, e.sold("P", "2027-03-03"), "the pool sold 3 March: %s", r.Body)
 	// A never sold 3 March: it must be told 2 rooms are left.
-	err := a.WaitFor("DBL", inventory.MustDate("2027-03-03"), 2, 15*time.Second)
+	err := a.WaitFor("DBL", inventory.MustDate("2027-03-03"), 2, deliveryWait)
 	if err != nil {
 		v, _ := a.Value("DBL", inventory.MustDate("2027-03-03"))
 		var acked int

@@ -60,12 +60,12 @@ func TestThePMSPullsRevisionsAndAcknowledgesThem(t *testing.T) {
 		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 		revs = r.JSON(t)["revisions"].([]any)
 		return len(revs) == 1
-	}, 20*time.Second, 50*time.Millisecond, "the booking reaches the PMS feed")
+	}, deliveryWait, 50*time.Millisecond, "the booking reaches the PMS feed")
 	rev := revs[0].(map[string]any)
 	require.Equal(t, "EXP-1", rev["external_id"])
 	require.Equal(t, "expedia", rev["origin_channel"])
 	id := int64(rev["feed_id"].(float64))
-	require.Eventually(t, func() bool { v, ok := hooks.Load(id); return ok && v == "EXP-1" }, 20*time.Second, 50*time.Millisecond,
+	require.Eventually(t, func() bool { v, ok := hooks.Load(id); return ok && v == "EXP-1" }, deliveryWait, 50*time.Millisecond,
 		"the same revision reaches the PMS's webhook, signed")
 	ack := "/api/v1/revisions/" + jsonNumber(id) + "/ack"
 
@@ -86,7 +86,7 @@ func TestThePMSPullsRevisionsAndAcknowledgesThem(t *testing.T) {
 		}
 		return n
 	}
-	require.Eventually(t, func() bool { return unacked() == 1 }, 20*time.Second, 100*time.Millisecond, "the unacknowledged revision is an incident")
+	require.Eventually(t, func() bool { return unacked() == 1 }, deliveryWait, 100*time.Millisecond, "the unacknowledged revision is an incident")
 
 	require.Equal(t, http.StatusOK, e.do("POST", ack, pmsKey, nil).Status)
 	require.Zero(t, unacked(), "the ack resolves it")

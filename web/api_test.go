@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -235,6 +236,12 @@ func problemOf(t *testing.T, r response, status int) map[string]any {
 	require.NotEmpty(t, p["title"])
 	return p
 }
+
+// deliveryWait is how long a test waits for what goes through the
+// fan-out (Redis, workers, a channel over HTTP) to arrive: long, as the
+// sync package's convergeTimeout, for a busy CI machine running every
+// package under the race detector; a wait that succeeds ends at once.
+const deliveryWait = 90 * time.Second
 
 func newTestServer(t *testing.T, s *web.Server) *httptest.Server {
 	t.Helper()

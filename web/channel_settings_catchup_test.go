@@ -30,7 +30,7 @@ func TestAChannelGivenAnotherARIMessageIsSentItAtOnce(t *testing.T) {
 			}
 		}
 		return false
-	}, 30*time.Second, 20*time.Millisecond, "an OTA_HotelInvCountNotifRQ")
+	}, deliveryWait, 20*time.Millisecond, "an OTA_HotelInvCountNotifRQ")
 }
 
 // A mapping deleted through the API on a channel that has nothing left to
@@ -43,11 +43,11 @@ func TestAMappingDeletedOnAChannelInSyncClosesTheRoomAtOnce(t *testing.T) {
 	e.must(http.StatusOK, "PUT", "/api/v1/properties/P/channels/B/mappings", map[string]any{"channel_room": "DBL2", "room_type": "DBL-STD"})
 	today := inventory.Today(time.UTC)
 	night := today.AddDays(20)
-	require.NoError(t, oc.WaitFor("DBL2", night, 3, 30*time.Second))
+	require.NoError(t, oc.WaitFor("DBL2", night, 3, deliveryWait))
 	e.waitAcked("B", today.AddDays(1), today.AddDays(29), 3) // nothing left to send
 
 	e.must(http.StatusNoContent, "DELETE", "/api/v1/properties/P/channels/B/mappings?channel_room=DBL2", nil)
-	require.NoError(t, oc.WaitFor("DBL2", night, 0, 30*time.Second), "DBL2 closed")
+	require.NoError(t, oc.WaitFor("DBL2", night, 0, deliveryWait), "DBL2 closed")
 }
 
 // A mapping deleted on the channel's page queues the delivery that closes

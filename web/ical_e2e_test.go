@@ -45,11 +45,11 @@ func TestICalEventClosesTheNightEverywhereButItsOwnCalendar(t *testing.T) {
 	night := inventory.Today(loc).AddDays(20)
 	dtstart := "DTSTART;VALUE=DATE:" + strings.ReplaceAll(night.String(), "-", "")
 	require.NoError(t, f.Resync(ctx, "P", "B"))
-	require.NoError(t, b.WaitFor("DBL", night, 1, 20*time.Second), "B starts with the room open")
+	require.NoError(t, b.WaitFor("DBL", night, 1, deliveryWait), "B starts with the room open")
 
 	feed.SetEvents(icalfeed.Event{UID: "HM-9@airbnb.com", Start: night, End: night.AddDays(1), Summary: "Reserved"})
 	e.must(http.StatusAccepted, "POST", "/api/v1/properties/P/channels/airbnb/ical-feeds/"+feedID+"/sync", nil)
-	require.NoError(t, b.WaitFor("DBL", night, 0, 20*time.Second), "the imported booking closes the night on B")
+	require.NoError(t, b.WaitFor("DBL", night, 0, deliveryWait), "the imported booking closes the night on B")
 	require.Contains(t, string(e.get(vrboExport).Body), dtstart, "vrbo's calendar shows the night taken")
 	require.NotContains(t, string(e.get(airbnbExport).Body), dtstart, "airbnb's own booking is not echoed back to it")
 	res, err := e.st.Reservation(context.Background(), "P", "airbnb", "DBL-STD/HM-9@airbnb.com")
@@ -63,6 +63,6 @@ func TestICalEventClosesTheNightEverywhereButItsOwnCalendar(t *testing.T) {
 	// The event disappears from a valid calendar: cancelled, open everywhere.
 	feed.SetEvents()
 	e.must(http.StatusAccepted, "POST", "/api/v1/properties/P/channels/airbnb/ical-feeds/"+feedID+"/sync", nil)
-	require.NoError(t, b.WaitFor("DBL", night, 1, 20*time.Second), "the cancellation opens the night on B")
+	require.NoError(t, b.WaitFor("DBL", night, 1, deliveryWait), "the cancellation opens the night on B")
 	require.NotContains(t, string(e.get(vrboExport).Body), dtstart)
 }

@@ -22,20 +22,20 @@ func TestALoweredHorizonClosesTheNightsBeyondItAtTheOTA(t *testing.T) {
 	oc := e.pushChannel("P", "B", map[string]any{"horizon_days": 30})
 	today := inventory.Today(time.UTC)
 	for _, d := range []inventory.Date{today.AddDays(1), today.AddDays(20), today.AddDays(29)} {
-		require.NoError(t, oc.WaitFor("DBL", d, 3, 30*time.Second))
+		require.NoError(t, oc.WaitFor("DBL", d, 3, deliveryWait))
 	}
 	e.waitAcked("B", today.AddDays(1), today.AddDays(29), 3)
 
 	e.must(http.StatusOK, "PATCH", "/api/v1/properties/P/channels/B", map[string]any{"horizon_days": 10})
 	for _, d := range []inventory.Date{today.AddDays(11), today.AddDays(20), today.AddDays(29)} {
-		require.NoError(t, oc.WaitFor("DBL", d, 0, 30*time.Second), "DBL closed on %s", d)
+		require.NoError(t, oc.WaitFor("DBL", d, 0, deliveryWait), "DBL closed on %s", d)
 	}
 	v, _ := oc.Value("DBL", today.AddDays(5))
 	require.Equal(t, 3, v, "the nights within the horizon are untouched")
 
 	e.must(http.StatusOK, "PATCH", "/api/v1/properties/P/channels/B", map[string]any{"horizon_days": 30})
 	for _, d := range []inventory.Date{today.AddDays(11), today.AddDays(20), today.AddDays(29)} {
-		require.NoError(t, oc.WaitFor("DBL", d, 3, 30*time.Second), "DBL open again on %s", d)
+		require.NoError(t, oc.WaitFor("DBL", d, 3, deliveryWait), "DBL open again on %s", d)
 	}
 }
 
@@ -71,5 +71,5 @@ func TestAChangedHotelCodeIsSentTheWholeHorizon(t *testing.T) {
 			}
 		}
 		return true
-	}, 30*time.Second, 20*time.Millisecond, "hotel HTL-B2 told every night of B's horizon")
+	}, deliveryWait, 20*time.Millisecond, "hotel HTL-B2 told every night of B's horizon")
 }

@@ -70,7 +70,7 @@ func TestAGuestsNameInAnyScriptArrivesWhole(t *testing.T) {
 			seen["bdc/"+rev["external_id"].(string)] = rev["guest"].(map[string]any)["name"].(string)
 		}
 		return len(seen) == len(guestNames)
-	}, 20*time.Second, 50*time.Millisecond)
+	}, deliveryWait, 50*time.Millisecond)
 	for k, name := range seen {
 		require.Equal(t, want[k], name, k)
 	}

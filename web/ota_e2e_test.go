@@ -69,7 +69,7 @@ func (e *apiEnv) waitAcked(code string, from, to inventory.Date, value int) {
 			FROM channels c JOIN properties p ON p.id = c.property_id WHERE p.code = 'P' AND c.code = $1`,
 			code, from, to, value).Scan(&acked, &dirty))
 		return acked == to.Sub(from) && dirty == 0
-	}, 20*time.Second, 10*time.Millisecond, "%s's values acknowledged", code)
+	}, deliveryWait, 10*time.Millisecond, "%s's values acknowledged", code)
 	time.Sleep(400 * time.Millisecond)
 }
 
@@ -101,7 +101,7 @@ func TestOTAEndToEndCommitModifyCancelReachOtherChannels(t *testing.T) {
 	}
 	for _, oc := range []*otachannel.Channel{a, b, c} {
 		for d := inventory.MustDate("2027-03-01"); d.Before(inventory.MustDate("2027-03-04")); d = d.AddDays(1) {
-			require.NoError(t, oc.WaitFor("DBL", d, 3, 20*time.Second))
+			require.NoError(t, oc.WaitFor("DBL", d, 3, deliveryWait))
 		}
 	}
 	// Past the echo window after A's resync is over and keyrack recorded
@@ -123,7 +123,7 @@ func TestOTAEndToEndCommitModifyCancelReachOtherChannels(t *testing.T) {
 		for night, avail := range want {
 			require.Equal(t, 3-avail, e.sold("P", night), "%s: sold on %s", name, night)
 			for ch, oc := range map[string]*otachannel.Channel{"B": b, "C": c} {
-				require.NoError(t, oc.WaitFor("DBL", inventory.MustDate(night), avail, 20*time.Second), "%s: channel %s on %s", name, ch, night)
+				require.NoError(t, oc.WaitFor("DBL", inventory.MustDate(night), avail, deliveryWait), "%s: channel %s on %s", name, ch, night)
 			}
 		}
 	}
@@ -156,7 +156,7 @@ func TestOTAEndToEndCommitModifyCancelReachOtherChannels(t *testing.T) {
 	// a failed delivery whose text staff see in B's status.
 	b.FailWith(otaxml.TypeBizRule, 392, "Hotel not active at the OTA")
 	e.must(http.StatusOK, "PUT", "/api/v1/properties/P/pools/DBL/nights?from=2027-03-05&to=2027-03-06", map[string]any{"closed": true})
-	require.NoError(t, c.WaitFor("DBL", inventory.MustDate("2027-03-05"), 0, 20*time.Second))
+	require.NoError(t, c.WaitFor("DBL", inventory.MustDate("2027-03-05"), 0, deliveryWait))
 	last := c.Received()[len(c.Received())-1].Message
 	require.Len(t, last.Avail, 1)
 	require.Equal(t, "Close", last.Avail[0].Restrictions[0].Status)
@@ -169,7 +169,7 @@ func TestOTAEndToEndCommitModifyCancelReachOtherChannels(t *testing.T) {
 			}
 		}
 		return false
-	}, 20*time.Second, 20*time.Millisecond, "B's error is kept for staff")
+	}, deliveryWait, 20*time.Millisecond, "B's error is kept for staff")
 }
 
 // A channel that could not reach keyrack sends its booking again later.
@@ -193,14 +193,14 @@ func TestABookingThatArrivesLateIsCorrectedOnItsChannel(t *testing.T) {
 	// then for the echo window to pass.
 	acked := func(value int) {
 		t.Helper()
-		require.NoError(t, a.WaitFor("DBL", night, value, 20*time.Second))
+		require.NoError(t, a.WaitFor("DBL", night, value, deliveryWait))
 		require.Eventually(t, func() bool {
 			var n int
 			require.NoError(t, e.st.DB().QueryRow(ctx, `SELECT count(*) FROM sync_acks a JOIN channels c ON c.property_id = a.property_id AND c.id = a.channel_id
 				WHERE c.code = 'A' AND a.night = $1 AND a.available = $2
 					AND NOT EXISTS (SELECT 1 FROM sync_dirty d WHERE d.property_id = c.property_id AND d.channel_id = c.id)`, night, value).Scan(&n))
 			return n == 1
-		}, 20*time.Second, 10*time.Millisecond, "A's value %d acknowledged", value)
+		}, deliveryWait, 10*time.Millisecond, "A's value %d acknowledged", value)
 		time.Sleep(400 * time.Millisecond)
 	}
 	acked(3)
@@ -216,7 +216,7 @@ func TestABookingThatArrivesLateIsCorrectedOnItsChannel(t *testing.T) {
 	r = e.otaPost("A", "a-user", "a-secret", resNotifMade("Commit", "A-1", "HTL-A", "2027-03-01", "2027-03-02", sold))
 	require.True(t, otaRS(t, r).Success, "%s", r.Body)
 	require.Equal(t, 2, e.sold("P", "2027-03-01"))
-	require.NoError(t, a.WaitFor("DBL", night, 1, 20*time.Second), "A is sent the pool's value after its late booking")
+	require.NoError(t, a.WaitFor("DBL", night, 1, deliveryWait), "A is sent the pool's value after its late booking")
 }
 
 // A channel whose horizon is raised is sent the nights it now covers at
@@ -226,9 +226,9 @@ func TestARaisedHorizonIsSentAtOnce(t *testing.T) {
 	e, _ := newPushHotel(t)
 	oc := e.pushChannel("P", "B", map[string]any{"horizon_days": 30})
 	today := inventory.Today(time.UTC)
-	require.NoError(t, oc.WaitFor("DBL", today.AddDays(20), 3, 30*time.Second), "the mapping's catch-up sent the horizon")
+	require.NoError(t, oc.WaitFor("DBL", today.AddDays(20), 3, deliveryWait), "the mapping's catch-up sent the horizon")
 	_, ok := oc.Value("DBL", today.AddDays(60))
 	require.False(t, ok, "beyond the horizon")
 	e.must(http.StatusOK, "PATCH", "/api/v1/properties/P/channels/B", map[string]any{"horizon_days": 90})
-	require.NoError(t, oc.WaitFor("DBL", today.AddDays(60), 3, 30*time.Second))
+	require.NoError(t, oc.WaitFor("DBL", today.AddDays(60), 3, deliveryWait))
 }

@@ -24,7 +24,7 @@ func TestAChannelSetToTakeAvailabilityPerRateIsSentEachRateAtOnce(t *testing.T) 
 	oc := e.pushChannel("P", "SM", map[string]any{"horizon_days": 30})
 	today := inventory.Today(time.UTC)
 	night := today.AddDays(20)
-	require.NoError(t, oc.WaitFor("DBL", night, 3, 30*time.Second), "the room-level catch-up")
+	require.NoError(t, oc.WaitFor("DBL", night, 3, deliveryWait), "the room-level catch-up")
 
 	oc.RejectRooms("DBL") // from now on, an item without a rate is refused
 	for _, rate := range []string{"BAR", "NRF"} {
@@ -35,7 +35,7 @@ func TestAChannelSetToTakeAvailabilityPerRateIsSentEachRateAtOnce(t *testing.T) 
 	require.Equal(t, "rate", got["ari_level"])
 	bar, nrf := otachannel.Key("DBL", "BAR"), otachannel.Key("DBL", "NRF")
 	for _, key := range []string{bar, nrf} {
-		require.NoError(t, oc.WaitFor(key, night, 3, 30*time.Second), "the rate-level catch-up")
+		require.NoError(t, oc.WaitFor(key, night, 3, deliveryWait), "the rate-level catch-up")
 	}
 
 	e.waitAcked("SM", today.AddDays(1), today.AddDays(29), 3) // the catch-ups are over
@@ -43,7 +43,7 @@ func TestAChannelSetToTakeAvailabilityPerRateIsSentEachRateAtOnce(t *testing.T) 
 	e.must(http.StatusOK, "PUT", "/api/v1/properties/P/pools/DBL/nights?from="+night.String()+"&to="+night.AddDays(1).String(),
 		map[string]any{"closed": true})
 	for _, key := range []string{bar, nrf} {
-		require.NoError(t, oc.WaitFor(key, night, 0, 30*time.Second), "the stop-sell on %s", key)
+		require.NoError(t, oc.WaitFor(key, night, 0, deliveryWait), "the stop-sell on %s", key)
 	}
 	var rates []string
 	for _, r := range oc.Received()[before:] {
@@ -67,11 +67,11 @@ func TestADeletedMappingClosesTheRoomAtTheOTA(t *testing.T) {
 	e.must(http.StatusOK, "PUT", "/api/v1/properties/P/channels/B/mappings", map[string]any{"channel_room": "DBL2", "room_type": "DBL-STD"})
 	today := inventory.Today(time.UTC)
 	night := today.AddDays(20)
-	require.NoError(t, oc.WaitFor("DBL2", night, 3, 30*time.Second))
+	require.NoError(t, oc.WaitFor("DBL2", night, 3, deliveryWait))
 
 	e.must(http.StatusNoContent, "DELETE", "/api/v1/properties/P/channels/B/mappings?channel_room=DBL2", nil)
 	for _, d := range []inventory.Date{today.AddDays(1), night, today.AddDays(29)} {
-		require.NoError(t, oc.WaitFor("DBL2", d, 0, 30*time.Second), "DBL2 closed on %s", d)
+		require.NoError(t, oc.WaitFor("DBL2", d, 0, deliveryWait), "DBL2 closed on %s", d)
 	}
 	v, _ := oc.Value("DBL", night)
 	require.Equal(t, 3, v, "the room still mapped is untouched")
@@ -86,14 +86,14 @@ func TestAnAvailLimitChannelIsSentTheRoomsToSellOnly(t *testing.T) {
 	e, _ := newPushHotel(t)
 	oc := e.pushChannel("P", "SM", map[string]any{"horizon_days": 30, "ari_message": "avail_limit"})
 	night := inventory.Today(time.UTC).AddDays(20)
-	require.NoError(t, oc.WaitFor("DBL", night, 3, 30*time.Second))
+	require.NoError(t, oc.WaitFor("DBL", night, 3, deliveryWait))
 	e.must(http.StatusBadRequest, "PATCH", "/api/v1/properties/P/channels/SM", map[string]any{"ari_message": "limit"})
 
 	e.waitAcked("SM", night, night.AddDays(1), 3)
 	before := len(oc.Received())
 	e.must(http.StatusOK, "PUT", "/api/v1/properties/P/pools/DBL/nights?from="+night.String()+"&to="+night.AddDays(1).String(),
 		map[string]any{"closed": true})
-	require.NoError(t, oc.WaitFor("DBL", night, 0, 30*time.Second))
+	require.NoError(t, oc.WaitFor("DBL", night, 0, deliveryWait))
 	for _, r := range oc.Received()[before:] {
 		for _, a := range r.Message.Avail {
 			require.Empty(t, a.Restrictions, "no RestrictionStatus")
@@ -110,13 +110,13 @@ func TestAChannelsWarningThatSomethingWasNotProcessedReachesStaff(t *testing.T) 
 	e, f := newPushHotel(t)
 	oc := e.pushChannel("P", "B", map[string]any{"horizon_days": 30})
 	night := inventory.Today(time.UTC).AddDays(10)
-	require.NoError(t, oc.WaitFor("DBL", night, 3, 30*time.Second))
+	require.NoError(t, oc.WaitFor("DBL", night, 3, deliveryWait))
 	e.waitAcked("B", night, night.AddDays(1), 3)
 
 	oc.Warn("Authorization error: no access to hotel 4821375")
 	e.must(http.StatusOK, "PUT", "/api/v1/properties/P/pools/DBL/nights?from="+night.String()+"&to="+night.AddDays(1).String(),
 		map[string]any{"closed": true})
-	require.NoError(t, oc.WaitFor("DBL", night, 0, 30*time.Second))
+	require.NoError(t, oc.WaitFor("DBL", night, 0, deliveryWait))
 	require.Eventually(t, func() bool {
 		st, err := f.Status(context.Background(), "P")
 		require.NoError(t, err)
@@ -126,7 +126,7 @@ func TestAChannelsWarningThatSomethingWasNotProcessedReachesStaff(t *testing.T) 
 			}
 		}
 		return false
-	}, 20*time.Second, 20*time.Millisecond, "the warning in B's status, the push taken")
+	}, deliveryWait, 20*time.Millisecond, "the warning in B's status, the push taken")
 	log, err := f.Deliveries(context.Background(), "P", "B", 1)
 	require.NoError(t, err)
 	require.Len(t, log, 1)
