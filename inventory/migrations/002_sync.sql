@@ -29,8 +29,9 @@ CREATE TABLE sync_channels (
     -- retried automatically until the next change, a resync, or staff
     -- retrying the archived task.
     archived          boolean NOT NULL DEFAULT false,
-    -- When the latest requests within the rate-limit window were sent
-    -- (channels.rate_limit of them at most), oldest first.
+    -- When the latest requests within the rate-limit window were sent, or
+    -- answered once they were (channels.rate_limit of them at most; in any
+    -- order: webhooks are answered out of order).
     rate_window       timestamptz[] NOT NULL DEFAULT '{}',
     -- The channel asked us to wait until then (HTTP 429 with Retry-After).
     paused_until      timestamptz,
