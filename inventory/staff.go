@@ -123,8 +123,7 @@ func lockStaffActor(ctx context.Context, tx pgx.Tx, by StaffUser, target string)
 	if still && by.session != [32]byte{} {
 		// A statement of its own, after the lock: it sees the sessions a
 		// change of by committed while this waited.
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM staff_sessions WHERE user_id = $1 AND token_hash = $2)`,
-			by.ID, by.session[:]).Scan(&still); err != nil {
+		if still, err = sessionLive(ctx, tx, by.ID, by.session); err != nil {
 			return err
 		}
 	}
@@ -132,6 +131,23 @@ func lockStaffActor(ctx context.Context, tx pgx.Tx, by StaffUser, target string)
 		return Errorf(EUNAUTHORIZED, "your account was changed or disabled meanwhile: nothing changed")
 	}
 	return nil
+}
+
+// sessionLive reports whether staff user id still has the session whose
+// token hashes to hash.
+func sessionLive(ctx context.Context, tx pgx.Tx, id int64, hash [32]byte) (bool, error) {
+	var live bool
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM staff_sessions WHERE user_id = $1 AND token_hash = $2)`, id, hash[:]).Scan(&live)
+	return live, err
+}
+
+// reach is the property whose users staff user by may change ("" for
+// every property's, and when there is no by: the command line).
+func (by *StaffUser) reach() string {
+	if by == nil {
+		return ""
+	}
+	return by.Property
 }
 
 // setStaffUser adds or resets a staff user, audited as actor; by, when
@@ -154,10 +170,7 @@ func (s *Store) setStaffUser(ctx context.Context, actor Actor, by *StaffUser, na
 		return StaffUser{}, err
 	}
 	u := StaffUser{Name: name, Role: role}
-	within := ""
-	if by != nil {
-		within = by.Property
-	}
+	within := by.reach()
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		if by != nil {
 			if err := lockStaffActor(ctx, tx, *by, name); err != nil {
@@ -272,9 +285,8 @@ func (s *Store) SetStaffPassword(ctx context.Context, name, password, keep strin
 			// disable ended it meanwhile (they change the row locked above,
 			// so this statement sees all they did), the change is theirs
 			// to overrule, not to undo.
-			var live bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM staff_sessions WHERE user_id = $1 AND token_hash = $2)`,
-				id, k[:]).Scan(&live); err != nil {
+			live, err := sessionLive(ctx, tx, id, k)
+			if err != nil {
 				return err
 			}
 			if !live {
@@ -529,10 +541,7 @@ func (s *Store) DisableStaffUserAs(ctx context.Context, by StaffUser, name strin
 // set, is the staff user doing it.
 func (s *Store) disableStaffUser(ctx context.Context, actor Actor, by *StaffUser, name string) (StaffUserInfo, error) {
 	var u StaffUserInfo
-	within := ""
-	if by != nil {
-		within = by.Property
-	}
+	within := by.reach()
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if by != nil {
 			if err := lockStaffActor(ctx, tx, *by, cleanText(name)); err != nil {
