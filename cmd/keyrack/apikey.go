@@ -82,16 +82,21 @@ func apikeyCommand(ctx context.Context, cfg Config, args []string, _ *slog.Logge
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tPREFIX\tNAME\tPROPERTY\tCREATED\tLAST USED\tREVOKED")
 		for _, k := range keys {
-			prop := k.Property
-			if prop == "" {
-				prop = "*"
-			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Prefix, k.Name, prop, k.CreatedAt.Format("2006-01-02 15:04"),
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Prefix, k.Name, propertyOrAll(k.Property), k.CreatedAt.Format("2006-01-02 15:04"),
 				fmtTime(k.LastUsedAt), fmtTime(k.RevokedAt))
 		}
 		return tw.Flush()
 	}
 	return nil
+}
+
+// propertyOrAll is a list's property column: the code, or * for every
+// property.
+func propertyOrAll(code string) string {
+	if code == "" {
+		return "*"
+	}
+	return code
 }
 
 func fmtTime(t *time.Time) string {

@@ -113,11 +113,7 @@ func userCommand(ctx context.Context, cfg Config, args []string, _ *slog.Logger,
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "NAME\tROLE\tPROPERTY\tCREATED\tLAST SEEN\tDISABLED")
 		for _, u := range users {
-			prop := u.Property
-			if prop == "" {
-				prop = "*"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.Role, prop, u.CreatedAt.Format("2006-01-02 15:04"),
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.Role, propertyOrAll(u.Property), u.CreatedAt.Format("2006-01-02 15:04"),
 				fmtTime(u.LastSeenAt), fmtTime(u.DisabledAt))
 		}
 		return tw.Flush()
