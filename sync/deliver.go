@@ -1177,8 +1177,9 @@ func (d *delivery) pace(ctx context.Context) error {
 // admitRequest is a sliding-window limit of limit requests per window:
 // given when the latest requests were sent or answered (delivery.answered),
 // in any order, it returns how long to wait before the next one, or 0 and
-// the times to keep once it is counted. Unlike a token bucket, it never lets more than limit requests
-// into any window, which is what channels count. limit ≤ 0 is no limit.
+// the times to keep once it is counted. Unlike a token bucket, it never
+// lets more than limit requests into any window, which is what channels
+// count. limit ≤ 0 is no limit.
 func admitRequest(now time.Time, sent []time.Time, limit int, window time.Duration) (time.Duration, []time.Time) {
 	if limit <= 0 {
 		return 0, nil

@@ -75,6 +75,10 @@ type uiPage struct {
 // staffTime is how the staff pages write a moment: in UTC, to the minute.
 func staffTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 
+// staffChanges words the staff_audit actions.
+var staffChanges = map[string]string{"staff_user.add": "added", "staff_user.reset": "reset", "staff_user.disable": "disabled",
+	"staff_user.password": "changed their password"}
+
 // uiTemplates are the parsed template sets, one per page.
 type uiTemplates map[string]*template.Template
 
@@ -82,10 +86,7 @@ var uiFuncs = template.FuncMap{
 	"date":     func(d inventory.Date) string { return d.String() },
 	"datetime": staffTime,
 	// staffChange words a staff_audit action.
-	"staffChange": func(action string) string {
-		return map[string]string{"staff_user.add": "added", "staff_user.reset": "reset", "staff_user.disable": "disabled",
-			"staff_user.password": "changed their password"}[action]
-	},
+	"staffChange": func(action string) string { return staffChanges[action] },
 	"ago": func(t time.Time) string {
 		d := time.Since(t).Round(time.Second)
 		switch {
