@@ -155,7 +155,11 @@ func (s *Server) uiAccountPassword(c *gin.Context) {
 		return
 	}
 	if err := s.store.SetStaffPassword(c.Request.Context(), me.Name, next, token); err != nil {
-		_ = s.store.StaffLogout(c.Request.Context(), token) // the session the check opened
+		// The session the check opened goes; if it cannot, it expires
+		// unused (inventory.SessionTTL).
+		if lerr := s.store.StaffLogout(c.Request.Context(), token); lerr != nil {
+			s.log.Warn("ui: the session a password check opened was not ended", "user", me.Name, "err", lerr)
+		}
 		switch inventory.ErrorCode(err) {
 		case inventory.EINVALID:
 			s.renderError(c, http.StatusBadRequest, "That new password will not do ("+inventory.ErrorMessage(err)+"): nothing changed.")
