@@ -10,7 +10,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,11 +34,14 @@ type Queue struct {
 }
 
 // OpenQueue prepares a connection to the Redis at redisURL
-// (redis://[:password@]host[:port][/db], rediss://, redis-socket:// or
-// redis-sentinel://). It does not dial: a Redis that is down delays the
-// fan-out but must not stop keyrack from taking bookings, so callers use Ping
-// to learn whether Redis answers.
+// (redis://[:password@]host[:port][/db], rediss://, redis-socket://path?db=N,
+// or through Redis Sentinel: see openSentinel). It does not dial: a Redis
+// that is down delays the fan-out but must not stop keyrack from taking
+// bookings, so callers use Ping to learn whether Redis answers.
 func OpenQueue(redisURL string) (*Queue, error) {
+	if rest, ok := cutPrefixFold(redisURL, "redis-sentinel://"); ok {
+		return openSentinel(rest)
+	}
 	opt, err := asynq.ParseRedisURI(redisURL)
 	if err != nil {
 		// url.Error quotes the whole URL, password included; keep only the cause.
@@ -50,6 +56,92 @@ func OpenQueue(redisURL string) (*Queue, error) {
 		return nil, fmt.Errorf("redis url: unsupported connection type %T", opt)
 	}
 	return &Queue{redis: rc}, nil
+}
+
+// openSentinel prepares a connection to the master a group of Redis
+// Sentinels names, following it through failovers:
+//
+//	redis-sentinel://[[user]:sentinelpassword@]host:port[,host:port...][/db]?master=NAME[&password=P][&username=U]
+//
+// As asynq reads such a URL, the user information is the sentinels' own
+// credentials; the master's are the password (and username) parameters —
+// which asynq's reading dropped, as it dropped the database number, so a
+// master that asks for a password could not be used at all.
+// rest is the URL after its scheme. Its hosts are read here: a list of
+// them is no URL host, and url.Parse refuses one with a port before its last.
+func openSentinel(rest string) (*Queue, error) {
+	authority, tail := rest, ""
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority, tail = rest[:i], rest[i:]
+	}
+	userinfo, hosts := "", authority
+	if i := strings.LastIndex(authority, "@"); i >= 0 {
+		userinfo, hosts = authority[:i+1], authority[i+1:]
+	}
+	u, err := url.Parse("redis-sentinel://" + userinfo + "sentinels" + tail)
+	if err != nil {
+		// url.Error quotes the whole URL, password included; keep only the cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("redis url: %w", err)
+	}
+	o := &redis.FailoverOptions{}
+	for a := range strings.SplitSeq(hosts, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			if _, _, err := net.SplitHostPort(a); err != nil {
+				a = net.JoinHostPort(a, "26379")
+			}
+			o.SentinelAddrs = append(o.SentinelAddrs, a)
+		}
+	}
+	if len(o.SentinelAddrs) == 0 {
+		return nil, errors.New("redis url: redis-sentinel needs the sentinels' host:port, separated by commas")
+	}
+	if u.User != nil {
+		o.SentinelUsername = u.User.Username()
+		o.SentinelPassword, _ = u.User.Password()
+	}
+	if p := strings.Trim(u.Path, "/"); p != "" {
+		db, err := strconv.Atoi(p)
+		if err != nil || db < 0 {
+			return nil, fmt.Errorf("redis url: the path is the database number, not %q", p)
+		}
+		o.DB = db
+	}
+	q := u.Query()
+	for k := range q {
+		switch k {
+		case "master", "password", "username":
+		default:
+			return nil, fmt.Errorf("redis url: unknown parameter %q of redis-sentinel (master, password, username)", k)
+		}
+	}
+	o.MasterName, o.Password, o.Username = q.Get("master"), q.Get("password"), q.Get("username")
+	if o.MasterName == "" {
+		return nil, errors.New("redis url: redis-sentinel needs ?master=NAME, the master's name the sentinels monitor")
+	}
+	return &Queue{redis: redis.NewFailoverClient(o)}, nil
+}
+
+// LogRedisTo has the Redis client's own messages — a sentinel naming a new
+// master, a connection pool's trouble — logged through l as warnings, not
+// printed on stderr in a format of their own, beside keyrack's log.
+func LogRedisTo(l *slog.Logger) { redis.SetLogger(redisLogger{l}) }
+
+type redisLogger struct{ l *slog.Logger }
+
+func (r redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	r.l.WarnContext(ctx, "redis client", "detail", fmt.Sprintf(format, v...))
+}
+
+// cutPrefixFold is strings.CutPrefix with the prefix's case ignored.
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix) {
+		return s[len(prefix):], true
+	}
+	return s, false
 }
 
 // Ping checks that Redis answers. It gives up when ctx ends, or after

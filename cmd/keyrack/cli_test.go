@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/keyrack/keyrack/inventory/inventorytest"
+	"github.com/keyrack/keyrack/sync/synctest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -16,7 +17,7 @@ func keyrack(t *testing.T, env map[string]string, args ...string) (int, string, 
 	t.Helper()
 	// Locked: run makes its logger slog's default, and a parallel test's
 	// code logging through the default may write to it as this test reads.
-	var stdout, stderr lockedBuffer
+	var stdout, stderr synctest.LockedBuffer
 	code := run(context.Background(), args, func(k string) string { return env[k] }, &stdout, &stderr)
 	return code, stdout.String(), stderr.String()
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keyrack/keyrack/inventory"
+	"github.com/keyrack/keyrack/sync"
 )
 
 const (
@@ -190,5 +191,6 @@ func requireDatabaseURL(cfg Config) error {
 func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 	l := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(l)
+	sync.LogRedisTo(l)
 	return l
 }

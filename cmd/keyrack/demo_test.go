@@ -1,38 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
-	gosync "sync"
 	"testing"
 	"time"
 
 	"github.com/keyrack/keyrack/sync/synctest"
 	"github.com/stretchr/testify/require"
 )
-
-// lockedBuffer is a buffer a command writes to while the test reads it (or,
-// made slog's default by run, while another parallel test logs).
-type lockedBuffer struct {
-	mu gosync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // demoEnv is the environment of a live demo on a migrated schema and
 // queues of the test's own, listening on a free port.
@@ -49,9 +28,9 @@ func demoEnv(t *testing.T) map[string]string {
 // runDemo starts the command line in the background until ctx ends; the
 // channel gets its exit status. It returns once keyrack says where it
 // serves, with that URL.
-func runDemo(t *testing.T, ctx context.Context, env map[string]string, args ...string) (<-chan int, string, *lockedBuffer, *lockedBuffer) {
+func runDemo(t *testing.T, ctx context.Context, env map[string]string, args ...string) (<-chan int, string, *synctest.LockedBuffer, *synctest.LockedBuffer) {
 	t.Helper()
-	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
+	stdout, stderr := &synctest.LockedBuffer{}, &synctest.LockedBuffer{}
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, args, func(k string) string { return env[k] }, stdout, stderr) }()
 	serving := regexp.MustCompile(`keyrack is serving on (http://\S+)/`)

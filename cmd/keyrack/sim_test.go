@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyrack/keyrack/sync/synctest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -53,7 +54,7 @@ func TestSimCheckWaitsForAKeyrackThatIsRestarting(t *testing.T) {
 
 	simCtx, stopSim := context.WithCancel(context.Background())
 	defer stopSim()
-	stdout, errOut := &lockedBuffer{}, &lockedBuffer{}
+	stdout, errOut := &synctest.LockedBuffer{}, &synctest.LockedBuffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- run(simCtx, []string{"sim", "-keyrack", ts.URL, "-rate", "0", "-every", "100ms", "-check-timeout", "2m"},

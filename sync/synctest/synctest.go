@@ -10,15 +10,18 @@
 package synctest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	gosync "sync"
 	"syscall"
 	"testing"
 	"time"
@@ -71,18 +74,76 @@ func QueuePrefix(tb testing.TB, redisURL string) string {
 
 // RedisServer is a private redis-server a test can stop and start.
 type RedisServer struct {
-	URL  string
+	URL string
+	// Addr is the server's host:port.
+	Addr string
 	tb   testing.TB
 	bin  string
 	dir  string
 	port int
-	cmd  *exec.Cmd
+	o    RedisOptions
+	// sentinel: the server runs as a Redis Sentinel from this
+	// configuration file's path.
+	sentinel string
+	cmd      *exec.Cmd
+}
+
+// RedisOptions are what StartRedisWith starts a private server with.
+type RedisOptions struct {
+	// Password is what the server asks of its clients (requirepass) and,
+	// as a replica, gives its master (masterauth). URL carries it.
+	Password string
+	// ReplicaOf makes the server a replica of that one.
+	ReplicaOf *RedisServer
 }
 
 // StartRedis starts a redis-server of tb's own on a free port of 127.0.0.1,
 // keeping nothing on disk; it is stopped when tb ends. It fails the test in
 // CI and skips it elsewhere when redis-server is not installed.
 func StartRedis(tb testing.TB) *RedisServer {
+	tb.Helper()
+	return StartRedisWith(tb, RedisOptions{})
+}
+
+// StartRedisWith is StartRedis with a password, or as a replica.
+func StartRedisWith(tb testing.TB, o RedisOptions) *RedisServer {
+	tb.Helper()
+	s := newRedisServer(tb)
+	s.o = o
+	if o.Password != "" {
+		s.URL = fmt.Sprintf("redis://:%s@%s/0", url.PathEscape(o.Password), s.Addr)
+	}
+	s.Start()
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+// StartSentinel starts a Redis Sentinel of tb's own monitoring master
+// under name, with a quorum of one and a master taken for down after half
+// a second, so that a test sees a failover within seconds. URL names the
+// sentinel itself; it is stopped when tb ends.
+func StartSentinel(tb testing.TB, name string, master *RedisServer) *RedisServer {
+	tb.Helper()
+	s := newRedisServer(tb)
+	s.sentinel = filepath.Join(s.dir, "sentinel.conf")
+	conf := fmt.Sprintf("bind 127.0.0.1\nport %d\ndir %s\nlogfile %s\n"+
+		"sentinel monitor %s 127.0.0.1 %d 1\n"+
+		"sentinel down-after-milliseconds %[4]s 500\n"+
+		"sentinel failover-timeout %[4]s 5000\n",
+		s.port, s.dir, filepath.Join(s.dir, "redis.log"), name, master.port)
+	if master.o.Password != "" {
+		conf += fmt.Sprintf("sentinel auth-pass %s %s\n", name, master.o.Password)
+	}
+	if err := os.WriteFile(s.sentinel, []byte(conf), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	s.Start()
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+// newRedisServer finds redis-server and a free port for a private server.
+func newRedisServer(tb testing.TB) *RedisServer {
 	tb.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -97,11 +158,8 @@ func StartRedis(tb testing.TB) *RedisServer {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	s := &RedisServer{tb: tb, bin: bin, dir: tb.TempDir(), port: port,
-		URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port)}
-	s.Start()
-	tb.Cleanup(s.Stop)
-	return s
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	return &RedisServer{tb: tb, bin: bin, dir: tb.TempDir(), port: port, Addr: addr, URL: "redis://" + addr + "/0"}
 }
 
 // Start starts the server (again) on its port and waits until it answers.
@@ -111,9 +169,19 @@ func (s *RedisServer) Start() {
 	if s.cmd != nil {
 		s.tb.Fatal("the private Redis is already running")
 	}
-	cmd := exec.Command(s.bin, "--bind", "127.0.0.1", "--port", strconv.Itoa(s.port),
+	args := []string{"--bind", "127.0.0.1", "--port", strconv.Itoa(s.port),
 		"--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", s.dir,
-		"--logfile", filepath.Join(s.dir, "redis.log"))
+		"--logfile", filepath.Join(s.dir, "redis.log")}
+	if s.o.Password != "" {
+		args = append(args, "--requirepass", s.o.Password, "--masterauth", s.o.Password)
+	}
+	if m := s.o.ReplicaOf; m != nil {
+		args = append(args, "--replicaof", "127.0.0.1", strconv.Itoa(m.port))
+	}
+	if s.sentinel != "" {
+		args = []string{s.sentinel, "--sentinel"}
+	}
+	cmd := exec.Command(s.bin, args...)
 	if err := cmd.Start(); err != nil {
 		s.tb.Fatalf("start redis-server: %v", err)
 	}
@@ -152,4 +220,23 @@ func (s *RedisServer) Stop() {
 		<-done
 	}
 	s.cmd = nil
+}
+
+// LockedBuffer is a log's writer that a test reads while others write (a
+// logger made slog's or the Redis client's for the whole process).
+type LockedBuffer struct {
+	mu gosync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *LockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *LockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
