@@ -50,7 +50,9 @@ const (
 // and CVV are masked in the message, the reply and the detail (errors can
 // quote what was sent) before they are stored.
 // It returns the message's id, or 0 for an unauthenticated message beyond
-// the bounds above, which is not kept.
+// the bounds above, which is not kept. A message of no property (its sender
+// did not authenticate, or named no property keyrack has) is kept under
+// none, apart, with ids of its own.
 func (s *Store) RecordInbound(ctx context.Context, m InboundMessage) (int64, error) {
 	raw := MaskAndCut(m.Raw, MaxStoredMessage)
 	if m.HTTPStatus == 0 {
@@ -64,18 +66,32 @@ func (s *Store) RecordInbound(ctx context.Context, m InboundMessage) (int64, err
 		b := &pgx.Batch{}
 		b.Queue("BEGIN")
 		b.Queue("SET LOCAL synchronous_commit = off")
-		b.Queue(`INSERT INTO inbound_messages (property_id, channel_id, channel_code, direction, remote,
-				message, echo_token, records, outcome, http_status, detail, raw, reply)
-			SELECT p.id, c.id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
-			FROM (SELECT 1) one
-			LEFT JOIN properties p ON p.code = $1
-			LEFT JOIN channels c ON c.property_id = p.id AND c.code = $2
-			WHERE $8 <> 'unauthenticated' OR (
-				(SELECT count(*) FROM (SELECT FROM inbound_messages u WHERE u.outcome = 'unauthenticated'
-					AND u.received_at > now() - $13::interval AND u.remote = $4 LIMIT $14) AS sender) < $14
-				AND (SELECT count(*) FROM (SELECT FROM inbound_messages u WHERE u.outcome = 'unauthenticated'
-					AND u.received_at > now() - $13::interval LIMIT $15) AS every) < $15)
-			RETURNING id`,
+		// A message keyrack cannot attribute to a property — its sender
+		// did not authenticate — is kept apart, so that inbound_messages
+		// is keyed by property like every table growing with traffic.
+		b.Queue(`WITH target AS (
+				SELECT p.id AS property_id, c.id AS channel_id
+				FROM (SELECT 1) one
+				LEFT JOIN properties p ON p.code = $1 AND $8 <> 'unauthenticated'
+				LEFT JOIN channels c ON c.property_id = p.id AND c.code = $2
+			), attributed AS (
+				INSERT INTO inbound_messages (property_id, channel_id, channel_code, direction, remote,
+					message, echo_token, records, outcome, http_status, detail, raw, reply)
+				SELECT property_id, channel_id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
+				FROM target WHERE property_id IS NOT NULL
+				RETURNING id
+			), unattributed AS (
+				INSERT INTO inbound_unattributed (channel_code, direction, remote,
+					message, echo_token, records, outcome, http_status, detail, raw, reply)
+				SELECT $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
+				FROM target WHERE property_id IS NULL AND ($8 <> 'unauthenticated' OR (
+					(SELECT count(*) FROM (SELECT FROM inbound_unattributed u WHERE u.outcome = 'unauthenticated'
+						AND u.received_at > now() - $13::interval AND u.remote = $4 LIMIT $14) AS sender) < $14
+					AND (SELECT count(*) FROM (SELECT FROM inbound_unattributed u WHERE u.outcome = 'unauthenticated'
+						AND u.received_at > now() - $13::interval LIMIT $15) AS every) < $15))
+				RETURNING id
+			)
+			SELECT id FROM attributed UNION ALL SELECT id FROM unattributed`,
 			m.Property, m.Channel, m.Direction, cleanText(m.Remote), cleanText(m.Message), cleanText(m.EchoToken), m.Records,
 			m.Outcome, m.HTTPStatus, cleanText(MaskCardString(m.Detail)), cleanText(raw), cleanText(MaskCardString(m.Reply)),
 			UnauthenticatedWindow, UnauthenticatedPerSender, UnauthenticatedPerWindow).

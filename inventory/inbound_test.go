@@ -169,12 +169,24 @@ func TestUnauthenticatedMessagesAreKeptWithinBounds(t *testing.T) {
 	}
 	require.Zero(t, send("192.0.2.1", "unauthenticated"), "a new sender, past the bound over all")
 
-	_, err := h.st.DB().Exec(ctx, `UPDATE inbound_messages SET received_at = received_at - $1::interval`, inventory.UnauthenticatedWindow)
+	_, err := h.st.DB().Exec(ctx, `UPDATE inbound_unattributed SET received_at = received_at - $1::interval`, inventory.UnauthenticatedWindow)
 	require.NoError(t, err)
 	require.NotZero(t, send("198.51.100.7", "unauthenticated"), "the window has passed")
 	var n int
-	require.NoError(t, h.st.DB().QueryRow(ctx, `SELECT count(*) FROM inbound_messages WHERE outcome = 'unauthenticated'`).Scan(&n))
+	require.NoError(t, h.st.DB().QueryRow(ctx, `SELECT count(*) FROM inbound_unattributed WHERE outcome = 'unauthenticated'`).Scan(&n))
 	require.Equal(t, inventory.UnauthenticatedPerWindow+1, n)
+
+	// Kept under no property even when the caller names one: its sender
+	// is not known to be that property's.
+	id, err := h.st.RecordInbound(ctx, inventory.InboundMessage{Property: h.code, Channel: "C0", Direction: "push",
+		Remote: "198.51.100.9", Outcome: "unauthenticated", HTTPStatus: 401, Raw: "<x/>"})
+	require.NoError(t, err)
+	require.NotZero(t, id)
+	ms, err := h.st.InboundMessages(ctx, h.code, "", 1000)
+	require.NoError(t, err)
+	for _, m := range ms {
+		require.NotEqual(t, "unauthenticated", m.Outcome, "listed as the property's: %+v", m)
+	}
 }
 
 // A message longer than what is kept shows no card number that the cut

@@ -250,18 +250,23 @@ func TestAnalyzeKeepsNoStatisticsOfPayloadColumns(t *testing.T) {
 	_, err = h.st.RecordInbound(ctx, inventory.InboundMessage{Property: h.code, Channel: "C0", Direction: "push",
 		Outcome: "ok", Raw: "<OTA_HotelResNotifRQ/>", Reply: "<OTA_HotelResNotifRS/>", Detail: "ok"})
 	require.NoError(t, err)
+	_, err = h.st.RecordInbound(ctx, inventory.InboundMessage{Channel: "C0", Direction: "push", Remote: "192.0.2.1",
+		Outcome: "unauthenticated", HTTPStatus: 401, Raw: "<OTA_HotelResNotifRQ/>", Reply: "<OTA_HotelResNotifRS/>", Detail: "who?"})
+	require.NoError(t, err)
 	db := h.st.DB()
 	payload := map[string][]string{
 		"reservations":          {"stays", "guest", "held"},
 		"reservation_revisions": {"content_hash", "revision", "raw", "outcome"},
 		"audit_log":             {"details"},
 		"inbound_messages":      {"raw", "reply", "detail"},
+		"inbound_unattributed":  {"raw", "reply", "detail"},
 	}
 	kept := map[string][]string{
 		"reservations":          {"status", "arrival", "departure", "external_id"},
 		"reservation_revisions": {"reservation_id", "seq"},
 		"audit_log":             {"subject"},
 		"inbound_messages":      {"channel_code"},
+		"inbound_unattributed":  {"channel_code"},
 	}
 	for table := range payload {
 		_, err := db.Exec(ctx, `ANALYZE `+table)

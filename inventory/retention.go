@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -38,21 +39,42 @@ func PurgeExpired(ctx context.Context, db *pgxpool.Pool, messagesKeep time.Durat
 		messagesKeep = DefaultMessagesKeep
 	}
 	var p Purged
-	// Messages by their id, oldest first: ids follow arrival, so the
-	// expired ones are the first the key's order reaches. (No index on
+	// Messages by their id, oldest first, each property's on its own
+	// (their key is the property's, then the id): ids follow arrival, so
+	// the expired ones are the first the key's order reaches. (No index on
 	// received_at: it would cost every message a write, and a filter on it
-	// alone would make PostgreSQL read the whole table every minute.) The
-	// oldest message says whether there is anything to do.
-	var due bool
-	err := db.QueryRow(ctx, `SELECT coalesce((SELECT received_at < now() - $1::interval FROM inbound_messages ORDER BY id LIMIT 1), false)`,
-		messagesKeep).Scan(&due)
+	// alone would make PostgreSQL read the whole table every minute.) A
+	// property's oldest message says whether it has anything to do.
+	rows, _ := db.Query(ctx, `SELECT p.id FROM properties p
+		WHERE coalesce((SELECT m.received_at < now() - $1::interval FROM inbound_messages m
+			WHERE m.property_id = p.id ORDER BY m.id LIMIT 1), false)
+		ORDER BY p.id`, messagesKeep)
+	due, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
 		return p, err
 	}
-	if due {
-		p.Messages, err = DeleteInBatches(ctx, db, `DELETE FROM inbound_messages m USING (
-				SELECT id, received_at FROM inbound_messages ORDER BY id LIMIT $2
+	for _, property := range due {
+		n, err := DeleteInBatches(ctx, db, `DELETE FROM inbound_messages m USING (
+				SELECT property_id, id, received_at FROM inbound_messages WHERE property_id = $3 ORDER BY id LIMIT $2
+			) AS old WHERE m.property_id = old.property_id AND m.id = old.id AND old.received_at < now() - $1::interval`,
+			messagesKeep, property)
+		p.Messages += n
+		if err != nil {
+			return p, err
+		}
+	}
+	// Those kept under no property likewise.
+	var unattributed bool
+	err = db.QueryRow(ctx, `SELECT coalesce((SELECT received_at < now() - $1::interval FROM inbound_unattributed ORDER BY id LIMIT 1), false)`,
+		messagesKeep).Scan(&unattributed)
+	if err != nil {
+		return p, err
+	}
+	if unattributed {
+		n, err := DeleteInBatches(ctx, db, `DELETE FROM inbound_unattributed m USING (
+				SELECT id, received_at FROM inbound_unattributed ORDER BY id LIMIT $2
 			) AS old WHERE m.id = old.id AND old.received_at < now() - $1::interval`, messagesKeep)
+		p.Messages += n
 		if err != nil {
 			return p, err
 		}
@@ -65,12 +87,12 @@ func PurgeExpired(ctx context.Context, db *pgxpool.Pool, messagesKeep time.Durat
 }
 
 // DeleteInBatches runs sql — a DELETE of at most $2 rows older than $1 (an
-// interval) — until a batch comes back short, and returns how many rows it
-// deleted.
-func DeleteInBatches(ctx context.Context, db *pgxpool.Pool, sql string, keep time.Duration) (int64, error) {
+// interval), with more arguments from $3 on — until a batch comes back
+// short, and returns how many rows it deleted.
+func DeleteInBatches(ctx context.Context, db *pgxpool.Pool, sql string, keep time.Duration, more ...any) (int64, error) {
 	var total int64
 	for {
-		tag, err := db.Exec(ctx, sql, keep, PurgeBatch)
+		tag, err := db.Exec(ctx, sql, append([]any{keep, PurgeBatch}, more...)...)
 		if err != nil {
 			return total, err
 		}

@@ -22,12 +22,19 @@ func TestPurgeExpiredDeletesOldMessagesAndIdempotencyKeys(t *testing.T) {
 		require.NoError(t, err)
 		return id
 	}
-	// More than two batches of messages 40 days old (unauthenticated ones,
-	// with no property, among them), one 10 days old, one of today.
+	// More than two batches of messages 40 days old — more than a batch of
+	// the property's, more than one of unauthenticated ones, kept under no
+	// property —, one 10 days old, one of today.
 	_, err := db.Exec(ctx, `
-		INSERT INTO inbound_messages (channel_code, direction, outcome, raw, received_at)
+		INSERT INTO inbound_messages (property_id, channel_code, direction, outcome, raw, received_at)
+		SELECT (SELECT id FROM properties WHERE code = $2), 'C0', 'push', 'ok', 'old ' || g, now() - interval '40 days'
+		FROM generate_series(1, $1) AS g`,
+		inventory.PurgeBatch+1, h.code)
+	require.NoError(t, err)
+	_, err = db.Exec(ctx, `
+		INSERT INTO inbound_unattributed (channel_code, direction, outcome, raw, received_at)
 		SELECT 'C0', 'push', 'unauthenticated', 'old ' || g, now() - interval '40 days' FROM generate_series(1, $1) AS g`,
-		2*inventory.PurgeBatch+3)
+		inventory.PurgeBatch+2)
 	require.NoError(t, err)
 	tenDays := message("ten days")
 	_, err = db.Exec(ctx, `UPDATE inbound_messages SET received_at = now() - interval '10 days' WHERE id = $1`, tenDays)
@@ -58,7 +65,8 @@ func TestPurgeExpiredDeletesOldMessagesAndIdempotencyKeys(t *testing.T) {
 		}
 		require.NoError(t, rows.Err())
 		var old int
-		require.NoError(t, db.QueryRow(ctx, `SELECT count(*) FROM inbound_messages WHERE raw LIKE 'old %'`).Scan(&old))
+		require.NoError(t, db.QueryRow(ctx, `SELECT (SELECT count(*) FROM inbound_messages WHERE raw LIKE 'old %')
+			+ (SELECT count(*) FROM inbound_unattributed WHERE raw LIKE 'old %')`).Scan(&old))
 		return append(out, fmt.Sprint(old, " old"))
 	}
 	keys := func() (out []string) {

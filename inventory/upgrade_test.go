@@ -56,3 +56,41 @@ func TestAPoolCutBeforeTheUpgradeReachesItsBookedNights(t *testing.T) {
 	require.Equal(t, 6, n[day].Units, "the booked night takes the pool's 6 rooms")
 	require.Equal(t, 3, n[day].Available, "6 rooms, 3 sold")
 }
+
+// Migration 032 keys inbound_messages by property: the messages an older
+// keyrack kept under no property (unauthenticated senders) move to
+// inbound_unattributed, still bounded and purged, the property's stay
+// listed; and back on a rollback.
+func TestInboundMessagesOfNoPropertyMoveApartOnTheUpgrade(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, "Europe/Lisbon", []int{10}, inventory.FactorOne, 1)
+	ctx := context.Background()
+	migrateTo(t, h.st, 31)
+	_, err := h.st.DB().Exec(ctx, `INSERT INTO inbound_messages (property_id, channel_code, direction, outcome, raw)
+		VALUES ((SELECT id FROM properties WHERE code = $1), 'C0', 'push', 'ok', 'theirs'),
+			(NULL, 'C0', 'push', 'unauthenticated', 'nobody''s')`, h.code)
+	require.NoError(t, err)
+	count := func(table string) (n int) {
+		require.NoError(t, h.st.DB().QueryRow(ctx, `SELECT count(*) FROM `+table).Scan(&n))
+		return n
+	}
+
+	require.NoError(t, h.st.Migrate(ctx))
+	ms, err := h.st.InboundMessages(ctx, h.code, "", 10)
+	require.NoError(t, err)
+	require.Len(t, ms, 1)
+	require.Equal(t, "theirs", ms[0].Raw)
+	var raw, outcome string
+	require.NoError(t, h.st.DB().QueryRow(ctx, `SELECT raw, outcome FROM inbound_unattributed`).Scan(&raw, &outcome))
+	require.Equal(t, []string{"nobody's", "unauthenticated"}, []string{raw, outcome})
+	var pk string
+	require.NoError(t, h.st.DB().QueryRow(ctx, `SELECT pg_get_constraintdef(oid) FROM pg_constraint
+		WHERE conname = 'inbound_messages_pkey' AND connamespace = current_schema()::regnamespace`).Scan(&pk))
+	require.Equal(t, "PRIMARY KEY (property_id, id)", pk)
+
+	migrateTo(t, h.st, 31)
+	require.Equal(t, 2, count("inbound_messages"))
+	var null int
+	require.NoError(t, h.st.DB().QueryRow(ctx, `SELECT count(*) FROM inbound_messages WHERE property_id IS NULL AND raw = 'nobody''s'`).Scan(&null))
+	require.Equal(t, 1, null)
+}

@@ -60,6 +60,7 @@ type hotelOptions struct {
 	redisURL  string         // the shared test Redis by default
 	noWorker  bool           // no in-process worker
 	config    func(*sync.Config)
+	schema    func(testing.TB, *pgxpool.Pool) // run on the migrated schema before the hotel is made
 }
 
 func newHotel(t testing.TB, o hotelOptions) *hotel {
@@ -75,6 +76,9 @@ func newHotel(t testing.TB, o hotelOptions) *hotel {
 	}
 	ctx := context.Background()
 	st := inventorytest.New(t)
+	if o.schema != nil {
+		o.schema(t, st.DB())
+	}
 	sec, err := inventory.NewSecrets(testSecret)
 	require.NoError(t, err)
 	h := &hotel{t: t, st: st, code: "H", chanIDs: map[string]int64{}, tc: map[string]*testchannel.Channel{},

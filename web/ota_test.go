@@ -228,7 +228,7 @@ func TestAFloodOfUnauthenticatedMessagesIsNotAllStored(t *testing.T) {
 	}
 	var stored int
 	require.NoError(t, e.st.DB().QueryRow(context.Background(),
-		`SELECT count(*) FROM inbound_messages WHERE outcome = 'unauthenticated'`).Scan(&stored))
+		`SELECT count(*) FROM inbound_unattributed WHERE outcome = 'unauthenticated'`).Scan(&stored))
 	require.Equal(t, inventory.UnauthenticatedPerSender, stored)
 	require.True(t, otaRS(t, e.otaPost("a", "a-user", "a-secret", commit)).Success)
 	msgs, err := e.st.InboundMessages(context.Background(), "P", "a", 10)
@@ -253,7 +253,7 @@ func TestAnUnauthenticatedMessageCutAtACardNumberKeepsItMasked(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, e.otaPost("bdc", "u", "wrong", msg).Status)
 	var raw string
 	require.NoError(t, e.st.DB().QueryRow(context.Background(),
-		`SELECT raw FROM inbound_messages WHERE outcome = 'unauthenticated'`).Scan(&raw))
+		`SELECT raw FROM inbound_unattributed WHERE outcome = 'unauthenticated'`).Scan(&raw))
 	require.Less(t, len(raw), len(msg))
 	require.False(t, strings.Contains(raw, "4111"), "the first digits of the card number are kept in clear")
 }
@@ -617,8 +617,8 @@ func TestGDSSOAP12WithWSSecurityAndRelatesTo(t *testing.T) {
 	// passwords they carried (whoever reads them could act as the channel).
 	var masked, leaked int
 	require.NoError(t, e.st.DB().QueryRow(context.Background(), `SELECT
-		(SELECT count(*) FROM inbound_messages WHERE raw LIKE '%PasswordText">***</wsse:Password>%'),
-		(SELECT count(*) FROM inbound_messages WHERE raw LIKE '%gds-secret%' OR raw LIKE '%>wrong<%')
+		(SELECT count(*) FROM `+everyInbound+` WHERE raw LIKE '%PasswordText">***</wsse:Password>%'),
+		(SELECT count(*) FROM `+everyInbound+` WHERE raw LIKE '%gds-secret%' OR raw LIKE '%>wrong<%')
 			+ (SELECT count(*) FROM reservation_revisions WHERE raw LIKE '%gds-secret%')`).Scan(&masked, &leaked))
 	require.Equal(t, 2, masked)
 	require.Zero(t, leaked)
@@ -671,8 +671,8 @@ func TestAnExpediaBookingNotificationAuthenticatesByItsOwnHeader(t *testing.T) {
 
 	var masked, leaked int
 	require.NoError(t, e.st.DB().QueryRow(context.Background(), `SELECT
-		(SELECT count(*) FROM inbound_messages WHERE channel_code = 'exp' AND raw LIKE '%<Authentication Username="exp-user" Password="***"/>%'),
-		(SELECT count(*) FROM inbound_messages WHERE raw LIKE '%exp-secret%' OR raw LIKE '%wrong-secret%')
+		(SELECT count(*) FROM `+everyInbound+` WHERE channel_code = 'exp' AND raw LIKE '%<Authentication Username="exp-user" Password="***"/>%'),
+		(SELECT count(*) FROM `+everyInbound+` WHERE raw LIKE '%exp-secret%' OR raw LIKE '%wrong-secret%')
 			+ (SELECT count(*) FROM reservation_revisions WHERE raw LIKE '%exp-secret%')`).Scan(&masked, &leaked))
 	require.Equal(t, 2, masked, "both messages are kept, their password masked")
 	require.Zero(t, leaked)
@@ -975,3 +975,8 @@ func hotelResStatuses(t *testing.T, body []byte) map[string]string {
 	}
 	return out
 }
+
+// everyInbound is every stored inbound message, of a property or kept
+// under none (a sender that did not authenticate).
+const everyInbound = `(SELECT channel_code, raw, outcome FROM inbound_messages
+	UNION ALL SELECT channel_code, raw, outcome FROM inbound_unattributed) AS every_message`
