@@ -8,7 +8,12 @@ import (
 )
 
 // ICalFeedDue is a feed whose poll is due, with what a conditional fetch
-// needs.
+// needs. ETag and LastModified are left empty, for a whole fetch, when the
+// feed was last imported on an earlier day of the property's calendar: what
+// a calendar takes depends on the day it is read (a block "until 2099"
+// holds the nights of a window that moves on with the days, recurring
+// events enter that window as the days pass), so a platform's 304 to
+// yesterday's validators would leave the new day's nights unread.
 type ICalFeedDue struct {
 	ICalFeedRef
 	Channel      string
@@ -40,7 +45,9 @@ func (s *Store) DueICalFeeds(ctx context.Context, sec *Secrets, limit int) ([]IC
 		WHERE f.property_id = due.property_id AND f.id = due.id AND p.id = f.property_id
 			AND c.property_id = f.property_id AND c.id = f.channel_id
 			AND rt.property_id = f.property_id AND rt.id = f.room_type_id
-		RETURNING p.code, f.id, c.code, rt.code, p.time_zone, f.url_sealed, f.etag, f.last_modified`, limit)
+		RETURNING p.code, f.id, c.code, rt.code, p.time_zone, f.url_sealed,
+			CASE WHEN (f.imported_fetch_at AT TIME ZONE p.time_zone)::date = (now() AT TIME ZONE p.time_zone)::date THEN f.etag ELSE '' END,
+			CASE WHEN (f.imported_fetch_at AT TIME ZONE p.time_zone)::date = (now() AT TIME ZONE p.time_zone)::date THEN f.last_modified ELSE '' END`, limit)
 	var sealed []byte
 	var out []ICalFeedDue
 	var f ICalFeedDue

@@ -45,6 +45,10 @@ func TestICalFeedsAreClaimedOnceAndKeepTheirFetchState(t *testing.T) {
 	require.Equal(t, "stale_feed", open[0].Kind)
 	require.Contains(t, open[0].Message, "HTML page")
 
+	// A good fetch is imported, then recorded, as a worker does: its
+	// validators are sent again on the day of that import.
+	_, err = h.st.ImportCalendar(ctx, feed, nil, nil, at)
+	require.NoError(t, err)
 	require.NoError(t, h.st.RecordICalFetch(ctx, feed, inventory.ICalFetch{At: at, Status: 200, ETag: `"v1"`, Events: 3}))
 	open, err = h.st.Incidents(ctx, h.code, true)
 	require.NoError(t, err)

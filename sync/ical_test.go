@@ -286,3 +286,35 @@ func TestICalImportTakesAUIDWithANULByte(t *testing.T) {
 	require.Equal(t, []int{1, 1, 0, 0, 0, 1, 0}, h.sold(d, 7))
 	require.Equal(t, map[string]int{"new": 2}, h.revisions())
 }
+
+// A feed whose platform answers 304 is still fetched whole once a day of
+// the property's calendar: what a calendar takes depends on the day it is
+// read — a block "until 2099" holds the nights of an import window that
+// moves on with the days, and a recurring event's occurrences enter that
+// window as the days pass — so a 304 to yesterday's ETag left the nights
+// entering the window on sale for as long as the calendar did not change.
+func TestAnUnchangedFeedIsFetchedWholeOnTheNextDay(t *testing.T) {
+	t.Parallel()
+	h := newICalHotel(t)
+	ctx := context.Background()
+	h.feed.SetBody("text/calendar", []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Owner//Calendar//EN\r\n"+
+		"BEGIN:VEVENT\r\nDTSTAMP:20261130T000000Z\r\nDTSTART;VALUE=DATE:"+compact(h.today.AddDays(-3))+"\r\nDTEND;VALUE=DATE:20990101"+
+		"\r\nSUMMARY:Closed\r\nUID:until-2099@owner\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"))
+	h.poll()
+	h.poll()
+	inm := h.feed.Requests()
+	require.Len(t, inm, 2)
+	require.Empty(t, inm[0])
+	require.NotEmpty(t, inm[1], "a second fetch on the same day is conditional")
+
+	// The last import was made yesterday, on the property's calendar.
+	_, err := h.st.DB().Exec(ctx, `UPDATE ical_feeds SET imported_fetch_at = imported_fetch_at - interval '1 day'`)
+	require.NoError(t, err)
+	f := h.poll()
+	require.Nil(t, f.LastError)
+	inm = h.feed.Requests()
+	require.Empty(t, inm[2], "the first fetch of a new day is not conditional: its events are read again for the new day")
+	h.poll()
+	inm = h.feed.Requests()
+	require.NotEmpty(t, inm[3], "and the next one that day is conditional again")
+}
