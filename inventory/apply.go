@@ -15,8 +15,10 @@ var (
 	currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
 )
 
-// MaxStayNights bounds one room stay.
-const MaxStayNights = 365
+// MaxStayNights bounds one room stay: a year, a leap year's 366 nights
+// included (a stay from June to June over a 29 February), as the OTA XML
+// connector takes it (otaxml.MaxStayNights).
+const MaxStayNights = 366
 
 // hold is the units a reservation takes on one pool-night.
 type hold struct {

@@ -980,3 +980,21 @@ func hotelResStatuses(t *testing.T, body []byte) map[string]string {
 // under none (a sender that did not authenticate).
 const everyInbound = `(SELECT channel_code, raw, outcome FROM inbound_messages
 	UNION ALL SELECT channel_code, raw, outcome FROM inbound_unattributed) AS every_message`
+
+// A stay of one year over a 29 February is 366 nights: the OTA parser takes
+// it (a stay longer than a year is refused), and so must keyrack — the
+// channel has confirmed it to a guest.
+func TestAYearLongStayOverALeapDayIsBooked(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.otaChannel("P", "bdc", "ota_push", "HTL-P", "u", "s", nil)
+	r := e.otaPost("bdc", "u", "s", resNotif("Commit", "YEAR-1", "HTL-P", "2027-06-01", "2028-06-01"))
+	rs := otaRS(t, r)
+	require.True(t, rs.Success, "%s", r.Body)
+	require.Empty(t, rs.Errors, "%s", r.Body)
+	for _, night := range []string{"2027-06-01", "2028-02-29", "2028-05-31"} {
+		require.Equal(t, 1, e.sold("P", night), night)
+	}
+	require.Equal(t, 0, e.sold("P", "2028-06-01"), "the departure day")
+}
