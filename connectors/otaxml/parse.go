@@ -419,14 +419,8 @@ func readStay(rs, global *etree.Element, n int) (Stay, *Error) {
 		}
 	}
 	// Dates: the RoomStay's TimeSpan, else the reservation's, else the
-	// span of the room's rates (EffectiveDate..ExpireDate). A rate's
-	// ExpireDate is read as the day after its last night, as the senders
-	// of per-night rates write it (EffectiveDate 3rd, ExpireDate 4th for
-	// the night of the 3rd) — unless the rate says
-	// ExpireDateExclusiveInd="false": then, as OpenTravel defines it, the
-	// ExpireDate is its last night.
+	// span of the room's rates (see rateSpan).
 	start, end, dur := "", "", ""
-	endInclusive := false
 	for _, ts := range []*etree.Element{child(rs, "TimeSpan"), child(global, "TimeSpan")} {
 		if ts != nil && attr(ts, "Start") != "" {
 			start, end, dur = attr(ts, "Start"), attr(ts, "End"), attr(ts, "Duration")
@@ -434,16 +428,7 @@ func readStay(rs, global *etree.Element, n int) (Stay, *Error) {
 		}
 	}
 	if start == "" {
-		for _, rate := range children(child(rr, "Rates"), "Rate") {
-			if start == "" {
-				start = attr(rate, "EffectiveDate")
-			}
-			end = attr(rate, "ExpireDate")
-			endInclusive = isFalse(attr(rate, "ExpireDateExclusiveInd"))
-		}
-	}
-	if start == "" {
-		return st, Errorf(TypeRequiredMissing, CodeRequiredMissing, "RoomStay %d has no dates: send TimeSpan Start and End", n)
+		return rateSpan(rs, st, n)
 	}
 	var err error
 	if st.Arrival, err = parseDate(start); err != nil {
@@ -454,9 +439,6 @@ func readStay(rs, global *etree.Element, n int) (Stay, *Error) {
 		if st.Departure, err = parseDate(end); err != nil {
 			return st, Errorf(TypeBizRule, CodeInvalidDate, "RoomStay %d: departure: %v", n, err)
 		}
-		if endInclusive {
-			st.Departure = st.Departure.AddDays(1)
-		}
 	case dur != "":
 		d, ok := durationDays(dur)
 		if !ok {
@@ -466,6 +448,56 @@ func readStay(rs, global *etree.Element, n int) (Stay, *Error) {
 	default:
 		return st, Errorf(TypeRequiredMissing, CodeRequiredMissing, "RoomStay %d has no departure: send TimeSpan End", n)
 	}
+	return checkSpan(st, n)
+}
+
+// rateSpan dates a RoomStay without a TimeSpan by its rates: from the
+// earliest EffectiveDate to the latest end of every Rate of every RoomRate
+// (a stay priced at two rate plans comes as two RoomRates, and rates need
+// not be listed in order). A rate's ExpireDate is read as the day after
+// its last night, as the senders of per-night rates write it
+// (EffectiveDate 3rd, ExpireDate 4th for the night of the 3rd) — unless
+// the rate says ExpireDateExclusiveInd="false": then, as OpenTravel
+// defines it, the ExpireDate is its last night.
+func rateSpan(rs *etree.Element, st Stay, n int) (Stay, *Error) {
+	var starts, ends int
+	for _, rr := range children(child(rs, "RoomRates"), "RoomRate") {
+		for _, rate := range children(child(rr, "Rates"), "Rate") {
+			if v := attr(rate, "EffectiveDate"); v != "" {
+				d, err := parseDate(v)
+				if err != nil {
+					return st, Errorf(TypeBizRule, CodeInvalidDate, "RoomStay %d: arrival: %v", n, err)
+				}
+				if starts++; starts == 1 || d.Before(st.Arrival) {
+					st.Arrival = d
+				}
+			}
+			if v := attr(rate, "ExpireDate"); v != "" {
+				d, err := parseDate(v)
+				if err != nil {
+					return st, Errorf(TypeBizRule, CodeInvalidDate, "RoomStay %d: departure: %v", n, err)
+				}
+				if isFalse(attr(rate, "ExpireDateExclusiveInd")) {
+					d = d.AddDays(1)
+				}
+				if ends++; ends == 1 || d.After(st.Departure) {
+					st.Departure = d
+				}
+			}
+		}
+	}
+	if starts == 0 {
+		return st, Errorf(TypeRequiredMissing, CodeRequiredMissing, "RoomStay %d has no dates: send TimeSpan Start and End", n)
+	}
+	if ends == 0 {
+		return st, Errorf(TypeRequiredMissing, CodeRequiredMissing, "RoomStay %d has no departure: send TimeSpan End", n)
+	}
+	return checkSpan(st, n)
+}
+
+// checkSpan refuses a stay that departs before it arrives or lasts longer
+// than MaxStayNights.
+func checkSpan(st Stay, n int) (Stay, *Error) {
 	if !st.Departure.After(st.Arrival) {
 		return st, Errorf(TypeBizRule, CodeInvalidDate, "RoomStay %d: departure %s is not after arrival %s", n, st.Departure, st.Arrival)
 	}

@@ -551,3 +551,37 @@ func TestAStayDatedByItsRatesOrEndingAt2400KeepsItsLastNight(t *testing.T) {
 		}
 	}
 }
+
+// Without a TimeSpan, the stay is the span of every rate of the RoomStay:
+// a stay priced at two rate plans (BAR for two nights, then a promotion)
+// comes as two RoomRates, and rates need not be listed night by night in
+// order. Reading only the first RoomRate, or the first rate's start and
+// the last rate's end, lost nights — sold again on every other channel.
+func TestAStayDatedByRatesSpansAllOfThem(t *testing.T) {
+	noSpan := func(roomRates string) string {
+		body := strings.Replace(string(resBody("Commit", "", "x", "y")), `<TimeSpan Start="x" End="y"/>`, "", 1)
+		return strings.Replace(body, `<RatePlans>`, `<RoomRates>`+roomRates+`</RoomRates><RatePlans>`, 1)
+	}
+	for name, body := range map[string]string{
+		"two RoomRates": noSpan(`<RoomRate RoomTypeCode="DBL" RatePlanCode="BAR"><Rates>` +
+			`<Rate EffectiveDate="2026-12-30" ExpireDate="2027-01-01"/></Rates></RoomRate>` +
+			`<RoomRate RoomTypeCode="DBL" RatePlanCode="PROMO"><Rates>` +
+			`<Rate EffectiveDate="2027-01-01" ExpireDate="2027-01-02"/></Rates></RoomRate>`),
+		"rates out of order": noSpan(`<RoomRate RoomTypeCode="DBL"><Rates>` +
+			`<Rate EffectiveDate="2026-12-30" ExpireDate="2026-12-31"/>` +
+			`<Rate EffectiveDate="2027-01-01" ExpireDate="2027-01-02"/>` +
+			`<Rate EffectiveDate="2026-12-31" ExpireDate="2027-01-01"/></Rates></RoomRate>`),
+		"last night inclusive": noSpan(`<RoomRate RoomTypeCode="DBL"><Rates>` +
+			`<Rate EffectiveDate="2026-12-30" ExpireDate="2026-12-31" ExpireDateExclusiveInd="false"/>` +
+			`<Rate EffectiveDate="2027-01-01" ExpireDate="2027-01-02"/></Rates></RoomRate>`),
+	} {
+		m, err := Parse([]byte(body))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		r := m.Reservations[0]
+		if r.Problem != nil || len(r.Stays) != 1 || r.Stays[0].Arrival.String() != "2026-12-30" || r.Stays[0].Departure.String() != "2027-01-02" {
+			t.Errorf("%s: problem %v, stays %+v; want 2026-12-30 → 2027-01-02", name, r.Problem, r.Stays)
+		}
+	}
+}
