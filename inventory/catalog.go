@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // The catalogue: properties, pools, room types, rate plans, channels and
@@ -104,13 +105,17 @@ func (s *Store) CreateProperty(ctx context.Context, p Property, by Actor) (Prope
 	if p.Name == "" {
 		return p, Errorf(EINVALID, "property %s: a name is required", p.Code)
 	}
-	if _, err := time.LoadLocation(p.TimeZone); err != nil || p.TimeZone == "" || p.TimeZone == "Local" {
+	loc, err := time.LoadLocation(p.TimeZone)
+	if err != nil || p.TimeZone == "" || p.TimeZone == "Local" {
 		return p, Errorf(EINVALID, "property %s: time zone %q is not an IANA zone name", p.Code, p.TimeZone)
 	}
 	if !currencyRE.MatchString(p.Currency) {
 		return p, Errorf(EINVALID, "property %s: currency %q is not an ISO 4217 code", p.Code, p.Currency)
 	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := sameZoneInDatabase(ctx, tx, p, loc); err != nil {
+			return err
+		}
 		err := tx.QueryRow(ctx, `INSERT INTO properties (code, name, time_zone, currency) VALUES ($1, $2, $3, $4) RETURNING id`,
 			p.Code, p.Name, p.TimeZone, p.Currency).Scan(&p.ID)
 		if err != nil {
@@ -119,6 +124,43 @@ func (s *Store) CreateProperty(ctx context.Context, p Property, by Actor) (Prope
 		return audit(ctx, tx, p.ID, by, "property.create", "property "+p.Code, p)
 	})
 	return p, err
+}
+
+// sameZoneInDatabase checks that PostgreSQL reads the property's zone as
+// keyrack does: the web pages and the API take the property's nights from
+// Go's zone data, the fan-out and the scheduler from PostgreSQL's (now() AT
+// TIME ZONE). A zone PostgreSQL does not know (its zone data older than
+// keyrack's) would fail every delivery of the property; a name the two read
+// differently — CET, EET, MET, WET: a zone with summer time for Go, a fixed
+// offset for PostgreSQL — would have them disagree on the night for an hour
+// a day half the year. Both are refused, with the zone to use instead.
+func sameZoneInDatabase(ctx context.Context, tx pgx.Tx, p Property, loc *time.Location) error {
+	year := time.Now().UTC().Year()
+	var probes []time.Time
+	for y := year; y <= year+1; y++ {
+		for _, m := range []time.Month{time.January, time.April, time.July, time.October} {
+			probes = append(probes, time.Date(y, m, 15, 12, 0, 0, 0, time.UTC))
+		}
+	}
+	var local []time.Time
+	err := tx.QueryRow(ctx, `SELECT array_agg(t AT TIME ZONE $1 ORDER BY t) FROM unnest($2::timestamptz[]) AS t`,
+		p.TimeZone, probes).Scan(&local)
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && pg.Code == "22023" {
+		return Errorf(EINVALID, "property %s: time zone %q is not known to the database (PostgreSQL's zone data is older than keyrack's): "+
+			"update the server's tzdata, or use a zone both know", p.Code, p.TimeZone)
+	}
+	if err != nil {
+		return err
+	}
+	for i, t := range probes {
+		if want := t.In(loc); !local[i].Equal(time.Date(want.Year(), want.Month(), want.Day(), want.Hour(), want.Minute(), want.Second(), 0, time.UTC)) {
+			return Errorf(EINVALID, "property %s: time zone %q is read differently by the database (%s on %s) and by keyrack (%s): "+
+				"use a place's zone name, such as Europe/Paris for CET", p.Code, p.TimeZone,
+				local[i].Format("15:04"), t.Format("2006-01-02 15:04 UTC"), want.Format("15:04"))
+		}
+	}
+	return nil
 }
 
 // Property looks a property up by code.
