@@ -9,6 +9,8 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -222,4 +224,55 @@ func (s *Secrets) Key(purpose string) [32]byte {
 	var k [32]byte
 	copy(k[:], m.Sum(nil))
 	return k
+}
+
+// CheckSecret makes sure sec is the secret the database's credentials were
+// sealed with: a keyrack process started with another one (a typo in one
+// unit file, a changed KEYRACK_SECRET) has every delivery to those channels
+// refused as permanent, dead-lettering them, and every message from them
+// answered 401. It fails when the database holds channel credentials or
+// iCal feed URLs and sec is nil or opens none of the sealed ones; when sec
+// opens some, it returns the channels ("PROPERTY/CHANNEL") whose sealed
+// values it does not open — sealed by a process that ran with another
+// secret — for the caller to say so.
+func (s *Store) CheckSecret(ctx context.Context, sec *Secrets) (unopened []string, err error) {
+	rows, _ := s.db.Query(ctx, `
+		SELECT p.code || '/' || c.code, c.outbound_secret_sealed FROM channels c JOIN properties p ON p.id = c.property_id
+		WHERE c.outbound_secret_sealed IS NOT NULL OR c.inbound_secret_hash IS NOT NULL
+		UNION ALL
+		SELECT p.code || '/' || c.code, f.url_sealed FROM ical_feeds f
+		JOIN channels c ON c.property_id = f.property_id AND c.id = f.channel_id JOIN properties p ON p.id = f.property_id`)
+	var channel string
+	var sealed []byte
+	credentials, opened := 0, 0
+	_, err = pgx.ForEachRow(rows, []any{&channel, &sealed}, func() error {
+		credentials++
+		if sec == nil || sealed == nil { // an inbound secret's hash cannot be checked
+			return nil
+		}
+		if _, err := sec.Open(sealed); err == nil {
+			opened++
+		} else if !slices.Contains(unopened, channel) {
+			unopened = append(unopened, channel)
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("check KEYRACK_SECRET against the sealed credentials: %w", err)
+	case sec == nil && credentials > 0:
+		return nil, fmt.Errorf("KEYRACK_SECRET is not set, and the database holds channel credentials sealed or hashed with it (%d): set it to the secret they were stored with", credentials)
+	case opened == 0 && len(unopened) > 0:
+		return nil, fmt.Errorf("KEYRACK_SECRET does not open any of the channel credentials sealed in the database (channels %s): it is not the secret they were sealed with — a typo, or a changed secret (it cannot be changed in place: see the README, \"Configuration\")",
+			strings.Join(firstOf(unopened, 5), ", "))
+	}
+	return unopened, nil
+}
+
+// firstOf is at most n of list, with how many more there are.
+func firstOf(list []string, n int) []string {
+	if len(list) <= n {
+		return list
+	}
+	return append(slices.Clone(list[:n]), fmt.Sprintf("and %d more", len(list)-n))
 }

@@ -92,7 +92,9 @@ Environment:
                      worker (outbox relay and deliveries to channels), scheduler
                      (nightly resync; one process leads); several processes can
                      share PostgreSQL and Redis, each with its own roles
-  KEYRACK_SECRET     seals and opens the credentials keyrack presents to channels
+  KEYRACK_SECRET     seals and opens the credentials keyrack presents to channels;
+                     the same in every process, and never changed in place:
+                     serve refuses one that does not open the stored ones
   KEYRACK_QUEUE_PREFIX  prefix of the fan-out's queue names in Redis (default none)
   KEYRACK_RESYNC_AT  property-local time of each channel's nightly full resync,
                      HH:MM or off (default 03:00)

@@ -223,6 +223,16 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Every role presents or checks the channels' credentials: a process
+	// with another secret would dead-letter the channels it delivers to.
+	unopened, err := m.Store.CheckSecret(ctx, secrets)
+	if err != nil {
+		return err
+	}
+	if len(unopened) > 0 {
+		m.Logger.Error("KEYRACK_SECRET does not open the credentials of some channels: they were sealed by a keyrack process with another secret; deliveries to them fail until their credentials are entered again",
+			"channels", strings.Join(unopened, ","))
+	}
 
 	if m.Queue == nil {
 		q, err := sync.OpenQueue(m.Config.RedisURL)
