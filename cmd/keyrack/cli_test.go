@@ -190,12 +190,19 @@ func TestSettingsServeCannotUseAreRefusedAtStartNamingThem(t *testing.T) {
 		"KEYRACK_SECRET":       {"too short"},
 		"KEYRACK_WORKERS":      {"99999999999"},
 		"KEYRACK_BULK_WORKERS": {"99999999999"},
+		// Go's runtime takes a GOGC it cannot read for its default of 100,
+		// without a word, in place of keyrack's 400.
+		"GOGC": {"400%", "four hundred", " 400"},
 	} {
 		for _, v := range bad {
 			code, _, stderr := keyrack(t, map[string]string{env: v}, "serve")
 			require.Equal(t, 2, code, "%s=%s: %s", env, v, stderr)
 			require.Contains(t, stderr, env, "%s=%s", env, v)
 		}
+	}
+	for _, v := range []string{"off", "200", "-1"} {
+		code, _, stderr := keyrack(t, map[string]string{"GOGC": v}, "version")
+		require.Equal(t, 0, code, "GOGC=%s: %s", v, stderr)
 	}
 }
 

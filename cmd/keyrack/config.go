@@ -156,6 +156,13 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 		}
 		cfg.ResyncAt = v
 	}
+	// Go's runtime reads GOGC itself, and takes a value it cannot read for
+	// its default of 100 without a word (keyrack's is 400, see main).
+	if v := getenv("GOGC"); v != "" && v != "off" {
+		if _, err := strconv.ParseInt(v, 10, 32); err != nil {
+			return cfg, fmt.Errorf("GOGC=%q: use a percentage such as 400, or off", v)
+		}
+	}
 	if cfg.Secret != "" {
 		if _, err := inventory.NewSecrets(cfg.Secret); err != nil {
 			return cfg, err
