@@ -276,3 +276,143 @@ func firstOf(list []string, n int) []string {
 	}
 	return append(slices.Clone(list[:n]), fmt.Sprintf("and %d more", len(list)-n))
 }
+
+// Resealed is what Reseal did.
+type Resealed struct {
+	Values int // values sealed again with the new secret
+	// Inbound are the channels ("PROPERTY/CHANNEL") whose inbound secret
+	// was cleared: an HMAC under the old secret cannot be carried over.
+	Inbound []string
+	// Unopened are the channels with a value the old secret does not open
+	// (sealed by a process with yet another secret), left as it is.
+	Unopened []string
+}
+
+// Reseal moves the database from the deployment secret from to to, in one
+// transaction: what is sealed (the credentials keyrack presents to
+// channels and those they replaced, iCal feed URLs, kept API answers that
+// show a secret) is opened with from and sealed with to; the secrets
+// channels present to keyrack, kept as HMACs under from, are cleared, to be
+// set again. keyrack must not run meanwhile: a process with from cannot
+// open what is sealed with to.
+func (s *Store) Reseal(ctx context.Context, from, to *Secrets, by Actor) (Resealed, error) {
+	var r Resealed
+	reseal := func(name string, sealed []byte) ([]byte, error) {
+		if sealed == nil {
+			return nil, nil
+		}
+		plain, err := from.Open(sealed)
+		if err != nil {
+			if !slices.Contains(r.Unopened, name) {
+				r.Unopened = append(r.Unopened, name)
+			}
+			return sealed, nil
+		}
+		r.Values++
+		return to.Seal(plain)
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var property, id int64
+		var prop, code string
+		var out, prev []byte
+		var inbound bool
+		rows, _ := tx.Query(ctx, `SELECT c.property_id, c.id, p.code, c.code, c.outbound_secret_sealed, c.outbound_secret_prev_sealed,
+				c.inbound_secret_hash IS NOT NULL
+			FROM channels c JOIN properties p ON p.id = c.property_id
+			WHERE c.outbound_secret_sealed IS NOT NULL OR c.outbound_secret_prev_sealed IS NOT NULL OR c.inbound_secret_hash IS NOT NULL
+			ORDER BY p.code, c.code FOR UPDATE OF c`)
+		type update struct {
+			property, id int64
+			out, prev    []byte
+		}
+		type channel struct {
+			property int64
+			code     string
+		}
+		var updates []update
+		var cleared []channel
+		_, err := pgx.ForEachRow(rows, []any{&property, &id, &prop, &code, &out, &prev, &inbound}, func() error {
+			name := prop + "/" + code
+			u := update{property: property, id: id}
+			var err error
+			if u.out, err = reseal(name, out); err != nil {
+				return err
+			}
+			if u.prev, err = reseal(name, prev); err != nil {
+				return err
+			}
+			updates = append(updates, u)
+			if inbound {
+				r.Inbound = append(r.Inbound, name)
+				cleared = append(cleared, channel{property, code})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, u := range updates {
+			if _, err := tx.Exec(ctx, `UPDATE channels SET outbound_secret_sealed = $3, outbound_secret_prev_sealed = $4, inbound_secret_hash = NULL
+				WHERE property_id = $1 AND id = $2`, u.property, u.id, u.out, u.prev); err != nil {
+				return err
+			}
+		}
+		for _, c := range cleared {
+			if err := audit(ctx, tx, c.property, by, "channel.credentials", "channel "+c.code, map[string]any{
+				"inbound_secret_changed": true, "outbound_secret_changed": false, "keyrack_secret_changed": true}); err != nil {
+				return err
+			}
+		}
+
+		var url []byte
+		rows, _ = tx.Query(ctx, `SELECT f.property_id, f.id, p.code, c.code, f.url_sealed FROM ical_feeds f
+			JOIN channels c ON c.property_id = f.property_id AND c.id = f.channel_id JOIN properties p ON p.id = f.property_id
+			FOR UPDATE OF f`)
+		updates = updates[:0]
+		_, err = pgx.ForEachRow(rows, []any{&property, &id, &prop, &code, &url}, func() error {
+			again, err := reseal(prop+"/"+code, url)
+			updates = append(updates, update{property: property, id: id, out: again})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for _, u := range updates {
+			if _, err := tx.Exec(ctx, `UPDATE ical_feeds SET url_sealed = $3 WHERE property_id = $1 AND id = $2`, u.property, u.id, u.out); err != nil {
+				return err
+			}
+		}
+
+		// Kept answers of API requests with an Idempotency-Key (a day at
+		// most) that show a secret.
+		var body []byte
+		var key string
+		rows, _ = tx.Query(ctx, `SELECT k.property_id, k.api_key_id, p.code, k.idem_key, k.response FROM idempotency_keys k
+			JOIN properties p ON p.id = k.property_id WHERE k.sealed AND k.response IS NOT NULL FOR UPDATE OF k`)
+		type kept struct {
+			property, apiKey int64
+			key              string
+			body             []byte
+		}
+		var keptAnswers []kept
+		_, err = pgx.ForEachRow(rows, []any{&property, &id, &prop, &key, &body}, func() error {
+			again, err := reseal(prop+" API answer", body)
+			keptAnswers = append(keptAnswers, kept{property, id, key, again})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range keptAnswers {
+			if _, err := tx.Exec(ctx, `UPDATE idempotency_keys SET response = $4 WHERE property_id = $1 AND api_key_id = $2 AND idem_key = $3`,
+				k.property, k.apiKey, k.key, k.body); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Resealed{}, err
+	}
+	return r, nil
+}

@@ -59,7 +59,7 @@ func TestHelpListsCommandsAndEnvironment(t *testing.T) {
 	t.Parallel()
 	code, stdout, _ := keyrack(t, nil, "help")
 	require.Equal(t, 0, code)
-	for _, s := range []string{"serve", "migrate", "seed demo", "version", "DATABASE_URL", "REDIS_URL", "KEYRACK_ADDR", "KEYRACK_LOG_LEVEL", "KEYRACK_ROLES", "KEYRACK_SECRET", "KEYRACK_FEED_ACK_TIMEOUT", "KEYRACK_ICAL_STALE_AFTER", "KEYRACK_ICAL_EXPORT_STALE_AFTER", "KEYRACK_PULL_STALE_AFTER", "KEYRACK_MESSAGES_KEEP", "KEYRACK_TRUSTED_PROXIES", "KEYRACK_ICAL_ALLOW_PRIVATE", "KEYRACK_PULL_ALLOW_PRIVATE", "KEYRACK_WORKERS", "KEYRACK_BULK_WORKERS"} {
+	for _, s := range []string{"serve", "migrate", "seed demo", "version", "DATABASE_URL", "REDIS_URL", "KEYRACK_ADDR", "KEYRACK_LOG_LEVEL", "KEYRACK_ROLES", "KEYRACK_SECRET", "KEYRACK_NEW_SECRET", "secret rotate", "KEYRACK_FEED_ACK_TIMEOUT", "KEYRACK_ICAL_STALE_AFTER", "KEYRACK_ICAL_EXPORT_STALE_AFTER", "KEYRACK_PULL_STALE_AFTER", "KEYRACK_MESSAGES_KEEP", "KEYRACK_TRUSTED_PROXIES", "KEYRACK_ICAL_ALLOW_PRIVATE", "KEYRACK_PULL_ALLOW_PRIVATE", "KEYRACK_WORKERS", "KEYRACK_BULK_WORKERS"} {
 		require.Contains(t, stdout, s)
 	}
 	code, stdout, _ = keyrack(t, nil, "help", "serve")

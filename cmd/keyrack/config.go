@@ -34,6 +34,9 @@ type Config struct {
 	// Secret (KEYRACK_SECRET) seals the credentials keyrack presents to
 	// channels; without it channels with sealed credentials get nothing.
 	Secret string
+	// NewSecret (KEYRACK_NEW_SECRET) is the secret `keyrack secret rotate`
+	// moves the stored credentials to.
+	NewSecret string
 	// QueuePrefix goes before the fan-out's queue names, for deployments
 	// sharing one Redis database.
 	QueuePrefix string
@@ -94,6 +97,7 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 		Addr:        getenv("KEYRACK_ADDR"),
 		Roles:       getenv("KEYRACK_ROLES"),
 		Secret:      getenv("KEYRACK_SECRET"),
+		NewSecret:   getenv("KEYRACK_NEW_SECRET"),
 		QueuePrefix: getenv("KEYRACK_QUEUE_PREFIX"),
 		ResyncAt:    getenv("KEYRACK_RESYNC_AT"),
 		Password:    getenv("KEYRACK_PASSWORD"),

@@ -71,6 +71,10 @@ Commands:
   user disable NAME
               stop a staff user logging in; their sessions end at once
   user list   list staff users (role, last seen, disabled)
+  secret rotate
+              move the stored credentials from KEYRACK_SECRET to
+              KEYRACK_NEW_SECRET, with every keyrack process stopped; the
+              channels' inbound secrets are cleared, to be set again
   sim [-rate N] [-fail-share F]
               simulate the demo hotel's channels against a running keyrack
               (OTAs pushing and pulled, a calendar platform, a PMS) and
@@ -95,6 +99,8 @@ Environment:
   KEYRACK_SECRET     seals and opens the credentials keyrack presents to channels;
                      the same in every process, and never changed in place:
                      serve refuses one that does not open the stored ones
+                     (see "keyrack secret rotate")
+  KEYRACK_NEW_SECRET the secret "keyrack secret rotate" moves to
   KEYRACK_QUEUE_PREFIX  prefix of the fan-out's queue names in Redis (default none)
   KEYRACK_RESYNC_AT  property-local time of each channel's nightly full resync,
                      HH:MM or off (default 03:00)
@@ -163,6 +169,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = apikeyCommand(ctx, cfg, args, logger, stdout, stderr)
 	case "user":
 		err = userCommand(ctx, cfg, args, logger, stdout, stderr)
+	case "secret":
+		err = secretCommand(ctx, cfg, args, logger, stdout, stderr)
 	case "sim":
 		err = simCommand(ctx, cfg, args, logger, stdout, stderr)
 	case "bench":
@@ -267,6 +275,8 @@ func helpCommand(cfg Config, args []string, stdout, stderr io.Writer) error {
 		fs, _, _, _ = apikeyFlags(cfg, stdout)
 	case "user":
 		fs, _, _, _ = userFlags(cfg, stdout)
+	case "secret":
+		fs, _ = secretFlags(cfg, stdout)
 	case "sim":
 		fs, _, _ = simFlags(cfg, stdout)
 	case "bench":

@@ -73,3 +73,57 @@ func TestServeNamesTheChannelsItsSecretDoesNotOpen(t *testing.T) {
 	require.Contains(t, log.String(), "H/B")
 	require.NotContains(t, log.String(), "H/A")
 }
+
+// serve refuses a secret that does not open the stored credentials, so a
+// deployment whose secret leaked moves to a new one with keyrack secret
+// rotate: what is sealed is sealed again with the new secret, and the
+// inbound secrets (HMACs under the old one) are cleared and named, to be set
+// again. A mistyped old secret changes nothing.
+func TestSecretRotateMovesTheStoredCredentialsToTheNewSecret(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := schemaURL(t)
+	code, _, stderr := keyrack(t, nil, "migrate", "-database-url", url)
+	require.Equal(t, 0, code, stderr)
+	st, err := inventory.Open(ctx, url)
+	require.NoError(t, err)
+	t.Cleanup(st.Close)
+	channelHotel(t, st)
+	const oldSecret, newSecret = "the secret that leaked, sixteen+", "the secret that replaces it, 16+"
+	old, err := inventory.NewSecrets(oldSecret)
+	require.NoError(t, err)
+	require.NoError(t, st.SetChannelCredentials(ctx, old, "H", "B", inventory.Credentials{
+		InboundUser: "b-user", InboundSecret: "b's secret to us", OutboundUser: "keyrack", OutboundSecret: "the channel's password"}, inventory.System))
+	_, err = st.CreateChannel(ctx, "H", inventory.Channel{Code: "I", Kind: inventory.ChannelICal, Enabled: true}, inventory.System)
+	require.NoError(t, err)
+	_, err = st.SetICalFeed(ctx, old, "H", "I", "R", "https://calendar.example/export.ics?token=platform-token", 900, inventory.System)
+	require.NoError(t, err)
+
+	code, _, stderr = keyrack(t, map[string]string{"DATABASE_URL": url, "KEYRACK_SECRET": oldSecret + "x", "KEYRACK_NEW_SECRET": newSecret},
+		"secret", "rotate")
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, "KEYRACK_SECRET does not open")
+	_, err = st.CheckSecret(ctx, old)
+	require.NoError(t, err, "a refused rotation changed something")
+
+	code, stdout, stderr := keyrack(t, map[string]string{"DATABASE_URL": url, "KEYRACK_SECRET": oldSecret, "KEYRACK_NEW_SECRET": newSecret},
+		"secret", "rotate")
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, stdout, "2 sealed values moved", "the outbound secret and the iCal feed URL")
+	require.Contains(t, stdout, "inbound secrets cleared")
+	require.Contains(t, stdout, "H/B")
+
+	_, err = st.CheckSecret(ctx, old)
+	require.ErrorContains(t, err, "KEYRACK_SECRET does not open", "serve would still start with the old secret")
+	sec, err := inventory.NewSecrets(newSecret)
+	require.NoError(t, err)
+	_, err = st.CheckSecret(ctx, sec)
+	require.NoError(t, err)
+	user, secret, err := st.OutboundCredentials(ctx, sec, "H", "B")
+	require.NoError(t, err)
+	require.Equal(t, "keyrack", user)
+	require.Equal(t, "the channel's password", secret)
+	ok, err := st.CheckChannelSecret(ctx, sec, "H", "B", "b-user", "b's secret to us")
+	require.NoError(t, err)
+	require.False(t, ok, "an inbound secret cannot be moved: it must be set again")
+}
