@@ -50,17 +50,32 @@ func (s *Store) DueICalFeeds(ctx context.Context, sec *Secrets, limit int) ([]IC
 			CASE WHEN (f.imported_fetch_at AT TIME ZONE p.time_zone)::date = (now() AT TIME ZONE p.time_zone)::date THEN f.last_modified ELSE '' END`, limit)
 	var sealed []byte
 	var out []ICalFeedDue
+	var unopened []ICalFeedRef
 	var f ICalFeedDue
 	_, err := pgx.ForEachRow(rows, []any{&f.Property, &f.ID, &f.Channel, &f.RoomType, &f.TimeZone, &sealed, &f.ETag, &f.LastModified}, func() error {
 		u, err := sec.Open(sealed)
 		if err != nil {
-			return err
+			unopened = append(unopened, f.ICalFeedRef)
+			return nil
 		}
 		f.URL = u
 		out = append(out, f)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	// A feed whose URL this secret does not open (sealed by a process with
+	// another KEYRACK_SECRET) is a failed fetch of its own, shown on its
+	// channel and raised stale in time; it must not hold back the feeds
+	// claimed with it, whose next polls have been moved on.
+	for _, ref := range unopened {
+		if err := s.RecordICalFetch(ctx, ref, ICalFetch{At: time.Now(),
+			Err: "the feed's URL does not open with this process's KEYRACK_SECRET: enter the URL again"}); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
 }
 
 // FetchICalFeedNow makes a feed's poll due at once ("sync now").

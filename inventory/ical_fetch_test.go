@@ -143,3 +143,35 @@ func TestAnExportNoPlatformFetchesRaisesAnIncidentThatAFetchResolves(t *testing.
 	require.Zero(t, n)
 	require.Empty(t, open())
 }
+
+// A feed whose URL the secret does not open (sealed by a process with
+// another KEYRACK_SECRET) fails on its own, visibly; the feeds claimed with
+// it are handed out — their next polls were moved on as they were claimed.
+func TestAFeedWhoseURLDoesNotOpenHoldsNoOtherBack(t *testing.T) {
+	h, feed := icalHotel(t)
+	ctx := context.Background()
+	other, err := inventory.NewSecrets("another deployment secret")
+	require.NoError(t, err)
+	_, err = h.st.CreateRoomType(ctx, h.code, inventory.RoomType{Code: "R1", Pool: "P0"}, inventory.System)
+	require.NoError(t, err)
+	_, err = h.st.SetICalFeed(ctx, other, h.code, "airbnb", "R1", "https://www.airbnb.com/calendar/ical/2.ics?s=y", 0, inventory.System)
+	require.NoError(t, err)
+	sec, err := inventory.NewSecrets("ical import test secret")
+	require.NoError(t, err)
+
+	due, err := h.st.DueICalFeeds(ctx, sec, 10)
+	require.NoError(t, err)
+	require.Len(t, due, 1)
+	require.Equal(t, feed.ID, due[0].ID)
+	fs, err := h.st.ICalFeeds(ctx, h.code, "airbnb")
+	require.NoError(t, err)
+	require.Len(t, fs, 2)
+	for _, f := range fs {
+		if f.ID == feed.ID {
+			require.Nil(t, f.LastError)
+			continue
+		}
+		require.NotNil(t, f.LastError, "the feed that does not open says so")
+		require.Contains(t, *f.LastError, "KEYRACK_SECRET")
+	}
+}
