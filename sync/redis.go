@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -127,13 +128,26 @@ func openSentinel(rest string) (*Queue, error) {
 
 // LogRedisTo has the Redis client's own messages — a sentinel naming a new
 // master, a connection pool's trouble — logged through l as warnings, not
-// printed on stderr in a format of their own, beside keyrack's log.
-func LogRedisTo(l *slog.Logger) { redis.SetLogger(redisLogger{l}) }
+// printed on stderr in a format of their own, beside keyrack's log (through
+// slog's default logger until it is called, or when l is nil).
+func LogRedisTo(l *slog.Logger) { redisLog.Store(l) }
 
-type redisLogger struct{ l *slog.Logger }
+// redisLog is the logger of the Redis client's messages. The client's
+// logger is a package variable of go-redis that its goroutines read
+// unguarded: it is set once, before any client exists, and only the
+// logger it writes to changes.
+var redisLog atomic.Pointer[slog.Logger]
 
-func (r redisLogger) Printf(ctx context.Context, format string, v ...any) {
-	r.l.WarnContext(ctx, "redis client", "detail", fmt.Sprintf(format, v...))
+func init() { redis.SetLogger(redisLogger{}) }
+
+type redisLogger struct{}
+
+func (redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l := redisLog.Load()
+	if l == nil {
+		l = slog.Default()
+	}
+	l.WarnContext(ctx, "redis client", "detail", fmt.Sprintf(format, v...))
 }
 
 // cutPrefixFold is strings.CutPrefix with the prefix's case ignored.

@@ -50,7 +50,7 @@ func TestTheFanOutFollowsASentinelFailover(t *testing.T) {
 	// stderr in a format of its own.
 	var logged synctest.LockedBuffer
 	sync.LogRedisTo(slog.New(slog.NewTextHandler(&logged, nil)))
-	t.Cleanup(func() { sync.LogRedisTo(slog.Default()) })
+	t.Cleanup(func() { sync.LogRedisTo(nil) })
 	master.Stop()
 	eventually(t, convergeTimeout, "the sentinel to promote the replica", func() bool {
 		a, err := sentinels.GetMasterAddrByName(context.Background(), "keyrack").Result()
