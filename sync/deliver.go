@@ -1062,9 +1062,13 @@ func (d *delivery) finish(ctx context.Context, w *work, r round) (done bool, err
 	// Done, recorded and unlocked in one statement (one snapshot), so that
 	// the three agree — also for a pair without a state row yet. A
 	// booking-driven delivery is done when no mark of changes is left; it
-	// says whether resync marks are.
+	// says whether resync marks are. A closure left (made since the round
+	// read them: those it read are deleted above) is work too, or a room
+	// whose last mapping was deleted during the run would stay open at the
+	// channel until its next change.
 	var resyncLeft bool
-	const left = `EXISTS (SELECT 1 FROM sync_dirty WHERE property_id = $1 AND channel_id = $2 AND ($5 OR NOT resync))`
+	const left = `(EXISTS (SELECT 1 FROM sync_dirty WHERE property_id = $1 AND channel_id = $2 AND ($5 OR NOT resync))
+		OR EXISTS (SELECT 1 FROM sync_closures WHERE property_id = $1 AND channel_id = $2))`
 	b.Queue(`WITH recorded AS (`+succeededSQL+` AND NOT `+left+` RETURNING 1)
 		SELECT pg_advisory_unlock(`+pairLockSQL+`),
 			EXISTS (SELECT 1 FROM sync_dirty WHERE property_id = $1 AND channel_id = $2 AND resync)
