@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -113,21 +114,8 @@ func (d *delivery) lockAndClaim(ctx context.Context) (bool, error) {
 		d.first, err = readWork(rows)
 		return err
 	})
-	found := false
-	b.Queue(`
-		SELECT p.code, c.code, c.kind, c.enabled, c.hotel_code, c.endpoint, c.rate_limit,
-			c.outbound_username, c.outbound_secret_sealed, c.envelope, c.ari_message,
-			CASE WHEN c.kind = 'ota_pull' THEN c.pull_interval_s ELSE 0 END
-		FROM channels c JOIN properties p ON p.id = c.property_id
-		WHERE c.property_id = $1 AND c.id = $2`, p.Property, p.Channel).QueryRow(func(r pgx.Row) error {
-		err := r.Scan(&d.ch.Property, &d.ch.Code, &d.ch.Kind, &d.ch.Enabled, &d.ch.HotelCode, &d.ch.Endpoint,
-			&d.ch.RateLimit, &d.ch.Username, &d.ch.SecretSeal, &d.ch.Envelope, &d.ch.ARIMessage, &d.ch.PullInterval)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		found = err == nil
-		return err
-	})
+	var found bool
+	d.queueChannel(b, &d.ch, &found)
 	d.queueRooms(b)
 	br := d.conn.SendBatch(lctx, b)
 	var locked bool
@@ -150,6 +138,26 @@ func (d *delivery) lockAndClaim(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("sync: %w: %v", errBusy, err)
 	}
 	return false, err
+}
+
+// queueChannel queues in b the read of the channel into ch; found says
+// whether it exists.
+func (d *delivery) queueChannel(b *pgx.Batch, ch *channelRow, found *bool) {
+	*found = false
+	b.Queue(`
+		SELECT p.code, c.code, c.kind, c.enabled, c.hotel_code, c.endpoint, c.rate_limit,
+			c.outbound_username, c.outbound_secret_sealed, c.envelope, c.ari_message,
+			CASE WHEN c.kind = 'ota_pull' THEN c.pull_interval_s ELSE 0 END
+		FROM channels c JOIN properties p ON p.id = c.property_id
+		WHERE c.property_id = $1 AND c.id = $2`, d.task.Property, d.task.Channel).QueryRow(func(r pgx.Row) error {
+		err := r.Scan(&ch.Property, &ch.Code, &ch.Kind, &ch.Enabled, &ch.HotelCode, &ch.Endpoint,
+			&ch.RateLimit, &ch.Username, &ch.SecretSeal, &ch.Envelope, &ch.ARIMessage, &ch.PullInterval)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		*found = err == nil
+		return err
+	})
 }
 
 // queueRooms queues in b the read of d.rooms: each pool's items on the
@@ -392,6 +400,15 @@ func (c channelRow) echoWindow(base time.Duration) time.Duration {
 	return base
 }
 
+// same says whether c and o send alike: same endpoint, credentials,
+// hotel code, message, rate limit, enabled or not.
+func (c channelRow) same(o channelRow) bool {
+	return c.Property == o.Property && c.Code == o.Code && c.Kind == o.Kind && c.Enabled == o.Enabled &&
+		c.HotelCode == o.HotelCode && c.Endpoint == o.Endpoint && c.RateLimit == o.RateLimit &&
+		c.Username == o.Username && bytes.Equal(c.SecretSeal, o.SecretSeal) && c.Envelope == o.Envelope &&
+		c.ARIMessage == o.ARIMessage && c.PullInterval == o.PullInterval
+}
+
 // notPushedNote says why a kind of channel without a connector is sent no
 // availability.
 func notPushedNote(kind inventory.ChannelKind) string {
@@ -430,8 +447,21 @@ func (d *delivery) run(ctx context.Context, last bool) error {
 	for {
 		w := d.first
 		if w == nil {
-			if w, err = d.load(ctx); err != nil {
+			var now channelRow
+			var found bool
+			if w, err = d.load(ctx, &now, &found); err != nil {
 				return d.fail(ctx, err, last)
+			}
+			if !found || !now.same(d.ch) {
+				// Staff changed the channel since the run read it: moved
+				// it to another endpoint or hotel code, changed its
+				// credentials, message or rate limit, disabled it. The
+				// resync such a change brings about is among the marks
+				// just read, and pushed as the run began it would reach
+				// the old endpoint and hotel, cleared — the channel
+				// getting it nowhere. A fresh task reads the channel as
+				// it is now; the marks stay for it.
+				return d.later(ctx, 0)
 			}
 		}
 		d.first = nil
@@ -632,7 +662,7 @@ type ack struct {
 // the channel's acknowledgements, and whether a change to the night still waits in the
 // outbox — all in one statement, so from one snapshot. A bulk delivery
 // reads a pool's change and resync marks both, merged night by night. It
-// reads the channel's items again too (queueRooms).
+// reads the channel's items again too (queueRooms), and the channel (queueChannel).
 //
 // loadSQL runs with its generic plan (inventory.QueueGenericPlan). Planned
 // for its arguments, it took longer to plan than to run: 0.67 ms of planning
@@ -643,7 +673,7 @@ type ack struct {
 // call —, so it relies on their being kept: by autovacuum, or by keyrack's
 // own maintenance where autovacuum is off (inventory.MaintainTables); each
 // ANALYZE makes it plan again.
-func (d *delivery) load(ctx context.Context) (*work, error) {
+func (d *delivery) load(ctx context.Context, ch *channelRow, found *bool) (*work, error) {
 	var w *work
 	b := &pgx.Batch{}
 	d.queueLoad(b).Query(func(rows pgx.Rows) error {
@@ -652,6 +682,10 @@ func (d *delivery) load(ctx context.Context) (*work, error) {
 		return err
 	})
 	d.queueRooms(b)
+	// After the marks: a change to the channel is committed before the
+	// resync it brings about, so marks holding that resync come with the
+	// channel as changed.
+	d.queueChannel(b, ch, found)
 	return w, d.conn.SendBatch(ctx, b).Close()
 }
 
