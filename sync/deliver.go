@@ -552,6 +552,20 @@ func (d *delivery) run(ctx context.Context, last bool) error {
 	}
 }
 
+// channelChanged says whether the channel is no longer what the run read
+// (or no longer exists). If it cannot tell, it says no.
+func (d *delivery) channelChanged(ctx context.Context) bool {
+	var now channelRow
+	var found bool
+	b := &pgx.Batch{}
+	d.queueChannel(b, &now, &found)
+	if err := d.conn.SendBatch(ctx, b).Close(); err != nil {
+		d.f.log.Warn("could not read a channel again after its delivery failed", "err", err)
+		return false
+	}
+	return !found || !now.same(d.ch)
+}
+
 // handOverResync hands the pair's resync marks, which a booking-driven
 // delivery leaves, to a bulk task — unless a task waits already: it
 // delivers them, or hands them over in turn. If that fails, the sweeper
@@ -1290,6 +1304,16 @@ func (d *delivery) fail(ctx context.Context, cause error, last bool) error {
 		d.sent = 0 // counted above
 		if err := d.handOver(bctx, d.class, d.f.retryDelay(0, cause, nil), ""); err != nil {
 			// The sweeper revives the pair: its marks are there, no task is.
+			d.f.log.Warn("could not hand a delivery over to a fresh task", "err", err)
+		}
+		return nil
+	case (kind == connectors.KindPermanent || (last && isFailure(cause))) && d.channelChanged(bctx):
+		// Staff changed the channel since the run read it — corrected its
+		// credentials or endpoint, say, after the failures they saw: what
+		// failed is no longer the channel as it is, and dead-lettered it
+		// would wait for its next change or for staff to retry it by
+		// hand. A fresh task tries the channel as it is now.
+		if err := d.handOver(bctx, d.class, 0, ""); err != nil {
 			d.f.log.Warn("could not hand a delivery over to a fresh task", "err", err)
 		}
 		return nil

@@ -43,3 +43,28 @@ func TestAChannelMovedDuringADeliveryGetsItsHorizonAtTheNewEndpoint(t *testing.T
 		require.Equal(t, 10, v)
 	}
 }
+
+// A channel whose credentials staff correct while a delivery to it runs —
+// the push with the old ones refused (401) — is not dead-lettered: the
+// delivery archived it, for credentials no longer the channel's, and
+// nothing sent it anything more until its next change or staff retried
+// it by hand, though keyrack now held the right ones.
+func TestCredentialsCorrectedDuringADeliveryAreNotDeadLettered(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{channels: []string{"A"}, noWorker: true})
+	ctx := context.Background()
+	require.NoError(t, h.st.SetChannelCredentials(ctx, h.secrets, h.code, "A",
+		inventory.Credentials{OutboundSecret: "a typo"}, inventory.System))
+	require.NoError(t, h.fan.Resync(ctx, h.code, "A"))
+	_ = h.fan.DeliverWithPause(ctx, h.id, h.chanIDs["A"], func() {
+		require.NoError(t, h.st.SetChannelCredentials(ctx, h.secrets, h.code, "A",
+			inventory.Credentials{OutboundSecret: "s3cret-A"}, inventory.System))
+	})
+	st, err := h.status()
+	require.NoError(t, err)
+	require.Len(t, st, 1)
+	require.False(t, st[0].Archived, "the channel is not dead-lettered for credentials it no longer has")
+	require.NotEmpty(t, st[0].Queued, "a delivery with the corrected credentials is on its way")
+	require.NoError(t, h.fan.DeliverNow(ctx, h.id, h.chanIDs["A"]))
+	require.Empty(t, h.mismatches(h.horizon()))
+}
