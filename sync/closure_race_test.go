@@ -32,3 +32,34 @@ func TestARoomClosedDuringADeliveryIsClosedBeforeItEnds(t *testing.T) {
 	v, _ = h.tc["A"].Value(room, night)
 	require.Zero(t, v, "the room is closed at the channel by the delivery that was running")
 }
+
+// A channel whose last mapping is deleted, and whose delivery then stops
+// with its worker (or whose wake-up Redis lost), is closed once the
+// sweeper revives it: the sweeper looked for pairs with marks, and a
+// channel with no room mapped has none — only the closure, which waited
+// for the nightly resync while the OTA sold the room's last count.
+func TestASweptChannelWithOnlyAClosureIsClosed(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{channels: []string{"A"}, noWorker: true})
+	ctx := context.Background()
+	room, night := h.room("A", 0), h.today.AddDays(3)
+	require.NoError(t, h.fan.Resync(ctx, h.code, "A"))
+	require.NoError(t, h.fan.DeliverNow(ctx, h.id, h.chanIDs["A"]))
+	require.True(t, h.holdsOn("A", room, 10))
+
+	_, err := h.st.DeleteMapping(ctx, h.code, "A", room, "", inventory.System)
+	require.NoError(t, err)
+	require.NoError(t, h.fan.Resync(ctx, h.code, "A"))
+	// A worker claims the task (the pair's queued mark goes) and dies.
+	_, err = h.st.DB().Exec(ctx, `UPDATE sync_channels SET queued = NULL, queued_gen = NULL, queued_at = NULL
+		WHERE property_id = $1 AND channel_id = $2`, h.id, h.chanIDs["A"])
+	require.NoError(t, err)
+
+	require.NoError(t, h.fan.Sweep(ctx))
+	st, err := h.status()
+	require.NoError(t, err)
+	require.NotEmpty(t, st[0].Queued, "the sweeper revives the channel")
+	require.NoError(t, h.fan.DeliverNow(ctx, h.id, h.chanIDs["A"]))
+	v, _ := h.tc["A"].Value(room, night)
+	require.Zero(t, v)
+}

@@ -10,15 +10,30 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// The sweeper makes sure every channel with dirty marks has a task that
-// will deliver them. Redis only ever holds wake-ups; when one is lost —
-// Redis was down when the relay enqueued, Redis restarted empty, a worker
-// died mid-delivery — the marks in PostgreSQL say what to enqueue again.
+// The sweeper makes sure every channel with dirty marks (or items to
+// close, sync_closures) has a task that will deliver them. Redis only ever
+// holds wake-ups; when one is lost — Redis was down when the relay
+// enqueued, Redis restarted empty, a worker died mid-delivery — the marks
+// in PostgreSQL say what to enqueue again.
 
 // runSweeper sweeps at once (so a restarted worker picks up where a dead one
 // stopped) and then every SweepInterval until ctx ends.
 func (f *Fanout) runSweeper(ctx context.Context) {
 	f.every(ctx, f.cfg.SweepInterval, "sweep", func(ctx context.Context) (bool, error) { return false, f.sweep(ctx) })
+}
+
+// workLeftSQL is a condition that holds for a pair s (sync_channels)
+// with work left: dirty marks, or an item to close (sync_closures) on a
+// channel that is pushed to — a channel whose last mapping was deleted has
+// no marks, only its closures. The closures of a channel disabled or
+// without an endpoint wait for it to be pushed to again (its deliveries
+// leave them): counted, every sweep would revive it for nothing. kinds is
+// the placeholder of the kinds pushed to (Fanout.pushed).
+func workLeftSQL(kinds string) string {
+	return `(EXISTS (SELECT 1 FROM sync_dirty d WHERE d.property_id = s.property_id AND d.channel_id = s.channel_id)
+		OR EXISTS (SELECT 1 FROM sync_closures k JOIN channels c ON c.property_id = k.property_id AND c.id = k.channel_id
+			WHERE k.property_id = s.property_id AND k.channel_id = s.channel_id
+				AND c.enabled AND c.endpoint <> '' AND c.kind = ANY(` + kinds + `::text[])))`
 }
 
 // sweepRow is a pair with dirty marks that may lack a live task.
@@ -48,8 +63,8 @@ func (f *Fanout) sweepLostDeadLetters(ctx context.Context) error {
 	rows, _ := f.db.Query(ctx, `
 		SELECT s.property_id, s.channel_id FROM sync_channels s
 		WHERE s.archived AND s.queued IS NULL AND coalesce(s.last_error_at < now() - $1::interval, true)
-			AND EXISTS (SELECT 1 FROM sync_dirty d WHERE d.property_id = s.property_id AND d.channel_id = s.channel_id)
-		LIMIT 1000`, 6*f.cfg.StaleAfter)
+			AND `+workLeftSQL("$2")+`
+		LIMIT 1000`, 6*f.cfg.StaleAfter, f.pushed)
 	dead, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (pair, error) {
 		var p pair
 		err := r.Scan(&p.Property, &p.Channel)
@@ -87,9 +102,9 @@ func (f *Fanout) sweepChannels(ctx context.Context) error {
 		SELECT s.property_id, s.channel_id, s.queued, s.queued_gen, coalesce(s.queued_at < now() - $2::interval, false)
 		FROM sync_channels s
 		WHERE NOT s.archived AND (s.queued IS NULL OR s.queued_at < now() - $1::interval)
-			AND EXISTS (SELECT 1 FROM sync_dirty d WHERE d.property_id = s.property_id AND d.channel_id = s.channel_id)
+			AND `+workLeftSQL("$3")+`
 		ORDER BY s.queued_at NULLS FIRST
-		LIMIT 1000`, f.cfg.StaleAfter, 6*f.cfg.StaleAfter)
+		LIMIT 1000`, f.cfg.StaleAfter, 6*f.cfg.StaleAfter, f.pushed)
 	todo, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (sweepRow, error) {
 		var s sweepRow
 		err := r.Scan(&s.Property, &s.Channel, &s.Queued, &s.QueuedGen, &s.LongAgo)
@@ -167,8 +182,8 @@ func (f *Fanout) revive(ctx context.Context, conn *pgxpool.Conn, p pair) error {
 			UPDATE sync_channels s SET gen = s.gen + 1, queued = 'critical', queued_gen = s.gen + 1, queued_at = now()
 			WHERE s.property_id = $1 AND s.channel_id = $2 AND NOT s.archived
 				AND (s.queued IS NULL OR s.queued_at < now() - $3::interval)
-				AND EXISTS (SELECT 1 FROM sync_dirty d WHERE d.property_id = s.property_id AND d.channel_id = s.channel_id)
-			RETURNING s.queued, s.gen`, p.Property, p.Channel, 6*f.cfg.StaleAfter).Scan(&class, &gen)
+				AND `+workLeftSQL("$4")+`
+			RETURNING s.queued, s.gen`, p.Property, p.Channel, 6*f.cfg.StaleAfter, f.pushed).Scan(&class, &gen)
 	})
 	var released bool
 	if uerr := conn.QueryRow(ctx, `SELECT pg_advisory_unlock(`+pairLockSQL+`)`, p.Property, p.Channel).Scan(&released); uerr != nil || !released {
