@@ -389,6 +389,9 @@ func (s *Server) setCredentials(c *gin.Context) {
 		s.fail(c, err, "")
 		return
 	}
+	if in.OutboundSecret != "" || in.OutboundUsername != "" {
+		s.retryDeadLetters(c.Request.Context(), apiProperty(c).Code, c.Param("channel"))
+	}
 	c.Status(http.StatusNoContent)
 }
 

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 
 	"github.com/keyrack/keyrack/inventory"
 )
@@ -23,5 +24,30 @@ func (s *Server) catchUp(ctx context.Context, property, channel string) {
 			level = s.log.Debug // disabled, say: nothing to catch up
 		}
 		level("the channel could not be resynced after its change; the nightly resync will", "property", property, "channel", channel, "err", err)
+	}
+	s.retryDeadLetters(ctx, property, channel)
+}
+
+// retryDeadLetters runs again, now, the deliveries to a channel that ran
+// out of retries, after a change that can cure them — credentials or an
+// endpoint corrected: nothing else would, until the channel's next change
+// or a retry by hand. Failing to is logged: the alerts page still offers
+// the retry.
+func (s *Server) retryDeadLetters(ctx context.Context, property, channel string) {
+	if s.fanout == nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	archived, err := s.fanout.Archived(ctx)
+	if err == nil {
+		for _, a := range archived {
+			if a.Property == property && a.Channel == channel {
+				err = errors.Join(err, s.fanout.RetryArchived(ctx, a.Queue, a.ID))
+			}
+		}
+	}
+	if err != nil {
+		s.log.Warn("the channel's dead-lettered deliveries could not be retried after its change; retry them from the alerts page",
+			"property", property, "channel", channel, "err", err)
 	}
 }

@@ -715,6 +715,7 @@ func (s *Server) uiChannelSetOutbound(c *gin.Context) {
 		s.uiFail(c, err)
 		return
 	}
+	s.retryDeadLetters(c.Request.Context(), uiProp(c).Code, ch.Code)
 	redirectFlash(c, channelPath(c), "The credentials keyrack presents to "+ch.Code+" are saved; the next delivery uses them.")
 }
 
