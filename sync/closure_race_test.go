@@ -63,3 +63,25 @@ func TestASweptChannelWithOnlyAClosureIsClosed(t *testing.T) {
 	v, _ := h.tc["A"].Value(room, night)
 	require.Zero(t, v)
 }
+
+// A channel with a room to close is not in sync: it sells the room until
+// it is told, and its status said "in sync" meanwhile.
+func TestAChannelWithARoomToCloseIsNotInSync(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{units: []int{5, 5}, channels: []string{"A"}, noWorker: true})
+	ctx := context.Background()
+	require.NoError(t, h.fan.Resync(ctx, h.code, "A"))
+	require.NoError(t, h.fan.DeliverNow(ctx, h.id, h.chanIDs["A"]))
+	require.True(t, h.inSync("A"))
+
+	_, err := h.st.DeleteMapping(ctx, h.code, "A", h.room("A", 1), "", inventory.System)
+	require.NoError(t, err)
+	st, err := h.status()
+	require.NoError(t, err)
+	require.False(t, st[0].InSync, "%+v", st[0])
+	require.Equal(t, 1, st[0].Closing)
+	require.NotNil(t, st[0].DirtySince)
+
+	require.NoError(t, h.fan.DeliverNow(ctx, h.id, h.chanIDs["A"]))
+	require.True(t, h.inSync("A"))
+}

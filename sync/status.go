@@ -29,6 +29,11 @@ type ChannelStatus struct {
 	// count them.
 	Unrelayed      int        `json:"unrelayed"`
 	UnrelayedSince *time.Time `json:"unrelayed_since,omitempty"`
+	// Closing counts the room codes (at the rate level, room and rate
+	// pairs) whose last mapping was deleted and that the channel has not
+	// been sent closed yet (sync_closures): it sells them until it is.
+	// DirtySince counts the oldest deletion too.
+	Closing int `json:"closing"`
 	// Queued is the queue of the task that waits ("critical", "bulk"), if any.
 	Queued string `json:"queued,omitempty"`
 	// Archived: the last delivery ran out of retries; see Archived.
@@ -101,7 +106,7 @@ func (f *Fanout) Status(ctx context.Context, property string) ([]ChannelStatus, 
 				SELECT e.delivered_at FROM feed_entries e WHERE e.property_id = c.property_id AND e.channel_id = c.id
 				ORDER BY e.id DESC LIMIT $2) AS w) END,
 			coalesce(f.webhook_error, ''), f.webhook_error_at,
-			coalesce(o.n, 0), o.oldest
+			coalesce(o.n, 0), o.oldest, coalesce(z.n, 0), z.oldest
 		FROM channels c JOIN properties p ON p.id = c.property_id
 		LEFT JOIN sync_channels s ON s.property_id = c.property_id AND s.channel_id = c.id
 		LEFT JOIN LATERAL (
@@ -122,19 +127,28 @@ func (f *Fanout) Status(ctx context.Context, property string) ([]ChannelStatus, 
 				JOIN room_types rt ON rt.property_id = m.property_id AND rt.id = m.room_type_id
 				WHERE m.property_id = c.property_id AND m.channel_id = c.id)
 		) AS o ON c.enabled AND c.kind = ANY($4::text[])
+		-- The rooms to close on it, if it is sent them (a disabled
+		-- channel's wait for it to be enabled again).
+		LEFT JOIN LATERAL (
+			SELECT count(*)::int AS n, min(x.created_at) AS oldest FROM sync_closures x
+			WHERE x.property_id = c.property_id AND x.channel_id = c.id
+		) AS z ON c.enabled AND c.kind = ANY($4::text[])
 		WHERE p.code = $1
 		ORDER BY c.code`, property, RecentFeed, f.relayLate().Seconds(), f.pushed)
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ChannelStatus, error) {
 		var s ChannelStatus
+		var closingSince *time.Time
 		err := r.Scan(&s.Channel, &s.Enabled, &s.DirtyNights, &s.DirtySince, &s.Queued, &s.Archived,
 			&s.Deliveries, &s.Failures, &s.LastDelivery, &s.LastError, &s.LastErrorAt, &s.ResyncedOn,
 			&s.FeedUnacked, &s.FeedOldestUnacked, &s.WebhooksPending, &s.WebhooksFailed,
 			&s.PulledAt, &s.PullOKAt, &s.PullError, &s.PullErrorAt, &s.LastWebhook, &s.WebhookError, &s.WebhookErrorAt,
-			&s.Unrelayed, &s.UnrelayedSince)
-		if s.UnrelayedSince != nil && (s.DirtySince == nil || s.UnrelayedSince.Before(*s.DirtySince)) {
-			s.DirtySince = s.UnrelayedSince
+			&s.Unrelayed, &s.UnrelayedSince, &s.Closing, &closingSince)
+		for _, since := range []*time.Time{s.UnrelayedSince, closingSince} {
+			if since != nil && (s.DirtySince == nil || since.Before(*s.DirtySince)) {
+				s.DirtySince = since
+			}
 		}
-		s.InSync = s.DirtyNights == 0 && s.DirtySince == nil && s.Unrelayed == 0
+		s.InSync = s.DirtyNights == 0 && s.DirtySince == nil && s.Unrelayed == 0 && s.Closing == 0
 		return s, err
 	})
 }

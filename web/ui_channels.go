@@ -202,6 +202,14 @@ func (s *Server) channelSyncs(c *gin.Context, property string) (map[string]chann
 				cs.Lag += " for " + lagText(now.Sub(*st.UnrelayedSince))
 			}
 		}
+		if st.Closing > 0 {
+			// No night is dirty: say what waits.
+			rooms := "rooms"
+			if st.Closing == 1 {
+				rooms = "room"
+			}
+			cs.Lag += fmt.Sprintf(": %d %s to close on the channel (its last mapping deleted)", st.Closing, rooms)
+		}
 		out[st.Channel] = cs
 	}
 	problem := ""
