@@ -47,14 +47,11 @@ func apikeyCommand(ctx context.Context, cfg Config, args []string, _ *slog.Logge
 	default:
 		return usageError{fmt.Sprintf("apikey: unknown subcommand %q; use create, revoke or list", sub)}
 	}
-	st, err := openStore(ctx, *c)
+	st, err := openMigratedStore(ctx, *c)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if _, err := requireSchema(ctx, st); err != nil {
-		return err
-	}
 	by := inventory.Actor{Kind: "cli", Name: "keyrack apikey"}
 	switch sub {
 	case "create":

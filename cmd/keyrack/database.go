@@ -36,6 +36,20 @@ func openStore(ctx context.Context, cfg Config) (*inventory.Store, error) {
 // errNotMigrated says how to create the schema.
 var errNotMigrated = errors.New("the database has no keyrack schema yet: run `keyrack migrate` first (or `keyrack serve -migrate`)")
 
+// openMigratedStore is openStore for the commands that need keyrack's
+// schema as it is (requireSchema); the store is closed again if not.
+func openMigratedStore(ctx context.Context, cfg Config) (*inventory.Store, error) {
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := requireSchema(ctx, st); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
 // requireSchema fails with errNotMigrated when the migrations have not run.
 func requireSchema(ctx context.Context, st *inventory.Store) (int32, error) {
 	v, err := st.SchemaVersion(ctx)

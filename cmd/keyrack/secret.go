@@ -37,14 +37,11 @@ func secretCommand(ctx context.Context, cfg Config, args []string, _ *slog.Logge
 	if err != nil {
 		return usageError{"KEYRACK_NEW_SECRET" + strings.TrimPrefix(err.Error(), "KEYRACK_SECRET")}
 	}
-	st, err := openStore(ctx, *c)
+	st, err := openMigratedStore(ctx, *c)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if _, err := requireSchema(ctx, st); err != nil {
-		return err
-	}
 	// A mistyped KEYRACK_SECRET opens nothing: refused as serve refuses it,
 	// before anything is cleared.
 	if _, err := st.CheckSecret(ctx, from); err != nil {

@@ -34,14 +34,11 @@ func seedCommand(ctx context.Context, cfg Config, args []string, _ *slog.Logger,
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("seed demo takes no more arguments, got %q", fs.Args())}
 	}
-	st, err := openStore(ctx, *c)
+	st, err := openMigratedStore(ctx, *c)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if _, err := requireSchema(ctx, st); err != nil {
-		return err
-	}
 	created, err := fixtures.SeedDemo(ctx, st)
 	if err != nil {
 		return err

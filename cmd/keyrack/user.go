@@ -83,14 +83,11 @@ func userCommand(ctx context.Context, cfg Config, args []string, _ *slog.Logger,
 			return usageError{"user add needs a password: on standard input (echo … | keyrack user add …) or in KEYRACK_PASSWORD"}
 		}
 	}
-	st, err := openStore(ctx, *c)
+	st, err := openMigratedStore(ctx, *c)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if _, err := requireSchema(ctx, st); err != nil {
-		return err
-	}
 	switch sub {
 	case "add":
 		u, err := st.CreatePropertyStaffUser(ctx, name, *role, *property, password, inventory.Actor{Kind: "cli", Name: "keyrack user"})
