@@ -411,9 +411,14 @@ func (f *Fanout) RunWorker(ctx context.Context) error {
 	mux.HandleFunc(taskPull, f.handlePullTask)
 	var servers []*asynq.Server
 	defer func() {
+		// Together: each waits up to its ShutdownTimeout for the tasks in
+		// flight, and one after the other a stop could take 30 s with the
+		// HTTP server's 10 — all of Kubernetes' default grace period.
+		var wg gosync.WaitGroup
 		for _, srv := range servers {
-			srv.Shutdown()
+			wg.Go(srv.Shutdown)
 		}
+		wg.Wait()
 	}()
 	for _, q := range []struct {
 		class       string
