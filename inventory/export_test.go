@@ -1,5 +1,7 @@
 package inventory
 
+import "time"
+
 // ApplyTogether applies revs as one group, as if they had arrived at the
 // same moment, and returns each one's outcome and error. fault, when not
 // nil, makes the database refuse the write of the revisions it picks.
@@ -24,3 +26,6 @@ func (s *Store) ApplyTogether(revs []Revision, fault func(*Revision) bool) ([]Ou
 	}
 	return outs, errs
 }
+
+// SetRunningCheck shortens how often HoldRunning checks its session.
+func (s *Store) SetRunningCheck(d time.Duration) { s.runningCheck = d }

@@ -27,6 +27,8 @@ type Store struct {
 	log      *slog.Logger
 	groups   *batcher
 	onCommit func([]Revision, time.Time)
+	// runningCheck is HoldRunning's interval (tests shorten it).
+	runningCheck time.Duration
 }
 
 // DefaultMaxConns is the size of the connection pool Open makes unless the
@@ -84,7 +86,10 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
 // ConnDefaults are the server settings keyrack's connections run with
 // unless DATABASE_URL gives them (see OpenConfig).
 var ConnDefaults = map[string]string{
-	"jit": "off",
+	// Names keyrack's sessions in pg_stat_activity (and in what keyrack
+	// says of a session holding a lock).
+	"application_name": "keyrack",
+	"jit":              "off",
 	// Nights are dates and never go through a session's zone; UTC keeps
 	// any timestamp arithmetic the same whatever zone the server was set
 	// up in (initdb writes the machine's).

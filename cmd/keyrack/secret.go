@@ -42,6 +42,11 @@ func secretCommand(ctx context.Context, cfg Config, args []string, _ *slog.Logge
 		return err
 	}
 	defer st.Close()
+	release, err := st.LockOutProcesses(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	// A mistyped KEYRACK_SECRET opens nothing: refused as serve refuses it,
 	// before anything is cleared.
 	if _, err := st.CheckSecret(ctx, from); err != nil {

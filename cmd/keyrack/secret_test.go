@@ -74,6 +74,22 @@ func TestServeNamesTheChannelsItsSecretDoesNotOpen(t *testing.T) {
 	require.NotContains(t, log.String(), "H/A")
 }
 
+const oldSecret, newSecret = "the secret that leaked, sixteen+", "the secret that replaces it, 16+"
+
+// rotationHotel is channelHotel in a database of its own that the command
+// line reaches at url.
+func rotationHotel(t *testing.T) (string, *inventory.Store) {
+	t.Helper()
+	url := schemaURL(t)
+	code, _, stderr := keyrack(t, nil, "migrate", "-database-url", url)
+	require.Equal(t, 0, code, stderr)
+	st, err := inventory.Open(context.Background(), url)
+	require.NoError(t, err)
+	t.Cleanup(st.Close)
+	channelHotel(t, st)
+	return url, st
+}
+
 // serve refuses a secret that does not open the stored credentials, so a
 // deployment whose secret leaked moves to a new one with keyrack secret
 // rotate: what is sealed is sealed again with the new secret, and the
@@ -82,14 +98,7 @@ func TestServeNamesTheChannelsItsSecretDoesNotOpen(t *testing.T) {
 func TestSecretRotateMovesTheStoredCredentialsToTheNewSecret(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := schemaURL(t)
-	code, _, stderr := keyrack(t, nil, "migrate", "-database-url", url)
-	require.Equal(t, 0, code, stderr)
-	st, err := inventory.Open(ctx, url)
-	require.NoError(t, err)
-	t.Cleanup(st.Close)
-	channelHotel(t, st)
-	const oldSecret, newSecret = "the secret that leaked, sixteen+", "the secret that replaces it, 16+"
+	url, st := rotationHotel(t)
 	old, err := inventory.NewSecrets(oldSecret)
 	require.NoError(t, err)
 	require.NoError(t, st.SetChannelCredentials(ctx, old, "H", "B", inventory.Credentials{
@@ -99,7 +108,7 @@ func TestSecretRotateMovesTheStoredCredentialsToTheNewSecret(t *testing.T) {
 	_, err = st.SetICalFeed(ctx, old, "H", "I", "R", "https://calendar.example/export.ics?token=platform-token", 900, inventory.System)
 	require.NoError(t, err)
 
-	code, _, stderr = keyrack(t, map[string]string{"DATABASE_URL": url, "KEYRACK_SECRET": oldSecret + "x", "KEYRACK_NEW_SECRET": newSecret},
+	code, _, stderr := keyrack(t, map[string]string{"DATABASE_URL": url, "KEYRACK_SECRET": oldSecret + "x", "KEYRACK_NEW_SECRET": newSecret},
 		"secret", "rotate")
 	require.Equal(t, 1, code)
 	require.Contains(t, stderr, "KEYRACK_SECRET does not open")
@@ -126,4 +135,54 @@ func TestSecretRotateMovesTheStoredCredentialsToTheNewSecret(t *testing.T) {
 	ok, err := st.CheckChannelSecret(ctx, sec, "H", "B", "b-user", "b's secret to us")
 	require.NoError(t, err)
 	require.False(t, ok, "an inbound secret cannot be moved: it must be set again")
+}
+
+// A rotation beside a running keyrack left that process with the old
+// secret in memory: it could not open the credentials sealed again with the
+// new one (every delivery to those channels failed, dead-lettered) and
+// sealed with the old one what staff entered afterwards. The README said to
+// stop every process first; nothing checked it. secret rotate is refused
+// while one runs, naming its session, and changes nothing; a process does
+// not start while a rotation runs.
+func TestSecretRotateIsRefusedWhileAKeyrackProcessRuns(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url, st := rotationHotel(t)
+	sealedWith(t, st, "B", oldSecret)
+	old, err := inventory.NewSecrets(oldSecret)
+	require.NoError(t, err)
+	env := map[string]string{"DATABASE_URL": url, "KEYRACK_SECRET": oldSecret, "KEYRACK_NEW_SECRET": newSecret}
+
+	m := newTestMain(t)
+	m.Store = st
+	m.Config.Secret = oldSecret
+	m.Config.Roles = roleWorker // any role marks the process
+	running, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- m.Run(running) }()
+	<-m.Started()
+
+	code, _, stderr := keyrack(t, env, "secret", "rotate")
+	require.Equal(t, 1, code, "a rotation beside a running keyrack")
+	require.Contains(t, stderr, "keyrack processes are running")
+	require.Contains(t, stderr, "keyrack, from", "the session is named")
+	_, err = st.CheckSecret(ctx, old)
+	require.NoError(t, err, "a refused rotation changed something")
+
+	stop()
+	require.NoError(t, wait(t, done))
+	code, stdout, stderr := keyrack(t, env, "secret", "rotate")
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, stdout, "1 sealed values moved")
+
+	// And a process does not start while a rotation holds the database.
+	release, err := st.LockOutProcesses(ctx)
+	require.NoError(t, err)
+	defer release()
+	m2 := newTestMain(t)
+	m2.Store = st
+	m2.Config.Secret = newSecret
+	err = m2.Run(ctx)
+	require.ErrorIs(t, err, inventory.ErrRotating)
+	require.NoError(t, m2.Close())
 }

@@ -223,6 +223,13 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Marks this process as running until it stops: `keyrack secret
+	// rotate` is refused meanwhile (and this start while one runs).
+	running, err := m.Store.HoldRunning(ctx)
+	if err != nil {
+		return err
+	}
+	defer running.Release()
 	// Every role presents or checks the channels' credentials: a process
 	// with another secret would dead-letter the channels it delivers to.
 	unopened, err := m.Store.CheckSecret(ctx, secrets)
