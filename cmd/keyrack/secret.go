@@ -20,11 +20,18 @@ func secretFlags(cfg Config, w io.Writer) (*flag.FlagSet, *Config) {
 // new one (for one that leaked) can only be taken this way.
 func secretCommand(ctx context.Context, cfg Config, args []string, _ *slog.Logger, stdout, stderr io.Writer) error {
 	fs, c := secretFlags(cfg, stderr)
+	// Flags may come before or after the subcommand, as its usage puts them.
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 || fs.Arg(0) != "rotate" {
+	if fs.NArg() == 0 || fs.Arg(0) != "rotate" {
 		return usageError{"secret needs the subcommand rotate: KEYRACK_SECRET=old KEYRACK_NEW_SECRET=new keyrack secret rotate"}
+	}
+	if err := parseFlags(fs, fs.Args()[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("secret rotate takes no arguments, got %q", fs.Args())}
 	}
 	if c.Secret == "" || c.NewSecret == "" {
 		return usageError{"secret rotate needs the secret in use in KEYRACK_SECRET and the new one in KEYRACK_NEW_SECRET"}

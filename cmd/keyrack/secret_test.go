@@ -186,3 +186,33 @@ func TestSecretRotateIsRefusedWhileAKeyrackProcessRuns(t *testing.T) {
 	require.ErrorIs(t, err, inventory.ErrRotating)
 	require.NoError(t, m2.Close())
 }
+
+// `keyrack help secret` prints "keyrack secret rotate [flags]", as the
+// other commands take their flags after the subcommand (apikey create
+// --name, seed demo -database-url): secret refused every flag given there —
+// "secret needs the subcommand rotate", exit 2 — so the rotation could not
+// be run with -database-url, nor its help shown with rotate -h.
+func TestSecretRotateTakesItsFlagsAfterTheSubcommand(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url, st := rotationHotel(t)
+	sealedWith(t, st, "B", oldSecret)
+
+	code, stdout, stderr := keyrack(t, nil, "secret", "rotate", "-h")
+	require.Equal(t, 0, code, stderr)
+	require.Empty(t, stdout)
+	require.Contains(t, stderr, "Usage: keyrack secret rotate")
+
+	env := map[string]string{"KEYRACK_SECRET": oldSecret, "KEYRACK_NEW_SECRET": newSecret}
+	code, stdout, stderr = keyrack(t, env, "secret", "rotate", "-database-url", url)
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, stdout, "1 sealed values moved")
+	sec, err := inventory.NewSecrets(newSecret)
+	require.NoError(t, err)
+	_, err = st.CheckSecret(ctx, sec)
+	require.NoError(t, err, "the credentials were not moved to the new secret")
+
+	code, _, stderr = keyrack(t, env, "secret", "rotate", "now", "-database-url", url)
+	require.Equal(t, 2, code)
+	require.Contains(t, stderr, "rotate takes no arguments")
+}
