@@ -224,3 +224,21 @@ func TestABadFlagDoesNotPrintThePasswordsOfTheURLs(t *testing.T) {
 		}
 	}
 }
+
+// keyrack help said the scheduler role ran the nightly resync and the worker
+// the relay and the deliveries, and no more: an operator splitting keyrack
+// into processes by it, and running no scheduler with KEYRACK_RESYNC_AT=off,
+// had no polls of pull-mode OTAs — their bookings never reached keyrack —
+// and no iCal import without a worker. The help says what each role runs,
+// as the README's "Roles" does.
+func TestHelpSaysWhatEachRoleRuns(t *testing.T) {
+	t.Parallel()
+	code, stdout, _ := keyrack(t, nil, "help")
+	require.Equal(t, 0, code)
+	roles := stdout[strings.Index(stdout, "KEYRACK_ROLES"):]
+	roles = roles[:strings.Index(roles, "KEYRACK_SECRET")]
+	roles = strings.Join(strings.Fields(roles), " ")
+	for _, s := range []string{"PMS webhooks", "iCal feeds", "polls of pull-mode OTAs", "nightly resync", "one process leads"} {
+		require.Contains(t, roles, s)
+	}
+}

@@ -93,9 +93,12 @@ Environment:
   KEYRACK_ADDR       address serve listens on (default ` + defaultAddr + `)
   KEYRACK_LOG_LEVEL  debug, info, warn or error (default info); logs go to stderr
   KEYRACK_ROLES      what serve runs (default ` + defaultRoles + `): web (HTTP),
-                     worker (outbox relay and deliveries to channels), scheduler
-                     (nightly resync; one process leads); several processes can
-                     share PostgreSQL and Redis, each with its own roles
+                     worker (the outbox relay, deliveries to channels, PMS
+                     webhooks, fetches of iCal feeds), scheduler (one process
+                     leads: the nightly resync, the polls of pull-mode OTAs —
+                     without it their bookings do not reach keyrack —, the
+                     alarms and clean-ups); several processes can share
+                     PostgreSQL and Redis, each with its own roles
   KEYRACK_SECRET     seals and opens the credentials keyrack presents to channels;
                      the same in every process, and never changed in place:
                      serve refuses one that does not open the stored ones

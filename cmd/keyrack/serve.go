@@ -29,8 +29,8 @@ const shutdownTimeout = 10 * time.Second
 // The roles serve can run.
 const (
 	roleWeb       = "web"       // the HTTP server
-	roleWorker    = "worker"    // the outbox relay and the deliveries to channels
-	roleScheduler = "scheduler" // periodic work; one process leads
+	roleWorker    = "worker"    // the outbox relay, the deliveries to channels and PMSs, the iCal imports
+	roleScheduler = "scheduler" // periodic work (resyncs, pull-mode polls, alarms); one process leads
 )
 
 var allRoles = []string{roleWeb, roleWorker, roleScheduler}
