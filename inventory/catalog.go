@@ -47,20 +47,20 @@ func (k ChannelKind) speaksOTAXML() bool {
 }
 
 // checkChannelCode checks a code the channel itself gives (a hotel, room or
-// rate code; "" is checked by the caller): no spaces around it, which would
+// rate code, field in the API; "" is checked by the caller): no spaces around it, which would
 // make it match nothing the channel sends, nor characters XML cannot carry
 // or a screen cannot show; at most max characters on a channel speaking
 // OTA XML (max 0: any length).
-func checkChannelCode(kind ChannelKind, channel, what, code string, max int) error {
+func checkChannelCode(kind ChannelKind, channel, field, what, code string, max int) error {
 	switch {
 	case !utf8.ValidString(code):
-		return Errorf(EINVALID, "channel %s: %s %q is not valid UTF-8", channel, what, code)
+		return invalidField(field, "channel %s: %s %q is not valid UTF-8", channel, what, code)
 	case strings.TrimSpace(code) != code:
-		return Errorf(EINVALID, "channel %s: %s %q has spaces at its start or end: give the code exactly as the channel writes it", channel, what, code)
+		return invalidField(field, "channel %s: %s %q has spaces at its start or end: give the code exactly as the channel writes it", channel, what, code)
 	case strings.ContainsFunc(code, func(r rune) bool { return unicode.IsControl(r) }):
-		return Errorf(EINVALID, "channel %s: %s %q holds a control character", channel, what, code)
+		return invalidField(field, "channel %s: %s %q holds a control character", channel, what, code)
 	case max > 0 && kind.speaksOTAXML() && utf8.RuneCountInString(code) > max:
-		return Errorf(EINVALID, "channel %s: %s %q is %d characters long; OpenTravel allows at most %d, and a channel checking what it is sent against the schema would refuse every availability message naming it",
+		return invalidField(field, "channel %s: %s %q is %d characters long; OpenTravel allows at most %d, and a channel checking what it is sent against the schema would refuse every availability message naming it",
 			channel, what, code, utf8.RuneCountInString(code), max)
 	}
 	return nil
@@ -70,15 +70,15 @@ func checkChannelCode(kind ChannelKind, channel, what, code string, max int) err
 // as they are checked when it is set (checkChannelCode): the channel page
 // also warns of mappings stored before they were.
 func CheckMappingCodes(kind ChannelKind, channel string, m Mapping) error {
-	if err := checkChannelCode(kind, channel, "room code", m.ChannelRoom, maxOTARoomCode); err != nil {
+	if err := checkChannelCode(kind, channel, "channel_room", "room code", m.ChannelRoom, maxOTARoomCode); err != nil {
 		return err
 	}
-	return checkChannelCode(kind, channel, "rate code", m.ChannelRate, maxOTARateCode)
+	return checkChannelCode(kind, channel, "channel_rate", "rate code", m.ChannelRate, maxOTARateCode)
 }
 
 // CheckHotelCode checks a channel's hotel code as it is checked when set.
 func CheckHotelCode(c Channel) error {
-	return checkChannelCode(c.Kind, c.Code, "hotel code", c.HotelCode, maxOTAHotelCode)
+	return checkChannelCode(c.Kind, c.Code, "hotel_code", "hotel code", c.HotelCode, maxOTAHotelCode)
 }
 
 // notFound maps pgx.ErrNoRows to an ENOTFOUND error.
@@ -147,7 +147,7 @@ func sameZoneInDatabase(ctx context.Context, tx pgx.Tx, p Property, loc *time.Lo
 		p.TimeZone, probes).Scan(&local)
 	var pg *pgconn.PgError
 	if errors.As(err, &pg) && pg.Code == "22023" {
-		return Errorf(EINVALID, "property %s: time zone %q is not known to the database (PostgreSQL's zone data is older than keyrack's): "+
+		return invalidField("time_zone", "property %s: time zone %q is not known to the database (PostgreSQL's zone data is older than keyrack's): "+
 			"update the server's tzdata, or use a zone both know", p.Code, p.TimeZone)
 	}
 	if err != nil {
@@ -155,7 +155,7 @@ func sameZoneInDatabase(ctx context.Context, tx pgx.Tx, p Property, loc *time.Lo
 	}
 	for i, t := range probes {
 		if want := t.In(loc); !local[i].Equal(time.Date(want.Year(), want.Month(), want.Day(), want.Hour(), want.Minute(), want.Second(), 0, time.UTC)) {
-			return Errorf(EINVALID, "property %s: time zone %q is read differently by the database (%s on %s) and by keyrack (%s): "+
+			return invalidField("time_zone", "property %s: time zone %q is read differently by the database (%s on %s) and by keyrack (%s): "+
 				"use a place's zone name, such as Europe/Paris for CET", p.Code, p.TimeZone,
 				local[i].Format("15:04"), t.Format("2006-01-02 15:04 UTC"), want.Format("15:04"))
 		}

@@ -20,6 +20,10 @@ type Error struct {
 	Message string
 	// Short lists the nights that were short, for a ECONFLICT on a booking.
 	Short []Shortage
+	// Field names the field of the request at fault in an EINVALID error,
+	// when the store can tell (a channel's code its protocol cannot carry):
+	// the API names it, as it names the fields it checks itself.
+	Field string
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -27,6 +31,13 @@ func (e *Error) Error() string { return e.Message }
 // Errorf returns an *Error with the code and a formatted message.
 func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// invalidField is an EINVALID error naming the request's field at fault.
+func invalidField(field, format string, args ...any) *Error {
+	e := Errorf(EINVALID, format, args...)
+	e.Field = field
+	return e
 }
 
 // ErrorCode is the code of err, or EINTERNAL for an error that is not an *Error.

@@ -184,12 +184,12 @@ func (o *OTASettings) Check() (field, problem string) {
 
 func (o *OTASettings) validate(channel string) error {
 	if field, problem := o.Check(); field != "" {
-		return Errorf(EINVALID, "channel %s: %s %s", channel, field, problem)
+		return invalidField(field, "channel %s: %s %s", channel, field, problem)
 	}
 	// The modification queue is polled with the pull URL: without it,
 	// nothing would be.
 	if o.PullModifyURL != "" && o.PullURL == "" {
-		return Errorf(EINVALID, "channel %s: pull_modify_url is polled with pull_url: set pull_url too (or clear pull_modify_url)", channel)
+		return invalidField("pull_modify_url", "channel %s: pull_modify_url is polled with pull_url: set pull_url too (or clear pull_modify_url)", channel)
 	}
 	return nil
 }

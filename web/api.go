@@ -175,7 +175,8 @@ func invalid(c *gin.Context, errs ...fieldError) {
 }
 
 // fail answers with the problem an inventory error stands for; field, when
-// not "", is named as the invalid field of an EINVALID error.
+// not "", is named as the invalid field of an EINVALID error (else the one
+// the error names, if any).
 func (s *Server) fail(c *gin.Context, err error, field string) {
 	var ie *inventory.Error
 	if !errors.As(err, &ie) {
@@ -185,6 +186,9 @@ func (s *Server) fail(c *gin.Context, err error, field string) {
 	}
 	switch ie.Code {
 	case inventory.EINVALID:
+		if field == "" {
+			field = ie.Field
+		}
 		if field != "" {
 			invalid(c, newFieldError(field, ie.Message))
 			return
