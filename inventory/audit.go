@@ -86,10 +86,22 @@ func (s *Store) Audit(ctx context.Context, property, subject string, limit int) 
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	rows, _ := s.db.Query(ctx, `SELECT a.id, a.at, a.actor, a.origin, a.action, a.subject, a.details
+	// One statement per case, not "$2 = '' OR a.subject = $2": a prepared
+	// statement's generic plan could not use audit_log_subject, and a
+	// booking's trail would be looked for in the property's whole log.
+	sql := `SELECT a.id, a.at, a.actor, a.origin, a.action, a.subject, a.details
 		FROM audit_log a JOIN properties p ON p.id = a.property_id
-		WHERE p.code = $1 AND ($2 = '' OR a.subject = $2)
-		ORDER BY a.id DESC LIMIT $3`, property, subject, limit)
+		WHERE p.code = $1 AND a.subject = $2
+		ORDER BY a.id DESC LIMIT $3`
+	args := []any{property, subject, limit}
+	if subject == "" {
+		sql = `SELECT a.id, a.at, a.actor, a.origin, a.action, a.subject, a.details
+		FROM audit_log a JOIN properties p ON p.id = a.property_id
+		WHERE p.code = $1
+		ORDER BY a.id DESC LIMIT $2`
+		args = []any{property, limit}
+	}
+	rows, _ := s.db.Query(ctx, sql, args...)
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (AuditEntry, error) {
 		var e AuditEntry
 		err := r.Scan(&e.ID, &e.At, &e.Actor, &e.Origin, &e.Action, &e.Subject, &e.Details)

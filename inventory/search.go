@@ -206,15 +206,24 @@ func (s *Store) RevisionContentTypes(ctx context.Context, property string, reser
 // resolved, newest first: its unmapped room, the overbookings it caused or
 // was part of, and its revisions' delivery problems towards the PMS.
 func (s *Store) ReservationIncidents(ctx context.Context, property string, reservationID int64) ([]Incident, error) {
+	// Each kind of link through its own index (resolved incidents too), so
+	// that a booking's page does not read every incident the property had.
 	rows, _ := s.db.Query(ctx, `
+		WITH p AS (SELECT id FROM properties WHERE code = $1),
+		about AS (
+			SELECT i.id FROM p JOIN incidents i ON i.property_id = p.id AND i.reservation_id = $2
+			UNION
+			SELECT i.id FROM p JOIN channels c ON c.property_id = p.id
+			JOIN feed_entries f ON f.property_id = c.property_id AND f.channel_id = c.id AND f.reservation_id = $2
+			JOIN incidents i ON i.property_id = f.property_id AND i.feed_entry_id = f.id
+			UNION
+			SELECT i.id FROM p JOIN incidents i ON i.property_id = p.id AND i.kind = 'overbooking'
+				AND i.details->'reservations' @> to_jsonb($2::bigint)
+		)
 		SELECT i.id, i.kind, coalesce(pl.code, ''), i.night, i.reservation_id, i.excess, i.message,
 			i.details, i.opened_at, i.updated_at, i.resolved_at, i.resolved_by
-		FROM incidents i
+		FROM p JOIN about ON true JOIN incidents i ON i.property_id = p.id AND i.id = about.id
 		LEFT JOIN pools pl ON pl.property_id = i.property_id AND pl.id = i.pool_id
-		LEFT JOIN feed_entries f ON f.property_id = i.property_id AND f.id = i.feed_entry_id
-		WHERE i.property_id = (SELECT id FROM properties WHERE code = $1)
-			AND (i.reservation_id = $2 OR f.reservation_id = $2
-				OR (i.kind = 'overbooking' AND i.details->'reservations' @> to_jsonb($2::bigint)))
 		ORDER BY i.id DESC`, property, reservationID)
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Incident, error) {
 		var i Incident

@@ -1,0 +1,270 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	gosync "sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/keyrack/keyrack/inventory"
+	"github.com/keyrack/keyrack/inventory/inventorytest"
+	"github.com/keyrack/keyrack/sync"
+	"github.com/keyrack/keyrack/sync/synctest"
+	"github.com/keyrack/keyrack/web"
+	"github.com/stretchr/testify/require"
+)
+
+// A hotel two years on: the tables that keep its history (reservations and
+// their revisions, the audit log, the PMS feed, incidents) hold far more
+// rows than any page shows. A staff page must read about what it shows,
+// not the history: these tests look at the plan of every statement a page
+// runs and count the rows it reads from each table.
+
+// recorder keeps the statements a store's pool runs while it is on.
+type recorder struct {
+	mu    gosync.Mutex
+	on    bool
+	stmts []recordedStatement
+}
+
+type recordedStatement struct {
+	sql  string
+	args []any
+}
+
+func (r *recorder) add(sql string, args []any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.on {
+		r.stmts = append(r.stmts, recordedStatement{sql, args})
+	}
+}
+
+func (r *recorder) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	r.add(d.SQL, d.Args)
+	return ctx
+}
+func (r *recorder) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (r *recorder) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	return ctx
+}
+func (r *recorder) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
+	r.add(d.SQL, d.Args)
+}
+func (r *recorder) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+// historyHotel is property "P" with a long history, served with a fan-out.
+type historyHotel struct {
+	*uiEnv
+	rec *recorder
+	// target is a booking of the hotel's first day, with a modification
+	// and an overbooking incident; the history came after it.
+	target int64
+}
+
+// historyBookings is how many bookings the history adds (two revisions
+// each, each sent to the PMS; one in four not acknowledged in time).
+const historyBookings = 10000
+
+func newHistoryHotel(t *testing.T) *historyHotel {
+	t.Helper()
+	rec := &recorder{}
+	cfg := inventorytest.Schema(t)
+	cfg.ConnConfig.Tracer = rec
+	ctx := context.Background()
+	st, err := inventory.OpenConfig(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(st.Close)
+	st.SetLogger(slog.New(slog.DiscardHandler))
+	require.NoError(t, st.Migrate(ctx))
+	sec, err := inventory.NewSecrets("test secret of keyrack's UI tests")
+	require.NoError(t, err)
+	redisURL := synctest.RedisURL(t)
+	q := openQueue(t, redisURL)
+	f, err := sync.New(sync.Config{DB: st.DB(), Queue: q, QueuePrefix: synctest.QueuePrefix(t, redisURL), Secrets: sec, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	ts := newTestServer(t, web.New(web.Config{Store: st, Queue: q, Fanout: f, Secrets: sec, Logger: slog.New(slog.DiscardHandler)}))
+	_, err = st.CreateStaffUser(ctx, "anna", inventory.RoleAdmin, uiPassword, inventory.System)
+	require.NoError(t, err)
+	h := &historyHotel{uiEnv: &uiEnv{t: t, st: st, ts: ts, client: newBrowserClient(t)}, rec: rec}
+
+	_, err = st.CreateProperty(ctx, inventory.Property{Code: "P", Name: "Grand Hotel", TimeZone: "Europe/Lisbon", Currency: "EUR"}, inventory.System)
+	require.NoError(t, err)
+	_, err = st.CreatePool(ctx, "P", inventory.Pool{Code: "DBL", Units: 1}, inventory.System)
+	require.NoError(t, err)
+	_, err = st.CreateRoomType(ctx, "P", inventory.RoomType{Code: "DBL-STD", Pool: "DBL"}, inventory.System)
+	require.NoError(t, err)
+	for _, ch := range []inventory.Channel{
+		{Code: "expedia", Kind: inventory.ChannelOTAPush, Enabled: true},
+		{Code: "booking", Kind: inventory.ChannelOTAPush, Enabled: true},
+		{Code: "pms", Kind: inventory.ChannelPMS, Enabled: true, Endpoint: "https://pms.example/keyrack"},
+	} {
+		_, err := st.CreateChannel(ctx, "P", ch, inventory.System)
+		require.NoError(t, err)
+	}
+	// The first day: two bookings of the last room, the second one over
+	// the limit (an OTA's booking is taken all the same), then changed.
+	night := inventory.MustDate("2025-03-01")
+	book := func(channel, id string, kind inventory.RevisionKind, nights int) inventory.Outcome {
+		o, err := st.ApplyRevision(ctx, inventory.Revision{Property: "P", Channel: channel, ExternalID: id, Kind: kind,
+			Stays: []inventory.RoomStay{{RoomType: "DBL-STD", Arrival: night, Departure: night.AddDays(nights), Rooms: 1}},
+			Guest: inventory.Guest{Name: "Ana Silva"}, Raw: []byte("<OTA_HotelResNotifRQ/>")})
+		require.NoError(t, err)
+		return o
+	}
+	book("booking", "BK-1", inventory.New, 2)
+	o := book("expedia", "EXP-1", inventory.New, 2)
+	require.NotEmpty(t, o.Overbooked)
+	book("expedia", "EXP-1", inventory.Modify, 3)
+	r, err := st.Reservation(ctx, "P", "expedia", "EXP-1")
+	require.NoError(t, err)
+	h.target = r.ID
+
+	// Two years of bookings after it, written straight into the tables as
+	// keyrack would have: like the target, each with its revisions, their
+	// audit entries and their entries on the PMS's feed.
+	_, err = st.DB().Exec(ctx, `
+		WITH t AS (SELECT * FROM reservations WHERE property_id = (SELECT id FROM properties WHERE code = 'P') AND id = $1)
+		INSERT INTO reservations (property_id, channel_id, external_id, status, arrival, departure, stays, guest, total, currency, revisions, created_at, updated_at)
+		SELECT t.property_id, t.channel_id, 'H' || g, CASE WHEN g % 5 = 0 THEN 'cancelled' ELSE 'confirmed' END,
+			t.arrival + g / 20, t.departure + g / 20, t.stays, t.guest, t.total, t.currency, t.revisions,
+			now() - (($2 - g) * interval '1 hour'), now() - (($2 - g) * interval '1 hour')
+		FROM t, generate_series(1, $2) AS g`, h.target, historyBookings)
+	require.NoError(t, err)
+	for _, sql := range []string{
+		`INSERT INTO reservation_revisions (property_id, reservation_id, seq, kind, content_hash, revision, raw, content_type, actor, outcome, received_at)
+		SELECT r.property_id, r.id, v.seq, v.kind, v.content_hash, v.revision, v.raw, v.content_type, v.actor, v.outcome, r.created_at
+		FROM reservations r JOIN reservation_revisions v ON v.property_id = r.property_id AND v.reservation_id = $1
+		WHERE r.external_id LIKE 'H%' ORDER BY r.id, v.seq`,
+		`INSERT INTO audit_log (property_id, at, actor, origin, action, subject, details)
+		SELECT r.property_id, r.created_at, 'channel:expedia', 'expedia', 'reservation.' || v.kind, 'reservation ' || r.id, '{"status": "confirmed"}'
+		FROM reservations r JOIN reservation_revisions v ON v.property_id = r.property_id AND v.reservation_id = r.id
+		WHERE r.external_id LIKE 'H%' ORDER BY r.id, v.seq`,
+		`INSERT INTO feed_entries (property_id, channel_id, reservation_id, revision_seq, webhook, created_at, delivered_at, acked_at, attempts)
+		SELECT v.property_id, c.id, v.reservation_id, v.seq, true, v.received_at, v.received_at, v.received_at + interval '1 minute', 1
+		FROM reservation_revisions v JOIN reservations r ON r.property_id = v.property_id AND r.id = v.reservation_id
+		JOIN channels c ON c.property_id = v.property_id AND c.code = 'pms'
+		WHERE r.external_id LIKE 'H%' ORDER BY v.received_at, v.reservation_id, v.seq`,
+		`INSERT INTO incidents (property_id, kind, reservation_id, feed_entry_id, message, opened_at, updated_at, resolved_at, resolved_by)
+		SELECT property_id, 'unacked_revision', reservation_id, id, 'pms has not acknowledged a revision', created_at, created_at,
+			created_at + interval '1 minute', 'system'
+		FROM feed_entries WHERE id % 4 = 0 ORDER BY id`,
+		`ANALYZE`,
+	} {
+		_, err := st.DB().Exec(ctx, sql, pgxArgs(sql, h.target)...)
+		require.NoError(t, err, sql)
+	}
+	h.login("anna")
+	return h
+}
+
+// pgxArgs gives sql the target booking when it asks for it.
+func pgxArgs(sql string, target int64) []any {
+	if strings.Contains(sql, "$1") {
+		return []any{target}
+	}
+	return nil
+}
+
+// reads fetches a page and returns it with the rows its statements read
+// from each table: summed over the statements, each counted by its plan
+// as PostgreSQL would run it with the arguments the page gave — custom —
+// and as a prepared statement may come to run it — generic —, whichever
+// reads more. Only statements that read (SELECT, WITH) are looked at.
+func (h *historyHotel) reads(path string) (page, map[string]int64) {
+	h.t.Helper()
+	h.rec.mu.Lock()
+	h.rec.on, h.rec.stmts = true, nil
+	h.rec.mu.Unlock()
+	p := h.get(path)
+	h.rec.mu.Lock()
+	h.rec.on = false
+	stmts := h.rec.stmts
+	h.rec.mu.Unlock()
+	require.Equal(h.t, http.StatusOK, p.Status, "%s: %.500s", path, p.Body)
+
+	total := map[string]int64{}
+	for _, s := range stmts {
+		head := strings.ToUpper(strings.TrimSpace(s.sql))
+		if !strings.HasPrefix(head, "SELECT") && !strings.HasPrefix(head, "WITH") {
+			continue
+		}
+		most := map[string]int64{}
+		for _, mode := range []string{"auto", "force_generic_plan"} {
+			for table, n := range h.explain(s, mode) {
+				most[table] = max(most[table], n)
+			}
+		}
+		for table, n := range most {
+			total[table] += n
+		}
+	}
+	return p, total
+}
+
+// explain runs a statement under EXPLAIN ANALYZE, in a transaction rolled
+// back, and returns the rows each table's scans read.
+func (h *historyHotel) explain(s recordedStatement, planCacheMode string) map[string]int64 {
+	h.t.Helper()
+	ctx := context.Background()
+	tx, err := h.st.DB().Begin(ctx)
+	require.NoError(h.t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+	_, err = tx.Exec(ctx, "SELECT set_config('plan_cache_mode', $1, true)", planCacheMode)
+	require.NoError(h.t, err)
+	var out []struct{ Plan planNode }
+	var js []byte
+	require.NoError(h.t, tx.QueryRow(ctx, "EXPLAIN (ANALYZE, FORMAT JSON) "+s.sql, s.args...).Scan(&js), s.sql)
+	require.NoError(h.t, json.Unmarshal(js, &out))
+	read := map[string]int64{}
+	var walk func(n planNode)
+	walk = func(n planNode) {
+		if n.Relation != "" {
+			read[n.Relation] += int64((n.Rows + n.RemovedByFilter + n.RemovedByRecheck) * n.Loops)
+		}
+		for _, c := range n.Plans {
+			walk(c)
+		}
+	}
+	for _, o := range out {
+		walk(o.Plan)
+	}
+	return read
+}
+
+// planNode is a node of EXPLAIN's JSON plan, what the count needs of it.
+type planNode struct {
+	Relation         string     `json:"Relation Name"`
+	Rows             float64    `json:"Actual Rows"`
+	Loops            float64    `json:"Actual Loops"`
+	RemovedByFilter  float64    `json:"Rows Removed by Filter"`
+	RemovedByRecheck float64    `json:"Rows Removed by Index Recheck"`
+	Plans            []planNode `json:"Plans"`
+}
+
+// historyLimit is the most rows a page may read from a table of the
+// history to show a page of it: well under the history's size.
+const historyLimit = 1000
+
+// A booking's page, years on, reads its own audit entries and incidents:
+// it read the property's whole audit log (every entry since the booking,
+// looking for its subject) and every incident the property ever had.
+func TestABookingsPageReadsItsOwnHistoryNotTheHotels(t *testing.T) {
+	t.Parallel()
+	h := newHistoryHotel(t)
+	p, read := h.reads(fmt.Sprintf("/admin/p/P/bookings/%d", h.target))
+	t.Logf("booking page: rows read %v", read)
+	// What it shows: the overbooking it caused, and its two revisions'
+	// audit entries.
+	require.Contains(t, p.Body, "Pool DBL is overbooked on 2025-03-01")
+	require.Contains(t, p.Body, `<th scope="row">reservation.new</th>`)
+	require.Contains(t, p.Body, `<th scope="row">reservation.modify</th>`)
+	for _, table := range []string{"audit_log", "incidents", "feed_entries", "reservation_revisions", "reservations"} {
+		require.Less(t, read[table], int64(historyLimit), "rows of %s the booking's page reads", table)
+	}
+}
