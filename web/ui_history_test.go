@@ -67,8 +67,9 @@ type historyHotel struct {
 	target int64
 }
 
-// historyBookings is how many bookings the history adds (two revisions
-// each, each sent to the PMS; one in four not acknowledged in time).
+// historyBookings is how many bookings the history adds, from its 29 OTAs
+// (two revisions each, each sent to the PMS; one in four not acknowledged
+// in time).
 const historyBookings = 10000
 
 func newHistoryHotel(t *testing.T) *historyHotel {
@@ -107,6 +108,10 @@ func newHistoryHotel(t *testing.T) *historyHotel {
 		_, err := st.CreateChannel(ctx, "P", ch, inventory.System)
 		require.NoError(t, err)
 	}
+	for i := range 27 { // a large hotel's ~30 channels
+		_, err := st.CreateChannel(ctx, "P", inventory.Channel{Code: fmt.Sprintf("ota%d", i), Kind: inventory.ChannelOTAPush, Enabled: true}, inventory.System)
+		require.NoError(t, err)
+	}
 	// The first day: two bookings of the last room, the second one over
 	// the limit (an OTA's booking is taken all the same), then changed.
 	night := inventory.MustDate("2025-03-01")
@@ -129,12 +134,13 @@ func newHistoryHotel(t *testing.T) *historyHotel {
 	// keyrack would have: like the target, each with its revisions, their
 	// audit entries and their entries on the PMS's feed.
 	_, err = st.DB().Exec(ctx, `
-		WITH t AS (SELECT * FROM reservations WHERE property_id = (SELECT id FROM properties WHERE code = 'P') AND id = $1)
+		WITH t AS (SELECT * FROM reservations WHERE property_id = (SELECT id FROM properties WHERE code = 'P') AND id = $1),
+		otas AS (SELECT array_agg(id ORDER BY id) AS ids FROM channels WHERE property_id = (SELECT property_id FROM t) AND kind = 'ota_push')
 		INSERT INTO reservations (property_id, channel_id, external_id, status, arrival, departure, stays, guest, total, currency, revisions, created_at, updated_at)
-		SELECT t.property_id, t.channel_id, 'H' || g, CASE WHEN g % 5 = 0 THEN 'cancelled' ELSE 'confirmed' END,
+		SELECT t.property_id, otas.ids[1 + g % cardinality(otas.ids)], 'H' || g, CASE WHEN g % 5 = 0 THEN 'cancelled' ELSE 'confirmed' END,
 			t.arrival + g / 20, t.departure + g / 20, t.stays, t.guest, t.total, t.currency, t.revisions,
 			now() - (($2 - g) * interval '1 hour'), now() - (($2 - g) * interval '1 hour')
-		FROM t, generate_series(1, $2) AS g`, h.target, historyBookings)
+		FROM t, otas, generate_series(1, $2) AS g`, h.target, historyBookings)
 	require.NoError(t, err)
 	for _, sql := range []string{
 		`INSERT INTO reservation_revisions (property_id, reservation_id, seq, kind, content_hash, revision, raw, content_type, actor, outcome, received_at)
@@ -154,6 +160,15 @@ func newHistoryHotel(t *testing.T) *historyHotel {
 		SELECT property_id, 'unacked_revision', reservation_id, id, 'pms has not acknowledged a revision', created_at, created_at,
 			created_at + interval '1 minute', 'system'
 		FROM feed_entries WHERE id % 4 = 0 ORDER BY id`,
+		// The hotel is one of a group of 50, each with its channels.
+		`INSERT INTO properties (code, name, time_zone, currency)
+		SELECT 'G' || g, 'Group hotel ' || g, 'Europe/Lisbon', 'EUR' FROM generate_series(1, 49) AS g`,
+		`INSERT INTO channels (property_id, code, name, kind)
+		SELECT p.id, 'ota' || g, 'OTA ' || g, 'ota_push' FROM properties p, generate_series(1, 30) AS g WHERE p.code LIKE 'G%'`,
+		`INSERT INTO reservations (property_id, channel_id, external_id, status, arrival, departure, stays, guest, revisions)
+		SELECT c.property_id, c.id, 'G' || g, 'confirmed', t.arrival, t.departure, t.stays, t.guest, 1
+		FROM channels c JOIN properties p ON p.id = c.property_id AND p.code LIKE 'G%',
+			(SELECT * FROM reservations WHERE id = $1) AS t, generate_series(1, 40) AS g`,
 		`ANALYZE`,
 	} {
 		_, err := st.DB().Exec(ctx, sql, pgxArgs(sql, h.target)...)
@@ -267,4 +282,22 @@ func TestABookingsPageReadsItsOwnHistoryNotTheHotels(t *testing.T) {
 	for _, table := range []string{"audit_log", "incidents", "feed_entries", "reservation_revisions", "reservations"} {
 		require.Less(t, read[table], int64(historyLimit), "rows of %s the booking's page reads", table)
 	}
+}
+
+// The bookings list, years on, reads the page it shows: it read every
+// booking of the property, to sort them by their last change, on each
+// view and each search typed (htmx), to show the latest 50.
+func TestTheBookingsListReadsThePageItShows(t *testing.T) {
+	t.Parallel()
+	h := newHistoryHotel(t)
+	for _, path := range []string{"/admin/p/P/bookings", "/admin/p/P/bookings?page=2", "/admin/p/P/bookings?status=cancelled", "/admin/p/P/bookings?channel=expedia&status=confirmed"} {
+		p, read := h.reads(path)
+		t.Logf("%s: rows read %v", path, read)
+		require.Equal(t, 50, strings.Count(p.Body, `<th scope="row"><a href="/admin/p/P/bookings/`), "%s: a page of 50", path)
+		require.Contains(t, p.Body, `rel="next"`, path)
+		require.Less(t, read["reservations"], int64(historyLimit), "%s: rows of reservations the list reads", path)
+	}
+	// The newest change first, as before.
+	p := h.get("/admin/p/P/bookings")
+	require.Contains(t, p.Body, fmt.Sprintf(`>H%d</a>`, historyBookings))
 }
