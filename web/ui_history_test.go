@@ -301,3 +301,31 @@ func TestTheBookingsListReadsThePageItShows(t *testing.T) {
 	p := h.get("/admin/p/P/bookings")
 	require.Contains(t, p.Body, fmt.Sprintf(`>H%d</a>`, historyBookings))
 }
+
+// The channels page, years on, reads the latest of each PMS's feed to say
+// when a webhook last reached it, and a PMS's page its latest entries: for
+// a PMS that has few entries (a second PMS that reads the feed, added
+// lately) they read the property's whole feed, the other PMS's entries
+// too, newest first, looking for its own.
+func TestTheChannelsPageReadsEachPMSsLatestEntriesOnly(t *testing.T) {
+	t.Parallel()
+	h := newHistoryHotel(t)
+	ctx := context.Background()
+	_, err := h.st.CreateChannel(ctx, "P", inventory.Channel{Code: "housekeeping", Kind: inventory.ChannelPMS, Enabled: true}, inventory.System)
+	require.NoError(t, err)
+	// Added lately: a few revisions on its feed, read there.
+	_, err = h.st.DB().Exec(ctx, `
+		INSERT INTO feed_entries (property_id, channel_id, reservation_id, revision_seq, webhook, created_at, acked_at)
+		SELECT e.property_id, c.id, e.reservation_id, e.revision_seq, false, e.created_at, e.acked_at
+		FROM feed_entries e JOIN channels c ON c.property_id = e.property_id AND c.code = 'housekeeping'
+		ORDER BY e.id DESC LIMIT 10`)
+	require.NoError(t, err)
+	_, err = h.st.DB().Exec(ctx, `ANALYZE channels, feed_entries`)
+	require.NoError(t, err)
+	for _, path := range []string{"/admin/p/P/channels", "/admin/p/P/channels/housekeeping"} {
+		p, read := h.reads(path)
+		t.Logf("%s: rows read %v", path, read)
+		require.Contains(t, p.Body, "housekeeping", path)
+		require.Less(t, read["feed_entries"], int64(historyLimit), "%s: rows of feed_entries the page reads", path)
+	}
+}

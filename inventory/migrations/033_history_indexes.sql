@@ -11,12 +11,16 @@ CREATE INDEX audit_log_subject ON audit_log (property_id, subject, id);
 CREATE INDEX incidents_reservation ON incidents (property_id, reservation_id) WHERE reservation_id IS NOT NULL;
 CREATE INDEX incidents_feed_entry ON incidents (property_id, feed_entry_id) WHERE feed_entry_id IS NOT NULL;
 CREATE INDEX incidents_overbooking ON incidents (property_id, id) WHERE kind = 'overbooking';
+-- The channels page: when a webhook last reached each PMS, among its latest
+-- entries (feed_entries_unacked holds only those not yet acknowledged).
+CREATE INDEX feed_entries_channel ON feed_entries (property_id, channel_id, id);
 -- The bookings list: the latest changed first, a page at a time.
 CREATE INDEX reservations_updated ON reservations (property_id, updated_at DESC, id DESC);
 
 ---- create above / drop below ----
 
 DROP INDEX reservations_updated;
+DROP INDEX feed_entries_channel;
 DROP INDEX incidents_overbooking;
 DROP INDEX incidents_feed_entry;
 DROP INDEX incidents_reservation;
