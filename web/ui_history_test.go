@@ -12,7 +12,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/keyrack/keyrack/inventory"
-	"github.com/keyrack/keyrack/inventory/inventorytest"
 	"github.com/keyrack/keyrack/sync"
 	"github.com/keyrack/keyrack/sync/synctest"
 	"github.com/keyrack/keyrack/web"
@@ -75,23 +74,13 @@ const historyBookings = 10000
 func newHistoryHotel(t *testing.T) *historyHotel {
 	t.Helper()
 	rec := &recorder{}
-	cfg := inventorytest.Schema(t)
-	cfg.ConnConfig.Tracer = rec
 	ctx := context.Background()
-	st, err := inventory.OpenConfig(ctx, cfg)
-	require.NoError(t, err)
-	t.Cleanup(st.Close)
-	st.SetLogger(slog.New(slog.DiscardHandler))
-	require.NoError(t, st.Migrate(ctx))
-	sec, err := inventory.NewSecrets("test secret of keyrack's UI tests")
-	require.NoError(t, err)
+	st, sec := tracedStore(t, rec)
 	redisURL := synctest.RedisURL(t)
 	q := openQueue(t, redisURL)
 	f, err := sync.New(sync.Config{DB: st.DB(), Queue: q, QueuePrefix: synctest.QueuePrefix(t, redisURL), Secrets: sec, Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	ts := newTestServer(t, web.New(web.Config{Store: st, Queue: q, Fanout: f, Secrets: sec, Logger: slog.New(slog.DiscardHandler)}))
-	_, err = st.CreateStaffUser(ctx, "anna", inventory.RoleAdmin, uiPassword, inventory.System)
-	require.NoError(t, err)
 	h := &historyHotel{uiEnv: &uiEnv{t: t, st: st, ts: ts, client: newBrowserClient(t)}, rec: rec}
 
 	_, err = st.CreateProperty(ctx, inventory.Property{Code: "P", Name: "Grand Hotel", TimeZone: "Europe/Lisbon", Currency: "EUR"}, inventory.System)

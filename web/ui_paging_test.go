@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/keyrack/keyrack/inventory"
 	"github.com/keyrack/keyrack/inventory/inventorytest"
 	"github.com/keyrack/keyrack/sync"
@@ -102,8 +103,18 @@ func TestTheAlertsPageIsPagedKindByKind(t *testing.T) {
 func newCountedUI(t *testing.T) (*uiEnv, *statements) {
 	t.Helper()
 	count := &statements{}
+	st, sec := tracedStore(t, count)
+	ts := newTestServer(t, web.New(web.Config{Store: st, Secrets: sec, Logger: slog.New(slog.DiscardHandler)}))
+	return &uiEnv{t: t, st: st, ts: ts, client: newBrowserClient(t)}, count
+}
+
+// tracedStore is a migrated store of the test's own whose statements go
+// through tracer, with the UI tests' secret and admin anna.
+func tracedStore(t *testing.T, tracer pgx.QueryTracer) (*inventory.Store, *inventory.Secrets) {
+	t.Helper()
 	cfg := inventorytest.Schema(t)
-	cfg.ConnConfig.Tracer = count
+	cfg.MaxConns = 32
+	cfg.ConnConfig.Tracer = tracer
 	ctx := context.Background()
 	st, err := inventory.OpenConfig(ctx, cfg)
 	require.NoError(t, err)
@@ -112,10 +123,9 @@ func newCountedUI(t *testing.T) (*uiEnv, *statements) {
 	require.NoError(t, st.Migrate(ctx))
 	sec, err := inventory.NewSecrets("test secret of keyrack's UI tests")
 	require.NoError(t, err)
-	ts := newTestServer(t, web.New(web.Config{Store: st, Secrets: sec, Logger: slog.New(slog.DiscardHandler)}))
 	_, err = st.CreateStaffUser(ctx, "anna", inventory.RoleAdmin, uiPassword, inventory.System)
 	require.NoError(t, err)
-	return &uiEnv{t: t, st: st, ts: ts, client: newBrowserClient(t)}, count
+	return st, sec
 }
 
 // counted fetches a page and says how many statements it took.

@@ -17,7 +17,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/keyrack/keyrack/connectors/ical"
 	"github.com/keyrack/keyrack/inventory"
-	"github.com/keyrack/keyrack/inventory/inventorytest"
 	"github.com/keyrack/keyrack/web"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -58,24 +57,13 @@ var bigFrom = inventory.MustDate("2027-01-01")
 func newBigHotel(t *testing.T) *bigHotel {
 	t.Helper()
 	count := &statements{}
-	cfg := inventorytest.Schema(t)
-	cfg.MaxConns = 32
-	cfg.ConnConfig.Tracer = count
 	ctx := context.Background()
-	st, err := inventory.OpenConfig(ctx, cfg)
-	require.NoError(t, err)
-	t.Cleanup(st.Close)
-	st.SetLogger(slog.New(slog.DiscardHandler))
-	require.NoError(t, st.Migrate(ctx))
-	sec, err := inventory.NewSecrets("test secret of keyrack's UI tests")
-	require.NoError(t, err)
+	st, sec := tracedStore(t, count)
 	ts := newTestServer(t, web.New(web.Config{Store: st, Secrets: sec, Logger: slog.New(slog.DiscardHandler)}))
-	_, err = st.CreateStaffUser(ctx, "anna", inventory.RoleAdmin, uiPassword, inventory.System)
-	require.NoError(t, err)
 	e := &uiEnv{t: t, st: st, ts: ts, client: newBrowserClient(t)}
 
 	const p = "BIG"
-	_, err = st.CreateProperty(ctx, inventory.Property{Code: p, Name: "Grand Hotel", TimeZone: "Europe/Lisbon", Currency: "EUR"}, inventory.System)
+	_, err := st.CreateProperty(ctx, inventory.Property{Code: p, Name: "Grand Hotel", TimeZone: "Europe/Lisbon", Currency: "EUR"}, inventory.System)
 	require.NoError(t, err)
 	for i := range bigPools {
 		_, err := st.CreatePool(ctx, p, inventory.Pool{Code: fmt.Sprintf("POOL%03d", i), Units: 40}, inventory.System)
