@@ -65,6 +65,8 @@ func validateRevision(rev *Revision) error {
 	for _, f := range []*string{&rev.Guest.Name, &rev.Guest.Email, &rev.Guest.Phone, &rev.ContentType} {
 		*f = cleanText(*f)
 	}
+	// Only an erasure marks a guest erased (EraseGuestData).
+	rev.Guest.Erased = false
 	// The stays are filled in below: on a copy, since the caller's revision
 	// shares them (ApplyRevision takes it by value, not its slices) and may
 	// be applying it from several goroutines at once — a retried delivery.

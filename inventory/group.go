@@ -282,9 +282,12 @@ type member struct {
 	unlike map[int64]bool
 	// wasParked: a revision of the reservation left it parked before.
 	wasParked bool
-	out       Outcome
-	answered  bool // out or err is final: nothing of this revision is written
-	err       error
+	// unerase: the reservation's guest data was erased, and this revision
+	// makes it a booking the hotel needs its guest for again (keepErased).
+	unerase  bool
+	out      Outcome
+	answered bool // out or err is final: nothing of this revision is written
+	err      error
 }
 
 func (m *member) answer(out Outcome, err error) { m.out, m.err, m.answered = out, err, true }
@@ -358,6 +361,9 @@ func applyMembers(ctx context.Context, c dbtx, ms []*member) error {
 		var parked bool
 		m.holds, parked = holdsOf(m.eff, m.prop.roomPools)
 		m.out = Outcome{ReservationID: m.res.id, Revision: m.seq, Status: m.eff.Status, Parked: parked}
+		if m.res.erased {
+			m.keepErased()
+		}
 		m.change = deltas(m.res.held, m.holds)
 		for k := range m.change {
 			keys[k] = true
@@ -507,6 +513,8 @@ type storedReservation struct {
 	held      []hold
 	revisions []RevisionRecord
 	hashes    [][]byte
+	// erased: its guest's data was erased (EraseGuestData), and stays so.
+	erased bool
 }
 
 // loadReservations locks the reservations that existed before the group,
@@ -528,10 +536,10 @@ func loadReservations(ctx context.Context, c dbtx, ms []*member) error {
 	// Two statements: the revisions are read after the lock is held, with a
 	// snapshot that includes whatever the lock waited for.
 	const each = `FROM unnest($1::bigint[], $2::bigint[], $3::text[]) WITH ORDINALITY AS k (property_id, channel_id, external_id, ord)
-		CROSS JOIN LATERAL (SELECT id, held FROM reservations
+		CROSS JOIN LATERAL (SELECT id, held, guest_erased_at IS NOT NULL AS erased FROM reservations
 			WHERE property_id = k.property_id AND channel_id = k.channel_id AND external_id = k.external_id LIMIT 1 %s) AS r`
 	var b pgx.Batch
-	b.Queue(`SELECT k.ord, r.id, r.held `+fmt.Sprintf(each, "FOR UPDATE")+` ORDER BY k.ord`, props, channels, externals)
+	b.Queue(`SELECT k.ord, r.id, r.held, r.erased `+fmt.Sprintf(each, "FOR UPDATE")+` ORDER BY k.ord`, props, channels, externals)
 	b.Queue(`SELECT k.ord, rv.seq, rv.revision, rv.content_hash, rv.outcome `+fmt.Sprintf(each, "")+`
 		JOIN reservation_revisions rv ON rv.property_id = k.property_id AND rv.reservation_id = r.id
 		ORDER BY k.ord, rv.seq`, props, channels, externals)
@@ -540,10 +548,11 @@ func loadReservations(ctx context.Context, c dbtx, ms []*member) error {
 	var ord int
 	var id int64
 	var held []byte
+	var erased bool
 	rows, _ := br.Query()
-	if _, err := pgx.ForEachRow(rows, []any{&ord, &id, &held}, func() error {
+	if _, err := pgx.ForEachRow(rows, []any{&ord, &id, &held, &erased}, func() error {
 		m := old[ord-1]
-		m.res.id = id
+		m.res.id, m.res.erased = id, erased
 		if err := json.Unmarshal(held, &m.res.held); err != nil {
 			return fmt.Errorf("reservation %d: held: %w", id, err)
 		}
@@ -681,6 +690,7 @@ func (g *groupState) save(ctx context.Context, c dbtx, ms []*member, rows []*nig
 		unmapped                unmappedColumns
 		unparked                resolvedColumns
 		rejectedProps, rejected []int64
+		unerased                reservationTexts
 	)
 	for _, m := range ms {
 		if m.answered {
@@ -718,6 +728,9 @@ func (g *groupState) save(ctx context.Context, c dbtx, ms []*member, rows []*nig
 		} else if m.wasParked {
 			unparked.add(pid, m.res.id, actorOf(&m.rev))
 		}
+		if m.unerase {
+			unerased.props, unerased.ids = append(unerased.props, pid), append(unerased.ids, m.res.id)
+		}
 	}
 	revs.queue(w)
 	resv.queue(w)
@@ -730,6 +743,10 @@ func (g *groupState) save(ctx context.Context, c dbtx, ms []*member, rows []*nig
 	w.raiseOverbooking(obs, g.poolCode)
 	unmapped.queue(w)
 	unparked.queue(w)
+	if len(unerased.ids) > 0 {
+		w.queue(`UPDATE reservations r SET guest_erased_at = NULL FROM unnest($1::bigint[], $2::bigint[]) AS u (property_id, id)
+			WHERE r.property_id = u.property_id AND r.id = u.id`, unerased.props, unerased.ids)
+	}
 	if len(rejected) > 0 {
 		w.queue(`DELETE FROM reservations r USING unnest($1::bigint[], $2::bigint[]) AS u (property_id, id)
 			WHERE r.property_id = u.property_id AND r.id = u.id`, rejectedProps, rejected)

@@ -237,7 +237,9 @@ func upsertICalEvents(ctx context.Context, tx pgx.Tx, propID, feedID int64, even
 		SELECT $1, $2, e.uid, e.external_id, e.arrival, e.departure, e.summary, $8
 		FROM unnest($3::text[], $4::text[], $5::date[], $6::date[], $7::text[]) AS e (uid, external_id, arrival, departure, summary)
 		ON CONFLICT (property_id, feed_id, uid) DO UPDATE SET external_id = EXCLUDED.external_id,
-			arrival = EXCLUDED.arrival, departure = EXCLUDED.departure, summary = EXCLUDED.summary, last_seen_at = EXCLUDED.last_seen_at`,
+			arrival = EXCLUDED.arrival, departure = EXCLUDED.departure, last_seen_at = EXCLUDED.last_seen_at,
+			-- An erased guest's event (EraseGuestData) stays erased while the calendar has it.
+			summary = CASE WHEN ical_events.summary = '`+erasedSummary+`' THEN ical_events.summary ELSE EXCLUDED.summary END`,
 		propID, feedID, uids, ids, arrivals, departures, summaries, seenAt)
 	return err
 }

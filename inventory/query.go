@@ -87,12 +87,12 @@ func (s *Store) reservation(ctx context.Context, where string, args ...any) (Res
 	var total *string
 	var currency *string
 	err := s.db.QueryRow(ctx, `SELECT r.id, p.code, c.code, r.external_id, r.status, r.parked, r.arrival, r.departure,
-			r.stays, r.guest, r.total::text, r.currency, r.revisions, r.created_at, r.updated_at
+			r.stays, r.guest, r.total::text, r.currency, r.revisions, r.created_at, r.updated_at, r.guest_erased_at
 		FROM reservations r
 		JOIN properties p ON p.id = r.property_id
 		JOIN channels c ON c.property_id = r.property_id AND c.id = r.channel_id
 		WHERE `+where, args...).Scan(&r.ID, &r.Property, &r.Channel, &r.ExternalID, &r.Status, &r.Parked, &arrival, &departure,
-		&r.Stays, &r.Guest, &total, &currency, &r.Revisions, &r.CreatedAt, &r.UpdatedAt)
+		&r.Stays, &r.Guest, &total, &currency, &r.Revisions, &r.CreatedAt, &r.UpdatedAt, &r.GuestErasedAt)
 	if err != nil {
 		return r, notFound(err, "reservation not found")
 	}
@@ -111,12 +111,12 @@ func (s *Store) reservation(ctx context.Context, where string, args ...any) (Res
 // Revisions lists every revision received for a reservation, in arrival
 // order, with its masked raw payload.
 func (s *Store) Revisions(ctx context.Context, property string, reservationID int64) ([]RevisionRecord, error) {
-	rows, _ := s.db.Query(ctx, `SELECT rv.seq, rv.revision, rv.received_at, rv.outcome, coalesce(rv.raw, ''), rv.actor
+	rows, _ := s.db.Query(ctx, `SELECT rv.seq, rv.revision, rv.received_at, rv.outcome, coalesce(rv.raw, ''), rv.actor, rv.content_hash
 		FROM reservation_revisions rv JOIN properties p ON p.id = rv.property_id
 		WHERE p.code = $1 AND rv.reservation_id = $2 ORDER BY rv.seq`, property, reservationID)
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (RevisionRecord, error) {
 		var rec RevisionRecord
-		err := r.Scan(&rec.Seq, &rec.Revision, &rec.ReceivedAt, &rec.Outcome, &rec.Raw, &rec.Actor)
+		err := r.Scan(&rec.Seq, &rec.Revision, &rec.ReceivedAt, &rec.Outcome, &rec.Raw, &rec.Actor, &rec.ContentHash)
 		return rec, err
 	})
 }

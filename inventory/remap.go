@@ -203,7 +203,7 @@ func (m *member) answerIfDuplicate() {
 	for i, h := range m.res.hashes {
 		if bytes.Equal(h, m.hash) {
 			out := m.res.revisions[i].Outcome
-			out.Duplicate = true
+			out.Duplicate, out.GuestErased = true, m.res.erased
 			m.answer(out, nil)
 			return
 		}

@@ -77,6 +77,10 @@ type Guest struct {
 	Name  string `json:"name,omitempty"`
 	Email string `json:"email,omitempty"`
 	Phone string `json:"phone,omitempty"`
+	// Erased marks a guest whose personal data keyrack erased
+	// (Store.EraseGuestData): it is all that is left of them. Only the
+	// store sets it; a revision's own is ignored.
+	Erased bool `json:"erased,omitempty"`
 }
 
 // Revision is one version of a reservation as a channel sent it. Modify
@@ -137,6 +141,12 @@ type Outcome struct {
 	Overbooked []Shortage `json:"overbooked,omitempty"`
 	// Warnings are for the channel's reply (e.g. booking on a closed night).
 	Warnings []string `json:"warnings,omitempty"`
+	// GuestErased is set when the reservation's guest data is erased and
+	// stays so: the revision, delivered again or a change after the
+	// erasure, kept none of it. The message it came in must not be kept
+	// either. Not stored: it is the reservation's state, not the
+	// revision's.
+	GuestErased bool `json:"-"`
 }
 
 // Shortage is a night that a booking did not fit.
@@ -164,6 +174,9 @@ type Reservation struct {
 	Revisions  int        `json:"revisions"`
 	CreatedAt  time.Time  `json:"created_at"`
 	UpdatedAt  time.Time  `json:"updated_at"`
+	// GuestErasedAt is when the guest's personal data was erased; nil
+	// while keyrack holds it.
+	GuestErasedAt *time.Time `json:"guest_erased_at,omitempty"`
 }
 
 // RevisionRecord is a stored revision with its masked raw payload.
@@ -174,6 +187,10 @@ type RevisionRecord struct {
 	Outcome    Outcome   `json:"outcome"`
 	Raw        string    `json:"raw,omitempty"`
 	Actor      string    `json:"actor"`
+	// ContentHash is the revision's Hash as it was received: what a
+	// delivery of the same content again is recognised by, also once the
+	// guest's data in Revision is erased.
+	ContentHash []byte `json:"-"`
 }
 
 // effective is the state a reservation is in after all its revisions are

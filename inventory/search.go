@@ -134,7 +134,7 @@ func (s *Store) SearchReservations(ctx context.Context, property string, q Reser
 // scanReservationRow takes them; the caller adds its conditions.
 const reservationRowsSQL = `
 	SELECT r.id, c.code, r.external_id, r.status, r.parked, r.arrival, r.departure,
-		r.stays, r.guest, r.total::text, r.currency, r.revisions, r.created_at, r.updated_at
+		r.stays, r.guest, r.total::text, r.currency, r.revisions, r.created_at, r.updated_at, r.guest_erased_at
 	FROM reservations r
 	JOIN channels c ON c.property_id = r.property_id AND c.id = r.channel_id
 	WHERE r.property_id = (SELECT id FROM properties WHERE code = $1)
@@ -157,7 +157,7 @@ func scanReservationRow(row pgx.CollectableRow) (Reservation, error) {
 	var arrival, departure *Date
 	var total, currency *string
 	err := row.Scan(&r.ID, &r.Channel, &r.ExternalID, &r.Status, &r.Parked, &arrival, &departure,
-		&r.Stays, &r.Guest, &total, &currency, &r.Revisions, &r.CreatedAt, &r.UpdatedAt)
+		&r.Stays, &r.Guest, &total, &currency, &r.Revisions, &r.CreatedAt, &r.UpdatedAt, &r.GuestErasedAt)
 	if arrival != nil && departure != nil {
 		r.Arrival, r.Departure = *arrival, *departure
 	}

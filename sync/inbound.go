@@ -56,6 +56,20 @@ func (ch OTAChannel) since(rec otaxml.Reservation) time.Time {
 	return at
 }
 
+// KeptMessage is what keyrack keeps of an inbound message that brought
+// results: the message itself, unless one of its records names a
+// reservation whose guest data keyrack erased (an OTA sending an old
+// message again): the whole message is then left out, for it holds that
+// guest's data.
+func KeptMessage(raw string, results []otaxml.Result) string {
+	for _, r := range results {
+		if r.GuestErased {
+			return inventory.ErasedMessageNote
+		}
+	}
+	return raw
+}
+
 // maxRawPerRevision is the largest message kept whole on each of its
 // reservations' revisions; a bigger one (a batch of many reservations) is
 // kept once, with the inbound messages, and each revision says where.
@@ -167,6 +181,7 @@ func applyRecord(ctx context.Context, store *inventory.Store, ch OTAChannel, map
 		return
 	}
 	res.OurID = strconv.FormatInt(out.ReservationID, 10)
+	res.GuestErased = out.GuestErased
 	switch {
 	case out.Status == inventory.Pending:
 		res.Status = "Pending"

@@ -284,6 +284,7 @@ func (f *Fanout) pullOnce(ctx context.Context, ch channelRow, och OTAChannel, pu
 	}
 
 	results := ApplyOTA(ctx, f.cfg.Store, och, m, body)
+	rec.Raw = KeptMessage(rec.Raw, results)
 	rec.Records = len(results)
 	rec.Outcome, rec.Detail = OTAOutcome(results)
 	var problems []string

@@ -74,6 +74,7 @@ func (s *Server) routeAPI(e *gin.Engine) {
 	p.GET("/reservations/:channel/:id", s.getReservation)
 	p.PUT("/reservations/:channel/:id", s.modifyReservation)
 	p.POST("/reservations/:channel/:id/cancel", s.cancelReservation)
+	p.POST("/reservations/:channel/:id/erase-guest-data", s.eraseGuestData)
 	p.GET("/incidents", s.listIncidents)
 	p.POST("/incidents/:id/resolve", s.resolveIncident)
 }

@@ -364,7 +364,9 @@ func (s *Server) newOrRepeated(c *gin.Context, rev inventory.Revision) bool {
 	}
 	detail := " already exists"
 	for i, r := range recs {
-		if r.Revision.Kind == inventory.New && bytes.Equal(r.Revision.Hash(), norm.Hash()) {
+		// By the hash it was received with: the revision as stored may
+		// have had its guest's data erased since.
+		if r.Revision.Kind == inventory.New && bytes.Equal(r.ContentHash, norm.Hash()) {
 			if i == len(recs)-1 {
 				return true
 			}
@@ -442,6 +444,33 @@ func (s *Server) cancelReservation(c *gin.Context) {
 		return
 	}
 	s.apply(c, rev, false)
+}
+
+// eraseGuestData erases the personal data of a reservation's guest (GDPR
+// art. 17) and answers with the reservation as it now stands; a booking
+// confirmed for a stay that has not ended is a 409 saying so.
+func (s *Server) eraseGuestData(c *gin.Context) {
+	if b, _ := readBody(c); len(bytes.TrimSpace(b)) > 0 {
+		var in struct{}
+		if !bind(c, &in) {
+			return
+		}
+	}
+	ctx, prop := c.Request.Context(), apiProperty(c).Code
+	res, err := s.store.Reservation(ctx, prop, c.Param("channel"), c.Param("id"))
+	if err != nil {
+		s.fail(c, err, "")
+		return
+	}
+	if _, err := s.store.EraseGuestData(ctx, prop, res.ID, apiKey(c).Actor()); err != nil {
+		s.fail(c, err, "")
+		return
+	}
+	if res, err = s.store.ReservationByID(ctx, prop, res.ID); err != nil {
+		s.fail(c, err, "")
+		return
+	}
+	c.JSON(http.StatusOK, res)
 }
 
 func (s *Server) getReservation(c *gin.Context) {

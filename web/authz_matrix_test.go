@@ -331,6 +331,9 @@ func (w *authzWorld) authzCases() []struct {
 			body: modified(booking("EXP-"+propA, "2027-06-10", "2027-06-13", 1)), ok: true, bPath: bAPI + "/reservations/expedia/EXP-" + propA}},
 		{"POST /api/v1/properties/:property/reservations/:channel/:id/cancel", authzCase{class: classAPIProperty,
 			path: api + "/reservations/expedia/EXP-" + propA + "/cancel", ok: true, bPath: bAPI + "/reservations/expedia/EXP-" + propA + "/cancel"}},
+		// After the cancellation above: a cancelled booking's guest can be erased.
+		{"POST /api/v1/properties/:property/reservations/:channel/:id/erase-guest-data", authzCase{class: classAPIProperty,
+			path: api + "/reservations/expedia/EXP-" + propA + "/erase-guest-data", ok: true, bPath: bAPI + "/reservations/expedia/EXP-" + propA + "/erase-guest-data"}},
 		{"GET /api/v1/properties/:property/incidents", authzCase{class: classAPIProperty, path: api + "/incidents", ok: true}},
 		{"POST /api/v1/properties/:property/incidents/:id/resolve", authzCase{class: classAPIProperty, path: api + "/incidents/" + id(w.incidents[0]) + "/resolve",
 			ok: true, bPath: bAPI + "/incidents/" + id(w.incidents[0]) + "/resolve"}},
@@ -361,6 +364,9 @@ func (w *authzWorld) authzCases() []struct {
 		{"POST /admin/users/:name/disable", authzCase{class: classStaffForm, path: "/admin/users/ed/disable", ok: true}},
 		{"ANY /admin/queues/*path", authzCase{class: classQueues, path: "/admin/queues/api/queues", ok: true}},
 
+		// Erased through the API above already: answered as such.
+		{"POST /admin/p/:property/bookings/:id/erase-guest-data", authzCase{class: classStaffForm, path: ui + "/bookings/" + id(w.bookingID) + "/erase-guest-data",
+			body: form("confirm", "yes"), ok: true}},
 		{"POST /admin/p/:property/grid/edit", authzCase{class: classStaffForm, path: ui + "/grid/edit",
 			body: form("pool", "DBL", "from", "2027-07-10", "to", "2027-07-11", "status", "close"), ok: true}},
 		{"POST /admin/p/:property/alerts/incidents/:id/resolve", authzCase{class: classStaffForm, path: ui + "/alerts/incidents/" + id(w.incidents[1]) + "/resolve", ok: true}},

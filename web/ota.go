@@ -113,6 +113,7 @@ func (s *Server) otaPush(c *gin.Context) {
 		return
 	}
 	results := s.applyOTA(c, m, chs, body, now)
+	rec.Raw = sync.KeptMessage(rec.Raw, results)
 	rec.Records = len(results)
 	rec.Outcome, rec.Detail = sync.OTAOutcome(results)
 	reply := otaxml.Reply(m, results, now)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/keyrack/keyrack/inventory"
@@ -16,7 +17,8 @@ import (
 // htmx swaps only the results as the form changes), and one booking with
 // every revision as the channel sent it (raw message masked by the store),
 // the nights it holds, its incidents and its audit trail. Both are for
-// reading: viewers see everything, nothing here changes anything.
+// reading — viewers see everything —, but for one action of admins: erasing
+// a guest's personal data (ui_booking_erase.go).
 
 // bookingsPageSize is how many bookings one page of results shows.
 const bookingsPageSize = 50
@@ -25,6 +27,7 @@ const bookingsPageSize = 50
 func (s *Server) routeUIBookings(p *gin.RouterGroup) {
 	p.GET("/bookings", s.uiBookings)
 	p.GET("/bookings/:id", s.uiBooking)
+	p.POST("/bookings/:id/erase-guest-data", s.requireEditor, s.uiEraseGuestData)
 }
 
 // bookingsForm is the search as typed, to fill the form in again.
@@ -220,6 +223,9 @@ type bookingData struct {
 	Audit     []inventory.AuditEntry
 	// AuditMore is set when the trail is longer than what is shown.
 	AuditMore bool
+	// GuestNeeded: the booking is confirmed and its stay has not ended, so
+	// its guest's data cannot be erased yet (inventory.GuestDataNeeded).
+	GuestNeeded bool
 }
 
 // bookingRevision is one revision as received, and how it went out to the
@@ -277,6 +283,11 @@ func (s *Server) uiBooking(c *gin.Context) {
 		return
 	}
 	d := bookingData{bookingRow: newBookingRow(r)}
+	loc, err := time.LoadLocation(prop.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	d.GuestNeeded = inventory.GuestDataNeeded(r.Status, r.Departure, inventory.Today(loc))
 	revs, err := s.store.Revisions(ctx, prop.Code, id)
 	if err != nil {
 		s.uiFail(c, err)

@@ -18,6 +18,9 @@ type Result struct {
 	Status   string
 	Warnings []Error
 	Err      *Error // the record was not applied
+	// GuestErased: keyrack erased the guest data of the reservation, and
+	// keeps none of it — the message naming it is not kept either.
+	GuestErased bool
 }
 
 // Out is how keyrack addresses a message it sends to a channel.
