@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -101,4 +102,79 @@ func DeleteInBatches(ctx context.Context, db *pgxpool.Pool, sql string, keep tim
 			return total, ctx.Err()
 		}
 	}
+}
+
+// GuestDataBatch is the most reservations one transaction of
+// EraseExpiredGuestData erases.
+const GuestDataBatch = 500
+
+// EraseExpiredGuestData erases the guest data of every reservation whose
+// stay ended (its check-out day) more than keep ago, in the property's
+// calendar, or that has been cancelled (or pending) with no change for
+// more than keep, GuestDataBatch reservations per transaction, each with
+// its audit entry (by system). The inbound messages are left to their
+// own retention, which the scheduler caps at keep. It returns how many
+// reservations it erased. keep ≤ 0 erases nothing (keyrack keeps guest
+// data by default).
+func EraseExpiredGuestData(ctx context.Context, db *pgxpool.Pool, keep time.Duration) (int64, error) {
+	if keep <= 0 {
+		return 0, nil
+	}
+	rows, _ := db.Query(ctx, `SELECT id FROM properties ORDER BY id`)
+	props, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	for _, property := range props {
+		for {
+			var n int
+			err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+				var at time.Time
+				// A reservation a revision holds locked is taken at the next run.
+				rows, _ := tx.Query(ctx, `SELECT r.id, now() FROM reservations r JOIN properties p ON p.id = r.property_id
+					WHERE r.property_id = $1 AND r.guest_erased_at IS NULL
+						AND (r.departure < ((now() - $2::interval) AT TIME ZONE p.time_zone)::date
+							OR (r.status <> 'confirmed' AND r.updated_at < now() - $2::interval))
+					ORDER BY r.id LIMIT $3 FOR UPDATE OF r SKIP LOCKED`, property, keep, GuestDataBatch)
+				var ids []int64
+				var id int64
+				if _, err := pgx.ForEachRow(rows, []any{&id, &at}, func() error {
+					ids = append(ids, id)
+					return nil
+				}); err != nil {
+					return err
+				}
+				n = len(ids)
+				if n == 0 {
+					return nil
+				}
+				var counts GuestErasure
+				if err := eraseGuests(ctx, tx, property, ids, at, System, false, &counts); err != nil {
+					return err
+				}
+				_, err := tx.Exec(ctx, `INSERT INTO audit_log (property_id, actor, action, subject, details)
+					SELECT $1, $3, 'reservation.erase_guest_data', 'reservation ' || u.id,
+						jsonb_build_object('retention', $4::text)
+					FROM unnest($2::bigint[]) AS u (id)`, property, ids, System.String(), keepText(keep))
+				return err
+			})
+			total += int64(n)
+			if err != nil {
+				return total, err
+			}
+			if n < GuestDataBatch || ctx.Err() != nil {
+				break
+			}
+		}
+	}
+	return total, ctx.Err()
+}
+
+// keepText says a retention period for people: in days when whole.
+func keepText(keep time.Duration) string {
+	if keep%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", keep/(24*time.Hour))
+	}
+	return keep.String()
 }

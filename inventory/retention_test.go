@@ -95,3 +95,80 @@ func TestPurgeExpiredDeletesOldMessagesAndIdempotencyKeys(t *testing.T) {
 	// The key that was forgotten runs again.
 	claim("yesterday")
 }
+
+// The retention erases the guest data of the bookings whose stay ended,
+// or that were cancelled, longer ago than it keeps them — however many,
+// each with its audit entry — and nothing newer; off, it erases nothing.
+func TestGuestDataIsErasedOnceItsRetentionHasPassed(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, "Pacific/Auckland", []int{5}, inventory.FactorOne, 1)
+	ctx := context.Background()
+	db := h.st.DB()
+	loc, err := time.LoadLocation("Pacific/Auckland")
+	require.NoError(t, err)
+	today := inventory.LocalDate(time.Now(), loc)
+	book := func(id string, arrival inventory.Date, nights int) int64 {
+		out, err := h.st.ApplyRevision(ctx, guestRevision(h, id, inventory.New, arrival, nights))
+		require.NoError(t, err)
+		return out.ReservationID
+	}
+	cancelled := func(id string, arrival inventory.Date, daysAgo int) int64 {
+		rid := book(id, arrival, 2)
+		c := guestRevision(h, id, inventory.Cancel, arrival, 2)
+		c.Stays = nil
+		_, err := h.st.ApplyRevision(ctx, c)
+		require.NoError(t, err)
+		_, err = db.Exec(ctx, `UPDATE reservations SET updated_at = now() - make_interval(days => $2) WHERE id = $1`, rid, daysAgo)
+		require.NoError(t, err)
+		return rid
+	}
+	left41 := book("LEFT-41-DAYS-AGO", today.AddDays(-44), 3)
+	erased := map[int64]bool{
+		left41: true,
+		book("LEFT-31-DAYS-AGO", today.AddDays(-33), 2):           true,
+		book("LEFT-30-DAYS-AGO", today.AddDays(-32), 2):           false, // its check-out day is 30 days ago: not longer
+		book("LEFT-10-DAYS-AGO", today.AddDays(-12), 2):           false,
+		book("TO-COME", today.AddDays(5), 2):                      false,
+		cancelled("CANCELLED-40-DAYS-AGO", today.AddDays(60), 40): true,
+		cancelled("CANCELLED-20-DAYS-AGO", today.AddDays(60), 20): false,
+	}
+	// More than a batch of old ones.
+	_, err = db.Exec(ctx, `INSERT INTO reservations (property_id, channel_id, external_id, status, arrival, departure, guest)
+		SELECT r.property_id, r.channel_id, 'BULK-' || g, 'confirmed', r.arrival, r.departure, r.guest
+		FROM reservations r, generate_series(1, $2) AS g WHERE r.id = $1`, left41, inventory.GuestDataBatch)
+	require.NoError(t, err)
+
+	n, err := inventory.EraseExpiredGuestData(ctx, db, 0)
+	require.NoError(t, err)
+	require.Zero(t, n, "off: guest data is kept")
+
+	keep := 30 * 24 * time.Hour
+	n, err = inventory.EraseExpiredGuestData(ctx, db, keep)
+	require.NoError(t, err)
+	require.Equal(t, int64(3+inventory.GuestDataBatch), n)
+	for id, want := range erased {
+		res, err := h.st.ReservationByID(ctx, h.code, id)
+		require.NoError(t, err)
+		require.Equal(t, want, res.GuestErasedAt != nil, res.ExternalID)
+		if want {
+			require.Equal(t, inventory.ErasedGuest, res.Guest, res.ExternalID)
+			recs, err := h.st.Revisions(ctx, h.code, id)
+			require.NoError(t, err)
+			for _, r := range recs {
+				require.Equal(t, inventory.ErasedGuest, r.Revision.Guest)
+				require.Contains(t, r.Raw, "guest data erased")
+				require.Contains(t, r.Raw, "by system")
+			}
+		} else {
+			require.Equal(t, "Zelie Quarnstrom", res.Guest.Name, res.ExternalID)
+		}
+	}
+	var audits int
+	require.NoError(t, db.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'reservation.erase_guest_data'
+		AND actor = 'system' AND details->>'retention' = '30d'`).Scan(&audits))
+	require.Equal(t, 3+inventory.GuestDataBatch, audits)
+	n, err = inventory.EraseExpiredGuestData(ctx, db, keep)
+	require.NoError(t, err)
+	require.Zero(t, n, "nothing is erased twice")
+	require.Equal(t, map[string]int{"reservations": 4, "reservation_revisions": 5}, tablesHolding(t, db, "Zelie"), "the four bookings kept")
+}

@@ -95,6 +95,13 @@ type Config struct {
 	// days, inventory.DefaultMessagesKeep); the elected scheduler deletes
 	// them after that, and Idempotency-Keys after inventory.IdempotencyKeep.
 	MessagesKeep time.Duration
+	// GuestDataKeep is how long guests' personal data is kept once their
+	// stay ended or their booking was cancelled (KEYRACK_GUEST_DATA_KEEP);
+	// the elected scheduler erases it after that, every
+	// GuestDataInterval (inventory.EraseExpiredGuestData), and keeps
+	// inbound messages no longer than that either. 0 keeps it (the
+	// default).
+	GuestDataKeep time.Duration
 	// TaskCheckInterval is how long an idle worker sleeps before it polls
 	// Redis again (10 ms; asynq's own default of 1 s would add up to 1.5 s
 	// of lag after a quiet spell).
@@ -261,6 +268,9 @@ type Fanout struct {
 	// webhookProbeAt is when the sweeper last looked for PMS channels to
 	// probe with a failed webhook (probeFailedWebhooks).
 	webhookProbeAt time.Time
+	// guestDataAt is when the scheduler (one goroutine) last erased the
+	// guest data kept past GuestDataKeep.
+	guestDataAt time.Time
 
 	leader    atomic.Bool
 	redisDown atomic.Bool // for logging the outage once, not every attempt

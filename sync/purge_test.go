@@ -63,3 +63,54 @@ func TestTheSchedulerDeletesInboundMessagesAfterMessagesKeep(t *testing.T) {
 	require.Len(t, msgs, 1)
 	require.Equal(t, "just now", msgs[0].Raw)
 }
+
+// With GuestDataKeep set (KEYRACK_GUEST_DATA_KEEP), the elected scheduler's
+// periodic work erases the guest data of bookings whose stay ended longer
+// ago than that, not of newer ones, and keeps the inbound messages — which
+// hold guests' data — no longer than that either, however long
+// MessagesKeep is (inventory.EraseExpiredGuestData has the details).
+// Without it, nothing is erased.
+func TestTheSchedulerErasesGuestDataPastItsRetention(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{channels: []string{"A"}, noWorker: true,
+		config: func(c *sync.Config) { c.MessagesKeep, c.GuestDataKeep = 90*24*time.Hour, 30*24*time.Hour }})
+	ctx := context.Background()
+	db := h.st.DB()
+	book := func(id string, departedDaysAgo int) int64 {
+		out, err := h.st.ApplyRevision(ctx, inventory.Revision{Property: h.code, Channel: "A", ExternalID: id, Kind: inventory.New,
+			Mode: inventory.MustAccept, Guest: inventory.Guest{Name: "Guest of " + id},
+			Stays: []inventory.RoomStay{{RoomType: "R0", Arrival: h.today.AddDays(-departedDaysAgo - 2), Departure: h.today.AddDays(-departedDaysAgo), Rooms: 1}}})
+		require.NoError(t, err)
+		return out.ReservationID
+	}
+	old, recent := book("OLD", 45), book("RECENT", 5)
+	for _, days := range []int{40, 5} {
+		id, err := h.st.RecordInbound(ctx, inventory.InboundMessage{Property: h.code, Channel: "A", Direction: "push", Outcome: "ok", Raw: "a message"})
+		require.NoError(t, err)
+		_, err = db.Exec(ctx, `UPDATE inbound_messages SET received_at = now() - make_interval(days => $2) WHERE id = $1`, id, days)
+		require.NoError(t, err)
+	}
+	guest := func(id int64) inventory.Guest {
+		res, err := h.st.ReservationByID(ctx, h.code, id)
+		require.NoError(t, err)
+		return res.Guest
+	}
+
+	off := h.cfg
+	off.GuestDataKeep = 0
+	q, err := sync.OpenQueue(h.redisURL)
+	require.NoError(t, err)
+	defer q.Close()
+	off.Queue = q
+	fo, err := sync.New(off)
+	require.NoError(t, err)
+	require.NoError(t, fo.RunDue(ctx))
+	require.Equal(t, "Guest of OLD", guest(old).Name, "off: kept")
+
+	require.NoError(t, h.fanout().RunDue(ctx))
+	require.Equal(t, inventory.ErasedGuest, guest(old))
+	require.Equal(t, "Guest of RECENT", guest(recent).Name)
+	var messages int
+	require.NoError(t, db.QueryRow(ctx, `SELECT count(*) FROM inbound_messages`).Scan(&messages))
+	require.Equal(t, 1, messages, "the message of 40 days ago is past the guest data's 30 days")
+}

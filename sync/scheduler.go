@@ -94,19 +94,46 @@ func (f *Fanout) lead(ctx context.Context) error {
 // platform fetches (ical.go), pull-mode channels keyrack cannot poll
 // (pull.go), the nightly resync, the purge of relayed
 // outbox rows (relay.go), and of expired inbound messages and
-// Idempotency-Keys.
+// Idempotency-Keys, and the erasure of guest data past its retention.
 func (f *Fanout) runDue(ctx context.Context) error {
 	return errors.Join(f.raiseUnacked(ctx), f.raiseStaleFeeds(ctx), f.raiseStaleExports(ctx), f.raiseStalePulls(ctx),
-		f.resyncDue(ctx), f.purgeRelayed(ctx), f.purgeExpired(ctx))
+		f.resyncDue(ctx), f.purgeRelayed(ctx), f.purgeExpired(ctx), f.eraseExpiredGuestData(ctx))
 }
 
-// purgeExpired deletes the inbound messages older than MessagesKeep and the
+// GuestDataInterval is how often the scheduler erases the guest data kept
+// past GuestDataKeep: the retention counts in days, and each run reads the
+// reservations whose guest data is kept.
+const GuestDataInterval = time.Hour
+
+// eraseExpiredGuestData erases the guest data of the reservations whose
+// stay ended, or that were cancelled, more than GuestDataKeep ago, once
+// every GuestDataInterval (at once when a process takes the lead).
+func (f *Fanout) eraseExpiredGuestData(ctx context.Context) error {
+	if f.cfg.GuestDataKeep <= 0 || time.Since(f.guestDataAt) < GuestDataInterval {
+		return nil
+	}
+	n, err := inventory.EraseExpiredGuestData(ctx, f.db, f.cfg.GuestDataKeep)
+	if n > 0 {
+		f.log.Info("scheduler: guest data past its retention erased", "reservations", n, "guest_data_keep", f.cfg.GuestDataKeep.String())
+	}
+	if err == nil {
+		f.guestDataAt = time.Now()
+	}
+	return err
+}
+
+// purgeExpired deletes the inbound messages older than MessagesKeep — or
+// GuestDataKeep when shorter: they hold guests' data — and the
 // Idempotency-Keys older than inventory.IdempotencyKeep.
 func (f *Fanout) purgeExpired(ctx context.Context) error {
-	p, err := inventory.PurgeExpired(ctx, f.db, f.cfg.MessagesKeep)
+	keep := f.cfg.MessagesKeep
+	if f.cfg.GuestDataKeep > 0 && f.cfg.GuestDataKeep < keep {
+		keep = f.cfg.GuestDataKeep
+	}
+	p, err := inventory.PurgeExpired(ctx, f.db, keep)
 	if p.Messages > 0 || p.IdempotencyKeys > 0 {
 		f.log.Info("scheduler: expired rows deleted", "inbound_messages", p.Messages, "idempotency_keys", p.IdempotencyKeys,
-			"messages_keep", f.cfg.MessagesKeep.String())
+			"messages_keep", keep.String())
 	}
 	return err
 }

@@ -242,3 +242,29 @@ func TestHelpSaysWhatEachRoleRuns(t *testing.T) {
 		require.Contains(t, roles, s)
 	}
 }
+
+// KEYRACK_GUEST_DATA_KEEP takes days (730d) or a Go duration of a day or
+// more; off or unset keeps guest data (0); anything else stops keyrack
+// naming the variable.
+func TestGuestDataKeepIsReadAsDaysOrADuration(t *testing.T) {
+	t.Parallel()
+	for v, want := range map[string]time.Duration{"": 0, "off": 0, "OFF": 0, "730d": 730 * 24 * time.Hour, " 30d ": 30 * 24 * time.Hour, "48h": 48 * time.Hour} {
+		cfg, err := configFromEnv(func(k string) string {
+			if k == "KEYRACK_GUEST_DATA_KEEP" {
+				return v
+			}
+			return ""
+		})
+		require.NoError(t, err, v)
+		require.Equal(t, want, cfg.GuestDataKeep, v)
+	}
+	for _, v := range []string{"two years", "12h", "0d", "-3d", "1.5d", "730"} {
+		_, err := configFromEnv(func(k string) string {
+			if k == "KEYRACK_GUEST_DATA_KEEP" {
+				return v
+			}
+			return ""
+		})
+		require.ErrorContains(t, err, "KEYRACK_GUEST_DATA_KEEP", v)
+	}
+}

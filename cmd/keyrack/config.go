@@ -63,6 +63,11 @@ type Config struct {
 	// how long the channels' inbound messages are kept; the fan-out's
 	// default (30 days) when zero.
 	MessagesKeep time.Duration
+	// GuestDataKeep (KEYRACK_GUEST_DATA_KEEP: days such as 730d, a Go
+	// duration of a day or more, or off) is how long guests' personal data
+	// is kept once their stay ended or their booking was cancelled; 0 (off,
+	// the default) keeps it.
+	GuestDataKeep time.Duration
 	// Workers (KEYRACK_WORKERS) and BulkWorkers (KEYRACK_BULK_WORKERS) are
 	// how many deliveries a worker process runs at once for booking-driven
 	// changes and for bulk work (resyncs, staff edits); the fan-out's
@@ -116,6 +121,13 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 			}
 			*d.to = dur
 		}
+	}
+	if v := strings.TrimSpace(getenv("KEYRACK_GUEST_DATA_KEEP")); v != "" && !strings.EqualFold(v, "off") {
+		keep, err := parseDays(v)
+		if err != nil || keep < 24*time.Hour {
+			return cfg, fmt.Errorf("KEYRACK_GUEST_DATA_KEEP=%q: use a number of days such as 730d, a duration of a day or more such as 17520h, or off", v)
+		}
+		cfg.GuestDataKeep = keep
 	}
 	for _, n := range []struct {
 		env string
@@ -187,6 +199,18 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// parseDays reads a number of days ("730d") or a Go duration ("17520h").
+func parseDays(v string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(v, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 0 || days > 100*366 {
+			return 0, fmt.Errorf("%q is not a number of days", v)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(v)
 }
 
 // requireDatabaseURL is the error for a command run without a database.

@@ -122,6 +122,9 @@ Environment:
                      get nothing before an incident is raised (default 10m)
   KEYRACK_MESSAGES_KEEP  how long the channels' inbound messages are kept
                      (default 720h, 30 days)
+  KEYRACK_GUEST_DATA_KEEP  how long guests' personal data is kept after their
+                     stay ended or their booking was cancelled, in days (730d)
+                     or as a duration; then erased (default off: kept)
   KEYRACK_TRUSTED_PROXIES  reverse proxies (addresses or CIDR ranges, comma-
                      separated) whose X-Forwarded-For names the client; none
                      by default

@@ -395,6 +395,9 @@ func (m *Main) openFanout(ctx context.Context, secrets *inventory.Secrets) error
 	if c.MessagesKeep == 0 {
 		c.MessagesKeep = m.Config.MessagesKeep
 	}
+	if c.GuestDataKeep == 0 {
+		c.GuestDataKeep = m.Config.GuestDataKeep
+	}
 	if c.ICalFetcher == nil {
 		c.ICalFetcher = &ical.Fetcher{AllowPrivate: m.Config.ICalAllowPrivate}
 	}
