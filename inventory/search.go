@@ -86,7 +86,7 @@ func (s *Store) SearchReservations(ctx context.Context, property string, q Reser
 	sql := `
 	SELECT r.id, (SELECT c.code FROM channels c WHERE c.property_id = r.property_id AND c.id = r.channel_id),
 		r.external_id, r.status, r.parked, r.arrival, r.departure,
-		r.stays, r.guest, r.total::text, r.currency, r.revisions, r.created_at, r.updated_at
+		r.stays, r.guest, r.total::text, r.currency, r.revisions, r.created_at, r.updated_at, r.guest_erased_at
 	FROM reservations r
 	WHERE r.property_id = $1`
 	if q.Channel != "" {
@@ -131,7 +131,8 @@ func (s *Store) SearchReservations(ctx context.Context, property string, q Reser
 }
 
 // reservationRowsSQL reads a property's ($1) reservations as
-// scanReservationRow takes them; the caller adds its conditions.
+// scanReservationRow takes them (as SearchReservations reads them too);
+// the caller adds its conditions.
 const reservationRowsSQL = `
 	SELECT r.id, c.code, r.external_id, r.status, r.parked, r.arrival, r.departure,
 		r.stays, r.guest, r.total::text, r.currency, r.revisions, r.created_at, r.updated_at, r.guest_erased_at
