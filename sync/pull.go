@@ -428,17 +428,27 @@ func OTAOutcome(results []otaxml.Result) (outcome, detail string) {
 // how many channels are stale now. A channel keyrack cannot poll sends it
 // no bookings: the rooms it sold stay for sale on the others. The elected
 // scheduler runs it with its periodic work.
+//
+// A channel not polled (disabled, or without a pull URL) ends its run of
+// failed polls: polled again, it is judged by its polls from then on, not
+// stale the moment the first of them is asked for, or fails once, because
+// its polls failed before the pause.
 func (f *Fanout) RaiseStalePulls(ctx context.Context) (int, error) {
 	var stale int
 	err := f.db.QueryRow(ctx, `
-		WITH stale AS (
+		WITH paused AS (
+			UPDATE sync_channels s SET pull_failing_since = NULL
+			FROM channels c
+			WHERE c.property_id = s.property_id AND c.id = s.channel_id AND s.pull_failing_since IS NOT NULL
+				AND NOT (c.enabled AND c.kind = 'ota_pull' AND c.pull_url <> '')
+		), stale AS (
 			SELECT c.property_id, c.id, c.code, s.pull_failing_since, s.pull_ok_at, s.pull_error
 			FROM channels c
 			JOIN sync_channels s ON s.property_id = c.property_id AND s.channel_id = c.id
 			WHERE c.enabled AND c.kind = 'ota_pull' AND c.pull_url <> ''
 				AND s.pull_failing_since < now() - greatest($1::interval, 2 * c.pull_interval_s * interval '1 second')
-				-- and polled lately: a channel enabled again after a pause is
-				-- judged by its next poll, not by how it failed before.
+				-- and its polls asked for lately: a channel whose polls are
+				-- not even enqueued (Redis down) is Overdue's to report.
 				AND s.pulled_at > now() - (2 * c.pull_interval_s + 120) * interval '1 second'
 		), resolved AS (
 			UPDATE incidents i SET resolved_at = now(), resolved_by = 'system:pull', updated_at = now()
