@@ -621,9 +621,27 @@ func (s *Store) UpdateChannel(ctx context.Context, property, code string, c Chan
 		if err != nil {
 			return err
 		}
+		if out.Kind == ChannelOTAPull && (out.PullURL != cur.PullURL || out.PullModifyURL != cur.PullModifyURL ||
+			out.Enabled && !cur.Enabled || out.HotelCode != cur.HotelCode || out.Envelope != cur.Envelope) {
+			if err := pollSoon(ctx, tx, prop.ID, out.ID); err != nil {
+				return err
+			}
+		}
 		return audit(ctx, tx, prop.ID, by, "channel.update", "channel "+code, out)
 	})
 	return out, err
+}
+
+// pollSoon makes the next poll of a pull-mode channel due at once, after a
+// change to what its polls fetch or how (its pull URLs, credentials, hotel
+// code, envelope, or the channel enabled): a poll that failed for a wrong
+// setting, or left reservations unacknowledged for naming another hotel,
+// is tried again with the corrected one, not a whole poll interval later
+// (sync's scheduler polls a channel whose sync_channels.pulled_at is NULL
+// first).
+func pollSoon(ctx context.Context, tx pgx.Tx, property, channel int64) error {
+	_, err := tx.Exec(ctx, `UPDATE sync_channels SET pulled_at = NULL WHERE property_id = $1 AND channel_id = $2`, property, channel)
+	return err
 }
 
 func set[T any](dst *T, v *T) {

@@ -166,6 +166,20 @@ func (s *Store) SetChannelCredentials(ctx context.Context, sec *Secrets, propert
 		if tag.RowsAffected() == 0 {
 			return Errorf(ENOTFOUND, "channel %s does not exist in property %s", channel, property)
 		}
+		if c.OutboundUser != "" || c.OutboundSecret != "" && rotate || c.ClearOutbound {
+			// The credentials a pull-mode channel's polls present.
+			var id int64
+			err := tx.QueryRow(ctx, `SELECT id FROM channels WHERE property_id = $1 AND code = $2 AND kind = $3`,
+				prop.ID, channel, ChannelOTAPull).Scan(&id)
+			switch {
+			case err == nil:
+				if err := pollSoon(ctx, tx, prop.ID, id); err != nil {
+					return err
+				}
+			case !errors.Is(err, pgx.ErrNoRows):
+				return err
+			}
+		}
 		return audit(ctx, tx, prop.ID, by, "channel.credentials", "channel "+channel, map[string]any{
 			"inbound_user": c.InboundUser, "inbound_secret_changed": c.InboundSecret != "" || c.ClearInbound,
 			"outbound_user": c.OutboundUser, "outbound_secret_changed": (c.OutboundSecret != "" && rotate) || c.ClearOutbound,
