@@ -46,7 +46,15 @@ const maxPullBody = 32 << 20
 // channel never overlap.
 const pullLockSQL = `hashtextextended(current_schema() || '/keyrack/sync/pull/' || $1::bigint::text || '/' || $2::bigint::text, 0)`
 
-// pullPayload is a poll task's payload: the pair and the slot it is due in.
+// pullPayload is a poll task's payload: the pair and the moment the poll
+// was asked for (sync_channels.pulled_at, in microseconds), which names
+// its task: one per decision to poll. A name per poll interval instead
+// made a poll asked for again within the interval — by staff correcting
+// the channel (inventory's pollSoon), by a poll ending to find its channel
+// changed — collide with the task of the poll still running (whose task
+// Redis keeps until just after it ends) or archived (failed, or its
+// worker killed), and be taken as enqueued: the channel went unpolled for
+// the rest of the interval, an hour for a channel polled hourly.
 type pullPayload struct {
 	pair
 	Slot int64 `json:"slot"`
@@ -99,9 +107,9 @@ func (f *Fanout) enqueueDuePulls(ctx context.Context) error {
 
 // enqueuePull records the attempt to poll p and enqueues its task, in one
 // transaction: if Redis does not take the task, the poll stays due. The
-// attempt is recorded only if the poll is still due, so two schedulers (a
-// brief overlap of leaders) or two ticks enqueue it once; the slot in the
-// task id makes sure of it.
+// attempt is recorded only if the poll is still due, under the row's
+// lock, so two schedulers (a brief overlap of leaders) or two ticks enqueue
+// it once.
 func (f *Fanout) enqueuePull(ctx context.Context, p pair, interval int) error {
 	return pgx.BeginFunc(ctx, f.db, func(tx pgx.Tx) error {
 		var at time.Time
@@ -116,7 +124,7 @@ func (f *Fanout) enqueuePull(ctx context.Context, p pair, interval int) error {
 		if err != nil {
 			return err
 		}
-		pl := pullPayload{pair: p, Slot: at.Unix() / int64(interval)}
+		pl := pullPayload{pair: p, Slot: at.UnixMicro()}
 		payload, err := json.Marshal(pl)
 		if err != nil {
 			return err

@@ -61,11 +61,15 @@ func TestACorrectedPullSettingIsPolledAtOnce(t *testing.T) {
 // other credentials and hotel code) acknowledges what it fetched where it
 // fetched it, with what it presented, and the new URL is polled as soon
 // as it ends — not a poll interval later because the poll asked for by
-// the change found this one running.
+// the change found this one running. The scheduler looks every
+// millisecond: the poll asked for as this one ends is then enqueued while
+// Redis still holds the ending poll's task, which, named by its poll
+// interval, took the new one's name (it failed in CI that way, and at
+// every run with this setting).
 func TestAChannelMovedDuringAPollIsPolledAtItsNewURLOnceItEnds(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	h := newPullHotel(t)
+	h := startPullHotel(t, pullOptions{checkEvery: time.Millisecond})
 	night := h.today.AddDays(3)
 	// The old queue's fetches are held until the channel has moved.
 	old, err := url.Parse(h.oc.PullURL())

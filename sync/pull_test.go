@@ -1,6 +1,7 @@
 package sync_test
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"testing"
@@ -31,6 +32,9 @@ type pullOptions struct {
 	// has: its modifications and cancellations are served there, set as
 	// the keyrack channel's pull_modify_url.
 	modifyQueue bool
+	// checkEvery is how often the scheduler looks for polls due (20 ms
+	// unless given).
+	checkEvery time.Duration
 }
 
 func newPullHotel(t *testing.T) *pullHotel { return startPullHotel(t, pullOptions{}) }
@@ -54,7 +58,7 @@ func startPullHotel(t *testing.T, o pullOptions) *pullHotel {
 		OutboundUser: "keyrack-BDC", OutboundSecret: "s3cret-BDC"}, inventory.System))
 	require.NoError(t, h.st.SetMapping(ctx, h.code, "BDC", inventory.Mapping{ChannelRoom: "BDC-DBL", RoomType: "R0"}, inventory.System))
 	h.cfg.Store = h.st
-	h.cfg.PullCheckInterval = 20 * time.Millisecond
+	h.cfg.PullCheckInterval = cmp.Or(o.checkEvery, 20*time.Millisecond)
 	h.cfg.PullAllowPrivate = !o.refusePrivate // the test channel is on loopback
 	h.fan = h.startWorker()
 	sched := h.fanout()
