@@ -18,6 +18,12 @@ func TestAnErasedBookingServedAgainByAPulledChannelIsNotKept(t *testing.T) {
 	res := h.booking("BDC-GONE", h.today.AddDays(-5), 2, 1)
 	h.oc.AddPending(res)
 	eventually(t, convergeTimeout, "the first ack", func() bool { return h.oc.AckCount("BDC-GONE") == 1 })
+	// The poll keeps the message it fetched once it has acknowledged it.
+	eventually(t, convergeTimeout, "the first message recorded", func() bool {
+		msgs, err := h.st.InboundMessages(ctx, h.code, "BDC", 10)
+		require.NoError(t, err)
+		return len(msgs) == 1
+	})
 	r, err := h.st.Reservation(ctx, h.code, "BDC", "BDC-GONE")
 	require.NoError(t, err)
 	_, err = h.st.EraseGuestData(ctx, h.code, r.ID, inventory.Staff("anna"))
