@@ -94,3 +94,33 @@ func TestInboundMessagesOfNoPropertyMoveApartOnTheUpgrade(t *testing.T) {
 	require.NoError(t, h.st.DB().QueryRow(ctx, `SELECT count(*) FROM inbound_messages WHERE property_id IS NULL AND raw = 'nobody''s'`).Scan(&null))
 	require.Equal(t, 1, null)
 }
+
+// Migration 035 adds the pull_refused incident kind, one open per channel
+// and always naming its channel; rolled back, its incidents go (a keyrack
+// of schema 34 knows no such kind) and the upgrade applies again.
+func TestPullRefusedIncidentsComeWithTheUpgradeAndGoOnARollback(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, "Europe/Lisbon", []int{10}, inventory.FactorOne, 1)
+	ctx := context.Background()
+	raise := func() error {
+		_, err := h.st.DB().Exec(ctx, `INSERT INTO incidents (property_id, kind, channel_id, message)
+			SELECT property_id, 'pull_refused', id, 'refused' FROM channels WHERE code = 'C0'`)
+		return err
+	}
+	require.NoError(t, raise())
+	require.Error(t, raise(), "one open per channel")
+	_, err := h.st.DB().Exec(ctx, `INSERT INTO incidents (property_id, kind, message)
+		SELECT id, 'pull_refused', 'no channel' FROM properties WHERE code = $1`, h.code)
+	require.Error(t, err, "it names its channel")
+	counts, err := h.st.OpenIncidentCounts(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, counts["pull_refused"])
+
+	migrateTo(t, h.st, 34)
+	require.Error(t, raise(), "schema 34 knows no pull_refused")
+	var n int
+	require.NoError(t, h.st.DB().QueryRow(ctx, `SELECT count(*) FROM incidents WHERE kind = 'pull_refused'`).Scan(&n))
+	require.Zero(t, n)
+	require.NoError(t, h.st.Migrate(ctx))
+	require.NoError(t, raise())
+}

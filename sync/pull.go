@@ -9,9 +9,11 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/keyrack/keyrack/connectors"
 	"github.com/keyrack/keyrack/connectors/otaxml"
 	"github.com/keyrack/keyrack/inventory"
@@ -205,12 +207,19 @@ func (f *Fanout) pull(ctx context.Context, p pair) error {
 	if lastFetch != nil {
 		och.LastFetch = *lastFetch
 	}
-	problem := f.pullOnce(ctx, ch, och, pullURL)
+	taken, problem := f.pullOnce(ctx, ch, och, pullURL)
 	if modifyURL != "" {
 		// After the new bookings: a booking and its change pending together
 		// are applied in that order.
-		problem = joinPullProblems(problem, f.pullOnce(ctx, ch, och, modifyURL))
+		modified, mproblem := f.pullOnce(ctx, ch, och, modifyURL)
+		for i := range modified.Refused {
+			modified.Refused[i].Queue = "modification"
+		}
+		taken.Records += modified.Records
+		taken.Refused = append(taken.Refused, modified.Refused...)
+		problem = joinPullProblems(problem, mproblem)
 	}
+	fetched := !errors.Is(problem, errFetch) // every queue's message got
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	var msg *string
@@ -234,9 +243,122 @@ func (f *Fanout) pull(ctx context.Context, p pair) error {
 					AND (c.pull_url, c.pull_modify_url, c.hotel_code, c.envelope, c.outbound_username, c.outbound_secret_sealed)
 						IS DISTINCT FROM ($6::text, $7::text, $8::text, $9::text, $10::text, $11::bytea))
 				THEN NULL ELSE pulled_at END
-		WHERE property_id = $1 AND channel_id = $2`, p.Property, p.Channel, !errors.Is(problem, errFetch), msg, started,
+		WHERE property_id = $1 AND channel_id = $2`, p.Property, p.Channel, fetched, msg, started,
 		pullURL, modifyURL, ch.HotelCode, ch.Envelope, ch.Username, ch.SecretSeal)
+	if err != nil {
+		return err
+	}
+	return notePullRefused(bctx, conn, p, ch.Code, taken, fetched)
+}
+
+// pullTaken is what became of the reservation records a poll fetched.
+type pullTaken struct {
+	Records int             // records served
+	Refused []refusedRecord // those not taken, so not acknowledged
+}
+
+// refusedRecord is a pulled reservation record keyrack did not take (a
+// per-record error of ApplyOTA): not acknowledged, so the channel serves it
+// again at each poll, while the guest's booking is confirmed there.
+type refusedRecord struct {
+	ID     string `json:"id,omitempty"`    // the channel's reservation id, when the record has one
+	Record int    `json:"record"`          // its 1-based place in the message
+	Queue  string `json:"queue,omitempty"` // "modification" when served on the modification queue
+	Reason string `json:"reason"`
+}
+
+// The bounds of a pull_refused incident: the records its message names
+// and the length of each reason there, and the records its details list and
+// the length of each reason there. A channel may serve thousands of records
+// refused for one wrong setting; the count says how many.
+const (
+	refusedInMessage     = 5
+	refusedReasonMessage = 200
+	refusedInDetails     = 50
+	refusedReasonDetails = 500
+)
+
+// notePullRefused keeps the channel's pull_refused incident in step with a
+// poll: opened (or updated, one open per channel) when the poll refused
+// records, naming them; resolved when the poll got every queue's message
+// and refused none. A poll that got nothing from a queue and refused
+// nothing elsewhere leaves it as it is: what that queue holds is not known.
+// A channel no longer polled (disabled, its pull URL cleared) gets none:
+// RaiseStalePulls resolves its open one.
+func notePullRefused(ctx context.Context, conn *pgxpool.Conn, p pair, channel string, taken pullTaken, fetched bool) error {
+	if len(taken.Refused) == 0 {
+		if !fetched {
+			return nil
+		}
+		_, err := conn.Exec(ctx, `UPDATE incidents SET resolved_at = now(), resolved_by = 'system:pull', updated_at = now()
+			WHERE property_id = $1 AND channel_id = $2 AND kind = 'pull_refused' AND resolved_at IS NULL`,
+			p.Property, p.Channel)
+		return err
+	}
+	message, details := pullRefusedIncident(channel, taken)
+	_, err := conn.Exec(ctx, `
+		INSERT INTO incidents (property_id, kind, channel_id, message, details)
+		SELECT c.property_id, 'pull_refused', c.id, $3, $4 FROM channels c
+		WHERE c.property_id = $1 AND c.id = $2 AND c.enabled AND c.kind = 'ota_pull' AND c.pull_url <> ''
+		ON CONFLICT (property_id, channel_id) WHERE kind = 'pull_refused' AND resolved_at IS NULL
+		DO UPDATE SET message = excluded.message, details = excluded.details, updated_at = now()`,
+		p.Property, p.Channel, message, details)
 	return err
+}
+
+// pullRefusedIncident words a pull_refused incident: what was refused and
+// why, what it means and what to do, bounded in length.
+func pullRefusedIncident(channel string, taken pullTaken) (string, map[string]any) {
+	n := len(taken.Refused)
+	listed := make([]refusedRecord, 0, min(n, refusedInDetails))
+	var named []string
+	for i, r := range taken.Refused {
+		if i < refusedInMessage {
+			named = append(named, r.label()+": "+clip(r.Reason, refusedReasonMessage))
+		}
+		if i < refusedInDetails {
+			r.Reason = clip(r.Reason, refusedReasonDetails)
+			listed = append(listed, r)
+		}
+	}
+	if n > refusedInMessage {
+		named = append(named, fmt.Sprintf("and %d more", n-refusedInMessage))
+	}
+	which := fmt.Sprintf("%d of the %d reservations", n, taken.Records)
+	switch {
+	case n == 1 && taken.Records == 1:
+		which = "the reservation"
+	case n == taken.Records:
+		which = fmt.Sprintf("all %d reservations", n)
+	}
+	message := fmt.Sprintf("keyrack refused %s %s served at its last poll, so did not acknowledge them (%s). "+
+		"They are confirmed at %s, not in keyrack: the other channels still sell these rooms, and %s serves them again at each poll. "+
+		"If keyrack's setting is wrong (the channel's hotel code), correct it on the channel's page: the next poll takes them. "+
+		"Otherwise ask %s to correct or cancel them (a test booking must not be sent to the live hotel), "+
+		"and meanwhile close the rooms they took on the grid so they are not sold twice.",
+		which, channel, strings.Join(named, "; "), channel, channel, channel)
+	return message, map[string]any{"channel": channel, "served": taken.Records, "refused": n, "records": listed}
+}
+
+// label names a refused record for staff: by the channel's id, or its
+// place in the message when it has none.
+func (r refusedRecord) label() string {
+	s := fmt.Sprintf("record %d", r.Record)
+	if r.ID != "" {
+		s = "reservation " + r.ID
+	}
+	if r.Queue != "" {
+		s += " (" + r.Queue + " queue)"
+	}
+	return s
+}
+
+// clip cuts s to at most n runes, marking the cut.
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
 }
 
 // errFetch marks a poll that got no message from the channel.
@@ -258,16 +380,17 @@ func joinPullProblems(first, modify error) error {
 }
 
 // pullOnce fetches the channel's pending reservations, applies them,
-// acknowledges the ones committed and keeps the message. It returns what
-// went wrong, wrapping errFetch when no message was got.
-func (f *Fanout) pullOnce(ctx context.Context, ch channelRow, och OTAChannel, pullURL string) error {
+// acknowledges the ones committed and keeps the message. It returns the
+// records served and those refused, and what went wrong, wrapping errFetch
+// when no message was got.
+func (f *Fanout) pullOnce(ctx context.Context, ch channelRow, och OTAChannel, pullURL string) (taken pullTaken, _ error) {
 	target, err := (&delivery{f: f, ch: ch}).target()
 	if err != nil {
-		return fmt.Errorf("%w: %w", errFetch, err)
+		return taken, fmt.Errorf("%w: %w", errFetch, err)
 	}
 	env, err := otaxml.ParseEnvelope(target.Envelope)
 	if err != nil {
-		return fmt.Errorf("%w: %w", errFetch, err)
+		return taken, fmt.Errorf("%w: %w", errFetch, err)
 	}
 	rec := inventory.InboundMessage{Property: ch.Property, Channel: ch.Code, Direction: "pull", Remote: pullURL, Outcome: "failed"}
 	defer func() {
@@ -283,7 +406,7 @@ func (f *Fanout) pullOnce(ctx context.Context, ch channelRow, och OTAChannel, pu
 	rec.Raw, rec.HTTPStatus = string(body), status
 	if err != nil {
 		rec.Detail = err.Error()
-		return fmt.Errorf("%w: %w", errFetch, err)
+		return taken, fmt.Errorf("%w: %w", errFetch, err)
 	}
 	m, perr := otaxml.Parse(body)
 	if m != nil {
@@ -297,7 +420,7 @@ func (f *Fanout) pullOnce(ctx context.Context, ch channelRow, och OTAChannel, pu
 	}
 	if err != nil {
 		rec.Detail = err.Error()
-		return fmt.Errorf("%w: %w", errFetch, err)
+		return taken, fmt.Errorf("%w: %w", errFetch, err)
 	}
 
 	results := ApplyOTA(ctx, f.cfg.Store, och, m, body)
@@ -306,10 +429,12 @@ func (f *Fanout) pullOnce(ctx context.Context, ch channelRow, och OTAChannel, pu
 	rec.Outcome, rec.Detail = OTAOutcome(results)
 	var problems []string
 	failed := 0
+	taken.Records = len(results)
 	for _, r := range results {
 		if r.Err != nil {
 			failed++
 			problems = append(problems, fmt.Sprintf("reservation %s: %s", r.Record.ID, r.Err.Msg))
+			taken.Refused = append(taken.Refused, refusedRecord{ID: r.Record.ID, Record: r.Record.Record, Reason: r.Err.Msg})
 		}
 	}
 	if failed > 0 {
@@ -337,9 +462,9 @@ func (f *Fanout) pullOnce(ctx context.Context, ch channelRow, och OTAChannel, pu
 		}
 	}
 	if len(problems) > 0 {
-		return errors.New(strings.Join(problems, "; "))
+		return taken, errors.New(strings.Join(problems, "; "))
 	}
-	return nil
+	return taken, nil
 }
 
 // pullClients are the polls' HTTP clients: [0] refuses private addresses,
@@ -441,7 +566,8 @@ func OTAOutcome(results []otaxml.Result) (outcome, detail string) {
 // channel whose polls have got nothing from it for PullStaleAfter (and for
 // at least two of its poll intervals) while it is being polled, and
 // resolves the open ones whose channel was polled well since, disabled or
-// given no pull URL. It returns
+// given no pull URL — and the pull_refused ones of a channel disabled or
+// given no pull URL, which no poll will resolve. It returns
 // how many channels are stale now. A channel keyrack cannot poll sends it
 // no bookings: the rooms it sold stay for sale on the others. The elected
 // scheduler runs it with its periodic work.
@@ -471,6 +597,14 @@ func (f *Fanout) RaiseStalePulls(ctx context.Context) (int, error) {
 			UPDATE incidents i SET resolved_at = now(), resolved_by = 'system:pull', updated_at = now()
 			WHERE i.kind = 'stale_pull' AND i.resolved_at IS NULL
 				AND NOT EXISTS (SELECT 1 FROM stale WHERE stale.property_id = i.property_id AND stale.id = i.channel_id)
+		), unpolled AS (
+			-- A channel no longer polled has no poll to resolve its
+			-- refused records' incident (notePullRefused).
+			UPDATE incidents i SET resolved_at = now(), resolved_by = 'system:pull', updated_at = now()
+			FROM channels c
+			WHERE i.kind = 'pull_refused' AND i.resolved_at IS NULL
+				AND c.property_id = i.property_id AND c.id = i.channel_id
+				AND NOT (c.enabled AND c.kind = 'ota_pull' AND c.pull_url <> '')
 		), raised AS (
 			INSERT INTO incidents (property_id, kind, channel_id, message, details)
 			SELECT property_id, 'stale_pull', id,

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/keyrack/keyrack/inventory"
 	"github.com/keyrack/keyrack/web"
 	"github.com/stretchr/testify/require"
 )
@@ -69,4 +70,15 @@ func TestOpenAPIValidationCatchesABrokenDocument(t *testing.T) {
 		err = doc.Validate(context.Background())
 	}
 	require.Error(t, err)
+}
+
+// Every kind of incident keyrack raises is one the document lists: a
+// client validating GET …/incidents against it must not refuse a new kind.
+func TestOpenAPIDocumentListsEveryIncidentKind(t *testing.T) {
+	t.Parallel()
+	doc := loadOpenAPI(t, web.OpenAPIDocument)
+	kind := doc.Components.Schemas["Incident"].Value.Properties["kind"].Value
+	for _, k := range inventory.IncidentKinds {
+		require.Contains(t, kind.Enum, any(k), "incident kind %s is not in web/openapi.json's Incident.kind", k)
+	}
 }

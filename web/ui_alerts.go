@@ -32,6 +32,7 @@ type alertsView struct {
 	StaleFeeds   []alertItem
 	StaleExports []alertItem
 	StalePulls   []alertItem
+	RefusedPulls []alertItem // pull_refused
 	Other        []alertItem // a kind this page does not know yet
 	DeadLetters  []sync.ArchivedTask
 	// NotSent and NotFetched are the property's work keyrack's own
@@ -74,6 +75,11 @@ type alertItem struct {
 	LastUsedAt string
 	// Of a pull-mode channel keyrack cannot poll (stale_pull): since when.
 	FailingSince string
+	// Of the reservations a pull-mode channel serves that keyrack refused
+	// (pull_refused): how many its last poll got and refused, and those
+	// the incident lists.
+	Served, RefusedCount int64
+	Refused              []refusedRecord
 	// Booking is the reservation the incident is about (unmapped,
 	// unacknowledged, webhook); nil when there is none or it is gone.
 	Booking *inventory.Reservation
@@ -182,6 +188,28 @@ func (alertsView) NotScheduledTitle() string { return notScheduledTitle }
 // whenAgo says a past time the way the pages do: when, and how long ago.
 func whenAgo(t time.Time) string {
 	return staffTime(t) + " (" + lagText(time.Since(t)) + " ago)"
+}
+
+// refusedRecord is a reservation record a pull-mode channel serves that
+// keyrack refused (pull_refused's details, sync's refusedRecord).
+type refusedRecord struct {
+	ID     string
+	Record int64
+	Queue  string
+	Reason string
+}
+
+// Label names the record as the channel does: by its reservation id, or its
+// place in the message when it has none.
+func (r refusedRecord) Label() string {
+	s := "record " + strconv.FormatInt(r.Record, 10)
+	if r.ID != "" {
+		s = r.ID
+	}
+	if r.Queue != "" {
+		s += " (" + r.Queue + " queue)"
+	}
+	return s
 }
 
 // alertBooking names a booking to link to.
@@ -350,6 +378,8 @@ func (s *Server) alertsPage(c *gin.Context) {
 			v.StaleExports = append(v.StaleExports, it)
 		case "stale_pull":
 			v.StalePulls = append(v.StalePulls, it)
+		case "pull_refused":
+			v.RefusedPulls = append(v.RefusedPulls, it)
 		default:
 			v.Other = append(v.Other, it)
 		}
@@ -398,7 +428,7 @@ const alertsPageSize = 50
 // alertSections are the alerts page's sections, as its ?kind= names them:
 // the incident kinds it knows, dead-lettered deliveries, and the rest.
 var alertSections = []string{"overbooking", "unmapped_booking", "dead_letter", "webhook_failed", "unacked_revision",
-	"stale_feed", "stale_export", "stale_pull", "other"}
+	"stale_feed", "stale_export", "stale_pull", "pull_refused", "other"}
 
 // alertSection is the section an incident of kind is listed in.
 func alertSection(kind string) string {
@@ -522,6 +552,16 @@ func decodeIncident(inc inventory.Incident) alertItem {
 			*at = staffTime(t)
 		}
 	}
+	if inc.Kind == "pull_refused" {
+		it.Served, it.RefusedCount = detailInt(d, "served"), detailInt(d, "refused")
+		rs, _ := d["records"].([]any)
+		for _, r := range rs {
+			if m, ok := r.(map[string]any); ok {
+				it.Refused = append(it.Refused, refusedRecord{ID: detailString(m, "id"), Record: detailInt(m, "record"),
+					Queue: detailString(m, "queue"), Reason: detailString(m, "reason")})
+			}
+		}
+	}
 	if rs, ok := d["reservations"].([]any); ok {
 		for _, r := range rs {
 			if id := anyInt(r); id > 0 && !slices.Contains(it.Bookings, id) {
@@ -625,6 +665,8 @@ func (s *Server) alertResolve(c *gin.Context) {
 		what = "The unfetched export calendar alert"
 	case "stale_pull":
 		what = "The alert of a channel keyrack cannot poll"
+	case "pull_refused":
+		what = "The alert of the reservations keyrack refused from a channel"
 	}
 	redirectFlash(c, alertsBack(c, prop), what+" is resolved.")
 }
