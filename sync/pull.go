@@ -167,6 +167,25 @@ func (f *Fanout) pull(ctx context.Context, p pair) error {
 		return fmt.Errorf("sync: %w", err)
 	}
 	defer conn.Release()
+	// A channel that staff changed during the poll (its pull URLs, hotel
+	// code, envelope or credentials: what this poll did not use) is polled
+	// again at once: the poll the change asked for (inventory's pollSoon)
+	// found this one running. Made due once this poll's lock is released
+	// (deferred before it, so run after): made due before, the next poll
+	// could come while the lock was still held, and find this one running
+	// too.
+	var changed bool
+	defer func() {
+		if !changed {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := f.db.Exec(ctx, `UPDATE sync_channels SET pulled_at = NULL WHERE property_id = $1 AND channel_id = $2`,
+			p.Property, p.Channel); err != nil {
+			f.log.Warn("could not make the poll of a channel changed during its poll due; it comes at its interval", "err", err)
+		}
+	}()
 	var mine bool
 	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(`+pullLockSQL+`)`, p.Property, p.Channel).Scan(&mine); err != nil || !mine {
 		return err
@@ -231,21 +250,18 @@ func (f *Fanout) pull(ctx context.Context, p pair) error {
 	// A poll that got the channel's message is ok even if some of it could
 	// not be applied (pull_error then says what); pull_ok_at is when it began.
 	// pull_failing_since is when the polls began to get nothing (raiseStalePulls).
-	// A channel that staff changed during the poll (its pull URLs, hotel
-	// code, envelope or credentials: what this poll did not use) is polled
-	// again at once: the poll the change asked for (inventory's pollSoon)
-	// found this one running.
-	_, err = conn.Exec(bctx, `UPDATE sync_channels SET
+	// Whether staff changed the channel meanwhile (see changed above).
+	err = conn.QueryRow(bctx, `UPDATE sync_channels SET
 			pull_ok_at = CASE WHEN $3 THEN $5 ELSE pull_ok_at END,
 			pull_failing_since = CASE WHEN $3 THEN NULL ELSE coalesce(pull_failing_since, $5) END,
-			pull_error = $4, pull_error_at = CASE WHEN $4::text IS NULL THEN NULL ELSE now() END,
-			pulled_at = CASE WHEN EXISTS (SELECT 1 FROM channels c WHERE c.property_id = $1 AND c.id = $2
-					AND (c.pull_url, c.pull_modify_url, c.hotel_code, c.envelope, c.outbound_username, c.outbound_secret_sealed)
-						IS DISTINCT FROM ($6::text, $7::text, $8::text, $9::text, $10::text, $11::bytea))
-				THEN NULL ELSE pulled_at END
-		WHERE property_id = $1 AND channel_id = $2`, p.Property, p.Channel, fetched, msg, started,
-		pullURL, modifyURL, ch.HotelCode, ch.Envelope, ch.Username, ch.SecretSeal)
-	if err != nil {
+			pull_error = $4, pull_error_at = CASE WHEN $4::text IS NULL THEN NULL ELSE now() END
+		WHERE property_id = $1 AND channel_id = $2
+		RETURNING EXISTS (SELECT 1 FROM channels c WHERE c.property_id = $1 AND c.id = $2
+			AND (c.pull_url, c.pull_modify_url, c.hotel_code, c.envelope, c.outbound_username, c.outbound_secret_sealed)
+				IS DISTINCT FROM ($6::text, $7::text, $8::text, $9::text, $10::text, $11::bytea))`,
+		p.Property, p.Channel, fetched, msg, started,
+		pullURL, modifyURL, ch.HotelCode, ch.Envelope, ch.Username, ch.SecretSeal).Scan(&changed)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return err
 	}
 	return notePullRefused(bctx, conn, p, ch.Code, taken, fetched)
