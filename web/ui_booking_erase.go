@@ -5,7 +5,6 @@ import (
 	"strconv"
 
 	"github.com/gin-gonic/gin"
-	"github.com/keyrack/keyrack/inventory"
 )
 
 // uiEraseGuestData erases the personal data of a booking's guest (GDPR
@@ -14,26 +13,16 @@ import (
 // and that is not cancelled is refused (409) with the store's reason.
 func (s *Server) uiEraseGuestData(c *gin.Context) {
 	prop := uiProp(c)
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id <= 0 {
-		s.renderError(c, http.StatusNotFound, "There is no booking "+c.Param("id")+" in "+prop.Name+".")
+	r, ok := s.uiBookingOf(c, prop)
+	if !ok {
 		return
 	}
+	id := r.ID
 	if c.PostForm("confirm") != "yes" {
 		s.renderError(c, http.StatusBadRequest, "Nothing was erased: tick the box to confirm that the guest's data is to be erased for good.")
 		return
 	}
-	ctx := c.Request.Context()
-	r, err := s.store.ReservationByID(ctx, prop.Code, id)
-	if inventory.ErrorCode(err) == inventory.ENOTFOUND {
-		s.renderError(c, http.StatusNotFound, "There is no booking "+strconv.FormatInt(id, 10)+" in "+prop.Name+".")
-		return
-	}
-	if err != nil {
-		s.uiFail(c, err)
-		return
-	}
-	e, err := s.store.EraseGuestData(ctx, prop.Code, id, staff(c).Actor())
+	e, err := s.store.EraseGuestData(c.Request.Context(), prop.Code, id, staff(c).Actor())
 	if err != nil {
 		s.uiFail(c, err)
 		return

@@ -264,24 +264,35 @@ func heldRanges(held []inventory.HeldNight) []heldRange {
 // bookingAuditLimit bounds the audit trail shown on a booking's page.
 const bookingAuditLimit = 200
 
+// uiBookingOf is the booking of the page's path (keyrack's id), or false
+// once the page has said there is none (404) or failed.
+func (s *Server) uiBookingOf(c *gin.Context, prop inventory.Property) (inventory.Reservation, bool) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		s.renderError(c, http.StatusNotFound, "There is no booking "+c.Param("id")+" in "+prop.Name+": booking numbers are keyrack's own (the # column of the bookings list).")
+		return inventory.Reservation{}, false
+	}
+	r, err := s.store.ReservationByID(c.Request.Context(), prop.Code, id)
+	if inventory.ErrorCode(err) == inventory.ENOTFOUND {
+		s.renderError(c, http.StatusNotFound, "There is no booking "+strconv.FormatInt(id, 10)+" in "+prop.Name+".")
+		return inventory.Reservation{}, false
+	}
+	if err != nil {
+		s.uiFail(c, err)
+		return inventory.Reservation{}, false
+	}
+	return r, true
+}
+
 // uiBooking shows one booking by keyrack's id.
 func (s *Server) uiBooking(c *gin.Context) {
 	ctx := c.Request.Context()
 	prop := uiProp(c)
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id <= 0 {
-		s.renderError(c, http.StatusNotFound, "There is no booking "+c.Param("id")+" in "+prop.Name+": booking numbers are keyrack's own (the # column of the bookings list).")
+	r, ok := s.uiBookingOf(c, prop)
+	if !ok {
 		return
 	}
-	r, err := s.store.ReservationByID(ctx, prop.Code, id)
-	if inventory.ErrorCode(err) == inventory.ENOTFOUND {
-		s.renderError(c, http.StatusNotFound, "There is no booking "+strconv.FormatInt(id, 10)+" in "+prop.Name+".")
-		return
-	}
-	if err != nil {
-		s.uiFail(c, err)
-		return
-	}
+	id := r.ID
 	d := bookingData{bookingRow: newBookingRow(r)}
 	loc, err := time.LoadLocation(prop.TimeZone)
 	if err != nil {
