@@ -377,6 +377,9 @@ func clip(s string, n int) string {
 	return string([]rune(s)[:n-1]) + "…"
 }
 
+// maxPullProblems is how many refused records a poll's error names.
+const maxPullProblems = 10
+
 // errFetch marks a poll that got no message from the channel.
 var errFetch = errors.New("fetch failed")
 
@@ -454,6 +457,12 @@ func (f *Fanout) pullOnce(ctx context.Context, ch channelRow, och OTAChannel, pu
 		}
 	}
 	if failed > 0 {
+		// The channel's poll error names the first few (the pull_refused
+		// incident lists more): a message of hundreds of refused records
+		// was written whole into the channel's state at every poll.
+		if len(problems) > maxPullProblems {
+			problems = append(problems[:maxPullProblems], fmt.Sprintf("and %d more", len(problems)-maxPullProblems))
+		}
 		problems = []string{fmt.Sprintf("%d of %d reservations not applied, so not acknowledged (they come again at the next poll): %s",
 			failed, len(results), strings.Join(problems, "; "))}
 	}

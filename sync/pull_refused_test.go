@@ -2,6 +2,8 @@ package sync_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/keyrack/keyrack/inventory"
@@ -115,4 +117,28 @@ func TestARefusedPullIncidentEndsWhenTheChannelIsNoLongerPolled(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, h.fan.RunDue(ctx))
 	require.Nil(t, h.refusedIncident(), "disabled: resolved")
+}
+
+// A message of many refused records names the first few in the channel's
+// poll error, which is written at every poll: it held every one of them,
+// hundreds for an OTA serving a month of another hotel's bookings.
+func TestAPollErrorNamesTheFirstRefusedRecordsOnly(t *testing.T) {
+	t.Parallel()
+	h := newPullHotel(t)
+	night := h.today.AddDays(5)
+	for i := range 12 {
+		r := h.booking(fmt.Sprintf("BDC-%d", 50+i), night, 1, 1)
+		r.HotelCode = "HOTEL-BDC-2"
+		h.oc.AddPending(r)
+	}
+	h.pollNow()
+	eventually(t, convergeTimeout, "the poll error", func() bool {
+		s := h.pullState()
+		return s.Error != nil && strings.Contains(*s.Error, "12 of 12 reservations not applied")
+	})
+	msg := *h.pullState().Error
+	require.Contains(t, msg, "BDC-50")
+	require.Contains(t, msg, "BDC-59")
+	require.NotContains(t, msg, "BDC-60")
+	require.Contains(t, msg, "and 2 more")
 }
