@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/keyrack/keyrack/inventory"
+	"github.com/keyrack/keyrack/inventory/inventorytest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -28,13 +29,7 @@ func TestAnErasedBookingServedAgainByAPulledChannelIsNotKept(t *testing.T) {
 	require.NoError(t, err)
 	_, err = h.st.EraseGuestData(ctx, h.code, r.ID, inventory.Staff("anna"))
 	require.NoError(t, err)
-	traces := func() (n int) {
-		require.NoError(t, h.st.DB().QueryRow(ctx, `SELECT
-			(SELECT count(*) FROM inbound_messages x WHERE to_jsonb(x)::text LIKE '%Lovelace%')
-			+ (SELECT count(*) FROM reservation_revisions x WHERE to_jsonb(x)::text LIKE '%Lovelace%')
-			+ (SELECT count(*) FROM reservations x WHERE to_jsonb(x)::text LIKE '%Lovelace%')`).Scan(&n))
-		return n
-	}
+	traces := func() int { return inventorytest.GuestTraces(t, h.st.DB(), "Lovelace") }
 	require.Zero(t, traces())
 
 	h.oc.AddPending(res)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keyrack/keyrack/inventory"
+	"github.com/keyrack/keyrack/inventory/inventorytest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -170,17 +171,10 @@ func TestAnOTASendingAnErasedBookingAgainIsAnsweredAndNotKept(t *testing.T) {
 	e := newAPI(t)
 	e.hotel("P", 3)
 	e.otaChannel("P", "booking", "ota_push", "H-P", "bk-user", "bk-secret", nil)
-	ctx := context.Background()
 	msg := resNotif("Commit", "OTA-OLD", "H-P", lisbonDay(t, -6), lisbonDay(t, -3))
 	first := e.otaPost("booking", "bk-user", "bk-secret", msg)
 	require.True(t, otaRS(t, first).Success, "%s", first.Body)
-	traces := func() (n int) {
-		require.NoError(t, e.st.DB().QueryRow(ctx, `SELECT
-			(SELECT count(*) FROM inbound_messages x WHERE to_jsonb(x)::text LIKE '%Silva%')
-			+ (SELECT count(*) FROM reservation_revisions x WHERE to_jsonb(x)::text LIKE '%Silva%')
-			+ (SELECT count(*) FROM reservations x WHERE to_jsonb(x)::text LIKE '%Silva%')`).Scan(&n))
-		return n
-	}
+	traces := func() int { return inventorytest.GuestTraces(t, e.st.DB(), "Silva") }
 	require.Equal(t, 3, traces())
 
 	e.must(http.StatusOK, "POST", "/api/v1/properties/P/reservations/booking/OTA-OLD/erase-guest-data", nil)

@@ -157,3 +157,18 @@ func WaitCounted(tb testing.TB, db *pgxpool.Pool, conn *pgxpool.Conn, table stri
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// GuestTraces counts the rows of the reservations, their revisions and the
+// inbound messages in which text (a guest's name) still stands.
+func GuestTraces(tb testing.TB, db *pgxpool.Pool, text string) (n int) {
+	tb.Helper()
+	like := "%" + text + "%"
+	err := db.QueryRow(context.Background(), `SELECT
+		(SELECT count(*) FROM inbound_messages x WHERE to_jsonb(x)::text LIKE $1)
+		+ (SELECT count(*) FROM reservation_revisions x WHERE to_jsonb(x)::text LIKE $1)
+		+ (SELECT count(*) FROM reservations x WHERE to_jsonb(x)::text LIKE $1)`, like).Scan(&n)
+	if err != nil {
+		tb.Fatalf("count the guest's traces: %v", err)
+	}
+	return n
+}
