@@ -65,7 +65,7 @@ type Server struct {
 	// which answers anyone: a flood of probes shares it.
 	overdue singleflight.Group
 	now     func() time.Time
-	ui      uiTemplates
+	ui      *uiTemplates
 	// proxies are the trusted reverse proxies (Config.TrustedProxies) as
 	// gin takes them: only from them is X-Forwarded-Proto believed.
 	proxies []netip.Prefix

@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	gosync "sync"
 	"time"
 	"unicode/utf8"
 
@@ -72,19 +73,77 @@ type uiPage struct {
 	Data     any
 }
 
-// staffTime is how the staff pages write a moment: in UTC, to the minute.
-func staffTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+// staffTime is how the staff pages write a moment: to the minute, in loc —
+// the time zone of the property a page is about, so that the front desk
+// reads its own clock (UTC on the pages of no one property) — with the
+// zone's abbreviation (CET, EST, or an offset such as +07 where the zone
+// has none).
+func staffTime(t time.Time, loc *time.Location) string {
+	return t.In(loc).Format("2006-01-02 15:04 MST")
+}
+
+// zones caches the properties' time zones by name (time.LoadLocation reads
+// the zone file at every call).
+var zones gosync.Map
+
+// pageZone is the time zone of the page's property (uiProp), UTC on a page
+// of no one property.
+func pageZone(c *gin.Context) *time.Location {
+	if p, ok := c.Get(ctxUIProperty); ok {
+		return propertyZone(p.(inventory.Property))
+	}
+	return time.UTC
+}
+
+// propertyZone is p's time zone; UTC if it does not load (a property's zone
+// is checked when it is made, but the server's zone data may differ).
+func propertyZone(p inventory.Property) *time.Location {
+	if l, ok := zones.Load(p.TimeZone); ok {
+		return l.(*time.Location)
+	}
+	loc, err := p.Location()
+	if err != nil || p.TimeZone == "" {
+		return time.UTC
+	}
+	zones.Store(p.TimeZone, loc)
+	return loc
+}
 
 // staffChanges words the staff_audit actions.
 var staffChanges = map[string]string{"staff_user.add": "added", "staff_user.reset": "reset", "staff_user.disable": "disabled",
 	"staff_user.password": "changed their password"}
 
-// uiTemplates are the parsed template sets, one per page.
-type uiTemplates map[string]*template.Template
+// uiTemplates are the parsed template sets, one per page, with times in
+// UTC; and as they are asked for, one per page and time zone (zoned).
+type uiTemplates struct {
+	utc   map[string]*template.Template
+	zoned gosync.Map // zonedPage → *template.Template
+}
+
+type zonedPage struct{ page, zone string }
+
+// page is page's template set writing times (datetime) in loc, parsed the
+// first time it is asked for; nil if there is no such page.
+func (u *uiTemplates) page(page string, loc *time.Location) (*template.Template, error) {
+	t := u.utc[page]
+	if t == nil || loc == time.UTC {
+		return t, nil
+	}
+	k := zonedPage{page, loc.String()}
+	if t, ok := u.zoned.Load(k); ok {
+		return t.(*template.Template), nil
+	}
+	t, err := parsePage(page, template.FuncMap{"datetime": func(t time.Time) string { return staffTime(t, loc) }})
+	if err != nil {
+		return nil, err
+	}
+	t2, _ := u.zoned.LoadOrStore(k, t)
+	return t2.(*template.Template), nil
+}
 
 var uiFuncs = template.FuncMap{
 	"date":     func(d inventory.Date) string { return d.String() },
-	"datetime": staffTime,
+	"datetime": func(t time.Time) string { return staffTime(t, time.UTC) },
 	// staffChange words a staff_audit action.
 	"staffChange": func(action string) string { return staffChanges[action] },
 	"ago": func(t time.Time) string {
@@ -124,24 +183,32 @@ var uiFuncs = template.FuncMap{
 }
 
 // loadTemplates parses layout.html and common.html with each page file.
-func loadTemplates() (uiTemplates, error) {
+func loadTemplates() (*uiTemplates, error) {
 	pages, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
 	}
-	out := uiTemplates{}
+	out := &uiTemplates{utc: map[string]*template.Template{}}
 	for _, p := range pages {
 		name := strings.TrimSuffix(strings.TrimPrefix(p, "templates/"), ".html")
 		if name == "layout" || name == "common" {
 			continue
 		}
-		t, err := template.New(name).Funcs(uiFuncs).ParseFS(templateFS, "templates/layout.html", "templates/common.html", p)
-		if err != nil {
-			return nil, fmt.Errorf("template %s: %w", name, err)
+		if out.utc[name], err = parsePage(name, nil); err != nil {
+			return nil, err
 		}
-		out[name] = t
 	}
 	return out, nil
+}
+
+// parsePage parses page's file with layout.html and common.html, with
+// uiFuncs and then funcs (which override them).
+func parsePage(name string, funcs template.FuncMap) (*template.Template, error) {
+	t, err := template.New(name).Funcs(uiFuncs).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/common.html", "templates/"+name+".html")
+	if err != nil {
+		return nil, fmt.Errorf("template %s: %w", name, err)
+	}
+	return t, nil
 }
 
 // routeUI registers the admin UI.
@@ -413,9 +480,12 @@ func (s *Server) renderFragment(c *gin.Context, status int, page, fragment strin
 }
 
 func (s *Server) renderTemplate(c *gin.Context, status int, page, name, title, nav string, data any) {
-	t := s.ui[page]
-	if t == nil {
-		s.uiFail(c, fmt.Errorf("no template %s", page))
+	t, err := s.ui.page(page, pageZone(c))
+	if t == nil && err == nil {
+		err = fmt.Errorf("no template %s", page)
+	}
+	if err != nil {
+		s.uiFail(c, err)
 		return
 	}
 	v := uiPage{Title: title, User: staff(c), CSRF: csrf.TemplateField(c.Request), CSRFToken: csrf.Token(c.Request),

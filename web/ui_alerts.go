@@ -115,11 +115,12 @@ type notDoneItem struct {
 	Message string
 }
 
-// notDone words the property's overdue work for the alerts page.
-func notDone(o sync.Overdue) (notSent, notFetched []notDoneItem, notScheduled *notDoneItem) {
+// notDone words the property's overdue work for the alerts page, its
+// times in loc.
+func notDone(o sync.Overdue, loc *time.Location) (notSent, notFetched []notDoneItem, notScheduled *notDoneItem) {
 	if !o.SchedulerIdleSince.IsZero() {
 		notScheduled = &notDoneItem{Since: o.SchedulerIdleSince, Message: "No keyrack scheduler has run since " +
-			whenAgo(o.SchedulerIdleSince) + ". It is the part of keyrack that does the regular work for every property, " +
+			whenAgo(o.SchedulerIdleSince, loc) + ". It is the part of keyrack that does the regular work for every property, " +
 			"and none of it is being done: the nightly resync, which sends every channel its availability again and is " +
 			"how the nights that come into a channel's booking window reach it; fetching the bookings of pull-mode " +
 			"channels; the checks that raise the alerts for calendar feeds that stopped updating, export calendars no " +
@@ -129,7 +130,7 @@ func notDone(o sync.Overdue) (notSent, notFetched []notDoneItem, notScheduled *n
 	}
 	if !o.SchedulerStuckSince.IsZero() {
 		notScheduled = &notDoneItem{Since: o.SchedulerStuckSince, Message: "keyrack's scheduler has not begun a round of " +
-			"its work since " + whenAgo(o.SchedulerStuckSince) + ": it still holds the lead, so no other scheduler takes " +
+			"its work since " + whenAgo(o.SchedulerStuckSince, loc) + ": it still holds the lead, so no other scheduler takes " +
 			"over, but its round does not end. Its rounds do the regular work for every property — the nightly resync, " +
 			"which sends every channel its availability again and is how the nights that come into a channel's booking " +
 			"window reach it; the checks that raise the alerts for calendar feeds that stopped updating, export calendars " +
@@ -146,22 +147,22 @@ func notDone(o sync.Overdue) (notSent, notFetched []notDoneItem, notScheduled *n
 			"%d %s (bookings, cancellations, staff edits) made since %s have not been passed on to any channel or PMS: "+
 				"no keyrack worker has taken them. Until one does, the channels keep selling the rooms these bookings took. "+
 				"Check that a keyrack worker process is running (keyrack serve --roles worker) and that PostgreSQL accepts writes.",
-			o.Unrelayed, changes, whenAgo(o.UnrelayedSince))})
+			o.Unrelayed, changes, whenAgo(o.UnrelayedSince, loc))})
 	}
 	for _, ch := range o.Undelivered {
 		last := "no keyrack worker has ever delivered to it"
 		if ch.LastDone != nil {
-			last = "no keyrack worker has delivered to it since " + whenAgo(*ch.LastDone)
+			last = "no keyrack worker has delivered to it since " + whenAgo(*ch.LastDone, loc)
 		}
 		notSent = append(notSent, notDoneItem{Channel: ch.Channel, Since: ch.Since, Message: fmt.Sprintf(
 			"Availability changes for %s have waited since %s and %s: %s still shows the old availability. "+
 				"Check that a keyrack worker process is running and reaches Redis.",
-			ch.Channel, whenAgo(ch.Since), last, ch.Channel)})
+			ch.Channel, whenAgo(ch.Since, loc), last, ch.Channel)})
 	}
 	for _, ch := range o.Unpolled {
 		msg := fmt.Sprintf("keyrack has not polled %s since %s (keyrack should poll it every %s): the bookings made there since then "+
 			"have not reached keyrack, and the rooms they took are still for sale on the other channels. ",
-			ch.Channel, whenAgo(ch.Since), lagText(ch.PullInterval))
+			ch.Channel, whenAgo(ch.Since, loc), lagText(ch.PullInterval))
 		switch {
 		case !o.SchedulerIdleSince.IsZero():
 			msg += "No keyrack scheduler is running: it is what polls pull-mode channels (see \"" + notScheduledTitle + "\" above)."
@@ -185,9 +186,10 @@ const notScheduledTitle = "keyrack's regular work is not being done"
 // NotScheduledTitle is notScheduledTitle, for the page.
 func (alertsView) NotScheduledTitle() string { return notScheduledTitle }
 
-// whenAgo says a past time the way the pages do: when, and how long ago.
-func whenAgo(t time.Time) string {
-	return staffTime(t) + " (" + lagText(time.Since(t)) + " ago)"
+// whenAgo says a past time the way the pages do: when (in loc), and how
+// long ago.
+func whenAgo(t time.Time, loc *time.Location) string {
+	return staffTime(t, loc) + " (" + lagText(time.Since(t)) + " ago)"
 }
 
 // refusedRecord is a reservation record a pull-mode channel serves that
@@ -279,7 +281,7 @@ func (s *Server) alertsPage(c *gin.Context) {
 	var ids []int64
 	var first, last inventory.Date
 	for _, inc := range shown {
-		it := decodeIncident(inc)
+		it := decodeIncident(inc, pageZone(c))
 		if inc.Kind == "overbooking" {
 			ids = append(ids, it.Bookings...)
 			if inc.Night != nil {
@@ -318,7 +320,7 @@ func (s *Server) alertsPage(c *gin.Context) {
 		}
 	}
 	for _, inc := range shown {
-		it := decodeIncident(inc)
+		it := decodeIncident(inc, pageZone(c))
 		if inc.Kind == "overbooking" {
 			if inc.Night != nil {
 				ns, seen := nights[*inc.Night]
@@ -390,7 +392,7 @@ func (s *Server) alertsPage(c *gin.Context) {
 		if o, err := s.fanout.Overdue(ctx, prop.Code); err != nil {
 			s.log.Warn("alerts: overdue work is not listed", "property", prop.Code, "err", err)
 		} else {
-			v.NotSent, v.NotFetched, v.NotScheduled = notDone(o)
+			v.NotSent, v.NotFetched, v.NotScheduled = notDone(o, pageZone(c))
 			v.Count += len(v.NotSent) + len(v.NotFetched)
 			if v.NotScheduled != nil {
 				v.Count++
@@ -533,7 +535,7 @@ func (s *Server) archivedWithin(ctx context.Context, wait time.Duration) ([]sync
 
 // decodeIncident reads what the details of each kind of incident carry
 // (see the INSERTs into incidents in inventory and sync).
-func decodeIncident(inc inventory.Incident) alertItem {
+func decodeIncident(inc inventory.Incident, loc *time.Location) alertItem {
 	d := inc.Details
 	it := alertItem{Incident: inc,
 		Channel:      detailString(d, "channel"),
@@ -549,7 +551,7 @@ func decodeIncident(inc inventory.Incident) alertItem {
 	}
 	for _, at := range []*string{&it.LastOKAt, &it.LastUsedAt, &it.FailingSince} {
 		if t, err := time.Parse(time.RFC3339Nano, *at); err == nil {
-			*at = staffTime(t)
+			*at = staffTime(t, loc)
 		}
 	}
 	if inc.Kind == "pull_refused" {
@@ -625,7 +627,7 @@ func (s *Server) openIncident(c *gin.Context) (alertItem, bool) {
 	}
 	for _, inc := range incs {
 		if inc.ID == id {
-			return decodeIncident(inc), true
+			return decodeIncident(inc, pageZone(c)), true
 		}
 	}
 	s.renderError(c, http.StatusNotFound, "There is no open alert "+c.Param("id")+": someone may have resolved it already.")

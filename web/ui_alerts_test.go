@@ -236,7 +236,7 @@ func TestAPullChannelKeyrackCannotPollIsAnAlert(t *testing.T) {
 	require.Contains(t, p.Body, "Channels keyrack cannot poll")
 	require.Contains(t, p.Body, "HTTP 401: wrong credentials")
 	require.Contains(t, p.Body, `href="/admin/p/P/channels/bookingcom"`)
-	require.Regexp(t, `<td>\d{4}-\d\d-\d\d \d\d:\d\d UTC</td>`, p.Body, "failing since")
+	require.Regexp(t, `<td>\d{4}-\d\d-\d\d \d\d:\d\d WES?T</td>`, p.Body, "failing since, in Lisbon's time")
 	require.NotContains(t, p.Body, "Other alerts")
 
 	// Polled well again: the next check resolves it.

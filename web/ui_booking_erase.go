@@ -29,7 +29,7 @@ func (s *Server) uiEraseGuestData(c *gin.Context) {
 	}
 	msg := "The guest data of booking " + r.ExternalID + " from " + r.Channel + " is erased: its guest, and every message and revision that named them, now say only that it was erased. The stay, its nights and its totals stay."
 	if e.AlreadyErased {
-		msg = "The guest data of booking " + r.ExternalID + " from " + r.Channel + " was erased already, on " + staffTime(e.At) + "."
+		msg = "The guest data of booking " + r.ExternalID + " from " + r.Channel + " was erased already, on " + staffTime(e.At, pageZone(c)) + "."
 	}
 	redirectFlash(c, "/admin/p/"+prop.Code+"/bookings/"+strconv.FormatInt(id, 10), msg)
 }

@@ -107,11 +107,7 @@ func gridURL(prop inventory.Property, from inventory.Date, days int) string {
 
 // propertyToday is the property's local date.
 func (s *Server) propertyToday(prop inventory.Property) inventory.Date {
-	loc, err := prop.Location()
-	if err != nil {
-		loc = time.UTC
-	}
-	return inventory.LocalDate(s.now(), loc)
+	return inventory.LocalDate(s.now(), propertyZone(prop))
 }
 
 // gridView reads ?from= and ?days= (or their form twins); it reports a
@@ -240,7 +236,7 @@ func (s *Server) gridData(c *gin.Context, prop inventory.Property, from inventor
 		byPool[nights[i].Pool] = nights[i:j:j]
 		i = j
 	}
-	w := gridWriter{d: d, marks: marks, cellBase: template.HTMLEscapeString(d.Base + "/cell?pool="), times: map[time.Time]string{}}
+	w := gridWriter{d: d, marks: marks, cellBase: template.HTMLEscapeString(d.Base + "/cell?pool="), times: map[time.Time]string{}, zone: propertyZone(prop)}
 	d.Rows = make([]gridRow, 0, len(pools))
 	for _, p := range pools {
 		d.Rows = append(d.Rows, w.row(p, byPool[p.Code]))
@@ -255,6 +251,7 @@ type gridWriter struct {
 	cellBase     string           // the cell detail's URL up to the pool, HTML-escaped
 	title, cells strings.Builder
 	times        map[time.Time]string // formatted acknowledgement times
+	zone         *time.Location       // the property's, for those times
 }
 
 // row writes pool p's cells for its nights, counting the pending ones.
@@ -293,7 +290,7 @@ func (w *gridWriter) row(p inventory.Pool, nights []inventory.Night) gridRow {
 			title.WriteString("; overbooked by ")
 			itoa(title, n.Sold-n.Limit)
 		}
-		mark, markText := cellMarks(w.marks.Night(p.Code, n.Night), title, w.times)
+		mark, markText := cellMarks(w.marks.Night(p.Code, n.Night), title, w.times, w.zone)
 		if mark == "pending" {
 			w.d.Pending++
 		}
@@ -353,8 +350,8 @@ func (w *gridWriter) row(p inventory.Pool, nights []inventory.Night) gridRow {
 // and its words, and in the title which channels are not in sync, why,
 // and what they last acknowledged (channels in the same state share a line,
 // so a 90-night grid stays light). times caches formatted timestamps: a
-// delivery acknowledges many nights at once.
-func cellMarks(cns []sync.ChannelNight, title *strings.Builder, times map[time.Time]string) (mark, text string) {
+// delivery acknowledges many nights at once; they are written in loc.
+func cellMarks(cns []sync.ChannelNight, title *strings.Builder, times map[time.Time]string, loc *time.Location) (mark, text string) {
 	if len(cns) == 0 {
 		return "", ""
 	}
@@ -383,7 +380,7 @@ func cellMarks(cns []sync.ChannelNight, title *strings.Builder, times map[time.T
 			if cn.Acked != nil {
 				at, ok := times[*cn.AckedAt]
 				if !ok {
-					at = staffTime(*cn.AckedAt)
+					at = staffTime(*cn.AckedAt, loc)
 					times[*cn.AckedAt] = at
 				}
 				if strings.HasPrefix(cn.Why, "acknowledged ") {

@@ -324,7 +324,7 @@ func TestGridMarksNightsAChannelHasNotAcknowledged(t *testing.T) {
 	require.Contains(t, p.Body, "never")
 	p = e.get(fmt.Sprintf("/admin/p/H/grid/cell?pool=DBL&night=%s", quiet))
 	require.Contains(t, p.Body, "✓ in sync")
-	require.Contains(t, p.Body, "10 <span class=\"muted\">at 2026-01-02 03:04 UTC</span>")
+	require.Contains(t, p.Body, "10 <span class=\"muted\">at 2026-01-02 03:04 WET</span>", "in Lisbon's time (UTC+0 in winter)")
 
 	// Closing the acknowledged night makes it pending for expedia too.
 	p = e.post("/admin/p/H/grid", "/admin/p/H/grid/edit", url.Values{"pool": {"DBL"}, "from": {quiet.String()}, "to": {quiet.String()}, "status": {"close"}})
