@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -561,7 +562,7 @@ func (s *Server) uiGridEdit(c *gin.Context) {
 		s.uiFail(c, err)
 		return
 	}
-	done := describeEdit(r, e, s.propertyToday(prop))
+	done := describeEdit(r, e, s.propertyToday(prop), s.sellersOf(c, r))
 	if e.Units != nil || e.Factor != nil {
 		done += s.overAfterEdit(c, r)
 	}
@@ -671,9 +672,40 @@ func parseGridEdit(prop inventory.Property, pools []inventory.Pool, f gridForm) 
 	return r, e, ""
 }
 
+// sellers are the channels that are sent a pool's availability, with how
+// far ahead; known is false when they could not be read (no fan-out in this
+// process, or the read failed).
+type sellers struct {
+	known    bool
+	horizons []int // of each channel selling the pool, in nights
+}
+
+// sellersOf reads the channels that sell r's pool: every enabled channel
+// but a PMS (sent reservations, not availability) with one of its room
+// types mapped.
+func (s *Server) sellersOf(c *gin.Context, r inventory.NightRange) sellers {
+	if s.fanout == nil {
+		return sellers{}
+	}
+	m, err := s.fanout.NightMarks(c.Request.Context(), r.Property, r.From, r.From.AddDays(1))
+	if err != nil {
+		s.log.Warn("ui: channels selling an edited pool", "property", r.Property, "err", err) // the edit is made: say what is known
+		return sellers{}
+	}
+	out := sellers{known: true}
+	for _, ch := range m.Channels {
+		if ch.Kind != inventory.ChannelPMS && slices.Contains(ch.Pools, r.Pool) {
+			out.horizons = append(out.horizons, ch.HorizonDays)
+		}
+	}
+	return out
+}
+
 // describeEdit says what an edit did, for the flash, and what the
-// channels are sent of it: nights before today never are.
-func describeEdit(r inventory.NightRange, e inventory.NightEdit, today inventory.Date) string {
+// channels are sent of it: nights before today never are, nor nights
+// beyond every horizon of the channels selling the pool (sent as they come
+// into one, by the nightly resync), nor anything when no channel sells it.
+func describeEdit(r inventory.NightRange, e inventory.NightEdit, today inventory.Date, sold sellers) string {
 	var what []string
 	if e.Closed != nil {
 		if *e.Closed {
@@ -693,12 +725,33 @@ func describeEdit(r inventory.NightRange, e inventory.NightEdit, today inventory
 	if n == 1 {
 		nights = "1 night, " + r.From.String()
 	}
-	sent := "The channels are being updated."
+	from, to := r.From, r.To
+	if from.Before(today) {
+		from = today
+	}
+	var beyond string
+	if sold.known && len(sold.horizons) > 0 {
+		end := today.AddDays(slices.Max(sold.horizons)) // the first night no channel is sent
+		if to.After(end) {
+			to = end
+			beyond = fmt.Sprintf(" The nights from %s on are beyond the horizon of every channel selling pool %s (the longest is %d nights): each channel is sent them as they come into its horizon.",
+				end, r.Pool, slices.Max(sold.horizons))
+		}
+	}
+	var sent string
 	switch {
 	case !r.To.After(today):
 		sent = "These nights are past: no channel is sent them."
+	case sold.known && len(sold.horizons) == 0:
+		sent = "No channel sells pool " + r.Pool + " (none has a room type of it mapped): no channel is sent these nights."
+	case !to.After(from):
+		sent = strings.TrimPrefix(beyond, " ")
 	case r.From.Before(today):
-		sent = "The channels are being updated from " + today.String() + " on; the past nights are not sent."
+		sent = "The channels are being updated from " + today.String() + " on; the past nights are not sent." + beyond
+	case beyond != "":
+		sent = "The channels are being updated up to " + to.AddDays(-1).String() + "." + beyond
+	default:
+		sent = "The channels are being updated."
 	}
 	return fmt.Sprintf("Pool %s, %s: %s. %s", r.Pool, nights, strings.Join(what, ", "), sent)
 }

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"html"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -377,4 +378,49 @@ func TestGridEditOfPastNightsSaysTheyAreNotSent(t *testing.T) {
 
 	msg = edit(today.AddDays(5), today.AddDays(6))
 	require.Contains(t, msg, "units set to 9. The channels are being updated.")
+}
+
+// An edit of nights beyond the horizon of every channel selling the pool
+// does not claim the channels are being updated: no channel is sent them
+// until they come into its horizon (the nightly resync sends them then).
+// An edit reaching over the horizon says up to which night they are, and a
+// pool no channel sells says so.
+func TestGridEditBeyondEveryHorizonSaysWhenItIsSent(t *testing.T) {
+	t.Parallel()
+	a := newOverdueUI(t) // a fan-out, to read which channels sell the pool
+	a.seedHotel("H", 10)
+	ctx := context.Background()
+	horizon := 30
+	_, err := a.st.UpdateChannel(ctx, "H", "expedia", inventory.ChannelPatch{HorizonDays: &horizon}, inventory.System)
+	require.NoError(t, err)
+	a.login("anna")
+	today := gridToday(t)
+	grid := "/admin/p/H/grid"
+	edit := func(pool string, from, to inventory.Date) string {
+		p := a.post(grid, grid+"/edit", url.Values{"pool": {pool}, "from": {from.String()}, "to": {to.String()}, "units": {"9"}})
+		require.Equal(t, http.StatusSeeOther, p.Status, p.Body)
+		flash := regexp.MustCompile(`<p class="flash" role="status">([^<]*)</p>`).FindStringSubmatch(a.get(p.Header.Get("Location")).Body)
+		require.NotNil(t, flash)
+		return html.UnescapeString(flash[1])
+	}
+	end := today.AddDays(horizon)
+
+	msg := edit("DBL", today.AddDays(40), today.AddDays(45))
+	require.NotContains(t, msg, "being updated")
+	require.Contains(t, msg, "units set to 9. The nights from "+end.String()+" on are beyond the horizon of every channel selling pool DBL (the longest is 30 nights): each channel is sent them as they come into its horizon.")
+	require.Equal(t, 9, nightOf(t, a.st, "H", today.AddDays(42)).Units, "the edit is made")
+
+	msg = edit("DBL", today.AddDays(20), today.AddDays(40))
+	require.Contains(t, msg, "The channels are being updated up to "+end.AddDays(-1).String()+". The nights from "+end.String()+" on are beyond")
+
+	msg = edit("DBL", today.AddDays(-2), today.AddDays(40))
+	require.Contains(t, msg, "The channels are being updated from "+today.String()+" on; the past nights are not sent. The nights from "+end.String()+" on are beyond")
+
+	msg = edit("DBL", today.AddDays(5), today.AddDays(6))
+	require.Contains(t, msg, "units set to 9. The channels are being updated.")
+
+	_, err = a.st.CreatePool(ctx, "H", inventory.Pool{Code: "STE", Name: "Suites", Units: 2}, inventory.System)
+	require.NoError(t, err)
+	msg = edit("STE", today.AddDays(5), today.AddDays(6))
+	require.Contains(t, msg, "No channel sells pool STE (none has a room type of it mapped): no channel is sent these nights.")
 }
