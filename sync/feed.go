@@ -811,10 +811,44 @@ func (f *Fanout) Feed(ctx context.Context, property, channel string, after int64
 	}
 	entries, err := f.feedEntries(ctx, `e.property_id = $1 AND e.channel_id = $2 AND e.acked_at IS NULL AND e.id > $3
 		ORDER BY e.id LIMIT $4`, p, c, after, limit)
-	if entries == nil && err == nil {
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) == 0 && after > 0 {
+		if err := f.checkFeedCursor(ctx, after); err != nil {
+			return nil, err
+		}
+	}
+	if entries == nil {
 		entries = []FeedEntry{}
 	}
-	return entries, err
+	return entries, nil
+}
+
+// checkFeedCursor refuses a feed cursor beyond the last feed id this
+// database has issued (ECONFLICT). A PMS can only have been given such an
+// id by the database as it was before a restore from a backup: answered an
+// empty feed, it would read nothing until new ids passed its cursor, and
+// then skip every revision given an id below it — ids the PMS had seen
+// before, now given to other revisions. A sequence never goes back but by
+// a restore: after a crash, or on a promoted standby, it is ahead, if
+// anything, of the ids it gave.
+func (f *Fanout) checkFeedCursor(ctx context.Context, after int64) error {
+	var last int64
+	if err := f.db.QueryRow(ctx, `SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('feed_entries', 'id')::regclass), 0)`).
+		Scan(&last); err != nil {
+		return err
+	}
+	if after <= last {
+		return nil
+	}
+	f.log.Warn("a PMS read its feed after a feed id keyrack has not issued: was the database restored from a backup?",
+		"after", after, "last_feed_id", last)
+	return inventory.Errorf(inventory.ECONFLICT, "after=%d is beyond this feed: the last feed id this keyrack has issued is %d. "+
+		"keyrack's database has probably been restored from a backup, so it holds only the revisions it had then: "+
+		"read the feed again from after=0 and apply each revision's reservation as it stands now (revisions you have already "+
+		"applied come again; those after the backup are lost to keyrack and are sent again only if their channel sends them again)",
+		after, last)
 }
 
 // Ack records that a PMS channel has the revision of feed entry id. Acking

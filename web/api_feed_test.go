@@ -110,3 +110,47 @@ func TestAnAckOnAChannelThatIsNotAPMSNamesTheChannel(t *testing.T) {
 	require.Equal(t, "channel", errs[0].(map[string]any)["field"], "%v", p)
 	require.Equal(t, "/channel", errs[0].(map[string]any)["pointer"])
 }
+
+// After keyrack's database is restored from a backup, feed ids go back to
+// where the backup left them: a PMS reading on from the cursor it kept,
+// beyond anything this database issued, is told so rather than answered an
+// empty feed (and, once new ids pass its cursor, skipping those below it).
+func TestAFeedCursorBeyondWhatTheDatabaseIssuedIsAConflict(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 4)
+	f, _, _ := e.withFanout(func(c *sync.Config) { c.ResyncAt = "off" })
+	ctx, cancel := context.WithCancel(context.Background())
+	var roles gosync.WaitGroup
+	roles.Go(func() { _ = f.RunWorker(ctx) })
+	t.Cleanup(func() { cancel(); roles.Wait() })
+	pmsKey := e.propertyKey("P")
+	for _, id := range []string{"EXP-1", "EXP-2", "EXP-3"} {
+		_, err := e.st.ApplyRevision(context.Background(), inventory.Revision{Property: "P", Channel: "expedia", ExternalID: id, Kind: inventory.New,
+			Stays: []inventory.RoomStay{{RoomType: "DBL-STD", Arrival: inventory.MustDate("2027-05-01"), Departure: inventory.MustDate("2027-05-03")}}})
+		require.NoError(t, err)
+	}
+	var revs []any
+	require.Eventually(t, func() bool {
+		revs = e.do("GET", "/api/v1/revisions/feed", pmsKey, nil).JSON(t)["revisions"].([]any)
+		return len(revs) == 3
+	}, deliveryWait, 50*time.Millisecond)
+	first := int64(revs[0].(map[string]any)["feed_id"].(float64))
+	cursor := int64(revs[2].(map[string]any)["feed_id"].(float64))
+	// The PMS has read on to its cursor.
+	require.Empty(t, e.must(http.StatusOK, "GET", "/api/v1/revisions/feed?property=P&after="+jsonNumber(cursor), nil).JSON(t)["revisions"])
+
+	// The backup was taken after the first revision reached the feed.
+	_, err := e.st.DB().Exec(context.Background(), `DELETE FROM feed_entries WHERE id > $1`, first)
+	require.NoError(t, err)
+	_, err = e.st.DB().Exec(context.Background(), `SELECT setval(pg_get_serial_sequence('feed_entries', 'id'), $1)`, first)
+	require.NoError(t, err)
+
+	p := problemOf(t, e.do("GET", "/api/v1/revisions/feed?after="+jsonNumber(cursor), pmsKey, nil), http.StatusConflict)
+	require.Contains(t, p["detail"], "restored from a backup")
+	require.Contains(t, p["detail"], "after="+jsonNumber(cursor))
+	require.Contains(t, p["detail"], "the last feed id this keyrack has issued is "+jsonNumber(first))
+	// Read from the start, the feed answers as always.
+	require.Len(t, e.do("GET", "/api/v1/revisions/feed?after=0", pmsKey, nil).JSON(t)["revisions"], 1)
+	require.Empty(t, e.do("GET", "/api/v1/revisions/feed?after="+jsonNumber(first), pmsKey, nil).JSON(t)["revisions"])
+}
