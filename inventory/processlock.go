@@ -34,7 +34,7 @@ func (s *Store) runningInterval() time.Duration {
 }
 
 // ErrRotating is returned by HoldRunning while a secret rotation runs.
-var ErrRotating = errors.New("a `keyrack secret rotate` is running on this database: start keyrack again once it has ended, with the new secret as KEYRACK_SECRET")
+var ErrRotating = errors.New("a `keyrack secret rotate` or `keyrack restored` is running on this database: start keyrack again once it has ended (after a rotation, with the new secret as KEYRACK_SECRET)")
 
 // Running is a running process's share of the processes' lock.
 type Running struct {
@@ -117,12 +117,20 @@ func (s *Store) lockRunning(ctx context.Context) (*pgx.Conn, error) {
 	return conn, nil
 }
 
-// ProcessesRunningError refuses a secret rotation while keyrack processes
-// run; Holders names their sessions.
-type ProcessesRunningError struct{ Holders []string }
+// ProcessesRunningError refuses a secret rotation (or the work after a
+// restore) while keyrack processes run; Holders names their sessions, Why
+// says why they must stop (a rotation's reason when empty).
+type ProcessesRunningError struct {
+	Holders []string
+	Why     string
+}
 
 func (e ProcessesRunningError) Error() string {
-	return fmt.Sprintf("keyrack processes are running on this database (%s): stop every one of them first — they keep the old secret, so they could not open what is sealed with the new one and would seal what staff enter with the old one", strings.Join(e.Holders, "; "))
+	why := e.Why
+	if why == "" {
+		why = "they keep the old secret, so they could not open what is sealed with the new one and would seal what staff enter with the old one"
+	}
+	return fmt.Sprintf("keyrack processes are running on this database (%s): stop every one of them first — %s", strings.Join(e.Holders, "; "), why)
 }
 
 // LockOutProcesses takes the processes' lock exclusive for a secret

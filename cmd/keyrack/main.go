@@ -75,6 +75,10 @@ Commands:
               move the stored credentials from KEYRACK_SECRET to
               KEYRACK_NEW_SECRET, with every keyrack process stopped; the
               channels' inbound secrets are cleared, to be set again
+  restored [-skip N]
+              after restoring the database from a backup, with every keyrack
+              process stopped: move ids past those issued since the backup
+              and resync every channel; prints what is left to do
   sim [-rate N] [-fail-share F]
               simulate the demo hotel's channels against a running keyrack
               (OTAs pushing and pulled, a calendar platform, a PMS) and
@@ -177,6 +181,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = userCommand(ctx, cfg, args, logger, stdout, stderr)
 	case "secret":
 		err = secretCommand(ctx, cfg, args, logger, stdout, stderr)
+	case "restored":
+		err = restoredCommand(ctx, cfg, args, logger, stdout, stderr)
 	case "sim":
 		err = simCommand(ctx, cfg, args, logger, stdout, stderr)
 	case "bench":
@@ -283,6 +289,8 @@ func helpCommand(cfg Config, args []string, stdout, stderr io.Writer) error {
 		fs, _, _, _ = userFlags(cfg, stdout)
 	case "secret":
 		fs, _ = secretFlags(cfg, stdout)
+	case "restored":
+		fs, _, _ = restoredFlags(cfg, stdout)
 	case "sim":
 		fs, _, _ = simFlags(cfg, stdout)
 	case "bench":
