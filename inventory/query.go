@@ -148,4 +148,4 @@ func (s *Store) OpenIncidentCounts(ctx context.Context) (map[string]int, error) 
 }
 
 // IncidentKinds are the kinds of incident keyrack raises.
-var IncidentKinds = []string{"overbooking", "unmapped_booking", "unacked_revision", "webhook_failed", "stale_feed", "stale_export", "stale_pull", "pull_refused"}
+var IncidentKinds = []string{"overbooking", "unmapped_booking", "unacked_revision", "webhook_failed", "stale_feed", "stale_export", "stale_pull", "pull_refused", "database_restored"}

@@ -124,3 +124,30 @@ func TestPullRefusedIncidentsComeWithTheUpgradeAndGoOnARollback(t *testing.T) {
 	require.NoError(t, h.st.Migrate(ctx))
 	require.NoError(t, raise())
 }
+
+// Migration 036 adds the database_restored incident kind, one open per
+// property; rolled back, its incidents go (a keyrack of schema 35 knows no
+// such kind) and the upgrade applies again.
+func TestDatabaseRestoredIncidentsComeWithTheUpgradeAndGoOnARollback(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, "Europe/Lisbon", []int{10}, inventory.FactorOne, 1)
+	ctx := context.Background()
+	raise := func() error {
+		_, err := h.st.DB().Exec(ctx, `INSERT INTO incidents (property_id, kind, message)
+			SELECT id, 'database_restored', 'restored' FROM properties WHERE code = $1`, h.code)
+		return err
+	}
+	require.NoError(t, raise())
+	require.Error(t, raise(), "one open per property")
+	counts, err := h.st.OpenIncidentCounts(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, counts["database_restored"])
+
+	migrateTo(t, h.st, 35)
+	require.Error(t, raise(), "schema 35 knows no database_restored")
+	var n int
+	require.NoError(t, h.st.DB().QueryRow(ctx, `SELECT count(*) FROM incidents WHERE kind = 'database_restored'`).Scan(&n))
+	require.Zero(t, n)
+	require.NoError(t, h.st.Migrate(ctx))
+	require.NoError(t, raise())
+}

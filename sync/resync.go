@@ -27,62 +27,8 @@ func (f *Fanout) Resync(ctx context.Context, property, channel string) error {
 			}
 			return err
 		}
-		// The same lock the relay takes: one writer of the property's marks at a time.
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(`+propertyLock("$1")+`)`, propertyID); err != nil {
-			return err
-		}
-		rows, _ := tx.Query(ctx, `SELECT id, kind FROM channels WHERE property_id = $1 AND enabled AND ($2 = '' OR code = $2) ORDER BY id`,
-			propertyID, channel)
-		var channels []int64
-		var id int64
 		var err error
-		var kind inventory.ChannelKind
-		if _, err = pgx.ForEachRow(rows, []any{&id, &kind}, func() error {
-			if !f.Pushes(kind) {
-				if channel != "" {
-					return inventory.Errorf(inventory.EINVALID, "channel %s is not resynced: %s", channel, notPushedNote(kind))
-				}
-				return nil
-			}
-			channels = append(channels, id)
-			return nil
-		}); err != nil {
-			return err
-		}
-		if len(channels) == 0 {
-			if channel != "" {
-				return inventory.Errorf(inventory.ENOTFOUND, "property %s has no enabled channel %s", property, channel)
-			}
-			return nil
-		}
-		if _, err := tx.Exec(ctx, `
-			WITH today AS (
-				SELECT (now() AT TIME ZONE time_zone)::date AS night FROM properties WHERE id = $1
-			), marks AS (
-				SELECT DISTINCT c.id AS channel_id, rt.pool_id,
-					datemultirange(daterange((SELECT night FROM today), (SELECT night FROM today) + c.horizon_days)) AS nights
-				FROM channels c
-				JOIN mappings m ON m.property_id = c.property_id AND m.channel_id = c.id
-				JOIN room_types rt ON rt.property_id = m.property_id AND rt.id = m.room_type_id
-				WHERE c.property_id = $1 AND c.id = ANY($2)
-			)
-			INSERT INTO sync_dirty AS d (property_id, channel_id, pool_id, resync, nights, force)
-			SELECT $1, channel_id, pool_id, true, nights, nights FROM marks ORDER BY channel_id, pool_id
-			ON CONFLICT (property_id, channel_id, pool_id, resync) DO UPDATE
-				SET nights = d.nights + EXCLUDED.nights, force = d.force + EXCLUDED.force, echo = d.echo - EXCLUDED.force,
-					version = nextval('sync_version')`,
-			propertyID, channels); err != nil {
-			return err
-		}
-		classes := make([]string, len(channels))
-		for i := range classes {
-			classes[i] = classBulk
-		}
-		if wake, err = markQueued(ctx, tx, propertyID, channels, classes); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `UPDATE sync_channels s SET resynced_on = (now() AT TIME ZONE p.time_zone)::date
-			FROM properties p WHERE p.id = s.property_id AND s.property_id = $1 AND s.channel_id = ANY($2)`, propertyID, channels)
+		wake, err = f.resync(ctx, tx, propertyID, property, channel)
 		return err
 	})
 	if err != nil {
@@ -90,4 +36,66 @@ func (f *Fanout) Resync(ctx context.Context, property, channel string) error {
 	}
 	f.wake(ctx, wake)
 	return nil
+}
+
+// resync marks, in tx, the channels of Resync for a full resync, and
+// returns the deliveries to wake once tx commits.
+func (f *Fanout) resync(ctx context.Context, tx pgx.Tx, propertyID int64, property, channel string) ([]wakeup, error) {
+	// The same lock the relay takes: one writer of the property's marks at a time.
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(`+propertyLock("$1")+`)`, propertyID); err != nil {
+		return nil, err
+	}
+	rows, _ := tx.Query(ctx, `SELECT id, kind FROM channels WHERE property_id = $1 AND enabled AND ($2 = '' OR code = $2) ORDER BY id`,
+		propertyID, channel)
+	var channels []int64
+	var id int64
+	var kind inventory.ChannelKind
+	if _, err := pgx.ForEachRow(rows, []any{&id, &kind}, func() error {
+		if !f.Pushes(kind) {
+			if channel != "" {
+				return inventory.Errorf(inventory.EINVALID, "channel %s is not resynced: %s", channel, notPushedNote(kind))
+			}
+			return nil
+		}
+		channels = append(channels, id)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if len(channels) == 0 {
+		if channel != "" {
+			return nil, inventory.Errorf(inventory.ENOTFOUND, "property %s has no enabled channel %s", property, channel)
+		}
+		return nil, nil
+	}
+	if _, err := tx.Exec(ctx, `
+		WITH today AS (
+			SELECT (now() AT TIME ZONE time_zone)::date AS night FROM properties WHERE id = $1
+		), marks AS (
+			SELECT DISTINCT c.id AS channel_id, rt.pool_id,
+				datemultirange(daterange((SELECT night FROM today), (SELECT night FROM today) + c.horizon_days)) AS nights
+			FROM channels c
+			JOIN mappings m ON m.property_id = c.property_id AND m.channel_id = c.id
+			JOIN room_types rt ON rt.property_id = m.property_id AND rt.id = m.room_type_id
+			WHERE c.property_id = $1 AND c.id = ANY($2)
+		)
+		INSERT INTO sync_dirty AS d (property_id, channel_id, pool_id, resync, nights, force)
+		SELECT $1, channel_id, pool_id, true, nights, nights FROM marks ORDER BY channel_id, pool_id
+		ON CONFLICT (property_id, channel_id, pool_id, resync) DO UPDATE
+			SET nights = d.nights + EXCLUDED.nights, force = d.force + EXCLUDED.force, echo = d.echo - EXCLUDED.force,
+				version = nextval('sync_version')`,
+		propertyID, channels); err != nil {
+		return nil, err
+	}
+	classes := make([]string, len(channels))
+	for i := range classes {
+		classes[i] = classBulk
+	}
+	wake, err := markQueued(ctx, tx, propertyID, channels, classes)
+	if err != nil {
+		return nil, err
+	}
+	_, err = tx.Exec(ctx, `UPDATE sync_channels s SET resynced_on = (now() AT TIME ZONE p.time_zone)::date
+		FROM properties p WHERE p.id = s.property_id AND s.property_id = $1 AND s.channel_id = ANY($2)`, propertyID, channels)
+	return wake, err
 }

@@ -33,7 +33,7 @@ func (s *Server) routeMetrics(e *gin.Engine) {
 
 var (
 	incidentsOpenDesc = prometheus.NewDesc("keyrack_incidents_open",
-		"Open incidents, by kind: overbooking, unmapped_booking, unacked_revision, webhook_failed, stale_feed, stale_export, stale_pull, pull_refused.", []string{"kind"}, nil)
+		"Open incidents, by kind: overbooking, unmapped_booking, unacked_revision, webhook_failed, stale_feed, stale_export, stale_pull, pull_refused, database_restored.", []string{"kind"}, nil)
 	icalStaleDesc = prometheus.NewDesc("keyrack_ical_feeds_stale",
 		"iCal feeds flagged stale: no good fetch for longer than KEYRACK_ICAL_STALE_AFTER.", nil, nil)
 )

@@ -25,6 +25,7 @@ import (
 // alertsView is the alerts page's data.
 type alertsView struct {
 	Count        int
+	Restored     []alertItem // database_restored
 	Overbookings []alertItem
 	Unmapped     []alertItem
 	Webhooks     []alertItem // webhook_failed
@@ -75,6 +76,9 @@ type alertItem struct {
 	LastUsedAt string
 	// Of a pull-mode channel keyrack cannot poll (stale_pull): since when.
 	FailingSince string
+	// Of a restore from a backup (database_restored): from when bookings
+	// may be missing, and when the restore was readied.
+	MissingSince, RestoredAt string
 	// Of the reservations a pull-mode channel serves that keyrack refused
 	// (pull_refused): how many its last poll got and refused, and those
 	// the incident lists.
@@ -366,6 +370,8 @@ func (s *Server) alertsPage(c *gin.Context) {
 			}
 		}
 		switch inc.Kind {
+		case "database_restored":
+			v.Restored = append(v.Restored, it)
 		case "overbooking":
 			v.Overbookings = append(v.Overbookings, it)
 		case "unmapped_booking":
@@ -429,7 +435,7 @@ const alertsPageSize = 50
 
 // alertSections are the alerts page's sections, as its ?kind= names them:
 // the incident kinds it knows, dead-lettered deliveries, and the rest.
-var alertSections = []string{"overbooking", "unmapped_booking", "dead_letter", "webhook_failed", "unacked_revision",
+var alertSections = []string{"database_restored", "overbooking", "unmapped_booking", "dead_letter", "webhook_failed", "unacked_revision",
 	"stale_feed", "stale_export", "stale_pull", "pull_refused", "other"}
 
 // alertSection is the section an incident of kind is listed in.
@@ -548,8 +554,10 @@ func decodeIncident(inc inventory.Incident, loc *time.Location) alertItem {
 		Prefix:       detailString(d, "prefix"),
 		LastUsedAt:   detailString(d, "last_used_at"),
 		FailingSince: detailString(d, "failing_since"),
+		MissingSince: detailString(d, "missing_since"),
+		RestoredAt:   detailString(d, "restored_at"),
 	}
-	for _, at := range []*string{&it.LastOKAt, &it.LastUsedAt, &it.FailingSince} {
+	for _, at := range []*string{&it.LastOKAt, &it.LastUsedAt, &it.FailingSince, &it.MissingSince, &it.RestoredAt} {
 		if t, err := time.Parse(time.RFC3339Nano, *at); err == nil {
 			*at = staffTime(t, loc)
 		}
@@ -637,7 +645,8 @@ func (s *Server) openIncident(c *gin.Context) (alertItem, bool) {
 // alertResolve closes an incident by hand: an overbooking once the guest
 // has been relocated, an unmapped booking once its room is mapped and the
 // booking put right, a revision the PMS will never acknowledge, a webhook
-// given up on.
+// given up on, a restore from a backup once the bookings made since are
+// entered.
 func (s *Server) alertResolve(c *gin.Context) {
 	prop := uiProp(c)
 	it, ok := s.openIncident(c)
@@ -669,6 +678,8 @@ func (s *Server) alertResolve(c *gin.Context) {
 		what = "The alert of a channel keyrack cannot poll"
 	case "pull_refused":
 		what = "The alert of the reservations keyrack refused from a channel"
+	case "database_restored":
+		what = "The alert of the restore from a backup"
 	}
 	redirectFlash(c, alertsBack(c, prop), what+" is resolved.")
 }

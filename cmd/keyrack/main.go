@@ -78,7 +78,9 @@ Commands:
   restored [-skip N]
               after restoring the database from a backup, with every keyrack
               process stopped: move ids past those issued since the backup
-              and resync every channel; prints what is left to do
+              and resync every channel; raises on every property an alert of
+              the bookings that may be missing since the backup; prints what
+              is left to do
   sim [-rate N] [-fail-share F]
               simulate the demo hotel's channels against a running keyrack
               (OTAs pushing and pulled, a calendar platform, a PMS) and

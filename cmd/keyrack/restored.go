@@ -68,16 +68,24 @@ func restoredCommand(ctx context.Context, cfg Config, args []string, logger *slo
 	for _, m := range moved {
 		fmt.Fprintf(stdout, "%s: %d → %d\n", m.Name, m.From, m.To)
 	}
-	resynced, err := f.Restored(ctx, *skip)
+	restored, err := f.Restored(ctx, *skip)
 	if err != nil {
 		return err
 	}
+	var codes []string
+	for _, r := range restored {
+		codes = append(codes, r.Code)
+	}
 	properties := "properties"
-	if len(resynced) == 1 {
+	if len(restored) == 1 {
 		properties = "property"
 	}
 	fmt.Fprintf(stdout, "ids and task generations moved on; every channel of %d %s is resynced once keyrack runs (%s)\n",
-		len(resynced), properties, strings.Join(resynced, ", "))
+		len(restored), properties, strings.Join(codes, ", "))
+	for _, r := range restored {
+		fmt.Fprintf(stdout, "%s: bookings made since %s may be missing (an alert on its alerts page says so until staff resolve it)\n",
+			r.Code, r.MissingSince.In(r.Zone).Format("2006-01-02 15:04:05 MST"))
+	}
 	fmt.Fprint(stdout, restoredNext)
 	return nil
 }
@@ -86,6 +94,7 @@ func restoredCommand(ctx context.Context, cfg Config, args []string, logger *slo
 const restoredNext = `Now start keyrack, then (see README, "Restoring from a backup"):
 - bookings, changes and cancellations channels sent after the backup are not in keyrack: look them up at each OTA's
   extranet (pushed ones are not sent again; pulled ones were acknowledged) and in the PMS, and enter them again;
+  each property's alerts page tells its staff so, from the moment above, until they resolve the alert;
 - tell the PMS to read its feed again from after=0 and to apply each revision's reservation as it stands now;
 - API keys, staff users, channels, mappings and iCal export URLs made after the backup are gone: make them again.
 `
