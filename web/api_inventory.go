@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -165,6 +166,12 @@ type reservationInJSON struct {
 	Guest    inventory.Guest `json:"guest"`
 	Total    string          `json:"total,omitempty"`
 	Currency string          `json:"currency,omitempty"`
+	// Mode is may_reject (the default: a booking or change that does not
+	// fit is a 409 and changes nothing) or must_accept, for one the channel
+	// has already confirmed to the guest — entered from an OTA's extranet,
+	// a guest already in the house: recorded even where it does not fit,
+	// with an overbooking alert, as an OTA's push is.
+	Mode inventory.Mode `json:"mode,omitempty"`
 }
 
 type reservationOutJSON struct {
@@ -203,6 +210,9 @@ func (in reservationInJSON) validate(create bool) []fieldError {
 	}
 	if in.Currency != "" && !apiCurrencyRE.MatchString(in.Currency) {
 		errs = append(errs, newFieldError("currency", "must be an ISO 4217 code"))
+	}
+	if in.Mode != "" && in.Mode != inventory.MayReject && in.Mode != inventory.MustAccept {
+		errs = append(errs, newFieldError("mode", "must be may_reject (the default: 409 if it does not fit) or must_accept (the channel has confirmed it to the guest already: recorded even past the limit, with an overbooking alert)"))
 	}
 	return errs
 }
@@ -261,7 +271,7 @@ func (s *Server) pmsChannel(c *gin.Context) (string, bool) {
 func (s *Server) revision(c *gin.Context, in reservationInJSON, channel, id string, kind inventory.RevisionKind, own bool) inventory.Revision {
 	raw, _ := readBody(c)
 	rev := inventory.Revision{Property: apiProperty(c).Code, Channel: channel, ExternalID: id, Kind: kind,
-		Guest: in.Guest, Total: in.Total, Currency: in.Currency, Mode: inventory.MayReject,
+		Guest: in.Guest, Total: in.Total, Currency: in.Currency, Mode: cmp.Or(in.Mode, inventory.MayReject),
 		Raw: raw, ContentType: "application/json", Actor: apiKey(c).Actor()}
 	if own {
 		rev.Actor.Channel = channel
@@ -302,7 +312,8 @@ func reservationPath(property, channel, id string) string {
 }
 
 // createReservation books a stay; it can still be refused (may-reject): a
-// booking that does not fit is a 409 with the short nights and changes nothing.
+// booking that does not fit is a 409 with the short nights and changes
+// nothing — unless the request says it is must-accept.
 func (s *Server) createReservation(c *gin.Context) {
 	var in reservationInJSON
 	if !bind(c, &in) {

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	gosync "sync"
 	"testing"
@@ -290,4 +291,46 @@ func TestAReplayedCreationStillSaysWhereTheReservationIs(t *testing.T) {
 	again := e.do("POST", path, key, body, "Idempotency-Key", "loc-1")
 	require.Equal(t, "true", again.Header.Get("Idempotent-Replayed"))
 	require.Equal(t, first.Header.Get("Location"), again.Header.Get("Location"), "the replayed 201 does not say where the reservation is")
+}
+
+// A booking the channel has already confirmed to the guest — entered from
+// an OTA's extranet (after a restore from a backup, say), or a guest
+// already in the house — is recorded with "mode": "must_accept" even where
+// it does not fit: the API refused it with 409, so it could not be
+// recorded at all, while the guest held the room. It raises an overbooking
+// alert as an OTA's push does; without the mode, the API still refuses.
+func TestAPIBookingTheChannelConfirmedIsRecordedPastTheLimit(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 1)
+	base := "/api/v1/properties/P"
+	e.must(http.StatusCreated, "POST", base+"/reservations", booking("A", "2027-06-02", "2027-06-03", 1))
+
+	lost := booking("EXP-7", "2027-06-01", "2027-06-04", 1)
+	lost["channel"] = "expedia"
+	problemOf(t, e.do("POST", base+"/reservations", e.admin, lost), http.StatusConflict)
+	lost["mode"] = "must_accept"
+	r := e.must(http.StatusCreated, "POST", base+"/reservations", lost).JSON(t)
+	require.Equal(t, "confirmed", r["reservation"].(map[string]any)["status"])
+	require.Equal(t, []any{map[string]any{"pool": "DBL", "night": "2027-06-02", "wanted": float64(1), "available": float64(0)}},
+		r["outcome"].(map[string]any)["overbooked"])
+	var incs []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(e.must(http.StatusOK, "GET", base+"/incidents", nil).Body), &incs))
+	require.Len(t, incs, 1)
+	require.Equal(t, "overbooking", incs[0]["kind"])
+	require.Equal(t, "2027-06-02", incs[0]["night"])
+
+	// A change too: may-reject refused, must-accept recorded.
+	grow := booking("", "2027-06-01", "2027-06-04", 2)
+	delete(grow, "id")
+	problemOf(t, e.do("PUT", base+"/reservations/expedia/EXP-7", e.admin, grow), http.StatusConflict)
+	grow["mode"] = "must_accept"
+	r = e.must(http.StatusOK, "PUT", base+"/reservations/expedia/EXP-7", grow).JSON(t)
+	require.Equal(t, float64(2), r["reservation"].(map[string]any)["stays"].([]any)[0].(map[string]any)["rooms"])
+
+	bad := booking("B", "2027-07-01", "2027-07-02", 1)
+	bad["mode"] = "force"
+	p := problemOf(t, e.do("POST", base+"/reservations", e.admin, bad), http.StatusBadRequest)
+	require.Equal(t, "mode", p["errors"].([]any)[0].(map[string]any)["field"])
+	problemOf(t, e.do("GET", base+"/reservations/pms/B", e.admin, nil), http.StatusNotFound)
 }
