@@ -48,7 +48,11 @@ const (
 
 // RecordInbound keeps a raw inbound message and its outcome. Card numbers
 // and CVV are masked in the message, the reply and the detail (errors can
-// quote what was sent) before they are stored.
+// quote what was sent) before they are stored. A pulled message that
+// carried no record and was read (a poll that found the queue empty)
+// replaces the channel's previous one of that kind: polls come every
+// minute, and kept each they filled the channel's messages with identical
+// empty answers, the ones that brought bookings out of sight.
 // It returns the message's id, or 0 for an unauthenticated message beyond
 // the bounds above, which is not kept. A message of no property (its sender
 // did not authenticate, or named no property keyrack has) is kept under
@@ -80,6 +84,10 @@ func (s *Store) RecordInbound(ctx context.Context, m InboundMessage) (int64, err
 				SELECT property_id, channel_id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
 				FROM target WHERE property_id IS NOT NULL
 				RETURNING id
+			), emptied AS (
+				DELETE FROM inbound_messages m USING target t
+				WHERE $16 AND m.property_id = t.property_id AND m.channel_id = t.channel_id
+					AND m.direction = 'pull' AND m.records = 0 AND m.outcome = 'ok' AND m.message = $5
 			), unattributed AS (
 				INSERT INTO inbound_unattributed (channel_code, direction, remote,
 					message, echo_token, records, outcome, http_status, detail, raw, reply)
@@ -94,7 +102,8 @@ func (s *Store) RecordInbound(ctx context.Context, m InboundMessage) (int64, err
 			SELECT id FROM attributed UNION ALL SELECT id FROM unattributed`,
 			m.Property, m.Channel, m.Direction, cleanText(m.Remote), cleanText(m.Message), cleanText(m.EchoToken), m.Records,
 			m.Outcome, m.HTTPStatus, cleanText(MaskCardString(m.Detail)), cleanText(raw), cleanText(MaskCardString(m.Reply)),
-			UnauthenticatedWindow, UnauthenticatedPerSender, UnauthenticatedPerWindow).
+			UnauthenticatedWindow, UnauthenticatedPerSender, UnauthenticatedPerWindow,
+			m.Direction == "pull" && m.Records == 0 && m.Outcome == "ok").
 			QueryRow(func(r pgx.Row) error {
 				if err := r.Scan(&id); !errors.Is(err, pgx.ErrNoRows) {
 					return err
