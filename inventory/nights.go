@@ -429,7 +429,11 @@ func (s *Store) Availability(ctx context.Context, property string, from, to Date
 			coalesce(n.version, 0)
 		FROM pools pl
 		CROSS JOIN generate_series($2::date::timestamp, ($3::date - 1)::timestamp, interval '1 day') AS d
-		LEFT JOIN nights n ON n.property_id = pl.property_id AND n.pool_id = pl.id AND n.night = d::date
+		-- A probe per night (LIMIT 1 keeps it one): joined whole, a plan
+		-- could read every night the pool ever had, which grows by a night
+		-- a day for as long as the hotel runs.
+		LEFT JOIN LATERAL (SELECT n.units, n.overbooking_factor, n.sold, n.oversold, n.closed, n.version FROM nights n
+			WHERE n.property_id = pl.property_id AND n.pool_id = pl.id AND n.night = d::date LIMIT 1) AS n ON true
 		WHERE pl.property_id = $1
 		ORDER BY pl.code, d`, prop.ID, from, to)
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Night, error) {

@@ -141,7 +141,13 @@ type markNight struct {
 // plan stays the same whatever the tables' statistics say.
 const (
 	marksProperty = `(SELECT id FROM properties WHERE code = $1)`
-	marksTodaySQL = `SELECT (now() AT TIME ZONE time_zone)::date FROM properties WHERE code = $1`
+	// The property's pools and channels as arrays, so that a read of
+	// nights or sync_acks over a range of nights is one index range per
+	// pool (and channel), not every night the property ever had: those
+	// tables keep each night once it has passed.
+	marksPoolIDs    = `ARRAY(SELECT id FROM pools WHERE property_id = ` + marksProperty + `)`
+	marksChannelIDs = `ARRAY(SELECT id FROM channels WHERE property_id = ` + marksProperty + `)`
+	marksTodaySQL   = `SELECT (now() AT TIME ZONE time_zone)::date FROM properties WHERE code = $1`
 	// The pools, with their default limit.
 	marksPoolsSQL = `SELECT id, code, floor(units * overbooking_factor)::int FROM pools WHERE property_id = ` + marksProperty
 	// The enabled channels with the pools they sell and their delivery state.
@@ -159,7 +165,7 @@ const (
 	// The nights that differ from their pool's defaults.
 	marksNightsSQL = `
 		SELECT pool_id, night, lim, sold + oversold, closed FROM nights
-		WHERE property_id = ` + marksProperty + ` AND night >= $2 AND night < $3`
+		WHERE property_id = ` + marksProperty + ` AND pool_id = ANY(` + marksPoolIDs + `) AND night >= $2 AND night < $3`
 	// Dirty nights within the range, echoes apart.
 	marksDirtySQL = `
 		SELECT d.channel_id, d.pool_id, lower(r), upper(r), e.echo
@@ -177,7 +183,8 @@ const (
 	marksAcksSQL = `
 		SELECT channel_id, pool_id, night, available, acked_at, origin_changed_at IS NOT NULL
 		FROM sync_acks
-		WHERE property_id = ` + marksProperty + ` AND night >= $2 AND night < $3`
+		WHERE property_id = ` + marksProperty + ` AND channel_id = ANY(` + marksChannelIDs + `)
+			AND pool_id = ANY(` + marksPoolIDs + `) AND night >= $2 AND night < $3`
 )
 
 // NightMarks reads where every enabled channel that sells a pool of the

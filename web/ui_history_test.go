@@ -9,6 +9,7 @@ import (
 	"strings"
 	gosync "sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/keyrack/keyrack/inventory"
@@ -182,15 +183,23 @@ func pgxArgs(sql string, target int64) []any {
 // reads more. Only statements that read (SELECT, WITH) are looked at.
 func (h *historyHotel) reads(path string) (page, map[string]int64) {
 	h.t.Helper()
+	var p page
+	read := h.readsOf(func() { p = h.get(path) })
+	require.Equal(h.t, http.StatusOK, p.Status, "%s: %.500s", path, p.Body)
+	return p, read
+}
+
+// readsOf is reads of the statements run by do.
+func (h *historyHotel) readsOf(do func()) map[string]int64 {
+	h.t.Helper()
 	h.rec.mu.Lock()
 	h.rec.on, h.rec.stmts = true, nil
 	h.rec.mu.Unlock()
-	p := h.get(path)
+	do()
 	h.rec.mu.Lock()
 	h.rec.on = false
 	stmts := h.rec.stmts
 	h.rec.mu.Unlock()
-	require.Equal(h.t, http.StatusOK, p.Status, "%s: %.500s", path, p.Body)
 
 	total := map[string]int64{}
 	for _, s := range stmts {
@@ -208,7 +217,7 @@ func (h *historyHotel) reads(path string) (page, map[string]int64) {
 			total[table] += n
 		}
 	}
-	return p, total
+	return total
 }
 
 // explain runs a statement under EXPLAIN ANALYZE, in a transaction rolled
@@ -317,4 +326,55 @@ func TestTheChannelsPageReadsEachPMSsLatestEntriesOnly(t *testing.T) {
 		require.Contains(t, p.Body, "housekeeping", path)
 		require.Less(t, read["feed_entries"], int64(historyLimit), "%s: rows of feed_entries the page reads", path)
 	}
+}
+
+// The inventory grid, years on, reads the acknowledgements and nights of
+// the month it shows: it read every acknowledgement the property's
+// channels ever made — each channel, each pool, each night it was sent, a
+// year ahead and every night since the hotel opened — to show 30 nights,
+// on each view, the history growing by a channel-pool a day.
+func TestTheGridReadsTheNightsItShowsNotTheHotelsHistory(t *testing.T) {
+	t.Parallel()
+	h := newHistoryHotel(t)
+	ctx := context.Background()
+	// What the fan-out would have left: every channel's acknowledgement of
+	// every night from two years ago to a year ahead, and a row for each
+	// of the pool's nights (each was sold).
+	_, err := h.st.DB().Exec(ctx, `
+		WITH p AS (SELECT id FROM properties WHERE code = 'P'), nights AS (
+			SELECT d::date AS night FROM generate_series(current_date - 730, current_date + 365, interval '1 day') AS d
+		), acks AS (
+			INSERT INTO sync_acks (property_id, channel_id, pool_id, night, available, version)
+			SELECT c.property_id, c.id, pl.id, n.night, 0, 1
+			FROM p JOIN channels c ON c.property_id = p.id AND c.kind = 'ota_push' JOIN pools pl ON pl.property_id = p.id, nights n
+		)
+		INSERT INTO nights (property_id, pool_id, night, units, overbooking_factor, sold)
+		SELECT pl.property_id, pl.id, n.night, pl.units, pl.overbooking_factor, 1
+		FROM p JOIN pools pl ON pl.property_id = p.id, nights n
+		ON CONFLICT DO NOTHING`)
+	require.NoError(t, err)
+	_, err = h.st.DB().Exec(ctx, `ANALYZE sync_acks, nights`)
+	require.NoError(t, err)
+	lastYear := time.Now().AddDate(-1, 0, 0).Format(time.DateOnly)
+	for _, path := range []string{"/admin/p/P/grid", "/admin/p/P/grid?from=" + lastYear + "&days=30"} {
+		p, read := h.reads(path)
+		t.Logf("%s: rows read %v", path, read)
+		require.Contains(t, p.Body, "DBL", path)
+		for _, table := range []string{"sync_acks", "nights"} {
+			require.Less(t, read[table], int64(historyLimit), "%s: rows of %s the grid reads", path, table)
+		}
+	}
+	// The API's inventory likewise (GET …/inventory: the channels' last
+	// acknowledgements).
+	var id int64
+	require.NoError(t, h.st.DB().QueryRow(ctx, `SELECT id FROM properties WHERE code = 'P'`).Scan(&id))
+	today := inventory.MustDate(time.Now().Format(time.DateOnly))
+	var acks []sync.Ack
+	read := h.readsOf(func() {
+		acks, err = sync.LastAcks(ctx, h.st.DB(), id, today, today.AddDays(30))
+		require.NoError(t, err)
+	})
+	t.Logf("last acknowledgements: rows read %v", read)
+	require.Len(t, acks, 29*30)
+	require.Less(t, read["sync_acks"], int64(historyLimit), "rows of sync_acks the API's inventory reads")
 }
