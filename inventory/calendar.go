@@ -28,7 +28,9 @@ func (s *Store) BlockedNights(ctx context.Context, property, channel, roomType s
 			JOIN channels c ON c.property_id = rt.property_id AND c.code = $2
 			WHERE p.code = $1 AND rt.code = $3
 		), own AS (
-			-- The channel's own stays of this room type, night by night.
+			-- The channel's own stays of this room type, night by night: its
+			-- bookings departing after $4 (reservations_channel_departure), not
+			-- every one it ever made.
 			SELECT g.night::date AS night, sum(coalesce((st->>'rooms')::int, 1)) AS units
 			FROM target t
 			JOIN reservations r ON r.property_id = t.property_id AND r.channel_id = t.channel_id
@@ -41,7 +43,10 @@ func (s *Store) BlockedNights(ctx context.Context, property, channel, roomType s
 		SELECT d::date
 		FROM target t
 		CROSS JOIN generate_series($4::date::timestamp, ($5::date - 1)::timestamp, interval '1 day') d
-		LEFT JOIN nights n ON n.property_id = t.property_id AND n.pool_id = t.pool_id AND n.night = d::date
+		-- A probe per night (LIMIT 1 keeps it one): joined whole, a plan read
+		-- every night of every pool, which grow by a night a day.
+		LEFT JOIN LATERAL (SELECT n.lim, n.sold, n.oversold, n.closed FROM nights n
+			WHERE n.property_id = t.property_id AND n.pool_id = t.pool_id AND n.night = d::date LIMIT 1) AS n ON true
 		LEFT JOIN own o ON o.night = d::date
 		WHERE coalesce(n.closed, false)
 			OR coalesce(n.lim, floor(t.units * t.overbooking_factor)::int)

@@ -378,3 +378,43 @@ func TestTheGridReadsTheNightsItShowsNotTheHotelsHistory(t *testing.T) {
 	require.Len(t, acks, 29*30)
 	require.Less(t, read["sync_acks"], int64(historyLimit), "rows of sync_acks the API's inventory reads")
 }
+
+// A calendar platform's fetch of the iCal export, years on, reads the
+// nights it serves and the channel's bookings that hold them: it read every
+// night of every hotel in the database (a pool's nights stay once passed)
+// and every booking the channel ever made, at each fetch of each room
+// type's calendar, every hour or so per platform.
+func TestTheICalExportReadsTheNightsItServesNotTheHotelsHistory(t *testing.T) {
+	t.Parallel()
+	h := newHistoryHotel(t)
+	ctx := context.Background()
+	_, err := h.st.CreateChannel(ctx, "P", inventory.Channel{Code: "airbnb", Kind: inventory.ChannelICal, Enabled: true}, inventory.System)
+	require.NoError(t, err)
+	_, token, err := h.st.CreateExportToken(ctx, "P", "airbnb", "DBL-STD", inventory.System)
+	require.NoError(t, err)
+	// A third of the history older than a year booked on the platform
+	// (the export reads a year back: a stay can be that long), and a row
+	// for each night of the group's pools from two years ago (each sold).
+	_, err = h.st.DB().Exec(ctx, `
+		UPDATE reservations r SET channel_id = c.id FROM channels c
+		WHERE c.property_id = r.property_id AND c.code = 'airbnb' AND r.external_id LIKE 'H%' AND r.id % 3 = 0
+			AND r.departure < current_date - 400`)
+	require.NoError(t, err)
+	_, err = h.st.DB().Exec(ctx, `
+		INSERT INTO pools (property_id, code, name, units) SELECT id, 'DBL', 'Double', 10 FROM properties WHERE code LIKE 'G%'`)
+	require.NoError(t, err)
+	_, err = h.st.DB().Exec(ctx, `
+		INSERT INTO nights (property_id, pool_id, night, units, overbooking_factor, sold)
+		SELECT pl.property_id, pl.id, d::date, pl.units, pl.overbooking_factor, 1
+		FROM pools pl, generate_series(current_date - 730, current_date + 30, interval '1 day') AS d
+		ON CONFLICT DO NOTHING`)
+	require.NoError(t, err)
+	_, err = h.st.DB().Exec(ctx, `ANALYZE reservations, pools, nights`)
+	require.NoError(t, err)
+	p, read := h.reads("/ical/" + token + ".ics")
+	t.Logf("iCal export: rows read %v", read)
+	require.Contains(t, p.Body, "BEGIN:VCALENDAR")
+	for _, table := range []string{"reservations", "nights"} {
+		require.Less(t, read[table], int64(historyLimit), "rows of %s the export reads", table)
+	}
+}
