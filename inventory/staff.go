@@ -81,7 +81,7 @@ func (s *Store) CreatePropertyStaffUser(ctx context.Context, name, role, propert
 // admin pages: a user of one property adds and resets users of that
 // property only — property must be theirs (EINVALID), and a user of that
 // name who works elsewhere is out of their reach (ECONFLICT, nothing
-// changed). by must still be what they were (lockStaffActor).
+// changed, the message saying neither that the name is taken nor where). by must still be what they were (lockStaffActor).
 func (s *Store) SetStaffUserAs(ctx context.Context, by StaffUser, name, role, property, password string) (StaffUser, error) {
 	if by.Property != "" && property != by.Property {
 		return StaffUser{}, Errorf(EINVALID, "you add users of %s only", by.Property)
@@ -192,7 +192,10 @@ func (s *Store) setStaffUser(ctx context.Context, actor Actor, by *StaffUser, na
 			WHERE $5 = '' OR staff_users.property_id = $4
 			RETURNING id, created_at, xmax = 0`, name, role, string(hash), propID, within).Scan(&u.ID, &u.CreatedAt, &added)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return Errorf(ECONFLICT, "the name %s is taken by a user who does not work on %s alone: choose another", name, within)
+			// Only an admin of one property gets here, and the user of
+			// that name is one they cannot see: not said to be taken, nor
+			// where — the name cannot be used, whoever has it.
+			return Errorf(ECONFLICT, "the name %s cannot be used: choose another (nothing changed)", name)
 		}
 		if err != nil {
 			return err

@@ -308,3 +308,36 @@ func TestTheUsersPageListsWhoChangedWhichUser(t *testing.T) {
 }
 
 var changeRow = regexp.MustCompile(`<tr><td>[^<]*</td><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td></tr>`)
+
+// An admin of one property who picks a name some user elsewhere already
+// has is told only that the name cannot be used: not that it is taken,
+// nor by a user of which property (or of every one) — people they cannot
+// see. A name taken at another property and one taken by an admin of
+// every property get the same answer.
+func TestAnAdminOfOnePropertyIsNotToldWhereANameIsTaken(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+	e.seedHotel("P", 2)
+	e.seedHotel("Q", 2)
+	ctx := context.Background()
+	for name, prop := range map[string]string{"pia": "P", "quinn": "Q"} {
+		_, err := e.st.CreatePropertyStaffUser(ctx, name, inventory.RoleAdmin, prop, uiPassword, inventory.System)
+		require.NoError(t, err)
+	}
+	e.login("pia")
+
+	var answers []string
+	for _, taken := range []string{"quinn", "anna"} { // Q's admin; every property's
+		p := e.post("/admin/users", "/admin/users", url.Values{"name": {taken}, "role": {"viewer"}, "password": {"a long password"}})
+		require.Equal(t, http.StatusConflict, p.Status, "%s: %s", taken, p.Body)
+		msg := regexp.MustCompile(`(?s)<main.*</main>`).FindString(p.Body)
+		require.NotEmpty(t, msg, p.Body)
+		require.Contains(t, msg, "cannot be used", taken)
+		require.Contains(t, msg, "choose another", taken)
+		for _, said := range []string{"taken", "does not work", "every property", "Q", "exists"} {
+			require.NotContains(t, msg, said, "%s: %s", taken, msg)
+		}
+		answers = append(answers, html.UnescapeString(regexp.MustCompile(`\b`+taken+`\b`).ReplaceAllString(msg, "NAME")))
+	}
+	require.Equal(t, answers[0], answers[1], "the same answer wherever the name is taken")
+}
