@@ -101,7 +101,7 @@ func New(cfg Config) *Server {
 		s.proxies = proxyPrefixes(cfg.TrustedProxies)
 	}
 	// The logger wraps the recoverer so that it records the 500 a panic becomes.
-	e.Use(requestLogger(s.log), recoverer(s.log))
+	e.Use(requestLogger(s.log), recoverer(s.log), adminMethods)
 
 	e.GET("/", s.home)
 	e.GET("/healthz", s.healthz)

@@ -242,6 +242,28 @@ func (s *Server) routeUI(e *gin.Engine) {
 	s.routeUIUsers(in)
 }
 
+// adminMethods answers 405 to a request under /admin of a method the
+// admin does not serve: its pages GET and POST, asynqmon (under
+// /admin/queues/) HEAD and DELETE too. It runs before any route's chain
+// (the engine's, so that a path no route has is refused alike): gorilla/csrf
+// passes TRACE and OPTIONS as safe methods, and asynqmon served its page to
+// any method, logged as a queue action.
+func adminMethods(c *gin.Context) {
+	p := c.Request.URL.Path
+	if p != "/admin" && !strings.HasPrefix(p, "/admin/") {
+		return
+	}
+	allow := "GET, POST"
+	if strings.HasPrefix(p, queuesRoot+"/") {
+		allow = "GET, HEAD, POST, DELETE"
+	}
+	if m := c.Request.Method; !slices.Contains(strings.Split(allow, ", "), m) {
+		c.Header("Allow", allow)
+		c.String(http.StatusMethodNotAllowed, "Method Not Allowed: the admin answers %s only.\n", allow)
+		c.Abort()
+	}
+}
+
 // adminMaxBody is the most the admin reads of a request body. Its forms
 // (url-encoded; none uploads a file) are a few kilobytes, asynqmon's JSON
 // actions too; but gorilla/csrf parses a form, multipart too (spooling

@@ -41,7 +41,7 @@ func (s *Server) routeUIQueues(in *gin.RouterGroup) {
 	q.Handlers = append(gin.HandlersChain{queuesSameOrigin}, q.Handlers...)
 	q.GET("", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, queuesRoot+"/") })
 	if s.queue == nil {
-		q.Any("/*path", func(c *gin.Context) {
+		q.Match([]string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodDelete}, "/*path", func(c *gin.Context) {
 			s.render(c, http.StatusServiceUnavailable, "error", "Queues", "queues",
 				"The task queue is not connected: this server runs without Redis (REDIS_URL), so there is no queue to show.")
 		})
@@ -49,7 +49,8 @@ func (s *Server) routeUIQueues(in *gin.RouterGroup) {
 	}
 	admin := s.queue.Monitor(queuesRoot, false)
 	viewer := s.queue.Monitor(queuesRoot, true)
-	q.Any("/*path", func(c *gin.Context) {
+	// asynqmon's methods alone (adminMethods refuses the others first).
+	q.Match([]string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodDelete}, "/*path", func(c *gin.Context) {
 		u := staff(c)
 		if u.Property != "" {
 			// The queues hold every property's work.

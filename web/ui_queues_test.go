@@ -157,3 +157,45 @@ func TestQueuesPageWithoutAQueueSaysSo(t *testing.T) {
 	require.Contains(t, p.Body, "not connected")
 	require.True(t, strings.Contains(p.Body, `aria-current="page"`), "the Queues menu entry is current")
 }
+
+// The admin answers the methods it serves — GET and POST, and HEAD and
+// DELETE for asynqmon — and refuses any other with 405 before
+// anything else looks at the request: gorilla/csrf lets TRACE (and
+// OPTIONS) through as safe, and asynqmon served its page to any method.
+func TestTheAdminRefusesMethodsItDoesNotServe(t *testing.T) {
+	t.Parallel()
+	e, queue, inspector := queuesUI(t)
+	anon := &uiEnv{t: t, st: e.st, ts: e.ts, client: newBrowserClient(t)}
+	e.login("anna")
+
+	pause := "/admin/queues/api/queues/" + url.PathEscape(queue) + ":pause"
+	for _, b := range []*uiEnv{anon, e} {
+		for _, method := range []string{http.MethodTrace, http.MethodOptions, http.MethodPut, http.MethodPatch, "PROPFIND"} {
+			for _, path := range []string{"/admin/queues/", "/admin/queues/api/queues", pause, "/admin/users", "/admin/login", "/admin/", "/admin/nowhere"} {
+				p := b.send(method, path, "Origin", e.ts.URL, "Sec-Fetch-Site", "same-origin")
+				require.Equal(t, http.StatusMethodNotAllowed, p.Status, "%s %s: %s", method, path, p.Body)
+				allow := "GET, POST"
+				if strings.HasPrefix(path, "/admin/queues/") {
+					allow = "GET, HEAD, POST, DELETE"
+				}
+				require.Equal(t, allow, p.Header.Get("Allow"), "%s %s", method, path)
+				require.NotContains(t, p.Body, "Asynq", "%s %s", method, path)
+			}
+		}
+	}
+	require.False(t, queuePaused(t, inspector, queue))
+	// HEAD and DELETE are asynqmon's, not the pages'.
+	for _, method := range []string{http.MethodHead, http.MethodDelete} {
+		p := e.send(method, "/admin/users", "Origin", e.ts.URL)
+		require.Equal(t, http.StatusMethodNotAllowed, p.Status, "%s: %s", method, p.Body)
+		require.Equal(t, "GET, POST", p.Header.Get("Allow"))
+	}
+
+	// What it serves it still serves.
+	require.Equal(t, http.StatusOK, e.get("/admin/queues/").Status)
+	require.Equal(t, http.StatusOK, e.send(http.MethodHead, "/admin/queues/").Status)
+	require.Equal(t, http.StatusOK, e.get("/admin/users").Status)
+	p := e.send(http.MethodPost, pause, "Origin", e.ts.URL)
+	require.Equal(t, http.StatusNoContent, p.Status, p.Body)
+	require.True(t, queuePaused(t, inspector, queue))
+}
