@@ -316,7 +316,8 @@ var ErrBadLogin = Errorf(EUNAUTHORIZED, "wrong user name or password")
 // address (whatever the names), StaffLoginFrom refuses further attempts with
 // a LoginThrottled error until the oldest failure of the window has aged
 // out, without checking the password. A good login clears its name's
-// failures.
+// failures. Wrong current passwords on the account page (StaffPasswordCheckFrom)
+// are counted apart, by user name only, against the same LoginFailuresPerName.
 const (
 	LoginWindow            = 15 * time.Minute
 	LoginFailuresPerName   = 10
@@ -340,11 +341,18 @@ func (e *LoginThrottled) Error() string {
 	return "too many failed logins; try again in " + e.RetryAfter.String()
 }
 
-// loginLocks is what an attempt locks while it is counted: its name, then
-// its client. The schema is part of the keys because advisory locks are
-// per database and tests share one.
-const loginLocks = `SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '/keyrack/login/name/' || $1, 0)),
+// loginLocks is what an attempt locks while it is counted: its name (of
+// its form, $3), then its client. The schema is part of the keys because
+// advisory locks are per database and tests share one.
+const loginLocks = `SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '/keyrack/' || $3 || '/name/' || $1, 0)),
 	pg_advisory_xact_lock(hashtextextended(current_schema() || '/keyrack/login/client/' || $2, 0))`
+
+// The forms a password is typed in, whose failures are counted apart
+// (staff_login_failures.form).
+const (
+	loginForm   = "login"   // the login page
+	accountForm = "account" // a logged-in user's current password, before a change
+)
 
 // StaffLoginFrom is StaffLogin for a client at remote (its address), with
 // failed logins throttled (LoginWindow). An attempt is counted as a failure
@@ -353,6 +361,22 @@ const loginLocks = `SELECT pg_advisory_xact_lock(hashtextextended(current_schema
 // limited like guesses sent one after another (counted after the check,
 // all of sixty concurrent guesses were checked against a limit of ten).
 func (s *Store) StaffLoginFrom(ctx context.Context, name, password, remote string) (StaffUser, string, error) {
+	return s.staffPasswordFrom(ctx, loginForm, name, password, remote)
+}
+
+// StaffPasswordCheckFrom is StaffLoginFrom for the account page, where a
+// logged-in user types their current password to change it: its failures
+// are counted apart, by user name alone — a session someone else has
+// guesses LoginFailuresPerName times a LoginWindow there, and no more —
+// and failed logins do not count: someone guessing the user's password at
+// the login form, which they hold back, does not stop the user changing it.
+// (Nor do these failures hold back logins.)
+func (s *Store) StaffPasswordCheckFrom(ctx context.Context, name, password, remote string) (StaffUser, string, error) {
+	return s.staffPasswordFrom(ctx, accountForm, name, password, remote)
+}
+
+// staffPasswordFrom checks a password typed in form, counted (StaffLoginFrom).
+func (s *Store) staffPasswordFrom(ctx context.Context, form, name, password, remote string) (StaffUser, string, error) {
 	// What is counted is what was typed, made storable and cut short: a
 	// name that long is nobody's anyway.
 	key := cleanText(name)
@@ -363,20 +387,20 @@ func (s *Store) StaffLoginFrom(ctx context.Context, name, password, remote strin
 	var failedAt time.Time
 	var throttled *LoginThrottled
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, loginLocks, key, remote); err != nil {
+		if _, err := tx.Exec(ctx, loginLocks, key, remote, form); err != nil {
 			return err
 		}
 		var byName, byClient int
 		var nameWait, clientWait float64 // seconds
 		var known bool
 		if err := tx.QueryRow(ctx, `
-			SELECT count(*) FILTER (WHERE name = $1),
-				coalesce(extract(epoch FROM min(failed_at) FILTER (WHERE name = $1) + $3::interval - now()), 0)::float8,
-				count(*) FILTER (WHERE remote = $2),
-				coalesce(extract(epoch FROM min(failed_at) FILTER (WHERE remote = $2) + $3::interval - now()), 0)::float8,
+			SELECT count(*) FILTER (WHERE name = $1 AND form = $4),
+				coalesce(extract(epoch FROM min(failed_at) FILTER (WHERE name = $1 AND form = $4) + $3::interval - now()), 0)::float8,
+				count(*) FILTER (WHERE remote = $2 AND form = 'login'),
+				coalesce(extract(epoch FROM min(failed_at) FILTER (WHERE remote = $2 AND form = 'login') + $3::interval - now()), 0)::float8,
 				EXISTS (SELECT 1 FROM staff_users WHERE name = $1)
 			FROM staff_login_failures
-			WHERE (name = $1 OR remote = $2) AND failed_at > now() - $3::interval`, key, remote, LoginWindow).
+			WHERE (name = $1 OR remote = $2) AND failed_at > now() - $3::interval`, key, remote, LoginWindow, form).
 			Scan(&byName, &nameWait, &byClient, &clientWait, &known); err != nil {
 			return err
 		}
@@ -386,12 +410,15 @@ func (s *Store) StaffLoginFrom(ctx context.Context, name, password, remote strin
 		switch {
 		case byName >= LoginFailuresPerName:
 			throttled = &LoginThrottled{RetryAfter: wait(nameWait), ByName: true}
-		case byClient >= LoginFailuresPerClient:
+		// Not on the account page: its user is logged in, and the failed
+		// logins of others at their address (a proxy not named has
+		// everyone's) are not theirs.
+		case form == loginForm && byClient >= LoginFailuresPerClient:
 			throttled = &LoginThrottled{RetryAfter: wait(clientWait)}
 		default:
 			return tx.QueryRow(ctx, `
 				WITH old AS (DELETE FROM staff_login_failures WHERE failed_at <= now() - $3::interval)
-				INSERT INTO staff_login_failures (name, remote) VALUES ($1, $2) RETURNING failed_at`, key, remote, LoginWindow).Scan(&failedAt)
+				INSERT INTO staff_login_failures (name, remote, form) VALUES ($1, $2, $4) RETURNING failed_at`, key, remote, LoginWindow, form).Scan(&failedAt)
 		}
 		if known && key == name {
 			throttled.User = name
@@ -410,15 +437,15 @@ func (s *Store) StaffLoginFrom(ctx context.Context, name, password, remote strin
 	cleanup := context.WithoutCancel(ctx)
 	switch {
 	case err == nil:
-		// A good login clears its name's failures.
-		if _, cerr := s.db.Exec(cleanup, `DELETE FROM staff_login_failures WHERE name = $1`, key); cerr != nil {
+		// A good login clears its name's failures (of its form).
+		if _, cerr := s.db.Exec(cleanup, `DELETE FROM staff_login_failures WHERE name = $1 AND form = $2`, key, form); cerr != nil {
 			return StaffUser{}, "", cerr
 		}
 	case !errors.Is(err, ErrBadLogin) && ctx.Err() == nil:
 		// The store failed before the password was known to be wrong: not a
 		// failure of the login.
 		_, _ = s.db.Exec(cleanup, `DELETE FROM staff_login_failures WHERE ctid IN (SELECT ctid FROM staff_login_failures
-			WHERE name = $1 AND remote = $2 AND failed_at = $3 LIMIT 1)`, key, remote, failedAt)
+			WHERE name = $1 AND remote = $2 AND failed_at = $3 AND form = $4 LIMIT 1)`, key, remote, failedAt, form)
 	}
 	return u, token, err
 }

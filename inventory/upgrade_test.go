@@ -151,3 +151,33 @@ func TestDatabaseRestoredIncidentsComeWithTheUpgradeAndGoOnARollback(t *testing.
 	require.NoError(t, h.st.Migrate(ctx))
 	require.NoError(t, raise())
 }
+
+// The account page's failed passwords are counted apart from 039 on; a
+// rollback forgets them (schema 38 would count them as failed logins) and
+// keeps the login form's.
+func TestAccountPageFailuresGoOnARollback(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, "Europe/Lisbon", []int{1}, inventory.FactorOne, 1)
+	ctx := context.Background()
+	_, err := h.st.CreateStaffUser(ctx, "rita", inventory.RoleAdmin, "rita's long password", inventory.System)
+	require.NoError(t, err)
+	_, _, err = h.st.StaffLoginFrom(ctx, "rita", "a guess", "198.51.100.1")
+	require.ErrorIs(t, err, inventory.ErrBadLogin)
+	_, _, err = h.st.StaffPasswordCheckFrom(ctx, "rita", "another guess", "198.51.100.2")
+	require.ErrorIs(t, err, inventory.ErrBadLogin)
+
+	migrateTo(t, h.st, 38)
+	var remotes []string
+	rows, err := h.st.DB().Query(ctx, `SELECT remote FROM staff_login_failures`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var r string
+		require.NoError(t, rows.Scan(&r))
+		remotes = append(remotes, r)
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, []string{"198.51.100.1"}, remotes)
+	migrateTo(t, h.st, 39)
+	_, _, err = h.st.StaffPasswordCheckFrom(ctx, "rita", "rita's long password", "198.51.100.2")
+	require.NoError(t, err)
+}

@@ -129,8 +129,9 @@ func (s *Server) uiAccount(c *gin.Context) {
 }
 
 // uiAccountPassword changes the logged-in user's password: the current
-// one is checked as a login is (failures count against the same limits),
-// and every other session of theirs ends — whoever set the password, an
+// one is checked as a login is, its failures counted apart from the login
+// form's (StaffPasswordCheckFrom: guesses there do not stop the user
+// changing it), and every other session of theirs ends — whoever set the password, an
 // admin, or anyone who learnt it, is logged out; this browser stays.
 func (s *Server) uiAccountPassword(c *gin.Context) {
 	me := staff(c)
@@ -139,7 +140,7 @@ func (s *Server) uiAccountPassword(c *gin.Context) {
 		s.renderError(c, http.StatusBadRequest, "The new password and its confirmation differ: nothing changed.")
 		return
 	}
-	_, token, err := s.store.StaffLoginFrom(c.Request.Context(), me.Name, current, c.ClientIP())
+	_, token, err := s.store.StaffPasswordCheckFrom(c.Request.Context(), me.Name, current, c.ClientIP())
 	if throttled, ok := errors.AsType[*inventory.LoginThrottled](err); ok {
 		c.Header("Retry-After", strconv.Itoa(int(throttled.RetryAfter.Seconds())))
 		s.renderError(c, http.StatusTooManyRequests, "Too many wrong passwords for your account in the last "+

@@ -341,3 +341,49 @@ func TestAnAdminOfOnePropertyIsNotToldWhereANameIsTaken(t *testing.T) {
 	}
 	require.Equal(t, answers[0], answers[1], "the same answer wherever the name is taken")
 }
+
+// Someone guessing a user's password on the login form holds back that
+// user's logins for a while, but not the user, logged in, changing their
+// password on the account page — the way to shut the guesser out. Wrong
+// current passwords on the account page (a session someone else has,
+// guessing) are limited on their own, and do not hold back logins.
+func TestGuessesAtTheLoginFormDoNotStopTheOwnerChangingTheirPassword(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+	e.seedHotel("P", 2)
+	ctx := context.Background()
+	e.login("victor")
+	guesser := &uiEnv{t: t, st: e.st, ts: e.ts, client: newBrowserClient(t)}
+	for range inventory.LoginFailuresPerName {
+		p := guesser.post("/admin/login", "/admin/login", url.Values{"username": {"victor"}, "password": {"a guess at it"}})
+		require.Equal(t, http.StatusUnauthorized, p.Status, p.Body)
+	}
+	p := guesser.post("/admin/login", "/admin/login", url.Values{"username": {"victor"}, "password": {uiPassword}})
+	require.Equal(t, http.StatusTooManyRequests, p.Status, "logins as victor are held back: %s", p.Body)
+
+	change := func(b *uiEnv, current, next string) page {
+		return b.post("/admin/account", "/admin/account/password", url.Values{"current": {current}, "password": {next}, "confirm": {next}})
+	}
+	p = change(e, uiPassword, "victor's own new password")
+	require.Equal(t, http.StatusSeeOther, p.Status, "victor changes his password all the same: %s", p.Body)
+	_, _, err := e.st.StaffLogin(ctx, "victor", "victor's own new password")
+	require.NoError(t, err)
+
+	// A session that is not its owner's guesses at the account page:
+	// limited there, whatever the login form's count.
+	thief := &uiEnv{t: t, st: e.st, ts: e.ts, client: newBrowserClient(t)}
+	thief.login("anna")
+	for range inventory.LoginFailuresPerName {
+		p = change(thief, "a guess at it", "the thief's password")
+		require.Equal(t, http.StatusBadRequest, p.Status, p.Body)
+	}
+	p = change(thief, uiPassword, "the thief's password")
+	require.Equal(t, http.StatusTooManyRequests, p.Status, p.Body)
+	require.Contains(t, p.Body, "Too many wrong passwords for your account")
+	require.NotEmpty(t, p.Header.Get("Retry-After"))
+	_, _, err = e.st.StaffLogin(ctx, "anna", uiPassword)
+	require.NoError(t, err, "unchanged")
+	// anna herself still logs in.
+	owner := &uiEnv{t: t, st: e.st, ts: e.ts, client: newBrowserClient(t)}
+	owner.login("anna")
+}
