@@ -743,7 +743,9 @@ func describeEdit(r inventory.NightRange, e inventory.NightEdit, today inventory
 	case !r.To.After(today):
 		sent = "These nights are past: no channel is sent them."
 	case sold.known && len(sold.horizons) == 0:
-		sent = "No channel sells pool " + r.Pool + " (none has a room type of it mapped): no channel is sent these nights."
+		// Enabled: NightMarks reads those alone, and a pool whose channel is
+		// switched off has a room type mapped all the same.
+		sent = "No enabled channel has a room type of pool " + r.Pool + " mapped: no channel is sent these nights."
 	case !to.After(from):
 		sent = strings.TrimPrefix(beyond, " ")
 	case r.From.Before(today):

@@ -422,5 +422,28 @@ func TestGridEditBeyondEveryHorizonSaysWhenItIsSent(t *testing.T) {
 	_, err = a.st.CreatePool(ctx, "H", inventory.Pool{Code: "STE", Name: "Suites", Units: 2}, inventory.System)
 	require.NoError(t, err)
 	msg = edit("STE", today.AddDays(5), today.AddDays(6))
-	require.Contains(t, msg, "No channel sells pool STE (none has a room type of it mapped): no channel is sent these nights.")
+	require.Contains(t, msg, "No enabled channel has a room type of pool STE mapped: no channel is sent these nights.")
+}
+
+// An edit of a pool whose only channel is switched off does not tell staff
+// that no channel has a room type of it mapped — it has, on the channel
+// switched off: what no channel is sent is for want of an enabled one.
+func TestGridEditOfAPoolSoldOnlyByADisabledChannelSaysWhy(t *testing.T) {
+	t.Parallel()
+	a := newOverdueUI(t) // a fan-out, to read which channels sell the pool
+	a.seedHotel("H", 10)
+	ctx := context.Background()
+	off := false
+	_, err := a.st.UpdateChannel(ctx, "H", "expedia", inventory.ChannelPatch{Enabled: &off}, inventory.System)
+	require.NoError(t, err)
+	a.login("anna")
+	today := gridToday(t)
+	grid := "/admin/p/H/grid"
+	p := a.post(grid, grid+"/edit", url.Values{"pool": {"DBL"}, "from": {today.AddDays(5).String()}, "to": {today.AddDays(6).String()}, "units": {"9"}})
+	require.Equal(t, http.StatusSeeOther, p.Status, p.Body)
+	flash := regexp.MustCompile(`<p class="flash" role="status">([^<]*)</p>`).FindStringSubmatch(a.get(p.Header.Get("Location")).Body)
+	require.NotNil(t, flash)
+	msg := html.UnescapeString(flash[1])
+	require.NotContains(t, msg, "none has a room type of it mapped", "expedia has DBL-STD mapped: it is switched off")
+	require.Contains(t, msg, "units set to 9. No enabled channel has a room type of pool DBL mapped: no channel is sent these nights.")
 }
