@@ -21,7 +21,10 @@ func TestEmptyPollsKeepOnlyTheLatestAnswerOfEachQueue(t *testing.T) {
 	night := h.today.AddDays(3)
 	h.oc.AddPending(h.booking("BDC-1", night, 1, 1))
 	eventually(t, convergeTimeout, "the booking acknowledged", func() bool { return len(h.oc.Pending()) == 0 })
-	for range 4 {
+	// pollNow waits for one more fetch, not a whole poll (each poll
+	// fetches both queues, and one asked for while another runs may be
+	// that one): poll until two empty polls of both queues were fetched.
+	for h.oc.Stats().Fetches < 8 {
 		h.pollNow()
 	}
 	empty := func() (msgs []inventory.InboundMessage) {
