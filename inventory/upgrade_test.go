@@ -112,16 +112,25 @@ func TestPullRefusedIncidentsComeWithTheUpgradeAndGoOnARollback(t *testing.T) {
 	_, err := h.st.DB().Exec(ctx, `INSERT INTO incidents (property_id, kind, message)
 		SELECT id, 'pull_refused', 'no channel' FROM properties WHERE code = $1`, h.code)
 	require.Error(t, err, "it names its channel")
-	counts, err := h.st.OpenIncidentCounts(ctx)
-	require.NoError(t, err)
-	require.Equal(t, 1, counts["pull_refused"])
+	kindGoesOnARollback(t, h.st, "pull_refused", 34, raise)
+}
 
-	migrateTo(t, h.st, 34)
-	require.Error(t, raise(), "schema 34 knows no pull_refused")
+// kindGoesOnARollback checks an incident kind raise makes, one open: rolled
+// back to schema before, which knows no such kind, its incidents go; the
+// upgrade applies again and raise works again.
+func kindGoesOnARollback(t *testing.T, st *inventory.Store, kind string, before int32, raise func() error) {
+	t.Helper()
+	ctx := context.Background()
+	counts, err := st.OpenIncidentCounts(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, counts[kind])
+
+	migrateTo(t, st, before)
+	require.Error(t, raise(), "schema %d knows no %s", before, kind)
 	var n int
-	require.NoError(t, h.st.DB().QueryRow(ctx, `SELECT count(*) FROM incidents WHERE kind = 'pull_refused'`).Scan(&n))
+	require.NoError(t, st.DB().QueryRow(ctx, `SELECT count(*) FROM incidents WHERE kind = $1`, kind).Scan(&n))
 	require.Zero(t, n)
-	require.NoError(t, h.st.Migrate(ctx))
+	require.NoError(t, st.Migrate(ctx))
 	require.NoError(t, raise())
 }
 
@@ -139,17 +148,7 @@ func TestDatabaseRestoredIncidentsComeWithTheUpgradeAndGoOnARollback(t *testing.
 	}
 	require.NoError(t, raise())
 	require.Error(t, raise(), "one open per property")
-	counts, err := h.st.OpenIncidentCounts(ctx)
-	require.NoError(t, err)
-	require.Equal(t, 1, counts["database_restored"])
-
-	migrateTo(t, h.st, 35)
-	require.Error(t, raise(), "schema 35 knows no database_restored")
-	var n int
-	require.NoError(t, h.st.DB().QueryRow(ctx, `SELECT count(*) FROM incidents WHERE kind = 'database_restored'`).Scan(&n))
-	require.Zero(t, n)
-	require.NoError(t, h.st.Migrate(ctx))
-	require.NoError(t, raise())
+	kindGoesOnARollback(t, h.st, "database_restored", 35, raise)
 }
 
 // The account page's failed passwords are counted apart from 039 on; a

@@ -21,13 +21,7 @@ import (
 func TestRestoredMovesIdsPastTheBackupAndResyncsEveryChannel(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := schemaURL(t)
-	code, _, stderr := keyrack(t, nil, "migrate", "-database-url", url)
-	require.Equal(t, 0, code, stderr)
-	st, err := inventory.Open(ctx, url)
-	require.NoError(t, err)
-	t.Cleanup(st.Close)
-	tc := channelHotel(t, st)
+	url, st, tc := migratedHotel(t)
 	night := inventory.Today(time.UTC).AddDays(10)
 	bookOnA(t, st, "A-1", night)
 	var backupID int64
@@ -50,7 +44,7 @@ func TestRestoredMovesIdsPastTheBackupAndResyncsEveryChannel(t *testing.T) {
 	require.Eventually(t, func() bool { v, ok := tc.Value("B-R", night); return ok && v == 8 }, 60*time.Second, 20*time.Millisecond)
 
 	env := map[string]string{"DATABASE_URL": url, "REDIS_URL": redisURL, "KEYRACK_QUEUE_PREFIX": prefix}
-	code, _, stderr = keyrack(t, env, "restored")
+	code, _, stderr := keyrack(t, env, "restored")
 	require.Equal(t, 1, code, "restored beside a running keyrack")
 	require.Contains(t, stderr, "keyrack processes are running")
 	stop()
@@ -85,15 +79,9 @@ func TestRestoredMovesIdsPastTheBackupAndResyncsEveryChannel(t *testing.T) {
 func TestRestoredRaisesAnAlertOnEveryPropertyOfTheBookingsThatMayBeMissing(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := schemaURL(t)
-	code, _, stderr := keyrack(t, nil, "migrate", "-database-url", url)
-	require.Equal(t, 0, code, stderr)
-	st, err := inventory.Open(ctx, url)
-	require.NoError(t, err)
-	t.Cleanup(st.Close)
-	channelHotel(t, st) // H, in Lisbon
+	url, st, _ := migratedHotel(t) // H, in Lisbon
 	bookOnA(t, st, "A-1", inventory.Today(time.UTC).AddDays(10))
-	_, err = st.CreateProperty(ctx, inventory.Property{Code: "K", Name: "Ryokan", TimeZone: "Asia/Tokyo", Currency: "JPY"}, inventory.System)
+	_, err := st.CreateProperty(ctx, inventory.Property{Code: "K", Name: "Ryokan", TimeZone: "Asia/Tokyo", Currency: "JPY"}, inventory.System)
 	require.NoError(t, err)
 	_, err = st.RecordInbound(ctx, inventory.InboundMessage{Property: "H", Channel: "A", Direction: "push", Outcome: "ok", Raw: "<sent again/>"})
 	require.NoError(t, err)

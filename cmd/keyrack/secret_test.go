@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/keyrack/keyrack/fixtures/testchannel"
 	"github.com/keyrack/keyrack/inventory"
 	"github.com/keyrack/keyrack/inventory/inventorytest"
 	"github.com/stretchr/testify/require"
@@ -76,9 +77,9 @@ func TestServeNamesTheChannelsItsSecretDoesNotOpen(t *testing.T) {
 
 const oldSecret, newSecret = "the secret that leaked, sixteen+", "the secret that replaces it, 16+"
 
-// rotationHotel is channelHotel in a database of its own that the command
-// line reaches at url.
-func rotationHotel(t *testing.T) (string, *inventory.Store) {
+// migratedHotel is channelHotel in a database of its own, migrated by the
+// command line, which reaches it at url.
+func migratedHotel(t *testing.T) (string, *inventory.Store, *testchannel.Channel) {
 	t.Helper()
 	url := schemaURL(t)
 	code, _, stderr := keyrack(t, nil, "migrate", "-database-url", url)
@@ -86,8 +87,7 @@ func rotationHotel(t *testing.T) (string, *inventory.Store) {
 	st, err := inventory.Open(context.Background(), url)
 	require.NoError(t, err)
 	t.Cleanup(st.Close)
-	channelHotel(t, st)
-	return url, st
+	return url, st, channelHotel(t, st)
 }
 
 // serve refuses a secret that does not open the stored credentials, so a
@@ -98,7 +98,7 @@ func rotationHotel(t *testing.T) (string, *inventory.Store) {
 func TestSecretRotateMovesTheStoredCredentialsToTheNewSecret(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url, st := rotationHotel(t)
+	url, st, _ := migratedHotel(t)
 	old, err := inventory.NewSecrets(oldSecret)
 	require.NoError(t, err)
 	require.NoError(t, st.SetChannelCredentials(ctx, old, "H", "B", inventory.Credentials{
@@ -147,7 +147,7 @@ func TestSecretRotateMovesTheStoredCredentialsToTheNewSecret(t *testing.T) {
 func TestSecretRotateIsRefusedWhileAKeyrackProcessRuns(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url, st := rotationHotel(t)
+	url, st, _ := migratedHotel(t)
 	sealedWith(t, st, "B", oldSecret)
 	old, err := inventory.NewSecrets(oldSecret)
 	require.NoError(t, err)
@@ -195,7 +195,7 @@ func TestSecretRotateIsRefusedWhileAKeyrackProcessRuns(t *testing.T) {
 func TestSecretRotateTakesItsFlagsAfterTheSubcommand(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url, st := rotationHotel(t)
+	url, st, _ := migratedHotel(t)
 	sealedWith(t, st, "B", oldSecret)
 
 	code, stdout, stderr := keyrack(t, nil, "secret", "rotate", "-h")
