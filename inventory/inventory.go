@@ -294,6 +294,9 @@ type NightRange struct {
 	Pool     string
 	From     Date
 	To       Date // exclusive
+	// Days, when set, limits an edit to the nights of the range that fall on
+	// those days of the week (every night when zero).
+	Days Weekdays
 }
 
 // Validate checks the range is non-empty and not absurdly long.
@@ -307,7 +310,7 @@ func (r NightRange) Validate() error {
 	if r.To.Sub(r.From) > MaxRangeNights {
 		return Errorf(EINVALID, "night range %s..%s is longer than %d nights", r.From, r.To, MaxRangeNights)
 	}
-	return nil
+	return r.checkDays()
 }
 
 // MaxRangeNights bounds one edit or query, so a typo cannot lock years of nights.

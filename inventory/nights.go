@@ -279,12 +279,13 @@ func poolCodes(ctx context.Context, q querier, propertyID int64) (map[int64]stri
 	return m, err
 }
 
-// rangeEdit applies fn to every night of r in one transaction, with audit,
+// rangeEdit applies fn to every selected night of r in one transaction, with audit,
 // outbox and incidents; set says which values staff set on the nights.
 func (s *Store) rangeEdit(ctx context.Context, r NightRange, by Actor, action string, details any, set nightFlags, fn func(n *nightRow)) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}
+	r = r.Trimmed()
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		prop, err := propertyByCode(ctx, tx, r.Property)
 		if err != nil {
@@ -294,8 +295,9 @@ func (s *Store) rangeEdit(ctx context.Context, r NightRange, by Actor, action st
 		if err := tx.QueryRow(ctx, `SELECT id FROM pools WHERE property_id = $1 AND code = $2`, prop.ID, r.Pool).Scan(&poolID); err != nil {
 			return notFound(err, "pool %s does not exist in property %s", r.Pool, r.Property)
 		}
-		keys := make([]nightKey, 0, r.To.Sub(r.From))
-		for _, d := range Nights(r.From, r.To) {
+		selected := r.Selected()
+		keys := make([]nightKey, 0, len(selected))
+		for _, d := range selected {
 			keys = append(keys, nightKey{Pool: poolID, Night: d})
 		}
 		rows, err := lockNights(ctx, tx, keys, func(int64) int64 { return prop.ID })
@@ -308,12 +310,12 @@ func (s *Store) rangeEdit(ctx context.Context, r NightRange, by Actor, action st
 		w := &writer{}
 		w.saveNights(rows)
 		if set.units || set.factor {
-			w.queue(`UPDATE nights SET units_set = units_set OR $5, factor_set = factor_set OR $6
-				WHERE property_id = $1 AND pool_id = $2 AND night >= $3 AND night < $4`,
-				prop.ID, poolID, r.From, r.To, set.units, set.factor)
+			w.queue(`UPDATE nights SET units_set = units_set OR $4, factor_set = factor_set OR $5
+				WHERE property_id = $1 AND pool_id = $2 AND night = ANY($3::date[])`,
+				prop.ID, poolID, selected, set.units, set.factor)
 		}
 		var audits auditColumns
-		audits.add(prop.ID, by, action, fmt.Sprintf("pool %s %s..%s", r.Pool, r.From, r.To), details)
+		audits.add(prop.ID, by, action, r.describe(), details)
 		audits.queue(w)
 		var outbox outboxColumns
 		outbox.availability(prop.ID, changedRanges(rows), 0, true, time.Time{})
@@ -346,8 +348,8 @@ type NightEdit struct {
 	Closed *bool
 }
 
-// EditNights applies e to every night of r in one transaction, audited as
-// one action. Lowering units or the factor below what is sold never cancels a
+// EditNights applies e to every night of r (on r.Days) in one transaction,
+// audited as one action. Lowering units or the factor below what is sold never cancels a
 // booking: the nights past their new limit raise an overbooking incident.
 func (s *Store) EditNights(ctx context.Context, r NightRange, e NightEdit, by Actor) error {
 	details := map[string]any{}
@@ -374,6 +376,9 @@ func (s *Store) EditNights(ctx context.Context, r NightRange, e NightEdit, by Ac
 	}
 	if len(actions) == 0 {
 		return Errorf(EINVALID, "a night edit needs units, an overbooking factor or closed")
+	}
+	if !r.Days.Every() {
+		details["days"] = r.Days.String()
 	}
 	set := nightFlags{units: e.Units != nil, factor: e.Factor != nil}
 	return s.rangeEdit(ctx, r, by, "nights."+strings.Join(actions, "+"), details, set, func(n *nightRow) {

@@ -108,6 +108,26 @@ func TestNightRangeEditsSetUnitsFactorAndStopSell(t *testing.T) {
 	problemOf(t, e.do("PUT", strings.Replace(path, "DBL", "NOPE", 1), e.admin, map[string]any{"units": 1}), http.StatusNotFound)
 }
 
+func TestNightRangeEditOfSomeDaysOfTheWeek(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 10)
+	// Wednesday 1 to Wednesday 15 September 2027 (exclusive): Fridays 3 and 10, Saturdays 4 and 11.
+	r := e.must(http.StatusOK, "PUT", "/api/v1/properties/P/pools/DBL/nights?from=2027-09-01&to=2027-09-15&days=fri,Sat", map[string]any{"closed": true}).JSON(t)
+	var closed []string
+	for _, n := range r["nights"].([]any) {
+		if n := n.(map[string]any); n["closed"] == true {
+			closed = append(closed, n["night"].(string))
+		}
+	}
+	require.Equal(t, []string{"2027-09-03", "2027-09-04", "2027-09-10", "2027-09-11"}, closed, "the answer lists every night of the range, and only the Fridays and Saturdays are closed")
+	for _, bad := range []string{"from=2027-09-01&to=2027-09-15&days=weekend", "from=2027-09-01&to=2027-09-04&days=sun"} {
+		path := "/api/v1/properties/P/pools/DBL/nights?" + bad
+		p := problemOf(t, e.do("PUT", path, e.admin, map[string]any{"closed": true}), http.StatusBadRequest)
+		require.Equal(t, "days", p["errors"].([]any)[0].(map[string]any)["field"], bad)
+	}
+}
+
 func TestIncidentsAreListedAndResolved(t *testing.T) {
 	t.Parallel()
 	e := newAPI(t)

@@ -209,6 +209,8 @@ func TestAPIContract(t *testing.T) {
 		{400, "PATCH", P + "/pools/SGL", "", map[string]any{"units": -1}, nil},
 		{404, "PATCH", P + "/pools/NOPE", "", map[string]any{"units": 4}, nil},
 		{200, "PUT", P + "/pools/SGL/nights?from=2027-06-01&to=2027-06-03", "", map[string]any{"closed": true}, nil},
+		{200, "PUT", P + "/pools/SGL/nights?from=2027-06-01&to=2027-06-15&days=sat,sun", "", map[string]any{"closed": true}, nil},
+		{400, "PUT", P + "/pools/SGL/nights?from=2027-06-01&to=2027-06-03&days=sun", "", map[string]any{"closed": true}, nil},
 		{400, "PUT", P + "/pools/SGL/nights?from=2027-06-03&to=2027-06-01", "", map[string]any{"closed": true}, nil},
 		{404, "PUT", P + "/pools/NOPE/nights?from=2027-06-01&to=2027-06-03", "", map[string]any{"closed": true}, nil},
 		{200, "GET", P + "/room-types", "", nil, nil},

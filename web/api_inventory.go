@@ -108,10 +108,16 @@ type nightsEditJSON struct {
 }
 
 // editNights sets units, the overbooking factor and/or stop-sell on a
-// pool's nights [from, to) in one transaction, audited as the API key.
+// pool's nights [from, to) — those on ?days= only, when given — in one
+// transaction, audited as the API key.
 func (s *Server) editNights(c *gin.Context) {
 	from, to, ok := nightRange(c)
 	if !ok {
+		return
+	}
+	days, err := inventory.ParseWeekdays(c.Query("days"))
+	if err != nil {
+		invalid(c, newFieldError("days", inventory.ErrorMessage(err)))
 		return
 	}
 	var in nightsEditJSON
@@ -127,7 +133,11 @@ func (s *Server) editNights(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	r := inventory.NightRange{Property: apiProperty(c).Code, Pool: c.Param("pool"), From: from, To: to}
+	r := inventory.NightRange{Property: apiProperty(c).Code, Pool: c.Param("pool"), From: from, To: to, Days: days}
+	if err := r.Validate(); err != nil { // the range is checked: no night of it on those days
+		invalid(c, newFieldError("days", inventory.ErrorMessage(err)))
+		return
+	}
 	by := apiKey(c).Actor()
 	if err := s.store.EditNights(ctx, r, inventory.NightEdit{Units: in.Units, Factor: in.OverbookingFactor, Closed: in.Closed}, by); err != nil {
 		s.fail(c, err, "")

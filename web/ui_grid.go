@@ -96,6 +96,43 @@ type gridForm struct {
 	Pool, From, To, Units, Factor, Status string
 	BackFrom                              string
 	BackDays                              int
+	// Weekdays are the days of the week ticked (zero: every day); NoDays
+	// says the form came with none ticked.
+	Weekdays inventory.Weekdays
+	NoDays   bool
+}
+
+// dayBox is one day-of-the-week box of the edit form.
+type dayBox struct {
+	Value, Label string
+	Checked      bool
+}
+
+// DayBoxes are the form's days of the week, Monday first.
+func (f gridForm) DayBoxes() []dayBox {
+	var out []dayBox
+	for _, d := range inventory.Weekdays(0).Days() {
+		name := d.String()[:3]
+		out = append(out, dayBox{Value: strings.ToLower(name), Label: name, Checked: !f.NoDays && f.Weekdays.Has(d)})
+	}
+	return out
+}
+
+// formWeekdays reads the edit form's ticked days. A form without the days'
+// boxes (days_shown absent: an older page, a script) changes every night.
+func formWeekdays(c *gin.Context) (w inventory.Weekdays, none bool, bad string) {
+	ticked := c.PostFormArray("days")
+	if c.PostForm("days_shown") == "" && len(ticked) == 0 {
+		return 0, false, ""
+	}
+	if len(ticked) == 0 {
+		return 0, true, ""
+	}
+	w, err := inventory.ParseWeekdays(strings.Join(ticked, ","))
+	if err != nil {
+		return 0, false, "Days of the week: " + inventory.ErrorMessage(err) + "."
+	}
+	return w, false, ""
 }
 
 func gridPath(prop inventory.Property) string {
@@ -524,6 +561,8 @@ func (s *Server) uiGridEdit(c *gin.Context) {
 	if form.Status == "" {
 		form.Status = "leave"
 	}
+	var badDays string
+	form.Weekdays, form.NoDays, badDays = formWeekdays(c)
 	viewFrom, days, bad := s.gridView(prop, c.PostForm("back_from"), c.PostForm("back_days"))
 	if bad != "" {
 		viewFrom, days = s.propertyToday(prop), 30
@@ -550,6 +589,9 @@ func (s *Server) uiGridEdit(c *gin.Context) {
 		return
 	}
 	r, e, msg := parseGridEdit(prop, pools, form)
+	if badDays != "" {
+		msg = badDays
+	}
 	if msg != "" {
 		refuse(msg)
 		return
@@ -592,7 +634,7 @@ func (s *Server) overAfterEdit(c *gin.Context, r inventory.NightRange) string {
 	}
 	var over []string
 	for _, n := range nights {
-		if n.Pool == r.Pool && n.Sold > n.Limit {
+		if n.Pool == r.Pool && r.Days.Has(n.Night.Weekday()) && n.Sold > n.Limit {
 			over = append(over, fmt.Sprintf("%s (%d sold, limit %d)", n.Night, n.Sold, n.Limit))
 		}
 	}
@@ -639,6 +681,14 @@ func parseGridEdit(prop inventory.Property, pools []inventory.Pool, f gridForm) 
 		return r, e, fmt.Sprintf("%d nights is too many for one change: at most %d.", n, inventory.MaxRangeNights)
 	}
 	r.From, r.To = from, last.AddDays(1)
+	if f.NoDays {
+		return r, e, "Tick at least one day of the week: the nights on the days ticked change."
+	}
+	r.Days = f.Weekdays
+	if len(r.Selected()) == 0 {
+		return r, e, fmt.Sprintf("No night from %s to %s falls on %s: widen the nights or tick other days.", from, last, r.Days)
+	}
+	r = r.Trimmed() // from the first night that changes to the last
 	if f.Units != "" {
 		u, err := strconv.Atoi(f.Units)
 		if err != nil || u < 0 || u > 100000 {
@@ -720,8 +770,11 @@ func describeEdit(r inventory.NightRange, e inventory.NightEdit, today inventory
 	if e.Factor != nil {
 		what = append(what, "overbooking factor set to "+e.Factor.String())
 	}
-	n := r.To.Sub(r.From)
+	n := len(r.Selected())
 	nights := fmt.Sprintf("%d nights, %s to %s", n, r.From, r.To.AddDays(-1))
+	if !r.Days.Every() {
+		nights = fmt.Sprintf("%d nights (%s only), %s to %s", n, r.Days, r.From, r.To.AddDays(-1))
+	}
 	if n == 1 {
 		nights = "1 night, " + r.From.String()
 	}

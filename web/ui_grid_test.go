@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -202,6 +203,57 @@ func TestGridEditClosesARangeAndChangesUnitsAndFactor(t *testing.T) {
 	require.Contains(t, p.Body, "Pool DBL, 1 night, "+first.String()+": opened.")
 	require.NotContains(t, gridCell(t, p.Body, "DBL", first), `class="closed`)
 	require.False(t, nightOf(t, e.st, "H", first).Closed)
+}
+
+// The edit form changes only the nights on the days of the week ticked; a
+// refused form keeps what was ticked.
+func TestGridEditOfSomeDaysOfTheWeek(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+	e.seedHotel("H", 10)
+	e.login("anna")
+	grid := "/admin/p/H/grid"
+	monday := gridToday(t).AddDays(3)
+	for monday.Weekday() != time.Monday {
+		monday = monday.AddDays(1)
+	}
+	p := e.get(grid)
+	for _, d := range []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"} {
+		require.Contains(t, p.Body, `<input type="checkbox" id="edit-day-`+d+`" name="days" value="`+d+`" checked>`, "every day is ticked at first")
+	}
+
+	form := url.Values{"pool": {"DBL"}, "from": {monday.String()}, "to": {monday.AddDays(13).String()}, "status": {"close"},
+		"days_shown": {"1"}, "days": {"sat", "sun"}}
+	p = e.post(grid, grid+"/edit", form)
+	require.Equal(t, http.StatusSeeOther, p.Status, p.Body)
+	for i := range 14 {
+		night := monday.AddDays(i)
+		weekend := night.Weekday() == time.Saturday || night.Weekday() == time.Sunday
+		require.Equal(t, weekend, nightOf(t, e.st, "H", night).Closed, "%s (%s)", night, night.Weekday())
+	}
+	sat := monday.AddDays(5)
+	require.Contains(t, e.get(p.Header.Get("Location")).Body, fmt.Sprintf("Pool DBL, 4 nights (Sat, Sun only), %s to %s: closed (stop-sell).", sat, sat.AddDays(8)),
+		"the flash counts the nights changed, from the first to the last")
+
+	for _, tc := range []struct {
+		form url.Values
+		want string
+	}{
+		{url.Values{"pool": {"DBL"}, "from": {monday.String()}, "to": {monday.AddDays(6).String()}, "status": {"open"}, "days_shown": {"1"}}, "Tick at least one day of the week"},
+		{url.Values{"pool": {"DBL"}, "from": {monday.String()}, "to": {monday.AddDays(2).String()}, "status": {"open"}, "days_shown": {"1"}, "days": {"fri", "sun"}},
+			fmt.Sprintf("No night from %s to %s falls on Fri, Sun", monday, monday.AddDays(2))},
+		{url.Values{"pool": {"DBL"}, "from": {monday.String()}, "to": {monday.AddDays(6).String()}, "units": {"x"}, "days_shown": {"1"}, "days": {"fri"}}, "Units &#34;x&#34;"},
+	} {
+		p := e.post(grid, grid+"/edit", tc.form)
+		require.Equal(t, http.StatusBadRequest, p.Status, "%v: %s", tc.form, p.Body)
+		require.Contains(t, p.Body, tc.want, "%v", tc.form)
+		for _, d := range []string{"mon", "fri", "sat"} {
+			ticked := slices.Contains(tc.form["days"], d)
+			require.Equal(t, ticked, strings.Contains(p.Body, `id="edit-day-`+d+`" name="days" value="`+d+`" checked>`), "%s is ticked as it was sent: %v", d, tc.form)
+		}
+	}
+	require.True(t, nightOf(t, e.st, "H", sat).Closed, "nothing was changed by the refused forms")
+	require.False(t, nightOf(t, e.st, "H", monday).Closed)
 }
 
 // A viewer cannot change anything: the post is refused and the store is as it was.
