@@ -349,6 +349,7 @@ func (w *authzWorld) authzCases() []struct {
 		{"GET /admin/p/:property/grid/cell", authzCase{class: classStaffPage, path: ui + "/grid/cell?pool=DBL&night=2027-06-01", ok: true}},
 		{"GET /admin/p/:property/bookings", authzCase{class: classStaffPage, path: ui + "/bookings", ok: true}},
 		{"GET /admin/p/:property/bookings/:id", authzCase{class: classStaffPage, path: ui + "/bookings/" + id(w.bookingID), ok: true}},
+		{"GET /admin/p/:property/bookings/new", authzCase{class: classStaffPage, path: ui + "/bookings/new", ok: true}},
 		{"GET /admin/p/:property/channels", authzCase{class: classStaffPage, path: ui + "/channels", ok: true}},
 		{"GET /admin/p/:property/channels/:channel", authzCase{class: classStaffPage, path: ui + "/channels/airbnb", ok: true}},
 		{"GET /admin/p/:property/alerts", authzCase{class: classStaffPage, path: ui + "/alerts", ok: true}},
@@ -366,6 +367,11 @@ func (w *authzWorld) authzCases() []struct {
 
 		// Erased through the API above already: answered as such.
 		{"POST /admin/p/:property/bookings/:id/erase-guest-data", authzCase{class: classStaffForm, path: ui + "/bookings/" + id(w.bookingID) + "/erase-guest-data",
+			body: form("confirm", "yes"), ok: true}},
+		{"POST /admin/p/:property/bookings/new", authzCase{class: classStaffForm, path: ui + "/bookings/new",
+			body: form("channel", "expedia", "id", "AUTHZ-1", "room_type", "DBL-STD", "arrival", "2027-07-20", "departure", "2027-07-21", "rooms", "1"), ok: true}},
+		// The booking is erased, so cancelled or past: answered that it holds no rooms.
+		{"POST /admin/p/:property/bookings/:id/cancel", authzCase{class: classStaffForm, path: ui + "/bookings/" + id(w.bookingID) + "/cancel",
 			body: form("confirm", "yes"), ok: true}},
 		{"POST /admin/p/:property/grid/edit", authzCase{class: classStaffForm, path: ui + "/grid/edit",
 			body: form("pool", "DBL", "from", "2027-07-10", "to", "2027-07-11", "status", "close"), ok: true}},

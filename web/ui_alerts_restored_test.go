@@ -38,6 +38,7 @@ func TestARestoreFromABackupIsAnAlertUntilStaffResolveIt(t *testing.T) {
 	require.Contains(t, p.Body, "<strong>2026-03-01 10:15 WET</strong>", "from when bookings may be missing, in the hotel's time")
 	require.Contains(t, p.Body, "Check each channel's extranet (and the PMS) for bookings, cancellations and changes made since that moment")
 	require.Contains(t, p.Body, "it stays until you do")
+	require.Contains(t, p.Body, `<a class="button secondary" href="/admin/p/P/bookings/new">Record a booking</a>`, "where staff enter the bookings they find")
 	require.NotContains(t, p.Body, "All is well")
 	require.NotContains(t, p.Body, "Other alerts", "a kind the page knows")
 	require.Contains(t, a.get("/admin/p/P/grid").Body, menuAlerting)

@@ -26,8 +26,11 @@ const bookingsPageSize = 50
 // routeUIBookings registers the bookings pages under /admin/p/:property.
 func (s *Server) routeUIBookings(p *gin.RouterGroup) {
 	p.GET("/bookings", s.uiBookings)
+	p.GET("/bookings/new", s.requireEditor, s.uiRecordBookingForm)
+	p.POST("/bookings/new", s.requireEditor, s.uiRecordBooking)
 	p.GET("/bookings/:id", s.uiBooking)
 	p.POST("/bookings/:id/erase-guest-data", s.requireEditor, s.uiEraseGuestData)
+	p.POST("/bookings/:id/cancel", s.requireEditor, s.uiCancelBooking)
 }
 
 // bookingsForm is the search as typed, to fill the form in again.
@@ -226,6 +229,10 @@ type bookingData struct {
 	// GuestNeeded: the booking is confirmed and its stay has not ended, so
 	// its guest's data cannot be erased yet (inventory.GuestDataNeeded).
 	GuestNeeded bool
+	// Cancellable: the booking is not cancelled and its channel is not a
+	// calendar platform (whose feed ends its bookings), so staff can record
+	// its channel's cancellation (uiCancelBooking).
+	Cancellable bool
 }
 
 // bookingRevision is one revision as received, and how it went out to the
@@ -299,6 +306,12 @@ func (s *Server) uiBooking(c *gin.Context) {
 		loc = time.UTC
 	}
 	d.GuestNeeded = inventory.GuestDataNeeded(r.Status, r.Departure, inventory.Today(loc))
+	kind, err := s.channelKind(c, prop, r.Channel)
+	if err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	d.Cancellable = r.Status == inventory.Confirmed && kind != inventory.ChannelICal
 	revs, err := s.store.Revisions(ctx, prop.Code, id)
 	if err != nil {
 		s.uiFail(c, err)

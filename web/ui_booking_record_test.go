@@ -1,0 +1,144 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/keyrack/keyrack/inventory"
+	"github.com/stretchr/testify/require"
+)
+
+// Staff record a booking an OTA confirmed whose message never reached
+// keyrack — as the OTA's, must-accept (its rooms were sold again meanwhile:
+// an overbooking alert), told to every channel, the OTA's own too — and
+// later the OTA's cancellation of it. Bad input changes nothing and keeps
+// what was typed.
+func TestStaffRecordABookingAndACancellationAChannelMade(t *testing.T) {
+	t.Parallel()
+	e, night, _ := hotelWithExpediasBooking(t, 1, "anna")
+	ctx := context.Background()
+
+	list := "/admin/p/H/bookings"
+	require.Contains(t, e.get(list).Body, `<a href="/admin/p/H/bookings/new">Record a booking a channel confirmed</a>`)
+	form := "/admin/p/H/bookings/new"
+	p := e.get(form)
+	require.Equal(t, http.StatusOK, p.Status, p.Body)
+	require.Contains(t, p.Body, `<option value="expedia">expedia</option>`)
+	require.NotContains(t, p.Body, `<option value="pms"`, "the PMS's bookings are entered in the PMS")
+
+	good := url.Values{"channel": {"expedia"}, "id": {"E-2"}, "room_type": {"DBL-STD"}, "arrival": {night.String()},
+		"departure": {night.AddDays(2).String()}, "rooms": {"1"}, "adults": {"2"}, "children": {"0"}, "guest": {"Ana Silva"}, "total": {"240.00"}, "currency": {"EUR"}}
+	with := func(k, v string) url.Values {
+		f := url.Values{}
+		for key, vs := range good {
+			f[key] = vs
+		}
+		f.Set(k, v)
+		return f
+	}
+	for _, tc := range []struct {
+		form url.Values
+		want string
+	}{
+		{with("channel", "pms"), "Choose the channel that confirmed the booking."},
+		{with("id", ""), "Give the channel&#39;s reservation id"},
+		{with("room_type", "NOPE"), "Choose the room type booked."},
+		{with("departure", night.String()), "The departure must be after the arrival"},
+		{with("arrival", "next week"), "Arrival &#34;next week&#34; is not a date"},
+		{with("rooms", "0"), "Rooms &#34;0&#34;: give a whole number from 1 to 1000."},
+		{with("currency", "eur"), "Currency &#34;eur&#34;"},
+		{with("total", "lots"), "is not a decimal amount"},
+	} {
+		p := e.post(form, form, tc.form)
+		require.Equal(t, http.StatusBadRequest, p.Status, "%v: %s", tc.form, p.Body)
+		require.Contains(t, p.Body, tc.want, "%v", tc.form)
+		require.Contains(t, p.Body, "Nothing was recorded.")
+		require.Contains(t, p.Body, `value="Ana Silva"`, "what was typed stays in the form")
+	}
+	_, err := e.st.Reservation(ctx, "H", "expedia", "E-2")
+	require.Equal(t, inventory.ENOTFOUND, inventory.ErrorCode(err), "nothing was recorded by the refused forms")
+
+	p = e.post(form, form, good)
+	require.Equal(t, http.StatusSeeOther, p.Status, p.Body)
+	r, err := e.st.Reservation(ctx, "H", "expedia", "E-2")
+	require.NoError(t, err)
+	require.Equal(t, inventory.Confirmed, r.Status)
+	require.Equal(t, "Ana Silva", r.Guest.Name)
+	require.Equal(t, fmt.Sprintf("/admin/p/H/bookings/%d", r.ID), strings.SplitN(p.Header.Get("Location"), "?", 2)[0])
+	page := e.get(p.Header.Get("Location"))
+	require.Contains(t, page.Body, fmt.Sprintf("pool DBL is overbooked on %s", night), "the flash says the booking overbooks the night it was recorded past")
+	require.Equal(t, 2, nightOf(t, e.st, "H", night).Sold, "recorded past the limit: the channel confirmed it")
+	inc, err := e.st.Incidents(ctx, "H", true)
+	require.NoError(t, err)
+	require.NotEmpty(t, inc)
+	require.Equal(t, "overbooking", string(inc[0].Kind))
+	var origin *int64
+	require.NoError(t, e.st.DB().QueryRow(ctx, `SELECT origin_channel_id FROM outbox WHERE topic = 'availability' ORDER BY id DESC LIMIT 1`).Scan(&origin))
+	require.Nil(t, origin, "staff's entry is every channel's news, the OTA's own too: keyrack's count changed, not the OTA's")
+
+	p = e.post(form, form, good)
+	require.Equal(t, http.StatusBadRequest, p.Status)
+	require.Contains(t, p.Body, "Booking E-2 from expedia is in keyrack already (it is confirmed).")
+	require.Contains(t, p.Body, fmt.Sprintf(`<a href="/admin/p/H/bookings/%d">Open it</a>`, r.ID))
+
+	booking := fmt.Sprintf("/admin/p/H/bookings/%d", r.ID)
+	require.Contains(t, page.Body, "Record the cancellation")
+	p = e.post(booking, booking+"/cancel", url.Values{})
+	require.Equal(t, http.StatusBadRequest, p.Status)
+	require.Contains(t, p.Body, "Nothing was cancelled")
+	p = e.post(booking, booking+"/cancel", url.Values{"confirm": {"yes"}})
+	require.Equal(t, http.StatusSeeOther, p.Status, p.Body)
+	require.Contains(t, e.get(p.Header.Get("Location")).Body, "is cancelled in keyrack: its rooms are free again")
+	r, err = e.st.Reservation(ctx, "H", "expedia", "E-2")
+	require.NoError(t, err)
+	require.Equal(t, inventory.Cancelled, r.Status)
+	require.Equal(t, 1, nightOf(t, e.st, "H", night).Sold, "E-1 alone holds the night")
+	require.NotContains(t, e.get(booking).Body, "Record the cancellation", "a cancelled booking has nothing to cancel")
+	p = e.post(booking, booking+"/cancel", url.Values{"confirm": {"yes"}})
+	require.Equal(t, http.StatusSeeOther, p.Status)
+	require.Contains(t, e.get(p.Header.Get("Location")).Body, "holds no rooms: it is cancelled already")
+	entries, err := e.st.Audit(ctx, "H", inventory.ReservationAuditSubject(r.ID), 10)
+	require.NoError(t, err)
+	require.NotEmpty(t, entries)
+	for _, a := range entries {
+		require.Equal(t, "staff:anna", a.Actor, a.Action)
+	}
+}
+
+// A viewer neither sees nor can use the forms.
+func TestAViewerCannotRecordBookingsOrCancellations(t *testing.T) {
+	t.Parallel()
+	e, night, id := hotelWithExpediasBooking(t, 5, "victor")
+	ctx := context.Background()
+	require.NotContains(t, e.get("/admin/p/H/bookings").Body, "Record a booking")
+	require.Equal(t, http.StatusForbidden, e.get("/admin/p/H/bookings/new").Status)
+	booking := fmt.Sprintf("/admin/p/H/bookings/%d", id)
+	require.NotContains(t, e.get(booking).Body, "Record the cancellation")
+	p := e.post(booking, booking+"/cancel", url.Values{"confirm": {"yes"}})
+	require.Equal(t, http.StatusForbidden, p.Status)
+	p = e.post("/admin/p/H/bookings", "/admin/p/H/bookings/new", url.Values{"channel": {"expedia"}, "id": {"E-9"}, "room_type": {"DBL-STD"},
+		"arrival": {night.String()}, "departure": {night.AddDays(1).String()}, "rooms": {"1"}})
+	require.Equal(t, http.StatusForbidden, p.Status)
+	r, err := e.st.Reservation(ctx, "H", "expedia", "E-1")
+	require.NoError(t, err)
+	require.Equal(t, inventory.Confirmed, r.Status)
+	_, err = e.st.Reservation(ctx, "H", "expedia", "E-9")
+	require.Equal(t, inventory.ENOTFOUND, inventory.ErrorCode(err))
+}
+
+// hotelWithExpediasBooking is hotel H of units rooms whose expedia booking
+// E-1 holds one room on a night ten days ahead, with user logged in.
+func hotelWithExpediasBooking(t *testing.T, units int, user string) (*uiEnv, inventory.Date, int64) {
+	e := newUI(t)
+	e.seedHotel("H", units)
+	night := gridToday(t).AddDays(10)
+	out, err := e.st.ApplyRevision(context.Background(), inventory.Revision{Property: "H", Channel: "expedia", ExternalID: "E-1", Kind: inventory.New,
+		Stays: []inventory.RoomStay{{ChannelRoom: "DBL", Arrival: night, Departure: night.AddDays(1)}}})
+	require.NoError(t, err)
+	e.login(user)
+	return e, night, out.ReservationID
+}
