@@ -110,6 +110,7 @@ type authzWorld struct {
 	livePath, livePathB    string           // live calendars of ALFA and BRAVO
 	deadPaths              []string         // ALFA's revoked and rotated-away calendars
 	bookingID              int64            // ALFA's EXP-ALFA, keyrack's id
+	otaBookingID           int64            // ALFA's OTA-ALFA (booking, confirmed), keyrack's id
 
 	anon, admin, viewer, disabled *uiEnv
 	bravo                         *uiEnv // an admin of BRAVO only
@@ -205,6 +206,9 @@ func newAuthzWorld(t *testing.T) *authzWorld {
 	res, err := e.st.Reservation(ctx, propA, "expedia", "EXP-"+propA)
 	require.NoError(t, err)
 	w.bookingID = res.ID
+	res, err = e.st.Reservation(ctx, propA, "booking", "OTA-"+propA)
+	require.NoError(t, err)
+	w.otaBookingID = res.ID
 	// The expedia booking on the PMS's feed, as the relay would put it there
 	// (no worker runs: nothing may change under the matrix's feet).
 	require.NoError(t, e.st.DB().QueryRow(ctx, `INSERT INTO feed_entries (property_id, channel_id, reservation_id, revision_seq, webhook)
@@ -350,6 +354,7 @@ func (w *authzWorld) authzCases() []struct {
 		{"GET /admin/p/:property/bookings", authzCase{class: classStaffPage, path: ui + "/bookings", ok: true}},
 		{"GET /admin/p/:property/bookings/:id", authzCase{class: classStaffPage, path: ui + "/bookings/" + id(w.bookingID), ok: true}},
 		{"GET /admin/p/:property/bookings/new", authzCase{class: classStaffPage, path: ui + "/bookings/new", ok: true}},
+		{"GET /admin/p/:property/bookings/:id/change", authzCase{class: classStaffPage, path: ui + "/bookings/" + id(w.otaBookingID) + "/change", ok: true}},
 		{"GET /admin/p/:property/channels", authzCase{class: classStaffPage, path: ui + "/channels", ok: true}},
 		{"GET /admin/p/:property/channels/:channel", authzCase{class: classStaffPage, path: ui + "/channels/airbnb", ok: true}},
 		{"GET /admin/p/:property/alerts", authzCase{class: classStaffPage, path: ui + "/alerts", ok: true}},
@@ -370,6 +375,8 @@ func (w *authzWorld) authzCases() []struct {
 			body: form("confirm", "yes"), ok: true}},
 		{"POST /admin/p/:property/bookings/new", authzCase{class: classStaffForm, path: ui + "/bookings/new",
 			body: form("channel", "expedia", "id", "AUTHZ-1", "room_type", "DBL-STD", "arrival", "2027-07-20", "departure", "2027-07-21", "rooms", "1"), ok: true}},
+		{"POST /admin/p/:property/bookings/:id/change", authzCase{class: classStaffForm, path: ui + "/bookings/" + id(w.otaBookingID) + "/change",
+			body: form("room_type", "DBL-STD", "arrival", "2027-06-01", "departure", "2027-06-04", "rooms", "1"), ok: true}},
 		// The booking is erased, so cancelled or past: answered that it holds no rooms.
 		{"POST /admin/p/:property/bookings/:id/cancel", authzCase{class: classStaffForm, path: ui + "/bookings/" + id(w.bookingID) + "/cancel",
 			body: form("confirm", "yes"), ok: true}},

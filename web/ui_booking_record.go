@@ -39,6 +39,11 @@ type recordData struct {
 	RatePlans []inventory.RatePlan
 	Error     string
 	Existing  int64 // keyrack's id of the booking the form names, when it is recorded already
+	// Change is the booking whose change the form records (…/change), nil
+	// for a new booking; SeveralStays says it has more than one room stay,
+	// which the form cannot show.
+	Change       *inventory.Reservation
+	SeveralStays bool
 }
 
 // recordable says whether staff record bookings of a channel of kind k:
@@ -86,13 +91,7 @@ func (s *Server) uiRecordBookingForm(c *gin.Context) {
 func (s *Server) uiRecordBooking(c *gin.Context) {
 	ctx := c.Request.Context()
 	prop := uiProp(c)
-	f := recordForm{}
-	for field, v := range map[string]*string{"channel": &f.Channel, "id": &f.ID, "room_type": &f.RoomType, "rate_plan": &f.RatePlan,
-		"arrival": &f.Arrival, "departure": &f.Departure, "rooms": &f.Rooms, "adults": &f.Adults, "children": &f.Children,
-		"guest": &f.Guest, "email": &f.Email, "phone": &f.Phone, "total": &f.Total, "currency": &f.Currency} {
-		*v = strings.TrimSpace(c.PostForm(field))
-	}
-	d, err := s.recordPage(c, prop, f)
+	d, err := s.recordPage(c, prop, postedRecordForm(c))
 	if err != nil {
 		s.uiFail(c, err)
 		return
@@ -106,6 +105,7 @@ func (s *Server) uiRecordBooking(c *gin.Context) {
 		refuse(msg)
 		return
 	}
+	f := d.Form
 	if r, err := s.store.Reservation(ctx, prop.Code, f.Channel, f.ID); err == nil {
 		d.Existing = r.ID
 		refuse(fmt.Sprintf("Booking %s from %s is in keyrack already (it is %s).", f.ID, f.Channel, r.Status))
@@ -114,15 +114,34 @@ func (s *Server) uiRecordBooking(c *gin.Context) {
 		s.uiFail(c, err)
 		return
 	}
+	s.applyRecorded(c, prop, in, inventory.New, "Booking "+f.ID+" from "+f.Channel+" is recorded", refuse)
+}
+
+// postedRecordForm reads the record-a-booking form as posted.
+func postedRecordForm(c *gin.Context) recordForm {
+	var f recordForm
+	for field, v := range map[string]*string{"channel": &f.Channel, "id": &f.ID, "room_type": &f.RoomType, "rate_plan": &f.RatePlan,
+		"arrival": &f.Arrival, "departure": &f.Departure, "rooms": &f.Rooms, "adults": &f.Adults, "children": &f.Children,
+		"guest": &f.Guest, "email": &f.Email, "phone": &f.Phone, "total": &f.Total, "currency": &f.Currency} {
+		*v = strings.TrimSpace(c.PostForm(field))
+	}
+	return f
+}
+
+// applyRecorded applies what staff recorded of a channel's booking (in,
+// a new booking or a change of one) as the channel confirmed it, and sends
+// staff to the booking's page saying what it holds now: done opens the
+// message. refuse shows the form again with the store's reason.
+func (s *Server) applyRecorded(c *gin.Context, prop inventory.Property, in reservationInJSON, kind inventory.RevisionKind, done string, refuse func(string)) {
 	raw, _ := json.Marshal(in) // what staff entered, kept as the revision's message like an API call's
-	rev := inventory.Revision{Property: prop.Code, Channel: f.Channel, ExternalID: f.ID, Kind: inventory.New,
+	rev := inventory.Revision{Property: prop.Code, Channel: in.Channel, ExternalID: in.ID, Kind: kind,
 		Guest: in.Guest, Total: in.Total, Currency: in.Currency, Mode: inventory.MustAccept,
 		Raw: raw, ContentType: "application/json", Actor: staff(c).Actor()}
 	for _, st := range in.Stays {
 		rev.Stays = append(rev.Stays, inventory.RoomStay{RoomType: st.RoomType, RatePlan: st.RatePlan, Arrival: st.Arrival,
 			Departure: st.Departure, Rooms: st.Rooms, Adults: st.Adults, Children: st.Children})
 	}
-	out, err := s.store.ApplyRevision(ctx, rev)
+	out, err := s.store.ApplyRevision(c.Request.Context(), rev)
 	if err != nil {
 		if inventory.ErrorCode(err) == inventory.EINVALID {
 			refuse(inventory.ErrorMessage(err) + ".")
@@ -133,8 +152,7 @@ func (s *Server) uiRecordBooking(c *gin.Context) {
 	}
 	st := in.Stays[0]
 	n := st.Departure.Sub(st.Arrival)
-	msg = fmt.Sprintf("Booking %s from %s is recorded: %d × %s, %s to %s (%d night%s).", f.ID, f.Channel, st.Rooms, st.RoomType,
-		st.Arrival, st.Departure, n, plural(n))
+	msg := fmt.Sprintf("%s: %d × %s, %s to %s (%d night%s).", done, st.Rooms, st.RoomType, st.Arrival, st.Departure, n, plural(n))
 	if len(out.Overbooked) > 0 {
 		var nights []string
 		for _, o := range out.Overbooked {
@@ -145,6 +163,92 @@ func (s *Server) uiRecordBooking(c *gin.Context) {
 	}
 	msg += " The other channels are being sent the new availability."
 	redirectFlash(c, "/admin/p/"+url.PathEscape(prop.Code)+"/bookings/"+strconv.FormatInt(out.ReservationID, 10), msg)
+}
+
+// changeable says whether staff record a change or a cancellation of r,
+// a booking of a channel of kind k: it holds rooms, and it is not a
+// calendar platform's (its feed is the booking).
+func changeable(r inventory.Reservation, k inventory.ChannelKind) bool {
+	return r.Status == inventory.Confirmed && k != inventory.ChannelICal
+}
+
+// changePage is the form recording a change of booking r, filled in with
+// form (the booking as it stands when nil).
+func (s *Server) changePage(c *gin.Context, prop inventory.Property, r inventory.Reservation, form *recordForm) (*recordData, bool) {
+	kind, err := s.channelKind(c, prop, r.Channel)
+	if err != nil {
+		s.uiFail(c, err)
+		return nil, false
+	}
+	if !changeable(r, kind) {
+		why := "it is " + string(r.Status) + "."
+		if kind == inventory.ChannelICal {
+			why = "it comes from the channel's calendar, which changes it at its next fetch."
+		}
+		s.renderError(c, http.StatusConflict, "Booking "+r.ExternalID+" from "+r.Channel+" cannot be changed here: "+why)
+		return nil, false
+	}
+	if form == nil {
+		f := recordForm{Guest: r.Guest.Name, Email: r.Guest.Email, Phone: r.Guest.Phone, Total: r.Total, Currency: r.Currency, Rooms: "1", Adults: "0", Children: "0"}
+		if len(r.Stays) > 0 {
+			st := r.Stays[0]
+			f.RoomType, f.RatePlan, f.Arrival, f.Departure = st.RoomType, st.RatePlan, st.Arrival.String(), st.Departure.String()
+			f.Rooms, f.Adults, f.Children = strconv.Itoa(max(st.Rooms, 1)), strconv.Itoa(st.Adults), strconv.Itoa(st.Children)
+		}
+		form = &f
+	}
+	form.Channel, form.ID = r.Channel, r.ExternalID
+	d, err := s.recordPage(c, prop, *form)
+	if err != nil {
+		s.uiFail(c, err)
+		return nil, false
+	}
+	d.Change, d.SeveralStays = &r, len(r.Stays) > 1
+	d.Channels = []inventory.Channel{{Code: r.Channel, Kind: kind}}
+	return d, true
+}
+
+// uiChangeBookingForm shows the form recording a change a channel made to
+// a booking, filled in with the booking as it stands.
+func (s *Server) uiChangeBookingForm(c *gin.Context) {
+	prop := uiProp(c)
+	r, ok := s.uiBookingOf(c, prop)
+	if !ok {
+		return
+	}
+	if d, ok := s.changePage(c, prop, r, nil); ok {
+		s.render(c, http.StatusOK, "booking_new", "Record a change", "bookings", d)
+	}
+}
+
+// uiChangeBooking records a change the channel made to a booking (staff saw
+// it in the channel's extranet; its message never reached keyrack), as the
+// channel confirmed it: the booking as it stands now, must-accept.
+func (s *Server) uiChangeBooking(c *gin.Context) {
+	prop := uiProp(c)
+	r, ok := s.uiBookingOf(c, prop)
+	if !ok {
+		return
+	}
+	f := postedRecordForm(c)
+	d, ok := s.changePage(c, prop, r, &f)
+	if !ok {
+		return
+	}
+	refuse := func(msg string) {
+		d.Error = msg
+		s.render(c, http.StatusBadRequest, "booking_new", "Record a change", "bookings", d)
+	}
+	if d.SeveralStays {
+		refuse("This booking has several room stays: record its change through the API (PUT …/reservations/{channel}/{id}).")
+		return
+	}
+	in, msg := d.read()
+	if msg != "" {
+		refuse(msg)
+		return
+	}
+	s.applyRecorded(c, prop, in, inventory.Modify, "The change to booking "+r.ExternalID+" from "+r.Channel+" is recorded", refuse)
 }
 
 // read checks the form; it returns a message for staff when something is
@@ -237,7 +341,7 @@ func (s *Server) uiCancelBooking(c *gin.Context) {
 		s.uiFail(c, err)
 		return
 	}
-	if kind == inventory.ChannelICal {
+	if !changeable(r, kind) {
 		s.renderError(c, http.StatusConflict, "Booking "+r.ExternalID+" comes from "+r.Channel+"'s calendar: it ends when the calendar no longer has it, at its next fetch.")
 		return
 	}

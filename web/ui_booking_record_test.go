@@ -142,3 +142,53 @@ func hotelWithExpediasBooking(t *testing.T, units int, user string) (*uiEnv, inv
 	e.login(user)
 	return e, night, out.ReservationID
 }
+
+// Staff record a change the channel made to a booking: the form shows the
+// booking as it stands, and what is posted replaces it, as the channel
+// confirmed it.
+func TestStaffRecordAChangeAChannelMade(t *testing.T) {
+	t.Parallel()
+	e, night, id := hotelWithExpediasBooking(t, 5, "anna")
+	ctx := context.Background()
+	booking := fmt.Sprintf("/admin/p/H/bookings/%d", id)
+	require.Contains(t, e.get(booking).Body, `<a href="`+booking+`/change">record the change</a>`)
+	p := e.get(booking + "/change")
+	require.Equal(t, http.StatusOK, p.Status, p.Body)
+	require.Contains(t, p.Body, "Record a change expedia made to booking E-1")
+	require.Contains(t, p.Body, `name="arrival" value="`+night.String()+`"`, "the form holds the booking as it stands")
+	require.Contains(t, p.Body, `<option value="DBL-STD" selected>`)
+	require.NotContains(t, p.Body, `name="channel"`, "the channel and its id are the booking's")
+
+	change := url.Values{"room_type": {"DBL-STD"}, "arrival": {night.String()}, "departure": {night.AddDays(3).String()}, "rooms": {"2"}, "guest": {"Rui Costa"},
+		"channel": {"other"}, "id": {"E-99"}} // a channel and id posted anyway are not the booking's: ignored
+	bad := url.Values{"room_type": {"DBL-STD"}, "arrival": {night.String()}, "departure": {night.AddDays(-1).String()}, "rooms": {"2"}, "guest": {"Rui Costa"}}
+	p = e.post(booking+"/change", booking+"/change", bad)
+	require.Equal(t, http.StatusBadRequest, p.Status)
+	require.Contains(t, p.Body, "The departure must be after the arrival")
+	require.Contains(t, p.Body, `value="Rui Costa"`)
+	r, err := e.st.Reservation(ctx, "H", "expedia", "E-1")
+	require.NoError(t, err)
+	require.Equal(t, night.AddDays(1), r.Departure, "nothing changed")
+
+	p = e.post(booking+"/change", booking+"/change", change)
+	require.Equal(t, http.StatusSeeOther, p.Status, p.Body)
+	require.Contains(t, e.get(p.Header.Get("Location")).Body, fmt.Sprintf("The change to booking E-1 from expedia is recorded: 2 × DBL-STD, %s to %s (3 nights).", night, night.AddDays(3)))
+	r, err = e.st.Reservation(ctx, "H", "expedia", "E-1")
+	require.NoError(t, err)
+	require.Equal(t, id, r.ID)
+	require.Equal(t, night.AddDays(3), r.Departure)
+	require.Equal(t, "Rui Costa", r.Guest.Name)
+	for i := range 3 {
+		require.Equal(t, 2, nightOf(t, e.st, "H", night.AddDays(i)).Sold, "night %d", i)
+	}
+	_, err = e.st.Reservation(ctx, "H", "other", "E-99")
+	require.Equal(t, inventory.ENOTFOUND, inventory.ErrorCode(err))
+
+	// A cancelled booking has no change to record.
+	p = e.post(booking, booking+"/cancel", url.Values{"confirm": {"yes"}})
+	require.Equal(t, http.StatusSeeOther, p.Status)
+	require.Equal(t, http.StatusConflict, e.get(booking+"/change").Status)
+	p = e.post(booking+"/change", booking+"/change", change)
+	require.Equal(t, http.StatusConflict, p.Status)
+	require.Contains(t, p.Body, "cannot be changed here: it is cancelled.")
+}

@@ -31,6 +31,8 @@ func (s *Server) routeUIBookings(p *gin.RouterGroup) {
 	p.GET("/bookings/:id", s.uiBooking)
 	p.POST("/bookings/:id/erase-guest-data", s.requireEditor, s.uiEraseGuestData)
 	p.POST("/bookings/:id/cancel", s.requireEditor, s.uiCancelBooking)
+	p.GET("/bookings/:id/change", s.requireEditor, s.uiChangeBookingForm)
+	p.POST("/bookings/:id/change", s.requireEditor, s.uiChangeBooking)
 }
 
 // bookingsForm is the search as typed, to fill the form in again.
@@ -229,9 +231,10 @@ type bookingData struct {
 	// GuestNeeded: the booking is confirmed and its stay has not ended, so
 	// its guest's data cannot be erased yet (inventory.GuestDataNeeded).
 	GuestNeeded bool
-	// Cancellable: the booking is not cancelled and its channel is not a
-	// calendar platform (whose feed ends its bookings), so staff can record
-	// its channel's cancellation (uiCancelBooking).
+	// Cancellable: the booking holds rooms and its channel is not a
+	// calendar platform (whose feed is the booking), so staff can record the
+	// channel's change or cancellation of it (uiChangeBooking,
+	// uiCancelBooking).
 	Cancellable bool
 }
 
@@ -311,7 +314,7 @@ func (s *Server) uiBooking(c *gin.Context) {
 		s.uiFail(c, err)
 		return
 	}
-	d.Cancellable = r.Status == inventory.Confirmed && kind != inventory.ChannelICal
+	d.Cancellable = changeable(r, kind)
 	revs, err := s.store.Revisions(ctx, prop.Code, id)
 	if err != nil {
 		s.uiFail(c, err)
