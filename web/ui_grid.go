@@ -727,12 +727,13 @@ func parseGridEdit(prop inventory.Property, pools []inventory.Pool, f gridForm) 
 // process, or the read failed).
 type sellers struct {
 	known    bool
-	horizons []int // of each channel selling the pool, in nights
+	horizons []int    // of each channel selling the pool that is sent it, in nights
+	unsent   []string // the channels selling the pool that are sent nothing, each with why ("expedia: the channel has no endpoint")
 }
 
 // sellersOf reads the channels that sell r's pool: every enabled channel
 // but a PMS (sent reservations, not availability) with one of its room
-// types mapped.
+// types mapped — those sent nothing (an OTA without an endpoint) apart.
 func (s *Server) sellersOf(c *gin.Context, r inventory.NightRange) sellers {
 	if s.fanout == nil {
 		return sellers{}
@@ -744,8 +745,12 @@ func (s *Server) sellersOf(c *gin.Context, r inventory.NightRange) sellers {
 	}
 	out := sellers{known: true}
 	for _, ch := range m.Channels {
-		if ch.Kind != inventory.ChannelPMS && slices.Contains(ch.Pools, r.Pool) {
+		switch {
+		case ch.Kind == inventory.ChannelPMS || !slices.Contains(ch.Pools, r.Pool):
+		case ch.Pushed || ch.Kind == inventory.ChannelICal: // a calendar platform fetches the export, which has the change
 			out.horizons = append(out.horizons, ch.HorizonDays)
+		default:
+			out.unsent = append(out.unsent, ch.Code+": "+ch.NotPushed)
 		}
 	}
 	return out
@@ -795,6 +800,8 @@ func describeEdit(r inventory.NightRange, e inventory.NightEdit, today inventory
 	switch {
 	case !r.To.After(today):
 		sent = "These nights are past: no channel is sent them."
+	case sold.known && len(sold.horizons) == 0 && len(sold.unsent) > 0:
+		sent = "No channel is sent these nights (" + strings.Join(sold.unsent, "; ") + ")."
 	case sold.known && len(sold.horizons) == 0:
 		// Enabled: NightMarks reads those alone, and a pool whose channel is
 		// switched off has a room type mapped all the same.
@@ -807,6 +814,9 @@ func describeEdit(r inventory.NightRange, e inventory.NightEdit, today inventory
 		sent = "The channels are being updated up to " + to.AddDays(-1).String() + "." + beyond
 	default:
 		sent = "The channels are being updated."
+	}
+	if len(sold.horizons) > 0 && len(sold.unsent) > 0 && r.To.After(today) {
+		sent += " Not sent to " + strings.Join(sold.unsent, "; ") + "."
 	}
 	return fmt.Sprintf("Pool %s, %s: %s. %s", r.Pool, nights, strings.Join(what, ", "), sent)
 }

@@ -439,8 +439,7 @@ func TestGridEditOfPastNightsSaysTheyAreNotSent(t *testing.T) {
 // pool no channel sells says so.
 func TestGridEditBeyondEveryHorizonSaysWhenItIsSent(t *testing.T) {
 	t.Parallel()
-	a := newOverdueUI(t) // a fan-out, to read which channels sell the pool
-	a.seedHotel("H", 10)
+	a := newSellingUI(t)
 	ctx := context.Background()
 	horizon := 30
 	_, err := a.st.UpdateChannel(ctx, "H", "expedia", inventory.ChannelPatch{HorizonDays: &horizon}, inventory.System)
@@ -482,8 +481,7 @@ func TestGridEditBeyondEveryHorizonSaysWhenItIsSent(t *testing.T) {
 // switched off: what no channel is sent is for want of an enabled one.
 func TestGridEditOfAPoolSoldOnlyByADisabledChannelSaysWhy(t *testing.T) {
 	t.Parallel()
-	a := newOverdueUI(t) // a fan-out, to read which channels sell the pool
-	a.seedHotel("H", 10)
+	a := newSellingUI(t)
 	ctx := context.Background()
 	off := false
 	_, err := a.st.UpdateChannel(ctx, "H", "expedia", inventory.ChannelPatch{Enabled: &off}, inventory.System)
@@ -498,4 +496,54 @@ func TestGridEditOfAPoolSoldOnlyByADisabledChannelSaysWhy(t *testing.T) {
 	msg := html.UnescapeString(flash[1])
 	require.NotContains(t, msg, "none has a room type of it mapped", "expedia has DBL-STD mapped: it is switched off")
 	require.Contains(t, msg, "units set to 9. No enabled channel has a room type of pool DBL mapped: no channel is sent these nights.")
+}
+
+// newSellingUI is hotel H (10 rooms) with a fan-out, to read which channels
+// sell a pool, that pushes to ota_push channels; its expedia has an
+// endpoint (no worker runs: nothing is sent).
+func newSellingUI(t *testing.T) *overdueUI {
+	t.Helper()
+	a := newOverdueUI(t, func(c *sync.Config) {
+		c.Connectors = connectors.Registry{inventory.ChannelOTAPush: &testjson.Connector{}}
+	})
+	a.seedHotel("H", 10)
+	endpoint := "https://ari.expedia.example/h"
+	_, err := a.st.UpdateChannel(context.Background(), "H", "expedia", inventory.ChannelPatch{Endpoint: &endpoint}, inventory.System)
+	require.NoError(t, err)
+	return a
+}
+
+// gridEditFlash posts a grid edit of units and returns its flash.
+func gridEditFlash(t *testing.T, a *overdueUI, pool string, from, to inventory.Date) string {
+	t.Helper()
+	grid := "/admin/p/H/grid"
+	p := a.post(grid, grid+"/edit", url.Values{"pool": {pool}, "from": {from.String()}, "to": {to.String()}, "units": {"9"}})
+	require.Equal(t, http.StatusSeeOther, p.Status, p.Body)
+	flash := regexp.MustCompile(`<p class="flash" role="status">([^<]*)</p>`).FindStringSubmatch(a.get(p.Header.Get("Location")).Body)
+	require.NotNil(t, flash)
+	return html.UnescapeString(flash[1])
+}
+
+// A channel selling the pool that keyrack sends nothing (an OTA without an
+// endpoint) is not counted among the channels being updated: the edit
+// says it is not sent, and why. A calendar platform, which fetches the
+// export, is updated.
+func TestGridEditSaysWhichChannelsAreSentNothing(t *testing.T) {
+	t.Parallel()
+	a := newSellingUI(t)
+	ctx := context.Background()
+	a.login("anna")
+	today := gridToday(t)
+	none := ""
+	_, err := a.st.UpdateChannel(ctx, "H", "expedia", inventory.ChannelPatch{Endpoint: &none}, inventory.System)
+	require.NoError(t, err)
+	msg := gridEditFlash(t, a, "DBL", today.AddDays(5), today.AddDays(6))
+	require.NotContains(t, msg, "being updated")
+	require.Contains(t, msg, "units set to 9. No channel is sent these nights (expedia: the channel has no endpoint).")
+
+	_, err = a.st.CreateChannel(ctx, "H", inventory.Channel{Code: "airbnb", Kind: inventory.ChannelICal, Enabled: true}, inventory.System)
+	require.NoError(t, err)
+	require.NoError(t, a.st.SetMapping(ctx, "H", "airbnb", inventory.Mapping{ChannelRoom: "DBL", RoomType: "DBL-STD"}, inventory.System))
+	msg = gridEditFlash(t, a, "DBL", today.AddDays(5), today.AddDays(6))
+	require.Contains(t, msg, "units set to 9. The channels are being updated. Not sent to expedia: the channel has no endpoint.")
 }
