@@ -766,11 +766,18 @@ func (f *Fanout) raiseUnacked(ctx context.Context) error {
 	}
 	var errs []error
 	for _, p := range props {
-		tag, err := f.db.Exec(ctx, `
+		var raised int64
+		// The message says since when in the hotel's time, as its pages do
+		// (to_char's TZ is the session's zone's abbreviation, as Go's MST).
+		err := pgx.BeginFunc(ctx, f.db, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SELECT set_config('TimeZone', time_zone, true) FROM properties WHERE id = $1`, p); err != nil {
+				return err
+			}
+			tag, err := tx.Exec(ctx, `
 			INSERT INTO incidents (property_id, kind, reservation_id, feed_entry_id, message, details)
 			SELECT e.property_id, 'unacked_revision', e.reservation_id, e.id,
 				format('%s has not acknowledged revision %s of reservation %s from %s since %s',
-					c.code, e.revision_seq, r.external_id, oc.code, e.created_at),
+					c.code, e.revision_seq, r.external_id, oc.code, to_char(e.created_at, 'YYYY-MM-DD HH24:MI TZ')),
 				jsonb_build_object('channel', c.code, 'feed_id', e.id, 'revision_seq', e.revision_seq,
 					'origin_channel', oc.code, 'external_id', r.external_id, 'created_at', e.created_at)
 			FROM feed_entries e
@@ -782,12 +789,15 @@ func (f *Fanout) raiseUnacked(ctx context.Context) error {
 					AND i.feed_entry_id = e.id AND i.kind = 'unacked_revision')
 			ORDER BY e.id
 			ON CONFLICT DO NOTHING`, p, f.cfg.FeedAckTimeout)
+			raised = tag.RowsAffected()
+			return err
+		})
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if n := tag.RowsAffected(); n > 0 {
-			f.log.Warn("revisions not acknowledged by the PMS in time", "property_id", p, "count", n)
+		if raised > 0 {
+			f.log.Warn("revisions not acknowledged by the PMS in time", "property_id", p, "count", raised)
 		}
 	}
 	return errors.Join(errs...)

@@ -788,3 +788,30 @@ func TestAPMSEnabledAgainHasTimeToAcknowledgeWhatCameWhileItWasOff(t *testing.T)
 	require.NoError(t, h.fan.RunDue(ctx))
 	require.Equal(t, 1, h.openIncidents("unacked_revision"), "an hour after it came back, still not acknowledged")
 }
+
+// The alert of a revision the PMS has not acknowledged says since when in
+// the hotel's time, as the rest of its alerts page does: it said PostgreSQL's
+// UTC rendering of the revision's arrival, to the microsecond ("since
+// 2026-12-02 08:15:23.123456+00"), which a front desk on Kiritimati
+// (UTC+14) read as a moment of the day before.
+func TestAnUnacknowledgedRevisionsAlertSaysSinceWhenInTheHotelsTime(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := newHotel(t, hotelOptions{channels: []string{"A"}, noWorker: true, zone: "Pacific/Kiritimati",
+		config: func(c *sync.Config) { c.FeedAckTimeout = time.Hour }})
+	h.addPMS("pms", "")
+	h.book("A", "ota-1", 0, h.today.AddDays(3), 2, 1)
+	_, err := h.fan.RelayReservationsOf(ctx, h.id)
+	require.NoError(t, err)
+	var arrived time.Time
+	require.NoError(t, h.st.DB().QueryRow(ctx, `UPDATE feed_entries SET created_at = now() - interval '2 hours'
+		WHERE property_id = $1 RETURNING created_at`, h.id).Scan(&arrived))
+	_, err = h.st.DB().Exec(ctx, `UPDATE channels SET enabled_at = now() - interval '3 hours' WHERE property_id = $1`, h.id)
+	require.NoError(t, err)
+	require.NoError(t, h.fan.RunDue(ctx))
+	var msg string
+	require.NoError(t, h.st.DB().QueryRow(ctx, `SELECT message FROM incidents
+		WHERE property_id = $1 AND kind = 'unacked_revision'`, h.id).Scan(&msg))
+	local := arrived.In(h.loc).Format("2006-01-02 15:04") + " +14"
+	require.Equal(t, "pms has not acknowledged revision 1 of reservation ota-1 from A since "+local, msg)
+}

@@ -61,6 +61,7 @@ type hotelOptions struct {
 	noWorker  bool           // no in-process worker
 	config    func(*sync.Config)
 	schema    func(testing.TB, *pgxpool.Pool) // run on the migrated schema before the hotel is made
+	zone      string                          // the property's time zone (Europe/Lisbon by default)
 }
 
 func newHotel(t testing.TB, o hotelOptions) *hotel {
@@ -74,6 +75,9 @@ func newHotel(t testing.TB, o hotelOptions) *hotel {
 	if o.redisURL == "" {
 		o.redisURL = synctest.RedisURL(t)
 	}
+	if o.zone == "" {
+		o.zone = "Europe/Lisbon"
+	}
 	ctx := context.Background()
 	st := inventorytest.New(t)
 	if o.schema != nil {
@@ -83,7 +87,7 @@ func newHotel(t testing.TB, o hotelOptions) *hotel {
 	require.NoError(t, err)
 	h := &hotel{t: t, st: st, code: "H", chanIDs: map[string]int64{}, tc: map[string]*testchannel.Channel{},
 		redisURL: o.redisURL, secrets: sec}
-	p, err := st.CreateProperty(ctx, inventory.Property{Code: h.code, Name: "Test hotel", TimeZone: "Europe/Lisbon", Currency: "EUR"}, inventory.System)
+	p, err := st.CreateProperty(ctx, inventory.Property{Code: h.code, Name: "Test hotel", TimeZone: o.zone, Currency: "EUR"}, inventory.System)
 	require.NoError(t, err)
 	h.id = p.ID
 	h.loc, err = p.Location()
