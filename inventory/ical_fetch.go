@@ -151,27 +151,44 @@ func (s *Store) RecordICalFetch(ctx context.Context, feed ICalFeedRef, f ICalFet
 // its first poll has had its chance.
 func (s *Store) RaiseStaleFeeds(ctx context.Context, after time.Duration) (int, error) {
 	var stale int
+	var raise []int64
 	err := s.db.QueryRow(ctx, `
-		WITH stale AS (
-			SELECT f.property_id, f.id, c.code AS channel, rt.code AS room_type, f.url_host, f.last_ok_at, f.last_error
-			FROM ical_feeds f
-			JOIN channels c ON c.property_id = f.property_id AND c.id = f.channel_id
-			JOIN room_types rt ON rt.property_id = f.property_id AND rt.id = f.room_type_id
-			WHERE c.enabled AND greatest(coalesce(f.last_ok_at, f.created_at), c.enabled_at) < now() - $1::interval
-		), resolved AS (
+		WITH stale AS (`+staleFeedsSQL+`), resolved AS (
 			UPDATE incidents i SET resolved_at = now(), resolved_by = 'system:ical', updated_at = now()
 			WHERE i.kind = 'stale_feed' AND i.resolved_at IS NULL
 				AND NOT EXISTS (SELECT 1 FROM stale WHERE stale.property_id = i.property_id AND stale.id = i.ical_feed_id)
-		), raised AS (
-			INSERT INTO incidents (property_id, kind, ical_feed_id, message, details)
-			SELECT property_id, 'stale_feed', id,
-				format('the iCal feed of %s for %s (%s) has not been fetched successfully %s: %s', channel, room_type, url_host,
-					CASE WHEN last_ok_at IS NULL THEN 'yet' ELSE 'since ' || to_char(last_ok_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') END,
-					coalesce(last_error, 'no answer yet')),
-				jsonb_build_object('channel', channel, 'room_type', room_type, 'feed_id', id, 'last_ok_at', last_ok_at, 'last_error', last_error)
-			FROM stale
-			ON CONFLICT DO NOTHING
 		)
-		SELECT count(*) FROM stale`, after).Scan(&stale)
+		SELECT count(*), coalesce(array_agg(DISTINCT s.property_id) FILTER (WHERE NOT EXISTS (SELECT 1 FROM incidents i
+			WHERE i.property_id = s.property_id AND i.ical_feed_id = s.id AND i.kind = 'stale_feed' AND i.resolved_at IS NULL)), '{}')
+		FROM stale s`, after, nil).Scan(&stale, &raise)
+	for _, p := range raise {
+		if err != nil {
+			break
+		}
+		// In the property's zone: the message says since when as its pages do.
+		err = InPropertyZone(ctx, s.db, p, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `
+				WITH stale AS (`+staleFeedsSQL+`)
+				INSERT INTO incidents (property_id, kind, ical_feed_id, message, details)
+				SELECT property_id, 'stale_feed', id,
+					format('the iCal feed of %s for %s (%s) has not been fetched successfully %s: %s', channel, room_type, url_host,
+						CASE WHEN last_ok_at IS NULL THEN 'yet' ELSE 'since ' || to_char(last_ok_at, 'YYYY-MM-DD HH24:MI TZ') END,
+						coalesce(last_error, 'no answer yet')),
+					jsonb_build_object('channel', channel, 'room_type', room_type, 'feed_id', id, 'last_ok_at', last_ok_at, 'last_error', last_error)
+				FROM stale
+				ON CONFLICT DO NOTHING`, after, p)
+			return err
+		})
+	}
 	return stale, err
 }
+
+// staleFeedsSQL selects the stale feeds (see RaiseStaleFeeds): $1 is the
+// time without a good fetch, $2 a property, or NULL for every one.
+const staleFeedsSQL = `
+	SELECT f.property_id, f.id, c.code AS channel, rt.code AS room_type, f.url_host, f.last_ok_at, f.last_error
+	FROM ical_feeds f
+	JOIN channels c ON c.property_id = f.property_id AND c.id = f.channel_id
+	JOIN room_types rt ON rt.property_id = f.property_id AND rt.id = f.room_type_id
+	WHERE c.enabled AND greatest(coalesce(f.last_ok_at, f.created_at), c.enabled_at) < now() - $1::interval
+		AND ($2::bigint IS NULL OR f.property_id = $2)`

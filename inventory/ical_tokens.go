@@ -341,29 +341,46 @@ func (s *Store) NoteExportServed(ctx context.Context, token, etag string) (time.
 // goes quiet, and sells from what it last saw. Staff hear of it here.
 func (s *Store) RaiseStaleExports(ctx context.Context, after time.Duration) (int, error) {
 	var stale int
+	var raise []int64
 	err := s.db.QueryRow(ctx, `
-		WITH stale AS (
-			SELECT t.property_id, t.id, c.code AS channel, rt.code AS room_type, t.prefix, t.created_at, t.last_used_at
-			FROM ical_export_tokens t
-			JOIN channels c ON c.property_id = t.property_id AND c.id = t.channel_id
-			JOIN room_types rt ON rt.property_id = t.property_id AND rt.id = t.room_type_id
-			WHERE t.revoked_at IS NULL AND c.enabled AND coalesce(t.last_used_at, t.created_at) < now() - $1::interval
-		), resolved AS (
+		WITH stale AS (`+staleExportsSQL+`), resolved AS (
 			UPDATE incidents i SET resolved_at = now(), resolved_by = 'system:ical', updated_at = now()
 			WHERE i.kind = 'stale_export' AND i.resolved_at IS NULL
 				AND NOT EXISTS (SELECT 1 FROM stale WHERE stale.property_id = i.property_id AND stale.id = i.ical_export_token_id)
-		), raised AS (
-			INSERT INTO incidents (property_id, kind, ical_export_token_id, message, details)
-			SELECT property_id, 'stale_export', id,
-				format('no platform has fetched the iCal export of %s for %s (/ical/%s…) %s: the platform no longer sees keyrack''s availability; check the calendar URL set there',
-					channel, room_type, prefix,
-					CASE WHEN last_used_at IS NULL THEN 'since it was made on ' || to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"')
-						ELSE 'since ' || to_char(last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') END),
-				jsonb_build_object('channel', channel, 'room_type', room_type, 'token_id', id, 'prefix', prefix,
-					'created_at', created_at, 'last_used_at', last_used_at)
-			FROM stale
-			ON CONFLICT DO NOTHING
 		)
-		SELECT count(*) FROM stale`, after).Scan(&stale)
+		SELECT count(*), coalesce(array_agg(DISTINCT s.property_id) FILTER (WHERE NOT EXISTS (SELECT 1 FROM incidents i
+			WHERE i.property_id = s.property_id AND i.ical_export_token_id = s.id AND i.kind = 'stale_export' AND i.resolved_at IS NULL)), '{}')
+		FROM stale s`, after, nil).Scan(&stale, &raise)
+	for _, p := range raise {
+		if err != nil {
+			break
+		}
+		// In the property's zone: the message says since when as its pages do.
+		err = InPropertyZone(ctx, s.db, p, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `
+				WITH stale AS (`+staleExportsSQL+`)
+				INSERT INTO incidents (property_id, kind, ical_export_token_id, message, details)
+				SELECT property_id, 'stale_export', id,
+					format('no platform has fetched the iCal export of %s for %s (/ical/%s…) %s: the platform no longer sees keyrack''s availability; check the calendar URL set there',
+						channel, room_type, prefix,
+						CASE WHEN last_used_at IS NULL THEN 'since it was made on ' || to_char(created_at, 'YYYY-MM-DD HH24:MI TZ')
+							ELSE 'since ' || to_char(last_used_at, 'YYYY-MM-DD HH24:MI TZ') END),
+					jsonb_build_object('channel', channel, 'room_type', room_type, 'token_id', id, 'prefix', prefix,
+						'created_at', created_at, 'last_used_at', last_used_at)
+				FROM stale
+				ON CONFLICT DO NOTHING`, after, p)
+			return err
+		})
+	}
 	return stale, err
 }
+
+// staleExportsSQL selects the stale export tokens (see RaiseStaleExports):
+// $1 is the time without a fetch, $2 a property, or NULL for every one.
+const staleExportsSQL = `
+	SELECT t.property_id, t.id, c.code AS channel, rt.code AS room_type, t.prefix, t.created_at, t.last_used_at
+	FROM ical_export_tokens t
+	JOIN channels c ON c.property_id = t.property_id AND c.id = t.channel_id
+	JOIN room_types rt ON rt.property_id = t.property_id AND rt.id = t.room_type_id
+	WHERE t.revoked_at IS NULL AND c.enabled AND coalesce(t.last_used_at, t.created_at) < now() - $1::interval
+		AND ($2::bigint IS NULL OR t.property_id = $2)`

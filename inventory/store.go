@@ -186,6 +186,19 @@ func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.db, fn)
 }
 
+// InPropertyZone runs fn in a transaction whose session time zone is the
+// property's, so that what it writes with to_char(t, 'YYYY-MM-DD HH24:MI
+// TZ') — the moments in incidents' messages — reads as the property's pages
+// write them: in its zone, with its abbreviation (JST, +14).
+func InPropertyZone(ctx context.Context, db *pgxpool.Pool, property int64, fn func(tx pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT set_config('TimeZone', time_zone, true) FROM properties WHERE id = $1`, property); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+}
+
 // isUniqueViolation reports a unique_violation from PostgreSQL.
 func isUniqueViolation(err error) bool {
 	var pg *pgconn.PgError

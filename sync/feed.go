@@ -767,12 +767,8 @@ func (f *Fanout) raiseUnacked(ctx context.Context) error {
 	var errs []error
 	for _, p := range props {
 		var raised int64
-		// The message says since when in the hotel's time, as its pages do
-		// (to_char's TZ is the session's zone's abbreviation, as Go's MST).
-		err := pgx.BeginFunc(ctx, f.db, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `SELECT set_config('TimeZone', time_zone, true) FROM properties WHERE id = $1`, p); err != nil {
-				return err
-			}
+		// The message says since when in the hotel's time, as its pages do.
+		err := inventory.InPropertyZone(ctx, f.db, p, func(tx pgx.Tx) error {
 			tag, err := tx.Exec(ctx, `
 			INSERT INTO incidents (property_id, kind, reservation_id, feed_entry_id, message, details)
 			SELECT e.property_id, 'unacked_revision', e.reservation_id, e.id,

@@ -603,22 +603,14 @@ func OTAOutcome(results []otaxml.Result) (outcome, detail string) {
 // its polls failed before the pause.
 func (f *Fanout) RaiseStalePulls(ctx context.Context) (int, error) {
 	var stale int
+	var raise []int64
 	err := f.db.QueryRow(ctx, `
 		WITH paused AS (
 			UPDATE sync_channels s SET pull_failing_since = NULL
 			FROM channels c
 			WHERE c.property_id = s.property_id AND c.id = s.channel_id AND s.pull_failing_since IS NOT NULL
 				AND NOT (c.enabled AND c.kind = 'ota_pull' AND c.pull_url <> '')
-		), stale AS (
-			SELECT c.property_id, c.id, c.code, s.pull_failing_since, s.pull_ok_at, s.pull_error
-			FROM channels c
-			JOIN sync_channels s ON s.property_id = c.property_id AND s.channel_id = c.id
-			WHERE c.enabled AND c.kind = 'ota_pull' AND c.pull_url <> ''
-				AND s.pull_failing_since < now() - greatest($1::interval, 2 * c.pull_interval_s * interval '1 second')
-				-- and its polls asked for lately: a channel whose polls are
-				-- not even enqueued (Redis down) is Overdue's to report.
-				AND s.pulled_at > now() - (2 * c.pull_interval_s + 120) * interval '1 second'
-		), resolved AS (
+		), stale AS (`+stalePullsSQL+`), resolved AS (
 			UPDATE incidents i SET resolved_at = now(), resolved_by = 'system:pull', updated_at = now()
 			WHERE i.kind = 'stale_pull' AND i.resolved_at IS NULL
 				AND NOT EXISTS (SELECT 1 FROM stale WHERE stale.property_id = i.property_id AND stale.id = i.channel_id)
@@ -630,18 +622,43 @@ func (f *Fanout) RaiseStalePulls(ctx context.Context) (int, error) {
 			WHERE i.kind = 'pull_refused' AND i.resolved_at IS NULL
 				AND c.property_id = i.property_id AND c.id = i.channel_id
 				AND NOT (c.enabled AND c.kind = 'ota_pull' AND c.pull_url <> '')
-		), raised AS (
-			INSERT INTO incidents (property_id, kind, channel_id, message, details)
-			SELECT property_id, 'stale_pull', id,
-				format('keyrack has got nothing from %s since %s: its bookings are not reaching keyrack, and what it sold is still for sale on the other channels (%s)',
-					code, to_char(pull_failing_since AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'), coalesce(pull_error, 'no error recorded')),
-				jsonb_build_object('channel', code, 'failing_since', pull_failing_since, 'last_ok_at', pull_ok_at, 'last_error', pull_error)
-			FROM stale
-			ON CONFLICT DO NOTHING
 		)
-		SELECT count(*) FROM stale`, f.cfg.PullStaleAfter).Scan(&stale)
+		SELECT count(*), coalesce(array_agg(DISTINCT s.property_id) FILTER (WHERE NOT EXISTS (SELECT 1 FROM incidents i
+			WHERE i.property_id = s.property_id AND i.channel_id = s.id AND i.kind = 'stale_pull' AND i.resolved_at IS NULL)), '{}')
+		FROM stale s`, f.cfg.PullStaleAfter, nil).Scan(&stale, &raise)
+	for _, p := range raise {
+		if err != nil {
+			break
+		}
+		// In the property's zone: the message says since when as its pages do.
+		err = inventory.InPropertyZone(ctx, f.db, p, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `
+				WITH stale AS (`+stalePullsSQL+`)
+				INSERT INTO incidents (property_id, kind, channel_id, message, details)
+				SELECT property_id, 'stale_pull', id,
+					format('keyrack has got nothing from %s since %s: its bookings are not reaching keyrack, and what it sold is still for sale on the other channels (%s)',
+						code, to_char(pull_failing_since, 'YYYY-MM-DD HH24:MI TZ'), coalesce(pull_error, 'no error recorded')),
+					jsonb_build_object('channel', code, 'failing_since', pull_failing_since, 'last_ok_at', pull_ok_at, 'last_error', pull_error)
+				FROM stale
+				ON CONFLICT DO NOTHING`, f.cfg.PullStaleAfter, p)
+			return err
+		})
+	}
 	return stale, err
 }
+
+// stalePullsSQL selects the stale pull-mode channels (see RaiseStalePulls):
+// $1 is PullStaleAfter, $2 a property, or NULL for every one.
+const stalePullsSQL = `
+	SELECT c.property_id, c.id, c.code, s.pull_failing_since, s.pull_ok_at, s.pull_error
+	FROM channels c
+	JOIN sync_channels s ON s.property_id = c.property_id AND s.channel_id = c.id
+	WHERE c.enabled AND c.kind = 'ota_pull' AND c.pull_url <> ''
+		AND s.pull_failing_since < now() - greatest($1::interval, 2 * c.pull_interval_s * interval '1 second')
+		-- and its polls asked for lately: a channel whose polls are
+		-- not even enqueued (Redis down) is Overdue's to report.
+		AND s.pulled_at > now() - (2 * c.pull_interval_s + 120) * interval '1 second'
+		AND ($2::bigint IS NULL OR c.property_id = $2)`
 
 func (f *Fanout) raiseStalePulls(ctx context.Context) error {
 	_, err := f.RaiseStalePulls(ctx)
