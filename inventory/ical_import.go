@@ -109,17 +109,20 @@ func (s *Store) ImportCalendar(ctx context.Context, feed ICalFeedRef, events []C
 			propID, feed.ID).Scan(&lastImport); err != nil {
 			return err
 		}
+		loc, err := time.LoadLocation(tz)
+		if err != nil {
+			return err
+		}
 		if lastImport != nil && fetchedAt.Before(*lastImport) {
+			// Shown on the channel's page: in the hotel's time, as its
+			// other moments, to the second (two fetches in flight at once).
+			const layout = "2006-01-02 15:04:05 MST"
 			res.Warnings = append(res.Warnings, fmt.Sprintf("a fetch of %s was left out: one of %s was imported already",
-				fetchedAt.UTC().Format(time.RFC3339), lastImport.UTC().Format(time.RFC3339)))
+				fetchedAt.In(loc).Format(layout), lastImport.In(loc).Format(layout)))
 			return nil
 		}
 		if _, err := tx.Exec(ctx, `UPDATE ical_feeds SET imported_fetch_at = $3 WHERE property_id = $1 AND id = $2`,
 			propID, feed.ID, fetchedAt); err != nil {
-			return err
-		}
-		loc, err := time.LoadLocation(tz)
-		if err != nil {
 			return err
 		}
 		rows, _ := tx.Query(ctx, `SELECT uid, external_id, arrival, departure, summary FROM ical_events
