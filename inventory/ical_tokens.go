@@ -318,12 +318,17 @@ func (s *Store) LookupExportToken(ctx context.Context, token string) (ExportToke
 }
 
 // NoteExportServed records that the token's calendar now serves etag and
-// returns since when it has served it: the time it last changed.
+// returns since when it has served it: the time it last changed, to the
+// second (as Last-Modified), and at least a second after the change before
+// — a platform asking If-Modified-Since the previous one must get the new
+// calendar, also when it changed within that second or the clock stepped
+// back.
 func (s *Store) NoteExportServed(ctx context.Context, token, etag string) (time.Time, error) {
 	h := sha256.Sum256([]byte(token))
 	var at time.Time
 	err := s.db.QueryRow(ctx, `UPDATE ical_export_tokens SET served_etag = $2,
-			served_changed_at = CASE WHEN served_etag = $2 THEN served_changed_at ELSE date_trunc('second', now()) END
+			served_changed_at = CASE WHEN served_etag = $2 THEN served_changed_at
+				ELSE greatest(date_trunc('second', now()), date_trunc('second', served_changed_at) + interval '1 second') END
 		WHERE token_hash = $1 RETURNING served_changed_at`, h[:], etag).Scan(&at)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return at, Errorf(ENOTFOUND, "no such calendar")

@@ -168,3 +168,41 @@ func TestICalExportKeepsTheUIDOfAStayInProgressFromDayToDay(t *testing.T) {
 	now = time.Date(2027, 3, 12, 12, 0, 0, 0, time.UTC)
 	require.Equal(t, [][]string{{"p-dbl-std-20270312@keyrack", "20270312"}, {beyond, "20280311"}}, read(), "a stay that ended is not exported")
 }
+
+// A platform that polls with If-Modified-Since alone (the Last-Modified it
+// was given) gets a calendar that changed since it was served, whatever
+// the clock: Last-Modified was when the change was first served, to the
+// second, so a change served within the second of the previous one — or
+// after the database's clock stepped back (an NTP correction, a failover to
+// a server a few seconds behind) — went out under a Last-Modified no later
+// than the one the platform held, and was answered 304: the platform kept
+// selling the night just booked. Last-Modified now moves on by at least a
+// second at each change.
+func TestAChangedCalendarIsNeverNotModifiedSinceTheOneServedBefore(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 1)
+	feed := e.icalChannel("P", "airbnb")
+	first := e.get(feed)
+	require.Equal(t, http.StatusOK, first.Status)
+	held, err := http.ParseTime(first.Header.Get("Last-Modified"))
+	require.NoError(t, err)
+	// As if that answer had been served a moment ahead of the clock now.
+	ahead := held.Add(5 * time.Second)
+	_, err = e.st.DB().Exec(context.Background(), `UPDATE ical_export_tokens SET served_changed_at = $1`, ahead)
+	require.NoError(t, err)
+	ims := ahead.UTC().Format(http.TimeFormat)
+
+	lisbon, err := time.LoadLocation("Europe/Lisbon")
+	require.NoError(t, err)
+	today := inventory.Today(lisbon)
+	e.book("P", "expedia", "E1", today.AddDays(3).String(), today.AddDays(4).String())
+	r := e.get(feed, "If-Modified-Since", ims)
+	require.Equal(t, http.StatusOK, r.Status, "the calendar changed since the one the platform holds")
+	require.Contains(t, string(r.Body), "DTSTART;VALUE=DATE:"+strings.ReplaceAll(today.AddDays(3).String(), "-", ""))
+	changed, err := http.ParseTime(r.Header.Get("Last-Modified"))
+	require.NoError(t, err)
+	require.True(t, changed.After(ahead), "Last-Modified %s moved on from %s", changed, ahead)
+	r = e.get(feed, "If-Modified-Since", r.Header.Get("Last-Modified"))
+	require.Equal(t, http.StatusNotModified, r.Status, "unchanged since: 304 as before")
+}
