@@ -50,9 +50,11 @@ type GuestErasure struct {
 	Revisions, Messages, KeptAnswers, CalendarEvents int64
 }
 
-// erasureNote replaces a raw message of an erased guest.
-func erasureNote(at time.Time, by string) string {
-	return "(guest data erased " + at.UTC().Format("2006-01-02 15:04:05 UTC") + " by " + by + ")"
+// erasureNote replaces a raw message of an erased guest: when, in the
+// property's zone loc (the booking's page shows it among the property's
+// other moments).
+func erasureNote(at time.Time, loc *time.Location, by string) string {
+	return "(guest data erased " + at.In(loc).Format("2006-01-02 15:04:05 MST") + " by " + by + ")"
 }
 
 // GuestDataNeeded reports whether the hotel still needs the data of a
@@ -135,7 +137,15 @@ func (s *Store) EraseGuestData(ctx context.Context, property string, reservation
 // channel's messages since the reservation came, which the retention
 // leaves to the messages' own (capped) retention.
 func eraseGuests(ctx context.Context, tx pgx.Tx, property int64, ids []int64, at time.Time, by Actor, messages bool, n *GuestErasure) error {
-	note := erasureNote(at, by.String())
+	var tz string
+	if err := tx.QueryRow(ctx, `SELECT time_zone FROM properties WHERE id = $1`, property).Scan(&tz); err != nil {
+		return err
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		loc = time.UTC // a zone PostgreSQL took and Go does not know: said as UTC
+	}
+	note := erasureNote(at, loc, by.String())
 	if _, err := tx.Exec(ctx, `UPDATE reservations SET guest = '{"erased": true}', guest_erased_at = $3
 		WHERE property_id = $1 AND id = ANY($2)`, property, ids, at); err != nil {
 		return err

@@ -33,7 +33,7 @@ func TestStaffPagesWriteTimesInThePropertysZone(t *testing.T) {
 	require.NoError(t, err)
 	arrival := inventory.LocalDate(time.Now(), tokyo).AddDays(10)
 	out, err := e.st.ApplyRevision(ctx, inventory.Revision{Property: "TYO", Channel: "pms", ExternalID: "T-1", Kind: inventory.New,
-		Guest: inventory.Guest{Name: "Haruki Sato"}, Stays: []inventory.RoomStay{{RoomType: "DBL-STD", Arrival: arrival, Departure: arrival.AddDays(2), Rooms: 1}}})
+		Guest: inventory.Guest{Name: "Haruki Sato"}, Raw: []byte(`{"guest":"Haruki Sato"}`), Stays: []inventory.RoomStay{{RoomType: "DBL-STD", Arrival: arrival, Departure: arrival.AddDays(2), Rooms: 1}}})
 	require.NoError(t, err)
 	_, err = e.st.ApplyRevision(ctx, inventory.Revision{Property: "TYO", Channel: "pms", ExternalID: "T-1", Kind: inventory.Cancel})
 	require.NoError(t, err)
@@ -59,6 +59,10 @@ func TestStaffPagesWriteTimesInThePropertysZone(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, p.Status, "%s", p.Body)
 	p = e.get(p.Header.Get("Location"))
 	require.Contains(t, p.Body, "was erased already, on "+inTokyo(erased.At)+".")
+	// The note kept in place of each raw message said when in UTC.
+	p = e.get(page)
+	require.Contains(t, p.Body, "(guest data erased "+erased.At.In(tokyo).Format("2006-01-02 15:04:05")+" JST by ")
+	require.NotContains(t, p.Body, " UTC", "no moment on the property's pages is in UTC")
 
 	p = e.get("/admin/users")
 	require.Equal(t, http.StatusOK, p.Status)
