@@ -321,3 +321,56 @@ func TestBrowserViewerCannotSubmitChanges(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, len(ns) > 0 && ns[0].Closed, "nothing was closed")
 }
+
+// rect is where an element is drawn, in CSS pixels of the viewport.
+type rect struct{ Left, Top, Right, Bottom float64 }
+
+// box is where the first element matching sel is drawn.
+func (s *stack) box(ctx context.Context, sel string) rect {
+	s.t.Helper()
+	r, err := chromedp.Run(ctx, chromedp.Evaluate[rect](fmt.Sprintf(
+		`(() => { const r = document.querySelector(%q).getBoundingClientRect(); return {Left: r.left, Top: r.top, Right: r.right, Bottom: r.bottom}; })()`, sel)))
+	require.NoError(s.t, err, "where is %s", sel)
+	return r
+}
+
+// The users page's form to add a user and the account page's to change
+// one's password lay out a field under another, each beside its label, on a
+// desktop and on a front desk's tablet: their form had no layout outside
+// the channel page, and ran its labels and boxes on together as a line of
+// text ("Name … [ ] Role [ ] Property [ ] Password (at least 10
+// characters)" wrapping wherever the width fell).
+func TestBrowserTheUsersAndAccountFormsPutOneFieldUnderAnother(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	ctx := s.browser()
+	s.login(ctx, "anna")
+	for _, width := range []int64{1280, 768} {
+		s.do(ctx, "the window's width", chromedp.EmulateViewport(width, 900))
+		for _, form := range []struct {
+			path   string
+			fields []string
+		}{
+			{"/admin/users", []string{"#u-name", "#u-role", "#u-property", "#u-password"}},
+			{"/admin/account", []string{"#a-current", "#a-password", "#a-confirm"}},
+		} {
+			s.do(ctx, form.path, chromedp.Navigate(s.ts.URL+form.path), chromedp.WaitVisible(chromedp.CSS(form.fields[0])))
+			var above rect
+			for i, f := range form.fields {
+				b := s.box(ctx, f)
+				label := s.box(ctx, `label[for="`+f[1:]+`"]`)
+				require.LessOrEqual(t, label.Right, b.Left, "%s at %d px: %s is right of its label", form.path, width, f)
+				require.Less(t, label.Top, b.Bottom, "%s at %d px: %s is beside its label", form.path, width, f)
+				require.Greater(t, label.Bottom, b.Top, "%s at %d px: %s is beside its label", form.path, width, f)
+				if i > 0 {
+					require.GreaterOrEqual(t, b.Top, above.Bottom, "%s at %d px: %s is under %s", form.path, width, f, form.fields[i-1])
+					first := s.box(ctx, form.fields[0])
+					require.Equal(t, first.Left, b.Left, "%s at %d px: %s lines up with %s", form.path, width, f, form.fields[0])
+				}
+				above = b
+			}
+			submit := s.box(ctx, `main form[class~="grid"] button[type=submit]`)
+			require.GreaterOrEqual(t, submit.Top, above.Bottom, "%s at %d px: the button is under the fields", form.path, width)
+		}
+	}
+}
