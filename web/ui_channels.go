@@ -322,7 +322,18 @@ type channelData struct {
 	// Reveal is a secret shown on this answer only (a rotated inbound
 	// secret, a new export URL).
 	Reveal *reveal
+
+	// Refused says why the form just sent changed nothing, at the top of
+	// the page, linking to the form (RefusedAt, an anchor), which holds
+	// what was typed: MapForm the add-a-mapping form's, Settings the
+	// settings form's (nil: the channel's own).
+	Refused, RefusedAt string
+	MapForm            inventory.Mapping
+	Settings           *channelSettings
 }
+
+// channelSettings are the settings form's values.
+type channelSettings struct{ HotelCode, Endpoint string }
 
 type reveal struct {
 	Done  string // what was done
@@ -540,15 +551,28 @@ func (s *Server) uiChannelSettings(c *gin.Context) {
 	}
 	if v, ok := c.GetPostForm("endpoint"); ok {
 		v = strings.TrimSpace(v)
-		if v != "" {
-			if !isEndpointURL(v) {
-				s.renderError(c, http.StatusBadRequest, "The endpoint must be an absolute http(s) URL, or empty to send nothing.")
-				return
-			}
-		}
 		patch.Endpoint = &v
 	}
+	typed := channelSettings{HotelCode: ch.HotelCode, Endpoint: ch.Endpoint}
+	if patch.HotelCode != nil {
+		typed.HotelCode = *patch.HotelCode
+	}
+	if patch.Endpoint != nil {
+		typed.Endpoint = *patch.Endpoint
+	}
+	refuse := func(status int, why string) {
+		s.refuseOnChannelPage(c, status, "The settings of "+ch.Code+" were not saved: "+why, "settings-title",
+			func(d *channelData) { d.Settings = &typed })
+	}
+	if typed.Endpoint != "" && !isEndpointURL(typed.Endpoint) {
+		refuse(http.StatusBadRequest, "the endpoint must be an absolute http(s) URL, or empty to send nothing.")
+		return
+	}
 	if _, err := s.store.UpdateChannel(c.Request.Context(), uiProp(c).Code, ch.Code, patch, staff(c).Actor()); err != nil {
+		if status, ok := refusedStatus(err); ok {
+			refuse(status, inventory.ErrorMessage(err))
+			return
+		}
 		s.uiFail(c, err)
 		return
 	}
@@ -584,20 +608,33 @@ func (s *Server) uiChannelSetMapping(c *gin.Context) {
 		RoomType:    strings.TrimSpace(c.PostForm("room_type")),
 		RatePlan:    strings.TrimSpace(c.PostForm("rate_plan")),
 	}
-	if m.RoomType == "" {
-		s.renderError(c, http.StatusBadRequest, "Choose the room type the channel's room "+m.ChannelRoom+" is.")
-		return
-	}
-	placed, err := s.store.MapRoom(c.Request.Context(), uiProp(c).Code, ch.Code, m, staff(c).Actor())
-	if err != nil {
-		s.uiFail(c, err)
-		return
-	}
-	s.catchUp(c.Request.Context(), uiProp(c).Code, ch.Code)
 	what := "room " + m.ChannelRoom
 	if m.ChannelRate != "" {
 		what += " rate " + m.ChannelRate
 	}
+	refuse := func(status int, why string, err error) {
+		s.refuseOnChannelPage(c, status, why, "add-mapping", func(d *channelData) {
+			if err != nil && slices.Contains(d.Mappings, m) { // stored: what failed came after (placing the parked bookings)
+				s.uiFail(c, err)
+				return
+			}
+			d.MapForm = m
+		})
+	}
+	if m.RoomType == "" {
+		refuse(http.StatusBadRequest, "Choose the room type the channel's room "+m.ChannelRoom+" is.", nil)
+		return
+	}
+	placed, err := s.store.MapRoom(c.Request.Context(), uiProp(c).Code, ch.Code, m, staff(c).Actor())
+	if err != nil {
+		if status, ok := refusedStatus(err); ok {
+			refuse(status, upperFirst(what)+" of "+ch.Code+" was not mapped: "+inventory.ErrorMessage(err), err)
+			return
+		}
+		s.uiFail(c, err)
+		return
+	}
+	s.catchUp(c.Request.Context(), uiProp(c).Code, ch.Code)
 	msg := fmt.Sprintf("%s of %s is mapped to %s", what, ch.Code, m.RoomType)
 	if m.RatePlan != "" {
 		msg += " / " + m.RatePlan
@@ -606,7 +643,46 @@ func (s *Server) uiChannelSetMapping(c *gin.Context) {
 	if s.pushes(ch) {
 		msg += " A full resync sends the channel this room's availability."
 	}
-	redirectFlash(c, channelPath(c), strings.ToUpper(msg[:1])+msg[1:])
+	redirectFlash(c, channelPath(c), upperFirst(msg))
+}
+
+// upperFirst is s with its first letter a capital (s starts with ASCII).
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// refusedStatus is the status of an error of the store that staff can act
+// on (bad input, something that does not exist, a conflict), and whether
+// it is one.
+func refusedStatus(err error) (int, bool) {
+	switch inventory.ErrorCode(err) {
+	case inventory.EINVALID:
+		return http.StatusBadRequest, true
+	case inventory.ENOTFOUND:
+		return http.StatusNotFound, true
+	case inventory.ECONFLICT:
+		return http.StatusConflict, true
+	}
+	return 0, false
+}
+
+// refuseOnChannelPage answers a form of the channel's page that changed
+// nothing with the page itself, why at its top linking to the form (the
+// anchor at), and fill putting back into the form what was typed — not
+// with an error page, which lost the channel and what was typed.
+func (s *Server) refuseOnChannelPage(c *gin.Context, status int, why, at string, fill func(*channelData)) {
+	d, ok := s.channelPage(c)
+	if !ok {
+		return
+	}
+	d.Refused, d.RefusedAt = strings.TrimSuffix(why, ".")+".", at
+	if fill(d); c.IsAborted() {
+		return
+	}
+	s.render(c, status, "channel", "Channel "+d.Channel.Code, "channels", d)
 }
 
 // parkedPlaced says what a mapping did to the channel's parked bookings:

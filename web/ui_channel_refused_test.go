@@ -1,0 +1,86 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"regexp"
+	"testing"
+
+	"github.com/keyrack/keyrack/inventory"
+	"github.com/stretchr/testify/require"
+)
+
+// A mapping or a setting the store refuses is answered with the channel's
+// page — the reason at its top, the form holding what was typed — rather
+// than a page titled "Not Found" or "Bad Request" with the store's words
+// and one link, to the grid: staff who typed a room type wrong in a
+// mapping lost the channel, the codes they had typed and the way back.
+func TestARefusedMappingOrSettingIsShownOnTheChannelPageWithWhatWasTyped(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+	e.seedHotel("P", 2)
+	ctx := context.Background()
+	_, err := e.st.CreateRoomType(ctx, "P", inventory.RoomType{Code: "DBL-SUP", Pool: "DBL"}, inventory.System)
+	require.NoError(t, err)
+	e.login("anna")
+	const from = "/admin/p/P/channels/expedia"
+	value := func(body, id string) string {
+		t.Helper()
+		m := regexp.MustCompile(`<input id="` + id + `"[^>]*\bvalue="([^"]*)"`).FindStringSubmatch(body)
+		require.NotNil(t, m, "no input %s with a value in:\n%s", id, body)
+		return m[1]
+	}
+	refusal := func(p page) string {
+		t.Helper()
+		m := regexp.MustCompile(`(?s)<p class="error" role="alert" id="refused">(.*?)</p>`).FindStringSubmatch(p.Body)
+		require.NotNil(t, m, "no refusal on the page:\n%s", p.Body)
+		return m[1]
+	}
+
+	// A room type typed wrong: still 404 (it does not exist), but on the channel's page.
+	p := e.post(from, from+"/mappings", url.Values{"room": {"SUITE-9"}, "rate": {"FLEX"}, "room_type": {"DBL-SUPP"}, "rate_plan": {""}})
+	require.Equal(t, http.StatusNotFound, p.Status)
+	require.Contains(t, p.Body, "<h1>Channel expedia")
+	require.NotContains(t, p.Body, "Not Found")
+	why := refusal(p)
+	require.Contains(t, why, "Room SUITE-9 rate FLEX of expedia was not mapped: room type &#34;DBL-SUPP&#34; does not exist")
+	require.Contains(t, why, `href="#add-mapping"`, "the refusal leads to the form")
+	require.Equal(t, "SUITE-9", value(p.Body, "new-room"))
+	require.Equal(t, "FLEX", value(p.Body, "new-rate"))
+	require.Contains(t, section(t, p.Body, "mappings-title"), `id="add-mapping"`)
+
+	// A rate plan the room type does not have: the room type chosen stays chosen.
+	p = e.post(from, from+"/mappings", url.Values{"room": {"SUITE-9"}, "rate": {""}, "room_type": {"DBL-SUP"}, "rate_plan": {"NOPE"}})
+	require.Equal(t, http.StatusNotFound, p.Status)
+	require.Contains(t, refusal(p), "Room SUITE-9 of expedia was not mapped: rate plan &#34;NOPE&#34; does not exist for room type DBL-SUP.")
+	require.Regexp(t, `<option value="DBL-SUP" selected>`, p.Body)
+	require.Equal(t, "SUITE-9", value(p.Body, "new-room"))
+
+	// No room type chosen.
+	p = e.post(from, from+"/mappings", url.Values{"room": {"SUITE-9"}, "room_type": {""}})
+	require.Equal(t, http.StatusBadRequest, p.Status)
+	require.Contains(t, refusal(p), "Choose the room type the channel&#39;s room SUITE-9 is.")
+	require.Equal(t, "SUITE-9", value(p.Body, "new-room"))
+	ms, err := e.st.Mappings(ctx, "P", "expedia")
+	require.NoError(t, err)
+	require.Equal(t, []inventory.Mapping{{ChannelRoom: "DBL", RoomType: "DBL-STD"}}, ms, "nothing was mapped")
+
+	// An endpoint that is not a URL: the settings form holds both values typed, and nothing is saved.
+	p = e.post(from, from+"/settings", url.Values{"hotel_code": {"EXP-9"}, "endpoint": {"channel.example/ari"}})
+	require.Equal(t, http.StatusBadRequest, p.Status)
+	require.Contains(t, refusal(p), "The settings of expedia were not saved: the endpoint must be an absolute http(s) URL")
+	require.Contains(t, refusal(p), `href="#settings-title"`)
+	require.Equal(t, "EXP-9", value(p.Body, "hotel_code"))
+	require.Equal(t, "channel.example/ari", value(p.Body, "endpoint"))
+	chans, err := e.st.Channels(ctx, "P")
+	require.NoError(t, err)
+	for _, ch := range chans {
+		require.Empty(t, ch.HotelCode, "nothing was saved")
+	}
+
+	// The page as it is otherwise keeps its own values.
+	p = e.get(from)
+	require.NotContains(t, p.Body, `id="refused"`)
+	require.Empty(t, value(p.Body, "new-room"))
+}
