@@ -374,3 +374,42 @@ func TestBrowserTheUsersAndAccountFormsPutOneFieldUnderAnother(t *testing.T) {
 		}
 	}
 }
+
+// On a front desk's tablet (768 px) the bookings found by a guest's name
+// show, without scrolling sideways, who the guest is, the booking's status
+// and its stay: the guest was the ninth of eleven columns, drawn past the
+// screen's edge, so a search by name listed ids and channels only.
+func TestBrowserABookingFoundByNameShowsItsGuestAndStayOnATablet(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	today := inventory.Today(time.UTC)
+	_, err := s.st.ApplyRevision(context.Background(), inventory.Revision{Property: "DEMO", Channel: "expedia", ExternalID: "4417220981", Kind: inventory.New,
+		Stays: []inventory.RoomStay{{RoomType: "DBL-STD", Rooms: 1, Arrival: today, Departure: today.AddDays(3)}},
+		Guest: inventory.Guest{Name: "Ana Maria Albuquerque Silva", Email: "ana.albuquerque.silva@example.org"}, Total: "1240.00", Currency: "EUR"})
+	require.NoError(t, err)
+	ctx := s.browser()
+	s.login(ctx, "anna")
+	s.do(ctx, "a tablet's width", chromedp.EmulateViewport(768, 1024))
+	s.do(ctx, "search by the guest's name",
+		chromedp.Navigate(s.ts.URL+"/admin/p/DEMO/bookings"),
+		chromedp.WaitVisible(chromedp.CSS("#guest")),
+		chromedp.SendKeys(chromedp.CSS("#guest"), "silva"),
+		chromedp.Click(chromedp.CSS(`form.search button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS("table.bookings tbody tr")),
+	)
+	width, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.documentElement.clientWidth`))
+	require.NoError(t, err)
+	cells, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]rect](`(() => {
+		const row = document.querySelector('table.bookings tbody tr');
+		const heads = [...document.querySelectorAll('table.bookings thead th')].map(th => th.textContent.trim());
+		const out = {};
+		[...row.children].forEach((cell, i) => { const r = cell.getBoundingClientRect(); out[heads[i]] = {Left: r.left, Top: r.top, Right: r.right, Bottom: r.bottom}; });
+		return out;
+	})()`))
+	require.NoError(t, err)
+	require.Contains(t, s.text(ctx, "table.bookings tbody tr"), "Ana Maria Albuquerque Silva")
+	for _, col := range []string{"Channel's id", "Guest", "Status", "Arrival", "Departure"} {
+		require.Contains(t, cells, col)
+		require.LessOrEqual(t, cells[col].Right, width, "the %s column is on the screen (%v px wide): %v", col, width, cells)
+	}
+}
