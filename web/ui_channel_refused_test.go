@@ -31,19 +31,13 @@ func TestARefusedMappingOrSettingIsShownOnTheChannelPageWithWhatWasTyped(t *test
 		require.NotNil(t, m, "no input %s with a value in:\n%s", id, body)
 		return m[1]
 	}
-	refusal := func(p page) string {
-		t.Helper()
-		m := regexp.MustCompile(`(?s)<p class="error" role="alert" id="refused">(.*?)</p>`).FindStringSubmatch(p.Body)
-		require.NotNil(t, m, "no refusal on the page:\n%s", p.Body)
-		return m[1]
-	}
 
 	// A room type typed wrong: still 404 (it does not exist), but on the channel's page.
 	p := e.post(from, from+"/mappings", url.Values{"room": {"SUITE-9"}, "rate": {"FLEX"}, "room_type": {"DBL-SUPP"}, "rate_plan": {""}})
 	require.Equal(t, http.StatusNotFound, p.Status)
 	require.Contains(t, p.Body, "<h1>Channel expedia")
 	require.NotContains(t, p.Body, "Not Found")
-	why := refusal(p)
+	why := refusal(t, p)
 	require.Contains(t, why, "Room SUITE-9 rate FLEX of expedia was not mapped: room type &#34;DBL-SUPP&#34; does not exist")
 	require.Contains(t, why, `href="#add-mapping"`, "the refusal leads to the form")
 	require.Equal(t, "SUITE-9", value(p.Body, "new-room"))
@@ -53,14 +47,14 @@ func TestARefusedMappingOrSettingIsShownOnTheChannelPageWithWhatWasTyped(t *test
 	// A rate plan the room type does not have: the room type chosen stays chosen.
 	p = e.post(from, from+"/mappings", url.Values{"room": {"SUITE-9"}, "rate": {""}, "room_type": {"DBL-SUP"}, "rate_plan": {"NOPE"}})
 	require.Equal(t, http.StatusNotFound, p.Status)
-	require.Contains(t, refusal(p), "Room SUITE-9 of expedia was not mapped: rate plan &#34;NOPE&#34; does not exist for room type DBL-SUP.")
+	require.Contains(t, refusal(t, p), "Room SUITE-9 of expedia was not mapped: rate plan &#34;NOPE&#34; does not exist for room type DBL-SUP.")
 	require.Regexp(t, `<option value="DBL-SUP" selected>`, p.Body)
 	require.Equal(t, "SUITE-9", value(p.Body, "new-room"))
 
 	// No room type chosen.
 	p = e.post(from, from+"/mappings", url.Values{"room": {"SUITE-9"}, "room_type": {""}})
 	require.Equal(t, http.StatusBadRequest, p.Status)
-	require.Contains(t, refusal(p), "Choose the room type the channel&#39;s room SUITE-9 is.")
+	require.Contains(t, refusal(t, p), "Choose the room type the channel&#39;s room SUITE-9 is.")
 	require.Equal(t, "SUITE-9", value(p.Body, "new-room"))
 	ms, err := e.st.Mappings(ctx, "P", "expedia")
 	require.NoError(t, err)
@@ -69,8 +63,8 @@ func TestARefusedMappingOrSettingIsShownOnTheChannelPageWithWhatWasTyped(t *test
 	// An endpoint that is not a URL: the settings form holds both values typed, and nothing is saved.
 	p = e.post(from, from+"/settings", url.Values{"hotel_code": {"EXP-9"}, "endpoint": {"channel.example/ari"}})
 	require.Equal(t, http.StatusBadRequest, p.Status)
-	require.Contains(t, refusal(p), "The settings of expedia were not saved: the endpoint must be an absolute http(s) URL")
-	require.Contains(t, refusal(p), `href="#settings-title"`)
+	require.Contains(t, refusal(t, p), "The settings of expedia were not saved: the endpoint must be an absolute http(s) URL")
+	require.Contains(t, refusal(t, p), `href="#settings-title"`)
 	require.Equal(t, "EXP-9", value(p.Body, "hotel_code"))
 	require.Equal(t, "channel.example/ari", value(p.Body, "endpoint"))
 	chans, err := e.st.Channels(ctx, "P")

@@ -37,11 +37,21 @@ type usersData struct {
 	Edit inventory.StaffUserInfo
 	// Changes are the latest changes of these users.
 	Changes []inventory.StaffAuditEntry
+	// Refused says why the form just sent changed nothing, at the top of
+	// the page; Edit then holds the name, role and property typed (a
+	// password is never written back).
+	Refused string
 }
 
 const usersPath = "/admin/users"
 
 func (s *Server) uiUsers(c *gin.Context) {
+	s.usersPage(c, http.StatusOK, "", nil)
+}
+
+// usersPage answers with the users page: its form filled in with the user
+// of ?user= (their row's Reset link), or with typed and why it was refused.
+func (s *Server) usersPage(c *gin.Context, status int, refused string, typed *inventory.StaffUserInfo) {
 	me := staff(c)
 	users, err := s.store.StaffUsers(c.Request.Context())
 	if err != nil {
@@ -49,8 +59,10 @@ func (s *Server) uiUsers(c *gin.Context) {
 		return
 	}
 	users = slices.DeleteFunc(users, func(u inventory.StaffUserInfo) bool { return me.Property != "" && u.Property != me.Property })
-	d := usersData{Me: me, Users: users, MinPassword: inventory.MinPasswordLength}
-	if i := slices.IndexFunc(users, func(u inventory.StaffUserInfo) bool { return u.Name == c.Query("user") }); i >= 0 && users[i].Name != me.Name {
+	d := usersData{Me: me, Users: users, MinPassword: inventory.MinPasswordLength, Refused: refused}
+	if typed != nil {
+		d.Edit = *typed
+	} else if i := slices.IndexFunc(users, func(u inventory.StaffUserInfo) bool { return u.Name == c.Query("user") }); i >= 0 && users[i].Name != me.Name {
 		d.Edit = users[i]
 	}
 	if d.Changes, err = s.store.StaffAudit(c.Request.Context(), me.Property, 20); err != nil {
@@ -63,7 +75,7 @@ func (s *Server) uiUsers(c *gin.Context) {
 			return
 		}
 	}
-	s.render(c, http.StatusOK, "users", "Staff users", "users", d)
+	s.render(c, status, "users", "Staff users", "users", d)
 }
 
 // uiUserSet adds a staff user, or resets one: role, property, password,
@@ -71,16 +83,25 @@ func (s *Server) uiUsers(c *gin.Context) {
 func (s *Server) uiUserSet(c *gin.Context) {
 	me := staff(c)
 	name := strings.TrimSpace(c.PostForm("name"))
-	if name == me.Name {
-		s.renderError(c, http.StatusBadRequest, "You cannot change your own account here: another admin can, or keyrack user add on the server.")
-		return
-	}
 	property := c.PostForm("property")
 	if me.Property != "" {
 		property = me.Property // the form offers no choice
 	}
+	typed := &inventory.StaffUserInfo{StaffUser: inventory.StaffUser{Name: name, Role: c.PostForm("role"), Property: property}}
+	if name == me.Name {
+		s.usersPage(c, http.StatusBadRequest, "You cannot change your own account here: another admin can, or keyrack user add on the server.", typed)
+		return
+	}
 	u, err := s.store.SetStaffUserAs(c.Request.Context(), me, name, c.PostForm("role"), property, c.PostForm("password"))
 	if err != nil {
+		if status, ok := refusedStatus(err); ok {
+			who := "The user"
+			if name != "" {
+				who += " " + name
+			}
+			s.usersPage(c, status, strings.TrimSuffix(who+" was not saved: "+inventory.ErrorMessage(err), ".")+".", typed)
+			return
+		}
 		s.usersFail(c, err)
 		return
 	}
@@ -125,7 +146,13 @@ func (s *Server) usersFail(c *gin.Context, err error) {
 const accountPath = "/admin/account"
 
 func (s *Server) uiAccount(c *gin.Context) {
-	s.render(c, http.StatusOK, "account", "Your account", "account", usersData{Me: staff(c), MinPassword: inventory.MinPasswordLength})
+	s.accountPage(c, http.StatusOK, "")
+}
+
+// accountPage answers with the account page, saying why a change was
+// refused if one was.
+func (s *Server) accountPage(c *gin.Context, status int, refused string) {
+	s.render(c, status, "account", "Your account", "account", usersData{Me: staff(c), MinPassword: inventory.MinPasswordLength, Refused: refused})
 }
 
 // uiAccountPassword changes the logged-in user's password: the current
@@ -137,18 +164,18 @@ func (s *Server) uiAccountPassword(c *gin.Context) {
 	me := staff(c)
 	current, next := c.PostForm("current"), c.PostForm("password")
 	if next != c.PostForm("confirm") {
-		s.renderError(c, http.StatusBadRequest, "The new password and its confirmation differ: nothing changed.")
+		s.accountPage(c, http.StatusBadRequest, "The new password and its confirmation differ: nothing changed.")
 		return
 	}
 	_, token, err := s.store.StaffPasswordCheckFrom(c.Request.Context(), me.Name, current, c.ClientIP())
 	if throttled, ok := errors.AsType[*inventory.LoginThrottled](err); ok {
 		c.Header("Retry-After", strconv.Itoa(int(throttled.RetryAfter.Seconds())))
-		s.renderError(c, http.StatusTooManyRequests, "Too many wrong passwords for your account in the last "+
+		s.accountPage(c, http.StatusTooManyRequests, "Too many wrong passwords for your account in the last "+
 			minutes(inventory.LoginWindow)+". Try again in "+minutes(throttled.RetryAfter)+": nothing changed.")
 		return
 	}
 	if errors.Is(err, inventory.ErrBadLogin) {
-		s.renderError(c, http.StatusBadRequest, "That is not your current password: nothing changed.")
+		s.accountPage(c, http.StatusBadRequest, "That is not your current password: nothing changed.")
 		return
 	}
 	if err != nil {
@@ -163,7 +190,7 @@ func (s *Server) uiAccountPassword(c *gin.Context) {
 		}
 		switch inventory.ErrorCode(err) {
 		case inventory.EINVALID:
-			s.renderError(c, http.StatusBadRequest, "That new password will not do ("+inventory.ErrorMessage(err)+"): nothing changed.")
+			s.accountPage(c, http.StatusBadRequest, "That new password will not do ("+inventory.ErrorMessage(err)+"): nothing changed.")
 			return
 		case inventory.EUNAUTHORIZED: // an admin reset or disabled the account meanwhile
 			s.renderError(c, http.StatusUnauthorized, "Your session has ended while the password was being changed (an admin reset or disabled your account): nothing changed.")

@@ -330,12 +330,17 @@ func TestAnAdminOfOnePropertyIsNotToldWhereANameIsTaken(t *testing.T) {
 	for _, taken := range []string{"quinn", "anna"} { // Q's admin; every property's
 		p := e.post("/admin/users", "/admin/users", url.Values{"name": {taken}, "role": {"viewer"}, "password": {"a long password"}})
 		require.Equal(t, http.StatusConflict, p.Status, "%s: %s", taken, p.Body)
-		msg := regexp.MustCompile(`(?s)<main.*</main>`).FindString(p.Body)
-		require.NotEmpty(t, msg, p.Body)
+		// The users page answers, its refusal at the top; nothing on it
+		// speaks of another property or of every property.
+		msg := refusal(t, p)
 		require.Contains(t, msg, "cannot be used", taken)
 		require.Contains(t, msg, "choose another", taken)
 		for _, said := range []string{"taken", "does not work", "every property", "Q", "exists"} {
 			require.NotContains(t, msg, said, "%s: %s", taken, msg)
+		}
+		main := regexp.MustCompile(`(?s)<main.*</main>`).FindString(p.Body)
+		for _, said := range []string{"taken", "does not work", "every property", "Hotel Q", ">Q<", "Q only"} {
+			require.NotContains(t, main, said, "%s: %s", taken, main)
 		}
 		answers = append(answers, html.UnescapeString(regexp.MustCompile(`\b`+taken+`\b`).ReplaceAllString(msg, "NAME")))
 	}
