@@ -62,7 +62,11 @@ type uiPage struct {
 	CSRFToken  string        // for htmx's X-CSRF-Token header
 	Property   *inventory.Property
 	Properties []inventory.Property
-	Nav        string // which menu entry is current: grid, bookings, channels, alerts, queues
+	// Menu is the property whose pages the menu links to: the page's own,
+	// or on a page of no one property (users, account, an error) the only
+	// one the user works on — else none, and the menu has Properties.
+	Menu *inventory.Property
+	Nav  string // which menu entry is current: grid, bookings, channels, alerts, queues
 	// Alerting marks the menu's Alerts: the property has an open incident,
 	// or keyrack's work for it is overdue (sync.Fanout.Overdue) — so that
 	// staff who never open the alerts page see that something needs them.
@@ -518,8 +522,12 @@ func (s *Server) renderTemplate(c *gin.Context, status int, page, name, title, n
 	}
 	if v.User.ID != 0 && name == "layout" {
 		v.Properties, _ = s.staffProperties(c)
-		if v.Property != nil {
-			v.Alerting = s.alerting(c.Request.Context(), v.Property.Code)
+		v.Menu = v.Property
+		if v.Menu == nil && len(v.Properties) == 1 {
+			v.Menu = &v.Properties[0]
+		}
+		if v.Menu != nil {
+			v.Alerting = s.alerting(c.Request.Context(), v.Menu.Code)
 		}
 	}
 	var b bytes.Buffer
