@@ -29,6 +29,9 @@ type ReservationQuery struct {
 	// (open-ended). A reservation without stays (pending, nothing known
 	// yet) never matches a date filter.
 	From, To Date
+	// Arrival selects the stays arriving on that date (zero: any): the
+	// front desk's arrivals of a day.
+	Arrival Date
 	// Guest is a case-insensitive substring of the lead guest's name or
 	// e-mail address; % and _ are matched literally.
 	Guest string
@@ -100,6 +103,9 @@ func (s *Store) SearchReservations(ctx context.Context, property string, q Reser
 	}
 	if !q.To.IsZero() {
 		sql += " AND r.arrival < " + arg(q.To) + "::date"
+	}
+	if !q.Arrival.IsZero() {
+		sql += " AND r.arrival = " + arg(q.Arrival) + "::date"
 	}
 	// Names come composed (é) or decomposed (e + U+0301) depending on the
 	// channel; both sides are compared in NFC.

@@ -37,7 +37,7 @@ func (s *Server) routeUIBookings(p *gin.RouterGroup) {
 
 // bookingsForm is the search as typed, to fill the form in again.
 type bookingsForm struct {
-	Channel, Status, From, To, Guest, ID string
+	Channel, Status, From, To, Arrival, Guest, ID string
 }
 
 // bookingsData is the bookings page.
@@ -53,6 +53,7 @@ type bookingsData struct {
 	Prev     string // the previous page's URL, "" on the first
 	Next     string // the next page's URL, "" on the last
 	Problem  string // why the search could not run
+	Today    string // the property's date, for the link to its arrivals
 }
 
 // bookingRow is one booking in the results.
@@ -121,11 +122,12 @@ func (s *Server) uiBookings(c *gin.Context) {
 		Status:  strings.TrimSpace(c.Query("status")),
 		From:    strings.TrimSpace(c.Query("from")),
 		To:      strings.TrimSpace(c.Query("to")),
+		Arrival: strings.TrimSpace(c.Query("arrival")),
 		Guest:   strings.TrimSpace(c.Query("guest")),
 		ID:      strings.TrimSpace(c.Query("id")),
 	}
 	d := bookingsData{Form: f, Statuses: inventory.ReservationStatuses, Page: 1,
-		Searched: f != bookingsForm{}}
+		Searched: f != bookingsForm{}, Today: s.propertyToday(prop).String()}
 	chans, err := s.store.Channels(ctx, prop.Code)
 	if err != nil {
 		s.uiFail(c, err)
@@ -202,13 +204,18 @@ func bookingsQuery(f bookingsForm, chans []inventory.Channel) (inventory.Reserva
 			return q, "The last date " + f.To + " is not a date (YYYY-MM-DD)."
 		}
 	}
+	if f.Arrival != "" {
+		if q.Arrival, err = inventory.ParseDate(f.Arrival); err != nil {
+			return q, "The arrival date " + f.Arrival + " is not a date (YYYY-MM-DD)."
+		}
+	}
 	return q, ""
 }
 
 // values is the search as a query string, on page.
 func (f bookingsForm) values(page int) url.Values {
 	v := url.Values{}
-	for _, kv := range [][2]string{{"channel", f.Channel}, {"status", f.Status}, {"from", f.From}, {"to", f.To}, {"guest", f.Guest}, {"id", f.ID}} {
+	for _, kv := range [][2]string{{"channel", f.Channel}, {"status", f.Status}, {"from", f.From}, {"to", f.To}, {"arrival", f.Arrival}, {"guest", f.Guest}, {"id", f.ID}} {
 		if kv[1] != "" {
 			v.Set(kv[0], kv[1])
 		}
