@@ -413,3 +413,30 @@ func TestBrowserABookingFoundByNameShowsItsGuestAndStayOnATablet(t *testing.T) {
 		require.LessOrEqual(t, cells[col].Right, width, "the %s column is on the screen (%v px wide): %v", col, width, cells)
 	}
 }
+
+// On a front desk's tablet (768 px) the channels page answers "is channel
+// X in sync, and if not, why" without scrolling sideways: each channel's
+// lag and its last error are on the screen. The last error was the seventh
+// of nine columns, past the screen's edge, behind the kind and the failures.
+func TestBrowserTheChannelsPageSaysOnATabletWhetherEachIsInSyncAndWhy(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	ctx := s.browser()
+	s.login(ctx, "anna")
+	s.do(ctx, "a tablet's width", chromedp.EmulateViewport(768, 1024))
+	s.do(ctx, "the channels", chromedp.Navigate(s.ts.URL+"/admin/p/DEMO/channels"), chromedp.WaitVisible(chromedp.CSS("table.channels")))
+	width, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.documentElement.clientWidth`))
+	require.NoError(t, err)
+	heads, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]rect](`(() => {
+		const out = {};
+		for (const th of document.querySelectorAll('table.channels thead th')) {
+			const r = th.getBoundingClientRect(); out[th.textContent.trim()] = {Left: r.left, Top: r.top, Right: r.right, Bottom: r.bottom};
+		}
+		return out;
+	})()`))
+	require.NoError(t, err)
+	for _, col := range []string{"Channel", "Enabled", "Lag", "Last error"} {
+		require.Contains(t, heads, col)
+		require.LessOrEqual(t, heads[col].Right, width, "the %s column is on the screen (%v px wide): %v", col, width, heads)
+	}
+}
