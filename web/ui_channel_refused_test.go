@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/keyrack/keyrack/inventory"
@@ -77,4 +78,42 @@ func TestARefusedMappingOrSettingIsShownOnTheChannelPageWithWhatWasTyped(t *test
 	p = e.get(from)
 	require.NotContains(t, p.Body, `id="refused"`)
 	require.Empty(t, value(p.Body, "new-room"))
+}
+
+// The add-a-mapping form offers each rate plan code once, naming the room
+// types that have it: it listed "DBL-SUP / BAR", "DBL-STD / BAR" … each
+// sending only "BAR", so a rate plan chosen as another room type's was
+// mapped, without a word, as the chosen room type's.
+func TestTheMappingFormOffersEachRatePlanCodeOnceWithItsRoomTypes(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+	e.seedHotel("P", 2)
+	ctx := context.Background()
+	_, err := e.st.CreateRoomType(ctx, "P", inventory.RoomType{Code: "DBL-SUP", Pool: "DBL"}, inventory.System)
+	require.NoError(t, err)
+	for _, rp := range []inventory.RatePlan{{Code: "BAR", RoomType: "DBL-STD"}, {Code: "BAR", RoomType: "DBL-SUP"}, {Code: "SEAVIEW", RoomType: "DBL-SUP"}} {
+		_, err = e.st.CreateRatePlan(ctx, "P", rp, inventory.System)
+		require.NoError(t, err)
+	}
+	e.login("anna")
+	const from = "/admin/p/P/channels/expedia"
+	body := e.get(from).Body
+	sel := regexp.MustCompile(`(?s)<select id="new-rp".*?</select>`).FindString(body)
+	require.NotEmpty(t, sel, body)
+	options := regexp.MustCompile(`<option value="([^"]*)"[^>]*>([^<]*)</option>`).FindAllStringSubmatch(sel, -1)
+	got := map[string]string{}
+	for _, o := range options {
+		_, twice := got[o[1]]
+		require.False(t, twice, "rate plan %q is offered more than once: %s", o[1], sel)
+		got[o[1]] = o[2]
+	}
+	require.Equal(t, map[string]string{"": "no rate plan", "BAR": "BAR (DBL-STD, DBL-SUP)", "SEAVIEW": "SEAVIEW (DBL-SUP)"}, got)
+	list := regexp.MustCompile(`(?s)<datalist id="rate-plans">.*?</datalist>`).FindString(body)
+	require.Equal(t, 1, strings.Count(list, `value="BAR"`), list)
+
+	// A code the room type chosen does not have is refused, the form kept.
+	p := e.post(from, from+"/mappings", url.Values{"room": {"SUITE-9"}, "room_type": {"DBL-STD"}, "rate_plan": {"SEAVIEW"}})
+	require.Equal(t, http.StatusNotFound, p.Status)
+	require.Contains(t, refusal(t, p), "rate plan &#34;SEAVIEW&#34; does not exist for room type DBL-STD")
+	require.Regexp(t, `<option value="SEAVIEW" selected>`, p.Body)
 }

@@ -295,7 +295,11 @@ type channelData struct {
 	Mappings  []inventory.Mapping
 	RoomTypes []inventory.RoomType
 	RatePlans []inventory.RatePlan
-	Unmapped  []inventory.UnmappedCode
+	// RatePlanCodes are the rate plans' codes, each once with the room
+	// types that have it: a mapping names its rate plan by code, of the
+	// room type chosen.
+	RatePlanCodes []ratePlanCode
+	Unmapped      []inventory.UnmappedCode
 	// SplitRooms are the channel's room codes mapped (through different
 	// rates) to room types of different pools: a channel holds one count
 	// per room, and keyrack sends it one pool's (unless the channel takes
@@ -330,6 +334,26 @@ type channelData struct {
 	Refused, RefusedAt string
 	MapForm            inventory.Mapping
 	Settings           *channelSettings
+}
+
+// ratePlanCode is a rate plan code and the room types having a plan of it.
+type ratePlanCode struct {
+	Code      string
+	RoomTypes []string
+}
+
+// ratePlanCodes lists each code of plans once, in the order first seen.
+func ratePlanCodes(plans []inventory.RatePlan) []ratePlanCode {
+	var out []ratePlanCode
+	for _, rp := range plans {
+		i := slices.IndexFunc(out, func(c ratePlanCode) bool { return c.Code == rp.Code })
+		if i < 0 {
+			out = append(out, ratePlanCode{Code: rp.Code})
+			i = len(out) - 1
+		}
+		out[i].RoomTypes = append(out[i].RoomTypes, rp.RoomType)
+	}
+	return out
 }
 
 // channelSettings are the settings form's values.
@@ -422,6 +446,7 @@ func (s *Server) loadChannelStore(ctx context.Context, property string, d *chann
 	if d.RatePlans, err = s.store.RatePlans(ctx, property); err != nil {
 		return err
 	}
+	d.RatePlanCodes = ratePlanCodes(d.RatePlans)
 	if d.Channel.ARILevel != "rate" { // per room and rate, each pair has a count of its own
 		d.SplitRooms = splitRooms(d.Mappings, d.RoomTypes)
 	}
