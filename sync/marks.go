@@ -389,7 +389,7 @@ func (f *Fanout) NightMarks(ctx context.Context, property string, from, to inven
 				isEcho := echoS.has(j) || relayOwn
 				switch {
 				case !ch.Pushed:
-					cn.State, cn.Why = MarkNotSent, "not pushed to: "+ch.NotPushed
+					cn.State, cn.Why = MarkNotSent, ch.NotPushed
 				case d.Before(m.Today):
 					cn.State, cn.Why = MarkNotSent, "a past night: not sent any more"
 				case !d.Before(horizonEnd):

@@ -77,7 +77,7 @@ func TestGridShowsSoldLimitClosedAndOverbookedNights(t *testing.T) {
 	require.Equal(t, http.StatusOK, p.Status, p.Body)
 	require.Equal(t, 31, len(gridColumn.FindAllString(p.Body, -1)), "the pool column and 30 nights")
 	require.Contains(t, p.Body, `<th scope="row">DBL`)
-	require.Contains(t, p.Body, "10 units × 1.00")
+	require.Contains(t, p.Body, "10 units × 1.00 by default")
 
 	booked := gridCell(t, p.Body, "DBL", today.AddDays(2))
 	require.Contains(t, booked, "3/10")
@@ -540,6 +540,11 @@ func TestGridEditSaysWhichChannelsAreSentNothing(t *testing.T) {
 	msg := gridEditFlash(t, a, "DBL", today.AddDays(5), today.AddDays(6))
 	require.NotContains(t, msg, "being updated")
 	require.Contains(t, msg, "units set to 9. No channel is sent these nights (expedia: the channel has no endpoint).")
+	grid := a.get("/admin/p/H/grid").Body
+	require.Regexp(t, `<strong>expedia</strong>\s*<span class="muted">— the channel has no endpoint</span>`, grid, "the grid's channels say why one is sent nothing, once")
+	cell := a.get(fmt.Sprintf("/admin/p/H/grid/cell?pool=DBL&night=%s", today.AddDays(5))).Body
+	require.Contains(t, cell, `<span class="hint">the channel has no endpoint</span>`)
+	require.NotContains(t, grid+cell, "not pushed to:")
 
 	_, err = a.st.CreateChannel(ctx, "H", inventory.Channel{Code: "airbnb", Kind: inventory.ChannelICal, Enabled: true}, inventory.System)
 	require.NoError(t, err)
