@@ -395,7 +395,7 @@ func (w *authzWorld) authzCases() []struct {
 		{"POST /admin/p/:property/channels/:channel/mappings", authzCase{class: classStaffForm, path: ui + "/channels/expedia/mappings",
 			body: form("room", "DBL3", "room_type", "DBL-STD"), ok: true}},
 		{"POST /admin/p/:property/channels/:channel/mappings/delete", authzCase{class: classStaffForm, path: ui + "/channels/booking/mappings/delete",
-			body: form("room", "DBL"), ok: true}},
+			body: form("room", "DBL", "confirm", "yes"), ok: true}},
 		{"POST /admin/p/:property/channels/:channel/credentials/inbound", authzCase{class: classStaffForm, path: ui + "/channels/expedia/credentials/inbound",
 			body: form("username", "exp-user-2"), ok: true}},
 		{"POST /admin/p/:property/channels/:channel/credentials/outbound", authzCase{class: classStaffForm, path: ui + "/channels/expedia/credentials/outbound",

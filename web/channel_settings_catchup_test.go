@@ -69,18 +69,18 @@ func TestAMappingDeletedOnTheChannelsPageQueuesItsClosure(t *testing.T) {
 	// A rate's mapping deleted while the room code stays mapped for any
 	// rate closes nothing, and staff are not told it does.
 	require.NoError(t, e.st.SetMapping(ctx, "P", "expedia", inventory.Mapping{ChannelRoom: "SUP", ChannelRate: "NRF", RoomType: "DBL-STD"}, inventory.System))
-	p := e.post(from, from+"/mappings/delete", url.Values{"room": {"SUP"}, "rate": {"NRF"}})
+	p := e.post(from, from+"/mappings/delete", url.Values{"room": {"SUP"}, "rate": {"NRF"}, "confirm": {"yes"}})
 	requireRedirectBack(t, p, "expedia")
 	require.NotContains(t, e.get(p.Header.Get("Location")).Body, "no longer sends")
 
-	p = e.post(from, from+"/mappings/delete", url.Values{"room": {"SUP"}})
+	p = e.post(from, from+"/mappings/delete", url.Values{"room": {"SUP"}, "confirm": {"yes"}})
 	requireRedirectBack(t, p, "expedia")
 	require.Contains(t, e.get(p.Header.Get("Location")).Body, "keyrack no longer sends expedia the availability of room SUP")
 
 	// At the room level the room code is what is closed, even when its
 	// last mapping named a rate.
 	require.NoError(t, e.st.SetMapping(ctx, "P", "expedia", inventory.Mapping{ChannelRoom: "TWN", ChannelRate: "NRF", RoomType: "DBL-STD"}, inventory.System))
-	p = e.post(from, from+"/mappings/delete", url.Values{"room": {"TWN"}, "rate": {"NRF"}})
+	p = e.post(from, from+"/mappings/delete", url.Values{"room": {"TWN"}, "rate": {"NRF"}, "confirm": {"yes"}})
 	requireRedirectBack(t, p, "expedia")
 	require.Contains(t, e.get(p.Header.Get("Location")).Body, "keyrack no longer sends expedia the availability of room TWN:")
 	st := statusOfChannel(t, e.fan, "expedia")

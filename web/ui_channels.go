@@ -742,6 +742,10 @@ func (s *Server) uiChannelDeleteMapping(c *gin.Context) {
 		return
 	}
 	room, rate := c.PostForm("room"), c.PostForm("rate")
+	if c.PostForm("confirm") != "yes" {
+		s.confirmDeleteMapping(c, ch, room, rate)
+		return
+	}
 	closed, err := s.store.DeleteMapping(c.Request.Context(), uiProp(c).Code, ch.Code, room, rate, staff(c).Actor())
 	if err != nil {
 		s.uiFail(c, err)
@@ -762,6 +766,45 @@ func (s *Server) uiChannelDeleteMapping(c *gin.Context) {
 			": it is sent 0 for every night of its horizon once, so that the channel stops selling it (close it at the channel too, or map it again)."
 	}
 	redirectFlash(c, channelPath(c), msg)
+}
+
+// confirmPage asks staff to confirm a change that is hard to take back:
+// Says are its paragraphs, the form posts Fields and confirm=yes to Action.
+type confirmPage struct {
+	Says            []string
+	Action, Button  string
+	Fields          []confirmField
+	Back, BackLabel string
+}
+
+type confirmField struct{ Name, Value string }
+
+// confirmDeleteMapping asks before a mapping is deleted: one tap of the
+// row's button would have the channel sent 0 for the room on every night of
+// its horizon, and its bookings of it parked.
+func (s *Server) confirmDeleteMapping(c *gin.Context, ch inventory.Channel, room, rate string) {
+	ms, err := s.store.Mappings(c.Request.Context(), uiProp(c).Code, ch.Code)
+	if err != nil {
+		s.uiFail(c, err)
+		return
+	}
+	i := slices.IndexFunc(ms, func(m inventory.Mapping) bool { return m.ChannelRoom == room && m.ChannelRate == rate })
+	what := "room " + room
+	if rate != "" {
+		what += " rate " + rate
+	}
+	if i < 0 {
+		s.renderError(c, http.StatusNotFound, "Channel "+ch.Code+" has no mapping of "+what+".")
+		return
+	}
+	says := []string{"Delete the mapping of " + ch.Code + "'s " + what + " to room type " + ms[i].RoomType + "?",
+		"Bookings of it from " + ch.Code + " are then parked — kept, holding no room — unless another mapping takes them."}
+	if s.pushes(ch) {
+		says = append(says, "If no other mapping covers it, keyrack stops sending "+ch.Code+" its availability and sends it 0 for every night of its horizon once, so that the channel stops selling it.")
+	}
+	s.render(c, http.StatusOK, "confirm", "Delete a mapping", "channels", confirmPage{Says: says,
+		Action: channelPath(c) + "/mappings/delete", Button: "Delete the mapping of " + what,
+		Fields: []confirmField{{"room", room}, {"rate", rate}}, Back: channelPath(c), BackLabel: "Channel " + ch.Code})
 }
 
 // newSecret is a random secret of 192 bits, URL-safe.

@@ -436,14 +436,24 @@ func TestChannelMappingsAddEditDelete(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, p.Status)
 	require.Len(t, mappings(), 2)
 
+	// The row's delete button asks first: one tap would have the channel
+	// sent 0 for the room's every night.
 	p = e.post(from, from+"/mappings/delete", url.Values{"room": {"SUP"}, "rate": {"NRF"}})
+	require.Equal(t, http.StatusOK, p.Status, p.Body)
+	require.Contains(t, p.Body, "Delete the mapping of expedia&#39;s room SUP rate NRF to room type")
+	require.Contains(t, p.Body, `<input type="hidden" name="confirm" value="yes">`)
+	require.Contains(t, p.Body, `<a href="/admin/p/P/channels/expedia">Keep it</a>`)
+	require.Len(t, mappings(), 2, "nothing is deleted until confirmed")
+	p = e.post(from, from+"/mappings/delete", url.Values{"room": {"NOPE"}})
+	require.Equal(t, http.StatusNotFound, p.Status, "no such mapping to confirm")
+	p = e.post(from, from+"/mappings/delete", url.Values{"room": {"SUP"}, "rate": {"NRF"}, "confirm": {"yes"}})
 	requireRedirectBack(t, p, "expedia")
 	require.Equal(t, []inventory.Mapping{{ChannelRoom: "DBL", RoomType: "DBL-STD"}}, mappings())
 	require.Equal(t, "staff:anna", auditActions(t, e.st)["mapping.delete"])
 	var closures int
 	require.NoError(t, e.st.DB().QueryRow(ctx, `SELECT count(*) FROM sync_closures WHERE channel_room = 'SUP' AND channel_rate = ''`).Scan(&closures))
 	require.Equal(t, 1, closures, "SUP, no longer mapped, is to be closed on expedia")
-	p = e.post(from, from+"/mappings/delete", url.Values{"room": {"SUP"}, "rate": {"NRF"}})
+	p = e.post(from, from+"/mappings/delete", url.Values{"room": {"SUP"}, "rate": {"NRF"}, "confirm": {"yes"}})
 	require.Equal(t, http.StatusNotFound, p.Status)
 
 	// The settings form changes the hotel code and endpoint.
