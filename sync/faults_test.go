@@ -606,3 +606,59 @@ func TestARateLimitedRequestCountsUntilItsAnswer(t *testing.T) {
 	require.Greater(t, len(h.tc["B"].Received()), limit, "requests after the first window")
 	require.Zero(t, h.tc["B"].Stats().Throttled, "keyrack kept to the limit as the channel counts it")
 }
+
+// A worker process that cannot reach Redis — a wrong REDIS_URL in its unit
+// file, or a network that cuts it off from Redis alone — still runs its
+// relay beside the other workers and takes its share of the changes. The
+// channels and PMS webhooks it marks queued, with no task in Redis, waited
+// for the other workers' sweepers to find them stale (StaleAfter, 5 s): in
+// the multi-process drill every channel's fan-out was held back for seconds
+// at a time while nothing told staff why. It now hands back at once what it
+// could not enqueue, and a worker that reaches Redis delivers it.
+func TestAWorkerThatCannotReachRedisHandsItsWakeUpsToTheOthers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	recv := newReceiver(t, 0, 0)
+	h := newHotel(t, hotelOptions{noWorker: true, config: func(c *sync.Config) {
+		// A queued task is looked for in Redis only after an hour: what
+		// reaches the channels here does not come from that check.
+		c.StaleAfter = time.Hour
+	}})
+	h.addPMS("pms", recv.srv.URL)
+	run := func(f *sync.Fanout) (stop func()) {
+		wctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- f.RunWorker(wctx) }()
+		return func() { cancel(); <-done }
+	}
+	stop := run(h.fanout())
+	h.primed()
+	stop()
+
+	// The worker without Redis, alone: it takes the booking's changes.
+	cfg := h.cfg
+	q, err := sync.OpenQueue("redis://127.0.0.1:1/0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = q.Close() })
+	cfg.Queue = q
+	cutOff, err := sync.New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(run(cutOff))
+	arrival := h.today.AddDays(3)
+	h.book("A", "cut-off-1", 0, arrival, 2, 4)
+	eventually(t, convergeTimeout, "the worker without Redis to relay the booking", func() bool {
+		var n int
+		require.NoError(t, h.st.DB().QueryRow(ctx, `SELECT count(*) FROM outbox WHERE done_at IS NULL`).Scan(&n))
+		return n == 0 && len(h.feed("pms")) == 1
+	})
+	require.False(t, h.inSync("B"), "B is marked, not delivered: the worker without Redis can wake nobody")
+
+	// A worker that reaches Redis delivers it, without waiting for the
+	// task the other could not enqueue to go stale.
+	h.startWorker()
+	h.waitConverged("B", "C", "D")
+	got, _ := h.tc["B"].Value(h.room("B", 0), arrival)
+	require.Equal(t, 6, got)
+	eventually(t, convergeTimeout, "the PMS's webhook", func() bool { return len(recv.delivered()) == 1 })
+	require.Equal(t, "cut-off-1", recv.delivered()[0].ExternalID)
+}

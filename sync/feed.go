@@ -109,9 +109,21 @@ func (f *Fanout) relayReservations(ctx context.Context, property int64) (int, er
 	if err != nil {
 		return 0, err
 	}
-	for _, h := range hooks {
+	for i, h := range hooks {
 		if err := f.enqueueWebhook(ctx, h); err != nil {
-			break // Redis is down (noted once); the sweeper catches up
+			// Redis is down (noted once), or this process cannot reach it:
+			// due for every worker's sweeper at once (Fanout.handBack).
+			ids := make([]int64, 0, len(hooks)-i)
+			for _, h := range hooks[i:] {
+				ids = append(ids, h.Feed)
+			}
+			hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			if _, err := f.db.Exec(hctx, `UPDATE feed_entries SET queued_at = NULL
+				WHERE property_id = $1 AND id = ANY($2::bigint[]) AND delivered_at IS NULL`, property, ids); err != nil {
+				f.log.Warn("could not hand webhooks to the sweepers; they look for them in Redis later", "err", err)
+			}
+			cancel()
+			break
 		}
 	}
 	return taken, nil

@@ -383,11 +383,37 @@ func queueMarkQueued(b *pgx.Batch, props, channels []int64, classes []string) *[
 }
 
 // wake enqueues the tasks; what fails to enqueue stays marked in
-// PostgreSQL for the sweeper.
+// PostgreSQL, handed back to the sweepers (handBack).
 func (f *Fanout) wake(ctx context.Context, ws []wakeup) {
-	for _, w := range ws {
+	for i, w := range ws {
 		if err := f.enqueue(ctx, w.pair, w.class, w.gen, 0); err != nil {
-			return // Redis is down (noted once); the sweeper catches up
+			f.handBack(ctx, ws[i:]) // Redis is down (noted once), or this process cannot reach it
+			return
 		}
+	}
+}
+
+// handBack makes the wake-ups this process could not enqueue due for every
+// worker's sweeper at once: marked queued just now, they would otherwise be
+// looked for in Redis only StaleAfter later. When Redis is down for every
+// process that changes nothing (no sweeper reaches it either); when only
+// this one cannot reach it — a worker started with a wrong REDIS_URL, or
+// cut off from Redis alone, whose relay goes on taking its share of the
+// changes —, a worker that reaches Redis enqueues them within its
+// SweepInterval rather than every channel waiting seconds for each change
+// this one took. The wake-ups are one property's (wake's callers).
+func (f *Fanout) handBack(ctx context.Context, ws []wakeup) {
+	props, channels, gens := make([]int64, len(ws)), make([]int64, len(ws)), make([]int64, len(ws))
+	for i, w := range ws {
+		props[i], channels[i], gens[i] = w.Property, w.Channel, w.gen
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	// Only while the task asked for is still the one waiting.
+	if _, err := f.db.Exec(ctx, `UPDATE sync_channels s SET queued_at = '-infinity'
+		FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS w (property_id, channel_id, gen)
+		WHERE s.property_id = w.property_id AND s.channel_id = w.channel_id AND s.queued_gen = w.gen`,
+		props, channels, gens); err != nil {
+		f.log.Warn("could not hand channels' wake-ups to the sweepers; they look for them in Redis later", "err", err)
 	}
 }
