@@ -311,7 +311,7 @@ func (d *delivery) noteLockHolder(ctx context.Context) {
 	case !errors.Is(err, pgx.ErrNoRows):
 		d.f.log.Warn("could not read who holds a channel's delivery lock", "err", err)
 	}
-	d.f.log.Warn(note, "channel", p.Property, "channel_id", p.Channel)
+	d.f.log.Warn(note, "property_id", p.Property, "channel_id", p.Channel)
 	if _, err := d.f.db.Exec(ctx, `UPDATE sync_channels SET last_error = $3, last_error_at = now()
 		WHERE property_id = $1 AND channel_id = $2`, p.Property, p.Channel, note); err != nil {
 		d.f.log.Warn("could not record a delivery waiting for its channel's lock", "err", err)

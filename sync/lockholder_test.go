@@ -1,9 +1,12 @@
 package sync_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
+	gosync "sync"
 	"testing"
 	"time"
 
@@ -19,8 +22,10 @@ import (
 func TestAChannelWhoseLockAHungSessionHoldsSaysWhoHoldsIt(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
+	var logged lockedBuffer
 	h := newHotel(t, hotelOptions{channels: []string{"A", "B"}, config: func(c *sync.Config) {
 		c.LockWait = time.Second
+		c.Logger = slog.New(slog.NewTextHandler(&logged, nil))
 	}}).primed()
 
 	hung, err := h.st.DB().Acquire(ctx)
@@ -43,9 +48,36 @@ func TestAChannelWhoseLockAHungSessionHoldsSaysWhoHoldsIt(t *testing.T) {
 	})
 	v, _ := h.tc["B"].Value(h.room("B", 0), arrival)
 	require.Equal(t, 10, v, "nothing reached B while the lock was held")
+	// The operator's log names the channel by its ids, the property's as
+	// such: it said channel=<the property's id> channel_id=<the channel's>.
+	eventually(t, convergeTimeout, "the wait to be logged", func() bool { return strings.Contains(logged.String(), "deliveries wait") })
+	for _, line := range strings.Split(logged.String(), "\n") {
+		if strings.Contains(line, "deliveries wait") {
+			require.Contains(t, line, fmt.Sprintf("property_id=%d channel_id=%d", h.id, h.chanIDs["B"]))
+			require.NotContains(t, line, " channel=")
+		}
+	}
 
 	_, err = hung.Exec(ctx, `SELECT pg_advisory_unlock_all()`)
 	require.NoError(t, err)
 	h.waitConverged()
 	require.Empty(t, statusOf(t, h, "B").LastError, "the note goes once a delivery runs")
+}
+
+// lockedBuffer is a bytes.Buffer that a logger writes from many goroutines.
+type lockedBuffer struct {
+	mu  gosync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
