@@ -502,6 +502,7 @@ func (d *delivery) run(ctx context.Context, last bool) error {
 			if wait > 0 {
 				// Rate limited: the marks stay and a task comes back when the
 				// channel may be sent to; changes until then join it.
+				d.note(d.heldBack(wait))
 				leave(notPushed)
 				return d.later(ctx, wait)
 			}
@@ -1146,6 +1147,36 @@ func (d *delivery) clearAll(ctx context.Context, note string) error {
 		return err
 	}
 	return d.succeeded(ctx)
+}
+
+// note adds a note for staff to the run's notes.
+func (d *delivery) note(n string) {
+	if d.notes != "" {
+		n = d.notes + "; " + n
+	}
+	d.notes = n
+}
+
+// heldBack says why a run that admit holds back for wait sends nothing
+// now: staff see a channel pending, and without it could not tell one that
+// waits for its own rate limit, or for the pause it asked for, from one
+// that nothing delivers.
+func (d *delivery) heldBack(wait time.Duration) string {
+	in := max(wait.Round(time.Second), time.Second).String()
+	g := &d.gate
+	if g.paused != nil && g.paused.After(g.now.Add(time.Since(g.at))) {
+		return "not sent yet: the channel asked keyrack to wait (HTTP 429 with Retry-After); the next push goes in about " + in
+	}
+	requests := "requests"
+	if d.ch.RateLimit == 1 {
+		requests = "request"
+	}
+	per := "a minute"
+	if d.f.cfg.RateWindow != time.Minute {
+		per = "per " + d.f.cfg.RateWindow.String()
+	}
+	return fmt.Sprintf("not sent yet: the channel's rate limit (%d %s %s) is used up; the next push goes in about %s, "+
+		"with every change made meanwhile", d.ch.RateLimit, requests, per, in)
 }
 
 // admit applies the channel's rate limit and any pause it asked for, as

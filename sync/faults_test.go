@@ -662,3 +662,41 @@ func TestAWorkerThatCannotReachRedisHandsItsWakeUpsToTheOthers(t *testing.T) {
 	eventually(t, convergeTimeout, "the PMS's webhook", func() bool { return len(recv.delivered()) == 1 })
 	require.Equal(t, "cut-off-1", recv.delivered()[0].ExternalID)
 }
+
+// A channel whose deliveries wait for its rate limit says so in its status.
+// In the multi-process drill (5 bookings a second on OTAs taking 60
+// requests a minute) expedia and bookingcom stood "pending for 41s (155
+// nights, queued)" every minute with nothing saying why — after a worker
+// had just been killed, staff could not tell a channel held back by its
+// own limit from one left stuck.
+func TestAChannelHeldBackByItsRateLimitSaysSo(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{channels: []string{"A", "B", "C"}, rateLimit: map[string]int{"B": 1},
+		config: func(c *sync.Config) { c.RateWindow = time.Hour }}).primed() // the resync took B's one request
+	require.Empty(t, statusOf(t, h, "B").LastError)
+	h.tc["C"].Limit(1, time.Hour) // C's own limit: beyond it, 429 with a Retry-After of about an hour
+
+	h.book("A", "held-back", 0, h.today.AddDays(2), 1, 1)
+	eventually(t, convergeTimeout, "C to take the first booking", func() bool { return len(h.tc["C"].Received()) == 1 })
+	h.book("A", "held-back-2", 0, h.today.AddDays(3), 1, 1)
+	eventually(t, convergeTimeout, "B's status to say why it waits", func() bool {
+		return statusOf(t, h, "B").LastError != ""
+	})
+	s := statusOf(t, h, "B")
+	require.Contains(t, s.LastError, "not sent yet: the channel's rate limit (1 request per 1h0m0s) is used up")
+	require.Regexp(t, `the next push goes in about (1h0m0s|59m\d+s), with every change made meanwhile$`, s.LastError)
+	require.False(t, s.InSync)
+	require.Zero(t, s.Failures, "waiting for the rate limit is not a failure")
+	require.Empty(t, h.tc["B"].Received(), "nothing was sent past the limit")
+
+	// C took the first booking and answered the second 429: the next
+	// change's delivery waits for the pause C asked for, and says so.
+	eventually(t, convergeTimeout, "C's 429", func() bool { return h.tc["C"].Stats().Throttled == 1 })
+	h.book("A", "held-back-3", 0, h.today.AddDays(4), 1, 1)
+	eventually(t, convergeTimeout, "C's status to say why it waits", func() bool {
+		return strings.HasPrefix(statusOf(t, h, "C").LastError, "not sent yet")
+	})
+	require.Regexp(t, `^not sent yet: the channel asked keyrack to wait \(HTTP 429 with Retry-After\); the next push goes in about (1h0m0s|59m\d+s)$`,
+		statusOf(t, h, "C").LastError)
+	require.Equal(t, 1, h.tc["C"].Stats().Throttled, "nothing more was sent during the pause")
+}
