@@ -164,6 +164,10 @@ func overdueDetail(o sync.Overdue) map[string]string {
 			why += " (see scheduler)"
 		} else if o.SchedulerLeads {
 			why = "its polls are not carried out (no keyrack worker?) or fail"
+			if !slices.ContainsFunc(o.Unpolled, pollsAskedFor) {
+				why = "the keyrack scheduler that leads does not ask for their polls: its process hangs or cannot reach Redis; " +
+					"restart it or correct its REDIS_URL"
+			}
 		}
 		d["pulls"] = fmt.Sprintf("%s not been polled with success for %s: %s",
 			plural(n, "pull-mode channel has", "pull-mode channels have"), lagText(oldest(o.Unpolled)), why)

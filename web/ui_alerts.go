@@ -172,6 +172,10 @@ func notDone(o sync.Overdue, loc *time.Location) (notSent, notFetched []notDoneI
 			msg += "No keyrack scheduler is running: it is what polls pull-mode channels (see \"" + notScheduledTitle + "\" above)."
 		case !o.SchedulerLeads:
 			msg += "No keyrack scheduler is running: it is what polls pull-mode channels (keyrack serve --roles scheduler)."
+		case !pollsAskedFor(ch):
+			msg += "The keyrack scheduler that leads has not asked for a poll of it since then: its process hangs, or cannot " +
+				"reach Redis (its log says \"scheduling channel polls failed\"). Whoever runs keyrack should restart that " +
+				"process, or correct its REDIS_URL: while it holds the lead, no other scheduler takes over."
 		case ch.PullError != "":
 			msg += "Its last poll failed: " + ch.PullError
 		case ch.PulledAt != nil && ch.PulledAt.After(ch.Since):
@@ -182,6 +186,16 @@ func notDone(o sync.Overdue, loc *time.Location) (notSent, notFetched []notDoneI
 		notFetched = append(notFetched, notDoneItem{Channel: ch.Channel, Since: ch.Since, Message: msg})
 	}
 	return notSent, notFetched, notScheduled
+}
+
+// pollsAskedFor reports whether the leading scheduler still asks for polls
+// of an unpolled pull-mode channel: it asks each PullInterval (within a
+// second), so none asked for over two of them and a minute means its pull
+// loop is not running — its process hangs, alive, or it cannot reach Redis,
+// where a poll it cannot enqueue stays due —, whatever the channel's last
+// poll error says (it may be from before the channel's pull URL changed).
+func pollsAskedFor(ch sync.OverdueChannel) bool {
+	return ch.PulledAt != nil && time.Since(*ch.PulledAt) <= 2*ch.PullInterval+time.Minute
 }
 
 // notScheduledTitle is the heading of the alert that no scheduler leads.

@@ -29,10 +29,10 @@ func TestOverdueChangesAreNotInASectionShownAlone(t *testing.T) {
 }
 
 // A scheduler leads, yet a pull-mode channel has not been polled: the page
-// says why as far as keyrack knows — its last poll's error, or that no
-// poll was asked for since (the channel was enabled again after) — and
-// /readyz says it is not the scheduler, and how long the channel polled
-// least recently has waited.
+// says why as far as keyrack knows — that the leader asks for no poll (none
+// since the channel was enabled again, an hour ago), or its last poll's
+// error — and /readyz says which, and how long the channel polled least
+// recently has waited.
 func TestAPullChannelNotPolledWhileASchedulerLeadsSaysWhy(t *testing.T) {
 	t.Parallel()
 	a := newOverdueUI(t)
@@ -53,14 +53,16 @@ func TestAPullChannelNotPolledWhileASchedulerLeadsSaysWhy(t *testing.T) {
 	a.login("victor")
 	p := a.get("/admin/p/P/alerts")
 	require.Contains(t, p.Body, "keyrack has not polled bookingcom")
-	require.Contains(t, p.Body, "Check that a keyrack scheduler and a keyrack worker process are running.",
+	require.Contains(t, p.Body, "The keyrack scheduler that leads has not asked for a poll of it since then",
 		"the last poll asked for was before the channel was enabled again")
 	require.NotContains(t, p.Body, "no keyrack worker carries them out")
-	require.Contains(t, overdueOf(t, a.uiEnv, "pulls"), "its polls are not carried out (no keyrack worker?) or fail")
+	require.Contains(t, overdueOf(t, a.uiEnv, "pulls"), "the keyrack scheduler that leads does not ask for their polls")
 	require.Contains(t, overdueOf(t, a.uiEnv, "pulls"), "for 1h")
 
-	exec(`UPDATE sync_channels SET pull_error = 'fetch failed: HTTP 401'`)
+	// Asked for a moment ago, and failing.
+	exec(`UPDATE sync_channels SET pulled_at = now(), pull_error = 'fetch failed: HTTP 401'`)
 	require.Contains(t, a.get("/admin/p/P/alerts").Body, "Its last poll failed: fetch failed: HTTP 401")
+	require.Contains(t, overdueOf(t, a.uiEnv, "pulls"), "its polls are not carried out (no keyrack worker?) or fail")
 
 	// A second such channel, three hours without: readyz says the longest.
 	_, err := a.st.DB().Exec(ctx, `INSERT INTO channels (property_id, code, name, kind, enabled, pull_url, pull_interval_s, created_at, enabled_at)
@@ -70,4 +72,46 @@ func TestAPullChannelNotPolledWhileASchedulerLeadsSaysWhy(t *testing.T) {
 	pulls := overdueOf(t, a.uiEnv, "pulls")
 	require.Contains(t, pulls, fmt.Sprintf("%d pull-mode channels have", 2))
 	require.Contains(t, pulls, "for 3h", pulls)
+}
+
+// A scheduler leads but asks for no poll of a pull-mode channel: its pull
+// loop is not running — the process hangs (alive, so PostgreSQL keeps its
+// lead), or it cannot reach Redis (the polls are enqueued there, and one
+// not taken stays due) — and no other scheduler takes over. In the
+// multi-process drill a scheduler started with a wrong REDIS_URL took the
+// lead; bookingcom's bookings stopped reaching keyrack, and ten minutes on
+// the page blamed the channel's last poll error, left from before its pull
+// URL was changed, and /readyz a missing worker. The page and /readyz now
+// point at the scheduler that leads.
+func TestAPullChannelTheLeadingSchedulerDoesNotPollSaysSo(t *testing.T) {
+	t.Parallel()
+	a := newOverdueUI(t)
+	a.seedHotel("P", 1)
+	ctx := context.Background()
+	a.pullChannel("P")
+	_, err := a.st.DB().Exec(ctx, `UPDATE channels SET created_at = now() - interval '3 hours', enabled_at = now() - interval '3 hours' WHERE code = 'bookingcom'`)
+	require.NoError(t, err)
+	// Its last good poll 20 minutes ago, a poll of its old pull URL failed
+	// since, and none asked for since (the URL's change made one due).
+	_, err = a.st.DB().Exec(ctx, `INSERT INTO sync_channels (property_id, channel_id, pulled_at, pull_ok_at, pull_error, pull_error_at)
+		SELECT property_id, id, NULL, now() - interval '20 minutes', 'fetch failed: connection refused', now() - interval '15 minutes'
+		FROM channels WHERE code = 'bookingcom'`)
+	require.NoError(t, err)
+	holdSchedulerLead(t, a.st)
+
+	a.login("victor")
+	p := a.get("/admin/p/P/alerts")
+	require.Contains(t, p.Body, "keyrack has not polled bookingcom")
+	require.Contains(t, p.Body, "The keyrack scheduler that leads has not asked for a poll of it since then: its process hangs, "+
+		"or cannot reach Redis (its log says &#34;scheduling channel polls failed&#34;).")
+	require.NotContains(t, p.Body, "Its last poll failed")
+	require.Contains(t, overdueOf(t, a.uiEnv, "pulls"), "the keyrack scheduler that leads does not ask for their polls")
+
+	// Polls asked for and failing: the error is the reason.
+	_, err = a.st.DB().Exec(ctx, `UPDATE sync_channels SET pulled_at = now(), pull_error_at = now()`)
+	require.NoError(t, err)
+	p = a.get("/admin/p/P/alerts")
+	require.Contains(t, p.Body, "Its last poll failed: fetch failed: connection refused")
+	require.NotContains(t, p.Body, "has not asked for a poll")
+	require.Contains(t, overdueOf(t, a.uiEnv, "pulls"), "its polls are not carried out (no keyrack worker?) or fail")
 }
