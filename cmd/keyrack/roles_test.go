@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -137,4 +139,46 @@ func TestServeRunsEveryRoleByDefault(t *testing.T) {
 	status, err := m.Fanout().Status(context.Background(), "H")
 	require.NoError(t, err)
 	require.Len(t, status, 2)
+}
+
+// A worker or scheduler process started with a Redis that does not answer
+// (a wrong REDIS_URL in its unit file) said "serving anyway … (see
+// /readyz)": it serves nothing, has no /readyz, and the web process's
+// /readyz checks its own connection, which answers. Its log now says what
+// it does without Redis, and that no /readyz of another process shows it.
+func TestAProcessWithoutTheWebRoleSaysWhatItDoesWithoutRedis(t *testing.T) {
+	t.Parallel()
+	st := inventorytest.New(t)
+	for _, roles := range []string{"worker", "scheduler", "web,worker"} {
+		var logged bytes.Buffer
+		m := NewMain()
+		m.Logger = slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		m.Config.Addr = "127.0.0.1:0"
+		m.Config.RedisURL = "redis://127.0.0.1:1/0"
+		m.Config.Roles = roles
+		m.Store = st
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- m.Run(ctx) }()
+		select {
+		case <-m.Started():
+		case err := <-done:
+			t.Fatalf("%s: Run returned before starting: %v", roles, err)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s: Run did not start", roles)
+		}
+		cancel()
+		require.NoError(t, wait(t, done))
+		require.NoError(t, m.Close())
+		first, _, _ := strings.Cut(logged.String(), "\n")
+		require.Contains(t, first, "Redis does not answer", roles)
+		if roles == "web,worker" {
+			require.Contains(t, first, "serving anyway, channels are updated once it is back (see /readyz)")
+			continue
+		}
+		require.NotContains(t, first, "serving", roles)
+		require.NotContains(t, first, "see /readyz", roles)
+		require.Contains(t, first, "running anyway", roles)
+		require.Contains(t, first, "check this process's REDIS_URL: the web process's /readyz checks its own connection", roles)
+	}
 }

@@ -252,7 +252,7 @@ func (m *Main) Run(ctx context.Context) error {
 	// serves while Redis is down: the fan-out catches up when it is back.
 	pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	if err := m.Queue.Ping(pingCtx); err != nil {
-		m.Logger.Warn("Redis does not answer; serving anyway, channels are updated once it is back (see /readyz)", "err", err)
+		m.Logger.Warn(redisDownNote(has), "err", err)
 	}
 	cancel()
 
@@ -441,4 +441,23 @@ func serverURL(addr net.Addr) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port) + "/"
+}
+
+// redisDownNote is what a process that starts while its Redis does not
+// answer logs, by its roles. Only a web process has a /readyz; a worker or
+// scheduler that alone cannot reach Redis — a wrong REDIS_URL in its unit
+// file — shows nowhere else (the web process's /readyz checks its own).
+func redisDownNote(has func(string) bool) string {
+	if has(roleWeb) {
+		return "Redis does not answer; serving anyway, channels are updated once it is back (see /readyz)"
+	}
+	var does []string
+	if has(roleWorker) {
+		does = append(does, "this process delivers nothing until it answers, and hands the changes it relays to the workers that reach Redis")
+	}
+	if has(roleScheduler) {
+		does = append(does, "while this process leads the scheduling, pull-mode channels are not polled")
+	}
+	return "Redis does not answer; running anyway: " + strings.Join(does, "; ") +
+		". If the other keyrack processes reach it, check this process's REDIS_URL: the web process's /readyz checks its own connection"
 }
