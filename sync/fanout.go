@@ -133,6 +133,10 @@ type Config struct {
 	// ScheduleInterval is how often the elected scheduler looks for due
 	// work (1 min); ElectionInterval how often the others try to take over (5 s).
 	ScheduleInterval, ElectionInterval time.Duration
+	// StepDownAfter is how long a leader whose polls of pull-mode channels
+	// cannot be enqueued (its Redis does not answer) keeps the lead while a
+	// scheduler that reaches Redis stands by (30 s).
+	StepDownAfter time.Duration
 	// MaintainInterval is how often the elected scheduler analyzes and
 	// vacuums the tables that need it when the server runs without
 	// autovacuum (10 s; inventory.MaintainTables).
@@ -229,6 +233,7 @@ func (c *Config) setDefaults() {
 	def(&c.EchoWindow, 5*time.Second)
 	def(&c.ScheduleInterval, time.Minute)
 	def(&c.ElectionInterval, 5*time.Second)
+	def(&c.StepDownAfter, 30*time.Second)
 	def(&c.MaintainInterval, 10*time.Second)
 	def(&c.FeedAckTimeout, 30*time.Minute)
 	def(&c.PullCheckInterval, time.Second)
@@ -274,6 +279,13 @@ type Fanout struct {
 
 	leader    atomic.Bool
 	redisDown atomic.Bool // for logging the outage once, not every attempt
+	// pullsFailingSince is when the leader's polls of pull-mode channels
+	// began failing to enqueue because Redis did not answer (unix
+	// nanoseconds; 0 while they do not): see stepDown.
+	pullsFailingSince atomic.Int64
+	// candidacy is the scheduler's session that, while this process does
+	// not lead and its Redis answers, says it could (scheduler.go).
+	candidacy *pgxpool.Conn
 }
 
 // New prepares the fan-out; nothing runs until RunWorker or RunScheduler.

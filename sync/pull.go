@@ -101,9 +101,13 @@ func (f *Fanout) enqueueDuePulls(ctx context.Context) error {
 	}
 	for _, d := range todo {
 		if err := f.enqueuePull(ctx, d.pair, d.interval); err != nil {
+			if f.redisDown.Load() {
+				f.pullsFailingSince.CompareAndSwap(0, time.Now().UnixNano())
+			}
 			return err
 		}
 	}
+	f.pullsFailingSince.Store(0)
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/keyrack/keyrack/connectors/otaxml"
 	"github.com/keyrack/keyrack/fixtures/otachannel"
 	"github.com/keyrack/keyrack/inventory"
+	"github.com/keyrack/keyrack/sync"
 	"github.com/stretchr/testify/require"
 )
 
@@ -35,6 +36,8 @@ type pullOptions struct {
 	// checkEvery is how often the scheduler looks for polls due (20 ms
 	// unless given).
 	checkEvery time.Duration
+	// noScheduler: the test starts the schedulers itself.
+	noScheduler bool
 }
 
 func newPullHotel(t *testing.T) *pullHotel { return startPullHotel(t, pullOptions{}) }
@@ -61,6 +64,9 @@ func startPullHotel(t *testing.T, o pullOptions) *pullHotel {
 	h.cfg.PullCheckInterval = cmp.Or(o.checkEvery, 20*time.Millisecond)
 	h.cfg.PullAllowPrivate = !o.refusePrivate // the test channel is on loopback
 	h.fan = h.startWorker()
+	if o.noScheduler {
+		return h
+	}
 	sched := h.fanout()
 	sctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -339,4 +345,40 @@ func TestAChannelKeyrackCannotPollRaisesAnIncident(t *testing.T) {
 	eventually(t, convergeTimeout, "the error cleared", func() bool { return h.pullState().Error == nil })
 	require.NoError(t, h.fan.RunDue(ctx))
 	require.Zero(t, h.openIncidents("stale_pull"), "a good poll resolves it")
+}
+
+// A scheduler that cannot reach Redis asks for no poll of a pull-mode
+// channel (its polls are enqueued there) yet, holding the lead, kept every
+// other scheduler from taking over: in the multi-process drill one started
+// with a wrong REDIS_URL won the lead, and bookingcom's bookings waited at
+// the OTA for as long as it ran. It now steps down when its polls have
+// failed for StepDownAfter while a scheduler that reaches Redis stands by,
+// and that one leads and polls.
+func TestALeaderThatCannotReachRedisStepsDownForOneThatCan(t *testing.T) {
+	t.Parallel()
+	h := startPullHotel(t, pullOptions{noScheduler: true})
+	h.cfg.StepDownAfter = 500 * time.Millisecond
+	run := func(f *sync.Fanout) {
+		ctx, stop := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- f.RunScheduler(ctx) }()
+		t.Cleanup(func() { stop(); <-done })
+	}
+	cfg := h.cfg
+	q, err := sync.OpenQueue("redis://127.0.0.1:1/0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = q.Close() })
+	cfg.Queue = q
+	cutOff, err := sync.New(cfg)
+	require.NoError(t, err)
+	run(cutOff)
+	eventually(t, convergeTimeout, "the scheduler without Redis to lead", cutOff.IsLeader)
+
+	good := h.fanout()
+	run(good)
+	h.oc.AddPending(h.booking("BDC-led", h.today.AddDays(3), 1, 1))
+	eventually(t, convergeTimeout, "the booking pulled", func() bool { return len(h.oc.Pending()) == 0 })
+	require.True(t, good.IsLeader(), "the scheduler that reaches Redis leads")
+	require.False(t, cutOff.IsLeader())
+	require.Equal(t, 9, h.available(h.today.AddDays(3)))
 }

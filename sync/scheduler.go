@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/keyrack/keyrack/inventory"
 )
 
@@ -28,16 +29,92 @@ const schedulerLockSQL = `hashtextextended(current_schema() || '/keyrack/sync/sc
 // the leader and, while it leads, runs the due periodic work every
 // ScheduleInterval.
 func (f *Fanout) RunScheduler(ctx context.Context) error {
+	defer f.withdraw()
 	for {
-		if err := f.lead(ctx); err != nil && ctx.Err() == nil {
+		wait := f.cfg.ElectionInterval
+		switch err := f.lead(ctx); {
+		case errors.Is(err, errSteppedDown):
+			// Long enough for a scheduler that stands by to take the lead.
+			wait = 3 * f.cfg.ElectionInterval
+		case err != nil && ctx.Err() == nil:
 			f.log.Warn("scheduler: lost or could not take the lead; trying again", "err", err)
 		}
+		f.standBy(ctx)
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(f.cfg.ElectionInterval):
+		case <-time.After(wait):
 		}
 	}
+}
+
+// errSteppedDown: the leader gave up the lead (stepDown).
+var errSteppedDown = errors.New("scheduler: stepped down")
+
+// candidacyLockSQL is the key of the advisory lock that the schedulers not
+// leading whose Redis answers hold shared, each on a session of its own: the
+// leader counts them (stepDown).
+const candidacyLockSQL = `hashtextextended(current_schema() || '/keyrack/sync/scheduler/candidates', 0)`
+
+// standBy holds the candidacy lock while this process's Redis answers, and
+// lets it go while it does not.
+func (f *Fanout) standBy(ctx context.Context) {
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	answers := f.cfg.Queue.Ping(pctx) == nil
+	cancel()
+	if !answers {
+		f.withdraw()
+		return
+	}
+	if f.candidacy != nil {
+		return
+	}
+	conn, err := f.db.Acquire(ctx)
+	if err != nil {
+		return
+	}
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock_shared(`+candidacyLockSQL+`)`); err != nil {
+		_ = conn.Conn().Close(context.Background())
+		conn.Release()
+		return
+	}
+	f.candidacy = conn
+}
+
+// withdraw lets the candidacy lock go, if this process holds it: closing
+// the session releases it whatever state it is in.
+func (f *Fanout) withdraw() {
+	if f.candidacy == nil {
+		return
+	}
+	_ = f.candidacy.Conn().Close(context.Background())
+	f.candidacy.Release()
+	f.candidacy = nil
+}
+
+// stepDown reports whether the leader should give up the lead: its polls of
+// pull-mode channels have not been enqueued for StepDownAfter because its
+// Redis does not answer — a scheduler started with a wrong REDIS_URL, or
+// cut off from Redis alone; no poll is asked for while it leads, and the
+// channels' bookings do not reach keyrack — and another scheduler whose
+// Redis answers stands by. With Redis down for every scheduler it keeps the
+// lead: none would do better, and its other work needs no Redis.
+func (f *Fanout) stepDown(ctx context.Context, conn *pgxpool.Conn) bool {
+	since := f.pullsFailingSince.Load()
+	if since == 0 || time.Since(time.Unix(0, since)) < f.cfg.StepDownAfter {
+		return false
+	}
+	var standing int
+	if err := conn.QueryRow(ctx, `SELECT count(*)::int FROM pg_locks l
+		WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+			AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+			AND (l.classid::bigint << 32) | l.objid::bigint = `+candidacyLockSQL).Scan(&standing); err != nil || standing == 0 {
+		return false
+	}
+	f.log.Warn("scheduler: stepping down: this process's Redis does not answer, so the polls of pull-mode channels are not asked for; "+
+		"a scheduler that reaches Redis takes the lead. Check this process's REDIS_URL",
+		"failing_since", time.Unix(0, since).UTC().Format(time.RFC3339))
+	return true
 }
 
 // lead takes the scheduler lock if it is free and runs the periodic work
@@ -54,6 +131,8 @@ func (f *Fanout) lead(ctx context.Context) error {
 	}
 	f.leader.Store(true)
 	defer f.leader.Store(false)
+	f.withdraw() // it leads: it no longer stands by
+	f.pullsFailingSince.Store(0)
 	defer func() {
 		// Closing the session releases the lock whatever state it is in.
 		_ = conn.Conn().Close(context.Background())
@@ -63,6 +142,8 @@ func (f *Fanout) lead(ctx context.Context) error {
 	defer f.maintainTables(ctx)()
 	t := time.NewTicker(f.cfg.ScheduleInterval)
 	defer t.Stop()
+	check := time.NewTicker(f.cfg.ElectionInterval)
+	defer check.Stop()
 	for {
 		// Recorded on the lead's own session, so it is also the check
 		// that this session still holds the lead. Bounded: a leader cut off
@@ -81,10 +162,18 @@ func (f *Fanout) lead(ctx context.Context) error {
 		if err := f.runDue(ctx); err != nil && ctx.Err() == nil {
 			f.log.Error("scheduler: periodic work failed", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+				break wait
+			case <-check.C:
+				if f.stepDown(ctx, conn) {
+					return errSteppedDown
+				}
+			}
 		}
 	}
 }

@@ -456,7 +456,8 @@ func redisDownNote(has func(string) bool) string {
 		does = append(does, "this process delivers nothing until it answers, and hands the changes it relays to the workers that reach Redis")
 	}
 	if has(roleScheduler) {
-		does = append(does, "while this process leads the scheduling, pull-mode channels are not polled")
+		does = append(does, "while this process leads the scheduling, pull-mode channels are not polled (it steps down after 30s "+
+			"for a scheduler that reaches Redis)")
 	}
 	return "Redis does not answer; running anyway: " + strings.Join(does, "; ") +
 		". If the other keyrack processes reach it, check this process's REDIS_URL: the web process's /readyz checks its own connection"
