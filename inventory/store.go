@@ -39,6 +39,14 @@ const DefaultMaxConns = 24
 
 // Open connects to the database at url (a PostgreSQL URL or DSN).
 func Open(ctx context.Context, url string) (*Store, error) {
+	return OpenNamed(ctx, url, "")
+}
+
+// OpenNamed is Open with the sessions named name in pg_stat_activity (and
+// in what keyrack says of a session holding a lock) unless url names them:
+// which process of several holds what ("keyrack serve worker pid 4242").
+// "" keeps ConnDefaults' name.
+func OpenNamed(ctx context.Context, url, name string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("database url: %w", err)
@@ -46,7 +54,21 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if !strings.Contains(url, "pool_max_conns") {
 		cfg.MaxConns = DefaultMaxConns
 	}
+	if name != "" && !hasParam(cfg.ConnConfig.RuntimeParams, "application_name") {
+		cfg.ConnConfig.RuntimeParams["application_name"] = name
+	}
 	return OpenConfig(ctx, cfg)
+}
+
+// hasParam says whether params set the server setting name (whose names are
+// case-insensitive).
+func hasParam(params map[string]string, name string) bool {
+	for p := range params {
+		if strings.EqualFold(p, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // OpenConfig connects with a prepared pool configuration. Its connections
@@ -66,13 +88,8 @@ func Open(ctx context.Context, url string) (*Store, error) {
 //     is a copy of the store's and runs with the same.
 func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
 	for name, value := range ConnDefaults {
-		given := false
-		for p := range cfg.ConnConfig.RuntimeParams {
-			// PostgreSQL's setting names are case-insensitive: TimeZone in
-			// DATABASE_URL is the timezone default here.
-			given = given || strings.EqualFold(p, name)
-		}
-		if !given {
+		// TimeZone in DATABASE_URL is the timezone default here.
+		if !hasParam(cfg.ConnConfig.RuntimeParams, name) {
 			cfg.ConnConfig.RuntimeParams[name] = value
 		}
 	}

@@ -17,10 +17,16 @@ const connectTimeout = 10 * time.Second
 // answers, so a missing or wrong URL or a stopped server is reported at once,
 // not at the first request.
 func openStore(ctx context.Context, cfg Config) (*inventory.Store, error) {
+	return openStoreNamed(ctx, cfg, "")
+}
+
+// openStoreNamed is openStore with the sessions named name in PostgreSQL
+// ("" for the default, keyrack).
+func openStoreNamed(ctx context.Context, cfg Config, name string) (*inventory.Store, error) {
 	if err := requireDatabaseURL(cfg); err != nil {
 		return nil, err
 	}
-	st, err := inventory.Open(ctx, cfg.DatabaseURL)
+	st, err := inventory.OpenNamed(ctx, cfg.DatabaseURL, name)
 	if err != nil {
 		return nil, err
 	}

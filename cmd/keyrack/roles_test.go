@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -181,4 +183,38 @@ func TestAProcessWithoutTheWebRoleSaysWhatItDoesWithoutRedis(t *testing.T) {
 		require.Contains(t, first, "running anyway", roles)
 		require.Contains(t, first, "check this process's REDIS_URL: the web process's /readyz checks its own connection", roles)
 	}
+}
+
+// A serve process names its PostgreSQL sessions by its roles and process
+// id: with several processes on one host, the session a channel's status
+// names as holding its lock tells which one to look at. A name given in
+// DATABASE_URL stands.
+func TestServeNamesItsSessionsByRolesAndProcess(t *testing.T) {
+	t.Parallel()
+	url, st, _ := migratedHotel(t)
+	sessions := func(name string) int {
+		var n int
+		require.NoError(t, st.DB().QueryRow(context.Background(),
+			`SELECT count(*) FROM pg_stat_activity WHERE application_name = $1`, name).Scan(&n))
+		return n
+	}
+	m := newTestMain(t)
+	m.Config.DatabaseURL = url
+	m.Config.Roles = "worker,scheduler"
+	runMain(t, m)
+	name := fmt.Sprintf("keyrack serve worker,scheduler pid %d", os.Getpid())
+	require.Equal(t, name, sessionName([]string{"worker", "scheduler"}))
+	require.Eventually(t, func() bool { return sessions(name) > 0 }, 30*time.Second, 20*time.Millisecond, "the scheduler's lead and the workers' sessions")
+
+	named := newTestMain(t)
+	named.Config.DatabaseURL = url + "&application_name=front-desk-keyrack"
+	if !strings.Contains(url, "://") {
+		named.Config.DatabaseURL = url + " application_name=front-desk-keyrack" // key=value form
+	}
+	named.Config.Roles = "web"
+	named.Config.QueuePrefix = m.Config.QueuePrefix
+	runMain(t, named)
+	_, err := named.Store.DB().Exec(context.Background(), `SELECT 1`)
+	require.NoError(t, err)
+	require.Positive(t, sessions("front-desk-keyrack"))
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	gosync "sync"
@@ -208,7 +209,10 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 	if m.Store == nil {
-		st, err := openStore(ctx, m.Config)
+		// Named by roles and process id: with several processes on one
+		// host, a session that holds a channel's lock or the scheduler's
+		// lead (the channel's status names it) tells which one it is.
+		st, err := openStoreNamed(ctx, m.Config, sessionName(roles))
 		if err != nil {
 			return err
 		}
@@ -461,4 +465,10 @@ func redisDownNote(has func(string) bool) string {
 	}
 	return "Redis does not answer; running anyway: " + strings.Join(does, "; ") +
 		". If the other keyrack processes reach it, check this process's REDIS_URL: the web process's /readyz checks its own connection"
+}
+
+// sessionName names a serve process's PostgreSQL sessions: its roles and
+// process id ("keyrack serve worker pid 4242"; PostgreSQL keeps 63 bytes).
+func sessionName(roles []string) string {
+	return fmt.Sprintf("keyrack serve %s pid %d", strings.Join(roles, ","), os.Getpid())
 }
