@@ -420,7 +420,7 @@ var errPaced = errors.New("waiting for the channel's rate limit")
 // (sync_channels), which its webhooks share as its availability deliveries
 // do: it returns how long to wait — for a pause the channel asked for since
 // the caller looked, or for a free place in the window —, or 0 and the
-// time it counted the request at.
+// time it counted the request at, until its answer: its timeout.
 func (f *Fanout) webhookTurn(ctx context.Context, ch pair, rateLimit int) (time.Duration, time.Time, error) {
 	var wait time.Duration
 	var counted time.Time
@@ -442,11 +442,22 @@ func (f *Fanout) webhookTurn(ctx context.Context, ch pair, rateLimit int) (time.
 		}
 		var window []time.Time
 		if wait, window = admitRequest(now, sent, rateLimit, f.cfg.RateWindow); wait > 0 {
+			// A webhook still in flight is counted at the latest its answer
+			// can come (below): the place it holds comes free a window after
+			// its answer, which may be any moment now — look again then.
+			wait = min(wait, f.cfg.RateWindow)
 			return nil
 		}
+		// Webhooks go out outside the pair's lock, so another may ask for
+		// its turn while this one is in flight: until its answer moves it
+		// to when it came (answeredSQL), it counts as answered at the
+		// latest it can be, its timeout — counted from its sending, it
+		// would free its place a window later however slow its answer, and
+		// the next webhook reach a PMS still counting this one.
+		counted = now.Add(f.cfg.PushTimeout)
+		window[len(window)-1] = counted
 		_, err := tx.Exec(ctx, `UPDATE sync_channels SET rate_window = $3 WHERE property_id = $1 AND channel_id = $2`,
 			ch.Property, ch.Channel, window)
-		counted = now
 		return err
 	})
 	return wait, counted, err

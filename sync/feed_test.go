@@ -49,11 +49,15 @@ type webhook struct {
 	signature error // what pms.Verify said
 	feedID    string
 	rev       pms.Revision
+	// arrived is when the request came, answered when the receiver
+	// answered it.
+	arrived, answered time.Time
 }
 
 func newReceiver(t *testing.T, failFirst, fail int) *receiver {
 	r := &receiver{failFirst: failFirst, fail: fail}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		arrived := time.Now()
 		body, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
 		r.started++
@@ -63,7 +67,7 @@ func newReceiver(t *testing.T, failFirst, fail int) *receiver {
 			time.Sleep(r.slowFirst)
 		}
 		wh := webhook{signature: pms.Verify(pmsSecret, req.Header.Get(pms.SignatureHeader), body, 5*time.Minute),
-			feedID: req.Header.Get("Keyrack-Feed-Id")}
+			feedID: req.Header.Get("Keyrack-Feed-Id"), arrived: arrived}
 		if err := json.Unmarshal(body, &wh.rev); err != nil {
 			wh.signature = err
 		}
@@ -85,6 +89,7 @@ func newReceiver(t *testing.T, failFirst, fail int) *receiver {
 				r.recent = append(r.recent, now)
 			}
 		}
+		wh.answered = time.Now()
 		r.got = append(r.got, wh)
 		w.WriteHeader(wh.status)
 	}))
@@ -380,12 +385,16 @@ func TestAPMSChannelsRateLimitPacesItsWebhooks(t *testing.T) {
 
 // A PMS counts a webhook when it handles it, which may be well after
 // keyrack sent it: keyrack counts it until its answer, so the next webhook
-// does not reach a PMS still counting the slow one.
+// does not reach a PMS still counting the slow one — also while the slow
+// one is still in flight a window after it was sent (webhooks go out
+// outside the pair's lock: counted from its sending until its answer came,
+// the next went out then, and under load a CI run saw a 429 with the
+// first taking 800 ms of a 1 s window).
 func TestAWebhookCountsAgainstTheRateLimitUntilItsAnswer(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	recv := newReceiver(t, 0, 0)
-	recv.slowFirst = 800 * time.Millisecond
+	recv.slowFirst = 3 * time.Second // three windows
 	recv.setLimit(1)
 	h := newHotel(t, hotelOptions{channels: []string{"A"}, units: []int{100},
 		config: func(c *sync.Config) { c.RateWindow = time.Second }})
@@ -402,6 +411,12 @@ func TestAWebhookCountsAgainstTheRateLimitUntilItsAnswer(t *testing.T) {
 	h.book("A", "ota-next", 0, h.today.AddDays(2), 1, 1)
 	eventually(t, convergeTimeout, "both webhooks", func() bool { return len(recv.delivered()) == 2 })
 	require.Zero(t, recv.answered(http.StatusTooManyRequests), "429s")
+	got := map[string]webhook{}
+	for _, wh := range recv.requests() {
+		got[wh.rev.Reservation.ExternalID] = wh
+	}
+	require.GreaterOrEqual(t, got["ota-next"].arrived.Sub(got["ota-slow"].answered), time.Second-time.Millisecond,
+		"the next webhook comes a window after the slow one's answer, not while it is in flight")
 }
 
 func TestABookingFromThePMSIsNotSentBackToIt(t *testing.T) {
