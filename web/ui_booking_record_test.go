@@ -192,3 +192,20 @@ func TestStaffRecordAChangeAChannelMade(t *testing.T) {
 	require.Equal(t, http.StatusConflict, p.Status)
 	require.Contains(t, p.Body, "cannot be changed here: it is cancelled.")
 }
+
+// A booking opened from a search links back to that search, not only to
+// the whole list; a Referer from elsewhere is not linked.
+func TestABookingOpenedFromASearchLinksBackToIt(t *testing.T) {
+	t.Parallel()
+	e, _, id := hotelWithExpediasBooking(t, 5, "anna")
+	booking := fmt.Sprintf("/admin/p/H/bookings/%d", id)
+	search := e.ts.URL + "/admin/p/H/bookings?channel=expedia&guest=silva&status="
+	p := e.get(booking, "Referer", search)
+	require.Contains(t, p.Body, `<a href="/admin/p/H/bookings?channel=expedia&amp;guest=silva&amp;status=">← Back to the bookings found</a>`)
+	require.Contains(t, p.Body, `<a href="/admin/p/H/bookings">All bookings</a>`)
+	for _, ref := range []string{"", e.ts.URL + "/admin/p/H/grid?from=2027-01-01", "https://evil.example/admin/p/H/bookings?x=1", e.ts.URL + "/admin/p/H/bookings"} {
+		p := e.get(booking, "Referer", ref)
+		require.NotContains(t, p.Body, "Back to the bookings found", ref)
+		require.Contains(t, p.Body, `<a href="/admin/p/H/bookings">← All bookings</a>`, ref)
+	}
+}

@@ -238,6 +238,9 @@ type bookingData struct {
 	// GuestNeeded: the booking is confirmed and its stay has not ended, so
 	// its guest's data cannot be erased yet (inventory.GuestDataNeeded).
 	GuestNeeded bool
+	// Back is the bookings list staff came from, with its search ("" for
+	// the whole list): the booking page's way back keeps it.
+	Back string
 	// Cancellable: the booking holds rooms and its channel is not a
 	// calendar platform (whose feed is the booking), so staff can record the
 	// channel's change or cancellation of it (uiChangeBooking,
@@ -322,6 +325,7 @@ func (s *Server) uiBooking(c *gin.Context) {
 		return
 	}
 	d.Cancellable = changeable(r, kind)
+	d.Back = searchBack(c, prop)
 	revs, err := s.store.Revisions(ctx, prop.Code, id)
 	if err != nil {
 		s.uiFail(c, err)
@@ -370,4 +374,18 @@ func (s *Server) uiBooking(c *gin.Context) {
 	slices.Reverse(d.Audit) // oldest first, like the revisions
 	title := "Booking " + r.Channel + " " + r.ExternalID
 	s.render(c, http.StatusOK, "booking", title, "bookings", d)
+}
+
+// searchBack is the bookings search the request came from (its Referer: a
+// page of this server's bookings list of prop, with a query), as a path to
+// link back to; "" otherwise.
+func searchBack(c *gin.Context, prop inventory.Property) string {
+	ref, err := url.Parse(c.Request.Referer())
+	if err != nil || ref.RawQuery == "" || (ref.Host != "" && ref.Host != c.Request.Host) {
+		return ""
+	}
+	if ref.Path != "/admin/p/"+prop.Code+"/bookings" {
+		return ""
+	}
+	return (&url.URL{Path: ref.Path, RawQuery: ref.Query().Encode()}).String()
 }
