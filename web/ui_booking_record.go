@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -114,7 +115,7 @@ func (s *Server) uiRecordBooking(c *gin.Context) {
 		s.uiFail(c, err)
 		return
 	}
-	s.applyRecorded(c, prop, in, inventory.New, "Booking "+f.ID+" from "+f.Channel+" is recorded", refuse)
+	s.applyRecorded(c, prop, in, inventory.New, nil, "Booking "+f.ID+" from "+f.Channel+" is recorded", refuse)
 }
 
 // postedRecordForm reads the record-a-booking form as posted.
@@ -131,8 +132,9 @@ func postedRecordForm(c *gin.Context) recordForm {
 // applyRecorded applies what staff recorded of a channel's booking (in,
 // a new booking or a change of one) as the channel confirmed it, and sends
 // staff to the booking's page saying what it holds now: done opens the
-// message. refuse shows the form again with the store's reason.
-func (s *Server) applyRecorded(c *gin.Context, prop inventory.Property, in reservationInJSON, kind inventory.RevisionKind, done string, refuse func(string)) {
+// message. changed is the booking a change is recorded of (nil for a new
+// one). refuse shows the form again with the store's reason.
+func (s *Server) applyRecorded(c *gin.Context, prop inventory.Property, in reservationInJSON, kind inventory.RevisionKind, changed *inventory.Reservation, done string, refuse func(string)) {
 	raw, _ := json.Marshal(in) // what staff entered, kept as the revision's message like an API call's
 	rev := inventory.Revision{Property: prop.Code, Channel: in.Channel, ExternalID: in.ID, Kind: kind,
 		Guest: in.Guest, Total: in.Total, Currency: in.Currency, Mode: inventory.MustAccept,
@@ -140,6 +142,12 @@ func (s *Server) applyRecorded(c *gin.Context, prop inventory.Property, in reser
 	for _, st := range in.Stays {
 		rev.Stays = append(rev.Stays, inventory.RoomStay{RoomType: st.RoomType, RatePlan: st.RatePlan, Arrival: st.Arrival,
 			Departure: st.Departure, Rooms: st.Rooms, Adults: st.Adults, Children: st.Children})
+	}
+	if changed != nil {
+		if err := s.dateIfRepeated(c, prop, *changed, &rev); err != nil {
+			s.uiFail(c, err)
+			return
+		}
 	}
 	out, err := s.store.ApplyRevision(c.Request.Context(), rev)
 	if err != nil {
@@ -248,7 +256,28 @@ func (s *Server) uiChangeBooking(c *gin.Context) {
 		refuse(msg)
 		return
 	}
-	s.applyRecorded(c, prop, in, inventory.Modify, "The change to booking "+r.ExternalID+" from "+r.Channel+" is recorded", refuse)
+	s.applyRecorded(c, prop, in, inventory.Modify, &r, "The change to booking "+r.ExternalID+" from "+r.Channel+" is recorded", refuse)
+}
+
+// dateIfRepeated dates rev, a change or cancellation staff record of
+// booking r, when the booking has a revision of its content already: left
+// undated — placed after every revision the booking has, and after its
+// channel's booking however late that comes and whatever clock dates it —,
+// it was taken for that revision delivered again and changed nothing (a
+// change back to what an earlier one said, a cancellation recorded again
+// after the channel reinstated the booking). It is then dated as the API
+// dates its changes (inventory.ChangeAfter): just after the booking's
+// latest dated revision, on that revision's clock.
+func (s *Server) dateIfRepeated(c *gin.Context, prop inventory.Property, r inventory.Reservation, rev *inventory.Revision) error {
+	recs, err := s.store.Revisions(c.Request.Context(), prop.Code, r.ID)
+	if err != nil {
+		return err
+	}
+	h := rev.Hash()
+	if slices.ContainsFunc(recs, func(rec inventory.RevisionRecord) bool { return bytes.Equal(rec.ContentHash, h) }) {
+		rev.SentAt = inventory.ChangeAfter(recs, now())
+	}
+	return nil
 }
 
 // read checks the form; it returns a message for staff when something is
@@ -348,6 +377,10 @@ func (s *Server) uiCancelBooking(c *gin.Context) {
 	raw, _ := json.Marshal(map[string]string{"cancelled": "recorded by staff from the channel's own record"})
 	rev := inventory.Revision{Property: prop.Code, Channel: r.Channel, ExternalID: r.ExternalID, Kind: inventory.Cancel,
 		Raw: raw, ContentType: "application/json", Actor: staff(c).Actor()}
+	if err := s.dateIfRepeated(c, prop, r, &rev); err != nil {
+		s.uiFail(c, err)
+		return
+	}
 	if _, err := s.store.ApplyRevision(c.Request.Context(), rev); err != nil {
 		s.uiFail(c, err)
 		return

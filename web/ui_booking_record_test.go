@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keyrack/keyrack/inventory"
 	"github.com/stretchr/testify/require"
@@ -208,4 +209,70 @@ func TestABookingOpenedFromASearchLinksBackToIt(t *testing.T) {
 		require.NotContains(t, p.Body, "Back to the bookings found", ref)
 		require.Contains(t, p.Body, `<a href="/admin/p/H/bookings">← All bookings</a>`, ref)
 	}
+}
+
+// A change or cancellation staff record is a revision of its own, also when
+// its content is that of an earlier one: recorded undated, a change back to
+// what an earlier change said, or a cancellation recorded again after the
+// channel reinstated the booking, was taken for that earlier revision
+// delivered again and changed nothing, while the page said it was recorded.
+func TestAChangeStaffRecordBackToAnEarlierOneIsApplied(t *testing.T) {
+	t.Parallel()
+	e, night, id := hotelWithExpediasBooking(t, 5, "anna")
+	ctx := context.Background()
+	booking := fmt.Sprintf("/admin/p/H/bookings/%d", id)
+	change := func(rooms string) {
+		t.Helper()
+		p := e.post(booking+"/change", booking+"/change", url.Values{"room_type": {"DBL-STD"}, "arrival": {night.String()},
+			"departure": {night.AddDays(1).String()}, "rooms": {rooms}, "guest": {"Rui Costa"}})
+		require.Equal(t, http.StatusSeeOther, p.Status, p.Body)
+	}
+	change("2")
+	require.Equal(t, 2, nightOf(t, e.st, "H", night).Sold)
+	change("1")
+	require.Equal(t, 1, nightOf(t, e.st, "H", night).Sold)
+	change("2")
+	require.Equal(t, 2, nightOf(t, e.st, "H", night).Sold, "the change back to two rooms is applied")
+
+	cancel := func() {
+		t.Helper()
+		p := e.post(booking, booking+"/cancel", url.Values{"confirm": {"yes"}})
+		require.Equal(t, http.StatusSeeOther, p.Status, p.Body)
+		require.Contains(t, e.get(p.Header.Get("Location")).Body, "is cancelled in keyrack")
+	}
+	cancel()
+	require.Equal(t, 0, nightOf(t, e.st, "H", night).Sold)
+	// The channel reinstates the booking (a dated modification), then
+	// cancels it again, a cancellation that does not reach keyrack either.
+	_, err := e.st.ApplyRevision(ctx, inventory.Revision{Property: "H", Channel: "expedia", ExternalID: "E-1", Kind: inventory.Modify,
+		SentAt: time.Now(), Stays: []inventory.RoomStay{{ChannelRoom: "DBL", Arrival: night, Departure: night.AddDays(1)}}})
+	require.NoError(t, err)
+	r, err := e.st.Reservation(ctx, "H", "expedia", "E-1")
+	require.NoError(t, err)
+	require.Equal(t, inventory.Confirmed, r.Status)
+	cancel()
+	r, err = e.st.Reservation(ctx, "H", "expedia", "E-1")
+	require.NoError(t, err)
+	require.Equal(t, inventory.Cancelled, r.Status, "the cancellation recorded again is applied")
+	require.Equal(t, 0, nightOf(t, e.st, "H", night).Sold)
+
+	// A booking staff recorded and then recorded cancelled stays cancelled
+	// when the channel's own message of it comes at last, dated by a clock
+	// hours ahead of keyrack's (a local time east of UTC sent without its
+	// zone).
+	form := "/admin/p/H/bookings/new"
+	p := e.post(form, form, url.Values{"channel": {"expedia"}, "id": {"E-5"}, "room_type": {"DBL-STD"}, "arrival": {night.String()},
+		"departure": {night.AddDays(1).String()}, "rooms": {"1"}})
+	require.Equal(t, http.StatusSeeOther, p.Status, p.Body)
+	r, err = e.st.Reservation(ctx, "H", "expedia", "E-5")
+	require.NoError(t, err)
+	booking = fmt.Sprintf("/admin/p/H/bookings/%d", r.ID)
+	cancel()
+	_, err = e.st.ApplyRevision(ctx, inventory.Revision{Property: "H", Channel: "expedia", ExternalID: "E-5", Kind: inventory.New,
+		SentAt: time.Now().Add(9 * time.Hour), Stays: []inventory.RoomStay{{ChannelRoom: "DBL", Arrival: night, Departure: night.AddDays(1)}}})
+	require.NoError(t, err)
+	r, err = e.st.Reservation(ctx, "H", "expedia", "E-5")
+	require.NoError(t, err)
+	require.Equal(t, inventory.Cancelled, r.Status, "the channel's booking comes before the cancellation recorded of it")
+	require.Equal(t, 0, nightOf(t, e.st, "H", night).Sold)
 }
