@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/keyrack/keyrack/connectors/otaxml"
 	"github.com/keyrack/keyrack/fixtures/otachannel"
 	"github.com/keyrack/keyrack/inventory"
@@ -381,4 +382,71 @@ func TestALeaderThatCannotReachRedisStepsDownForOneThatCan(t *testing.T) {
 	require.True(t, good.IsLeader(), "the scheduler that reaches Redis leads")
 	require.False(t, cutOff.IsLeader())
 	require.Equal(t, 9, h.available(h.today.AddDays(3)))
+}
+
+// A scheduler stands by on a session of its own, which can end under it —
+// a database restarted or failed over, a proxy or idle_session_timeout
+// closing a session idle for long —: it took that session for held and
+// stood by no more, so a leader that cannot reach Redis never stepped down
+// for it, and the pull-mode channels went unpolled. It now stands by again
+// on a new session.
+func TestASchedulerWhoseStandBySessionEndedStandsByAgain(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := startPullHotel(t, pullOptions{noScheduler: true})
+	h.cfg.StepDownAfter = 500 * time.Millisecond
+	// No poll is due, so the leader does not step down before the test
+	// ends the session of the one standing by.
+	enabled := false
+	_, err := h.st.UpdateChannel(ctx, h.code, "BDC", inventory.ChannelPatch{Enabled: &enabled}, inventory.System)
+	require.NoError(t, err)
+	run := func(f *sync.Fanout) {
+		ctx, stop := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- f.RunScheduler(ctx) }()
+		t.Cleanup(func() { stop(); <-done })
+	}
+	cfg := h.cfg
+	q, err := sync.OpenQueue("redis://127.0.0.1:1/0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = q.Close() })
+	cfg.Queue = q
+	cutOff, err := sync.New(cfg)
+	require.NoError(t, err)
+	run(cutOff)
+	eventually(t, convergeTimeout, "the scheduler without Redis to lead", cutOff.IsLeader)
+	good := h.fanout()
+	run(good)
+
+	standing := func() []int32 {
+		rows, _ := h.st.DB().Query(ctx, `SELECT pid FROM pg_locks
+			WHERE locktype = 'advisory' AND granted AND objsubid = 1
+				AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+				AND (classid::bigint << 32) | objid::bigint = hashtextextended(current_schema() || '/keyrack/sync/scheduler/candidates', 0)`)
+		pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+		require.NoError(t, err)
+		return pids
+	}
+	var pid int32
+	eventually(t, convergeTimeout, "the scheduler that reaches Redis to stand by", func() bool {
+		pids := standing()
+		if len(pids) == 1 {
+			pid = pids[0]
+		}
+		return len(pids) == 1
+	})
+	_, err = h.st.DB().Exec(ctx, `SELECT pg_terminate_backend($1)`, pid)
+	require.NoError(t, err)
+	eventually(t, convergeTimeout, "the scheduler to stand by again on a new session", func() bool {
+		pids := standing()
+		return len(pids) == 1 && pids[0] != pid
+	})
+
+	enabled = true
+	_, err = h.st.UpdateChannel(ctx, h.code, "BDC", inventory.ChannelPatch{Enabled: &enabled}, inventory.System)
+	require.NoError(t, err)
+	h.oc.AddPending(h.booking("BDC-led", h.today.AddDays(3), 1, 1))
+	eventually(t, convergeTimeout, "the booking pulled", func() bool { return len(h.oc.Pending()) == 0 })
+	require.True(t, good.IsLeader(), "the scheduler that reaches Redis leads")
+	require.False(t, cutOff.IsLeader())
 }

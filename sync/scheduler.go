@@ -57,7 +57,9 @@ var errSteppedDown = errors.New("scheduler: stepped down")
 const candidacyLockSQL = `hashtextextended(current_schema() || '/keyrack/sync/scheduler/candidates', 0)`
 
 // standBy holds the candidacy lock while this process's Redis answers, and
-// lets it go while it does not.
+// lets it go while it does not. A session holding it that has ended — the
+// database restarted or failed over, a proxy or idle_session_timeout closed
+// it — holds nothing: it stands by again on a new one.
 func (f *Fanout) standBy(ctx context.Context) {
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	answers := f.cfg.Queue.Ping(pctx) == nil
@@ -67,7 +69,13 @@ func (f *Fanout) standBy(ctx context.Context) {
 		return
 	}
 	if f.candidacy != nil {
-		return
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := f.candidacy.Ping(pctx)
+		cancel()
+		if err == nil {
+			return
+		}
+		f.withdraw()
 	}
 	conn, err := f.db.Acquire(ctx)
 	if err != nil {
