@@ -273,7 +273,11 @@ func (s *Server) dateIfRepeated(c *gin.Context, prop inventory.Property, r inven
 	if err != nil {
 		return err
 	}
-	h := rev.Hash()
+	norm, err := rev.Normalized() // as stored: with its defaults filled in, as the API compares
+	if err != nil {
+		return nil // refused by the store, with its reason
+	}
+	h := norm.Hash()
 	if slices.ContainsFunc(recs, func(rec inventory.RevisionRecord) bool { return bytes.Equal(rec.ContentHash, h) }) {
 		rev.SentAt = inventory.ChangeAfter(recs, now())
 	}
