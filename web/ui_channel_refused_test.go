@@ -117,3 +117,40 @@ func TestTheMappingFormOffersEachRatePlanCodeOnceWithItsRoomTypes(t *testing.T) 
 	require.Contains(t, refusal(t, p), "rate plan &#34;SEAVIEW&#34; does not exist for room type DBL-STD")
 	require.Regexp(t, `<option value="SEAVIEW" selected>`, p.Body)
 }
+
+// A feed URL or outbound credentials refused are answered on the channel's
+// page too, with what was typed (a feed's URL excepted: typed again), not
+// the bare error page.
+func TestARefusedFeedOrCredentialIsShownOnTheChannelPage(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+	e.seedHotel("P", 2)
+	ctx := context.Background()
+	_, err := e.st.CreateChannel(ctx, "P", inventory.Channel{Code: "airbnb", Kind: inventory.ChannelICal, Enabled: true}, inventory.System)
+	require.NoError(t, err)
+	e.login("anna")
+
+	const cal = "/admin/p/P/channels/airbnb"
+	p := e.post(cal, cal+"/feeds", url.Values{"room_type": {"DBL-STD"}, "url": {"calendar.example/x.ics"}, "poll_interval": {"600"}})
+	require.Equal(t, http.StatusBadRequest, p.Status, p.Body)
+	require.Contains(t, p.Body, "<h1>Channel airbnb")
+	why := refusal(t, p)
+	require.Contains(t, why, "The feed of airbnb was not saved:")
+	require.Contains(t, why, "type its URL again")
+	require.Contains(t, why, `href="#set-feed"`)
+	require.Contains(t, p.Body, `<option value="DBL-STD" selected>`)
+	require.Contains(t, p.Body, `name="poll_interval" type="number" min="60" max="86400" value="600"`)
+	p = e.post(cal, cal+"/feeds", url.Values{"room_type": {"DBL-STD"}, "url": {"https://calendar.example/x.ics"}, "poll_interval": {"often"}})
+	require.Equal(t, http.StatusBadRequest, p.Status)
+	require.Contains(t, refusal(t, p), "the poll interval is a number of seconds")
+	feeds, err := e.st.ICalFeeds(ctx, "P", "airbnb")
+	require.NoError(t, err)
+	require.Empty(t, feeds, "nothing was saved")
+
+	const ota = "/admin/p/P/channels/expedia"
+	p = e.post(ota, ota+"/credentials/outbound", url.Values{"username": {""}, "secret": {""}})
+	require.Equal(t, http.StatusBadRequest, p.Status)
+	require.Contains(t, p.Body, "<h1>Channel expedia")
+	require.Contains(t, refusal(t, p), "The credentials keyrack presents to expedia were not saved: type the user name, the secret, or both.")
+	require.Contains(t, refusal(t, p), `href="#set-outbound"`)
+}

@@ -334,7 +334,16 @@ type channelData struct {
 	Refused, RefusedAt string
 	MapForm            inventory.Mapping
 	Settings           *channelSettings
+	// FeedForm is the set-a-feed form's room type and interval as typed
+	// (its URL is typed again: the page shows a feed's host only);
+	// OutboundUser the outbound credentials form's user name (nil: the
+	// channel's own).
+	FeedForm     feedForm
+	OutboundUser *string
 }
+
+// feedForm is the set-a-feed form's values kept after a refusal.
+type feedForm struct{ RoomType, Interval string }
 
 // ratePlanCode is a rate plan code and the room types having a plan of it.
 type ratePlanCode struct {
@@ -858,12 +867,20 @@ func (s *Server) uiChannelSetOutbound(c *gin.Context) {
 		return
 	}
 	user, secret := strings.TrimSpace(c.PostForm("username")), c.PostForm("secret")
+	refuse := func(status int, why string) {
+		s.refuseOnChannelPage(c, status, "The credentials keyrack presents to "+ch.Code+" were not saved: "+why, "set-outbound",
+			func(d *channelData) { d.OutboundUser = &user })
+	}
 	if user == "" && secret == "" {
-		s.renderError(c, http.StatusBadRequest, "Type the user name, the secret, or both.")
+		refuse(http.StatusBadRequest, "type the user name, the secret, or both.")
 		return
 	}
 	if err := s.store.SetChannelCredentials(c.Request.Context(), s.secrets, uiProp(c).Code, ch.Code,
 		inventory.Credentials{OutboundUser: user, OutboundSecret: secret}, staff(c).Actor()); err != nil {
+		if status, ok := refusedStatus(err); ok {
+			refuse(status, inventory.ErrorMessage(err))
+			return
+		}
 		s.uiFail(c, err)
 		return
 	}
@@ -887,21 +904,30 @@ func (s *Server) uiChannelSetFeed(c *gin.Context) {
 		return
 	}
 	roomType, feedURL := strings.TrimSpace(c.PostForm("room_type")), strings.TrimSpace(c.PostForm("url"))
+	typed := feedForm{RoomType: roomType, Interval: strings.TrimSpace(c.PostForm("poll_interval"))}
+	refuse := func(status int, why string) {
+		s.refuseOnChannelPage(c, status, "The feed of "+ch.Code+" was not saved: "+strings.TrimSuffix(why, ".")+"; type its URL again", "set-feed",
+			func(d *channelData) { d.FeedForm = typed })
+	}
 	interval := 0
-	if v := strings.TrimSpace(c.PostForm("poll_interval")); v != "" {
+	if v := typed.Interval; v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			s.renderError(c, http.StatusBadRequest, "The poll interval is a number of seconds.")
+			refuse(http.StatusBadRequest, "the poll interval is a number of seconds.")
 			return
 		}
 		interval = n
 	}
 	if roomType == "" {
-		s.renderError(c, http.StatusBadRequest, "Choose the room type whose calendar this feed is.")
+		refuse(http.StatusBadRequest, "choose the room type whose calendar this feed is.")
 		return
 	}
 	f, err := s.store.SetICalFeed(c.Request.Context(), s.secrets, uiProp(c).Code, ch.Code, roomType, feedURL, interval, staff(c).Actor())
 	if err != nil {
+		if status, ok := refusedStatus(err); ok {
+			refuse(status, inventory.ErrorMessage(err))
+			return
+		}
 		s.uiFail(c, err)
 		return
 	}
