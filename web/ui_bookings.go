@@ -204,6 +204,10 @@ func bookingsQuery(f bookingsForm, chans []inventory.Channel) (inventory.Reserva
 			return q, "The last date " + f.To + " is not a date (YYYY-MM-DD)."
 		}
 	}
+	if f.From != "" && f.To != "" && !q.From.Before(q.To) {
+		return q, "Staying from " + f.From + " until " + f.To + ": “until” is the check-out day, after the first night — the guests staying the night of " +
+			f.From + " are found until " + q.From.AddDays(1).String() + "."
+	}
 	if f.Arrival != "" {
 		if q.Arrival, err = inventory.ParseDate(f.Arrival); err != nil {
 			return q, "The arrival date " + f.Arrival + " is not a date (YYYY-MM-DD)."

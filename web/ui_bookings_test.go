@@ -171,7 +171,8 @@ func TestBookingsFiltersNarrowTheList(t *testing.T) {
 		"?from=tomorrow":                 "is not a date",
 		"?channel=booking":               "There is no channel booking",
 		"?status=lost":                   "is not one of confirmed, pending, cancelled",
-		"?from=2026-12-05&to=2026-12-01": "the end must be after the start",
+		"?from=2026-12-05&to=2026-12-01": "Staying from 2026-12-05 until 2026-12-01: “until” is the check-out day, after the first night — the guests staying the night of 2026-12-05 are found until 2026-12-06.",
+		"?from=2026-12-05&to=2026-12-05": "“until” is the check-out day",
 		"?page=0":                        "Page 0 does not exist",
 	} {
 		p := e.get("/admin/p/P/bookings" + q)
