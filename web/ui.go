@@ -145,11 +145,22 @@ func (u *uiTemplates) page(page string, loc *time.Location) (*template.Template,
 	return t2.(*template.Template), nil
 }
 
+// channelKindNames are the channel kinds as staff know them.
+var channelKindNames = map[inventory.ChannelKind]string{
+	inventory.ChannelOTAPush: "OTA, sends its bookings",
+	inventory.ChannelOTAPull: "OTA, keyrack fetches its bookings",
+	inventory.ChannelGDS:     "GDS / CRS",
+	inventory.ChannelICal:    "calendar platform (iCal)",
+	inventory.ChannelPMS:     "PMS",
+}
+
 var uiFuncs = template.FuncMap{
 	"date":     func(d inventory.Date) string { return d.String() },
 	"datetime": func(t time.Time) string { return staffTime(t, time.UTC) },
 	// staffChange words a staff_audit action.
 	"staffChange": func(action string) string { return staffChanges[action] },
+	// kindName words a channel's kind for staff (its code beside it).
+	"kindName": func(k inventory.ChannelKind) string { return cmp.Or(channelKindNames[k], string(k)) },
 	"ago": func(t time.Time) string {
 		d := time.Since(t).Round(time.Second)
 		switch {
