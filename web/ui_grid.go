@@ -609,6 +609,9 @@ func (s *Server) uiGridEdit(c *gin.Context) {
 		done += s.overAfterEdit(c, r)
 	}
 	if htmx {
+		// The nights and days stay, for another change of them; what was
+		// changed does not, so that a second click does not make it again.
+		form.Units, form.Factor, form.Status = "", "", "leave"
 		d, err := s.gridData(c, prop, viewFrom, days, form)
 		if err != nil {
 			s.uiFail(c, err)

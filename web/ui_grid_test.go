@@ -201,6 +201,8 @@ func TestGridEditClosesARangeAndChangesUnitsAndFactor(t *testing.T) {
 	require.NotContains(t, p.Body, "<html")
 	require.True(t, strings.HasPrefix(strings.TrimSpace(p.Body), `<div id="grid-area">`), p.Body[:min(200, len(p.Body))])
 	require.Contains(t, p.Body, "Pool DBL, 1 night, "+first.String()+": opened.")
+	require.Contains(t, p.Body, `<input type="radio" id="edit-leave" name="status" value="leave" checked>`, "the form keeps the nights, not the change: a second click does not make it again")
+	require.Contains(t, p.Body, `id="edit-from" name="from" value="`+first.String()+`"`)
 	require.NotContains(t, gridCell(t, p.Body, "DBL", first), `class="closed`)
 	require.False(t, nightOf(t, e.st, "H", first).Closed)
 }
