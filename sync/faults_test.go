@@ -636,14 +636,7 @@ func TestAWorkerThatCannotReachRedisHandsItsWakeUpsToTheOthers(t *testing.T) {
 	stop()
 
 	// The worker without Redis, alone: it takes the booking's changes.
-	cfg := h.cfg
-	q, err := sync.OpenQueue("redis://127.0.0.1:1/0")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = q.Close() })
-	cfg.Queue = q
-	cutOff, err := sync.New(cfg)
-	require.NoError(t, err)
-	t.Cleanup(run(cutOff))
+	t.Cleanup(run(withoutRedis(t, h.cfg)))
 	arrival := h.today.AddDays(3)
 	h.book("A", "cut-off-1", 0, arrival, 2, 4)
 	eventually(t, convergeTimeout, "the worker without Redis to relay the booking", func() bool {

@@ -361,3 +361,24 @@ func parallel(n, workers int, fn func(i int)) {
 	close(next)
 	wg.Wait()
 }
+
+// withoutRedis is a fan-out of cfg whose Redis does not answer (nothing
+// listens on its port): a process started with a wrong REDIS_URL.
+func withoutRedis(t *testing.T, cfg sync.Config) *sync.Fanout {
+	t.Helper()
+	q, err := sync.OpenQueue("redis://127.0.0.1:1/0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = q.Close() })
+	cfg.Queue = q
+	f, err := sync.New(cfg)
+	require.NoError(t, err)
+	return f
+}
+
+// runScheduler runs f's scheduler until the test ends.
+func runScheduler(t *testing.T, f *sync.Fanout) {
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.RunScheduler(ctx) }()
+	t.Cleanup(func() { stop(); <-done })
+}

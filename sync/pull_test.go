@@ -11,7 +11,6 @@ import (
 	"github.com/keyrack/keyrack/connectors/otaxml"
 	"github.com/keyrack/keyrack/fixtures/otachannel"
 	"github.com/keyrack/keyrack/inventory"
-	"github.com/keyrack/keyrack/sync"
 	"github.com/stretchr/testify/require"
 )
 
@@ -359,24 +358,12 @@ func TestALeaderThatCannotReachRedisStepsDownForOneThatCan(t *testing.T) {
 	t.Parallel()
 	h := startPullHotel(t, pullOptions{noScheduler: true})
 	h.cfg.StepDownAfter = 500 * time.Millisecond
-	run := func(f *sync.Fanout) {
-		ctx, stop := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- f.RunScheduler(ctx) }()
-		t.Cleanup(func() { stop(); <-done })
-	}
-	cfg := h.cfg
-	q, err := sync.OpenQueue("redis://127.0.0.1:1/0")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = q.Close() })
-	cfg.Queue = q
-	cutOff, err := sync.New(cfg)
-	require.NoError(t, err)
-	run(cutOff)
+	cutOff := withoutRedis(t, h.cfg)
+	runScheduler(t, cutOff)
 	eventually(t, convergeTimeout, "the scheduler without Redis to lead", cutOff.IsLeader)
 
 	good := h.fanout()
-	run(good)
+	runScheduler(t, good)
 	h.oc.AddPending(h.booking("BDC-led", h.today.AddDays(3), 1, 1))
 	eventually(t, convergeTimeout, "the booking pulled", func() bool { return len(h.oc.Pending()) == 0 })
 	require.True(t, good.IsLeader(), "the scheduler that reaches Redis leads")
@@ -400,23 +387,11 @@ func TestASchedulerWhoseStandBySessionEndedStandsByAgain(t *testing.T) {
 	enabled := false
 	_, err := h.st.UpdateChannel(ctx, h.code, "BDC", inventory.ChannelPatch{Enabled: &enabled}, inventory.System)
 	require.NoError(t, err)
-	run := func(f *sync.Fanout) {
-		ctx, stop := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- f.RunScheduler(ctx) }()
-		t.Cleanup(func() { stop(); <-done })
-	}
-	cfg := h.cfg
-	q, err := sync.OpenQueue("redis://127.0.0.1:1/0")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = q.Close() })
-	cfg.Queue = q
-	cutOff, err := sync.New(cfg)
-	require.NoError(t, err)
-	run(cutOff)
+	cutOff := withoutRedis(t, h.cfg)
+	runScheduler(t, cutOff)
 	eventually(t, convergeTimeout, "the scheduler without Redis to lead", cutOff.IsLeader)
 	good := h.fanout()
-	run(good)
+	runScheduler(t, good)
 
 	standing := func() []int32 {
 		rows, _ := h.st.DB().Query(ctx, `SELECT pid FROM pg_locks
