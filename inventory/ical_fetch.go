@@ -161,13 +161,9 @@ func (s *Store) RaiseStaleFeeds(ctx context.Context, after time.Duration) (int, 
 		SELECT count(*), coalesce(array_agg(DISTINCT s.property_id) FILTER (WHERE NOT EXISTS (SELECT 1 FROM incidents i
 			WHERE i.property_id = s.property_id AND i.ical_feed_id = s.id AND i.kind = 'stale_feed' AND i.resolved_at IS NULL)), '{}')
 		FROM stale s`, after, nil).Scan(&stale, &raise)
-	for _, p := range raise {
-		if err != nil {
-			break
-		}
-		// In the property's zone: the message says since when as its pages do.
-		err = InPropertyZone(ctx, s.db, p, func(tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, `
+	if err == nil {
+		// In each property's zone: the message says since when as its pages do.
+		err = ExecInPropertyZones(ctx, s.db, raise, `
 				WITH stale AS (`+staleFeedsSQL+`)
 				INSERT INTO incidents (property_id, kind, ical_feed_id, message, details)
 				SELECT property_id, 'stale_feed', id,
@@ -176,9 +172,7 @@ func (s *Store) RaiseStaleFeeds(ctx context.Context, after time.Duration) (int, 
 						coalesce(last_error, 'no answer yet')),
 					jsonb_build_object('channel', channel, 'room_type', room_type, 'feed_id', id, 'last_ok_at', last_ok_at, 'last_error', last_error)
 				FROM stale
-				ON CONFLICT DO NOTHING`, after, p)
-			return err
-		})
+				ON CONFLICT DO NOTHING`, after)
 	}
 	return stale, err
 }

@@ -356,13 +356,9 @@ func (s *Store) RaiseStaleExports(ctx context.Context, after time.Duration) (int
 		SELECT count(*), coalesce(array_agg(DISTINCT s.property_id) FILTER (WHERE NOT EXISTS (SELECT 1 FROM incidents i
 			WHERE i.property_id = s.property_id AND i.ical_export_token_id = s.id AND i.kind = 'stale_export' AND i.resolved_at IS NULL)), '{}')
 		FROM stale s`, after, nil).Scan(&stale, &raise)
-	for _, p := range raise {
-		if err != nil {
-			break
-		}
-		// In the property's zone: the message says since when as its pages do.
-		err = InPropertyZone(ctx, s.db, p, func(tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, `
+	if err == nil {
+		// In each property's zone: the message says since when as its pages do.
+		err = ExecInPropertyZones(ctx, s.db, raise, `
 				WITH stale AS (`+staleExportsSQL+`)
 				INSERT INTO incidents (property_id, kind, ical_export_token_id, message, details)
 				SELECT property_id, 'stale_export', id,
@@ -373,9 +369,7 @@ func (s *Store) RaiseStaleExports(ctx context.Context, after time.Duration) (int
 					jsonb_build_object('channel', channel, 'room_type', room_type, 'token_id', id, 'prefix', prefix,
 						'created_at', created_at, 'last_used_at', last_used_at)
 				FROM stale
-				ON CONFLICT DO NOTHING`, after, p)
-			return err
-		})
+				ON CONFLICT DO NOTHING`, after)
 	}
 	return stale, err
 }

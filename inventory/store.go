@@ -216,6 +216,22 @@ func InPropertyZone(ctx context.Context, db *pgxpool.Pool, property int64, fn fu
 	})
 }
 
+// ExecInPropertyZones runs sql with (after, property) in each property's
+// zone (InPropertyZone), one transaction each, until one fails: the
+// incidents the periodic checks raise, whose messages say since when in
+// the hotel's time.
+func ExecInPropertyZones(ctx context.Context, db *pgxpool.Pool, properties []int64, sql string, after time.Duration) error {
+	for _, p := range properties {
+		if err := InPropertyZone(ctx, db, p, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, sql, after, p)
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // isUniqueViolation reports a unique_violation from PostgreSQL.
 func isUniqueViolation(err error) bool {
 	var pg *pgconn.PgError

@@ -630,13 +630,9 @@ func (f *Fanout) RaiseStalePulls(ctx context.Context) (int, error) {
 		SELECT count(*), coalesce(array_agg(DISTINCT s.property_id) FILTER (WHERE NOT EXISTS (SELECT 1 FROM incidents i
 			WHERE i.property_id = s.property_id AND i.channel_id = s.id AND i.kind = 'stale_pull' AND i.resolved_at IS NULL)), '{}')
 		FROM stale s`, f.cfg.PullStaleAfter, nil).Scan(&stale, &raise)
-	for _, p := range raise {
-		if err != nil {
-			break
-		}
-		// In the property's zone: the message says since when as its pages do.
-		err = inventory.InPropertyZone(ctx, f.db, p, func(tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, `
+	if err == nil {
+		// In each property's zone: the message says since when as its pages do.
+		err = inventory.ExecInPropertyZones(ctx, f.db, raise, `
 				WITH stale AS (`+stalePullsSQL+`)
 				INSERT INTO incidents (property_id, kind, channel_id, message, details)
 				SELECT property_id, 'stale_pull', id,
@@ -644,9 +640,7 @@ func (f *Fanout) RaiseStalePulls(ctx context.Context) (int, error) {
 						code, to_char(pull_failing_since, 'YYYY-MM-DD HH24:MI TZ'), coalesce(pull_error, 'no error recorded')),
 					jsonb_build_object('channel', code, 'failing_since', pull_failing_since, 'last_ok_at', pull_ok_at, 'last_error', pull_error)
 				FROM stale
-				ON CONFLICT DO NOTHING`, f.cfg.PullStaleAfter, p)
-			return err
-		})
+				ON CONFLICT DO NOTHING`, f.cfg.PullStaleAfter)
 	}
 	return stale, err
 }
