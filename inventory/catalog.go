@@ -112,16 +112,20 @@ func (s *Store) CreateProperty(ctx context.Context, p Property, by Actor) (Prope
 	if !currencyRE.MatchString(p.Currency) {
 		return p, Errorf(EINVALID, "property %s: currency %q is not an ISO 4217 code", p.Code, p.Currency)
 	}
+	if err := validNightSoldUntil(p.Code, p.NightSoldUntil); err != nil {
+		return p, err
+	}
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := sameZoneInDatabase(ctx, tx, p, loc); err != nil {
 			return err
 		}
-		err := tx.QueryRow(ctx, `INSERT INTO properties (code, name, time_zone, currency) VALUES ($1, $2, $3, $4) RETURNING id`,
-			p.Code, p.Name, p.TimeZone, p.Currency).Scan(&p.ID)
+		err := tx.QueryRow(ctx, `INSERT INTO properties (code, name, time_zone, currency, night_sold_until_minutes)
+			VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+			p.Code, p.Name, p.TimeZone, p.Currency, int(p.NightSoldUntil/time.Minute)).Scan(&p.ID)
 		if err != nil {
 			return conflictOnDuplicate(err, "property %s already exists", p.Code)
 		}
-		return audit(ctx, tx, p.ID, by, "property.create", "property "+p.Code, p)
+		return audit(ctx, tx, p.ID, by, "property.create", "property "+p.Code, p.auditDetails())
 	})
 	return p, err
 }
@@ -173,21 +177,103 @@ type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
+// propertyColumns are a Property's columns in the order scanProperty reads them.
+const propertyColumns = `id, code, name, time_zone, currency, night_sold_until_minutes`
+
+func scanProperty(r pgx.Row) (Property, error) {
+	var p Property
+	var soldUntil int
+	err := r.Scan(&p.ID, &p.Code, &p.Name, &p.TimeZone, &p.Currency, &soldUntil)
+	p.NightSoldUntil = time.Duration(soldUntil) * time.Minute
+	return p, err
+}
+
 func propertyByCode(ctx context.Context, q querier, code string) (Property, error) {
-	p := Property{Code: code}
-	err := q.QueryRow(ctx, `SELECT id, name, time_zone, currency FROM properties WHERE code = $1`, code).
-		Scan(&p.ID, &p.Name, &p.TimeZone, &p.Currency)
+	p, err := scanProperty(q.QueryRow(ctx, `SELECT `+propertyColumns+` FROM properties WHERE code = $1`, code))
+	p.Code = code
 	return p, notFound(err, "property %s does not exist", code)
 }
 
 // Properties lists every property by code.
 func (s *Store) Properties(ctx context.Context) ([]Property, error) {
-	rows, _ := s.db.Query(ctx, `SELECT id, code, name, time_zone, currency FROM properties ORDER BY code`)
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Property, error) {
-		var p Property
-		err := r.Scan(&p.ID, &p.Code, &p.Name, &p.TimeZone, &p.Currency)
-		return p, err
+	rows, _ := s.db.Query(ctx, `SELECT `+propertyColumns+` FROM properties ORDER BY code`)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Property, error) { return scanProperty(r) })
+}
+
+// auditDetails is what the audit log keeps of the property.
+func (p Property) auditDetails() map[string]any {
+	return map[string]any{"code": p.Code, "name": p.Name, "time_zone": p.TimeZone, "currency": p.Currency,
+		"night_sold_until": Clock(p.NightSoldUntil)}
+}
+
+// validNightSoldUntil checks a property's NightSoldUntil.
+func validNightSoldUntil(code string, d time.Duration) error {
+	if d < 0 || d > MaxNightSoldUntil || d%time.Minute != 0 {
+		return invalidField("night_sold_until", "property %s: a night is sold until a time from 00:00 to 12:00 the next morning, in whole minutes (%s given)", code, d)
+	}
+	return nil
+}
+
+// PropertyUpdate changes a property; nil fields stay as they are.
+type PropertyUpdate struct {
+	Name           *string
+	NightSoldUntil *time.Duration
+}
+
+// UpdateProperty changes a property's name or how long its nights are
+// sold. A night that is on sale again by the change (its sale extended
+// into the morning past the clock's time) is sent to every channel anew:
+// bookings may have changed it since the midnight its sale ended.
+func (s *Store) UpdateProperty(ctx context.Context, code string, u PropertyUpdate, by Actor) (Property, error) {
+	if u.Name != nil && *u.Name == "" {
+		return Property{}, invalidField("name", "property %s: a name is required", code)
+	}
+	var minutes *int
+	if u.NightSoldUntil != nil {
+		if err := validNightSoldUntil(code, *u.NightSoldUntil); err != nil {
+			return Property{}, err
+		}
+		m := int(*u.NightSoldUntil / time.Minute)
+		minutes = &m
+	}
+	var out Property
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var before Date
+		err := tx.QueryRow(ctx, `SELECT `+TonightSQL+` FROM properties p WHERE p.code = $1 FOR UPDATE`, code).Scan(&before)
+		if err != nil {
+			return notFound(err, "property %s does not exist", code)
+		}
+		out, err = scanProperty(tx.QueryRow(ctx, `UPDATE properties SET name = coalesce($2, name),
+				night_sold_until_minutes = coalesce($3, night_sold_until_minutes)
+			WHERE code = $1 RETURNING `+propertyColumns, code, u.Name, minutes))
+		if err != nil {
+			return err
+		}
+		var after Date
+		if err := tx.QueryRow(ctx, `SELECT `+TonightSQL+` FROM properties p WHERE p.id = $1`, out.ID).Scan(&after); err != nil {
+			return err
+		}
+		if after.Before(before) {
+			var pools []int64
+			rows, _ := tx.Query(ctx, `SELECT id FROM pools WHERE property_id = $1 ORDER BY id`, out.ID)
+			if pools, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
+				return err
+			}
+			ranges := make([]poolRange, len(pools))
+			for i, pool := range pools {
+				ranges[i] = poolRange{Pool: pool, From: after, To: before}
+			}
+			w := &writer{}
+			var ob outboxColumns
+			ob.availability(out.ID, ranges, 0, false, time.Time{})
+			ob.queue(w)
+			if err := w.send(ctx, tx); err != nil {
+				return err
+			}
+		}
+		return audit(ctx, tx, out.ID, by, "property.update", "property "+code, out.auditDetails())
 	})
+	return out, err
 }
 
 // CreatePool adds an inventory pool to a property.
@@ -490,7 +576,7 @@ func (s *Store) UpdatePool(ctx context.Context, property, code string, p PoolPat
 			if err != nil {
 				return err
 			}
-			today := Today(loc)
+			today := prop.Tonight(time.Now(), loc)
 			end := today.AddDays(MaxRangeNights)
 			w := &writer{}
 			if err := newPoolValues(ctx, tx, w, prop.ID, out, p, today, end, by); err != nil {

@@ -48,6 +48,46 @@ func LocalDate(t time.Time, loc *time.Location) Date {
 // Today is the current date in loc.
 func Today(loc *time.Location) Date { return LocalDate(time.Now(), loc) }
 
+// Tonight is the first night on sale at t in loc when a night is sold
+// until soldUntil past the midnight that ends it: t's date, or the date
+// before while the local clock reads earlier than soldUntil. The clock is
+// the wall clock, as PostgreSQL's (now() AT TIME ZONE zone) - interval
+// reads it (TonightSQL), so both agree on days the clocks change.
+func Tonight(t time.Time, loc *time.Location, soldUntil time.Duration) Date {
+	w := t.In(loc)
+	wall := time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), w.Nanosecond(), time.UTC)
+	y, m, d := wall.Add(-soldUntil).Date()
+	return NewDate(y, m, d)
+}
+
+// Clock is a time of day as a duration after midnight, written HH:MM.
+func Clock(d time.Duration) string {
+	return fmt.Sprintf("%02d:%02d", int(d/time.Hour), int(d%time.Hour/time.Minute))
+}
+
+// ParseClock reads a time of day written HH:MM (00:00–24:00) as the
+// duration after midnight.
+func ParseClock(s string) (time.Duration, error) {
+	digit := func(i int) int {
+		if c := s[i]; c >= '0' && c <= '9' {
+			return int(c - '0')
+		}
+		return -1000
+	}
+	if len(s) != 5 || s[2] != ':' {
+		return 0, fmt.Errorf("%q is not a time of day written HH:MM", s)
+	}
+	h, m := digit(0)*10+digit(1), digit(3)*10+digit(4)
+	if h < 0 || m < 0 || m > 59 || h*60+m > 24*60 {
+		return 0, fmt.Errorf("%q is not a time of day written HH:MM", s)
+	}
+	return time.Duration(h)*time.Hour + time.Duration(m)*time.Minute, nil
+}
+
+// TonightSQL is Tonight in SQL, now, for the properties row aliased p in
+// the statement.
+const TonightSQL = "((now() AT TIME ZONE p.time_zone) - p.night_sold_until_minutes * interval '1 minute')::date"
+
 func (d Date) utc() time.Time { return time.Unix(int64(d.days)*86400, 0).UTC() }
 
 // Year, Month and Day of the date.

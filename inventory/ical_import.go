@@ -80,11 +80,12 @@ func (s *Store) ImportCalendar(ctx context.Context, feed ICalFeedRef, events []C
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var propID int64
 		var channel, roomType, tz string
-		err := tx.QueryRow(ctx, `SELECT p.id, c.code, rt.code, p.time_zone
+		var soldUntil int
+		err := tx.QueryRow(ctx, `SELECT p.id, c.code, rt.code, p.time_zone, p.night_sold_until_minutes
 			FROM ical_feeds f JOIN properties p ON p.id = f.property_id
 			JOIN channels c ON c.property_id = f.property_id AND c.id = f.channel_id
 			JOIN room_types rt ON rt.property_id = f.property_id AND rt.id = f.room_type_id
-			WHERE p.code = $1 AND f.id = $2`, feed.Property, feed.ID).Scan(&propID, &channel, &roomType, &tz)
+			WHERE p.code = $1 AND f.id = $2`, feed.Property, feed.ID).Scan(&propID, &channel, &roomType, &tz, &soldUntil)
 		if err != nil {
 			return notFound(err, "no iCal feed %d in property %s", feed.ID, feed.Property)
 		}
@@ -135,7 +136,9 @@ func (s *Store) ImportCalendar(ctx context.Context, feed ICalFeedRef, events []C
 		if err != nil {
 			return err
 		}
-		plan := planImport(stored, events, unreadable, LocalDate(fetchedAt, loc), roomType)
+		// A night still sold (NightSoldUntil) is not past: an event that
+		// holds it books it, one gone from the feed frees it.
+		plan := planImport(stored, events, unreadable, Tonight(fetchedAt, loc, time.Duration(soldUntil)*time.Minute), roomType)
 		res = plan.result
 		for _, c := range plan.changes {
 			rev := Revision{Property: feed.Property, Channel: channel, ExternalID: c.ExternalID, Kind: c.kind,

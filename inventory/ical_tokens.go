@@ -286,9 +286,11 @@ type ExportTokenTarget struct {
 	Channel  string
 	RoomType string
 	// Location is the property's time zone and Horizon the channel's horizon
-	// in nights: the calendar covers today up to Horizon nights ahead.
-	Location *time.Location
-	Horizon  int
+	// in nights: the calendar covers tonight (Property.Tonight, by
+	// NightSoldUntil) up to Horizon nights ahead.
+	Location       *time.Location
+	NightSoldUntil time.Duration
+	Horizon        int
 	// ServedETag and ServedChangedAt are what the token's calendar last
 	// served and since when it has been the same (NoteExportServed).
 	ServedETag      string
@@ -301,12 +303,14 @@ func (s *Store) LookupExportToken(ctx context.Context, token string) (ExportToke
 	h := sha256.Sum256([]byte(token))
 	var t ExportTokenTarget
 	var tz string
+	var soldUntil int
 	err := s.db.QueryRow(ctx, `UPDATE ical_export_tokens t SET last_used_at = now()
 		FROM properties p, channels c, room_types rt
 		WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND p.id = t.property_id
 			AND c.property_id = t.property_id AND c.id = t.channel_id AND rt.property_id = t.property_id AND rt.id = t.room_type_id
-		RETURNING p.code, c.code, rt.code, p.time_zone, c.horizon_days, t.served_etag, t.served_changed_at`, h[:]).
-		Scan(&t.Property, &t.Channel, &t.RoomType, &tz, &t.Horizon, &t.ServedETag, &t.ServedChangedAt)
+		RETURNING p.code, c.code, rt.code, p.time_zone, p.night_sold_until_minutes, c.horizon_days, t.served_etag, t.served_changed_at`, h[:]).
+		Scan(&t.Property, &t.Channel, &t.RoomType, &tz, &soldUntil, &t.Horizon, &t.ServedETag, &t.ServedChangedAt)
+	t.NightSoldUntil = time.Duration(soldUntil) * time.Minute
 	if errors.Is(err, pgx.ErrNoRows) {
 		return t, Errorf(ENOTFOUND, "no such calendar")
 	}

@@ -23,6 +23,23 @@ type Property struct {
 	Name     string
 	TimeZone string // IANA name, e.g. Europe/Lisbon
 	Currency string // ISO 4217
+	// NightSoldUntil is how long after midnight the property's channels
+	// go on selling the night just begun the evening before (an OTA's
+	// same-day cut-off): until then that night is "tonight" to keyrack,
+	// whose channels are still told its availability. Zero ends a
+	// night's sale at midnight; at most MaxNightSoldUntil, whole minutes.
+	NightSoldUntil time.Duration
+}
+
+// MaxNightSoldUntil is the latest a property may go on selling last night:
+// noon, when guests are leaving.
+const MaxNightSoldUntil = 12 * time.Hour
+
+// Tonight is the first night the property sells at t: the night of t's
+// date in the property's zone, or the night before while that is still
+// sold (before NightSoldUntil). loc is the property's zone.
+func (p Property) Tonight(t time.Time, loc *time.Location) Date {
+	return Tonight(t, loc, p.NightSoldUntil)
 }
 
 // Location loads the property's time zone.

@@ -196,7 +196,7 @@ func (d *delivery) queueRooms(b *pgx.Batch) {
 		SELECT s.channel_room, s.channel_rate, t.night, greatest(t.night + c.horizon_days, l.night + 1), s.created_at
 		FROM sync_closures s
 		JOIN channels c ON c.property_id = s.property_id AND c.id = s.channel_id
-		CROSS JOIN LATERAL (SELECT (now() AT TIME ZONE p.time_zone)::date AS night FROM properties p WHERE p.id = s.property_id) t
+		CROSS JOIN LATERAL (SELECT `+inventory.TonightSQL+` AS night FROM properties p WHERE p.id = s.property_id) t
 		CROSS JOIN LATERAL (`+lastAckedSQL+`) l
 		WHERE s.property_id = $1 AND s.channel_id = $2
 		ORDER BY s.channel_room, s.channel_rate`, p.Property, p.Channel).Query(func(rows pgx.Rows) error {
@@ -218,7 +218,7 @@ func (d *delivery) queueRooms(b *pgx.Batch) {
 		b.Queue(`
 			SELECT t.night + c.horizon_days, l.night + 1
 			FROM channels c
-			CROSS JOIN LATERAL (SELECT (now() AT TIME ZONE p.time_zone)::date AS night FROM properties p WHERE p.id = c.property_id) t
+			CROSS JOIN LATERAL (SELECT `+inventory.TonightSQL+` AS night FROM properties p WHERE p.id = c.property_id) t
 			CROSS JOIN LATERAL (`+lastAckedSQL+`) l
 			WHERE c.property_id = $1 AND c.id = $2 AND l.night >= t.night + c.horizon_days`,
 			p.Property, p.Channel).Query(func(rows pgx.Rows) error {
@@ -727,7 +727,7 @@ const loadSQL = `
 			SELECT pool_id, resync, nights, force, echo, version FROM sync_dirty
 			WHERE property_id = $1 AND channel_id = $2 AND ($3 OR NOT resync)
 		), today AS (
-			SELECT (now() AT TIME ZONE p.time_zone)::date AS night, c.horizon_days
+			SELECT ` + inventory.TonightSQL + ` AS night, c.horizon_days
 			FROM properties p JOIN channels c ON c.property_id = p.id AND c.id = $2 WHERE p.id = $1
 		), pending AS (
 			SELECT pool_id, range_agg(daterange(from_night, to_night)) AS nights FROM outbox

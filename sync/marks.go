@@ -147,7 +147,7 @@ const (
 	// tables keep each night once it has passed.
 	marksPoolIDs    = `ARRAY(SELECT id FROM pools WHERE property_id = ` + marksProperty + `)`
 	marksChannelIDs = `ARRAY(SELECT id FROM channels WHERE property_id = ` + marksProperty + `)`
-	marksTodaySQL   = `SELECT (now() AT TIME ZONE time_zone)::date FROM properties WHERE code = $1`
+	marksTodaySQL   = `SELECT ` + inventory.TonightSQL + ` FROM properties p WHERE p.code = $1`
 	// The pools, with their default limit.
 	marksPoolsSQL = `SELECT id, code, floor(units * overbooking_factor)::int FROM pools WHERE property_id = ` + marksProperty
 	// The enabled channels with the pools they sell and their delivery state.

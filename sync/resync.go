@@ -70,7 +70,7 @@ func (f *Fanout) resync(ctx context.Context, tx pgx.Tx, propertyID int64, proper
 	}
 	if _, err := tx.Exec(ctx, `
 		WITH today AS (
-			SELECT (now() AT TIME ZONE time_zone)::date AS night FROM properties WHERE id = $1
+			SELECT `+inventory.TonightSQL+` AS night FROM properties p WHERE p.id = $1
 		), marks AS (
 			SELECT DISTINCT c.id AS channel_id, rt.pool_id,
 				datemultirange(daterange((SELECT night FROM today), (SELECT night FROM today) + c.horizon_days)) AS nights

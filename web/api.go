@@ -44,6 +44,7 @@ func (s *Server) routeAPI(e *gin.Engine) {
 
 	p := a.Group("/properties/:property", s.propertyScope, s.idempotency)
 	p.GET("", s.getProperty)
+	p.PATCH("", s.updateProperty)
 	p.GET("/pools", s.listPools)
 	p.POST("/pools", s.createPool)
 	p.PATCH("/pools/:pool", s.updatePool)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,10 +38,28 @@ type propertyJSON struct {
 	Name     string `json:"name"`
 	TimeZone string `json:"time_zone"`
 	Currency string `json:"currency"`
+	// NightSoldUntil is inventory.Property.NightSoldUntil as HH:MM.
+	NightSoldUntil string `json:"night_sold_until"`
 }
 
 func toPropertyJSON(p inventory.Property) propertyJSON {
-	return propertyJSON{Code: p.Code, Name: p.Name, TimeZone: p.TimeZone, Currency: p.Currency}
+	return propertyJSON{Code: p.Code, Name: p.Name, TimeZone: p.TimeZone, Currency: p.Currency,
+		NightSoldUntil: inventory.Clock(p.NightSoldUntil)}
+}
+
+// nightSoldUntilRule is what night_sold_until takes.
+const nightSoldUntilRule = "must be a time of day from 00:00 to 12:00, written HH:MM: how long into the next morning a night is still sold"
+
+// checkNightSoldUntil reads night_sold_until ("" for none given).
+func checkNightSoldUntil(errs []fieldError, s string) ([]fieldError, time.Duration) {
+	if s == "" {
+		return errs, 0
+	}
+	d, err := inventory.ParseClock(s)
+	if err != nil || d > inventory.MaxNightSoldUntil {
+		return append(errs, newFieldError("night_sold_until", nightSoldUntilRule)), 0
+	}
+	return errs, d
 }
 
 func (s *Server) listProperties(c *gin.Context) {
@@ -84,11 +103,13 @@ func (s *Server) createProperty(c *gin.Context) {
 	if !apiCurrencyRE.MatchString(in.Currency) {
 		errs = append(errs, newFieldError("currency", "must be an ISO 4217 code, e.g. EUR"))
 	}
+	errs, soldUntil := checkNightSoldUntil(errs, in.NightSoldUntil)
 	if len(errs) > 0 {
 		invalid(c, errs...)
 		return
 	}
-	p, err := s.store.CreateProperty(c.Request.Context(), inventory.Property{Code: in.Code, Name: in.Name, TimeZone: in.TimeZone, Currency: in.Currency}, apiKey(c).Actor())
+	p, err := s.store.CreateProperty(c.Request.Context(), inventory.Property{Code: in.Code, Name: in.Name, TimeZone: in.TimeZone,
+		Currency: in.Currency, NightSoldUntil: soldUntil}, apiKey(c).Actor())
 	if err != nil {
 		s.fail(c, err, "")
 		return
@@ -99,6 +120,54 @@ func (s *Server) createProperty(c *gin.Context) {
 
 func (s *Server) getProperty(c *gin.Context) {
 	c.JSON(http.StatusOK, toPropertyJSON(apiProperty(c)))
+}
+
+type propertyPatchJSON struct {
+	Name           *string `json:"name,omitempty"`
+	NightSoldUntil *string `json:"night_sold_until,omitempty"`
+	// The rest is fixed once made: a property's nights and its channels'
+	// prices are in its zone and currency.
+	Code     *string `json:"code,omitempty"`
+	TimeZone *string `json:"time_zone,omitempty"`
+	Currency *string `json:"currency,omitempty"`
+}
+
+// updateProperty changes a property's name or how long its nights are sold.
+func (s *Server) updateProperty(c *gin.Context) {
+	var in propertyPatchJSON
+	if !bind(c, &in) {
+		return
+	}
+	var errs []fieldError
+	for field, v := range map[string]*string{"code": in.Code, "time_zone": in.TimeZone, "currency": in.Currency} {
+		if v != nil {
+			errs = append(errs, newFieldError(field, "cannot be changed: make a new property"))
+		}
+	}
+	if in.Name != nil && *in.Name == "" {
+		errs = append(errs, newFieldError("name", "must not be empty"))
+	}
+	u := inventory.PropertyUpdate{Name: in.Name}
+	if in.NightSoldUntil != nil {
+		var d time.Duration
+		if *in.NightSoldUntil == "" {
+			errs = append(errs, newFieldError("night_sold_until", nightSoldUntilRule))
+		}
+		if errs, d = checkNightSoldUntil(errs, *in.NightSoldUntil); len(errs) == 0 {
+			u.NightSoldUntil = &d
+		}
+	}
+	if len(errs) > 0 {
+		slices.SortFunc(errs, func(a, b fieldError) int { return strings.Compare(a.Field, b.Field) })
+		invalid(c, errs...)
+		return
+	}
+	p, err := s.store.UpdateProperty(c.Request.Context(), apiProperty(c).Code, u, apiKey(c).Actor())
+	if err != nil {
+		s.fail(c, err, "")
+		return
+	}
+	c.JSON(http.StatusOK, toPropertyJSON(p))
 }
 
 type poolJSON struct {

@@ -45,7 +45,7 @@ func (s *Server) icalExport(c *gin.Context) {
 		s.icalUnavailable(c, err)
 		return
 	}
-	today := inventory.LocalDate(s.now(), t.Location)
+	today := inventory.Tonight(s.now(), t.Location, t.NightSoldUntil)
 	nights, err := s.store.BlockedNights(ctx, t.Property, t.Channel, t.RoomType, today, today.AddDays(t.Horizon))
 	if err == nil && len(nights) > 0 && nights[0] == today {
 		// A run in progress is named after its real first night (see

@@ -253,6 +253,7 @@ func (s *Server) routeUI(e *gin.Engine) {
 	s.routeUIBookings(p)
 	s.routeUIChannels(p)
 	s.routeUIAlerts(p)
+	s.routeUIProperty(p)
 	s.routeUIQueues(in)
 	s.routeUIUsers(in)
 }

@@ -148,10 +148,16 @@ func (s *Server) propertyToday(prop inventory.Property) inventory.Date {
 	return inventory.LocalDate(s.now(), propertyZone(prop))
 }
 
+// propertyTonight is the first night the property sells: the grid starts
+// there and its channels are sent no night before it (Property.Tonight).
+func (s *Server) propertyTonight(prop inventory.Property) inventory.Date {
+	return prop.Tonight(s.now(), propertyZone(prop))
+}
+
 // gridView reads ?from= and ?days= (or their form twins); it reports a
 // message for staff when they are not valid.
 func (s *Server) gridView(prop inventory.Property, fromText, daysText string) (inventory.Date, int, string) {
-	from, days := s.propertyToday(prop), 30
+	from, days := s.propertyTonight(prop), 30
 	if fromText != "" {
 		d, err := inventory.ParseDate(fromText)
 		if err != nil {
@@ -197,7 +203,7 @@ func (s *Server) uiGrid(c *gin.Context) {
 func (s *Server) gridData(c *gin.Context, prop inventory.Property, from inventory.Date, days int, form gridForm) (*gridData, error) {
 	ctx := c.Request.Context()
 	to := from.AddDays(days)
-	d := &gridData{From: from, To: to, Days: days, Today: s.propertyToday(prop), Base: gridPath(prop), Form: form, CanEdit: staff(c).CanEdit()}
+	d := &gridData{From: from, To: to, Days: days, Today: s.propertyTonight(prop), Base: gridPath(prop), Form: form, CanEdit: staff(c).CanEdit()}
 	d.Form.BackFrom, d.Form.BackDays = from.String(), days
 	d.Links = gridLinks{
 		Back90: gridURL(prop, from.AddDays(-90), days), Back30: gridURL(prop, from.AddDays(-30), days),
@@ -565,7 +571,7 @@ func (s *Server) uiGridEdit(c *gin.Context) {
 	form.Weekdays, form.NoDays, badDays = formWeekdays(c)
 	viewFrom, days, bad := s.gridView(prop, c.PostForm("back_from"), c.PostForm("back_days"))
 	if bad != "" {
-		viewFrom, days = s.propertyToday(prop), 30
+		viewFrom, days = s.propertyTonight(prop), 30
 	}
 	htmx := c.GetHeader("HX-Request") != ""
 	refuse := func(msg string) {
@@ -604,7 +610,7 @@ func (s *Server) uiGridEdit(c *gin.Context) {
 		s.uiFail(c, err)
 		return
 	}
-	done := describeEdit(r, e, s.propertyToday(prop), s.sellersOf(c, r))
+	done := describeEdit(r, e, s.propertyTonight(prop), s.sellersOf(c, r))
 	if e.Units != nil || e.Factor != nil {
 		done += s.overAfterEdit(c, r)
 	}

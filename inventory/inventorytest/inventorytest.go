@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"os"
 	"testing"
@@ -171,4 +172,23 @@ func GuestTraces(tb testing.TB, db *pgxpool.Pool, text string) (n int) {
 		tb.Fatalf("count the guest's traces: %v", err)
 	}
 	return n
+}
+
+// ZoneWhereItIs is a time zone (a whole-hour Etc/GMT zone) whose clock
+// reads hour o'clock (0–23) now, give or take the minutes past the UTC
+// hour: for tests of what a property does at a given time of its night,
+// run against PostgreSQL's clock (now()), which a test cannot set.
+func ZoneWhereItIs(hour int) string {
+	offset := ((hour-time.Now().UTC().Hour())%24 + 24) % 24 // UTC+offset
+	if offset > 14 {
+		offset -= 24 // the zones run from UTC-12 to UTC+14
+	}
+	switch {
+	case offset == 0:
+		return "Etc/GMT"
+	case offset > 0:
+		return fmt.Sprintf("Etc/GMT-%d", offset) // POSIX signs: Etc/GMT-2 is UTC+2
+	default:
+		return fmt.Sprintf("Etc/GMT+%d", -offset)
+	}
 }
