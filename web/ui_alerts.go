@@ -58,6 +58,8 @@ type alertsView struct {
 	BackFields template.HTML // the hidden fields that say so
 	// Pages says, by section (alertSections), which of its alerts are shown.
 	Pages map[string]alertsPager
+	// Refused says why the action just asked for did nothing.
+	Refused string
 }
 
 // alertItem is an incident with what its details say, decoded for the page.
@@ -250,16 +252,13 @@ func (s *Server) routeUIAlerts(p *gin.RouterGroup) {
 func alertsPath(prop inventory.Property) string { return "/admin/p/" + prop.Code + "/alerts" }
 
 func (s *Server) alertsPage(c *gin.Context) {
-	ctx := c.Request.Context()
-	prop := uiProp(c)
-	v := alertsView{CanRetryWebhook: s.fanout != nil, Pages: map[string]alertsPager{}}
 	page := 1
-	if k := c.Query("kind"); k != "" {
+	k := c.Query("kind")
+	if k != "" {
 		if !slices.Contains(alertSections, k) {
 			s.renderError(c, http.StatusNotFound, "There is no kind of alert "+k+".")
 			return
 		}
-		v.Kind = k
 		if p := c.Query("page"); p != "" {
 			n, err := strconv.Atoi(p)
 			if err != nil || n < 1 || n > 100000 {
@@ -268,7 +267,26 @@ func (s *Server) alertsPage(c *gin.Context) {
 			}
 			page = n
 		}
-		v.Page = page
+	}
+	s.showAlerts(c, http.StatusOK, k, page, "")
+}
+
+// refuseOnAlertsPage answers an action of the alerts page that did
+// nothing with the page it came from (the kind and page its form carries),
+// why at its top — not with an error page, which lost the alerts.
+func (s *Server) refuseOnAlertsPage(c *gin.Context, status int, why string) {
+	k, page := alertsFrom(c)
+	s.showAlerts(c, status, k, page, why)
+}
+
+// showAlerts answers with the alerts page: every section, or section k
+// alone at page; refused, when set, says why an action did nothing.
+func (s *Server) showAlerts(c *gin.Context, status int, k string, page int, refused string) {
+	ctx := c.Request.Context()
+	prop := uiProp(c)
+	v := alertsView{CanRetryWebhook: s.fanout != nil, Pages: map[string]alertsPager{}, Refused: refused}
+	if k != "" {
+		v.Kind, v.Page = k, page
 		v.BackFields = template.HTML(`<input type="hidden" name="kind" value="` + template.HTMLEscapeString(k) +
 			`"><input type="hidden" name="page" value="` + strconv.Itoa(page) + `">`)
 	}
@@ -441,7 +459,7 @@ func (s *Server) alertsPage(c *gin.Context) {
 	if v.Count > 0 {
 		title = fmt.Sprintf("Alerts (%d)", v.Count)
 	}
-	s.render(c, http.StatusOK, "alerts", title, "alerts", v)
+	s.render(c, status, "alerts", title, "alerts", v)
 }
 
 // alertsPageSize is how many alerts of a kind the alerts page shows at once.
@@ -514,15 +532,25 @@ func (v *alertsView) paginate(prop inventory.Property, sec string, total, page i
 // alertsBack is the alerts page an action's form came from (the form
 // carries its kind and page), to go back to after the action.
 func alertsBack(c *gin.Context, prop inventory.Property) string {
+	k, page := alertsFrom(c)
+	if k == "" {
+		return alertsPath(prop)
+	}
+	return alertsPath(prop) + "?" + alertsQuery(k, page)
+}
+
+// alertsFrom is the section an action's form came from and its page
+// ("" and 1: every section).
+func alertsFrom(c *gin.Context) (kind string, page int) {
 	k := c.PostForm("kind")
 	if !slices.Contains(alertSections, k) {
-		return alertsPath(prop)
+		return "", 1
 	}
 	page, err := strconv.Atoi(c.PostForm("page"))
 	if err != nil || page < 1 || page > 100000 {
 		page = 1
 	}
-	return alertsPath(prop) + "?" + alertsQuery(k, page)
+	return k, page
 }
 
 // alertsQueueWait bounds how long the alerts page waits for Redis: a Redis
@@ -635,11 +663,11 @@ func anyInt(v any) int64 {
 }
 
 // openIncident finds an open incident of the page's property by the id in
-// the path; it answers 404 itself when there is none.
+// the path; it answers with the alerts page, saying why, when there is none.
 func (s *Server) openIncident(c *gin.Context) (alertItem, bool) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
-		s.renderError(c, http.StatusNotFound, "There is no open alert "+c.Param("id")+".")
+		s.refuseOnAlertsPage(c, http.StatusNotFound, "There is no alert "+c.Param("id")+".")
 		return alertItem{}, false
 	}
 	incs, err := s.store.Incidents(c.Request.Context(), uiProp(c).Code, true)
@@ -652,8 +680,19 @@ func (s *Server) openIncident(c *gin.Context) (alertItem, bool) {
 			return decodeIncident(inc, pageZone(c)), true
 		}
 	}
-	s.renderError(c, http.StatusNotFound, "There is no open alert "+c.Param("id")+": someone may have resolved it already.")
+	s.refuseOnAlertsPage(c, http.StatusNotFound, "Alert "+c.Param("id")+" is no longer open: someone may have resolved it already.")
 	return alertItem{}, false
+}
+
+// alertFail answers an error of an alert's action: on the alerts page
+// when staff can act on it (the alert went meanwhile, …), a logged 500
+// otherwise.
+func (s *Server) alertFail(c *gin.Context, err error) {
+	if status, ok := refusedStatus(err); ok {
+		s.refuseOnAlertsPage(c, status, upperFirst(inventory.ErrorMessage(err)))
+		return
+	}
+	s.uiFail(c, err)
 }
 
 // alertResolve closes an incident by hand: an overbooking once the guest
@@ -668,7 +707,7 @@ func (s *Server) alertResolve(c *gin.Context) {
 		return
 	}
 	if err := s.store.ResolveIncident(c.Request.Context(), prop.Code, it.ID, staff(c).Actor()); err != nil {
-		s.uiFail(c, err)
+		s.alertFail(c, err)
 		return
 	}
 	what := "The alert"
@@ -707,11 +746,11 @@ func (s *Server) alertSyncFeed(c *gin.Context) {
 		return
 	}
 	if it.Kind != "stale_feed" || it.Channel == "" || it.FeedID == 0 {
-		s.renderError(c, http.StatusBadRequest, "Alert "+strconv.FormatInt(it.ID, 10)+" is not about an iCal feed.")
+		s.refuseOnAlertsPage(c, http.StatusBadRequest, "Alert "+strconv.FormatInt(it.ID, 10)+" is not about an iCal feed: nothing was fetched.")
 		return
 	}
 	if err := s.store.FetchICalFeedNow(c.Request.Context(), prop.Code, it.Channel, it.FeedID); err != nil {
-		s.uiFail(c, err)
+		s.alertFail(c, err)
 		return
 	}
 	redirectFlash(c, alertsBack(c, prop), fmt.Sprintf("The iCal feed of %s for %s is fetched at the next poll; the alert closes after a good fetch.",
@@ -727,15 +766,15 @@ func (s *Server) alertRetryWebhook(c *gin.Context) {
 		return
 	}
 	if it.Kind != "webhook_failed" || it.Channel == "" || it.FeedID == 0 {
-		s.renderError(c, http.StatusBadRequest, "Alert "+strconv.FormatInt(it.ID, 10)+" is not about a failed webhook.")
+		s.refuseOnAlertsPage(c, http.StatusBadRequest, "Alert "+strconv.FormatInt(it.ID, 10)+" is not about a failed webhook: nothing was sent.")
 		return
 	}
 	if s.fanout == nil {
-		s.renderError(c, http.StatusServiceUnavailable, "The task queue is not connected to this server: the webhook cannot be sent again from here.")
+		s.refuseOnAlertsPage(c, http.StatusServiceUnavailable, "The task queue is not connected to this server: the webhook cannot be sent again from here.")
 		return
 	}
 	if err := s.fanout.RetryWebhook(c.Request.Context(), prop.Code, it.Channel, it.FeedID); err != nil {
-		s.uiFail(c, err)
+		s.alertFail(c, err)
 		return
 	}
 	redirectFlash(c, alertsBack(c, prop), "The webhook to "+it.Channel+" is queued again; the alert closes when it is delivered.")
@@ -745,14 +784,14 @@ func (s *Server) alertRetryWebhook(c *gin.Context) {
 func (s *Server) alertRetryDeadLetter(c *gin.Context) {
 	prop := uiProp(c)
 	if s.fanout == nil {
-		s.renderError(c, http.StatusServiceUnavailable, "The task queue is not connected to this server: the delivery cannot be retried from here.")
+		s.refuseOnAlertsPage(c, http.StatusServiceUnavailable, "The task queue is not connected to this server: the delivery cannot be retried from here.")
 		return
 	}
 	ctx := c.Request.Context()
 	queue, task := c.PostForm("queue"), c.PostForm("task")
 	archived, err := s.fanout.Archived(ctx)
 	if err != nil {
-		s.uiFail(c, err)
+		s.alertFail(c, err)
 		return
 	}
 	// Only a delivery of this property: the form names any task.
@@ -760,11 +799,11 @@ func (s *Server) alertRetryDeadLetter(c *gin.Context) {
 		return a.Queue == queue && a.ID == task && a.Property == prop.Code
 	})
 	if i < 0 {
-		s.renderError(c, http.StatusNotFound, "That delivery is no longer dead-lettered: it may have been retried already.")
+		s.refuseOnAlertsPage(c, http.StatusNotFound, "That delivery is no longer dead-lettered: it may have been retried already.")
 		return
 	}
 	if err := s.fanout.RetryArchived(ctx, queue, task); err != nil {
-		s.uiFail(c, err)
+		s.alertFail(c, err)
 		return
 	}
 	redirectFlash(c, alertsBack(c, prop), "The delivery to "+archived[i].Channel+" is queued again.")

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -153,4 +154,61 @@ func TestARefusedFeedOrCredentialIsShownOnTheChannelPage(t *testing.T) {
 	require.Contains(t, p.Body, "<h1>Channel expedia")
 	require.Contains(t, refusal(t, p), "The credentials keyrack presents to expedia were not saved: type the user name, the secret, or both.")
 	require.Contains(t, refusal(t, p), `href="#set-outbound"`)
+}
+
+// An export calendar that cannot be created, rotated or revoked — no room
+// type chosen, one that does not exist, a channel that is no calendar
+// platform, a URL revoked already or gone — is answered with the channel's
+// page, why at its top linking to the export calendars, the room type
+// chosen kept: it was the bare error page, whose one link led to the grid.
+func TestARefusedExportCalendarIsShownOnTheChannelPage(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+	e.seedHotel("P", 2)
+	ctx := context.Background()
+	_, err := e.st.CreateChannel(ctx, "P", inventory.Channel{Code: "airbnb", Kind: inventory.ChannelICal, Enabled: true}, inventory.System)
+	require.NoError(t, err)
+	revoked, _, err := e.st.CreateExportToken(ctx, "P", "airbnb", "DBL-STD", inventory.System)
+	require.NoError(t, err)
+	_, err = e.st.RevokeExportToken(ctx, "P", "airbnb", revoked.ID, inventory.System)
+	require.NoError(t, err)
+	e.login("anna")
+
+	const cal = "/admin/p/P/channels/airbnb"
+	p := e.post(cal, cal+"/export-tokens", url.Values{"room_type": {""}})
+	require.Equal(t, http.StatusBadRequest, p.Status, p.Body)
+	require.Contains(t, p.Body, "<h1>Channel airbnb")
+	why := refusal(t, p)
+	require.Contains(t, why, "No export calendar was created: choose the room type whose calendar to export.")
+	require.Contains(t, why, `href="#new-token"`)
+	require.Contains(t, section(t, p.Body, "tokens-title"), `id="new-token"`)
+
+	p = e.post(cal, cal+"/export-tokens", url.Values{"room_type": {"DBL-SUP"}})
+	require.Equal(t, http.StatusNotFound, p.Status, p.Body)
+	require.Contains(t, refusal(t, p), "No export calendar was created: room type &#34;DBL-SUP&#34; does not exist")
+
+	for _, action := range []string{"rotate", "revoke"} {
+		for _, id := range []string{"999", "x"} {
+			p = e.post(cal, cal+"/export-tokens/"+id+"/"+action, nil)
+			require.Equal(t, http.StatusNotFound, p.Status, "%s %s: %s", action, id, p.Body)
+			require.Contains(t, p.Body, "<h1>Channel airbnb")
+			require.Contains(t, refusal(t, p), "There is no export URL "+id+" of airbnb", action)
+			require.Contains(t, refusal(t, p), `href="#tokens-title"`)
+		}
+	}
+	p = e.post(cal, cal+"/export-tokens/"+strconv.FormatInt(revoked.ID, 10)+"/rotate", nil)
+	require.Equal(t, http.StatusNotFound, p.Status, p.Body)
+	require.Contains(t, refusal(t, p), "The export URL "+revoked.Prefix+"… of DBL-STD was not rotated: it is revoked already")
+
+	// A form posted to a channel that is no calendar platform: its own page says why.
+	const ota = "/admin/p/P/channels/expedia"
+	p = e.post(ota, ota+"/export-tokens", url.Values{"room_type": {"DBL-STD"}})
+	require.Equal(t, http.StatusBadRequest, p.Status, p.Body)
+	require.Contains(t, p.Body, "<h1>Channel expedia")
+	require.Equal(t, "No export calendar was created: expedia is not a calendar platform (iCal), which alone fetches export calendars.", refusal(t, p))
+
+	tokens, err := e.st.ExportTokens(ctx, "P", "airbnb")
+	require.NoError(t, err)
+	require.Len(t, tokens, 1, "nothing was created")
+	require.NotNil(t, tokens[0].RevokedAt)
 }

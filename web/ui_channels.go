@@ -340,6 +340,11 @@ type channelData struct {
 	// channel's own).
 	FeedForm     feedForm
 	OutboundUser *string
+	// TokenRoomType is the room type chosen in the new export calendar
+	// form; RefusedLink the refusal's link words when no form holds what
+	// was typed ("": the form below does).
+	TokenRoomType string
+	RefusedLink   string
 }
 
 // feedForm is the set-a-feed form's values kept after a refusal.
@@ -971,12 +976,24 @@ func (s *Server) uiChannelCreateToken(c *gin.Context) {
 		return
 	}
 	roomType := strings.TrimSpace(c.PostForm("room_type"))
+	refuse := func(status int, why string) {
+		s.refuseOnChannelPage(c, status, "No export calendar was created: "+why, "new-token",
+			func(d *channelData) { d.TokenRoomType = roomType })
+	}
+	if ch.Kind != inventory.ChannelICal {
+		s.refuseOnChannelPage(c, http.StatusBadRequest, "No export calendar was created: "+ch.Code+" is not a calendar platform (iCal), which alone fetches export calendars.", "", func(*channelData) {})
+		return
+	}
 	if roomType == "" {
-		s.renderError(c, http.StatusBadRequest, "Choose the room type whose calendar to export.")
+		refuse(http.StatusBadRequest, "choose the room type whose calendar to export.")
 		return
 	}
 	t, token, err := s.store.CreateExportToken(c.Request.Context(), uiProp(c).Code, ch.Code, roomType, staff(c).Actor())
 	if err != nil {
+		if status, ok := refusedStatus(err); ok {
+			refuse(status, inventory.ErrorMessage(err))
+			return
+		}
 		s.uiFail(c, err)
 		return
 	}
@@ -987,16 +1004,46 @@ func (s *Server) uiChannelCreateToken(c *gin.Context) {
 	})
 }
 
+// uiExportToken finds the export calendar a rotate or revoke form names,
+// answering with the channel's page, why at its top, when there is none
+// (or, with live set, when it is revoked already).
+func (s *Server) uiExportToken(c *gin.Context, ch inventory.Channel, verb string, live bool) (inventory.ExportToken, bool) {
+	at := "tokens-title"
+	if ch.Kind != inventory.ChannelICal {
+		at = "" // no export calendars on its page
+	}
+	refuse := func(status int, why string) {
+		s.refuseOnChannelPage(c, status, why, at, func(d *channelData) { d.RefusedLink = "See the export calendars below" })
+	}
+	tokens, err := s.store.ExportTokens(c.Request.Context(), uiProp(c).Code, ch.Code)
+	if err != nil {
+		s.uiFail(c, err)
+		return inventory.ExportToken{}, false
+	}
+	id, _ := strconv.ParseInt(c.Param("id"), 10, 64)
+	i := slices.IndexFunc(tokens, func(t inventory.ExportToken) bool { return t.ID == id })
+	if i < 0 {
+		refuse(http.StatusNotFound, "There is no export URL "+c.Param("id")+" of "+ch.Code+": nothing was "+verb+".")
+		return inventory.ExportToken{}, false
+	}
+	t := tokens[i]
+	if live && t.RevokedAt != nil {
+		refuse(http.StatusNotFound, "The export URL "+t.Prefix+"… of "+t.RoomType+" was not "+verb+": it is revoked already; create a new one for "+t.RoomType+" instead.")
+		return inventory.ExportToken{}, false
+	}
+	return t, true
+}
+
 func (s *Server) uiChannelRotateToken(c *gin.Context) {
 	ch, ok := s.uiChannelOf(c)
 	if !ok {
 		return
 	}
-	id, ok := s.formID(c, "export token")
+	old, ok := s.uiExportToken(c, ch, "rotated", true)
 	if !ok {
 		return
 	}
-	t, token, err := s.store.RotateExportToken(c.Request.Context(), uiProp(c).Code, ch.Code, id, staff(c).Actor())
+	t, token, err := s.store.RotateExportToken(c.Request.Context(), uiProp(c).Code, ch.Code, old.ID, staff(c).Actor())
 	if err != nil {
 		s.uiFail(c, err)
 		return
@@ -1013,11 +1060,11 @@ func (s *Server) uiChannelRevokeToken(c *gin.Context) {
 	if !ok {
 		return
 	}
-	id, ok := s.formID(c, "export token")
+	old, ok := s.uiExportToken(c, ch, "revoked", false)
 	if !ok {
 		return
 	}
-	t, err := s.store.RevokeExportToken(c.Request.Context(), uiProp(c).Code, ch.Code, id, staff(c).Actor())
+	t, err := s.store.RevokeExportToken(c.Request.Context(), uiProp(c).Code, ch.Code, old.ID, staff(c).Actor())
 	if err != nil {
 		s.uiFail(c, err)
 		return
