@@ -154,7 +154,8 @@ func TestStaffEraseAGuestsDataFromTheBookingPage(t *testing.T) {
 	require.Contains(t, p.Body, "personal data erased")
 	require.Contains(t, p.Body, "guest data erased")
 	require.Contains(t, p.Body, "by staff:anna")
-	require.Contains(t, p.Body, "reservation.erase_guest_data")
+	require.Contains(t, p.Body, `<th scope="row">Guest data erased</th>`)
+	require.Contains(t, p.Body, "reservation.erase_guest_data", "as recorded")
 	for _, trace := range []string{"Zelie", "zq@example.org", "Rua das Flores"} {
 		require.NotContains(t, p.Body, trace)
 	}

@@ -236,7 +236,7 @@ type bookingData struct {
 	Held      []heldRange
 	History   []bookingRevision // every revision, in the order received
 	Incidents []inventory.Incident
-	Audit     []inventory.AuditEntry
+	Audit     []auditRow
 	// AuditMore is set when the trail is longer than what is shown.
 	AuditMore bool
 	// GuestNeeded: the booking is confirmed and its stay has not ended, so
@@ -368,14 +368,16 @@ func (s *Server) uiBooking(c *gin.Context) {
 		s.uiFail(c, err)
 		return
 	}
-	if d.Audit, err = s.store.Audit(ctx, prop.Code, inventory.ReservationAuditSubject(id), bookingAuditLimit+1); err != nil {
+	trail, err := s.store.Audit(ctx, prop.Code, inventory.ReservationAuditSubject(id), bookingAuditLimit+1)
+	if err != nil {
 		s.uiFail(c, err)
 		return
 	}
-	if len(d.Audit) > bookingAuditLimit {
-		d.Audit, d.AuditMore = d.Audit[:bookingAuditLimit], true
+	if len(trail) > bookingAuditLimit {
+		trail, d.AuditMore = trail[:bookingAuditLimit], true
 	}
-	slices.Reverse(d.Audit) // oldest first, like the revisions
+	slices.Reverse(trail) // oldest first, like the revisions
+	d.Audit = auditRows(trail, pageZone(c))
 	title := "Booking " + r.Channel + " " + r.ExternalID
 	s.render(c, http.StatusOK, "booking", title, "bookings", d)
 }

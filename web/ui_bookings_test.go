@@ -274,7 +274,7 @@ func TestBookingPageShowsRevisionsRawMessagesAndAudit(t *testing.T) {
 	// The nights it holds: 2 rooms of DBL for 3 nights.
 	require.Regexp(t, `<th scope="row">DBL</th><td class="when"><a [^>]+>2026-12-01</a></td><td class="when">2026-12-04</td><td class="num">3</td><td class="num">2</td>`, p.Body)
 	// The audit trail, oldest first.
-	a1, a2 := strings.Index(p.Body, "<th scope=\"row\">reservation.new</th>"), strings.Index(p.Body, "<th scope=\"row\">reservation.modify</th>")
+	a1, a2 := strings.Index(p.Body, "<th scope=\"row\">New booking</th>"), strings.Index(p.Body, "<th scope=\"row\">Changed</th>")
 	require.True(t, a1 > 0 && a2 > a1, "audit: new then modify")
 	require.Contains(t, p.Body, "No incident about this booking.")
 
@@ -300,7 +300,7 @@ func TestBookingPageShowsRevisionsRawMessagesAndAudit(t *testing.T) {
 	require.Contains(t, p.Body, `<span class="status status-cancelled">cancelled</span>`)
 	require.Contains(t, p.Body, "#2 cancel")
 	require.Contains(t, p.Body, "This booking holds no nights: it is cancelled.")
-	require.Contains(t, p.Body, `<th scope="row">reservation.cancel</th>`)
+	require.Contains(t, p.Body, `<th scope="row">Cancelled</th>`)
 	require.Contains(t, p.Body, "No raw message was kept")
 
 	// A parked booking says which code to map, with its incident.

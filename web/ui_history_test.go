@@ -275,8 +275,8 @@ func TestABookingsPageReadsItsOwnHistoryNotTheHotels(t *testing.T) {
 	// What it shows: the overbooking it caused, and its two revisions'
 	// audit entries.
 	require.Contains(t, p.Body, "Pool DBL is overbooked on 2025-03-01")
-	require.Contains(t, p.Body, `<th scope="row">reservation.new</th>`)
-	require.Contains(t, p.Body, `<th scope="row">reservation.modify</th>`)
+	require.Contains(t, p.Body, `<th scope="row">New booking</th>`)
+	require.Contains(t, p.Body, `<th scope="row">Changed</th>`)
 	for _, table := range []string{"audit_log", "incidents", "feed_entries", "reservation_revisions", "reservations"} {
 		require.Less(t, read[table], int64(historyLimit), "rows of %s the booking's page reads", table)
 	}
