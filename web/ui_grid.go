@@ -76,6 +76,7 @@ type gridHead struct {
 	Day     int
 	Weekday string
 	Month   string // set on the first column and on the 1st of a month
+	// Weekend is a hotel's: the nights of Friday and Saturday.
 	Weekend bool
 	Today   bool
 }
@@ -263,7 +264,7 @@ func (s *Server) gridData(c *gin.Context, prop inventory.Property, from inventor
 	for i := range days {
 		n := from.AddDays(i)
 		wd := time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, time.UTC).Weekday()
-		h := gridHead{Night: n, Day: n.Day(), Weekday: wd.String()[:3], Weekend: wd == time.Saturday || wd == time.Sunday, Today: n == d.Today}
+		h := gridHead{Night: n, Day: n.Day(), Weekday: wd.String()[:3], Weekend: wd == time.Friday || wd == time.Saturday, Today: n == d.Today}
 		if i == 0 || n.Day() == 1 {
 			h.Month = n.Month().String()[:3]
 		}
