@@ -145,6 +145,7 @@ func (s *Server) uiBookings(c *gin.Context) {
 		}
 	}
 	status := http.StatusOK
+	base := "/admin/p/" + url.PathEscape(prop.Code) + "/bookings"
 	if problem == "" {
 		q.Limit, q.Offset = bookingsPageSize, (d.Page-1)*bookingsPageSize
 		found, more, err := s.store.SearchReservations(ctx, prop.Code, q)
@@ -159,7 +160,6 @@ func (s *Server) uiBookings(c *gin.Context) {
 			d.Rows = append(d.Rows, newBookingRow(r))
 		}
 		d.First, d.Last = q.Offset+1, q.Offset+len(d.Rows)
-		base := "/admin/p/" + url.PathEscape(prop.Code) + "/bookings"
 		if d.Page > 1 {
 			d.Prev = base + "?" + f.values(d.Page-1).Encode()
 		}
@@ -177,6 +177,13 @@ func (s *Server) uiBookings(c *gin.Context) {
 	if c.GetHeader("HX-Request") != "" && c.GetHeader("HX-Target") == "booking-results" && c.GetHeader("HX-History-Restore-Request") == "" {
 		// htmx does not swap in error answers: the problem goes out as a
 		// 200 so that staff see it in place of the results.
+		// The address bar gets the search as a link to share: the form
+		// sends every field, the empty ones too, and htmx would push them.
+		push := base
+		if v := f.values(d.Page); len(v) > 0 {
+			push += "?" + v.Encode()
+		}
+		c.Header("HX-Push-Url", push)
 		s.renderFragment(c, http.StatusOK, "bookings", "results", d)
 		return
 	}
