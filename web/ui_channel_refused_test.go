@@ -212,3 +212,35 @@ func TestARefusedExportCalendarIsShownOnTheChannelPage(t *testing.T) {
 	require.Len(t, tokens, 1, "nothing was created")
 	require.NotNil(t, tokens[0].RevokedAt)
 }
+
+// A mapping deleted, or a feed synced, that is gone meanwhile (another
+// admin deleted it; a page left open) is answered with the channel's page
+// and why, not the bare error page.
+func TestAMappingOrFeedGoneMeanwhileIsSaidOnTheChannelPage(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+	e.seedHotel("P", 2)
+	ctx := context.Background()
+	_, err := e.st.CreateChannel(ctx, "P", inventory.Channel{Code: "airbnb", Kind: inventory.ChannelICal, Enabled: true}, inventory.System)
+	require.NoError(t, err)
+	e.login("anna")
+
+	const ota = "/admin/p/P/channels/expedia"
+	for _, confirm := range []string{"", "yes"} {
+		p := e.post(ota, ota+"/mappings/delete", url.Values{"room": {"SUITE"}, "rate": {""}, "confirm": {confirm}})
+		require.Equal(t, http.StatusNotFound, p.Status, p.Body)
+		require.Contains(t, p.Body, "<h1>Channel expedia")
+		require.Contains(t, refusal(t, p), "expedia has no mapping of room SUITE: someone may have deleted it already.")
+		require.Contains(t, refusal(t, p), `href="#mappings-title"`)
+	}
+	ms, err := e.st.Mappings(ctx, "P", "expedia")
+	require.NoError(t, err)
+	require.Len(t, ms, 1, "nothing was deleted")
+
+	const cal = "/admin/p/P/channels/airbnb"
+	p := e.post(cal, cal+"/feeds/999/sync", nil)
+	require.Equal(t, http.StatusNotFound, p.Status, p.Body)
+	require.Contains(t, p.Body, "<h1>Channel airbnb")
+	require.Contains(t, refusal(t, p), "Nothing was fetched: channel airbnb has no iCal feed 999")
+	require.Contains(t, refusal(t, p), `href="#feeds-title"`)
+}

@@ -761,6 +761,10 @@ func (s *Server) uiChannelDeleteMapping(c *gin.Context) {
 		return
 	}
 	closed, err := s.store.DeleteMapping(c.Request.Context(), uiProp(c).Code, ch.Code, room, rate, staff(c).Actor())
+	if inventory.ErrorCode(err) == inventory.ENOTFOUND {
+		s.refuseMappingGone(c, ch, room, rate)
+		return
+	}
 	if err != nil {
 		s.uiFail(c, err)
 		return
@@ -808,7 +812,7 @@ func (s *Server) confirmDeleteMapping(c *gin.Context, ch inventory.Channel, room
 		what += " rate " + rate
 	}
 	if i < 0 {
-		s.renderError(c, http.StatusNotFound, "Channel "+ch.Code+" has no mapping of "+what+".")
+		s.refuseMappingGone(c, ch, room, rate)
 		return
 	}
 	says := []string{"Delete the mapping of " + ch.Code + "'s " + what + " to room type " + ms[i].RoomType + "?",
@@ -819,6 +823,17 @@ func (s *Server) confirmDeleteMapping(c *gin.Context, ch inventory.Channel, room
 	s.render(c, http.StatusOK, "confirm", "Delete a mapping", "channels", confirmPage{Says: says,
 		Action: channelPath(c) + "/mappings/delete", Button: "Delete the mapping of " + what,
 		Fields: []confirmField{{"room", room}, {"rate", rate}}, Back: channelPath(c), BackLabel: "Channel " + ch.Code})
+}
+
+// refuseMappingGone answers the deletion of a mapping that is not there
+// (deleted meanwhile, from a page left open) with the channel's page.
+func (s *Server) refuseMappingGone(c *gin.Context, ch inventory.Channel, room, rate string) {
+	what := "room " + room
+	if rate != "" {
+		what += " rate " + rate
+	}
+	s.refuseOnChannelPage(c, http.StatusNotFound, ch.Code+" has no mapping of "+what+": someone may have deleted it already.", "mappings-title",
+		func(d *channelData) { d.RefusedLink = "See its mappings below" })
 }
 
 // newSecret is a random secret of 192 bits, URL-safe.
@@ -951,6 +966,11 @@ func (s *Server) uiChannelSyncFeed(c *gin.Context) {
 	ctx := c.Request.Context()
 	prop := uiProp(c)
 	if err := s.store.FetchICalFeedNow(ctx, prop.Code, ch.Code, id); err != nil {
+		if status, ok := refusedStatus(err); ok {
+			s.refuseOnChannelPage(c, status, "Nothing was fetched: "+inventory.ErrorMessage(err), "feeds-title",
+				func(d *channelData) { d.RefusedLink = "See its feeds below" })
+			return
+		}
 		s.uiFail(c, err)
 		return
 	}
