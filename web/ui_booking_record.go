@@ -27,9 +27,39 @@ import (
 
 // recordForm is the record-a-booking form as typed.
 type recordForm struct {
-	Channel, ID, RoomType, RatePlan, Arrival, Departure string
-	Rooms, Adults, Children                             string
-	Guest, Email, Phone, Total, Currency                string
+	Channel, ID                          string
+	Stays                                []stayForm // at least one
+	Guest, Email, Phone, Total, Currency string
+}
+
+// stayForm is one room stay of the form as typed: a booking of several
+// room types (a double and a twin) has one each.
+type stayForm struct {
+	N                       int // its number on the form, from 1
+	RoomType, RatePlan      string
+	Arrival, Departure      string
+	Rooms, Adults, Children string
+}
+
+// maxFormStays is the most room stays the form takes.
+const maxFormStays = 20
+
+// blank says the row was left empty (its counts keep their defaults).
+func (f stayForm) blank() bool {
+	return f.RoomType == "" && f.RatePlan == "" && f.Arrival == "" && f.Departure == ""
+}
+
+// newStay is an empty row: one room for two adults.
+func newStay() stayForm { return stayForm{Rooms: "1", Adults: "2", Children: "0"} }
+
+// numbered numbers the form's stays, with an empty one when it has none.
+func (f *recordForm) numbered() {
+	if len(f.Stays) == 0 {
+		f.Stays = []stayForm{newStay()}
+	}
+	for i := range f.Stays {
+		f.Stays[i].N = i + 1
+	}
 }
 
 // recordData is the record-a-booking page.
@@ -41,10 +71,11 @@ type recordData struct {
 	Error     string
 	Existing  int64 // keyrack's id of the booking the form names, when it is recorded already
 	// Change is the booking whose change the form records (…/change), nil
-	// for a new booking; SeveralStays says it has more than one room stay,
-	// which the form cannot show.
-	Change       *inventory.Reservation
-	SeveralStays bool
+	// for a new booking.
+	Change *inventory.Reservation
+	// MaxStays is the most room stays the form takes; Focus the number of
+	// the stay whose room type has the focus (0: none).
+	MaxStays, Focus int
 }
 
 // recordable says whether staff record bookings of a channel of kind k:
@@ -56,7 +87,8 @@ func recordable(k inventory.ChannelKind) bool {
 
 func (s *Server) recordPage(c *gin.Context, prop inventory.Property, form recordForm) (*recordData, error) {
 	ctx := c.Request.Context()
-	d := &recordData{Form: form}
+	form.numbered()
+	d := &recordData{Form: form, MaxStays: maxFormStays}
 	chs, err := s.store.Channels(ctx, prop.Code)
 	if err != nil {
 		return nil, err
@@ -78,7 +110,7 @@ func (s *Server) recordPage(c *gin.Context, prop inventory.Property, form record
 // uiRecordBookingForm shows the form, the channel preselected by ?channel=.
 func (s *Server) uiRecordBookingForm(c *gin.Context) {
 	prop := uiProp(c)
-	d, err := s.recordPage(c, prop, recordForm{Channel: c.Query("channel"), Rooms: "1", Adults: "2", Children: "0", Currency: prop.Currency})
+	d, err := s.recordPage(c, prop, recordForm{Channel: c.Query("channel"), Currency: prop.Currency})
 	if err != nil {
 		s.uiFail(c, err)
 		return
@@ -95,6 +127,9 @@ func (s *Server) uiRecordBooking(c *gin.Context) {
 	d, err := s.recordPage(c, prop, postedRecordForm(c))
 	if err != nil {
 		s.uiFail(c, err)
+		return
+	}
+	if s.moreStays(c, d, "Record a booking") {
 		return
 	}
 	refuse := func(msg string) {
@@ -118,15 +153,53 @@ func (s *Server) uiRecordBooking(c *gin.Context) {
 	s.applyRecorded(c, prop, in, inventory.New, nil, "Booking "+f.ID+" from "+f.Channel+" is recorded", refuse)
 }
 
-// postedRecordForm reads the record-a-booking form as posted.
+// postedRecordForm reads the record-a-booking form as posted: its room
+// stays are the rows of its stay fields (each posted once a row), the rows
+// left empty left out.
 func postedRecordForm(c *gin.Context) recordForm {
 	var f recordForm
-	for field, v := range map[string]*string{"channel": &f.Channel, "id": &f.ID, "room_type": &f.RoomType, "rate_plan": &f.RatePlan,
-		"arrival": &f.Arrival, "departure": &f.Departure, "rooms": &f.Rooms, "adults": &f.Adults, "children": &f.Children,
+	for field, v := range map[string]*string{"channel": &f.Channel, "id": &f.ID,
 		"guest": &f.Guest, "email": &f.Email, "phone": &f.Phone, "total": &f.Total, "currency": &f.Currency} {
 		*v = strings.TrimSpace(c.PostForm(field))
 	}
+	fields := map[string]func(*stayForm) *string{
+		"room_type": func(st *stayForm) *string { return &st.RoomType }, "rate_plan": func(st *stayForm) *string { return &st.RatePlan },
+		"arrival": func(st *stayForm) *string { return &st.Arrival }, "departure": func(st *stayForm) *string { return &st.Departure },
+		"rooms": func(st *stayForm) *string { return &st.Rooms }, "adults": func(st *stayForm) *string { return &st.Adults },
+		"children": func(st *stayForm) *string { return &st.Children },
+	}
+	rows := 0
+	for field := range fields {
+		rows = max(rows, len(c.PostFormArray(field)))
+	}
+	for i := range min(rows, maxFormStays) {
+		var st stayForm
+		for field, v := range fields {
+			if vs := c.PostFormArray(field); i < len(vs) {
+				*v(&st) = strings.TrimSpace(vs[i])
+			}
+		}
+		if !st.blank() {
+			f.Stays = append(f.Stays, st)
+		}
+	}
 	return f
+}
+
+// moreStays answers the form's "another room stay" button: the form again
+// as typed, with an empty room stay more, its room type in focus; nothing
+// is recorded.
+func (s *Server) moreStays(c *gin.Context, d *recordData, title string) bool {
+	if c.PostForm("more") == "" {
+		return false
+	}
+	if len(d.Form.Stays) < maxFormStays {
+		d.Form.Stays = append(d.Form.Stays, newStay())
+		d.Form.numbered()
+	}
+	d.Focus = len(d.Form.Stays)
+	s.render(c, http.StatusOK, "booking_new", title, "bookings", d)
+	return true
 }
 
 // applyRecorded applies what staff recorded of a channel's booking (in,
@@ -158,9 +231,12 @@ func (s *Server) applyRecorded(c *gin.Context, prop inventory.Property, in reser
 		s.uiFail(c, err)
 		return
 	}
-	st := in.Stays[0]
-	n := st.Departure.Sub(st.Arrival)
-	msg := fmt.Sprintf("%s: %d × %s, %s to %s (%d night%s).", done, st.Rooms, st.RoomType, st.Arrival, st.Departure, n, plural(n))
+	var stays []string
+	for _, st := range in.Stays {
+		n := st.Departure.Sub(st.Arrival)
+		stays = append(stays, fmt.Sprintf("%d × %s, %s to %s (%d night%s)", st.Rooms, st.RoomType, st.Arrival, st.Departure, n, plural(n)))
+	}
+	msg := done + ": " + strings.Join(stays, "; ") + "."
 	if len(out.Overbooked) > 0 {
 		var nights []string
 		for _, o := range out.Overbooked {
@@ -174,10 +250,27 @@ func (s *Server) applyRecorded(c *gin.Context, prop inventory.Property, in reser
 }
 
 // changeable says whether staff record a change or a cancellation of r,
-// a booking of a channel of kind k: it holds rooms, and it is not a
-// calendar platform's (its feed is the booking).
+// a booking of a channel of kind k: it holds rooms, and it is an OTA's or
+// a GDS's — not a calendar platform's (its feed is the booking) nor the
+// PMS's (changed and cancelled in the PMS, which tells keyrack).
 func changeable(r inventory.Reservation, k inventory.ChannelKind) bool {
-	return r.Status == inventory.Confirmed && k != inventory.ChannelICal
+	return r.Status == inventory.Confirmed && recordable(k)
+}
+
+// notChangeable says why staff cannot record a change or cancellation of
+// r, a booking of a channel of kind k ("" when they can).
+func notChangeable(r inventory.Reservation, k inventory.ChannelKind) string {
+	switch {
+	case changeable(r, k):
+		return ""
+	case k == inventory.ChannelICal:
+		return "it comes from " + r.Channel + "'s calendar, which changes or ends it at its next fetch."
+	case k == inventory.ChannelPMS:
+		return "it is the PMS's booking: change or cancel it in the PMS, which tells keyrack."
+	case r.Status != inventory.Confirmed:
+		return "it is " + string(r.Status) + "."
+	}
+	return "its channel " + r.Channel + " is gone."
 }
 
 // changePage is the form recording a change of booking r, filled in with
@@ -188,20 +281,15 @@ func (s *Server) changePage(c *gin.Context, prop inventory.Property, r inventory
 		s.uiFail(c, err)
 		return nil, false
 	}
-	if !changeable(r, kind) {
-		why := "it is " + string(r.Status) + "."
-		if kind == inventory.ChannelICal {
-			why = "it comes from the channel's calendar, which changes it at its next fetch."
-		}
+	if why := notChangeable(r, kind); why != "" {
 		s.renderError(c, http.StatusConflict, "Booking "+r.ExternalID+" from "+r.Channel+" cannot be changed here: "+why)
 		return nil, false
 	}
 	if form == nil {
-		f := recordForm{Guest: r.Guest.Name, Email: r.Guest.Email, Phone: r.Guest.Phone, Total: r.Total, Currency: r.Currency, Rooms: "1", Adults: "0", Children: "0"}
-		if len(r.Stays) > 0 {
-			st := r.Stays[0]
-			f.RoomType, f.RatePlan, f.Arrival, f.Departure = st.RoomType, st.RatePlan, st.Arrival.String(), st.Departure.String()
-			f.Rooms, f.Adults, f.Children = strconv.Itoa(max(st.Rooms, 1)), strconv.Itoa(st.Adults), strconv.Itoa(st.Children)
+		f := recordForm{Guest: r.Guest.Name, Email: r.Guest.Email, Phone: r.Guest.Phone, Total: r.Total, Currency: r.Currency}
+		for _, st := range r.Stays {
+			f.Stays = append(f.Stays, stayForm{RoomType: st.RoomType, RatePlan: st.RatePlan, Arrival: st.Arrival.String(), Departure: st.Departure.String(),
+				Rooms: strconv.Itoa(max(st.Rooms, 1)), Adults: strconv.Itoa(st.Adults), Children: strconv.Itoa(st.Children)})
 		}
 		form = &f
 	}
@@ -211,7 +299,7 @@ func (s *Server) changePage(c *gin.Context, prop inventory.Property, r inventory
 		s.uiFail(c, err)
 		return nil, false
 	}
-	d.Change, d.SeveralStays = &r, len(r.Stays) > 1
+	d.Change = &r
 	d.Channels = []inventory.Channel{{Code: r.Channel, Kind: kind}}
 	return d, true
 }
@@ -243,13 +331,12 @@ func (s *Server) uiChangeBooking(c *gin.Context) {
 	if !ok {
 		return
 	}
+	if s.moreStays(c, d, "Record a change") {
+		return
+	}
 	refuse := func(msg string) {
 		d.Error = msg
 		s.render(c, http.StatusBadRequest, "booking_new", "Record a change", "bookings", d)
-	}
-	if d.SeveralStays {
-		refuse("This booking has several room stays: record its change through the API (PUT …/reservations/{channel}/{id}).")
-		return
 	}
 	in, msg := d.read()
 	if msg != "" {
@@ -295,25 +382,46 @@ func (d *recordData) read() (reservationInJSON, string) {
 	if f.ID == "" || len(f.ID) > 128 {
 		return in, "Give the channel's reservation id (at most 128 characters), as its extranet shows it: the channel's later changes and its cancellation are matched by it."
 	}
+	in = reservationInJSON{ID: f.ID, Channel: f.Channel, Guest: inventory.Guest{Name: f.Guest, Email: f.Email, Phone: f.Phone},
+		Total: f.Total, Currency: f.Currency, Mode: inventory.MustAccept}
+	for _, st := range f.Stays {
+		stay, msg := d.readStay(st)
+		if msg != "" && len(f.Stays) > 1 {
+			msg = fmt.Sprintf("Room stay %d: %s", st.N, msg)
+		}
+		if msg != "" {
+			return in, msg
+		}
+		in.Stays = append(in.Stays, stay)
+	}
+	if f.Currency != "" && !apiCurrencyRE.MatchString(f.Currency) {
+		return in, fmt.Sprintf("Currency %q: give its ISO 4217 code, such as EUR.", f.Currency)
+	}
+	return in, ""
+}
+
+// readStay checks one room stay of the form.
+func (d *recordData) readStay(f stayForm) (stayJSON, string) {
+	var st stayJSON
 	if !slices.ContainsFunc(d.RoomTypes, func(rt inventory.RoomType) bool { return rt.Code == f.RoomType }) {
-		return in, "Choose the room type booked."
+		return st, "Choose the room type booked."
 	}
 	if f.RatePlan != "" && !slices.ContainsFunc(d.RatePlans, func(rp inventory.RatePlan) bool { return rp.Code == f.RatePlan && rp.RoomType == f.RoomType }) {
-		return in, fmt.Sprintf("Rate plan %s is not one of room type %s: choose one of its rate plans, or none.", f.RatePlan, f.RoomType)
+		return st, fmt.Sprintf("Rate plan %s is not one of room type %s: choose one of its rate plans, or none.", f.RatePlan, f.RoomType)
 	}
 	arrival, err := inventory.ParseDate(f.Arrival)
 	if err != nil {
-		return in, fmt.Sprintf("Arrival %q is not a date: use YYYY-MM-DD.", f.Arrival)
+		return st, fmt.Sprintf("Arrival %q is not a date: use YYYY-MM-DD.", f.Arrival)
 	}
 	departure, err := inventory.ParseDate(f.Departure)
 	if err != nil {
-		return in, fmt.Sprintf("Departure %q is not a date: use YYYY-MM-DD.", f.Departure)
+		return st, fmt.Sprintf("Departure %q is not a date: use YYYY-MM-DD.", f.Departure)
 	}
 	if !arrival.Before(departure) {
-		return in, "The departure must be after the arrival: the guest leaves on the departure day."
+		return st, "The departure must be after the arrival: the guest leaves on the departure day."
 	}
 	if n := departure.Sub(arrival); n > inventory.MaxRangeNights {
-		return in, fmt.Sprintf("%d nights is too long a stay: at most %d.", n, inventory.MaxRangeNights)
+		return st, fmt.Sprintf("%d nights is too long a stay: at most %d.", n, inventory.MaxRangeNights)
 	}
 	count := func(s, what string, least int) (int, string) {
 		v, err := strconv.Atoi(s)
@@ -324,23 +432,17 @@ func (d *recordData) read() (reservationInJSON, string) {
 	}
 	rooms, msg := count(f.Rooms, "Rooms", 1)
 	if msg != "" {
-		return in, msg
+		return st, msg
 	}
 	adults, msg := count(cmp.Or(f.Adults, "0"), "Adults", 0)
 	if msg != "" {
-		return in, msg
+		return st, msg
 	}
 	children, msg := count(cmp.Or(f.Children, "0"), "Children", 0)
 	if msg != "" {
-		return in, msg
+		return st, msg
 	}
-	if f.Currency != "" && !apiCurrencyRE.MatchString(f.Currency) {
-		return in, fmt.Sprintf("Currency %q: give its ISO 4217 code, such as EUR.", f.Currency)
-	}
-	in = reservationInJSON{ID: f.ID, Channel: f.Channel, Guest: inventory.Guest{Name: f.Guest, Email: f.Email, Phone: f.Phone},
-		Total: f.Total, Currency: f.Currency, Mode: inventory.MustAccept,
-		Stays: []stayJSON{{RoomType: f.RoomType, RatePlan: f.RatePlan, Arrival: arrival, Departure: departure, Rooms: rooms, Adults: adults, Children: children}}}
-	return in, ""
+	return stayJSON{RoomType: f.RoomType, RatePlan: f.RatePlan, Arrival: arrival, Departure: departure, Rooms: rooms, Adults: adults, Children: children}, ""
 }
 
 func plural(n int) string {
@@ -374,8 +476,8 @@ func (s *Server) uiCancelBooking(c *gin.Context) {
 		s.uiFail(c, err)
 		return
 	}
-	if !changeable(r, kind) {
-		s.renderError(c, http.StatusConflict, "Booking "+r.ExternalID+" comes from "+r.Channel+"'s calendar: it ends when the calendar no longer has it, at its next fetch.")
+	if why := notChangeable(r, kind); why != "" {
+		s.renderError(c, http.StatusConflict, "Booking "+r.ExternalID+" from "+r.Channel+" cannot be cancelled here: "+why)
 		return
 	}
 	raw, _ := json.Marshal(map[string]string{"cancelled": "recorded by staff from the channel's own record"})

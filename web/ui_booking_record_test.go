@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -275,4 +276,120 @@ func TestAChangeStaffRecordBackToAnEarlierOneIsApplied(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, inventory.Cancelled, r.Status, "the channel's booking comes before the cancellation recorded of it")
 	require.Equal(t, 0, nightOf(t, e.st, "H", night).Sold)
+}
+
+// A booking of several room stays (a double and a twin) is recorded, and
+// its change recorded, on the form: "Another room stay" adds a row
+// (nothing recorded), a row left empty is left out, a wrong row is named.
+func TestStaffRecordABookingOfSeveralRoomStays(t *testing.T) {
+	t.Parallel()
+	e, night, _ := hotelWithExpediasBooking(t, 5, "anna")
+	ctx := context.Background()
+	_, err := e.st.CreatePool(ctx, "H", inventory.Pool{Code: "TWN", Name: "Twin rooms", Units: 3}, inventory.System)
+	require.NoError(t, err)
+	_, err = e.st.CreateRoomType(ctx, "H", inventory.RoomType{Code: "TWN-STD", Pool: "TWN"}, inventory.System)
+	require.NoError(t, err)
+
+	form := "/admin/p/H/bookings/new"
+	p := e.get(form)
+	require.Contains(t, p.Body, `<button type="submit" name="more" value="1" formnovalidate class="secondary">Another room stay</button>`)
+	require.Contains(t, p.Body, `id="rec-room-1" name="room_type" required>`)
+	require.NotContains(t, p.Body, `id="rec-room-2"`)
+	first := url.Values{"channel": {"expedia"}, "id": {"E-7"}, "room_type": {"DBL-STD"}, "arrival": {night.String()},
+		"departure": {night.AddDays(2).String()}, "rooms": {"1"}, "adults": {"2"}, "guest": {"Família Costa"}}
+	more := url.Values{"more": {"1"}}
+	for k, v := range first {
+		more[k] = v
+	}
+	p = e.post(form, form, more)
+	require.Equal(t, http.StatusOK, p.Status, p.Body)
+	require.Contains(t, p.Body, `<legend>Room stay 2`)
+	require.Contains(t, p.Body, `id="rec-room-2" name="room_type" autofocus>`)
+	require.Contains(t, p.Body, `id="rec-arrival-1" name="arrival" value="`+night.String()+`"`, "what was typed stays")
+	require.Contains(t, p.Body, `value="Família Costa"`)
+	_, err = e.st.Reservation(ctx, "H", "expedia", "E-7")
+	require.Equal(t, inventory.ENOTFOUND, inventory.ErrorCode(err), "adding a row records nothing")
+
+	both := url.Values{"channel": {"expedia"}, "id": {"E-7"}, "guest": {"Família Costa"},
+		"room_type": {"DBL-STD", "TWN-STD", ""}, "rate_plan": {"", "", ""}, "arrival": {night.String(), night.String(), ""},
+		"departure": {night.AddDays(2).String(), night.AddDays(1).String(), ""}, "rooms": {"1", "2", "1"}, "adults": {"2", "3", "2"}, "children": {"0", "1", "0"}}
+	bad := url.Values{}
+	for k, v := range both {
+		bad[k] = slices.Clone(v)
+	}
+	bad["departure"][1] = night.AddDays(-1).String()
+	p = e.post(form, form, bad)
+	require.Equal(t, http.StatusBadRequest, p.Status)
+	require.Contains(t, p.Body, "Room stay 2: The departure must be after the arrival")
+	require.Contains(t, p.Body, `<option value="TWN-STD" selected>`)
+	_, err = e.st.Reservation(ctx, "H", "expedia", "E-7")
+	require.Equal(t, inventory.ENOTFOUND, inventory.ErrorCode(err))
+
+	p = e.post(form, form, both)
+	require.Equal(t, http.StatusSeeOther, p.Status, p.Body)
+	require.Contains(t, e.get(p.Header.Get("Location")).Body,
+		fmt.Sprintf("Booking E-7 from expedia is recorded: 1 × DBL-STD, %s to %s (2 nights); 2 × TWN-STD, %s to %s (1 night).",
+			night, night.AddDays(2), night, night.AddDays(1)))
+	r, err := e.st.Reservation(ctx, "H", "expedia", "E-7")
+	require.NoError(t, err)
+	require.Len(t, r.Stays, 2, "the empty third row is left out")
+	sold := func(pool string, d inventory.Date) int {
+		ns, err := e.st.Availability(ctx, "H", d, d.AddDays(1))
+		require.NoError(t, err)
+		for _, n := range ns {
+			if n.Pool == pool {
+				return n.Sold
+			}
+		}
+		return -1
+	}
+	twin := func(d inventory.Date) int { return sold("TWN", d) }
+	require.Equal(t, 2, twin(night))
+	require.Equal(t, 2, sold("DBL", night), "E-1 and E-7's double")
+	require.Equal(t, 1, sold("DBL", night.AddDays(1)), "E-7's double on its second night")
+
+	// Its change: the form shows both stays; the twin emptied is dropped.
+	booking := fmt.Sprintf("/admin/p/H/bookings/%d", r.ID)
+	p = e.get(booking + "/change")
+	require.Equal(t, http.StatusOK, p.Status, p.Body)
+	require.Contains(t, p.Body, `id="rec-arrival-2" name="arrival" value="`+night.String()+`"`)
+	require.Contains(t, p.Body, `id="rec-rooms-2" name="rooms" value="2"`)
+	change := url.Values{}
+	for k, v := range both {
+		change[k] = slices.Clone(v)
+	}
+	for _, k := range []string{"room_type", "arrival", "departure"} {
+		change[k][1] = ""
+	}
+	p = e.post(booking+"/change", booking+"/change", change)
+	require.Equal(t, http.StatusSeeOther, p.Status, p.Body)
+	r, err = e.st.Reservation(ctx, "H", "expedia", "E-7")
+	require.NoError(t, err)
+	require.Len(t, r.Stays, 1)
+	require.Equal(t, 0, twin(night), "the twin is free again")
+}
+
+// The PMS's bookings are changed and cancelled in the PMS, which tells
+// keyrack: the booking page says so, and the forms refuse them.
+func TestAPMSBookingIsNotChangedOrCancelledHere(t *testing.T) {
+	t.Parallel()
+	e, night, _ := hotelWithExpediasBooking(t, 5, "anna")
+	ctx := context.Background()
+	out, err := e.st.ApplyRevision(ctx, inventory.Revision{Property: "H", Channel: "pms", ExternalID: "WALK-1", Kind: inventory.New,
+		Stays: []inventory.RoomStay{{RoomType: "DBL-STD", Arrival: night, Departure: night.AddDays(1)}}})
+	require.NoError(t, err)
+	booking := fmt.Sprintf("/admin/p/H/bookings/%d", out.ReservationID)
+	p := e.get(booking)
+	require.NotContains(t, p.Body, "Record the cancellation")
+	require.Contains(t, p.Body, "Changes and cancellations of this booking are not recorded here: it is the PMS&#39;s booking: change or cancel it in the PMS, which tells keyrack.")
+	require.Equal(t, http.StatusConflict, e.get(booking+"/change").Status)
+	p = e.post(booking, booking+"/cancel", url.Values{"confirm": {"yes"}})
+	require.Equal(t, http.StatusConflict, p.Status)
+	require.Contains(t, p.Body, "cannot be cancelled here: it is the PMS&#39;s booking")
+	p = e.post(booking, booking+"/change", url.Values{"room_type": {"DBL-STD"}, "arrival": {night.String()}, "departure": {night.AddDays(3).String()}, "rooms": {"1"}})
+	require.Equal(t, http.StatusConflict, p.Status)
+	r, err := e.st.Reservation(ctx, "H", "pms", "WALK-1")
+	require.NoError(t, err)
+	require.Equal(t, inventory.Confirmed, r.Status)
+	require.Equal(t, night.AddDays(1), r.Departure)
 }

@@ -252,11 +252,12 @@ type bookingData struct {
 	// Back is the bookings list staff came from, with its search ("" for
 	// the whole list): the booking page's way back keeps it.
 	Back string
-	// Cancellable: the booking holds rooms and its channel is not a
-	// calendar platform (whose feed is the booking), so staff can record the
-	// channel's change or cancellation of it (uiChangeBooking,
-	// uiCancelBooking).
-	Cancellable bool
+	// Cancellable: the booking holds rooms and is an OTA's or a GDS's
+	// (changeable), so staff can record the channel's change or
+	// cancellation of it (uiChangeBooking, uiCancelBooking); NotCancellable
+	// says why not, for a booking holding rooms.
+	Cancellable    bool
+	NotCancellable string
 }
 
 // bookingRevision is one revision as received, and how it went out to the
@@ -336,6 +337,9 @@ func (s *Server) uiBooking(c *gin.Context) {
 		return
 	}
 	d.Cancellable = changeable(r, kind)
+	if r.Status == inventory.Confirmed {
+		d.NotCancellable = notChangeable(r, kind)
+	}
 	d.Back = searchBack(c, prop)
 	revs, err := s.store.Revisions(ctx, prop.Code, id)
 	if err != nil {
