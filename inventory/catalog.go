@@ -238,8 +238,10 @@ func (s *Store) UpdateProperty(ctx context.Context, code string, u PropertyUpdat
 	}
 	var out Property
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		// NO KEY: bookings' foreign keys to the property (FOR KEY SHARE)
+		// go on meanwhile; two updates of the property wait for each other.
 		var before Date
-		err := tx.QueryRow(ctx, `SELECT `+TonightSQL+` FROM properties p WHERE p.code = $1 FOR UPDATE`, code).Scan(&before)
+		err := tx.QueryRow(ctx, `SELECT `+TonightSQL+` FROM properties p WHERE p.code = $1 FOR NO KEY UPDATE`, code).Scan(&before)
 		if err != nil {
 			return notFound(err, "property %s does not exist", code)
 		}
