@@ -276,6 +276,9 @@ type Fanout struct {
 	// guestDataAt is when the scheduler (one goroutine) last erased the
 	// guest data kept past GuestDataKeep.
 	guestDataAt time.Time
+	// pastAcksAt is when the scheduler (one goroutine) last deleted the
+	// acknowledgements of nights long past (purgePastAcks).
+	pastAcksAt time.Time
 
 	leader    atomic.Bool
 	redisDown atomic.Bool // for logging the outage once, not every attempt

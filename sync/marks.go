@@ -143,8 +143,9 @@ const (
 	marksProperty = `(SELECT id FROM properties WHERE code = $1)`
 	// The property's pools and channels as arrays, so that a read of
 	// nights or sync_acks over a range of nights is one index range per
-	// pool (and channel), not every night the property ever had: those
-	// tables keep each night once it has passed.
+	// pool (and channel), not every night the property ever had: nights
+	// keeps each night once it has passed (sync_acks for PastAcksKeep
+	// nights).
 	marksPoolIDs    = `ARRAY(SELECT id FROM pools WHERE property_id = ` + marksProperty + `)`
 	marksChannelIDs = `ARRAY(SELECT id FROM channels WHERE property_id = ` + marksProperty + `)`
 	marksTodaySQL   = `SELECT ` + inventory.TonightSQL + ` FROM properties p WHERE p.code = $1`

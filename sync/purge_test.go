@@ -114,3 +114,30 @@ func TestTheSchedulerErasesGuestDataPastItsRetention(t *testing.T) {
 	require.NoError(t, db.QueryRow(ctx, `SELECT count(*) FROM inbound_messages`).Scan(&messages))
 	require.Equal(t, 1, messages, "the message of 40 days ago is past the guest data's 30 days")
 }
+
+// The scheduler's periodic work deletes the channels' acknowledgements of
+// nights more than sync.PastAcksKeep nights before the property's tonight —
+// however many, years of them — and keeps those of the nights since, last
+// night's (still on sale until night_sold_until) among them: nothing reads
+// an acknowledgement of a night no longer sent, and kept, the table grew by
+// a row a night for every channel and pool for as long as the hotel ran.
+func TestTheSchedulerDeletesAcknowledgementsOfNightsLongPast(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{channels: []string{"A", "B"}, noWorker: true})
+	ctx := context.Background()
+	db := h.st.DB()
+	var tonight inventory.Date
+	require.NoError(t, db.QueryRow(ctx, `SELECT `+inventory.TonightSQL+` FROM properties p WHERE p.id = $1`, h.id).Scan(&tonight))
+	// Eight years of nights for each channel: more than a batch.
+	_, err := db.Exec(ctx, `INSERT INTO sync_acks (property_id, channel_id, pool_id, night, available, version, acked_at)
+		SELECT $1, c, $2, $3::date + g, 5, 1, now() FROM unnest($4::bigint[]) AS c, generate_series(-3000, 5) AS g`,
+		h.id, h.poolIDs[0], tonight, []int64{h.chanIDs["A"], h.chanIDs["B"]})
+	require.NoError(t, err)
+
+	require.NoError(t, h.fanout().RunDue(ctx))
+	var oldest inventory.Date
+	var kept int
+	require.NoError(t, db.QueryRow(ctx, `SELECT min(night), count(*) FROM sync_acks WHERE property_id = $1`, h.id).Scan(&oldest, &kept))
+	require.Equal(t, tonight.AddDays(-sync.PastAcksKeep).String(), oldest.String(), "the oldest acknowledgement kept")
+	require.Equal(t, 2*(sync.PastAcksKeep+6), kept, "acknowledgements kept: the last PastAcksKeep nights', tonight's and later")
+}

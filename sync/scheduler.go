@@ -194,7 +194,7 @@ func (f *Fanout) lead(ctx context.Context) error {
 // Idempotency-Keys, and the erasure of guest data past its retention.
 func (f *Fanout) runDue(ctx context.Context) error {
 	return errors.Join(f.raiseUnacked(ctx), f.raiseStaleFeeds(ctx), f.raiseStaleExports(ctx), f.raiseStalePulls(ctx),
-		f.resyncDue(ctx), f.purgeRelayed(ctx), f.purgeExpired(ctx), f.eraseExpiredGuestData(ctx))
+		f.resyncDue(ctx), f.purgeRelayed(ctx), f.purgeExpired(ctx), f.eraseExpiredGuestData(ctx), f.purgePastAcks(ctx))
 }
 
 // GuestDataInterval is how often the scheduler erases the guest data kept
