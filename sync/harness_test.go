@@ -62,6 +62,7 @@ type hotelOptions struct {
 	config    func(*sync.Config)
 	schema    func(testing.TB, *pgxpool.Pool) // run on the migrated schema before the hotel is made
 	zone      string                          // the property's time zone (Europe/Lisbon by default)
+	soldUntil time.Duration                   // the property's NightSoldUntil
 }
 
 func newHotel(t testing.TB, o hotelOptions) *hotel {
@@ -87,12 +88,12 @@ func newHotel(t testing.TB, o hotelOptions) *hotel {
 	require.NoError(t, err)
 	h := &hotel{t: t, st: st, code: "H", chanIDs: map[string]int64{}, tc: map[string]*testchannel.Channel{},
 		redisURL: o.redisURL, secrets: sec}
-	p, err := st.CreateProperty(ctx, inventory.Property{Code: h.code, Name: "Test hotel", TimeZone: o.zone, Currency: "EUR"}, inventory.System)
+	p, err := st.CreateProperty(ctx, inventory.Property{Code: h.code, Name: "Test hotel", TimeZone: o.zone, Currency: "EUR", NightSoldUntil: o.soldUntil}, inventory.System)
 	require.NoError(t, err)
 	h.id = p.ID
 	h.loc, err = p.Location()
 	require.NoError(t, err)
-	h.today = inventory.Today(h.loc)
+	h.today = p.Tonight(time.Now(), h.loc) // the first night the channels are sent
 	for i, u := range o.units {
 		pool, err := st.CreatePool(ctx, h.code, inventory.Pool{Code: fmt.Sprintf("P%d", i), Units: u}, inventory.System)
 		require.NoError(t, err)

@@ -95,7 +95,10 @@ func (f *Fanout) resync(ctx context.Context, tx pgx.Tx, propertyID int64, proper
 	if err != nil {
 		return nil, err
 	}
-	_, err = tx.Exec(ctx, `UPDATE sync_channels s SET resynced_on = (now() AT TIME ZONE p.time_zone)::date
+	// Resynced for tonight: the nightly resync is due again once tonight
+	// moves on (at midnight, or when last night's sale ends), which brings
+	// the horizon's new last night.
+	_, err = tx.Exec(ctx, `UPDATE sync_channels s SET resynced_on = `+inventory.TonightSQL+`
 		FROM properties p WHERE p.id = s.property_id AND s.property_id = $1 AND s.channel_id = ANY($2)`, propertyID, channels)
 	return wake, err
 }

@@ -237,7 +237,9 @@ func (f *Fanout) purgeExpired(ctx context.Context) error {
 
 // resyncDue runs the nightly resync of every enabled channel pushed
 // availability whose property's local time has passed ResyncAt today and
-// that has not been resynced today.
+// that has not been resynced for tonight (inventory.TonightSQL): with a
+// property's nights sold past midnight, once last night's sale has ended
+// too, so that the horizon's new last night is in it.
 func (f *Fanout) resyncDue(ctx context.Context) error {
 	if f.resyncAt < 0 {
 		return nil
@@ -247,7 +249,7 @@ func (f *Fanout) resyncDue(ctx context.Context) error {
 		JOIN properties p ON p.id = c.property_id
 		LEFT JOIN sync_channels s ON s.property_id = c.property_id AND s.channel_id = c.id
 		WHERE c.enabled AND c.kind = ANY($2::text[])
-			AND coalesce(s.resynced_on, '-infinity') < (now() AT TIME ZONE p.time_zone)::date
+			AND coalesce(s.resynced_on, '-infinity') < `+inventory.TonightSQL+`
 			AND (now() AT TIME ZONE p.time_zone)::time >= time '00:00' + $1::interval
 		ORDER BY p.code, c.code`, f.resyncAt, f.pushed)
 	type due struct{ property, channel string }
