@@ -688,11 +688,7 @@ func (s *Server) openIncident(c *gin.Context) (alertItem, bool) {
 // when staff can act on it (the alert went meanwhile, …), a logged 500
 // otherwise.
 func (s *Server) alertFail(c *gin.Context, err error) {
-	if status, ok := refusedStatus(err); ok {
-		s.refuseOnAlertsPage(c, status, upperFirst(inventory.ErrorMessage(err)))
-		return
-	}
-	s.uiFail(c, err)
+	s.refuseOrFail(c, err, func(status int, why string) { s.refuseOnAlertsPage(c, status, upperFirst(why)) })
 }
 
 // alertResolve closes an incident by hand: an overbooking once the guest

@@ -608,11 +608,7 @@ func (s *Server) uiChannelSettings(c *gin.Context) {
 		return
 	}
 	if _, err := s.store.UpdateChannel(c.Request.Context(), uiProp(c).Code, ch.Code, patch, staff(c).Actor()); err != nil {
-		if status, ok := refusedStatus(err); ok {
-			refuse(status, inventory.ErrorMessage(err))
-			return
-		}
-		s.uiFail(c, err)
+		s.refuseOrFail(c, err, refuse)
 		return
 	}
 	// A new hotel code is another hotel at the channel, told nothing yet
@@ -691,6 +687,17 @@ func upperFirst(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// refuseOrFail answers err, an error of the store: with refuse — the page
+// staff were on, the store's reason at its top — when staff can act on it
+// (refusedStatus), with a logged 500 otherwise.
+func (s *Server) refuseOrFail(c *gin.Context, err error, refuse func(status int, why string)) {
+	if status, ok := refusedStatus(err); ok {
+		refuse(status, inventory.ErrorMessage(err))
+		return
+	}
+	s.uiFail(c, err)
 }
 
 // refusedStatus is the status of an error of the store that staff can act
@@ -897,11 +904,7 @@ func (s *Server) uiChannelSetOutbound(c *gin.Context) {
 	}
 	if err := s.store.SetChannelCredentials(c.Request.Context(), s.secrets, uiProp(c).Code, ch.Code,
 		inventory.Credentials{OutboundUser: user, OutboundSecret: secret}, staff(c).Actor()); err != nil {
-		if status, ok := refusedStatus(err); ok {
-			refuse(status, inventory.ErrorMessage(err))
-			return
-		}
-		s.uiFail(c, err)
+		s.refuseOrFail(c, err, refuse)
 		return
 	}
 	s.retryDeadLetters(c.Request.Context(), uiProp(c).Code, ch.Code)
@@ -944,11 +947,7 @@ func (s *Server) uiChannelSetFeed(c *gin.Context) {
 	}
 	f, err := s.store.SetICalFeed(c.Request.Context(), s.secrets, uiProp(c).Code, ch.Code, roomType, feedURL, interval, staff(c).Actor())
 	if err != nil {
-		if status, ok := refusedStatus(err); ok {
-			refuse(status, inventory.ErrorMessage(err))
-			return
-		}
-		s.uiFail(c, err)
+		s.refuseOrFail(c, err, refuse)
 		return
 	}
 	redirectFlash(c, channelPath(c), fmt.Sprintf("The feed of %s for %s (%s) is saved and fetched at the next poll.", ch.Code, roomType, f.Host))
@@ -1010,11 +1009,7 @@ func (s *Server) uiChannelCreateToken(c *gin.Context) {
 	}
 	t, token, err := s.store.CreateExportToken(c.Request.Context(), uiProp(c).Code, ch.Code, roomType, staff(c).Actor())
 	if err != nil {
-		if status, ok := refusedStatus(err); ok {
-			refuse(status, inventory.ErrorMessage(err))
-			return
-		}
-		s.uiFail(c, err)
+		s.refuseOrFail(c, err, refuse)
 		return
 	}
 	s.showRevealed(c, "An export calendar of "+t.RoomType+" is created.", &reveal{

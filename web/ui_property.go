@@ -61,11 +61,7 @@ func (s *Server) uiSavePropertySettings(c *gin.Context) {
 	before := d.Tonight
 	p, err := s.store.UpdateProperty(c.Request.Context(), d.Property.Code, inventory.PropertyUpdate{Name: &d.Name, NightSoldUntil: &soldUntil}, staff(c).Actor())
 	if err != nil {
-		if status, ok := refusedStatus(err); ok {
-			refuse(status, inventory.ErrorMessage(err))
-			return
-		}
-		s.uiFail(c, err)
+		s.refuseOrFail(c, err, refuse)
 		return
 	}
 	msg := "The settings are saved. " + soldUntilSays(p.NightSoldUntil)
