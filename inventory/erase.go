@@ -133,7 +133,7 @@ func (s *Store) EraseGuestData(ctx context.Context, property string, reservation
 // property's reservations ids with the erasure marker, as at by by, and
 // counts what it replaced in n. With messages, the inbound messages of the
 // reservations' channels that name them (by the channel's id for them, as
-// OTA XML writes an id: "ID" or >ID<) are replaced too: a scan of the
+// OTA XML writes a reservation's id: namesReservationSQL) are replaced too: a scan of the
 // channel's messages since the reservation came, which the retention
 // leaves to the messages' own (capped) retention.
 func eraseGuests(ctx context.Context, tx pgx.Tx, property int64, ids []int64, at time.Time, by Actor, messages bool, n *GuestErasure) error {
@@ -161,9 +161,7 @@ func eraseGuests(ctx context.Context, tx pgx.Tx, property int64, ids []int64, at
 		tag, err = tx.Exec(ctx, `UPDATE inbound_messages m SET raw = $3
 			FROM reservations r
 			WHERE r.property_id = $1 AND r.id = ANY($2) AND m.property_id = r.property_id AND m.channel_id = r.channel_id
-				AND m.received_at >= r.created_at - interval '1 day' AND m.raw <> $3
-				AND (strpos(m.raw, '"' || r.external_id || '"') > 0 OR strpos(m.raw, '>' || r.external_id || '<') > 0
-					OR strpos(m.raw, '''' || r.external_id || '''') > 0)`, property, ids, note)
+				AND m.received_at >= r.created_at - interval '1 day' AND m.raw <> $3 AND `+namesReservationSQL, property, ids, note)
 		if err != nil {
 			return err
 		}
@@ -193,6 +191,14 @@ func eraseGuests(ctx context.Context, tx pgx.Tx, property int64, ids []int64, at
 	n.CalendarEvents += tag.RowsAffected()
 	return nil
 }
+
+// namesReservationSQL holds for an inbound message m that names
+// reservation r as OTA XML writes a reservation's id: the value of a
+// UniqueID's ID or a HotelReservationID's ResID_Value, in either quotes.
+// The id standing elsewhere — a count of rooms or guests equal to a short
+// id — is another booking's message, not this one's.
+const namesReservationSQL = `strpos(m.raw, r.external_id) > 0
+	AND m.raw ~ ('[[:space:]](ID|ResID_Value)[[:space:]]*=[[:space:]]*(["'']' || regexp_replace(r.external_id, '([^[:alnum:]_])', '\\\1', 'g') || '["''])')`
 
 func int64Texts(ids []int64) []string {
 	out := make([]string, len(ids))

@@ -343,3 +343,29 @@ func TestAnErasedGuestsCalendarEventStaysErased(t *testing.T) {
 	require.Equal(t, 1, r.Unchanged)
 	require.Empty(t, tablesHolding(t, h.st.DB(), "Zelie"), "the fetch brings the summary back into no table")
 }
+
+// Erasing a booking whose id is a short number ("1") rewrites the messages
+// that name it as a reservation id, not another booking's message in which
+// the same value stands for something else (a count of rooms or guests):
+// the other guest's message is kept whole.
+func TestErasingABookingLeavesAnotherBookingsMessageThatMerelyHoldsItsId(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, "UTC", []int{5}, inventory.FactorOne, 1)
+	ctx := context.Background()
+	arrival := inventory.LocalDate(time.Now(), time.UTC).AddDays(-10)
+	out, err := h.st.ApplyRevision(ctx, guestRevision(h, "1", inventory.New, arrival, 2))
+	require.NoError(t, err)
+	other := []byte(`<OTA_HotelResNotifRQ><HotelReservation><UniqueID Type="14" ID="EXP-OTHER-9"/>` +
+		`<RoomType RoomTypeCode="R0" NumberOfUnits="1"/><GuestCount Count="1"/><Count>1</Count><RatePlan RatePlanCode='1'/>` +
+		`<PersonName><GivenName>Otto</GivenName><Surname>Keptmann</Surname></PersonName></HotelReservation></OTA_HotelResNotifRQ>`)
+	for _, raw := range [][]byte{guestMessage("1"), other} {
+		_, err := h.st.RecordInbound(ctx, inventory.InboundMessage{Property: h.code, Channel: "C0", Direction: "push", Outcome: "ok", Raw: string(raw)})
+		require.NoError(t, err)
+	}
+
+	e, err := h.st.EraseGuestData(ctx, h.code, out.ReservationID, inventory.Staff("anna"))
+	require.NoError(t, err)
+	require.Equal(t, int64(1), e.Messages, "the message of booking 1, not the other one")
+	require.Empty(t, tablesHolding(t, h.st.DB(), guestTraces...))
+	require.Equal(t, map[string]int{"inbound_messages": 1}, tablesHolding(t, h.st.DB(), "Keptmann"), "the other guest's message is kept")
+}
