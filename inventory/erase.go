@@ -14,9 +14,11 @@ import (
 // than it needs it. keyrack keeps a guest's name, email and phone in the
 // reservation (guest) and in each revision (revision->guest), and whatever
 // the channel sent — addresses, special requests, a card holder's name — in
-// each revision's raw message, in the inbound messages it came in, in the
-// API answers kept for Idempotency-Keys (24 hours), and an iCal event's
-// summary in ical_events. An erasure replaces every one of those copies with
+// each revision's raw message, in the inbound messages it came in (those
+// sent with wrong credentials too), in the API answers kept for
+// Idempotency-Keys (24 hours), an iCal event's summary in ical_events, and
+// a PMS can echo the guest back in its answer to a webhook (feed_entries,
+// and the incident of a webhook that failed for good). An erasure replaces every one of those copies with
 // a marker and keeps what the inventory and the invariants need: the stays,
 // status, totals, the nights held, the channel's ids and each revision's
 // content hash — a message delivered again after the erasure is still
@@ -158,7 +160,10 @@ func eraseGuests(ctx context.Context, tx pgx.Tx, property int64, ids []int64, at
 	}
 	n.Revisions += tag.RowsAffected()
 	if messages {
-		tag, err = tx.Exec(ctx, `UPDATE inbound_messages m SET raw = $3
+		// The message whole: what keyrack answered and the errors it
+		// found can quote what was sent.
+		tag, err = tx.Exec(ctx, `UPDATE inbound_messages m SET raw = $3,
+				detail = CASE WHEN m.detail = '' THEN '' ELSE $3 END, reply = CASE WHEN m.reply = '' THEN '' ELSE $3 END
 			FROM reservations r
 			WHERE r.property_id = $1 AND r.id = ANY($2) AND m.property_id = r.property_id AND m.channel_id = r.channel_id
 				AND m.received_at >= r.created_at - interval '1 day' AND m.raw <> $3 AND `+namesReservationSQL, property, ids, note)
@@ -166,6 +171,33 @@ func eraseGuests(ctx context.Context, tx pgx.Tx, property int64, ids []int64, at
 			return err
 		}
 		n.Messages += tag.RowsAffected()
+		// And those the channel sent with credentials keyrack refused (a
+		// wrong password before the right one), kept apart under the
+		// channel's code: the ones that name the channel's hotel too.
+		tag, err = tx.Exec(ctx, `UPDATE inbound_unattributed m SET raw = $3,
+				detail = CASE WHEN m.detail = '' THEN '' ELSE $3 END, reply = CASE WHEN m.reply = '' THEN '' ELSE $3 END
+			FROM reservations r JOIN channels c ON c.property_id = r.property_id AND c.id = r.channel_id
+			WHERE r.property_id = $1 AND r.id = ANY($2) AND m.channel_code = c.code AND (c.hotel_code = '' OR strpos(m.raw, c.hotel_code) > 0)
+				AND m.received_at >= r.created_at - interval '1 day' AND m.raw <> $3 AND `+namesReservationSQL, property, ids, note)
+		if err != nil {
+			return err
+		}
+		n.Messages += tag.RowsAffected()
+	}
+	// What a PMS answered to a webhook of the reservation's revisions —
+	// its error can echo the guest back — and the incident of one that
+	// failed for good, which quotes it: the answer becomes the note, the
+	// rest of the incident's message stays.
+	if _, err := tx.Exec(ctx, `UPDATE feed_entries SET last_error = $3
+		WHERE property_id = $1 AND reservation_id = ANY($2) AND last_error <> $3`, property, ids, note); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE incidents i SET details = jsonb_set(i.details, '{last_error}', to_jsonb($3::text)),
+			message = CASE WHEN strpos(i.message, m.cut) > 0 THEN left(i.message, strpos(i.message, m.cut) + length(m.cut) - 1) || $3 ELSE $3 END
+		FROM reservations r, LATERAL (SELECT ' of reservation ' || r.external_id || '): ' AS cut) m
+		WHERE i.property_id = $1 AND i.reservation_id = ANY($2) AND r.property_id = i.property_id AND r.id = i.reservation_id
+			AND i.kind = 'webhook_failed' AND i.details->>'last_error' <> $3`, property, ids, note); err != nil {
+		return err
 	}
 	// The API's answers about the reservation (its creation, changes,
 	// cancellation) kept for a replay: their reservation's guest. The

@@ -369,3 +369,25 @@ func TestErasingABookingLeavesAnotherBookingsMessageThatMerelyHoldsItsId(t *test
 	require.Empty(t, tablesHolding(t, h.st.DB(), guestTraces...))
 	require.Equal(t, map[string]int{"inbound_messages": 1}, tablesHolding(t, h.st.DB(), "Keptmann"), "the other guest's message is kept")
 }
+
+// The log entry of a message naming an erased booking keeps none of the
+// guest's data: not the message, nor the errors found in it or keyrack's
+// reply, which can quote what was sent.
+func TestErasingAGuestsDataErasesWhatTheMessageLogQuotesOfIt(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, "UTC", []int{5}, inventory.FactorOne, 1)
+	ctx := context.Background()
+	out, err := h.st.ApplyRevision(ctx, guestRevision(h, "EXP-Q-1", inventory.New, inventory.LocalDate(time.Now(), time.UTC).AddDays(-10), 2))
+	require.NoError(t, err)
+	_, err = h.st.RecordInbound(ctx, inventory.InboundMessage{Property: h.code, Channel: "C0", Direction: "push", Outcome: "partial",
+		Raw: string(guestMessage("EXP-Q-1")), Detail: "record 1 (EXP-Q-1): Surname \"Quarnstrom\" is not a name keyrack takes",
+		Reply: `<OTA_HotelResNotifRS><Warnings><Warning>Surname "Quarnstrom"</Warning></Warnings></OTA_HotelResNotifRS>`})
+	require.NoError(t, err)
+	_, err = h.st.EraseGuestData(ctx, h.code, out.ReservationID, inventory.Staff("anna"))
+	require.NoError(t, err)
+	require.Empty(t, tablesHolding(t, h.st.DB(), guestTraces...))
+	var outcome, detail string
+	require.NoError(t, h.st.DB().QueryRow(ctx, `SELECT outcome, detail FROM inbound_messages`).Scan(&outcome, &detail))
+	require.Equal(t, "partial", outcome, "what became of it stays")
+	require.Contains(t, detail, "guest data erased")
+}

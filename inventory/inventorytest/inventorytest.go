@@ -159,19 +159,47 @@ func WaitCounted(tb testing.TB, db *pgxpool.Pool, conn *pgxpool.Conn, table stri
 	}
 }
 
-// GuestTraces counts the rows of the reservations, their revisions and the
-// inbound messages in which text (a guest's name) still stands.
-func GuestTraces(tb testing.TB, db *pgxpool.Pool, text string) (n int) {
+// GuestTraces counts the rows, in every table of the schema, in which text
+// (a guest's name, email or phone) still stands (GuestTraceRows says which).
+func GuestTraces(tb testing.TB, db *pgxpool.Pool, text string) int {
 	tb.Helper()
-	like := "%" + text + "%"
-	err := db.QueryRow(context.Background(), `SELECT
-		(SELECT count(*) FROM inbound_messages x WHERE to_jsonb(x)::text LIKE $1)
-		+ (SELECT count(*) FROM reservation_revisions x WHERE to_jsonb(x)::text LIKE $1)
-		+ (SELECT count(*) FROM reservations x WHERE to_jsonb(x)::text LIKE $1)`, like).Scan(&n)
+	return len(GuestTraceRows(tb, db, text))
+}
+
+// GuestTraceRows is every row, of every table of the schema, in which text
+// stands, as "table: row as JSON": a row's columns as JSON, and its byte
+// columns (a kept API answer) as text too.
+func GuestTraceRows(tb testing.TB, db *pgxpool.Pool, text string) []string {
+	tb.Helper()
+	ctx := context.Background()
+	// One query per table: the row as JSON, and its byte columns as text.
+	rows, err := db.Query(ctx, `SELECT format('SELECT %L || '': '' || to_jsonb(x)::text FROM %I x WHERE to_jsonb(x)::text%s LIKE $1',
+			c.table_name, c.table_name,
+			coalesce(' || ' || string_agg(format('coalesce(encode(x.%I, ''escape''), '''')', c.column_name), ' || ')
+				FILTER (WHERE c.data_type = 'bytea'), ''))
+		FROM information_schema.columns c JOIN information_schema.tables t USING (table_schema, table_name)
+		WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE'
+		GROUP BY c.table_name ORDER BY c.table_name`)
 	if err != nil {
-		tb.Fatalf("count the guest's traces: %v", err)
+		tb.Fatalf("list the schema's tables: %v", err)
 	}
-	return n
+	selects, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		tb.Fatalf("list the schema's tables: %v", err)
+	}
+	var out []string
+	for _, q := range selects {
+		found, err := db.Query(ctx, q, "%"+text+"%")
+		if err != nil {
+			tb.Fatalf("search for the guest's traces: %v", err)
+		}
+		got, err := pgx.CollectRows(found, pgx.RowTo[string])
+		if err != nil {
+			tb.Fatalf("search for the guest's traces: %v", err)
+		}
+		out = append(out, got...)
+	}
+	return out
 }
 
 // ZoneWhereItIs is a time zone (a whole-hour Etc/GMT zone) whose clock
