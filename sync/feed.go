@@ -338,14 +338,38 @@ func (f *Fanout) sendWebhook(ctx context.Context, p webhookPayload, last bool) e
 			f.log.Warn("could not raise a webhook incident", "err", err)
 		}
 		f.log.Warn("webhook delivery failed for good; the revision stays on the pull feed",
-			"property_id", p.Property, "channel", channel, "feed_id", p.Feed, "err", cause)
+			"property_id", p.Property, "channel", channel, "feed_id", p.Feed, "err", withoutAnswer(cause))
 		f.wakeNextRevision(bctx, p) // no longer waits for this one
 		if connectors.KindOf(cause) == connectors.KindPermanent {
-			return fmt.Errorf("%w (%w)", cause, asynq.SkipRetry)
+			return fmt.Errorf("%w (%w)", withoutAnswer(cause), asynq.SkipRetry)
 		}
 	}
-	return cause
+	return withoutAnswer(cause)
 }
+
+// withoutAnswer is the cause of a failed webhook as asynq keeps it — in
+// Redis, with the task it archives, for weeks — and the log says it: without
+// what the PMS answered, which can echo the revision's guest back. The feed
+// entry keeps the answer (last_error), where staff read it and an erasure of
+// the guest's data reaches it.
+func withoutAnswer(cause error) error {
+	var ce *connectors.Error
+	if !errors.As(cause, &ce) || ce.Status == 0 || ce.Err == nil {
+		return cause
+	}
+	said := ce.Err.Error()
+	kept := fmt.Sprintf("channel answered HTTP %d (what it said is kept with the feed entry)", ce.Status)
+	return answerLeftOut{cause, strings.Replace(cause.Error(), said, kept, 1)}
+}
+
+// answerLeftOut is an error that says msg and is cause.
+type answerLeftOut struct {
+	cause error
+	msg   string
+}
+
+func (e answerLeftOut) Error() string { return e.msg }
+func (e answerLeftOut) Unwrap() error { return e.cause }
 
 // wakeNextRevision runs now the webhook of the next revision of feed entry
 // p's reservation on its channel, which waits for p (errOlderFirst) — p was

@@ -17,6 +17,7 @@ import (
 	"github.com/keyrack/keyrack/inventory"
 	"github.com/keyrack/keyrack/inventory/inventorytest"
 	"github.com/keyrack/keyrack/sync"
+	"github.com/keyrack/keyrack/sync/synctest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -26,7 +27,8 @@ import (
 // recording what a channel confirmed, an iCal calendar naming the guest —
 // and told to two PMSs, one down and one refusing, each echoing the guest
 // back in its error, leaves no trace of the guest's name, email or phone
-// in any table once each booking's guest data is erased.
+// in any table, nor in the fan-out's queues, once each booking's guest
+// data is erased.
 func TestErasingAGuestBookedEveryWayLeavesNoTraceInAnyTable(t *testing.T) {
 	t.Parallel()
 	e := newAPI(t)
@@ -154,6 +156,7 @@ func TestErasingAGuestBookedEveryWayLeavesNoTraceInAnyTable(t *testing.T) {
 		require.NoError(t, err, "%s %s", b[0], b[1])
 	}
 	require.Empty(t, tables(), "the guest's data left after the erasure: %s", strings.Join(traces(), "\n"))
+	require.Empty(t, synctest.RedisKeysHolding(t, synctest.RedisURL(t), "Vexquarn"), "nor in the fan-out's queues (a failed webhook's task)")
 
 	// What staff need stays: the failed webhooks, their incidents open,
 	// saying which revision of which booking, the PMS's answer erased.

@@ -72,6 +72,51 @@ func QueuePrefix(tb testing.TB, redisURL string) string {
 	return prefix
 }
 
+// RedisKeysHolding lists the keys of the Redis at redisURL whose value
+// (a string, or any member or field of a hash, list, set or sorted set)
+// holds text: a guest's name that must not be left in the queues. It
+// reads the whole database, which tests share, and changes nothing.
+func RedisKeysHolding(tb testing.TB, redisURL, text string) []string {
+	tb.Helper()
+	opt, err := redis.ParseURL(redisURL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c := redis.NewClient(opt)
+	defer c.Close()
+	ctx := context.Background()
+	var out []string
+	iter := c.Scan(ctx, 0, "*", 1000).Iterator()
+	for iter.Next(ctx) {
+		key := iter.Val()
+		var values []string
+		switch c.Type(ctx, key).Val() {
+		case "string":
+			values = []string{c.Get(ctx, key).Val()}
+		case "hash":
+			for f, v := range c.HGetAll(ctx, key).Val() {
+				values = append(values, f, v)
+			}
+		case "list":
+			values = c.LRange(ctx, key, 0, -1).Val()
+		case "set":
+			values = c.SMembers(ctx, key).Val()
+		case "zset":
+			values = c.ZRange(ctx, key, 0, -1).Val()
+		}
+		for _, v := range values {
+			if bytes.Contains([]byte(v), []byte(text)) {
+				out = append(out, key)
+				break
+			}
+		}
+	}
+	if err := iter.Err(); err != nil {
+		tb.Fatalf("read Redis: %v", err)
+	}
+	return out
+}
+
 // RedisServer is a private redis-server a test can stop and start.
 type RedisServer struct {
 	URL string
