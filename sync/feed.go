@@ -327,10 +327,14 @@ func (f *Fanout) sendWebhook(ctx context.Context, p webhookPayload, last bool) e
 		}
 	}
 	giveUp := connectors.KindOf(cause) == connectors.KindPermanent || (last && isFailure(cause))
+	// The PMS's answer is kept for staff, but not for a booking whose
+	// guest's data was erased: the PMS can answer from its own copy.
 	msg := cause.Error()
-	if _, err := f.db.Exec(bctx, `UPDATE feed_entries SET attempts = attempts + 1, last_attempt_at = now(), last_error = $3,
-			failed_at = CASE WHEN $4 THEN now() END
-		WHERE property_id = $1 AND id = $2`, p.Property, p.Feed, msg, giveUp); err != nil {
+	if _, err := f.db.Exec(bctx, `UPDATE feed_entries e SET attempts = attempts + 1, last_attempt_at = now(),
+			last_error = CASE WHEN r.guest_erased_at IS NULL THEN $3 ELSE $5 END, failed_at = CASE WHEN $4 THEN now() END
+		FROM reservations r
+		WHERE e.property_id = $1 AND e.id = $2 AND r.property_id = e.property_id AND r.id = e.reservation_id`,
+		p.Property, p.Feed, msg, giveUp, withoutAnswer(cause).Error()); err != nil {
 		f.log.Warn("could not record a failed webhook", "err", err)
 	}
 	if giveUp {
@@ -538,7 +542,8 @@ func (f *Fanout) RetryWebhook(ctx context.Context, property, channel string, id 
 	return nil
 }
 
-// raiseWebhookFailed opens the incident of a webhook that failed for good.
+// raiseWebhookFailed opens the incident of a webhook that failed for good,
+// quoting the feed entry's last error (cause when it has none).
 // retryable says the cause passes (the PMS was down, timed out, answered
 // 5xx and the retries ran out) rather than a refusal the PMS would repeat:
 // the webhook is then sent again once the PMS takes webhooks again
@@ -548,9 +553,9 @@ func (f *Fanout) raiseWebhookFailed(ctx context.Context, p webhookPayload, cause
 		INSERT INTO incidents (property_id, kind, reservation_id, feed_entry_id, message, details)
 		SELECT e.property_id, 'webhook_failed', e.reservation_id, e.id,
 			format('webhook to %s failed for good after %s attempts (revision %s of reservation %s): %s',
-				c.code, e.attempts, e.revision_seq, r.external_id, $3::text),
+				c.code, e.attempts, e.revision_seq, r.external_id, coalesce(e.last_error, $3::text)),
 			jsonb_build_object('channel', c.code, 'feed_id', e.id, 'revision_seq', e.revision_seq,
-				'attempts', e.attempts, 'last_error', $3::text, 'retryable', $4::boolean)
+				'attempts', e.attempts, 'last_error', coalesce(e.last_error, $3::text), 'retryable', $4::boolean)
 		FROM feed_entries e
 		JOIN channels c ON c.property_id = e.property_id AND c.id = e.channel_id
 		JOIN reservations r ON r.property_id = e.property_id AND r.id = e.reservation_id

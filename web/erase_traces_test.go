@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
+	gosync "sync"
 	"testing"
 	"time"
 
@@ -53,12 +55,18 @@ func TestErasingAGuestBookedEveryWayLeavesNoTraceInAnyTable(t *testing.T) {
 	// Two PMSs besides the one that books through the API: one down, one
 	// refusing the webhook, each answering with what it got.
 	for code, status := range map[string]int{"pmsdown": http.StatusInternalServerError, "pmsrefuses": http.StatusUnprocessableEntity} {
+		var known gosync.Map // booking → its guest, as the PMS keeps it
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			var rev struct {
-				Guest struct{ Name, Email string }
+				ExternalID string `json:"external_id"`
+				Guest      struct{ Name, Email string }
 			}
 			_ = json.NewDecoder(r.Body).Decode(&rev)
-			http.Error(w, "cannot take the booking of "+rev.Guest.Name+" <"+rev.Guest.Email+">", status)
+			if rev.Guest.Name != "" {
+				known.Store(rev.ExternalID, rev.Guest.Name+" <"+rev.Guest.Email+">")
+			}
+			guest, _ := known.Load(rev.ExternalID)
+			http.Error(w, fmt.Sprintf("cannot take the booking of %v", guest), status)
 		}))
 		t.Cleanup(srv.Close)
 		e.must(http.StatusCreated, "POST", "/api/v1/properties/P/channels", map[string]any{"code": code, "kind": "pms", "endpoint": srv.URL})
@@ -168,4 +176,18 @@ func TestErasingAGuestBookedEveryWayLeavesNoTraceInAnyTable(t *testing.T) {
 	require.Equal(t, 10, failed)
 	require.Equal(t, 10, open)
 	require.Regexp(t, `^webhook to pmsrefuses failed for good after 1 attempts \(revision 1 of reservation PMS-VX\): \(guest data erased .* by staff:anna\)$`, message)
+
+	// The PMS's booking, cancelled after the erasure: each PMS is sent the
+	// cancellation (the guest erased) and answers from its own copy, named
+	// again — keyrack keeps only that the webhook failed.
+	r = e.do("POST", "/api/v1/properties/P/reservations/pms/PMS-VX/cancel", pmsKey, nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.Eventually(t, func() bool {
+		var failed int
+		require.NoError(t, e.st.DB().QueryRow(ctx, `SELECT count(*) FROM feed_entries WHERE revision_seq = 2 AND failed_at IS NOT NULL
+			AND reservation_id = (SELECT id FROM reservations WHERE external_id = 'PMS-VX')`).Scan(&failed))
+		return failed == 2
+	}, deliveryWait, 50*time.Millisecond, "the cancellation's webhooks failed for good")
+	require.Empty(t, tables(), "the guest's data the PMS echoed after the erasure: %s", strings.Join(traces(), "\n"))
+	require.Empty(t, synctest.RedisKeysHolding(t, synctest.RedisURL(t), "Vexquarn"))
 }
