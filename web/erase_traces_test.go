@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/keyrack/keyrack/connectors/ical"
+	"github.com/keyrack/keyrack/connectors/otaxml"
 	"github.com/keyrack/keyrack/fixtures/icalfeed"
+	"github.com/keyrack/keyrack/fixtures/otachannel"
 	"github.com/keyrack/keyrack/inventory"
 	"github.com/keyrack/keyrack/inventory/inventorytest"
 	"github.com/keyrack/keyrack/sync"
@@ -25,7 +27,7 @@ import (
 
 // A guest booked through every way a booking comes in — an OTA's push (a
 // real Weekendesk message, after it was sent with a wrong password and
-// refused), the PMS's API, staff
+// refused), an OTA keyrack pulls from, the PMS's API, staff
 // recording what a channel confirmed, an iCal calendar naming the guest —
 // and told to two PMSs, one down and one refusing, each echoing the guest
 // back in its error, leaves no trace of the guest's name, email or phone
@@ -38,7 +40,8 @@ func TestErasingAGuestBookedEveryWayLeavesNoTraceInAnyTable(t *testing.T) {
 		c.Store = e.st
 		c.ICalFetcher = &ical.Fetcher{AllowPrivate: true} // the test's feed server is on loopback
 		c.ICalCheckInterval = 50 * time.Millisecond
-		c.MaxRetry = 1 // the PMS that is down is given up on, and no later attempt writes meanwhile
+		c.MaxRetry = 1                                                      // the PMS that is down is given up on, and no later attempt writes meanwhile
+		c.PullAllowPrivate, c.PullCheckInterval = true, 20*time.Millisecond // the pulled OTA is on loopback
 	})
 	ctx := context.Background()
 	e.hotel("P", 5)
@@ -90,6 +93,16 @@ func TestErasingAGuestBookedEveryWayLeavesNoTraceInAnyTable(t *testing.T) {
 	require.False(t, otaRS(t, r).Success, "%s", r.Body)
 	r = e.otaPost("weekendesk", "", "", msg)
 	require.True(t, otaRS(t, r).Success, "%s", r.Body)
+
+	// An OTA keyrack pulls its bookings from.
+	pulled := otachannel.New()
+	t.Cleanup(pulled.Close)
+	pulled.SetCredentials("keyrack-pull", "out-pull")
+	e.otaChannel("P", "bdc", "ota_pull", "HOTEL-BDC", "bdc-user", "bdc-secret", map[string]any{"pull_url": pulled.PullURL(), "pull_interval_s": 5,
+		"credentials": map[string]any{"outbound_username": "keyrack-pull", "outbound_secret": "out-pull"}})
+	pulled.AddPending(otaxml.Reservation{ID: "BDC-VX", Kind: inventory.New, HotelCode: "HOTEL-BDC", Guest: inventory.Guest{Name: name, Email: email, Phone: phone},
+		Stays: []otaxml.Stay{{RoomType: "DBL", RatePlan: "BAR", Arrival: inventory.MustDate(lisbonDay(t, -7)), Departure: inventory.MustDate(lisbonDay(t, -4)), Units: 1, Adults: 2}}})
+	require.Eventually(t, func() bool { return pulled.AckCount("BDC-VX") == 1 }, deliveryWait, 20*time.Millisecond, "the pulled booking acknowledged")
 
 	// The PMS's API.
 	pmsKey := e.propertyKey("P")
@@ -157,7 +170,7 @@ func TestErasingAGuestBookedEveryWayLeavesNoTraceInAnyTable(t *testing.T) {
 		require.NotZero(t, before[table], "the guest is in %s before the erasure: %v", table, before)
 	}
 
-	for _, b := range [][2]string{{"weekendesk", "12345678"}, {"pms", "PMS-VX"}, {"expedia", "EXP-VX"}, {"airbnb", "DBL-STD/HM-VX@airbnb.com"}} {
+	for _, b := range [][2]string{{"weekendesk", "12345678"}, {"bdc", "BDC-VX"}, {"pms", "PMS-VX"}, {"expedia", "EXP-VX"}, {"airbnb", "DBL-STD/HM-VX@airbnb.com"}} {
 		res, err := e.st.Reservation(ctx, "P", b[0], b[1])
 		require.NoError(t, err, "%s %s", b[0], b[1])
 		_, err = e.st.EraseGuestData(ctx, "P", res.ID, inventory.Staff("anna"))
@@ -173,8 +186,8 @@ func TestErasingAGuestBookedEveryWayLeavesNoTraceInAnyTable(t *testing.T) {
 	require.NoError(t, e.st.DB().QueryRow(ctx, `SELECT (SELECT count(*) FROM feed_entries WHERE failed_at IS NOT NULL AND last_error LIKE '(guest data erased %'),
 		count(*), min(message) FILTER (WHERE message LIKE '%PMS-VX%' AND details->>'channel' = 'pmsrefuses')
 		FROM incidents WHERE kind = 'webhook_failed' AND resolved_at IS NULL AND details->>'last_error' LIKE '(guest data erased %'`).Scan(&failed, &open, &message))
-	require.Equal(t, 10, failed)
-	require.Equal(t, 10, open)
+	require.Equal(t, 12, failed)
+	require.Equal(t, 12, open)
 	require.Regexp(t, `^webhook to pmsrefuses failed for good after 1 attempts \(revision 1 of reservation PMS-VX\): \(guest data erased .* by staff:anna\)$`, message)
 
 	// The PMS's booking, cancelled after the erasure: each PMS is sent the
