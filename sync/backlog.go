@@ -144,15 +144,11 @@ const (
 )
 
 // schedulerStateSQL is a subquery of one row: how many schedulers hold the
-// lead's lock now (scheduler.go; a bigint advisory lock shows in pg_locks
-// as its high and low halves), and since when none has led — the leader's
+// lead's lock now (scheduler.go), and since when none has led — the leader's
 // last record, or the first property's making if later; NULL when there is
 // no property, and so nothing for a scheduler to do.
-const schedulerStateSQL = `(SELECT
-		(SELECT count(*)::int FROM pg_locks l
-			WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-				AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-				AND (l.classid::bigint << 32) | l.objid::bigint = ` + schedulerLockSQL + `) AS leaders,
+var schedulerStateSQL = `(SELECT
+		(SELECT count(*)::int FROM pg_locks l WHERE ` + heldSQL(schedulerLockSQL) + `) AS leaders,
 		CASE WHEN EXISTS (SELECT FROM properties)
 			THEN greatest((SELECT led_at FROM scheduler_lead), (SELECT min(created_at) FROM properties)) END AS since
 	) AS scheduler`

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"errors"
 
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5"
@@ -43,7 +44,9 @@ func (f *Fanout) DeliverWithPause(ctx context.Context, property, channel int64, 
 func (f *Fanout) PurgeRelayed(ctx context.Context) error { return f.purgeRelayed(ctx) }
 
 // RunDue runs the elected scheduler's periodic work once.
-func (f *Fanout) RunDue(ctx context.Context) error { return f.runDue(ctx) }
+func (f *Fanout) RunDue(ctx context.Context) error {
+	return f.runDue(ctx, func(context.Context) error { return nil })
+}
 
 // MarkQueued records in tx, as the relay does once it has marked channels
 // dirty, that the pairs need a task, and returns the pairs it woke.
@@ -111,3 +114,23 @@ func (f *Fanout) SendWebhookNow(ctx context.Context, property, feed int64) error
 // FeedLockSQL locks, for the calling transaction, property $1's
 // reservation relay, as a relay at work holds it.
 var FeedLockSQL = `SELECT pg_advisory_xact_lock(` + feedLock("$1") + `)`
+
+// PauseLeader makes the scheduler call pause before each piece of its loop
+// while it leads — a round, each piece of its work — as a process stopped
+// or busy there would; call it before RunScheduler.
+func (f *Fanout) PauseLeader(pause func()) { f.leaderPause = pause }
+
+// PullsQueued counts the polls waiting in f's queue for a worker.
+func (f *Fanout) PullsQueued() (int, error) {
+	tasks, err := f.inspector.ListPendingTasks(f.queueName(classCritical), asynq.PageSize(1000))
+	if errors.Is(err, asynq.ErrQueueNotFound) {
+		return 0, nil
+	}
+	n := 0
+	for _, t := range tasks {
+		if t.Type == taskPull {
+			n++
+		}
+	}
+	return n, err
+}

@@ -137,6 +137,11 @@ type Config struct {
 	// cannot be enqueued (its Redis does not answer) keeps the lead while a
 	// scheduler that reaches Redis stands by (30 s).
 	StepDownAfter time.Duration
+	// TakeOverAfter is how long the leading scheduler may give no sign of
+	// life on the session that holds the lead — its process stopped or
+	// hung, the session open — before a scheduler that does not lead ends
+	// that session and takes the lead (3 min; scheduler.go).
+	TakeOverAfter time.Duration
 	// MaintainInterval is how often the elected scheduler analyzes and
 	// vacuums the tables that need it when the server runs without
 	// autovacuum (10 s; inventory.MaintainTables).
@@ -234,6 +239,9 @@ func (c *Config) setDefaults() {
 	def(&c.ScheduleInterval, time.Minute)
 	def(&c.ElectionInterval, 5*time.Second)
 	def(&c.StepDownAfter, 30*time.Second)
+	def(&c.TakeOverAfter, 3*time.Minute)
+	// The leader beats at least every ElectionInterval while it waits.
+	c.TakeOverAfter = max(c.TakeOverAfter, 3*c.ElectionInterval)
 	def(&c.MaintainInterval, 10*time.Second)
 	def(&c.FeedAckTimeout, 30*time.Minute)
 	def(&c.PullCheckInterval, time.Second)
@@ -289,6 +297,12 @@ type Fanout struct {
 	// candidacy is the scheduler's session that, while this process does
 	// not lead and its Redis answers, says it could (scheduler.go).
 	candidacy *pgxpool.Conn
+	// takeOverFailed: ending a silent leader's session failed, and was
+	// logged (once until it works again).
+	takeOverFailed bool
+	// leaderPause, when set (tests), is called before each piece of the
+	// leader's loop: a round, and each piece of its work.
+	leaderPause func()
 }
 
 // New prepares the fan-out; nothing runs until RunWorker or RunScheduler.

@@ -66,12 +66,13 @@ func pullTaskID(p pullPayload) string {
 	return fmt.Sprintf("pull:%d:%d:%d", p.Property, p.Channel, p.Slot)
 }
 
-// schedulePulls runs the scheduling of polls until ctx ends or the returned
-// stop is called; stop waits for it to finish.
-func (f *Fanout) schedulePulls(ctx context.Context) (stop func()) {
-	return f.everyInBackground(ctx, f.cfg.PullCheckInterval, "scheduling channel polls", func(ctx context.Context) (bool, error) {
+// schedulePulls runs the scheduling of polls, while the session lead holds
+// the lead, until ctx ends or the returned stop is called; stop waits for
+// it to finish.
+func (f *Fanout) schedulePulls(ctx context.Context, lead uint32) (stop func()) {
+	return f.everyInBackground(ctx, f.cfg.PullCheckInterval, "scheduling channel polls", f.whileLeading(lead, func(ctx context.Context) (bool, error) {
 		return false, f.enqueueDuePulls(ctx)
-	})
+	}))
 }
 
 // enqueueDuePulls enqueues a poll of every enabled ota_pull channel with a

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/keyrack/keyrack/inventory"
 )
@@ -22,6 +23,19 @@ import (
 // leaders does nothing worse than resync a channel twice. The leader
 // records that it leads (scheduler_lead.led_at) at each round, every
 // ScheduleInterval, so Overdue tells a failover from no scheduler at all.
+//
+// A leader that stops working while its process lives on — stopped
+// (SIGSTOP), or hung — keeps its session, and with it the lead: PostgreSQL
+// sees nothing wrong. So the leader shows on that session that it works: a
+// statement before each piece of its round and at each ElectionInterval
+// while it waits (beat). A scheduler that does not lead ends the session of
+// a leader that has shown nothing for TakeOverAfter, and takes the lead
+// (takeOver). A leader busy with a long round goes on beating between its
+// pieces, so only one stuck in a single piece that long is taken for
+// stopped. The old leader, when it resumes, finds its session ended at its
+// next beat, before it does anything more, and stands by; its polls and
+// table maintenance, on loops of their own, check before each run that its
+// session still holds the lead (whileLeading).
 
 const schedulerLockSQL = `hashtextextended(current_schema() || '/keyrack/sync/scheduler', 0)`
 
@@ -36,6 +50,10 @@ func (f *Fanout) RunScheduler(ctx context.Context) error {
 		case errors.Is(err, errSteppedDown):
 			// Long enough for a scheduler that stands by to take the lead.
 			wait = 3 * f.cfg.ElectionInterval
+		case errors.Is(err, errLeadTaken):
+			f.log.Warn("scheduler: this process no longer leads: another scheduler ended its session and took the lead, "+
+				"this one having given no sign of life for longer than it allows (was its process stopped, or hung?); standing by",
+				"take_over_after", f.cfg.TakeOverAfter.String())
 		case err != nil && ctx.Err() == nil:
 			f.log.Warn("scheduler: lost or could not take the lead; trying again", "err", err)
 		}
@@ -50,6 +68,10 @@ func (f *Fanout) RunScheduler(ctx context.Context) error {
 
 // errSteppedDown: the leader gave up the lead (stepDown).
 var errSteppedDown = errors.New("scheduler: stepped down")
+
+// errLeadTaken: the leader's session was ended by another scheduler
+// (takeOver), or by anyone with pg_terminate_backend.
+var errLeadTaken = errors.New("scheduler: the session holding the lead was ended")
 
 // candidacyLockSQL is the key of the advisory lock that the schedulers not
 // leading whose Redis answers hold shared, each on a session of its own: the
@@ -113,10 +135,8 @@ func (f *Fanout) stepDown(ctx context.Context, conn *pgxpool.Conn) bool {
 		return false
 	}
 	var standing int
-	if err := conn.QueryRow(ctx, `SELECT count(*)::int FROM pg_locks l
-		WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-			AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-			AND (l.classid::bigint << 32) | l.objid::bigint = `+candidacyLockSQL).Scan(&standing); err != nil || standing == 0 {
+	if err := conn.QueryRow(ctx, `SELECT count(*)::int FROM pg_locks l WHERE `+heldSQL(candidacyLockSQL)).
+		Scan(&standing); err != nil || standing == 0 {
 		return false
 	}
 	f.log.Warn("scheduler: stepping down: this process's Redis does not answer, so the polls of pull-mode channels are not asked for; "+
@@ -125,16 +145,33 @@ func (f *Fanout) stepDown(ctx context.Context, conn *pgxpool.Conn) bool {
 	return true
 }
 
-// lead takes the scheduler lock if it is free and runs the periodic work
-// until ctx ends or the lock's session fails.
+// heldSQL is the condition on pg_locks l that the advisory lock key
+// (bigint: it shows in pg_locks as its high and low halves) is held in this
+// database.
+func heldSQL(key string) string {
+	return `l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+		AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+		AND (l.classid::bigint << 32) | l.objid::bigint = ` + key
+}
+
+// lead takes the scheduler lock if it is free, or held by a leader that has
+// given no sign of life for TakeOverAfter (takeOver), and runs the periodic
+// work until ctx ends or the lock's session fails.
 func (f *Fanout) lead(ctx context.Context) error {
 	conn, err := f.db.Acquire(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Release()
-	var mine bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(`+schedulerLockSQL+`)`).Scan(&mine); err != nil || !mine {
+	try := func() (mine bool, err error) {
+		err = conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(`+schedulerLockSQL+`)`).Scan(&mine)
+		return mine, err
+	}
+	mine, err := try()
+	if err == nil && !mine && f.takeOver(ctx, conn) {
+		mine, err = try()
+	}
+	if err != nil || !mine {
 		return err
 	}
 	f.leader.Store(true)
@@ -146,28 +183,54 @@ func (f *Fanout) lead(ctx context.Context) error {
 		_ = conn.Conn().Close(context.Background())
 	}()
 	f.log.Info("scheduler: this process leads")
-	defer f.schedulePulls(ctx)() // polls of ota_pull channels, on their own short loop (pull.go)
-	defer f.maintainTables(ctx)()
+	// The session's statements are its beats. Bounded: a leader cut off
+	// from the database steps down rather than wait for its network to
+	// say so (the server ends its session, freeing the lead, within half a
+	// minute: inventory.ConnDefaults).
+	exec := func(sql string) error {
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		_, err := conn.Exec(pctx, sql)
+		return err
+	}
+	var lost error // the beat that found the session gone
+	beat := func(context.Context) error {
+		if lost == nil {
+			lost = exec(`SELECT 'keyrack scheduler: leads'`)
+		}
+		return lost
+	}
+	gone := func(err error) error {
+		var pgErr *pgconn.PgError
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		// Ended by pg_terminate_backend (a server shutting down says the
+		// same), and the lead is held again: another scheduler took it.
+		case errors.As(err, &pgErr) && pgErr.Code == "57P01":
+			if held, _ := f.leadHeld(ctx, 0); held {
+				return errLeadTaken
+			}
+		}
+		return fmt.Errorf("scheduler: the session holding the lead failed: %w", err)
+	}
+	pid := conn.Conn().PgConn().PID()
+	defer f.schedulePulls(ctx, pid)() // polls of ota_pull channels, on their own short loop (pull.go)
+	defer f.maintainTables(ctx, pid)()
 	t := time.NewTicker(f.cfg.ScheduleInterval)
 	defer t.Stop()
 	check := time.NewTicker(f.cfg.ElectionInterval)
 	defer check.Stop()
 	for {
+		f.pause()
 		// Recorded on the lead's own session, so it is also the check
-		// that this session still holds the lead. Bounded: a leader cut off
-		// from the database steps down rather than wait for its network to
-		// say so (the server ends its session, freeing the lead, within
-		// half a minute: inventory.ConnDefaults).
-		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		_, err := conn.Exec(pctx, `UPDATE scheduler_lead SET led_at = now()`)
-		cancel()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("scheduler: the session holding the lead failed: %w", err)
+		// that this session still holds the lead.
+		if err := exec(`UPDATE scheduler_lead SET led_at = now()`); err != nil {
+			return gone(err)
 		}
-		if err := f.runDue(ctx); err != nil && ctx.Err() == nil {
+		if err := f.runDue(ctx, beat); lost != nil {
+			return gone(lost)
+		} else if err != nil && ctx.Err() == nil {
 			f.log.Error("scheduler: periodic work failed", "err", err)
 		}
 	wait:
@@ -178,11 +241,80 @@ func (f *Fanout) lead(ctx context.Context) error {
 			case <-t.C:
 				break wait
 			case <-check.C:
+				f.pause()
+				if err := beat(ctx); err != nil {
+					return gone(err)
+				}
 				if f.stepDown(ctx, conn) {
 					return errSteppedDown
 				}
 			}
 		}
+	}
+}
+
+// takeOver ends the session holding the lead if it has shown no sign of
+// life (a statement: the leader's beats) for TakeOverAfter — its process
+// stopped or hung, alive, so PostgreSQL keeps the session and the lead — and
+// reports whether it did. A failure to end it (keyrack's database user may
+// not end that session) is logged once until one works.
+func (f *Fanout) takeOver(ctx context.Context, conn *pgxpool.Conn) bool {
+	var (
+		pid         int32
+		app, client string
+		silent      float64
+		ended       bool
+	)
+	err := conn.QueryRow(ctx, `SELECT a.pid, a.application_name, coalesce(host(a.client_addr), 'local socket'),
+			extract(epoch FROM now() - a.state_change)::float8, pg_terminate_backend(a.pid, 5000)
+		FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+		WHERE `+heldSQL(schedulerLockSQL)+` AND a.state_change < now() - $1::interval`, f.cfg.TakeOverAfter).
+		Scan(&pid, &app, &client, &silent, &ended)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false
+	}
+	if err != nil {
+		if !f.takeOverFailed && ctx.Err() == nil {
+			f.takeOverFailed = true
+			f.log.Error("scheduler: the leading scheduler has given no sign of life for longer than allowed, and its session "+
+				"could not be ended: restart the process that runs it", "err", err, "take_over_after", f.cfg.TakeOverAfter.String())
+		}
+		return false
+	}
+	f.takeOverFailed = false
+	f.log.Warn("scheduler: taking the lead from a scheduler that stopped answering: its session had shown no sign of life "+
+		"for longer than allowed, so it was ended (its process is stopped or hangs: restart it)",
+		"silent", time.Duration(silent*float64(time.Second)).Round(time.Millisecond).String(), "take_over_after", f.cfg.TakeOverAfter.String(),
+		"pid", pid, "application", app, "client", client, "ended", ended)
+	return true
+}
+
+// whileLeading runs fn, in one of the leader's loops of its own (polls,
+// table maintenance), only while the session lead (its pid) still holds the
+// lead: a leader stopped or hung long enough for another to take over may
+// resume in one of those loops before its own loop finds out.
+func (f *Fanout) whileLeading(lead uint32, fn func(context.Context) (bool, error)) func(context.Context) (bool, error) {
+	return func(ctx context.Context) (bool, error) {
+		if holds, err := f.leadHeld(ctx, lead); err != nil || !holds {
+			return false, err
+		}
+		return fn(ctx)
+	}
+}
+
+// leadHeld reports whether the session of process id pid (any session,
+// when pid is 0) holds the lead.
+func (f *Fanout) leadHeld(ctx context.Context, pid uint32) (bool, error) {
+	var held bool
+	err := f.db.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_locks l WHERE `+heldSQL(schedulerLockSQL)+`
+		AND (l.pid = $1 OR $1 = 0))`, int32(pid)).Scan(&held)
+	return held, err
+}
+
+// pause calls the tests' leaderPause, if set.
+func (f *Fanout) pause() {
+	if f.leaderPause != nil {
+		f.leaderPause()
 	}
 }
 
@@ -192,9 +324,22 @@ func (f *Fanout) lead(ctx context.Context) error {
 // (pull.go), the nightly resync, the purge of relayed
 // outbox rows (relay.go), and of expired inbound messages and
 // Idempotency-Keys, and the erasure of guest data past its retention.
-func (f *Fanout) runDue(ctx context.Context) error {
-	return errors.Join(f.raiseUnacked(ctx), f.raiseStaleFeeds(ctx), f.raiseStaleExports(ctx), f.raiseStalePulls(ctx),
-		f.resyncDue(ctx), f.purgeRelayed(ctx), f.purgeExpired(ctx), f.eraseExpiredGuestData(ctx), f.purgePastAcks(ctx))
+//
+// beat is called before each piece (and between the channels resynced):
+// it shows the leader at work, and an error from it, the lead lost, ends
+// the round there.
+func (f *Fanout) runDue(ctx context.Context, beat func(context.Context) error) error {
+	var errs []error
+	for _, work := range []func(context.Context) error{f.raiseUnacked, f.raiseStaleFeeds, f.raiseStaleExports, f.raiseStalePulls,
+		func(ctx context.Context) error { return f.resyncDue(ctx, beat) },
+		f.purgeRelayed, f.purgeExpired, f.eraseExpiredGuestData, f.purgePastAcks} {
+		f.pause()
+		if err := beat(ctx); err != nil {
+			return err
+		}
+		errs = append(errs, work(ctx))
+	}
+	return errors.Join(errs...)
 }
 
 // GuestDataInterval is how often the scheduler erases the guest data kept
@@ -240,7 +385,7 @@ func (f *Fanout) purgeExpired(ctx context.Context) error {
 // that has not been resynced for tonight (inventory.TonightSQL): with a
 // property's nights sold past midnight, once last night's sale has ended
 // too, so that the horizon's new last night is in it.
-func (f *Fanout) resyncDue(ctx context.Context) error {
+func (f *Fanout) resyncDue(ctx context.Context, beat func(context.Context) error) error {
 	if f.resyncAt < 0 {
 		return nil
 	}
@@ -263,6 +408,9 @@ func (f *Fanout) resyncDue(ctx context.Context) error {
 	}
 	var errs []error
 	for _, d := range todo {
+		if err := beat(ctx); err != nil {
+			return err
+		}
 		if err := f.Resync(ctx, d.property, d.channel); err != nil {
 			errs = append(errs, fmt.Errorf("resync %s/%s: %w", d.property, d.channel, err))
 		}
@@ -277,9 +425,10 @@ func (f *Fanout) resyncDue(ctx context.Context) error {
 // MaintainInterval, where the server's autovacuum would have and is off
 // (inventory.MaintainTables), until the returned stop is called. A table
 // keyrack's database user may not maintain is named in a warning, once.
-func (f *Fanout) maintainTables(ctx context.Context) (stop func()) {
+// Each run goes ahead only while the session lead holds the lead.
+func (f *Fanout) maintainTables(ctx context.Context, lead uint32) (stop func()) {
 	warned := map[string]bool{}
-	return f.everyInBackground(ctx, f.cfg.MaintainInterval, "table maintenance", func(ctx context.Context) (bool, error) {
+	return f.everyInBackground(ctx, f.cfg.MaintainInterval, "table maintenance", f.whileLeading(lead, func(ctx context.Context) (bool, error) {
 		did, err := inventory.MaintainTables(ctx, f.db, f.maintainAlways)
 		for _, m := range did {
 			if m.NotOwner {
@@ -293,5 +442,5 @@ func (f *Fanout) maintainTables(ctx context.Context) (stop func()) {
 			f.log.Debug("scheduler: table maintenance", "table", m.Table, "vacuumed", m.Vacuumed, "analyzed", m.Analyzed)
 		}
 		return false, err
-	})
+	}))
 }

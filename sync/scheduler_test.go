@@ -2,11 +2,16 @@ package sync_test
 
 import (
 	"context"
+	"log/slog"
+	"strings"
+	gosync "sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/keyrack/keyrack/inventory/inventorytest"
 	"github.com/keyrack/keyrack/sync"
+	"github.com/keyrack/keyrack/sync/synctest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -43,4 +48,103 @@ func TestTheSchedulerMaintainsTheTables(t *testing.T) {
 	eventually(t, 10*time.Second, "the scheduler vacuums the outbox's 500 dead rows", func() bool {
 		return vacuums() > before
 	})
+}
+
+// A leading scheduler whose process is stopped (SIGSTOP) or hangs keeps its
+// session open, and PostgreSQL kept its lead with it: the pull-mode
+// channels went unpolled for as long as it hung. A scheduler that does not
+// lead now ends the session of a leader that has given no sign of life on
+// it for TakeOverAfter and takes the lead; the old leader, let go, finds it
+// no longer leads before it does anything more, says so and stands by.
+func TestALeaderThatStoppedAnsweringIsReplaced(t *testing.T) {
+	t.Parallel()
+	h := startPullHotel(t, pullOptions{noScheduler: true})
+	h.cfg.TakeOverAfter = time.Second
+
+	// The leader that hangs asks for its polls in a queue of its own, which
+	// no worker serves: a poll it asks for is told from the new leader's.
+	// It looks for polls due every 20 ms, the new leader every second, so
+	// a hung leader's pull loop still asking for them would take nearly
+	// all of them.
+	var logged synctest.LockedBuffer
+	cfg := h.cfg
+	h.cfg.QueuePrefix = synctest.QueuePrefix(t, h.redisURL)
+	h.cfg.Logger = slog.New(slog.NewTextHandler(&logged, nil))
+	hung := h.fanout()
+	h.cfg = cfg
+	var hang, released atomic.Bool
+	var afterRelease atomic.Int32
+	hanging, release := make(chan struct{}, 1), make(chan struct{})
+	hung.PauseLeader(func() {
+		switch {
+		case released.Load():
+			afterRelease.Add(1)
+		case hang.Load():
+			select {
+			case hanging <- struct{}{}:
+			default:
+			}
+			<-release
+		}
+	})
+	runScheduler(t, hung)
+	var letGo gosync.Once
+	letGoHung := func() { letGo.Do(func() { released.Store(true); close(release) }) }
+	t.Cleanup(letGoHung) // before the scheduler is stopped, if the test fails
+	eventually(t, convergeTimeout, "the first scheduler to lead", hung.IsLeader)
+	hang.Store(true)
+	select {
+	case <-hanging:
+	case <-time.After(convergeTimeout):
+		t.Fatal("the leader did not come to its next piece of work")
+	}
+
+	h.cfg.PullCheckInterval = time.Second
+	good := h.fanout()
+	h.cfg = cfg
+	runScheduler(t, good)
+	eventually(t, convergeTimeout, "the scheduler standing by to take the lead", good.IsLeader)
+	queued, err := hung.PullsQueued()
+	require.NoError(t, err)
+	h.oc.AddPending(h.booking("BDC-hung", h.today.AddDays(3), 1, 1))
+	eventually(t, convergeTimeout, "the booking pulled", func() bool { return len(h.oc.Pending()) == 0 })
+	require.Equal(t, 9, h.available(h.today.AddDays(3)))
+	now, err := hung.PullsQueued()
+	require.NoError(t, err)
+	require.Equal(t, queued, now, "the replaced leader asked for no poll")
+
+	letGoHung()
+	eventually(t, convergeTimeout, "the old leader to find it no longer leads", func() bool { return !hung.IsLeader() })
+	time.Sleep(10 * h.cfg.ScheduleInterval)
+	require.Zero(t, afterRelease.Load(), "the old leader did no more leader's work")
+	require.True(t, good.IsLeader())
+	require.Equal(t, 1, strings.Count(logged.String(), "this process no longer leads"), logged.String())
+}
+
+// A leader busy with a round longer than TakeOverAfter — each piece of it
+// shorter — shows it works between the pieces: it keeps the lead.
+func TestALeaderBusyWithALongRoundKeepsTheLead(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, hotelOptions{channels: []string{"A"}, noWorker: true, config: func(c *sync.Config) {
+		c.TakeOverAfter = time.Second
+	}})
+	busy := h.fanout()
+	var slow atomic.Bool
+	var pieces atomic.Int32
+	busy.PauseLeader(func() {
+		if slow.Load() {
+			pieces.Add(1)
+			time.Sleep(400 * time.Millisecond) // a round of nine pieces: 3.6 s
+		}
+	})
+	runScheduler(t, busy)
+	eventually(t, convergeTimeout, "the first scheduler to lead", busy.IsLeader)
+	slow.Store(true)
+	other := h.fanout()
+	runScheduler(t, other)
+	eventually(t, convergeTimeout, "the leader to go through two long rounds", func() bool {
+		require.False(t, other.IsLeader(), "the busy leader was replaced")
+		return pieces.Load() >= 20
+	})
+	require.True(t, busy.IsLeader())
 }

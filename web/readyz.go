@@ -156,7 +156,7 @@ func overdueDetail(o sync.Overdue) map[string]string {
 	}
 	if !o.SchedulerStuckSince.IsZero() {
 		d["scheduler"] = fmt.Sprintf("the keyrack scheduler that leads has not begun a round for %s: the nightly resync, "+
-			"the checks that raise alerts and the clean-ups are not done, and no other scheduler takes over; restart the process that runs it", lagText(now.Sub(o.SchedulerStuckSince)))
+			"the checks that raise alerts and the clean-ups are not done, and no other scheduler has taken over; restart the process that runs it", lagText(now.Sub(o.SchedulerStuckSince)))
 	}
 	if n := len(o.Unpolled); n > 0 {
 		why := "no keyrack scheduler leads"

@@ -136,8 +136,8 @@ func notDone(o sync.Overdue, loc *time.Location) (notSent, notFetched []notDoneI
 	}
 	if !o.SchedulerStuckSince.IsZero() {
 		notScheduled = &notDoneItem{Since: o.SchedulerStuckSince, Message: "keyrack's scheduler has not begun a round of " +
-			"its work since " + whenAgo(o.SchedulerStuckSince, loc) + ": it still holds the lead, so no other scheduler takes " +
-			"over, but its round does not end. Its rounds do the regular work for every property — the nightly resync, " +
+			"its work since " + whenAgo(o.SchedulerStuckSince, loc) + ": it still holds the lead, but its round does not end, " +
+			"and no other scheduler has taken the lead from it (none runs beside it, or none may end its PostgreSQL session). Its rounds do the regular work for every property — the nightly resync, " +
 			"which sends every channel its availability again and is how the nights that come into a channel's booking " +
 			"window reach it; the checks that raise the alerts for calendar feeds that stopped updating, export calendars " +
 			"no platform fetches, PMS revisions not acknowledged and channels keyrack cannot poll; the clean-up of old " +
@@ -177,7 +177,8 @@ func notDone(o sync.Overdue, loc *time.Location) (notSent, notFetched []notDoneI
 		case !pollsAskedFor(ch):
 			msg += "The keyrack scheduler that leads has not asked for a poll of it since then: its process hangs, or cannot " +
 				"reach Redis (its log says \"scheduling channel polls failed\"). Whoever runs keyrack should restart that " +
-				"process, or correct its REDIS_URL: while it holds the lead, no other scheduler takes over."
+				"process, or correct its REDIS_URL: no other scheduler has taken the lead from it (none runs beside it, or none " +
+				"that reaches Redis)."
 		case ch.PullError != "":
 			msg += "Its last poll failed: " + ch.PullError
 		case ch.PulledAt != nil && ch.PulledAt.After(ch.Since):

@@ -59,7 +59,7 @@ func TestHelpListsCommandsAndEnvironment(t *testing.T) {
 	t.Parallel()
 	code, stdout, _ := keyrack(t, nil, "help")
 	require.Equal(t, 0, code)
-	for _, s := range []string{"serve", "migrate", "seed demo", "version", "DATABASE_URL", "REDIS_URL", "KEYRACK_ADDR", "KEYRACK_LOG_LEVEL", "KEYRACK_ROLES", "KEYRACK_SECRET", "KEYRACK_NEW_SECRET", "secret rotate", "KEYRACK_FEED_ACK_TIMEOUT", "KEYRACK_ICAL_STALE_AFTER", "KEYRACK_ICAL_EXPORT_STALE_AFTER", "KEYRACK_PULL_STALE_AFTER", "KEYRACK_MESSAGES_KEEP", "KEYRACK_TRUSTED_PROXIES", "KEYRACK_ICAL_ALLOW_PRIVATE", "KEYRACK_PULL_ALLOW_PRIVATE", "KEYRACK_WORKERS", "KEYRACK_BULK_WORKERS"} {
+	for _, s := range []string{"serve", "migrate", "seed demo", "version", "DATABASE_URL", "REDIS_URL", "KEYRACK_ADDR", "KEYRACK_LOG_LEVEL", "KEYRACK_ROLES", "KEYRACK_SECRET", "KEYRACK_NEW_SECRET", "secret rotate", "KEYRACK_FEED_ACK_TIMEOUT", "KEYRACK_ICAL_STALE_AFTER", "KEYRACK_ICAL_EXPORT_STALE_AFTER", "KEYRACK_PULL_STALE_AFTER", "KEYRACK_TAKE_OVER_AFTER", "KEYRACK_MESSAGES_KEEP", "KEYRACK_TRUSTED_PROXIES", "KEYRACK_ICAL_ALLOW_PRIVATE", "KEYRACK_PULL_ALLOW_PRIVATE", "KEYRACK_WORKERS", "KEYRACK_BULK_WORKERS"} {
 		require.Contains(t, stdout, s)
 	}
 	code, stdout, _ = keyrack(t, nil, "help", "serve")
@@ -102,6 +102,7 @@ func TestDurationsAndSwitchesThatDoNotParseAreRefused(t *testing.T) {
 		"KEYRACK_ICAL_STALE_AFTER":        {"later", "-1h"},
 		"KEYRACK_ICAL_EXPORT_STALE_AFTER": {"a day", "0s"},
 		"KEYRACK_PULL_STALE_AFTER":        {"soon", "-10m"},
+		"KEYRACK_TAKE_OVER_AFTER":         {"later", "5s"},
 		"KEYRACK_MESSAGES_KEEP":           {"30d", "0"},
 		"KEYRACK_TRUSTED_PROXIES":         {"proxy.example", "10.0.0.1,10.0.0.300", "10.0.0.0/33"},
 		"KEYRACK_ICAL_ALLOW_PRIVATE":      {"maybe"},
@@ -115,7 +116,7 @@ func TestDurationsAndSwitchesThatDoNotParseAreRefused(t *testing.T) {
 			require.Contains(t, stderr, env)
 		}
 	}
-	env := map[string]string{"KEYRACK_FEED_ACK_TIMEOUT": "45m", "KEYRACK_ICAL_STALE_AFTER": "6h", "KEYRACK_ICAL_EXPORT_STALE_AFTER": "36h", "KEYRACK_PULL_STALE_AFTER": "30m", "KEYRACK_ICAL_ALLOW_PRIVATE": "1",
+	env := map[string]string{"KEYRACK_FEED_ACK_TIMEOUT": "45m", "KEYRACK_ICAL_STALE_AFTER": "6h", "KEYRACK_ICAL_EXPORT_STALE_AFTER": "36h", "KEYRACK_PULL_STALE_AFTER": "30m", "KEYRACK_TAKE_OVER_AFTER": "2m", "KEYRACK_ICAL_ALLOW_PRIVATE": "1",
 		"KEYRACK_PULL_ALLOW_PRIVATE": "1", "KEYRACK_WORKERS": "8", "KEYRACK_BULK_WORKERS": "1", "KEYRACK_MESSAGES_KEEP": "2160h",
 		"KEYRACK_TRUSTED_PROXIES": " 10.0.0.1, 192.168.0.0/16 ,::1"}
 	cfg, err := configFromEnv(func(k string) string { return env[k] })
@@ -124,6 +125,7 @@ func TestDurationsAndSwitchesThatDoNotParseAreRefused(t *testing.T) {
 	require.Equal(t, 6*time.Hour, cfg.ICalStaleAfter)
 	require.Equal(t, 36*time.Hour, cfg.ICalExportStaleAfter)
 	require.Equal(t, 30*time.Minute, cfg.PullStaleAfter)
+	require.Equal(t, 2*time.Minute, cfg.TakeOverAfter)
 	require.Equal(t, 90*24*time.Hour, cfg.MessagesKeep)
 	require.Equal(t, []string{"10.0.0.1", "192.168.0.0/16", "::1"}, cfg.TrustedProxies)
 	require.True(t, cfg.ICalAllowPrivate)

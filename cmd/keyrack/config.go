@@ -55,6 +55,11 @@ type Config struct {
 	// keyrack's polls of a pull-mode channel may get nothing from it before
 	// an incident is raised; the fan-out's default (10 min) when zero.
 	PullStaleAfter time.Duration
+	// TakeOverAfter (KEYRACK_TAKE_OVER_AFTER, a Go duration of 30s or more)
+	// is how long the leading scheduler may give no sign of life before a
+	// scheduler that does not lead takes the lead from it; the fan-out's
+	// default (3 min) when zero.
+	TakeOverAfter time.Duration
 	// ICalExportStaleAfter (KEYRACK_ICAL_EXPORT_STALE_AFTER, a Go duration)
 	// is how long an iCal export calendar may go unfetched by any platform
 	// before it is flagged stale; the fan-out's default (24 h) when zero.
@@ -113,7 +118,7 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 		to  *time.Duration
 	}{{"KEYRACK_FEED_ACK_TIMEOUT", &cfg.FeedAckTimeout}, {"KEYRACK_ICAL_STALE_AFTER", &cfg.ICalStaleAfter},
 		{"KEYRACK_ICAL_EXPORT_STALE_AFTER", &cfg.ICalExportStaleAfter}, {"KEYRACK_PULL_STALE_AFTER", &cfg.PullStaleAfter},
-		{"KEYRACK_MESSAGES_KEEP", &cfg.MessagesKeep}} {
+		{"KEYRACK_MESSAGES_KEEP", &cfg.MessagesKeep}, {"KEYRACK_TAKE_OVER_AFTER", &cfg.TakeOverAfter}} {
 		if v := strings.TrimSpace(getenv(d.env)); v != "" {
 			dur, err := time.ParseDuration(v)
 			if err != nil || dur <= 0 {
@@ -121,6 +126,11 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 			}
 			*d.to = dur
 		}
+	}
+	// Shorter, a leader between two of its beats (every 5 s) could be taken
+	// for stopped.
+	if cfg.TakeOverAfter != 0 && cfg.TakeOverAfter < 30*time.Second {
+		return cfg, fmt.Errorf("KEYRACK_TAKE_OVER_AFTER=%q: use a duration of 30s or more such as 3m", getenv("KEYRACK_TAKE_OVER_AFTER"))
 	}
 	if v := strings.TrimSpace(getenv("KEYRACK_GUEST_DATA_KEEP")); v != "" && !strings.EqualFold(v, "off") {
 		keep, err := parseDays(v)

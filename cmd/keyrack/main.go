@@ -126,6 +126,9 @@ Environment:
                      unfetched by the platform before it is flagged (default 24h)
   KEYRACK_PULL_STALE_AFTER  how long keyrack's polls of a pull-mode OTA may
                      get nothing before an incident is raised (default 10m)
+  KEYRACK_TAKE_OVER_AFTER  how long the leading scheduler may give no sign of
+                     life before another scheduler takes the lead from it
+                     (default 3m, at least 30s)
   KEYRACK_MESSAGES_KEEP  how long the channels' inbound messages are kept
                      (default 720h, 30 days)
   KEYRACK_GUEST_DATA_KEEP  how long guests' personal data is kept after their

@@ -396,6 +396,9 @@ func (m *Main) openFanout(ctx context.Context, secrets *inventory.Secrets) error
 	if c.PullStaleAfter == 0 {
 		c.PullStaleAfter = m.Config.PullStaleAfter
 	}
+	if c.TakeOverAfter == 0 {
+		c.TakeOverAfter = m.Config.TakeOverAfter
+	}
 	if c.MessagesKeep == 0 {
 		c.MessagesKeep = m.Config.MessagesKeep
 	}
