@@ -193,12 +193,31 @@ type Overdue struct {
 	// its round does not end — waiting on a lock someone holds, say — and
 	// the periodic work is not done.
 	SchedulerStuckSince time.Time
+	// RedisUnreachable are the worker processes whose Redis has not answered
+	// for StepDownAfter (redisreport.go): a wrong REDIS_URL, or a process cut
+	// off from Redis alone. Each delivers nothing and hands what it relays
+	// to the others; with Redis down for every process, each is listed.
+	RedisUnreachable []UnreachableProcess
+}
+
+// UnreachableProcess is a keyrack process that says its Redis does not
+// answer, as PostgreSQL knows it: the session it says so on.
+type UnreachableProcess struct {
+	// Name is the session's application_name ("keyrack serve worker pid
+	// 4242" for keyrack serve, unless DATABASE_URL names its sessions).
+	Name string
+	// Client is the address the process connects from ("local socket"
+	// when none).
+	Client string
+	// Since is when its Redis first did not answer (within a check,
+	// ElectionInterval).
+	Since time.Time
 }
 
 // Empty says nothing is overdue.
 func (o Overdue) Empty() bool {
 	return o.Unrelayed == 0 && len(o.Undelivered) == 0 && len(o.Unpolled) == 0 && o.SchedulerIdleSince.IsZero() &&
-		o.SchedulerStuckSince.IsZero()
+		o.SchedulerStuckSince.IsZero() && len(o.RedisUnreachable) == 0
 }
 
 // OverdueChannel is a channel whose work is overdue.
@@ -264,6 +283,12 @@ func (f *Fanout) Overdue(ctx context.Context, property string) (Overdue, error) 
 		SELECT 'scheduler', '', '', 0, CASE WHEN leaders = 0 AND since < now() - $6::interval THEN since END,
 			CASE WHEN leaders > 0 AND since < now() - $7::interval THEN since END, NULL, leaders, ''
 		FROM `+schedulerStateSQL+`
+		UNION ALL
+		-- Worker processes whose Redis does not answer (redisreport.go):
+		-- every property's, whichever is asked for.
+		SELECT 'redis', a.application_name, coalesce(host(a.client_addr), 'local socket'), 0, a.backend_start, NULL, NULL, 0, ''
+		FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+		WHERE `+heldSQL(redisOutLockSQL)+`
 		ORDER BY 1, 2, 3`, property, RelayOverdue, DeliveryOverdue, f.pushed, f.cfg.PullStaleAfter, SchedulerOverdue, SchedulerStuck)
 	var what, prop, channel, pullErr string
 	var n, leaders int
@@ -281,6 +306,8 @@ func (f *Fanout) Overdue(ctx context.Context, property string) (Overdue, error) 
 		case "pull":
 			ch.PulledAt, ch.PullInterval, ch.PullError = pulledAt, time.Duration(n)*time.Second, pullErr
 			o.Unpolled = append(o.Unpolled, ch)
+		case "redis":
+			o.RedisUnreachable = append(o.RedisUnreachable, UnreachableProcess{Name: prop, Client: channel, Since: ch.Since})
 		case "scheduler":
 			o.SchedulerLeads, o.SchedulerIdleSince = leaders > 0, ch.Since
 			if lastDone != nil {

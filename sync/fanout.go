@@ -131,11 +131,13 @@ type Config struct {
 	// changing before it hands over to a fresh task (20 s).
 	MaxRun time.Duration
 	// ScheduleInterval is how often the elected scheduler looks for due
-	// work (1 min); ElectionInterval how often the others try to take over (5 s).
+	// work (1 min); ElectionInterval how often the others try to take over,
+	// and a worker checks that its Redis answers (5 s).
 	ScheduleInterval, ElectionInterval time.Duration
 	// StepDownAfter is how long a leader whose polls of pull-mode channels
 	// cannot be enqueued (its Redis does not answer) keeps the lead while a
-	// scheduler that reaches Redis stands by (30 s).
+	// scheduler that reaches Redis stands by, and how long a worker's Redis
+	// may not answer before it says so in PostgreSQL (30 s).
 	StepDownAfter time.Duration
 	// TakeOverAfter is how long the leading scheduler may give no sign of
 	// life on the session that holds the lead — its process stopped or
@@ -296,7 +298,10 @@ type Fanout struct {
 	pullsFailingSince atomic.Int64
 	// candidacy is the scheduler's session that, while this process does
 	// not lead and its Redis answers, says it could (scheduler.go).
-	candidacy *pgxpool.Conn
+	candidacy sessionLock
+	// redisOut is the worker's session that says its Redis has not
+	// answered for StepDownAfter (redisreport.go).
+	redisOut sessionLock
 	// takeOverFailed: ending a silent leader's session failed, and was
 	// logged (once until it works again).
 	takeOverFailed bool
@@ -326,6 +331,8 @@ func New(cfg Config) (*Fanout, error) {
 		bulkGate:  newBulkGate(cfg.BulkWhileBusy, cfg.BulkQuiet),
 		hostGate:  newHostGate(cfg.Concurrency, cfg.BulkConcurrency),
 		pushed:    pushedKinds(cfg.Connectors),
+		candidacy: sessionLock{key: candidacyLockSQL},
+		redisOut:  sessionLock{key: redisOutLockSQL},
 	}, nil
 }
 
@@ -483,6 +490,7 @@ func (f *Fanout) RunWorker(ctx context.Context) error {
 	wg.Go(func() { f.runRelay(ctx) })
 	wg.Go(func() { f.runSweeper(ctx) })
 	wg.Go(func() { f.runICalImport(ctx) })
+	wg.Go(func() { f.reportRedis(ctx) })
 	<-ctx.Done()
 	wg.Wait()
 	return nil

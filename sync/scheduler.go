@@ -43,7 +43,7 @@ const schedulerLockSQL = `hashtextextended(current_schema() || '/keyrack/sync/sc
 // the leader and, while it leads, runs the due periodic work every
 // ScheduleInterval.
 func (f *Fanout) RunScheduler(ctx context.Context) error {
-	defer f.withdraw()
+	defer f.candidacy.release()
 	for {
 		wait := f.cfg.ElectionInterval
 		switch err := f.lead(ctx); {
@@ -79,47 +79,16 @@ var errLeadTaken = errors.New("scheduler: the session holding the lead was ended
 const candidacyLockSQL = `hashtextextended(current_schema() || '/keyrack/sync/scheduler/candidates', 0)`
 
 // standBy holds the candidacy lock while this process's Redis answers, and
-// lets it go while it does not. A session holding it that has ended — the
-// database restarted or failed over, a proxy or idle_session_timeout closed
-// it — holds nothing: it stands by again on a new one.
+// lets it go while it does not.
 func (f *Fanout) standBy(ctx context.Context) {
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	answers := f.cfg.Queue.Ping(pctx) == nil
 	cancel()
 	if !answers {
-		f.withdraw()
+		f.candidacy.release()
 		return
 	}
-	if f.candidacy != nil {
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		err := f.candidacy.Ping(pctx)
-		cancel()
-		if err == nil {
-			return
-		}
-		f.withdraw()
-	}
-	conn, err := f.db.Acquire(ctx)
-	if err != nil {
-		return
-	}
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock_shared(`+candidacyLockSQL+`)`); err != nil {
-		_ = conn.Conn().Close(context.Background())
-		conn.Release()
-		return
-	}
-	f.candidacy = conn
-}
-
-// withdraw lets the candidacy lock go, if this process holds it: closing
-// the session releases it whatever state it is in.
-func (f *Fanout) withdraw() {
-	if f.candidacy == nil {
-		return
-	}
-	_ = f.candidacy.Conn().Close(context.Background())
-	f.candidacy.Release()
-	f.candidacy = nil
+	f.candidacy.hold(ctx, f.db)
 }
 
 // stepDown reports whether the leader should give up the lead: its polls of
@@ -176,7 +145,7 @@ func (f *Fanout) lead(ctx context.Context) error {
 	}
 	f.leader.Store(true)
 	defer f.leader.Store(false)
-	f.withdraw() // it leads: it no longer stands by
+	f.candidacy.release() // it leads: it no longer stands by
 	f.pullsFailingSince.Store(0)
 	defer func() {
 		// Closing the session releases the lock whatever state it is in.

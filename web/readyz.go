@@ -27,10 +27,11 @@ type readiness struct {
 	// Failed names the dependencies that did not answer.
 	Failed []string              `json:"failed,omitempty"`
 	Checks map[string]dependency `json:"checks"`
-	// Overdue says, by kind ("relay", "deliveries", "pulls", "scheduler"), what work
-	// keyrack's own processes have left undone and not even attempted for
-	// minutes (sync.Fanout.Overdue): a part of the deployment is not
-	// running — no worker, no leading scheduler — or cannot reach Redis.
+	// Overdue says, by kind ("relay", "deliveries", "pulls", "scheduler",
+	// "workers"), what work keyrack's own processes have left undone and not
+	// even attempted for minutes (sync.Fanout.Overdue): a part of the
+	// deployment is not running — no worker, no leading scheduler — or
+	// cannot reach Redis ("workers": worker processes that say so).
 	// It names no property nor channel: readyz answers anyone.
 	Overdue map[string]string `json:"overdue,omitempty"`
 }
@@ -157,6 +158,17 @@ func overdueDetail(o sync.Overdue) map[string]string {
 	if !o.SchedulerStuckSince.IsZero() {
 		d["scheduler"] = fmt.Sprintf("the keyrack scheduler that leads has not begun a round for %s: the nightly resync, "+
 			"the checks that raise alerts and the clean-ups are not done, and no other scheduler has taken over; restart the process that runs it", lagText(now.Sub(o.SchedulerStuckSince)))
+	}
+	if n := len(o.RedisUnreachable); n > 0 {
+		since := now
+		for _, p := range o.RedisUnreachable {
+			if p.Since.Before(since) {
+				since = p.Since
+			}
+		}
+		// Not named here (readyz answers anyone): the alerts page names them.
+		d["workers"] = fmt.Sprintf("%s not reached Redis for %s: check their REDIS_URL (the alerts page names them)",
+			plural(n, "keyrack worker process has", "keyrack worker processes have"), lagText(now.Sub(since)))
 	}
 	if n := len(o.Unpolled); n > 0 {
 		why := "no keyrack scheduler leads"

@@ -47,6 +47,9 @@ type alertsView struct {
 	// NotScheduled is set when no scheduler has led for too long: the
 	// periodic work it does for every property is not done.
 	NotScheduled *notDoneItem
+	// NoRedis are the keyrack worker processes whose Redis does not answer
+	// (sync.Overdue.RedisUnreachable), one item each.
+	NoRedis []notDoneItem
 	// QueueNote says why dead letters are not listed ("" when they are).
 	QueueNote string
 	// CanRetryWebhook is set when the fan-out is there to send a webhook again.
@@ -189,6 +192,20 @@ func notDone(o sync.Overdue, loc *time.Location) (notSent, notFetched []notDoneI
 		notFetched = append(notFetched, notDoneItem{Channel: ch.Channel, Since: ch.Since, Message: msg})
 	}
 	return notSent, notFetched, notScheduled
+}
+
+// noRedis words for staff the worker processes whose Redis does not
+// answer, its times in loc.
+func noRedis(o sync.Overdue, loc *time.Location) []notDoneItem {
+	var out []notDoneItem
+	for _, p := range o.RedisUnreachable {
+		out = append(out, notDoneItem{Since: p.Since, Message: fmt.Sprintf("The keyrack worker process %q (connecting "+
+			"from %s) has not reached Redis since %s. It delivers nothing to the channels and PMS itself and "+
+			"hands the changes it takes to the other keyrack workers; if none of them reaches Redis either, the changes "+
+			"wait. Whoever runs keyrack should check that process's REDIS_URL (its log says \"Redis does not answer\") "+
+			"and restart it; if every keyrack process is listed here, Redis itself is down.", p.Name, p.Client, whenAgo(p.Since, loc))})
+	}
+	return out
 }
 
 // pollsAskedFor reports whether the leading scheduler still asks for polls
@@ -432,7 +449,8 @@ func (s *Server) showAlerts(c *gin.Context, status int, k string, page int, refu
 			s.log.Warn("alerts: overdue work is not listed", "property", prop.Code, "err", err)
 		} else {
 			v.NotSent, v.NotFetched, v.NotScheduled = notDone(o, pageZone(c))
-			v.Count += len(v.NotSent) + len(v.NotFetched)
+			v.NoRedis = noRedis(o, pageZone(c))
+			v.Count += len(v.NotSent) + len(v.NotFetched) + len(v.NoRedis)
 			if v.NotScheduled != nil {
 				v.Count++
 			}

@@ -451,16 +451,18 @@ func serverURL(addr net.Addr) string {
 }
 
 // redisDownNote is what a process that starts while its Redis does not
-// answer logs, by its roles. Only a web process has a /readyz; a worker or
-// scheduler that alone cannot reach Redis — a wrong REDIS_URL in its unit
-// file — shows nowhere else (the web process's /readyz checks its own).
+// answer logs, by its roles. Only a web process has a /readyz, which checks
+// its own connection; a worker that alone cannot reach Redis — a wrong
+// REDIS_URL in its unit file — is named on the alerts page after 30 s
+// (sync's redisreport.go).
 func redisDownNote(has func(string) bool) string {
 	if has(roleWeb) {
 		return "Redis does not answer; serving anyway, channels are updated once it is back (see /readyz)"
 	}
 	var does []string
 	if has(roleWorker) {
-		does = append(does, "this process delivers nothing until it answers, and hands the changes it relays to the workers that reach Redis")
+		does = append(does, "this process delivers nothing until it answers, and hands the changes it relays to the workers that reach Redis "+
+			"(after 30s the alerts page names it)")
 	}
 	if has(roleScheduler) {
 		does = append(does, "while this process leads the scheduling, pull-mode channels are not polled (it steps down after 30s "+
