@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5"
@@ -45,7 +46,7 @@ func (f *Fanout) PurgeRelayed(ctx context.Context) error { return f.purgeRelayed
 
 // RunDue runs the elected scheduler's periodic work once.
 func (f *Fanout) RunDue(ctx context.Context) error {
-	return f.runDue(ctx, func(context.Context) error { return nil })
+	return f.runDue(ctx, func(ctx context.Context, work func(context.Context) error) error { return work(ctx) })
 }
 
 // MarkQueued records in tx, as the relay does once it has marked channels
@@ -117,8 +118,16 @@ var FeedLockSQL = `SELECT pg_advisory_xact_lock(` + feedLock("$1") + `)`
 
 // PauseLeader makes the scheduler call pause before each piece of its loop
 // while it leads — a round, each piece of its work — as a process stopped
-// or busy there would; call it before RunScheduler.
+// there would; call it before RunScheduler.
 func (f *Fanout) PauseLeader(pause func()) { f.leaderPause = pause }
+
+// SlowLeader makes each piece of the leader's round run work first, with
+// the piece's ctx, as a piece busy with long work (or stuck: a statement
+// waiting on a lock ends with its ctx) would, and beats for one piece for at
+// most pieceMax; call it before RunScheduler.
+func (f *Fanout) SlowLeader(work func(context.Context), pieceMax time.Duration) {
+	f.slowPiece, f.pieceMax = work, pieceMax
+}
 
 // PullsQueued counts the polls waiting in f's queue for a worker.
 func (f *Fanout) PullsQueued() (int, error) {

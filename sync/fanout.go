@@ -308,6 +308,12 @@ type Fanout struct {
 	// leaderPause, when set (tests), is called before each piece of the
 	// leader's loop: a round, and each piece of its work.
 	leaderPause func()
+	// slowPiece, when set (tests), runs at the start of each piece of the
+	// leader's round, as part of it, with its ctx.
+	slowPiece func(context.Context)
+	// pieceMax is how long the leader beats for one piece of its round
+	// (SchedulerStuck): past it, the piece is taken for stuck.
+	pieceMax time.Duration
 }
 
 // New prepares the fan-out; nothing runs until RunWorker or RunScheduler.
@@ -333,6 +339,7 @@ func New(cfg Config) (*Fanout, error) {
 		pushed:    pushedKinds(cfg.Connectors),
 		candidacy: sessionLock{key: candidacyLockSQL},
 		redisOut:  sessionLock{key: redisOutLockSQL},
+		pieceMax:  SchedulerStuck,
 	}, nil
 }
 

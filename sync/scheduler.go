@@ -27,15 +27,15 @@ import (
 // A leader that stops working while its process lives on — stopped
 // (SIGSTOP), or hung — keeps its session, and with it the lead: PostgreSQL
 // sees nothing wrong. So the leader shows on that session that it works: a
-// statement before each piece of its round and at each ElectionInterval
-// while it waits (beat). A scheduler that does not lead ends the session of
-// a leader that has shown nothing for TakeOverAfter, and takes the lead
-// (takeOver). A leader busy with a long round goes on beating between its
-// pieces, so only one stuck in a single piece that long is taken for
-// stopped. The old leader, when it resumes, finds its session ended at its
-// next beat, before it does anything more, and stands by; its polls and
-// table maintenance, on loops of their own, check before each run that its
-// session still holds the lead (whileLeading).
+// statement (beat) before each piece of its round, every ElectionInterval
+// while a piece runs (for up to pieceMax: a piece that long is stuck) and
+// while it waits. A scheduler that does not lead ends the session of a
+// leader that has shown nothing for TakeOverAfter, and takes the lead
+// (takeOver): a stopped process beats no more. The old leader, when it
+// resumes, finds its session ended at its next beat, which also ends the
+// piece under way, and stands by; its polls and table maintenance, on
+// loops of their own, check before each run that its session still holds
+// the lead (whileLeading).
 
 const schedulerLockSQL = `hashtextextended(current_schema() || '/keyrack/sync/scheduler', 0)`
 
@@ -68,6 +68,9 @@ func (f *Fanout) RunScheduler(ctx context.Context) error {
 
 // errSteppedDown: the leader gave up the lead (stepDown).
 var errSteppedDown = errors.New("scheduler: stepped down")
+
+// errLeadLost: a piece of the leader's round found the lead's session gone.
+var errLeadLost = errors.New("scheduler: the lead was lost")
 
 // errLeadTaken: the leader's session was ended by another scheduler
 // (takeOver), or by anyone with pg_terminate_backend.
@@ -162,18 +165,70 @@ func (f *Fanout) lead(ctx context.Context) error {
 		_, err := conn.Exec(pctx, sql)
 		return err
 	}
+	pid := conn.Conn().PgConn().PID()
 	var lost error // the beat that found the session gone
-	beat := func(context.Context) error {
+	beat := func() error {
 		if lost == nil {
 			lost = exec(`SELECT 'keyrack scheduler: leads'`)
 		}
 		return lost
+	}
+	// A piece of the round: checked before (the lead may have gone while
+	// this process was stopped), and beaten for while it runs — a long piece
+	// (a nightly resync of many channels, a first erasure of years of guest
+	// data) is work, not a hang — up to pieceMax, past which it is taken
+	// for stuck (and only checked for). A beat, or check, that finds the
+	// lead gone ends the piece (its ctx).
+	piece := func(ctx context.Context, work func(context.Context) error) error {
+		f.pause()
+		if beat() != nil {
+			return errLeadLost
+		}
+		wctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		done, beating := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(beating)
+			t := time.NewTicker(f.cfg.ElectionInterval)
+			defer t.Stop()
+			until := time.Now().Add(f.pieceMax)
+			for {
+				select {
+				case <-done:
+					return
+				case <-t.C:
+					if time.Now().Before(until) {
+						if beat() != nil {
+							cancel()
+							return
+						}
+					} else if held, err := f.leadHeld(ctx, pid); err == nil && !held {
+						// Stuck, and taken over: the piece ends.
+						lost = errLeadTaken
+						cancel()
+						return
+					}
+				}
+			}
+		}()
+		if f.slowPiece != nil {
+			f.slowPiece(wctx)
+		}
+		err := work(wctx)
+		close(done)
+		<-beating // the session is the loop's again
+		if lost != nil {
+			return errLeadLost
+		}
+		return err
 	}
 	gone := func(err error) error {
 		var pgErr *pgconn.PgError
 		switch {
 		case ctx.Err() != nil:
 			return nil
+		case errors.Is(err, errLeadTaken):
+			return err
 		// Ended by pg_terminate_backend (a server shutting down says the
 		// same), and the lead is held again: another scheduler took it.
 		case errors.As(err, &pgErr) && pgErr.Code == "57P01":
@@ -183,7 +238,6 @@ func (f *Fanout) lead(ctx context.Context) error {
 		}
 		return fmt.Errorf("scheduler: the session holding the lead failed: %w", err)
 	}
-	pid := conn.Conn().PgConn().PID()
 	defer f.schedulePulls(ctx, pid)() // polls of ota_pull channels, on their own short loop (pull.go)
 	defer f.maintainTables(ctx, pid)()
 	t := time.NewTicker(f.cfg.ScheduleInterval)
@@ -197,7 +251,7 @@ func (f *Fanout) lead(ctx context.Context) error {
 		if err := exec(`UPDATE scheduler_lead SET led_at = now()`); err != nil {
 			return gone(err)
 		}
-		if err := f.runDue(ctx, beat); lost != nil {
+		if err := f.runDue(ctx, piece); lost != nil {
 			return gone(lost)
 		} else if err != nil && ctx.Err() == nil {
 			f.log.Error("scheduler: periodic work failed", "err", err)
@@ -211,7 +265,7 @@ func (f *Fanout) lead(ctx context.Context) error {
 				break wait
 			case <-check.C:
 				f.pause()
-				if err := beat(ctx); err != nil {
+				if err := beat(); err != nil {
 					return gone(err)
 				}
 				if f.stepDown(ctx, conn) {
@@ -293,20 +347,17 @@ func (f *Fanout) pause() {
 // (pull.go), the nightly resync, the purge of relayed
 // outbox rows (relay.go), and of expired inbound messages and
 // Idempotency-Keys, and the erasure of guest data past its retention.
-//
-// beat is called before each piece (and between the channels resynced):
-// it shows the leader at work, and an error from it, the lead lost, ends
-// the round there.
-func (f *Fanout) runDue(ctx context.Context, beat func(context.Context) error) error {
+// Each piece runs through run (the leader's piece); the round ends at the
+// first that finds the lead lost (errLeadLost).
+func (f *Fanout) runDue(ctx context.Context, run func(context.Context, func(context.Context) error) error) error {
 	var errs []error
 	for _, work := range []func(context.Context) error{f.raiseUnacked, f.raiseStaleFeeds, f.raiseStaleExports, f.raiseStalePulls,
-		func(ctx context.Context) error { return f.resyncDue(ctx, beat) },
-		f.purgeRelayed, f.purgeExpired, f.eraseExpiredGuestData, f.purgePastAcks} {
-		f.pause()
-		if err := beat(ctx); err != nil {
+		f.resyncDue, f.purgeRelayed, f.purgeExpired, f.eraseExpiredGuestData, f.purgePastAcks} {
+		err := run(ctx, work)
+		if errors.Is(err, errLeadLost) {
 			return err
 		}
-		errs = append(errs, work(ctx))
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -354,7 +405,7 @@ func (f *Fanout) purgeExpired(ctx context.Context) error {
 // that has not been resynced for tonight (inventory.TonightSQL): with a
 // property's nights sold past midnight, once last night's sale has ended
 // too, so that the horizon's new last night is in it.
-func (f *Fanout) resyncDue(ctx context.Context, beat func(context.Context) error) error {
+func (f *Fanout) resyncDue(ctx context.Context) error {
 	if f.resyncAt < 0 {
 		return nil
 	}
@@ -377,9 +428,6 @@ func (f *Fanout) resyncDue(ctx context.Context, beat func(context.Context) error
 	}
 	var errs []error
 	for _, d := range todo {
-		if err := beat(ctx); err != nil {
-			return err
-		}
 		if err := f.Resync(ctx, d.property, d.channel); err != nil {
 			errs = append(errs, fmt.Errorf("resync %s/%s: %w", d.property, d.channel, err))
 		}

@@ -121,30 +121,44 @@ func TestALeaderThatStoppedAnsweringIsReplaced(t *testing.T) {
 	require.Equal(t, 1, strings.Count(logged.String(), "this process no longer leads"), logged.String())
 }
 
-// A leader busy with a round longer than TakeOverAfter — each piece of it
-// shorter — shows it works between the pieces: it keeps the lead.
-func TestALeaderBusyWithALongRoundKeepsTheLead(t *testing.T) {
+// A leader busy with a piece of its round longer than TakeOverAfter (a
+// nightly resync of many channels, say) beats while it works: it keeps the
+// lead. A piece that takes longer than pieceMax is taken for stuck, and
+// another scheduler takes over.
+func TestALeaderBusyWithLongWorkKeepsTheLeadUntilItIsStuck(t *testing.T) {
 	t.Parallel()
 	h := newHotel(t, hotelOptions{channels: []string{"A"}, noWorker: true, config: func(c *sync.Config) {
 		c.TakeOverAfter = time.Second
 	}})
 	busy := h.fanout()
-	var slow atomic.Bool
+	var slow, stuck atomic.Bool
 	var pieces atomic.Int32
-	busy.PauseLeader(func() {
-		if slow.Load() {
+	unstuck := make(chan struct{})
+	busy.SlowLeader(func(ctx context.Context) {
+		switch {
+		case stuck.Load():
+			select { // as a statement waiting on a lock: it ends with ctx
+			case <-ctx.Done():
+			case <-unstuck:
+			}
+		case slow.Load():
 			pieces.Add(1)
-			time.Sleep(400 * time.Millisecond) // a round of nine pieces: 3.6 s
+			time.Sleep(3 * time.Second) // three times TakeOverAfter
 		}
-	})
+	}, 5*time.Second)
 	runScheduler(t, busy)
+	t.Cleanup(func() { close(unstuck) }) // before the scheduler is stopped
 	eventually(t, convergeTimeout, "the first scheduler to lead", busy.IsLeader)
 	slow.Store(true)
 	other := h.fanout()
 	runScheduler(t, other)
-	eventually(t, convergeTimeout, "the leader to go through two long rounds", func() bool {
+	eventually(t, convergeTimeout, "the leader to go through two long pieces of work", func() bool {
 		require.False(t, other.IsLeader(), "the busy leader was replaced")
-		return pieces.Load() >= 20
+		return pieces.Load() >= 3
 	})
 	require.True(t, busy.IsLeader())
+
+	stuck.Store(true)
+	eventually(t, convergeTimeout, "the other scheduler to take over from the stuck one", other.IsLeader)
+	eventually(t, convergeTimeout, "the stuck one's piece to end and it to stand by", func() bool { return !busy.IsLeader() })
 }
