@@ -397,6 +397,11 @@ func TestBrowserABookingFoundByNameShowsItsGuestAndStayOnATablet(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form.search button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS("table.bookings tbody tr")),
 	)
+	// Typing searches too (live, after 500 ms) and the click again: the
+	// results are swapped in twice; wait for the last, settled.
+	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`(document.querySelector('table.bookings tbody tr')?.textContent || '').includes('Ana Maria Albuquerque Silva')
+		&& !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')`, chromedp.WithPollingTimeout(30*time.Second)))
+	require.NoError(t, err, "the booking found by its guest's name")
 	width, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.documentElement.clientWidth`))
 	require.NoError(t, err)
 	cells, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]rect](`(() => {
