@@ -653,7 +653,9 @@ func (f *Fanout) resendFailedWebhook(ctx context.Context, w webhookPayload, mark
 // length is probed, one entry at a time. Without it a PMS back from an
 // outage longer than the retries got nothing until the next booking's
 // webhook reached it — for a small hotel, days. It runs at most once every
-// 6 × StaleAfter.
+// 6 × StaleAfter, and probes an entry no sooner than that after it failed
+// for good: one that has just used up its retries is not sent them again
+// at once (as it was when the sweep came right after).
 func (f *Fanout) probeFailedWebhooks(ctx context.Context) error {
 	if time.Since(f.webhookProbeAt) < 6*f.cfg.StaleAfter {
 		return nil
@@ -665,11 +667,11 @@ func (f *Fanout) probeFailedWebhooks(ctx context.Context) error {
 		JOIN feed_entries e ON e.property_id = i.property_id AND e.id = i.feed_entry_id
 		JOIN channels c ON c.property_id = e.property_id AND c.id = e.channel_id AND c.enabled
 			AND c.outbound_secret_sealed IS NOT NULL AND c.endpoint <> ''
-		WHERE `+resendableSQL+`
+		WHERE `+resendableSQL+` AND e.failed_at < now() - $1::interval
 			AND NOT EXISTS (SELECT 1 FROM feed_entries p WHERE p.property_id = e.property_id AND p.channel_id = e.channel_id
 				AND p.webhook AND p.delivered_at IS NULL AND p.failed_at IS NULL AND p.acked_at IS NULL)
 		ORDER BY e.property_id, e.channel_id, e.id
-		LIMIT 1000`)
+		LIMIT 1000`, 6*f.cfg.StaleAfter)
 	probes, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (webhookPayload, error) {
 		var p webhookPayload
 		err := r.Scan(&p.Property, &p.Feed)
