@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -116,8 +117,22 @@ func New(cfg Config) *Server {
 	return s
 }
 
-// Handler is the server's http.Handler.
-func (s *Server) Handler() http.Handler { return s.engine }
+// Handler is the server's http.Handler. A HEAD request of an admin page
+// (asynqmon's, under /admin/queues/, answers HEAD itself) is answered as
+// its GET — status and headers, the login's redirect too — without the
+// body: HTTP servers must take HEAD wherever they take GET (RFC 9110 §9.1),
+// and uptime checks use it. net/http leaves the body out, as the request it
+// answers is the HEAD.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; r.Method == http.MethodHead && (p == "/admin" || strings.HasPrefix(p, "/admin/")) &&
+			!strings.HasPrefix(p, queuesRoot+"/") {
+			r = r.Clone(r.Context())
+			r.Method = http.MethodGet
+		}
+		s.engine.ServeHTTP(w, r)
+	})
+}
 
 // errorBody is the JSON every error response carries: a message meant for
 // the caller, never an internal error's text.

@@ -269,7 +269,7 @@ func adminMethods(c *gin.Context) {
 	if p != "/admin" && !strings.HasPrefix(p, "/admin/") {
 		return
 	}
-	allow := "GET, POST"
+	allow := "GET, HEAD, POST" // HEAD answered as GET (Server.Handler)
 	if strings.HasPrefix(p, queuesRoot+"/") {
 		allow = "GET, HEAD, POST, DELETE"
 	}

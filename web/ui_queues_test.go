@@ -174,7 +174,7 @@ func TestTheAdminRefusesMethodsItDoesNotServe(t *testing.T) {
 			for _, path := range []string{"/admin/queues/", "/admin/queues/api/queues", pause, "/admin/users", "/admin/login", "/admin/", "/admin/nowhere"} {
 				p := b.send(method, path, "Origin", e.ts.URL, "Sec-Fetch-Site", "same-origin")
 				require.Equal(t, http.StatusMethodNotAllowed, p.Status, "%s %s: %s", method, path, p.Body)
-				allow := "GET, POST"
+				allow := "GET, HEAD, POST"
 				if strings.HasPrefix(path, "/admin/queues/") {
 					allow = "GET, HEAD, POST, DELETE"
 				}
@@ -184,18 +184,26 @@ func TestTheAdminRefusesMethodsItDoesNotServe(t *testing.T) {
 		}
 	}
 	require.False(t, queuePaused(t, inspector, queue))
-	// HEAD and DELETE are asynqmon's, not the pages'.
-	for _, method := range []string{http.MethodHead, http.MethodDelete} {
-		p := e.send(method, "/admin/users", "Origin", e.ts.URL)
-		require.Equal(t, http.StatusMethodNotAllowed, p.Status, "%s: %s", method, p.Body)
-		require.Equal(t, "GET, POST", p.Header.Get("Allow"))
-	}
+	// DELETE is asynqmon's, not the pages'.
+	p := e.send(http.MethodDelete, "/admin/users", "Origin", e.ts.URL)
+	require.Equal(t, http.StatusMethodNotAllowed, p.Status, p.Body)
+	require.Equal(t, "GET, HEAD, POST", p.Header.Get("Allow"))
+	// HEAD is a page's GET without its body (RFC 9110: wherever GET is):
+	// it was 405.
+	p = e.send(http.MethodHead, "/admin/users")
+	require.Equal(t, http.StatusOK, p.Status)
+	require.Empty(t, p.Body)
+	require.Equal(t, "text/html; charset=utf-8", p.Header.Get("Content-Type"))
+	p = anon.send(http.MethodHead, "/admin/users")
+	require.Equal(t, http.StatusSeeOther, p.Status, "not logged in: the login's redirect")
+	require.True(t, strings.HasPrefix(p.Header.Get("Location"), "/admin/login"), p.Header.Get("Location"))
+	require.Equal(t, http.StatusOK, anon.send(http.MethodHead, "/admin/login").Status)
 
 	// What it serves it still serves.
 	require.Equal(t, http.StatusOK, e.get("/admin/queues/").Status)
 	require.Equal(t, http.StatusOK, e.send(http.MethodHead, "/admin/queues/").Status)
 	require.Equal(t, http.StatusOK, e.get("/admin/users").Status)
-	p := e.send(http.MethodPost, pause, "Origin", e.ts.URL)
+	p = e.send(http.MethodPost, pause, "Origin", e.ts.URL)
 	require.Equal(t, http.StatusNoContent, p.Status, p.Body)
 	require.True(t, queuePaused(t, inspector, queue))
 }
