@@ -90,9 +90,14 @@ func (h *pullHotel) pollNow() {
 	_, err := h.st.DB().Exec(context.Background(), `UPDATE sync_channels SET pulled_at = NULL
 		WHERE property_id = $1 AND channel_id = $2`, h.id, h.chanID)
 	require.NoError(h.t, err)
+	// Asked for again (pulled_at set anew, as the stale check needs) and a
+	// fetch seen: the fetch alone may be a poll asked for before.
 	eventually(h.t, convergeTimeout, "the next poll", func() bool {
+		var asked bool
+		require.NoError(h.t, h.st.DB().QueryRow(context.Background(), `SELECT EXISTS (SELECT FROM sync_channels
+			WHERE property_id = $1 AND channel_id = $2 AND pulled_at IS NOT NULL)`, h.id, h.chanID).Scan(&asked))
 		st := h.oc.Stats()
-		return st.Fetches+st.FailedFetches > before.Fetches+before.FailedFetches
+		return asked && st.Fetches+st.FailedFetches > before.Fetches+before.FailedFetches
 	})
 }
 
