@@ -124,12 +124,8 @@ func TestTheMappingFormOffersEachRatePlanCodeOnceWithItsRoomTypes(t *testing.T) 
 // the bare error page.
 func TestARefusedFeedOrCredentialIsShownOnTheChannelPage(t *testing.T) {
 	t.Parallel()
-	e := newUI(t)
-	e.seedHotel("P", 2)
+	e := newICalUI(t)
 	ctx := context.Background()
-	_, err := e.st.CreateChannel(ctx, "P", inventory.Channel{Code: "airbnb", Kind: inventory.ChannelICal, Enabled: true}, inventory.System)
-	require.NoError(t, err)
-	e.login("anna")
 
 	const cal = "/admin/p/P/channels/airbnb"
 	p := e.post(cal, cal+"/feeds", url.Values{"room_type": {"DBL-STD"}, "url": {"calendar.example/x.ics"}, "poll_interval": {"600"}})
@@ -218,12 +214,8 @@ func TestARefusedExportCalendarIsShownOnTheChannelPage(t *testing.T) {
 // and why, not the bare error page.
 func TestAMappingOrFeedGoneMeanwhileIsSaidOnTheChannelPage(t *testing.T) {
 	t.Parallel()
-	e := newUI(t)
-	e.seedHotel("P", 2)
+	e := newICalUI(t)
 	ctx := context.Background()
-	_, err := e.st.CreateChannel(ctx, "P", inventory.Channel{Code: "airbnb", Kind: inventory.ChannelICal, Enabled: true}, inventory.System)
-	require.NoError(t, err)
-	e.login("anna")
 
 	const ota = "/admin/p/P/channels/expedia"
 	for _, confirm := range []string{"", "yes"} {

@@ -579,12 +579,8 @@ var revealedURL = regexp.MustCompile(`<code id="revealed-secret">(http://[^<]+\.
 // once — and the URLs answer, or stop answering, accordingly.
 func TestICalChannelFeedSyncNowAndExportTokens(t *testing.T) {
 	t.Parallel()
-	e := newUI(t)
-	e.seedHotel("P", 2)
+	e := newICalUI(t)
 	ctx := context.Background()
-	_, err := e.st.CreateChannel(ctx, "P", inventory.Channel{Code: "airbnb", Kind: inventory.ChannelICal, Enabled: true}, inventory.System)
-	require.NoError(t, err)
-	e.login("anna")
 	const from = "/admin/p/P/channels/airbnb"
 	pg := e.get(from)
 	require.Contains(t, pg.Body, "No feed yet")

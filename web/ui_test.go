@@ -145,6 +145,18 @@ func (e *uiEnv) seedHotel(code string, units int) {
 	require.NoError(e.t, e.st.SetMapping(ctx, code, "expedia", inventory.Mapping{ChannelRoom: "DBL", RoomType: "DBL-STD"}, inventory.System))
 }
 
+// newICalUI is newUI with seedHotel("P", 2), an enabled iCal channel
+// "airbnb" besides, and anna (admin) logged in.
+func newICalUI(t *testing.T) *uiEnv {
+	t.Helper()
+	e := newUI(t)
+	e.seedHotel("P", 2)
+	_, err := e.st.CreateChannel(context.Background(), "P", inventory.Channel{Code: "airbnb", Kind: inventory.ChannelICal, Enabled: true}, inventory.System)
+	require.NoError(t, err)
+	e.login("anna")
+	return e
+}
+
 // Pages need a login; a wrong password is refused without saying which part
 // was wrong; logging out ends the session.
 func TestAdminNeedsLoginAndLogoutEndsTheSession(t *testing.T) {
