@@ -30,10 +30,11 @@ func maintained(did []inventory.Maintained, table string) *inventory.Maintained 
 // makes it plan again, with the table as it is.
 func TestMaintainTablesReplansWhatATinyTablesStatisticsPlanned(t *testing.T) {
 	ctx := context.Background()
-	// Another session's DDL (other tests migrating their schemas) can
-	// overflow PostgreSQL's invalidation queue, which makes every session
-	// drop its plans: the stale plan is then gone before the maintenance
-	// runs, and the set-up is tried again, in a fresh schema.
+	// Other tests' catalog changes would make the session drop its plans
+	// before the maintenance runs: any CREATE or DROP SCHEMA in the same
+	// database does (the test runs in a database of its own for that), and
+	// so does a burst of DDL anywhere that overflows PostgreSQL's
+	// invalidation queue (rare; the set-up is then tried again).
 	var db *pgxpool.Pool
 	var plan func() string
 	for attempt := 1; ; attempt++ {
@@ -61,7 +62,7 @@ func TestMaintainTablesReplansWhatATinyTablesStatisticsPlanned(t *testing.T) {
 // 20,000 relayed rows, and reports whether the plan still reads the table
 // whole. plan explains the prepared claim on that connection.
 func stalePlan(t *testing.T) (db *pgxpool.Pool, plan func() string, stale bool) {
-	h := newHotel(t, "UTC", []int{5}, 1, 1)
+	h := newHotelIn(t, inventorytest.Open(t, inventorytest.Database(t)), "H1", "UTC", []int{5}, 1, 1)
 	ctx := context.Background()
 	db = h.st.DB()
 	conn, err := db.Acquire(ctx)

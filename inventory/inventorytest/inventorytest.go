@@ -82,10 +82,57 @@ func Schema(tb testing.TB) *pgxpool.Config {
 	return cfg
 }
 
+// Database creates an empty database of its own for tb, dropped when tb
+// ends, and returns a pool configuration for it. Schema is the usual and
+// cheaper isolation; a database of its own is for a test that must not see
+// other tests' catalog changes: every CREATE or DROP SCHEMA in a database
+// makes each of its sessions drop its cached plans.
+func Database(tb testing.TB) *pgxpool.Config {
+	tb.Helper()
+	url := RequireDatabase(tb)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		tb.Fatalf("connect to PostgreSQL at %s: %v", redact(url), err)
+	}
+	defer conn.Close(ctx)
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "t_" + hex.EncodeToString(b[:])
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		tb.Fatalf("create database (this test needs a user that may): %v", err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, url)
+		if err != nil {
+			tb.Logf("drop database %s: %v", name, err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
+			tb.Logf("drop database %s: %v", name, err)
+		}
+	})
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		tb.Fatalf("database url: %v", err)
+	}
+	cfg.ConnConfig.Database = name
+	return cfg
+}
+
 // New returns a Store on a fresh, migrated schema of its own, closed when tb ends.
 func New(tb testing.TB) *inventory.Store {
 	tb.Helper()
-	cfg := Schema(tb)
+	return Open(tb, Schema(tb))
+}
+
+// Open returns a Store on cfg's database, migrated, closed when tb ends.
+func Open(tb testing.TB, cfg *pgxpool.Config) *inventory.Store {
+	tb.Helper()
 	cfg.MaxConns = 32
 	ctx := context.Background()
 	st, err := inventory.OpenConfig(ctx, cfg)
