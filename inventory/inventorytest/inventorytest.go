@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,37 +48,7 @@ func RequireDatabase(tb testing.TB) string {
 // returns a pool configuration whose connections use only that schema.
 func Schema(tb testing.TB) *pgxpool.Config {
 	tb.Helper()
-	url := RequireDatabase(tb)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		tb.Fatalf("connect to PostgreSQL at %s: %v", redact(url), err)
-	}
-	defer conn.Close(ctx)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "t_" + hex.EncodeToString(b[:])
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		tb.Fatalf("create schema: %v", err)
-	}
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, url)
-		if err != nil {
-			tb.Logf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			tb.Logf("drop schema %s: %v", schema, err)
-		}
-	})
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		tb.Fatalf("database url: %v", err)
-	}
+	cfg, schema := create(tb, "SCHEMA", "CASCADE")
 	cfg.ConnConfig.RuntimeParams["search_path"] = schema
 	return cfg
 }
@@ -88,6 +59,16 @@ func Schema(tb testing.TB) *pgxpool.Config {
 // other tests' catalog changes: every CREATE or DROP SCHEMA in a database
 // makes each of its sessions drop its cached plans.
 func Database(tb testing.TB) *pgxpool.Config {
+	tb.Helper()
+	cfg, name := create(tb, "DATABASE", "WITH (FORCE)")
+	cfg.ConnConfig.Database = name
+	return cfg
+}
+
+// create makes a new object of the kind (SCHEMA, DATABASE) with a random
+// name, dropped with the drop option when tb ends, and returns the test
+// server's pool configuration and the name.
+func create(tb testing.TB, kind, drop string) (*pgxpool.Config, string) {
 	tb.Helper()
 	url := RequireDatabase(tb)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -100,28 +81,27 @@ func Database(tb testing.TB) *pgxpool.Config {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	name := "t_" + hex.EncodeToString(b[:])
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		tb.Fatalf("create database (this test needs a user that may): %v", err)
+	if _, err := conn.Exec(ctx, "CREATE "+kind+" "+name); err != nil {
+		tb.Fatalf("create %s: %v", strings.ToLower(kind), err)
 	}
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		c, err := pgx.Connect(ctx, url)
 		if err != nil {
-			tb.Logf("drop database %s: %v", name, err)
+			tb.Logf("drop %s %s: %v", strings.ToLower(kind), name, err)
 			return
 		}
 		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
-			tb.Logf("drop database %s: %v", name, err)
+		if _, err := c.Exec(ctx, "DROP "+kind+" "+name+" "+drop); err != nil {
+			tb.Logf("drop %s %s: %v", strings.ToLower(kind), name, err)
 		}
 	})
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		tb.Fatalf("database url: %v", err)
 	}
-	cfg.ConnConfig.Database = name
-	return cfg
+	return cfg, name
 }
 
 // New returns a Store on a fresh, migrated schema of its own, closed when tb ends.
