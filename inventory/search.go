@@ -29,8 +29,10 @@ type ReservationQuery struct {
 	// (open-ended). A reservation without stays (pending, nothing known
 	// yet) never matches a date filter.
 	From, To Date
-	// Arrival selects the stays arriving on that date (zero: any): the
-	// front desk's arrivals of a day.
+	// Arrival selects the reservations with a stay arriving on that date
+	// (zero: any): the front desk's arrivals of a day. A stay arriving
+	// more than MaxStayNights after its reservation's first is not found
+	// (a booking of rooms a year apart).
 	Arrival Date
 	// Guest is a case-insensitive substring of the lead guest's name or
 	// e-mail address; % and _ are matched literally.
@@ -105,7 +107,14 @@ func (s *Store) SearchReservations(ctx context.Context, property string, q Reser
 		sql += " AND r.arrival < " + arg(q.To) + "::date"
 	}
 	if !q.Arrival.IsZero() {
-		sql += " AND r.arrival = " + arg(q.Arrival) + "::date"
+		// Its first stay arrives that day, or a later one does: that
+		// stay's reservation arrived before it and is still in the house
+		// (departs after it). Reservations arriving up to MaxStayNights
+		// before the day are looked at, so that PostgreSQL reads a year
+		// of the stay index, not the property's whole history.
+		a := arg(q.Arrival) + "::date"
+		sql += " AND (r.arrival = " + a + " OR (r.arrival >= " + a + " - " + strconv.Itoa(MaxStayNights) + " AND r.arrival < " + a +
+			" AND r.departure > " + a + " AND r.stays @> jsonb_build_array(jsonb_build_object('arrival', " + a + "::text))))"
 	}
 	// Names come composed (é) or decomposed (e + U+0301) depending on the
 	// channel; both sides are compared in NFC.

@@ -208,3 +208,25 @@ func TestReservationDetailsForStaff(t *testing.T) {
 	require.Len(t, audit, 1)
 	require.Equal(t, "reservation.new", audit[0].Action)
 }
+
+// A day's arrivals are the bookings with a room stay arriving that day, not
+// only those whose first stay does: a booking of a double from the 1st and a
+// twin from the 3rd is among the 3rd's arrivals (the twin's guests check in
+// then), and a stay going on through the day does not make it one.
+func TestADaysArrivalsHoldEveryStayArrivingThatDay(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := newHotel(t, "Europe/Lisbon", []int{5, 5}, inventory.FactorOne, 1)
+	d := inventory.MustDate
+	rev := h.booking("C0", "M1", inventory.New, "R0", "2026-12-01", 4, 1, "")
+	rev.Stays = append(rev.Stays, inventory.RoomStay{RoomType: "R1", Arrival: d("2026-12-03"), Departure: d("2026-12-05"), Rooms: 1})
+	_, err := h.st.ApplyRevision(ctx, rev)
+	require.NoError(t, err)
+	_, err = h.st.ApplyRevision(ctx, h.booking("C0", "S1", inventory.New, "R0", "2026-12-03", 1, 1, ""))
+	require.NoError(t, err)
+
+	require.Equal(t, []string{"C0/M1"}, searchIDs(t, h, inventory.ReservationQuery{Arrival: d("2026-12-01")}))
+	require.Equal(t, []string{"C0/S1", "C0/M1"}, searchIDs(t, h, inventory.ReservationQuery{Arrival: d("2026-12-03")}))
+	require.Empty(t, searchIDs(t, h, inventory.ReservationQuery{Arrival: d("2026-12-02")}), "M1 only goes on through the 2nd")
+	require.Empty(t, searchIDs(t, h, inventory.ReservationQuery{Arrival: d("2026-12-04")}))
+}
