@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // SequenceAdvance is one of keyrack's sequences moved on after a restore.
@@ -48,4 +49,29 @@ func (s *Store) AdvanceSequences(ctx context.Context, skip int64) ([]SequenceAdv
 		return nil
 	})
 	return out, err
+}
+
+// Installation is the id of the installation keyrack's database holds
+// (migration 041): made once with the database, kept by its backups.
+func Installation(ctx context.Context, db *pgxpool.Pool) (string, error) {
+	var id string
+	if err := db.QueryRow(ctx, `SELECT id FROM installation`).Scan(&id); err != nil {
+		return "", fmt.Errorf("read the installation's id: %w", err)
+	}
+	return id, nil
+}
+
+// Progress moves the installation's progress count on by one, in a
+// statement of its own, when it is at least atLeast, and returns it: a
+// count below atLeast is returned as it is, unmoved. The count only grows
+// while the database lives on (committed, it survives a crash) and goes
+// back with it when it is restored from a backup; sync.Fanout's
+// CheckProgress compares it with the highest count keyrack processes saw.
+func Progress(ctx context.Context, db *pgxpool.Pool, atLeast int64) (int64, error) {
+	var progress int64
+	if err := db.QueryRow(ctx, `UPDATE installation SET progress = progress + (progress >= $1)::int RETURNING progress`,
+		atLeast).Scan(&progress); err != nil {
+		return 0, fmt.Errorf("move the installation's progress on: %w", err)
+	}
+	return progress, nil
 }

@@ -144,6 +144,10 @@ type Config struct {
 	// hung, the session open — before a scheduler that does not lead ends
 	// that session and takes the lead (3 min; scheduler.go).
 	TakeOverAfter time.Duration
+	// ProgressInterval is how often every keyrack process checks that its
+	// database has not gone back in time and records how far it has come
+	// (1 min; progress.go).
+	ProgressInterval time.Duration
 	// MaintainInterval is how often the elected scheduler analyzes and
 	// vacuums the tables that need it when the server runs without
 	// autovacuum (10 s; inventory.MaintainTables).
@@ -245,6 +249,7 @@ func (c *Config) setDefaults() {
 	// The leader beats at least every ElectionInterval while it waits.
 	c.TakeOverAfter = max(c.TakeOverAfter, 3*c.ElectionInterval)
 	def(&c.MaintainInterval, 10*time.Second)
+	def(&c.ProgressInterval, time.Minute)
 	def(&c.FeedAckTimeout, 30*time.Minute)
 	def(&c.PullCheckInterval, time.Second)
 	def(&c.ICalCheckInterval, 2*time.Second)

@@ -72,6 +72,10 @@ func restoredCommand(ctx context.Context, cfg Config, args []string, logger *slo
 	if err != nil {
 		return err
 	}
+	// keyrack starts on the database as it is now.
+	if err := f.ForgetProgress(ctx); err != nil {
+		return fmt.Errorf("%w; keyrack will not start on this database until `keyrack restored` is run again with Redis answering", err)
+	}
 	var codes []string
 	for _, r := range restored {
 		codes = append(codes, r.Code)

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keyrack/keyrack/connectors"
-	"github.com/keyrack/keyrack/connectors/testjson"
 	"github.com/keyrack/keyrack/inventory"
 	"github.com/keyrack/keyrack/sync/synctest"
 	"github.com/stretchr/testify/require"
@@ -30,15 +28,9 @@ func TestRestoredMovesIdsPastTheBackupAndResyncsEveryChannel(t *testing.T) {
 	redisURL := synctest.RedisURL(t)
 	prefix := synctest.QueuePrefix(t, redisURL)
 	start := func() (stop func()) {
-		m := newTestMain(t)
-		m.Store = st
-		m.Config.RedisURL, m.Config.QueuePrefix, m.Config.ResyncAt = redisURL, prefix, "off"
-		m.Connectors = connectors.Registry{inventory.ChannelOTAPush: &testjson.Connector{}}
-		running, cancel := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- m.Run(running) }()
-		<-m.Started()
-		return func() { cancel(); require.NoError(t, wait(t, done)); require.NoError(t, m.Close()) }
+		stop, err := runKeyrack(t, st, redisURL, prefix)
+		require.NoError(t, err)
+		return stop
 	}
 	stop := start()
 	require.Eventually(t, func() bool { v, ok := tc.Value("B-R", night); return ok && v == 8 }, 60*time.Second, 20*time.Millisecond)

@@ -265,6 +265,11 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.openFanout(ctx, secrets); err != nil {
 		return err
 	}
+	// A database restored from a backup is not run on as it is: `keyrack
+	// restored` first (sync/progress.go).
+	if err := m.fanout.CheckProgress(ctx); err != nil {
+		return err
+	}
 
 	// Listen before anything else can go wrong quietly: a port in use is
 	// reported here, not by a background goroutine.
@@ -301,17 +306,20 @@ func (m *Main) Run(ctx context.Context) error {
 	rolesCtx, stopRoles := context.WithCancel(context.WithoutCancel(ctx))
 	var wg gosync.WaitGroup
 	defer func() { stopRoles(); wg.Wait() }()
-	failed := make(chan error, 2)
+	failed := make(chan error, 3)
 	for _, r := range []struct {
 		name string
 		run  func(context.Context) error
-	}{{roleWorker, m.fanout.RunWorker}, {roleScheduler, m.fanout.RunScheduler}} {
-		if !has(r.name) {
+	}{{roleWorker, m.fanout.RunWorker}, {roleScheduler, m.fanout.RunScheduler}, {"", m.fanout.WatchProgress}} {
+		if r.name != "" && !has(r.name) {
 			continue
 		}
 		wg.Go(func() {
 			if err := r.run(rolesCtx); err != nil {
-				failed <- fmt.Errorf("%s: %w", r.name, err)
+				if r.name != "" {
+					err = fmt.Errorf("%s: %w", r.name, err)
+				}
+				failed <- err
 			}
 		})
 	}
