@@ -26,19 +26,21 @@ type UnmappedCode struct {
 // UnmappedCodes lists the room/rate codes a channel sent in bookings that
 // are parked for want of a mapping and that no mapping covers now (a
 // mapping of the room for the same rate or for any rate), latest first.
+// Stays that named no room code at all come as ChannelRoom "": no mapping
+// can match them, and staff record those bookings' room type instead.
 func (s *Store) UnmappedCodes(ctx context.Context, property, channel string) ([]UnmappedCode, error) {
 	rows, _ := s.db.Query(ctx, `
 		WITH ch AS (
 			SELECT c.property_id, c.id FROM channels c JOIN properties p ON p.id = c.property_id
 			WHERE p.code = $1 AND c.code = $2
 		), seen AS (
-			SELECT st->>'channel_room' AS room, coalesce(st->>'channel_rate', '') AS rate, r.id, r.external_id, r.updated_at,
+			SELECT coalesce(st->>'channel_room', '') AS room, coalesce(st->>'channel_rate', '') AS rate, r.id, r.external_id, r.updated_at,
 				EXISTS (SELECT 1 FROM incidents i WHERE i.property_id = r.property_id AND i.reservation_id = r.id
 					AND i.kind = 'unmapped_booking' AND i.resolved_at IS NULL) AS alert
 			FROM ch
 			JOIN reservations r ON r.property_id = ch.property_id AND r.channel_id = ch.id
 			CROSS JOIN LATERAL jsonb_array_elements(r.stays) AS st
-			WHERE r.parked AND coalesce(st->>'channel_room', '') <> ''
+			WHERE r.parked
 				AND NOT EXISTS (SELECT 1 FROM room_types rt WHERE rt.property_id = r.property_id AND rt.code = st->>'room_type')
 				AND NOT EXISTS (SELECT 1 FROM mappings m WHERE m.property_id = r.property_id AND m.channel_id = r.channel_id
 					AND m.channel_room = st->>'channel_room' AND m.channel_rate IN ('', coalesce(st->>'channel_rate', '')))

@@ -94,6 +94,9 @@ type alertItem struct {
 	Booking *inventory.Reservation
 	// UnmappedRooms are the booking's channel room codes that are not mapped.
 	UnmappedRooms []string
+	// NoRoom: a stay of the booking named no room code, which no mapping
+	// can match; staff record its room type on the booking instead.
+	NoRoom bool
 	// Bookings are the reservations that took an overbooked night past
 	// its limit (Overbooked with their names); NightTo is the day after the
 	// night (to search for every booking of that night).
@@ -414,6 +417,9 @@ func (s *Server) showAlerts(c *gin.Context, status int, k string, page int, refu
 		}
 		if inc.Kind == "unmapped_booking" && it.Booking != nil {
 			for _, st := range it.Booking.Stays {
+				if st.RoomType == "" && st.ChannelRoom == "" {
+					it.NoRoom = true
+				}
 				if st.RoomType == "" && st.ChannelRoom != "" && !slices.Contains(it.UnmappedRooms, st.ChannelRoom) {
 					it.UnmappedRooms = append(it.UnmappedRooms, st.ChannelRoom)
 				}

@@ -63,6 +63,10 @@ type bookingRow struct {
 	Rooms     int
 	RoomTypes []string // our room type codes; an unmapped stay shows the channel's code
 	Unmapped  []string // the channel's room codes that are not mapped
+	// NoRoom are the rate codes of stays that name no room code at all
+	// (OpenTravel's own sample books a rate plan alone): no mapping can match
+	// them, so staff record the booking's room type instead.
+	NoRoom []string
 }
 
 func newBookingRow(r inventory.Reservation) bookingRow {
@@ -73,12 +77,13 @@ func newBookingRow(r inventory.Reservation) bookingRow {
 	b.Rooms = peakRooms(r.Stays)
 	for _, st := range r.Stays {
 		if st.RoomType == "" {
-			code := st.ChannelRoom
-			if code == "" {
-				code = "?"
-			}
-			if !slices.Contains(b.Unmapped, code) {
-				b.Unmapped = append(b.Unmapped, code)
+			switch {
+			case st.ChannelRoom == "":
+				if !slices.Contains(b.NoRoom, st.ChannelRate) {
+					b.NoRoom = append(b.NoRoom, st.ChannelRate)
+				}
+			case !slices.Contains(b.Unmapped, st.ChannelRoom):
+				b.Unmapped = append(b.Unmapped, st.ChannelRoom)
 			}
 			continue
 		}
