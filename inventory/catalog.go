@@ -531,6 +531,22 @@ func (s *Store) Mappings(ctx context.Context, property, channel string) ([]Mappi
 	})
 }
 
+// MappedChannels is the codes of a property's channels that have at least
+// one mapping: a channel of a pushed kind without one is sent nothing.
+func (s *Store) MappedChannels(ctx context.Context, property string) (map[string]bool, error) {
+	rows, _ := s.db.Query(ctx, `SELECT c.code FROM channels c JOIN properties p ON p.id = c.property_id
+		WHERE p.code = $1 AND EXISTS (SELECT 1 FROM mappings m WHERE m.property_id = c.property_id AND m.channel_id = c.id)`, property)
+	codes, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(codes))
+	for _, c := range codes {
+		out[c] = true
+	}
+	return out, nil
+}
+
 // PoolPatch changes a pool's name, and its units and factor on every night
 // from today on except where staff set the night's own (EditNights); nil
 // fields stay as they are.

@@ -120,9 +120,14 @@ func (s *Server) uiChannels(c *gin.Context) {
 		s.uiFail(c, err)
 		return
 	}
+	mapped, err := s.store.MappedChannels(ctx, prop.Code)
+	if err != nil {
+		s.uiFail(c, err)
+		return
+	}
 	for _, ch := range chans {
 		row := channelListRow{Channel: ch, channelSync: syncs[ch.Code], StaleFeeds: stale[ch.Code], StaleExports: staleExports[ch.Code]}
-		row.NotSent = s.notSent(ch)
+		row.NotSent = s.notSent(ch, mapped[ch.Code])
 		if ch.Kind == inventory.ChannelICal {
 			e := exports[ch.Code]
 			row.LiveExports, row.LastFetched = e.live, e.lastFetched
@@ -248,8 +253,9 @@ func (s *Server) pushes(ch inventory.Channel) bool {
 // notSent says why keyrack pushes a channel of a pushed kind no
 // availability at all, as the grid's marks do ("" when it pushes): the
 // fan-out drops its changes, so it is always "in sync" without ever having
-// been told a value.
-func (s *Server) notSent(ch inventory.Channel) string {
+// been told a value. mapped says whether the channel has a mapping: one
+// without sells no room of ours, so it is sent nothing either.
+func (s *Server) notSent(ch inventory.Channel, mapped bool) string {
 	switch {
 	case !s.pushes(ch):
 		return ""
@@ -257,6 +263,8 @@ func (s *Server) notSent(ch inventory.Channel) string {
 		return "disabled"
 	case ch.Endpoint == "":
 		return "not pushed: no endpoint"
+	case !mapped:
+		return "not pushed: no room mapped"
 	}
 	return ""
 }
@@ -422,7 +430,7 @@ func (s *Server) channelPage(c *gin.Context) (*channelData, bool) {
 	}
 	syncs, archived, problem := s.channelSyncs(c, prop.Code)
 	d.channelSync, d.SyncProblem = syncs[ch.Code], problem
-	d.NotSent = s.notSent(ch)
+	d.NotSent = s.notSent(ch, len(d.Mappings) > 0)
 	for _, a := range archived {
 		if a.Channel == ch.Code {
 			d.DeadTasks = append(d.DeadTasks, a)
