@@ -547,8 +547,47 @@ func personName(p *etree.Element) string {
 // when every RoomStay has one, all in one currency (a multi-room booking
 // priced per room): AmountAfterTax, else AmountBeforeTax. A sum has as many
 // decimals as the most precise of its parts; no total is read when a part
-// is missing, not a decimal or in another currency.
+// is missing, not a decimal or in another currency. The total is as keyrack
+// keeps it (keptTotal): a total it cannot keep is left out rather than the
+// booking refused.
 func readTotal(hr *etree.Element) (amount, currency string) {
+	amount, currency = sentTotal(hr)
+	if amount = keptTotal(amount); amount == "" {
+		return "", ""
+	}
+	return amount, currency
+}
+
+// keptTotal is an amount as keyrack keeps a booking's total — to the cent,
+// at most 12 digits before the point (inventory's check) —, or "" when it
+// cannot be kept exactly. OpenTravel amounts are xs:decimal, written with
+// any number of decimals ("116.0000") and in currencies of three (116.125
+// Kuwaiti dinars): a total is the channel's word on the price, kept in the
+// booking's raw message, and no reason to refuse a booking the channel has
+// confirmed to its guest.
+func keptTotal(a string) string {
+	if a == "" || !decimalRE.MatchString(a) {
+		return ""
+	}
+	v, ok := new(big.Rat).SetString(a)
+	if !ok {
+		return ""
+	}
+	cents := new(big.Rat).Mul(v, big.NewRat(100, 1))
+	if !cents.IsInt() || new(big.Int).Abs(cents.Num()).Cmp(maxCents) >= 0 {
+		return ""
+	}
+	if strings.IndexByte(a, '.') < 0 {
+		return v.FloatString(0)
+	}
+	return v.FloatString(2)
+}
+
+// maxCents bounds a kept total: 12 digits before the point.
+var maxCents = new(big.Int).Exp(big.NewInt(10), big.NewInt(14), nil)
+
+// sentTotal is the booking's total as the channel wrote it (readTotal).
+func sentTotal(hr *etree.Element) (amount, currency string) {
 	if t := path(hr, "ResGlobalInfo", "Total"); t != nil {
 		return first(attr(t, "AmountAfterTax"), attr(t, "AmountBeforeTax")), attr(t, "CurrencyCode")
 	}

@@ -197,6 +197,13 @@ func TestAMultiRoomBookingsTotalIsTheSumOfItsRooms(t *testing.T) {
 		{"a room without a total", stay(eur("200.00")) + stay(""), "", ""},
 		{"two currencies", stay(eur("200.00")) + stay(`<Total AmountAfterTax="220.00" CurrencyCode="USD"/>`), "", ""},
 		{"not a decimal", stay(eur("200.00")) + stay(eur("1e3")), "", ""},
+		// Kept to the cent, as keyrack keeps totals; one it cannot keep
+		// exactly is left out, the booking taken all the same.
+		{"four decimals", stay(eur("116.0000")), "116.00", "EUR"},
+		{"a sum in four decimals", stay(eur("100.0000")) + stay(eur("1.5")), "101.50", "EUR"},
+		{"fils", stay(`<Total AmountAfterTax="116.125" CurrencyCode="KWD"/>`), "", ""},
+		{"a global total not a decimal", stay(eur("1.00")) + `<ResGlobalInfo><Total AmountAfterTax="1e3" CurrencyCode="EUR"/></ResGlobalInfo>`, "", ""},
+		{"too large", stay(eur("1000000000000.00")), "", ""},
 	} {
 		inner, global := c.inner, ""
 		if i := strings.Index(inner, "<ResGlobalInfo>"); i >= 0 {
