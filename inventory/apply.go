@@ -54,7 +54,7 @@ func validateRevision(rev *Revision) error {
 		return Errorf(EINVALID, "acceptance mode %q is not must_accept or may_reject", rev.Mode)
 	}
 	if rev.Total != "" && !amountRE.MatchString(rev.Total) {
-		return Errorf(EINVALID, "reservation %s: total %q is not a decimal amount", rev.ExternalID, rev.Total)
+		return Errorf(EINVALID, "reservation %s: total %q is not an amount keyrack keeps: give at most 12 digits before the point and 2 after, such as 260.00", rev.ExternalID, rev.Total)
 	}
 	if rev.Currency != "" && !currencyRE.MatchString(rev.Currency) {
 		return Errorf(EINVALID, "reservation %s: currency %q is not an ISO 4217 code", rev.ExternalID, rev.Currency)

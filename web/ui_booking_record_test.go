@@ -53,7 +53,9 @@ func TestStaffRecordABookingAndACancellationAChannelMade(t *testing.T) {
 		{with("arrival", "next week"), "Arrival &#34;next week&#34; is not a date"},
 		{with("rooms", "0"), "Rooms &#34;0&#34;: give a whole number from 1 to 1000."},
 		{with("currency", "eur"), "Currency &#34;eur&#34;"},
-		{with("total", "lots"), "is not a decimal amount"},
+		{with("total", "lots"), "is not an amount keyrack keeps"},
+		// 12.345 is a decimal amount: the form says what is wrong with it.
+		{with("total", "12.345"), "12 digits before the point and 2 after"},
 	} {
 		p := e.post(form, form, tc.form)
 		require.Equal(t, http.StatusBadRequest, p.Status, "%v: %s", tc.form, p.Body)
