@@ -8,12 +8,27 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"golang.org/x/text/currency"
 )
 
 var (
 	amountRE   = regexp.MustCompile(`^-?[0-9]{1,12}(\.[0-9]{1,2})?$`)
 	currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
 )
+
+// KnownCurrency says whether code is a currency of ISO 4217, as a
+// property's must be: fixed once the property is made, a typo in it ("EUT")
+// could not be corrected. A booking's currency is the channel's word and
+// is only checked for its form (currencyRE): a booking is not refused for
+// it.
+func KnownCurrency(code string) bool {
+	if !currencyRE.MatchString(code) {
+		return false
+	}
+	_, err := currency.ParseISO(code)
+	return err == nil
+}
 
 // MaxStayNights bounds one room stay: a year, a leap year's 366 nights
 // included (a stay from June to June over a 29 February), as the OTA XML

@@ -109,7 +109,7 @@ func (s *Store) CreateProperty(ctx context.Context, p Property, by Actor) (Prope
 	if err != nil || p.TimeZone == "" || p.TimeZone == "Local" {
 		return p, Errorf(EINVALID, "property %s: time zone %q is not an IANA zone name", p.Code, p.TimeZone)
 	}
-	if !currencyRE.MatchString(p.Currency) {
+	if !KnownCurrency(p.Currency) {
 		return p, Errorf(EINVALID, "property %s: currency %q is not an ISO 4217 code", p.Code, p.Currency)
 	}
 	if err := validNightSoldUntil(p.Code, p.NightSoldUntil); err != nil {

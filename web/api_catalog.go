@@ -100,7 +100,7 @@ func (s *Server) createProperty(c *gin.Context) {
 	if _, err := time.LoadLocation(in.TimeZone); err != nil || in.TimeZone == "" || in.TimeZone == "Local" {
 		errs = append(errs, newFieldError("time_zone", "must be an IANA time zone name, e.g. Europe/Lisbon"))
 	}
-	if !apiCurrencyRE.MatchString(in.Currency) {
+	if !inventory.KnownCurrency(in.Currency) {
 		errs = append(errs, newFieldError("currency", "must be an ISO 4217 code, e.g. EUR"))
 	}
 	errs, soldUntil := checkNightSoldUntil(errs, in.NightSoldUntil)
