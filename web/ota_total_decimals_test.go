@@ -3,9 +3,11 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 
+	"github.com/keyrack/keyrack/inventory"
 	"github.com/stretchr/testify/require"
 )
 
@@ -37,6 +39,23 @@ func TestABookingIsRecordedWhateverTheDecimalsOfItsTotal(t *testing.T) {
 		res, err := e.st.Reservation(context.Background(), "P", "weekendesk", c.id)
 		require.NoError(t, err)
 		require.Equal(t, c.total, res.Total, c.id)
+		require.Equal(t, c.currency, res.Currency, "%s: the currency is kept, the amount or not", c.id)
 	}
 	require.Equal(t, 2, e.sold("P", "2017-10-31"), "both hold their room")
+}
+
+// The booking's page does not call such a total "not given": the channel
+// gave one, in the currency shown, which keyrack did not keep.
+func TestABookingWhoseTotalWasNotKeptSaysWhereItIs(t *testing.T) {
+	t.Parallel()
+	e := newUI(t)
+	e.seedHotel("P", 2)
+	out, err := e.st.ApplyRevision(context.Background(), inventory.Revision{Property: "P", Channel: "expedia", ExternalID: "KWD-1", Kind: inventory.New,
+		Mode: inventory.MustAccept, Currency: "KWD", Stays: []inventory.RoomStay{{ChannelRoom: "DBL", Arrival: inventory.MustDate("2031-03-01"),
+			Departure: inventory.MustDate("2031-03-02"), Rooms: 1}}})
+	require.NoError(t, err)
+	e.login("anna")
+	page := e.get(fmt.Sprintf("/admin/p/P/bookings/%d", out.ReservationID)).Body
+	require.NotContains(t, page, "not given")
+	require.Contains(t, page, "in KWD: the amount is in the channel's message")
 }

@@ -548,14 +548,11 @@ func personName(p *etree.Element) string {
 // priced per room): AmountAfterTax, else AmountBeforeTax. A sum has as many
 // decimals as the most precise of its parts; no total is read when a part
 // is missing, not a decimal or in another currency. The total is as keyrack
-// keeps it (keptTotal): a total it cannot keep is left out rather than the
-// booking refused.
+// keeps it (keptTotal): an amount it cannot keep is left out, its currency
+// kept, rather than the booking refused.
 func readTotal(hr *etree.Element) (amount, currency string) {
 	amount, currency = sentTotal(hr)
-	if amount = keptTotal(amount); amount == "" {
-		return "", ""
-	}
-	return amount, currency
+	return keptTotal(amount), currency
 }
 
 // keptTotal is an amount as keyrack keeps a booking's total — to the cent,
