@@ -531,13 +531,14 @@ type StaffUserInfo struct {
 	StaffUser
 	// DisabledAt is when the user was disabled; nil while they may log in.
 	DisabledAt *time.Time
-	// LastSeenAt is the latest use of any of the user's live sessions.
+	// LastSeenAt is the latest use of any of the user's sessions, ended
+	// ones too (migration 041).
 	LastSeenAt *time.Time
 }
 
 // StaffUsers lists every staff user, by name.
 func (s *Store) StaffUsers(ctx context.Context) ([]StaffUserInfo, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+staffUserColumns+`, u.disabled_at, max(ss.last_seen_at)
+	rows, err := s.db.Query(ctx, `SELECT `+staffUserColumns+`, u.disabled_at, greatest(u.last_seen_at, max(ss.last_seen_at))
 		FROM staff_users u LEFT JOIN properties p ON p.id = u.property_id
 			LEFT JOIN staff_sessions ss ON ss.user_id = u.id AND ss.expires_at > now()
 		GROUP BY u.id, p.code ORDER BY u.name`)
