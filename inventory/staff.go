@@ -532,7 +532,7 @@ type StaffUserInfo struct {
 	// DisabledAt is when the user was disabled; nil while they may log in.
 	DisabledAt *time.Time
 	// LastSeenAt is the latest use of any of the user's sessions, ended
-	// ones too (migration 041).
+	// ones too (migration 042).
 	LastSeenAt *time.Time
 }
 

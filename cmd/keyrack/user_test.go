@@ -95,7 +95,7 @@ func TestUserDisableEndsTheSessionsAndListShowsIt(t *testing.T) {
 	require.Len(t, lines, 3, stdout)
 	require.Regexp(t, `^NAME\s+ROLE\s+PROPERTY\s+CREATED\s+LAST SEEN\s+DISABLED$`, lines[0])
 	require.Regexp(t, `^anna\s+admin\s+\*\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+\d{4}-\d\d-\d\d \d\d:\d\d$`, lines[1],
-		"disabled, her sessions ended: still last seen when she last used one (migration 041)")
+		"disabled, her sessions ended: still last seen when she last used one (migration 042)")
 	require.Regexp(t, `^bert\s+admin\s+\*\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+-$`, lines[2], "seen, not disabled")
 
 	// Disabling again changes nothing; a name that is nobody's says so.
