@@ -196,6 +196,13 @@ func (s *Server) applyOTA(c *gin.Context, m *otaxml.Message, chs []inventory.Inb
 	byProperty := map[string]*group{}
 	for i, r := range m.Reservations {
 		ch, ok := pickHotel(chs, r.HotelCode)
+		if !ok && r.HotelCode == "" && r.ID != "" {
+			var err *otaxml.Error
+			if ch, ok, err = s.holderOf(c, chs, r.ID); err != nil {
+				results[i] = otaxml.Result{Record: r, Err: err}
+				continue
+			}
+		}
 		if !ok {
 			results[i] = otaxml.Result{Record: r, Err: unknownHotel(r, len(chs))}
 			continue
@@ -236,7 +243,36 @@ func pickHotel(chs []inventory.InboundChannel, hotel string) (inventory.InboundC
 	return inventory.InboundChannel{}, false
 }
 
+// holderOf is the channel, among an account's channels in several
+// properties, that holds the channel's reservation id: a record naming no
+// hotel code — an OTA_CancelRQ has no place for one — belongs to the
+// property that has the reservation. ok is false when none or more than
+// one does.
+func (s *Server) holderOf(c *gin.Context, chs []inventory.InboundChannel, id string) (_ inventory.InboundChannel, ok bool, _ *otaxml.Error) {
+	var found []inventory.InboundChannel
+	for _, ch := range chs {
+		_, err := s.store.Reservation(c.Request.Context(), ch.Property, ch.Code, id)
+		switch {
+		case err == nil:
+			found = append(found, ch)
+		case inventory.ErrorCode(err) != inventory.ENOTFOUND:
+			s.log.Error("ota: the reservation could not be looked up", "channel", ch.Code, "property", ch.Property, "err", err)
+			return inventory.InboundChannel{}, false, otaxml.Errorf(otaxml.TypeProcessing, otaxml.CodeSystemError,
+				"temporary failure at keyrack; please send the message again")
+		}
+	}
+	if len(found) != 1 {
+		return inventory.InboundChannel{}, false, nil
+	}
+	return found[0], true, nil
+}
+
 func unknownHotel(r otaxml.Reservation, properties int) *otaxml.Error {
+	if r.HotelCode == "" && r.ID != "" {
+		return otaxml.Errorf(otaxml.TypeRequiredMissing, otaxml.CodeRequiredMissing,
+			"the reservation names no hotel code, and of the %d hotels this channel account serves, not exactly one holds reservation %s",
+			properties, r.ID)
+	}
 	if r.HotelCode == "" {
 		return otaxml.Errorf(otaxml.TypeRequiredMissing, otaxml.CodeRequiredMissing,
 			"the reservation names no hotel code, and this channel account serves %d hotels", properties)

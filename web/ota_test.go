@@ -998,3 +998,58 @@ func TestAYearLongStayOverALeapDayIsBooked(t *testing.T) {
 	}
 	require.Equal(t, 0, e.sold("P", "2028-06-01"), "the departure day")
 }
+
+// An OTA_CancelRQ has no place for a hotel code (OpenTravel's hotel sample
+// names none; Weekendesk's puts it in a RequestorID attribute of its own),
+// so on a channel account serving several properties a cancellation was
+// refused as naming no hotel (Type 10, code 321): the guest's cancellation
+// never reached keyrack, and the booking kept its rooms on every channel.
+// The property is the one whose channel holds the reservation; a
+// reservation none of them holds is still refused, changing nothing.
+func TestACancellationNamingNoHotelFindsItsPropertyByTheReservation(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	for _, p := range []string{"P", "Q"} {
+		e.hotel(p, 3)
+		e.otaChannel(p, "bdc", "ota_push", "HTL-"+p, "u", "s", nil)
+	}
+	e.weekendesk("P")
+	e.must(http.StatusCreated, "POST", "/api/v1/properties/Q/channels", map[string]any{"code": "weekendesk", "kind": "ota_push",
+		"hotel_code": "AL_Q", "inbound_auth": "message_password",
+		"credentials": map[string]any{"inbound_username": "user", "inbound_secret": "password"}})
+
+	// Weekendesk's own booking and cancellation, for its hotel AL_TEST (P).
+	rs := otaRS(t, e.otaPost("weekendesk", "", "", otaSample(t, "weekendesk_OTA_HotelResRQ_booking-notification.xml")))
+	require.True(t, rs.Success)
+	require.Equal(t, 1, e.sold("P", "2017-10-31"))
+	r := e.otaPost("weekendesk", "", "", otaSample(t, "weekendesk_OTA_CancelRQ.xml"))
+	rs = otaRS(t, r)
+	require.True(t, rs.Success, "%s", r.Body)
+	require.Empty(t, rs.Errors, "%s", r.Body)
+	require.Equal(t, 0, e.sold("P", "2017-10-31"))
+
+	// OpenTravel's hotel cancellation (CancelType Commit) of a booking at Q.
+	r = e.otaPost("bdc", "u", "s", resNotif("Commit", "99999999", "HTL-Q", "2027-03-01", "2027-03-03"))
+	require.True(t, otaRS(t, r).Success, "%s", r.Body)
+	require.Equal(t, 1, e.sold("Q", "2027-03-01"))
+	cancel := bytes.Replace(otaSample(t, "opentravel_OTA_CancelRQ_hotel.xml"), []byte(`CancelType="Initiate"`), []byte(`CancelType="Commit"`), 1)
+	r = e.otaPost("bdc", "u", "s", cancel)
+	rs = otaRS(t, r)
+	require.True(t, rs.Success, "%s", r.Body)
+	require.Contains(t, string(r.Body), `Status="Cancelled"`)
+	require.Equal(t, 0, e.sold("Q", "2027-03-01"))
+	res, err := e.st.Reservation(context.Background(), "Q", "bdc", "99999999")
+	require.NoError(t, err)
+	require.Equal(t, "cancelled", string(res.Status))
+
+	// A reservation neither property holds: refused, nothing recorded.
+	r = e.otaPost("bdc", "u", "s", bytes.Replace(cancel, []byte(`ID="99999999"`), []byte(`ID="88888888"`), 1))
+	rs = otaRS(t, r)
+	require.False(t, rs.Success, "%s", r.Body)
+	require.Len(t, rs.Errors, 1, "%s", r.Body)
+	require.Contains(t, rs.Errors[0].Msg, "88888888", "%s", r.Body)
+	for _, p := range []string{"P", "Q"} {
+		_, err := e.st.Reservation(context.Background(), p, "bdc", "88888888")
+		require.Equal(t, inventory.ENOTFOUND, inventory.ErrorCode(err))
+	}
+}
