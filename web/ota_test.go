@@ -1053,3 +1053,41 @@ func TestACancellationNamingNoHotelFindsItsPropertyByTheReservation(t *testing.T
 		require.Equal(t, inventory.ENOTFOUND, inventory.ErrorCode(err))
 	}
 }
+
+// In a batch, the warnings about records keyrack took — a room kept
+// parked as unmapped, a night overbooked — named no record: the channel
+// could not tell which of its reservations was parked or overbooked (the
+// texts name a room code or a night, which several records share). Each
+// names its record by RecordID, as refused records do, with Status
+// Complete: the record was taken, and a reader that takes a Warning naming
+// a record for a refusal of it (as keyrack's own ARI reader does, unless it
+// says Complete) is not misled.
+func TestWarningsAboutTakenRecordsNameTheirRecord(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 1)
+	e.otaChannel("P", "bdc", "ota_push", "HTL-P", "u", "s", nil)
+	unmapped := bytes.Replace(resNotif("Commit", "B-2", "HTL-P", "2027-08-01", "2027-08-02"),
+		[]byte(`RoomTypeCode="DBL"`), []byte(`RoomTypeCode="SGL"`), 1)
+	r := e.otaPost("bdc", "u", "s", batch(
+		resNotif("Commit", "B-1", "HTL-P", "2027-08-01", "2027-08-02"),
+		unmapped,
+		resNotif("Commit", "B-3", "HTL-P", "2027-08-01", "2027-08-02"), // past the one room
+	))
+	rs := otaRS(t, r)
+	require.True(t, rs.Success, "%s", r.Body)
+	require.Len(t, rs.Warnings, 2, "%s", r.Body)
+	for _, w := range rs.Warnings {
+		require.Equal(t, "Complete", w.Status, "%s", r.Body)
+		switch {
+		case strings.Contains(w.Msg, "not mapped"):
+			require.Equal(t, "2", w.RecordID, "%s", r.Body)
+		case strings.Contains(w.Msg, "overbooks"):
+			// B-1 or B-3, whichever of the two took the room second.
+			require.Contains(t, []string{"1", "3"}, w.RecordID, "%s", r.Body)
+		default:
+			t.Fatalf("unexpected warning %+v: %s", w, r.Body)
+		}
+	}
+	require.Equal(t, 2, e.sold("P", "2027-08-01"))
+}

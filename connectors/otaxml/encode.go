@@ -267,7 +267,8 @@ func propertyInfo(global *etree.Element, hotel string) {
 // MessageID, wsa:RelatesTo. Successful records are listed with the
 // channel's id and ours (Type 14) and the state each is left in
 // (hotelResStatus); the root's ResResponseType (an OTA_CancelRS's Status)
-// is their outcome when every record had the same one. Failed records
+// is their outcome when every record had the same one. A successful
+// record's warnings carry its RecordID and Status Complete. Failed records
 // become Warnings with their RecordID and Status NotProcessed; when every record failed the
 // reply is Errors, and so it is for a reservation message for a test
 // system (Target Test) that holds no record (TestRefused).
@@ -291,7 +292,18 @@ func Reply(m *Message, results []Result, now time.Time) []byte {
 			continue
 		}
 		done = append(done, r)
-		warns = append(warns, r.Warnings...)
+		for _, w := range r.Warnings {
+			// A taken record's warning (parked, overbooked…) names its
+			// record too, or a batch's sender cannot tell which it is
+			// about; Complete says the record was taken all the same.
+			if w.RecordID == "" && r.Record.Record > 0 {
+				w.RecordID = strconv.Itoa(r.Record.Record)
+			}
+			if w.Status == "" {
+				w.Status = "Complete"
+			}
+			warns = append(warns, w)
+		}
 	}
 	if len(results) > 0 && len(done) == 0 {
 		errs := make([]*Error, len(failed))
