@@ -538,7 +538,7 @@ func pullRequest(ctx context.Context, client *http.Client, method, url string, t
 		return nil, 0, fmt.Errorf("%s %s: %w", method, target, connectors.RedactURLError(err))
 	}
 	defer res.Body.Close()
-	out, err := otaxml.ReadBody(res.Body, res.Header.Get("Content-Encoding"), maxPullBody)
+	out, err := otaxml.ReadMessage(res.Body, res.Header, maxPullBody)
 	if err != nil {
 		return out, res.StatusCode, fmt.Errorf("%s %s: read the answer: %w", method, target, err)
 	}

@@ -47,7 +47,7 @@ func (s *Server) otaPush(c *gin.Context) {
 	now := time.Now()
 	rec := inventory.InboundMessage{Channel: c.Param("channel"), Direction: "push", Remote: c.ClientIP()}
 	limit := s.otaMaxBody
-	body, err := otaxml.ReadBody(http.MaxBytesReader(c.Writer, c.Request.Body, limit), c.GetHeader("Content-Encoding"), limit)
+	body, err := otaxml.ReadMessage(http.MaxBytesReader(c.Writer, c.Request.Body, limit), c.Request.Header, limit)
 	if err != nil {
 		status := http.StatusBadRequest
 		var tooBig *http.MaxBytesError

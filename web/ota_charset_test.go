@@ -101,3 +101,44 @@ func TestARawMessageInWindows1252KeepsItsLetters(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, msgs[0].Raw, "René Šimon", "the inbound message keeps the letters too")
 }
+
+// A message in ISO-8859-1 that says so in its Content-Type only (charset
+// in the HTTP header, the body with no XML declaration or one without an
+// encoding — what a Java servlet writing Latin-1 sends) was refused as "not
+// well-formed XML: invalid UTF-8": the booking was not recorded and the
+// channel, told its message was malformed, sent it again and again. The
+// media type's charset is authoritative over the body (RFC 7303); a body
+// that is UTF-8 all the same (a server adding charset=utf-8 by default to
+// a body declaring Latin-1) is read as it declares itself.
+func TestAMessageInTheCharsetItsContentTypeNamesIsRead(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 5)
+	e.otaChannel("P", "bdc", "ota_push", "HTL-P", "u", "s", nil)
+	latin := withGuest(resNotif("Commit", "L-1", "HTL-P", "2027-03-01", "2027-03-03"), "Jos\xe9", "Mu\xf1oz")
+	for _, c := range []struct {
+		id, contentType string
+		body            []byte
+	}{
+		{"L-1", "text/xml; charset=ISO-8859-1", []byte(strings.Replace(string(latin), `<?xml version="1.0" encoding="UTF-8"?>`, "", 1))},
+		{"L-2", "application/xml;charset=\"latin1\"", []byte(strings.Replace(strings.Replace(string(latin), `L-1`, `L-2`, -1), ` encoding="UTF-8"`, "", 1))},
+		{"L-3", "text/xml; charset=windows-1252", []byte(strings.Replace(string(latin), `L-1`, `L-3`, -1))},
+	} {
+		r := e.otaPost("bdc", "u", "s", c.body, "Content-Type", c.contentType)
+		require.True(t, otaRS(t, r).Success, "%s: %s", c.id, r.Body)
+		res, err := e.st.Reservation(context.Background(), "P", "bdc", c.id)
+		require.NoError(t, err, c.id)
+		require.Equal(t, "José Muñoz", res.Guest.Name, c.id)
+		msgs, err := e.st.InboundMessages(context.Background(), "P", "bdc", 1)
+		require.NoError(t, err)
+		require.Contains(t, msgs[0].Raw, "<GivenName>José</GivenName><Surname>Muñoz</Surname>", c.id)
+		require.NotContains(t, msgs[0].Raw, `encoding="ISO`, c.id)
+	}
+	// A UTF-8 header on a body declaring (and written in) Latin-1.
+	declared := []byte(strings.Replace(strings.Replace(string(latin), `L-1`, `L-4`, -1), `encoding="UTF-8"`, `encoding="ISO-8859-1"`, 1))
+	r := e.otaPost("bdc", "u", "s", declared, "Content-Type", "text/xml; charset=utf-8")
+	require.True(t, otaRS(t, r).Success, "%s", r.Body)
+	res, err := e.st.Reservation(context.Background(), "P", "bdc", "L-4")
+	require.NoError(t, err)
+	require.Equal(t, "José Muñoz", res.Guest.Name)
+}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
+	"net/http"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -62,6 +64,56 @@ func ReadBody(r io.Reader, contentEncoding string, max int64) ([]byte, error) {
 		return nil, e
 	}
 	return b, nil
+}
+
+// ReadMessage is ReadBody for a message a channel sends keyrack (a pushed
+// request, a polled queue's answer), with h its HTTP header: the body is read
+// as Content-Encoding says, and as UTF-8 when Content-Type names another
+// charset keyrack reads (InMediaCharset).
+func ReadMessage(r io.Reader, h http.Header, max int64) ([]byte, error) {
+	b, err := ReadBody(r, h.Get("Content-Encoding"), max)
+	if err != nil {
+		return nil, err
+	}
+	return InMediaCharset(b, h.Get("Content-Type")), nil
+}
+
+// InMediaCharset is body in UTF-8 when it is not UTF-8 and contentType's
+// charset names ISO-8859-1 or windows-1252: the media type's charset is
+// authoritative over the XML declaration (RFC 7303), and a sender may give
+// it there only (a body with no declaration, or one without an encoding).
+// The declaration, if it names an encoding, then says UTF-8. A body that is
+// UTF-8 already is left as it is, whatever the header says (a server
+// adding charset=utf-8 to a body declaring Latin-1 is read as the body
+// declares), and so is one the charset does not decode.
+func InMediaCharset(body []byte, contentType string) []byte {
+	if utf8.Valid(body) {
+		return body
+	}
+	_, params, err := mime.ParseMediaType(contentType)
+	if err != nil || params["charset"] == "" {
+		return body
+	}
+	return decodeAs(body, params["charset"])
+}
+
+// decodeAs is body decoded from charset into UTF-8, its XML declaration
+// (if it names an encoding) saying UTF-8; body itself when charset is not
+// one keyrack reads or does not give UTF-8.
+func decodeAs(body []byte, charset string) []byte {
+	r, err := charsetReader(charset, bytes.NewReader(body))
+	if err != nil {
+		return body
+	}
+	out, err := io.ReadAll(r)
+	if err != nil || !utf8.Valid(out) {
+		return body
+	}
+	// The declaration is ASCII, so it stands at the same place in out.
+	if m := xmlDeclEncoding.FindSubmatchIndex(out); m != nil {
+		out = append(append(append([]byte{}, out[:m[2]]...), "UTF-8"...), out[m[3]:]...)
+	}
+	return out
 }
 
 // charsetReader lets bodies declare ISO-8859-1 or windows-1252 (and their
@@ -246,17 +298,5 @@ func AsUTF8(body []byte) []byte {
 	if m == nil {
 		return body
 	}
-	r, err := charsetReader(string(m[1]), bytes.NewReader(body))
-	if err != nil {
-		return body
-	}
-	out, err := io.ReadAll(r)
-	if err != nil || !utf8.Valid(out) {
-		return body
-	}
-	// The declaration is ASCII, so it stands at the same place in out.
-	if m := xmlDeclEncoding.FindSubmatchIndex(out); m != nil {
-		out = append(append(append([]byte{}, out[:m[2]]...), "UTF-8"...), out[m[3]:]...)
-	}
-	return out
+	return decodeAs(body, string(m[1]))
 }
