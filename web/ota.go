@@ -33,6 +33,23 @@ func (s *Server) routeOTA(e *gin.Engine) {
 	e.POST("/ota/:channel", s.otaPush)
 }
 
+// otaMethods answers a request at the OTA endpoint of another method than
+// POST: 405 with Allow (a GET probe or a browser checking the URL was told
+// 404, as though the endpoint did not exist) and OTA Errors saying how to
+// send. Nothing is read or stored. Like adminMethods it runs before any
+// route's chain.
+func otaMethods(c *gin.Context) {
+	ch, ok := strings.CutPrefix(c.Request.URL.Path, "/ota/")
+	if !ok || ch == "" || strings.Contains(ch, "/") || c.Request.Method == http.MethodPost {
+		return
+	}
+	c.Header("Allow", http.MethodPost)
+	reply := otaxml.ErrorReply(nil, []*otaxml.Error{otaxml.Errorf(otaxml.TypeProtocol, 0,
+		"keyrack takes OTA messages here by POST (raw XML or a SOAP envelope), not by %s", c.Request.Method)}, time.Now())
+	c.Data(http.StatusMethodNotAllowed, otaxml.Raw.ContentType(), reply)
+	c.Abort()
+}
+
 // otaPush takes an OTA message a channel pushes: raw XML, SOAP 1.1 or SOAP
 // 1.2 (GDS/HTNG). The sender is authenticated as the channel named in the
 // path, the way that channel is configured to (HTTP Basic, WS-Security

@@ -1091,3 +1091,31 @@ func TestWarningsAboutTakenRecordsNameTheirRecord(t *testing.T) {
 	}
 	require.Equal(t, 2, e.sold("P", "2027-08-01"))
 }
+
+// The OTA endpoint takes messages by POST only. Any other method — a
+// partner's engineer opening the URL in a browser to check it, a GET or
+// HEAD connectivity probe — got "404 page not found", saying the endpoint
+// does not exist; it is 405 with Allow: POST (RFC 9110 §15.5.6), an OTA
+// Errors body saying how to send, and nothing stored or changed.
+func TestTheOTAEndpointAnswersOtherMethods405(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.otaChannel("P", "bdc", "ota_push", "HTL-P", "u", "s", nil)
+	for _, method := range []string{"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"} {
+		req, err := http.NewRequest(method, e.ts.URL+"/ota/bdc", nil)
+		require.NoError(t, err)
+		req.SetBasicAuth("u", "s")
+		r := e.send(req)
+		require.Equal(t, http.StatusMethodNotAllowed, r.Status, "%s: %s", method, r.Body)
+		require.Equal(t, "POST", r.Header.Get("Allow"), method)
+		if method != "HEAD" {
+			rs := otaRS(t, r)
+			require.Len(t, rs.Errors, 1, "%s: %s", method, r.Body)
+			require.Contains(t, rs.Errors[0].Msg, "POST", method)
+		}
+	}
+	msgs, err := e.st.InboundMessages(context.Background(), "P", "bdc", 10)
+	require.NoError(t, err)
+	require.Empty(t, msgs)
+}

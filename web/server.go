@@ -102,7 +102,7 @@ func New(cfg Config) *Server {
 		s.proxies = proxyPrefixes(cfg.TrustedProxies)
 	}
 	// The logger wraps the recoverer so that it records the 500 a panic becomes.
-	e.Use(requestLogger(s.log), recoverer(s.log), adminMethods)
+	e.Use(requestLogger(s.log), recoverer(s.log), adminMethods, otaMethods)
 
 	e.GET("/", s.home)
 	e.GET("/healthz", s.healthz)
