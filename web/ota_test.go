@@ -1119,3 +1119,32 @@ func TestTheOTAEndpointAnswersOtherMethods405(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, msgs)
 }
+
+// Weekendesk names the hotel of a cancellation in its RequestorID
+// (HotelID="AL_TEST"), the only place it has for one in an OTA_CancelRQ.
+// On an account serving several properties, a cancellation that overtook
+// its booking (no property holds the reservation yet) was refused: the
+// booking, when it came, was booked and kept its rooms. The RequestorID's
+// HotelID picks the property: the cancellation is kept there and the
+// booking stays cancelled.
+func TestAWeekendeskCancellationBeforeItsBookingIsKeptAtItsHotel(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.hotel("Q", 3)
+	e.weekendesk("P")
+	e.must(http.StatusCreated, "POST", "/api/v1/properties/Q/channels", map[string]any{"code": "weekendesk", "kind": "ota_push",
+		"hotel_code": "AL_Q", "inbound_auth": "message_password",
+		"credentials": map[string]any{"inbound_username": "user", "inbound_secret": "password"}})
+	r := e.otaPost("weekendesk", "", "", otaSample(t, "weekendesk_OTA_CancelRQ.xml"))
+	rs := otaRS(t, r)
+	require.True(t, rs.Success, "%s", r.Body)
+	r = e.otaPost("weekendesk", "", "", otaSample(t, "weekendesk_OTA_HotelResRQ_booking-notification.xml"))
+	require.True(t, otaRS(t, r).Success, "%s", r.Body)
+	require.Equal(t, 0, e.sold("P", "2017-10-31"))
+	res, err := e.st.Reservation(context.Background(), "P", "weekendesk", "12345678")
+	require.NoError(t, err)
+	require.Equal(t, "cancelled", string(res.Status))
+	_, err = e.st.Reservation(context.Background(), "Q", "weekendesk", "12345678")
+	require.Equal(t, inventory.ENOTFOUND, inventory.ErrorCode(err))
+}

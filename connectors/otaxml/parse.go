@@ -382,6 +382,10 @@ func (m *Message) addCancel(ota *etree.Element) {
 		r.Action = "CancelType " + r.RootStatus
 	}
 	r.problem(m.readIDs(&r, ota))
+	// The schema has no place for the hotel in an OTA_CancelRQ; Weekendesk
+	// names it in the RequestorID (HotelID), which tells an account's
+	// properties apart when the reservation is not known yet.
+	r.HotelCode = attr(path(ota, "POS", "Source", "RequestorID"), "HotelID")
 	if v := path(ota, "Verification", "PersonName"); v != nil {
 		r.Guest.Name = personName(v)
 	}
