@@ -114,9 +114,14 @@ func (s *Server) otaPush(c *gin.Context) {
 		if m == nil || m.Envelope == otaxml.Raw {
 			c.Header("WWW-Authenticate", `Basic realm="keyrack OTA", charset="UTF-8"`)
 		}
-		s.otaAnswer(c, &rec, m, http.StatusUnauthorized, "unauthenticated",
-			[]*otaxml.Error{otaxml.Errorf(otaxml.TypeAuthentication, otaxml.CodeAuthorization,
-				"authentication failed for channel %s: check the credentials configured for it", rec.Channel)}, now)
+		why := otaxml.Errorf(otaxml.TypeAuthentication, otaxml.CodeAuthorization,
+			"authentication failed for channel %s: check the credentials configured for it", rec.Channel)
+		if m != nil && m.UsernameToken != nil && m.UsernameToken.Digest {
+			why = otaxml.Errorf(otaxml.TypeAuthentication, otaxml.CodeAuthorization,
+				"authentication failed for channel %s: its WS-Security password is a PasswordDigest, which keyrack cannot check "+
+					"(it keeps only a hash of the channel's secret); send it as PasswordText, over HTTPS", rec.Channel)
+		}
+		s.otaAnswer(c, &rec, m, http.StatusUnauthorized, "unauthenticated", []*otaxml.Error{why}, now)
 		return
 	}
 	rec.Property = chs[0].Property
@@ -169,7 +174,9 @@ func credentialsOf(r *http.Request, m *otaxml.Message) presented {
 	if user, secret, ok := r.BasicAuth(); ok {
 		p["basic"] = credential{user, secret}
 	}
-	if m != nil && m.UsernameToken != nil {
+	// A PasswordDigest cannot be checked (nor counted as a guess: it is new
+	// in every message); the 401 says so.
+	if m != nil && m.UsernameToken != nil && !m.UsernameToken.Digest {
 		p["wsse"] = credential{m.UsernameToken.Username, m.UsernameToken.Password}
 	}
 	if m != nil && m.Requestor.MessagePassword != "" {

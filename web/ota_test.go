@@ -576,6 +576,26 @@ func TestCancellingAParkedBookingIsNotAnsweredAsKeptAndParked(t *testing.T) {
 	require.Equal(t, inventory.Cancelled, res.Status)
 }
 
+// gdsEnvelope wraps an OTA message as an HTNG/SynXis GDS link sends it:
+// SOAP 1.2 with WS-Addressing and a WS-Security UsernameToken of gds-user
+// whose password is of passwordType (PasswordText, PasswordDigest).
+func gdsEnvelope(passwordType, password string, inner []byte) []byte {
+	inner = inner[bytes.Index(inner, []byte("<OTA")):]
+	return fmt.Appendf(nil, `<?xml version="1.0" encoding="UTF-8"?>
+<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope" xmlns:wsa="http://www.w3.org/2005/08/addressing"
+  xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd">
+  <soap:Header>
+    <wsa:MessageID>urn:uuid:7d1c0b1e-1111-2222-3333-444455556666</wsa:MessageID>
+    <wsa:Action>http://htng.org/2014B/HTNG_ReservationService#OTA_HotelResNotifRQ</wsa:Action>
+    <wsa:ReplyTo><wsa:Address>http://www.w3.org/2005/08/addressing/anonymous</wsa:Address></wsa:ReplyTo>
+    <wsse:Security><wsse:UsernameToken><wsse:Username>gds-user</wsse:Username>
+      <wsse:Password Type="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#%s">%s</wsse:Password>
+    </wsse:UsernameToken></wsse:Security>
+  </soap:Header>
+  <soap:Body>%s</soap:Body>
+</soap:Envelope>`, passwordType, password, inner)
+}
+
 // A GDS link sends SOAP 1.2 with WS-Addressing and a WS-Security
 // UsernameToken; the reply relates to its MessageID.
 func TestGDSSOAP12WithWSSecurityAndRelatesTo(t *testing.T) {
@@ -584,22 +604,7 @@ func TestGDSSOAP12WithWSSecurityAndRelatesTo(t *testing.T) {
 	e.hotel("P", 3)
 	e.otaChannel("P", "synxis", "gds", "HTL-P", "gds-user", "gds-secret", nil)
 	inner := resNotif("Commit", "GDS-1", "HTL-P", "2027-07-01", "2027-07-04")
-	inner = inner[bytes.Index(inner, []byte("<OTA")):]
-	envelope := func(password string) []byte {
-		return fmt.Appendf(nil, `<?xml version="1.0" encoding="UTF-8"?>
-<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope" xmlns:wsa="http://www.w3.org/2005/08/addressing"
-  xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd">
-  <soap:Header>
-    <wsa:MessageID>urn:uuid:7d1c0b1e-1111-2222-3333-444455556666</wsa:MessageID>
-    <wsa:Action>http://htng.org/2014B/HTNG_ReservationService#OTA_HotelResNotifRQ</wsa:Action>
-    <wsa:ReplyTo><wsa:Address>http://www.w3.org/2005/08/addressing/anonymous</wsa:Address></wsa:ReplyTo>
-    <wsse:Security><wsse:UsernameToken><wsse:Username>gds-user</wsse:Username>
-      <wsse:Password Type="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText">%s</wsse:Password>
-    </wsse:UsernameToken></wsse:Security>
-  </soap:Header>
-  <soap:Body>%s</soap:Body>
-</soap:Envelope>`, password, inner)
-	}
+	envelope := func(password string) []byte { return gdsEnvelope("PasswordText", password, inner) }
 	r := e.otaPost("synxis", "", "", envelope("wrong"))
 	require.Equal(t, http.StatusUnauthorized, r.Status)
 	require.Equal(t, otaxml.TypeAuthentication, otaRS(t, r).Errors[0].Type)
@@ -1147,4 +1152,34 @@ func TestAWeekendeskCancellationBeforeItsBookingIsKeptAtItsHotel(t *testing.T) {
 	require.Equal(t, "cancelled", string(res.Status))
 	_, err = e.st.Reservation(context.Background(), "Q", "weekendesk", "12345678")
 	require.Equal(t, inventory.ENOTFOUND, inventory.ErrorCode(err))
+}
+
+// A GDS link sending its WS-Security password as a PasswordDigest (a hash of
+// a nonce, a time and the password, new in every message) cannot be
+// checked: keyrack keeps the channel's secret only as an HMAC. It was
+// answered "authentication failed: check the credentials configured for
+// it" — the partner checked its credentials, found them right, and every
+// message, each digest a fresh "wrong secret", soon met 429s. The answer
+// now says what is wrong (PasswordDigest; send PasswordText over HTTPS), a
+// digest is not counted as a guessed secret, and the same credentials as
+// PasswordText then get through at once.
+func TestAWSSecurityPasswordDigestIsRefusedForWhatItIs(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.otaChannel("P", "synxis", "gds", "HTL-P", "gds-user", "gds-secret", nil)
+	inner := resNotif("Commit", "GDS-D", "HTL-P", "2027-07-01", "2027-07-04")
+	envelope := func(typ, password string) []byte { return gdsEnvelope(typ, password, inner) }
+	for i := range 25 {
+		r := e.otaPost("synxis", "", "", envelope("PasswordDigest", fmt.Sprintf("ZGlnZXN0LSVk%03d=", i)))
+		require.Equal(t, http.StatusUnauthorized, r.Status, "digest %d: %s", i, r.Body)
+		rs := otaRS(t, r)
+		require.Equal(t, otaxml.TypeAuthentication, rs.Errors[0].Type)
+		require.Contains(t, rs.Errors[0].Msg, "PasswordDigest", "digest %d: %s", i, r.Body)
+	}
+	require.Equal(t, 0, e.sold("P", "2027-07-01"))
+	r := e.otaPost("synxis", "", "", envelope("PasswordText", "gds-secret"))
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.True(t, otaRS(t, r).Success, "%s", r.Body)
+	require.Equal(t, 1, e.sold("P", "2027-07-01"))
 }

@@ -115,6 +115,10 @@ func TestRefused() *Error {
 type UsernameToken struct {
 	Username string
 	Password string
+	// Digest says the Password is a PasswordDigest (a hash of a nonce, a
+	// time and the password), which keyrack cannot check: it keeps only an
+	// HMAC of the channel's secret.
+	Digest bool
 }
 
 // RequestorID is POS/Source/RequestorID: the sender's id and, for partners

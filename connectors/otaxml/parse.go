@@ -119,7 +119,9 @@ func readSOAPHeader(hd *etree.Element, h *Header) {
 			tok = child(sec, "UsertextToken") // misspelled in real partner docs
 		}
 		if tok != nil {
-			h.UsernameToken = &UsernameToken{Username: text(child(tok, "Username")), Password: text(child(tok, "Password"))}
+			pw := child(tok, "Password")
+			h.UsernameToken = &UsernameToken{Username: text(child(tok, "Username")), Password: text(pw),
+				Digest: strings.HasSuffix(attr(pw, "Type"), "#PasswordDigest")}
 		}
 	}
 	// Expedia's Booking Notification carries its credentials in its own
