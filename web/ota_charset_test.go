@@ -1,11 +1,14 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/keyrack/keyrack/sync"
 	"github.com/stretchr/testify/require"
@@ -141,4 +144,43 @@ func TestAMessageInTheCharsetItsContentTypeNamesIsRead(t *testing.T) {
 	res, err := e.st.Reservation(context.Background(), "P", "bdc", "L-4")
 	require.NoError(t, err)
 	require.Equal(t, "José Muñoz", res.Guest.Name)
+}
+
+// A message starting with a byte order mark — the UTF-8 one many Windows
+// and .NET systems write, or UTF-16, which every XML processor must read
+// (XML 1.0 §4.3.3) — was refused: the UTF-8 mark as "text outside the root
+// element: not an XML document", UTF-16 as "invalid UTF-8". The booking was
+// not recorded, and the channel was told its message was no XML. Both are
+// read, and kept as UTF-8 text.
+func TestAMessageWithAByteOrderMarkIsRead(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 5)
+	e.otaChannel("P", "bdc", "ota_push", "HTL-P", "u", "s", nil)
+	msg := func(id string) string {
+		return string(withGuest(resNotif("Commit", id, "HTL-P", "2027-03-01", "2027-03-03"), "José", "Muñoz"))
+	}
+	utf16 := func(s string, order binary.AppendByteOrder, bom []byte) []byte {
+		out := bytes.Clone(bom)
+		for _, u := range utf16.Encode([]rune(strings.Replace(s, `encoding="UTF-8"`, `encoding="UTF-16"`, 1))) {
+			out = order.AppendUint16(out, u)
+		}
+		return out
+	}
+	for id, body := range map[string][]byte{
+		"BOM-8":    append([]byte("\xef\xbb\xbf"), msg("BOM-8")...),
+		"BOM-16LE": utf16(msg("BOM-16LE"), binary.LittleEndian, []byte{0xff, 0xfe}),
+		"BOM-16BE": utf16(msg("BOM-16BE"), binary.BigEndian, []byte{0xfe, 0xff}),
+	} {
+		r := e.otaPost("bdc", "u", "s", body)
+		require.True(t, otaRS(t, r).Success, "%s: %s", id, r.Body)
+		res, err := e.st.Reservation(context.Background(), "P", "bdc", id)
+		require.NoError(t, err, id)
+		require.Equal(t, "José Muñoz", res.Guest.Name, id)
+		revs, err := e.st.Revisions(context.Background(), "P", res.ID)
+		require.NoError(t, err)
+		require.Contains(t, revs[0].Raw, "<GivenName>José</GivenName>", id)
+		require.NotContains(t, revs[0].Raw, "\x00", id)
+	}
+	require.Equal(t, 3, e.sold("P", "2027-03-01"))
 }

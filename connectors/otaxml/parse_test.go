@@ -3,11 +3,13 @@ package otaxml
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/keyrack/keyrack/inventory"
 )
@@ -589,6 +591,24 @@ func TestAStayDatedByRatesSpansAllOfThem(t *testing.T) {
 		r := m.Reservations[0]
 		if r.Problem != nil || len(r.Stays) != 1 || r.Stays[0].Arrival.String() != "2026-12-30" || r.Stays[0].Departure.String() != "2027-01-02" {
 			t.Errorf("%s: problem %v, stays %+v; want 2026-12-30 → 2027-01-02", name, r.Problem, r.Stays)
+		}
+	}
+}
+
+// A channel's answer written by a Windows or .NET system starts with the
+// UTF-8 byte order mark; read as text before the root element, it made the
+// channel's Success a failed push ("not an XML document"), retried and
+// dead-lettered. It is read, as is a UTF-16 answer (with its mark).
+func TestAnAnswerWithAByteOrderMarkIsRead(t *testing.T) {
+	rs := `<?xml version="1.0" encoding="UTF-8"?><OTA_HotelAvailNotifRS xmlns="http://www.opentravel.org/OTA/2003/05" Version="1.0" EchoToken="e-1"><Success/></OTA_HotelAvailNotifRS>`
+	le := []byte{0xff, 0xfe}
+	for _, u := range utf16.Encode([]rune(strings.Replace(rs, "UTF-8", "UTF-16", 1))) {
+		le = binary.LittleEndian.AppendUint16(le, u)
+	}
+	for name, body := range map[string][]byte{"UTF-8": append([]byte("\xef\xbb\xbf"), rs...), "UTF-16": le} {
+		r, err := ParseResponse(body)
+		if err != nil || !r.Success || r.EchoToken != "e-1" {
+			t.Errorf("%s: %+v, %v; want Success with EchoToken e-1", name, r, err)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/beevik/etree"
 	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/unicode"
 )
 
 // Namespaces of the envelopes keyrack reads and writes.
@@ -75,7 +76,27 @@ func ReadMessage(r io.Reader, h http.Header, max int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return InMediaCharset(b, h.Get("Content-Type")), nil
+	return InMediaCharset(withoutBOM(b), h.Get("Content-Type")), nil
+}
+
+// withoutBOM is body without a byte order mark: the UTF-8 one (which
+// Windows and .NET systems write) dropped, a UTF-16 body (which every XML
+// processor must read, XML 1.0 §4.3.3, and which starts with its mark)
+// decoded into UTF-8, its declaration then saying UTF-8. Any other body is
+// returned as it is.
+func withoutBOM(body []byte) []byte {
+	switch {
+	case bytes.HasPrefix(body, []byte("\xef\xbb\xbf")):
+		return body[3:]
+	case bytes.HasPrefix(body, []byte("\xff\xfe")), bytes.HasPrefix(body, []byte("\xfe\xff")):
+		// The mark says the byte order, and is dropped.
+		out, err := unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM).NewDecoder().Bytes(body)
+		if err != nil {
+			return body
+		}
+		return declareUTF8(out)
+	}
+	return body
 }
 
 // InMediaCharset is body in UTF-8 when it is not UTF-8 and contentType's
@@ -109,7 +130,12 @@ func decodeAs(body []byte, charset string) []byte {
 	if err != nil || !utf8.Valid(out) {
 		return body
 	}
-	// The declaration is ASCII, so it stands at the same place in out.
+	return declareUTF8(out)
+}
+
+// declareUTF8 is a body decoded into UTF-8 with its XML declaration, if it
+// names an encoding, saying UTF-8.
+func declareUTF8(out []byte) []byte {
 	if m := xmlDeclEncoding.FindSubmatchIndex(out); m != nil {
 		out = append(append(append([]byte{}, out[:m[2]]...), "UTF-8"...), out[m[3]:]...)
 	}
@@ -139,6 +165,7 @@ func charsetReader(charset string, input io.Reader) (io.Reader, error) {
 // (encoding/xml expands no entity a DTD declares, so the tree is checked once
 // read.)
 func readTree(body []byte) (*etree.Element, *Error) {
+	body = withoutBOM(body)
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, Errorf(TypeProtocol, 0, "empty body: expected an OTA XML message")
 	}
