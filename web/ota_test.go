@@ -1183,3 +1183,31 @@ func TestAWSSecurityPasswordDigestIsRefusedForWhatItIs(t *testing.T) {
 	require.True(t, otaRS(t, r).Success, "%s", r.Body)
 	require.Equal(t, 1, e.sold("P", "2027-07-01"))
 }
+
+// A reservation whose rooms name two hotels (BasicPropertyInfo per
+// RoomStay: a travel agent's trip through two hotels of a chain) was
+// booked whole at the first one: the second hotel's room took a room at the
+// first — sold there, never held at its own. One transaction books one
+// property, so the record is refused for what it is (Error 392 naming both
+// hotels), nothing booked, and the channel can send one reservation per
+// hotel.
+func TestAReservationAcrossTwoHotelsIsRefusedNotBookedAtTheFirst(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.otaChannel("P", "bdc", "ota_push", "HTL-P", "u", "s", nil)
+	one := resNotif("Commit", "TRIP-1", "HTL-P", "2027-03-01", "2027-03-03")
+	s := bytes.Index(one, []byte("<RoomStay>"))
+	end := bytes.Index(one, []byte("</RoomStay>")) + len("</RoomStay>")
+	other := bytes.Replace(one[s:end], []byte(`HotelCode="HTL-P"`), []byte(`HotelCode="HTL-Q"`), 1)
+	msg := slices.Concat(one[:end], other, one[end:])
+	r := e.otaPost("bdc", "u", "s", msg)
+	rs := otaRS(t, r)
+	require.False(t, rs.Success, "%s", r.Body)
+	require.Len(t, rs.Errors, 1, "%s", r.Body)
+	require.Equal(t, otaxml.CodeInvalidHotel, rs.Errors[0].Code, "%s", r.Body)
+	require.Contains(t, rs.Errors[0].Msg, "HTL-Q", "%s", r.Body)
+	require.Equal(t, 0, e.sold("P", "2027-03-01"))
+	_, err := e.st.Reservation(context.Background(), "P", "bdc", "TRIP-1")
+	require.Equal(t, inventory.ENOTFOUND, inventory.ErrorCode(err))
+}

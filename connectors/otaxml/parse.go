@@ -237,6 +237,12 @@ func (m *Message) addRecord(ota, hr *etree.Element, rootStatus string, base inve
 			if r.HotelCode == "" {
 				r.HotelCode = st.HotelCode
 			}
+			// One reservation books one hotel (one property's
+			// transaction): a room at another would be booked here.
+			if st.HotelCode != "" && st.HotelCode != r.HotelCode {
+				r.problem(Errorf(TypeBizRule, CodeInvalidHotel, "RoomStay %d is at hotel %q, the reservation at %q: send one reservation per hotel",
+					i+1, shown(st.HotelCode, 40), shown(r.HotelCode, 40)))
+			}
 			r.Stays = append(r.Stays, st)
 		}
 	}
