@@ -694,12 +694,26 @@ func otaSample(t *testing.T, name string) []byte {
 // weekendesk adds to property p the channel the Weekendesk samples are
 // written for: hotel AL_TEST, RequestorID user / MessagePassword password,
 // room RO_TEST mapped to DBL-STD.
-func (e *apiEnv) weekendesk(p string) {
+func (e *apiEnv) weekendesk(p string) { e.weekendeskAt(p, "AL_TEST") }
+
+// weekendeskAt is weekendesk with the hotel code hotel: the same
+// Weekendesk account serving another property.
+func (e *apiEnv) weekendeskAt(p, hotel string) {
 	e.t.Helper()
 	e.must(http.StatusCreated, "POST", "/api/v1/properties/"+p+"/channels", map[string]any{"code": "weekendesk", "kind": "ota_push",
-		"hotel_code": "AL_TEST", "inbound_auth": "message_password",
+		"hotel_code": hotel, "inbound_auth": "message_password",
 		"credentials": map[string]any{"inbound_username": "user", "inbound_secret": "password"}})
 	e.must(http.StatusOK, "PUT", "/api/v1/properties/"+p+"/channels/weekendesk/mappings", map[string]any{"channel_room": "RO_TEST", "room_type": "DBL-STD"})
+}
+
+// bdcInTwoHotels makes properties P and Q, each with a channel bdc of the
+// one account (u/s), hotel codes HTL-P and HTL-Q.
+func (e *apiEnv) bdcInTwoHotels() {
+	e.t.Helper()
+	for _, p := range []string{"P", "Q"} {
+		e.hotel(p, 3)
+		e.otaChannel(p, "bdc", "ota_push", "HTL-"+p, "u", "s", nil)
+	}
 }
 
 // Weekendesk's own messages: a booking pushed as OTA_HotelResRQ and its
@@ -1014,14 +1028,9 @@ func TestAYearLongStayOverALeapDayIsBooked(t *testing.T) {
 func TestACancellationNamingNoHotelFindsItsPropertyByTheReservation(t *testing.T) {
 	t.Parallel()
 	e := newAPI(t)
-	for _, p := range []string{"P", "Q"} {
-		e.hotel(p, 3)
-		e.otaChannel(p, "bdc", "ota_push", "HTL-"+p, "u", "s", nil)
-	}
+	e.bdcInTwoHotels()
 	e.weekendesk("P")
-	e.must(http.StatusCreated, "POST", "/api/v1/properties/Q/channels", map[string]any{"code": "weekendesk", "kind": "ota_push",
-		"hotel_code": "AL_Q", "inbound_auth": "message_password",
-		"credentials": map[string]any{"inbound_username": "user", "inbound_secret": "password"}})
+	e.weekendeskAt("Q", "AL_Q")
 
 	// Weekendesk's own booking and cancellation, for its hotel AL_TEST (P).
 	rs := otaRS(t, e.otaPost("weekendesk", "", "", otaSample(t, "weekendesk_OTA_HotelResRQ_booking-notification.xml")))
@@ -1138,9 +1147,7 @@ func TestAWeekendeskCancellationBeforeItsBookingIsKeptAtItsHotel(t *testing.T) {
 	e.hotel("P", 3)
 	e.hotel("Q", 3)
 	e.weekendesk("P")
-	e.must(http.StatusCreated, "POST", "/api/v1/properties/Q/channels", map[string]any{"code": "weekendesk", "kind": "ota_push",
-		"hotel_code": "AL_Q", "inbound_auth": "message_password",
-		"credentials": map[string]any{"inbound_username": "user", "inbound_secret": "password"}})
+	e.weekendeskAt("Q", "AL_Q")
 	r := e.otaPost("weekendesk", "", "", otaSample(t, "weekendesk_OTA_CancelRQ.xml"))
 	rs := otaRS(t, r)
 	require.True(t, rs.Success, "%s", r.Body)
@@ -1210,4 +1217,29 @@ func TestAReservationAcrossTwoHotelsIsRefusedNotBookedAtTheFirst(t *testing.T) {
 	require.Equal(t, 0, e.sold("P", "2027-03-01"))
 	_, err := e.st.Reservation(context.Background(), "P", "bdc", "TRIP-1")
 	require.Equal(t, inventory.ENOTFOUND, inventory.ErrorCode(err))
+}
+
+// A reservation may name its hotel in ResGlobalInfo/BasicPropertyInfo (the
+// place the 2015B schema gives it for the whole reservation, where keyrack's
+// own replies put it) rather than in each RoomStay. keyrack did not read it
+// there: on an account serving several hotels the booking was refused as
+// naming no hotel, and on one serving a single hotel a booking for another
+// hotel was taken. The hotel code is read there too.
+func TestAHotelCodeInResGlobalInfoPicksTheProperty(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.bdcInTwoHotels()
+	global := func(id, hotel string) []byte {
+		msg := resNotif("Commit", id, hotel, "2027-03-01", "2027-03-03")
+		msg = bytes.Replace(msg, []byte(`<BasicPropertyInfo HotelCode="`+hotel+`"/>`), nil, 1)
+		return bytes.Replace(msg, []byte("</ResGlobalInfo>"), []byte(`<BasicPropertyInfo HotelCode="`+hotel+`"/></ResGlobalInfo>`), 1)
+	}
+	r := e.otaPost("bdc", "u", "s", global("G-1", "HTL-Q"))
+	require.True(t, otaRS(t, r).Success, "%s", r.Body)
+	require.Equal(t, 1, e.sold("Q", "2027-03-01"))
+	require.Equal(t, 0, e.sold("P", "2027-03-01"))
+	r = e.otaPost("bdc", "u", "s", global("G-2", "HTL-X"))
+	rs := otaRS(t, r)
+	require.False(t, rs.Success, "%s", r.Body)
+	require.Equal(t, otaxml.CodeInvalidHotel, rs.Errors[0].Code, "%s", r.Body)
 }

@@ -247,7 +247,10 @@ func (m *Message) addRecord(ota, hr *etree.Element, rootStatus string, base inve
 		}
 	}
 	if r.HotelCode == "" {
-		r.HotelCode = attr(child(hr, "BasicPropertyInfo"), "HotelCode")
+		// The whole reservation's hotel: HotelReservation/BasicPropertyInfo,
+		// or ResGlobalInfo's (where the 2015B schema puts it, and
+		// keyrack's own replies).
+		r.HotelCode = first(attr(child(hr, "BasicPropertyInfo"), "HotelCode"), attr(child(global, "BasicPropertyInfo"), "HotelCode"))
 	}
 	// Some senders count guests only as ResGuests (OpenTravel's
 	// ResNotifRQ2): with one room they are that room's guests.
