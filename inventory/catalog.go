@@ -237,7 +237,7 @@ func (s *Store) UpdateProperty(ctx context.Context, code string, u PropertyUpdat
 		minutes = &m
 	}
 	var out Property
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inOutboxTx(ctx, func(tx pgx.Tx) error {
 		// NO KEY: bookings' foreign keys to the property (FOR KEY SHARE)
 		// go on meanwhile; two updates of the property wait for each other.
 		var before Date
@@ -571,7 +571,7 @@ func (s *Store) UpdatePool(ctx context.Context, property, code string, p PoolPat
 		}
 	}
 	var out Pool
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inOutboxTx(ctx, func(tx pgx.Tx) error {
 		prop, err := propertyByCode(ctx, tx, property)
 		if err != nil {
 			return err

@@ -227,6 +227,7 @@ func (s *Store) applyGroup(g []*request) {
 		if err == nil {
 			s.groups.groups.Add(1)
 			s.groups.revisions.Add(int64(len(g)))
+			s.committed()
 			if s.onCommit != nil {
 				at := time.Now()
 				var revs []Revision

@@ -286,7 +286,7 @@ func (s *Store) rangeEdit(ctx context.Context, r NightRange, by Actor, action st
 		return err
 	}
 	r = r.Trimmed()
-	return s.inTx(ctx, func(tx pgx.Tx) error {
+	return s.inOutboxTx(ctx, func(tx pgx.Tx) error {
 		prop, err := propertyByCode(ctx, tx, r.Property)
 		if err != nil {
 			return err

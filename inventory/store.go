@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,6 +28,9 @@ type Store struct {
 	log      *slog.Logger
 	groups   *batcher
 	onCommit func([]Revision, time.Time)
+	// notify* run the notifications of committed outbox rows (notify.go).
+	notifyOnce                        sync.Once
+	notifySig, notifyStop, notifyDone chan struct{}
 	// runningCheck is HoldRunning's interval (tests shorten it).
 	runningCheck time.Duration
 }
@@ -120,7 +124,10 @@ var ConnDefaults = map[string]string{
 func (s *Store) SetLogger(l *slog.Logger) { s.log = l }
 
 // Close releases the connections.
-func (s *Store) Close() { s.db.Close() }
+func (s *Store) Close() {
+	s.stopNotify()
+	s.db.Close()
+}
 
 // DB is the connection pool, for packages that keep their own tables in the
 // same database (the fan-out's delivery state).
@@ -201,6 +208,16 @@ func (s *Store) pipelinedTx(ctx context.Context, fn func(c dbtx) error) error {
 // inTx runs fn in one transaction and commits it; any error rolls it back.
 func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.db, fn)
+}
+
+// inOutboxTx is inTx for a change that may write outbox rows: once it has
+// committed, the relays are told (committed).
+func (s *Store) inOutboxTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	err := s.inTx(ctx, fn)
+	if err == nil {
+		s.committed()
+	}
+	return err
 }
 
 // InPropertyZone runs fn in a transaction whose session time zone is the

@@ -143,3 +143,7 @@ func (f *Fanout) PullsQueued() (int, error) {
 	}
 	return n, err
 }
+
+// RelaysIdle says whether both relay loops wait for a wake-up, looking only
+// every RelayIdleInterval.
+func (f *Fanout) RelaysIdle() bool { return f.relaysIdle.Load() == 2 }

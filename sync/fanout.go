@@ -84,8 +84,11 @@ type Config struct {
 	// (1 and 1 s): bulk work takes what the bookings leave (bulkgate.go).
 	BulkWhileBusy int
 	BulkQuiet     time.Duration
-	// RelayInterval is how often the relay looks for new outbox rows (20 ms).
-	RelayInterval time.Duration
+	// RelayInterval is how often the relay looks for new outbox rows (20 ms)
+	// while there is work, and for RelayQuiet after; RelayIdleInterval how
+	// often it looks then (1 s), told of new rows meanwhile by the Store
+	// that commits them (inventory.OutboxChannel).
+	RelayInterval, RelayIdleInterval time.Duration
 	// RelayBatch is the most outbox rows the relay takes in one transaction (1000).
 	RelayBatch int
 	// OutboxKeep is how long outbox rows are kept once relayed (1 h); the
@@ -228,6 +231,8 @@ func (c *Config) setDefaults() {
 		c.ResyncAt = "03:00"
 	}
 	def(&c.RelayInterval, 20*time.Millisecond)
+	def(&c.RelayIdleInterval, time.Second)
+	c.RelayIdleInterval = max(c.RelayIdleInterval, c.RelayInterval)
 	def(&c.BulkQuiet, time.Second)
 	def(&c.OutboxKeep, time.Hour)
 	def(&c.MessagesKeep, inventory.DefaultMessagesKeep)
@@ -295,8 +300,10 @@ type Fanout struct {
 	// acknowledgements of nights long past (purgePastAcks).
 	pastAcksAt time.Time
 
-	leader    atomic.Bool
-	redisDown atomic.Bool // for logging the outage once, not every attempt
+	leader atomic.Bool
+	// relaysIdle counts the relay loops waiting a RelayIdleInterval (tests).
+	relaysIdle atomic.Int32
+	redisDown  atomic.Bool // for logging the outage once, not every attempt
 	// pullsFailingSince is when the leader's polls of pull-mode channels
 	// began failing to enqueue because Redis did not answer (unix
 	// nanoseconds; 0 while they do not): see stepDown.

@@ -14,24 +14,157 @@ import (
 // marks per channel, then wakes the channels up.
 
 // runRelay relays until ctx ends, looking for new rows every RelayInterval
-// and going on at once while it finds full batches. Availability and
-// reservation rows are relayed by loops of their own, so the channels'
-// availability never waits for the PMS feed's relay of many properties.
+// while there is work and going on at once while it finds full batches.
+// Availability and reservation rows are relayed by loops of their own, so
+// the channels' availability never waits for the PMS feed's relay of many
+// properties. Once nothing has come for RelayQuiet, the relays look only
+// every RelayIdleInterval, and at once when a Store says it committed
+// outbox rows (inventory.OutboxChannel): an idle hotel's relay no longer
+// asks PostgreSQL a hundred times a second, and a booking arriving then is
+// relayed sooner than a 20 ms poll took it.
 func (f *Fanout) runRelay(ctx context.Context) {
+	woken := &signal{}
 	var wg gosync.WaitGroup
+	wg.Go(func() { f.listenOutbox(ctx, woken) })
 	wg.Go(func() {
-		f.every(ctx, f.cfg.RelayInterval, "outbox relay", func(ctx context.Context) (bool, error) {
-			n, err := f.relayAvailability(ctx)
-			return n >= f.cfg.RelayBatch, err
-		})
+		f.whenWoken(ctx, woken, "outbox relay", f.relayAvailability)
 	})
 	wg.Go(func() {
-		f.every(ctx, f.cfg.RelayInterval, "reservation relay", func(ctx context.Context) (bool, error) {
-			n, err := f.relayAllReservations(ctx)
-			return n >= f.cfg.RelayBatch, err
-		})
+		f.whenWoken(ctx, woken, "reservation relay", f.relayAllReservations)
 	})
 	wg.Wait()
+}
+
+// RelayQuiet is how long the relay goes on looking every RelayInterval
+// after it last found rows or was told of some, before it looks only every
+// RelayIdleInterval. It is longer than inventory.NotifySpacing, so a commit
+// whose notification waits behind the one before finds the relay looking.
+const RelayQuiet = time.Second
+
+// whenWoken runs fn now, then every RelayInterval while fn finds rows (at
+// once again when it takes a full batch, RelayBatch), and for RelayQuiet
+// after; then every RelayIdleInterval, or at once when woken — never two
+// runs within RelayInterval, so changes coalesce as they did. A failure
+// keeps it looking every RelayInterval (logged at most once every 10 s).
+func (f *Fanout) whenWoken(ctx context.Context, woken *signal, what string, fn func(context.Context) (int, error)) {
+	var lastErr time.Time
+	busyUntil := time.Now().Add(RelayQuiet)
+	for {
+		wake := woken.C() // before fn: a wake-up during it is not missed
+		start := time.Now()
+		n, err := fn(ctx)
+		if err != nil && ctx.Err() == nil && time.Since(lastErr) > 10*time.Second {
+			lastErr = time.Now()
+			f.log.Error(what+" failed; retrying", "err", err)
+		}
+		if err == nil && n >= f.cfg.RelayBatch {
+			continue
+		}
+		if n > 0 || err != nil {
+			busyUntil = time.Now().Add(RelayQuiet)
+		}
+		next, idle := start.Add(f.cfg.RelayInterval), time.Now().After(busyUntil)
+		if idle {
+			next = start.Add(f.cfg.RelayIdleInterval)
+			f.relaysIdle.Add(1)
+		}
+		t := time.NewTimer(time.Until(next))
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		case <-wake:
+		}
+		t.Stop()
+		if idle {
+			f.relaysIdle.Add(-1)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+			busyUntil = time.Now().Add(RelayQuiet)
+			if !sleepCtx(ctx, time.Until(start.Add(f.cfg.RelayInterval))) {
+				return
+			}
+		default: // the timer's
+		}
+	}
+}
+
+// sleepCtx waits d (nothing if d ≤ 0) and says whether ctx is still live.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+	}
+	return ctx.Err() == nil
+}
+
+// signal is a wake-up that any number of goroutines wait for: Wake
+// releases every channel C returned before it.
+type signal struct {
+	mu gosync.Mutex
+	ch chan struct{}
+}
+
+// C returns the channel the next Wake closes.
+func (s *signal) C() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ch == nil {
+		s.ch = make(chan struct{})
+	}
+	return s.ch
+}
+
+// Wake releases the waiters.
+func (s *signal) Wake() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ch != nil {
+		close(s.ch)
+		s.ch = nil
+	}
+}
+
+// listenOutbox wakes the relays on every notification of committed outbox
+// rows (inventory.OutboxChannel), on a connection of its own, until ctx
+// ends. A connection that fails is opened again a RelayIdleInterval later,
+// and the relays are woken each time (what was told meanwhile was lost).
+func (f *Fanout) listenOutbox(ctx context.Context, woken *signal) {
+	for {
+		err := f.listenOnce(ctx, woken)
+		woken.Wake()
+		if ctx.Err() != nil {
+			return
+		}
+		f.log.Debug("listening for new outbox rows failed; the relay polls meanwhile", "err", err)
+		if !sleepCtx(ctx, f.cfg.RelayIdleInterval) {
+			return
+		}
+	}
+}
+
+func (f *Fanout) listenOnce(ctx context.Context, woken *signal) error {
+	conn, err := pgx.ConnectConfig(ctx, f.db.Config().ConnConfig.Copy())
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, `LISTEN `+pgx.Identifier{inventory.OutboxChannel(f.db.Config().ConnConfig)}.Sanitize()); err != nil {
+		return err
+	}
+	woken.Wake() // rows committed before the LISTEN told no one
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return err
+		}
+		woken.Wake()
+	}
 }
 
 // every runs fn now and then every interval until ctx ends, at once again
