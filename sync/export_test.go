@@ -144,6 +144,18 @@ func (f *Fanout) PullsQueued() (int, error) {
 	return n, err
 }
 
+// IdleWaits is how many dequeues of the running worker's queues the idle
+// wait has held back.
+func (f *Fanout) IdleWaits() int64 {
+	var n int64
+	if q := f.idle.Load(); q != nil {
+		for _, w := range *q {
+			n += w.waits.Load()
+		}
+	}
+	return n
+}
+
 // RelaysIdle says whether both relay loops wait for a wake-up, looking only
 // every RelayIdleInterval.
 func (f *Fanout) RelaysIdle() bool { return f.relaysIdle.Load() == 2 }

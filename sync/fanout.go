@@ -105,10 +105,12 @@ type Config struct {
 	// inbound messages no longer than that either. 0 keeps it (the
 	// default).
 	GuestDataKeep time.Duration
-	// TaskCheckInterval is how long an idle worker sleeps before it polls
-	// Redis again (10 ms; asynq's own default of 1 s would add up to 1.5 s
-	// of lag after a quiet spell).
-	TaskCheckInterval time.Duration
+	// TaskCheckInterval is how long a worker sleeps when a look at its
+	// queue found nothing (10 ms; asynq's own default of 1 s would add up
+	// to 1.5 s of lag after a quiet spell). Its next look then waits
+	// until a task is put in the queue, or WorkerIdleWait (1 s) passes
+	// (idlewait.go).
+	TaskCheckInterval, WorkerIdleWait time.Duration
 	// DelayedTaskCheckInterval is how often retries and delayed tasks are
 	// moved to their queue (250 ms; asynq's default is 5 s).
 	DelayedTaskCheckInterval time.Duration
@@ -238,6 +240,7 @@ func (c *Config) setDefaults() {
 	def(&c.MessagesKeep, inventory.DefaultMessagesKeep)
 	def(&c.TaskCheckInterval, 10*time.Millisecond)
 	def(&c.DelayedTaskCheckInterval, 250*time.Millisecond)
+	def(&c.WorkerIdleWait, time.Second)
 	def(&c.SweepInterval, time.Second)
 	def(&c.StaleAfter, 5*time.Second)
 	def(&c.RetryBase, 500*time.Millisecond)
@@ -301,6 +304,7 @@ type Fanout struct {
 	pastAcksAt time.Time
 
 	leader atomic.Bool
+	idle   atomic.Pointer[[]*idleWait] // the running worker's queues (idlewait.go)
 	// relaysIdle counts the relay loops waiting a RelayIdleInterval (tests).
 	relaysIdle atomic.Int32
 	redisDown  atomic.Bool // for logging the outage once, not every attempt
@@ -474,7 +478,9 @@ func (f *Fanout) RunWorker(ctx context.Context) error {
 	mux.HandleFunc(taskChannel, f.handleChannelTask)
 	mux.HandleFunc(taskWebhook, f.handleWebhookTask)
 	mux.HandleFunc(taskPull, f.handlePullTask)
+	mux.Use(f.cfg.Queue.wake.finished)
 	var servers []*asynq.Server
+	var idle []*idleWait
 	defer func() {
 		// Together: each waits up to its ShutdownTimeout for the tasks in
 		// flight, and one after the other a stop could take 30 s with the
@@ -489,6 +495,9 @@ func (f *Fanout) RunWorker(ctx context.Context) error {
 		class       string
 		concurrency int
 	}{{classCritical, f.cfg.Concurrency}, {classBulk, f.cfg.BulkConcurrency}} {
+		w, stop := f.cfg.Queue.wake.serve(f.queueName(q.class), q.concurrency, f.cfg.WorkerIdleWait, ctx.Done())
+		defer stop()
+		idle = append(idle, w)
 		srv := asynq.NewServerFromRedisClient(f.cfg.Queue.redis, asynq.Config{
 			Concurrency:              q.concurrency,
 			Queues:                   map[string]int{f.queueName(q.class): 1},
@@ -506,6 +515,8 @@ func (f *Fanout) RunWorker(ctx context.Context) error {
 		servers = append(servers, srv)
 	}
 	var wg gosync.WaitGroup
+	f.idle.Store(&idle)
+	wg.Go(func() { f.cfg.Queue.wake.listen(ctx, idle) })
 	wg.Go(func() { f.runRelay(ctx) })
 	wg.Go(func() { f.runSweeper(ctx) })
 	wg.Go(func() { f.runICalImport(ctx) })

@@ -32,6 +32,15 @@ type Queue struct {
 	// made from it (asynq's New*FromRedisClient), so there is one pool of
 	// connections per process.
 	redis redis.UniversalClient
+	// wake holds idle workers' dequeues back and wakes them (idlewait.go).
+	wake *wakeHook
+}
+
+// newQueue makes the Queue of a Redis client, with its wake hook.
+func newQueue(rc redis.UniversalClient) *Queue {
+	q := &Queue{redis: rc, wake: newWakeHook(rc)}
+	rc.AddHook(q.wake)
+	return q
 }
 
 // OpenQueue prepares a connection to the Redis at redisURL
@@ -56,7 +65,7 @@ func OpenQueue(redisURL string) (*Queue, error) {
 	if !ok {
 		return nil, fmt.Errorf("redis url: unsupported connection type %T", opt)
 	}
-	return &Queue{redis: rc}, nil
+	return newQueue(rc), nil
 }
 
 // openSentinel prepares a connection to the master a group of Redis
@@ -123,7 +132,7 @@ func openSentinel(rest string) (*Queue, error) {
 	if o.MasterName == "" {
 		return nil, errors.New("redis url: redis-sentinel needs ?master=NAME, the master's name the sentinels monitor")
 	}
-	return &Queue{redis: redis.NewFailoverClient(o)}, nil
+	return newQueue(redis.NewFailoverClient(o)), nil
 }
 
 // LogRedisTo has the Redis client's own messages — a sentinel naming a new
