@@ -77,18 +77,7 @@ func stalePlan(t *testing.T) (db *pgxpool.Pool, plan func() string, stale bool) 
 	_, err = conn.Exec(ctx, `PREPARE claim (bigint) AS SELECT id FROM outbox
 		WHERE property_id = $1 AND done_at IS NULL AND topic = 'reservation' ORDER BY id LIMIT 10`)
 	require.NoError(t, err)
-	plan = func() string {
-		rows, err := conn.Query(ctx, `EXPLAIN EXECUTE claim (1)`)
-		require.NoError(t, err)
-		var lines []string
-		for rows.Next() {
-			var l string
-			require.NoError(t, rows.Scan(&l))
-			lines = append(lines, l)
-		}
-		require.NoError(t, rows.Err())
-		return strings.Join(lines, "\n")
-	}
+	plan = func() string { return inventorytest.Explain(t, conn, `EXPLAIN EXECUTE claim (1)`) }
 	require.Contains(t, plan(), "Seq Scan on outbox", "the premise: an empty table's generic plan reads it whole")
 
 	inventorytest.ChurnOutbox(t, db, conn, 20000, false)

@@ -159,3 +159,7 @@ func (f *Fanout) IdleWaits() int64 {
 // RelaysIdle says whether both relay loops wait for a wake-up, looking only
 // every RelayIdleInterval.
 func (f *Fanout) RelaysIdle() bool { return f.relaysIdle.Load() == 2 }
+
+// RelayOwnSQL is the relay's statement marking the acknowledgements of the
+// nights a relayed row's origin changed itself.
+const RelayOwnSQL = relayOwnSQL

@@ -396,26 +396,7 @@ func (f *Fanout) relayProperty(ctx context.Context, property int64) (int, error)
 	// deliveries lock them too.) Its generic plan: planned for its
 	// arrays it took 0.8 ms to plan and 0.36 to run, generic 0.05 and 0.5
 	// (with statistics kept; see load in deliver.go).
-	inventory.QueueGenericPlan(b, `
-		WITH own AS (
-			-- Since the channel sold: when keyrack heard of it, or earlier
-			-- for a pulled booking (Revision.ChannelSince).
-			SELECT a.property_id, a.channel_id, a.pool_id, a.night, coalesce(c.origin_at, c.created_at) AS created_at
-			-- The rows by their key: property_id = ANY(…) AND id = ANY(…)
-			-- read every row the properties ever had.
-			FROM unnest($1::bigint[], $2::bigint[]) AS k (property_id, id)
-			JOIN outbox c ON c.property_id = k.property_id AND c.id = k.id
-			JOIN sync_acks a
-				ON a.property_id = c.property_id AND a.channel_id = c.origin_channel_id AND a.pool_id = c.pool_id
-				AND a.night >= c.from_night AND a.night < c.to_night
-			ORDER BY a.property_id, a.channel_id, a.pool_id, a.night
-			FOR UPDATE OF a
-		)
-		UPDATE sync_acks a SET origin_changed_at = least(a.origin_changed_at, o.at)
-		FROM (SELECT property_id, channel_id, pool_id, night, min(created_at) AS at FROM own
-			GROUP BY property_id, channel_id, pool_id, night) AS o
-		WHERE a.property_id = o.property_id AND a.channel_id = o.channel_id AND a.pool_id = o.pool_id AND a.night = o.night`,
-		idProps, ids)
+	inventory.QueueGenericPlan(b, relayOwnSQL, idProps, ids)
 	wake := queueMarkQueued(b, pairProps, channels, classes)
 	b.Queue("COMMIT")
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
@@ -550,3 +531,37 @@ func (f *Fanout) handBack(ctx context.Context, ws []wakeup) {
 		f.log.Warn("could not hand channels' wake-ups to the sweepers; they look for them in Redis later", "err", err)
 	}
 }
+
+// relayOwnSQL marks the acknowledgements of the nights a relayed row's
+// origin changed itself ($1, $2: the rows' properties and ids). The rows
+// are read by their key first, on their own (MATERIALIZED), and only then
+// joined to the acknowledgements: the statement runs with a generic plan,
+// and one made while the tables were small (a new installation's first
+// minutes, before any ANALYZE) joined every acknowledgement of the
+// property to every row id first (by property alone: 10 ids and 970
+// acknowledgements were the planner's guess) and read the outbox for each
+// pair — a relay of 1,000 rows ran for 75 s, holding its dirty marks, so
+// every delivery of the property waited behind it (BenchmarkSyncLag found
+// it, one run in five).
+const relayOwnSQL = `
+		WITH c AS MATERIALIZED (
+			-- Since the channel sold: when keyrack heard of it, or earlier
+			-- for a pulled booking (Revision.ChannelSince).
+			SELECT c.property_id, c.origin_channel_id, c.pool_id, c.from_night, c.to_night,
+				coalesce(c.origin_at, c.created_at) AS created_at
+			-- The rows by their key: property_id = ANY(…) AND id = ANY(…)
+			-- read every row the properties ever had.
+			FROM unnest($1::bigint[], $2::bigint[]) AS k (property_id, id)
+			JOIN outbox c ON c.property_id = k.property_id AND c.id = k.id
+		), own AS (
+			SELECT a.property_id, a.channel_id, a.pool_id, a.night, c.created_at
+			FROM c JOIN sync_acks a
+				ON a.property_id = c.property_id AND a.channel_id = c.origin_channel_id AND a.pool_id = c.pool_id
+				AND a.night >= c.from_night AND a.night < c.to_night
+			ORDER BY a.property_id, a.channel_id, a.pool_id, a.night
+			FOR UPDATE OF a
+		)
+		UPDATE sync_acks a SET origin_changed_at = least(a.origin_changed_at, o.at)
+		FROM (SELECT property_id, channel_id, pool_id, night, min(created_at) AS at FROM own
+			GROUP BY property_id, channel_id, pool_id, night) AS o
+		WHERE a.property_id = o.property_id AND a.channel_id = o.channel_id AND a.pool_id = o.pool_id AND a.night = o.night`

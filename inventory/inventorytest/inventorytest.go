@@ -247,3 +247,18 @@ func ZoneWhereItIs(hour int) string {
 		return fmt.Sprintf("Etc/GMT+%d", -offset)
 	}
 }
+
+// Explain returns the plan PostgreSQL prints for an EXPLAIN statement run
+// on conn (where a prepared statement lives), one line per row.
+func Explain(tb testing.TB, conn *pgxpool.Conn, explain string) string {
+	tb.Helper()
+	rows, err := conn.Query(context.Background(), explain)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return strings.Join(lines, "\n")
+}
