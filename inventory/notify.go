@@ -73,11 +73,15 @@ func (s *Store) notifyLoop() {
 	}
 }
 
-// stopNotify stops notifyLoop, if it runs, before the pool closes.
+// stopNotify stops notifyLoop, if it runs, before the pool closes. Close
+// may be called more than once (a test closes a Store it also closes on
+// cleanup): only the first stops it.
 func (s *Store) stopNotify() {
-	s.notifyOnce.Do(func() {}) // none may start after this
-	if s.notifyStop != nil {
-		close(s.notifyStop)
-		<-s.notifyDone
-	}
+	s.stopOnce.Do(func() {
+		s.notifyOnce.Do(func() {}) // none may start after this
+		if s.notifyStop != nil {
+			close(s.notifyStop)
+			<-s.notifyDone
+		}
+	})
 }

@@ -45,3 +45,15 @@ func TestABookingWhoseOutboxRowCannotBeWrittenIsNotRecorded(t *testing.T) {
 	require.Equal(t, inventory.MustDate("2026-12-01"), from)
 	require.Equal(t, inventory.MustDate("2026-12-03"), to)
 }
+
+// A Store may be closed more than once (a test closes one it also closes
+// on cleanup): closing it again after its commits told the relays (its
+// notifications running) must not panic.
+func TestAStoreClosesTwice(t *testing.T) {
+	t.Parallel()
+	h := newHotel(t, "UTC", []int{5}, inventory.FactorOne, 1)
+	_, err := h.st.ApplyRevision(context.Background(), h.booking("C0", "X1", inventory.New, "R0", "2030-01-01", 1, 1, ""))
+	require.NoError(t, err)
+	h.st.Close()
+	h.st.Close()
+}

@@ -29,7 +29,7 @@ type Store struct {
 	groups   *batcher
 	onCommit func([]Revision, time.Time)
 	// notify* run the notifications of committed outbox rows (notify.go).
-	notifyOnce                        sync.Once
+	notifyOnce, stopOnce              sync.Once
 	notifySig, notifyStop, notifyDone chan struct{}
 	// runningCheck is HoldRunning's interval (tests shorten it).
 	runningCheck time.Duration
