@@ -185,6 +185,13 @@ func applyRecord(ctx context.Context, store *inventory.Store, ch OTAChannel, map
 	switch {
 	case out.Status == inventory.Pending:
 		res.Status = "Pending"
+		if rec.Kind != inventory.New {
+			// Overtook its booking: kept, and applied when the booking
+			// comes; the channel is told so, not left to guess.
+			res.Warnings = append(res.Warnings, otaxml.Error{Type: otaxml.TypeAdvisory,
+				Msg: "reservation " + rec.ID + ": its booking has not been received yet; this " + string(rec.Kind) +
+					" is kept and applies when the booking comes"})
+		}
 	case rec.Kind == inventory.Cancel:
 		res.Status = "Cancelled"
 		if out.Status == inventory.Confirmed {

@@ -1243,3 +1243,26 @@ func TestAHotelCodeInResGlobalInfoPicksTheProperty(t *testing.T) {
 	require.False(t, rs.Success, "%s", r.Body)
 	require.Equal(t, otaxml.CodeInvalidHotel, rs.Errors[0].Code, "%s", r.Body)
 }
+
+// A cancellation that overtakes its booking is kept, and the booking stays
+// cancelled when it comes; it was answered Success with no word of it —
+// an integration engineer reading the answer could not tell a cancellation
+// applied from one waiting for a booking keyrack had not received. The
+// answer now says so in a Warning naming the record.
+func TestACancellationBeforeItsBookingSaysItWaitsForIt(t *testing.T) {
+	t.Parallel()
+	e := newAPI(t)
+	e.hotel("P", 3)
+	e.otaChannel("P", "bdc", "ota_push", "HTL-P", "u", "s", nil)
+	r := e.otaPost("bdc", "u", "s", resNotif("Cancel", "EARLY-1", "HTL-P", "2027-08-01", "2027-08-03"))
+	rs := otaRS(t, r)
+	require.True(t, rs.Success, "%s", r.Body)
+	require.Len(t, rs.Warnings, 1, "%s", r.Body)
+	require.Contains(t, rs.Warnings[0].Msg, "EARLY-1")
+	require.Contains(t, rs.Warnings[0].Msg, "has not been received yet")
+	require.Equal(t, "1", rs.Warnings[0].RecordID, "%s", r.Body)
+
+	r = e.otaPost("bdc", "u", "s", resNotif("Commit", "EARLY-1", "HTL-P", "2027-08-01", "2027-08-03"))
+	require.True(t, otaRS(t, r).Success, "%s", r.Body)
+	require.Equal(t, 0, e.sold("P", "2027-08-01"), "the booking stays cancelled")
+}
